@@ -1,0 +1,96 @@
+// Package fault defines the errors that mima reports to its users: each carries
+// a stable code (documented in docs/errors.md) and a message that is safe to
+// show, and may wrap an internal cause that is never shown.
+package fault
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, documented error code such as "key_not_found".
+type Code string
+
+// The codes every layer may return. The API maps each to one HTTP status.
+const (
+	Internal         Code = "internal"
+	BadRequest       Code = "bad_request"
+	MalformedJSON    Code = "malformed_json"
+	UnknownField     Code = "unknown_field"
+	BodyTooLarge     Code = "body_too_large"
+	InvalidBase64    Code = "invalid_base64"
+	InvalidArgument  Code = "invalid_argument"
+	Unauthenticated  Code = "unauthenticated"
+	TokenExpired     Code = "token_expired"
+	TokenRevoked     Code = "token_revoked"
+	PermissionDenied Code = "permission_denied"
+	NotFound         Code = "not_found"
+	RouteNotFound    Code = "route_not_found"
+	MethodNotAllowed Code = "method_not_allowed"
+	AlreadyExists    Code = "already_exists"
+	TenantNotFound   Code = "tenant_not_found"
+	PolicyNotFound   Code = "policy_not_found"
+	TokenNotFound    Code = "token_not_found"
+	Sealed           Code = "sealed"
+	NotInitialized   Code = "not_initialized"
+	AlreadyInit      Code = "already_initialized"
+	InvalidShare     Code = "invalid_share"
+	WrongShare       Code = "wrong_share"
+	ForeignShare     Code = "foreign_share"
+	DuplicateShare   Code = "duplicate_share"
+	UnsealFailed     Code = "unseal_failed"
+	StorageFailure   Code = "storage_unavailable"
+	AuditFailure     Code = "audit_unavailable"
+	RateLimited      Code = "rate_limited"
+)
+
+// Error is an error with a stable code and a message safe to return to a
+// caller. Cause, when set, is for logs only.
+type Error struct {
+	Code    Code
+	Message string
+	Cause   error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Cause)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Unwrap returns the internal cause.
+func (e *Error) Unwrap() error { return e.Cause }
+
+// New returns an error with the given code and a formatted message.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an error with the given code and message whose cause is err.
+// The cause is kept for logs and never shown to callers.
+func Wrap(err error, code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Cause: err}
+}
+
+// CodeOf returns the code of the first *Error in err's chain, or Internal.
+func CodeOf(err error) Code {
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe.Code
+	}
+	return Internal
+}
+
+// Is reports whether err carries the given code.
+func Is(err error, code Code) bool {
+	var fe *Error
+	return errors.As(err, &fe) && fe.Code == code
+}
+
+// As returns the first *Error in err's chain.
+func As(err error) (*Error, bool) {
+	var fe *Error
+	ok := errors.As(err, &fe)
+	return fe, ok
+}
