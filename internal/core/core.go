@@ -1,0 +1,333 @@
+// Package core owns mima's seal state: initialisation, unsealing with key
+// shares or an unattended KEK, sealing and keyring rotation. It hands the
+// encrypting barrier to the components that keep state behind it and tells
+// them when mima unseals and seals.
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/internal/barrier"
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/seal"
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// sealConfigPath holds the public seal.Config in clear; its presence means
+// the cluster is initialised.
+const sealConfigPath = "sys/seal-config"
+
+// Component keeps state behind the barrier. Unsealed is called after every
+// unseal with the barrier as its store; Sealed before every seal.
+type Component interface {
+	Unsealed(ctx context.Context, store storage.Backend) error
+	Sealed()
+}
+
+// Initializer is implemented by components that create state once, when
+// the cluster is initialised (the barrier is unsealed during the call).
+type Initializer interface {
+	Initialize(ctx context.Context, store storage.Backend) error
+}
+
+// Core is the seal state machine of one mima node.
+type Core struct {
+	raw        storage.Backend
+	barrier    *barrier.Barrier
+	auth       *authn.Service
+	components []Component
+	rand       io.Reader
+	kek        []byte
+
+	mu       sync.Mutex
+	cfg      *seal.Config // nil until initialised
+	unsealer *seal.Unsealer
+}
+
+// Option configures a Core.
+type Option func(*Core)
+
+// WithRand sets the randomness source for key generation.
+func WithRand(r io.Reader) Option { return func(c *Core) { c.rand = r } }
+
+// WithKEK enables unattended unsealing: at init the root key is also stored
+// wrapped under kek, and UnsealWithKEK unwraps it.
+func WithKEK(kek []byte) Option { return func(c *Core) { c.kek = kek } }
+
+// WithComponents registers components in the order they are unsealed (and
+// sealed in reverse).
+func WithComponents(cs ...Component) Option {
+	return func(c *Core) { c.components = append(c.components, cs...) }
+}
+
+// New returns a sealed Core over the raw backend. auth keeps its records
+// behind the barrier; it is purged when the core seals.
+func New(raw storage.Backend, b *barrier.Barrier, auth *authn.Service, opts ...Option) *Core {
+	c := &Core{raw: raw, barrier: b, auth: auth, rand: rand.Reader}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Status is the seal state reported by the health and unseal endpoints.
+type Status struct {
+	Initialized bool   `json:"initialized"`
+	Sealed      bool   `json:"sealed"`
+	Threshold   int    `json:"threshold,omitempty"`
+	Shares      int    `json:"shares,omitempty"`
+	Progress    int    `json:"progress"`
+	ClusterID   string `json:"cluster_id,omitempty"`
+	Unattended  bool   `json:"unattended,omitempty"`
+}
+
+// Status returns the current seal state. It reads storage only until the
+// cluster is known to be initialised.
+func (c *Core) Status(ctx context.Context) (Status, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.loadConfig(ctx); err != nil {
+		return Status{}, err
+	}
+	return c.statusLocked(), nil
+}
+
+func (c *Core) statusLocked() Status {
+	st := Status{Sealed: c.barrier.Sealed()}
+	if c.cfg == nil {
+		return st
+	}
+	st.Initialized = true
+	st.Threshold = c.cfg.Threshold
+	st.Shares = c.cfg.Shares
+	st.ClusterID = hex.EncodeToString(c.cfg.ClusterID)
+	st.Unattended = len(c.cfg.WrappedRootKey) > 0
+	if c.unsealer != nil {
+		st.Progress = c.unsealer.Progress()
+	}
+	return st
+}
+
+// Sealed reports whether the barrier is sealed, without touching storage.
+func (c *Core) Sealed() bool { return c.barrier.Sealed() }
+
+// loadConfig reads the seal config once it exists.
+func (c *Core) loadConfig(ctx context.Context) error {
+	if c.cfg != nil {
+		return nil
+	}
+	b, err := c.raw.Get(ctx, sealConfigPath)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fault.Wrap(err, fault.StorageFailure, "reading the seal configuration failed")
+	}
+	var cfg seal.Config
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return fmt.Errorf("core: seal configuration is corrupt: %w", err)
+	}
+	u, err := seal.NewUnsealer(cfg)
+	if err != nil {
+		return err
+	}
+	c.cfg, c.unsealer = &cfg, u
+	return nil
+}
+
+// InitResult is what initialisation hands to the operator, once.
+type InitResult struct {
+	Shares    []string `json:"shares"`
+	RootToken string   `json:"root_token"`
+}
+
+// Init initialises a new cluster: it creates the root key and its shares,
+// the keyring, every component's initial state and the root token. The
+// seal config is written last, so an init interrupted by a crash can be
+// run again. Without a KEK the node is left sealed.
+func (c *Core) Init(ctx context.Context, shares, threshold int) (InitResult, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.loadConfig(ctx); err != nil {
+		return InitResult{}, err
+	}
+	if c.cfg != nil {
+		return InitResult{}, fault.New(fault.AlreadyInit, "mima is already initialised")
+	}
+	rootKey, encoded, cfg, err := seal.Generate(c.rand, shares, threshold)
+	if err != nil {
+		return InitResult{}, err
+	}
+	defer clear(rootKey)
+	if c.kek != nil {
+		if err := seal.WrapRootKey(c.rand, &cfg, c.kek, rootKey); err != nil {
+			return InitResult{}, err
+		}
+	}
+	if err := c.barrier.Initialize(ctx, rootKey); err != nil {
+		return InitResult{}, err
+	}
+	root, err := c.initState(ctx)
+	if err != nil {
+		c.barrier.Seal()
+		return InitResult{}, err
+	}
+	cb, err := json.Marshal(cfg)
+	if err != nil {
+		c.barrier.Seal()
+		return InitResult{}, err
+	}
+	if err := c.raw.Put(ctx, sealConfigPath, cb); err != nil {
+		c.barrier.Seal()
+		return InitResult{}, fault.Wrap(err, fault.StorageFailure, "storing the seal configuration failed")
+	}
+	u, err := seal.NewUnsealer(cfg)
+	if err != nil {
+		return InitResult{}, err
+	}
+	c.cfg, c.unsealer = &cfg, u
+	if c.kek != nil {
+		if err := c.afterUnseal(ctx); err != nil {
+			return InitResult{}, err
+		}
+	} else {
+		c.sealLocked()
+	}
+	return InitResult{Shares: encoded, RootToken: root}, nil
+}
+
+// initState creates the root token and each component's initial state.
+func (c *Core) initState(ctx context.Context) (string, error) {
+	for _, comp := range c.components {
+		if in, ok := comp.(Initializer); ok {
+			if err := in.Initialize(ctx, c.barrier); err != nil {
+				return "", err
+			}
+		}
+	}
+	root, err := c.auth.Bootstrap(ctx)
+	if err != nil {
+		return "", err
+	}
+	c.auth.Purge()
+	return root.Token, nil
+}
+
+// Unseal enters one key share. When the threshold is reached the barrier is
+// unsealed. A rejected share leaves the progress as it was; shares that
+// reconstruct a key which does not open the keyring reset the progress.
+func (c *Core) Unseal(ctx context.Context, share string) (Status, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.loadConfig(ctx); err != nil {
+		return Status{}, err
+	}
+	if c.cfg == nil {
+		return Status{}, fault.New(fault.NotInitialized, "mima is not initialised")
+	}
+	if !c.barrier.Sealed() {
+		return c.statusLocked(), nil
+	}
+	rootKey, err := c.unsealer.Add(share)
+	if err != nil {
+		return c.statusLocked(), err
+	}
+	if rootKey == nil {
+		return c.statusLocked(), nil
+	}
+	defer clear(rootKey)
+	if err := c.openBarrier(ctx, rootKey); err != nil {
+		return c.statusLocked(), err
+	}
+	return c.statusLocked(), nil
+}
+
+// ResetUnseal forgets the shares entered so far.
+func (c *Core) ResetUnseal(ctx context.Context) (Status, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.loadConfig(ctx); err != nil {
+		return Status{}, err
+	}
+	if c.unsealer != nil {
+		c.unsealer.Reset()
+	}
+	return c.statusLocked(), nil
+}
+
+// UnsealWithKEK unseals with the unattended KEK given to New.
+func (c *Core) UnsealWithKEK(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.kek == nil {
+		return fault.New(fault.InvalidArgument, "no unattended KEK is configured")
+	}
+	if err := c.loadConfig(ctx); err != nil {
+		return err
+	}
+	if c.cfg == nil {
+		return fault.New(fault.NotInitialized, "mima is not initialised")
+	}
+	if !c.barrier.Sealed() {
+		return nil
+	}
+	rootKey, err := seal.UnwrapRootKey(*c.cfg, c.kek)
+	if err != nil {
+		return fault.Wrap(err, fault.UnsealFailed, "the unattended KEK does not unseal this cluster")
+	}
+	defer clear(rootKey)
+	return c.openBarrier(ctx, rootKey)
+}
+
+func (c *Core) openBarrier(ctx context.Context, rootKey []byte) error {
+	if err := c.barrier.Unseal(ctx, rootKey); err != nil {
+		return err
+	}
+	return c.afterUnseal(ctx)
+}
+
+// afterUnseal tells every component; if one fails the node seals again.
+func (c *Core) afterUnseal(ctx context.Context) error {
+	for _, comp := range c.components {
+		if err := comp.Unsealed(ctx, c.barrier); err != nil {
+			c.sealLocked()
+			return fault.Wrap(err, fault.UnsealFailed, "loading state after unseal failed")
+		}
+	}
+	return nil
+}
+
+// Seal wipes the keys from memory. Requests are refused until the next
+// unseal.
+func (c *Core) Seal() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sealLocked()
+}
+
+func (c *Core) sealLocked() {
+	for i := len(c.components) - 1; i >= 0; i-- {
+		c.components[i].Sealed()
+	}
+	c.auth.Purge()
+	c.barrier.Seal()
+	if c.unsealer != nil {
+		c.unsealer.Reset()
+	}
+}
+
+// Rotate adds a barrier keyring term.
+func (c *Core) Rotate(ctx context.Context) (barrier.Status, error) {
+	return c.barrier.Rotate(ctx)
+}
+
+// KeyStatus reports the active barrier keyring term.
+func (c *Core) KeyStatus() (barrier.Status, error) { return c.barrier.Status() }
