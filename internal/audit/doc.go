@@ -1,0 +1,62 @@
+// Package audit keeps mima's tamper-evident audit log: one record per request
+// that reaches a handler, SM3 hash-chained, durably written before the
+// response is sent, and periodically anchored by checkpoints signed with the
+// server's SM2 audit key.
+//
+// # Storage format
+//
+// The log is a sequence of lines, each one compact JSON object (a [Record])
+// followed by '\n'. Line n holds the record with seq n. A record is stored
+// exactly as encoding/json marshals the Record struct; the verifier re-encodes
+// every parsed record and rejects a line whose bytes differ ("non-canonical
+// encoding"), so no byte of a stored line can change unnoticed.
+//
+// Sensitive request fields are never stored: the "hmac" object maps each
+// field name to hex(HMAC-SM3(audit HMAC key, value)), or to "redacted" when
+// no HMAC key is loaded (the server is sealed).
+//
+// # Record hash
+//
+// hash is the lowercase hex SM3 digest of the canonical encoding of the
+// record without its hash field. With
+//
+//	u64(x) = x as 8 bytes, big-endian
+//	i64(x) = x as 8 bytes, big-endian two's complement
+//	str(s) = u64(len(s)) || s   (the UTF-8 bytes of the JSON string value)
+//
+// the canonical encoding is the concatenation of
+//
+//	str("mima/audit/record/v1")
+//	u64(seq)
+//	str(time)  str(kind)  str(request_id)  str(tenant)  str(accessor)
+//	str(operation)  str(object)
+//	i64(status)
+//	str(code)  str(remote)
+//	u64(number of hmac entries), then for each entry in ascending bytewise
+//	  order of name: str(name) str(value)
+//	str(head)  u64(count)  str(signature)  str(public_key)
+//	str(prev)
+//
+// where an absent field is the empty string or zero. prev is the hash of the
+// record with seq-1, or 64 '0' characters for seq 1. time is RFC 3339 with
+// nanoseconds in UTC, exactly as time.RFC3339Nano formats it.
+//
+// # Checkpoints
+//
+// A checkpoint is a record of kind "checkpoint" that is chained like any
+// other. It covers the count = seq-1 records before it, whose last hash is
+// head (so head equals its prev). signature is the base64 (standard, padded)
+// DER SM2 signature (GB/T 32918.2, SM3, default user ID "1234567812345678")
+// over
+//
+//	str("mima/audit/checkpoint/v1") || str(head) || u64(count) || str(time)
+//
+// and public_key is the base64 DER SubjectPublicKeyInfo of the signing key.
+// The latest checkpoint is also kept outside the log (checkpoint.json for a
+// [FileSink]): a log whose tail was cut before that checkpoint fails
+// verification. Records after the newest checkpoint the verifier knows of
+// are protected by the chain only, and dropping them cannot be detected. A
+// verifier without a pinned public key only checks that all checkpoints use
+// one key; pin the server's audit key (VerifyOptions.PublicKey) to rule out a
+// log rewritten and re-signed under another key.
+package audit

@@ -1,0 +1,67 @@
+package audit
+
+import (
+	"crypto/rand"
+	"io"
+	"time"
+)
+
+// config holds the Logger settings that Options change.
+type config struct {
+	every        uint64
+	interval     time.Duration
+	now          func() time.Time
+	rand         io.Reader
+	writeTimeout time.Duration
+	onError      func(error)
+}
+
+func defaultConfig() config {
+	return config{
+		every:        1000,
+		interval:     time.Minute,
+		now:          time.Now,
+		rand:         rand.Reader,
+		writeTimeout: 30 * time.Second,
+		onError:      func(error) {},
+	}
+}
+
+// Option changes a Logger setting.
+type Option func(*config)
+
+// WithCheckpointEvery makes the Logger sign a checkpoint after every n
+// request records (default 1000; 0 disables the count trigger).
+func WithCheckpointEvery(n uint64) Option {
+	return func(c *config) { c.every = n }
+}
+
+// WithCheckpointInterval makes the Logger sign a checkpoint once d has
+// passed since the last one and new records were written (default one
+// minute; 0 disables the time trigger).
+func WithCheckpointInterval(d time.Duration) Option {
+	return func(c *config) { c.interval = d }
+}
+
+// WithClock sets the clock used for record times and the checkpoint
+// interval (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// WithRand sets the randomness for checkpoint signatures (default
+// crypto/rand.Reader).
+func WithRand(r io.Reader) Option {
+	return func(c *config) { c.rand = r }
+}
+
+// WithWriteTimeout bounds each write to the sink (default 30s).
+func WithWriteTimeout(d time.Duration) Option {
+	return func(c *config) { c.writeTimeout = d }
+}
+
+// WithErrorHandler receives failures that no caller waits for: automatic
+// checkpoints that could not be signed or saved. Records are unaffected.
+func WithErrorHandler(fn func(error)) Option {
+	return func(c *config) { c.onError = fn }
+}

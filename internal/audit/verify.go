@@ -1,0 +1,229 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Reasons a record fails verification.
+const (
+	ReasonUnparseable   = "unparseable record"
+	ReasonNonCanonical  = "non-canonical encoding"
+	ReasonMalformed     = "malformed record"
+	ReasonTooLong       = "record too long"
+	ReasonSequence      = "sequence out of order"
+	ReasonHash          = "hash mismatch"
+	ReasonLink          = "broken link to previous record"
+	ReasonCheckpoint    = "checkpoint does not match chain"
+	ReasonBadKey        = "bad checkpoint key"
+	ReasonUnexpectedKey = "checkpoint signed by unexpected key"
+	ReasonSignature     = "bad checkpoint signature"
+	ReasonExternal      = "record differs from external checkpoint"
+	ReasonTruncated     = "log truncated"
+)
+
+// VerifyOptions tune Verify.
+type VerifyOptions struct {
+	// PublicKey, when set, is the only key checkpoints may be signed with.
+	// Without it every checkpoint must use the key of the first one.
+	PublicKey *ecdsa.PublicKey
+	// Checkpoint is a checkpoint record kept outside the log (the content of
+	// checkpoint.json or a copy the operator kept). The log must contain it
+	// unchanged, which detects a tail truncated before it. When nil, Verify
+	// uses the source's saved checkpoint.
+	Checkpoint []byte
+}
+
+// Problem names the first record that fails verification.
+type Problem struct {
+	Seq    uint64 `json:"seq"`  // seq expected at that position
+	Line   uint64 `json:"line"` // 1-based line number in the log
+	Reason string `json:"reason"`
+}
+
+// String describes p for people.
+func (p *Problem) String() string {
+	return fmt.Sprintf("record %d (line %d): %s", p.Seq, p.Line, p.Reason)
+}
+
+// Report is the outcome of Verify. Counts cover the records before the first
+// problem (all of them when OK).
+type Report struct {
+	OK                 bool      `json:"ok"`
+	Records            uint64    `json:"records"`
+	Checkpoints        uint64    `json:"checkpoints"`
+	LastCheckpointSeq  uint64    `json:"last_checkpoint_seq"`
+	LastCheckpointTime time.Time `json:"last_checkpoint_time"`
+	Head               string    `json:"head"`                 // hash of the last good record
+	PublicKey          string    `json:"public_key,omitempty"` // base64 DER key of the checkpoints
+	FirstBad           *Problem  `json:"first_bad,omitempty"`
+}
+
+// Verify checks the whole log in src: every line parses, seq rises by one
+// per line, each record's hash and link to its predecessor hold, every
+// checkpoint matches the chain and carries a valid signature by the expected
+// key, and the external checkpoint (opts.Checkpoint or the source's saved
+// one) is in the log. A verification failure is reported in the Report; the
+// error is for a bad external checkpoint or a failure to read.
+func Verify(ctx context.Context, src Source, opts VerifyOptions) (Report, error) {
+	if opts.Checkpoint == nil {
+		cp, err := src.LoadCheckpoint(ctx)
+		if err != nil {
+			return Report{}, err
+		}
+		opts.Checkpoint = cp
+	}
+	v, err := newVerifier(opts)
+	if err != nil {
+		return Report{}, err
+	}
+	return v.finish(src.Scan(ctx, v.add))
+}
+
+// VerifyReader verifies the log read from r; only opts.Checkpoint is used
+// as external checkpoint. Bytes after the last '\n' are ignored.
+func VerifyReader(ctx context.Context, r io.Reader, opts VerifyOptions) (Report, error) {
+	v, err := newVerifier(opts)
+	if err != nil {
+		return Report{}, err
+	}
+	return v.finish(scanLines(ctx, r, v.add))
+}
+
+// VerifyDir verifies the FileSink directory dir without modifying it.
+func VerifyDir(ctx context.Context, dir string, opts VerifyOptions) (Report, error) {
+	return Verify(ctx, DirSource(dir), opts)
+}
+
+// errStop ends a scan at the first problem.
+var errStop = errors.New("audit: verification stopped")
+
+// verifier checks records one at a time.
+type verifier struct {
+	key    *ecdsa.PublicKey // key every checkpoint must use; nil until known
+	keyB64 string           // last public_key field seen, parsed into last
+	last   *ecdsa.PublicKey
+	ext    *Record
+	line   uint64
+	prev   string
+	rep    Report
+}
+
+func newVerifier(opts VerifyOptions) (*verifier, error) {
+	v := &verifier{key: opts.PublicKey, prev: zeroHash}
+	if opts.Checkpoint == nil {
+		return v, nil
+	}
+	cp, err := ParseRecord(bytes.TrimSuffix(opts.Checkpoint, []byte("\n")))
+	if err != nil {
+		return nil, fmt.Errorf("audit: external checkpoint: %w", err)
+	}
+	if cp.Kind != KindCheckpoint {
+		return nil, errors.New("audit: external checkpoint: not a checkpoint record")
+	}
+	if recordHash(cp) != cp.Hash {
+		return nil, fmt.Errorf("audit: external checkpoint: %s", ReasonHash)
+	}
+	if reason := v.checkCheckpoint(cp); reason != "" {
+		return nil, fmt.Errorf("audit: external checkpoint: %s", reason)
+	}
+	v.ext = cp
+	return v, nil
+}
+
+// add checks the next line; it returns errStop at the first problem.
+func (v *verifier) add(line []byte) error {
+	v.line++
+	r, err := ParseRecord(line)
+	if err != nil {
+		return v.fail(v.line, parseReason(err))
+	}
+	switch {
+	case r.Seq != v.line:
+		return v.fail(v.line, ReasonSequence)
+	case recordHash(r) != r.Hash:
+		return v.fail(v.line, ReasonHash)
+	case r.Prev != v.prev:
+		return v.fail(v.line, ReasonLink)
+	}
+	if r.Kind == KindCheckpoint {
+		if reason := v.checkCheckpoint(r); reason != "" {
+			return v.fail(v.line, reason)
+		}
+		v.rep.Checkpoints++
+		v.rep.LastCheckpointSeq = r.Seq
+		v.rep.LastCheckpointTime, _ = time.Parse(time.RFC3339Nano, r.Time) // validated by ParseRecord
+		v.rep.PublicKey = r.PublicKey
+	}
+	if v.ext != nil && r.Seq == v.ext.Seq && r.Hash != v.ext.Hash {
+		return v.fail(v.line, ReasonExternal)
+	}
+	v.prev = r.Hash
+	v.rep.Records++
+	v.rep.Head = r.Hash
+	return nil
+}
+
+// checkCheckpoint checks a checkpoint's fields, key and signature; it
+// returns "" when they are good. The first key seen becomes the expected
+// one when none is pinned.
+func (v *verifier) checkCheckpoint(cp *Record) string {
+	if cp.Count != cp.Seq-1 || cp.Head != cp.Prev {
+		return ReasonCheckpoint
+	}
+	if cp.PublicKey != v.keyB64 {
+		pub, err := ParsePublicKey(cp.PublicKey)
+		if err != nil {
+			return ReasonBadKey
+		}
+		v.keyB64, v.last = cp.PublicKey, pub
+	}
+	if v.key == nil {
+		v.key = v.last
+	}
+	if !v.key.Equal(v.last) {
+		return ReasonUnexpectedKey
+	}
+	if !checkSignature(cp, v.last) {
+		return ReasonSignature
+	}
+	return ""
+}
+
+// fail records the first problem and stops the scan.
+func (v *verifier) fail(line uint64, reason string) error {
+	v.rep.FirstBad = &Problem{Seq: line, Line: line, Reason: reason}
+	return errStop
+}
+
+// finish turns the scan's result into the report.
+func (v *verifier) finish(err error) (Report, error) {
+	switch {
+	case errors.Is(err, errStop):
+	case errors.Is(err, ErrLineTooLong):
+		v.fail(v.line+1, ReasonTooLong)
+	case err != nil:
+		return Report{}, err
+	case v.ext != nil && v.line < v.ext.Seq:
+		v.fail(v.line+1, fmt.Sprintf("%s: checkpoint (record %d) covers %d records, log has %d", ReasonTruncated, v.ext.Seq, v.ext.Count, v.line))
+	}
+	v.rep.OK = v.rep.FirstBad == nil
+	return v.rep, nil
+}
+
+// parseReason maps a ParseRecord error to a Problem reason.
+func parseReason(err error) string {
+	switch {
+	case errors.Is(err, ErrNonCanonical):
+		return ReasonNonCanonical
+	case errors.Is(err, ErrMalformed):
+		return ReasonMalformed
+	default:
+		return ReasonUnparseable
+	}
+}

@@ -1,0 +1,237 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// chainState is where the next record links in.
+type chainState struct {
+	seq    uint64    // seq of the last record
+	prev   string    // hash of the last record
+	since  uint64    // request records since the last checkpoint
+	lastCP time.Time // when the last checkpoint was signed
+}
+
+// link assigns r the next seq and prev, computes its hash and returns its
+// line. st advances only on success.
+func (st *chainState) link(r *Record) ([]byte, error) {
+	r.Seq, r.Prev = st.seq+1, st.prev
+	r.Hash = recordHash(r)
+	line, err := json.Marshal(r)
+	if err != nil {
+		return nil, fmt.Errorf("audit: encode record: %w", err)
+	}
+	if len(line) > MaxLineSize {
+		return nil, ErrLineTooLong
+	}
+	st.seq, st.prev = r.Seq, r.Hash
+	return line, nil
+}
+
+// resume reads the chain's end and the checkpoint counters from the sink.
+func (l *Logger) resume(ctx context.Context) error {
+	st := chainState{prev: zeroHash, lastCP: l.cfg.now()}
+	last, err := l.sink.Last(ctx)
+	if err != nil {
+		return fmt.Errorf("audit: read last record: %w", err)
+	}
+	var lastRec *Record
+	if last != nil {
+		if lastRec, err = ParseRecord(last); err != nil {
+			return fmt.Errorf("audit: last record: %w", err)
+		}
+		st.seq, st.prev = lastRec.Seq, lastRec.Hash
+	}
+	cp, err := l.savedCheckpoint(ctx, st.seq)
+	if err != nil {
+		return err
+	}
+	if lastRec != nil && lastRec.Kind == KindCheckpoint {
+		cp = lastRec
+	}
+	st.since = st.seq
+	if cp != nil {
+		st.since = st.seq - cp.Seq
+		st.lastCP, _ = time.Parse(time.RFC3339Nano, cp.Time) // validated by ParseRecord
+	}
+	l.state, l.stale = st, false
+	return nil
+}
+
+// savedCheckpoint returns the sink's saved checkpoint, or nil. It fails if
+// the checkpoint lies beyond end, the last seq in the log: the log was
+// truncated.
+func (l *Logger) savedCheckpoint(ctx context.Context, end uint64) (*Record, error) {
+	line, err := l.sink.LoadCheckpoint(ctx)
+	if err != nil || line == nil {
+		return nil, err
+	}
+	cp, err := ParseRecord(line)
+	if err != nil {
+		return nil, fmt.Errorf("audit: saved checkpoint: %w", err)
+	}
+	if cp.Kind != KindCheckpoint {
+		return nil, errors.New("audit: saved checkpoint is not a checkpoint record")
+	}
+	if cp.Seq > end {
+		return nil, fmt.Errorf("audit: log truncated: saved checkpoint is record %d, log ends at %d", cp.Seq, end)
+	}
+	return cp, nil
+}
+
+// run is the writer goroutine.
+func (l *Logger) run() {
+	defer close(l.stopped)
+	var tick <-chan time.Time
+	if l.cfg.interval > 0 {
+		t := time.NewTicker(l.cfg.interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case j := <-l.jobs:
+			l.commit(l.drain(j), false)
+		case <-tick:
+			l.commit(nil, false)
+		case <-l.quit:
+			// Close has stopped submissions, so the queue only shrinks.
+			for len(l.jobs) > 0 {
+				l.commit(l.drain(<-l.jobs), false)
+			}
+			l.closeErr = l.commit(nil, true)
+			return
+		}
+	}
+}
+
+// drain returns first and the jobs queued behind it, up to maxBatch.
+func (l *Logger) drain(first *job) []*job {
+	batch := []*job{first}
+	for len(batch) < maxBatch {
+		select {
+		case j := <-l.jobs:
+			batch = append(batch, j)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit chains the records of jobs, adds the checkpoints that are due,
+// writes everything with one Append and answers every job. final asks for a
+// closing checkpoint; commit returns its error.
+func (l *Logger) commit(jobs []*job, final bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.writeTimeout)
+	defer cancel()
+	if l.stale {
+		if err := l.resume(ctx); err != nil {
+			answer(jobs, err)
+			return err
+		}
+	}
+	k := l.signingKeys()
+	st := l.state
+	var lines [][]byte
+	var cpLine []byte
+	addCheckpoint := func() error {
+		if k.signer == nil {
+			return ErrNoSigner
+		}
+		line, err := l.checkpoint(&st, k)
+		if err != nil {
+			return err
+		}
+		lines, cpLine = append(lines, line), line
+		return nil
+	}
+	errs := make([]error, len(jobs))
+	requested := final
+	for i, j := range jobs {
+		if j.rec == nil {
+			requested = true
+			continue
+		}
+		line, err := st.link(j.rec)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		lines = append(lines, line)
+		st.since++
+		if l.cfg.every > 0 && st.since >= l.cfg.every && k.signer != nil {
+			if err := addCheckpoint(); err != nil {
+				l.cfg.onError(err)
+			}
+		}
+	}
+	var signErr error
+	if st.since > 0 && (requested || l.intervalDue(st)) {
+		signErr = addCheckpoint()
+		if signErr != nil && !requested && !errors.Is(signErr, ErrNoSigner) {
+			l.cfg.onError(signErr)
+		}
+	}
+	if len(lines) > 0 {
+		if err := l.sink.Append(ctx, lines); err != nil {
+			l.stale = true // the sink may not have kept its promise; re-read before the next write
+			answer(jobs, err)
+			return err
+		}
+		l.state = st
+	}
+	if cpLine != nil {
+		l.pendCP = cpLine
+	}
+	var saveErr error
+	if l.pendCP != nil {
+		if saveErr = l.sink.SaveCheckpoint(ctx, l.pendCP); saveErr != nil {
+			l.cfg.onError(saveErr)
+		} else {
+			l.pendCP = nil
+		}
+	}
+	for i, j := range jobs {
+		if j.rec == nil {
+			j.done <- errors.Join(signErr, saveErr)
+		} else {
+			j.done <- errs[i]
+		}
+	}
+	if final && errors.Is(signErr, ErrNoSigner) {
+		signErr = nil // sealed at shutdown: nothing to sign with
+	}
+	return errors.Join(signErr, saveErr)
+}
+
+// intervalDue reports whether the time trigger asks for a checkpoint.
+func (l *Logger) intervalDue(st chainState) bool {
+	return l.cfg.interval > 0 && !l.cfg.now().Before(st.lastCP.Add(l.cfg.interval))
+}
+
+// checkpoint signs and chains a checkpoint over the records up to st.
+func (l *Logger) checkpoint(st *chainState, k keys) ([]byte, error) {
+	now := l.cfg.now()
+	cp, err := signCheckpoint(l.cfg.rand, k.signer, k.pub, k.pubB64, st.prev, st.seq, formatTime(now))
+	if err != nil {
+		return nil, err
+	}
+	line, err := st.link(cp)
+	if err != nil {
+		return nil, err
+	}
+	st.since, st.lastCP = 0, now
+	return line, nil
+}
+
+// answer fails every job with err.
+func answer(jobs []*job, err error) {
+	for _, j := range jobs {
+		j.done <- err
+	}
+}
