@@ -83,6 +83,25 @@ func TestAuthenticateFailures(t *testing.T) {
 	}
 }
 
+func TestStaticRootToken(t *testing.T) {
+	s, _, _ := newService(t)
+	ctx := context.Background()
+	if err := s.CreateStaticRoot(ctx, "dev-root-secret"); err != nil {
+		t.Fatal(err)
+	}
+	if tok := mustAuth(t, s, "dev-root-secret"); !tok.Root {
+		t.Fatal("static token is not root")
+	}
+	s.Purge()
+	mustAuth(t, s, "dev-root-secret")
+	if _, err := s.Authenticate(ctx, "dev-root-secreT"); !fault.Is(err, fault.Unauthenticated) {
+		t.Fatalf("near miss: %v", err)
+	}
+	if err := s.CreateStaticRoot(ctx, "abc"); !fault.Is(err, fault.InvalidArgument) {
+		t.Fatalf("short static token: %v", err)
+	}
+}
+
 func TestRevokeCascadesToChildren(t *testing.T) {
 	s, _, _ := newService(t)
 	ctx := context.Background()

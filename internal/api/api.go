@@ -1,0 +1,133 @@
+// Package api is mima's HTTP interface: routing, authentication and
+// authorisation, request ids, limits, error mapping, metrics and an audit
+// record for every request. Handlers decode a request, call one service
+// method and encode its answer; they never see key bytes.
+//
+// Every route is declared in a table (see route) with the operation it
+// performs and how it is authorised; the dispatcher authenticates, decides
+// and audits before any handler runs, so a route cannot be added without
+// an authorisation decision.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/mimacrypto/mima/internal/audit"
+	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/internal/core"
+	"github.com/mimacrypto/mima/internal/fault"
+)
+
+// DefaultMaxBodyBytes is the default limit on a request body.
+const DefaultMaxBodyBytes = 4 << 20
+
+// TenantHeader lets the root token choose the tenant it acts in.
+const TenantHeader = "X-Mima-Tenant"
+
+// Auditor records one entry per request, durably, before the response is
+// sent.
+type Auditor interface {
+	Log(ctx context.Context, e audit.Entry) error
+}
+
+// Server is the HTTP handler of one mima node.
+type Server struct {
+	core    *core.Core
+	auth    *authn.Service
+	auditor Auditor
+	auditSrc AuditSource
+	version string
+	maxBody int64
+	log     *slog.Logger
+	metrics *metrics
+
+	routes []route
+	mux    *http.ServeMux
+
+	idPrefix string
+	idSeq    atomic.Uint64
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithVersion sets the version reported by the health endpoint.
+func WithVersion(v string) Option { return func(s *Server) { s.version = v } }
+
+// WithMaxBodyBytes sets the request body limit.
+func WithMaxBodyBytes(n int64) Option { return func(s *Server) { s.maxBody = n } }
+
+// WithLogger sets the logger for internal errors (never for secrets).
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithAuditSource enables the audit verify and export endpoints.
+func WithAuditSource(src AuditSource) Option { return func(s *Server) { s.auditSrc = src } }
+
+// New returns the API handler.
+func New(c *core.Core, auth *authn.Service, auditor Auditor, opts ...Option) *Server {
+	prefix := make([]byte, 4)
+	_, _ = rand.Read(prefix)
+	s := &Server{
+		core: c, auth: auth, auditor: auditor,
+		version: "dev", maxBody: DefaultMaxBodyBytes, log: slog.Default(),
+		mux: http.NewServeMux(), idPrefix: hex.EncodeToString(prefix) + "-",
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	s.metrics = newMetrics(c)
+	s.routes = s.allRoutes()
+	for i := range s.routes {
+		s.register(&s.routes[i])
+	}
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+	s.mux.HandleFunc("/", s.notFound)
+	return s
+}
+
+// Operations lists every operation name a policy may grant. It reads the
+// route table of a Server without dependencies, which is never served.
+func Operations() []string {
+	var ops []string
+	for _, r := range (&Server{}).allRoutes() {
+		if r.scope == scopeTenant {
+			ops = append(ops, r.op)
+		}
+	}
+	return ops
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) newRequestID() string {
+	return s.idPrefix + strconv.FormatUint(s.idSeq.Add(1), 36)
+}
+
+// notFound answers requests that match no route: 405 when the path
+// exists with other methods, 404 otherwise.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	id := s.newRequestID()
+	w.Header().Set("X-Request-Id", id)
+	var allowed []string
+	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+		s.writeError(w, id, fault.New(fault.MethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+		return
+	}
+	s.writeError(w, id, fault.New(fault.RouteNotFound, "no route for %s %s", r.Method, r.URL.Path))
+}

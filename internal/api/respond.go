@@ -1,0 +1,73 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/mimacrypto/mima/internal/fault"
+)
+
+// statusOf maps every error code to its HTTP status; docs/errors.md lists
+// the same table.
+func statusOf(code fault.Code) int {
+	switch code {
+	case fault.BadRequest, fault.MalformedJSON, fault.UnknownField, fault.InvalidBase64,
+		fault.InvalidArgument, fault.InvalidShare, fault.WrongShare, fault.ForeignShare,
+		fault.DuplicateShare:
+		return http.StatusBadRequest
+	case fault.Unauthenticated, fault.TokenExpired, fault.TokenRevoked:
+		return http.StatusUnauthorized
+	case fault.PermissionDenied:
+		return http.StatusForbidden
+	case fault.NotFound, fault.RouteNotFound, fault.TenantNotFound, fault.PolicyNotFound, fault.TokenNotFound:
+		return http.StatusNotFound
+	case fault.MethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case fault.AlreadyExists, fault.AlreadyInit:
+		return http.StatusConflict
+	case fault.BodyTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case fault.RateLimited:
+		return http.StatusTooManyRequests
+	case fault.Sealed, fault.NotInitialized, fault.StorageFailure, fault.AuditFailure:
+		return http.StatusServiceUnavailable
+	case fault.UnsealFailed:
+		return http.StatusBadRequest
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// errorBody is the JSON shape of every error response.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      fault.Code `json:"code"`
+	Message   string     `json:"message"`
+	RequestID string     `json:"request_id"`
+}
+
+// writeError writes err as the standard error body. Only the message of a
+// *fault.Error reaches the caller; anything else is logged and reported
+// as an internal error.
+func (s *Server) writeError(w http.ResponseWriter, id string, err error) int {
+	code := fault.CodeOf(err)
+	msg := "internal error; quote the request id to the operator"
+	if fe, ok := fault.As(err); ok {
+		msg = fe.Message
+	}
+	if code == fault.Internal || code == fault.StorageFailure || code == fault.AuditFailure {
+		s.log.Error("request failed", "request_id", id, "code", code, "error", err)
+	}
+	status := statusOf(code)
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: id}})
+	return status
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mimacrypto/mima/internal/audit"
+	"github.com/mimacrypto/mima/sdk"
+)
+
+func (e *env) auditCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "audit", Short: "Verify and export the audit log"}
+	var dataDir, auditDir, publicKey, checkpoint, outFile string
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Prove the audit chain and its signed checkpoints intact; exit 2 naming the first bad record",
+		Long: "Verify the audit log: offline with --data-dir or --audit-dir (no server needed), otherwise\n" +
+			"online through the API with the root token. --public-key pins the checkpoint key (the\n" +
+			"public_key of an earlier report); --checkpoint names a checkpoint record kept elsewhere.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var (
+				rep sdk.AuditReport
+				err error
+			)
+			if dir := auditDirOf(dataDir, auditDir); dir != "" {
+				rep, err = verifyOffline(cmd, dir, publicKey, checkpoint)
+			} else {
+				var c *sdk.Client
+				if c, err = e.client(); err == nil {
+					rep, err = c.VerifyAudit(cmd.Context())
+				}
+			}
+			if err != nil {
+				return err
+			}
+			if perr := e.printAuditReport(rep); perr != nil {
+				return perr
+			}
+			if !rep.OK {
+				return exitError{code: 2}
+			}
+			return nil
+		},
+	}
+	verify.Flags().StringVar(&dataDir, "data-dir", "", "verify offline: the server's data directory")
+	verify.Flags().StringVar(&auditDir, "audit-dir", "", "verify offline: the audit directory (default <data-dir>/audit)")
+	verify.Flags().StringVar(&publicKey, "public-key", "", "base64 DER SM2 public key every checkpoint must be signed with")
+	verify.Flags().StringVar(&checkpoint, "checkpoint", "", "file with a checkpoint record kept outside the data directory")
+
+	export := &cobra.Command{
+		Use:   "export",
+		Short: "Write the audit log as JSON lines (offline with --data-dir, else through the API)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := e.out
+			if outFile != "" {
+				f, err := os.Create(outFile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				w = f
+			}
+			if dir := auditDirOf(dataDir, auditDir); dir != "" {
+				return audit.Export(cmd.Context(), w, audit.DirSource(dir))
+			}
+			c, err := e.client()
+			if err != nil {
+				return err
+			}
+			return c.ExportAudit(cmd.Context(), w)
+		},
+	}
+	export.Flags().StringVar(&dataDir, "data-dir", "", "export offline from the server's data directory")
+	export.Flags().StringVar(&auditDir, "audit-dir", "", "export offline from this audit directory")
+	export.Flags().StringVar(&outFile, "out", "", "write to this file instead of standard output")
+	cmd.AddCommand(verify, export)
+	return cmd
+}
+
+func auditDirOf(dataDir, auditDir string) string {
+	if auditDir != "" {
+		return auditDir
+	}
+	if dataDir != "" {
+		return filepath.Join(dataDir, "audit")
+	}
+	return ""
+}
+
+func verifyOffline(cmd *cobra.Command, dir, publicKey, checkpoint string) (sdk.AuditReport, error) {
+	var opts audit.VerifyOptions
+	if publicKey != "" {
+		pub, err := audit.ParsePublicKey(publicKey)
+		if err != nil {
+			return sdk.AuditReport{}, err
+		}
+		opts.PublicKey = pub
+	}
+	if checkpoint != "" {
+		b, err := os.ReadFile(checkpoint)
+		if err != nil {
+			return sdk.AuditReport{}, err
+		}
+		opts.Checkpoint = b
+	}
+	if _, err := os.Stat(filepath.Join(dir, "audit.log")); err != nil {
+		return sdk.AuditReport{}, fmt.Errorf("no audit log in %s: %w", dir, err)
+	}
+	rep, err := audit.VerifyDir(cmd.Context(), dir, opts)
+	if err != nil {
+		return sdk.AuditReport{}, err
+	}
+	out := sdk.AuditReport{
+		OK: rep.OK, Records: rep.Records, Checkpoints: rep.Checkpoints,
+		LastCheckpointSeq: rep.LastCheckpointSeq, LastCheckpointTime: rep.LastCheckpointTime,
+		Head: rep.Head, PublicKey: rep.PublicKey,
+	}
+	if rep.FirstBad != nil {
+		out.FirstBad = &sdk.AuditProblem{Seq: rep.FirstBad.Seq, Line: rep.FirstBad.Line, Reason: rep.FirstBad.Reason}
+	}
+	return out, nil
+}
+
+func (e *env) printAuditReport(r sdk.AuditReport) error {
+	return e.print(r, func(w io.Writer) {
+		if r.OK {
+			fmt.Fprintf(w, "Audit log\tintact\n")
+		} else {
+			fmt.Fprintf(w, "Audit log\tFAILED at record %d (line %d): %s\n", r.FirstBad.Seq, r.FirstBad.Line, r.FirstBad.Reason)
+		}
+		fmt.Fprintf(w, "Records verified\t%d\n", r.Records)
+		fmt.Fprintf(w, "Checkpoints\t%d\n", r.Checkpoints)
+		if r.Checkpoints > 0 {
+			fmt.Fprintf(w, "Last checkpoint\trecord %d at %s\n", r.LastCheckpointSeq, r.LastCheckpointTime.Format(timeLayout))
+			fmt.Fprintf(w, "Checkpoint key\t%s\n", r.PublicKey)
+		}
+	})
+}

@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mimacrypto/mima/sdk"
+)
+
+func (e *env) operatorCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "operator", Short: "Initialise, unseal, seal and rotate the server's keys"}
+	var shares, threshold int
+	initCmd := &cobra.Command{
+		Use:   "init",
+		Short: "Initialise a new cluster; prints the key shares and the root token once",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			res, err := c.Init(ctx, shares, threshold)
+			if err != nil {
+				return err
+			}
+			return e.print(res, func(w io.Writer) {
+				for i, s := range res.Shares {
+					fmt.Fprintf(w, "Key share %d\t%s\n", i+1, s)
+				}
+				fmt.Fprintf(w, "Root token\t%s\n\n", res.RootToken)
+				fmt.Fprintf(w, "Give each share to a different custodian. %d of them unseal mima after every restart.\n", threshold)
+			})
+		}),
+	}
+	initCmd.Flags().IntVar(&shares, "shares", 5, "number of key shares to create")
+	initCmd.Flags().IntVar(&threshold, "threshold", 3, "number of shares needed to unseal")
+
+	var reset bool
+	unsealCmd := &cobra.Command{
+		Use:   "unseal [SHARE]",
+		Short: "Enter one key share (read from standard input when not given)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			if reset {
+				st, err := c.ResetUnseal(ctx)
+				if err != nil {
+					return err
+				}
+				return e.printSeal(st)
+			}
+			share, err := e.readSecret(args, "key share")
+			if err != nil {
+				return err
+			}
+			st, err := c.Unseal(ctx, share)
+			if err != nil {
+				return err
+			}
+			return e.printSeal(st)
+		}),
+	}
+	unsealCmd.Flags().BoolVar(&reset, "reset", false, "forget the shares entered so far")
+
+	sealCmd := &cobra.Command{
+		Use:   "seal",
+		Short: "Wipe the server's keys from memory (root token)",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			if err := c.Seal(ctx); err != nil {
+				return err
+			}
+			return e.printSeal(sdk.SealStatus{Sealed: true})
+		}),
+	}
+	rotateCmd := &cobra.Command{
+		Use:   "rotate",
+		Short: "Add a barrier keyring term used by all later writes (root token)",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			k, err := c.Rotate(ctx)
+			if err != nil {
+				return err
+			}
+			return e.printKeyStatus(k)
+		}),
+	}
+	keyStatusCmd := &cobra.Command{
+		Use:   "key-status",
+		Short: "Show the active barrier keyring term (root token)",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			k, err := c.KeyStatus(ctx)
+			if err != nil {
+				return err
+			}
+			return e.printKeyStatus(k)
+		}),
+	}
+	cmd.AddCommand(initCmd, unsealCmd, sealCmd, rotateCmd, keyStatusCmd)
+	return cmd
+}
+
+func (e *env) printSeal(st sdk.SealStatus) error {
+	return e.print(st, func(w io.Writer) {
+		fmt.Fprintf(w, "Sealed\t%v\n", st.Sealed)
+		if st.Sealed && st.Threshold > 0 {
+			fmt.Fprintf(w, "Unseal progress\t%d/%d\n", st.Progress, st.Threshold)
+		}
+	})
+}
+
+func (e *env) printKeyStatus(k sdk.KeyStatus) error {
+	return e.print(k, func(w io.Writer) {
+		fmt.Fprintf(w, "Term\t%d\n", k.Term)
+		fmt.Fprintf(w, "Terms\t%d\n", k.Terms)
+		fmt.Fprintf(w, "Installed\t%s\n", k.InstallTime.Format("2006-01-02 15:04:05 MST"))
+	})
+}

@@ -1,0 +1,36 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mimacrypto/mima/sdk"
+)
+
+func (e *env) statusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show whether the server is initialised and sealed",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			h, err := c.Health(ctx)
+			if err != nil {
+				return err
+			}
+			return e.print(h, func(w io.Writer) {
+				fmt.Fprintf(w, "Initialized\t%v\n", h.Initialized)
+				fmt.Fprintf(w, "Sealed\t%v\n", h.Sealed)
+				if h.Initialized {
+					fmt.Fprintf(w, "Key shares\t%d (threshold %d)\n", h.Shares, h.Threshold)
+					fmt.Fprintf(w, "Unseal progress\t%d/%d\n", h.Progress, h.Threshold)
+					fmt.Fprintf(w, "Cluster ID\t%s\n", h.ClusterID)
+					fmt.Fprintf(w, "Unattended unseal\t%v\n", h.Unattended)
+				}
+				fmt.Fprintf(w, "Version\t%s\n", h.Version)
+			})
+		}),
+	}
+}

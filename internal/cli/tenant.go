@@ -1,0 +1,50 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mimacrypto/mima/sdk"
+)
+
+func (e *env) tenantCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "tenant", Short: "Create and list tenants (root token)"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "create NAME",
+		Short: "Create a tenant; prints its admin token once",
+		Args:  cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			t, err := c.CreateTenant(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return e.print(t, func(w io.Writer) {
+				fmt.Fprintf(w, "Tenant\t%s\n", t.Name)
+				fmt.Fprintf(w, "Admin token\t%s\n", t.Token)
+				fmt.Fprintf(w, "Accessor\t%s\n", t.Accessor)
+			})
+		}),
+	}, &cobra.Command{
+		Use:   "list",
+		Short: "List tenants",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			ts, err := c.ListTenants(ctx)
+			if err != nil {
+				return err
+			}
+			return e.print(ts, func(w io.Writer) {
+				fmt.Fprintln(w, "NAME\tCREATED")
+				for _, t := range ts {
+					fmt.Fprintf(w, "%s\t%s\n", t.Name, t.CreatedAt.Format(timeLayout))
+				}
+			})
+		}),
+	})
+	return cmd
+}
+
+const timeLayout = "2006-01-02 15:04:05 MST"

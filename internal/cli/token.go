@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mimacrypto/mima/sdk"
+)
+
+func (e *env) tokenCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Create, look up and revoke tokens"}
+	var req sdk.TokenRequest
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a token in the caller's tenant; prints it once",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			t, err := c.CreateToken(ctx, req)
+			if err != nil {
+				return err
+			}
+			return e.print(t, func(w io.Writer) {
+				fmt.Fprintf(w, "Token\t%s\n", t.Token)
+				printTokenInfo(w, t.TokenInfo)
+			})
+		}),
+	}
+	create.Flags().StringSliceVar(&req.Policies, "policy", nil, "policy to grant (repeatable; \"admin\" grants everything in the tenant)")
+	create.Flags().StringVar(&req.TTL, "ttl", "", "lifetime such as 1h or 720h (default 24h)")
+	create.Flags().StringVar(&req.DisplayName, "display-name", "", "a name to recognise the token by")
+	cmd.AddCommand(create, &cobra.Command{
+		Use:   "lookup [ACCESSOR]",
+		Short: "Show a token by accessor, or the calling token",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			var (
+				t   sdk.TokenInfo
+				err error
+			)
+			if len(args) == 0 {
+				t, err = c.LookupSelf(ctx)
+			} else {
+				t, err = c.LookupToken(ctx, args[0])
+			}
+			if err != nil {
+				return err
+			}
+			return e.print(t, func(w io.Writer) { printTokenInfo(w, t) })
+		}),
+	}, &cobra.Command{
+		Use:   "revoke ACCESSOR",
+		Short: "Revoke a token and every token it created",
+		Args:  cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			if err := c.RevokeToken(ctx, args[0]); err != nil {
+				return err
+			}
+			return e.print(map[string]any{"accessor": args[0], "revoked": true}, func(w io.Writer) {
+				fmt.Fprintf(w, "Revoked\t%s\n", args[0])
+			})
+		}),
+	})
+	return cmd
+}
+
+func printTokenInfo(w io.Writer, t sdk.TokenInfo) {
+	fmt.Fprintf(w, "Accessor\t%s\n", t.Accessor)
+	if t.Root {
+		fmt.Fprintf(w, "Root\ttrue\n")
+	} else {
+		fmt.Fprintf(w, "Tenant\t%s\n", t.Tenant)
+	}
+	fmt.Fprintf(w, "Policies\t%s\n", strings.Join(t.Policies, ", "))
+	if t.DisplayName != "" {
+		fmt.Fprintf(w, "Display name\t%s\n", t.DisplayName)
+	}
+	fmt.Fprintf(w, "Created\t%s\n", t.CreatedAt.Format(timeLayout))
+	if !t.ExpiresAt.IsZero() {
+		fmt.Fprintf(w, "Expires\t%s\n", t.ExpiresAt.Format(timeLayout))
+	}
+	if !t.RevokedAt.IsZero() {
+		fmt.Fprintf(w, "Revoked\t%s\n", t.RevokedAt.Format(timeLayout))
+	}
+}

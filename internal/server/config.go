@@ -1,0 +1,209 @@
+package server
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the server configuration. Every field can be set in the YAML
+// config file (by its yaml key), by the environment variable MIMA_<KEY in
+// upper case> and by a command-line flag; flags win over the environment,
+// which wins over the file. docs/configuration.md describes each field.
+type Config struct {
+	ListenAddr              string        `yaml:"listen_addr"`
+	TLSCertFile             string        `yaml:"tls_cert_file"`
+	TLSKeyFile              string        `yaml:"tls_key_file"`
+	Storage                 string        `yaml:"storage"`
+	DataDir                 string        `yaml:"data_dir"`
+	AuditDir                string        `yaml:"audit_dir"`
+	UnsealKEKFile           string        `yaml:"unseal_kek_file"`
+	MaxRequestBytes         int64         `yaml:"max_request_bytes"`
+	ReadTimeout             time.Duration `yaml:"read_timeout"`
+	WriteTimeout            time.Duration `yaml:"write_timeout"`
+	ShutdownTimeout         time.Duration `yaml:"shutdown_timeout"`
+	AuditCheckpointRecords  uint64        `yaml:"audit_checkpoint_records"`
+	AuditCheckpointInterval time.Duration `yaml:"audit_checkpoint_interval"`
+	LogLevel                string        `yaml:"log_level"`
+	LogFormat               string        `yaml:"log_format"`
+
+	// Dev and DevRootToken are flags only: they select the development
+	// server, which keeps everything in memory.
+	Dev          bool   `yaml:"-"`
+	DevRootToken string `yaml:"-"`
+}
+
+// Defaults returns the configuration used where nothing else is set.
+func Defaults() Config {
+	return Config{
+		ListenAddr:              "127.0.0.1:8200",
+		Storage:                 "bolt",
+		DataDir:                 "./mima-data",
+		MaxRequestBytes:         4 << 20,
+		ReadTimeout:             30 * time.Second,
+		WriteTimeout:            60 * time.Second,
+		ShutdownTimeout:         30 * time.Second,
+		AuditCheckpointRecords:  1000,
+		AuditCheckpointInterval: time.Minute,
+		LogLevel:                "info",
+		LogFormat:               "text",
+	}
+}
+
+// field ties a Config field to its yaml key, flag and help text.
+type field struct {
+	key, flag, help string
+	ptr             func(*Config) any
+}
+
+func fields() []field {
+	return []field{
+		{"listen_addr", "addr", "address to serve the API on", func(c *Config) any { return &c.ListenAddr }},
+		{"tls_cert_file", "tls-cert-file", "PEM certificate chain for HTTPS (plain HTTP when empty)", func(c *Config) any { return &c.TLSCertFile }},
+		{"tls_key_file", "tls-key-file", "PEM private key for HTTPS", func(c *Config) any { return &c.TLSKeyFile }},
+		{"storage", "storage", "storage backend: bolt or inmem", func(c *Config) any { return &c.Storage }},
+		{"data_dir", "data-dir", "directory of the bolt store and, by default, the audit log", func(c *Config) any { return &c.DataDir }},
+		{"audit_dir", "audit-dir", "directory of the audit log (default <data_dir>/audit)", func(c *Config) any { return &c.AuditDir }},
+		{"unseal_kek_file", "unseal-kek-file", "file with a 32-hex-digit KEK for unattended unseal (weaker than key shares)", func(c *Config) any { return &c.UnsealKEKFile }},
+		{"max_request_bytes", "max-request-bytes", "largest accepted request body", func(c *Config) any { return &c.MaxRequestBytes }},
+		{"read_timeout", "read-timeout", "time allowed to read a request", func(c *Config) any { return &c.ReadTimeout }},
+		{"write_timeout", "write-timeout", "time allowed to write a response", func(c *Config) any { return &c.WriteTimeout }},
+		{"shutdown_timeout", "shutdown-timeout", "time in-flight requests get to finish at shutdown", func(c *Config) any { return &c.ShutdownTimeout }},
+		{"audit_checkpoint_records", "audit-checkpoint-records", "sign an audit checkpoint after this many records", func(c *Config) any { return &c.AuditCheckpointRecords }},
+		{"audit_checkpoint_interval", "audit-checkpoint-interval", "sign an audit checkpoint at least this often when there are new records", func(c *Config) any { return &c.AuditCheckpointInterval }},
+		{"log_level", "log-level", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
+		{"log_format", "log-format", "text or json", func(c *Config) any { return &c.LogFormat }},
+	}
+}
+
+// EnvName is the environment variable of a config key.
+func EnvName(key string) string { return "MIMA_" + strings.ToUpper(key) }
+
+// BindFlags registers a flag for every config field, plus --config, --dev
+// and --dev-root-token, on fs. The flags write into a scratch Config; Load
+// applies only the flags the user set.
+func BindFlags(fs *pflag.FlagSet) *Config {
+	scratch := Defaults()
+	for _, f := range fields() {
+		help := fmt.Sprintf("%s (env %s)", f.help, EnvName(f.key))
+		switch p := f.ptr(&scratch).(type) {
+		case *string:
+			fs.StringVar(p, f.flag, *p, help)
+		case *int64:
+			fs.Int64Var(p, f.flag, *p, help)
+		case *uint64:
+			fs.Uint64Var(p, f.flag, *p, help)
+		case *time.Duration:
+			fs.DurationVar(p, f.flag, *p, help)
+		}
+	}
+	fs.String("config", "", "YAML configuration file (production mode; starts sealed)")
+	fs.BoolVar(&scratch.Dev, "dev", false, "development server: in-memory store, initialised and unsealed, prints a root token")
+	fs.StringVar(&scratch.DevRootToken, "dev-root-token", "", "fix the development server's root token")
+	return &scratch
+}
+
+// Load builds the configuration from defaults, the file named by --config,
+// the environment and the flags set on fs.
+func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
+	cfg := Defaults()
+	if path, _ := fs.GetString("config"); path != "" {
+		if err := loadFile(path, &cfg); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, f := range fields() {
+		if v := getenv(EnvName(f.key)); v != "" {
+			if err := setField(f.ptr(&cfg), v); err != nil {
+				return Config{}, fmt.Errorf("%s: %w", EnvName(f.key), err)
+			}
+		}
+		if fl := fs.Lookup(f.flag); fl != nil && fl.Changed {
+			if err := setField(f.ptr(&cfg), fl.Value.String()); err != nil {
+				return Config{}, fmt.Errorf("--%s: %w", f.flag, err)
+			}
+		}
+	}
+	cfg.Dev, _ = fs.GetBool("dev")
+	cfg.DevRootToken, _ = fs.GetString("dev-root-token")
+	if cfg.Dev {
+		if fl := fs.Lookup("storage"); fl == nil || !fl.Changed {
+			cfg.Storage = "inmem"
+		}
+	}
+	return cfg, cfg.validate()
+}
+
+func loadFile(path string, cfg *Config) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+func setField(p any, v string) error {
+	switch p := p.(type) {
+	case *string:
+		*p = v
+	case *int64:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		*p = n
+	case *uint64:
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		*p = n
+	case *time.Duration:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		*p = d
+	}
+	return nil
+}
+
+func (c Config) validate() error {
+	switch c.Storage {
+	case "inmem", "bolt":
+	default:
+		return fmt.Errorf("storage must be bolt or inmem, not %q", c.Storage)
+	}
+	if c.Storage == "bolt" && c.DataDir == "" {
+		return fmt.Errorf("data_dir is required with the bolt store")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		return fmt.Errorf("tls_cert_file and tls_key_file must be given together")
+	}
+	if c.MaxRequestBytes <= 0 {
+		return fmt.Errorf("max_request_bytes must be positive")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return fmt.Errorf("log_level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("log_format must be text or json, not %q", c.LogFormat)
+	}
+	if c.Dev && c.UnsealKEKFile != "" {
+		return fmt.Errorf("the development server unseals itself; unseal_kek_file does not apply")
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+// Package server runs a mima node: it reads the configuration, opens the
+// store and the audit log, wires the core, the services and the API, and
+// serves until told to stop, finishing in-flight requests first.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/api"
+	"github.com/mimacrypto/mima/internal/audit"
+	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/internal/barrier"
+	"github.com/mimacrypto/mima/internal/core"
+	"github.com/mimacrypto/mima/internal/seal"
+	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/bolt"
+	"github.com/mimacrypto/mima/internal/storage/inmem"
+)
+
+// Version is the version reported by the health endpoint; the build sets
+// it with -ldflags "-X github.com/mimacrypto/mima/internal/server.Version=…".
+var Version = "0.1.0-dev"
+
+// node is one assembled mima node.
+type node struct {
+	cfg     Config
+	log     *slog.Logger
+	backend storage.Backend
+	sink    audit.Sink
+	audit   *audit.Logger
+	auth    *authn.Service
+	core    *core.Core
+	api     *api.Server
+}
+
+// Run serves mima with cfg until ctx is cancelled. It prints the address
+// (and, for the development server, the root token) to out.
+func Run(ctx context.Context, cfg Config, out io.Writer) error {
+	n, err := assemble(cfg)
+	if err != nil {
+		return err
+	}
+	defer n.close()
+	if err := n.start(ctx, out); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	scheme := "http"
+	if cfg.TLSCertFile != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(out, "mima %s listening on %s://%s\n", Version, scheme, ln.Addr())
+	return n.serve(ctx, ln)
+}
+
+// assemble opens the store and audit log and wires the node.
+func assemble(cfg Config) (*node, error) {
+	n := &node{cfg: cfg, log: newLogger(cfg)}
+	var err error
+	switch cfg.Storage {
+	case "inmem":
+		n.backend = inmem.New()
+	case "bolt":
+		if n.backend, err = bolt.Open(filepath.Join(cfg.DataDir, "mima.db")); err != nil {
+			return nil, err
+		}
+	}
+	if n.sink, err = openAuditSink(cfg); err != nil {
+		n.close()
+		return nil, err
+	}
+	n.audit, err = audit.New(n.sink,
+		audit.WithCheckpointEvery(cfg.AuditCheckpointRecords),
+		audit.WithCheckpointInterval(cfg.AuditCheckpointInterval),
+		audit.WithErrorHandler(func(err error) { n.log.Error("audit checkpoint failed", "error", err) }))
+	if err != nil {
+		n.close()
+		return nil, fmt.Errorf("opening the audit log: %w", err)
+	}
+	var opts []core.Option
+	if cfg.UnsealKEKFile != "" {
+		kek, err := seal.ReadKEKFile(cfg.UnsealKEKFile)
+		if err != nil {
+			n.close()
+			return nil, err
+		}
+		opts = append(opts, core.WithKEK(kek))
+	}
+	b := barrier.New(n.backend)
+	n.auth = authn.New(b, authn.WithOperations(api.Operations()))
+	keys := core.NewAuditKeys(n.audit)
+	n.core = core.New(n.backend, b, n.auth, append(opts, core.WithComponents(keys))...)
+	n.api = api.New(n.core, n.auth, n.audit,
+		api.WithVersion(Version),
+		api.WithMaxBodyBytes(cfg.MaxRequestBytes),
+		api.WithLogger(n.log),
+		api.WithAuditSource(api.AuditSource{Source: n.sink, Options: func() audit.VerifyOptions {
+			return audit.VerifyOptions{PublicKey: keys.PublicKey()}
+		}}))
+	return n, nil
+}
+
+// openAuditSink keeps the audit log in files next to the store, or in
+// memory for an in-memory store without an audit_dir.
+func openAuditSink(cfg Config) (audit.Sink, error) {
+	dir := cfg.AuditDir
+	if dir == "" && cfg.Storage == "bolt" {
+		dir = filepath.Join(cfg.DataDir, "audit")
+	}
+	if dir == "" {
+		return audit.NewMemorySink(), nil
+	}
+	return audit.OpenFileSink(dir)
+}
+
+// start unseals with the KEK when one is configured, or initialises and
+// unseals the development server.
+func (n *node) start(ctx context.Context, out io.Writer) error {
+	if n.cfg.Dev {
+		return n.startDev(ctx, out)
+	}
+	st, err := n.core.Status(ctx)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !st.Initialized:
+		fmt.Fprintln(out, "mima is not initialised: run `mima operator init`")
+	case n.cfg.UnsealKEKFile != "":
+		if err := n.core.UnsealWithKEK(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(out, "unsealed with the unattended KEK")
+	default:
+		fmt.Fprintf(out, "mima is sealed: unseal with %d of %d key shares (`mima operator unseal`)\n", st.Threshold, st.Shares)
+	}
+	return nil
+}
+
+func (n *node) startDev(ctx context.Context, out io.Writer) error {
+	res, err := n.core.Init(ctx, 1, 1)
+	if err != nil {
+		return err
+	}
+	if _, err := n.core.Unseal(ctx, res.Shares[0]); err != nil {
+		return err
+	}
+	root := res.RootToken
+	if n.cfg.DevRootToken != "" {
+		if err := n.auth.CreateStaticRoot(ctx, n.cfg.DevRootToken); err != nil {
+			return err
+		}
+		root = n.cfg.DevRootToken
+	}
+	fmt.Fprintf(out, "development server: in-memory, initialised and unsealed; nothing survives a restart\n"+
+		"unseal share: %s\nroot token:   %s\n\n"+
+		"export MIMA_ADDR=http://%s MIMA_TOKEN=%s\n", res.Shares[0], root, n.cfg.ListenAddr, root)
+	return nil
+}
+
+// serve answers requests until ctx is cancelled, then stops accepting and
+// waits up to ShutdownTimeout for in-flight requests.
+func (n *node) serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           n.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       n.cfg.ReadTimeout,
+		WriteTimeout:      n.cfg.WriteTimeout,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if n.cfg.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, n.cfg.TLSCertFile, n.cfg.TLSKeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	n.log.Info("shutting down: finishing in-flight requests", "timeout", n.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// close releases the audit log and the store.
+func (n *node) close() {
+	if n.audit != nil {
+		if err := n.audit.Close(); err != nil {
+			n.log.Error("closing the audit log", "error", err)
+		}
+	}
+	if c, ok := n.sink.(io.Closer); ok {
+		_ = c.Close()
+	}
+	if c, ok := n.backend.(storage.Closer); ok {
+		if err := c.Close(); err != nil {
+			n.log.Error("closing the store", "error", err)
+		}
+	}
+}
+
+func newLogger(cfg Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by validate
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

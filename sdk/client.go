@@ -1,0 +1,147 @@
+// Package sdk is the Go client of mima's HTTP API. The mima CLI is built on
+// it; applications use it the same way:
+//
+//	c, err := sdk.New("http://127.0.0.1:8200", sdk.WithToken(os.Getenv("MIMA_TOKEN")))
+//	st, err := c.Health(ctx)
+package sdk
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client talks to one mima server.
+type Client struct {
+	base   *url.URL
+	token  string
+	tenant string
+	http   *http.Client
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithToken sets the bearer token sent with every request.
+func WithToken(token string) Option { return func(c *Client) { c.token = token } }
+
+// WithTenant makes a root token act in the named tenant.
+func WithTenant(tenant string) Option { return func(c *Client) { c.tenant = tenant } }
+
+// WithHTTPClient replaces the HTTP client (for custom transports).
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithTLSConfig sets the TLS configuration used for https addresses.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return func(c *Client) {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = cfg
+		c.http = &http.Client{Transport: t, Timeout: c.http.Timeout}
+	}
+}
+
+// New returns a client for the server at addr ("http://host:port" or
+// "https://host:port"; a bare "host:port" means http).
+func New(addr string, opts ...Option) (*Client, error) {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("sdk: address %q must be http(s)://host:port", addr)
+	}
+	c := &Client{base: u, http: &http.Client{Timeout: 60 * time.Second}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// Error is an error answered by the server.
+type Error struct {
+	Status    int    `json:"-"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s: %s (HTTP %d, request %s)", e.Code, e.Message, e.Status, e.RequestID)
+}
+
+// ErrorCode returns the server's error code in err, or "".
+func ErrorCode(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+// do sends in as JSON (when not nil) and decodes a JSON answer into out
+// (when not nil).
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	resp, err := c.send(ctx, method, path, in)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("sdk: decoding %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// send performs a request and turns an error status into *Error. The
+// caller closes the body of a successful response.
+func (c *Client) send(ctx context.Context, method, path string, in any) (*http.Response, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("sdk: encoding request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.JoinPath(path).String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: %w", err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.tenant != "" {
+		req.Header.Set("X-Mima-Tenant", c.tenant)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode < 300 || (resp.StatusCode == http.StatusServiceUnavailable && path == healthPath) {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var eb struct {
+		Error *Error `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Error == nil {
+		return nil, &Error{Status: resp.StatusCode, Code: "http_error", Message: resp.Status, RequestID: resp.Header.Get("X-Request-Id")}
+	}
+	eb.Error.Status = resp.StatusCode
+	return nil, eb.Error
+}
