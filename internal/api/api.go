@@ -39,14 +39,14 @@ type Auditor interface {
 
 // Server is the HTTP handler of one mima node.
 type Server struct {
-	core    *core.Core
-	auth    *authn.Service
-	auditor Auditor
+	core     *core.Core
+	auth     *authn.Service
+	auditor  Auditor
 	auditSrc AuditSource
-	version string
-	maxBody int64
-	log     *slog.Logger
-	metrics *metrics
+	version  string
+	maxBody  int64
+	log      *slog.Logger
+	metrics  *metrics
 
 	routes []route
 	mux    *http.ServeMux

@@ -42,6 +42,17 @@ const (
 	StorageFailure   Code = "storage_unavailable"
 	AuditFailure     Code = "audit_unavailable"
 	RateLimited      Code = "rate_limited"
+
+	// Key service codes.
+	KeyNotFound        Code = "key_not_found"
+	KeyTypeMismatch    Code = "key_type_mismatch"
+	KeyDisabled        Code = "key_disabled"
+	KeyPendingDeletion Code = "key_pending_deletion"
+	KeyVersionTooOld   Code = "key_version_below_minimum"
+	DecryptFailed      Code = "decrypt_failed"
+	BatchTooLarge      Code = "batch_too_large"
+	KeyNotExportable   Code = "key_not_exportable"
+	ImportFailed       Code = "import_failed"
 )
 
 // Error is an error with a stable code and a message safe to return to a
