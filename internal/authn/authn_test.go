@@ -302,3 +302,19 @@ func BenchmarkAuthenticate(b *testing.B) {
 		}
 	}
 }
+
+func FuzzParseToken(f *testing.F) {
+	f.Add("mima.AAAAAAAAAAAAAAAA." + strings.Repeat("A", 43))
+	f.Add("mima..")
+	f.Add("")
+	f.Add("mima.abc.def")
+	f.Fuzz(func(t *testing.T, s string) {
+		acc, secret, ok := parseToken(s)
+		if !ok {
+			return
+		}
+		if tokenScheme+acc+"."+b64.EncodeToString(secret) != s {
+			t.Fatalf("%q parsed to a different token", s)
+		}
+	})
+}

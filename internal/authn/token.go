@@ -31,7 +31,7 @@ const (
 	maxRevokeDepth = 64
 )
 
-var b64 = base64.RawURLEncoding
+var b64 = base64.RawURLEncoding.Strict()
 
 // Token is a stored token record. SecretHash is SM3 of the secret part.
 type Token struct {
@@ -102,7 +102,7 @@ func parseToken(bearer string) (accessor string, secret []byte, ok bool) {
 		return "", nil, false
 	}
 	secret, err := b64.DecodeString(enc)
-	if err != nil {
+	if err != nil || len(secret) != secretBytes {
 		return "", nil, false
 	}
 	return accessor, secret, true

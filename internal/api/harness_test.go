@@ -1,0 +1,175 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/audit"
+	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/internal/barrier"
+	"github.com/mimacrypto/mima/internal/core"
+	"github.com/mimacrypto/mima/internal/storage/inmem"
+)
+
+// testNode is an API server over an in-memory store, initialised with one
+// share and unsealed.
+type testNode struct {
+	t     *testing.T
+	srv   *httptest.Server
+	core  *core.Core
+	auth  *authn.Service
+	sink  *audit.MemorySink
+	log   *audit.Logger
+	share string
+	root  string
+	clock *testClock
+}
+
+// testClock is a clock the test moves by hand.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// Now returns the clock's time.
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newTestNode(t *testing.T, opts ...Option) *testNode {
+	t.Helper()
+	raw := inmem.New()
+	b := barrier.New(raw)
+	clk := &testClock{now: time.Now()}
+	auth := authn.New(b, authn.WithOperations(Operations()), authn.WithClock(clk.Now))
+	sink := audit.NewMemorySink()
+	logger, err := audit.New(sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = logger.Close() })
+	keys := core.NewAuditKeys(logger)
+	c := core.New(raw, b, auth, core.WithComponents(keys))
+	opts = append([]Option{WithAuditSource(AuditSource{Source: sink, Options: func() audit.VerifyOptions {
+		return audit.VerifyOptions{PublicKey: keys.PublicKey()}
+	}})}, opts...)
+	srv := httptest.NewServer(New(c, auth, logger, opts...))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	res, err := c.Init(ctx, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Unseal(ctx, res.Shares[0]); err != nil {
+		t.Fatal(err)
+	}
+	return &testNode{t: t, srv: srv, core: c, auth: auth, sink: sink, log: logger, share: res.Shares[0], root: res.RootToken, clock: clk}
+}
+
+// response is a decoded answer.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decoding %s: %v", r.body, err)
+	}
+}
+
+// errCode returns the error code of an error response, or "".
+func (r response) errCode() string {
+	var e errorBody
+	if json.Unmarshal(r.body, &e) != nil {
+		return ""
+	}
+	return string(e.Error.Code)
+}
+
+// do sends a request with an optional JSON (or raw string) body.
+func (n *testNode) do(method, path, token string, body any, headers ...string) response {
+	n.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		enc, err := json.Marshal(b)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		rd = bytes.NewReader(enc)
+	}
+	req, err := http.NewRequest(method, n.srv.URL+path, rd)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := n.srv.Client().Do(req)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// tenant creates a tenant and returns its admin token.
+func (n *testNode) tenant(name string) string {
+	n.t.Helper()
+	r := n.do("POST", "/v1/tenants", n.root, map[string]string{"name": name})
+	if r.status != http.StatusCreated {
+		n.t.Fatalf("create tenant %s: %d %s", name, r.status, r.body)
+	}
+	var out tenantCreated
+	r.json(n.t, &out)
+	return out.Token
+}
+
+// records returns the audit log as parsed records.
+func (n *testNode) records() []audit.Record {
+	n.t.Helper()
+	var out []audit.Record
+	err := n.sink.Scan(context.Background(), func(line []byte) error {
+		rec, err := audit.ParseRecord(line)
+		if err != nil {
+			return err
+		}
+		out = append(out, *rec)
+		return nil
+	})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return out
+}

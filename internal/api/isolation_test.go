@@ -1,0 +1,127 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// isolationCase says how one route is tried by tenant B against tenant A's
+// objects. Every route that acts in a tenant or on the system must have
+// one: a route added without a case fails TestEveryRouteIsolatesTenants.
+type isolationCase struct {
+	path    string // request path naming A's object
+	body    any
+	allowed []int    // statuses B may get; default 403 and 404
+	leaks   []string // strings of A's that must not appear in B's answer
+	owner   int      // status A itself gets (positive control); 0 to skip
+	check   func(t *testing.T, n *testNode, owner, intruder string)
+}
+
+// tenantFixture is tenant A's objects.
+type tenantFixture struct {
+	policy   string
+	accessor string
+}
+
+func isolationCases(fx tenantFixture) map[string]isolationCase {
+	notFound := []int{http.StatusNotFound}
+	policyKept := func(t *testing.T, n *testNode, owner, _ string) {
+		t.Helper()
+		r := n.do("GET", "/v1/policies/"+fx.policy, owner, nil)
+		if r.status != http.StatusOK || !strings.Contains(string(r.body), "tokens.read") {
+			t.Fatalf("tenant A's policy changed by tenant B: %d %s", r.status, r.body)
+		}
+	}
+	return map[string]isolationCase{
+		"POST /v1/tokens":              {path: "/v1/tokens", body: map[string]any{"policies": []string{fx.policy}}, allowed: notFound, owner: http.StatusCreated},
+		"GET /v1/tokens/{accessor}":    {path: "/v1/tokens/" + fx.accessor, allowed: notFound, owner: http.StatusOK},
+		"DELETE /v1/tokens/{accessor}": {path: "/v1/tokens/" + fx.accessor, allowed: notFound, owner: http.StatusNoContent},
+		"GET /v1/policies":             {path: "/v1/policies", allowed: []int{http.StatusOK}, leaks: []string{fx.policy}, owner: http.StatusOK},
+		"PUT /v1/policies/{name}": {path: "/v1/policies/" + fx.policy, body: map[string]any{"rules": []map[string][]string{{"operations": {"tokens.*"}, "objects": {"*"}}}}, allowed: []int{http.StatusOK},
+			check: func(t *testing.T, n *testNode, owner, intruder string) {
+				// B wrote a policy of its own under the same name; remove it
+				// so that later cases see only A's.
+				policyKept(t, n, owner, intruder)
+				if r := n.do("DELETE", "/v1/policies/"+fx.policy, intruder, nil); r.status != http.StatusNoContent {
+					t.Fatalf("deleting B's own policy: %d %s", r.status, r.body)
+				}
+			}},
+		"GET /v1/policies/{name}":    {path: "/v1/policies/" + fx.policy, allowed: notFound, leaks: []string{"tokens.read"}, owner: http.StatusOK},
+		"DELETE /v1/policies/{name}": {path: "/v1/policies/" + fx.policy, allowed: notFound, check: policyKept},
+		"POST /v1/sys/seal":          {path: "/v1/sys/seal"},
+		"POST /v1/sys/rotate":        {path: "/v1/sys/rotate"},
+		"GET /v1/sys/key-status":     {path: "/v1/sys/key-status"},
+		"POST /v1/tenants":           {path: "/v1/tenants", body: map[string]string{"name": "intruder"}},
+		"GET /v1/tenants":            {path: "/v1/tenants"},
+		"GET /v1/audit/verify":       {path: "/v1/audit/verify"},
+		"GET /v1/audit/export":       {path: "/v1/audit/export"},
+		"GET /v1/tokens/self":        {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
+	}
+}
+
+// TestEveryRouteIsolatesTenants tries every route that needs a token with
+// tenant B's admin token against tenant A's objects, and without a token.
+func TestEveryRouteIsolatesTenants(t *testing.T) {
+	n := newTestNode(t)
+	tokA, tokB := n.tenant("tenant-a"), n.tenant("tenant-b")
+	r := n.do("PUT", "/v1/policies/secret-policy-a", tokA, map[string]any{"rules": []map[string][]string{{"operations": {"tokens.read"}, "objects": {"*"}}}})
+	if r.status != http.StatusOK {
+		t.Fatalf("policy: %d %s", r.status, r.body)
+	}
+	r = n.do("POST", "/v1/tokens", tokA, map[string]any{"policies": []string{"admin"}})
+	var appA tokenCreated
+	r.json(t, &appA)
+	cases := isolationCases(tenantFixture{policy: "secret-policy-a", accessor: appA.Accessor})
+
+	srv := New(nil, nil, nil)
+	for _, rt := range srv.routes {
+		key := rt.method + " " + rt.pattern
+		if rt.scope == scopePublic {
+			continue
+		}
+		tc, ok := cases[key]
+		if !ok {
+			t.Errorf("route %s has no isolation case: add one to isolationCases", key)
+			continue
+		}
+		t.Run(key, func(t *testing.T) {
+			if r := n.do(rt.method, tc.path, "", tc.body); r.status != http.StatusUnauthorized {
+				t.Errorf("without a token: %d %s", r.status, r.body)
+			}
+			allowed := tc.allowed
+			if allowed == nil {
+				allowed = []int{http.StatusForbidden, http.StatusNotFound}
+			}
+			r := n.do(rt.method, tc.path, tokB, tc.body)
+			if !slices.Contains(allowed, r.status) {
+				t.Errorf("tenant B got %d %s, want one of %v", r.status, r.body, allowed)
+			}
+			for _, leak := range tc.leaks {
+				if strings.Contains(string(r.body), leak) {
+					t.Errorf("tenant B's answer reveals %q: %s", leak, r.body)
+				}
+			}
+			// Naming tenant A explicitly does not help a tenant token.
+			if rt.scope == scopeTenant {
+				if r := n.do(rt.method, tc.path, tokB, tc.body, TenantHeader, "tenant-a"); r.status != http.StatusForbidden {
+					t.Errorf("tenant B naming tenant A: %d %s", r.status, r.body)
+				}
+			}
+			if tc.check != nil {
+				tc.check(t, n, tokA, tokB)
+			}
+			if tc.owner != 0 {
+				if r := n.do(rt.method, tc.path, tokA, tc.body); r.status != tc.owner {
+					t.Errorf("positive control: tenant A got %d %s, want %d", r.status, r.body, tc.owner)
+				}
+			}
+		})
+	}
+	for key := range cases {
+		if !slices.ContainsFunc(srv.routes, func(rt route) bool { return rt.method+" "+rt.pattern == key }) {
+			t.Errorf("isolation case %s matches no route", key)
+		}
+	}
+}
