@@ -13,13 +13,16 @@ func statusOf(code fault.Code) int {
 	switch code {
 	case fault.BadRequest, fault.MalformedJSON, fault.UnknownField, fault.InvalidBase64,
 		fault.InvalidArgument, fault.InvalidShare, fault.WrongShare, fault.ForeignShare,
-		fault.DuplicateShare:
+		fault.DuplicateShare, fault.UnsealFailed,
+		fault.KeyTypeMismatch, fault.KeyDisabled, fault.KeyPendingDeletion, fault.KeyVersionTooOld,
+		fault.DecryptFailed, fault.BatchTooLarge, fault.KeyNotExportable, fault.ImportFailed:
 		return http.StatusBadRequest
 	case fault.Unauthenticated, fault.TokenExpired, fault.TokenRevoked:
 		return http.StatusUnauthorized
 	case fault.PermissionDenied:
 		return http.StatusForbidden
-	case fault.NotFound, fault.RouteNotFound, fault.TenantNotFound, fault.PolicyNotFound, fault.TokenNotFound:
+	case fault.NotFound, fault.RouteNotFound, fault.TenantNotFound, fault.PolicyNotFound, fault.TokenNotFound,
+		fault.KeyNotFound:
 		return http.StatusNotFound
 	case fault.MethodNotAllowed:
 		return http.StatusMethodNotAllowed
@@ -31,8 +34,6 @@ func statusOf(code fault.Code) int {
 		return http.StatusTooManyRequests
 	case fault.Sealed, fault.NotInitialized, fault.StorageFailure, fault.AuditFailure:
 		return http.StatusServiceUnavailable
-	case fault.UnsealFailed:
-		return http.StatusBadRequest
 	default:
 		return http.StatusInternalServerError
 	}

@@ -40,8 +40,8 @@ func TestMain(m *testing.M) {
 
 // server is a running `mima server` process.
 type server struct {
-	t    *testing.T
-	cmd  *exec.Cmd
+	t      *testing.T
+	cmd    *exec.Cmd
 	addr   string        // http://host:port
 	exited chan struct{} // closed when the process has exited
 	err    error         // its exit status, once exited

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func load(t *testing.T, file string, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("server", pflag.ContinueOnError)
+	BindFlags(fs)
+	if file != "" {
+		path := filepath.Join(t.TempDir(), "mima.yaml")
+		if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "--config", path)
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return Load(fs, func(k string) string { return env[k] })
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	file := "listen_addr: 0.0.0.0:9000\nstorage: bolt\ndata_dir: /var/lib/mima\nmax_request_bytes: 1000\naudit_checkpoint_interval: 5m\n"
+	cfg, err := load(t, file, map[string]string{"MIMA_DATA_DIR": "/env/dir", "MIMA_MAX_REQUEST_BYTES": "2000"}, "--max-request-bytes", "3000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ListenAddr != "0.0.0.0:9000" || cfg.DataDir != "/env/dir" || cfg.MaxRequestBytes != 3000 || cfg.AuditCheckpointInterval != 5*time.Minute {
+		t.Fatalf("precedence: %+v", cfg)
+	}
+	if cfg.ReadTimeout != Defaults().ReadTimeout {
+		t.Fatalf("default lost: %v", cfg.ReadTimeout)
+	}
+}
+
+func TestEveryFieldHasFlagAndEnv(t *testing.T) {
+	fs := pflag.NewFlagSet("server", pflag.ContinueOnError)
+	BindFlags(fs)
+	for _, f := range fields() {
+		if fs.Lookup(f.flag) == nil {
+			t.Errorf("field %s has no flag --%s", f.key, f.flag)
+		}
+		if !strings.Contains(fs.Lookup(f.flag).Usage, EnvName(f.key)) {
+			t.Errorf("flag --%s does not name its environment variable", f.flag)
+		}
+	}
+	// Every yaml field of Config is in the table.
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fields() {
+		if !strings.Contains(string(doc), "`"+f.key+"`") {
+			t.Errorf("docs/configuration.md does not describe %s", f.key)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for name, tc := range map[string]struct {
+		file string
+		env  map[string]string
+		args []string
+	}{
+		"unknown field":    {file: "listen_adr: x\n"},
+		"bad storage":      {args: []string{"--storage", "floppy"}},
+		"cert without key": {args: []string{"--tls-cert-file", "c.pem"}},
+		"bad duration env": {env: map[string]string{"MIMA_READ_TIMEOUT": "soon"}},
+		"bad log level":    {args: []string{"--log-level", "loud"}},
+		"dev with kek":     {args: []string{"--dev", "--unseal-kek-file", "k"}},
+	} {
+		if _, err := load(t, tc.file, tc.env, tc.args...); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestDevDefaultsToMemory(t *testing.T) {
+	cfg, err := load(t, "", nil, "--dev")
+	if err != nil || cfg.Storage != "inmem" || !cfg.Dev {
+		t.Fatalf("dev: %+v, %v", cfg, err)
+	}
+	cfg, err = load(t, "", nil, "--dev", "--storage", "bolt", "--data-dir", t.TempDir())
+	if err != nil || cfg.Storage != "bolt" {
+		t.Fatalf("dev with bolt: %+v, %v", cfg, err)
+	}
+}
