@@ -62,7 +62,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		scheme = "https"
 	}
 	fmt.Fprintf(out, "mima %s listening on %s://%s\n", Version, scheme, ln.Addr())
-	return n.serve(ctx, ln)
+	return serve(ctx, ln, n.api, cfg, n.log)
 }
 
 // assemble opens the store and audit log and wires the node.
@@ -170,21 +170,21 @@ func (n *node) startDev(ctx context.Context, out io.Writer) error {
 	return nil
 }
 
-// serve answers requests until ctx is cancelled, then stops accepting and
-// waits up to ShutdownTimeout for in-flight requests.
-func (n *node) serve(ctx context.Context, ln net.Listener) error {
+// serve answers requests with h until ctx is cancelled, then stops
+// accepting and waits up to cfg.ShutdownTimeout for in-flight requests.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, log *slog.Logger) error {
 	srv := &http.Server{
-		Handler:           n.api,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       n.cfg.ReadTimeout,
-		WriteTimeout:      n.cfg.WriteTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() {
-		if n.cfg.TLSCertFile != "" {
-			errc <- srv.ServeTLS(ln, n.cfg.TLSCertFile, n.cfg.TLSKeyFile)
+		if cfg.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
 		} else {
 			errc <- srv.Serve(ln)
 		}
@@ -194,8 +194,8 @@ func (n *node) serve(ctx context.Context, ln net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	n.log.Info("shutting down: finishing in-flight requests", "timeout", n.cfg.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
