@@ -10,6 +10,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/sdk"
 )
 
 func TestBadInput(t *testing.T) {
@@ -61,13 +62,13 @@ func TestAuthenticationFailures(t *testing.T) {
 	n := newTestNode(t)
 	admin := n.tenant("acme")
 	r := n.do("POST", "/v1/tokens", admin, map[string]any{"policies": []string{"admin"}, "ttl": "1h"})
-	var app tokenCreated
+	var app sdk.TokenCreated
 	r.json(t, &app)
 	if r := n.do("DELETE", "/v1/tokens/"+app.Accessor, admin, nil); r.status != http.StatusNoContent {
 		t.Fatalf("revoke: %d %s", r.status, r.body)
 	}
 	r = n.do("POST", "/v1/tokens", admin, map[string]any{"policies": []string{"admin"}, "ttl": "1m"})
-	var expired tokenCreated
+	var expired sdk.TokenCreated
 	r.json(t, &expired)
 	n.clock.Advance(2 * time.Minute)
 	for _, tc := range []struct {
@@ -107,7 +108,7 @@ func TestPolicyDecidesAppTokens(t *testing.T) {
 	admin := n.tenant("acme")
 	n.do("PUT", "/v1/policies/reader", admin, map[string]any{"rules": []map[string][]string{{"operations": {"policies.read", "policies.list"}, "objects": {"*"}}}})
 	r := n.do("POST", "/v1/tokens", admin, map[string]any{"policies": []string{"reader"}})
-	var app tokenCreated
+	var app sdk.TokenCreated
 	r.json(t, &app)
 	if r := n.do("GET", "/v1/policies/reader", app.Token, nil); r.status != 200 {
 		t.Fatalf("allowed read: %d %s", r.status, r.body)
@@ -139,7 +140,7 @@ func TestSealedRefusesRequests(t *testing.T) {
 		}
 	}
 	r := n.do("GET", "/v1/sys/health", "", nil)
-	var h healthResponse
+	var h sdk.Health
 	r.json(t, &h)
 	if r.status != http.StatusServiceUnavailable || !h.Sealed || !h.Initialized || h.Version == "" {
 		t.Fatalf("health while sealed: %d %s", r.status, r.body)

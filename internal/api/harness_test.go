@@ -16,6 +16,7 @@ import (
 	"github.com/mimacrypto/mima/internal/barrier"
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/sdk"
 )
 
 // testNode is an API server over an in-memory store, initialised with one
@@ -151,7 +152,7 @@ func (n *testNode) tenant(name string) string {
 	if r.status != http.StatusCreated {
 		n.t.Fatalf("create tenant %s: %d %s", name, r.status, r.body)
 	}
-	var out tenantCreated
+	var out sdk.TenantCreated
 	r.json(n.t, &out)
 	return out.Token
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"github.com/mimacrypto/mima/sdk"
 	"net/http"
 	"slices"
 	"strings"
@@ -71,7 +72,7 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 		t.Fatalf("policy: %d %s", r.status, r.body)
 	}
 	r = n.do("POST", "/v1/tokens", tokA, map[string]any{"policies": []string{"admin"}})
-	var appA tokenCreated
+	var appA sdk.TokenCreated
 	r.json(t, &appA)
 	cases := isolationCases(tenantFixture{policy: "secret-policy-a", accessor: appA.Accessor})
 

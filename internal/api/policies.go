@@ -4,10 +4,11 @@ import (
 	"net/http"
 
 	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/sdk"
 )
 
 type policyRequest struct {
-	Rules []authn.Rule `json:"rules"`
+	Rules []sdk.Rule `json:"rules"`
 }
 
 func (s *Server) putPolicy(c *call) (any, error) {
@@ -15,11 +16,31 @@ func (s *Server) putPolicy(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	return s.auth.PutPolicy(c.ctx, c.tenant, authn.Policy{Name: c.object, Rules: req.Rules})
+	rules := make([]authn.Rule, len(req.Rules))
+	for i, r := range req.Rules {
+		rules[i] = authn.Rule(r)
+	}
+	p, err := s.auth.PutPolicy(c.ctx, c.tenant, authn.Policy{Name: c.object, Rules: rules})
+	if err != nil {
+		return nil, err
+	}
+	return policyOf(&p), nil
 }
 
 func (s *Server) getPolicy(c *call) (any, error) {
-	return s.auth.Policy(c.ctx, c.tenant, c.object)
+	p, err := s.auth.Policy(c.ctx, c.tenant, c.object)
+	if err != nil {
+		return nil, err
+	}
+	return policyOf(p), nil
+}
+
+func policyOf(p *authn.Policy) sdk.Policy {
+	out := sdk.Policy{Name: p.Name, UpdatedAt: p.UpdatedAt, Rules: make([]sdk.Rule, len(p.Rules))}
+	for i, r := range p.Rules {
+		out.Rules[i] = sdk.Rule(r)
+	}
+	return out
 }
 
 type policyList struct {

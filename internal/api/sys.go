@@ -4,18 +4,14 @@ import (
 	_ "embed"
 	"net/http"
 
+	"github.com/mimacrypto/mima/internal/barrier"
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/sdk"
 )
 
 //go:embed openapi.yaml
 var openAPISpec []byte
-
-// healthResponse is the body of GET /v1/sys/health.
-type healthResponse struct {
-	core.Status
-	Version string `json:"version"`
-}
 
 // health answers 200 when unsealed and 503 otherwise, with the seal state.
 func (s *Server) health(c *call) (any, error) {
@@ -26,7 +22,10 @@ func (s *Server) health(c *call) (any, error) {
 	if st.Sealed {
 		c.status = http.StatusServiceUnavailable
 	}
-	return healthResponse{Status: st, Version: s.version}, nil
+	return sdk.Health{
+		Initialized: st.Initialized, Sealed: st.Sealed, Threshold: st.Threshold, Shares: st.Shares,
+		Progress: st.Progress, ClusterID: st.ClusterID, Unattended: st.Unattended, Version: s.version,
+	}, nil
 }
 
 func (s *Server) openAPI(*call) (any, error) {
@@ -43,18 +42,16 @@ func (s *Server) initialize(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	return s.core.Init(c.ctx, req.Shares, req.Threshold)
+	res, err := s.core.Init(c.ctx, req.Shares, req.Threshold)
+	if err != nil {
+		return nil, err
+	}
+	return sdk.InitResult{Shares: res.Shares, RootToken: res.RootToken}, nil
 }
 
 type unsealRequest struct {
 	Share string `json:"share"`
 	Reset bool   `json:"reset"`
-}
-
-type unsealResponse struct {
-	Sealed    bool `json:"sealed"`
-	Progress  int  `json:"progress"`
-	Threshold int  `json:"threshold"`
 }
 
 func (s *Server) unseal(c *call) (any, error) {
@@ -78,18 +75,25 @@ func (s *Server) unseal(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return unsealResponse{Sealed: st.Sealed, Progress: st.Progress, Threshold: st.Threshold}, nil
+	return sdk.SealStatus{Sealed: st.Sealed, Progress: st.Progress, Threshold: st.Threshold}, nil
 }
 
 func (s *Server) seal(*call) (any, error) {
 	s.core.Seal()
-	return unsealResponse{Sealed: true}, nil
+	return sdk.SealStatus{Sealed: true}, nil
 }
 
 func (s *Server) rotate(c *call) (any, error) {
-	return s.core.Rotate(c.ctx)
+	return keyStatusOf(s.core.Rotate(c.ctx))
 }
 
 func (s *Server) keyStatus(*call) (any, error) {
-	return s.core.KeyStatus()
+	return keyStatusOf(s.core.KeyStatus())
+}
+
+func keyStatusOf(st barrier.Status, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	return sdk.KeyStatus{Term: st.Term, Terms: st.Terms, InstallTime: st.InstallTime}, nil
 }

@@ -3,17 +3,11 @@ package api
 import (
 	"net/http"
 
-	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/sdk"
 )
 
 type tenantRequest struct {
 	Name string `json:"name"`
-}
-
-type tenantCreated struct {
-	Name     string `json:"name"`
-	Token    string `json:"token"`
-	Accessor string `json:"accessor"`
 }
 
 func (s *Server) createTenant(c *call) (any, error) {
@@ -27,11 +21,11 @@ func (s *Server) createTenant(c *call) (any, error) {
 		return nil, err
 	}
 	c.status = http.StatusCreated
-	return tenantCreated{Name: t.Name, Token: issued.Token, Accessor: issued.Info.Accessor}, nil
+	return sdk.TenantCreated{Name: t.Name, Token: issued.Token, Accessor: issued.Info.Accessor}, nil
 }
 
 type tenantList struct {
-	Tenants []authn.Tenant `json:"tenants"`
+	Tenants []sdk.Tenant `json:"tenants"`
 }
 
 func (s *Server) listTenants(c *call) (any, error) {
@@ -39,5 +33,9 @@ func (s *Server) listTenants(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tenantList{Tenants: ts}, nil
+	out := tenantList{Tenants: make([]sdk.Tenant, len(ts))}
+	for i, t := range ts {
+		out.Tenants[i] = sdk.Tenant{Name: t.Name, CreatedAt: t.CreatedAt}
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/sdk"
 )
 
 type tokenRequest struct {
@@ -14,28 +15,12 @@ type tokenRequest struct {
 	DisplayName string   `json:"display_name"`
 }
 
-// tokenInfo is a token as the API shows it: never its secret or hash.
-type tokenInfo struct {
-	Accessor    string    `json:"accessor"`
-	Tenant      string    `json:"tenant,omitempty"`
-	Root        bool      `json:"root,omitempty"`
-	Policies    []string  `json:"policies"`
-	DisplayName string    `json:"display_name,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	ExpiresAt   time.Time `json:"expires_at,omitzero"`
-	RevokedAt   time.Time `json:"revoked_at,omitzero"`
-}
-
-func infoOf(t *authn.Token) tokenInfo {
-	return tokenInfo{
+// infoOf shows a token as the API does: never its secret or hash.
+func infoOf(t *authn.Token) sdk.TokenInfo {
+	return sdk.TokenInfo{
 		Accessor: t.Accessor, Tenant: t.Tenant, Root: t.Root, Policies: t.Policies,
 		DisplayName: t.DisplayName, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt,
 	}
-}
-
-type tokenCreated struct {
-	Token string `json:"token"`
-	tokenInfo
 }
 
 func (s *Server) createToken(c *call) (any, error) {
@@ -57,7 +42,7 @@ func (s *Server) createToken(c *call) (any, error) {
 	}
 	c.object = issued.Info.Accessor
 	c.status = http.StatusCreated
-	return tokenCreated{Token: issued.Token, tokenInfo: infoOf(issued.Info)}, nil
+	return sdk.TokenCreated{Token: issued.Token, TokenInfo: infoOf(issued.Info)}, nil
 }
 
 func (s *Server) lookupSelf(c *call) (any, error) {

@@ -122,9 +122,9 @@ func (b *Barrier) Sealed() bool { return b.ring.Load() == nil }
 
 // Status describes the keyring.
 type Status struct {
-	Term        uint32    `json:"term"`
-	Terms       int       `json:"terms"`
-	InstallTime time.Time `json:"install_time"`
+	Term        uint32
+	Terms       int
+	InstallTime time.Time
 }
 
 // Status returns the active term, or ErrSealed.

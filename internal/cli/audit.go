@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mimacrypto/mima/internal/api"
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/sdk"
 )
@@ -116,15 +117,7 @@ func verifyOffline(cmd *cobra.Command, dir, publicKey, checkpoint string) (sdk.A
 	if err != nil {
 		return sdk.AuditReport{}, err
 	}
-	out := sdk.AuditReport{
-		OK: rep.OK, Records: rep.Records, Checkpoints: rep.Checkpoints,
-		LastCheckpointSeq: rep.LastCheckpointSeq, LastCheckpointTime: rep.LastCheckpointTime,
-		Head: rep.Head, PublicKey: rep.PublicKey,
-	}
-	if rep.FirstBad != nil {
-		out.FirstBad = &sdk.AuditProblem{Seq: rep.FirstBad.Seq, Line: rep.FirstBad.Line, Reason: rep.FirstBad.Reason}
-	}
-	return out, nil
+	return api.AuditReport(rep), nil
 }
 
 func (e *env) printAuditReport(r sdk.AuditReport) error {

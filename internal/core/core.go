@@ -80,13 +80,13 @@ func New(raw storage.Backend, b *barrier.Barrier, auth *authn.Service, opts ...O
 
 // Status is the seal state reported by the health and unseal endpoints.
 type Status struct {
-	Initialized bool   `json:"initialized"`
-	Sealed      bool   `json:"sealed"`
-	Threshold   int    `json:"threshold,omitempty"`
-	Shares      int    `json:"shares,omitempty"`
-	Progress    int    `json:"progress"`
-	ClusterID   string `json:"cluster_id,omitempty"`
-	Unattended  bool   `json:"unattended,omitempty"`
+	Initialized bool
+	Sealed      bool
+	Threshold   int
+	Shares      int
+	Progress    int
+	ClusterID   string
+	Unattended  bool
 }
 
 // Status returns the current seal state. It reads storage only until the
@@ -145,8 +145,8 @@ func (c *Core) loadConfig(ctx context.Context) error {
 
 // InitResult is what initialisation hands to the operator, once.
 type InitResult struct {
-	Shares    []string `json:"shares"`
-	RootToken string   `json:"root_token"`
+	Shares    []string
+	RootToken string
 }
 
 // Init initialises a new cluster: it creates the root key and its shares,
