@@ -84,6 +84,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.tokenCommand(),
 		e.policyCommand(),
 		e.auditCommand(),
+		e.benchCommand(),
 	)
 	return root
 }

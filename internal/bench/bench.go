@@ -1,0 +1,212 @@
+// Package bench is the load generator behind `mima bench`. It drives one
+// operation against a running server (mima, or OpenBao's transit engine
+// for comparison) from N concurrent workers for a fixed time and reports
+// throughput and latency percentiles.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config describes one run.
+type Config struct {
+	Op          string        // encrypt, decrypt, sign, verify, mac, datakey, batch-encrypt
+	Concurrency int           // workers
+	Duration    time.Duration // measuring time, after Warmup
+	Warmup      time.Duration // time run but not measured
+	Key         string        // key name; created when absent
+	BatchSize   int           // items per batch-encrypt request
+	PayloadSize int           // plaintext bytes
+}
+
+// Result is what one run measured.
+type Result struct {
+	Target      string  `json:"target"`
+	Op          string  `json:"op"`
+	Concurrency int     `json:"concurrency"`
+	Requests    int     `json:"requests"`
+	Errors      int     `json:"errors"`
+	Seconds     float64 `json:"seconds"`
+	OpsPerSec   float64 `json:"ops_per_sec"`   // requests per second
+	ItemsPerSec float64 `json:"items_per_sec"` // items per second (= ops for single requests)
+	P50ms       float64 `json:"p50_ms"`
+	P99ms       float64 `json:"p99_ms"`
+	P999ms      float64 `json:"p999_ms"`
+	MaxMs       float64 `json:"max_ms"`
+	FirstError  string  `json:"first_error,omitempty"`
+}
+
+// Target is a server that can run the benchmark operations.
+type Target interface {
+	// Name says what is measured, for reports.
+	Name() string
+	// Prepare creates what Op needs (a key, a ciphertext, a signature) and
+	// returns the request that one operation sends.
+	Prepare(ctx context.Context, cfg Config) (Request, error)
+}
+
+// Request is one HTTP request, sent again and again.
+type Request struct {
+	Method string
+	URL    string
+	Header http.Header
+	Body   []byte
+	Items  int // operations one request performs
+}
+
+// Ops lists the operations every target supports.
+var Ops = []string{"encrypt", "decrypt", "sign", "verify", "mac", "datakey", "batch-encrypt"}
+
+// Run measures cfg against t.
+func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
+	if !slices.Contains(Ops, cfg.Op) {
+		return Result{}, fmt.Errorf("unknown op %q: use one of %s", cfg.Op, strings.Join(Ops, ", "))
+	}
+	if cfg.Concurrency < 1 || cfg.Duration <= 0 {
+		return Result{}, fmt.Errorf("concurrency and duration must be positive")
+	}
+	req, err := t.Prepare(ctx, cfg)
+	if err != nil {
+		return Result{}, fmt.Errorf("preparing %s on %s: %w", cfg.Op, t.Name(), err)
+	}
+	client := &http.Client{Transport: &http.Transport{
+		MaxIdleConns:        cfg.Concurrency,
+		MaxIdleConnsPerHost: cfg.Concurrency,
+		DisableCompression:  true,
+	}}
+	defer client.CloseIdleConnections()
+
+	start := time.Now()
+	measureFrom := start.Add(cfg.Warmup)
+	stop := measureFrom.Add(cfg.Duration)
+	workers := make([]worker, cfg.Concurrency)
+	var wg sync.WaitGroup
+	for i := range workers {
+		w := &workers[i]
+		wg.Go(func() { w.run(ctx, client, req, measureFrom, stop) })
+	}
+	wg.Wait()
+	return summarise(t.Name(), cfg, req.Items, workers), nil
+}
+
+// worker sends requests back to back and keeps the latencies of those
+// that started inside the measuring window.
+type worker struct {
+	latencies []time.Duration
+	errors    int
+	firstErr  string
+}
+
+func (w *worker) run(ctx context.Context, client *http.Client, r Request, from, stop time.Time) {
+	for {
+		begin := time.Now()
+		if !begin.Before(stop) || ctx.Err() != nil {
+			return
+		}
+		err := send(ctx, client, r)
+		if begin.Before(from) {
+			continue
+		}
+		if err != nil {
+			w.errors++
+			if w.firstErr == "" {
+				w.firstErr = err.Error()
+			}
+			continue
+		}
+		w.latencies = append(w.latencies, time.Since(begin))
+	}
+}
+
+func send(ctx context.Context, client *http.Client, r Request) error {
+	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, bytes.NewReader(r.Body))
+	if err != nil {
+		return err
+	}
+	req.Header = r.Header
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	return err
+}
+
+func summarise(target string, cfg Config, items int, workers []worker) Result {
+	var all []time.Duration
+	res := Result{Target: target, Op: cfg.Op, Concurrency: cfg.Concurrency, Seconds: cfg.Duration.Seconds()}
+	for _, w := range workers {
+		all = append(all, w.latencies...)
+		res.Errors += w.errors
+		if res.FirstError == "" {
+			res.FirstError = w.firstErr
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	res.Requests = len(all)
+	res.OpsPerSec = float64(len(all)) / cfg.Duration.Seconds()
+	res.ItemsPerSec = res.OpsPerSec * float64(items)
+	if len(all) > 0 {
+		res.P50ms = ms(percentile(all, 0.50))
+		res.P99ms = ms(percentile(all, 0.99))
+		res.P999ms = ms(percentile(all, 0.999))
+		res.MaxMs = ms(all[len(all)-1])
+	}
+	return res
+}
+
+// percentile returns the nearest-rank percentile of sorted durations.
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	i := int(float64(len(sorted))*p+0.999999) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// call performs one JSON request during preparation and decodes the answer.
+func call(ctx context.Context, method, url string, header http.Header, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return err
+	}
+	req.Header = header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: HTTP %d: %s", method, url, resp.StatusCode, bytes.TrimSpace(b))
+	}
+	if out == nil || len(b) == 0 {
+		return nil
+	}
+	return json.Unmarshal(b, out)
+}

@@ -1,0 +1,86 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeServer answers like mima or OpenBao would and records what the
+// benchmark asked for.
+type fakeServer struct {
+	mu    sync.Mutex
+	paths map[string]int
+	last  map[string]string // path → last body
+}
+
+func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	f.mu.Lock()
+	f.paths[r.URL.Path]++
+	f.last[r.URL.Path] = string(b)
+	f.mu.Unlock()
+	answer := map[string]string{"ciphertext": "mima:v1:Y3Q=", "signature": "c2ln"}
+	if strings.Contains(r.URL.Path, "/transit/") {
+		_ = json.NewEncoder(w).Encode(map[string]any{"data": map[string]string{"ciphertext": "vault:v1:Y3Q=", "signature": "vault:v1:c2ln"}})
+		return
+	}
+	_ = json.NewEncoder(w).Encode(answer)
+}
+
+func TestRunEveryOpOnBothTargets(t *testing.T) {
+	f := &fakeServer{paths: map[string]int{}, last: map[string]string{}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	for _, target := range []Target{Mima(srv.URL, "t"), OpenBao(srv.URL, "t", "transit")} {
+		for _, op := range Ops {
+			cfg := Config{Op: op, Concurrency: 2, Duration: 20 * time.Millisecond, Key: "bench", BatchSize: 10, PayloadSize: 64}
+			res, err := Run(context.Background(), target, cfg)
+			if err != nil {
+				t.Fatalf("%s %s: %v", target.Name(), op, err)
+			}
+			if res.Requests == 0 || res.Errors != 0 || res.P50ms > res.P99ms || res.P99ms > res.MaxMs {
+				t.Errorf("%s %s: %+v", target.Name(), op, res)
+			}
+			if op == "batch-encrypt" && res.ItemsPerSec != res.OpsPerSec*10 {
+				t.Errorf("%s batch: items/s %v for ops/s %v", target.Name(), res.ItemsPerSec, res.OpsPerSec)
+			}
+		}
+	}
+	// The decrypt and verify requests carry what preparation produced.
+	if !strings.Contains(f.last["/v1/keys/bench-sm4/decrypt"], "mima:v1:Y3Q=") {
+		t.Errorf("mima decrypt body: %s", f.last["/v1/keys/bench-sm4/decrypt"])
+	}
+	if !strings.Contains(f.last["/v1/transit/verify/bench-ecdsa-p256"], "vault:v1:c2ln") {
+		t.Errorf("openbao verify body: %s", f.last["/v1/transit/verify/bench-ecdsa-p256"])
+	}
+	if !strings.Contains(f.last["/v1/transit/encrypt/bench-aes256-gcm96"], "batch_input") {
+		t.Errorf("openbao batch body: %s", f.last["/v1/transit/encrypt/bench-aes256-gcm96"])
+	}
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []Config{{Op: "dance", Concurrency: 1, Duration: time.Second}, {Op: "encrypt", Duration: time.Second}, {Op: "encrypt", Concurrency: 1}} {
+		if _, err := Run(context.Background(), Mima("http://127.0.0.1:1", ""), cfg); err == nil {
+			t.Errorf("%+v accepted", cfg)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 1; i <= 1000; i++ {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	for p, want := range map[float64]time.Duration{0.5: 500 * time.Millisecond, 0.99: 990 * time.Millisecond, 0.999: 999 * time.Millisecond} {
+		if got := percentile(d, p); got != want {
+			t.Errorf("p%v = %v, want %v", p, got, want)
+		}
+	}
+}
