@@ -53,6 +53,8 @@ const (
 	BatchTooLarge      Code = "batch_too_large"
 	KeyNotExportable   Code = "key_not_exportable"
 	ImportFailed       Code = "import_failed"
+	KeyDestroyed       Code = "key_destroyed"
+	AliasNotFound      Code = "alias_not_found"
 )
 
 // Error is an error with a stable code and a message safe to return to a

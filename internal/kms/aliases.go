@@ -1,0 +1,171 @@
+package kms
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// aliasRecord is the stored form of an alias, at t/<tenant>/aliases/<alias>
+// (the alias name without AliasPrefix).
+type aliasRecord struct {
+	Target    string    `json:"target"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Alias is a second name for a key, usable wherever a key name is.
+type Alias struct {
+	Name      string    `json:"name"` // with AliasPrefix
+	Target    string    `json:"target"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// AliasPage is one page of aliases; Next is the cursor for the following
+// page, "" at the end.
+type AliasPage struct {
+	Aliases []Alias `json:"aliases"`
+	Next    string  `json:"next,omitempty"`
+}
+
+// CreateAlias makes alias ("alias/<name>") point to the key target, which
+// must exist. An alias whose key is destroyed no longer resolves.
+func (s *Service) CreateAlias(ctx context.Context, tenant, alias, target string) (Alias, error) {
+	return s.putAlias(ctx, tenant, alias, target, false)
+}
+
+// UpdateAlias re-points an existing alias to the key target.
+func (s *Service) UpdateAlias(ctx context.Context, tenant, alias, target string) (Alias, error) {
+	return s.putAlias(ctx, tenant, alias, target, true)
+}
+
+func (s *Service) putAlias(ctx context.Context, tenant, alias, target string, replace bool) (Alias, error) {
+	st, name, err := s.aliasArgs(tenant, alias)
+	if err != nil {
+		return Alias{}, err
+	}
+	if !ValidName(target) {
+		return Alias{}, invalid("an alias must point to a key name, not %q", target)
+	}
+	s.writeM.Lock()
+	defer s.writeM.Unlock()
+	if ok, err := exists(ctx, st, keyPath(tenant, target)); err != nil {
+		return Alias{}, err
+	} else if !ok {
+		return Alias{}, errKeyNotFound(target)
+	}
+	now := s.now().UTC()
+	a := aliasRecord{Target: target, CreatedAt: now, UpdatedAt: now}
+	old, err := loadAlias(ctx, st, tenant, name)
+	switch {
+	case err == nil && !replace:
+		return Alias{}, fault.New(fault.AlreadyExists, "alias %q already exists", alias)
+	case err == nil:
+		a.CreatedAt = old.CreatedAt
+	case !errors.Is(err, storage.ErrNotFound):
+		return Alias{}, err
+	case replace:
+		return Alias{}, fault.New(fault.AliasNotFound, "alias %q not found", alias)
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return Alias{}, fmt.Errorf("kms: encoding alias record: %w", err)
+	}
+	if err := st.Put(ctx, aliasPath(tenant, name), b); err != nil {
+		return Alias{}, storageErr(err)
+	}
+	s.aliases.remove(ckey{tenant, name})
+	return a.public(name), nil
+}
+
+// DeleteAlias removes an alias; the key is unaffected.
+func (s *Service) DeleteAlias(ctx context.Context, tenant, alias string) error {
+	st, name, err := s.aliasArgs(tenant, alias)
+	if err != nil {
+		return err
+	}
+	s.writeM.Lock()
+	defer s.writeM.Unlock()
+	if ok, err := exists(ctx, st, aliasPath(tenant, name)); err != nil {
+		return err
+	} else if !ok {
+		return fault.New(fault.AliasNotFound, "alias %q not found", alias)
+	}
+	if err := st.Delete(ctx, aliasPath(tenant, name)); err != nil {
+		return storageErr(err)
+	}
+	s.aliases.remove(ckey{tenant, name})
+	return nil
+}
+
+// ListAliases returns a page of the tenant's aliases in name order, after
+// the cursor after (an alias name with or without AliasPrefix).
+func (s *Service) ListAliases(ctx context.Context, tenant, after string, limit int) (AliasPage, error) {
+	if err := checkTenant(tenant); err != nil {
+		return AliasPage{}, err
+	}
+	limit, err := pageLimit(limit)
+	if err != nil {
+		return AliasPage{}, err
+	}
+	after = strings.TrimPrefix(after, AliasPrefix)
+	if after != "" && !ValidName(after) {
+		return AliasPage{}, invalid("the list cursor is not an alias name")
+	}
+	st, err := s.backend()
+	if err != nil {
+		return AliasPage{}, err
+	}
+	prefix := aliasPrefix(tenant)
+	if after != "" {
+		after = prefix + after
+	}
+	paths, err := st.List(ctx, prefix, after, limit)
+	if err != nil {
+		return AliasPage{}, storageErr(err)
+	}
+	page := AliasPage{Aliases: make([]Alias, 0, len(paths))}
+	for _, p := range paths {
+		name := strings.TrimPrefix(p, prefix)
+		a, err := loadAlias(ctx, st, tenant, name)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // deleted since listed
+		}
+		if err != nil {
+			return AliasPage{}, err
+		}
+		page.Aliases = append(page.Aliases, a.public(name))
+	}
+	if len(paths) == limit {
+		page.Next = AliasPrefix + strings.TrimPrefix(paths[len(paths)-1], prefix)
+	}
+	return page, nil
+}
+
+func (a *aliasRecord) public(name string) Alias {
+	return Alias{Name: AliasPrefix + name, Target: a.Target, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
+}
+
+// aliasArgs validates a tenant and an alias ("alias/<name>") and returns
+// the store and the alias name.
+func (s *Service) aliasArgs(tenant, alias string) (storage.Backend, string, error) {
+	if err := checkTenant(tenant); err != nil {
+		return nil, "", err
+	}
+	name, ok := cutAlias(alias)
+	if !ok || !ValidName(name) {
+		return nil, "", invalid("alias %q is invalid: use %q followed by 1 to 128 characters of a-z, A-Z, 0-9, '.', '_' and '-'", alias, AliasPrefix)
+	}
+	st, err := s.backend()
+	if err != nil {
+		return nil, "", err
+	}
+	return st, name, nil
+}

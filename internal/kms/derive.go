@@ -1,0 +1,167 @@
+package kms
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/mimacrypto/mima/internal/device"
+)
+
+// Derivation names a key derived from a derived=true sm4 key ("one device,
+// one key", 一机一密): a per-device key, optionally narrowed to a business
+// type and then to a session. The same inputs always give the same key.
+//
+// With K the raw 16-byte key of parent version v and KDF the SM3 key
+// derivation function of GB/T 32918.4-2016 section 5.4.3 (KDF(Z, 16) is
+// the first 16 bytes of SM3(Z || 0x00000001)):
+//
+//	K_device   = KDF(K        || "MIMA-DERIVE-1" || 0x01 || BE32(v) || BE16(len(DeviceID)) || DeviceID, 16)
+//	K_business = KDF(K_device || "MIMA-DERIVE-1" || 0x02 || BE16(len(Business)) || Business, 16)
+//	K_session  = KDF(K_business || "MIMA-DERIVE-1" || 0x03 || BE16(len(Session)) || Session, 16)
+//
+// BE32 and BE16 are big-endian lengths; the strings are their UTF-8 bytes.
+// The derived key is K_device when only DeviceID is set, K_business with
+// Business, K_session with Session too. Each level depends only on the one
+// above, so a device provisioned with its K_device (Derive with only
+// DeviceID) can compute its business and session keys itself.
+type Derivation struct {
+	DeviceID string `json:"device_id"`
+	Business string `json:"business,omitempty"`
+	Session  string `json:"session,omitempty"`
+}
+
+const (
+	deriveLabel   = "MIMA-DERIVE-1"
+	maxDerivePart = 256
+)
+
+func (d *Derivation) check() error {
+	if d.DeviceID == "" {
+		return invalid("a derivation needs a device id")
+	}
+	if d.Session != "" && d.Business == "" {
+		return invalid("a derivation with a session needs a business type")
+	}
+	if len(d.DeviceID) > maxDerivePart || len(d.Business) > maxDerivePart || len(d.Session) > maxDerivePart {
+		return invalid("device id, business type and session are at most %d bytes", maxDerivePart)
+	}
+	return nil
+}
+
+// deriveInfo encodes the info of one derivation level: label, level, the
+// parent version for level 1, and the length-prefixed value.
+func deriveInfo(level byte, version int, value string) []byte {
+	b := make([]byte, 0, len(deriveLabel)+1+4+2+len(value))
+	b = append(b, deriveLabel...)
+	b = append(b, level)
+	if level == 1 {
+		b = binary.BigEndian.AppendUint32(b, uint32(version))
+	}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(value)))
+	return append(b, value...)
+}
+
+// derive returns the key named by d under version v of e, opened on the
+// device.
+func (s *Service) derive(e *entry, ref string, v int, d *Derivation) (device.Key, []byte, error) {
+	if !e.derived {
+		return nil, nil, invalid("key %q is not a derived key; omit the derivation", ref)
+	}
+	if err := d.check(); err != nil {
+		return nil, nil, err
+	}
+	parent := e.versions[v-1]
+	levels := []struct {
+		level byte
+		value string
+	}{{1, d.DeviceID}, {2, d.Business}, {3, d.Session}}
+	var material []byte
+	for _, l := range levels {
+		if l.value == "" {
+			break
+		}
+		deriver, ok := parent.(device.Deriver)
+		if !ok {
+			return nil, nil, fmt.Errorf("kms: %s keys cannot derive", parent.Type())
+		}
+		m, err := deriver.Derive(deriveInfo(l.level, v, l.value))
+		if err != nil {
+			return nil, nil, deviceErr(err)
+		}
+		if parent, err = s.dev.Open(e.typ, m); err != nil {
+			return nil, nil, deviceErr(err)
+		}
+		clear(material)
+		material = m
+	}
+	return parent, material, nil
+}
+
+// keyFor returns the key to use for version v: the version itself, or the
+// key derived from it when d is set.
+func (s *Service) keyFor(e *entry, ref string, v int, d *Derivation) (device.Key, error) {
+	if d == nil {
+		return e.versions[v-1], nil
+	}
+	k, material, err := s.derive(e, ref, v, d)
+	clear(material)
+	return k, err
+}
+
+// DeriveRequest asks for a derived key.
+type DeriveRequest struct {
+	Derivation
+	// Version of the parent key; 0 for the latest.
+	Version int
+	// WithPlaintext returns the derived key itself besides the wrapped one.
+	WithPlaintext bool
+}
+
+// DerivedKey is a derived key, wrapped (encrypted under the parent version,
+// no AAD, in the ciphertext format; Decrypt on the parent key unwraps it)
+// and, when asked for, in plaintext: 16 raw SM4 key bytes.
+type DerivedKey struct {
+	Plaintext []byte `json:"plaintext,omitempty"`
+	Wrapped   string `json:"wrapped"`
+	Version   int    `json:"version"`
+}
+
+// Derive returns the key named by req.Derivation under a derived sm4 key,
+// for provisioning devices. Operations can also use a derived key directly:
+// pass the Derivation to Encrypt, Decrypt, MAC and VerifyMAC.
+func (s *Service) Derive(ctx context.Context, tenant, key string, req DeriveRequest) (DerivedKey, error) {
+	e, err := s.use(ctx, tenant, key, tSM4, "derivation")
+	if err != nil {
+		return DerivedKey{}, err
+	}
+	return s.deriveOne(e, key, req)
+}
+
+// DeriveBatch is Derive for many items under one key.
+func (s *Service) DeriveBatch(ctx context.Context, tenant, key string, items []DeriveRequest) ([]Result[DerivedKey], error) {
+	return runBatch(ctx, s, tenant, key, tSM4, "derivation", items, s.deriveOne)
+}
+
+func (s *Service) deriveOne(e *entry, ref string, req DeriveRequest) (DerivedKey, error) {
+	v, err := e.encryptVersion(ref, req.Version)
+	if err != nil {
+		return DerivedKey{}, err
+	}
+	_, material, err := s.derive(e, ref, v, &req.Derivation)
+	if err != nil {
+		return DerivedKey{}, err
+	}
+	wrapped, err := s.sealSM4(e.versions[v-1], v, material, nil)
+	if err != nil {
+		clear(material)
+		return DerivedKey{}, err
+	}
+	out := DerivedKey{Wrapped: wrapped, Version: v}
+	if req.WithPlaintext {
+		out.Plaintext = material
+	} else {
+		clear(material)
+	}
+	return out, nil
+}

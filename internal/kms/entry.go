@@ -1,0 +1,208 @@
+package kms
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// entry is a cached key: what the crypto operations need, with every
+// version opened on the device. It is immutable; a change to the key
+// replaces it.
+type entry struct {
+	typ      device.KeyType
+	state    State
+	derived  bool
+	minDec   int
+	minEnc   int
+	versions []device.Key       // versions[i] is version i+1
+	pubs     []*ecdsa.PublicKey // sm2 keys: public key of each version
+}
+
+// typeSet is a set of key types an operation accepts.
+type typeSet uint8
+
+const (
+	tSM4 typeSet = 1 << iota
+	tSM2
+	tHMAC
+)
+
+func typeBit(t device.KeyType) typeSet {
+	switch t {
+	case device.SM4:
+		return tSM4
+	case device.SM2:
+		return tSM2
+	case device.HMACSM3:
+		return tHMAC
+	}
+	return 0
+}
+
+// open builds the cache entry of r, opening every version on the device.
+func (s *Service) open(r *record) (*entry, error) {
+	e := &entry{
+		typ: r.Type, state: r.State, derived: r.Derived,
+		minDec: r.MinDecryptionVersion, minEnc: r.MinEncryptionVersion,
+		versions: make([]device.Key, len(r.Versions)),
+	}
+	for i, v := range r.Versions {
+		k, err := s.dev.Open(r.Type, v.Material)
+		if err != nil {
+			return nil, fmt.Errorf("kms: opening %s version %d: %w", r.Name, v.Version, err)
+		}
+		e.versions[i] = k
+		if signer, ok := k.(crypto.Signer); ok {
+			pub, ok := signer.Public().(*ecdsa.PublicKey)
+			if !ok {
+				return nil, fmt.Errorf("kms: %s version %d has no SM2 public key", r.Name, v.Version)
+			}
+			e.pubs = append(e.pubs, pub)
+		}
+	}
+	return e, nil
+}
+
+// lookup returns the cached key ref (a key name or alias) of tenant,
+// loading it on a miss.
+func (s *Service) lookup(ctx context.Context, tenant, ref string) (*entry, error) {
+	if s.store.Load() == nil {
+		return nil, errSealed
+	}
+	name := ref
+	if alias, ok := cutAlias(ref); ok {
+		var err error
+		if name, err = s.resolveAlias(ctx, tenant, alias, ref); err != nil {
+			return nil, err
+		}
+	}
+	if e, ok := s.keys.get(ckey{tenant, name}); ok {
+		return e, nil
+	}
+	return s.load(ctx, tenant, name, ref)
+}
+
+// use returns the key ref if it is enabled and of a type in types; op
+// names the operation in errors.
+func (s *Service) use(ctx context.Context, tenant, ref string, types typeSet, op string) (*entry, error) {
+	e, err := s.lookup(ctx, tenant, ref)
+	if err != nil {
+		return nil, err
+	}
+	if typeBit(e.typ)&types == 0 {
+		return nil, typeMismatch(ref, e.typ, op)
+	}
+	switch e.state {
+	case Disabled:
+		return nil, fault.New(fault.KeyDisabled, "key %q is disabled", ref)
+	case PendingDeletion:
+		return nil, fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
+	}
+	return e, nil
+}
+
+// load reads and opens a key and caches it.
+func (s *Service) load(ctx context.Context, tenant, name, ref string) (*entry, error) {
+	if err := checkTenant(tenant); err != nil {
+		return nil, err
+	}
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	gen := s.keys.generation() // before the seal check: see cache
+	st, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	r, err := loadRecord(ctx, st, tenant, name, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer r.wipe()
+	e, err := s.open(r)
+	if err != nil {
+		return nil, err
+	}
+	s.keys.add(ckey{tenant, name}, e, gen)
+	return e, nil
+}
+
+// resolveAlias returns the key name an alias points to.
+func (s *Service) resolveAlias(ctx context.Context, tenant, alias, ref string) (string, error) {
+	if name, ok := s.aliases.get(ckey{tenant, alias}); ok {
+		return name, nil
+	}
+	if err := checkTenant(tenant); err != nil {
+		return "", err
+	}
+	if !ValidName(alias) {
+		return "", errKeyNotFound(ref)
+	}
+	gen := s.aliases.generation()
+	st, err := s.backend()
+	if err != nil {
+		return "", err
+	}
+	a, err := loadAlias(ctx, st, tenant, alias)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", errKeyNotFound(ref)
+	}
+	if err != nil {
+		return "", err
+	}
+	s.aliases.add(ckey{tenant, alias}, a.Target, gen)
+	return a.Target, nil
+}
+
+// loadAlias reads an alias record; an absent alias is storage.ErrNotFound.
+func loadAlias(ctx context.Context, st storage.Backend, tenant, alias string) (*aliasRecord, error) {
+	b, err := st.Get(ctx, aliasPath(tenant, alias))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	var a aliasRecord
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, fmt.Errorf("kms: alias record %s/%s is corrupt: %w", tenant, alias, err)
+	}
+	return &a, nil
+}
+
+// encryptVersion returns the version to encrypt, sign or MAC with: the
+// latest when v is 0, else v, which must be at least the minimum
+// encryption version.
+func (e *entry) encryptVersion(ref string, v int) (int, error) {
+	switch {
+	case v == 0:
+		return len(e.versions), nil
+	case v < 0 || v > len(e.versions):
+		return 0, invalid("key %q has no version %d", ref, v)
+	case v < e.minEnc:
+		return 0, fault.New(fault.KeyVersionTooOld, "version %d of key %q is below its minimum encryption version %d", v, ref, e.minEnc)
+	}
+	return v, nil
+}
+
+// verifyVersion returns the version to verify with: the latest when v is 0,
+// else v, which must be at least the minimum decryption version.
+func (e *entry) verifyVersion(ref string, v int) (int, error) {
+	switch {
+	case v == 0:
+		return len(e.versions), nil
+	case v < 0 || v > len(e.versions):
+		return 0, invalid("key %q has no version %d", ref, v)
+	case v < e.minDec:
+		return 0, keyVersionTooOld(ref, v, e.minDec)
+	}
+	return v, nil
+}

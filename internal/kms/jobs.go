@@ -1,0 +1,120 @@
+package kms
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// jobPage is how many schedule entries RunJobs lists at a time.
+const jobPage = 100
+
+// JobReport counts what RunJobs did.
+type JobReport struct {
+	Destroyed int `json:"destroyed"`
+	Rotated   int `json:"rotated"`
+}
+
+// RunJobs performs the destructions and automatic rotations due at now. It
+// reads only the schedule entries that are due, so it is cheap to call
+// often (say, every minute). A key is destroyed by deleting its record,
+// and so every version's material, and writing a tombstone; a rotation adds
+// one version however many periods have passed.
+func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error) {
+	var rep JobReport
+	st, err := s.backend()
+	if err != nil {
+		return rep, err
+	}
+	for _, job := range []string{dueDestroy, dueRotate} {
+		prefix := dueRoot + job + "/"
+		after := ""
+		for {
+			paths, err := st.List(ctx, prefix, after, jobPage)
+			if err != nil {
+				return rep, storageErr(err)
+			}
+			done := len(paths) < jobPage
+			for _, p := range paths {
+				_, at, tenant, name, ok := parseDue(p)
+				if ok && at > now.Unix() {
+					done = true
+					break
+				}
+				if err := s.runJob(ctx, st, job, p, tenant, name, now, &rep); err != nil {
+					return rep, err
+				}
+				after = p
+			}
+			if done {
+				break
+			}
+		}
+	}
+	return rep, nil
+}
+
+// runJob performs the job of one due schedule entry, or deletes the entry
+// if the key no longer calls for it.
+func (s *Service) runJob(ctx context.Context, st storage.Backend, job, path, tenant, name string, now time.Time, rep *JobReport) error {
+	s.writeM.Lock()
+	defer s.writeM.Unlock()
+	r, err := loadRecord(ctx, st, tenant, name, name)
+	if fault.Is(err, fault.KeyNotFound) {
+		return deleteEntry(ctx, st, path)
+	}
+	if err != nil {
+		return err
+	}
+	defer r.wipe()
+	if r.dueEntry(tenant) != path {
+		return deleteEntry(ctx, st, path)
+	}
+	if job == dueDestroy {
+		if err := s.destroy(ctx, st, tenant, r, path, now); err != nil {
+			return err
+		}
+		rep.Destroyed++
+		return nil
+	}
+	material, err := s.generate(r.Type)
+	if err != nil {
+		return err
+	}
+	r.addVersion(material, now.UTC())
+	r.UpdatedAt = now.UTC()
+	if err := s.save(ctx, st, tenant, r, path); err != nil {
+		return err
+	}
+	rep.Rotated++
+	return nil
+}
+
+// destroy deletes the record of r, with all its material, and writes its
+// tombstone. writeM is held.
+func (s *Service) destroy(ctx context.Context, st storage.Backend, tenant string, r *record, due string, now time.Time) error {
+	tb, err := json.Marshal(tombstone{Name: r.Name, Type: r.Type, CreatedAt: r.CreatedAt, DestroyedAt: now.UTC(), Versions: r.latest()})
+	if err != nil {
+		return fmt.Errorf("kms: encoding tombstone: %w", err)
+	}
+	if err := st.Batch(ctx, []storage.Op{
+		{Key: keyPath(tenant, r.Name), Delete: true},
+		{Key: tombstonePath(tenant, r.Name), Value: tb},
+		{Key: due, Delete: true},
+	}); err != nil {
+		return storageErr(err)
+	}
+	s.keys.remove(ckey{tenant, r.Name})
+	return nil
+}
+
+func deleteEntry(ctx context.Context, st storage.Backend, path string) error {
+	if err := st.Delete(ctx, path); err != nil {
+		return storageErr(err)
+	}
+	return nil
+}

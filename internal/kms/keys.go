@@ -1,0 +1,301 @@
+package kms
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// Limits on key metadata.
+const (
+	maxDescription = 1024
+	maxTags        = 50
+	maxTagKey      = 128
+	maxTagValue    = 256
+	// MinAutoRotatePeriod is the shortest automatic rotation period.
+	MinAutoRotatePeriod = time.Hour
+)
+
+// Deletion waiting periods, in days.
+const (
+	MinDeletionDays     = 7
+	MaxDeletionDays     = 30
+	DefaultDeletionDays = 30
+)
+
+// CreateRequest describes a new key.
+type CreateRequest struct {
+	Name        string
+	Type        device.KeyType
+	Description string
+	Tags        map[string]string
+	// Exportable marks the key as allowed to leave mima (for a future
+	// export operation).
+	Exportable bool
+	// Derived allows operations with a Derivation (sm4 keys only); see
+	// Derive.
+	Derived bool
+	// AutoRotatePeriod, when not 0, has RunJobs add a version once the
+	// latest is this old; at least MinAutoRotatePeriod.
+	AutoRotatePeriod time.Duration
+}
+
+func (req *CreateRequest) check() error {
+	if err := checkName(req.Name); err != nil {
+		return err
+	}
+	if len(req.Description) > maxDescription {
+		return invalid("the description is longer than %d bytes", maxDescription)
+	}
+	if len(req.Tags) > maxTags {
+		return invalid("a key has at most %d tags", maxTags)
+	}
+	for k, v := range req.Tags {
+		if k == "" || len(k) > maxTagKey || len(v) > maxTagValue {
+			return invalid("tag keys are 1 to %d bytes and values at most %d bytes", maxTagKey, maxTagValue)
+		}
+	}
+	if req.Derived && req.Type != device.SM4 {
+		return invalid("only sm4 keys can be derived keys")
+	}
+	if req.AutoRotatePeriod != 0 && req.AutoRotatePeriod < MinAutoRotatePeriod {
+		return invalid("the automatic rotation period must be 0 (off) or at least %s", MinAutoRotatePeriod)
+	}
+	return nil
+}
+
+// Create generates a key with one version. The name must be unused in the
+// tenant, and must not have belonged to a destroyed key (key_destroyed).
+func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) (KeyInfo, error) {
+	if err := checkTenant(tenant); err != nil {
+		return KeyInfo{}, err
+	}
+	if err := req.check(); err != nil {
+		return KeyInfo{}, err
+	}
+	st, err := s.backend()
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	s.writeM.Lock()
+	defer s.writeM.Unlock()
+	if ok, err := exists(ctx, st, keyPath(tenant, req.Name)); err != nil {
+		return KeyInfo{}, err
+	} else if ok {
+		return KeyInfo{}, fault.New(fault.AlreadyExists, "key %q already exists", req.Name)
+	}
+	if ok, err := exists(ctx, st, tombstonePath(tenant, req.Name)); err != nil {
+		return KeyInfo{}, err
+	} else if ok {
+		return KeyInfo{}, fault.New(fault.KeyDestroyed, "key %q was destroyed; its name cannot be reused", req.Name)
+	}
+	material, err := s.generate(req.Type)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	now := s.now().UTC()
+	r := &record{
+		Name: req.Name, Type: req.Type, Description: req.Description, Tags: req.Tags,
+		Exportable: req.Exportable, Derived: req.Derived, State: Enabled,
+		CreatedAt: now, UpdatedAt: now, AutoRotatePeriod: req.AutoRotatePeriod,
+		MinDecryptionVersion: 1, MinEncryptionVersion: 1,
+	}
+	r.addVersion(material, now)
+	defer r.wipe()
+	if err := s.save(ctx, st, tenant, r, ""); err != nil {
+		return KeyInfo{}, err
+	}
+	return r.info(), nil
+}
+
+// Get describes the key ref (a key name or alias).
+func (s *Service) Get(ctx context.Context, tenant, ref string) (KeyInfo, error) {
+	st, name, err := s.resolveForWrite(ctx, tenant, ref)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	r, err := loadRecord(ctx, st, tenant, name, ref)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	r.wipe()
+	return r.info(), nil
+}
+
+// Rotate adds a version; new encryptions use it.
+func (s *Service) Rotate(ctx context.Context, tenant, ref string) (KeyInfo, error) {
+	return s.update(ctx, tenant, ref, func(r *record, now time.Time) error {
+		if r.State == PendingDeletion {
+			return fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
+		}
+		material, err := s.generate(r.Type)
+		if err != nil {
+			return err
+		}
+		r.addVersion(material, now)
+		return nil
+	})
+}
+
+// MinVersions sets the oldest versions a key accepts; 0 leaves a value
+// unchanged.
+type MinVersions struct {
+	// Decryption: ciphertexts, signatures and MACs of older versions are
+	// refused (key_version_below_minimum).
+	Decryption int
+	// Encryption: explicitly requesting an older version to encrypt, sign
+	// or MAC with is refused. It is at least Decryption.
+	Encryption int
+}
+
+// SetMinVersions changes the minimum decryption and encryption versions.
+func (s *Service) SetMinVersions(ctx context.Context, tenant, ref string, mv MinVersions) (KeyInfo, error) {
+	return s.update(ctx, tenant, ref, func(r *record, _ time.Time) error {
+		dec, enc := r.MinDecryptionVersion, r.MinEncryptionVersion
+		if mv.Decryption != 0 {
+			dec = mv.Decryption
+		}
+		if mv.Encryption != 0 {
+			enc = mv.Encryption
+		}
+		if dec < 1 || dec > r.latest() || enc < 1 || enc > r.latest() {
+			return invalid("minimum versions must be between 1 and the latest version %d", r.latest())
+		}
+		if enc < dec {
+			return invalid("the minimum encryption version cannot be below the minimum decryption version")
+		}
+		r.MinDecryptionVersion, r.MinEncryptionVersion = dec, enc
+		return nil
+	})
+}
+
+// Enable makes a disabled key usable again.
+func (s *Service) Enable(ctx context.Context, tenant, ref string) (KeyInfo, error) {
+	return s.setState(ctx, tenant, ref, Enabled)
+}
+
+// Disable makes a key unusable for every operation until Enable; it is
+// still listed and described.
+func (s *Service) Disable(ctx context.Context, tenant, ref string) (KeyInfo, error) {
+	return s.setState(ctx, tenant, ref, Disabled)
+}
+
+func (s *Service) setState(ctx context.Context, tenant, ref string, to State) (KeyInfo, error) {
+	return s.update(ctx, tenant, ref, func(r *record, _ time.Time) error {
+		if r.State == PendingDeletion {
+			return fault.New(fault.KeyPendingDeletion, "key %q is pending deletion; cancel the deletion first", ref)
+		}
+		r.State = to
+		return nil
+	})
+}
+
+// ScheduleDeletion makes the key unusable and has RunJobs destroy it after
+// days days (MinDeletionDays to MaxDeletionDays; 0 means
+// DefaultDeletionDays). Destruction wipes every version and leaves a
+// tombstone so the name is not reused.
+func (s *Service) ScheduleDeletion(ctx context.Context, tenant, ref string, days int) (KeyInfo, error) {
+	if days == 0 {
+		days = DefaultDeletionDays
+	}
+	if days < MinDeletionDays || days > MaxDeletionDays {
+		return KeyInfo{}, invalid("the deletion waiting period must be %d to %d days", MinDeletionDays, MaxDeletionDays)
+	}
+	return s.update(ctx, tenant, ref, func(r *record, now time.Time) error {
+		if r.State == PendingDeletion {
+			return fault.New(fault.KeyPendingDeletion, "key %q is already pending deletion", ref)
+		}
+		at := now.Add(time.Duration(days) * 24 * time.Hour)
+		r.State, r.DeletionDate = PendingDeletion, &at
+		return nil
+	})
+}
+
+// CancelDeletion stops a scheduled deletion; the key is left disabled.
+func (s *Service) CancelDeletion(ctx context.Context, tenant, ref string) (KeyInfo, error) {
+	return s.update(ctx, tenant, ref, func(r *record, _ time.Time) error {
+		if r.State != PendingDeletion {
+			return invalid("key %q is not pending deletion", ref)
+		}
+		r.State, r.DeletionDate = Disabled, nil
+		return nil
+	})
+}
+
+// update applies change to the stored record of ref under the write lock,
+// stores it with its schedule entry and drops the cached key.
+func (s *Service) update(ctx context.Context, tenant, ref string, change func(r *record, now time.Time) error) (KeyInfo, error) {
+	st, name, err := s.resolveForWrite(ctx, tenant, ref)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	s.writeM.Lock()
+	defer s.writeM.Unlock()
+	r, err := loadRecord(ctx, st, tenant, name, ref)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	defer r.wipe()
+	oldDue := r.dueEntry(tenant)
+	now := s.now().UTC()
+	if err := change(r, now); err != nil {
+		return KeyInfo{}, err
+	}
+	r.UpdatedAt = now
+	if err := s.save(ctx, st, tenant, r, oldDue); err != nil {
+		return KeyInfo{}, err
+	}
+	return r.info(), nil
+}
+
+// save writes r and drops its cache entry. writeM is held.
+func (s *Service) save(ctx context.Context, st storage.Backend, tenant string, r *record, oldDue string) error {
+	ops, err := r.writeOps(tenant, oldDue)
+	if err != nil {
+		return err
+	}
+	if err := st.Batch(ctx, ops); err != nil {
+		return storageErr(err)
+	}
+	s.keys.remove(ckey{tenant, r.Name})
+	return nil
+}
+
+// resolveForWrite returns the store and the key name of ref, following an
+// alias.
+func (s *Service) resolveForWrite(ctx context.Context, tenant, ref string) (storage.Backend, string, error) {
+	if err := checkTenant(tenant); err != nil {
+		return nil, "", err
+	}
+	st, err := s.backend()
+	if err != nil {
+		return nil, "", err
+	}
+	name := ref
+	if alias, ok := cutAlias(ref); ok {
+		if name, err = s.resolveAlias(ctx, tenant, alias, ref); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := checkName(name); err != nil {
+		return nil, "", err
+	}
+	return st, name, nil
+}
+
+// generate returns fresh material for a key of type t; a type the device
+// does not support is the caller's mistake.
+func (s *Service) generate(t device.KeyType) ([]byte, error) {
+	m, err := s.dev.Generate(t)
+	if errors.Is(err, device.ErrUnsupportedType) {
+		return nil, fault.Wrap(err, fault.InvalidArgument, "key type %q is not supported; supported types are sm4, sm2 and hmac-sm3", string(t))
+	}
+	if err != nil {
+		return nil, deviceErr(err)
+	}
+	return m, nil
+}

@@ -1,0 +1,137 @@
+// Package kms is mima's key service: named keys per tenant with versions,
+// states and policies of use, and the cryptographic operations on them. It
+// knows nothing of HTTP.
+//
+// Keys are generated and used through a device.Device; their records are
+// kept in the storage.Backend handed over at unseal (the barrier), under
+//
+//	t/<tenant>/keys/<name>        key record (JSON, versions with material)
+//	t/<tenant>/aliases/<alias>    alias record: {"target": <key name>, ...}
+//	t/<tenant>/destroyed/<name>   tombstone of a destroyed key
+//	kms/due/<job>/<unix>/<tenant>/<name>
+//	                              empty; schedules a destruction (job
+//	                              "destroy") or automatic rotation ("rotate")
+//	                              at <unix>, 20-digit seconds, so RunJobs lists
+//	                              only what is due
+//
+// Encrypt returns, and Decrypt accepts, the ciphertext string
+//
+//	mima:v<N>:<base64>
+//
+// where N is the key version in decimal (1 or more, no leading zeros) and
+// base64 is the standard, padded encoding (RFC 4648 section 4) of the
+// payload:
+//
+//	sm4 keys   nonce (12 bytes) || SM4-GCM ciphertext || tag (16 bytes)
+//	sm2 keys   the SM2 ciphertext (GB/T 32918.4): GM/T 0009 ASN.1
+//	           SEQUENCE {x, y, hash, ciphertext} by default, or raw
+//	           C1 || C3 || C2 with an uncompressed C1 (first byte 0x04)
+//
+// The payload names no algorithm: the key decides. Nothing else is
+// accepted: no whitespace, no line breaks, only canonical base64.
+//
+// Crypto operations never read storage for a cached key: the first use of
+// a key opens every version on the device and caches the result, bounded
+// by WithCacheSize and evicted with the CLOCK algorithm. Any change to a
+// key or alias drops its cache entry; Invalidate does the same for changes
+// made by another node; Sealed drops everything.
+package kms
+
+import (
+	"context"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// DefaultCacheSize is the default bound on cached keys (and on cached
+// aliases).
+const DefaultCacheSize = 100_000
+
+// Service is the key service. It is safe for concurrent use. It implements
+// core.Component: it serves requests only between Unsealed and Sealed.
+type Service struct {
+	dev       device.Device
+	rand      io.Reader
+	now       func() time.Time
+	cacheSize int
+
+	store   atomic.Pointer[backend] // nil while sealed
+	keys    *cache[*entry]
+	aliases *cache[string] // alias -> key name
+	writeM  sync.Mutex     // serialises changes to records
+}
+
+// backend boxes the store so that it can live in an atomic.Pointer.
+type backend struct{ storage.Backend }
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithRand sets the randomness for nonces, data keys and Random; by
+// default it is the device's random bit generator.
+func WithRand(r io.Reader) Option { return func(s *Service) { s.rand = r } }
+
+// WithClock sets the clock for creation, update and deletion times.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithCacheSize bounds the number of cached keys; n < 1 means
+// DefaultCacheSize.
+func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
+
+// New returns a sealed Service that keeps its keys on dev.
+func New(dev device.Device, opts ...Option) *Service {
+	s := &Service{dev: dev, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.rand == nil {
+		s.rand = dev.Random()
+	}
+	if s.cacheSize < 1 {
+		s.cacheSize = DefaultCacheSize
+	}
+	s.keys = newCache[*entry](s.cacheSize)
+	s.aliases = newCache[string](s.cacheSize)
+	return s
+}
+
+// Unsealed starts serving with store (the barrier) as the key store.
+func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
+	s.keys.clear()
+	s.aliases.clear()
+	s.store.Store(&backend{store})
+	return nil
+}
+
+// Sealed stops serving and drops every cached key and alias. Requests fail
+// with fault code "sealed" until the next Unsealed.
+func (s *Service) Sealed() {
+	s.store.Store(nil)
+	s.keys.clear()
+	s.aliases.clear()
+}
+
+// Invalidate drops the cached key or alias (a name starting with
+// AliasPrefix) so that its next use reads storage. A node calls it when
+// another node changed that key or alias.
+func (s *Service) Invalidate(tenant, name string) {
+	if alias, ok := cutAlias(name); ok {
+		s.aliases.remove(ckey{tenant, alias})
+		return
+	}
+	s.keys.remove(ckey{tenant, name})
+}
+
+// backend returns the store, or errSealed.
+func (s *Service) backend() (storage.Backend, error) {
+	b := s.store.Load()
+	if b == nil {
+		return nil, errSealed
+	}
+	return b.Backend, nil
+}
