@@ -55,6 +55,8 @@ const (
 	ImportFailed       Code = "import_failed"
 	KeyDestroyed       Code = "key_destroyed"
 	AliasNotFound      Code = "alias_not_found"
+	ImportTokenInvalid Code = "import_token_invalid"
+	BackupInvalid      Code = "backup_invalid"
 )
 
 // Error is an error with a stable code and a message safe to return to a

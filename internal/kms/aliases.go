@@ -35,7 +35,7 @@ type AliasPage struct {
 	Next    string  `json:"next,omitempty"`
 }
 
-// CreateAlias makes alias ("alias/<name>") point to the key target, which
+// CreateAlias makes alias ("alias:<name>") point to the key target, which
 // must exist. An alias whose key is destroyed no longer resolves.
 func (s *Service) CreateAlias(ctx context.Context, tenant, alias, target string) (Alias, error) {
 	return s.putAlias(ctx, tenant, alias, target, false)
@@ -153,7 +153,7 @@ func (a *aliasRecord) public(name string) Alias {
 	return Alias{Name: AliasPrefix + name, Target: a.Target, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
-// aliasArgs validates a tenant and an alias ("alias/<name>") and returns
+// aliasArgs validates a tenant and an alias ("alias:<name>") and returns
 // the store and the alias name.
 func (s *Service) aliasArgs(tenant, alias string) (storage.Backend, string, error) {
 	if err := checkTenant(tenant); err != nil {

@@ -50,17 +50,17 @@ func TestHotPathReadsStorageOnce(t *testing.T) {
 	s, st, _ := newTestService(t)
 	mustCreate(t, s, "acme", "k", device.SM4)
 	mustCreate(t, s, "acme", "signer", device.SM2)
-	if _, err := s.CreateAlias(ctx, "acme", "alias/a", "k"); err != nil {
+	if _, err := s.CreateAlias(ctx, "acme", "alias:a", "k"); err != nil {
 		t.Fatal(err)
 	}
-	ct := mustEncrypt(t, s, "acme", "alias/a", EncryptRequest{Plaintext: []byte("p")})
+	ct := mustEncrypt(t, s, "acme", "alias:a", EncryptRequest{Plaintext: []byte("p")})
 	if _, err := s.Sign(ctx, "acme", "signer", SignRequest{Input: []byte("m")}); err != nil {
 		t.Fatal(err)
 	}
 	before := st.gets.Load()
 	for range 50 {
 		mustEncrypt(t, s, "acme", "k", EncryptRequest{Plaintext: []byte("p")})
-		mustEncrypt(t, s, "acme", "alias/a", EncryptRequest{Plaintext: []byte("p")})
+		mustEncrypt(t, s, "acme", "alias:a", EncryptRequest{Plaintext: []byte("p")})
 		if _, err := s.Decrypt(ctx, "acme", "k", DecryptRequest{Ciphertext: ct}); err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestHotPathReadsStorageOnce(t *testing.T) {
 	if _, err := s.Rotate(ctx, "acme", "k"); err != nil {
 		t.Fatal(err)
 	}
-	if ct := mustEncrypt(t, s, "acme", "alias/a", EncryptRequest{Plaintext: []byte("p")}); ct[:8] != "mima:v2:" {
+	if ct := mustEncrypt(t, s, "acme", "alias:a", EncryptRequest{Plaintext: []byte("p")}); ct[:8] != "mima:v2:" {
 		t.Fatalf("after rotation encrypted with %s", ct[:8])
 	}
 	if _, err := s.Disable(ctx, "acme", "k"); err != nil {
@@ -114,14 +114,14 @@ func TestInvalidate(t *testing.T) {
 	}
 	mustCreate(t, a, "acme", "k", device.SM4)
 	mustCreate(t, a, "acme", "k2", device.SM4)
-	if _, err := a.CreateAlias(ctx, "acme", "alias/x", "k"); err != nil {
+	if _, err := a.CreateAlias(ctx, "acme", "alias:x", "k"); err != nil {
 		t.Fatal(err)
 	}
-	mustEncrypt(t, b, "acme", "alias/x", EncryptRequest{Plaintext: []byte("p")}) // b caches k and the alias
+	mustEncrypt(t, b, "acme", "alias:x", EncryptRequest{Plaintext: []byte("p")}) // b caches k and the alias
 	if _, err := a.Rotate(ctx, "acme", "k"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.UpdateAlias(ctx, "acme", "alias/x", "k2"); err != nil {
+	if _, err := a.UpdateAlias(ctx, "acme", "alias:x", "k2"); err != nil {
 		t.Fatal(err)
 	}
 	if ct := mustEncrypt(t, b, "acme", "k", EncryptRequest{Plaintext: []byte("p")}); ct[:8] != "mima:v1:" {
@@ -131,8 +131,8 @@ func TestInvalidate(t *testing.T) {
 	if ct := mustEncrypt(t, b, "acme", "k", EncryptRequest{Plaintext: []byte("p")}); ct[:8] != "mima:v2:" {
 		t.Fatalf("after Invalidate b encrypts with %s", ct[:8])
 	}
-	b.Invalidate("acme", "alias/x")
-	ct := mustEncrypt(t, b, "acme", "alias/x", EncryptRequest{Plaintext: []byte("p")})
+	b.Invalidate("acme", "alias:x")
+	ct := mustEncrypt(t, b, "acme", "alias:x", EncryptRequest{Plaintext: []byte("p")})
 	if _, err := a.Decrypt(ctx, "acme", "k2", DecryptRequest{Ciphertext: ct}); err != nil {
 		t.Fatalf("after Invalidate the alias still points to the old key: %v", err)
 	}

@@ -17,20 +17,24 @@ const jobPage = 100
 type JobReport struct {
 	Destroyed int `json:"destroyed"`
 	Rotated   int `json:"rotated"`
+	// ImportTokensExpired counts unused import tokens deleted at expiry,
+	// with their wrapping keys.
+	ImportTokensExpired int `json:"import_tokens_expired"`
 }
 
 // RunJobs performs the destructions and automatic rotations due at now. It
 // reads only the schedule entries that are due, so it is cheap to call
 // often (say, every minute). A key is destroyed by deleting its record,
 // and so every version's material, and writing a tombstone; a rotation adds
-// one version however many periods have passed.
+// one version however many periods have passed. An import token that
+// expired unused is deleted with its wrapping key.
 func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error) {
 	var rep JobReport
 	st, err := s.backend()
 	if err != nil {
 		return rep, err
 	}
-	for _, job := range []string{dueDestroy, dueRotate} {
+	for _, job := range []string{dueDestroy, dueRotate, dueImport} {
 		prefix := dueRoot + job + "/"
 		after := ""
 		for {
@@ -63,6 +67,14 @@ func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error)
 func (s *Service) runJob(ctx context.Context, st storage.Backend, job, path, tenant, name string, now time.Time, rep *JobReport) error {
 	s.writeM.Lock()
 	defer s.writeM.Unlock()
+	if job == dueImport {
+		// name is the token; Import deletes this entry when it uses one.
+		if err := st.Batch(ctx, []storage.Op{{Key: importPath(tenant, name), Delete: true}, {Key: path, Delete: true}}); err != nil {
+			return storageErr(err)
+		}
+		rep.ImportTokensExpired++
+		return nil
+	}
 	r, err := loadRecord(ctx, st, tenant, name, name)
 	if fault.Is(err, fault.KeyNotFound) {
 		return deleteEntry(ctx, st, path)

@@ -29,7 +29,7 @@ func TestRunJobsDestroysDueKeys(t *testing.T) {
 	s, st, c := newTestService(t)
 	mustCreate(t, s, "acme", "doomed", device.SM4)
 	mustCreate(t, s, "acme", "spared", device.SM4)
-	if _, err := s.CreateAlias(ctx, "acme", "alias/d", "doomed"); err != nil {
+	if _, err := s.CreateAlias(ctx, "acme", "alias:d", "doomed"); err != nil {
 		t.Fatal(err)
 	}
 	material := bytes.Clone(rawMaterial(t, st, "acme", "doomed", 1))
@@ -50,7 +50,7 @@ func TestRunJobsDestroysDueKeys(t *testing.T) {
 	wantCode(t, "get destroyed", err, fault.KeyNotFound)
 	_, err = s.Encrypt(ctx, "acme", "doomed", EncryptRequest{Plaintext: []byte("p")})
 	wantCode(t, "encrypt destroyed", err, fault.KeyNotFound)
-	_, err = s.Encrypt(ctx, "acme", "alias/d", EncryptRequest{Plaintext: []byte("p")})
+	_, err = s.Encrypt(ctx, "acme", "alias:d", EncryptRequest{Plaintext: []byte("p")})
 	wantCode(t, "encrypt through alias of destroyed", err, fault.KeyNotFound)
 	_, err = s.Create(ctx, "acme", CreateRequest{Name: "doomed", Type: device.SM4})
 	wantCode(t, "reuse destroyed name", err, fault.KeyDestroyed)

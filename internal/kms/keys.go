@@ -33,8 +33,8 @@ type CreateRequest struct {
 	Type        device.KeyType
 	Description string
 	Tags        map[string]string
-	// Exportable marks the key as allowed to leave mima (for a future
-	// export operation).
+	// Exportable marks the key as allowed to leave mima: through Export
+	// (wrapped under a caller's SM2 public key) and Backup.
 	Exportable bool
 	// Derived allows operations with a Derivation (sm4 keys only); see
 	// Derive.
@@ -161,6 +161,8 @@ func (s *Service) SetMinVersions(ctx context.Context, tenant, ref string, mv Min
 		}
 		if mv.Encryption != 0 {
 			enc = mv.Encryption
+		} else if enc < dec {
+			enc = dec // raising the decryption floor raises the encryption floor with it
 		}
 		if dec < 1 || dec > r.latest() || enc < 1 || enc > r.latest() {
 			return invalid("minimum versions must be between 1 and the latest version %d", r.latest())

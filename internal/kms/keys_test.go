@@ -52,7 +52,7 @@ func TestCreateRejects(t *testing.T) {
 		{"empty name", "acme", CreateRequest{Type: device.SM4}, fault.InvalidArgument},
 		{"long name", "acme", CreateRequest{Name: strings.Repeat("a", 129), Type: device.SM4}, fault.InvalidArgument},
 		{"slash", "acme", CreateRequest{Name: "a/b", Type: device.SM4}, fault.InvalidArgument},
-		{"alias name", "acme", CreateRequest{Name: "alias/x", Type: device.SM4}, fault.InvalidArgument},
+		{"alias name", "acme", CreateRequest{Name: "alias:x", Type: device.SM4}, fault.InvalidArgument},
 		{"space", "acme", CreateRequest{Name: "a b", Type: device.SM4}, fault.InvalidArgument},
 		{"unknown type", "acme", CreateRequest{Name: "k", Type: "rsa"}, fault.InvalidArgument},
 		{"reserved type zuc", "acme", CreateRequest{Name: "k", Type: "zuc"}, fault.InvalidArgument},

@@ -8,11 +8,15 @@
 //	t/<tenant>/keys/<name>        key record (JSON, versions with material)
 //	t/<tenant>/aliases/<alias>    alias record: {"target": <key name>, ...}
 //	t/<tenant>/destroyed/<name>   tombstone of a destroyed key
+//	t/<tenant>/import/<token>     import token: a one-time wrapping key
+//	                              for Import (see ImportParams)
 //	kms/due/<job>/<unix>/<tenant>/<name>
 //	                              empty; schedules a destruction (job
-//	                              "destroy") or automatic rotation ("rotate")
-//	                              at <unix>, 20-digit seconds, so RunJobs lists
-//	                              only what is due
+//	                              "destroy"), automatic rotation ("rotate")
+//	                              or the deletion of an import token whose
+//	                              name is <name> ("import") at <unix>,
+//	                              20-digit seconds, so RunJobs lists only
+//	                              what is due
 //
 // Encrypt returns, and Decrypt accepts, the ciphertext string
 //
@@ -29,6 +33,12 @@
 //
 // The payload names no algorithm: the key decides. Nothing else is
 // accepted: no whitespace, no line breaks, only canonical base64.
+//
+// Key material enters through Import (wrapped under a one-time SM2 key
+// from ImportParams) and leaves only wrapped, and only for keys created
+// exportable: through Export (under the caller's SM2 public key) and
+// Backup (a password-sealed blob for Restore); their documentation gives
+// the formats.
 //
 // Crypto operations never read storage for a cached key: the first use of
 // a key opens every version on the device and caches the result, bounded
@@ -55,10 +65,11 @@ const DefaultCacheSize = 100_000
 // Service is the key service. It is safe for concurrent use. It implements
 // core.Component: it serves requests only between Unsealed and Sealed.
 type Service struct {
-	dev       device.Device
-	rand      io.Reader
-	now       func() time.Time
-	cacheSize int
+	dev        device.Device
+	rand       io.Reader
+	now        func() time.Time
+	cacheSize  int
+	backupIter int
 
 	store   atomic.Pointer[backend] // nil while sealed
 	keys    *cache[*entry]
@@ -85,7 +96,7 @@ func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
 
 // New returns a sealed Service that keeps its keys on dev.
 func New(dev device.Device, opts ...Option) *Service {
-	s := &Service{dev: dev, now: time.Now}
+	s := &Service{dev: dev, now: time.Now, backupIter: DefaultBackupIterations}
 	for _, o := range opts {
 		o(s)
 	}

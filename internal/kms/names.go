@@ -9,9 +9,9 @@ import (
 	"github.com/mimacrypto/mima/internal/authn"
 )
 
-// AliasPrefix starts every alias name: "alias/<name>" may be given
+// AliasPrefix starts every alias name: "alias:<name>" may be given
 // wherever a key name is accepted.
-const AliasPrefix = "alias/"
+const AliasPrefix = "alias:"
 
 // maxNameLen bounds key and alias names (the alias name after AliasPrefix).
 const maxNameLen = 128
@@ -53,6 +53,7 @@ const (
 	dueRoot    = "kms/due/"
 	dueDestroy = "destroy"
 	dueRotate  = "rotate"
+	dueImport  = "import"
 )
 
 func keyPrefix(tenant string) string           { return "t/" + tenant + "/keys/" }
@@ -60,6 +61,7 @@ func keyPath(tenant, name string) string       { return keyPrefix(tenant) + name
 func aliasPrefix(tenant string) string         { return "t/" + tenant + "/aliases/" }
 func aliasPath(tenant, alias string) string    { return aliasPrefix(tenant) + alias }
 func tombstonePath(tenant, name string) string { return "t/" + tenant + "/destroyed/" + name }
+func importPath(tenant, token string) string   { return "t/" + tenant + "/import/" + token }
 
 // duePath schedules job for the key at time at, rounded up to the second so
 // that an entry listed as due is never early.

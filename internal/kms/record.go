@@ -32,7 +32,8 @@ const (
 //	 "auto_rotate_period": nanoseconds (0 or absent: off),
 //	 "min_decryption_version": 1, "min_encryption_version": 1,
 //	 "versions": [{"version": 1, "created_at": RFC 3339,
-//	               "material": base64 of the device material}, ...]}
+//	               "material": base64 of the device material,
+//	               "imported": true (Import only; absent: generated)}, ...]}
 //
 // Versions are numbered from 1 without gaps; the last is the latest.
 type record struct {
@@ -56,6 +57,7 @@ type version struct {
 	Version   int       `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	Material  []byte    `json:"material"`
+	Imported  bool      `json:"imported,omitempty"`
 }
 
 // tombstone is what remains of a destroyed key, at
@@ -177,6 +179,8 @@ type KeyInfo struct {
 type VersionInfo struct {
 	Version   int       `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
+	// Imported is set for a version added by Import rather than generated.
+	Imported bool `json:"imported,omitempty"`
 }
 
 func (r *record) info() KeyInfo {
@@ -195,7 +199,7 @@ func (r *record) info() KeyInfo {
 		ki.NextRotation = &next
 	}
 	for i, v := range r.Versions {
-		ki.Versions[i] = VersionInfo{Version: v.Version, CreatedAt: v.CreatedAt}
+		ki.Versions[i] = VersionInfo{Version: v.Version, CreatedAt: v.CreatedAt, Imported: v.Imported}
 	}
 	return ki
 }

@@ -33,7 +33,7 @@ func TestSealedRefusesEverything(t *testing.T) {
 		{"get", second(s.Get(ctx, "acme", "k"))},
 		{"list", second(s.List(ctx, "acme", ListOptions{}))},
 		{"rotate", second(s.Rotate(ctx, "acme", "k"))},
-		{"alias", second(s.CreateAlias(ctx, "acme", "alias/a", "k"))},
+		{"alias", second(s.CreateAlias(ctx, "acme", "alias:a", "k"))},
 		{"list aliases", second(s.ListAliases(ctx, "acme", "", 0))},
 		{"public key", second(s.PublicKey(ctx, "acme", "k", 0))},
 		{"hash", second(s.Hash(ctx, "acme", []byte("x")))},

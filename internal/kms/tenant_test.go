@@ -30,7 +30,7 @@ func TestTenantIsolation(t *testing.T) {
 		{"public key", second(s.PublicKey(ctx, "beta", "alpha-only", 0))},
 		{"get", second(s.Get(ctx, "beta", "alpha-only"))},
 		{"rotate", second(s.Rotate(ctx, "beta", "alpha-only"))},
-		{"alias to it", second(s.CreateAlias(ctx, "beta", "alias/steal", "alpha-only"))},
+		{"alias to it", second(s.CreateAlias(ctx, "beta", "alias:steal", "alpha-only"))},
 	} {
 		wantCode(t, tc.name, tc.err, fault.KeyNotFound)
 	}

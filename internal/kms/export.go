@@ -1,0 +1,152 @@
+package kms
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"encoding/pem"
+	"strings"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
+)
+
+// ExportRequest asks for one version of an exportable key, wrapped under
+// the caller's SM2 public key.
+type ExportRequest struct {
+	// PublicKeyPEM is the wrapping key: a PEM block "PUBLIC KEY" holding
+	// an SM2 SubjectPublicKeyInfo (as PublicKey returns).
+	PublicKeyPEM string
+	// Version to export; 0 for the latest.
+	Version int
+	// SM2Format selects the SM2 ciphertext form wrapping sm4 and hmac-sm3
+	// material; "" is SM2ASN1. It does not apply to sm2 keys.
+	SM2Format SM2Format
+}
+
+// ExportedKey is one version of a key wrapped under the caller's SM2
+// public key, in the formats ImportRequest describes:
+//
+//	sm4, hmac-sm3  the raw key SM2-encrypted to the public key: GM/T 0009
+//	               ASN.1, or C1 || C3 || C2 with an uncompressed C1 when
+//	               ExportRequest.SM2Format is SM2C1C3C2
+//	sm2            a GB/T 35276 SM2EnvelopedKey for the public key (SM4-ECB
+//	               over the 32-byte scalar, the SM4 key SM2-encrypted in
+//	               ASN.1 form), which gmsm's sm2.ParseEnvelopedPrivateKey
+//	               opens
+type ExportedKey struct {
+	Name    string         `json:"name"`
+	Type    device.KeyType `json:"type"`
+	Version int            `json:"version"`
+	Wrapped []byte         `json:"wrapped"`
+}
+
+// Export returns a version of key ref wrapped under req.PublicKeyPEM; the
+// material never leaves in the clear. The key must have been created
+// exportable (key_not_exportable) and be enabled, and the version must not
+// be below the key's minimum decryption version.
+func (s *Service) Export(ctx context.Context, tenant, ref string, req ExportRequest) (ExportedKey, error) {
+	pub, err := parseWrappingKey(req.PublicKeyPEM)
+	if err != nil {
+		return ExportedKey{}, err
+	}
+	st, name, err := s.resolveForWrite(ctx, tenant, ref)
+	if err != nil {
+		return ExportedKey{}, err
+	}
+	r, err := loadRecord(ctx, st, tenant, name, ref)
+	if err != nil {
+		return ExportedKey{}, err
+	}
+	defer r.wipe()
+	if !r.Exportable {
+		return ExportedKey{}, fault.New(fault.KeyNotExportable, "key %q was not created exportable", ref)
+	}
+	switch r.State {
+	case Disabled:
+		return ExportedKey{}, fault.New(fault.KeyDisabled, "key %q is disabled", ref)
+	case PendingDeletion:
+		return ExportedKey{}, fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
+	}
+	v := req.Version
+	switch {
+	case v == 0:
+		v = r.latest()
+	case v < 0 || v > r.latest():
+		return ExportedKey{}, invalid("key %q has no version %d", ref, v)
+	case v < r.MinDecryptionVersion:
+		return ExportedKey{}, keyVersionTooOld(ref, v, r.MinDecryptionVersion)
+	}
+	wrapped, err := s.wrapMaterial(pub, r.Type, r.Versions[v-1].Material, req.SM2Format)
+	if err != nil {
+		return ExportedKey{}, err
+	}
+	return ExportedKey{Name: name, Type: r.Type, Version: v, Wrapped: wrapped}, nil
+}
+
+// wrapMaterial wraps the device material of a key of type t under pub
+// (see ExportedKey).
+func (s *Service) wrapMaterial(pub *ecdsa.PublicKey, t device.KeyType, material []byte, format SM2Format) ([]byte, error) {
+	if t == device.SM2 {
+		if format != "" {
+			return nil, invalid("an SM2 ciphertext format applies to sm4 and hmac-sm3 keys; sm2 keys are exported as enveloped keys")
+		}
+		priv, err := sm2.NewPrivateKey(material)
+		if err != nil {
+			return nil, deviceErr(err)
+		}
+		env, err := sm2.MarshalEnvelopedPrivateKey(s.rand, pub, priv)
+		if err != nil {
+			return nil, deviceErr(err)
+		}
+		return env, nil
+	}
+	var opts *sm2.EncrypterOpts
+	switch format {
+	case "", SM2ASN1:
+		opts = sm2.ASN1EncrypterOpts
+	case SM2C1C3C2:
+		opts = sm2.NewPlainEncrypterOpts(sm2.MarshalUncompressed, sm2.C1C3C2)
+	default:
+		return nil, invalid("unknown SM2 ciphertext format %q; use %q or %q", format, SM2ASN1, SM2C1C3C2)
+	}
+	wrapped, err := sm2.Encrypt(s.rand, pub, material, opts)
+	if err != nil {
+		return nil, deviceErr(err)
+	}
+	return wrapped, nil
+}
+
+// parseWrappingKey reads a caller's SM2 public key: one PEM block
+// "PUBLIC KEY" holding an SM2 SubjectPublicKeyInfo, and nothing else.
+func parseWrappingKey(s string) (*ecdsa.PublicKey, error) {
+	block, rest := pem.Decode([]byte(s))
+	if block == nil || block.Type != "PUBLIC KEY" || strings.TrimSpace(string(rest)) != "" {
+		return nil, invalid(`the wrapping public key must be a single PEM block "PUBLIC KEY" (SubjectPublicKeyInfo)`)
+	}
+	pub, err := smx509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fault.Wrap(err, fault.InvalidArgument, "the wrapping public key is not a valid SubjectPublicKeyInfo")
+	}
+	if !sm2.IsSM2PublicKey(pub) {
+		return nil, invalid("the wrapping public key must be an SM2 key (curve 1.2.156.10197.1.301), not %s", describeKey(pub))
+	}
+	return pub.(*ecdsa.PublicKey), nil
+}
+
+// describeKey names the kind of a public key for an error message.
+func describeKey(pub any) string {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return "an RSA key"
+	case *ecdsa.PublicKey:
+		return "an ECDSA key on " + k.Curve.Params().Name
+	case ed25519.PublicKey:
+		return "an Ed25519 key"
+	}
+	return "a key of another type"
+}

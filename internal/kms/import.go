@@ -1,0 +1,315 @@
+package kms
+
+import (
+	"context"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// ImportTokenTTL is how long an import token from ImportParams stays usable.
+const ImportTokenTTL = 24 * time.Hour
+
+// Import material rules.
+const (
+	tokenBytes     = 16 // random bytes of an import token, hex encoded
+	minHMACImport  = 16
+	maxHMACImport  = 64
+	envelopedBytes = 32 // the SM4-ECB encrypted SM2 scalar in an enveloped key
+)
+
+// ImportParams is what a caller needs to import key material into a key:
+// a one-time SM2 wrapping public key and the token that names it.
+type ImportParams struct {
+	// Token names the wrapping key in the following Import. It is good for
+	// one Import of this key only, until ExpiresAt.
+	Token string `json:"token"`
+	// PublicKey is the wrapping public key: a PEM block "PUBLIC KEY"
+	// holding a SubjectPublicKeyInfo with the SM2 curve OID
+	// 1.2.156.10197.1.301.
+	PublicKey string `json:"public_key"`
+	// Key is the name of the key (after following an alias) and Type its
+	// type, which decides the wrapping format.
+	Key       string         `json:"key"`
+	Type      device.KeyType `json:"type"`
+	ExpiresAt time.Time      `json:"expires_at"`
+}
+
+// ImportRequest carries wrapped key material to Import.
+//
+// WrappedMaterial depends on the key's type:
+//
+//	sm4, hmac-sm3  the raw key (16 bytes for sm4; 16 to 64 bytes for
+//	               hmac-sm3) encrypted to the wrapping public key with SM2
+//	               public-key encryption (GB/T 32918.4): the GM/T 0009
+//	               ASN.1 SEQUENCE {x, y, hash, ciphertext}, or raw
+//	               C1 || C3 || C2 with an uncompressed C1 (first byte 0x04)
+//	sm2            a GB/T 35276-2017 SM2EnvelopedKey DER SEQUENCE
+//	               {symAlgID AlgorithmIdentifier (SM4 1.2.156.10197.1.104
+//	               or SM4-ECB 1.2.156.10197.1.104.1), symEncryptedKey
+//	               (the 16-byte SM4 key, SM2-encrypted to the wrapping
+//	               public key, ASN.1 form), sm2PublicKey BIT STRING (the
+//	               uncompressed public point), sm2EncryptedPrivateKey BIT
+//	               STRING (the 32-byte private scalar, big endian, SM4-ECB
+//	               encrypted without padding: exactly 32 bytes)}, as made by
+//	               gmsm's sm2.MarshalEnvelopedPrivateKey
+type ImportRequest struct {
+	Token           string
+	WrappedMaterial []byte
+}
+
+// importToken is the stored form of an import token, at
+// t/<tenant>/import/<token>:
+//
+//	{"key": name, "wrapping_key": base64 of the 32-byte SM2 private
+//	 scalar, "created_at": RFC 3339, "expires_at": RFC 3339}
+type importToken struct {
+	Key         string    `json:"key"`
+	WrappingKey []byte    `json:"wrapping_key"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// ImportParams creates a one-time SM2 wrapping key pair for importing
+// material into key ref (a key name or alias), like AWS KMS
+// GetParametersForImport. The private half stays behind the barrier until
+// the token's Import, or until RunJobs deletes it ImportTokenTTL later.
+// The key must exist and not be pending deletion.
+func (s *Service) ImportParams(ctx context.Context, tenant, ref string) (ImportParams, error) {
+	st, name, err := s.resolveForWrite(ctx, tenant, ref)
+	if err != nil {
+		return ImportParams{}, err
+	}
+	r, err := loadRecord(ctx, st, tenant, name, ref)
+	if err != nil {
+		return ImportParams{}, err
+	}
+	r.wipe()
+	if r.State == PendingDeletion {
+		return ImportParams{}, fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
+	}
+	id := make([]byte, tokenBytes)
+	if _, err := io.ReadFull(s.rand, id); err != nil {
+		return ImportParams{}, deviceErr(err)
+	}
+	token := hex.EncodeToString(id)
+	priv, err := sm2.GenerateKey(s.rand)
+	if err != nil {
+		return ImportParams{}, deviceErr(err)
+	}
+	der, err := smx509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		return ImportParams{}, deviceErr(err)
+	}
+	now := s.now().UTC()
+	tok := importToken{
+		Key: name, WrappingKey: priv.D.FillBytes(make([]byte, device.SM2KeySize)),
+		CreatedAt: now, ExpiresAt: now.Add(ImportTokenTTL),
+	}
+	b, err := json.Marshal(tok)
+	clear(tok.WrappingKey)
+	if err != nil {
+		return ImportParams{}, fmt.Errorf("kms: encoding import token: %w", err)
+	}
+	defer clear(b)
+	if err := st.Batch(ctx, []storage.Op{
+		{Key: importPath(tenant, token), Value: b},
+		{Key: duePath(dueImport, tok.ExpiresAt, tenant, token), Value: []byte{}},
+	}); err != nil {
+		return ImportParams{}, storageErr(err)
+	}
+	return ImportParams{
+		Token: token, PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
+		Key: name, Type: r.Type, ExpiresAt: tok.ExpiresAt,
+	}, nil
+}
+
+// Import unwraps key material with the wrapping key of req.Token and adds
+// it to key ref as its new latest version, like OpenBao transit's
+// import-version: versions before it stay usable, and the new one is used
+// exactly like a generated version. Import does not create keys: create
+// one, import, and retire the generated version 1 with SetMinVersions if
+// only imported material may be used.
+//
+// The token must come from ImportParams for the same key and tenant and
+// not be expired or used (import_token_invalid). Any Import that gets as
+// far as the token's wrapping key uses the token up, whatever the outcome,
+// so that it cannot serve as a decryption oracle; so does one that finds
+// it expired. A token presented for another key, or while the key is
+// pending deletion, stays usable. Material that does not unwrap, or breaks
+// the rules of its type, is import_failed; the message names the rule,
+// never the material.
+func (s *Service) Import(ctx context.Context, tenant, ref string, req ImportRequest) (KeyInfo, error) {
+	st, name, err := s.resolveForWrite(ctx, tenant, ref)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	if !validToken(req.Token) {
+		return KeyInfo{}, errTokenInvalid
+	}
+	s.writeM.Lock()
+	defer s.writeM.Unlock()
+	r, err := loadRecord(ctx, st, tenant, name, ref)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	defer r.wipe()
+	if r.State == PendingDeletion {
+		return KeyInfo{}, fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
+	}
+	tok, err := loadImportToken(ctx, st, tenant, req.Token)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	defer clear(tok.WrappingKey)
+	if tok.Key != name {
+		return KeyInfo{}, fault.New(fault.ImportTokenInvalid, "the import token was issued for another key")
+	}
+	if err := st.Batch(ctx, []storage.Op{
+		{Key: importPath(tenant, req.Token), Delete: true},
+		{Key: duePath(dueImport, tok.ExpiresAt, tenant, req.Token), Delete: true},
+	}); err != nil {
+		return KeyInfo{}, storageErr(err)
+	}
+	now := s.now().UTC()
+	if !now.Before(tok.ExpiresAt) {
+		return KeyInfo{}, fault.New(fault.ImportTokenInvalid, "the import token expired at %s", tok.ExpiresAt.Format(time.RFC3339))
+	}
+	wk, err := sm2.NewPrivateKey(tok.WrappingKey)
+	if err != nil {
+		return KeyInfo{}, fmt.Errorf("kms: import token %s/%s holds an invalid wrapping key: %w", tenant, req.Token, err)
+	}
+	material, err := unwrapMaterial(wk, r.Type, req.WrappedMaterial)
+	if err != nil {
+		return KeyInfo{}, err
+	}
+	if _, err := s.dev.Open(r.Type, material); err != nil {
+		clear(material)
+		return KeyInfo{}, fault.Wrap(err, fault.ImportFailed, "the key device refused the %s key material", r.Type)
+	}
+	oldDue := r.dueEntry(tenant)
+	n := r.addVersion(material, now)
+	r.Versions[n-1].Imported = true
+	r.UpdatedAt = now
+	if err := s.save(ctx, st, tenant, r, oldDue); err != nil {
+		return KeyInfo{}, err
+	}
+	return r.info(), nil
+}
+
+var errTokenInvalid = fault.New(fault.ImportTokenInvalid, "the import token is unknown or already used; get a new one from the import parameters")
+
+// validToken reports whether t has the form of an import token, so that
+// only such strings become storage paths.
+func validToken(t string) bool {
+	if len(t) != 2*tokenBytes {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// loadImportToken reads an import token; an absent one is errTokenInvalid.
+func loadImportToken(ctx context.Context, st storage.Backend, tenant, token string) (*importToken, error) {
+	b, err := st.Get(ctx, importPath(tenant, token))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, errTokenInvalid
+	}
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	defer clear(b)
+	var tok importToken
+	if err := json.Unmarshal(b, &tok); err != nil {
+		return nil, fmt.Errorf("kms: import token %s/%s is corrupt: %w", tenant, token, err)
+	}
+	return &tok, nil
+}
+
+// errUnwrap is the answer to wrapped material that the wrapping key does
+// not open, whatever the reason.
+var errUnwrap = fault.New(fault.ImportFailed, "the wrapped material could not be unwrapped with the import token's wrapping key")
+
+// unwrapMaterial opens wrapped material for a key of type t (see
+// ImportRequest) with the wrapping key wk and checks it against the rules
+// of t. It returns the device material: the raw key, or the 32-byte SM2
+// private scalar.
+func unwrapMaterial(wk *sm2.PrivateKey, t device.KeyType, wrapped []byte) ([]byte, error) {
+	if t == device.SM2 {
+		return unwrapEnveloped(wk, wrapped)
+	}
+	raw, err := sm2.Decrypt(wk, wrapped)
+	if err != nil {
+		return nil, errUnwrap
+	}
+	switch {
+	case t == device.SM4 && len(raw) != device.SM4KeySize:
+		clear(raw)
+		return nil, fault.New(fault.ImportFailed, "sm4 key material must be exactly %d bytes", device.SM4KeySize)
+	case t == device.HMACSM3 && (len(raw) < minHMACImport || len(raw) > maxHMACImport):
+		clear(raw)
+		return nil, fault.New(fault.ImportFailed, "hmac-sm3 key material must be %d to %d bytes", minHMACImport, maxHMACImport)
+	}
+	return raw, nil
+}
+
+// unwrapEnveloped opens a GB/T 35276 SM2 enveloped private key. It checks
+// the structure first: sm2.ParseEnvelopedPrivateKey requires the encrypted
+// scalar to be whole SM4 blocks.
+func unwrapEnveloped(wk *sm2.PrivateKey, env []byte) ([]byte, error) {
+	symKey, ok := checkEnvelope(env)
+	if !ok {
+		return nil, fault.New(fault.ImportFailed, "sm2 key material must be a GB/T 35276 SM2EnvelopedKey (DER) with algorithm SM4 or SM4-ECB and a %d-byte encrypted private key", envelopedBytes)
+	}
+	priv, err := sm2.ParseEnvelopedPrivateKey(wk, env)
+	if err != nil {
+		// Tell a foreign wrapping key from a bad private key.
+		k, derr := sm2.Decrypt(wk, symKey)
+		clear(k)
+		if derr != nil {
+			return nil, errUnwrap
+		}
+		return nil, fault.New(fault.ImportFailed, "the enveloped SM2 private key must be a scalar in [1, n-2] matching the envelope's public key, encrypted with a 16-byte SM4 key")
+	}
+	return priv.D.FillBytes(make([]byte, device.SM2KeySize)), nil
+}
+
+// checkEnvelope reports whether env has the shape of an SM2EnvelopedKey
+// with a 32-byte encrypted private key, and returns its symEncryptedKey.
+func checkEnvelope(env []byte) ([]byte, bool) {
+	var e struct {
+		SymAlgID               pkix.AlgorithmIdentifier
+		SymEncryptedKey        asn1.RawValue
+		SM2PublicKey           asn1.BitString
+		SM2EncryptedPrivateKey asn1.BitString
+	}
+	rest, err := asn1.Unmarshal(env, &e)
+	if err != nil || len(rest) > 0 || e.SymEncryptedKey.Tag != asn1.TagSequence ||
+		!(e.SymAlgID.Algorithm.Equal(oidSM4) || e.SymAlgID.Algorithm.Equal(oidSM4ECB)) {
+		return nil, false
+	}
+	return e.SymEncryptedKey.FullBytes, e.SM2EncryptedPrivateKey.BitLength == 8*envelopedBytes
+}
+
+// The symmetric algorithms of an SM2EnvelopedKey: SM4, and SM4 in ECB mode.
+var (
+	oidSM4    = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 104}
+	oidSM4ECB = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 104, 1}
+)
