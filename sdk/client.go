@@ -98,14 +98,12 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		_, _ = io.Copy(io.Discard, resp.Body)
 		return nil
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("sdk: decoding %s %s: %w", method, path, err)
-	}
-	return nil
+	return decodeJSON(resp.Body, out)
 }
 
-// send performs a request and turns an error status into *Error. The
-// caller closes the body of a successful response.
+// send performs a request with a JSON body (when in is not nil) and turns
+// an error status into *Error. The caller closes the body of a successful
+// response.
 func (c *Client) send(ctx context.Context, method, path string, in any) (*http.Response, error) {
 	var body io.Reader
 	if in != nil {
@@ -115,12 +113,26 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 		}
 		body = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base.JoinPath(path).String(), body)
+	req, err := c.newRequest(ctx, method, path, body)
 	if err != nil {
-		return nil, fmt.Errorf("sdk: %w", err)
+		return nil, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	return c.doRequest(req)
+}
+
+// newRequest builds a request with the client's token and tenant.
+func (c *Client) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	u := c.base.JoinPath(path)
+	if p, q, ok := strings.Cut(path, "?"); ok {
+		u = c.base.JoinPath(p)
+		u.RawQuery = q
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("sdk: %w", err)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
@@ -128,11 +140,16 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	if c.tenant != "" {
 		req.Header.Set("X-Mima-Tenant", c.tenant)
 	}
+	return req, nil
+}
+
+// doRequest sends req and turns an error status into *Error.
+func (c *Client) doRequest(req *http.Request) (*http.Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("sdk: %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("sdk: %s %s: %w", req.Method, req.URL.Path, err)
 	}
-	if resp.StatusCode < 300 || (resp.StatusCode == http.StatusServiceUnavailable && path == healthPath) {
+	if resp.StatusCode < 300 || (resp.StatusCode == http.StatusServiceUnavailable && req.URL.Path == healthPath) {
 		return resp, nil
 	}
 	defer resp.Body.Close()
@@ -144,4 +161,12 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	}
 	eb.Error.Status = resp.StatusCode
 	return nil, eb.Error
+}
+
+// decodeJSON decodes one JSON answer.
+func decodeJSON(r io.Reader, out any) error {
+	if err := json.NewDecoder(r).Decode(out); err != nil {
+		return fmt.Errorf("sdk: decoding answer: %w", err)
+	}
+	return nil
 }

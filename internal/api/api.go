@@ -23,6 +23,7 @@ import (
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/kms"
 )
 
 // DefaultMaxBodyBytes is the default limit on a request body.
@@ -37,10 +38,19 @@ type Auditor interface {
 	Log(ctx context.Context, e audit.Entry) error
 }
 
+// Services are what the API serves: the seal state, authentication and
+// the key service.
+type Services struct {
+	Core *core.Core
+	Auth *authn.Service
+	Keys *kms.Service
+}
+
 // Server is the HTTP handler of one mima node.
 type Server struct {
 	core     *core.Core
 	auth     *authn.Service
+	keys     *kms.Service
 	auditor  Auditor
 	auditSrc AuditSource
 	version  string
@@ -70,19 +80,20 @@ func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
 // WithAuditSource enables the audit verify and export endpoints.
 func WithAuditSource(src AuditSource) Option { return func(s *Server) { s.auditSrc = src } }
 
-// New returns the API handler.
-func New(c *core.Core, auth *authn.Service, auditor Auditor, opts ...Option) *Server {
+// New returns the API handler for svc; every request is recorded by
+// auditor.
+func New(svc Services, auditor Auditor, opts ...Option) *Server {
 	prefix := make([]byte, 4)
 	_, _ = rand.Read(prefix)
 	s := &Server{
-		core: c, auth: auth, auditor: auditor,
+		core: svc.Core, auth: svc.Auth, keys: svc.Keys, auditor: auditor,
 		version: "dev", maxBody: DefaultMaxBodyBytes, log: slog.Default(),
 		mux: http.NewServeMux(), idPrefix: hex.EncodeToString(prefix) + "-",
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	s.metrics = newMetrics(c)
+	s.metrics = newMetrics(svc.Core)
 	s.routes = s.allRoutes()
 	for i := range s.routes {
 		s.register(&s.routes[i])

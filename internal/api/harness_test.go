@@ -15,6 +15,8 @@ import (
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/barrier"
 	"github.com/mimacrypto/mima/internal/core"
+	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 	"github.com/mimacrypto/mima/sdk"
 )
@@ -59,18 +61,19 @@ func newTestNode(t *testing.T, opts ...Option) *testNode {
 	b := barrier.New(raw)
 	clk := &testClock{now: time.Now()}
 	auth := authn.New(b, authn.WithOperations(Operations()), authn.WithClock(clk.Now))
-	sink := audit.NewMemorySink()
+	sink := audit.NewMemorySink(0)
 	logger, err := audit.New(sink)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = logger.Close() })
 	keys := core.NewAuditKeys(logger)
-	c := core.New(raw, b, auth, core.WithComponents(keys))
+	ks := kms.New(device.NewSoftware())
+	c := core.New(raw, b, auth, core.WithComponents(keys, ks))
 	opts = append([]Option{WithAuditSource(AuditSource{Source: sink, Options: func() audit.VerifyOptions {
 		return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 	}})}, opts...)
-	srv := httptest.NewServer(New(c, auth, logger, opts...))
+	srv := httptest.NewServer(New(Services{Core: c, Auth: auth, Keys: ks}, logger, opts...))
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	res, err := c.Init(ctx, 1, 1)

@@ -22,8 +22,11 @@ type isolationCase struct {
 
 // tenantFixture is tenant A's objects.
 type tenantFixture struct {
-	policy   string
-	accessor string
+	policy     string
+	accessor   string
+	ciphertext string // of key sm4-a
+	signature  []byte // by key sm2-a over "hi"
+	mac        []byte // by key hmac-a over "hi"
 }
 
 func isolationCases(fx tenantFixture) map[string]isolationCase {
@@ -51,14 +54,48 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 			}},
 		"GET /v1/policies/{name}":    {path: "/v1/policies/" + fx.policy, allowed: notFound, leaks: []string{"tokens.read"}, owner: http.StatusOK},
 		"DELETE /v1/policies/{name}": {path: "/v1/policies/" + fx.policy, allowed: notFound, check: policyKept},
-		"POST /v1/sys/seal":          {path: "/v1/sys/seal"},
-		"POST /v1/sys/rotate":        {path: "/v1/sys/rotate"},
-		"GET /v1/sys/key-status":     {path: "/v1/sys/key-status"},
-		"POST /v1/tenants":           {path: "/v1/tenants", body: map[string]string{"name": "intruder"}},
-		"GET /v1/tenants":            {path: "/v1/tenants"},
-		"GET /v1/audit/verify":       {path: "/v1/audit/verify"},
-		"GET /v1/audit/export":       {path: "/v1/audit/export"},
-		"GET /v1/tokens/self":        {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
+		"POST /v1/keys": {path: "/v1/keys", body: map[string]any{"name": "shared-name", "type": "sm4"}, allowed: []int{http.StatusCreated},
+			check: func(t *testing.T, n *testNode, owner, _ string) {
+				t.Helper()
+				var k sdk.Key
+				r := n.do("GET", "/v1/keys/shared-name", owner, nil)
+				r.json(t, &k)
+				if k.Description != "tenant a's" {
+					t.Fatalf("tenant B's create touched tenant A's key: %s", r.body)
+				}
+			}},
+		"GET /v1/keys":                       {path: "/v1/keys", allowed: []int{http.StatusOK}, leaks: []string{"sm4-a", "sm2-a", "hmac-a", "tenant a's"}, owner: http.StatusOK},
+		"GET /v1/keys/{name}":                {path: "/v1/keys/sm4-a", allowed: notFound, owner: http.StatusOK},
+		"DELETE /v1/keys/{name}":             {path: "/v1/keys/doomed-a", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/cancel-delete": {path: "/v1/keys/doomed-a/cancel-delete", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/rotate":        {path: "/v1/keys/sm4-a/rotate", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/config":        {path: "/v1/keys/sm4-a/config", body: map[string]int{"min_decryption_version": 1}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/enable":        {path: "/v1/keys/toggle-a/enable", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/disable":       {path: "/v1/keys/toggle-a/disable", allowed: notFound, owner: http.StatusOK},
+		"GET /v1/keys/{name}/public":         {path: "/v1/keys/sm2-a/public", allowed: notFound, leaks: []string{"PUBLIC KEY"}, owner: http.StatusOK},
+		"POST /v1/keys/{name}/encrypt":       {path: "/v1/keys/sm4-a/encrypt", body: map[string]string{"plaintext": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/decrypt":       {path: "/v1/keys/sm4-a/decrypt", body: map[string]string{"ciphertext": fx.ciphertext}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/reencrypt":     {path: "/v1/keys/sm4-a/reencrypt", body: map[string]string{"ciphertext": fx.ciphertext}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/sign":          {path: "/v1/keys/sm2-a/sign", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/verify":        {path: "/v1/keys/sm2-a/verify", body: map[string]any{"input": "aGk=", "signature": fx.signature}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/mac":           {path: "/v1/keys/hmac-a/mac", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/verify-mac":    {path: "/v1/keys/hmac-a/verify-mac", body: map[string]any{"input": "aGk=", "mac": fx.mac}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/datakey":       {path: "/v1/keys/sm4-a/datakey", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/derive":        {path: "/v1/keys/sm4-a/derive", body: map[string]string{"device_id": "meter-1"}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/hash":                      {path: "/v1/hash", body: map[string]string{"input": "aGk="}, allowed: []int{http.StatusOK}},
+		"POST /v1/random":                    {path: "/v1/random", body: map[string]int{"bytes": 16}, allowed: []int{http.StatusOK}},
+		"POST /v1/aliases":                   {path: "/v1/aliases", body: map[string]string{"name": "alias:a", "target": "sm4-a"}, allowed: notFound, owner: http.StatusConflict},
+		"GET /v1/aliases":                    {path: "/v1/aliases", allowed: []int{http.StatusOK}, leaks: []string{"alias:a"}, owner: http.StatusOK},
+		"PUT /v1/aliases/{alias}":            {path: "/v1/aliases/alias:a", body: map[string]string{"target": "sm2-a"}, allowed: notFound, owner: http.StatusOK},
+		"DELETE /v1/aliases/{alias}":         {path: "/v1/aliases/alias:a", allowed: notFound, owner: http.StatusNoContent},
+		"POST /v1/sys/seal":                  {path: "/v1/sys/seal"},
+		"POST /v1/sys/rotate":                {path: "/v1/sys/rotate"},
+		"GET /v1/sys/key-status":             {path: "/v1/sys/key-status"},
+		"POST /v1/tenants":                   {path: "/v1/tenants", body: map[string]string{"name": "intruder"}},
+		"GET /v1/tenants":                    {path: "/v1/tenants"},
+		"GET /v1/audit/verify":               {path: "/v1/audit/verify"},
+		"GET /v1/audit/export":               {path: "/v1/audit/export"},
+		"GET /v1/tokens/self":                {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
 	}
 }
 
@@ -74,9 +111,26 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 	r = n.do("POST", "/v1/tokens", tokA, map[string]any{"policies": []string{"admin"}})
 	var appA sdk.TokenCreated
 	r.json(t, &appA)
-	cases := isolationCases(tenantFixture{policy: "secret-policy-a", accessor: appA.Accessor})
+	fx := tenantFixture{policy: "secret-policy-a", accessor: appA.Accessor}
+	for _, k := range []sdk.CreateKeyRequest{
+		{Name: "sm4-a", Type: "sm4", Derived: true}, {Name: "sm2-a", Type: "sm2"}, {Name: "hmac-a", Type: "hmac-sm3"},
+		{Name: "doomed-a", Type: "sm4"}, {Name: "toggle-a", Type: "sm4"}, {Name: "shared-name", Type: "sm4", Description: "tenant a's"},
+	} {
+		if r := n.do("POST", "/v1/keys", tokA, k); r.status != http.StatusCreated {
+			t.Fatalf("key %s: %d %s", k.Name, r.status, r.body)
+		}
+	}
+	n.do("POST", "/v1/aliases", tokA, map[string]string{"name": "alias:a", "target": "sm4-a"})
+	var enc sdk.EncryptResult
+	n.do("POST", "/v1/keys/sm4-a/encrypt", tokA, map[string]string{"plaintext": "aGk="}).json(t, &enc)
+	var sig sdk.SignResult
+	n.do("POST", "/v1/keys/sm2-a/sign", tokA, map[string]string{"input": "aGk="}).json(t, &sig)
+	var mac sdk.MACResult
+	n.do("POST", "/v1/keys/hmac-a/mac", tokA, map[string]string{"input": "aGk="}).json(t, &mac)
+	fx.ciphertext, fx.signature, fx.mac = enc.Ciphertext, sig.Signature, mac.MAC
+	cases := isolationCases(fx)
 
-	srv := New(nil, nil, nil)
+	srv := New(Services{}, nil)
 	for _, rt := range srv.routes {
 		key := rt.method + " " + rt.pattern
 		if rt.scope == scopePublic {

@@ -27,7 +27,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 	var served []string
-	for _, rt := range New(nil, nil, nil).routes {
+	for _, rt := range New(Services{}, nil).routes {
 		served = append(served, rt.method+" "+rt.pattern)
 	}
 	slices.Sort(documented)

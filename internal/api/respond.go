@@ -15,18 +15,19 @@ func statusOf(code fault.Code) int {
 		fault.InvalidArgument, fault.InvalidShare, fault.WrongShare, fault.ForeignShare,
 		fault.DuplicateShare, fault.UnsealFailed,
 		fault.KeyTypeMismatch, fault.KeyDisabled, fault.KeyPendingDeletion, fault.KeyVersionTooOld,
-		fault.DecryptFailed, fault.BatchTooLarge, fault.KeyNotExportable, fault.ImportFailed:
+		fault.DecryptFailed, fault.BatchTooLarge, fault.KeyNotExportable, fault.ImportFailed,
+		fault.ImportTokenInvalid, fault.BackupInvalid:
 		return http.StatusBadRequest
 	case fault.Unauthenticated, fault.TokenExpired, fault.TokenRevoked:
 		return http.StatusUnauthorized
 	case fault.PermissionDenied:
 		return http.StatusForbidden
 	case fault.NotFound, fault.RouteNotFound, fault.TenantNotFound, fault.PolicyNotFound, fault.TokenNotFound,
-		fault.KeyNotFound:
+		fault.KeyNotFound, fault.AliasNotFound:
 		return http.StatusNotFound
 	case fault.MethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case fault.AlreadyExists, fault.AlreadyInit:
+	case fault.AlreadyExists, fault.AlreadyInit, fault.KeyDestroyed:
 		return http.StatusConflict
 	case fault.BodyTooLarge:
 		return http.StatusRequestEntityTooLarge

@@ -36,7 +36,13 @@ type route struct {
 	object          string // path wildcard naming the object, if any
 	sealed          bool   // served while sealed
 	unaudited       bool   // polled by load balancers; carries no tenant data
-	handle          func(*call) (any, error)
+	// bodyObject routes name their object in the body; the handler must
+	// call Server.authorize once it has decoded it, or the request fails.
+	bodyObject bool
+	// stream routes take an application/octet-stream body of any size,
+	// which the handler reads as a stream; JSON bodies keep the limit.
+	stream bool
+	handle func(*call) (any, error)
 }
 
 // call is one request as a handler sees it.
@@ -48,7 +54,8 @@ type call struct {
 	token     *authn.Token
 	tenant    string
 	object    string
-	status    int // success status; 200 when zero
+	status    int  // success status; 200 when zero
+	decided   bool // an authorisation decision was made
 	sensitive map[string][]byte
 }
 
@@ -95,7 +102,9 @@ func (s *Server) dispatch(rt *route, w http.ResponseWriter, r *http.Request) int
 	if rt.object != "" {
 		c.object = r.PathValue(rt.object)
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	if !rt.stream || !isStream(r) {
+		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
+	}
 
 	result, err := s.decideAndHandle(rt, c)
 	status, code := http.StatusOK, ""
@@ -154,15 +163,40 @@ func (s *Server) decideAndHandle(rt *route, c *call) (any, error) {
 		if !c.token.Root {
 			return nil, fault.New(fault.PermissionDenied, "only the root token may %s", rt.op)
 		}
+		c.decided = true
 	case scopeTenant:
 		if err := s.chooseTenant(c); err != nil {
 			return nil, err
 		}
-		if err := s.auth.Authorize(c.ctx, c.token, c.tenant, rt.op, c.object); err != nil {
-			return nil, err
+		if !rt.bodyObject {
+			if err := s.authorize(c, rt.op, c.object); err != nil {
+				return nil, err
+			}
 		}
+	default:
+		c.decided = true
 	}
-	return rt.handle(c)
+	result, err := rt.handle(c)
+	if err == nil && !c.decided {
+		return nil, fault.New(fault.Internal, "route %s %s made no authorisation decision", rt.method, rt.pattern)
+	}
+	return result, err
+}
+
+// authorize decides whether the request's token may perform op on object
+// in its tenant. Handlers of bodyObject routes call it for the object
+// named in the body, and any handler for further objects it touches.
+func (s *Server) authorize(c *call, op, object string) error {
+	if err := s.auth.Authorize(c.ctx, c.token, c.tenant, op, object); err != nil {
+		return err
+	}
+	c.decided = true
+	return nil
+}
+
+// isStream reports whether the request body is raw bytes to stream.
+func isStream(r *http.Request) bool {
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/octet-stream")
 }
 
 func (s *Server) authenticate(c *call) error {

@@ -85,7 +85,9 @@ func (e *env) rootCommand() *cobra.Command {
 		e.policyCommand(),
 		e.auditCommand(),
 		e.benchCommand(),
+		e.keyCommand(),
 	)
+	root.AddCommand(e.cryptoCommands()...)
 	return root
 }
 
@@ -115,7 +117,7 @@ func (e *env) client() (*sdk.Client, error) {
 
 // print writes v as indented JSON with --format json, or calls table.
 func (e *env) print(v any, table func(w io.Writer)) error {
-	if e.format == "json" {
+	if e.format == "json" || table == nil {
 		enc := json.NewEncoder(e.out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(v)

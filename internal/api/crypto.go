@@ -1,0 +1,378 @@
+package api
+
+import (
+	"io"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/kms"
+	"github.com/mimacrypto/mima/sdk"
+)
+
+// batchAnswer is the answer to a batch request: one result per item.
+type batchAnswer[O any] struct {
+	Batch []O `json:"batch"`
+}
+
+// op ties one crypto endpoint's wire types to its service calls.
+type op[W, Q, R, O any] struct {
+	conv func(W) Q                          // wire request → service request
+	one  func(Q) (R, error)                 // one item
+	many func([]Q) ([]kms.Result[R], error) // a batch
+	show func(R) O                          // service result → wire result
+	fail func(*sdk.ItemError) O             // a failed batch item
+}
+
+// serve runs item, or batch when the request had one. A batch answers
+// one result per item; an item's error fails only that item.
+func (o op[W, Q, R, O]) serve(s *Server, c *call, item W, batch []W) (any, error) {
+	if batch == nil {
+		r, err := o.one(o.conv(item))
+		if err != nil {
+			return nil, err
+		}
+		return o.show(r), nil
+	}
+	qs := make([]Q, len(batch))
+	for i, w := range batch {
+		qs[i] = o.conv(w)
+	}
+	results, err := o.many(qs)
+	if err != nil {
+		return nil, err
+	}
+	out := batchAnswer[O]{Batch: make([]O, len(results))}
+	for i, r := range results {
+		if r.Err != nil {
+			out.Batch[i] = o.fail(s.itemError(c, r.Err))
+			continue
+		}
+		out.Batch[i] = o.show(r.Value)
+	}
+	return out, nil
+}
+
+// itemError shows a batch item's error; internal causes are logged only.
+func (s *Server) itemError(c *call, err error) *sdk.ItemError {
+	code := fault.CodeOf(err)
+	msg := "internal error; quote the request id to the operator"
+	if fe, ok := fault.As(err); ok {
+		msg = fe.Message
+	}
+	if code == fault.Internal {
+		s.log.Error("batch item failed", "request_id", c.id, "error", err)
+	}
+	return &sdk.ItemError{Code: string(code), Message: msg}
+}
+
+func derivation(d *sdk.Derivation) *kms.Derivation {
+	if d == nil {
+		return nil
+	}
+	return &kms.Derivation{DeviceID: d.DeviceID, Business: d.Business, Session: d.Session}
+}
+
+type encryptBody struct {
+	sdk.EncryptRequest
+	Batch []sdk.EncryptRequest `json:"batch"`
+}
+
+func (s *Server) encrypt(c *call) (any, error) {
+	var b encryptBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	c.markSensitive("plaintext", b.Plaintext)
+	return op[sdk.EncryptRequest, kms.EncryptRequest, string, sdk.EncryptResult]{
+		conv: func(w sdk.EncryptRequest) kms.EncryptRequest {
+			return kms.EncryptRequest{Plaintext: w.Plaintext, AAD: w.AAD, Version: w.Version, Derivation: derivation(w.Context), SM2Format: kms.SM2Format(w.SM2Format)}
+		},
+		one: func(q kms.EncryptRequest) (string, error) { return s.keys.Encrypt(c.ctx, c.tenant, c.object, q) },
+		many: func(qs []kms.EncryptRequest) ([]kms.Result[string], error) {
+			return s.keys.EncryptBatch(c.ctx, c.tenant, c.object, qs)
+		},
+		show: func(ct string) sdk.EncryptResult { return sdk.EncryptResult{Ciphertext: ct} },
+		fail: func(e *sdk.ItemError) sdk.EncryptResult { return sdk.EncryptResult{Error: e} },
+	}.serve(s, c, b.EncryptRequest, b.Batch)
+}
+
+type decryptBody struct {
+	sdk.DecryptRequest
+	Batch []sdk.DecryptRequest `json:"batch"`
+}
+
+func (s *Server) decrypt(c *call) (any, error) {
+	var b decryptBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	c.markSensitive("ciphertext", []byte(b.Ciphertext))
+	return op[sdk.DecryptRequest, kms.DecryptRequest, []byte, sdk.DecryptResult]{
+		conv: func(w sdk.DecryptRequest) kms.DecryptRequest {
+			return kms.DecryptRequest{Ciphertext: w.Ciphertext, AAD: w.AAD, Derivation: derivation(w.Context)}
+		},
+		one: func(q kms.DecryptRequest) ([]byte, error) { return s.keys.Decrypt(c.ctx, c.tenant, c.object, q) },
+		many: func(qs []kms.DecryptRequest) ([]kms.Result[[]byte], error) {
+			return s.keys.DecryptBatch(c.ctx, c.tenant, c.object, qs)
+		},
+		show: func(pt []byte) sdk.DecryptResult { return sdk.DecryptResult{Plaintext: pt} },
+		fail: func(e *sdk.ItemError) sdk.DecryptResult { return sdk.DecryptResult{Error: e} },
+	}.serve(s, c, b.DecryptRequest, b.Batch)
+}
+
+type reencryptBody struct {
+	sdk.ReEncryptRequest
+	Batch []sdk.ReEncryptRequest `json:"batch"`
+}
+
+// reencrypt also needs the encrypt operation on the destination key; all
+// items of a batch go to the same destination.
+func (s *Server) reencrypt(c *call) (any, error) {
+	var b reencryptBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	to := b.ToKey
+	if b.Batch != nil {
+		to = ""
+		for _, it := range b.Batch {
+			if to != "" && it.ToKey != to {
+				return nil, fault.New(fault.InvalidArgument, "all items of a re-encryption batch must name the same to_key")
+			}
+			to = it.ToKey
+		}
+	}
+	if to == "" {
+		to = c.object
+	}
+	if err := s.authorize(c, "encrypt", to); err != nil {
+		return nil, err
+	}
+	return op[sdk.ReEncryptRequest, kms.ReEncryptRequest, string, sdk.EncryptResult]{
+		conv: func(w sdk.ReEncryptRequest) kms.ReEncryptRequest {
+			return kms.ReEncryptRequest{Ciphertext: w.Ciphertext, AAD: w.AAD, ToAAD: w.ToAAD, FromDerivation: derivation(w.Context), ToDerivation: derivation(w.ToContext), ToVersion: w.ToVersion, SM2Format: kms.SM2Format(w.SM2Format)}
+		},
+		one: func(q kms.ReEncryptRequest) (string, error) {
+			return s.keys.ReEncrypt(c.ctx, c.tenant, c.object, to, q)
+		},
+		many: func(qs []kms.ReEncryptRequest) ([]kms.Result[string], error) {
+			return s.keys.ReEncryptBatch(c.ctx, c.tenant, c.object, to, qs)
+		},
+		show: func(ct string) sdk.EncryptResult { return sdk.EncryptResult{Ciphertext: ct} },
+		fail: func(e *sdk.ItemError) sdk.EncryptResult { return sdk.EncryptResult{Error: e} },
+	}.serve(s, c, b.ReEncryptRequest, b.Batch)
+}
+
+type signBody struct {
+	sdk.SignRequest
+	Batch []sdk.SignRequest `json:"batch"`
+}
+
+func (s *Server) sign(c *call) (any, error) {
+	var b signBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	c.markSensitive("input", b.Input)
+	return op[sdk.SignRequest, kms.SignRequest, kms.Signature, sdk.SignResult]{
+		conv: func(w sdk.SignRequest) kms.SignRequest {
+			return kms.SignRequest{Input: w.Input, Prehashed: w.Prehashed, UID: uid(w.UID), Version: w.Version}
+		},
+		one: func(q kms.SignRequest) (kms.Signature, error) { return s.keys.Sign(c.ctx, c.tenant, c.object, q) },
+		many: func(qs []kms.SignRequest) ([]kms.Result[kms.Signature], error) {
+			return s.keys.SignBatch(c.ctx, c.tenant, c.object, qs)
+		},
+		show: func(r kms.Signature) sdk.SignResult {
+			return sdk.SignResult{Signature: r.Signature, KeyVersion: r.Version}
+		},
+		fail: func(e *sdk.ItemError) sdk.SignResult { return sdk.SignResult{Error: e} },
+	}.serve(s, c, b.SignRequest, b.Batch)
+}
+
+// uid is nil (the default 1234567812345678) for an empty user id.
+func uid(s string) []byte {
+	if s == "" {
+		return nil
+	}
+	return []byte(s)
+}
+
+type verifyBody struct {
+	sdk.VerifyRequest
+	Batch []sdk.VerifyRequest `json:"batch"`
+}
+
+func validResult(ok bool) sdk.VerifyResult           { return sdk.VerifyResult{Valid: ok} }
+func failedVerify(e *sdk.ItemError) sdk.VerifyResult { return sdk.VerifyResult{Error: e} }
+
+func (s *Server) verify(c *call) (any, error) {
+	var b verifyBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	return op[sdk.VerifyRequest, kms.VerifyRequest, bool, sdk.VerifyResult]{
+		conv: func(w sdk.VerifyRequest) kms.VerifyRequest {
+			return kms.VerifyRequest{Input: w.Input, Signature: w.Signature, Prehashed: w.Prehashed, UID: uid(w.UID), Version: w.Version}
+		},
+		one: func(q kms.VerifyRequest) (bool, error) { return s.keys.Verify(c.ctx, c.tenant, c.object, q) },
+		many: func(qs []kms.VerifyRequest) ([]kms.Result[bool], error) {
+			return s.keys.VerifyBatch(c.ctx, c.tenant, c.object, qs)
+		},
+		show: validResult,
+		fail: failedVerify,
+	}.serve(s, c, b.VerifyRequest, b.Batch)
+}
+
+type macBody struct {
+	sdk.MACRequest
+	Batch []sdk.MACRequest `json:"batch"`
+}
+
+func (s *Server) mac(c *call) (any, error) {
+	var b macBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	c.markSensitive("input", b.Input)
+	return op[sdk.MACRequest, kms.MACRequest, kms.MACResult, sdk.MACResult]{
+		conv: func(w sdk.MACRequest) kms.MACRequest {
+			return kms.MACRequest{Input: w.Input, Version: w.Version, Derivation: derivation(w.Context)}
+		},
+		one: func(q kms.MACRequest) (kms.MACResult, error) { return s.keys.MAC(c.ctx, c.tenant, c.object, q) },
+		many: func(qs []kms.MACRequest) ([]kms.Result[kms.MACResult], error) {
+			return s.keys.MACBatch(c.ctx, c.tenant, c.object, qs)
+		},
+		show: func(r kms.MACResult) sdk.MACResult { return sdk.MACResult{MAC: r.MAC, KeyVersion: r.Version} },
+		fail: func(e *sdk.ItemError) sdk.MACResult { return sdk.MACResult{Error: e} },
+	}.serve(s, c, b.MACRequest, b.Batch)
+}
+
+type verifyMACBody struct {
+	sdk.VerifyMACRequest
+	Batch []sdk.VerifyMACRequest `json:"batch"`
+}
+
+func (s *Server) verifyMAC(c *call) (any, error) {
+	var b verifyMACBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	return op[sdk.VerifyMACRequest, kms.VerifyMACRequest, bool, sdk.VerifyResult]{
+		conv: func(w sdk.VerifyMACRequest) kms.VerifyMACRequest {
+			return kms.VerifyMACRequest{Input: w.Input, MAC: w.MAC, Version: w.Version, Derivation: derivation(w.Context)}
+		},
+		one: func(q kms.VerifyMACRequest) (bool, error) { return s.keys.VerifyMAC(c.ctx, c.tenant, c.object, q) },
+		many: func(qs []kms.VerifyMACRequest) ([]kms.Result[bool], error) {
+			return s.keys.VerifyMACBatch(c.ctx, c.tenant, c.object, qs)
+		},
+		show: validResult,
+		fail: failedVerify,
+	}.serve(s, c, b.VerifyMACRequest, b.Batch)
+}
+
+type dataKeyBody struct {
+	sdk.DataKeyRequest
+	Batch []sdk.DataKeyRequest `json:"batch"`
+}
+
+func (s *Server) dataKey(c *call) (any, error) {
+	var b dataKeyBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	return op[sdk.DataKeyRequest, kms.DataKeyRequest, kms.DataKey, sdk.DataKeyResult]{
+		conv: func(w sdk.DataKeyRequest) kms.DataKeyRequest {
+			kind := kms.DataKeyKind(w.Kind)
+			if kind == "" {
+				kind = kms.DataKeySM4
+			}
+			return kms.DataKeyRequest{Kind: kind, WithPlaintext: !w.WrappedOnly, Version: w.Version, AAD: w.AAD, Derivation: derivation(w.Context), SM2Format: kms.SM2Format(w.SM2Format)}
+		},
+		one: func(q kms.DataKeyRequest) (kms.DataKey, error) { return s.keys.DataKey(c.ctx, c.tenant, c.object, q) },
+		many: func(qs []kms.DataKeyRequest) ([]kms.Result[kms.DataKey], error) {
+			return s.keys.DataKeyBatch(c.ctx, c.tenant, c.object, qs)
+		},
+		show: func(d kms.DataKey) sdk.DataKeyResult {
+			return sdk.DataKeyResult{Plaintext: d.Plaintext, Ciphertext: d.Wrapped, PublicKey: d.PublicKey}
+		},
+		fail: func(e *sdk.ItemError) sdk.DataKeyResult { return sdk.DataKeyResult{Error: e} },
+	}.serve(s, c, b.DataKeyRequest, b.Batch)
+}
+
+type deriveBody struct {
+	sdk.DeriveRequest
+	Batch []sdk.DeriveRequest `json:"batch"`
+}
+
+func (s *Server) derive(c *call) (any, error) {
+	var b deriveBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	return op[sdk.DeriveRequest, kms.DeriveRequest, kms.DerivedKey, sdk.DeriveResult]{
+		conv: func(w sdk.DeriveRequest) kms.DeriveRequest {
+			return kms.DeriveRequest{Derivation: *derivation(&w.Derivation), Version: w.Version, WithPlaintext: !w.WrappedOnly}
+		},
+		one: func(q kms.DeriveRequest) (kms.DerivedKey, error) { return s.keys.Derive(c.ctx, c.tenant, c.object, q) },
+		many: func(qs []kms.DeriveRequest) ([]kms.Result[kms.DerivedKey], error) {
+			return s.keys.DeriveBatch(c.ctx, c.tenant, c.object, qs)
+		},
+		show: func(d kms.DerivedKey) sdk.DeriveResult {
+			return sdk.DeriveResult{Plaintext: d.Plaintext, Ciphertext: d.Wrapped, KeyVersion: d.Version}
+		},
+		fail: func(e *sdk.ItemError) sdk.DeriveResult { return sdk.DeriveResult{Error: e} },
+	}.serve(s, c, b.DeriveRequest, b.Batch)
+}
+
+type hashItem struct {
+	Input []byte `json:"input"`
+}
+
+type hashBody struct {
+	hashItem
+	Batch []hashItem `json:"batch"`
+}
+
+// hash answers SM3 of {"input"} (or a batch), or of a raw
+// application/octet-stream body of any length, read as a stream.
+func (s *Server) hash(c *call) (any, error) {
+	if isStream(c.r) {
+		h := sm3.New()
+		if _, err := io.Copy(h, c.r.Body); err != nil {
+			return nil, fault.Wrap(err, fault.BadRequest, "reading the request body failed")
+		}
+		return sdk.HashResult{Hash: h.Sum(nil)}, nil
+	}
+	var b hashBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	return op[hashItem, []byte, []byte, sdk.HashResult]{
+		conv: func(w hashItem) []byte { return w.Input },
+		one:  func(q []byte) ([]byte, error) { return s.keys.Hash(c.ctx, c.tenant, q) },
+		many: func(qs [][]byte) ([]kms.Result[[]byte], error) { return s.keys.HashBatch(c.ctx, c.tenant, qs) },
+		show: func(h []byte) sdk.HashResult { return sdk.HashResult{Hash: h} },
+		fail: func(e *sdk.ItemError) sdk.HashResult { return sdk.HashResult{Error: e} },
+	}.serve(s, c, b.hashItem, b.Batch)
+}
+
+type randomRequest struct {
+	Bytes int `json:"bytes"`
+}
+
+type randomAnswer struct {
+	Random []byte `json:"random"`
+}
+
+func (s *Server) random(c *call) (any, error) {
+	var req randomRequest
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	b, err := s.keys.Random(c.ctx, c.tenant, req.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	return randomAnswer{Random: b}, nil
+}

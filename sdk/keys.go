@@ -1,0 +1,221 @@
+package sdk
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Key describes a key and its versions; never its material.
+type Key struct {
+	Name                 string            `json:"name"`
+	Type                 string            `json:"type"`
+	Description          string            `json:"description,omitempty"`
+	Tags                 map[string]string `json:"tags,omitempty"`
+	Exportable           bool              `json:"exportable"`
+	Derived              bool              `json:"derived"`
+	State                string            `json:"state"`
+	CreatedAt            time.Time         `json:"created_at"`
+	UpdatedAt            time.Time         `json:"updated_at"`
+	DeletionDate         *time.Time        `json:"deletion_date,omitempty"`
+	AutoRotatePeriod     string            `json:"auto_rotate_period,omitempty"`
+	NextRotation         *time.Time        `json:"next_rotation,omitempty"`
+	LatestVersion        int               `json:"latest_version"`
+	MinDecryptionVersion int               `json:"min_decryption_version"`
+	MinEncryptionVersion int               `json:"min_encryption_version"`
+	Versions             []KeyVersion      `json:"versions"`
+}
+
+// KeyVersion is one version of a key.
+type KeyVersion struct {
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CreateKeyRequest describes a key to create. Type is sm4, sm2 or
+// hmac-sm3; AutoRotatePeriod is a Go duration ("720h") or empty.
+type CreateKeyRequest struct {
+	Name             string            `json:"name"`
+	Type             string            `json:"type"`
+	Description      string            `json:"description,omitempty"`
+	Tags             map[string]string `json:"tags,omitempty"`
+	Exportable       bool              `json:"exportable,omitempty"`
+	Derived          bool              `json:"derived,omitempty"`
+	AutoRotatePeriod string            `json:"auto_rotate_period,omitempty"`
+}
+
+// KeyList is one page of keys; Next is the cursor of the next page.
+type KeyList struct {
+	Keys []Key  `json:"keys"`
+	Next string `json:"next,omitempty"`
+}
+
+// ListKeysOptions filters and pages ListKeys. Tag is "name=value".
+type ListKeysOptions struct {
+	After string
+	Limit int
+	Type  string
+	State string
+	Tags  []string
+}
+
+// KeyConfig sets a key's minimum versions.
+type KeyConfig struct {
+	MinDecryptionVersion int `json:"min_decryption_version"`
+	MinEncryptionVersion int `json:"min_encryption_version,omitempty"`
+}
+
+// Alias names a key; it can be re-pointed. Its name starts with "alias:".
+type Alias struct {
+	Name      string    `json:"name"`
+	Target    string    `json:"target"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// AliasList is one page of aliases.
+type AliasList struct {
+	Aliases []Alias `json:"aliases"`
+	Next    string  `json:"next,omitempty"`
+}
+
+func keyPath(name string, rest ...string) string {
+	p := "/v1/keys/" + url.PathEscape(name)
+	for _, r := range rest {
+		p += "/" + r
+	}
+	return p
+}
+
+// CreateKey creates a key.
+func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (Key, error) {
+	var k Key
+	return k, c.do(ctx, http.MethodPost, "/v1/keys", req, &k)
+}
+
+// GetKey describes a key (or the key an alias names).
+func (c *Client) GetKey(ctx context.Context, name string) (Key, error) {
+	var k Key
+	return k, c.do(ctx, http.MethodGet, keyPath(name), nil, &k)
+}
+
+// ListKeys lists one page of the tenant's keys.
+func (c *Client) ListKeys(ctx context.Context, opts ListKeysOptions) (KeyList, error) {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set("after", opts.After)
+	set("type", opts.Type)
+	set("state", opts.State)
+	if opts.Limit > 0 {
+		q.Set("limit", strconv.Itoa(opts.Limit))
+	}
+	for _, t := range opts.Tags {
+		q.Add("tag", t)
+	}
+	path := "/v1/keys"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var l KeyList
+	return l, c.do(ctx, http.MethodGet, path, nil, &l)
+}
+
+// keyAction posts an action without a body to a key and returns the key.
+func (c *Client) keyAction(ctx context.Context, name, action string, body any) (Key, error) {
+	var k Key
+	return k, c.do(ctx, http.MethodPost, keyPath(name, action), body, &k)
+}
+
+// RotateKey adds a version that later encryptions use.
+func (c *Client) RotateKey(ctx context.Context, name string) (Key, error) {
+	return c.keyAction(ctx, name, "rotate", nil)
+}
+
+// ConfigureKey sets the minimum decryption and encryption versions.
+func (c *Client) ConfigureKey(ctx context.Context, name string, cfg KeyConfig) (Key, error) {
+	return c.keyAction(ctx, name, "config", cfg)
+}
+
+// EnableKey makes a disabled key usable again.
+func (c *Client) EnableKey(ctx context.Context, name string) (Key, error) {
+	return c.keyAction(ctx, name, "enable", nil)
+}
+
+// DisableKey makes a key unusable; it stays listed.
+func (c *Client) DisableKey(ctx context.Context, name string) (Key, error) {
+	return c.keyAction(ctx, name, "disable", nil)
+}
+
+// ScheduleKeyDeletion schedules a key's destruction after pendingDays
+// (7 to 30; 0 means 30).
+func (c *Client) ScheduleKeyDeletion(ctx context.Context, name string, pendingDays int) (Key, error) {
+	path := keyPath(name)
+	if pendingDays > 0 {
+		path += "?pending_days=" + strconv.Itoa(pendingDays)
+	}
+	var k Key
+	return k, c.do(ctx, http.MethodDelete, path, nil, &k)
+}
+
+// CancelKeyDeletion cancels a scheduled destruction; the key is left
+// disabled.
+func (c *Client) CancelKeyDeletion(ctx context.Context, name string) (Key, error) {
+	return c.keyAction(ctx, name, "cancel-delete", nil)
+}
+
+// PublicKeyPEM returns the SM2 public key of a version (0: every version,
+// oldest first) as PEM.
+func (c *Client) PublicKeyPEM(ctx context.Context, name string, version int) (string, error) {
+	path := keyPath(name, "public")
+	if version > 0 {
+		path += "?version=" + strconv.Itoa(version)
+	}
+	resp, err := c.send(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// CreateAlias creates an alias ("alias:<name>") for a key.
+func (c *Client) CreateAlias(ctx context.Context, alias, target string) (Alias, error) {
+	var a Alias
+	return a, c.do(ctx, http.MethodPost, "/v1/aliases", map[string]string{"name": alias, "target": target}, &a)
+}
+
+// UpdateAlias points an alias at another key.
+func (c *Client) UpdateAlias(ctx context.Context, alias, target string) (Alias, error) {
+	var a Alias
+	return a, c.do(ctx, http.MethodPut, "/v1/aliases/"+url.PathEscape(alias), map[string]string{"target": target}, &a)
+}
+
+// DeleteAlias deletes an alias; the key stays.
+func (c *Client) DeleteAlias(ctx context.Context, alias string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/aliases/"+url.PathEscape(alias), nil, nil)
+}
+
+// ListAliases lists one page of aliases.
+func (c *Client) ListAliases(ctx context.Context, after string, limit int) (AliasList, error) {
+	q := url.Values{}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/v1/aliases"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var l AliasList
+	return l, c.do(ctx, http.MethodGet, path, nil, &l)
+}
