@@ -9,7 +9,7 @@ import (
 // with FileSink the group commit spreads one fsync over many records.
 func BenchmarkLogParallel(b *testing.B) {
 	sinks := map[string]func(b *testing.B) Sink{
-		"memory": func(*testing.B) Sink { return NewMemorySink() },
+		"memory": func(*testing.B) Sink { return NewMemorySink(0) },
 		"file": func(b *testing.B) Sink {
 			s, err := OpenFileSink(b.TempDir())
 			if err != nil {

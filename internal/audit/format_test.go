@@ -51,7 +51,7 @@ func specHash(r *Record) string {
 }
 
 func TestHashMatchesDocumentedEncoding(t *testing.T) {
-	sink := NewMemorySink()
+	sink := NewMemorySink(0)
 	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(2))
 	e := entry(1)
 	e.Status = -1

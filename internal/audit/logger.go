@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"slices"
 	"sync"
 
@@ -60,6 +61,7 @@ type Logger struct {
 // keys are the audit keys loaded while the server is unsealed.
 type keys struct {
 	hmac   []byte
+	macs   *sync.Pool // of HMAC-SM3 states keyed with hmac, reused across records
 	signer crypto.Signer
 	pub    *ecdsa.PublicKey
 	pubB64 string
@@ -111,7 +113,9 @@ func (l *Logger) SetKeys(hmacKey []byte, signer crypto.Signer) error {
 	l.keyMu.Lock()
 	defer l.keyMu.Unlock()
 	clear(l.keys.hmac)
-	l.keys = keys{hmac: slices.Clone(hmacKey), signer: signer, pub: pub, pubB64: pubB64}
+	key := slices.Clone(hmacKey)
+	macs := &sync.Pool{New: func() any { return hmac.New(sm3.New, key) }}
+	l.keys = keys{hmac: key, macs: macs, signer: signer, pub: pub, pubB64: pubB64}
 	return nil
 }
 
@@ -228,10 +232,13 @@ func (l *Logger) digests(fields map[string][]byte) map[string]string {
 	defer l.keyMu.RUnlock()
 	for _, name := range names {
 		digest := Redacted
-		if l.keys.hmac != nil {
-			mac := hmac.New(sm3.New, l.keys.hmac)
+		if l.keys.macs != nil {
+			mac := l.keys.macs.Get().(hash.Hash)
+			mac.Reset()
 			mac.Write(fields[name])
-			digest = hex.EncodeToString(mac.Sum(nil))
+			var sum [sm3.Size]byte
+			digest = hex.EncodeToString(mac.Sum(sum[:0]))
+			l.keys.macs.Put(mac)
 		}
 		out[cleanString(name)] = digest
 	}

@@ -28,7 +28,7 @@ import (
 
 func TestRoundTrip(t *testing.T) {
 	sinks := map[string]func(t *testing.T) Sink{
-		"memory": func(*testing.T) Sink { return NewMemorySink() },
+		"memory": func(*testing.T) Sink { return NewMemorySink(0) },
 		"file": func(t *testing.T) Sink {
 			s, err := OpenFileSink(t.TempDir())
 			if err != nil {
@@ -67,7 +67,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestRecordFields(t *testing.T) {
-	sink := NewMemorySink()
+	sink := NewMemorySink(0)
 	clock := newFakeClock()
 	l := newLogger(t, sink, nil, WithClock(clock.now))
 	at := time.Date(2025, 1, 2, 3, 4, 5, 6, time.FixedZone("CST", 8*3600))
@@ -96,7 +96,7 @@ func TestRecordFields(t *testing.T) {
 }
 
 func TestCheckpointEveryN(t *testing.T) {
-	sink := NewMemorySink()
+	sink := NewMemorySink(0)
 	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(3), WithCheckpointInterval(0))
 	logN(t, l, 0, 7)
 	recs := records(t, sink)
@@ -112,7 +112,7 @@ func TestCheckpointEveryN(t *testing.T) {
 }
 
 func TestCheckpointInterval(t *testing.T) {
-	sink := NewMemorySink()
+	sink := NewMemorySink(0)
 	clock := newFakeClock()
 	l := newLogger(t, sink, newKey(t), WithClock(clock.now),
 		WithCheckpointEvery(0), WithCheckpointInterval(time.Hour))
@@ -141,7 +141,7 @@ func TestCheckpointInterval(t *testing.T) {
 }
 
 func TestExplicitCheckpoint(t *testing.T) {
-	sink := NewMemorySink()
+	sink := NewMemorySink(0)
 	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(0), WithCheckpointInterval(0))
 	logN(t, l, 0, 2)
 	if err := l.Checkpoint(context.Background()); err != nil {
@@ -216,7 +216,7 @@ func TestSensitiveValuesNeverStored(t *testing.T) {
 }
 
 func TestClearKeysWipesHMACKey(t *testing.T) {
-	l := newLogger(t, NewMemorySink(), nil)
+	l := newLogger(t, NewMemorySink(0), nil)
 	given := []byte("0123456789abcdef")
 	if err := l.SetKeys(given, newKey(t)); err != nil {
 		t.Fatal(err)
@@ -235,7 +235,7 @@ func TestClearKeysWipesHMACKey(t *testing.T) {
 }
 
 func TestSetKeysRejectsBadKeys(t *testing.T) {
-	l := newLogger(t, NewMemorySink(), nil)
+	l := newLogger(t, NewMemorySink(0), nil)
 	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +296,7 @@ func TestConcurrentLog(t *testing.T) {
 func TestSinkFailure(t *testing.T) {
 	for _, ambiguous := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ambiguous=%v", ambiguous), func(t *testing.T) {
-			sink := &flakySink{MemorySink: NewMemorySink()}
+			sink := &flakySink{MemorySink: NewMemorySink(0)}
 			l := newLogger(t, sink, newKey(t), WithCheckpointEvery(4))
 			logN(t, l, 0, 3)
 			sink.fail.Store(true)
@@ -330,7 +330,7 @@ func TestSinkFailure(t *testing.T) {
 }
 
 func TestSaveCheckpointFailureIsRetried(t *testing.T) {
-	sink := &failingSaveSink{MemorySink: NewMemorySink(), failures: 1}
+	sink := &failingSaveSink{MemorySink: NewMemorySink(0), failures: 1}
 	var reported []error
 	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(2), WithCheckpointInterval(0),
 		WithErrorHandler(func(err error) { reported = append(reported, err) }))
@@ -363,7 +363,7 @@ func (s *failingSaveSink) SaveCheckpoint(ctx context.Context, line []byte) error
 }
 
 func TestSignerFailureKeepsRecords(t *testing.T) {
-	sink := NewMemorySink()
+	sink := NewMemorySink(0)
 	var reported []error
 	l := newLogger(t, sink, nil, WithCheckpointEvery(2),
 		WithErrorHandler(func(err error) { reported = append(reported, err) }))
@@ -390,7 +390,7 @@ func (brokenSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 }
 
 func TestOversizedRecordRejected(t *testing.T) {
-	sink := NewMemorySink()
+	sink := NewMemorySink(0)
 	l := newLogger(t, sink, newKey(t))
 	e := entry(0)
 	e.Object = strings.Repeat("x", MaxLineSize)
@@ -404,7 +404,7 @@ func TestOversizedRecordRejected(t *testing.T) {
 }
 
 func TestLogAfterClose(t *testing.T) {
-	l := newLogger(t, NewMemorySink(), nil)
+	l := newLogger(t, NewMemorySink(0), nil)
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -421,7 +421,7 @@ func TestLogAfterClose(t *testing.T) {
 }
 
 func TestLogCanceledContext(t *testing.T) {
-	l := newLogger(t, NewMemorySink(), nil)
+	l := newLogger(t, NewMemorySink(0), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	// Either the queue or the wait sees the canceled context; both must

@@ -6,16 +6,20 @@ import (
 	"sync"
 )
 
-// MemorySink is a Sink in memory, for the dev server and tests. It loses
-// everything when the process exits.
+// MemorySink is a Sink in memory, for the development server and tests. It
+// loses everything when the process exits. With a limit it keeps only the
+// newest records, so that a long-running development server does not grow
+// without bound; Window then tells Verify where the kept records start.
 type MemorySink struct {
 	mu         sync.Mutex
+	limit      int
 	lines      [][]byte
 	checkpoint []byte
 }
 
-// NewMemorySink returns an empty MemorySink.
-func NewMemorySink() *MemorySink { return &MemorySink{} }
+// NewMemorySink returns an empty MemorySink that keeps at most limit
+// records (all of them when limit is 0).
+func NewMemorySink(limit int) *MemorySink { return &MemorySink{limit: limit} }
 
 // Append adds copies of lines to the log.
 func (m *MemorySink) Append(ctx context.Context, lines [][]byte) error {
@@ -27,7 +31,26 @@ func (m *MemorySink) Append(ctx context.Context, lines [][]byte) error {
 	for _, line := range lines {
 		m.lines = append(m.lines, bytes.Clone(line))
 	}
+	if m.limit > 0 && len(m.lines) > 2*m.limit {
+		// Drop the oldest in bulk so that appends stay amortised O(1).
+		m.lines = append([][]byte(nil), m.lines[len(m.lines)-m.limit:]...)
+	}
 	return nil
+}
+
+// Window reports the seq and prev hash of the oldest record kept when
+// older ones were dropped, and seq 0 when the log is whole.
+func (m *MemorySink) Window(context.Context) (uint64, string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.lines) == 0 {
+		return 0, "", nil
+	}
+	r, err := ParseRecord(m.lines[0])
+	if err != nil || r.Seq == 1 {
+		return 0, "", err
+	}
+	return r.Seq, r.Prev, nil
 }
 
 // Scan calls fn with every line, oldest first.

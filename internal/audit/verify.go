@@ -55,6 +55,7 @@ func (p *Problem) String() string {
 // problem (all of them when OK).
 type Report struct {
 	OK                 bool      `json:"ok"`
+	FirstSeq           uint64    `json:"first_seq,omitempty"` // set when older records were dropped from a memory log
 	Records            uint64    `json:"records"`
 	Checkpoints        uint64    `json:"checkpoints"`
 	LastCheckpointSeq  uint64    `json:"last_checkpoint_seq"`
@@ -82,7 +83,24 @@ func Verify(ctx context.Context, src Source, opts VerifyOptions) (Report, error)
 	if err != nil {
 		return Report{}, err
 	}
+	if w, ok := src.(Windowed); ok {
+		seq, prev, err := w.Window(ctx)
+		if err != nil {
+			return Report{}, err
+		}
+		if seq > 1 {
+			v.line, v.prev, v.rep.FirstSeq = seq-1, prev, seq
+		}
+	}
 	return v.finish(src.Scan(ctx, v.add))
+}
+
+// Windowed is a Source that keeps only its newest records (the
+// development server's memory log). Window returns the seq and prev hash
+// of the oldest kept record, or seq 0 when nothing was dropped; Verify then
+// proves the chain from there on.
+type Windowed interface {
+	Window(ctx context.Context) (seq uint64, prev string, err error)
 }
 
 // VerifyReader verifies the log read from r; only opts.Checkpoint is used

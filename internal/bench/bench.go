@@ -79,13 +79,6 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("preparing %s on %s: %w", cfg.Op, t.Name(), err)
 	}
-	client := &http.Client{Transport: &http.Transport{
-		MaxIdleConns:        cfg.Concurrency,
-		MaxIdleConnsPerHost: cfg.Concurrency,
-		DisableCompression:  true,
-	}}
-	defer client.CloseIdleConnections()
-
 	start := time.Now()
 	measureFrom := start.Add(cfg.Warmup)
 	stop := measureFrom.Add(cfg.Duration)
@@ -93,7 +86,11 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 	var wg sync.WaitGroup
 	for i := range workers {
 		w := &workers[i]
-		wg.Go(func() { w.run(ctx, client, req, measureFrom, stop) })
+		c, err := newConn(req)
+		if err != nil {
+			return Result{}, err
+		}
+		wg.Go(func() { w.run(ctx, c, measureFrom, stop) })
 	}
 	wg.Wait()
 	return summarise(t.Name(), cfg, req.Items, workers), nil
@@ -107,13 +104,14 @@ type worker struct {
 	firstErr  string
 }
 
-func (w *worker) run(ctx context.Context, client *http.Client, r Request, from, stop time.Time) {
+func (w *worker) run(ctx context.Context, c *conn, from, stop time.Time) {
+	defer c.close()
 	for {
 		begin := time.Now()
 		if !begin.Before(stop) || ctx.Err() != nil {
 			return
 		}
-		err := send(ctx, client, r)
+		err := c.roundTrip(ctx)
 		if begin.Before(from) {
 			continue
 		}
@@ -126,25 +124,6 @@ func (w *worker) run(ctx context.Context, client *http.Client, r Request, from, 
 		}
 		w.latencies = append(w.latencies, time.Since(begin))
 	}
-}
-
-func send(ctx context.Context, client *http.Client, r Request) error {
-	req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, bytes.NewReader(r.Body))
-	if err != nil {
-		return err
-	}
-	req.Header = r.Header
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))
-	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
 }
 
 func summarise(target string, cfg Config, items int, workers []worker) Result {

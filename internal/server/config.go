@@ -31,6 +31,8 @@ type Config struct {
 	ShutdownTimeout         time.Duration `yaml:"shutdown_timeout"`
 	AuditCheckpointRecords  uint64        `yaml:"audit_checkpoint_records"`
 	AuditCheckpointInterval time.Duration `yaml:"audit_checkpoint_interval"`
+	JobsInterval            time.Duration `yaml:"jobs_interval"`
+	PprofAddr               string        `yaml:"pprof_addr"`
 	LogLevel                string        `yaml:"log_level"`
 	LogFormat               string        `yaml:"log_format"`
 
@@ -52,6 +54,7 @@ func Defaults() Config {
 		ShutdownTimeout:         30 * time.Second,
 		AuditCheckpointRecords:  1000,
 		AuditCheckpointInterval: time.Minute,
+		JobsInterval:            time.Minute,
 		LogLevel:                "info",
 		LogFormat:               "text",
 	}
@@ -78,6 +81,8 @@ func fields() []field {
 		{"shutdown_timeout", "shutdown-timeout", "time in-flight requests get to finish at shutdown", func(c *Config) any { return &c.ShutdownTimeout }},
 		{"audit_checkpoint_records", "audit-checkpoint-records", "sign an audit checkpoint after this many records", func(c *Config) any { return &c.AuditCheckpointRecords }},
 		{"audit_checkpoint_interval", "audit-checkpoint-interval", "sign an audit checkpoint at least this often when there are new records", func(c *Config) any { return &c.AuditCheckpointInterval }},
+		{"jobs_interval", "jobs-interval", "how often due key destructions and automatic rotations run", func(c *Config) any { return &c.JobsInterval }},
+		{"pprof_addr", "pprof-addr", "serve Go's pprof profiles on this address (loopback only; empty: off)", func(c *Config) any { return &c.PprofAddr }},
 		{"log_level", "log-level", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
 		{"log_format", "log-format", "text or json", func(c *Config) any { return &c.LogFormat }},
 	}
@@ -191,6 +196,9 @@ func (c Config) validate() error {
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return fmt.Errorf("tls_cert_file and tls_key_file must be given together")
+	}
+	if c.JobsInterval <= 0 || c.AuditCheckpointInterval <= 0 {
+		return fmt.Errorf("jobs_interval and audit_checkpoint_interval must be positive")
 	}
 	if c.MaxRequestBytes <= 0 {
 		return fmt.Errorf("max_request_bytes must be positive")

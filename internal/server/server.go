@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -20,6 +21,8 @@ import (
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/barrier"
 	"github.com/mimacrypto/mima/internal/core"
+	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/seal"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/bolt"
@@ -38,6 +41,7 @@ type node struct {
 	sink    audit.Sink
 	audit   *audit.Logger
 	auth    *authn.Service
+	keys    *kms.Service
 	core    *core.Core
 	api     *api.Server
 }
@@ -62,6 +66,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		scheme = "https"
 	}
 	fmt.Fprintf(out, "mima %s listening on %s://%s\n", Version, scheme, ln.Addr())
+	go n.runJobs(ctx, cfg.JobsInterval)
+	if cfg.PprofAddr != "" {
+		go servePprof(ctx, cfg.PprofAddr, n.log)
+	}
 	return serve(ctx, ln, n.api, cfg, n.log)
 }
 
@@ -101,8 +109,9 @@ func assemble(cfg Config) (*node, error) {
 	b := barrier.New(n.backend)
 	n.auth = authn.New(b, authn.WithOperations(api.Operations()))
 	keys := core.NewAuditKeys(n.audit)
-	n.core = core.New(n.backend, b, n.auth, append(opts, core.WithComponents(keys))...)
-	n.api = api.New(n.core, n.auth, n.audit,
+	n.keys = kms.New(device.NewSoftware())
+	n.core = core.New(n.backend, b, n.auth, append(opts, core.WithComponents(keys, n.keys))...)
+	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys}, n.audit,
 		api.WithVersion(Version),
 		api.WithMaxBodyBytes(cfg.MaxRequestBytes),
 		api.WithLogger(n.log),
@@ -112,15 +121,20 @@ func assemble(cfg Config) (*node, error) {
 	return n, nil
 }
 
-// openAuditSink keeps the audit log in files next to the store, or in
-// memory for an in-memory store without an audit_dir.
+// devAuditRecords is how many audit records an in-memory server keeps.
+const devAuditRecords = 200_000
+
+// openAuditSink keeps the audit log in files next to the store. A server
+// on the in-memory store without an audit_dir keeps its newest
+// devAuditRecords records in memory, like the rest of its state: chained,
+// HMACed and checkpointed as in production, but lost at exit.
 func openAuditSink(cfg Config) (audit.Sink, error) {
 	dir := cfg.AuditDir
 	if dir == "" && cfg.Storage == "bolt" {
 		dir = filepath.Join(cfg.DataDir, "audit")
 	}
 	if dir == "" {
-		return audit.NewMemorySink(), nil
+		return audit.NewMemorySink(devAuditRecords), nil
 	}
 	return audit.OpenFileSink(dir)
 }
@@ -206,6 +220,29 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, log
 	return nil
 }
 
+// runJobs performs the key service's due destructions and automatic
+// rotations every interval while the node is unsealed.
+func (n *node) runJobs(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n.core.Sealed() {
+				continue
+			}
+			rep, err := n.keys.RunJobs(ctx, now)
+			if err != nil {
+				n.log.Error("key jobs failed", "error", err)
+			} else if rep != (kms.JobReport{}) {
+				n.log.Info("key jobs ran", "destroyed", rep.Destroyed, "rotated", rep.Rotated)
+			}
+		}
+	}
+}
+
 // close releases the audit log and the store.
 func (n *node) close() {
 	if n.audit != nil {
@@ -220,6 +257,24 @@ func (n *node) close() {
 		if err := c.Close(); err != nil {
 			n.log.Error("closing the store", "error", err)
 		}
+	}
+}
+
+// servePprof serves Go's profiles, for finding what costs CPU under load.
+// They reveal no key material but do reveal internals, so the address
+// should be loopback.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("pprof listener failed", "error", err)
 	}
 }
 
