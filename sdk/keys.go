@@ -33,6 +33,7 @@ type Key struct {
 type KeyVersion struct {
 	Version   int       `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
+	Imported  bool      `json:"imported,omitempty"`
 }
 
 // CreateKeyRequest describes a key to create. Type is sm4, sm2 or

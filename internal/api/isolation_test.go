@@ -27,6 +27,8 @@ type tenantFixture struct {
 	ciphertext string // of key sm4-a
 	signature  []byte // by key sm2-a over "hi"
 	mac        []byte // by key hmac-a over "hi"
+	publicKey  string // of key sm2-a, PEM
+	backup     []byte // of key export-a, password "correct horse battery"
 }
 
 func isolationCases(fx tenantFixture) map[string]isolationCase {
@@ -72,30 +74,43 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"POST /v1/keys/{name}/config":        {path: "/v1/keys/sm4-a/config", body: map[string]int{"min_decryption_version": 1}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/enable":        {path: "/v1/keys/toggle-a/enable", allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/disable":       {path: "/v1/keys/toggle-a/disable", allowed: notFound, owner: http.StatusOK},
-		"GET /v1/keys/{name}/public":         {path: "/v1/keys/sm2-a/public", allowed: notFound, leaks: []string{"PUBLIC KEY"}, owner: http.StatusOK},
-		"POST /v1/keys/{name}/encrypt":       {path: "/v1/keys/sm4-a/encrypt", body: map[string]string{"plaintext": "aGk="}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/decrypt":       {path: "/v1/keys/sm4-a/decrypt", body: map[string]string{"ciphertext": fx.ciphertext}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/reencrypt":     {path: "/v1/keys/sm4-a/reencrypt", body: map[string]string{"ciphertext": fx.ciphertext}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/sign":          {path: "/v1/keys/sm2-a/sign", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/verify":        {path: "/v1/keys/sm2-a/verify", body: map[string]any{"input": "aGk=", "signature": fx.signature}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/mac":           {path: "/v1/keys/hmac-a/mac", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/verify-mac":    {path: "/v1/keys/hmac-a/verify-mac", body: map[string]any{"input": "aGk=", "mac": fx.mac}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/datakey":       {path: "/v1/keys/sm4-a/datakey", allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/derive":        {path: "/v1/keys/sm4-a/derive", body: map[string]string{"device_id": "meter-1"}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/hash":                      {path: "/v1/hash", body: map[string]string{"input": "aGk="}, allowed: []int{http.StatusOK}},
-		"POST /v1/random":                    {path: "/v1/random", body: map[string]int{"bytes": 16}, allowed: []int{http.StatusOK}},
-		"POST /v1/aliases":                   {path: "/v1/aliases", body: map[string]string{"name": "alias:a", "target": "sm4-a"}, allowed: notFound, owner: http.StatusConflict},
-		"GET /v1/aliases":                    {path: "/v1/aliases", allowed: []int{http.StatusOK}, leaks: []string{"alias:a"}, owner: http.StatusOK},
-		"PUT /v1/aliases/{alias}":            {path: "/v1/aliases/alias:a", body: map[string]string{"target": "sm2-a"}, allowed: notFound, owner: http.StatusOK},
-		"DELETE /v1/aliases/{alias}":         {path: "/v1/aliases/alias:a", allowed: notFound, owner: http.StatusNoContent},
-		"POST /v1/sys/seal":                  {path: "/v1/sys/seal"},
-		"POST /v1/sys/rotate":                {path: "/v1/sys/rotate"},
-		"GET /v1/sys/key-status":             {path: "/v1/sys/key-status"},
-		"POST /v1/tenants":                   {path: "/v1/tenants", body: map[string]string{"name": "intruder"}},
-		"GET /v1/tenants":                    {path: "/v1/tenants"},
-		"GET /v1/audit/verify":               {path: "/v1/audit/verify"},
-		"GET /v1/audit/export":               {path: "/v1/audit/export"},
-		"GET /v1/tokens/self":                {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
+		"GET /v1/keys/{name}/import-params":  {path: "/v1/keys/sm4-a/import-params", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/import":        {path: "/v1/keys/sm4-a/import", body: map[string]string{"token": "00", "wrapped_material": "YQ=="}, allowed: []int{http.StatusBadRequest, http.StatusNotFound}, owner: http.StatusBadRequest},
+		"POST /v1/keys/{name}/export":        {path: "/v1/keys/export-a/export", body: map[string]string{"public_key": fx.publicKey}, allowed: notFound, leaks: []string{"wrapped"}, owner: http.StatusOK},
+		"POST /v1/keys/{name}/backup":        {path: "/v1/keys/export-a/backup", body: map[string]string{"password": "correct horse battery"}, allowed: notFound, leaks: []string{"backup"}, owner: http.StatusOK},
+		// Whoever holds a backup and its password holds the key, in any
+		// tenant or cluster; restoring it in B must leave A's key alone.
+		"POST /v1/keys/restore": {path: "/v1/keys/restore", body: map[string]any{"backup": fx.backup, "password": "correct horse battery"}, allowed: []int{http.StatusCreated},
+			check: func(t *testing.T, n *testNode, owner, _ string) {
+				t.Helper()
+				if r := n.do("GET", "/v1/keys/export-a", owner, nil); r.status != http.StatusOK {
+					t.Fatalf("tenant A's key after tenant B's restore: %d %s", r.status, r.body)
+				}
+			}},
+		"GET /v1/keys/{name}/public":      {path: "/v1/keys/sm2-a/public", allowed: notFound, leaks: []string{"PUBLIC KEY"}, owner: http.StatusOK},
+		"POST /v1/keys/{name}/encrypt":    {path: "/v1/keys/sm4-a/encrypt", body: map[string]string{"plaintext": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/decrypt":    {path: "/v1/keys/sm4-a/decrypt", body: map[string]string{"ciphertext": fx.ciphertext}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/reencrypt":  {path: "/v1/keys/sm4-a/reencrypt", body: map[string]string{"ciphertext": fx.ciphertext}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/sign":       {path: "/v1/keys/sm2-a/sign", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/verify":     {path: "/v1/keys/sm2-a/verify", body: map[string]any{"input": "aGk=", "signature": fx.signature}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/mac":        {path: "/v1/keys/hmac-a/mac", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/verify-mac": {path: "/v1/keys/hmac-a/verify-mac", body: map[string]any{"input": "aGk=", "mac": fx.mac}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/datakey":    {path: "/v1/keys/sm4-a/datakey", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/derive":     {path: "/v1/keys/sm4-a/derive", body: map[string]string{"device_id": "meter-1"}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/hash":                   {path: "/v1/hash", body: map[string]string{"input": "aGk="}, allowed: []int{http.StatusOK}},
+		"POST /v1/random":                 {path: "/v1/random", body: map[string]int{"bytes": 16}, allowed: []int{http.StatusOK}},
+		"POST /v1/aliases":                {path: "/v1/aliases", body: map[string]string{"name": "alias:a", "target": "sm4-a"}, allowed: notFound, owner: http.StatusConflict},
+		"GET /v1/aliases":                 {path: "/v1/aliases", allowed: []int{http.StatusOK}, leaks: []string{"alias:a"}, owner: http.StatusOK},
+		"PUT /v1/aliases/{alias}":         {path: "/v1/aliases/alias:a", body: map[string]string{"target": "sm2-a"}, allowed: notFound, owner: http.StatusOK},
+		"DELETE /v1/aliases/{alias}":      {path: "/v1/aliases/alias:a", allowed: notFound, owner: http.StatusNoContent},
+		"POST /v1/sys/seal":               {path: "/v1/sys/seal"},
+		"POST /v1/sys/rotate":             {path: "/v1/sys/rotate"},
+		"GET /v1/sys/key-status":          {path: "/v1/sys/key-status"},
+		"POST /v1/tenants":                {path: "/v1/tenants", body: map[string]string{"name": "intruder"}},
+		"GET /v1/tenants":                 {path: "/v1/tenants"},
+		"GET /v1/audit/verify":            {path: "/v1/audit/verify"},
+		"GET /v1/audit/export":            {path: "/v1/audit/export"},
+		"GET /v1/tokens/self":             {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
 	}
 }
 
@@ -115,6 +130,7 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 	for _, k := range []sdk.CreateKeyRequest{
 		{Name: "sm4-a", Type: "sm4", Derived: true}, {Name: "sm2-a", Type: "sm2"}, {Name: "hmac-a", Type: "hmac-sm3"},
 		{Name: "doomed-a", Type: "sm4"}, {Name: "toggle-a", Type: "sm4"}, {Name: "shared-name", Type: "sm4", Description: "tenant a's"},
+		{Name: "export-a", Type: "sm4", Exportable: true},
 	} {
 		if r := n.do("POST", "/v1/keys", tokA, k); r.status != http.StatusCreated {
 			t.Fatalf("key %s: %d %s", k.Name, r.status, r.body)
@@ -127,7 +143,10 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 	n.do("POST", "/v1/keys/sm2-a/sign", tokA, map[string]string{"input": "aGk="}).json(t, &sig)
 	var mac sdk.MACResult
 	n.do("POST", "/v1/keys/hmac-a/mac", tokA, map[string]string{"input": "aGk="}).json(t, &mac)
-	fx.ciphertext, fx.signature, fx.mac = enc.Ciphertext, sig.Signature, mac.MAC
+	var backup backupAnswer
+	n.do("POST", "/v1/keys/export-a/backup", tokA, map[string]string{"password": "correct horse battery"}).json(t, &backup)
+	fx.ciphertext, fx.signature, fx.mac, fx.backup = enc.Ciphertext, sig.Signature, mac.MAC, backup.Backup
+	fx.publicKey = string(n.do("GET", "/v1/keys/sm2-a/public", tokA, nil).body)
 	cases := isolationCases(fx)
 
 	srv := New(Services{}, nil)

@@ -34,6 +34,11 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/keys/{name}/config", op: "keys.config", scope: scopeTenant, object: "name", handle: s.configureKey},
 		{method: "POST", pattern: "/v1/keys/{name}/enable", op: "keys.enable", scope: scopeTenant, object: "name", handle: s.enableKey},
 		{method: "POST", pattern: "/v1/keys/{name}/disable", op: "keys.disable", scope: scopeTenant, object: "name", handle: s.disableKey},
+		{method: "GET", pattern: "/v1/keys/{name}/import-params", op: "keys.import", scope: scopeTenant, object: "name", handle: s.importParams},
+		{method: "POST", pattern: "/v1/keys/{name}/import", op: "keys.import", scope: scopeTenant, object: "name", handle: s.importKey},
+		{method: "POST", pattern: "/v1/keys/{name}/export", op: "keys.export", scope: scopeTenant, object: "name", handle: s.exportKey},
+		{method: "POST", pattern: "/v1/keys/{name}/backup", op: "keys.backup", scope: scopeTenant, object: "name", handle: s.backupKey},
+		{method: "POST", pattern: "/v1/keys/restore", op: "keys.restore", scope: scopeTenant, bodyObject: true, handle: s.restoreKey},
 		{method: "GET", pattern: "/v1/keys/{name}/public", op: "keys.public", scope: scopeTenant, object: "name", handle: s.publicKey},
 
 		{method: "POST", pattern: "/v1/keys/{name}/encrypt", op: "encrypt", scope: scopeTenant, object: "name", handle: s.encrypt},

@@ -138,7 +138,7 @@ func (e *env) readSecret(args []string, what string) (string, error) {
 	if err != nil && line == "" {
 		return "", fmt.Errorf("reading %s from standard input: %w", what, err)
 	}
-	return strings.TrimSpace(line), nil
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 // clientRun adapts a command body that needs a client to cobra's RunE.

@@ -115,6 +115,7 @@ func (e *env) keyCommand() *cobra.Command {
 			}),
 		}
 	}
+	cmd.AddCommand(e.transferCommands()...)
 	cmd.AddCommand(create, listCmd, deleteCmd, configCmd, public, e.aliasCommand(),
 		simple("show", "Describe a key", (*sdk.Client).GetKey),
 		simple("rotate", "Add a version that later encryptions use", (*sdk.Client).RotateKey),

@@ -124,7 +124,14 @@ type result struct {
 // cli runs the mima CLI against addr with token.
 func cli(t *testing.T, addr, token string, args ...string) result {
 	t.Helper()
+	return cliIn(t, addr, token, "", args...)
+}
+
+// cliIn runs the mima CLI with stdin as its standard input.
+func cliIn(t *testing.T, addr, token, stdin string, args ...string) result {
+	t.Helper()
 	cmd := exec.CommandContext(context.Background(), binary, args...)
+	cmd.Stdin = strings.NewReader(stdin)
 	cmd.Env = append(os.Environ(), "MIMA_ADDR="+addr, "MIMA_TOKEN="+token)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
