@@ -20,13 +20,16 @@ import (
 
 // Config describes one run.
 type Config struct {
-	Op          string        // encrypt, decrypt, sign, verify, mac, datakey, batch-encrypt
+	Op          string        // one of Ops
 	Concurrency int           // workers
 	Duration    time.Duration // measuring time, after Warmup
 	Warmup      time.Duration // time run but not measured
 	Key         string        // key name; created when absent
 	BatchSize   int           // items per batch-encrypt request
 	PayloadSize int           // plaintext bytes
+	// Keys, when more than 1, makes sure that many keys exist (created in
+	// parallel before the run) and spreads the workers over them.
+	Keys int
 }
 
 // Result is what one run measured.
@@ -65,7 +68,7 @@ type Request struct {
 }
 
 // Ops lists the operations every target supports.
-var Ops = []string{"encrypt", "decrypt", "sign", "verify", "mac", "datakey", "batch-encrypt"}
+var Ops = []string{"encrypt", "decrypt", "sign", "verify", "mac", "datakey", "batch-encrypt", "batch-sign"}
 
 // Run measures cfg against t.
 func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
@@ -75,9 +78,24 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 	if cfg.Concurrency < 1 || cfg.Duration <= 0 {
 		return Result{}, fmt.Errorf("concurrency and duration must be positive")
 	}
-	req, err := t.Prepare(ctx, cfg)
-	if err != nil {
-		return Result{}, fmt.Errorf("preparing %s on %s: %w", cfg.Op, t.Name(), err)
+	if err := createKeys(ctx, t, cfg); err != nil {
+		return Result{}, err
+	}
+	conns := make([]*conn, cfg.Concurrency)
+	items := 0
+	for i := range conns {
+		wc := cfg
+		if cfg.Keys > 1 {
+			wc.Key = fmt.Sprintf("%s-%d", cfg.Key, i%cfg.Keys)
+		}
+		req, err := t.Prepare(ctx, wc)
+		if err != nil {
+			return Result{}, fmt.Errorf("preparing %s on %s: %w", cfg.Op, t.Name(), err)
+		}
+		if conns[i], err = newConn(req); err != nil {
+			return Result{}, err
+		}
+		items = req.Items
 	}
 	start := time.Now()
 	measureFrom := start.Add(cfg.Warmup)
@@ -85,15 +103,49 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 	workers := make([]worker, cfg.Concurrency)
 	var wg sync.WaitGroup
 	for i := range workers {
-		w := &workers[i]
-		c, err := newConn(req)
-		if err != nil {
-			return Result{}, err
-		}
+		w, c := &workers[i], conns[i]
 		wg.Go(func() { w.run(ctx, c, measureFrom, stop) })
 	}
 	wg.Wait()
-	return summarise(t.Name(), cfg, req.Items, workers), nil
+	return summarise(t.Name(), cfg, items, workers), nil
+}
+
+// createKeys makes sure the cfg.Keys keys of a spread run exist, by
+// preparing each once from 32 goroutines.
+func createKeys(ctx context.Context, t Target, cfg Config) error {
+	if cfg.Keys <= 1 {
+		return nil
+	}
+	next := make(chan int)
+	errs := make(chan error, 32)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			for i := range next {
+				wc := cfg
+				wc.Key = fmt.Sprintf("%s-%d", cfg.Key, i)
+				if _, err := t.Prepare(ctx, wc); err != nil {
+					errs <- fmt.Errorf("creating key %d of %d: %w", i, cfg.Keys, err)
+					return
+				}
+			}
+		})
+	}
+	var err error
+feed:
+	for i := range cfg.Keys {
+		select {
+		case next <- i:
+		case err = <-errs:
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err == nil && len(errs) > 0 {
+		err = <-errs
+	}
+	return err
 }
 
 // worker sends requests back to back and keeps the latencies of those

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -48,7 +49,7 @@ func TestRunEveryOpOnBothTargets(t *testing.T) {
 			if res.Requests == 0 || res.Errors != 0 || res.P50ms > res.P99ms || res.P99ms > res.MaxMs {
 				t.Errorf("%s %s: %+v", target.Name(), op, res)
 			}
-			if op == "batch-encrypt" && res.ItemsPerSec != res.OpsPerSec*10 {
+			if strings.HasPrefix(op, "batch-") && res.ItemsPerSec != res.OpsPerSec*10 {
 				t.Errorf("%s batch: items/s %v for ops/s %v", target.Name(), res.ItemsPerSec, res.OpsPerSec)
 			}
 		}
@@ -81,6 +82,24 @@ func TestPercentile(t *testing.T) {
 	for p, want := range map[float64]time.Duration{0.5: 500 * time.Millisecond, 0.99: 990 * time.Millisecond, 0.999: 999 * time.Millisecond} {
 		if got := percentile(d, p); got != want {
 			t.Errorf("p%v = %v, want %v", p, got, want)
+		}
+	}
+}
+
+func TestSpreadOverKeysCreatesThemAll(t *testing.T) {
+	f := &fakeServer{paths: map[string]int{}, last: map[string]string{}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	cfg := Config{Op: "encrypt", Concurrency: 4, Duration: 20 * time.Millisecond, Key: "spread", PayloadSize: 8, Keys: 50}
+	if _, err := Run(context.Background(), Mima(srv.URL, "t"), cfg); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.paths["/v1/keys"]; got < 50 {
+		t.Fatalf("%d key creations for 50 keys", got)
+	}
+	for i := range 4 {
+		if f.paths[fmt.Sprintf("/v1/keys/spread-%d-sm4/encrypt", i)] == 0 {
+			t.Errorf("worker %d did not use its own key", i)
 		}
 	}
 }

@@ -43,7 +43,7 @@ func Mima(addr, token string) Target {
 		paths: map[string]string{
 			"encrypt": base + "/%k/encrypt", "decrypt": base + "/%k/decrypt", "sign": base + "/%k/sign",
 			"verify": base + "/%k/verify", "mac": base + "/%k/mac", "datakey": base + "/%k/datakey",
-			"batch-encrypt": base + "/%k/encrypt",
+			"batch-encrypt": base + "/%k/encrypt", "batch-sign": base + "/%k/sign",
 		},
 		batch:  "batch",
 		result: fields,
@@ -74,7 +74,7 @@ func OpenBao(addr, token, mount string) Target {
 		paths: map[string]string{
 			"encrypt": base + "encrypt/%k", "decrypt": base + "decrypt/%k", "sign": base + "sign/%k",
 			"verify": base + "verify/%k", "mac": base + "hmac/%k", "datakey": base + "datakey/plaintext/%k",
-			"batch-encrypt": base + "encrypt/%k",
+			"batch-encrypt": base + "encrypt/%k", "batch-sign": base + "sign/%k",
 		},
 		batch: "batch_input",
 		result: func(b json.RawMessage) map[string]string {
@@ -103,7 +103,7 @@ func fields(b json.RawMessage) map[string]string {
 // keyKind is the kind of key an operation needs.
 func keyKind(op string) string {
 	switch op {
-	case "sign", "verify":
+	case "sign", "verify", "batch-sign":
 		return "signing"
 	case "mac":
 		return "mac"
@@ -146,10 +146,11 @@ func (a *api) Prepare(ctx context.Context, cfg Config) (Request, error) {
 		body = map[string]string{"input": payload, "signature": a.result(out)["signature"]}
 	case "datakey":
 		body = map[string]any{}
-	case "batch-encrypt":
+	case "batch-encrypt", "batch-sign":
+		field := map[string]string{"batch-encrypt": "plaintext", "batch-sign": "input"}[cfg.Op]
 		batch := make([]map[string]string, cfg.BatchSize)
 		for i := range batch {
-			batch[i] = map[string]string{"plaintext": payload}
+			batch[i] = map[string]string{field: payload}
 		}
 		body, items = map[string]any{a.batch: batch}, cfg.BatchSize
 	}

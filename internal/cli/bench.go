@@ -76,6 +76,7 @@ func (e *env) benchCommand() *cobra.Command {
 	f.StringVar(&cfg.Key, "key", "bench", "key name prefix (created when absent)")
 	f.IntVar(&cfg.BatchSize, "batch-size", 100, "items per batch-encrypt request")
 	f.IntVar(&cfg.PayloadSize, "payload", 64, "plaintext bytes")
+	f.IntVar(&cfg.Keys, "keys", 1, "make sure this many keys exist (created before the run) and spread the workers over them")
 	f.BoolVar(&asJSON, "json", false, "same as --format json")
 	f.StringVar(&baoAddr, "openbao-addr", "", "also run against OpenBao/Vault transit at this address")
 	f.StringVar(&baoToken, "openbao-token", os.Getenv("BAO_TOKEN"), "OpenBao token (env BAO_TOKEN)")
