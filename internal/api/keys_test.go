@@ -6,14 +6,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/mimacrypto/mima/internal/interop"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -138,9 +136,6 @@ func TestKeyErrorPaths(t *testing.T) {
 // TestOpenSSLVerifiesAPISignature fetches the public key PEM through the
 // API and lets OpenSSL 3 verify a signature made through the API.
 func TestOpenSSLVerifiesAPISignature(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed")
-	}
 	n, tok := keyNode(t)
 	msg := []byte("a medical record")
 	var sig sdk.SignResult
@@ -150,17 +145,11 @@ func TestOpenSSLVerifiesAPISignature(t *testing.T) {
 		t.Fatalf("public key: %s", pem.body)
 	}
 	dir := t.TempDir()
-	for name, b := range map[string][]byte{"pub.pem": pem.body, "msg": msg, "sig": sig.Signature} {
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cmd := exec.Command("openssl", "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
+	interop.WriteFiles(t, dir, map[string][]byte{"pub.pem": pem.body, "msg": msg, "sig": sig.Signature})
+	out := interop.OpenSSL(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
 		"-sigfile", "sig", "-digest", "sm3", "-pkeyopt", "distid:1234567812345678")
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "Signature Verified Successfully") {
-		t.Fatalf("openssl: %v: %s", err, out)
+	if !strings.Contains(string(out), "Signature Verified Successfully") {
+		t.Fatalf("openssl: %s", out)
 	}
 }
 

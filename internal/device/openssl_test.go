@@ -1,13 +1,11 @@
 package device_test
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/pem"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,33 +15,8 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/interop"
 )
-
-// openssl runs /usr/bin/openssl (or the one on PATH) in dir and returns its
-// standard output; the test is skipped when OpenSSL is not installed.
-func openssl(t *testing.T, dir string, args ...string) []byte {
-	t.Helper()
-	bin, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl is not installed")
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("openssl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out
-}
-
-func writeFile(t *testing.T, dir, name string, data []byte) {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func publicPEM(t *testing.T, pub *ecdsa.PublicKey) []byte {
 	t.Helper()
@@ -59,8 +32,8 @@ func publicPEM(t *testing.T, pub *ecdsa.PublicKey) []byte {
 func TestOpenSSLVerifiesOurSignatures(t *testing.T) {
 	dir := t.TempDir()
 	dev := device.NewSoftware()
-	openssl(t, dir, "genpkey", "-algorithm", "SM2", "-out", "theirs.pem")
-	block, _ := pem.Decode(openssl(t, dir, "pkey", "-in", "theirs.pem"))
+	interop.OpenSSL(t, dir, "genpkey", "-algorithm", "SM2", "-out", "theirs.pem")
+	block, _ := pem.Decode(interop.OpenSSL(t, dir, "pkey", "-in", "theirs.pem"))
 	parsed, err := smx509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +43,7 @@ func TestOpenSSLVerifiesOurSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := []byte("interoperable message")
-	writeFile(t, dir, "msg", msg)
+	interop.WriteFiles(t, dir, map[string][]byte{"msg": msg})
 	for name, k := range map[string]device.Key{"generated": open(t, dev, device.SM2), "imported": imported} {
 		for _, uid := range []string{device.DefaultUID, "alice@example.com"} {
 			signer := k.(crypto.Signer)
@@ -83,9 +56,9 @@ func TestOpenSSLVerifiesOurSignatures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			writeFile(t, dir, "pub.pem", publicPEM(t, pub))
-			writeFile(t, dir, "sig", sig)
-			out := openssl(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
+			interop.WriteFiles(t, dir, map[string][]byte{"pub.pem": publicPEM(t, pub)})
+			interop.WriteFiles(t, dir, map[string][]byte{"sig": sig})
+			out := interop.OpenSSL(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
 				"-sigfile", "sig", "-digest", "sm3", "-pkeyopt", "distid:"+uid)
 			if !strings.Contains(string(out), "Signature Verified Successfully") {
 				t.Errorf("%s key, uid %q: openssl says %q", name, uid, out)
@@ -98,11 +71,11 @@ func TestOpenSSLVerifiesOurSignatures(t *testing.T) {
 // with VerifySM2 against OpenSSL's public key.
 func TestWeVerifyOpenSSLSignatures(t *testing.T) {
 	dir := t.TempDir()
-	openssl(t, dir, "genpkey", "-algorithm", "SM2", "-out", "k.pem")
-	openssl(t, dir, "pkey", "-in", "k.pem", "-pubout", "-out", "pub.pem")
+	interop.OpenSSL(t, dir, "genpkey", "-algorithm", "SM2", "-out", "k.pem")
+	interop.OpenSSL(t, dir, "pkey", "-in", "k.pem", "-pubout", "-out", "pub.pem")
 	msg := []byte("signed by openssl")
-	writeFile(t, dir, "msg", msg)
-	sig := openssl(t, dir, "pkeyutl", "-sign", "-inkey", "k.pem", "-rawin", "-in", "msg", "-digest", "sm3",
+	interop.WriteFiles(t, dir, map[string][]byte{"msg": msg})
+	sig := interop.OpenSSL(t, dir, "pkeyutl", "-sign", "-inkey", "k.pem", "-rawin", "-in", "msg", "-digest", "sm3",
 		"-pkeyopt", "distid:"+device.DefaultUID)
 	pemBytes, err := os.ReadFile(filepath.Join(dir, "pub.pem"))
 	if err != nil {
@@ -133,9 +106,9 @@ func TestOpenSSLEncryptsForUs(t *testing.T) {
 	dir := t.TempDir()
 	dev := device.NewSoftware()
 	k := open(t, dev, device.SM2)
-	writeFile(t, dir, "pub.pem", publicPEM(t, k.(crypto.Signer).Public().(*ecdsa.PublicKey)))
-	writeFile(t, dir, "pt", []byte("for your eyes only"))
-	ct := openssl(t, dir, "pkeyutl", "-encrypt", "-pubin", "-inkey", "pub.pem", "-in", "pt")
+	interop.WriteFiles(t, dir, map[string][]byte{"pub.pem": publicPEM(t, k.(crypto.Signer).Public().(*ecdsa.PublicKey))})
+	interop.WriteFiles(t, dir, map[string][]byte{"pt": []byte("for your eyes only")})
+	ct := interop.OpenSSL(t, dir, "pkeyutl", "-encrypt", "-pubin", "-inkey", "pub.pem", "-in", "pt")
 	pt, err := k.(crypto.Decrypter).Decrypt(nil, ct, nil)
 	if err != nil || string(pt) != "for your eyes only" {
 		t.Fatalf("Decrypt = %q, %v", pt, err)
@@ -152,10 +125,10 @@ func TestOpenSSLDigestsAndMACs(t *testing.T) {
 		if _, err := dev.Random().Read(msg); err != nil {
 			t.Fatal(err)
 		}
-		writeFile(t, dir, "msg", msg)
+		interop.WriteFiles(t, dir, map[string][]byte{"msg": msg})
 
 		sum := sm3.Sum(msg)
-		if out := openssl(t, dir, "dgst", "-sm3", "-hex", "-r", "msg"); !strings.HasPrefix(string(out), hex.EncodeToString(sum[:])) {
+		if out := interop.OpenSSL(t, dir, "dgst", "-sm3", "-hex", "-r", "msg"); !strings.HasPrefix(string(out), hex.EncodeToString(sum[:])) {
 			t.Errorf("SM3 of %d bytes: openssl %q, ours %x", n, out, sum)
 		}
 		for _, tc := range []struct {
@@ -175,7 +148,7 @@ func TestOpenSSLDigestsAndMACs(t *testing.T) {
 			}
 			alg := map[device.KeyType]string{device.HMACSM3: "HMAC", device.SM4: "CMAC"}[tc.typ]
 			args := append(append([]string{"mac"}, tc.args...), "-macopt", "hexkey:"+hex.EncodeToString(material), "-in", "msg", alg)
-			want := strings.ToLower(strings.TrimSpace(string(openssl(t, dir, args...))))
+			want := strings.ToLower(strings.TrimSpace(string(interop.OpenSSL(t, dir, args...))))
 			if got := hex.EncodeToString(k.(device.MAC).MAC(nil, msg)); got != want {
 				t.Errorf("%s of %d bytes: ours %s, openssl %s", alg, n, got, want)
 			}

@@ -1,34 +1,13 @@
 package kms
 
 import (
-	"bytes"
 	"encoding/hex"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/interop"
 )
-
-// openssl runs OpenSSL in dir, skipping the test when it is not installed.
-func openssl(t *testing.T, dir string, args ...string) []byte {
-	t.Helper()
-	bin, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl is not installed")
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("openssl %s: %v: %s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out
-}
 
 // TestOpenSSLVerifiesServiceSignatures checks Sign and PublicKey against
 // OpenSSL 3: pkeyutl -verify -rawin -digest sm3 -pkeyopt distid:<uid>.
@@ -42,13 +21,7 @@ func TestOpenSSLVerifiesServiceSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := parsePublicKey(t, pk)
-	write := func(name string, data []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("msg", msg)
-	write("pub.pem", []byte(pk.PEM))
+	interop.WriteFiles(t, dir, map[string][]byte{"msg": msg, "pub.pem": []byte(pk.PEM)})
 	eAlice, err := device.SM2Digest(pub, []byte("alice@example.com"), msg)
 	if err != nil {
 		t.Fatal(err)
@@ -66,14 +39,14 @@ func TestOpenSSLVerifiesServiceSignatures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		write("sig", sig.Signature)
-		out := openssl(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
+		interop.WriteFiles(t, dir, map[string][]byte{"sig": sig.Signature})
+		out := interop.OpenSSL(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
 			"-sigfile", "sig", "-digest", "sm3", "-pkeyopt", "distid:"+tc.uid)
 		if !strings.Contains(string(out), "Signature Verified Successfully") {
 			t.Errorf("%s: openssl says %q", tc.name, out)
 		}
 	}
-	out := openssl(t, dir, "pkey", "-pubin", "-in", "pub.pem", "-text", "-noout")
+	out := interop.OpenSSL(t, dir, "pkey", "-pubin", "-in", "pub.pem", "-text", "-noout")
 	if !strings.Contains(string(out), "SM2") {
 		t.Errorf("openssl does not read the PEM as an SM2 key: %s", out)
 	}
@@ -86,14 +59,12 @@ func TestOpenSSLHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "data"), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	interop.WriteFiles(t, dir, map[string][]byte{"data": data})
 	sum, err := s.Hash(ctx, "acme", data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out := openssl(t, dir, "dgst", "-sm3", "-r", "data"); !strings.HasPrefix(string(out), hex.EncodeToString(sum)) {
+	if out := interop.OpenSSL(t, dir, "dgst", "-sm3", "-r", "data"); !strings.HasPrefix(string(out), hex.EncodeToString(sum)) {
 		t.Fatalf("openssl %q, ours %x", out, sum)
 	}
 }
