@@ -106,11 +106,7 @@ func (s *Service) Backup(ctx context.Context, tenant, ref string, req BackupRequ
 	if len(req.Password) < MinBackupPassword || len(req.Password) > MaxBackupPassword {
 		return nil, invalid("the backup password must be %d to %d bytes", MinBackupPassword, MaxBackupPassword)
 	}
-	st, name, err := s.resolveForWrite(ctx, tenant, ref)
-	if err != nil {
-		return nil, err
-	}
-	r, err := loadRecord(ctx, st, tenant, name, ref)
+	_, r, err := s.readRecord(ctx, tenant, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -54,11 +54,7 @@ func (s *Service) Export(ctx context.Context, tenant, ref string, req ExportRequ
 	if err != nil {
 		return ExportedKey{}, err
 	}
-	st, name, err := s.resolveForWrite(ctx, tenant, ref)
-	if err != nil {
-		return ExportedKey{}, err
-	}
-	r, err := loadRecord(ctx, st, tenant, name, ref)
+	_, r, err := s.readRecord(ctx, tenant, ref)
 	if err != nil {
 		return ExportedKey{}, err
 	}
@@ -85,7 +81,7 @@ func (s *Service) Export(ctx context.Context, tenant, ref string, req ExportRequ
 	if err != nil {
 		return ExportedKey{}, err
 	}
-	return ExportedKey{Name: name, Type: r.Type, Version: v, Wrapped: wrapped}, nil
+	return ExportedKey{Name: r.Name, Type: r.Type, Version: v, Wrapped: wrapped}, nil
 }
 
 // wrapMaterial wraps the device material of a key of type t under pub

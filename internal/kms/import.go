@@ -89,11 +89,7 @@ type importToken struct {
 // the token's Import, or until RunJobs deletes it ImportTokenTTL later.
 // The key must exist and not be pending deletion.
 func (s *Service) ImportParams(ctx context.Context, tenant, ref string) (ImportParams, error) {
-	st, name, err := s.resolveForWrite(ctx, tenant, ref)
-	if err != nil {
-		return ImportParams{}, err
-	}
-	r, err := loadRecord(ctx, st, tenant, name, ref)
+	st, r, err := s.readRecord(ctx, tenant, ref)
 	if err != nil {
 		return ImportParams{}, err
 	}
@@ -116,7 +112,7 @@ func (s *Service) ImportParams(ctx context.Context, tenant, ref string) (ImportP
 	}
 	now := s.now().UTC()
 	tok := importToken{
-		Key: name, WrappingKey: priv.D.FillBytes(make([]byte, device.SM2KeySize)),
+		Key: r.Name, WrappingKey: priv.D.FillBytes(make([]byte, device.SM2KeySize)),
 		CreatedAt: now, ExpiresAt: now.Add(ImportTokenTTL),
 	}
 	b, err := json.Marshal(tok)
@@ -133,7 +129,7 @@ func (s *Service) ImportParams(ctx context.Context, tenant, ref string) (ImportP
 	}
 	return ImportParams{
 		Token: token, PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
-		Key: name, Type: r.Type, ExpiresAt: tok.ExpiresAt,
+		Key: r.Name, Type: r.Type, ExpiresAt: tok.ExpiresAt,
 	}, nil
 }
 

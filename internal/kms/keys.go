@@ -114,17 +114,28 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 
 // Get describes the key ref (a key name or alias).
 func (s *Service) Get(ctx context.Context, tenant, ref string) (KeyInfo, error) {
-	st, name, err := s.resolveForWrite(ctx, tenant, ref)
-	if err != nil {
-		return KeyInfo{}, err
-	}
-	r, err := loadRecord(ctx, st, tenant, name, ref)
+	_, r, err := s.readRecord(ctx, tenant, ref)
 	if err != nil {
 		return KeyInfo{}, err
 	}
 	r.wipe()
 	return r.info(), nil
 }
+
+// readRecord loads the record of key ref (a key name or alias) from
+// storage, with the store it came from; the caller wipes it when done.
+func (s *Service) readRecord(ctx context.Context, tenant, ref string) (storage.Backend, *record, error) {
+	st, name, err := s.resolveForWrite(ctx, tenant, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := loadRecord(ctx, st, tenant, name, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, r, nil
+}
+
 
 // Rotate adds a version; new encryptions use it.
 func (s *Service) Rotate(ctx context.Context, tenant, ref string) (KeyInfo, error) {
