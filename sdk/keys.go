@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -178,13 +177,7 @@ func (c *Client) PublicKeyPEM(ctx context.Context, name string, version int) (st
 	if version > 0 {
 		path += "?version=" + strconv.Itoa(version)
 	}
-	resp, err := c.send(ctx, http.MethodGet, path, nil)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
+	return c.text(ctx, path)
 }
 
 // CreateAlias creates an alias ("alias:<name>") for a key.

@@ -24,6 +24,7 @@ import (
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
+	"github.com/mimacrypto/mima/internal/pki"
 )
 
 // DefaultMaxBodyBytes is the default limit on a request body.
@@ -38,12 +39,13 @@ type Auditor interface {
 	Log(ctx context.Context, e audit.Entry) error
 }
 
-// Services are what the API serves: the seal state, authentication and
-// the key service.
+// Services are what the API serves: the seal state, authentication, the
+// key service and the certificate authority.
 type Services struct {
 	Core *core.Core
 	Auth *authn.Service
 	Keys *kms.Service
+	PKI  *pki.Service
 }
 
 // Server is the HTTP handler of one mima node.
@@ -51,6 +53,7 @@ type Server struct {
 	core     *core.Core
 	auth     *authn.Service
 	keys     *kms.Service
+	pki      *pki.Service
 	auditor  Auditor
 	auditSrc AuditSource
 	version  string
@@ -86,7 +89,7 @@ func New(svc Services, auditor Auditor, opts ...Option) *Server {
 	prefix := make([]byte, 4)
 	_, _ = rand.Read(prefix)
 	s := &Server{
-		core: svc.Core, auth: svc.Auth, keys: svc.Keys, auditor: auditor,
+		core: svc.Core, auth: svc.Auth, keys: svc.Keys, pki: svc.PKI, auditor: auditor,
 		version: "dev", maxBody: DefaultMaxBodyBytes, log: slog.Default(),
 		mux: http.NewServeMux(), idPrefix: hex.EncodeToString(prefix) + "-",
 	}

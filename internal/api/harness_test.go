@@ -17,6 +17,7 @@ import (
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
+	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 	"github.com/mimacrypto/mima/sdk"
 )
@@ -69,11 +70,12 @@ func newTestNode(t *testing.T, opts ...Option) *testNode {
 	t.Cleanup(func() { _ = logger.Close() })
 	keys := core.NewAuditKeys(logger)
 	ks := kms.New(device.NewSoftware())
-	c := core.New(raw, b, auth, core.WithComponents(keys, ks))
+	ca := pki.New(ks)
+	c := core.New(raw, b, auth, core.WithComponents(keys, ks, ca))
 	opts = append([]Option{WithAuditSource(AuditSource{Source: sink, Options: func() audit.VerifyOptions {
 		return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 	}})}, opts...)
-	srv := httptest.NewServer(New(Services{Core: c, Auth: auth, Keys: ks}, logger, opts...))
+	srv := httptest.NewServer(New(Services{Core: c, Auth: auth, Keys: ks, PKI: ca}, logger, opts...))
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	res, err := c.Init(ctx, 1, 1)

@@ -1,11 +1,22 @@
 package api
 
 import (
-	"github.com/mimacrypto/mima/sdk"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/base64"
+	"encoding/pem"
+	"math/big"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/mimacrypto/mima/sdk"
 )
 
 // isolationCase says how one route is tried by tenant B against tenant A's
@@ -24,11 +35,14 @@ type isolationCase struct {
 type tenantFixture struct {
 	policy     string
 	accessor   string
-	ciphertext string // of key sm4-a
-	signature  []byte // by key sm2-a over "hi"
-	mac        []byte // by key hmac-a over "hi"
-	publicKey  string // of key sm2-a, PEM
-	backup     []byte // of key export-a, password "correct horse battery"
+	ciphertext string   // of key sm4-a
+	signature  []byte   // by key sm2-a over "hi"
+	mac        []byte   // by key hmac-a over "hi"
+	publicKey  string   // of key sm2-a, PEM
+	backup     []byte   // of key export-a, password "correct horse battery"
+	csr        string   // PEM, SM2
+	ocsp       []byte   // an OCSP request for certs[0] of CA ca-a
+	certs      []string // serials issued by CA ca-a, one per certificate case
 }
 
 func isolationCases(fx tenantFixture) map[string]isolationCase {
@@ -103,14 +117,52 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"GET /v1/aliases":                 {path: "/v1/aliases", allowed: []int{http.StatusOK}, leaks: []string{"alias:a"}, owner: http.StatusOK},
 		"PUT /v1/aliases/{alias}":         {path: "/v1/aliases/alias:a", body: map[string]string{"target": "sm2-a"}, allowed: notFound, owner: http.StatusOK},
 		"DELETE /v1/aliases/{alias}":      {path: "/v1/aliases/alias:a", allowed: notFound, owner: http.StatusNoContent},
-		"POST /v1/sys/seal":               {path: "/v1/sys/seal"},
-		"POST /v1/sys/rotate":             {path: "/v1/sys/rotate"},
-		"GET /v1/sys/key-status":          {path: "/v1/sys/key-status"},
-		"POST /v1/tenants":                {path: "/v1/tenants", body: map[string]string{"name": "intruder"}},
-		"GET /v1/tenants":                 {path: "/v1/tenants"},
-		"GET /v1/audit/verify":            {path: "/v1/audit/verify"},
-		"GET /v1/audit/export":            {path: "/v1/audit/export"},
-		"GET /v1/tokens/self":             {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
+		"GET /v1/keys/{name}/certificate": {path: "/v1/keys/sm2-a/certificate", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/ca": {path: "/v1/ca", body: map[string]any{"name": "shared-ca", "type": "root", "subject": map[string]string{"common_name": "B's own"}}, allowed: []int{http.StatusCreated},
+			check: func(t *testing.T, n *testNode, owner, _ string) {
+				t.Helper()
+				var ca sdk.CA
+				n.do("GET", "/v1/ca/shared-ca", owner, nil).json(t, &ca)
+				if !strings.Contains(ca.Subject, "A's CA") {
+					t.Fatalf("tenant B's create touched tenant A's CA: %+v", ca)
+				}
+			}},
+		"GET /v1/ca":                    {path: "/v1/ca", allowed: []int{http.StatusOK}, leaks: []string{"ca-a", "A's CA"}, owner: http.StatusOK},
+		"GET /v1/ca/{ca}":               {path: "/v1/ca/ca-a", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/ca/{ca}/config":       {path: "/v1/ca/ca-a/config", body: map[string]any{}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/ca/{ca}/install":      {path: "/v1/ca/ca-a/install", body: map[string]string{"certificate": "x"}, allowed: notFound},
+		"GET /v1/ca/{ca}/import-params": {path: "/v1/ca/shared-ca/import-params", allowed: []int{http.StatusOK, http.StatusNotFound, http.StatusConflict}},
+		"POST /v1/ca/{ca}/import":       {path: "/v1/ca/shared-ca/import", body: map[string]string{"token": "00"}, allowed: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict}},
+		"GET /v1/ca/{ca}/chain":         {path: "/v1/ca/ca-a/chain", allowed: notFound, leaks: []string{"CERTIFICATE"}, owner: http.StatusOK},
+		"GET /v1/ca/{ca}/crl":           {path: "/v1/ca/ca-a/crl", allowed: notFound, owner: http.StatusOK},
+		"GET /v1/ca/{ca}/crl.pem":       {path: "/v1/ca/ca-a/crl.pem", allowed: notFound, leaks: []string{"X509 CRL"}, owner: http.StatusOK},
+		// An OCSP responder answers every request with an OCSPResponse;
+		// for another tenant's CA that is "unauthorized" (30 03 0a 01 06).
+		"GET /v1/ca/{ca}/ocsp/{request...}":     {path: "/v1/ca/ca-a/ocsp/" + base64.StdEncoding.EncodeToString(fx.ocsp), allowed: []int{http.StatusOK}, leaks: []string{"\x30\x82"}, owner: http.StatusOK, check: ocspUnauthorized(fx)},
+		"POST /v1/ca/{ca}/ocsp":                 {path: "/v1/ca/ca-a/ocsp", body: fx.ocsp, allowed: []int{http.StatusOK}, owner: http.StatusOK, check: ocspUnauthorized(fx)},
+		"GET /v1/ca/{ca}/profiles":              {path: "/v1/ca/ca-a/profiles", allowed: notFound, owner: http.StatusOK},
+		"PUT /v1/ca/{ca}/profiles/{profile}":    {path: "/v1/ca/ca-a/profiles/web", body: map[string]any{"usage": "signing", "key_usage": []string{"digitalSignature"}, "max_ttl": "720h", "allowed_dns_names": []string{"*.example"}}, allowed: notFound, owner: http.StatusOK},
+		"GET /v1/ca/{ca}/profiles/{profile}":    {path: "/v1/ca/ca-a/profiles/default", allowed: notFound, owner: http.StatusOK},
+		"DELETE /v1/ca/{ca}/profiles/{profile}": {path: "/v1/ca/ca-a/profiles/web", allowed: notFound, owner: http.StatusNoContent},
+		"POST /v1/ca/{ca}/sign-csr":             {path: "/v1/ca/ca-a/sign-csr", body: map[string]string{"csr": fx.csr}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/ca/{ca}/issue":                {path: "/v1/ca/ca-a/issue", body: map[string]any{"key": "sm2-a", "subject": map[string]string{"common_name": "signer"}}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/ca/{ca}/issue-keypair":        {path: "/v1/ca/ca-a/issue-keypair", body: map[string]any{"subject": map[string]string{"common_name": "pair"}, "format": "enveloped", "wrapping_key": fx.publicKey}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/ca/{ca}/issue-dual":           {path: "/v1/ca/ca-a/issue-dual", body: map[string]string{"csr": fx.csr}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/ca/{ca}/revoke":               {path: "/v1/ca/ca-a/revoke", body: map[string]string{"serial": fx.certs[0], "reason": "superseded"}, allowed: notFound, owner: http.StatusOK},
+		"GET /v1/certs":                         {path: "/v1/certs", allowed: []int{http.StatusOK}, leaks: fx.certs, owner: http.StatusOK},
+		"GET /v1/certs/{serial}":                {path: "/v1/certs/" + fx.certs[1], allowed: notFound, owner: http.StatusOK},
+		"POST /v1/certs/{serial}/renew":         {path: "/v1/certs/" + fx.certs[1] + "/renew", body: map[string]any{}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/certs/{serial}/revoke":        {path: "/v1/certs/" + fx.certs[2] + "/revoke", body: map[string]string{"reason": "keyCompromise"}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/certs/{serial}/hold":          {path: "/v1/certs/" + fx.certs[3] + "/hold", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/certs/{serial}/release":       {path: "/v1/certs/" + fx.certs[3] + "/release", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/sys/seal":                     {path: "/v1/sys/seal"},
+		"POST /v1/sys/rotate":                   {path: "/v1/sys/rotate"},
+		"GET /v1/sys/key-status":                {path: "/v1/sys/key-status"},
+		"POST /v1/tenants":                      {path: "/v1/tenants", body: map[string]string{"name": "intruder"}},
+		"GET /v1/tenants":                       {path: "/v1/tenants"},
+		"GET /v1/audit/verify":                  {path: "/v1/audit/verify"},
+		"GET /v1/audit/export":                  {path: "/v1/audit/export"},
+		"GET /v1/tokens/self":                   {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
 	}
 }
 
@@ -147,6 +199,7 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 	n.do("POST", "/v1/keys/export-a/backup", tokA, map[string]string{"password": "correct horse battery"}).json(t, &backup)
 	fx.ciphertext, fx.signature, fx.mac, fx.backup = enc.Ciphertext, sig.Signature, mac.MAC, backup.Backup
 	fx.publicKey = string(n.do("GET", "/v1/keys/sm2-a/public", tokA, nil).body)
+	caFixture(t, n, tokA, &fx)
 	cases := isolationCases(fx)
 
 	srv := New(Services{}, nil)
@@ -196,6 +249,94 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 	for key := range cases {
 		if !slices.ContainsFunc(srv.routes, func(rt route) bool { return rt.method+" "+rt.pattern == key }) {
 			t.Errorf("isolation case %s matches no route", key)
+		}
+	}
+}
+
+// caFixture gives tenant A a root CA ca-a (and shared-ca), a certificate
+// for its key sm2-a, and four certificates from a CSR.
+func caFixture(t *testing.T, n *testNode, tokA string, fx *tenantFixture) {
+	t.Helper()
+	for name, cn := range map[string]string{"ca-a": "A's CA", "shared-ca": "A's CA too"} {
+		r := n.do("POST", "/v1/ca", tokA, map[string]any{"name": name, "type": "root", "subject": map[string]string{"common_name": cn}})
+		if r.status != http.StatusCreated {
+			t.Fatalf("CA %s: %d %s", name, r.status, r.body)
+		}
+	}
+	if r := n.do("POST", "/v1/ca/ca-a/issue", tokA, map[string]any{"key": "sm2-a", "subject": map[string]string{"common_name": "A's signer"}}); r.status != http.StatusOK {
+		t.Fatalf("issue for sm2-a: %d %s", r.status, r.body)
+	}
+	priv, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := smx509.CreateCertificateRequest(rand.Reader, &smx509.CertificateRequest{Subject: pkix.Name{CommonName: "leaf.example"}}, priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.csr = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}))
+	var leaf sdk.Certificate
+	for range 4 {
+		r := n.do("POST", "/v1/ca/ca-a/sign-csr", tokA, map[string]string{"csr": fx.csr})
+		r.json(t, &leaf)
+		if r.status != http.StatusOK {
+			t.Fatalf("sign-csr: %d %s", r.status, r.body)
+		}
+		fx.certs = append(fx.certs, leaf.Serial)
+	}
+	var ca sdk.CA
+	n.do("GET", "/v1/ca/ca-a", tokA, nil).json(t, &ca)
+	fx.ocsp = ocspRequest(t, leaf.Certificate, ca.Certificate)
+}
+
+// ocspRequest builds an RFC 6960 OCSP request, with a SHA-1 CertID, for
+// a certificate (PEM) of an issuer (PEM).
+func ocspRequest(t *testing.T, certPEM, issuerPEM string) []byte {
+	t.Helper()
+	parse := func(s string) *smx509.Certificate {
+		b, _ := pem.Decode([]byte(s))
+		c, err := smx509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	cert, issuer := parse(certPEM), parse(issuerPEM)
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(issuer.RawSubjectPublicKeyInfo, &spki); err != nil {
+		t.Fatal(err)
+	}
+	nameHash, keyHash := sha1.Sum(issuer.RawSubject), sha1.Sum(spki.PublicKey.RightAlign())
+	type certID struct {
+		HashAlgorithm  pkix.AlgorithmIdentifier
+		IssuerNameHash []byte
+		IssuerKeyHash  []byte
+		SerialNumber   *big.Int
+	}
+	type request struct{ Cert certID }
+	type tbs struct{ List []request }
+	type ocspReq struct{ TBS tbs }
+	der, err := asn1.Marshal(ocspReq{TBS: tbs{List: []request{{Cert: certID{
+		HashAlgorithm:  pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, Parameters: asn1.NullRawValue},
+		IssuerNameHash: nameHash[:], IssuerKeyHash: keyHash[:], SerialNumber: cert.SerialNumber,
+	}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+// ocspUnauthorized checks that tenant B's OCSP answer for tenant A's CA is
+// the bare "unauthorized" OCSPResponse.
+func ocspUnauthorized(fx tenantFixture) func(t *testing.T, n *testNode, owner, intruder string) {
+	return func(t *testing.T, n *testNode, _, intruder string) {
+		t.Helper()
+		r := n.do("POST", "/v1/ca/ca-a/ocsp", intruder, fx.ocsp)
+		if !bytes.Equal(r.body, []byte{0x30, 0x03, 0x0a, 0x01, 0x06}) {
+			t.Fatalf("tenant B's OCSP answer for tenant A's CA: % x", r.body)
 		}
 	}
 }

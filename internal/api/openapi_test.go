@@ -28,7 +28,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 	var served []string
 	for _, rt := range New(Services{}, nil).routes {
-		served = append(served, rt.method+" "+rt.pattern)
+		served = append(served, rt.method+" "+strings.ReplaceAll(rt.pattern, "...}", "}"))
 	}
 	slices.Sort(documented)
 	slices.Sort(served)

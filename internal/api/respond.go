@@ -16,18 +16,20 @@ func statusOf(code fault.Code) int {
 		fault.DuplicateShare, fault.UnsealFailed,
 		fault.KeyTypeMismatch, fault.KeyDisabled, fault.KeyPendingDeletion, fault.KeyVersionTooOld,
 		fault.DecryptFailed, fault.BatchTooLarge, fault.KeyNotExportable, fault.ImportFailed,
-		fault.ImportTokenInvalid, fault.BackupInvalid:
+		fault.ImportTokenInvalid, fault.BackupInvalid,
+		fault.CertificateInvalid, fault.CSRInvalid, fault.ProfileViolation, fault.NotSM2:
 		return http.StatusBadRequest
 	case fault.Unauthenticated, fault.TokenExpired, fault.TokenRevoked:
 		return http.StatusUnauthorized
 	case fault.PermissionDenied:
 		return http.StatusForbidden
 	case fault.NotFound, fault.RouteNotFound, fault.TenantNotFound, fault.PolicyNotFound, fault.TokenNotFound,
-		fault.KeyNotFound, fault.AliasNotFound:
+		fault.KeyNotFound, fault.AliasNotFound, fault.CANotFound, fault.CertificateNotFound, fault.ProfileNotFound:
 		return http.StatusNotFound
 	case fault.MethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case fault.AlreadyExists, fault.AlreadyInit, fault.KeyDestroyed:
+	case fault.AlreadyExists, fault.AlreadyInit, fault.KeyDestroyed,
+		fault.CAPending, fault.CAExpired, fault.CARevoked, fault.AlreadyRevoked:
 		return http.StatusConflict
 	case fault.BodyTooLarge:
 		return http.StatusRequestEntityTooLarge

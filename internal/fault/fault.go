@@ -57,6 +57,19 @@ const (
 	AliasNotFound      Code = "alias_not_found"
 	ImportTokenInvalid Code = "import_token_invalid"
 	BackupInvalid      Code = "backup_invalid"
+
+	// CA codes.
+	CANotFound          Code = "ca_not_found"
+	CAPending           Code = "ca_pending"
+	CAExpired           Code = "ca_expired"
+	CARevoked           Code = "ca_revoked"
+	CertificateNotFound Code = "certificate_not_found"
+	CertificateInvalid  Code = "certificate_invalid"
+	ProfileNotFound     Code = "profile_not_found"
+	ProfileViolation    Code = "profile_violation"
+	CSRInvalid          Code = "csr_invalid"
+	AlreadyRevoked      Code = "already_revoked"
+	NotSM2              Code = "not_sm2"
 )
 
 // Error is an error with a stable code and a message safe to return to a

@@ -23,6 +23,7 @@ import (
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
+	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/seal"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/bolt"
@@ -42,6 +43,7 @@ type node struct {
 	audit   *audit.Logger
 	auth    *authn.Service
 	keys    *kms.Service
+	pki     *pki.Service
 	core    *core.Core
 	api     *api.Server
 }
@@ -110,8 +112,9 @@ func assemble(cfg Config) (*node, error) {
 	n.auth = authn.New(b, authn.WithOperations(api.Operations()))
 	keys := core.NewAuditKeys(n.audit)
 	n.keys = kms.New(device.NewSoftware())
-	n.core = core.New(n.backend, b, n.auth, append(opts, core.WithComponents(keys, n.keys))...)
-	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys}, n.audit,
+	n.pki = pki.New(n.keys)
+	n.core = core.New(n.backend, b, n.auth, append(opts, core.WithComponents(keys, n.keys, n.pki))...)
+	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki}, n.audit,
 		api.WithVersion(Version),
 		api.WithMaxBodyBytes(cfg.MaxRequestBytes),
 		api.WithLogger(n.log),
@@ -221,7 +224,8 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, log
 }
 
 // runJobs performs the key service's due destructions and automatic
-// rotations every interval while the node is unsealed.
+// rotations, and the CA's due CRL reissues, every interval while the node
+// is unsealed.
 func (n *node) runJobs(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -238,6 +242,11 @@ func (n *node) runJobs(ctx context.Context, every time.Duration) {
 				n.log.Error("key jobs failed", "error", err)
 			} else if rep != (kms.JobReport{}) {
 				n.log.Info("key jobs ran", "destroyed", rep.Destroyed, "rotated", rep.Rotated)
+			}
+			if crls, err := n.pki.RunJobs(ctx, now); err != nil {
+				n.log.Error("CRL jobs failed", "error", err)
+			} else if crls.CRLsIssued > 0 {
+				n.log.Info("CRLs reissued", "count", crls.CRLsIssued)
 			}
 		}
 	}

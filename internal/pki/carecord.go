@@ -1,0 +1,192 @@
+package pki
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// caRecord is the stored form of a CA, at t/<tenant>/pki/cas/<ca>:
+//
+//	{"name": ..., "kind": "root", "state": "active", "key": kms key name,
+//	 "certificate": base64 DER (absent while pending),
+//	 "chain": [base64 DER, ...] (the issuers above, nearest first),
+//	 "csr": base64 DER (external CAs), "parent": issuing CA (intermediate),
+//	 "config": {...}, "created_at": RFC 3339}
+type caRecord struct {
+	Name        string    `json:"name"`
+	Kind        CAKind    `json:"kind"`
+	State       CAState   `json:"state"`
+	Key         string    `json:"key"`
+	Certificate []byte    `json:"certificate,omitempty"`
+	Chain       [][]byte  `json:"chain,omitempty"`
+	CSR         []byte    `json:"csr,omitempty"`
+	Parent      string    `json:"parent,omitempty"`
+	Config      Config    `json:"config"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// authority is a cached CA: its record with the certificate parsed.
+type authority struct {
+	tenant string
+	rec    *caRecord
+	cert   *smx509.Certificate // nil while pending
+	ids    issuerIDs           // OCSP CertID hashes; empty while pending
+}
+
+func newAuthority(tenant string, r *caRecord) (*authority, error) {
+	a := &authority{tenant: tenant, rec: r}
+	if r.State != Active {
+		return a, nil
+	}
+	cert, err := smx509.ParseCertificate(r.Certificate)
+	if err != nil {
+		return nil, fmt.Errorf("pki: CA %s/%s has a corrupt certificate: %w", tenant, r.Name, err)
+	}
+	if a.ids, err = issuerIDsOf(cert); err != nil {
+		return nil, fmt.Errorf("pki: CA %s/%s: %w", tenant, r.Name, err)
+	}
+	a.cert = cert
+	return a, nil
+}
+
+func caCacheKey(tenant, ca string) string { return tenant + "/" + ca }
+
+// loadCA returns the CA of tenant, cached; an absent CA is ca_not_found.
+func (s *Service) loadCA(ctx context.Context, tenant, ca string) (*authority, error) {
+	if err := checkTenant(tenant); err != nil {
+		return nil, err
+	}
+	st, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := s.cas.Load(caCacheKey(tenant, ca)); ok {
+		return v.(*authority), nil
+	}
+	r, err := readCA(ctx, st, tenant, ca)
+	if err != nil {
+		return nil, err
+	}
+	a, err := newAuthority(tenant, r)
+	if err != nil {
+		return nil, err
+	}
+	// Writers Store; a reader never replaces what a writer stored.
+	v, _ := s.cas.LoadOrStore(caCacheKey(tenant, ca), a)
+	return v.(*authority), nil
+}
+
+// activeCA returns a CA that can sign now: active (ca_pending), within its
+// validity (ca_expired) and, if a CA of the tenant issued its certificate,
+// not revoked or on hold there (ca_revoked).
+func (s *Service) activeCA(ctx context.Context, tenant, ca string, now time.Time) (*authority, error) {
+	a, err := s.loadCA(ctx, tenant, ca)
+	if err != nil {
+		return nil, err
+	}
+	if a.rec.State != Active {
+		return nil, fault.New(fault.CAPending, "CA %q has no certificate yet", ca)
+	}
+	if now.After(a.cert.NotAfter) {
+		return nil, fault.New(fault.CAExpired, "CA %q expired at %s", ca, a.cert.NotAfter.Format(time.RFC3339))
+	}
+	if now.Before(a.cert.NotBefore) {
+		return nil, fault.New(fault.CAExpired, "CA %q is not valid before %s", ca, a.cert.NotBefore.Format(time.RFC3339))
+	}
+	st, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	c, err := readCert(ctx, st, tenant, serialString(a.cert.SerialNumber))
+	switch {
+	case fault.Is(err, fault.CertificateNotFound):
+		return a, nil
+	case err != nil:
+		return nil, err
+	case c.State != Valid && bytes.Equal(c.DER, a.rec.Certificate):
+		return nil, fault.New(fault.CARevoked, "the certificate of CA %q is %s (%s)", ca, c.State, c.Reason)
+	}
+	return a, nil
+}
+
+// readCA reads a CA record from storage.
+func readCA(ctx context.Context, st storage.Backend, tenant, ca string) (*caRecord, error) {
+	if !authn.ValidName(ca) {
+		return nil, errCANotFound(ca)
+	}
+	b, err := st.Get(ctx, caPath(tenant, ca))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, errCANotFound(ca)
+	}
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	var r caRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("pki: CA record %s/%s is corrupt: %w", tenant, ca, err)
+	}
+	return &r, nil
+}
+
+// caOp returns the op that stores r.
+func caOp(tenant string, r *caRecord) (storage.Op, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return storage.Op{}, fmt.Errorf("pki: encoding CA record: %w", err)
+	}
+	return storage.Op{Key: caPath(tenant, r.Name), Value: b}, nil
+}
+
+// commitCA writes r with ops and caches it. writeM is held.
+func (s *Service) commitCA(ctx context.Context, st storage.Backend, tenant string, r *caRecord, ops []storage.Op) (*authority, error) {
+	a, err := newAuthority(tenant, r)
+	if err != nil {
+		return nil, err
+	}
+	op, err := caOp(tenant, r)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Batch(ctx, append([]storage.Op{op}, ops...)); err != nil {
+		return nil, storageErr(err)
+	}
+	s.cas.Store(caCacheKey(tenant, r.Name), a)
+	return a, nil
+}
+
+// updateCA applies change to the stored record of ca under the write lock
+// and stores it with the ops change returns.
+func (s *Service) updateCA(ctx context.Context, tenant, ca string, change func(st storage.Backend, r *caRecord) ([]storage.Op, error)) (CA, error) {
+	if err := checkTenant(tenant); err != nil {
+		return CA{}, err
+	}
+	st, err := s.backend()
+	if err != nil {
+		return CA{}, err
+	}
+	s.writeM.Lock()
+	defer s.writeM.Unlock()
+	r, err := readCA(ctx, st, tenant, ca)
+	if err != nil {
+		return CA{}, err
+	}
+	ops, err := change(st, r)
+	if err != nil {
+		return CA{}, err
+	}
+	a, err := s.commitCA(ctx, st, tenant, r, ops)
+	if err != nil {
+		return CA{}, err
+	}
+	return a.info(), nil
+}

@@ -1,0 +1,63 @@
+package pki
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/authn"
+)
+
+func checkTenant(tenant string) error {
+	if !authn.ValidName(tenant) {
+		return invalid("invalid tenant name")
+	}
+	return nil
+}
+
+// checkNewName checks the name of a new CA or profile.
+func checkNewName(what, name string) error {
+	if !authn.ValidName(name) {
+		return invalid("%s name %q is invalid: use 1 to 63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit", what, name)
+	}
+	return nil
+}
+
+// Storage paths, relative to the barrier.
+const dueCRLRoot = "pki/due/crl/"
+
+func pkiRoot(tenant string) string               { return "t/" + tenant + "/pki/" }
+func caPrefix(tenant string) string              { return pkiRoot(tenant) + "cas/" }
+func caPath(tenant, ca string) string            { return caPrefix(tenant) + ca }
+func profilePrefix(tenant, ca string) string     { return pkiRoot(tenant) + "profiles/" + ca + "/" }
+func profilePath(tenant, ca, name string) string { return profilePrefix(tenant, ca) + name }
+func certPrefix(tenant string) string            { return pkiRoot(tenant) + "certs/" }
+func certPath(tenant, serial string) string      { return certPrefix(tenant) + serial }
+func revokedPrefix(tenant, ca string) string     { return pkiRoot(tenant) + "revoked/" + ca + "/" }
+func expiryPrefix(tenant string) string          { return pkiRoot(tenant) + "expiry/" }
+func keyCertPath(tenant, key string) string      { return pkiRoot(tenant) + "keycerts/" + key }
+func crlPath(tenant, ca string) string           { return pkiRoot(tenant) + "crls/" + ca }
+
+// unixPath formats t as 20-digit seconds, rounded up so that an entry
+// listed as due is never early.
+func unixPath(t time.Time) string {
+	secs := t.Unix()
+	if t.Nanosecond() > 0 {
+		secs++
+	}
+	return fmt.Sprintf("%020d", secs)
+}
+
+func expiryPath(tenant string, notAfter time.Time, serial string) string {
+	return expiryPrefix(tenant) + unixPath(notAfter) + "/" + serial
+}
+
+// revokedPath is the CRL entry of a revoked or held certificate: its
+// serial, revocation time and reason are all in the path, so that one List
+// reads a whole CRL.
+func revokedPath(tenant string, c *Certificate) string {
+	return revokedPrefix(tenant, c.CA) + c.Serial + "/" + unixPath(c.RevokedAt) + "/" + string(c.Reason)
+}
+
+func dueCRLPath(at time.Time, tenant, ca string) string {
+	return dueCRLRoot + unixPath(at) + "/" + tenant + "/" + ca
+}

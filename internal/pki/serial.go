@@ -1,0 +1,54 @@
+package pki
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// serialString formats a serial number as in storage paths.
+func serialString(n *big.Int) string { return fmt.Sprintf("%032x", n) }
+
+// parseSerial reads a serial number given by a caller: hex digits, upper
+// or lower case, optionally with ':' separators (as OpenSSL prints them)
+// or a "0x" prefix. It returns the storage form.
+func parseSerial(s string) (string, error) {
+	h := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X"), ":", ""))
+	n, ok := new(big.Int).SetString(h, 16)
+	if h == "" || !ok || n.Sign() <= 0 || n.BitLen() > 8*serialBytes {
+		return "", invalid("serial number %q is not a certificate serial of this service: use up to 32 hex digits", s)
+	}
+	return serialString(n), nil
+}
+
+// serialBytes is the size of a serial number: 128 random bits.
+const serialBytes = 16
+
+// newSerial returns a random serial number that no certificate of the
+// tenant has. writeM is held, so that nothing takes it before it is
+// stored.
+func (s *Service) newSerial(ctx context.Context, st storage.Backend, tenant string) (*big.Int, error) {
+	b := make([]byte, serialBytes)
+	for range 3 {
+		if _, err := io.ReadFull(s.rand, b); err != nil {
+			return nil, internalErr(err)
+		}
+		n := new(big.Int).SetBytes(b)
+		if n.Sign() == 0 {
+			continue
+		}
+		_, err := st.Get(ctx, certPath(tenant, serialString(n)))
+		if errors.Is(err, storage.ErrNotFound) {
+			return n, nil
+		}
+		if err != nil {
+			return nil, storageErr(err)
+		}
+	}
+	return nil, internalErr(errors.New("pki: the random source keeps repeating serial numbers"))
+}

@@ -1,0 +1,146 @@
+package pki
+
+import (
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"net"
+	"net/mail"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/emmansun/gmsm/smx509"
+)
+
+// Limits on names in requests.
+const (
+	maxNameValue = 256
+	maxSANs      = 100
+)
+
+// Name is a distinguished name: the subject of a certificate.
+type Name struct {
+	CommonName         string
+	Organization       []string
+	OrganizationalUnit []string
+	Country            []string
+	Province           []string
+	Locality           []string
+}
+
+func (n Name) pkix() pkix.Name {
+	return pkix.Name{
+		CommonName: n.CommonName, Organization: n.Organization, OrganizationalUnit: n.OrganizationalUnit,
+		Country: n.Country, Province: n.Province, Locality: n.Locality,
+	}
+}
+
+func nameOf(p pkix.Name) Name {
+	return Name{
+		CommonName: p.CommonName, Organization: p.Organization, OrganizationalUnit: p.OrganizationalUnit,
+		Country: p.Country, Province: p.Province, Locality: p.Locality,
+	}
+}
+
+func (n Name) empty() bool {
+	return n.CommonName == "" && len(n.Organization)+len(n.OrganizationalUnit)+len(n.Country)+len(n.Province)+len(n.Locality) == 0
+}
+
+func (n Name) check() error {
+	for _, v := range slices.Concat([]string{n.CommonName}, n.Organization, n.OrganizationalUnit, n.Country, n.Province, n.Locality) {
+		if len(v) > maxNameValue {
+			return invalid("subject attributes are at most %d bytes", maxNameValue)
+		}
+	}
+	return nil
+}
+
+// SANs are the subject alternative names of a certificate.
+type SANs struct {
+	DNS   []string `json:"dns,omitempty"`
+	Email []string `json:"email,omitempty"`
+	// IP addresses, IPv4 or IPv6, in text form.
+	IP []string `json:"ip,omitempty"`
+	// URI are absolute URIs.
+	URI []string `json:"uri,omitempty"`
+}
+
+func (s SANs) count() int { return len(s.DNS) + len(s.Email) + len(s.IP) + len(s.URI) }
+
+// sansOf returns the names of a certificate or CSR.
+func sansOf(dns, email []string, ips []net.IP, uris []*url.URL) SANs {
+	s := SANs{DNS: dns, Email: email}
+	for _, ip := range ips {
+		s.IP = append(s.IP, ip.String())
+	}
+	for _, u := range uris {
+		s.URI = append(s.URI, u.String())
+	}
+	return s
+}
+
+// apply checks the names and sets them on a certificate template.
+func (s SANs) apply(t *smx509.Certificate) error {
+	if s.count() > maxSANs {
+		return invalid("a certificate has at most %d subject alternative names", maxSANs)
+	}
+	for _, d := range s.DNS {
+		if !validDNSName(d) {
+			return invalid("%q is not a valid DNS name", d)
+		}
+	}
+	for _, e := range s.Email {
+		if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
+			return invalid("%q is not a valid e-mail address", e)
+		}
+	}
+	for _, v := range s.IP {
+		ip := net.ParseIP(v)
+		if ip == nil {
+			return invalid("%q is not a valid IP address", v)
+		}
+		t.IPAddresses = append(t.IPAddresses, ip)
+	}
+	for _, v := range s.URI {
+		u, err := url.Parse(v)
+		if err != nil || !u.IsAbs() || len(v) > maxNameValue {
+			return invalid("%q is not a valid absolute URI", v)
+		}
+		t.URIs = append(t.URIs, u)
+	}
+	t.DNSNames, t.EmailAddresses = s.DNS, s.Email
+	return nil
+}
+
+// validDNSName reports whether d is a DNS name, possibly with a leading
+// "*." wildcard label.
+func validDNSName(d string) bool {
+	d = strings.TrimPrefix(d, "*.")
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// nameDER encodes a subject.
+func nameDER(n Name) ([]byte, error) {
+	if err := n.check(); err != nil {
+		return nil, err
+	}
+	der, err := asn1.Marshal(n.pkix().ToRDNSequence())
+	if err != nil {
+		return nil, invalid("the subject cannot be encoded: %v", err)
+	}
+	return der, nil
+}
