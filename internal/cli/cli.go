@@ -86,6 +86,8 @@ func (e *env) rootCommand() *cobra.Command {
 		e.auditCommand(),
 		e.benchCommand(),
 		e.keyCommand(),
+		e.caCommand(),
+		e.certCommand(),
 	)
 	root.AddCommand(e.cryptoCommands()...)
 	return root
