@@ -3,12 +3,9 @@ package api
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha1"
 	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/pem"
-	"math/big"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -289,8 +287,8 @@ func caFixture(t *testing.T, n *testNode, tokA string, fx *tenantFixture) {
 	fx.ocsp = ocspRequest(t, leaf.Certificate, ca.Certificate)
 }
 
-// ocspRequest builds an RFC 6960 OCSP request, with a SHA-1 CertID, for
-// a certificate (PEM) of an issuer (PEM).
+// ocspRequest builds an OCSP request for a certificate (PEM) of an issuer
+// (PEM).
 func ocspRequest(t *testing.T, certPEM, issuerPEM string) []byte {
 	t.Helper()
 	parse := func(s string) *smx509.Certificate {
@@ -301,32 +299,11 @@ func ocspRequest(t *testing.T, certPEM, issuerPEM string) []byte {
 		}
 		return c
 	}
-	cert, issuer := parse(certPEM), parse(issuerPEM)
-	var spki struct {
-		Algorithm pkix.AlgorithmIdentifier
-		PublicKey asn1.BitString
-	}
-	if _, err := asn1.Unmarshal(issuer.RawSubjectPublicKeyInfo, &spki); err != nil {
-		t.Fatal(err)
-	}
-	nameHash, keyHash := sha1.Sum(issuer.RawSubject), sha1.Sum(spki.PublicKey.RightAlign())
-	type certID struct {
-		HashAlgorithm  pkix.AlgorithmIdentifier
-		IssuerNameHash []byte
-		IssuerKeyHash  []byte
-		SerialNumber   *big.Int
-	}
-	type request struct{ Cert certID }
-	type tbs struct{ List []request }
-	type ocspReq struct{ TBS tbs }
-	der, err := asn1.Marshal(ocspReq{TBS: tbs{List: []request{{Cert: certID{
-		HashAlgorithm:  pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}, Parameters: asn1.NullRawValue},
-		IssuerNameHash: nameHash[:], IssuerKeyHash: keyHash[:], SerialNumber: cert.SerialNumber,
-	}}}}})
+	req, err := pki.NewOCSPRequest(parse(certPEM), parse(issuerPEM), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return der
+	return req
 }
 
 // ocspUnauthorized checks that tenant B's OCSP answer for tenant A's CA is

@@ -19,6 +19,7 @@ type api struct {
 	paths     map[string]string                         // op → URL with %k for the key name
 	batch     string                                    // field holding batch items
 	result    func(b json.RawMessage) map[string]string // the answer's fields
+	caBase    string                                    // the CA API, for sign-csr and ocsp; "" when not offered
 }
 
 // Name implements Target.
@@ -47,6 +48,7 @@ func Mima(addr, token string) Target {
 		},
 		batch:  "batch",
 		result: fields,
+		caBase: strings.TrimSuffix(addr, "/") + "/v1/ca",
 	}
 }
 
@@ -115,6 +117,9 @@ func keyKind(op string) string {
 // Prepare implements Target: it creates the key, makes the ciphertext or
 // signature that decrypt and verify need, and builds the request.
 func (a *api) Prepare(ctx context.Context, cfg Config) (Request, error) {
+	if cfg.Op == "sign-csr" || cfg.Op == "ocsp" {
+		return a.prepareCA(ctx, cfg)
+	}
 	if err := a.setup(ctx); err != nil {
 		return Request{}, err
 	}

@@ -96,5 +96,17 @@ func TestCAThroughCLIAndOpenSSL(t *testing.T) {
 	if good.Serial == bad.Serial || len(good.Serial) != 32 {
 		t.Fatalf("serials %s %s", good.Serial, bad.Serial)
 	}
+
+	// mima bench drives CSR signing and OCSP against this server.
+	for _, op := range []string{"sign-csr", "ocsp"} {
+		var rep struct {
+			Requests int `json:"requests"`
+			Errors   int `json:"errors"`
+		}
+		out := must(t, srv, root, "", "bench", "--op", op, "--concurrency", "2", "--duration", "200ms", "--warmup", "0s", "--json")
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.Requests == 0 || rep.Errors != 0 {
+			t.Fatalf("bench %s: %s", op, out)
+		}
+	}
 	srv.stop()
 }

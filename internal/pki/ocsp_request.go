@@ -123,3 +123,28 @@ func issuerIDsOf(cert *smx509.Certificate) (issuerIDs, error) {
 	}
 	return ids, nil
 }
+
+// NewOCSPRequest builds a DER OCSPRequest for cert, issued by issuer, with
+// a SHA-1 CertID (what OpenSSL and most clients send) and, when nonce is
+// not nil, a nonce extension. It is for clients and load generators;
+// RespondOCSP answers it.
+func NewOCSPRequest(cert, issuer *smx509.Certificate, nonce []byte) ([]byte, error) {
+	bits, err := subjectPublicKey(issuer.RawSubjectPublicKeyInfo)
+	if err != nil {
+		return nil, err
+	}
+	nameHash, keyHash := sha1.Sum(issuer.RawSubject), sha1.Sum(bits)
+	var req ocspRequest
+	req.TBSRequest.RequestList = []singleRequest{{CertID: certID{
+		HashAlgorithm: pkix.AlgorithmIdentifier{Algorithm: ocspHashes[0].oid, Parameters: asn1.NullRawValue},
+		NameHash:      nameHash[:], IssuerKeyHash: keyHash[:], SerialNumber: cert.SerialNumber,
+	}}}
+	if nonce != nil {
+		v, err := asn1.Marshal(nonce)
+		if err != nil {
+			return nil, err
+		}
+		req.TBSRequest.RequestExtensions = []pkix.Extension{{Id: oidOCSPNonce, Value: v}}
+	}
+	return asn1.Marshal(req)
+}

@@ -264,3 +264,27 @@ func TestOCSPRefusals(t *testing.T) {
 		t.Errorf("sealed: status %d, want tryLater", d.status)
 	}
 }
+
+// TestNewOCSPRequest checks the client-side builder against the responder:
+// its request for a revoked certificate is answered revoked, with its nonce.
+func TestNewOCSPRequest(t *testing.T) {
+	e := newEnv(t)
+	root := e.root(t, "root")
+	leaf, _ := e.signCSR(t, "root", "leaf")
+	if _, err := e.s.Revoke(ctx, tenant, leaf.Serial, Superseded); err != nil {
+		t.Fatal(err)
+	}
+	rc := parseCert(t, root.Certificate)
+	req, err := NewOCSPRequest(parseCert(t, leaf.DER), rc, []byte("nonce-1234"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := e.s.RespondOCSP(ctx, tenant, "root", req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := decodeOCSP(t, der, rc.PublicKey.(*ecdsa.PublicKey))
+	if len(d.answers) != 1 || d.answers[0].status != 1 || string(d.nonce) != "nonce-1234" {
+		t.Fatalf("answer: %+v", d)
+	}
+}
