@@ -136,7 +136,6 @@ func (s *Service) readRecord(ctx context.Context, tenant, ref string) (storage.B
 	return st, r, nil
 }
 
-
 // Rotate adds a version; new encryptions use it.
 func (s *Service) Rotate(ctx context.Context, tenant, ref string) (KeyInfo, error) {
 	return s.update(ctx, tenant, ref, func(r *record, now time.Time) error {
