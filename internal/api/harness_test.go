@@ -25,7 +25,7 @@ import (
 // testNode is an API server over an in-memory store, initialised with one
 // share and unsealed.
 type testNode struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	core  *core.Core
 	auth  *authn.Service
@@ -56,7 +56,7 @@ func (c *testClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newTestNode(t *testing.T, opts ...Option) *testNode {
+func newTestNode(t testing.TB, opts ...Option) *testNode {
 	t.Helper()
 	raw := inmem.New()
 	b := barrier.New(raw)
@@ -95,7 +95,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T, v any) {
+func (r response) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decoding %s: %v", r.body, err)

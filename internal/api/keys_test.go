@@ -16,7 +16,7 @@ import (
 )
 
 // keyNode is a test node with a tenant and one key of each type.
-func keyNode(t *testing.T) (*testNode, string) {
+func keyNode(t testing.TB) (*testNode, string) {
 	t.Helper()
 	n := newTestNode(t)
 	tok := n.tenant("acme")

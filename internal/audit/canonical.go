@@ -23,7 +23,7 @@ func (c canon) str(s string) canon { return append(c.u64(uint64(len(s))), s...) 
 
 // canonicalRecord returns the bytes whose SM3 digest is r's hash.
 func canonicalRecord(r *Record) []byte {
-	c := canon(nil).str(recordDomain).
+	c := canon(make([]byte, 0, 1024)).str(recordDomain).
 		u64(r.Seq).
 		str(r.Time).str(r.Kind).str(r.RequestID).str(r.Tenant).str(r.Accessor).
 		str(r.Operation).str(r.Object).
