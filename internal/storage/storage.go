@@ -42,3 +42,29 @@ type Backend interface {
 type Closer interface {
 	Close() error
 }
+
+// Watcher is implemented by backends that several nodes share. Watch calls
+// changed with the key of every entry that another node writes or deletes,
+// and reset when changes may have been missed (the connection that
+// carries them was lost), until ctx ends or the watch fails.
+type Watcher interface {
+	Watch(ctx context.Context, changed func(key string), reset func()) error
+}
+
+// Locker is implemented by backends that several nodes share: it takes
+// cluster-wide locks. A lock is held until released or until its holder
+// dies. Lock waits for the lock; TryLock reports ok false at once when
+// another node holds it.
+type Locker interface {
+	Lock(ctx context.Context, name string) (Lock, error)
+	TryLock(ctx context.Context, name string) (l Lock, ok bool, err error)
+}
+
+// Lock is a held cluster-wide lock.
+type Lock interface {
+	// Held reports whether the lock is still held: false once the session
+	// that holds it is lost (the store restarted, the network failed).
+	Held(ctx context.Context) bool
+	// Release releases the lock; releasing twice is harmless.
+	Release()
+}

@@ -1,0 +1,147 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mimacrypto/mima/internal/audit"
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// AuditSink is one node's audit chain in mima_audit: lines numbered from 1
+// in the order they were appended, and the node's latest checkpoint. The
+// node holds an advisory lock on its chain while the sink is open, so two
+// nodes given the same node id cannot interleave one chain.
+type AuditSink struct {
+	auditSource
+	lock storage.Lock
+	mu   sync.Mutex
+	next int64 // seq of the next line
+}
+
+var _ audit.Sink = (*AuditSink)(nil)
+
+// AuditSink opens node's audit chain for appending.
+func (b *Backend) AuditSink(ctx context.Context, node string) (*AuditSink, error) {
+	lock, ok, err := b.TryLock(ctx, "mima-audit-"+node)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("postgres: another running node uses the node id %q; give each node its own node_id", node)
+	}
+	s := &AuditSink{auditSource: auditSource{b: b, node: node}, lock: lock}
+	if err := b.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM mima_audit WHERE node = $1`, node).Scan(&s.next); err != nil {
+		lock.Release()
+		return nil, unavailable(err)
+	}
+	return s, nil
+}
+
+// Append adds lines to the chain in one transaction: all or none.
+func (s *AuditSink) Append(ctx context.Context, lines [][]byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var batch pgx.Batch
+	for i, line := range lines {
+		batch.Queue(`INSERT INTO mima_audit (node, seq, line) VALUES ($1, $2, $3)`, s.node, s.next+int64(i), line)
+	}
+	err := pgx.BeginFunc(ctx, s.b.pool, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, &batch).Close()
+	})
+	if err != nil {
+		return unavailable(err)
+	}
+	s.next += int64(len(lines))
+	return nil
+}
+
+// SaveCheckpoint keeps line as the node's latest checkpoint.
+func (s *AuditSink) SaveCheckpoint(ctx context.Context, line []byte) error {
+	_, err := s.b.pool.Exec(ctx, `INSERT INTO mima_audit_checkpoint (node, line) VALUES ($1, $2)
+		ON CONFLICT (node) DO UPDATE SET line = EXCLUDED.line`, s.node, line)
+	if err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// Close releases the node's hold on its chain.
+func (s *AuditSink) Close() error {
+	s.lock.Release()
+	return nil
+}
+
+// auditSource reads one node's chain.
+type auditSource struct {
+	b    *Backend
+	node string
+}
+
+// AuditSource reads node's chain, for verification and export.
+func (b *Backend) AuditSource(node string) audit.Source { return auditSource{b: b, node: node} }
+
+// AuditNodes lists the nodes that have an audit chain.
+func (b *Backend) AuditNodes(ctx context.Context) ([]string, error) {
+	rows, err := b.pool.Query(ctx, `SELECT DISTINCT node FROM mima_audit ORDER BY node`)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	nodes, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return nodes, nil
+}
+
+// Scan calls fn with every line of the chain, in order.
+func (s auditSource) Scan(ctx context.Context, fn func(line []byte) error) error {
+	rows, err := s.b.pool.Query(ctx, `SELECT line FROM mima_audit WHERE node = $1 ORDER BY seq`, s.node)
+	if err != nil {
+		return unavailable(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var line []byte
+		if err := rows.Scan(&line); err != nil {
+			return unavailable(err)
+		}
+		if err := fn(line); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// Last returns the chain's last line, or nil.
+func (s auditSource) Last(ctx context.Context) ([]byte, error) {
+	var line []byte
+	err := s.b.pool.QueryRow(ctx, `SELECT line FROM mima_audit WHERE node = $1 ORDER BY seq DESC LIMIT 1`, s.node).Scan(&line)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return line, nil
+}
+
+// LoadCheckpoint returns the node's latest checkpoint, or nil.
+func (s auditSource) LoadCheckpoint(ctx context.Context) ([]byte, error) {
+	var line []byte
+	err := s.b.pool.QueryRow(ctx, `SELECT line FROM mima_audit_checkpoint WHERE node = $1`, s.node).Scan(&line)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return line, nil
+}

@@ -1,0 +1,70 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// migrations are applied in order, once each; their index + 1 is the
+// schema version recorded in mima_schema. Append only: never edit one
+// that has shipped.
+var migrations = []string{
+	// 1: the key-value store. Keys are bytea so that order and prefix
+	// ranges are byte-wise, as the storage.Backend contract asks.
+	`CREATE TABLE mima_kv (
+		key   bytea PRIMARY KEY,
+		value bytea NOT NULL
+	)`,
+	// 2: audit chains, one per node, and each node's latest checkpoint.
+	`CREATE TABLE mima_audit (
+		node text   NOT NULL,
+		seq  bigint NOT NULL,
+		line bytea  NOT NULL,
+		PRIMARY KEY (node, seq)
+	);
+	CREATE TABLE mima_audit_checkpoint (
+		node text  PRIMARY KEY,
+		line bytea NOT NULL
+	)`,
+}
+
+// migrate brings the schema up to date under an advisory lock.
+func (b *Backend) migrate(ctx context.Context) error {
+	lock, err := b.Lock(ctx, "mima-schema")
+	if err != nil {
+		return fmt.Errorf("postgres: locking the schema: %w", err)
+	}
+	defer lock.Release()
+	if _, err := b.pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS mima_schema (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		return fmt.Errorf("postgres: creating mima_schema: %w", err)
+	}
+	var have int
+	if err := b.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM mima_schema`).Scan(&have); err != nil {
+		return fmt.Errorf("postgres: reading the schema version: %w", err)
+	}
+	if have > len(migrations) {
+		return fmt.Errorf("postgres: the database schema (version %d) is newer than this mima (version %d)", have, len(migrations))
+	}
+	for v := have + 1; v <= len(migrations); v++ {
+		err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, migrations[v-1]); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO mima_schema (version) VALUES ($1)`, v)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres: migration %d: %w", v, err)
+		}
+	}
+	return nil
+}
+
+// SchemaVersion reports the schema version of the database.
+func (b *Backend) SchemaVersion(ctx context.Context) (int, error) {
+	var v int
+	err := b.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM mima_schema`).Scan(&v)
+	return v, err
+}
