@@ -19,6 +19,9 @@ type Health struct {
 	ClusterID   string `json:"cluster_id,omitempty"`
 	Unattended  bool   `json:"unattended,omitempty"`
 	Version     string `json:"version"`
+	// Leader is true on the node that runs the cluster's jobs (key
+	// destruction and rotation, CRL reissue); a single node always does.
+	Leader bool `json:"leader"`
 }
 
 // Health reports the seal state; it does not fail when the server is
@@ -100,6 +103,8 @@ type AuditReport struct {
 	Head               string        `json:"head"`
 	PublicKey          string        `json:"public_key"`
 	FirstBad           *AuditProblem `json:"first_bad"`
+	// Chains are the reports of each node's chain, in a cluster.
+	Chains map[string]AuditReport `json:"chains,omitempty"`
 }
 
 // VerifyAudit has the server verify its audit log (root token).

@@ -56,6 +56,7 @@ type Server struct {
 	pki      *pki.Service
 	auditor  Auditor
 	auditSrc AuditSource
+	leader   func() bool
 	version  string
 	maxBody  int64
 	log      *slog.Logger
@@ -79,6 +80,10 @@ func WithMaxBodyBytes(n int64) Option { return func(s *Server) { s.maxBody = n }
 
 // WithLogger sets the logger for internal errors (never for secrets).
 func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithLeader reports, in the health endpoint, whether this node runs the
+// cluster's jobs.
+func WithLeader(leader func() bool) Option { return func(s *Server) { s.leader = leader } }
 
 // WithAuditSource enables the audit verify and export endpoints.
 func WithAuditSource(src AuditSource) Option { return func(s *Server) { s.auditSrc = src } }

@@ -72,7 +72,8 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 	ks := kms.New(device.NewSoftware())
 	ca := pki.New(ks)
 	c := core.New(raw, b, auth, core.WithComponents(keys, ks, ca))
-	opts = append([]Option{WithAuditSource(AuditSource{Source: sink, Options: func() audit.VerifyOptions {
+	chains := func(context.Context) (map[string]audit.Source, error) { return map[string]audit.Source{"": sink}, nil }
+	opts = append([]Option{WithAuditSource(AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
 		return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 	}})}, opts...)
 	srv := httptest.NewServer(New(Services{Core: c, Auth: auth, Keys: ks, PKI: ca}, logger, opts...))

@@ -125,7 +125,7 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 					t.Fatalf("tenant B's create touched tenant A's CA: %+v", ca)
 				}
 			}},
-		"GET /v1/ca":                    {path: "/v1/ca", allowed: []int{http.StatusOK}, leaks: []string{"ca-a", "A's CA"}, owner: http.StatusOK},
+		"GET /v1/ca":                    {path: "/v1/ca", allowed: []int{http.StatusOK}, leaks: []string{`"ca-a"`, "A's CA"}, owner: http.StatusOK},
 		"GET /v1/ca/{ca}":               {path: "/v1/ca/ca-a", allowed: notFound, owner: http.StatusOK},
 		"POST /v1/ca/{ca}/config":       {path: "/v1/ca/ca-a/config", body: map[string]any{}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/ca/{ca}/install":      {path: "/v1/ca/ca-a/install", body: map[string]string{"certificate": "x"}, allowed: notFound},

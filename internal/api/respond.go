@@ -17,25 +17,29 @@ func statusOf(code fault.Code) int {
 		fault.KeyTypeMismatch, fault.KeyDisabled, fault.KeyPendingDeletion, fault.KeyVersionTooOld,
 		fault.DecryptFailed, fault.BatchTooLarge, fault.KeyNotExportable, fault.ImportFailed,
 		fault.ImportTokenInvalid, fault.BackupInvalid,
-		fault.CertificateInvalid, fault.CSRInvalid, fault.ProfileViolation, fault.NotSM2:
+		fault.CertificateInvalid, fault.CSRInvalid, fault.ProfileViolation, fault.NotSM2,
+		fault.CMSMalformed, fault.CertificateKeyMismatch:
 		return http.StatusBadRequest
-	case fault.Unauthenticated, fault.TokenExpired, fault.TokenRevoked:
+	case fault.Unauthenticated, fault.TokenExpired, fault.TokenRevoked,
+		fault.CertificateUntrusted, fault.SignatureInvalid, fault.ChallengeExpired, fault.ChallengeInvalid:
 		return http.StatusUnauthorized
-	case fault.PermissionDenied:
+	case fault.PermissionDenied, fault.LoginRuleNotMatched:
 		return http.StatusForbidden
 	case fault.NotFound, fault.RouteNotFound, fault.TenantNotFound, fault.PolicyNotFound, fault.TokenNotFound,
-		fault.KeyNotFound, fault.AliasNotFound, fault.CANotFound, fault.CertificateNotFound, fault.ProfileNotFound:
+		fault.KeyNotFound, fault.AliasNotFound, fault.CANotFound, fault.CertificateNotFound, fault.ProfileNotFound,
+		fault.TSANotFound, fault.LoginRuleNotFound:
 		return http.StatusNotFound
 	case fault.MethodNotAllowed:
 		return http.StatusMethodNotAllowed
 	case fault.AlreadyExists, fault.AlreadyInit, fault.KeyDestroyed,
-		fault.CAPending, fault.CAExpired, fault.CARevoked, fault.AlreadyRevoked:
+		fault.CAPending, fault.CAExpired, fault.CARevoked, fault.AlreadyRevoked,
+		fault.CertificateExpired, fault.CertificateRevoked:
 		return http.StatusConflict
 	case fault.BodyTooLarge:
 		return http.StatusRequestEntityTooLarge
 	case fault.RateLimited:
 		return http.StatusTooManyRequests
-	case fault.Sealed, fault.NotInitialized, fault.StorageFailure, fault.AuditFailure:
+	case fault.Sealed, fault.NotInitialized, fault.StorageFailure, fault.AuditFailure, fault.TSAUnavailable:
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError

@@ -25,6 +25,7 @@ func (s *Server) health(c *call) (any, error) {
 	return sdk.Health{
 		Initialized: st.Initialized, Sealed: st.Sealed, Threshold: st.Threshold, Shares: st.Shares,
 		Progress: st.Progress, ClusterID: st.ClusterID, Unattended: st.Unattended, Version: s.version,
+		Leader: s.leader != nil && s.leader(),
 	}, nil
 }
 

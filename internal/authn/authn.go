@@ -41,7 +41,7 @@ type Service struct {
 	tokens   sync.Map // accessor -> *Token
 	policies sync.Map // tenant + "/" + name -> *Policy
 	tenants  sync.Map // name -> *Tenant
-	writeM   sync.Mutex
+	writeM   storage.Mutex
 }
 
 // Option configures a Service.
@@ -65,7 +65,7 @@ func WithOperations(ops []string) Option {
 
 // New returns a Service storing its records in store.
 func New(store storage.Backend, opts ...Option) *Service {
-	s := &Service{store: store, rand: rand.Reader, now: time.Now, ops: map[string]bool{}}
+	s := &Service{store: store, rand: rand.Reader, now: time.Now, ops: map[string]bool{}, writeM: storage.Mutex{Name: "mima-authn-writes"}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -78,10 +78,6 @@ func (s *Service) Purge() {
 	s.policies.Clear()
 	s.tenants.Clear()
 }
-
-// Invalidate drops one token from the cache so that the next use reads
-// storage; a node calls it when another node changed the token.
-func (s *Service) Invalidate(accessor string) { s.tokens.Delete(accessor) }
 
 // Bootstrap creates the default tenant and the root token on a freshly
 // initialised cluster and returns the root token.

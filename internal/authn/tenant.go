@@ -31,7 +31,9 @@ func (s *Service) CreateTenant(ctx context.Context, name string) (Tenant, Issued
 	if !ValidName(name) {
 		return Tenant{}, Issued{}, fault.New(fault.InvalidArgument, "tenant name must be 1-63 characters of a-z, 0-9, '-' and '_'")
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, s.store); err != nil {
+		return Tenant{}, Issued{}, err
+	}
 	defer s.writeM.Unlock()
 	if _, err := s.store.Get(ctx, tenantPrefix+name); err == nil {
 		return Tenant{}, Issued{}, fault.New(fault.AlreadyExists, "tenant %q already exists", name)

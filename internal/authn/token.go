@@ -250,7 +250,9 @@ func (s *Service) RevokeToken(ctx context.Context, tenant, accessor string) erro
 	if err != nil {
 		return err
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, s.store); err != nil {
+		return err
+	}
 	defer s.writeM.Unlock()
 	return s.revoke(ctx, tok, s.now().UTC(), 0)
 }

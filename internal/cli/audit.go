@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -10,12 +11,13 @@ import (
 
 	"github.com/mimacrypto/mima/internal/api"
 	"github.com/mimacrypto/mima/internal/audit"
+	"github.com/mimacrypto/mima/internal/storage/postgres"
 	"github.com/mimacrypto/mima/sdk"
 )
 
 func (e *env) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify and export the audit log"}
-	var dataDir, auditDir, publicKey, checkpoint, outFile string
+	var dataDir, auditDir, publicKey, checkpoint, outFile, dsn string
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Prove the audit chain and its signed checkpoints intact; exit 2 naming the first bad record",
@@ -30,6 +32,8 @@ func (e *env) auditCommand() *cobra.Command {
 			)
 			if dir := auditDirOf(dataDir, auditDir); dir != "" {
 				rep, err = verifyOffline(cmd, dir, publicKey, checkpoint)
+			} else if dsn != "" {
+				rep, err = verifyPostgres(cmd.Context(), dsn, publicKey)
 			} else {
 				var c *sdk.Client
 				if c, err = e.client(); err == nil {
@@ -52,6 +56,7 @@ func (e *env) auditCommand() *cobra.Command {
 	verify.Flags().StringVar(&auditDir, "audit-dir", "", "verify offline: the audit directory (default <data-dir>/audit)")
 	verify.Flags().StringVar(&publicKey, "public-key", "", "base64 DER SM2 public key every checkpoint must be signed with")
 	verify.Flags().StringVar(&checkpoint, "checkpoint", "", "file with a checkpoint record kept outside the data directory")
+	verify.Flags().StringVar(&dsn, "postgres-dsn", os.Getenv("MIMA_POSTGRES_DSN"), "verify offline every node's chain in this PostgreSQL database (env MIMA_POSTGRES_DSN)")
 
 	export := &cobra.Command{
 		Use:   "export",
@@ -94,14 +99,48 @@ func auditDirOf(dataDir, auditDir string) string {
 	return ""
 }
 
-func verifyOffline(cmd *cobra.Command, dir, publicKey, checkpoint string) (sdk.AuditReport, error) {
+// pinned returns verification options pinning the checkpoint key, if one
+// is given.
+func pinned(publicKey string) (audit.VerifyOptions, error) {
 	var opts audit.VerifyOptions
 	if publicKey != "" {
 		pub, err := audit.ParsePublicKey(publicKey)
 		if err != nil {
-			return sdk.AuditReport{}, err
+			return opts, err
 		}
 		opts.PublicKey = pub
+	}
+	return opts, nil
+}
+
+// verifyPostgres verifies every node's chain in a cluster's database.
+func verifyPostgres(ctx context.Context, dsn, publicKey string) (sdk.AuditReport, error) {
+	opts, err := pinned(publicKey)
+	if err != nil {
+		return sdk.AuditReport{}, err
+	}
+	db, err := postgres.Open(ctx, postgres.Config{DSN: dsn, MaxConns: 2})
+	if err != nil {
+		return sdk.AuditReport{}, err
+	}
+	defer db.Close()
+	nodes, err := db.AuditNodes(ctx)
+	if err != nil {
+		return sdk.AuditReport{}, err
+	}
+	reports := map[string]audit.Report{}
+	for _, node := range nodes {
+		if reports[node], err = audit.Verify(ctx, db.AuditSource(node), opts); err != nil {
+			return sdk.AuditReport{}, err
+		}
+	}
+	return api.AuditReports(reports), nil
+}
+
+func verifyOffline(cmd *cobra.Command, dir, publicKey, checkpoint string) (sdk.AuditReport, error) {
+	opts, err := pinned(publicKey)
+	if err != nil {
+		return sdk.AuditReport{}, err
 	}
 	if checkpoint != "" {
 		b, err := os.ReadFile(checkpoint)

@@ -156,6 +156,15 @@ type InitResult struct {
 func (c *Core) Init(ctx context.Context, shares, threshold int) (InitResult, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if l, ok := c.raw.(storage.Locker); ok {
+		// Nodes sharing a store initialise one at a time: the second sees
+		// the first's seal config and refuses.
+		lock, err := l.Lock(ctx, "mima-init")
+		if err != nil {
+			return InitResult{}, err
+		}
+		defer lock.Release()
+	}
 	if err := c.loadConfig(ctx); err != nil {
 		return InitResult{}, err
 	}

@@ -54,7 +54,9 @@ func (s *Service) putAlias(ctx context.Context, tenant, alias, target string, re
 	if !ValidName(target) {
 		return Alias{}, invalid("an alias must point to a key name, not %q", target)
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return Alias{}, err
+	}
 	defer s.writeM.Unlock()
 	if ok, err := exists(ctx, st, keyPath(tenant, target)); err != nil {
 		return Alias{}, err
@@ -91,7 +93,9 @@ func (s *Service) DeleteAlias(ctx context.Context, tenant, alias string) error {
 	if err != nil {
 		return err
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return err
+	}
 	defer s.writeM.Unlock()
 	if ok, err := exists(ctx, st, aliasPath(tenant, name)); err != nil {
 		return err

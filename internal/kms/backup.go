@@ -156,7 +156,9 @@ func (s *Service) Restore(ctx context.Context, tenant string, req RestoreRequest
 	if r.State == PendingDeletion {
 		r.State, r.DeletionDate = Disabled, nil
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return KeyInfo{}, err
+	}
 	defer s.writeM.Unlock()
 	if ok, err := exists(ctx, st, keyPath(tenant, r.Name)); err != nil {
 		return KeyInfo{}, err

@@ -104,9 +104,9 @@ func TestCacheIsBounded(t *testing.T) {
 	}
 }
 
-// TestInvalidate plays two nodes over one store: a change made on one is
-// seen by the other after Invalidate.
-func TestInvalidate(t *testing.T) {
+// TestForget plays two nodes over one store: a change made on one is
+// seen by the other after Forget.
+func TestForget(t *testing.T) {
 	a, st, _ := newTestService(t)
 	b := New(sharedDevice)
 	if err := b.Unsealed(ctx, st); err != nil {
@@ -127,14 +127,14 @@ func TestInvalidate(t *testing.T) {
 	if ct := mustEncrypt(t, b, "acme", "k", EncryptRequest{Plaintext: []byte("p")}); ct[:8] != "mima:v1:" {
 		t.Fatalf("b saw the rotation without an invalidation: %s", ct[:8])
 	}
-	b.Invalidate("acme", "k")
+	b.Forget("t/acme/keys/k")
 	if ct := mustEncrypt(t, b, "acme", "k", EncryptRequest{Plaintext: []byte("p")}); ct[:8] != "mima:v2:" {
-		t.Fatalf("after Invalidate b encrypts with %s", ct[:8])
+		t.Fatalf("after Forget b encrypts with %s", ct[:8])
 	}
-	b.Invalidate("acme", "alias:x")
+	b.Forget("t/acme/aliases/x")
 	ct := mustEncrypt(t, b, "acme", "alias:x", EncryptRequest{Plaintext: []byte("p")})
 	if _, err := a.Decrypt(ctx, "acme", "k2", DecryptRequest{Ciphertext: ct}); err != nil {
-		t.Fatalf("after Invalidate the alias still points to the old key: %v", err)
+		t.Fatalf("after Forget the alias still points to the old key: %v", err)
 	}
 }
 
@@ -169,7 +169,7 @@ func TestConcurrentUseAndChange(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			s.Invalidate("acme", fmt.Sprintf("k%d", (i+1)%4))
+			s.Forget(fmt.Sprintf("t/acme/keys/k%d", (i+1)%4))
 		}
 	})
 	wg.Wait()

@@ -156,7 +156,9 @@ func (s *Service) Import(ctx context.Context, tenant, ref string, req ImportRequ
 	if !validToken(req.Token) {
 		return KeyInfo{}, errTokenInvalid
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return KeyInfo{}, err
+	}
 	defer s.writeM.Unlock()
 	r, err := loadRecord(ctx, st, tenant, name, ref)
 	if err != nil {

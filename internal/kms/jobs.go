@@ -65,7 +65,9 @@ func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error)
 // runJob performs the job of one due schedule entry, or deletes the entry
 // if the key no longer calls for it.
 func (s *Service) runJob(ctx context.Context, st storage.Backend, job, path, tenant, name string, now time.Time, rep *JobReport) error {
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return err
+	}
 	defer s.writeM.Unlock()
 	if job == dueImport {
 		// name is the token; Import deletes this entry when it uses one.

@@ -81,7 +81,9 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return KeyInfo{}, err
+	}
 	defer s.writeM.Unlock()
 	if ok, err := exists(ctx, st, keyPath(tenant, req.Name)); err != nil {
 		return KeyInfo{}, err
@@ -245,7 +247,9 @@ func (s *Service) update(ctx context.Context, tenant, ref string, change func(r 
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return KeyInfo{}, err
+	}
 	defer s.writeM.Unlock()
 	r, err := loadRecord(ctx, st, tenant, name, ref)
 	if err != nil {

@@ -43,14 +43,13 @@
 // Crypto operations never read storage for a cached key: the first use of
 // a key opens every version on the device and caches the result, bounded
 // by WithCacheSize and evicted with the CLOCK algorithm. Any change to a
-// key or alias drops its cache entry; Invalidate does the same for changes
+// key or alias drops its cache entry; Forget does the same for changes
 // made by another node; Sealed drops everything.
 package kms
 
 import (
 	"context"
 	"io"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,7 +73,7 @@ type Service struct {
 	store   atomic.Pointer[backend] // nil while sealed
 	keys    *cache[*entry]
 	aliases *cache[string] // alias -> key name
-	writeM  sync.Mutex     // serialises changes to records
+	writeM  storage.Mutex  // serialises changes to records
 }
 
 // backend boxes the store so that it can live in an atomic.Pointer.
@@ -96,7 +95,7 @@ func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
 
 // New returns a sealed Service that keeps its keys on dev.
 func New(dev device.Device, opts ...Option) *Service {
-	s := &Service{dev: dev, now: time.Now, backupIter: DefaultBackupIterations}
+	s := &Service{dev: dev, now: time.Now, backupIter: DefaultBackupIterations, writeM: storage.Mutex{Name: "mima-kms-writes"}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -125,17 +124,6 @@ func (s *Service) Sealed() {
 	s.store.Store(nil)
 	s.keys.clear()
 	s.aliases.clear()
-}
-
-// Invalidate drops the cached key or alias (a name starting with
-// AliasPrefix) so that its next use reads storage. A node calls it when
-// another node changed that key or alias.
-func (s *Service) Invalidate(tenant, name string) {
-	if alias, ok := cutAlias(name); ok {
-		s.aliases.remove(ckey{tenant, alias})
-		return
-	}
-	s.keys.remove(ckey{tenant, name})
 }
 
 // backend returns the store, or errSealed.

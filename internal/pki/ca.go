@@ -177,7 +177,9 @@ func (s *Service) lockNewCA(ctx context.Context, tenant, name string) (storage.B
 	if err != nil {
 		return nil, err
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return nil, err
+	}
 	if _, err := readCA(ctx, st, tenant, name); err == nil {
 		s.writeM.Unlock()
 		return nil, fault.New(fault.AlreadyExists, "CA %q already exists", name)

@@ -174,7 +174,9 @@ func (s *Service) updateCA(ctx context.Context, tenant, ca string, change func(s
 	if err != nil {
 		return CA{}, err
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return CA{}, err
+	}
 	defer s.writeM.Unlock()
 	r, err := readCA(ctx, st, tenant, ca)
 	if err != nil {

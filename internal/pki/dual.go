@@ -81,7 +81,9 @@ func (s *Service) IssueDual(ctx context.Context, tenant, ca string, req DualRequ
 	if err != nil {
 		return Dual{}, err
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return Dual{}, err
+	}
 	defer s.writeM.Unlock()
 	if sign.serial, err = s.newSerial(ctx, st, tenant); err != nil {
 		return Dual{}, err

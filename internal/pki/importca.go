@@ -26,7 +26,9 @@ func (s *Service) ImportCAParams(ctx context.Context, tenant, name string) (_ km
 	if err != nil {
 		return kms.ImportParams{}, err
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return kms.ImportParams{}, err
+	}
 	defer s.writeM.Unlock()
 	r, err := readCA(ctx, st, tenant, name)
 	switch {

@@ -160,7 +160,9 @@ func (s *Service) issueOne(ctx context.Context, tenant, ca, profileName, cn stri
 	if err != nil {
 		return Certificate{}, err
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return Certificate{}, err
+	}
 	defer s.writeM.Unlock()
 	c, ops, err := s.issue(ctx, st, tenant, in, now)
 	if err != nil {

@@ -65,7 +65,9 @@ func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error)
 // runCRLJob issues the CRL that the schedule entry path calls for, or
 // deletes the entry if it is stale.
 func (s *Service) runCRLJob(ctx context.Context, st storage.Backend, path, tenant, ca string, now time.Time) (bool, error) {
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return false, err
+	}
 	defer s.writeM.Unlock()
 	r, err := readCA(ctx, st, tenant, ca)
 	if fault.Is(err, fault.CANotFound) {

@@ -72,7 +72,7 @@ type Service struct {
 	store    atomic.Pointer[backend] // nil while sealed
 	cas      sync.Map                // tenant + "/" + ca -> *authority
 	profiles sync.Map                // tenant + "/" + ca + "/" + name -> *profile
-	writeM   sync.Mutex              // serialises changes to records
+	writeM   storage.Mutex           // serialises changes to records
 }
 
 // backend boxes the store so that it can live in an atomic.Pointer.
@@ -96,7 +96,7 @@ func WithPBKDF2Iterations(n int) Option { return func(s *Service) { s.pbkdf2Iter
 
 // New returns a sealed Service whose CA keys live in keys.
 func New(keys *kms.Service, opts ...Option) *Service {
-	s := &Service{keys: keys, rand: rand.Reader, now: time.Now}
+	s := &Service{keys: keys, rand: rand.Reader, now: time.Now, writeM: storage.Mutex{Name: "mima-pki-writes"}}
 	for _, o := range opts {
 		o(s)
 	}

@@ -197,7 +197,9 @@ func (s *Service) changeProfile(ctx context.Context, tenant, ca, name string, af
 	if err != nil {
 		return err
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return err
+	}
 	defer s.writeM.Unlock()
 	if _, err := readCA(ctx, st, tenant, ca); err != nil {
 		return err

@@ -66,7 +66,9 @@ func (s *Service) changeRevocation(ctx context.Context, tenant, serial string, c
 	if err != nil {
 		return Certificate{}, err
 	}
-	s.writeM.Lock()
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return Certificate{}, err
+	}
 	defer s.writeM.Unlock()
 	c, err := readCert(ctx, st, tenant, sn)
 	if err != nil {

@@ -23,6 +23,10 @@ type Config struct {
 	TLSKeyFile              string        `yaml:"tls_key_file"`
 	Storage                 string        `yaml:"storage"`
 	DataDir                 string        `yaml:"data_dir"`
+	PostgresDSN             string        `yaml:"postgres_dsn"`
+	PostgresMaxConns        int64         `yaml:"postgres_max_conns"`
+	NodeID                  string        `yaml:"node_id"`
+	CacheRecheckInterval    time.Duration `yaml:"cache_recheck_interval"`
 	AuditDir                string        `yaml:"audit_dir"`
 	UnsealKEKFile           string        `yaml:"unseal_kek_file"`
 	MaxRequestBytes         int64         `yaml:"max_request_bytes"`
@@ -55,6 +59,8 @@ func Defaults() Config {
 		AuditCheckpointRecords:  1000,
 		AuditCheckpointInterval: time.Minute,
 		JobsInterval:            time.Minute,
+		CacheRecheckInterval:    30 * time.Second,
+		PostgresMaxConns:        16,
 		LogLevel:                "info",
 		LogFormat:               "text",
 	}
@@ -71,8 +77,12 @@ func fields() []field {
 		{"listen_addr", "addr", "address to serve the API on", func(c *Config) any { return &c.ListenAddr }},
 		{"tls_cert_file", "tls-cert-file", "PEM certificate chain for HTTPS (plain HTTP when empty)", func(c *Config) any { return &c.TLSCertFile }},
 		{"tls_key_file", "tls-key-file", "PEM private key for HTTPS", func(c *Config) any { return &c.TLSKeyFile }},
-		{"storage", "storage", "storage backend: bolt or inmem", func(c *Config) any { return &c.Storage }},
+		{"storage", "storage", "storage backend: bolt, inmem or postgres", func(c *Config) any { return &c.Storage }},
 		{"data_dir", "data-dir", "directory of the bolt store and, by default, the audit log", func(c *Config) any { return &c.DataDir }},
+		{"postgres_dsn", "postgres-dsn", "PostgreSQL connection string for the postgres storage (shared by the nodes of a cluster)", func(c *Config) any { return &c.PostgresDSN }},
+		{"postgres_max_conns", "postgres-max-conns", "PostgreSQL connection pool size per node", func(c *Config) any { return &c.PostgresMaxConns }},
+		{"node_id", "node-id", "this node's name in a cluster, unique per node (default: the host name)", func(c *Config) any { return &c.NodeID }},
+		{"cache_recheck_interval", "cache-recheck-interval", "in a cluster, drop every cache this often in case a change notice was missed", func(c *Config) any { return &c.CacheRecheckInterval }},
 		{"audit_dir", "audit-dir", "directory of the audit log (default <data_dir>/audit)", func(c *Config) any { return &c.AuditDir }},
 		{"unseal_kek_file", "unseal-kek-file", "file with a 32-hex-digit KEK for unattended unseal (weaker than key shares)", func(c *Config) any { return &c.UnsealKEKFile }},
 		{"max_request_bytes", "max-request-bytes", "largest accepted request body", func(c *Config) any { return &c.MaxRequestBytes }},
@@ -188,8 +198,18 @@ func setField(p any, v string) error {
 func (c Config) validate() error {
 	switch c.Storage {
 	case "inmem", "bolt":
+	case "postgres":
+		if c.PostgresDSN == "" {
+			return fmt.Errorf("postgres_dsn is required with the postgres store")
+		}
+		if c.AuditDir != "" {
+			return fmt.Errorf("with the postgres store the audit chains are kept in PostgreSQL; audit_dir does not apply")
+		}
 	default:
-		return fmt.Errorf("storage must be bolt or inmem, not %q", c.Storage)
+		return fmt.Errorf("storage must be bolt, inmem or postgres, not %q", c.Storage)
+	}
+	if c.CacheRecheckInterval <= 0 {
+		return fmt.Errorf("cache_recheck_interval must be positive")
 	}
 	if c.Storage == "bolt" && c.DataDir == "" {
 		return fmt.Errorf("data_dir is required with the bolt store")

@@ -14,12 +14,14 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/api"
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/barrier"
+	"github.com/mimacrypto/mima/internal/coherence"
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
@@ -28,6 +30,7 @@ import (
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/bolt"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/storage/postgres"
 )
 
 // Version is the version reported by the health endpoint; the build sets
@@ -40,6 +43,8 @@ type node struct {
 	log     *slog.Logger
 	backend storage.Backend
 	sink    audit.Sink
+	barrier *barrier.Barrier
+	leader  atomic.Bool // this node runs the cluster's jobs
 	audit   *audit.Logger
 	auth    *authn.Service
 	keys    *kms.Service
@@ -51,7 +56,7 @@ type node struct {
 // Run serves mima with cfg until ctx is cancelled. It prints the address
 // (and, for the development server, the root token) to out.
 func Run(ctx context.Context, cfg Config, out io.Writer) error {
-	n, err := assemble(cfg)
+	n, err := assemble(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -69,6 +74,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "mima %s listening on %s://%s\n", Version, scheme, ln.Addr())
 	go n.runJobs(ctx, cfg.JobsInterval)
+	if _, shared := n.backend.(storage.Watcher); shared {
+		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki)
+	}
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, n.log)
 	}
@@ -76,21 +84,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 }
 
 // assemble opens the store and audit log and wires the node.
-func assemble(cfg Config) (*node, error) {
+func assemble(ctx context.Context, cfg Config) (*node, error) {
 	n := &node{cfg: cfg, log: newLogger(cfg)}
-	var err error
-	switch cfg.Storage {
-	case "inmem":
-		n.backend = inmem.New()
-	case "bolt":
-		if n.backend, err = bolt.Open(filepath.Join(cfg.DataDir, "mima.db")); err != nil {
-			return nil, err
-		}
-	}
-	if n.sink, err = openAuditSink(cfg); err != nil {
+	if err := n.open(ctx); err != nil {
 		n.close()
 		return nil, err
 	}
+	var err error
 	n.audit, err = audit.New(n.sink,
 		audit.WithCheckpointEvery(cfg.AuditCheckpointRecords),
 		audit.WithCheckpointInterval(cfg.AuditCheckpointInterval),
@@ -108,20 +108,71 @@ func assemble(cfg Config) (*node, error) {
 		}
 		opts = append(opts, core.WithKEK(kek))
 	}
-	b := barrier.New(n.backend)
-	n.auth = authn.New(b, authn.WithOperations(api.Operations()))
+	n.barrier = barrier.New(n.backend)
+	n.auth = authn.New(n.barrier, authn.WithOperations(api.Operations()))
 	keys := core.NewAuditKeys(n.audit)
 	n.keys = kms.New(device.NewSoftware())
 	n.pki = pki.New(n.keys)
-	n.core = core.New(n.backend, b, n.auth, append(opts, core.WithComponents(keys, n.keys, n.pki))...)
+	n.core = core.New(n.backend, n.barrier, n.auth, append(opts, core.WithComponents(keys, n.keys, n.pki))...)
 	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki}, n.audit,
 		api.WithVersion(Version),
 		api.WithMaxBodyBytes(cfg.MaxRequestBytes),
 		api.WithLogger(n.log),
-		api.WithAuditSource(api.AuditSource{Source: n.sink, Options: func() audit.VerifyOptions {
+		api.WithLeader(n.leader.Load),
+		api.WithAuditSource(api.AuditSource{Own: n.sink, Chains: n.auditChains, Options: func() audit.VerifyOptions {
 			return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 		}}))
 	return n, nil
+}
+
+// open opens the store and this node's audit sink.
+func (n *node) open(ctx context.Context) error {
+	var err error
+	switch n.cfg.Storage {
+	case "inmem":
+		n.backend = inmem.New()
+	case "bolt":
+		if n.backend, err = bolt.Open(filepath.Join(n.cfg.DataDir, "mima.db")); err != nil {
+			return err
+		}
+	case "postgres":
+		pg, err := postgres.Open(ctx, postgres.Config{DSN: n.cfg.PostgresDSN, MaxConns: int32(n.cfg.PostgresMaxConns)})
+		if err != nil {
+			return err
+		}
+		n.backend = pg
+		n.sink, err = pg.AuditSink(ctx, n.nodeID())
+		return err
+	}
+	n.sink, err = openAuditSink(n.cfg)
+	return err
+}
+
+// nodeID is the configured node id, or the host name.
+func (n *node) nodeID() string {
+	if n.cfg.NodeID != "" {
+		return n.cfg.NodeID
+	}
+	host, _ := os.Hostname()
+	return host
+}
+
+// auditChains are the audit chains this node can verify: every node's in
+// a shared store, its own otherwise.
+func (n *node) auditChains(ctx context.Context) (map[string]audit.Source, error) {
+	pg, ok := n.backend.(*postgres.Backend)
+	if !ok {
+		return map[string]audit.Source{"": n.sink}, nil
+	}
+	nodes, err := pg.AuditNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	chains := map[string]audit.Source{}
+	for _, node := range nodes {
+		chains[node] = pg.AuditSource(node)
+	}
+	return chains, nil
 }
 
 // devAuditRecords is how many audit records an in-memory server keeps.
@@ -225,8 +276,16 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, log
 
 // runJobs performs the key service's due destructions and automatic
 // rotations, and the CA's due CRL reissues, every interval while the node
-// is unsealed.
+// is unsealed. In a cluster only the node holding the "mima-jobs" lock
+// runs them; when it dies its lock is freed and another node takes over at
+// its next tick.
 func (n *node) runJobs(ctx context.Context, every time.Duration) {
+	var lock storage.Lock
+	defer func() {
+		if lock != nil {
+			lock.Release()
+		}
+	}()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -237,18 +296,47 @@ func (n *node) runJobs(ctx context.Context, every time.Duration) {
 			if n.core.Sealed() {
 				continue
 			}
-			rep, err := n.keys.RunJobs(ctx, now)
-			if err != nil {
-				n.log.Error("key jobs failed", "error", err)
-			} else if rep != (kms.JobReport{}) {
-				n.log.Info("key jobs ran", "destroyed", rep.Destroyed, "rotated", rep.Rotated)
+			lock = n.lead(ctx, lock)
+			if lock == nil {
+				continue
 			}
-			if crls, err := n.pki.RunJobs(ctx, now); err != nil {
-				n.log.Error("CRL jobs failed", "error", err)
-			} else if crls.CRLsIssued > 0 {
-				n.log.Info("CRLs reissued", "count", crls.CRLsIssued)
-			}
+			n.runJobsOnce(ctx, now)
 		}
+	}
+}
+
+// lead keeps or takes the jobs lock and returns it, or nil while another
+// node leads.
+func (n *node) lead(ctx context.Context, lock storage.Lock) storage.Lock {
+	if lock != nil && !lock.Held(ctx) {
+		n.log.Warn("lost the cluster jobs lock")
+		lock.Release()
+		lock = nil
+	}
+	if lock == nil {
+		l, ok, err := n.barrier.TryLock(ctx, "mima-jobs")
+		if err != nil {
+			n.log.Error("taking the cluster jobs lock", "error", err)
+		}
+		if ok {
+			lock = l
+		}
+	}
+	n.leader.Store(lock != nil)
+	return lock
+}
+
+func (n *node) runJobsOnce(ctx context.Context, now time.Time) {
+	rep, err := n.keys.RunJobs(ctx, now)
+	if err != nil {
+		n.log.Error("key jobs failed", "error", err)
+	} else if rep != (kms.JobReport{}) {
+		n.log.Info("key jobs ran", "destroyed", rep.Destroyed, "rotated", rep.Rotated)
+	}
+	if crls, err := n.pki.RunJobs(ctx, now); err != nil {
+		n.log.Error("CRL jobs failed", "error", err)
+	} else if crls.CRLsIssued > 0 {
+		n.log.Info("CRLs reissued", "count", crls.CRLsIssued)
 	}
 }
 

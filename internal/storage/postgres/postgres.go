@@ -45,10 +45,14 @@ type Config struct {
 	// DSN is a libpq connection string or URL; TLS to the database is
 	// set there (sslmode, sslrootcert, ...).
 	DSN string
-	// MaxConns bounds the pool; 0 leaves pgx's default (4 per CPU, at
-	// least 4).
+	// MaxConns bounds the pool; 0 means DefaultMaxConns.
 	MaxConns int32
 }
+
+// DefaultMaxConns is the pool size when Config.MaxConns is 0. A node keeps
+// a few connections of its pool for long: one listening for changes, one
+// per advisory lock it holds (its audit chain, the jobs lock).
+const DefaultMaxConns = 16
 
 // Open connects, creates or migrates the schema, and returns the backend.
 func Open(ctx context.Context, cfg Config) (*Backend, error) {
@@ -56,6 +60,7 @@ func Open(ctx context.Context, cfg Config) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad DSN: %w", err)
 	}
+	pc.MaxConns = DefaultMaxConns
 	if cfg.MaxConns > 0 {
 		pc.MaxConns = cfg.MaxConns
 	}
