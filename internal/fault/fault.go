@@ -70,6 +70,20 @@ const (
 	CSRInvalid          Code = "csr_invalid"
 	AlreadyRevoked      Code = "already_revoked"
 	NotSM2              Code = "not_sm2"
+
+	// CMS codes: signed data, envelopes, timestamps and certificate login.
+	CMSMalformed           Code = "cms_malformed"
+	CertificateKeyMismatch Code = "certificate_key_mismatch"
+	CertificateExpired     Code = "certificate_expired"
+	CertificateRevoked     Code = "certificate_revoked"
+	CertificateUntrusted   Code = "certificate_untrusted"
+	SignatureInvalid       Code = "signature_invalid"
+	TSANotFound            Code = "tsa_not_found"
+	TSAUnavailable         Code = "tsa_unavailable"
+	ChallengeExpired       Code = "challenge_expired"
+	ChallengeInvalid       Code = "challenge_invalid"
+	LoginRuleNotFound      Code = "login_rule_not_found"
+	LoginRuleNotMatched    Code = "login_rule_not_matched"
 )
 
 // Error is an error with a stable code and a message safe to return to a

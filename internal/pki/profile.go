@@ -1,6 +1,8 @@
 package pki
 
 import (
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"net/netip"
 	"time"
 
@@ -181,9 +183,23 @@ func (p *profile) allowsIP(ip netip.Addr) bool {
 	return false
 }
 
-// apply sets the profile's usages and basic constraints on a template.
+// oidTimeStamping and oidExtKeyUsage name id-kp-timeStamping and the
+// extended key usage extension.
+var (
+	oidTimeStamping = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}
+	oidExtKeyUsage  = asn1.ObjectIdentifier{2, 5, 29, 37}
+)
+
+// apply sets the profile's usages and basic constraints on a template. A
+// timestamping certificate gets its extended key usage as RFC 3161 section
+// 2.3 requires: timeStamping alone, in a critical extension.
 func (p *profile) apply(t *smx509.Certificate) {
 	t.KeyUsage, t.ExtKeyUsage = p.ku, p.eku
+	if len(p.eku) == 1 && p.eku[0] == smx509.ExtKeyUsageTimeStamping {
+		value, _ := asn1.Marshal([]asn1.ObjectIdentifier{oidTimeStamping}) // cannot fail
+		t.ExtKeyUsage = nil
+		t.ExtraExtensions = append(t.ExtraExtensions, pkix.Extension{Id: oidExtKeyUsage, Critical: true, Value: value})
+	}
 	t.BasicConstraintsValid, t.IsCA = true, p.CA
 	if p.CA {
 		t.MaxPathLen, t.MaxPathLenZero = p.MaxPathLen, p.MaxPathLen == 0

@@ -171,3 +171,29 @@ func TestProfileManagement(t *testing.T) {
 		wantCode(t, tc.name, err, fault.InvalidArgument)
 	}
 }
+
+// TestTimeStampingEKUIsCritical checks RFC 3161 section 2.3 on a
+// certificate issued under a timestamping profile.
+func TestTimeStampingEKUIsCritical(t *testing.T) {
+	e := newEnv(t)
+	e.root(t, "root")
+	if _, err := e.s.SetProfile(ctx, tenant, "root", Profile{Name: "tsa", Usage: Signing, KeyUsage: []string{"digitalSignature", "contentCommitment"},
+		ExtKeyUsage: []string{"timeStamping"}, MaxTTL: 24 * time.Hour, AllowedCommonNames: []string{"**"}}); err != nil {
+		t.Fatal(err)
+	}
+	csr, _ := newCSR(t, "tsa")
+	cert, err := e.s.SignCSR(ctx, tenant, "root", SignCSRRequest{CSR: csr, Profile: "tsa"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := parseCert(t, cert.DER)
+	var found bool
+	for _, ext := range c.Extensions {
+		if ext.Id.Equal(oidExtKeyUsage) {
+			found = ext.Critical
+		}
+	}
+	if !found || len(c.ExtKeyUsage) != 1 || c.ExtKeyUsage[0] != smx509.ExtKeyUsageTimeStamping {
+		t.Fatalf("EKU critical=%v usages=%v", found, c.ExtKeyUsage)
+	}
+}

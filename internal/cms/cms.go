@@ -1,0 +1,156 @@
+// Package cms is mima's service for signatures that hold up later: CMS
+// (PKCS#7) signed data and digital envelopes with SM2, SM3 and SM4 (GM/T
+// 0010, RFC 5652), an RFC 3161 timestamp authority, and login by
+// certificate. It knows nothing of HTTP.
+//
+// Private keys stay in the key service: signing keys sign through
+// kms.Service.Signer and envelope keys decrypt through
+// kms.Service.Decrypter. Certificates, chains, CRLs and OCSP answers come
+// from the certificate authority (package pki), in process.
+//
+// # Formats
+//
+// Signed data is made with the OIDs of GM/T 0010 by default: ContentInfo
+// type 1.2.156.10197.6.1.4.2.2, encapsulated content type (data)
+// 1.2.156.10197.6.1.4.2.1, SignerInfo signature algorithm "sm2-1"
+// 1.2.156.10197.1.301.1, digest algorithm SM3 1.2.156.10197.1.401, both
+// with NULL parameters, as gmsm writes them. With RFC5652 set, it uses
+// id-signedData 1.2.840.113549.1.7.2, id-data 1.2.840.113549.1.7.1 and
+// sm2-with-sm3 1.2.156.10197.1.501 without parameters, which is what
+// BouncyCastle 1.72 recognises. Verification accepts either set, the SM2
+// key OID 1.2.156.10197.1.301 as signature algorithm too, BER as well as
+// DER, and signers named by issuer and serial number or by subject key
+// identifier. Every SignerInfo is version 1, names its signer by issuer
+// and serial number and signs the signed attributes content-type,
+// message-digest and signing-time (RFC 5652 section 11) with SM2 over SM3
+// under the identity "1234567812345678".
+//
+// Signed-and-enveloped data is made by nesting, not with GM/T 0010's
+// signedAndEnvelopedData type (which RFC 5652 dropped and which signs the
+// plaintext digest under the content key): Sign, then Encrypt the
+// ContentInfo it returns; Decrypt, then Verify.
+//
+// Digital envelopes follow GM/T 0010 as gmsm's EncryptSM does: ContentInfo
+// type 1.2.156.10197.6.1.4.2.3, EnvelopedData and RecipientInfo version 1,
+// recipients by issuer and serial number, the 16-byte SM4 content key
+// encrypted with "sm2-3" 1.2.156.10197.1.301.3 in GM/T 0009 ASN.1 form,
+// content SM4-CBC 1.2.156.10197.1.104.2 with a random IV and PKCS#7
+// padding; with RFC5652 set, id-envelopedData and id-data with version 0.
+//
+// Timestamps follow RFC 3161 and RFC 5816 with SM2 and SM3; see Timestamp.
+//
+// # Storage
+//
+// Records are kept in the storage.Backend handed over at unseal (the
+// barrier), in JSON unless noted, under
+//
+//	t/<tenant>/cms/tsas/<tsa>           timestamp authority (see TSA)
+//	t/<tenant>/cms/tsa-serials/<tsa>    the last serial number the TSA
+//	                                    issued, decimal text
+//	t/<tenant>/cms/login-rules/<rule>   login rule (see LoginRule)
+//
+// Login challenges live in memory only; see Challenge.
+package cms
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/kms"
+	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// DefaultChallengeTTL is how long a login challenge may be answered.
+const DefaultChallengeTTL = 2 * time.Minute
+
+// Service is the CMS, timestamp and certificate login service. It is safe
+// for concurrent use. It implements core.Component: it serves requests
+// only between Unsealed and Sealed, and relies on the key service and the
+// certificate authority being unsealed too.
+type Service struct {
+	keys         *kms.Service
+	ca           *pki.Service
+	rand         io.Reader
+	now          func() time.Time
+	challengeTTL time.Duration
+
+	store atomic.Pointer[backend] // nil while sealed
+	tsas  sync.Map                // tenant + "/" + tsa -> *authority
+	// createM serialises TSA creations, serialM the TSA serial counters:
+	// on this node, and across the cluster when the store is shared.
+	createM    storage.Mutex
+	serialM    storage.Mutex
+	challenges challenges
+}
+
+// backend boxes the store so that it can live in an atomic.Pointer.
+type backend struct{ storage.Backend }
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithRand sets the randomness for content keys, IVs, SM2 encryption,
+// nonces, key names and login challenges; by default crypto/rand.Reader.
+// Signatures draw theirs from the key service.
+func WithRand(r io.Reader) Option { return func(s *Service) { s.rand = r } }
+
+// WithClock sets the clock for signing times, timestamps, verification
+// and challenge expiry.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithChallengeTTL sets how long a login challenge lives; d <= 0 means
+// DefaultChallengeTTL.
+func WithChallengeTTL(d time.Duration) Option { return func(s *Service) { s.challengeTTL = d } }
+
+// New returns a sealed Service whose keys live in keys and whose
+// certificates come from ca.
+func New(keys *kms.Service, ca *pki.Service, opts ...Option) *Service {
+	s := &Service{
+		keys: keys, ca: ca, rand: rand.Reader, now: time.Now,
+		createM: storage.Mutex{Name: "mima-cms-tsa-create"}, serialM: storage.Mutex{Name: "mima-cms-tsa-serials"},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.challengeTTL <= 0 {
+		s.challengeTTL = DefaultChallengeTTL
+	}
+	s.challenges.m = map[string]pendingChallenge{}
+	return s
+}
+
+// Unsealed starts serving with store (the barrier) as the record store.
+func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
+	s.drop()
+	s.store.Store(&backend{store})
+	return nil
+}
+
+// Sealed stops serving and drops every cached TSA and pending challenge.
+// Requests fail with fault code "sealed" until the next Unsealed.
+func (s *Service) Sealed() {
+	s.store.Store(nil)
+	s.drop()
+}
+
+func (s *Service) drop() {
+	s.tsas.Clear()
+	s.challenges.clear()
+}
+
+// backend returns the store, or errSealed.
+func (s *Service) backend() (storage.Backend, error) {
+	b := s.store.Load()
+	if b == nil {
+		return nil, errSealed
+	}
+	return b.Backend, nil
+}
+
+// clock returns the current time in UTC.
+func (s *Service) clock() time.Time { return s.now().UTC() }
