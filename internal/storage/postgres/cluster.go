@@ -97,10 +97,16 @@ func (l *advisoryLock) Held(ctx context.Context) bool {
 	return l.conn.Conn().Ping(ctx) == nil
 }
 
-// Release closes the session, which releases the lock whatever its state.
+// Release unlocks at once and returns the connection to the pool; a
+// connection that cannot unlock is closed, which ends its session and so
+// the lock.
 func (l *advisoryLock) Release() {
 	l.once.Do(func() {
-		_ = l.conn.Conn().Close(context.Background())
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := l.conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
+			_ = l.conn.Conn().Close(ctx)
+		}
 		l.conn.Release()
 	})
 }
