@@ -21,6 +21,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/internal/cms"
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
@@ -40,12 +41,14 @@ type Auditor interface {
 }
 
 // Services are what the API serves: the seal state, authentication, the
-// key service and the certificate authority.
+// key service, the certificate authority and the signature services (CMS,
+// timestamps, certificate login).
 type Services struct {
 	Core *core.Core
 	Auth *authn.Service
 	Keys *kms.Service
 	PKI  *pki.Service
+	CMS  *cms.Service
 }
 
 // Server is the HTTP handler of one mima node.
@@ -54,6 +57,7 @@ type Server struct {
 	auth     *authn.Service
 	keys     *kms.Service
 	pki      *pki.Service
+	cms      *cms.Service
 	auditor  Auditor
 	auditSrc AuditSource
 	leader   func() bool
@@ -94,7 +98,7 @@ func New(svc Services, auditor Auditor, opts ...Option) *Server {
 	prefix := make([]byte, 4)
 	_, _ = rand.Read(prefix)
 	s := &Server{
-		core: svc.Core, auth: svc.Auth, keys: svc.Keys, pki: svc.PKI, auditor: auditor,
+		core: svc.Core, auth: svc.Auth, keys: svc.Keys, pki: svc.PKI, cms: svc.CMS, auditor: auditor,
 		version: "dev", maxBody: DefaultMaxBodyBytes, log: slog.Default(),
 		mux: http.NewServeMux(), idPrefix: hex.EncodeToString(prefix) + "-",
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/barrier"
+	"github.com/mimacrypto/mima/internal/cms"
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
@@ -71,12 +72,13 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 	keys := core.NewAuditKeys(logger)
 	ks := kms.New(device.NewSoftware())
 	ca := pki.New(ks)
-	c := core.New(raw, b, auth, core.WithComponents(keys, ks, ca))
+	sigs := cms.New(ks, ca)
+	c := core.New(raw, b, auth, core.WithComponents(keys, ks, ca, sigs))
 	chains := func(context.Context) (map[string]audit.Source, error) { return map[string]audit.Source{"": sink}, nil }
 	opts = append([]Option{WithAuditSource(AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
 		return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 	}})}, opts...)
-	srv := httptest.NewServer(New(Services{Core: c, Auth: auth, Keys: ks, PKI: ca}, logger, opts...))
+	srv := httptest.NewServer(New(Services{Core: c, Auth: auth, Keys: ks, PKI: ca, CMS: sigs}, logger, opts...))
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	res, err := c.Init(ctx, 1, 1)

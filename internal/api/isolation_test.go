@@ -13,6 +13,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+	"github.com/mimacrypto/mima/internal/cms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/sdk"
 )
@@ -26,6 +27,7 @@ type isolationCase struct {
 	allowed []int    // statuses B may get; default 403 and 404
 	leaks   []string // strings of A's that must not appear in B's answer
 	owner   int      // status A itself gets (positive control); 0 to skip
+	header  []string // extra request headers, name then value
 	check   func(t *testing.T, n *testNode, owner, intruder string)
 }
 
@@ -41,6 +43,11 @@ type tenantFixture struct {
 	csr        string   // PEM, SM2
 	ocsp       []byte   // an OCSP request for certs[0] of CA ca-a
 	certs      []string // serials issued by CA ca-a, one per certificate case
+	cms        []byte   // SignedData by key sm2-a
+	envelope   []byte   // EnvelopedData to key enc-a
+	encCert    string   // the encryption certificate of key enc-a, PEM
+	tsq        []byte   // a TimeStampReq
+	tsr        []byte   // the reply of A's TSA "default" to tsq
 }
 
 func isolationCases(fx tenantFixture) map[string]isolationCase {
@@ -153,14 +160,37 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"POST /v1/certs/{serial}/revoke":        {path: "/v1/certs/" + fx.certs[2] + "/revoke", body: map[string]string{"reason": "keyCompromise"}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/certs/{serial}/hold":          {path: "/v1/certs/" + fx.certs[3] + "/hold", allowed: notFound, owner: http.StatusOK},
 		"POST /v1/certs/{serial}/release":       {path: "/v1/certs/" + fx.certs[3] + "/release", allowed: notFound, owner: http.StatusOK},
-		"POST /v1/sys/seal":                     {path: "/v1/sys/seal"},
-		"POST /v1/sys/rotate":                   {path: "/v1/sys/rotate"},
-		"GET /v1/sys/key-status":                {path: "/v1/sys/key-status"},
-		"POST /v1/tenants":                      {path: "/v1/tenants", body: map[string]string{"name": "intruder"}},
-		"GET /v1/tenants":                       {path: "/v1/tenants"},
-		"GET /v1/audit/verify":                  {path: "/v1/audit/verify"},
-		"GET /v1/audit/export":                  {path: "/v1/audit/export"},
-		"GET /v1/tokens/self":                   {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
+		"POST /v1/cms/sign":                     {path: "/v1/cms/sign", body: map[string]string{"key": "sm2-a", "content": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/cms/add-signer":               {path: "/v1/cms/add-signer", body: map[string]any{"key": "sm2-a", "cms": fx.cms}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/cms/countersign":              {path: "/v1/cms/countersign", body: map[string]any{"key": "sm2-a", "cms": fx.cms, "signer": 0}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/cms/verify":                   {path: "/v1/cms/verify", body: map[string]any{"cms": fx.cms, "trust_cas": []string{"ca-a"}}, allowed: []int{http.StatusOK, http.StatusNotFound}, leaks: []string{`"valid":true`}, owner: http.StatusOK},
+		"POST /v1/cms/encrypt":                  {path: "/v1/cms/encrypt", body: map[string]any{"recipients": []string{fx.encCert}, "content": "aGk="}, allowed: []int{http.StatusOK}},
+		"POST /v1/cms/decrypt":                  {path: "/v1/cms/decrypt", body: map[string]any{"cms": fx.envelope, "key": "enc-a"}, allowed: notFound, leaks: []string{"aGk="}, owner: http.StatusOK},
+		"POST /v1/tsas":                         {path: "/v1/tsas", body: map[string]string{"name": "default", "ca": "ca-a"}, allowed: notFound, owner: http.StatusConflict},
+		"GET /v1/tsas":                          {path: "/v1/tsas", allowed: []int{http.StatusOK}, leaks: []string{"default"}, owner: http.StatusOK},
+		"POST /v1/tsa":                          {path: "/v1/tsa", body: fx.tsq, header: []string{"Content-Type", "application/timestamp-query"}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/tsa/{name}":                   {path: "/v1/tsa/default", body: fx.tsq, header: []string{"Content-Type", "application/timestamp-query"}, allowed: notFound, owner: http.StatusOK},
+		"GET /v1/tsa/{name}/certificate":        {path: "/v1/tsa/default/certificate", allowed: notFound, leaks: []string{"CERTIFICATE"}, owner: http.StatusOK},
+		"POST /v1/tsa/verify":                   {path: "/v1/tsa/verify", body: map[string]any{"token": fx.tsr, "data": "aGk=", "trust_cas": []string{"ca-a"}}, allowed: []int{http.StatusOK, http.StatusNotFound}, leaks: []string{`"valid":true`}, owner: http.StatusOK},
+		"GET /v1/auth/rules":                    {path: "/v1/auth/rules", allowed: []int{http.StatusOK}, leaks: []string{"rule-a"}, owner: http.StatusOK},
+		"PUT /v1/auth/rules/{name}": {path: "/v1/auth/rules/rule-a", body: map[string]any{"match": "subject", "pattern": "*", "policies": []string{"admin"}}, allowed: []int{http.StatusOK},
+			check: func(t *testing.T, n *testNode, owner, intruder string) {
+				t.Helper()
+				if r := n.do("GET", "/v1/auth/rules/rule-a", owner, nil); !strings.Contains(string(r.body), "A's signer") {
+					t.Fatalf("tenant B's rule write touched tenant A's: %s", r.body)
+				}
+				n.do("DELETE", "/v1/auth/rules/rule-a", intruder, nil)
+			}},
+		"GET /v1/auth/rules/{name}":    {path: "/v1/auth/rules/rule-a", allowed: notFound, owner: http.StatusOK},
+		"DELETE /v1/auth/rules/{name}": {path: "/v1/auth/rules/rule-a", allowed: notFound, owner: http.StatusNoContent},
+		"POST /v1/sys/seal":            {path: "/v1/sys/seal"},
+		"POST /v1/sys/rotate":          {path: "/v1/sys/rotate"},
+		"GET /v1/sys/key-status":       {path: "/v1/sys/key-status"},
+		"POST /v1/tenants":             {path: "/v1/tenants", body: map[string]string{"name": "intruder"}},
+		"GET /v1/tenants":              {path: "/v1/tenants"},
+		"GET /v1/audit/verify":         {path: "/v1/audit/verify"},
+		"GET /v1/audit/export":         {path: "/v1/audit/export"},
+		"GET /v1/tokens/self":          {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
 	}
 }
 
@@ -212,14 +242,14 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 			continue
 		}
 		t.Run(key, func(t *testing.T) {
-			if r := n.do(rt.method, tc.path, "", tc.body); r.status != http.StatusUnauthorized {
+			if r := n.do(rt.method, tc.path, "", tc.body, tc.header...); r.status != http.StatusUnauthorized {
 				t.Errorf("without a token: %d %s", r.status, r.body)
 			}
 			allowed := tc.allowed
 			if allowed == nil {
 				allowed = []int{http.StatusForbidden, http.StatusNotFound}
 			}
-			r := n.do(rt.method, tc.path, tokB, tc.body)
+			r := n.do(rt.method, tc.path, tokB, tc.body, tc.header...)
 			if !slices.Contains(allowed, r.status) {
 				t.Errorf("tenant B got %d %s, want one of %v", r.status, r.body, allowed)
 			}
@@ -230,7 +260,7 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 			}
 			// Naming tenant A explicitly does not help a tenant token.
 			if rt.scope == scopeTenant {
-				if r := n.do(rt.method, tc.path, tokB, tc.body, TenantHeader, "tenant-a"); r.status != http.StatusForbidden {
+				if r := n.do(rt.method, tc.path, tokB, tc.body, append([]string{TenantHeader, "tenant-a"}, tc.header...)...); r.status != http.StatusForbidden {
 					t.Errorf("tenant B naming tenant A: %d %s", r.status, r.body)
 				}
 			}
@@ -238,7 +268,7 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 				tc.check(t, n, tokA, tokB)
 			}
 			if tc.owner != 0 {
-				if r := n.do(rt.method, tc.path, tokA, tc.body); r.status != tc.owner {
+				if r := n.do(rt.method, tc.path, tokA, tc.body, tc.header...); r.status != tc.owner {
 					t.Errorf("positive control: tenant A got %d %s, want %d", r.status, r.body, tc.owner)
 				}
 			}
@@ -285,6 +315,29 @@ func caFixture(t *testing.T, n *testNode, tokA string, fx *tenantFixture) {
 	var ca sdk.CA
 	n.do("GET", "/v1/ca/ca-a", tokA, nil).json(t, &ca)
 	fx.ocsp = ocspRequest(t, leaf.Certificate, ca.Certificate)
+
+	// Signatures, an envelope, a TSA and a login rule.
+	var signed cmsAnswer
+	n.do("POST", "/v1/cms/sign", tokA, map[string]string{"key": "sm2-a", "content": "aGk="}).json(t, &signed)
+	if r := n.do("POST", "/v1/keys", tokA, map[string]string{"name": "enc-a", "type": "sm2"}); r.status != http.StatusCreated {
+		t.Fatalf("enc-a: %d %s", r.status, r.body)
+	}
+	var enc sdk.Certificate
+	n.do("POST", "/v1/ca/ca-a/issue", tokA, map[string]any{"key": "enc-a", "profile": "default-encryption", "subject": map[string]string{"common_name": "A's encryption"}}).json(t, &enc)
+	var env cmsAnswer
+	n.do("POST", "/v1/cms/encrypt", tokA, map[string]any{"recipients": []string{enc.Certificate}, "content": "aGk="}).json(t, &env)
+	if r := n.do("POST", "/v1/tsas", tokA, map[string]string{"name": "default", "ca": "ca-a"}); r.status != http.StatusCreated {
+		t.Fatalf("TSA: %d %s", r.status, r.body)
+	}
+	tsq, _, err := cms.NewTimestampRequest(rand.Reader, strings.NewReader("hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsr := n.do("POST", "/v1/tsa", tokA, tsq, "Content-Type", "application/timestamp-query")
+	if r := n.do("PUT", "/v1/auth/rules/rule-a", tokA, map[string]any{"match": "subject", "pattern": "*A's signer*", "policies": []string{"admin"}}); r.status != http.StatusOK {
+		t.Fatalf("login rule: %d %s", r.status, r.body)
+	}
+	fx.cms, fx.envelope, fx.encCert, fx.tsq, fx.tsr = signed.CMS, env.CMS, enc.Certificate, tsq, tsr.body
 }
 
 // ocspRequest builds an OCSP request for a certificate (PEM) of an issuer

@@ -96,6 +96,27 @@ func (s *Server) allRoutes() []route {
 		{method: "GET", pattern: "/v1/pki/{tenant}/ca/{ca}/ocsp/{request...}", op: "pki.ocsp", scope: scopePublic, object: "ca", handle: s.publicTenant(s.ocsp)},
 		{method: "POST", pattern: "/v1/pki/{tenant}/ca/{ca}/ocsp", op: "pki.ocsp", scope: scopePublic, object: "ca", handle: s.publicTenant(s.ocsp)},
 
+		{method: "POST", pattern: "/v1/cms/sign", op: "cms.sign", scope: scopeTenant, bodyObject: true, handle: s.cmsSign},
+		{method: "POST", pattern: "/v1/cms/add-signer", op: "cms.sign", scope: scopeTenant, bodyObject: true, handle: s.cmsAddSigner},
+		{method: "POST", pattern: "/v1/cms/countersign", op: "cms.sign", scope: scopeTenant, bodyObject: true, handle: s.cmsCounterSign},
+		{method: "POST", pattern: "/v1/cms/verify", op: "cms.verify", scope: scopeTenant, handle: s.cmsVerify},
+		{method: "POST", pattern: "/v1/cms/encrypt", op: "cms.encrypt", scope: scopeTenant, handle: s.cmsEncrypt},
+		{method: "POST", pattern: "/v1/cms/decrypt", op: "cms.decrypt", scope: scopeTenant, bodyObject: true, handle: s.cmsDecrypt},
+
+		{method: "POST", pattern: "/v1/tsas", op: "tsa.create", scope: scopeTenant, bodyObject: true, handle: s.createTSA},
+		{method: "GET", pattern: "/v1/tsas", op: "tsa.list", scope: scopeTenant, handle: s.listTSAs},
+		{method: "POST", pattern: "/v1/tsa", op: "tsa.stamp", scope: scopeTenant, object: "name", handle: s.timestamp},
+		{method: "POST", pattern: "/v1/tsa/{name}", op: "tsa.stamp", scope: scopeTenant, object: "name", handle: s.timestamp},
+		{method: "GET", pattern: "/v1/tsa/{name}/certificate", op: "tsa.read", scope: scopeTenant, object: "name", handle: s.tsaCertificate},
+		{method: "POST", pattern: "/v1/tsa/verify", op: "tsa.verify", scope: scopeTenant, handle: s.verifyTimestamp},
+
+		{method: "POST", pattern: "/v1/auth/challenge", op: "auth.challenge", scope: scopePublic, handle: s.challenge},
+		{method: "POST", pattern: "/v1/auth/login", op: "auth.login", scope: scopePublic, handle: s.login},
+		{method: "GET", pattern: "/v1/auth/rules", op: "auth.rules.list", scope: scopeTenant, handle: s.listLoginRules},
+		{method: "PUT", pattern: "/v1/auth/rules/{name}", op: "auth.rules.write", scope: scopeTenant, object: "name", handle: s.putLoginRule},
+		{method: "GET", pattern: "/v1/auth/rules/{name}", op: "auth.rules.read", scope: scopeTenant, object: "name", handle: s.getLoginRule},
+		{method: "DELETE", pattern: "/v1/auth/rules/{name}", op: "auth.rules.delete", scope: scopeTenant, object: "name", handle: s.deleteLoginRule},
+
 		{method: "GET", pattern: "/v1/audit/verify", op: "audit.verify", scope: scopeSystem, handle: s.verifyAudit},
 		{method: "GET", pattern: "/v1/audit/export", op: "audit.export", scope: scopeSystem, handle: s.exportAudit},
 	}

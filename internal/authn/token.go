@@ -137,7 +137,9 @@ func (s *Service) CreateStaticRoot(ctx context.Context, token string) error {
 // CreateToken creates a token in tenant on behalf of caller. The caller
 // must hold the admin policy (or be root) to grant any policy of the
 // tenant; otherwise it may grant only policies it holds itself. A token
-// never outlives the token that created it.
+// never outlives the token that created it. A nil caller is mima itself,
+// issuing a token to an identity that logged in with a certificate: the
+// tenant's login rules chose the policies, and the token has no parent.
 func (s *Service) CreateToken(ctx context.Context, caller *Token, tenant string, req TokenRequest) (Issued, error) {
 	if _, err := s.Tenant(ctx, tenant); err != nil {
 		return Issued{}, err
@@ -149,7 +151,7 @@ func (s *Service) CreateToken(ctx context.Context, caller *Token, tenant string,
 		if p == RootPolicy {
 			return Issued{}, fault.New(fault.PermissionDenied, "the root policy cannot be granted")
 		}
-		if !caller.Root && !caller.hasPolicy(AdminPolicy) && !caller.hasPolicy(p) {
+		if caller != nil && !caller.Root && !caller.hasPolicy(AdminPolicy) && !caller.hasPolicy(p) {
 			return Issued{}, fault.New(fault.PermissionDenied, "a token may only grant policies it holds itself: %q", p)
 		}
 		if p == AdminPolicy {
@@ -167,15 +169,17 @@ func (s *Service) CreateToken(ctx context.Context, caller *Token, tenant string,
 		return Issued{}, fault.New(fault.InvalidArgument, "ttl must be positive and at most %s", MaxTTL)
 	}
 	expires := s.now().Add(ttl).UTC()
-	if !caller.ExpiresAt.IsZero() && expires.After(caller.ExpiresAt) {
-		expires = caller.ExpiresAt
-	}
 	tok := &Token{
 		Tenant:      tenant,
 		Policies:    slices.Compact(slices.Sorted(slices.Values(req.Policies))),
-		Parent:      caller.Accessor,
 		DisplayName: req.DisplayName,
 		ExpiresAt:   expires,
+	}
+	if caller != nil {
+		tok.Parent = caller.Accessor
+		if !caller.ExpiresAt.IsZero() && expires.After(caller.ExpiresAt) {
+			tok.ExpiresAt = caller.ExpiresAt
+		}
 	}
 	return s.issue(ctx, tok, nil)
 }

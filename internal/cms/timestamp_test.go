@@ -2,6 +2,7 @@ package cms
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509/pkix"
@@ -16,16 +17,6 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/pki"
 )
-
-// tsReq is a TimeStampReq as a client builds it.
-type tsReq struct {
-	Version  int
-	Imprint  messageImprint
-	Policy   asn1.RawValue    `asn1:"optional"`
-	Nonce    *big.Int         `asn1:"optional"`
-	CertReq  bool             `asn1:"optional"`
-	Extended []pkix.Extension `asn1:"optional,tag:0"`
-}
 
 // query returns a DER TimeStampReq over data with SM3, a nonce and
 // certReq, changed by mods.
@@ -336,4 +327,24 @@ func (e *env) signedBy(t testing.TB, ca string) []byte {
 	t.Helper()
 	e.key(t, ca, "signer-"+ca)
 	return e.sign(t, SignRequest{SignerOptions: SignerOptions{Key: "signer-" + ca}, Content: []byte("x")})
+}
+
+// TestNewTimestampRequest: the client-side builder's request is granted,
+// with its nonce echoed.
+func TestNewTimestampRequest(t *testing.T) {
+	e := newEnv(t)
+	e.root(t, "root")
+	a := e.tsa(t, "root", "tsa")
+	req, nonce, err := NewTimestampRequest(rand.Reader, bytes.NewReader([]byte("a document")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := e.s.Timestamp(ctx, tenant, a.Name, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, tok := reply(t, der)
+	if resp.Status.Status != statusGranted || tok == nil || tok.info.Nonce == nil || tok.info.Nonce.Cmp(nonce) != 0 {
+		t.Fatalf("reply: status %d, token %v", resp.Status.Status, tok != nil)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/barrier"
+	"github.com/mimacrypto/mima/internal/cms"
 	"github.com/mimacrypto/mima/internal/coherence"
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/device"
@@ -49,6 +50,7 @@ type node struct {
 	auth    *authn.Service
 	keys    *kms.Service
 	pki     *pki.Service
+	cms     *cms.Service
 	core    *core.Core
 	api     *api.Server
 }
@@ -75,7 +77,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	fmt.Fprintf(out, "mima %s listening on %s://%s\n", Version, scheme, ln.Addr())
 	go n.runJobs(ctx, cfg.JobsInterval)
 	if _, shared := n.backend.(storage.Watcher); shared {
-		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki)
+		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki, n.cms)
 	}
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, n.log)
@@ -113,8 +115,9 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 	keys := core.NewAuditKeys(n.audit)
 	n.keys = kms.New(device.NewSoftware())
 	n.pki = pki.New(n.keys)
-	n.core = core.New(n.backend, n.barrier, n.auth, append(opts, core.WithComponents(keys, n.keys, n.pki))...)
-	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki}, n.audit,
+	n.cms = cms.New(n.keys, n.pki)
+	n.core = core.New(n.backend, n.barrier, n.auth, append(opts, core.WithComponents(keys, n.keys, n.pki, n.cms))...)
+	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki, CMS: n.cms}, n.audit,
 		api.WithVersion(Version),
 		api.WithMaxBodyBytes(cfg.MaxRequestBytes),
 		api.WithLogger(n.log),
