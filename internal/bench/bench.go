@@ -67,8 +67,9 @@ type Request struct {
 	Items  int // operations one request performs
 }
 
-// Ops lists the operations; sign-csr and ocsp run against mima only.
-var Ops = []string{"encrypt", "decrypt", "sign", "verify", "mac", "datakey", "batch-encrypt", "batch-sign", "sign-csr", "ocsp"}
+// Ops lists the operations; sign-csr, ocsp, cms-sign and timestamp run
+// against mima only.
+var Ops = []string{"encrypt", "decrypt", "sign", "verify", "mac", "datakey", "batch-encrypt", "batch-sign", "sign-csr", "ocsp", "cms-sign", "timestamp"}
 
 // Run measures cfg against t.
 func Run(ctx context.Context, t Target, cfg Config) (Result, error) {

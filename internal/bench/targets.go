@@ -117,7 +117,7 @@ func keyKind(op string) string {
 // Prepare implements Target: it creates the key, makes the ciphertext or
 // signature that decrypt and verify need, and builds the request.
 func (a *api) Prepare(ctx context.Context, cfg Config) (Request, error) {
-	if cfg.Op == "sign-csr" || cfg.Op == "ocsp" {
+	if cfg.Op == "sign-csr" || cfg.Op == "ocsp" || cfg.Op == "cms-sign" || cfg.Op == "timestamp" {
 		return a.prepareCA(ctx, cfg)
 	}
 	if err := a.setup(ctx); err != nil {

@@ -88,6 +88,9 @@ func (e *env) rootCommand() *cobra.Command {
 		e.keyCommand(),
 		e.caCommand(),
 		e.certCommand(),
+		e.cmsCommand(),
+		e.tsCommand(),
+		e.loginCommand(),
 	)
 	root.AddCommand(e.cryptoCommands()...)
 	return root

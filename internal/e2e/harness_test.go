@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/x509/pkix"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -157,3 +158,6 @@ func cliJSON(t *testing.T, addr, token string, v any, args ...string) {
 		t.Fatalf("mima %s: %v in %q", strings.Join(args, " "), err, r.stdout)
 	}
 }
+
+// pkixName is a distinguished name with just a common name.
+func pkixName(cn string) pkix.Name { return pkix.Name{CommonName: cn} }
