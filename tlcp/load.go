@@ -4,6 +4,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
@@ -77,15 +78,22 @@ func readCertificates(file string) ([][]byte, error) {
 	return ders, nil
 }
 
-// readSM2Key reads a PEM SM2 private key, PKCS#8 or SEC 1.
+// readSM2Key reads the first PEM private key block of a file (which may
+// also hold certificates): SM2, PKCS#8 or SEC 1.
 func readSM2Key(file string) (*sm2.PrivateKey, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("tlcp: %w", err)
 	}
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, fmt.Errorf("tlcp: %s holds no PEM private key", file)
+	var block *pem.Block
+	for {
+		block, b = pem.Decode(b)
+		if block == nil {
+			return nil, fmt.Errorf("tlcp: %s holds no PEM private key", file)
+		}
+		if strings.HasSuffix(block.Type, "PRIVATE KEY") {
+			break
+		}
 	}
 	if k, err := smx509.ParseSM2PrivateKey(block.Bytes); err == nil {
 		return k, nil
