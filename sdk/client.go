@@ -13,10 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/mimacrypto/mima/tlcp"
 )
 
 // Client talks to one mima server.
@@ -44,6 +47,19 @@ func WithTLSConfig(cfg *tls.Config) Option {
 	return func(c *Client) {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.TLSClientConfig = cfg
+		c.http = &http.Client{Transport: t, Timeout: c.http.Timeout}
+	}
+}
+
+// WithTLCP makes the client reach https addresses over TLCP (GB/T 38636)
+// with cfg instead of TLS: cfg.RootCAs verifies the server's dual
+// certificates, cfg.Certificate is presented when the server asks for
+// client certificates. A cfg without ServerName gets the address's host.
+func WithTLCP(cfg *tlcp.Config) Option {
+	return func(c *Client) {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.ForceAttemptHTTP2 = false
+		t.DialTLSContext = (&tlcp.Dialer{NetDialer: &net.Dialer{Timeout: 30 * time.Second}, Config: cfg}).DialContext
 		c.http = &http.Client{Transport: t, Timeout: c.http.Timeout}
 	}
 }

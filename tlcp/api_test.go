@@ -31,6 +31,14 @@ func TestListenAndDial(t *testing.T) {
 		{"DialWithDialer", func() (*Conn, error) {
 			return DialWithDialer(&net.Dialer{Timeout: ioDeadline}, "tcp", ln.Addr().String(), f.clientConfig())
 		}},
+		{"Dialer.DialContext", func() (*Conn, error) {
+			d := &Dialer{Config: f.clientConfig()}
+			c, err := d.DialContext(context.Background(), "tcp", ln.Addr().String())
+			if err != nil {
+				return nil, err
+			}
+			return c.(*Conn), nil
+		}},
 	}
 	for i, tt := range tests {
 		if i > 0 {

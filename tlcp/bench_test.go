@@ -11,6 +11,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/mimacrypto/mima/internal/tlcptest"
 )
 
 // The benchmarks measure TLCP and, for comparison, crypto/tls (TLS 1.3,
@@ -45,7 +47,7 @@ func tlsPair(b testing.TB) (s, c *tls.Config) {
 
 func leafTemplateX509(name string) *x509.Certificate {
 	return &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkixName(name), DNSNames: []string{name},
+		SerialNumber: big.NewInt(1), Subject: tlcptest.Name(name), DNSNames: []string{name},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
 		BasicConstraintsValid: true, IsCA: true,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
+	"github.com/mimacrypto/mima/internal/tlcptest"
 )
 
 // TestPeerCertificateChecks covers the server's dual certificates as the
@@ -16,21 +17,21 @@ import (
 // them.
 func TestPeerCertificateChecks(t *testing.T) {
 	f := pki(t)
-	other := newTestCA(t, "Other SM2 Root")
+	other := tlcptest.NewCA(t, "Other SM2 Root")
 	swapped := &Certificate{
 		SignCertificate: f.server.EncCertificate, SignKey: f.server.EncKey.(crypto.Signer),
 		EncCertificate: f.server.SignCertificate, EncKey: f.server.SignKey,
 	}
-	expired := f.ca.dual(t, "server.test", func(sign, enc *smx509.Certificate) {
+	expired := dual(t, f.ca, "server.test", func(sign, enc *smx509.Certificate) {
 		sign.NotBefore, sign.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
 	})
-	noKeyEncipherment := f.ca.dual(t, "server.test", func(sign, enc *smx509.Certificate) {
+	noKeyEncipherment := dual(t, f.ca, "server.test", func(sign, enc *smx509.Certificate) {
 		enc.KeyUsage = smx509.KeyUsageKeyAgreement | smx509.KeyUsageDataEncipherment
 	})
-	noKeyAgreement := f.ca.dual(t, "server.test", func(sign, enc *smx509.Certificate) {
+	noKeyAgreement := dual(t, f.ca, "server.test", func(sign, enc *smx509.Certificate) {
 		enc.KeyUsage = smx509.KeyUsageKeyEncipherment
 	})
-	expiredClient := f.ca.dual(t, "client.test", func(sign, enc *smx509.Certificate) {
+	expiredClient := dual(t, f.ca, "client.test", func(sign, enc *smx509.Certificate) {
 		sign.NotBefore, sign.NotAfter = time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)
 	})
 	revoke := func(serial string) func([][]byte, [][]*smx509.Certificate) error {
@@ -64,7 +65,7 @@ func TestPeerCertificateChecks(t *testing.T) {
 			c.Certificate, c.CipherSuites = f.client, []uint16{ECDHE_SM4_GCM_SM3}
 		}, "client", alertUnsupportedCertificate, "keyAgreement"},
 		{"wrong host name", func(s, c *Config) { c.ServerName = "other.test" }, "client", alertBadCertificate, "other.test"},
-		{"unknown CA", func(s, c *Config) { c.RootCAs = other.pool }, "client", alertUnknownCA, "unknown authority"},
+		{"unknown CA", func(s, c *Config) { c.RootCAs = other.Pool }, "client", alertUnknownCA, "unknown authority"},
 		{"client without certificate", func(s, c *Config) { s.ClientAuth = RequireAndVerifyClientCert }, "server", alertHandshakeFailure, "no certificate"},
 		{"expired client certificate", func(s, c *Config) {
 			s.ClientAuth, c.Certificate = RequireAndVerifyClientCert, expiredClient

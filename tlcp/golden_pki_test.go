@@ -14,6 +14,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+	"github.com/mimacrypto/mima/internal/tlcptest"
 )
 
 // goldenIdentities loads (or, with -update, creates) the fixed PKI.
@@ -92,7 +93,7 @@ func writeGoldenPKI(t testing.TB) {
 	notBefore, notAfter := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC)
 	caKey := key(1)
 	caTmpl := &smx509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkixName("Golden SM2 Root"),
+		SerialNumber: big.NewInt(1), Subject: tlcptest.Name("Golden SM2 Root"),
 		NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage:              smx509.KeyUsageCertSign,
 		BasicConstraintsValid: true, IsCA: true,
@@ -107,10 +108,10 @@ func writeGoldenPKI(t testing.TB) {
 	for _, name := range []string{"server", "client"} {
 		for _, kind := range []string{"sign", "enc"} {
 			k := key(serial)
-			tmpl := leafTemplate(name+".test", signUsage)
+			tmpl := tlcptest.Template(name+".test", tlcptest.SignUsage)
 			tmpl.SerialNumber, tmpl.NotBefore, tmpl.NotAfter = big.NewInt(serial), notBefore, notAfter
 			if kind == "enc" {
-				tmpl.KeyUsage = encUsage
+				tmpl.KeyUsage = tlcptest.EncUsage
 			} else {
 				tmpl.ExtKeyUsage = []smx509.ExtKeyUsage{smx509.ExtKeyUsageServerAuth, smx509.ExtKeyUsageClientAuth}
 			}

@@ -1,112 +1,27 @@
 package tlcp
 
 import (
-	"crypto/rand"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+	"github.com/mimacrypto/mima/internal/tlcptest"
 )
 
-// testCA is an SM2 certification authority for tests.
-type testCA struct {
-	cert *smx509.Certificate
-	key  *sm2.PrivateKey
-	pool *smx509.CertPool
-}
-
-var serial = big.NewInt(1000)
-var serialMu sync.Mutex
-
-func nextSerial() *big.Int {
-	serialMu.Lock()
-	defer serialMu.Unlock()
-	serial = new(big.Int).Add(serial, big.NewInt(1))
-	return new(big.Int).Set(serial)
-}
-
-func newTestCA(t testing.TB, name string) *testCA {
+// dual issues a pair for name under ca as a Certificate; edit may change
+// the templates first.
+func dual(t testing.TB, ca *tlcptest.CA, name string, edit func(sign, enc *smx509.Certificate)) *Certificate {
 	t.Helper()
-	key, err := sm2.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &smx509.Certificate{
-		SerialNumber:          nextSerial(),
-		Subject:               pkixName(name),
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(10 * 24 * time.Hour),
-		KeyUsage:              smx509.KeyUsageCertSign | smx509.KeyUsageCRLSign,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := smx509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := smx509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
-}
-
-// leafTemplate is a leaf certificate template valid for a day.
-func leafTemplate(name string, usage smx509.KeyUsage) *smx509.Certificate {
-	return &smx509.Certificate{
-		SerialNumber: nextSerial(),
-		Subject:      pkixName(name),
-		DNSNames:     []string{name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     usage,
-	}
-}
-
-// issue signs tmpl with a fresh SM2 key.
-func (ca *testCA) issue(t testing.TB, tmpl *smx509.Certificate) ([]byte, *sm2.PrivateKey) {
-	t.Helper()
-	key, err := sm2.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := smx509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der, key
-}
-
-const (
-	signUsage = smx509.KeyUsageDigitalSignature
-	encUsage  = smx509.KeyUsageKeyEncipherment | smx509.KeyUsageDataEncipherment | smx509.KeyUsageKeyAgreement
-)
-
-// dual issues a signing and an encryption certificate for name; edit may
-// change the templates first.
-func (ca *testCA) dual(t testing.TB, name string, edit func(sign, enc *smx509.Certificate)) *Certificate {
-	t.Helper()
-	sign, enc := leafTemplate(name, signUsage), leafTemplate(name, encUsage)
-	sign.ExtKeyUsage = []smx509.ExtKeyUsage{smx509.ExtKeyUsageServerAuth, smx509.ExtKeyUsageClientAuth}
-	if edit != nil {
-		edit(sign, enc)
-	}
-	signDER, signKey := ca.issue(t, sign)
-	encDER, encKey := ca.issue(t, enc)
-	return &Certificate{SignCertificate: signDER, SignKey: signKey, EncCertificate: encDER, EncKey: encKey}
+	d := ca.Dual(t, name, edit)
+	return &Certificate{SignCertificate: d.SignCert, SignKey: d.SignKey, EncCertificate: d.EncCert, EncKey: d.EncKey}
 }
 
 // fixture is the PKI shared by the tests.
 type fixture struct {
-	ca     *testCA
+	ca     *tlcptest.CA
 	server *Certificate
 	client *Certificate
 }
@@ -119,11 +34,11 @@ var (
 func pki(t testing.TB) *fixture {
 	t.Helper()
 	fixtureOnce.Do(func() {
-		ca := newTestCA(t, "Test SM2 Root")
+		ca := tlcptest.NewCA(t, "Test SM2 Root")
 		sharedPKI = &fixture{
 			ca:     ca,
-			server: ca.dual(t, "server.test", nil),
-			client: ca.dual(t, "client.test", nil),
+			server: dual(t, ca, "server.test", nil),
+			client: dual(t, ca, "client.test", nil),
 		}
 	})
 	return sharedPKI
@@ -132,11 +47,11 @@ func pki(t testing.TB) *fixture {
 // serverConfig and clientConfig are matching configurations over the
 // shared PKI.
 func (f *fixture) serverConfig() *Config {
-	return &Config{Certificate: f.server, ClientCAs: f.ca.pool}
+	return &Config{Certificate: f.server, ClientCAs: f.ca.Pool}
 }
 
 func (f *fixture) clientConfig() *Config {
-	return &Config{RootCAs: f.ca.pool, ServerName: "server.test"}
+	return &Config{RootCAs: f.ca.Pool, ServerName: "server.test"}
 }
 
 // pair is a client and a server connection over loopback TCP.
@@ -208,7 +123,3 @@ func mustConnect(t testing.TB, scfg, ccfg *Config) *pair {
 
 // isAlert reports whether err carries alert a, sent or received.
 func isAlert(err error, a AlertError) bool { return errors.Is(err, a) }
-
-func pkixName(cn string) pkix.Name {
-	return pkix.Name{CommonName: cn, Organization: []string{"mima test"}}
-}

@@ -78,7 +78,7 @@ func TestInteropTjfoc(t *testing.T) {
 				}
 				if clientAuth {
 					cfg.ClientAuth = gmtls.RequireAndVerifyClientCert
-					cfg.ClientCAs = tjPool(t, f.ca.cert.Raw)
+					cfg.ClientCAs = tjPool(t, f.ca.Cert.Raw)
 				}
 				s := gmtls.Server(raw, cfg)
 				if err := s.Handshake(); err != nil {
@@ -134,7 +134,7 @@ func TestInteropTjfoc(t *testing.T) {
 			_ = raw.SetDeadline(time.Now().Add(ioDeadline))
 			cfg := &gmtls.Config{
 				GMSupport:    gmtls.NewGMSupport(),
-				RootCAs:      tjPool(t, f.ca.cert.Raw),
+				RootCAs:      tjPool(t, f.ca.Cert.Raw),
 				ServerName:   "server.test",
 				CipherSuites: []uint16{gmtls.GMTLS_SM2_WITH_SM4_SM3},
 			}

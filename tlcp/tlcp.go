@@ -62,7 +62,32 @@ func Dial(network, addr string, config *Config) (*Conn, error) {
 // DialWithDialer is Dial with a dialer, whose Timeout and Deadline bound
 // the connection and the handshake together.
 func DialWithDialer(dialer *net.Dialer, network, addr string, config *Config) (*Conn, error) {
-	ctx := context.Background()
+	d := &Dialer{NetDialer: dialer, Config: config}
+	c, err := d.DialContext(context.Background(), network, addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*Conn), nil
+}
+
+// Dialer dials TLCP connections, like tls.Dialer: its DialContext suits
+// http.Transport.DialTLSContext.
+type Dialer struct {
+	// NetDialer dials the TCP connection; nil means a zero net.Dialer. Its
+	// Timeout and Deadline bound the connection and the handshake together.
+	NetDialer *net.Dialer
+	// Config is the client configuration; nil means the zero Config. One
+	// without ServerName gets the host part of the address dialled.
+	Config *Config
+}
+
+// DialContext connects to addr and runs the client handshake within ctx.
+// The connection is a *Conn.
+func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	dialer := d.NetDialer
+	if dialer == nil {
+		dialer = new(net.Dialer)
+	}
 	if dialer.Timeout != 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, dialer.Timeout)
@@ -77,6 +102,7 @@ func DialWithDialer(dialer *net.Dialer, network, addr string, config *Config) (*
 	if err != nil {
 		return nil, fmt.Errorf("tlcp: dial: %w", err)
 	}
+	config := d.Config
 	if config == nil {
 		config = &Config{}
 	}
