@@ -115,9 +115,22 @@ func WrapForImport(p ImportParams, material any) ([]byte, error) {
 // *sm2.PrivateKey for sm2 keys.
 func UnwrapExported(e ExportedKey, priv *sm2.PrivateKey) (any, error) {
 	if e.Type == "sm2" {
-		return sm2.ParseEnvelopedPrivateKey(priv, e.Wrapped)
+		return OpenEnvelopedKey(e.Wrapped, priv)
 	}
 	return sm2.Decrypt(priv, e.Wrapped)
+}
+
+// OpenEnvelopedKey opens a GB/T 35276 SM2 enveloped private key (an
+// exported sm2 key, or the encryption key of Dual) with the private key
+// it was enveloped to.
+func OpenEnvelopedKey(env []byte, priv *sm2.PrivateKey) (k *sm2.PrivateKey, err error) {
+	// gmsm v0.44.0 can panic on a malformed envelope.
+	defer func() {
+		if recover() != nil {
+			k, err = nil, errors.New("sdk: malformed SM2 enveloped key")
+		}
+	}()
+	return sm2.ParseEnvelopedPrivateKey(priv, env)
 }
 
 func parseSM2PublicKey(pemText string) (*ecdsa.PublicKey, error) {

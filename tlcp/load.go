@@ -4,10 +4,10 @@ import (
 	"encoding/pem"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+	"github.com/mimacrypto/mima/internal/pemkey"
 )
 
 // LoadCertificate reads a dual certificate from PEM files: the signing
@@ -81,30 +81,9 @@ func readCertificates(file string) ([][]byte, error) {
 // readSM2Key reads the first PEM private key block of a file (which may
 // also hold certificates): SM2, PKCS#8 or SEC 1.
 func readSM2Key(file string) (*sm2.PrivateKey, error) {
-	b, err := os.ReadFile(file)
+	k, err := pemkey.ReadSM2(file)
 	if err != nil {
 		return nil, fmt.Errorf("tlcp: %w", err)
 	}
-	var block *pem.Block
-	for {
-		block, b = pem.Decode(b)
-		if block == nil {
-			return nil, fmt.Errorf("tlcp: %s holds no PEM private key", file)
-		}
-		if strings.HasSuffix(block.Type, "PRIVATE KEY") {
-			break
-		}
-	}
-	if k, err := smx509.ParseSM2PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := smx509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("tlcp: %s: %w", file, err)
-	}
-	priv, ok := k.(*sm2.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("tlcp: %s holds a %T, not an SM2 key", file, k)
-	}
-	return priv, nil
+	return k, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/mimacrypto/mima/internal/pemkey"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -305,9 +306,9 @@ func (e *env) caKeyPairCommand() *cobra.Command {
 func (e *env) caDualCommand() *cobra.Command {
 	var req sdk.DualRequest
 	var f ioFlags
-	var encOut, keyOut string
+	var encOut, keyOut, signKey string
 	cmd := &cobra.Command{
-		Use:   "issue-dual CA --in CSR.pem --enc-out ENC.pem --key-out ENC.key",
+		Use:   "issue-dual CA --in CSR.pem --enc-out ENC.pem --key-out ENC.key [--sign-key SIGN.key]",
 		Short: "Dual certificates (GM/T 0015): signing for the CSR's key, encryption for an escrowed key enveloped to it",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
@@ -323,7 +324,13 @@ func (e *env) caDualCommand() *cobra.Command {
 			if err := os.WriteFile(encOut, []byte(d.Encryption.Certificate), 0o600); err != nil {
 				return err
 			}
-			if err := os.WriteFile(keyOut, d.EnvelopedKey, 0o600); err != nil {
+			key := d.EnvelopedKey
+			if signKey != "" {
+				if key, err = openEnvelope(signKey, key); err != nil {
+					return err
+				}
+			}
+			if err := os.WriteFile(keyOut, key, 0o600); err != nil {
 				return err
 			}
 			return e.emitCert(&f, d.Signing, nil)
@@ -332,6 +339,7 @@ func (e *env) caDualCommand() *cobra.Command {
 	f.bind(cmd)
 	cmd.Flags().StringVar(&encOut, "enc-out", "", "write the encryption certificate (PEM) here")
 	cmd.Flags().StringVar(&keyOut, "key-out", "", "write the enveloped encryption key (GB/T 35276, DER) here")
+	cmd.Flags().StringVar(&signKey, "sign-key", "", "the CSR's private key (PEM): open the envelope with it and write the encryption key as PKCS#8 PEM instead")
 	cmd.Flags().StringVar(&req.Profile, "profile", "", "signing profile (default: default)")
 	cmd.Flags().StringVar(&req.EncryptionProfile, "encryption-profile", "", "encryption profile (default: default-encryption)")
 	cmd.Flags().StringVar(&req.TTL, "ttl", "", "validity")
@@ -461,4 +469,18 @@ func (e *env) printCA(ca sdk.CA) error {
 			fmt.Fprintf(w, "CSR\n%s", ca.CSR)
 		}
 	})
+}
+
+// openEnvelope opens an enveloped encryption key with the signing key in
+// signKeyFile and returns it as PKCS#8 PEM.
+func openEnvelope(signKeyFile string, env []byte) ([]byte, error) {
+	signKey, err := pemkey.ReadSM2(signKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	k, err := sdk.OpenEnvelopedKey(env, signKey)
+	if err != nil {
+		return nil, fmt.Errorf("opening the encryption key with %s: %w", signKeyFile, err)
+	}
+	return pemkey.Encode(k)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mimacrypto/mima/sdk"
+	"github.com/mimacrypto/mima/tlcp"
 )
 
 // exitError carries a process exit status without further output.
@@ -55,6 +56,13 @@ type env struct {
 	token       string
 	tenant      string
 	caCert      string
+	tlcp        tlcpFlags
+}
+
+// tlcpFlags make the client reach the server over TLCP.
+type tlcpFlags struct {
+	on                                 bool
+	signCert, signKey, encCert, encKey string
 }
 
 func (e *env) rootCommand() *cobra.Command {
@@ -75,7 +83,20 @@ func (e *env) rootCommand() *cobra.Command {
 	pf.StringVar(&e.addr, "address", envOr("MIMA_ADDR", "http://127.0.0.1:8200"), "server address (env MIMA_ADDR)")
 	pf.StringVar(&e.token, "token", os.Getenv("MIMA_TOKEN"), "bearer token (env MIMA_TOKEN)")
 	pf.StringVar(&e.tenant, "tenant", os.Getenv("MIMA_TENANT"), "tenant the root token acts in (env MIMA_TENANT)")
-	pf.StringVar(&e.caCert, "ca-cert", os.Getenv("MIMA_CACERT"), "PEM CA certificate to trust for https (env MIMA_CACERT)")
+	pf.StringVar(&e.caCert, "ca-cert", os.Getenv("MIMA_CACERT"), "PEM CA certificate to trust for https, TLS or TLCP (env MIMA_CACERT)")
+	pf.BoolVar(&e.tlcp.on, "tlcp", os.Getenv("MIMA_TLCP") == "true", "reach the https address over TLCP (GB/T 38636) instead of TLS (env MIMA_TLCP=true)")
+	for _, f := range []struct {
+		p          *string
+		name, help string
+	}{
+		{&e.tlcp.signCert, "tlcp-client-sign-cert", "TLCP client signing certificate (PEM)"},
+		{&e.tlcp.signKey, "tlcp-client-sign-key", "its SM2 private key (PEM)"},
+		{&e.tlcp.encCert, "tlcp-client-enc-cert", "TLCP client encryption certificate (PEM)"},
+		{&e.tlcp.encKey, "tlcp-client-enc-key", "its SM2 private key (PEM)"},
+	} {
+		env := "MIMA_" + strings.ToUpper(strings.ReplaceAll(f.name, "-", "_"))
+		pf.StringVar(f.p, f.name, os.Getenv(env), f.help+" (env "+env+")")
+	}
 	root.AddCommand(
 		e.serverCommand(),
 		e.statusCommand(),
@@ -106,7 +127,13 @@ func envOr(name, def string) string {
 // client returns an SDK client from the global flags.
 func (e *env) client() (*sdk.Client, error) {
 	opts := []sdk.Option{sdk.WithToken(e.token), sdk.WithTenant(e.tenant)}
-	if e.caCert != "" {
+	if e.tlcp.on {
+		cfg, err := e.tlcpConfig()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, sdk.WithTLCP(cfg))
+	} else if e.caCert != "" {
 		pem, err := os.ReadFile(e.caCert)
 		if err != nil {
 			return nil, err
@@ -118,6 +145,45 @@ func (e *env) client() (*sdk.Client, error) {
 		opts = append(opts, sdk.WithTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}))
 	}
 	return sdk.New(e.addr, opts...)
+}
+
+// tlcpConfig is the TLCP client configuration of the global flags.
+func (e *env) tlcpConfig() (*tlcp.Config, error) {
+	if !strings.HasPrefix(e.addr, "https://") {
+		return nil, fmt.Errorf("--tlcp needs an https:// address, not %q", e.addr)
+	}
+	cfg := &tlcp.Config{}
+	if e.caCert != "" {
+		pool, err := tlcp.LoadCertPool(e.caCert)
+		if err != nil {
+			return nil, err
+		}
+		cfg.RootCAs = pool
+	}
+	t := e.tlcp
+	switch n := countSet(t.signCert, t.signKey, t.encCert, t.encKey); n {
+	case 0:
+	case 4:
+		cert, err := tlcp.LoadCertificate(t.signCert, t.signKey, t.encCert, t.encKey)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificate = cert
+	default:
+		return nil, fmt.Errorf("a TLCP client certificate needs all four of --tlcp-client-sign-cert, --tlcp-client-sign-key, --tlcp-client-enc-cert and --tlcp-client-enc-key")
+	}
+	return cfg, nil
+}
+
+// countSet counts the non-empty strings.
+func countSet(s ...string) int {
+	n := 0
+	for _, v := range s {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 // print writes v as indented JSON with --format json, or calls table.

@@ -2,16 +2,13 @@ package cli
 
 import (
 	"context"
-	"encoding/pem"
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 
-	"github.com/emmansun/gmsm/sm2"
-	"github.com/emmansun/gmsm/smx509"
 	"github.com/spf13/cobra"
 
+	"github.com/mimacrypto/mima/internal/pemkey"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -68,22 +65,11 @@ func parseMaterial(keyType string, in []byte) (any, error) {
 	if keyType != "sm2" {
 		return in, nil
 	}
-	block, _ := pem.Decode(in)
-	if block == nil {
+	k, err := pemkey.ParseSM2(in)
+	if errors.Is(err, pemkey.ErrNoKey) {
 		return nil, errors.New("an sm2 key is imported from a PEM private key")
 	}
-	if k, err := smx509.ParseSM2PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := smx509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("reading the PEM private key: %w", err)
-	}
-	priv, ok := k.(*sm2.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("the PEM private key is %T, not SM2", k)
-	}
-	return priv, nil
+	return k, err
 }
 
 func (e *env) exportCommand() *cobra.Command {

@@ -44,6 +44,7 @@ type server struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	addr   string        // http://host:port
+	banner []string      // the lines printed before the address
 	exited chan struct{} // closed when the process has exited
 	err    error         // its exit status, once exited
 }
@@ -70,6 +71,7 @@ func startServer(t *testing.T, args ...string) *server {
 			s.addr = addr
 			break
 		}
+		s.banner = append(s.banner, lines.Text())
 	}
 	if s.addr == "" {
 		_ = cmd.Wait()

@@ -21,6 +21,13 @@ type Config struct {
 	ListenAddr              string        `yaml:"listen_addr"`
 	TLSCertFile             string        `yaml:"tls_cert_file"`
 	TLSKeyFile              string        `yaml:"tls_key_file"`
+	TLCPAddr                string        `yaml:"tlcp_addr"`
+	TLCPSignCert            string        `yaml:"tlcp_sign_cert"`
+	TLCPSignKey             string        `yaml:"tlcp_sign_key"`
+	TLCPEncCert             string        `yaml:"tlcp_enc_cert"`
+	TLCPEncKey              string        `yaml:"tlcp_enc_key"`
+	TLCPClientCA            string        `yaml:"tlcp_client_ca"`
+	TLCPClientAuth          string        `yaml:"tlcp_client_auth"`
 	Storage                 string        `yaml:"storage"`
 	DataDir                 string        `yaml:"data_dir"`
 	PostgresDSN             string        `yaml:"postgres_dsn"`
@@ -50,6 +57,7 @@ type Config struct {
 func Defaults() Config {
 	return Config{
 		ListenAddr:              "127.0.0.1:8200",
+		TLCPClientAuth:          "none",
 		Storage:                 "bolt",
 		DataDir:                 "./mima-data",
 		MaxRequestBytes:         4 << 20,
@@ -77,6 +85,13 @@ func fields() []field {
 		{"listen_addr", "addr", "address to serve the API on", func(c *Config) any { return &c.ListenAddr }},
 		{"tls_cert_file", "tls-cert-file", "PEM certificate chain for HTTPS (plain HTTP when empty)", func(c *Config) any { return &c.TLSCertFile }},
 		{"tls_key_file", "tls-key-file", "PEM private key for HTTPS", func(c *Config) any { return &c.TLSKeyFile }},
+		{"tlcp_addr", "tlcp-addr", "also serve the API over TLCP (GB/T 38636) here; equal to listen_addr: TLS and TLCP on one port", func(c *Config) any { return &c.TLCPAddr }},
+		{"tlcp_sign_cert", "tlcp-sign-cert", "PEM TLCP signing certificate (intermediates may follow)", func(c *Config) any { return &c.TLCPSignCert }},
+		{"tlcp_sign_key", "tlcp-sign-key", "PEM SM2 private key of the TLCP signing certificate", func(c *Config) any { return &c.TLCPSignKey }},
+		{"tlcp_enc_cert", "tlcp-enc-cert", "PEM TLCP encryption certificate", func(c *Config) any { return &c.TLCPEncCert }},
+		{"tlcp_enc_key", "tlcp-enc-key", "PEM SM2 private key of the TLCP encryption certificate", func(c *Config) any { return &c.TLCPEncKey }},
+		{"tlcp_client_ca", "tlcp-client-ca", "PEM CA certificates that TLCP client certificates must chain to", func(c *Config) any { return &c.TLCPClientCA }},
+		{"tlcp_client_auth", "tlcp-client-auth", "TLCP client certificates: none, request (verified when sent; enables ECDHE) or require", func(c *Config) any { return &c.TLCPClientAuth }},
 		{"storage", "storage", "storage backend: bolt, inmem or postgres", func(c *Config) any { return &c.Storage }},
 		{"data_dir", "data-dir", "directory of the bolt store and, by default, the audit log", func(c *Config) any { return &c.DataDir }},
 		{"postgres_dsn", "postgres-dsn", "PostgreSQL connection string for the postgres storage (shared by the nodes of a cluster)", func(c *Config) any { return &c.PostgresDSN }},
@@ -217,6 +232,9 @@ func (c Config) validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return fmt.Errorf("tls_cert_file and tls_key_file must be given together")
 	}
+	if err := c.validateTLCP(); err != nil {
+		return err
+	}
 	if c.JobsInterval <= 0 || c.AuditCheckpointInterval <= 0 {
 		return fmt.Errorf("jobs_interval and audit_checkpoint_interval must be positive")
 	}
@@ -232,6 +250,36 @@ func (c Config) validate() error {
 	}
 	if c.Dev && c.UnsealKEKFile != "" {
 		return fmt.Errorf("the development server unseals itself; unseal_kek_file does not apply")
+	}
+	return nil
+}
+
+func (c Config) validateTLCP() error {
+	files := []string{c.TLCPSignCert, c.TLCPSignKey, c.TLCPEncCert, c.TLCPEncKey}
+	given := 0
+	for _, f := range files {
+		if f != "" {
+			given++
+		}
+	}
+	switch {
+	case c.TLCPAddr == "" && (given > 0 || c.TLCPClientCA != ""):
+		return fmt.Errorf("the tlcp_ certificate settings need tlcp_addr")
+	case c.TLCPAddr == "":
+		return nil
+	case given != len(files):
+		return fmt.Errorf("tlcp_addr needs tlcp_sign_cert, tlcp_sign_key, tlcp_enc_cert and tlcp_enc_key")
+	case c.TLCPAddr == c.ListenAddr && c.TLSCertFile == "":
+		return fmt.Errorf("serving TLS and TLCP on one port (tlcp_addr equal to listen_addr) needs tls_cert_file and tls_key_file")
+	}
+	switch c.TLCPClientAuth {
+	case "none":
+	case "request", "require":
+		if c.TLCPClientCA == "" {
+			return fmt.Errorf("tlcp_client_auth %s needs tlcp_client_ca", c.TLCPClientAuth)
+		}
+	default:
+		return fmt.Errorf("tlcp_client_auth must be none, request or require, not %q", c.TLCPClientAuth)
 	}
 	return nil
 }

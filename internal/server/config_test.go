@@ -70,12 +70,17 @@ func TestConfigErrors(t *testing.T) {
 		env  map[string]string
 		args []string
 	}{
-		"unknown field":    {file: "listen_adr: x\n"},
-		"bad storage":      {args: []string{"--storage", "floppy"}},
-		"cert without key": {args: []string{"--tls-cert-file", "c.pem"}},
-		"bad duration env": {env: map[string]string{"MIMA_READ_TIMEOUT": "soon"}},
-		"bad log level":    {args: []string{"--log-level", "loud"}},
-		"dev with kek":     {args: []string{"--dev", "--unseal-kek-file", "k"}},
+		"unknown field":                     {file: "listen_adr: x\n"},
+		"bad storage":                       {args: []string{"--storage", "floppy"}},
+		"cert without key":                  {args: []string{"--tls-cert-file", "c.pem"}},
+		"bad duration env":                  {env: map[string]string{"MIMA_READ_TIMEOUT": "soon"}},
+		"bad log level":                     {args: []string{"--log-level", "loud"}},
+		"dev with kek":                      {args: []string{"--dev", "--unseal-kek-file", "k"}},
+		"tlcp without certificates":         {args: []string{"--tlcp-addr", ":8443"}},
+		"tlcp certificates without address": {args: []string{"--tlcp-sign-cert", "s.pem"}},
+		"tlcp one port without tls":         {args: append(tlcpFiles, "--tlcp-addr", Defaults().ListenAddr)},
+		"tlcp bad client auth":              {args: append(tlcpFiles, "--tlcp-addr", ":8443", "--tlcp-client-auth", "maybe")},
+		"tlcp require without ca":           {args: append(tlcpFiles, "--tlcp-addr", ":8443", "--tlcp-client-auth", "require")},
 	} {
 		if _, err := load(t, tc.file, tc.env, tc.args...); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -91,5 +96,19 @@ func TestDevDefaultsToMemory(t *testing.T) {
 	cfg, err = load(t, "", nil, "--dev", "--storage", "bolt", "--data-dir", t.TempDir())
 	if err != nil || cfg.Storage != "bolt" {
 		t.Fatalf("dev with bolt: %+v, %v", cfg, err)
+	}
+}
+
+// tlcpFiles are the four certificate and key flags of TLCP.
+var tlcpFiles = []string{"--tlcp-sign-cert", "s.pem", "--tlcp-sign-key", "s.key", "--tlcp-enc-cert", "e.pem", "--tlcp-enc-key", "e.key"}
+
+func TestTLCPConfig(t *testing.T) {
+	cfg, err := load(t, "tlcp_addr: 127.0.0.1:8443\ntlcp_sign_cert: s.pem\ntlcp_sign_key: s.key\ntlcp_enc_cert: e.pem\ntlcp_enc_key: e.key\ntlcp_client_ca: ca.pem\n",
+		map[string]string{"MIMA_TLCP_CLIENT_AUTH": "require"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.TLCPAddr != "127.0.0.1:8443" || cfg.TLCPEncKey != "e.key" || cfg.TLCPClientAuth != "require" {
+		t.Fatalf("tlcp config: %+v", cfg)
 	}
 }

@@ -66,15 +66,19 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if err := n.start(ctx, out); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	eps, err := listen(cfg)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+		return err
 	}
-	scheme := "http"
-	if cfg.TLSCertFile != "" {
-		scheme = "https"
+	lns := make([]net.Listener, len(eps))
+	for i, ep := range eps {
+		lns[i] = ep.ln
+		if ep.tlcp {
+			fmt.Fprintf(out, "mima %s serving TLCP on %s\n", Version, ep.url)
+		}
 	}
-	fmt.Fprintf(out, "mima %s listening on %s://%s\n", Version, scheme, ln.Addr())
+	// The last line names the main endpoint; scripts wait for it.
+	fmt.Fprintf(out, "mima %s listening on %s\n", Version, eps[len(eps)-1].url)
 	go n.runJobs(ctx, cfg.JobsInterval)
 	if _, shared := n.backend.(storage.Watcher); shared {
 		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki, n.cms)
@@ -82,7 +86,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, n.log)
 	}
-	return serve(ctx, ln, n.api, cfg, n.log)
+	return serve(ctx, lns, n.api, cfg, n.log)
 }
 
 // assemble opens the store and audit log and wires the node.
@@ -237,13 +241,14 @@ func (n *node) startDev(ctx context.Context, out io.Writer) error {
 	}
 	fmt.Fprintf(out, "development server: in-memory, initialised and unsealed; nothing survives a restart\n"+
 		"unseal share: %s\nroot token:   %s\n\n"+
-		"export MIMA_ADDR=http://%s MIMA_TOKEN=%s\n", res.Shares[0], root, n.cfg.ListenAddr, root)
+		"export MIMA_ADDR=%s%s MIMA_TOKEN=%s\n", res.Shares[0], root, scheme(n.cfg.TLSCertFile != ""), n.cfg.ListenAddr, root)
 	return nil
 }
 
-// serve answers requests with h until ctx is cancelled, then stops
-// accepting and waits up to cfg.ShutdownTimeout for in-flight requests.
-func serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, log *slog.Logger) error {
+// serve answers requests on every listener with h until ctx is cancelled
+// or a listener fails, then stops accepting and waits up to
+// cfg.ShutdownTimeout for in-flight requests.
+func serve(ctx context.Context, lns []net.Listener, h http.Handler, cfg Config, log *slog.Logger) error {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -252,17 +257,13 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, log
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
-	go func() {
-		if cfg.TLSCertFile != "" {
-			errc <- srv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
+	errc := make(chan error, len(lns))
+	for _, ln := range lns {
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	var failed error
 	select {
-	case err := <-errc:
-		return err
+	case failed = <-errc:
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: finishing in-flight requests", "timeout", cfg.ShutdownTimeout)
@@ -271,8 +272,13 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, cfg Config, log
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	if failed != nil {
+		return failed
+	}
+	for range lns {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	return nil
 }

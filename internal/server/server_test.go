@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -16,8 +17,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+	"github.com/mimacrypto/mima/internal/tlcptest"
+	"github.com/mimacrypto/mima/tlcp"
 )
 
 // TestShutdownFinishesInFlightRequests starts a request, cancels the
@@ -37,7 +43,7 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := Defaults()
 	served := make(chan error, 1)
-	go func() { served <- serve(ctx, ln, h, cfg, slog.New(slog.DiscardHandler)) }()
+	go func() { served <- serve(ctx, []net.Listener{ln}, h, cfg, slog.New(slog.DiscardHandler)) }()
 
 	type answer struct {
 		body string
@@ -73,32 +79,107 @@ func TestShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 }
 
-// TestTLSListener serves over HTTPS with a certificate from the config.
-func TestTLSListener(t *testing.T) {
+// TestEndpoints serves a handler on the endpoints of several
+// configurations and reaches each over the protocols it should speak.
+func TestEndpoints(t *testing.T) {
 	dir := t.TempDir()
 	certPEM := writeSelfSigned(t, dir)
-	cfg := Defaults()
-	cfg.TLSCertFile, cfg.TLSKeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	ca := tlcptest.NewCA(t, "Endpoint Root")
+	server := ca.Dual(t, "server.test", func(sign, _ *smx509.Certificate) {
+		sign.IPAddresses = []net.IP{net.IPv4(127, 0, 0, 1)}
+	}).WriteFiles(t, dir, "server")
+	client := ca.Dual(t, "client.test", nil)
+	tlcptest.WriteCert(t, filepath.Join(dir, "ca.pem"), ca.Cert.Raw)
+	stranger := tlcptest.NewCA(t, "Stranger Root").Dual(t, "client.test", nil)
+
+	withTLS := func(c *Config) {
+		c.TLSCertFile, c.TLSKeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() {
-		_ = serve(ctx, ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "tls ok") }), cfg, slog.New(slog.DiscardHandler))
-	}()
+	withTLCP := func(addr string) func(*Config) {
+		return func(c *Config) {
+			c.TLCPAddr = addr
+			c.TLCPSignCert, c.TLCPSignKey, c.TLCPEncCert, c.TLCPEncKey = server.SignCert, server.SignKey, server.EncCert, server.EncKey
+		}
+	}
+	requireClient := func(c *Config) { c.TLCPClientCA, c.TLCPClientAuth = filepath.Join(dir, "ca.pem"), "require" }
+
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := client.Get("https://" + ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
+	tlsClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	tlcpClient := func(id *tlcptest.Dual) *http.Client {
+		cfg := &tlcp.Config{RootCAs: ca.Pool}
+		if id != nil {
+			cfg.Certificate = &tlcp.Certificate{SignCertificate: id.SignCert, SignKey: id.SignKey, EncCertificate: id.EncCert, EncKey: id.EncKey}
+		}
+		return &http.Client{Transport: &http.Transport{DialTLSContext: (&tlcp.Dialer{Config: cfg}).DialContext}}
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if string(b) != "tls ok" || resp.TLS == nil {
-		t.Fatalf("over TLS: %q", b)
+	type reach struct {
+		client *http.Client
+		ok     bool
+	}
+	for _, tc := range []struct {
+		name   string
+		config []func(*Config)
+		urls   []string // the endpoints' URLs, TLCP first
+		reach  [][]reach
+	}{
+		{"http", nil, []string{"http://"}, [][]reach{{{http.DefaultClient, true}}}},
+		{"https", []func(*Config){withTLS}, []string{"https://"}, [][]reach{{{tlsClient, true}, {tlcpClient(nil), false}}}},
+		{"tlcp beside http", []func(*Config){withTLCP("localhost:0")}, []string{"https://", "http://"},
+			[][]reach{{{tlcpClient(nil), true}, {tlsClient, false}}, {{http.DefaultClient, true}}}},
+		{"tlcp and tls on one port", []func(*Config){withTLS, withTLCP("127.0.0.1:0")}, []string{"https://"},
+			[][]reach{{{tlcpClient(nil), true}, {tlsClient, true}}}},
+		{"tlcp requiring client certificates", []func(*Config){withTLCP("localhost:0"), requireClient}, []string{"https://", "http://"},
+			[][]reach{{{tlcpClient(&client), true}, {tlcpClient(nil), false}, {tlcpClient(&stranger), false}}, {{http.DefaultClient, true}}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Defaults()
+			cfg.ListenAddr = "127.0.0.1:0"
+			for _, edit := range tc.config {
+				edit(&cfg)
+			}
+			if err := cfg.validate(); err != nil {
+				t.Fatal(err)
+			}
+			eps, err := listen(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(eps) != len(tc.urls) {
+				t.Fatalf("%d endpoints, want %d", len(eps), len(tc.urls))
+			}
+			lns := make([]net.Listener, len(eps))
+			for i, ep := range eps {
+				lns[i] = ep.ln
+				if !strings.HasPrefix(ep.url, tc.urls[i]) {
+					t.Fatalf("endpoint %d is %s, want %s…", i, ep.url, tc.urls[i])
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			served := make(chan error, 1)
+			go func() {
+				served <- serve(ctx, lns, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") }), cfg, slog.New(slog.DiscardHandler))
+			}()
+			for i, ep := range eps {
+				for j, r := range tc.reach[i] {
+					resp, err := r.client.Get(ep.url)
+					if err == nil {
+						b, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						if string(b) != "ok" {
+							err = fmt.Errorf("answered %q", b)
+						}
+					}
+					if (err == nil) != r.ok {
+						t.Errorf("%s, client %d: error %v, want success %v", ep.url, j, err, r.ok)
+					}
+				}
+			}
+			cancel()
+			if err := <-served; err != nil {
+				t.Fatalf("serve: %v", err)
+			}
+		})
 	}
 }
 
