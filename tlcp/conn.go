@@ -3,6 +3,7 @@ package tlcp
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -242,6 +243,17 @@ func (c *Conn) Close() error {
 		return err
 	}
 	return alertErr
+}
+
+// CloseWrite sends close_notify and refuses later Writes, leaving the
+// connection open for reading: the peer reads io.EOF, as after TCP's
+// half-close. Like crypto/tls, it does not half-close the underlying
+// connection, and needs a completed handshake.
+func (c *Conn) CloseWrite() error {
+	if !c.handshakeComplete.Load() {
+		return errors.New("tlcp: CloseWrite before the handshake completed")
+	}
+	return c.sendAlert(alertCloseNotify)
 }
 
 // readFromUntil reads from the connection until rawInput holds n bytes.

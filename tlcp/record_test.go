@@ -139,6 +139,31 @@ func TestCloseNotify(t *testing.T) {
 	}
 }
 
+// TestCloseWrite half-closes: the peer reads io.EOF and can still answer.
+func TestCloseWrite(t *testing.T) {
+	f := pki(t)
+	if err := Client(nil, f.clientConfig()).CloseWrite(); err == nil {
+		t.Fatal("CloseWrite before the handshake succeeded")
+	}
+	p := mustConnect(t, f.serverConfig(), f.clientConfig())
+	if err := p.client.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.client.Write([]byte("x")); err == nil {
+		t.Fatal("write after CloseWrite succeeded")
+	}
+	if err := readErr(p.server); err != io.EOF {
+		t.Fatalf("server read after CloseWrite = %v, want io.EOF", err)
+	}
+	if _, err := p.server.Write([]byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(p.client, buf); err != nil || string(buf) != "late" {
+		t.Fatalf("client read after its CloseWrite: %q, %v", buf, err)
+	}
+}
+
 func TestRenegotiationRefused(t *testing.T) {
 	f := pki(t)
 	tests := []struct {

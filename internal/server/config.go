@@ -1,16 +1,12 @@
 package server
 
 import (
-	"bytes"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/settings"
 	"github.com/spf13/pflag"
-	"go.yaml.in/yaml/v3"
 )
 
 // Config is the server configuration. Every field can be set in the YAML
@@ -74,67 +70,48 @@ func Defaults() Config {
 	}
 }
 
-// field ties a Config field to its yaml key, flag and help text.
-type field struct {
-	key, flag, help string
-	ptr             func(*Config) any
-}
-
-func fields() []field {
-	return []field{
-		{"listen_addr", "addr", "address to serve the API on", func(c *Config) any { return &c.ListenAddr }},
-		{"tls_cert_file", "tls-cert-file", "PEM certificate chain for HTTPS (plain HTTP when empty)", func(c *Config) any { return &c.TLSCertFile }},
-		{"tls_key_file", "tls-key-file", "PEM private key for HTTPS", func(c *Config) any { return &c.TLSKeyFile }},
-		{"tlcp_addr", "tlcp-addr", "also serve the API over TLCP (GB/T 38636) here; equal to listen_addr: TLS and TLCP on one port", func(c *Config) any { return &c.TLCPAddr }},
-		{"tlcp_sign_cert", "tlcp-sign-cert", "PEM TLCP signing certificate (intermediates may follow)", func(c *Config) any { return &c.TLCPSignCert }},
-		{"tlcp_sign_key", "tlcp-sign-key", "PEM SM2 private key of the TLCP signing certificate", func(c *Config) any { return &c.TLCPSignKey }},
-		{"tlcp_enc_cert", "tlcp-enc-cert", "PEM TLCP encryption certificate", func(c *Config) any { return &c.TLCPEncCert }},
-		{"tlcp_enc_key", "tlcp-enc-key", "PEM SM2 private key of the TLCP encryption certificate", func(c *Config) any { return &c.TLCPEncKey }},
-		{"tlcp_client_ca", "tlcp-client-ca", "PEM CA certificates that TLCP client certificates must chain to", func(c *Config) any { return &c.TLCPClientCA }},
-		{"tlcp_client_auth", "tlcp-client-auth", "TLCP client certificates: none, request (verified when sent; enables ECDHE) or require", func(c *Config) any { return &c.TLCPClientAuth }},
-		{"storage", "storage", "storage backend: bolt, inmem or postgres", func(c *Config) any { return &c.Storage }},
-		{"data_dir", "data-dir", "directory of the bolt store and, by default, the audit log", func(c *Config) any { return &c.DataDir }},
-		{"postgres_dsn", "postgres-dsn", "PostgreSQL connection string for the postgres storage (shared by the nodes of a cluster)", func(c *Config) any { return &c.PostgresDSN }},
-		{"postgres_max_conns", "postgres-max-conns", "PostgreSQL connection pool size per node", func(c *Config) any { return &c.PostgresMaxConns }},
-		{"node_id", "node-id", "this node's name in a cluster, unique per node (default: the host name)", func(c *Config) any { return &c.NodeID }},
-		{"cache_recheck_interval", "cache-recheck-interval", "in a cluster, drop every cache this often in case a change notice was missed", func(c *Config) any { return &c.CacheRecheckInterval }},
-		{"audit_dir", "audit-dir", "directory of the audit log (default <data_dir>/audit)", func(c *Config) any { return &c.AuditDir }},
-		{"unseal_kek_file", "unseal-kek-file", "file with a 32-hex-digit KEK for unattended unseal (weaker than key shares)", func(c *Config) any { return &c.UnsealKEKFile }},
-		{"max_request_bytes", "max-request-bytes", "largest accepted request body", func(c *Config) any { return &c.MaxRequestBytes }},
-		{"read_timeout", "read-timeout", "time allowed to read a request", func(c *Config) any { return &c.ReadTimeout }},
-		{"write_timeout", "write-timeout", "time allowed to write a response", func(c *Config) any { return &c.WriteTimeout }},
-		{"shutdown_timeout", "shutdown-timeout", "time in-flight requests get to finish at shutdown", func(c *Config) any { return &c.ShutdownTimeout }},
-		{"audit_checkpoint_records", "audit-checkpoint-records", "sign an audit checkpoint after this many records", func(c *Config) any { return &c.AuditCheckpointRecords }},
-		{"audit_checkpoint_interval", "audit-checkpoint-interval", "sign an audit checkpoint at least this often when there are new records", func(c *Config) any { return &c.AuditCheckpointInterval }},
-		{"jobs_interval", "jobs-interval", "how often due key destructions and automatic rotations run", func(c *Config) any { return &c.JobsInterval }},
-		{"pprof_addr", "pprof-addr", "serve Go's pprof profiles on this address (loopback only; empty: off)", func(c *Config) any { return &c.PprofAddr }},
-		{"log_level", "log-level", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }},
-		{"log_format", "log-format", "text or json", func(c *Config) any { return &c.LogFormat }},
-	}
-}
+// table lists every Config field with its yaml key, flag and help.
+var table = settings.Table[Config]{EnvPrefix: "MIMA_", Fields: []settings.Field[Config]{
+	settings.F("listen_addr", "addr", "address to serve the API on", func(c *Config) any { return &c.ListenAddr }),
+	settings.F("tls_cert_file", "tls-cert-file", "PEM certificate chain for HTTPS (plain HTTP when empty)", func(c *Config) any { return &c.TLSCertFile }),
+	settings.F("tls_key_file", "tls-key-file", "PEM private key for HTTPS", func(c *Config) any { return &c.TLSKeyFile }),
+	settings.F("tlcp_addr", "tlcp-addr", "also serve the API over TLCP (GB/T 38636) here; equal to listen_addr: TLS and TLCP on one port", func(c *Config) any { return &c.TLCPAddr }),
+	settings.F("tlcp_sign_cert", "tlcp-sign-cert", "PEM TLCP signing certificate (intermediates may follow)", func(c *Config) any { return &c.TLCPSignCert }),
+	settings.F("tlcp_sign_key", "tlcp-sign-key", "PEM SM2 private key of the TLCP signing certificate", func(c *Config) any { return &c.TLCPSignKey }),
+	settings.F("tlcp_enc_cert", "tlcp-enc-cert", "PEM TLCP encryption certificate", func(c *Config) any { return &c.TLCPEncCert }),
+	settings.F("tlcp_enc_key", "tlcp-enc-key", "PEM SM2 private key of the TLCP encryption certificate", func(c *Config) any { return &c.TLCPEncKey }),
+	settings.F("tlcp_client_ca", "tlcp-client-ca", "PEM CA certificates that TLCP client certificates must chain to", func(c *Config) any { return &c.TLCPClientCA }),
+	settings.F("tlcp_client_auth", "tlcp-client-auth", "TLCP client certificates: none, request (verified when sent; enables ECDHE) or require", func(c *Config) any { return &c.TLCPClientAuth }),
+	settings.F("storage", "storage", "storage backend: bolt, inmem or postgres", func(c *Config) any { return &c.Storage }),
+	settings.F("data_dir", "data-dir", "directory of the bolt store and, by default, the audit log", func(c *Config) any { return &c.DataDir }),
+	settings.F("postgres_dsn", "postgres-dsn", "PostgreSQL connection string for the postgres storage (shared by the nodes of a cluster)", func(c *Config) any { return &c.PostgresDSN }),
+	settings.F("postgres_max_conns", "postgres-max-conns", "PostgreSQL connection pool size per node", func(c *Config) any { return &c.PostgresMaxConns }),
+	settings.F("node_id", "node-id", "this node's name in a cluster, unique per node (default: the host name)", func(c *Config) any { return &c.NodeID }),
+	settings.F("cache_recheck_interval", "cache-recheck-interval", "in a cluster, drop every cache this often in case a change notice was missed", func(c *Config) any { return &c.CacheRecheckInterval }),
+	settings.F("audit_dir", "audit-dir", "directory of the audit log (default <data_dir>/audit)", func(c *Config) any { return &c.AuditDir }),
+	settings.F("unseal_kek_file", "unseal-kek-file", "file with a 32-hex-digit KEK for unattended unseal (weaker than key shares)", func(c *Config) any { return &c.UnsealKEKFile }),
+	settings.F("max_request_bytes", "max-request-bytes", "largest accepted request body", func(c *Config) any { return &c.MaxRequestBytes }),
+	settings.F("read_timeout", "read-timeout", "time allowed to read a request", func(c *Config) any { return &c.ReadTimeout }),
+	settings.F("write_timeout", "write-timeout", "time allowed to write a response", func(c *Config) any { return &c.WriteTimeout }),
+	settings.F("shutdown_timeout", "shutdown-timeout", "time in-flight requests get to finish at shutdown", func(c *Config) any { return &c.ShutdownTimeout }),
+	settings.F("audit_checkpoint_records", "audit-checkpoint-records", "sign an audit checkpoint after this many records", func(c *Config) any { return &c.AuditCheckpointRecords }),
+	settings.F("audit_checkpoint_interval", "audit-checkpoint-interval", "sign an audit checkpoint at least this often when there are new records", func(c *Config) any { return &c.AuditCheckpointInterval }),
+	settings.F("jobs_interval", "jobs-interval", "how often due key destructions and automatic rotations run", func(c *Config) any { return &c.JobsInterval }),
+	settings.F("pprof_addr", "pprof-addr", "serve Go's pprof profiles on this address (loopback only; empty: off)", func(c *Config) any { return &c.PprofAddr }),
+	settings.F("log_level", "log-level", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }),
+	settings.F("log_format", "log-format", "text or json", func(c *Config) any { return &c.LogFormat }),
+}}
 
 // EnvName is the environment variable of a config key.
-func EnvName(key string) string { return "MIMA_" + strings.ToUpper(key) }
+func EnvName(key string) string { return table.EnvName(key) }
 
 // BindFlags registers a flag for every config field, plus --config, --dev
 // and --dev-root-token, on fs. The flags write into a scratch Config; Load
 // applies only the flags the user set.
 func BindFlags(fs *pflag.FlagSet) *Config {
 	scratch := Defaults()
-	for _, f := range fields() {
-		help := fmt.Sprintf("%s (env %s)", f.help, EnvName(f.key))
-		switch p := f.ptr(&scratch).(type) {
-		case *string:
-			fs.StringVar(p, f.flag, *p, help)
-		case *int64:
-			fs.Int64Var(p, f.flag, *p, help)
-		case *uint64:
-			fs.Uint64Var(p, f.flag, *p, help)
-		case *time.Duration:
-			fs.DurationVar(p, f.flag, *p, help)
-		}
-	}
-	fs.String("config", "", "YAML configuration file (production mode; starts sealed)")
+	table.Bind(fs, &scratch)
+	fs.Lookup("config").Usage = "YAML configuration file (production mode; starts sealed)"
 	fs.BoolVar(&scratch.Dev, "dev", false, "development server: in-memory store, initialised and unsealed, prints a root token")
 	fs.StringVar(&scratch.DevRootToken, "dev-root-token", "", "fix the development server's root token")
 	return &scratch
@@ -144,22 +121,8 @@ func BindFlags(fs *pflag.FlagSet) *Config {
 // the environment and the flags set on fs.
 func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 	cfg := Defaults()
-	if path, _ := fs.GetString("config"); path != "" {
-		if err := loadFile(path, &cfg); err != nil {
-			return Config{}, err
-		}
-	}
-	for _, f := range fields() {
-		if v := getenv(EnvName(f.key)); v != "" {
-			if err := setField(f.ptr(&cfg), v); err != nil {
-				return Config{}, fmt.Errorf("%s: %w", EnvName(f.key), err)
-			}
-		}
-		if fl := fs.Lookup(f.flag); fl != nil && fl.Changed {
-			if err := setField(f.ptr(&cfg), fl.Value.String()); err != nil {
-				return Config{}, fmt.Errorf("--%s: %w", f.flag, err)
-			}
-		}
+	if err := table.Load(fs, getenv, &cfg); err != nil {
+		return Config{}, err
 	}
 	cfg.Dev, _ = fs.GetBool("dev")
 	cfg.DevRootToken, _ = fs.GetString("dev-root-token")
@@ -169,45 +132,6 @@ func Load(fs *pflag.FlagSet, getenv func(string) string) (Config, error) {
 		}
 	}
 	return cfg, cfg.validate()
-}
-
-func loadFile(path string, cfg *Config) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("reading config: %w", err)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil {
-		return fmt.Errorf("config file %s: %w", path, err)
-	}
-	return nil
-}
-
-func setField(p any, v string) error {
-	switch p := p.(type) {
-	case *string:
-		*p = v
-	case *int64:
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return err
-		}
-		*p = n
-	case *uint64:
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return err
-		}
-		*p = n
-	case *time.Duration:
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return err
-		}
-		*p = d
-	}
-	return nil
 }
 
 func (c Config) validate() error {

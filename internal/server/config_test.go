@@ -44,12 +44,12 @@ func TestConfigPrecedence(t *testing.T) {
 func TestEveryFieldHasFlagAndEnv(t *testing.T) {
 	fs := pflag.NewFlagSet("server", pflag.ContinueOnError)
 	BindFlags(fs)
-	for _, f := range fields() {
-		if fs.Lookup(f.flag) == nil {
-			t.Errorf("field %s has no flag --%s", f.key, f.flag)
+	for _, f := range table.Fields {
+		if fs.Lookup(f.Flag) == nil {
+			t.Errorf("field %s has no flag --%s", f.Key, f.Flag)
 		}
-		if !strings.Contains(fs.Lookup(f.flag).Usage, EnvName(f.key)) {
-			t.Errorf("flag --%s does not name its environment variable", f.flag)
+		if !strings.Contains(fs.Lookup(f.Flag).Usage, EnvName(f.Key)) {
+			t.Errorf("flag --%s does not name its environment variable", f.Flag)
 		}
 	}
 	// Every yaml field of Config is in the table.
@@ -57,9 +57,9 @@ func TestEveryFieldHasFlagAndEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range fields() {
-		if !strings.Contains(string(doc), "`"+f.key+"`") {
-			t.Errorf("docs/configuration.md does not describe %s", f.key)
+	for _, f := range table.Fields {
+		if !strings.Contains(string(doc), "`"+f.Key+"`") {
+			t.Errorf("docs/configuration.md does not describe %s", f.Key)
 		}
 	}
 }
