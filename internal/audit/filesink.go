@@ -20,6 +20,9 @@ const (
 // ErrSinkClosed is returned by a FileSink after Close.
 var ErrSinkClosed = errors.New("audit: sink closed")
 
+// errLogInUse means another open sink holds the log.
+var errLogInUse = errors.New("the audit log is in use by another process")
+
 // FileSink keeps the log in dir/audit.log, opened for appending and fsynced
 // once per Append, and the latest checkpoint in dir/checkpoint.json,
 // replaced atomically.
@@ -42,7 +45,8 @@ type FileSink struct {
 }
 
 // OpenFileSink opens (creating if needed) the log in dir and drops a torn
-// final line left by a crash.
+// final line left by a crash. The log stays locked against other opens
+// (by any process) until Close.
 func OpenFileSink(dir string) (*FileSink, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit: create %s: %w", dir, err)
@@ -51,6 +55,10 @@ func OpenFileSink(dir string) (*FileSink, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("audit: open log: %w", err)
+	}
+	if err := lockFile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("audit: %s: %w", path, err)
 	}
 	s := &FileSink{dir: dir, f: f}
 	if err := s.recoverTail(); err != nil {

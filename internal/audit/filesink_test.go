@@ -168,3 +168,25 @@ func TestExportDir(t *testing.T) {
 		t.Fatalf("export = %q, want %q", got, raw)
 	}
 }
+
+// TestFileSinkIsExclusive refuses a second open of a log until the first
+// is closed.
+func TestFileSinkIsExclusive(t *testing.T) {
+	dir := t.TempDir()
+	first, err := OpenFileSink(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second, err := OpenFileSink(dir); err == nil {
+		second.Close()
+		t.Fatal("a second sink opened a log in use")
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := OpenFileSink(dir)
+	if err != nil {
+		t.Fatalf("reopening after Close: %v", err)
+	}
+	again.Close()
+}

@@ -99,6 +99,7 @@ func (e *env) rootCommand() *cobra.Command {
 	}
 	root.AddCommand(
 		e.serverCommand(),
+		e.gatewayCommand(),
 		e.statusCommand(),
 		e.operatorCommand(),
 		e.tenantCommand(),

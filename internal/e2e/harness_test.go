@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// server is a running `mima server` process.
+// server is a running `mima server` (or `mima gateway`) process.
 type server struct {
 	t      *testing.T
 	cmd    *exec.Cmd
@@ -53,7 +53,14 @@ type server struct {
 // waits for the line that names its address.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"server", "--addr", "127.0.0.1:0"}, args...)...)
+	return startProcess(t, append([]string{"server", "--addr", "127.0.0.1:0"}, args...)...)
+}
+
+// startProcess runs mima with args and waits for the line that names the
+// address it listens on.
+func startProcess(t *testing.T, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	cmd.Env = os.Environ()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

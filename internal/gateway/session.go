@@ -1,0 +1,191 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/audit"
+	"github.com/mimacrypto/mima/tlcp"
+)
+
+// session is one relayed connection.
+type session struct {
+	id     string
+	remote string
+	start  time.Time
+	peer   *smx509.Certificate // the authenticated peer's signing certificate
+
+	mu     sync.Mutex
+	closed bool
+	front  net.Conn // the accepting side: TLCP in the TCP and HTTP modes
+	back   net.Conn // the forwarding side; nil in the HTTP mode
+}
+
+// peerSubject is the peer's certificate subject, or "".
+func (s *session) peerSubject() string {
+	if s.peer == nil {
+		return ""
+	}
+	return s.peer.Subject.String()
+}
+
+// set installs the front (replacing the raw connection) or back
+// connection; on a closed session it closes c and reports false.
+func (s *session) set(slot *net.Conn, c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		_ = c.Close()
+		return false
+	}
+	*slot = c
+	return true
+}
+
+// close closes both sides.
+func (s *session) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for _, c := range []net.Conn{s.front, s.back} {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+}
+
+// open runs the handshake, checks the peer, dials the forward address
+// (not in the HTTP mode) and writes the audit record. It reports whether
+// the connection may be relayed; a refused one is closed by the caller.
+func (g *Gateway) open(s *session) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.HandshakeTimeout)
+	defer cancel()
+	began := time.Now()
+	code := g.connect(ctx, s)
+	if code != CodeHandshakeFailed {
+		g.metrics.handshake.Observe(time.Since(began).Seconds())
+	}
+	if err := g.record(ctx, s, code); err != nil && code == "" {
+		g.log.Error("gateway: refusing a connection that could not be audited", "id", s.id, "error", err)
+		code = CodeAuditFailed
+	}
+	outcome := code
+	if outcome == "" {
+		outcome = "accepted"
+	} else {
+		g.log.Warn("gateway: connection refused", "id", s.id, "remote", s.remote, "peer", s.peerSubject(), "code", code)
+	}
+	g.metrics.connections.WithLabelValues(outcome).Inc()
+	return code == ""
+}
+
+// connect establishes both sides and returns "" or a refusal code.
+func (g *Gateway) connect(ctx context.Context, s *session) string {
+	var d net.Dialer
+	if g.cfg.Mode == Client {
+		raw, err := d.DialContext(ctx, "tcp", g.cfg.Forward)
+		if err != nil {
+			return CodeForwardUnreachable
+		}
+		back := tlcp.Client(raw, g.cfg.TLCP)
+		if !s.set(&s.back, back) {
+			return CodeHandshakeFailed
+		}
+		if err := back.HandshakeContext(ctx); err != nil {
+			return CodeHandshakeFailed
+		}
+		return g.checkPeer(s, back)
+	}
+	front := tlcp.Server(s.front, g.cfg.TLCP)
+	if !s.set(&s.front, front) {
+		return CodeHandshakeFailed
+	}
+	if err := front.HandshakeContext(ctx); err != nil {
+		return CodeHandshakeFailed
+	}
+	if code := g.checkPeer(s, front); code != "" || g.cfg.Mode == HTTP {
+		return code
+	}
+	back, err := d.DialContext(ctx, "tcp", g.cfg.Forward)
+	if err != nil {
+		return CodeForwardUnreachable
+	}
+	if !s.set(&s.back, back) {
+		return CodeForwardUnreachable
+	}
+	return ""
+}
+
+// checkPeer notes the peer's certificate and matches it against the
+// allowed subjects.
+func (g *Gateway) checkPeer(s *session, c *tlcp.Conn) string {
+	if certs := c.ConnectionState().PeerCertificates; len(certs) > 0 {
+		s.peer = certs[0]
+	}
+	if len(g.allowed) == 0 {
+		return ""
+	}
+	if s.peer != nil {
+		for _, p := range g.allowed {
+			if p.matches(s.peer.Subject) {
+				return ""
+			}
+		}
+	}
+	return CodeSubjectNotAllowed
+}
+
+// record writes the connection's audit record: the peer's subject as the
+// accessor, the forward address as the object.
+func (g *Gateway) record(ctx context.Context, s *session, code string) error {
+	if g.auditor == nil {
+		return nil
+	}
+	return g.auditor.Log(ctx, audit.Entry{
+		Time:      s.start,
+		RequestID: s.id,
+		Accessor:  s.peerSubject(),
+		Operation: "gateway." + string(g.cfg.Mode),
+		Object:    g.cfg.Forward,
+		Code:      code,
+		Remote:    s.remote,
+	})
+}
+
+// relay copies both ways until both directions end, passing a clean end
+// of stream on as a half-close.
+func (g *Gateway) relay(s *session) {
+	g.metrics.active.Inc()
+	defer g.metrics.active.Dec()
+	front := &countingConn{Conn: s.front, in: g.metrics.bytesUp, out: g.metrics.bytesDown}
+	up := make(chan error, 1)
+	go func() { up <- pipe(s.back, front) }()
+	downErr := pipe(front, s.back)
+	upErr := <-up
+	g.log.Info("gateway: connection closed", "id", s.id, "remote", s.remote, "peer", s.peerSubject(),
+		"bytes_up", front.read.Load(), "bytes_down", front.written.Load(), "duration", time.Since(s.start),
+		"error", errors.Join(upErr, downErr))
+}
+
+// pipe copies src to dst. At src's end of stream it half-closes dst;
+// after an error it closes both, so the other direction ends too.
+func pipe(dst, src net.Conn) error {
+	_, err := io.Copy(dst, src)
+	if err == nil {
+		if cw, ok := dst.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+			return nil
+		}
+	}
+	_ = dst.Close()
+	_ = src.Close()
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
