@@ -12,11 +12,15 @@ import (
 )
 
 // goldenMessages returns the plaintext handshake messages of the golden
-// transcript (everything before ChangeCipherSpec), as fuzz seeds.
+// transcripts (everything before ChangeCipherSpec), as fuzz seeds.
 func goldenMessages(tb testing.TB) [][]byte {
 	tb.Helper()
+	var flights []flight
+	for _, suite := range goldenSuites {
+		flights = append(flights, readGolden(tb, suite)...)
+	}
 	var msgs [][]byte
-	for _, fl := range readGolden(tb) {
+	for _, fl := range flights {
 		var hand []byte
 		for rest := fl.data; len(rest) >= recordHeaderLen; {
 			n := int(rest[3])<<8 | int(rest[4])
@@ -210,7 +214,7 @@ func FuzzHandshakeInput(f *testing.F) {
 	// The golden handshake flights of each side, up to the first
 	// application data: only input starting with them may succeed.
 	var fromClient, fromServer []byte
-	for _, fl := range readGolden(f) {
+	for _, fl := range readGolden(f, ECC_SM4_CBC_SM3) {
 		if recordType(fl.data[0]) == recordTypeApplicationData {
 			break
 		}
@@ -224,7 +228,7 @@ func FuzzHandshakeInput(f *testing.F) {
 	f.Add(false, fromServer)
 	f.Add(true, []byte{22, 1, 1, 0, 4, 1, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, toServer bool, input []byte) {
-		scfg, ccfg := goldenConfigs(t)
+		scfg, ccfg := goldenConfigs(t, ECC_SM4_CBC_SM3)
 		conn := &scriptConn{in: bytes.NewReader(input)}
 		c, golden := Client(conn, ccfg), fromServer
 		if toServer {

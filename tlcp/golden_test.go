@@ -20,12 +20,17 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// The golden handshake is ECC_SM4_CBC_SM3 with client authentication, run
-// with fixed keys and certificates (testdata/golden_*.pem), a fixed clock
-// and a deterministic random stream per side, so every byte on the wire,
-// and thus the whole key schedule (PRF with SM3, master secret, key block,
-// Finished), is reproducible.
-const goldenTranscript = "testdata/handshake_ecc_sm4_cbc_sm3.txt"
+// The golden handshakes, one per suite, run with client authentication,
+// fixed keys and certificates (testdata/golden_*.pem), a fixed clock and a
+// deterministic random stream per side, so every byte on the wire, and
+// thus the whole key schedule (PRF with SM3, SM2 key exchange for ECDHE,
+// master secret, key block, Finished, record protection), is reproducible.
+var goldenSuites = []uint16{ECC_SM4_CBC_SM3, ECC_SM4_GCM_SM3, ECDHE_SM4_CBC_SM3, ECDHE_SM4_GCM_SM3}
+
+// goldenTranscript is the file of a suite's recorded handshake.
+func goldenTranscript(suite uint16) string {
+	return "testdata/handshake_" + strings.ToLower(CipherSuiteName(suite)) + ".txt"
+}
 
 var goldenTime = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
@@ -52,7 +57,7 @@ func (r *detRand) Read(p []byte) (int, error) {
 }
 
 // goldenConfigs returns the deterministic server and client configurations.
-func goldenConfigs(t testing.TB) (s, c *Config) {
+func goldenConfigs(t testing.TB, suite uint16) (s, c *Config) {
 	ca, server, client := goldenIdentities(t)
 	pool := smx509.NewCertPool()
 	pool.AddCert(ca)
@@ -60,12 +65,12 @@ func goldenConfigs(t testing.TB) (s, c *Config) {
 	s = &Config{
 		Rand: &detRand{seed: "golden server"}, Time: clock,
 		Certificate: server, ClientAuth: RequireAndVerifyClientCert, ClientCAs: pool,
-		CipherSuites: []uint16{ECC_SM4_CBC_SM3},
+		CipherSuites: []uint16{suite},
 	}
 	c = &Config{
 		Rand: &detRand{seed: "golden client"}, Time: clock,
 		Certificate: client, RootCAs: pool, ServerName: "server.test",
-		CipherSuites: []uint16{ECC_SM4_CBC_SM3},
+		CipherSuites: []uint16{suite},
 	}
 	return s, c
 }
@@ -114,9 +119,9 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return r.Conn.Write(p)
 }
 
-func recordGolden(t *testing.T) []flight {
+func recordGolden(t *testing.T, suite uint16) []flight {
 	t.Helper()
-	scfg, ccfg := goldenConfigs(t)
+	scfg, ccfg := goldenConfigs(t, suite)
 	cp, sp := net.Pipe()
 	log := make(chan flight, 64)
 	errc := make(chan error, 1)
@@ -135,9 +140,9 @@ func recordGolden(t *testing.T) []flight {
 	return out
 }
 
-func encodeFlights(fl []flight) []byte {
+func encodeFlights(suite uint16, fl []flight) []byte {
 	var b bytes.Buffer
-	b.WriteString("# TLCP ECC_SM4_CBC_SM3 with client authentication, then ping/pong and close_notify.\n")
+	fmt.Fprintf(&b, "# TLCP %s with client authentication, then ping/pong and close_notify.\n", CipherSuiteName(suite))
 	b.WriteString("# One line per write on the wire: C = client to server, S = server to client.\n")
 	for _, f := range fl {
 		dir := "S"
@@ -149,9 +154,9 @@ func encodeFlights(fl []flight) []byte {
 	return b.Bytes()
 }
 
-func readGolden(t testing.TB) []flight {
+func readGolden(t testing.TB, suite uint16) []flight {
 	t.Helper()
-	data, err := os.ReadFile(goldenTranscript)
+	data, err := os.ReadFile(goldenTranscript(suite))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,25 +179,36 @@ func readGolden(t testing.TB) []flight {
 }
 
 func TestGoldenTranscript(t *testing.T) {
-	got := encodeFlights(recordGolden(t))
-	if *update {
-		if err := os.WriteFile(goldenTranscript, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(goldenTranscript)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("transcript differs from %s:\n%s", goldenTranscript, got)
+	for _, suite := range goldenSuites {
+		t.Run(CipherSuiteName(suite), func(t *testing.T) {
+			file := goldenTranscript(suite)
+			got := encodeFlights(suite, recordGolden(t, suite))
+			if *update {
+				if err := os.WriteFile(file, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("transcript differs from %s:\n%s", file, got)
+			}
+		})
 	}
 }
 
 // TestGoldenReplay replays one side of the recorded transcript against a
 // fresh client or server and compares every byte the other side writes.
 func TestGoldenReplay(t *testing.T) {
-	flights := readGolden(t)
+	for _, suite := range goldenSuites {
+		t.Run(CipherSuiteName(suite), func(t *testing.T) { goldenReplay(t, suite) })
+	}
+}
+
+func goldenReplay(t *testing.T, suite uint16) {
+	flights := readGolden(t, suite)
 	tests := []struct {
 		name       string
 		fromClient bool // direction our endpoint writes
@@ -203,7 +219,7 @@ func TestGoldenReplay(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			scfg, ccfg := goldenConfigs(t)
+			scfg, ccfg := goldenConfigs(t, suite)
 			ours, peer := net.Pipe()
 			errc := make(chan error, 1)
 			go func() {
