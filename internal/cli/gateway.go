@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mimacrypto/mima/internal/audit"
+	"github.com/mimacrypto/mima/internal/crlcheck"
 	"github.com/mimacrypto/mima/internal/gateway"
 	"github.com/mimacrypto/mima/internal/server"
 	"github.com/mimacrypto/mima/internal/settings"
@@ -40,6 +41,7 @@ type gatewayConfig struct {
 	CA               string        `yaml:"ca"`
 	ClientAuth       string        `yaml:"client_auth"`
 	AllowSubjects    []string      `yaml:"allow_subjects"`
+	CRLs             []string      `yaml:"crls"`
 	ServerName       string        `yaml:"server_name"`
 	AuditDir         string        `yaml:"audit_dir"`
 	MetricsAddr      string        `yaml:"metrics_addr"`
@@ -62,6 +64,7 @@ var gatewayTable = settings.Table[gatewayConfig]{EnvPrefix: "MIMA_GATEWAY_", Fie
 	settings.F("ca", "ca", "PEM CA certificates: of clients (tcp, http) or of the server (client mode; default: system pool)", func(c *gatewayConfig) any { return &c.CA }),
 	settings.F("client_auth", "client-auth", "none, request or require (default: require with --ca, else none)", func(c *gatewayConfig) any { return &c.ClientAuth }),
 	settings.F("allow_subjects", "allow-subject", `admit only peers whose certificate subject holds all of these attributes, e.g. "CN=app,O=Hospital"`, func(c *gatewayConfig) any { return &c.AllowSubjects }),
+	settings.F("crls", "crl", "CRL files (DER or PEM) that peer certificates are checked against; re-read when they change", func(c *gatewayConfig) any { return &c.CRLs }),
 	settings.F("server_name", "server-name", "client mode: the name the server's certificate must carry (default: the forward host)", func(c *gatewayConfig) any { return &c.ServerName }),
 	settings.F("audit_dir", "audit-dir", "directory of the per-connection audit log", func(c *gatewayConfig) any { return &c.AuditDir }),
 	settings.F("metrics_addr", "metrics-addr", "serve Prometheus metrics at /metrics on this address (empty: off)", func(c *gatewayConfig) any { return &c.MetricsAddr }),
@@ -160,6 +163,13 @@ func (c gatewayConfig) tlcp() (*tlcp.Config, error) {
 			return nil, err
 		}
 		pool = p
+	}
+	if len(c.CRLs) > 0 {
+		crls, err := crlcheck.New(c.CRLs...)
+		if err != nil {
+			return nil, err
+		}
+		tc.VerifyPeerCertificate = crls.Verify
 	}
 	if c.Mode == string(gateway.Client) {
 		tc.RootCAs = pool

@@ -2,17 +2,22 @@ package e2e
 
 import (
 	"context"
+	"encoding/pem"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/emmansun/gmsm/smx509"
 	"github.com/mimacrypto/mima/internal/interop"
 )
 
-// TestTLCPWithCertificatesFromItsOwnCA issues the server's and an
-// operator's dual certificates from a mima CA (OpenSSL makes the signing
-// keys and requests), restarts the server with a TLCP endpoint that
-// requires client certificates, and drives it with the CLI over TLCP.
+// TestTLCPWithCertificatesFromItsOwnCA issues the server's and two
+// operators' dual certificates from a mima CA (OpenSSL makes the signing
+// keys and requests), revokes one, restarts the server with a TLCP
+// endpoint that requires client certificates and checks the CA's CRL, and
+// drives it with the CLI over TLCP.
 func TestTLCPWithCertificatesFromItsOwnCA(t *testing.T) {
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "data")
@@ -23,6 +28,7 @@ func TestTLCPWithCertificatesFromItsOwnCA(t *testing.T) {
 	for _, id := range []struct{ name, subject, san string }{
 		{"server", "/CN=mima.test", "subjectAltName=IP:127.0.0.1"},
 		{"operator", "/CN=operator.test", "subjectAltName=DNS:operator.test"},
+		{"former", "/CN=former.test", "subjectAltName=DNS:former.test"},
 	} {
 		interop.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", id.name+"-sign.key")
 		interop.OpenSSL(t, dir, "req", "-new", "-key", id.name+"-sign.key", "-sm3", "-sigopt", "distid:1234567812345678",
@@ -30,9 +36,22 @@ func TestTLCPWithCertificatesFromItsOwnCA(t *testing.T) {
 		must(t, srv, root, "", "ca", "issue-dual", "transport", "--in", file(id.name+".csr"), "--out", file(id.name+"-sign.pem"),
 			"--enc-out", file(id.name+"-enc.pem"), "--key-out", file(id.name+"-enc.key"), "--sign-key", file(id.name+"-sign.key"))
 	}
+	// The former operator's certificate is revoked; the server reads the
+	// CA's CRL from a file.
+	former, err := os.ReadFile(file("former-sign.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, _ := pem.Decode(former)
+	formerCert, err := smx509.ParseCertificate(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, srv, root, "", "ca", "revoke", "transport", fmt.Sprintf("%032x", formerCert.SerialNumber), "--reason", "affiliationChanged")
+	must(t, srv, root, "", "ca", "crl", "transport", "--out", file("transport.crl"))
 	srv.stop()
 
-	srv = startServer(t, "--storage", "bolt", "--data-dir", dataDir, "--tlcp-addr", "localhost:0",
+	srv = startServer(t, "--tlcp-client-crl", file("transport.crl"), "--storage", "bolt", "--data-dir", dataDir, "--tlcp-addr", "localhost:0",
 		"--tlcp-sign-cert", file("server-sign.pem"), "--tlcp-sign-key", file("server-sign.key"),
 		"--tlcp-enc-cert", file("server-enc.pem"), "--tlcp-enc-key", file("server-enc.key"),
 		"--tlcp-client-ca", file("ca.pem"), "--tlcp-client-auth", "require")
@@ -56,6 +75,13 @@ func TestTLCPWithCertificatesFromItsOwnCA(t *testing.T) {
 	ct := strings.TrimSpace(must(t, srv, root, "attack at dawn", append(operator, "encrypt", "wire")...))
 	if pt := must(t, srv, root, ct, append(operator, "decrypt", "wire")...); pt != "attack at dawn" {
 		t.Fatalf("decrypted over TLCP: %q", pt)
+	}
+
+	// A revoked client certificate is refused.
+	formerArgs := append(overTLCP, "--tlcp-client-sign-cert", file("former-sign.pem"), "--tlcp-client-sign-key", file("former-sign.key"),
+		"--tlcp-client-enc-cert", file("former-enc.pem"), "--tlcp-client-enc-key", file("former-enc.key"))
+	if r := cli(t, srv.addr, root, append(formerArgs, "status")...); r.code == 0 || !strings.Contains(r.stderr, "revoked") {
+		t.Fatalf("revoked client certificate: exit %d: %s", r.code, r.stderr)
 	}
 
 	// Without a client certificate the TLCP endpoint refuses; plain HTTP

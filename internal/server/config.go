@@ -24,6 +24,7 @@ type Config struct {
 	TLCPEncKey              string        `yaml:"tlcp_enc_key"`
 	TLCPClientCA            string        `yaml:"tlcp_client_ca"`
 	TLCPClientAuth          string        `yaml:"tlcp_client_auth"`
+	TLCPClientCRLs          []string      `yaml:"tlcp_client_crls"`
 	Storage                 string        `yaml:"storage"`
 	DataDir                 string        `yaml:"data_dir"`
 	PostgresDSN             string        `yaml:"postgres_dsn"`
@@ -82,6 +83,7 @@ var table = settings.Table[Config]{EnvPrefix: "MIMA_", Fields: []settings.Field[
 	settings.F("tlcp_enc_key", "tlcp-enc-key", "PEM SM2 private key of the TLCP encryption certificate", func(c *Config) any { return &c.TLCPEncKey }),
 	settings.F("tlcp_client_ca", "tlcp-client-ca", "PEM CA certificates that TLCP client certificates must chain to", func(c *Config) any { return &c.TLCPClientCA }),
 	settings.F("tlcp_client_auth", "tlcp-client-auth", "TLCP client certificates: none, request (verified when sent; enables ECDHE) or require", func(c *Config) any { return &c.TLCPClientAuth }),
+	settings.F("tlcp_client_crls", "tlcp-client-crl", "CRL files (DER or PEM) that TLCP client certificates are checked against; re-read when they change", func(c *Config) any { return &c.TLCPClientCRLs }),
 	settings.F("storage", "storage", "storage backend: bolt, inmem or postgres", func(c *Config) any { return &c.Storage }),
 	settings.F("data_dir", "data-dir", "directory of the bolt store and, by default, the audit log", func(c *Config) any { return &c.DataDir }),
 	settings.F("postgres_dsn", "postgres-dsn", "PostgreSQL connection string for the postgres storage (shared by the nodes of a cluster)", func(c *Config) any { return &c.PostgresDSN }),
@@ -198,6 +200,9 @@ func (c Config) validateTLCP() error {
 	}
 	switch c.TLCPClientAuth {
 	case "none":
+		if len(c.TLCPClientCRLs) > 0 {
+			return fmt.Errorf("tlcp_client_crls need tlcp_client_auth request or require")
+		}
 	case "request", "require":
 		if c.TLCPClientCA == "" {
 			return fmt.Errorf("tlcp_client_auth %s needs tlcp_client_ca", c.TLCPClientAuth)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/mimacrypto/mima/internal/crlcheck"
 	"github.com/mimacrypto/mima/tlcp"
 )
 
@@ -85,6 +86,13 @@ func loadTLCP(cfg Config) (*tlcp.Config, error) {
 		if c.ClientCAs, err = tlcp.LoadCertPool(cfg.TLCPClientCA); err != nil {
 			return nil, fmt.Errorf("tlcp_client_ca: %w", err)
 		}
+	}
+	if len(cfg.TLCPClientCRLs) > 0 {
+		crls, err := crlcheck.New(cfg.TLCPClientCRLs...)
+		if err != nil {
+			return nil, fmt.Errorf("tlcp_client_crls: %w", err)
+		}
+		c.VerifyPeerCertificate = crls.Verify
 	}
 	switch cfg.TLCPClientAuth {
 	case "request":

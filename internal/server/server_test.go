@@ -91,6 +91,22 @@ func TestEndpoints(t *testing.T) {
 	client := ca.Dual(t, "client.test", nil)
 	tlcptest.WriteCert(t, filepath.Join(dir, "ca.pem"), ca.Cert.Raw)
 	stranger := tlcptest.NewCA(t, "Stranger Root").Dual(t, "client.test", nil)
+	revoked := ca.Dual(t, "client.test", nil)
+	revokedCert, err := smx509.ParseCertificate(revoked.SignCert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl, err := smx509.CreateRevocationList(rand.Reader, &smx509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().Add(time.Hour),
+		RevokedCertificateEntries: []smx509.RevocationListEntry{{SerialNumber: revokedCert.SerialNumber, RevocationTime: time.Now()}},
+	}, ca.Cert, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crlFile := filepath.Join(dir, "ca.crl")
+	if err := os.WriteFile(crlFile, crl, 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	withTLS := func(c *Config) {
 		c.TLSCertFile, c.TLSKeyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
@@ -102,6 +118,7 @@ func TestEndpoints(t *testing.T) {
 		}
 	}
 	requireClient := func(c *Config) { c.TLCPClientCA, c.TLCPClientAuth = filepath.Join(dir, "ca.pem"), "require" }
+	withCRL := func(c *Config) { c.TLCPClientCRLs = []string{crlFile} }
 
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(certPEM)
@@ -130,7 +147,9 @@ func TestEndpoints(t *testing.T) {
 		{"tlcp and tls on one port", []func(*Config){withTLS, withTLCP("127.0.0.1:0")}, []string{"https://"},
 			[][]reach{{{tlcpClient(nil), true}, {tlsClient, true}}}},
 		{"tlcp requiring client certificates", []func(*Config){withTLCP("localhost:0"), requireClient}, []string{"https://", "http://"},
-			[][]reach{{{tlcpClient(&client), true}, {tlcpClient(nil), false}, {tlcpClient(&stranger), false}}, {{http.DefaultClient, true}}}},
+			[][]reach{{{tlcpClient(&client), true}, {tlcpClient(nil), false}, {tlcpClient(&stranger), false}, {tlcpClient(&revoked), true}}, {{http.DefaultClient, true}}}},
+		{"tlcp checking a CRL", []func(*Config){withTLCP("localhost:0"), requireClient, withCRL}, []string{"https://", "http://"},
+			[][]reach{{{tlcpClient(&client), true}, {tlcpClient(&revoked), false}}, {{http.DefaultClient, true}}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := Defaults()
