@@ -318,3 +318,30 @@ func FuzzParseToken(f *testing.F) {
 		}
 	})
 }
+
+// allOnes is a randomness source of 0xf8 bytes, whose base64 starts with
+// '-' unless issue guards against it.
+type allOnes struct{}
+
+func (allOnes) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 0xf8
+	}
+	return len(p), nil
+}
+
+// TestAccessorsAreNotFlags checks that an accessor never starts with '-',
+// which the CLI would take for a flag.
+func TestAccessorsAreNotFlags(t *testing.T) {
+	s := New(inmem.New(), WithRand(allOnes{}))
+	root, err := s.Bootstrap(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(root.Info.Accessor, "-") {
+		t.Fatalf("accessor %q starts with '-'", root.Info.Accessor)
+	}
+	if a := staticAccessor("x"); strings.HasPrefix(a, "-") || strings.HasPrefix(a, "_") {
+		t.Fatalf("static accessor %q", a)
+	}
+}

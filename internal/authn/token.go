@@ -112,6 +112,7 @@ func parseToken(bearer string) (accessor string, secret []byte, ok bool) {
 // development server's --dev-root-token) by a hash of that text.
 func staticAccessor(token string) string {
 	sum := sm3.Sum([]byte("mima static token\x00" + token))
+	sum[0] &= 0x7f // as in issue: never a leading '-'
 	return b64.EncodeToString(sum[:accessorBytes])
 }
 
@@ -195,6 +196,10 @@ func (s *Service) issue(ctx context.Context, tok *Token, extra []storage.Op) (Is
 	if _, err := io.ReadFull(s.rand, secret); err != nil {
 		return Issued{}, fmt.Errorf("authn: reading randomness: %w", err)
 	}
+	// Accessors are command-line arguments (mima token lookup ACCESSOR):
+	// one starting with '-' would read as a flag. Clearing the top bit keeps
+	// the first character in A–Z, a–f, at the cost of one bit of 96.
+	acc[0] &= 0x7f
 	tok.Accessor = b64.EncodeToString(acc)
 	sum := sm3.Sum(secret)
 	tok.SecretHash = sum[:]
