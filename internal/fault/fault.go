@@ -84,6 +84,14 @@ const (
 	ChallengeInvalid       Code = "challenge_invalid"
 	LoginRuleNotFound      Code = "login_rule_not_found"
 	LoginRuleNotMatched    Code = "login_rule_not_matched"
+
+	// V2X SCMS codes.
+	DeploymentNotFound Code = "v2x_deployment_not_found"
+	RoleConflict       Code = "v2x_role_conflict"
+	DeviceNotAllowed   Code = "v2x_device_not_allowed"
+	DeviceBlocked      Code = "v2x_device_blocked"
+	SPDUInvalid        Code = "v2x_spdu_invalid"
+	DownloadNotReady   Code = "v2x_download_not_ready"
 )
 
 // Error is an error with a stable code and a message safe to return to a
