@@ -1,0 +1,137 @@
+package scms
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"io"
+
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/kms"
+	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
+	"github.com/mimacrypto/mima/internal/v2x/linkage"
+	"github.com/mimacrypto/mima/internal/v2x/sec"
+)
+
+// The linkage authorities (IEEE 1609.2 5.1.3.4, 1609.2.1 9.4). For each
+// pseudonym request an LA starts a linkage chain: a random seed for the
+// current i-period, hashed forward to later ones. It answers the RA with
+// the pre-linkage value of every (i, j), encrypted to the PCA, and an
+// encrypted linkage chain identifier (eLCI) under its own SM4 key with a
+// fresh nonce, so that neither the RA nor the PCA can tell two values of
+// one chain apart. It never learns the device or the certificates.
+
+// chain is an LA's record of a linkage chain.
+type chain struct {
+	Seed   linkage.Seed `json:"seed"`  // ls(IStart)
+	IStart uint16       `json:"start"` // the period the chain began
+	IEnd   uint16       `json:"end"`   // the last period it serves
+}
+
+// lciPlaintext is chain id (16) || i (2) || j (1).
+const lciLen = 16 + 2 + 1
+
+// laOf returns the tenant and id of LA 1 or 2.
+func (d *deployment) laOf(which int) (string, linkage.LaID) {
+	if which == 1 {
+		return d.Tenants.LA1, d.LA1ID
+	}
+	return d.Tenants.LA2, d.LA2ID
+}
+
+// plvBatch is an LA's answer for one request: per period, per j, the
+// encrypted PLV and the eLCI.
+type plvBatch struct {
+	plv  [][]ieee1609.EncryptedIndividualPLV
+	elci [][]string
+}
+
+// preLinkage starts a chain at LA which for periods i0..i0+n-1 and j <
+// jMax, at period now.
+func (s *Service) preLinkage(ctx context.Context, d *deployment, which int, now, i0 uint16, n, jMax int) (*plvBatch, error) {
+	tenant, laID := d.laOf(which)
+	st, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	var id [16]byte
+	c := chain{IStart: now, IEnd: i0 + uint16(n) - 1}
+	if _, err := io.ReadFull(s.rand, id[:]); err != nil {
+		return nil, internalErr(err)
+	}
+	if _, err := io.ReadFull(s.rand, c.Seed[:]); err != nil {
+		return nil, internalErr(err)
+	}
+	pcaID, err := sec.HashedID8(d.pca)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	pcaKey, err := sec.EncryptingKey(*d.pca.ToBeSigned.EncryptionKey)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	suite := s.profile.Linkage
+	out := &plvBatch{}
+	for k := range n {
+		i := i0 + uint16(k)
+		seed := suite.SeedAt(laID, c.Seed, uint32(i-now))
+		var plvs []ieee1609.EncryptedIndividualPLV
+		var elcis []string
+		for j := range jMax {
+			plv := suite.PreLinkageValue(laID, seed, uint32(j))
+			ed, err := s.profile.Encrypt(s.rand, plv[:], sec.Recipient{Key: pcaKey, ID: pcaID, Kind: sec.CertRecipient})
+			if err != nil {
+				return nil, internalErr(err)
+			}
+			plvs = append(plvs, ieee1609.EncryptedIndividualPLV{Version: 2, LaID: ieee1609.LaID(laID),
+				EncPlv: ieee1609.Data{ProtocolVersion: 3, Content: ieee1609.Content{EncryptedData: ed}}})
+			pt := make([]byte, lciLen)
+			copy(pt, id[:])
+			binary.BigEndian.PutUint16(pt[16:], i)
+			pt[18] = byte(j)
+			elci, err := s.keys.Encrypt(ctx, tenant, keyName(d.Name, "la", "lci"), kms.EncryptRequest{Plaintext: pt, AAD: []byte(d.Name)})
+			if err != nil {
+				return nil, err
+			}
+			elcis = append(elcis, elci)
+		}
+		out.plv, out.elci = append(out.plv, plvs), append(out.elci, elcis)
+	}
+	op, err := putOp(d.path(tenant, "la", "chains/"+hex.EncodeToString(id[:])), c)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Batch(ctx, []storage.Op{op}); err != nil {
+		return nil, storageErr(err)
+	}
+	return out, nil
+}
+
+// linkageSeed opens an eLCI at LA which and returns the chain's seed at
+// period iRev, or at its first period when it began later, with that
+// period and its last period.
+func (s *Service) linkageSeed(ctx context.Context, d *deployment, which int, elci string, iRev uint16) (seed linkage.Seed, at, end uint16, err error) {
+	tenant, laID := d.laOf(which)
+	pt, err := s.keys.Decrypt(ctx, tenant, keyName(d.Name, "la", "lci"), kms.DecryptRequest{Ciphertext: elci, AAD: []byte(d.Name)})
+	if err != nil {
+		return seed, 0, 0, err
+	}
+	if len(pt) != lciLen {
+		return seed, 0, 0, internalErr(fault.New(fault.Internal, "eLCI of %d bytes", len(pt)))
+	}
+	st, err := s.backend()
+	if err != nil {
+		return seed, 0, 0, err
+	}
+	var c chain
+	found, err := getJSON(ctx, st, d.path(tenant, "la", "chains/"+hex.EncodeToString(pt[:16])), &c)
+	if err != nil {
+		return seed, 0, 0, err
+	}
+	if !found {
+		return seed, 0, 0, fault.New(fault.NotFound, "LA%d has no such linkage chain", which)
+	}
+	at = max(iRev, c.IStart)
+	return s.profile.Linkage.SeedAt(laID, c.Seed, uint32(at-c.IStart)), at, c.IEnd, nil
+}

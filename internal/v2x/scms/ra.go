@@ -1,0 +1,579 @@
+package scms
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/v2x/butterfly"
+	"github.com/mimacrypto/mima/internal/v2x/coer"
+	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
+	"github.com/mimacrypto/mima/internal/v2x/sec"
+	"github.com/mimacrypto/mima/internal/v2x/trust"
+)
+
+// The registration authority (IEEE 1609.2.1 6.3.5.2, 9.3). It checks a
+// device's request against its enrolment certificate, expands the
+// caterpillar keys into one cocoon key pair per (i, j), obtains the
+// pre-linkage values from both LAs, queues one signed RaAcaCertRequest per
+// certificate, and at each Flush shuffles the queue across devices and
+// sends it to the PCA in batches, keeping the encrypted responses for
+// download.
+
+// raRequest is the RA's record of a device request.
+type raRequest struct {
+	Enrolment    string          `json:"enrolment"`     // HashedId8 (hex) of the enrolment certificate
+	Enrolment10  string          `json:"enrolment10"`   // its HashedId10 (hex), for the CRL
+	EnrolmentEnd ieee1609.Time32 `json:"enrolment_end"` // when it expires
+	First        uint16          `json:"first"`
+	Periods      int             `json:"periods"`
+	Roadside     bool            `json:"roadside,omitempty"`
+	Pending      []int           `json:"pending"` // per period, cocoon requests not yet answered
+	Created      time.Time       `json:"created"`
+}
+
+// queued is a cocoon request waiting for the PCA.
+type queued struct {
+	Request string `json:"request"` // the device request's hash (hex)
+	Period  uint16 `json:"period"`
+	SPDU    []byte `json:"spdu"` // RaAcaCertRequestSpdu
+}
+
+// pcaRequest links a PCA request to its device request and eLCIs, for
+// the MA.
+type pcaRequest struct {
+	Request string `json:"request"`
+	ELCI1   string `json:"elci1,omitempty"`
+	ELCI2   string `json:"elci2,omitempty"`
+}
+
+// Ack is what Request tells a device.
+type Ack struct {
+	SPDU        []byte // RaEeCertAckSpdu
+	RequestHash ieee1609.HashedId8
+	First       uint16
+	Periods     int
+}
+
+// Request answers an EeRaCertRequestSpdu: the request, signed with the
+// device's enrolment certificate and encrypted to the RA. Pseudonym
+// requests carry butterfly parameters (caterpillar keys and SM4
+// expansion keys); a roadside unit's application certificate request
+// carries its encryption key instead.
+func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, error) {
+	d, err := s.load(ctx, dep)
+	if err != nil {
+		return Ack{}, err
+	}
+	data, err := decodeData(spdu)
+	if err != nil {
+		return Ack{}, err
+	}
+	pt, err := s.decrypt(ctx, d.Tenants.RA, keyName(d.Name, "ra", "enc"), d.ra, data)
+	if err != nil {
+		return Ack{}, err
+	}
+	inner, err := decodeData(pt)
+	if err != nil {
+		return Ack{}, err
+	}
+	var scr ieee1609.SignedCertificateRequest
+	if inner.Content.SignedCertificateRequest == nil || coer.Unmarshal(inner.Content.SignedCertificateRequest, &scr) != nil {
+		return Ack{}, refused("the RA takes signed certificate requests")
+	}
+	ee := scr.TbsRequest.Content.EeRa
+	if scr.TbsRequest.Version != 2 || ee == nil || ee.EeRaCertRequest == nil {
+		return Ack{}, refused("not an EE-RA certificate request")
+	}
+	r := ee.EeRaCertRequest
+	enrol, err := s.checkEnrolment(ctx, d, &scr)
+	if err != nil {
+		return Ack{}, err
+	}
+	now := s.now()
+	if gt := r.GenerationTime.Time(); gt.Sub(now) > maxClockSkew || now.Sub(gt) > maxClockSkew {
+		return Ack{}, refused("generated at %s, more than %s from now", gt.Format(time.RFC3339), maxClockSkew)
+	}
+	if r.Version != 2 || r.Type != ieee1609.CertTypeExplicit || r.AdditionalParams == nil || r.TbsCert.VerifyKeyIndicator.VerificationKey == nil || len(r.TbsCert.AppPermissions) == 0 {
+		return Ack{}, refused("a certificate request is version 2, explicit, with a key, permissions and butterfly or encryption parameters")
+	}
+	for _, p := range r.TbsCert.AppPermissions {
+		if !requestable(enrol, p.Psid) {
+			return Ack{}, refused("the enrolment certificate does not permit requesting PSID %d", p.Psid)
+		}
+	}
+	reqHash := s.profile.DataHashedID8(spdu)
+	reqHex := hex.EncodeToString(reqHash[:])
+	enrolID, _ := sec.HashedID8(enrol)
+	enrolID10, _ := sec.HashedID10(enrol)
+	rec := raRequest{
+		Enrolment: hex.EncodeToString(enrolID[:]), Enrolment10: hex.EncodeToString(enrolID10[:]),
+		EnrolmentEnd: ieee1609.Time32Of(enrol.ToBeSigned.ValidityPeriod.End()), Created: s.clock(),
+	}
+	var ops []storage.Op
+	switch ap := r.AdditionalParams; {
+	case ap.Original != nil:
+		rec.First, rec.Periods = d.periods(r.TbsCert.ValidityPeriod, now)
+		ops, err = s.expand(ctx, d, r, ap.Original, reqHex, rec.First, rec.Periods)
+		rec.Pending = make([]int, rec.Periods)
+		for k := range rec.Pending {
+			rec.Pending[k] = d.CertsPerPeriod
+		}
+	case ap.EncryptionKey != nil:
+		rec.Roadside, rec.First, rec.Periods, rec.Pending = true, 0, 1, []int{1}
+		ops, err = s.roadside(ctx, d, r, reqHex)
+	default:
+		return Ack{}, refused("unsupported additional parameters")
+	}
+	if err != nil {
+		return Ack{}, err
+	}
+	op, err := putOp(d.path(d.Tenants.RA, "ra", "requests/"+reqHex), rec)
+	if err != nil {
+		return Ack{}, err
+	}
+	st, err := s.backend()
+	if err != nil {
+		return Ack{}, err
+	}
+	if err := st.Batch(ctx, append(ops, op)); err != nil {
+		return Ack{}, storageErr(err)
+	}
+	first := rec.First
+	ack := pdu(ieee1609.ScmsContent{EeRa: &ieee1609.EeRaPdu{RaEeCertAck: &ieee1609.RaEeCertAck{
+		Version: 2, GenerationTime: ieee1609.Time32Of(now), RequestHash: reqHash, FirstI: &first,
+		NextDlTime: ieee1609.Time32Of(now.Add(time.Minute)),
+	}}})
+	signed, err := s.signPdu(ctx, d.Tenants.RA, keyName(d.Name, "ra", "sign"), d.ra, ack)
+	if err != nil {
+		return Ack{}, err
+	}
+	b, err := encode(signed)
+	return Ack{SPDU: b, RequestHash: reqHash, First: rec.First, Periods: rec.Periods}, err
+}
+
+// checkEnrolment verifies a request's signature, its enrolment
+// certificate's chain and that the device is not blocked.
+func (s *Service) checkEnrolment(ctx context.Context, d *deployment, scr *ieee1609.SignedCertificateRequest) (*ieee1609.Certificate, error) {
+	enrol, err := s.profile.VerifyRequest(scr)
+	if err != nil {
+		return nil, refused("the request's signature: %v", err)
+	}
+	if enrol == nil {
+		return nil, refused("the request must be signed with an enrolment certificate")
+	}
+	if _, err := d.trust.VerifyCertificate(enrol, s.now()); err != nil {
+		return nil, refused("enrolment certificate: %v", err)
+	}
+	if issuer, _ := sec.IssuerDigest(enrol); issuer != mustID(d.eca) {
+		return nil, refused("the enrolment certificate is not from this deployment's ECA")
+	}
+	st, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	id, _ := sec.HashedID8(enrol)
+	if _, err := st.Get(ctx, d.path(d.Tenants.RA, "ra", "blocked/"+hex.EncodeToString(id[:]))); err == nil {
+		return nil, fault.New(fault.DeviceBlocked, "the enrolment certificate was revoked for misbehaviour")
+	}
+	return enrol, nil
+}
+
+func mustID(c *ieee1609.Certificate) ieee1609.HashedId8 {
+	id, _ := sec.HashedID8(c)
+	return id
+}
+
+// requestable reports whether an enrolment certificate permits
+// requesting psid.
+func requestable(enrol *ieee1609.Certificate, psid ieee1609.Psid) bool {
+	for _, g := range enrol.ToBeSigned.CertRequestPermissions {
+		for _, r := range g.SubjectPermissions.Explicit {
+			if r.Psid == psid {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// periods is the first i-period and the count a validity period asks
+// for: from its start (not before now), as many periods as it spans, at
+// most MaxPeriods.
+func (d *deployment) periods(v ieee1609.ValidityPeriod, now time.Time) (uint16, int) {
+	first := max(d.period(v.Start.Time()), d.period(now))
+	n := int((v.Duration.Length() + d.Period - 1) / d.Period)
+	return first, min(max(n, 1), d.MaxPeriods)
+}
+
+// expand makes the cocoon requests of a pseudonym request.
+func (s *Service) expand(ctx context.Context, d *deployment, r *ieee1609.EeRaCertRequest, bp *ieee1609.ButterflyParamsOriginal, reqHex string, first uint16, n int) ([]storage.Op, error) {
+	sigKey, encKey := expansionKey(s.profile, bp.SigningExpansion), expansionKey(s.profile, bp.EncryptionExpansion)
+	if sigKey == nil || encKey == nil {
+		return nil, refused("the expansion keys must be %s", map[bool]string{true: "SM4", false: "AES-128"}[s.profile.SM()])
+	}
+	a, err := sec.VerifyingKey(*r.TbsCert.VerifyKeyIndicator.VerificationKey)
+	if err != nil {
+		return nil, refused("caterpillar key: %v", err)
+	}
+	h, err := sec.EncryptingKey(bp.EncryptionKey)
+	if err != nil {
+		return nil, refused("caterpillar encryption key: %v", err)
+	}
+	now := d.period(s.now())
+	la1, err := s.preLinkage(ctx, d, 1, now, first, n, d.CertsPerPeriod)
+	if err != nil {
+		return nil, err
+	}
+	la2, err := s.preLinkage(ctx, d, 2, now, first, n, d.CertsPerPeriod)
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.keys.Signer(ctx, d.Tenants.RA, keyName(d.Name, "ra", "sign"))
+	if err != nil {
+		return nil, err
+	}
+	bf := s.profile.Butterfly
+	var ops []storage.Op
+	for k := range n {
+		i := first + uint16(k)
+		for j := range d.CertsPerPeriod {
+			b, err := bf.ExpandPublic(butterfly.Point{X: a.X, Y: a.Y}, sigKey, butterfly.Signing, uint32(i), uint32(j))
+			if err != nil {
+				return nil, refused("expanding the signing key: %v", err)
+			}
+			q, err := bf.ExpandPublic(butterfly.Point{X: h.X, Y: h.Y}, encKey, butterfly.Encryption, uint32(i), uint32(j))
+			if err != nil {
+				return nil, refused("expanding the encryption key: %v", err)
+			}
+			vk := s.profile.VerificationKey(point(a, b))
+			ek := s.profile.EncryptionKey(point(h, q))
+			req := &ieee1609.RaAcaCertRequest{
+				Version: 2, GenerationTime: ieee1609.Time32Of(s.now()), Type: ieee1609.CertTypeExplicit,
+				Flags:       [1]byte{ieee1609.FlagButterflyExplicit},
+				LinkageInfo: &ieee1609.LinkageInfo{EncPlv1: la1.plv[k][j], EncPlv2: la2.plv[k][j]},
+				CertEncKey:  &ek,
+				TbsCert: ieee1609.ToBeSignedCertificate{
+					ID: ieee1609.CertificateID{None: &coer.Null{}}, ValidityPeriod: d.periodValidity(i),
+					AppPermissions:     r.TbsCert.AppPermissions,
+					VerifyKeyIndicator: ieee1609.VerificationKeyIndicator{VerificationKey: &vk},
+				},
+			}
+			more, err := s.queue(ctx, d, key, req, reqHex, i, pcaRequest{Request: reqHex, ELCI1: la1.elci[k][j], ELCI2: la2.elci[k][j]})
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, more...)
+		}
+	}
+	return ops, nil
+}
+
+// roadside makes the one request of a roadside unit's application
+// certificate: its own keys, no linkage.
+func (s *Service) roadside(ctx context.Context, d *deployment, r *ieee1609.EeRaCertRequest, reqHex string) ([]storage.Op, error) {
+	key, err := s.keys.Signer(ctx, d.Tenants.RA, keyName(d.Name, "ra", "sign"))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := sec.EncryptingKey(*r.AdditionalParams.EncryptionKey); err != nil {
+		return nil, refused("encryption key: %v", err)
+	}
+	tbs := r.TbsCert
+	tbs.CracaID, tbs.CrlSeries = ieee1609.HashedId3{}, 0
+	if end := s.now().Add(366 * 24 * time.Hour); tbs.ValidityPeriod.End().After(end) {
+		return nil, refused("a roadside unit certificate is valid for at most a year")
+	}
+	req := &ieee1609.RaAcaCertRequest{
+		Version: 2, GenerationTime: ieee1609.Time32Of(s.now()), Type: ieee1609.CertTypeExplicit,
+		CertEncKey: r.AdditionalParams.EncryptionKey, TbsCert: tbs,
+	}
+	return s.queue(ctx, d, key, req, reqHex, 0, pcaRequest{Request: reqHex})
+}
+
+// queue signs a cocoon request and returns the ops that queue it and
+// index it for the MA.
+func (s *Service) queue(ctx context.Context, d *deployment, key crypto.Signer, req *ieee1609.RaAcaCertRequest, reqHex string, i uint16, link pcaRequest) ([]storage.Op, error) {
+	signed, err := s.profile.SignRequest(s.rand, key, d.ra, pdu(ieee1609.ScmsContent{AcaRa: &ieee1609.AcaRaPdu{RaAcaCertRequest: req}}))
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	b, err := encode(signed)
+	if err != nil {
+		return nil, err
+	}
+	h := s.profile.DataHashedID8(b)
+	slot, err := s.randomSlot()
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	q, err := putOp(d.path(d.Tenants.RA, "ra", "queue/"+hex.EncodeToString(slot)), queued{Request: reqHex, Period: i, SPDU: b})
+	if err != nil {
+		return nil, err
+	}
+	l, err := putOp(d.path(d.Tenants.RA, "ra", "pcareq/"+hex.EncodeToString(h[:])), link)
+	if err != nil {
+		return nil, err
+	}
+	return []storage.Op{q, l}, nil
+}
+
+// point is p as a key on a's curve.
+func point(a *ecdsa.PublicKey, p butterfly.Point) *ecdsa.PublicKey {
+	return &ecdsa.PublicKey{Curve: a.Curve, X: p.X, Y: p.Y}
+}
+
+// expansionKey is the profile's expansion key, or nil.
+func expansionKey(p *sec.Profile, e ieee1609.ButterflyExpansion) []byte {
+	if p.SM() && e.Sm4 != nil {
+		return e.Sm4[:]
+	}
+	if !p.SM() && e.Aes128 != nil {
+		return e.Aes128[:]
+	}
+	return nil
+}
+
+// pcaBatch is how many requests go to the PCA at once.
+const pcaBatch = 256
+
+// Flush sends every queued cocoon request to the PCA, shuffled across
+// devices, and files the responses for download. It returns how many
+// certificates were issued.
+func (s *Service) Flush(ctx context.Context, dep string) (int, error) {
+	d, err := s.load(ctx, dep)
+	if err != nil {
+		return 0, err
+	}
+	st, err := s.backend()
+	if err != nil {
+		return 0, err
+	}
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return 0, storageErr(err)
+	}
+	defer s.writeM.Unlock()
+	prefix := d.path(d.Tenants.RA, "ra", "queue/")
+	keys, err := st.List(ctx, prefix, "", 0)
+	if err != nil {
+		return 0, storageErr(err)
+	}
+	if err := s.shuffle(keys); err != nil {
+		return 0, internalErr(err)
+	}
+	issued := 0
+	for len(keys) > 0 {
+		n := min(len(keys), pcaBatch)
+		if err := s.flushBatch(ctx, d, st, keys[:n]); err != nil {
+			return issued, err
+		}
+		issued += n
+		keys = keys[n:]
+	}
+	return issued, nil
+}
+
+// shuffle permutes keys uniformly (Fisher-Yates with s.rand), so that the
+// PCA sees the requests of all devices mixed.
+func (s *Service) shuffle(keys []string) error {
+	var b [8]byte
+	for i := len(keys) - 1; i > 0; i-- {
+		if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+			return err
+		}
+		j := int(binary.BigEndian.Uint64(b[:]) % uint64(i+1))
+		keys[i], keys[j] = keys[j], keys[i]
+	}
+	return nil
+}
+
+// flushBatch sends one batch to the PCA and files the answers.
+func (s *Service) flushBatch(ctx context.Context, d *deployment, st storage.Backend, keys []string) error {
+	entries := make([]queued, len(keys))
+	batch := make([][]byte, len(keys))
+	for n, k := range keys {
+		if _, err := getJSON(ctx, st, k, &entries[n]); err != nil {
+			return err
+		}
+		batch[n] = entries[n].SPDU
+	}
+	responses, err := s.certify(ctx, d, batch)
+	if err != nil {
+		return err
+	}
+	files := map[string][]ieee1609.Data{}
+	requests := map[string]*raRequest{}
+	var ops []storage.Op
+	for n, raw := range responses {
+		private, err := s.checkPCAResponse(d, raw)
+		if err != nil {
+			return err
+		}
+		e := entries[n]
+		file := e.Request + "/" + strconv.Itoa(int(e.Period))
+		if _, ok := files[file]; !ok {
+			var old []ieee1609.Data
+			if b, err := st.Get(ctx, d.path(d.Tenants.RA, "ra", "files/"+file)); err == nil {
+				if err := coer.Unmarshal(b, &old); err != nil {
+					return internalErr(err)
+				}
+			}
+			files[file] = old
+		}
+		files[file] = append(files[file], *private)
+		rec := requests[e.Request]
+		if rec == nil {
+			rec = new(raRequest)
+			if _, err := getJSON(ctx, st, d.path(d.Tenants.RA, "ra", "requests/"+e.Request), rec); err != nil {
+				return err
+			}
+			requests[e.Request] = rec
+		}
+		if k := int(e.Period - rec.First); k >= 0 && k < len(rec.Pending) {
+			rec.Pending[k]--
+		}
+		ops = append(ops, storage.Op{Key: keys[n], Delete: true})
+	}
+	for file, list := range files {
+		b, err := encode(&list)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, storage.Op{Key: d.path(d.Tenants.RA, "ra", "files/"+file), Value: b})
+	}
+	for h, rec := range requests {
+		op, err := putOp(d.path(d.Tenants.RA, "ra", "requests/"+h), rec)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, op)
+	}
+	if err := st.Batch(ctx, ops); err != nil {
+		return storageErr(err)
+	}
+	return nil
+}
+
+// checkPCAResponse verifies an AcaRaCertResponseSpdu and returns the
+// private response for the device.
+func (s *Service) checkPCAResponse(d *deployment, raw []byte) (*ieee1609.Data, error) {
+	data, err := decodeData(raw)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	v, err := d.trust.VerifyData(data, trust.Options{At: s.now(), Psid: s.profile.SecurityMgmtPsid})
+	if err != nil {
+		return nil, internalErr(fmt.Errorf("the PCA's response: %w", err))
+	}
+	if id := mustID(v.Signer); id != mustID(d.pca) {
+		return nil, internalErr(fmt.Errorf("the response is not the PCA's"))
+	}
+	var p ieee1609.ScmsPdu
+	if err := coer.Unmarshal(v.Payload, &p); err != nil || p.Content.AcaRa == nil || p.Content.AcaRa.AcaRaCertResponse == nil || p.Content.AcaRa.AcaRaCertResponse.AcaResponse.Private == nil {
+		return nil, internalErr(fmt.Errorf("the PCA's response is not an ACA-RA certificate response: %v", err))
+	}
+	return p.Content.AcaRa.AcaRaCertResponse.AcaResponse.Private, nil
+}
+
+// Download answers an EeRaDownloadRequestSpdu (signed with the device's
+// enrolment certificate, encrypted to the RA) with the file it names: the
+// COER SEQUENCE OF the period's AcaEeCertResponsePrivateSpdus.
+func (s *Service) Download(ctx context.Context, dep string, spdu []byte) ([]byte, error) {
+	d, err := s.load(ctx, dep)
+	if err != nil {
+		return nil, err
+	}
+	data, err := decodeData(spdu)
+	if err != nil {
+		return nil, err
+	}
+	pt, err := s.decrypt(ctx, d.Tenants.RA, keyName(d.Name, "ra", "enc"), d.ra, data)
+	if err != nil {
+		return nil, err
+	}
+	inner, err := decodeData(pt)
+	if err != nil {
+		return nil, err
+	}
+	v, err := d.trust.VerifyData(inner, trust.Options{At: s.now(), Psid: s.profile.SecurityMgmtPsid, MaxAge: maxClockSkew})
+	if err != nil {
+		return nil, refused("download request: %v", err)
+	}
+	var p ieee1609.ScmsPdu
+	if err := coer.Unmarshal(v.Payload, &p); err != nil || p.Content.EeRa == nil || p.Content.EeRa.EeRaDownloadRequest == nil {
+		return nil, refused("not an EE-RA download request")
+	}
+	reqHex, period, ok := strings.Cut(p.Content.EeRa.EeRaDownloadRequest.Filename, "_")
+	i, err := strconv.ParseUint(period, 10, 16)
+	if !ok || err != nil || len(reqHex) != 16 {
+		return nil, refused("file names are <request hash>_<i-period>")
+	}
+	st, err := s.backend()
+	if err != nil {
+		return nil, err
+	}
+	var rec raRequest
+	found, err := getJSON(ctx, st, d.path(d.Tenants.RA, "ra", "requests/"+reqHex), &rec)
+	if err != nil {
+		return nil, err
+	}
+	signerID := mustID(v.Signer)
+	if !found || rec.Enrolment != hex.EncodeToString(signerID[:]) {
+		return nil, fault.New(fault.NotFound, "no such request for this device")
+	}
+	if _, err := st.Get(ctx, d.path(d.Tenants.RA, "ra", "blocked/"+rec.Enrolment)); err == nil {
+		return nil, fault.New(fault.DeviceBlocked, "the enrolment certificate was revoked for misbehaviour")
+	}
+	k := int(i) - int(rec.First)
+	if k < 0 || k >= len(rec.Pending) {
+		return nil, fault.New(fault.NotFound, "the request covers periods %d to %d", rec.First, int(rec.First)+rec.Periods-1)
+	}
+	if rec.Pending[k] > 0 {
+		return nil, fault.New(fault.DownloadNotReady, "%d certificates of period %d are not issued yet", rec.Pending[k], i)
+	}
+	b, err := st.Get(ctx, d.path(d.Tenants.RA, "ra", "files/"+reqHex+"/"+period))
+	if err != nil {
+		return nil, storageErr(err)
+	}
+	return b, nil
+}
+
+// raLink returns the RA's record of a PCA request and of the device
+// request behind it.
+func (s *Service) raLink(ctx context.Context, d *deployment, pcaReq string) (pcaRequest, raRequest, error) {
+	st, err := s.backend()
+	if err != nil {
+		return pcaRequest{}, raRequest{}, err
+	}
+	var link pcaRequest
+	var rec raRequest
+	found, err := getJSON(ctx, st, d.path(d.Tenants.RA, "ra", "pcareq/"+pcaReq), &link)
+	if err == nil && found {
+		found, err = getJSON(ctx, st, d.path(d.Tenants.RA, "ra", "requests/"+link.Request), &rec)
+	}
+	if err == nil && !found {
+		err = fault.New(fault.NotFound, "the RA has no such request")
+	}
+	return link, rec, err
+}
+
+// block stops the RA serving an enrolment certificate.
+func (s *Service) block(ctx context.Context, d *deployment, enrolment string) error {
+	st, err := s.backend()
+	if err != nil {
+		return err
+	}
+	if err := st.Put(ctx, d.path(d.Tenants.RA, "ra", "blocked/"+enrolment), []byte(s.clock().Format(time.RFC3339))); err != nil {
+		return storageErr(err)
+	}
+	return nil
+}

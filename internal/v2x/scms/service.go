@@ -1,0 +1,139 @@
+// Package scms runs the authorities of a V2X security credential
+// management system (IEEE 1609.2.1-2020, YD/T 3957-2021) with SM2, SM3
+// and SM4: a root CA and an intermediate CA, the enrolment CA (ECA), the
+// registration authority (RA), two linkage authorities (LA1, LA2), the
+// pseudonym CA (PCA, which also issues application certificates to
+// roadside units), the misbehaviour authority (MA) and the CRL signer.
+// It knows nothing of HTTP.
+//
+// A deployment places each authority in a tenant; the privacy-critical
+// roles (RA, LA1, LA2, PCA, MA) must be in five different tenants, so
+// that no one tenant's operator holds two of them. Every authority key is
+// a non-exportable sm2 (or, for the LA's linkage chain identifiers, sm4)
+// key of the key service in its tenant, named "v2x-<deployment>-<role>-
+// <purpose>".
+//
+// What each authority stores, under t/<tenant>/v2x/<deployment>/<role>/:
+//
+//	eca/devices/<id>        an allowed device: id, enrolled certificate
+//	ra/requests/<hash>      a pseudonym request: the enrolment certificate
+//	                        digest, first i-period, count; its cocoon
+//	                        requests and, per PCA request hash, the two
+//	                        encrypted linkage chain identifiers (eLCI)
+//	ra/queue/<random>       a cocoon request waiting for the next batch
+//	ra/files/<hash>/<i>     the encrypted certificate responses of a period
+//	ra/blocked/<digest>     an enrolment certificate the MA blocked
+//	la/chains/<id>          a linkage chain: first seed, first period, count
+//	pca/issued/<digest>     a pseudonym certificate's PCA request hash
+//	crl/linked/<random>     a revoked device's seeds (at the period they
+//	                        were revoked)
+//	crl/hashed/<digest>     a revoked enrolment certificate (HashedId10)
+//
+// The RA knows which device made a request, but sees neither the
+// certificates (encrypted to the device) nor the linkage values; the LAs
+// know seeds but neither devices nor certificates; the PCA knows each
+// certificate and its request hash but not the device, and no two of a
+// device's certificates share anything it stores.
+package scms
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/kms"
+	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/v2x/sec"
+)
+
+// Service runs the authorities of every deployment. It implements
+// core.Component: it serves only while unsealed.
+type Service struct {
+	keys    *kms.Service
+	rand    io.Reader
+	now     func() time.Time
+	profile *sec.Profile
+
+	store  atomic.Pointer[backend]
+	deps   sync.Map // name -> *deployment
+	writeM storage.Mutex
+}
+
+type backend struct{ storage.Backend }
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithRand sets the randomness for keys, nonces and shuffles.
+func WithRand(r io.Reader) Option { return func(s *Service) { s.rand = r } }
+
+// WithClock sets the clock of certificates, i-periods and CRLs.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithProfile sets the algorithms and identifiers (default sec.CN).
+func WithProfile(p *sec.Profile) Option { return func(s *Service) { s.profile = p } }
+
+// New returns a sealed Service whose keys live in keys.
+func New(keys *kms.Service, opts ...Option) *Service {
+	s := &Service{keys: keys, rand: rand.Reader, now: time.Now, profile: sec.CN, writeM: storage.Mutex{Name: "mima-v2x-writes"}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Unsealed starts serving with store (the barrier).
+func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
+	s.deps.Clear()
+	s.store.Store(&backend{store})
+	return nil
+}
+
+// Sealed stops serving.
+func (s *Service) Sealed() {
+	s.store.Store(nil)
+	s.deps.Clear()
+}
+
+// Forget drops what the service caches of a deployment, when another
+// node changed it.
+func (s *Service) Forget(name string) { s.deps.Delete(name) }
+
+var errSealed = fault.New(fault.Sealed, "mima is sealed")
+
+func (s *Service) backend() (storage.Backend, error) {
+	b := s.store.Load()
+	if b == nil {
+		return nil, errSealed
+	}
+	return b.Backend, nil
+}
+
+// clock is now in UTC to the second.
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
+
+func invalid(format string, args ...any) error {
+	return fault.New(fault.InvalidArgument, format, args...)
+}
+
+func refused(format string, args ...any) error {
+	return fault.New(fault.SPDUInvalid, format, args...)
+}
+
+func storageErr(err error) error {
+	if _, ok := fault.As(err); ok {
+		return err
+	}
+	return fault.Wrap(err, fault.StorageFailure, "the SCMS store is unavailable")
+}
+
+func internalErr(err error) error {
+	if _, ok := fault.As(err); ok {
+		return err
+	}
+	return fault.Wrap(err, fault.Internal, "SCMS operation failed")
+}
