@@ -18,22 +18,22 @@ func statusOf(code fault.Code) int {
 		fault.DecryptFailed, fault.BatchTooLarge, fault.KeyNotExportable, fault.ImportFailed,
 		fault.ImportTokenInvalid, fault.BackupInvalid,
 		fault.CertificateInvalid, fault.CSRInvalid, fault.ProfileViolation, fault.NotSM2,
-		fault.CMSMalformed, fault.CertificateKeyMismatch:
+		fault.CMSMalformed, fault.CertificateKeyMismatch, fault.SPDUInvalid:
 		return http.StatusBadRequest
 	case fault.Unauthenticated, fault.TokenExpired, fault.TokenRevoked,
 		fault.CertificateUntrusted, fault.SignatureInvalid, fault.ChallengeExpired, fault.ChallengeInvalid:
 		return http.StatusUnauthorized
-	case fault.PermissionDenied, fault.LoginRuleNotMatched:
+	case fault.PermissionDenied, fault.LoginRuleNotMatched, fault.DeviceNotAllowed, fault.DeviceBlocked:
 		return http.StatusForbidden
 	case fault.NotFound, fault.RouteNotFound, fault.TenantNotFound, fault.PolicyNotFound, fault.TokenNotFound,
 		fault.KeyNotFound, fault.AliasNotFound, fault.CANotFound, fault.CertificateNotFound, fault.ProfileNotFound,
-		fault.TSANotFound, fault.LoginRuleNotFound:
+		fault.TSANotFound, fault.LoginRuleNotFound, fault.DeploymentNotFound:
 		return http.StatusNotFound
 	case fault.MethodNotAllowed:
 		return http.StatusMethodNotAllowed
 	case fault.AlreadyExists, fault.AlreadyInit, fault.KeyDestroyed,
 		fault.CAPending, fault.CAExpired, fault.CARevoked, fault.AlreadyRevoked,
-		fault.CertificateExpired, fault.CertificateRevoked:
+		fault.CertificateExpired, fault.CertificateRevoked, fault.RoleConflict, fault.DownloadNotReady:
 		return http.StatusConflict
 	case fault.BodyTooLarge:
 		return http.StatusRequestEntityTooLarge
