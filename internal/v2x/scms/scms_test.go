@@ -235,3 +235,155 @@ func TestNoAuthorityLinksPseudonyms(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusals: each failure is refused with its reason.
+func TestRefusals(t *testing.T) {
+	beijing := ieee1609.TwoDLocation{Latitude: 399042000, Longitude: 1164074000}
+	w := newWorld(t, DeploymentRequest{Region: &ieee1609.GeographicRegion{
+		CircularRegion: &ieee1609.CircularRegion{Center: beijing, Radius: 50000},
+	}})
+	a, b := w.device(t, "VIN-A", Vehicle), w.device(t, "VIN-B", Vehicle)
+	w.pseudonyms(t, a, week, 1)
+
+	// Enrolment of a device the ECA does not know.
+	if err := w.newDevice(t, "VIN-X", Vehicle).Enrol(ctx, transport{w}, []ieee1609.Psid{PsidBSM}); !fault.Is(err, fault.DeviceNotAllowed) {
+		t.Errorf("unknown device: %v", err)
+	}
+	// A vehicle asking for a PSID its kind may not have.
+	if err := w.s.AllowDevices(ctx, w.dep.Name, []DeviceEntry{{ID: "VIN-Y"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.newDevice(t, "VIN-Y", Vehicle).Enrol(ctx, transport{w}, []ieee1609.Psid{99}); !fault.Is(err, fault.SPDUInvalid) {
+		t.Errorf("PSID not allowed: %v", err)
+	}
+	// A request for a PSID the enrolment certificate does not permit.
+	if _, err := b.RequestPseudonyms(ctx, transport{w}, week, []ieee1609.Psid{99}); !fault.Is(err, fault.SPDUInvalid) {
+		t.Errorf("request beyond the enrolment: %v", err)
+	}
+
+	inside := &ieee1609.ThreeDLocation{Latitude: beijing.Latitude + 10000, Longitude: beijing.Longitude, Elevation: 500}
+	outside := &ieee1609.ThreeDLocation{Latitude: 311000000, Longitude: 1214000000} // Shanghai
+	good, err := a.Sign([]byte("BSM"), PsidBSM, inside)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Verify(good, PsidBSM, time.Minute); err != nil {
+		t.Fatalf("good message: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		spdu func() []byte
+		psid ieee1609.Psid
+		want trust.Code
+	}{
+		{"tampered", func() []byte {
+			m := append([]byte{}, good...)
+			m[20] ^= 0x40
+			return m
+		}, PsidBSM, trust.BadSignature},
+		{"not permitted", func() []byte {
+			m, err := a.Sign([]byte("SPAT"), 3619, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}, 0, trust.NotPermitted},
+		{"expected another PSID", func() []byte { return good }, 3619, trust.NotPermitted},
+		{"outside the region", func() []byte {
+			m, err := a.Sign([]byte("BSM"), PsidBSM, outside)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}, PsidBSM, trust.OutsideRegion},
+		{"not an SPDU", func() []byte { return []byte("hello") }, PsidBSM, trust.Malformed},
+	} {
+		if _, err := b.Verify(tc.spdu(), tc.psid, time.Minute); trust.CodeOf(err) != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
+		}
+	}
+	// Too old, and signed with a certificate that has expired.
+	w.clock.advance(2 * time.Minute)
+	if _, err := b.Verify(good, PsidBSM, time.Minute); trust.CodeOf(err) != trust.Expired {
+		t.Errorf("stale message: %v", err)
+	}
+	w.clock.advance(2 * week)
+	if _, err := b.Verify(good, PsidBSM, 0); err != nil {
+		t.Errorf("an old message, judged at its generation time: %v", err)
+	}
+	if _, err := a.Sign([]byte("BSM"), PsidBSM, nil); err != ee.ErrNoCertificate {
+		t.Errorf("signing with expired pseudonyms: %v", err)
+	}
+	var c ieee1609.Certificate
+	if err := coer.Unmarshal(a.State().Pseudonyms[0].Cert, &c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Trust().VerifyCertificate(&c, w.clock.now()); trust.CodeOf(err) != trust.Expired {
+		t.Errorf("expired pseudonym certificate: %v", err)
+	}
+}
+
+// TestRoadsideUnit enrols a roadside unit, which gets an application
+// certificate for its own key; vehicles verify its messages.
+func TestRoadsideUnit(t *testing.T) {
+	const spat = 3619
+	w := newWorld(t, DeploymentRequest{RoadsidePsids: []ieee1609.Psid{spat}})
+	rsu := w.device(t, "RSU-17", Roadside, spat)
+	car := w.device(t, "VIN-A", Vehicle)
+	if err := rsu.RequestApplicationCert(ctx, transport{w}, 30*24*time.Hour, []ieee1609.Psid{spat}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.Flush(ctx, w.dep.Name); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rsu.Download(ctx, transport{w}, rsu.State().App.Request, 0); err != nil || n != 1 {
+		t.Fatalf("download: %d, %v", n, err)
+	}
+	msg, err := rsu.Sign([]byte("signal phase: green"), spat, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := car.Verify(msg, spat, time.Minute)
+	if err != nil {
+		t.Fatalf("vehicle verifies the RSU: %v", err)
+	}
+	if v.Signer.ToBeSigned.ID.Name == nil || *v.Signer.ToBeSigned.ID.Name != "RSU-17" || v.Signer.ToBeSigned.CrlSeries != SeriesRoadside {
+		t.Fatalf("RSU certificate %+v", v.Signer.ToBeSigned)
+	}
+	// A vehicle may not ask for the roadside PSID.
+	if err := w.newDevice(t, "VIN-A", Vehicle).Enrol(ctx, transport{w}, []ieee1609.Psid{spat}); !fault.Is(err, fault.SPDUInvalid) {
+		t.Fatalf("vehicle asking for SPAT: %v", err)
+	}
+	// Reported, the RSU's certificate goes on the hash-based CRL.
+	rev, err := w.s.Report(ctx, w.dep.Name, rsu.State().App.Cert)
+	if err != nil || rev.Kind != "roadside" {
+		t.Fatalf("report: %+v, %v", rev, err)
+	}
+	if err := car.UpdateCRL(ctx, transport{w}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := car.Verify(msg, spat, time.Minute); trust.CodeOf(err) != trust.Revoked {
+		t.Fatalf("revoked RSU: %v", err)
+	}
+}
+
+func TestDeploymentChecks(t *testing.T) {
+	w := newWorld(t, DeploymentRequest{})
+	bad := testTenants
+	bad.LA2 = bad.PCA
+	for name, req := range map[string]DeploymentRequest{
+		"role conflict": {Name: "other", Tenants: bad},
+		"bad name":      {Name: "Bad Name", Tenants: testTenants},
+		"exists":        {Name: w.dep.Name, Tenants: testTenants},
+		"no ma":         {Name: "other", Tenants: Tenants{Root: "r", ECA: "e", RA: "ra", LA1: "l1", LA2: "l2", PCA: "p"}},
+	} {
+		if _, err := w.s.CreateDeployment(ctx, req); err == nil {
+			t.Errorf("%s: accepted", name)
+		} else if name == "role conflict" && !fault.Is(err, fault.RoleConflict) {
+			t.Errorf("role conflict: %v", err)
+		}
+	}
+	if _, err := w.s.Get(ctx, "nope"); !fault.Is(err, fault.DeploymentNotFound) {
+		t.Errorf("unknown deployment: %v", err)
+	}
+}
