@@ -26,6 +26,7 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/v2x/scms"
 )
 
 // DefaultMaxBodyBytes is the default limit on a request body.
@@ -49,6 +50,7 @@ type Services struct {
 	Keys *kms.Service
 	PKI  *pki.Service
 	CMS  *cms.Service
+	V2X  *scms.Service
 }
 
 // Server is the HTTP handler of one mima node.
@@ -58,6 +60,7 @@ type Server struct {
 	keys     *kms.Service
 	pki      *pki.Service
 	cms      *cms.Service
+	v2x      *scms.Service
 	auditor  Auditor
 	auditSrc AuditSource
 	leader   func() bool
@@ -98,7 +101,7 @@ func New(svc Services, auditor Auditor, opts ...Option) *Server {
 	prefix := make([]byte, 4)
 	_, _ = rand.Read(prefix)
 	s := &Server{
-		core: svc.Core, auth: svc.Auth, keys: svc.Keys, pki: svc.PKI, cms: svc.CMS, auditor: auditor,
+		core: svc.Core, auth: svc.Auth, keys: svc.Keys, pki: svc.PKI, cms: svc.CMS, v2x: svc.V2X, auditor: auditor,
 		version: "dev", maxBody: DefaultMaxBodyBytes, log: slog.Default(),
 		mux: http.NewServeMux(), idPrefix: hex.EncodeToString(prefix) + "-",
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/v2x/scms"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -73,12 +74,13 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 	ks := kms.New(device.NewSoftware())
 	ca := pki.New(ks)
 	sigs := cms.New(ks, ca)
-	c := core.New(raw, b, auth, core.WithComponents(keys, ks, ca, sigs))
+	v2x := scms.New(ks)
+	c := core.New(raw, b, auth, core.WithComponents(keys, ks, ca, sigs, v2x))
 	chains := func(context.Context) (map[string]audit.Source, error) { return map[string]audit.Source{"": sink}, nil }
 	opts = append([]Option{WithAuditSource(AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
 		return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 	}})}, opts...)
-	srv := httptest.NewServer(New(Services{Core: c, Auth: auth, Keys: ks, PKI: ca, CMS: sigs}, logger, opts...))
+	srv := httptest.NewServer(New(Services{Core: c, Auth: auth, Keys: ks, PKI: ca, CMS: sigs, V2X: v2x}, logger, opts...))
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	res, err := c.Init(ctx, 1, 1)

@@ -191,6 +191,16 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"GET /v1/audit/verify":         {path: "/v1/audit/verify"},
 		"GET /v1/audit/export":         {path: "/v1/audit/export"},
 		"GET /v1/tokens/self":          {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
+
+		// The V2X deployment "iso" has its root CA, ECA and RA in tenant A.
+		"POST /v1/v2x":                          {path: "/v1/v2x", body: map[string]any{"name": "intruder"}},
+		"GET /v1/v2x":                           {path: "/v1/v2x"},
+		"GET /v1/v2x/{deployment}":              {path: "/v1/v2x/iso"},
+		"PUT /v1/v2x/{deployment}/devices":      {path: "/v1/v2x/iso/devices", body: map[string]any{"devices": []map[string]string{{"id": "VIN-B"}}}, allowed: notFound, owner: http.StatusNoContent},
+		"GET /v1/v2x/{deployment}/devices/{id}": {path: "/v1/v2x/iso/devices/VIN-1", allowed: notFound, leaks: []string{"VIN-1"}, owner: http.StatusOK},
+		"POST /v1/v2x/{deployment}/flush":       {path: "/v1/v2x/iso/flush", body: map[string]any{}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/v2x/{deployment}/reports":     {path: "/v1/v2x/iso/reports", body: map[string]any{"certificate": "AA=="}, allowed: notFound},
+		"POST /v1/v2x/{deployment}/crls":        {path: "/v1/v2x/iso/crls", body: map[string]any{}, allowed: notFound, owner: http.StatusOK},
 	}
 }
 
@@ -228,6 +238,7 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 	fx.ciphertext, fx.signature, fx.mac, fx.backup = enc.Ciphertext, sig.Signature, mac.MAC, backup.Backup
 	fx.publicKey = string(n.do("GET", "/v1/keys/sm2-a/public", tokA, nil).body)
 	caFixture(t, n, tokA, &fx)
+	v2xFixture(t, n, tokA)
 	cases := isolationCases(fx)
 
 	srv := New(Services{}, nil)
@@ -368,5 +379,23 @@ func ocspUnauthorized(fx tenantFixture) func(t *testing.T, n *testNode, owner, i
 		if !bytes.Equal(r.body, []byte{0x30, 0x03, 0x0a, 0x01, 0x06}) {
 			t.Fatalf("tenant B's OCSP answer for tenant A's CA: % x", r.body)
 		}
+	}
+}
+
+// v2xFixture creates deployment "iso" with its root CA, ECA and RA in
+// tenant A, and allows device VIN-1.
+func v2xFixture(t *testing.T, n *testNode, tokA string) {
+	t.Helper()
+	for _, tn := range []string{"v2x-la1", "v2x-la2", "v2x-pca", "v2x-ma"} {
+		n.tenant(tn)
+	}
+	r := n.do("POST", "/v1/v2x", n.root, sdk.V2XDeploymentRequest{Name: "iso", Tenants: sdk.V2XTenants{
+		Root: "tenant-a", ECA: "tenant-a", RA: "tenant-a", LA1: "v2x-la1", LA2: "v2x-la2", PCA: "v2x-pca", MA: "v2x-ma",
+	}})
+	if r.status != http.StatusCreated {
+		t.Fatalf("V2X deployment: %d %s", r.status, r.body)
+	}
+	if r := n.do("PUT", "/v1/v2x/iso/devices", tokA, sdk.V2XDevices{Devices: []sdk.V2XDevice{{ID: "VIN-1"}}}); r.status != http.StatusNoContent {
+		t.Fatalf("V2X device: %d %s", r.status, r.body)
 	}
 }

@@ -117,6 +117,21 @@ func (s *Server) allRoutes() []route {
 		{method: "GET", pattern: "/v1/auth/rules/{name}", op: "auth.rules.read", scope: scopeTenant, object: "name", handle: s.getLoginRule},
 		{method: "DELETE", pattern: "/v1/auth/rules/{name}", op: "auth.rules.delete", scope: scopeTenant, object: "name", handle: s.deleteLoginRule},
 
+		{method: "POST", pattern: "/v1/v2x", op: "v2x.create", scope: scopeSystem, handle: s.createV2X},
+		{method: "GET", pattern: "/v1/v2x", op: "v2x.list", scope: scopeSystem, handle: s.listV2X},
+		{method: "GET", pattern: "/v1/v2x/{deployment}", op: "v2x.read", scope: scopeSystem, object: "deployment", handle: s.getV2X},
+		{method: "PUT", pattern: "/v1/v2x/{deployment}/devices", op: "v2x.devices.write", scope: scopeTenant, object: "deployment", handle: s.putV2XDevices},
+		{method: "GET", pattern: "/v1/v2x/{deployment}/devices/{id}", op: "v2x.devices.read", scope: scopeTenant, object: "deployment", handle: s.getV2XDevice},
+		{method: "POST", pattern: "/v1/v2x/{deployment}/flush", op: "v2x.flush", scope: scopeTenant, object: "deployment", handle: s.flushV2X},
+		{method: "POST", pattern: "/v1/v2x/{deployment}/reports", op: "v2x.report", scope: scopeTenant, object: "deployment", handle: s.reportV2X},
+		{method: "POST", pattern: "/v1/v2x/{deployment}/crls", op: "v2x.crls.issue", scope: scopeTenant, object: "deployment", handle: s.issueV2XCRLs},
+		// Devices talk COER to the authorities without a token.
+		{method: "POST", pattern: "/v1/v2x/{deployment}/enrol", op: "v2x.enrol", scope: scopePublic, object: "deployment", handle: s.v2xCOER(s.v2xEnrol)},
+		{method: "POST", pattern: "/v1/v2x/{deployment}/requests", op: "v2x.request", scope: scopePublic, object: "deployment", handle: s.v2xCOER(s.v2xRequest)},
+		{method: "POST", pattern: "/v1/v2x/{deployment}/downloads", op: "v2x.download", scope: scopePublic, object: "deployment", handle: s.v2xCOER(s.v2xDownload)},
+		{method: "GET", pattern: "/v1/v2x/{deployment}/trust-list", op: "v2x.trust-list", scope: scopePublic, object: "deployment", handle: s.v2xCOER(s.v2xTrustList)},
+		{method: "GET", pattern: "/v1/v2x/{deployment}/crl", op: "v2x.crl", scope: scopePublic, object: "deployment", handle: s.v2xCOER(s.v2xCRL)},
+
 		{method: "GET", pattern: "/v1/audit/verify", op: "audit.verify", scope: scopeSystem, handle: s.verifyAudit},
 		{method: "GET", pattern: "/v1/audit/export", op: "audit.export", scope: scopeSystem, handle: s.exportAudit},
 	}

@@ -113,6 +113,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.cmsCommand(),
 		e.tsCommand(),
 		e.loginCommand(),
+		e.v2xCommand(),
 	)
 	root.AddCommand(e.cryptoCommands()...)
 	return root

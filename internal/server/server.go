@@ -32,6 +32,7 @@ import (
 	"github.com/mimacrypto/mima/internal/storage/bolt"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 	"github.com/mimacrypto/mima/internal/storage/postgres"
+	"github.com/mimacrypto/mima/internal/v2x/scms"
 )
 
 // Version is the version reported by the health endpoint; the build sets
@@ -51,6 +52,7 @@ type node struct {
 	keys    *kms.Service
 	pki     *pki.Service
 	cms     *cms.Service
+	v2x     *scms.Service
 	core    *core.Core
 	api     *api.Server
 }
@@ -81,7 +83,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	fmt.Fprintf(out, "mima %s listening on %s\n", Version, eps[len(eps)-1].url)
 	go n.runJobs(ctx, cfg.JobsInterval)
 	if _, shared := n.backend.(storage.Watcher); shared {
-		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki, n.cms)
+		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki, n.cms, n.v2x)
 	}
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, n.log)
@@ -120,8 +122,9 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 	n.keys = kms.New(device.NewSoftware())
 	n.pki = pki.New(n.keys)
 	n.cms = cms.New(n.keys, n.pki)
-	n.core = core.New(n.backend, n.barrier, n.auth, append(opts, core.WithComponents(keys, n.keys, n.pki, n.cms))...)
-	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki, CMS: n.cms}, n.audit,
+	n.v2x = scms.New(n.keys)
+	n.core = core.New(n.backend, n.barrier, n.auth, append(opts, core.WithComponents(keys, n.keys, n.pki, n.cms, n.v2x))...)
+	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki, CMS: n.cms, V2X: n.v2x}, n.audit,
 		api.WithVersion(Version),
 		api.WithMaxBodyBytes(cfg.MaxRequestBytes),
 		api.WithLogger(n.log),
@@ -346,6 +349,9 @@ func (n *node) runJobsOnce(ctx context.Context, now time.Time) {
 		n.log.Error("CRL jobs failed", "error", err)
 	} else if crls.CRLsIssued > 0 {
 		n.log.Info("CRLs reissued", "count", crls.CRLsIssued)
+	}
+	if err := n.v2x.RunJobs(ctx); err != nil {
+		n.log.Error("V2X jobs failed", "error", err)
 	}
 }
 

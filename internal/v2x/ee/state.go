@@ -16,9 +16,11 @@ import (
 // State is everything a device keeps: identity, trust anchors, keys and
 // certificates. It holds private keys: keep it like one.
 type State struct {
-	ID      string `json:"id"`
-	Kind    string `json:"kind"`     // vehicle or roadside
-	RootPin string `json:"root_pin"` // HashedId8 (hex) of the trusted root
+	// Deployment names the SCMS deployment the device belongs to.
+	Deployment string `json:"deployment,omitempty"`
+	ID         string `json:"id"`
+	Kind       string `json:"kind"`     // vehicle or roadside
+	RootPin    string `json:"root_pin"` // HashedId8 (hex) of the trusted root
 	// TrustList and CRL are the latest verified downloads (COER).
 	TrustList []byte `json:"trust_list,omitempty"`
 	CRL       []byte `json:"crl,omitempty"`

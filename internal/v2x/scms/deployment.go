@@ -18,6 +18,7 @@ import (
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
 	"github.com/mimacrypto/mima/internal/v2x/linkage"
+	"github.com/mimacrypto/mima/internal/v2x/sec"
 	"github.com/mimacrypto/mima/internal/v2x/trust"
 )
 
@@ -384,4 +385,14 @@ func (s *Service) List(ctx context.Context) ([]string, error) {
 		keys[i] = k[len("v2x/deployments/"):]
 	}
 	return keys, nil
+}
+
+// RootPin is the HashedId8 of the deployment's root certificate, which
+// devices pin.
+func (d Deployment) RootPin() (ieee1609.HashedId8, error) {
+	var root ieee1609.Certificate
+	if err := coer.Unmarshal(d.Root, &root); err != nil {
+		return ieee1609.HashedId8{}, err
+	}
+	return sec.HashedID8(&root)
 }

@@ -39,6 +39,9 @@ package scms
 import (
 	"context"
 	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -99,9 +102,36 @@ func (s *Service) Sealed() {
 	s.deps.Clear()
 }
 
-// Forget drops what the service caches of a deployment, when another
-// node changed it.
-func (s *Service) Forget(name string) { s.deps.Delete(name) }
+// Forget drops the cached deployment stored at path, when another node
+// changed it (coherence.Cache).
+func (s *Service) Forget(path string) {
+	if name, ok := strings.CutPrefix(path, "v2x/deployments/"); ok {
+		s.deps.Delete(name)
+	}
+}
+
+// Purge drops every cached deployment.
+func (s *Service) Purge() { s.deps.Clear() }
+
+// RunJobs sends the RAs' queued requests to the PCAs and reissues CRLs
+// that are due, for every deployment; the node that runs the cluster's
+// jobs calls it.
+func (s *Service) RunJobs(ctx context.Context) error {
+	names, err := s.List(ctx)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range names {
+		if _, err := s.Flush(ctx, name); err != nil {
+			errs = append(errs, fmt.Errorf("deployment %s: %w", name, err))
+		}
+		if _, err := s.CRLs(ctx, name); err != nil {
+			errs = append(errs, fmt.Errorf("deployment %s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
 
 var errSealed = fault.New(fault.Sealed, "mima is sealed")
 

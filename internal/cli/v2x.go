@@ -1,0 +1,532 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mimacrypto/mima/internal/v2x/coer"
+	"github.com/mimacrypto/mima/internal/v2x/ee"
+	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
+	"github.com/mimacrypto/mima/internal/v2x/sec"
+	"github.com/mimacrypto/mima/internal/v2x/trust"
+	"github.com/mimacrypto/mima/sdk"
+)
+
+func (e *env) v2xCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "v2x", Short: "V2X security credentials (SCMS): deployments, and what a vehicle or roadside unit does"}
+	cmd.AddCommand(
+		e.v2xCreateCommand(), e.v2xShowCommand(), e.v2xAllowCommand(), e.v2xFlushCommand(),
+		e.v2xReportCommand(), e.v2xIssueCRLsCommand(),
+		e.v2xEnrollCommand(), e.v2xRequestCommand(), e.v2xDownloadCommand(), e.v2xSignCommand(),
+		e.v2xVerifyCommand(), e.v2xCheckRevokedCommand(),
+	)
+	return cmd
+}
+
+func (e *env) v2xCreateCommand() *cobra.Command {
+	var req sdk.V2XDeploymentRequest
+	var countries, vehicle, roadside []uint
+	var circle string
+	cmd := &cobra.Command{
+		Use:   "create NAME --root T --eca T --ra T --la1 T --la2 T --pca T --ma T",
+		Short: "Create a deployment's authorities in existing tenants (root token); prints the root pin devices need",
+		Args:  cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			req.Name = args[0]
+			for _, p := range vehicle {
+				req.VehiclePsids = append(req.VehiclePsids, uint64(p))
+			}
+			for _, p := range roadside {
+				req.RoadsidePsids = append(req.RoadsidePsids, uint64(p))
+			}
+			if len(countries) > 0 || circle != "" {
+				req.Region = &sdk.V2XRegion{}
+				for _, cc := range countries {
+					req.Region.Countries = append(req.Region.Countries, uint16(cc))
+				}
+				if circle != "" {
+					var c sdk.V2XCircle
+					if _, err := fmt.Sscanf(circle, "%g,%g,%d", &c.Latitude, &c.Longitude, &c.Radius); err != nil {
+						return fmt.Errorf("--circle is LAT,LON,RADIUS_METRES: %w", err)
+					}
+					req.Region.Circle = &c
+				}
+			}
+			d, err := c.CreateV2XDeployment(ctx, req)
+			if err != nil {
+				return err
+			}
+			return e.printDeployment(d)
+		}),
+	}
+	fl := cmd.Flags()
+	for _, f := range []struct {
+		p    *string
+		name string
+	}{{&req.Tenants.Root, "root"}, {&req.Tenants.ECA, "eca"}, {&req.Tenants.RA, "ra"}, {&req.Tenants.LA1, "la1"}, {&req.Tenants.LA2, "la2"}, {&req.Tenants.PCA, "pca"}, {&req.Tenants.MA, "ma"}} {
+		fl.StringVar(f.p, f.name, "", "tenant of the "+strings.ToUpper(f.name)+" (root: root CA, intermediate CA and CRL signer)")
+		_ = cmd.MarkFlagRequired(f.name)
+	}
+	fl.UintSliceVar(&countries, "country", nil, "restrict certificates to these countries (UN M.49, e.g. 156)")
+	fl.StringVar(&circle, "circle", "", "restrict certificates to a circle LAT,LON,RADIUS_METRES")
+	fl.UintSliceVar(&vehicle, "vehicle-psid", nil, "PSIDs pseudonym certificates may sign (default 32, BSM)")
+	fl.UintSliceVar(&roadside, "roadside-psid", nil, "PSIDs roadside unit certificates may sign (default: the vehicle PSIDs)")
+	fl.IntVar(&req.CertsPerPeriod, "certs-per-period", 0, "pseudonym certificates per i-period (default 20)")
+	fl.StringVar(&req.Period, "period", "", "length of an i-period (default 168h)")
+	fl.IntVar(&req.MaxPeriods, "max-periods", 0, "periods one request may cover (default 4)")
+	return cmd
+}
+
+func (e *env) printDeployment(d sdk.V2XDeployment) error {
+	return e.print(d, func(w io.Writer) {
+		fmt.Fprintf(w, "Name\t%s\nProfile\t%s\nRoot pin\t%s\nPeriod\t%s × %d certificates\n", d.Name, d.Profile, d.RootPin, d.Period, d.CertsPerPeriod)
+		t := d.Tenants
+		fmt.Fprintf(w, "Tenants\troot %s, eca %s, ra %s, la1 %s, la2 %s, pca %s, ma %s\n", t.Root, t.ECA, t.RA, t.LA1, t.LA2, t.PCA, t.MA)
+	})
+}
+
+func (e *env) v2xShowCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "show NAME", Short: "Describe a deployment (root token)", Args: cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			d, err := c.V2XDeployment(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return e.printDeployment(d)
+		}),
+	}
+}
+
+func (e *env) v2xAllowCommand() *cobra.Command {
+	var kind string
+	cmd := &cobra.Command{
+		Use: "allow NAME DEVICE-ID...", Short: "Add devices to the ECA's allow-list (a token of the ECA's tenant)", Args: cobra.MinimumNArgs(2),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			var devices []sdk.V2XDevice
+			for _, id := range args[1:] {
+				devices = append(devices, sdk.V2XDevice{ID: id, Kind: kind})
+			}
+			return c.AllowV2XDevices(ctx, args[0], devices)
+		}),
+	}
+	cmd.Flags().StringVar(&kind, "kind", "vehicle", "vehicle or roadside")
+	return cmd
+}
+
+func (e *env) v2xFlushCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "flush NAME", Short: "Send the RA's queued requests to the PCA now (RA's tenant)", Args: cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			r, err := c.FlushV2X(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return e.print(r, func(w io.Writer) { fmt.Fprintf(w, "Issued\t%d\n", r.Issued) })
+		}),
+	}
+}
+
+func (e *env) v2xReportCommand() *cobra.Command {
+	var f ioFlags
+	cmd := &cobra.Command{
+		Use: "report NAME --in CERT|SPDU", Short: "Report a misbehaving device's certificate, or the signer of its SPDU (COER), and revoke it (MA's tenant)", Args: cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			b, err := f.read(e)
+			if err != nil {
+				return err
+			}
+			cert, err := certificateOf(b)
+			if err != nil {
+				return err
+			}
+			r, err := c.ReportV2X(ctx, args[0], cert)
+			if err != nil {
+				return err
+			}
+			return e.print(r, func(w io.Writer) {
+				fmt.Fprintf(w, "Certificate\t%s\nKind\t%s\nRevoked from i-period\t%d\nEnrolment revoked\t%s\n", r.Certificate, r.Kind, r.IRev, r.Enrolment)
+			})
+		}),
+	}
+	cmd.Flags().StringVar(&f.in, "in", "", "the certificate or SPDU, COER (default: standard input)")
+	return cmd
+}
+
+// certificateOf is b, a certificate, or the signer certificate of b, a
+// signed SPDU.
+func certificateOf(b []byte) ([]byte, error) {
+	data, err := trust.DecodeData(b)
+	if err != nil || data.Content.SignedData == nil || len(data.Content.SignedData.Signer.Certificate) != 1 {
+		return b, nil
+	}
+	return coer.Marshal(&data.Content.SignedData.Signer.Certificate[0])
+}
+
+func (e *env) v2xIssueCRLsCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "issue-crls NAME", Short: "Sign new CRLs now (root CA's tenant)", Args: cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			r, err := c.IssueV2XCRLs(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return e.print(r, func(w io.Writer) { fmt.Fprintf(w, "Issued\t%d\n", r.Issued) })
+		}),
+	}
+}
+
+// device is the device of a state file, with the transport to its
+// deployment.
+type device struct {
+	e     *env
+	path  string
+	d     *ee.Device
+	trans *sdk.V2XTransport
+}
+
+// openDevice loads the state file.
+func (e *env) openDevice(path string) (*device, error) {
+	st, err := ee.LoadState(path)
+	if err != nil {
+		return nil, err
+	}
+	return e.deviceOf(path, st)
+}
+
+func (e *env) deviceOf(path string, st *ee.State) (*device, error) {
+	d, err := ee.Open(st)
+	if err != nil {
+		return nil, err
+	}
+	c, err := e.client()
+	if err != nil {
+		return nil, err
+	}
+	return &device{e: e, path: path, d: d, trans: c.V2X(st.Deployment)}, nil
+}
+
+func (d *device) save() error { return d.d.State().Save(d.path) }
+
+// deviceRun adapts a device command body.
+func (e *env) deviceRun(path *string, fn func(ctx context.Context, d *device, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		d, err := e.openDevice(*path)
+		if err != nil {
+			return err
+		}
+		return fn(cmd.Context(), d, args)
+	}
+}
+
+func psidsOf(in []uint) []ieee1609.Psid {
+	out := make([]ieee1609.Psid, len(in))
+	for i, p := range in {
+		out[i] = ieee1609.Psid(p)
+	}
+	return out
+}
+
+func (e *env) v2xEnrollCommand() *cobra.Command {
+	var state, dep, id, kind, pin string
+	var psids []uint
+	cmd := &cobra.Command{
+		Use:   "enroll --state FILE --deployment NAME --id DEVICE-ID --root-pin HEX",
+		Short: "As a device: create the state file, fetch the trust list (checked against the root pin) and enrol with the ECA",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var rootPin ieee1609.HashedId8
+			if b, err := hex.DecodeString(pin); err != nil || len(b) != len(rootPin) {
+				return errors.New("--root-pin is the root certificate's HashedId8, 16 hex digits (mima v2x show)")
+			} else {
+				copy(rootPin[:], b)
+			}
+			st, err := ee.NewState(rand.Reader, id, kind, rootPin)
+			if err != nil {
+				return err
+			}
+			st.Deployment = dep
+			d, err := e.deviceOf(state, st)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if err := d.d.UpdateTrust(ctx, d.trans); err != nil {
+				return fmt.Errorf("trust list: %w", err)
+			}
+			if err := d.d.Enrol(ctx, d.trans, psidsOf(psids)); err != nil {
+				return err
+			}
+			if err := d.save(); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.out, "enrolled %s in %s; state in %s\n", id, dep, state)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&state, "state", "", "the device's state file (keys: keep it private)")
+	fl.StringVar(&dep, "deployment", "", "the deployment")
+	fl.StringVar(&id, "id", "", "the device's canonical id, as on the ECA's allow-list")
+	fl.StringVar(&kind, "kind", "vehicle", "vehicle or roadside")
+	fl.StringVar(&pin, "root-pin", "", "HashedId8 of the deployment's root certificate, from the operator")
+	fl.UintSliceVar(&psids, "psid", []uint{32}, "PSIDs the device will request certificates for")
+	for _, f := range []string{"state", "deployment", "id", "root-pin"} {
+		_ = cmd.MarkFlagRequired(f)
+	}
+	return cmd
+}
+
+func (e *env) v2xRequestCommand() *cobra.Command {
+	var state string
+	var span time.Duration
+	var psids []uint
+	cmd := &cobra.Command{
+		Use:   "request-pseudonyms --state FILE",
+		Short: "As a vehicle: ask the RA for pseudonym certificates (butterfly keys); a roadside unit gets one application certificate",
+		Args:  cobra.NoArgs,
+		RunE: e.deviceRun(&state, func(ctx context.Context, d *device, _ []string) error {
+			var hash string
+			if d.d.State().Kind == "roadside" {
+				if err := d.d.RequestApplicationCert(ctx, d.trans, span, psidsOf(psids)); err != nil {
+					return err
+				}
+				hash = d.d.State().App.Request
+			} else {
+				r, err := d.d.RequestPseudonyms(ctx, d.trans, span, psidsOf(psids))
+				if err != nil {
+					return err
+				}
+				hash = r.Hash
+				fmt.Fprintf(e.out, "first i-period %d\n", r.First)
+			}
+			fmt.Fprintf(e.out, "request %s acknowledged; download once the RA has flushed it\n", hash)
+			return d.save()
+		}),
+	}
+	cmd.Flags().StringVar(&state, "state", "", "the device's state file")
+	cmd.Flags().DurationVar(&span, "span", 7*24*time.Hour, "time the certificates should cover")
+	cmd.Flags().UintSliceVar(&psids, "psid", []uint{32}, "PSIDs to sign")
+	_ = cmd.MarkFlagRequired("state")
+	return cmd
+}
+
+func (e *env) v2xDownloadCommand() *cobra.Command {
+	var state, request string
+	var period int
+	cmd := &cobra.Command{
+		Use:   "download --state FILE",
+		Short: "As a device: download, decrypt and reconstruct the certificates of the latest request (every period, or --period)",
+		Args:  cobra.NoArgs,
+		RunE: e.deviceRun(&state, func(ctx context.Context, d *device, _ []string) error {
+			st := d.d.State()
+			first := uint16(0)
+			switch {
+			case st.Kind == "roadside" && st.App != nil:
+				request = orElse(request, st.App.Request)
+			case len(st.Requests) > 0:
+				last := st.Requests[len(st.Requests)-1]
+				if request == "" || request == last.Hash {
+					request, first = last.Hash, last.First
+				}
+			}
+			if request == "" {
+				return errors.New("no request: run request-pseudonyms first")
+			}
+			if period >= 0 {
+				first = uint16(period)
+			}
+			total := 0
+			for i := first; ; i++ {
+				n, err := d.d.Download(ctx, d.trans, request, i)
+				if sdk.ErrorCode(err) == "not_found" && total > 0 && period < 0 {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				total += n
+				fmt.Fprintf(e.out, "i-period %d: %d certificates\n", i, n)
+				if period >= 0 || st.Kind == "roadside" {
+					break
+				}
+			}
+			return d.save()
+		}),
+	}
+	cmd.Flags().StringVar(&state, "state", "", "the device's state file")
+	cmd.Flags().StringVar(&request, "request", "", "request hash (default: the latest)")
+	cmd.Flags().IntVar(&period, "period", -1, "only this i-period")
+	_ = cmd.MarkFlagRequired("state")
+	return cmd
+}
+
+// orElse is a, or b when a is empty.
+func orElse(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (e *env) v2xSignCommand() *cobra.Command {
+	var state string
+	var psid uint64
+	var lat, lon float64
+	var f ioFlags
+	cmd := &cobra.Command{
+		Use:   "sign --state FILE --in MESSAGE --out SPDU",
+		Short: "As a device: sign a message (e.g. a basic safety message) with the current pseudonym; writes the SPDU (COER)",
+		Args:  cobra.NoArgs,
+		RunE: e.deviceRun(&state, func(ctx context.Context, d *device, _ []string) error {
+			msg, err := f.read(e)
+			if err != nil {
+				return err
+			}
+			var loc *ieee1609.ThreeDLocation
+			if lat != 0 || lon != 0 {
+				loc = &ieee1609.ThreeDLocation{Latitude: int32(lat * 1e7), Longitude: int32(lon * 1e7)}
+			}
+			spdu, err := d.d.Sign(msg, ieee1609.Psid(psid), loc)
+			if err != nil {
+				return err
+			}
+			return f.write(e, spdu)
+		}),
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVar(&state, "state", "", "the device's state file")
+	cmd.Flags().Uint64Var(&psid, "psid", 32, "the message's PSID")
+	cmd.Flags().Float64Var(&lat, "latitude", 0, "generation location, degrees")
+	cmd.Flags().Float64Var(&lon, "longitude", 0, "generation location, degrees")
+	_ = cmd.MarkFlagRequired("state")
+	return cmd
+}
+
+// V2XVerification is what `mima v2x verify` reports.
+type V2XVerification struct {
+	OK          bool      `json:"ok"`
+	Reason      string    `json:"reason,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	Psid        uint64    `json:"psid,omitempty"`
+	Signer      string    `json:"signer,omitempty"` // HashedId8 (hex)
+	Pseudonym   bool      `json:"pseudonym,omitempty"`
+	Generated   time.Time `json:"generated,omitzero"`
+	PayloadSize int       `json:"payload_size,omitempty"`
+}
+
+func (e *env) v2xVerifyCommand() *cobra.Command {
+	var state string
+	var psid uint64
+	var maxAge time.Duration
+	var update bool
+	var f ioFlags
+	cmd := &cobra.Command{
+		Use:   "verify --state FILE --in SPDU",
+		Short: "As a device: verify another device's SPDU against the trust list and CRLs; exit 2 with the reason if refused",
+		Args:  cobra.NoArgs,
+		RunE: e.deviceRun(&state, func(ctx context.Context, d *device, _ []string) error {
+			spdu, err := f.read(e)
+			if err != nil {
+				return err
+			}
+			if update {
+				if err := d.d.UpdateCRL(ctx, d.trans); err != nil {
+					return fmt.Errorf("CRL: %w", err)
+				}
+				if err := d.save(); err != nil {
+					return err
+				}
+			}
+			v, err := d.d.Verify(spdu, ieee1609.Psid(psid), maxAge)
+			out := V2XVerification{OK: err == nil}
+			if err != nil {
+				if trust.CodeOf(err) == "" {
+					return err
+				}
+				out.Reason, out.Message = string(trust.CodeOf(err)), err.Error()
+			} else {
+				id, _ := sec.HashedID8(v.Signer)
+				out.Psid, out.Signer, out.PayloadSize = uint64(v.Header.Psid), hex.EncodeToString(id[:]), len(v.Payload)
+				out.Pseudonym = v.Signer.ToBeSigned.ID.LinkageData != nil
+				if v.Header.GenerationTime != nil {
+					out.Generated = v.Header.GenerationTime.Time()
+				}
+			}
+			if perr := e.print(out, func(w io.Writer) {
+				if out.OK {
+					fmt.Fprintf(w, "OK\tPSID %d, signer %s, generated %s\n", out.Psid, out.Signer, out.Generated.Format(time.RFC3339Nano))
+				} else {
+					fmt.Fprintf(w, "REFUSED\t%s\n", out.Message)
+				}
+			}); perr != nil {
+				return perr
+			}
+			if !out.OK {
+				return exitError{code: 2}
+			}
+			return nil
+		}),
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVar(&state, "state", "", "the device's state file")
+	cmd.Flags().Uint64Var(&psid, "psid", 0, "require this PSID (0: any the signer may use)")
+	cmd.Flags().DurationVar(&maxAge, "max-age", 0, "refuse messages generated longer ago (0: no limit)")
+	cmd.Flags().BoolVar(&update, "update", true, "fetch the latest CRL first")
+	_ = cmd.MarkFlagRequired("state")
+	return cmd
+}
+
+func (e *env) v2xCheckRevokedCommand() *cobra.Command {
+	var state string
+	var update bool
+	var f ioFlags
+	cmd := &cobra.Command{
+		Use:   "check-revoked --state FILE --in CERT|SPDU",
+		Short: "As a device: is this certificate (COER), or the signer of this SPDU, revoked? exit 2 if it is",
+		Args:  cobra.NoArgs,
+		RunE: e.deviceRun(&state, func(ctx context.Context, d *device, _ []string) error {
+			b, err := f.read(e)
+			if err != nil {
+				return err
+			}
+			if update {
+				if err := d.d.UpdateCRL(ctx, d.trans); err != nil {
+					return fmt.Errorf("CRL: %w", err)
+				}
+				if err := d.save(); err != nil {
+					return err
+				}
+			}
+			cert, err := certificateOf(b)
+			if err != nil {
+				return err
+			}
+			revoked, err := d.d.CheckRevoked(cert)
+			if err != nil {
+				return err
+			}
+			if err := e.print(map[string]bool{"revoked": revoked}, func(w io.Writer) { fmt.Fprintf(w, "Revoked\t%s\n", strconv.FormatBool(revoked)) }); err != nil {
+				return err
+			}
+			if revoked {
+				return exitError{code: 2}
+			}
+			return nil
+		}),
+	}
+	cmd.Flags().StringVar(&f.in, "in", "", "the certificate or SPDU, COER (default: standard input)")
+	cmd.Flags().StringVar(&state, "state", "", "the device's state file")
+	cmd.Flags().BoolVar(&update, "update", true, "fetch the latest CRL first")
+	_ = cmd.MarkFlagRequired("state")
+	return cmd
+}

@@ -1,0 +1,215 @@
+package sdk
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// V2XTenants places the authorities of a V2X deployment: RA, LA1, LA2,
+// PCA and MA in five different tenants.
+type V2XTenants struct {
+	Root string `json:"root"`
+	ECA  string `json:"eca"`
+	RA   string `json:"ra"`
+	LA1  string `json:"la1"`
+	LA2  string `json:"la2"`
+	PCA  string `json:"pca"`
+	MA   string `json:"ma"`
+}
+
+// V2XRegion restricts a deployment's certificates: countries (UN M.49
+// codes, e.g. 156 for China) or a circle.
+type V2XRegion struct {
+	Countries []uint16   `json:"countries,omitempty"`
+	Circle    *V2XCircle `json:"circle,omitempty"`
+}
+
+// V2XCircle is a centre in degrees and a radius in metres.
+type V2XCircle struct {
+	Latitude  float64 `json:"latitude"`
+	Longitude float64 `json:"longitude"`
+	Radius    uint16  `json:"radius"`
+}
+
+// V2XDeploymentRequest creates a deployment (root token).
+type V2XDeploymentRequest struct {
+	Name           string     `json:"name"`
+	Tenants        V2XTenants `json:"tenants"`
+	Region         *V2XRegion `json:"region,omitempty"`
+	VehiclePsids   []uint64   `json:"vehicle_psids,omitempty"`
+	RoadsidePsids  []uint64   `json:"roadside_psids,omitempty"`
+	CertsPerPeriod int        `json:"certs_per_period,omitempty"`
+	Period         string     `json:"period,omitempty"` // Go duration, default one week
+	MaxPeriods     int        `json:"max_periods,omitempty"`
+}
+
+// V2XDeployment describes a deployment. RootPin is the HashedId8 (hex)
+// devices pin; Certificates are the authorities' (COER) by role.
+type V2XDeployment struct {
+	Name           string            `json:"name"`
+	Tenants        V2XTenants        `json:"tenants"`
+	Profile        string            `json:"profile"`
+	Created        time.Time         `json:"created"`
+	Period         string            `json:"period"`
+	CertsPerPeriod int               `json:"certs_per_period"`
+	MaxPeriods     int               `json:"max_periods"`
+	VehiclePsids   []uint64          `json:"vehicle_psids"`
+	RoadsidePsids  []uint64          `json:"roadside_psids"`
+	RootPin        string            `json:"root_pin"`
+	Certificates   map[string][]byte `json:"certificates"`
+}
+
+// V2XDevice is an entry of the ECA's allow-list.
+type V2XDevice struct {
+	ID       string    `json:"id"`
+	Kind     string    `json:"kind,omitempty"` // vehicle (default) or roadside
+	Added    time.Time `json:"added,omitzero"`
+	Enrolled []string  `json:"enrolled,omitempty"`
+	Blocked  bool      `json:"blocked,omitempty"`
+}
+
+// V2XDevices is the body that adds devices to the allow-list.
+type V2XDevices struct {
+	Devices []V2XDevice `json:"devices"`
+}
+
+// V2XFlush is how many certificates a flush of the RA's queue issued.
+type V2XFlush struct {
+	Issued int `json:"issued"`
+}
+
+// V2XReport names a misbehaving device's certificate (COER).
+type V2XReport struct {
+	Certificate []byte `json:"certificate"`
+}
+
+// V2XRevocation is the outcome of a misbehaviour report.
+type V2XRevocation struct {
+	Certificate string    `json:"certificate"`
+	Kind        string    `json:"kind"`
+	IRev        uint16    `json:"i_rev,omitempty"`
+	Enrolment   string    `json:"enrolment"`
+	Reported    time.Time `json:"reported"`
+}
+
+// V2XCRLs is how many CRLs were issued.
+type V2XCRLs struct {
+	Issued int `json:"issued"`
+}
+
+func v2xPath(dep string, rest ...string) string {
+	p := "/v1/v2x/" + url.PathEscape(dep)
+	for _, r := range rest {
+		p += "/" + url.PathEscape(r)
+	}
+	return p
+}
+
+// CreateV2XDeployment creates a deployment's authorities (root token).
+func (c *Client) CreateV2XDeployment(ctx context.Context, req V2XDeploymentRequest) (V2XDeployment, error) {
+	return one[V2XDeployment](ctx, c, "/v1/v2x", req)
+}
+
+// V2XDeployment describes a deployment (root token).
+func (c *Client) V2XDeployment(ctx context.Context, name string) (V2XDeployment, error) {
+	var out V2XDeployment
+	return out, c.do(ctx, http.MethodGet, v2xPath(name), nil, &out)
+}
+
+// V2XDeployments names the deployments (root token).
+func (c *Client) V2XDeployments(ctx context.Context) ([]string, error) {
+	var out []string
+	return out, c.do(ctx, http.MethodGet, "/v1/v2x", nil, &out)
+}
+
+// AllowV2XDevices adds devices to the ECA's allow-list (a token of the
+// ECA's tenant).
+func (c *Client) AllowV2XDevices(ctx context.Context, dep string, devices []V2XDevice) error {
+	return c.do(ctx, http.MethodPut, v2xPath(dep, "devices"), V2XDevices{Devices: devices}, nil)
+}
+
+// V2XDevice reads an allow-list entry (ECA's tenant).
+func (c *Client) V2XDevice(ctx context.Context, dep, id string) (V2XDevice, error) {
+	var out V2XDevice
+	return out, c.do(ctx, http.MethodGet, v2xPath(dep, "devices", id), nil, &out)
+}
+
+// FlushV2X sends the RA's queued requests to the PCA now (RA's tenant).
+func (c *Client) FlushV2X(ctx context.Context, dep string) (V2XFlush, error) {
+	return one[V2XFlush](ctx, c, v2xPath(dep, "flush"), struct{}{})
+}
+
+// ReportV2X reports a misbehaving device's certificate (MA's tenant).
+func (c *Client) ReportV2X(ctx context.Context, dep string, cert []byte) (V2XRevocation, error) {
+	return one[V2XRevocation](ctx, c, v2xPath(dep, "reports"), V2XReport{Certificate: cert})
+}
+
+// IssueV2XCRLs signs new CRLs now (root CA's tenant).
+func (c *Client) IssueV2XCRLs(ctx context.Context, dep string) (V2XCRLs, error) {
+	return one[V2XCRLs](ctx, c, v2xPath(dep, "crls"), struct{}{})
+}
+
+// V2XTransport carries a device's COER messages to a deployment's
+// authorities; it needs no token.
+type V2XTransport struct {
+	c   *Client
+	dep string
+}
+
+// V2X returns the device transport of deployment dep.
+func (c *Client) V2X(dep string) *V2XTransport { return &V2XTransport{c: c, dep: dep} }
+
+// Enrol sends an EeEcaCertRequestSpdu and returns the ECA's answer.
+func (t *V2XTransport) Enrol(ctx context.Context, spdu []byte) ([]byte, error) {
+	return t.post(ctx, "enrol", spdu)
+}
+
+// Request sends an EeRaCertRequestSpdu and returns the RA's acknowledgement.
+func (t *V2XTransport) Request(ctx context.Context, spdu []byte) ([]byte, error) {
+	return t.post(ctx, "requests", spdu)
+}
+
+// Download sends an EeRaDownloadRequestSpdu and returns the file.
+func (t *V2XTransport) Download(ctx context.Context, spdu []byte) ([]byte, error) {
+	return t.post(ctx, "downloads", spdu)
+}
+
+// TrustList fetches the CertificateChainSpdu.
+func (t *V2XTransport) TrustList(ctx context.Context) ([]byte, error) {
+	return t.get(ctx, "trust-list")
+}
+
+// CRL fetches the CompositeCrlSpdu.
+func (t *V2XTransport) CRL(ctx context.Context) ([]byte, error) {
+	return t.get(ctx, "crl")
+}
+
+func (t *V2XTransport) post(ctx context.Context, what string, spdu []byte) ([]byte, error) {
+	req, err := t.c.newRequest(ctx, http.MethodPost, v2xPath(t.dep, what), bytes.NewReader(spdu))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/octet-stream")
+	return t.read(req)
+}
+
+func (t *V2XTransport) get(ctx context.Context, what string) ([]byte, error) {
+	req, err := t.c.newRequest(ctx, http.MethodGet, v2xPath(t.dep, what), nil)
+	if err != nil {
+		return nil, err
+	}
+	return t.read(req)
+}
+
+func (t *V2XTransport) read(req *http.Request) ([]byte, error) {
+	resp, err := t.c.doRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
+}
