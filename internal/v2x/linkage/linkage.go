@@ -178,15 +178,27 @@ func Value(plv1, plv2 [9]byte) [9]byte {
 // j starts at 0. The CAMP vectors number a period's certificates j = 1 … 20;
 // a CRL for such a device needs jMax = 21 to cover j = 20.
 func (s Suite) Matches(la1, la2 LaID, seed1, seed2 Seed, iRev, i uint32, jMax uint32, lv [9]byte) bool {
-	if i < iRev || jMax == 0 {
-		return false
-	}
-	p1 := s.newPLV(la1, s.newSeedChain(la1).advance(seed1, i-iRev))
-	p2 := s.newPLV(la2, s.newSeedChain(la2).advance(seed2, i-iRev))
-	for j := range jMax {
-		if Value(p1.value(j), p2.value(j)) == lv {
+	for _, v := range s.Values(la1, la2, seed1, seed2, iRev, i, jMax) {
+		if v == lv {
 			return true
 		}
 	}
 	return false
+}
+
+// Values returns the linkage values lv(i, j) for j < jMax of the device
+// whose seeds at period iRev are seed1 and seed2, or nil when i < iRev
+// (seeds cannot be hashed backwards). A verifier that checks many
+// certificates computes them once per CRL entry and period.
+func (s Suite) Values(la1, la2 LaID, seed1, seed2 Seed, iRev, i uint32, jMax uint32) [][9]byte {
+	if i < iRev || jMax == 0 {
+		return nil
+	}
+	p1 := s.newPLV(la1, s.newSeedChain(la1).advance(seed1, i-iRev))
+	p2 := s.newPLV(la2, s.newSeedChain(la2).advance(seed2, i-iRev))
+	out := make([][9]byte, jMax)
+	for j := range jMax {
+		out[j] = Value(p1.value(j), p2.value(j))
+	}
+	return out
 }

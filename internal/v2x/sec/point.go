@@ -23,44 +23,29 @@ func Point(pub *ecdsa.PublicKey) ieee1609.EccP256CurvePoint {
 // PublicKey decodes a compressed or uncompressed point on curve and
 // checks that it is on the curve.
 func PublicKey(curve elliptic.Curve, p ieee1609.EccP256CurvePoint) (*ecdsa.PublicKey, error) {
-	var x, y *big.Int
+	var enc []byte
 	switch {
 	case p.UncompressedP256 != nil:
-		x, y = new(big.Int).SetBytes(p.UncompressedP256.X[:]), new(big.Int).SetBytes(p.UncompressedP256.Y[:])
+		enc = append(append([]byte{4}, p.UncompressedP256.X[:]...), p.UncompressedP256.Y[:]...)
 	case p.CompressedY0 != nil:
-		x, y = decompress(curve, p.CompressedY0[:], 0)
+		enc = append([]byte{2}, p.CompressedY0[:]...)
 	case p.CompressedY1 != nil:
-		x, y = decompress(curve, p.CompressedY1[:], 1)
+		enc = append([]byte{3}, p.CompressedY1[:]...)
 	default:
 		return nil, errors.New("the key is not a compressed or uncompressed point")
 	}
-	if x == nil || !curve.IsOnCurve(x, y) {
+	// Both curves decode points with their own fast field arithmetic
+	// (gmsm's SM2 curve implements UnmarshalCompressed).
+	var x, y *big.Int
+	if enc[0] == 4 {
+		x, y = elliptic.Unmarshal(curve, enc)
+	} else {
+		x, y = elliptic.UnmarshalCompressed(curve, enc)
+	}
+	if x == nil {
 		return nil, errors.New("the key is not a point on the curve")
 	}
 	return &ecdsa.PublicKey{Curve: curve, X: x, Y: y}, nil
-}
-
-// decompress finds y with the given parity on y² = x³ + ax + b (a = -3
-// for both P-256 and the SM2 curve), or returns nil.
-func decompress(curve elliptic.Curve, xb []byte, parity uint) (*big.Int, *big.Int) {
-	params := curve.Params()
-	x := new(big.Int).SetBytes(xb)
-	if x.Cmp(params.P) >= 0 {
-		return nil, nil
-	}
-	// x³ - 3x + b mod p
-	y2 := new(big.Int).Exp(x, big.NewInt(3), params.P)
-	y2.Sub(y2, new(big.Int).Mul(x, big.NewInt(3)))
-	y2.Add(y2, params.B)
-	y2.Mod(y2, params.P)
-	y := new(big.Int).ModSqrt(y2, params.P)
-	if y == nil {
-		return nil, nil
-	}
-	if y.Bit(0) != parity {
-		y.Sub(params.P, y)
-	}
-	return x, y
 }
 
 // VerificationKey is a certificate's or request's verification key as an

@@ -2,6 +2,7 @@ package trust
 
 import (
 	"bytes"
+	"sync"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/v2x/coer"
@@ -22,6 +23,36 @@ type crl struct {
 	nextCrl   ieee1609.Time32
 	hashes    map[ieee1609.HashedId10]struct{}
 	linked    []revocation
+
+	// lvs caches, per i-period, every linkage value the linked entries
+	// revoke, so that a certificate costs one map lookup.
+	mu  sync.Mutex
+	lvs map[uint16]map[ieee1609.Lv]struct{}
+}
+
+// revokedValues returns the linkage values revoked in period i, computing
+// them on first use (2·jMax block encryptions and i-iRev hashes per seed
+// and entry).
+func (c *crl) revokedValues(suite linkage.Suite, i uint16) map[ieee1609.Lv]struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if set, ok := c.lvs[i]; ok {
+		return set
+	}
+	set := map[ieee1609.Lv]struct{}{}
+	for _, r := range c.linked {
+		if i > r.iMax {
+			continue
+		}
+		for _, v := range suite.Values(r.la1, r.la2, r.seed1, r.seed2, uint32(r.iRev), uint32(i), uint32(r.jMax)) {
+			set[v] = struct{}{}
+		}
+	}
+	if c.lvs == nil {
+		c.lvs = map[uint16]map[ieee1609.Lv]struct{}{}
+	}
+	c.lvs[i] = set
+	return set
 }
 
 // revocation is one device's pair of linkage seeds at iRev.
@@ -128,11 +159,9 @@ func (s *Store) checkRevoked(c *ieee1609.Certificate) error {
 			return fail(Revoked, "the certificate is on the CRL of series %d", c.ToBeSigned.CrlSeries)
 		}
 	}
-	if ld := c.ToBeSigned.ID.LinkageData; ld != nil {
-		for _, r := range entry.linked {
-			if ld.ICert <= r.iMax && s.profile.Linkage.Matches(r.la1, r.la2, r.seed1, r.seed2, uint32(r.iRev), uint32(ld.ICert), uint32(r.jMax), ld.LinkageValue) {
-				return fail(Revoked, "the certificate's linkage value is revoked from i-period %d", r.iRev)
-			}
+	if ld := c.ToBeSigned.ID.LinkageData; ld != nil && len(entry.linked) > 0 {
+		if _, ok := entry.revokedValues(s.profile.Linkage, ld.ICert)[ld.LinkageValue]; ok {
+			return fail(Revoked, "the certificate's linkage value is on the CRL of series %d", c.ToBeSigned.CrlSeries)
 		}
 	}
 	return nil

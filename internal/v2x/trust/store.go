@@ -20,14 +20,22 @@ type Store struct {
 	roots map[ieee1609.HashedId8]*ieee1609.Certificate
 	cas   map[ieee1609.HashedId8]*ieee1609.Certificate // verified authority certificates
 	crls  map[crlKey]*crl
+	// signed holds certificates whose signature verified under their
+	// issuer: a vehicle broadcasts with one pseudonym for minutes, so its
+	// certificate is checked once, not with every message.
+	signed map[ieee1609.HashedId8]struct{}
 }
+
+// maxSigned bounds the signature cache; it is emptied when full.
+const maxSigned = 1 << 16
 
 // New returns an empty store under profile p.
 func New(p *sec.Profile) *Store {
 	return &Store{profile: p,
-		roots: map[ieee1609.HashedId8]*ieee1609.Certificate{},
-		cas:   map[ieee1609.HashedId8]*ieee1609.Certificate{},
-		crls:  map[crlKey]*crl{},
+		roots:  map[ieee1609.HashedId8]*ieee1609.Certificate{},
+		cas:    map[ieee1609.HashedId8]*ieee1609.Certificate{},
+		crls:   map[crlKey]*crl{},
+		signed: map[ieee1609.HashedId8]struct{}{},
 	}
 }
 
@@ -101,10 +109,8 @@ func (s *Store) VerifyCertificate(c *ieee1609.Certificate, at time.Time) ([]*iee
 			root := s.roots[id]
 			s.mu.RUnlock()
 			if root == nil {
+				// AddRoot verified the trusted roots' self-signatures.
 				return nil, fail(UnknownIssuer, "the chain ends at an untrusted root")
-			}
-			if err := s.profile.CheckCertSignature(cur, nil); err != nil {
-				return nil, fail(BadSignature, "%v", err)
 			}
 			return chain, nil
 		}
@@ -113,8 +119,8 @@ func (s *Store) VerifyCertificate(c *ieee1609.Certificate, at time.Time) ([]*iee
 		if issuer == nil {
 			return nil, fail(UnknownIssuer, "issuer %x is not known", issuerID[:])
 		}
-		if err := s.profile.CheckCertSignature(cur, issuer); err != nil {
-			return nil, fail(BadSignature, "%v", err)
+		if err := s.checkSignature(cur, issuer); err != nil {
+			return nil, err
 		}
 		if err := s.checkAgainstIssuer(cur, issuer); err != nil {
 			return nil, err
@@ -128,6 +134,30 @@ func (s *Store) VerifyCertificate(c *ieee1609.Certificate, at time.Time) ([]*iee
 		}
 		cur = issuer
 	}
+}
+
+// checkSignature verifies c under issuer, once per certificate.
+func (s *Store) checkSignature(c, issuer *ieee1609.Certificate) error {
+	id, err := sec.HashedID8(c)
+	if err != nil {
+		return fail(Malformed, "%v", err)
+	}
+	s.mu.RLock()
+	_, ok := s.signed[id]
+	s.mu.RUnlock()
+	if ok {
+		return nil
+	}
+	if err := s.profile.CheckCertSignature(c, issuer); err != nil {
+		return fail(BadSignature, "%v", err)
+	}
+	s.mu.Lock()
+	if len(s.signed) >= maxSigned {
+		clear(s.signed)
+	}
+	s.signed[id] = struct{}{}
+	s.mu.Unlock()
+	return nil
 }
 
 // checkAlone checks what a certificate says of itself.
