@@ -217,6 +217,19 @@ func (e *env) deviceOf(path string, st *ee.State) (*device, error) {
 
 func (d *device) save() error { return d.d.State().Save(d.path) }
 
+// input reads a verifier's input, fetching the latest CRL first when
+// update is set.
+func (d *device) input(ctx context.Context, f *ioFlags, update bool) ([]byte, error) {
+	b, err := f.read(d.e)
+	if err != nil || !update {
+		return b, err
+	}
+	if err := d.d.UpdateCRL(ctx, d.trans); err != nil {
+		return nil, fmt.Errorf("CRL: %w", err)
+	}
+	return b, d.save()
+}
+
 // deviceRun adapts a device command body.
 func (e *env) deviceRun(path *string, fn func(ctx context.Context, d *device, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
@@ -435,17 +448,9 @@ func (e *env) v2xVerifyCommand() *cobra.Command {
 		Short: "As a device: verify another device's SPDU against the trust list and CRLs; exit 2 with the reason if refused",
 		Args:  cobra.NoArgs,
 		RunE: e.deviceRun(&state, func(ctx context.Context, d *device, _ []string) error {
-			spdu, err := f.read(e)
+			spdu, err := d.input(ctx, &f, update)
 			if err != nil {
 				return err
-			}
-			if update {
-				if err := d.d.UpdateCRL(ctx, d.trans); err != nil {
-					return fmt.Errorf("CRL: %w", err)
-				}
-				if err := d.save(); err != nil {
-					return err
-				}
 			}
 			v, err := d.d.Verify(spdu, ieee1609.Psid(psid), maxAge)
 			out := V2XVerification{OK: err == nil}
@@ -495,17 +500,9 @@ func (e *env) v2xCheckRevokedCommand() *cobra.Command {
 		Short: "As a device: is this certificate (COER), or the signer of this SPDU, revoked? exit 2 if it is",
 		Args:  cobra.NoArgs,
 		RunE: e.deviceRun(&state, func(ctx context.Context, d *device, _ []string) error {
-			b, err := f.read(e)
+			b, err := d.input(ctx, &f, update)
 			if err != nil {
 				return err
-			}
-			if update {
-				if err := d.d.UpdateCRL(ctx, d.trans); err != nil {
-					return fmt.Errorf("CRL: %w", err)
-				}
-				if err := d.save(); err != nil {
-					return err
-				}
 			}
 			cert, err := certificateOf(b)
 			if err != nil {

@@ -1,189 +1,26 @@
 package butterfly
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm4"
+	"github.com/mimacrypto/mima/internal/v2x/camp"
 )
 
 // The CAMP vectors are read from testdata/camp-bfkeyexp.txt, a copy of the
 // CAMP crypto test vectors (github.com/conz27/crypto-test-vectors), via
 // ../shared/vectors/scms; see testdata/README.md.
 
-// vector is one "label / 0x value" pair of a CAMP vector file, with the
-// headings ("Title\n-----") it appears under.
-type vector struct {
-	section, label, value string
-}
-
-// vectors is a parsed CAMP vector file; used records which entries a test
-// looked up, so that it can check it looked at all of them.
-type vectors struct {
-	list []vector
-	used []bool
-	// arrays counts the C arrays ("[be] x[16] = { 0x.., … }" and the
-	// "[le]" 32-bit word forms) found equal to the value above them.
-	arrays int
-}
-
-// loadVectors reads a CAMP vector file: a value line starts with "0x" or
-// "[0x" and belongs to the closest label line above it; a line underlined
-// with '=' or '-' is a heading. Each C array that follows a value must
-// spell the same number, or the test fails.
-func loadVectors(t *testing.T, path string) *vectors {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lines []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		lines = append(lines, strings.TrimSpace(sc.Text()))
-	}
-	vs := &vectors{}
-	var h1, h2, label string
-	var array []string // lines of the C array being read, nil outside one
-	depth := 0
-	for n, l := range lines {
-		if array == nil && (strings.HasPrefix(l, "[be]") || strings.HasPrefix(l, "[le]") || strings.Contains(l, "] =")) {
-			array = []string{}
-		}
-		if array != nil {
-			array = append(array, l)
-			depth += strings.Count(l, "{") - strings.Count(l, "}")
-			if depth == 0 && strings.Contains(l, "}") {
-				vs.checkArray(t, array)
-				array = nil
-			}
-			continue
-		}
-		if n+1 < len(lines) && isRule(lines[n+1]) {
-			if lines[n+1][0] == '=' {
-				h1, h2 = l, ""
-			} else {
-				h2 = l
-			}
-			continue
-		}
-		switch {
-		case l == "" || isRule(l):
-		case strings.HasPrefix(l, "0x") || strings.HasPrefix(l, "[0x"):
-			vs.list = append(vs.list, vector{section: h1 + " / " + h2, label: label, value: l})
-		default:
-			label = l
-		}
-	}
-	if len(vs.list) == 0 || array != nil {
-		t.Fatalf("%s: no vectors, or an unclosed array", path)
-	}
-	vs.used = make([]bool, len(vs.list))
-	return vs
-}
-
-// checkArray compares a C array with the last value read.
-func (vs *vectors) checkArray(t *testing.T, array []string) {
-	t.Helper()
-	if len(vs.list) == 0 {
-		t.Fatalf("array before any value: %q", array[0])
-	}
-	last := vs.list[len(vs.list)-1]
-	var words []string // the hex numbers, in file order
-	for _, f := range strings.FieldsFunc(strings.Join(array, " "), func(r rune) bool {
-		return r == ' ' || r == ',' || r == '{' || r == '}'
-	}) {
-		if strings.HasPrefix(f, "0x") {
-			words = append(words, strings.TrimPrefix(f, "0x"))
-		}
-	}
-	var want string
-	if strings.HasPrefix(last.value, "[0x") {
-		for _, c := range strings.Split(last.value, ",") {
-			c = strings.TrimPrefix(strings.Trim(strings.TrimSpace(c), "[]L"), "0x")
-			want += strings.Repeat("0", 64-len(c)) + c
-		}
-	} else {
-		want = strings.TrimPrefix(last.value, "0x")
-	}
-	var got string
-	if strings.HasPrefix(array[0], "[le]") {
-		// 32-bit words, least significant first, per coordinate.
-		per := len(words)
-		if strings.HasPrefix(last.value, "[0x") {
-			per /= 2
-		}
-		for off := 0; off < len(words); off += per {
-			for k := off + per - 1; k >= off; k-- {
-				got += words[k]
-			}
-		}
-	} else {
-		got = strings.Join(words, "")
-	}
-	if !strings.EqualFold(got, want) {
-		t.Fatalf("array %q does not match %q:\n%s\n%s", array[0], last.label, got, want)
-	}
-	vs.arrays++
-}
-
-func isRule(l string) bool {
-	return len(l) >= 3 && (strings.Trim(l, "=") == "" || strings.Trim(l, "-") == "")
-}
-
-// get returns the value whose section contains section and whose label
-// starts with label; exactly one must match.
-func (vs *vectors) get(t *testing.T, section, label string) string {
-	t.Helper()
-	found := -1
-	for n, v := range vs.list {
-		if strings.Contains(v.section, section) && strings.HasPrefix(v.label, label) {
-			if found >= 0 {
-				t.Fatalf("vector %q / %q: several matches", section, label)
-			}
-			found = n
-		}
-	}
-	if found < 0 {
-		t.Fatalf("vector %q / %q: not found", section, label)
-	}
-	vs.used[found] = true
-	return vs.list[found].value
-}
-
-// checkAllUsed fails the test for every vector it did not look up.
-func (vs *vectors) checkAllUsed(t *testing.T) {
-	t.Helper()
-	for n, v := range vs.list {
-		if !vs.used[n] {
-			t.Errorf("vector not checked: %s / %s", v.section, v.label)
-		}
-	}
-}
-
-// bytes decodes a "0x…" value.
-func (vs *vectors) bytes(t *testing.T, section, label string) []byte {
-	t.Helper()
-	s := vs.get(t, section, label)
-	b, err := hex.DecodeString(strings.TrimPrefix(s, "0x"))
-	if err != nil {
-		t.Fatalf("%s: %v", label, err)
-	}
-	return b
-}
-
 // point decodes a "[0x…L], [0x…L]" value.
-func (vs *vectors) point(t *testing.T, section, label string) Point {
+func point(t *testing.T, vs *camp.Vectors, section, label string) Point {
 	t.Helper()
-	s := vs.get(t, section, label)
+	s := vs.Get(t, section, label)
 	parts := strings.Split(s, ",")
 	if len(parts) != 2 {
 		t.Fatalf("%s: not a point: %q", label, s)
@@ -216,9 +53,9 @@ func equalPoint(t *testing.T, what string, got, want Point) {
 }
 
 func TestCAMPVectors(t *testing.T) {
-	vs := loadVectors(t, "testdata/camp-bfkeyexp.txt")
-	ib := vs.bytes(t, "Curve: NISTp256", "i (32 bits)")
-	jb := vs.bytes(t, "Curve: NISTp256", "j (in range")
+	vs := camp.Load(t, "testdata/camp-bfkeyexp.txt")
+	ib := vs.Bytes(t, "Curve: NISTp256", "i (32 bits)")
+	jb := vs.Bytes(t, "Curve: NISTp256", "j (in range")
 	if len(ib) != 4 || len(jb) != 4 {
 		t.Fatalf("i, j: %X %X", ib, jb)
 	}
@@ -239,7 +76,7 @@ func TestCAMPVectors(t *testing.T) {
 	s := AESP256
 	for _, c := range cases {
 		t.Run(c.kind.String(), func(t *testing.T) {
-			get := func(label string) []byte { return vs.bytes(t, c.section, label) }
+			get := func(label string) []byte { return vs.Bytes(t, c.section, label) }
 			key := get(c.key)
 
 			x, err := input(c.kind, i, j)
@@ -268,7 +105,7 @@ func TestCAMPVectors(t *testing.T) {
 			equalBytes(t, "F", be32(pub), be32(f))
 
 			a := new(big.Int).SetBytes(get(c.priv))
-			A := vs.point(t, c.section, c.pub)
+			A := point(t, vs, c.section, c.pub)
 			gotA, err := s.PublicKey(a)
 			if err != nil {
 				t.Fatal(err)
@@ -285,7 +122,7 @@ func TestCAMPVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantExp := vs.point(t, c.section, c.exp)
+			wantExp := point(t, vs, c.section, c.exp)
 			equalPoint(t, "expanded public key", AExp, wantExp)
 
 			fromPriv, err := s.PublicKey(aExp)
@@ -295,11 +132,11 @@ func TestCAMPVectors(t *testing.T) {
 			equalPoint(t, "expanded private key · G", fromPriv, wantExp)
 		})
 	}
-	vs.checkAllUsed(t)
+	vs.CheckAllUsed(t)
 	// Every value the file prints is also printed as a C array (i, j,
 	// x_cert and x_enc excepted), and the loader checked each against it.
-	if vs.arrays != len(vs.list)-4 {
-		t.Errorf("%d C arrays checked for %d values", vs.arrays, len(vs.list))
+	if vs.Arrays() != vs.Len()-4 {
+		t.Errorf("%d C arrays checked for %d values", vs.Arrays(), vs.Len())
 	}
 }
 

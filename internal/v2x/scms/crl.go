@@ -55,11 +55,7 @@ func (d *deployment) revokeHashedOp(series uint16, id10 string, expiry ieee1609.
 
 // IssueCRLs signs the current CRLs of every series and returns them.
 func (s *Service) IssueCRLs(ctx context.Context, dep string) ([][]byte, error) {
-	d, err := s.load(ctx, dep)
-	if err != nil {
-		return nil, err
-	}
-	st, err := s.backend()
+	d, st, err := s.open(ctx, dep)
 	if err != nil {
 		return nil, err
 	}
@@ -89,8 +85,8 @@ func (s *Service) IssueCRLs(ctx context.Context, dep string) ([][]byte, error) {
 		out = append(out, b)
 		ops = append(ops, storage.Op{Key: d.path(d.Tenants.Root, "crl", "current/"+strconv.Itoa(int(series))), Value: b})
 	}
-	if err := st.Batch(ctx, ops); err != nil {
-		return nil, storageErr(err)
+	if err := batch(ctx, st, ops); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -198,11 +194,7 @@ func (s *Service) signCRL(ctx context.Context, d *deployment, c *ieee1609.CrlCon
 // CRLs returns the current CRLs, issuing them when there are none or
 // they are due to be replaced within an hour.
 func (s *Service) CRLs(ctx context.Context, dep string) ([][]byte, error) {
-	d, err := s.load(ctx, dep)
-	if err != nil {
-		return nil, err
-	}
-	st, err := s.backend()
+	d, st, err := s.open(ctx, dep)
 	if err != nil {
 		return nil, err
 	}

@@ -41,11 +41,7 @@ const maxClockSkew = 10 * time.Minute
 // AllowDevices adds devices to the ECA's allow-list (or changes their
 // kind); blocked devices stay blocked.
 func (s *Service) AllowDevices(ctx context.Context, dep string, devices []DeviceEntry) error {
-	d, err := s.load(ctx, dep)
-	if err != nil {
-		return err
-	}
-	st, err := s.backend()
+	d, st, err := s.open(ctx, dep)
 	if err != nil {
 		return err
 	}
@@ -77,19 +73,12 @@ func (s *Service) AllowDevices(ctx context.Context, dep string, devices []Device
 		}
 		ops = append(ops, op)
 	}
-	if err := st.Batch(ctx, ops); err != nil {
-		return storageErr(err)
-	}
-	return nil
+	return batch(ctx, st, ops)
 }
 
 // Device returns an allow-list entry.
 func (s *Service) Device(ctx context.Context, dep, id string) (DeviceEntry, error) {
-	d, err := s.load(ctx, dep)
-	if err != nil {
-		return DeviceEntry{}, err
-	}
-	st, err := s.backend()
+	d, st, err := s.open(ctx, dep)
 	if err != nil {
 		return DeviceEntry{}, err
 	}
@@ -200,8 +189,8 @@ func (s *Service) Enrol(ctx context.Context, dep string, spdu []byte) ([]byte, e
 		return nil, err
 	}
 	ops[1] = storage.Op{Key: d.path(d.Tenants.ECA, "eca", "enrolled/"+hex.EncodeToString(id[:])), Value: []byte(dev.ID)}
-	if err := st.Batch(ctx, ops); err != nil {
-		return nil, storageErr(err)
+	if err := batch(ctx, st, ops); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -102,8 +102,8 @@ func (s *Service) preLinkage(ctx context.Context, d *deployment, which int, now,
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Batch(ctx, []storage.Op{op}); err != nil {
-		return nil, storageErr(err)
+	if err := batch(ctx, st, []storage.Op{op}); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -116,8 +116,8 @@ func (s *Service) Report(ctx context.Context, dep string, certCOER []byte) (Revo
 	if err != nil {
 		return Revocation{}, err
 	}
-	if err := st.Batch(ctx, ops); err != nil {
-		return Revocation{}, storageErr(err)
+	if err := batch(ctx, st, ops); err != nil {
+		return Revocation{}, err
 	}
 	if err := s.block(ctx, d, rec.Enrolment); err != nil {
 		return Revocation{}, err
@@ -152,8 +152,5 @@ func (s *Service) blockAtECA(ctx context.Context, d *deployment, enrolment strin
 	if err != nil {
 		return err
 	}
-	if err := st.Batch(ctx, []storage.Op{op}); err != nil {
-		return storageErr(err)
-	}
-	return nil
+	return batch(ctx, st, []storage.Op{op})
 }

@@ -34,7 +34,7 @@ type issued struct {
 
 // certify answers a batch of RaAcaCertRequestSpdus with
 // AcaRaCertResponseSpdus, in order.
-func (s *Service) certify(ctx context.Context, d *deployment, batch [][]byte) ([][]byte, error) {
+func (s *Service) certify(ctx context.Context, d *deployment, requests [][]byte) ([][]byte, error) {
 	st, err := s.backend()
 	if err != nil {
 		return nil, err
@@ -43,9 +43,9 @@ func (s *Service) certify(ctx context.Context, d *deployment, batch [][]byte) ([
 	if err != nil {
 		return nil, err
 	}
-	out := make([][]byte, len(batch))
+	out := make([][]byte, len(requests))
 	var ops []storage.Op
-	for n, raw := range batch {
+	for n, raw := range requests {
 		cert, private, err := s.certifyOne(ctx, d, key, raw)
 		if err != nil {
 			return nil, err
@@ -72,8 +72,8 @@ func (s *Service) certify(ctx context.Context, d *deployment, batch [][]byte) ([
 		}
 		ops = append(ops, op)
 	}
-	if err := st.Batch(ctx, ops); err != nil {
-		return nil, storageErr(err)
+	if err := batch(ctx, st, ops); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -145,8 +145,8 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 	if err != nil {
 		return Ack{}, err
 	}
-	if err := st.Batch(ctx, append(ops, op)); err != nil {
-		return Ack{}, storageErr(err)
+	if err := batch(ctx, st, append(ops, op)); err != nil {
+		return Ack{}, err
 	}
 	first := rec.First
 	ack := pdu(ieee1609.ScmsContent{EeRa: &ieee1609.EeRaPdu{RaEeCertAck: &ieee1609.RaEeCertAck{
@@ -350,11 +350,7 @@ const pcaBatch = 256
 // devices, and files the responses for download. It returns how many
 // certificates were issued.
 func (s *Service) Flush(ctx context.Context, dep string) (int, error) {
-	d, err := s.load(ctx, dep)
-	if err != nil {
-		return 0, err
-	}
-	st, err := s.backend()
+	d, st, err := s.open(ctx, dep)
 	if err != nil {
 		return 0, err
 	}
@@ -399,14 +395,14 @@ func (s *Service) shuffle(keys []string) error {
 // flushBatch sends one batch to the PCA and files the answers.
 func (s *Service) flushBatch(ctx context.Context, d *deployment, st storage.Backend, keys []string) error {
 	entries := make([]queued, len(keys))
-	batch := make([][]byte, len(keys))
+	spdus := make([][]byte, len(keys))
 	for n, k := range keys {
 		if _, err := getJSON(ctx, st, k, &entries[n]); err != nil {
 			return err
 		}
-		batch[n] = entries[n].SPDU
+		spdus[n] = entries[n].SPDU
 	}
-	responses, err := s.certify(ctx, d, batch)
+	responses, err := s.certify(ctx, d, spdus)
 	if err != nil {
 		return err
 	}
@@ -457,10 +453,7 @@ func (s *Service) flushBatch(ctx context.Context, d *deployment, st storage.Back
 		}
 		ops = append(ops, op)
 	}
-	if err := st.Batch(ctx, ops); err != nil {
-		return storageErr(err)
-	}
-	return nil
+	return batch(ctx, st, ops)
 }
 
 // checkPCAResponse verifies an AcaRaCertResponseSpdu and returns the

@@ -120,3 +120,21 @@ func encode(v any) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// open loads a deployment and the store.
+func (s *Service) open(ctx context.Context, dep string) (*deployment, storage.Backend, error) {
+	d, err := s.load(ctx, dep)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := s.backend()
+	return d, st, err
+}
+
+// batch writes ops atomically.
+func batch(ctx context.Context, st storage.Backend, ops []storage.Op) error {
+	if err := st.Batch(ctx, ops); err != nil {
+		return storageErr(err)
+	}
+	return nil
+}
