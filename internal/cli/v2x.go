@@ -300,7 +300,7 @@ func (e *env) v2xEnrollCommand() *cobra.Command {
 }
 
 func (e *env) v2xRequestCommand() *cobra.Command {
-	var state string
+	var state, start string
 	var span time.Duration
 	var psids []uint
 	cmd := &cobra.Command{
@@ -315,7 +315,15 @@ func (e *env) v2xRequestCommand() *cobra.Command {
 				}
 				hash = d.d.State().App.Request
 			} else {
-				r, err := d.d.RequestPseudonyms(ctx, d.trans, span, psidsOf(psids))
+				from := time.Now()
+				if start != "" {
+					t, err := time.Parse(time.RFC3339, start)
+					if err != nil {
+						return fmt.Errorf("--start: %w", err)
+					}
+					from = t
+				}
+				r, err := d.d.RequestPseudonymsFrom(ctx, d.trans, from, span, psidsOf(psids))
 				if err != nil {
 					return err
 				}
@@ -328,6 +336,7 @@ func (e *env) v2xRequestCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&state, "state", "", "the device's state file")
 	cmd.Flags().DurationVar(&span, "span", 7*24*time.Hour, "time the certificates should cover")
+	cmd.Flags().StringVar(&start, "start", "", "RFC 3339 time the certificates should start at (default: now)")
 	cmd.Flags().UintSliceVar(&psids, "psid", []uint{32}, "PSIDs to sign")
 	_ = cmd.MarkFlagRequired("state")
 	return cmd

@@ -25,6 +25,13 @@ import (
 // with fresh SM4 expansion keys (butterfly, original form), signed with
 // the enrolment certificate and encrypted to the RA.
 func (d *Device) RequestPseudonyms(ctx context.Context, t Transport, span time.Duration, psids []ieee1609.Psid) (Request, error) {
+	return d.RequestPseudonymsFrom(ctx, t, d.now(), span, psids)
+}
+
+// RequestPseudonymsFrom is RequestPseudonyms for certificates from start,
+// to stock up before a trip; the RA takes at most its deployment's
+// max_periods ahead.
+func (d *Device) RequestPseudonymsFrom(ctx context.Context, t Transport, start time.Time, span time.Duration, psids []ieee1609.Psid) (Request, error) {
 	a, err := sm2.GenerateKey(d.rand)
 	if err != nil {
 		return Request{}, err
@@ -41,7 +48,7 @@ func (d *Device) RequestPseudonyms(ctx context.Context, t Transport, span time.D
 	}
 	bp := &ieee1609.ButterflyParamsOriginal{EncryptionKey: d.profile.EncryptionKey(&h.PublicKey)}
 	bp.SigningExpansion.Sm4, bp.EncryptionExpansion.Sm4 = &ck, &ek
-	hash, ack, err := d.request(ctx, t, &a.PublicKey, span, psids, ieee1609.AdditionalParams{Original: bp})
+	hash, ack, err := d.request(ctx, t, &a.PublicKey, start, span, psids, ieee1609.AdditionalParams{Original: bp})
 	if err != nil {
 		return Request{}, err
 	}
@@ -65,7 +72,7 @@ func (d *Device) RequestApplicationCert(ctx context.Context, t Transport, span t
 		return err
 	}
 	ekey := d.profile.EncryptionKey(&e.PublicKey)
-	hash, _, err := d.request(ctx, t, &k.PublicKey, span, psids, ieee1609.AdditionalParams{EncryptionKey: &ekey})
+	hash, _, err := d.request(ctx, t, &k.PublicKey, d.now(), span, psids, ieee1609.AdditionalParams{EncryptionKey: &ekey})
 	if err != nil {
 		return err
 	}
@@ -74,7 +81,7 @@ func (d *Device) RequestApplicationCert(ctx context.Context, t Transport, span t
 }
 
 // request sends an EeRaCertRequest and checks the RA's acknowledgement.
-func (d *Device) request(ctx context.Context, t Transport, pub *ecdsa.PublicKey, span time.Duration, psids []ieee1609.Psid, ap ieee1609.AdditionalParams) (ieee1609.HashedId8, *ieee1609.RaEeCertAck, error) {
+func (d *Device) request(ctx context.Context, t Transport, pub *ecdsa.PublicKey, start time.Time, span time.Duration, psids []ieee1609.Psid, ap ieee1609.AdditionalParams) (ieee1609.HashedId8, *ieee1609.RaEeCertAck, error) {
 	enrolKey, enrol, err := d.enrolment()
 	if err != nil {
 		return ieee1609.HashedId8{}, nil, err
@@ -94,7 +101,7 @@ func (d *Device) request(ctx context.Context, t Transport, pub *ecdsa.PublicKey,
 		Version: 2, GenerationTime: ieee1609.Time32Of(d.now()), Type: ieee1609.CertTypeExplicit,
 		TbsCert: ieee1609.ToBeSignedCertificate{
 			ID:                 id,
-			ValidityPeriod:     ieee1609.ValidityPeriod{Start: ieee1609.Time32Of(d.now()), Duration: ieee1609.Hours(hours)},
+			ValidityPeriod:     ieee1609.ValidityPeriod{Start: ieee1609.Time32Of(start), Duration: ieee1609.Hours(hours)},
 			AppPermissions:     perms,
 			VerifyKeyIndicator: ieee1609.VerificationKeyIndicator{VerificationKey: &vk},
 		},

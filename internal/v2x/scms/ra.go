@@ -123,6 +123,9 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 	switch ap := r.AdditionalParams; {
 	case ap.Original != nil:
 		rec.First, rec.Periods = d.periods(r.TbsCert.ValidityPeriod, now)
+		if cur := d.period(now); int(rec.First) > int(cur)+d.MaxPeriods {
+			return Ack{}, refused("the request starts in i-period %d; at most %d periods ahead of %d may be asked for", rec.First, d.MaxPeriods, cur)
+		}
 		ops, err = s.expand(ctx, d, r, ap.Original, reqHex, rec.First, rec.Periods)
 		rec.Pending = make([]int, rec.Periods)
 		for k := range rec.Pending {

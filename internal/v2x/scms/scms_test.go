@@ -387,3 +387,22 @@ func TestDeploymentChecks(t *testing.T) {
 		t.Errorf("unknown deployment: %v", err)
 	}
 }
+
+// TestRequestsAhead: a device may stock up certificates for a later
+// period, but not for periods beyond the deployment's max_periods.
+func TestRequestsAhead(t *testing.T) {
+	w := newWorld(t, DeploymentRequest{})
+	a := w.device(t, "VIN-A", Vehicle)
+	now := w.clock.now()
+	r, err := a.RequestPseudonymsFrom(ctx, transport{w}, now.Add(2*week), week, []ieee1609.Psid{PsidBSM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cur := ieee1609.Time32Of(now) / ieee1609.Time32(week/time.Second); r.First != uint16(cur)+2 {
+		t.Fatalf("first period %d, now %d", r.First, cur)
+	}
+	_, err = a.RequestPseudonymsFrom(ctx, transport{w}, now.Add(8*week), week, []ieee1609.Psid{PsidBSM})
+	if !fault.Is(err, fault.SPDUInvalid) || !strings.Contains(err.Error(), "periods ahead") {
+		t.Fatalf("request far ahead: %v", err)
+	}
+}
