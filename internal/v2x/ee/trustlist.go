@@ -17,38 +17,51 @@ import (
 
 // loadTrust rebuilds the trust store from the stored trust list and CRL.
 func (d *Device) loadTrust() error {
-	d.trust = trust.New(d.profile)
 	if d.state.TrustList == nil {
+		d.trust = trust.New(d.profile)
 		return nil
 	}
-	if err := d.applyTrustList(d.state.TrustList); err != nil {
+	store, err := d.trustStore(d.state.TrustList)
+	if err != nil {
 		return fmt.Errorf("stored trust list: %w", err)
 	}
-	if d.state.CRL != nil {
-		// A stored CRL that has expired is dropped; UpdateCRL fetches a new one.
-		_ = d.applyCRL(d.state.CRL)
-	}
+	d.trust = store
 	return nil
 }
 
 // UpdateTrust downloads the trust list and checks it against the pinned
 // root: the home CTL must approve the root, be signed by it, and every
-// other certificate must chain to it.
+// other certificate must chain to it. A list that fails leaves the device
+// with the trust it had.
 func (d *Device) UpdateTrust(ctx context.Context, t Transport) error {
 	b, err := t.TrustList(ctx)
 	if err != nil {
 		return err
 	}
-	d.trust = trust.New(d.profile)
-	if err := d.applyTrustList(b); err != nil {
+	store, err := d.trustStore(b)
+	if err != nil {
 		return err
 	}
-	d.state.TrustList = b
+	d.trust, d.state.TrustList = store, b
 	return nil
 }
 
-// applyTrustList verifies a CertificateChainSpdu into the trust store.
-func (d *Device) applyTrustList(b []byte) error {
+// trustStore is a new trust store of a trust list, with the stored CRL
+// if it still applies (an expired one is dropped: UpdateCRL fetches a new
+// one).
+func (d *Device) trustStore(list []byte) (*trust.Store, error) {
+	store := trust.New(d.profile)
+	if err := d.applyTrustList(store, list); err != nil {
+		return nil, err
+	}
+	if d.state.CRL != nil {
+		_ = d.applyCRL(store, d.state.CRL)
+	}
+	return store, nil
+}
+
+// applyTrustList verifies a CertificateChainSpdu into store.
+func (d *Device) applyTrustList(store *trust.Store, b []byte) error {
 	chain, err := unsecuredPdu(b)
 	if err != nil {
 		return err
@@ -57,7 +70,21 @@ func (d *Device) applyTrustList(b []byte) error {
 	if cc == nil || cc.CertificateChain == nil {
 		return errors.New("not a certificate chain file")
 	}
-	ctl, err := unsecuredData(&cc.CertificateChain.HomeCtl)
+	if err := d.applyHomeCTL(store, &cc.CertificateChain.HomeCtl); err != nil {
+		return err
+	}
+	for i := range cc.CertificateChain.Others {
+		if err := store.AddCertificate(&cc.CertificateChain.Others[i], d.now()); err != nil {
+			return fmt.Errorf("trust list certificate %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// applyHomeCTL verifies a home CTL (a MultiSignedCtlSpdu) against the
+// pinned root, which it adds to store.
+func (d *Device) applyHomeCTL(store *trust.Store, data *ieee1609.Data) error {
+	ctl, err := unsecuredData(data)
 	if err != nil {
 		return err
 	}
@@ -90,13 +117,13 @@ func (d *Device) applyTrustList(b []byte) error {
 	if !slices.Contains(tbs.RootCaApprove, ieee1609.HashedId32(d.profile.Hash(enc))) {
 		return errors.New("the CTL does not approve the pinned root")
 	}
-	if err := d.trust.AddRoot(root); err != nil {
+	if err := store.AddRoot(root); err != nil {
 		return err
 	}
 	if len(m.Signatures) == 0 {
 		return errors.New("the CTL is not signed")
 	}
-	v, err := d.trust.VerifyData(&m.Signatures[0], trust.Options{At: d.now(), Psid: d.profile.SecurityMgmtPsid})
+	v, err := store.VerifyData(&m.Signatures[0], trust.Options{At: d.now(), Psid: d.profile.SecurityMgmtPsid})
 	if err != nil {
 		return fmt.Errorf("CTL signature: %w", err)
 	}
@@ -104,11 +131,6 @@ func (d *Device) applyTrustList(b []byte) error {
 	if coer.Unmarshal(v.Payload, &sig) != nil || sig.Content.Cert == nil || sig.Content.Cert.TbsCtlSignature == nil ||
 		sig.Content.Cert.TbsCtlSignature.TbsCtlHash != sha512.Sum384(m.TbsCtl) {
 		return errors.New("the CTL signature does not cover this CTL")
-	}
-	for i := range cc.CertificateChain.Others {
-		if err := d.trust.AddCertificate(&cc.CertificateChain.Others[i], d.now()); err != nil {
-			return fmt.Errorf("trust list certificate %d: %w", i, err)
-		}
 	}
 	return nil
 }
@@ -119,14 +141,15 @@ func (d *Device) UpdateCRL(ctx context.Context, t Transport) error {
 	if err != nil {
 		return err
 	}
-	if err := d.applyCRL(b); err != nil {
+	if err := d.applyCRL(d.trust, b); err != nil {
 		return err
 	}
 	d.state.CRL = b
 	return nil
 }
 
-func (d *Device) applyCRL(b []byte) error {
+// applyCRL verifies the CRLs of a composite CRL into store.
+func (d *Device) applyCRL(store *trust.Store, b []byte) error {
 	p, err := unsecuredPdu(b)
 	if err != nil {
 		return err
@@ -134,8 +157,11 @@ func (d *Device) applyCRL(b []byte) error {
 	if p.Content.Cert == nil || p.Content.Cert.CompositeCrl == nil {
 		return errors.New("not a composite CRL")
 	}
+	if err := d.applyHomeCTL(trust.New(d.profile), &p.Content.Cert.CompositeCrl.HomeCtl); err != nil {
+		return fmt.Errorf("the CRL's home CTL: %w", err)
+	}
 	for i := range p.Content.Cert.CompositeCrl.Crl {
-		if err := d.trust.AddCRL(&p.Content.Cert.CompositeCrl.Crl[i], d.now()); err != nil {
+		if err := store.AddCRL(&p.Content.Cert.CompositeCrl.Crl[i], d.now()); err != nil {
 			return fmt.Errorf("CRL %d: %w", i, err)
 		}
 	}
