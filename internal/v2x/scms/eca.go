@@ -30,6 +30,14 @@ type DeviceEntry struct {
 	Blocked  bool      `json:"blocked,omitempty"`
 }
 
+// enrolled is the ECA's record of an enrolment certificate it issued:
+// what the MA needs to revoke it.
+type enrolled struct {
+	Device string          `json:"device"`
+	ID10   string          `json:"id10"` // HashedId10 (hex), for the hash-based CRL
+	End    ieee1609.Time32 `json:"end"`  // when it expires
+}
+
 var devicePattern = regexp.MustCompile(`^[\x21-\x7e]{1,64}$`)
 
 // enrolmentYears is the validity of enrolment certificates.
@@ -188,7 +196,16 @@ func (s *Service) Enrol(ctx context.Context, dep string, spdu []byte) ([]byte, e
 	if ops[0], err = putOp(devPath, dev); err != nil {
 		return nil, err
 	}
-	ops[1] = storage.Op{Key: d.path(d.Tenants.ECA, "eca", "enrolled/"+hex.EncodeToString(id[:])), Value: []byte(dev.ID)}
+	id10, err := sec.HashedID10(cert)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	ops[1], err = putOp(d.path(d.Tenants.ECA, "eca", "enrolled/"+hex.EncodeToString(id[:])), enrolled{
+		Device: dev.ID, ID10: hex.EncodeToString(id10[:]), End: ieee1609.Time32Of(cert.ToBeSigned.ValidityPeriod.End()),
+	})
+	if err != nil {
+		return nil, err
+	}
 	if err := batch(ctx, st, ops); err != nil {
 		return nil, err
 	}

@@ -41,20 +41,18 @@ func (d *deployment) laOf(which int) (string, linkage.LaID) {
 }
 
 // plvBatch is an LA's answer for one request: per period, per j, the
-// encrypted PLV and the eLCI.
+// encrypted PLV and the eLCI; and the op that stores its chain, written
+// with the request so that a refused request leaves no chain behind.
 type plvBatch struct {
-	plv  [][]ieee1609.EncryptedIndividualPLV
-	elci [][]string
+	plv   [][]ieee1609.EncryptedIndividualPLV
+	elci  [][]string
+	chain storage.Op
 }
 
 // preLinkage starts a chain at LA which for periods i0..i0+n-1 and j <
 // jMax, at period now.
 func (s *Service) preLinkage(ctx context.Context, d *deployment, which int, now, i0 uint16, n, jMax int) (*plvBatch, error) {
 	tenant, laID := d.laOf(which)
-	st, err := s.backend()
-	if err != nil {
-		return nil, err
-	}
 	var id [16]byte
 	c := chain{IStart: now, IEnd: i0 + uint16(n) - 1}
 	if _, err := io.ReadFull(s.rand, id[:]); err != nil {
@@ -98,11 +96,7 @@ func (s *Service) preLinkage(ctx context.Context, d *deployment, which int, now,
 		}
 		out.plv, out.elci = append(out.plv, plvs), append(out.elci, elcis)
 	}
-	op, err := putOp(d.path(tenant, "la", "chains/"+hex.EncodeToString(id[:])), c)
-	if err != nil {
-		return nil, err
-	}
-	if err := batch(ctx, st, []storage.Op{op}); err != nil {
+	if out.chain, err = putOp(d.path(tenant, "la", "chains/"+hex.EncodeToString(id[:])), c); err != nil {
 		return nil, err
 	}
 	return out, nil

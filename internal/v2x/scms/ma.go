@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
@@ -13,12 +14,14 @@ import (
 
 // The misbehaviour authority (IEEE 1609.2.1 clause 10 leaves the protocol
 // open; this is mima's). Given a reported certificate it asks the PCA for
-// the request behind it, the RA for that request's device and eLCIs
-// (the RA then refuses the device), both LAs for the linkage seeds at the
-// current i-period, and has the CRL signer revoke the device: its seeds
-// on the linkage-based CRL, so that all its pseudonym certificates from
-// this period on fail while earlier ones stay unlinkable, and its
-// enrolment certificate on the hash-based CRL.
+// the request behind it, the RA for that request's device and for the
+// eLCIs of every request the device made (with any of its enrolment
+// certificates) that reaches the current i-period, both LAs for those
+// chains' seeds at that period, and has the CRL signer revoke the device:
+// the seeds on the linkage-based CRL, so that all its pseudonym
+// certificates from this period on fail while earlier ones stay
+// unlinkable, and its enrolment certificates on the hash-based CRL; the
+// RA and the ECA then refuse it.
 
 // Revocation is the outcome of a misbehaviour report.
 type Revocation struct {
@@ -31,16 +34,9 @@ type Revocation struct {
 	Reported  time.Time `json:"reported"`
 }
 
-// maReport is the MA's record of a report.
-type maReport struct {
-	Kind     string    `json:"kind"`
-	IRev     uint16    `json:"i_rev,omitempty"`
-	Reported time.Time `json:"reported"`
-}
-
 // Report revokes the device that holds cert (COER), a pseudonym or
 // roadside unit certificate the deployment's PCA issued, and issues new
-// CRLs.
+// CRLs. A certificate of a device already revoked gets that revocation.
 func (s *Service) Report(ctx context.Context, dep string, certCOER []byte) (Revocation, error) {
 	d, err := s.load(ctx, dep)
 	if err != nil {
@@ -53,76 +49,54 @@ func (s *Service) Report(ctx context.Context, dep string, certCOER []byte) (Revo
 	if err := s.profile.CheckCertSignature(&cert, d.pca); err != nil {
 		return Revocation{}, invalid("not a certificate of this deployment's PCA: %v", err)
 	}
-	certID := mustID(&cert)
-	pcaReq, err := s.requestOf(ctx, d, certID)
-	if err != nil {
-		return Revocation{}, err
-	}
-	link, rec, err := s.raLink(ctx, d, pcaReq)
-	if err != nil {
-		return Revocation{}, err
-	}
-	now := s.now()
-	out := Revocation{Certificate: hex.EncodeToString(certID[:]), Enrolment: rec.Enrolment, Reported: s.clock()}
-	var ops []storage.Op
-	slot, err := s.randomSlot()
-	if err != nil {
-		return Revocation{}, internalErr(err)
-	}
-	if cert.ToBeSigned.ID.LinkageData != nil {
-		out.Kind = "pseudonym"
-		iRev := d.period(now)
-		seed1, at1, end1, err := s.linkageSeed(ctx, d, 1, link.ELCI1, iRev)
-		if err != nil {
-			return Revocation{}, err
-		}
-		seed2, at2, end2, err := s.linkageSeed(ctx, d, 2, link.ELCI2, iRev)
-		if err != nil {
-			return Revocation{}, err
-		}
-		// Both chains began when the request came, so at1 == at2.
-		out.IRev = max(at1, at2)
-		seed1 = s.profile.Linkage.SeedAt(d.LA1ID, seed1, uint32(out.IRev-at1))
-		seed2 = s.profile.Linkage.SeedAt(d.LA2ID, seed2, uint32(out.IRev-at2))
-		op, err := d.revokeLinkedOp(slot, linkedRevocation{
-			LA1: d.LA1ID, LA2: d.LA2ID, Seed1: seed1, Seed2: seed2, IRev: out.IRev, IMax: max(end1, end2), JMax: uint8(d.CertsPerPeriod),
-		})
-		if err != nil {
-			return Revocation{}, err
-		}
-		ops = append(ops, op)
-	} else {
-		out.Kind = "roadside"
-		id10, err := sec.HashedID10(&cert)
-		if err != nil {
-			return Revocation{}, internalErr(err)
-		}
-		op, err := d.revokeHashedOp(SeriesRoadside, hex.EncodeToString(id10[:]), ieee1609.Time32Of(cert.ToBeSigned.ValidityPeriod.End()))
-		if err != nil {
-			return Revocation{}, err
-		}
-		ops = append(ops, op)
-	}
-	op, err := d.revokeHashedOp(SeriesEnrolment, rec.Enrolment10, rec.EnrolmentEnd)
-	if err != nil {
-		return Revocation{}, err
-	}
-	ops = append(ops, op)
-	if op, err = putOp(d.path(d.Tenants.MA, "ma", "reports/"+out.Certificate), maReport{Kind: out.Kind, IRev: out.IRev, Reported: out.Reported}); err != nil {
-		return Revocation{}, err
-	}
-	ops = append(ops, op)
 	st, err := s.backend()
 	if err != nil {
 		return Revocation{}, err
 	}
-	if err := batch(ctx, st, ops); err != nil {
+	// Held while the device is found and revoked, so that it can neither
+	// enrol nor ask for certificates in between, nor be revoked twice.
+	if err := s.writeM.Lock(ctx, st); err != nil {
+		return Revocation{}, storageErr(err)
+	}
+	defer s.writeM.Unlock()
+	if err := s.requestM.Lock(ctx, st); err != nil {
+		return Revocation{}, storageErr(err)
+	}
+	defer s.requestM.Unlock()
+	certID := mustID(&cert)
+	reportPath := d.path(d.Tenants.MA, "ma", "reports/"+hex.EncodeToString(certID[:]))
+	var out Revocation
+	if found, err := getJSON(ctx, st, reportPath, &out); err != nil || found {
+		return out, err
+	}
+	pcaReq, err := s.requestOf(ctx, d, certID)
+	if err != nil {
 		return Revocation{}, err
 	}
-	if err := s.block(ctx, d, rec.Enrolment); err != nil {
+	_, rec, err := s.raLink(ctx, d, pcaReq)
+	if err != nil {
 		return Revocation{}, err
 	}
-	if err := s.blockAtECA(ctx, d, rec.Enrolment); err != nil {
+	// Another certificate of a device already revoked: recorded, and
+	// answered with the revocation, which covers it.
+	if found, err := getJSON(ctx, st, d.revokedPath(rec.Enrolment), &out); err != nil {
+		return Revocation{}, err
+	} else if found {
+		op, err := putOp(reportPath, out)
+		if err != nil {
+			return Revocation{}, err
+		}
+		return out, batch(ctx, st, []storage.Op{op})
+	}
+	ops, out, err := s.revocation(ctx, d, st, &cert, certID, rec)
+	if err != nil {
+		return Revocation{}, err
+	}
+	op, err := putOp(reportPath, out)
+	if err != nil {
+		return Revocation{}, err
+	}
+	if err := batch(ctx, st, append(ops, op)); err != nil {
 		return Revocation{}, err
 	}
 	if _, err := s.IssueCRLs(ctx, dep); err != nil {
@@ -131,26 +105,140 @@ func (s *Service) Report(ctx context.Context, dep string, certCOER []byte) (Revo
 	return out, nil
 }
 
-// blockAtECA marks the device whose enrolment certificate this is, so
-// that it cannot enrol again.
-func (s *Service) blockAtECA(ctx context.Context, d *deployment, enrolment string) error {
-	st, err := s.backend()
+// revokedPath is where the MA keeps the revocation of the device that
+// holds an enrolment certificate.
+func (d *deployment) revokedPath(enrolment string) string {
+	return d.path(d.Tenants.MA, "ma", "revoked/"+enrolment)
+}
+
+// revocation returns the ops that revoke the device holding cert, whose
+// request rec is: the linkage seeds, from the current i-period, of every
+// pseudonym request it made with any of its enrolment certificates (or,
+// for a roadside unit, the certificate itself); each enrolment
+// certificate on the hash-based CRL and blocked at the RA; and its
+// allow-list entry blocked.
+func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Backend, cert *ieee1609.Certificate, certID ieee1609.HashedId8, rec raRequest) ([]storage.Op, Revocation, error) {
+	out := Revocation{Certificate: hex.EncodeToString(certID[:]), Enrolment: rec.Enrolment, Reported: s.clock(), Kind: "roadside"}
+	enrolments, ops, err := s.blockDevice(ctx, d, st, rec.Enrolment)
 	if err != nil {
-		return err
+		return nil, Revocation{}, err
 	}
-	id, err := st.Get(ctx, d.path(d.Tenants.ECA, "eca", "enrolled/"+enrolment))
+	if cert.ToBeSigned.ID.LinkageData == nil {
+		id10, _ := sec.HashedID10(cert)
+		op, err := d.revokeHashedOp(SeriesRoadside, hex.EncodeToString(id10[:]), ieee1609.Time32Of(cert.ToBeSigned.ValidityPeriod.End()))
+		if err != nil {
+			return nil, Revocation{}, err
+		}
+		ops = append(ops, op)
+	} else {
+		out.Kind, out.IRev = "pseudonym", d.period(s.now())
+		for _, e := range enrolments {
+			more, err := s.revokeRequests(ctx, d, st, e, out.IRev)
+			if err != nil {
+				return nil, Revocation{}, err
+			}
+			ops = append(ops, more...)
+		}
+	}
+	for _, e := range enrolments {
+		op, err := putOp(d.revokedPath(e), out)
+		if err != nil {
+			return nil, Revocation{}, err
+		}
+		ops = append(ops, op)
+	}
+	return ops, out, nil
+}
+
+// revokeRequests returns the ops that put on the linkage-based CRL the
+// seeds at iRev of every pseudonym request made with an enrolment
+// certificate whose certificates reach iRev.
+func (s *Service) revokeRequests(ctx context.Context, d *deployment, st storage.Backend, enrolment string, iRev uint16) ([]storage.Op, error) {
+	prefix := d.byEnrolment(enrolment, "")
+	keys, err := st.List(ctx, prefix, "", 0)
 	if err != nil {
-		return storageErr(err)
+		return nil, storageErr(err)
 	}
-	path := d.path(d.Tenants.ECA, "eca", "devices/"+string(id))
+	var ops []storage.Op
+	for _, k := range keys {
+		var rec raRequest
+		found, err := getJSON(ctx, st, d.path(d.Tenants.RA, "ra", "requests/"+k[len(prefix):]), &rec)
+		if err != nil {
+			return nil, err
+		}
+		if !found || rec.Roadside || int(rec.First)+rec.Periods <= int(iRev) {
+			continue
+		}
+		op, err := s.revokeSeeds(ctx, d, rec.ELCI, iRev)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, op)
+	}
+	return ops, nil
+}
+
+// revokeSeeds recovers a request's linkage seeds at iRev from both LAs
+// and returns the op that puts them on the linkage-based CRL.
+func (s *Service) revokeSeeds(ctx context.Context, d *deployment, elci [2]string, iRev uint16) (storage.Op, error) {
+	seed1, at1, end1, err := s.linkageSeed(ctx, d, 1, elci[0], iRev)
+	if err != nil {
+		return storage.Op{}, err
+	}
+	seed2, at2, end2, err := s.linkageSeed(ctx, d, 2, elci[1], iRev)
+	if err != nil {
+		return storage.Op{}, err
+	}
+	slot, err := s.randomSlot()
+	if err != nil {
+		return storage.Op{}, internalErr(err)
+	}
+	// Both chains began when the request came, before iRev, so at1 ==
+	// at2 == iRev.
+	return d.revokeLinkedOp(slot, linkedRevocation{
+		LA1: d.LA1ID, LA2: d.LA2ID, Seed1: seed1, Seed2: seed2, IRev: max(at1, at2), IMax: max(end1, end2), JMax: uint8(d.CertsPerPeriod),
+	})
+}
+
+// blockDevice returns the enrolment certificates of the device that
+// holds this one, and the ops that block it: at the ECA, so that it
+// cannot enrol again; and each enrolment certificate at the RA and on the
+// hash-based CRL, so that no other one it holds gets it more pseudonyms.
+func (s *Service) blockDevice(ctx context.Context, d *deployment, st storage.Backend, enrolment string) ([]string, []storage.Op, error) {
+	e, err := s.enrolmentRecord(ctx, d, st, enrolment)
+	if err != nil {
+		return nil, nil, err
+	}
+	path := d.path(d.Tenants.ECA, "eca", "devices/"+e.Device)
 	var dev DeviceEntry
 	if _, err := getJSON(ctx, st, path, &dev); err != nil {
-		return err
+		return nil, nil, err
 	}
 	dev.Blocked = true
 	op, err := putOp(path, dev)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	return batch(ctx, st, []storage.Op{op})
+	ops := []storage.Op{op}
+	blocked := []byte(s.clock().Format(time.RFC3339))
+	for _, id := range dev.Enrolled {
+		if e, err = s.enrolmentRecord(ctx, d, st, id); err != nil {
+			return nil, nil, err
+		}
+		if op, err = d.revokeHashedOp(SeriesEnrolment, e.ID10, e.End); err != nil {
+			return nil, nil, err
+		}
+		ops = append(ops, op, storage.Op{Key: d.path(d.Tenants.RA, "ra", "blocked/"+id), Value: blocked})
+	}
+	return dev.Enrolled, ops, nil
+}
+
+// enrolmentRecord is the ECA's record of an enrolment certificate.
+func (s *Service) enrolmentRecord(ctx context.Context, d *deployment, st storage.Backend, id string) (enrolled, error) {
+	var e enrolled
+	found, err := getJSON(ctx, st, d.path(d.Tenants.ECA, "eca", "enrolled/"+id), &e)
+	if err == nil && !found {
+		err = fault.New(fault.Internal, "the ECA has no record of enrolment certificate %s", id)
+	}
+	return e, err
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -31,14 +32,15 @@ import (
 
 // raRequest is the RA's record of a device request.
 type raRequest struct {
-	Enrolment    string          `json:"enrolment"`     // HashedId8 (hex) of the enrolment certificate
-	Enrolment10  string          `json:"enrolment10"`   // its HashedId10 (hex), for the CRL
-	EnrolmentEnd ieee1609.Time32 `json:"enrolment_end"` // when it expires
-	First        uint16          `json:"first"`
-	Periods      int             `json:"periods"`
-	Roadside     bool            `json:"roadside,omitempty"`
-	Pending      []int           `json:"pending"` // per period, cocoon requests not yet answered
-	Created      time.Time       `json:"created"`
+	Enrolment string    `json:"enrolment"` // HashedId8 (hex) of the enrolment certificate
+	First     uint16    `json:"first"`
+	Periods   int       `json:"periods"`
+	Roadside  bool      `json:"roadside,omitempty"`
+	Pending   []int     `json:"pending"` // per period, cocoon requests not yet answered
+	Created   time.Time `json:"created"`
+	// ELCI is an encrypted linkage chain identifier of each LA's chain,
+	// with which the MA revokes the request's certificates.
+	ELCI [2]string `json:"elci,omitempty"`
 }
 
 // queued is a cocoon request waiting for the PCA.
@@ -113,11 +115,23 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 	}
 	reqHash := s.profile.DataHashedID8(spdu)
 	reqHex := hex.EncodeToString(reqHash[:])
+	recPath := d.path(d.Tenants.RA, "ra", "requests/"+reqHex)
+	st, err := s.backend()
+	if err != nil {
+		return Ack{}, err
+	}
+	// A request seen before (a device retrying after a lost answer, or a
+	// replay) gets the same acknowledgement and nothing more: never a
+	// second batch of certificates, nor a reset of the first.
+	var seen raRequest
+	if found, err := getJSON(ctx, st, recPath, &seen); err != nil {
+		return Ack{}, err
+	} else if found {
+		return s.ack(ctx, d, reqHash, seen)
+	}
 	enrolID, _ := sec.HashedID8(enrol)
-	enrolID10, _ := sec.HashedID10(enrol)
 	rec := raRequest{
-		Enrolment: hex.EncodeToString(enrolID[:]), Enrolment10: hex.EncodeToString(enrolID10[:]),
-		EnrolmentEnd: ieee1609.Time32Of(enrol.ToBeSigned.ValidityPeriod.End()), Created: s.clock(),
+		Enrolment: hex.EncodeToString(enrolID[:]), Created: s.clock(),
 	}
 	var ops []storage.Op
 	switch ap := r.AdditionalParams; {
@@ -126,7 +140,7 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 		if cur := d.period(now); int(rec.First) > int(cur)+d.MaxPeriods {
 			return Ack{}, refused("the request starts in i-period %d; at most %d periods ahead of %d may be asked for", rec.First, d.MaxPeriods, cur)
 		}
-		ops, err = s.expand(ctx, d, r, ap.Original, reqHex, rec.First, rec.Periods)
+		ops, rec.ELCI, err = s.expand(ctx, d, r, ap.Original, reqHex, rec.First, rec.Periods)
 		rec.Pending = make([]int, rec.Periods)
 		for k := range rec.Pending {
 			rec.Pending[k] = d.CertsPerPeriod
@@ -140,18 +154,34 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 	if err != nil {
 		return Ack{}, err
 	}
-	op, err := putOp(d.path(d.Tenants.RA, "ra", "requests/"+reqHex), rec)
+	op, err := putOp(recPath, rec)
 	if err != nil {
 		return Ack{}, err
 	}
-	st, err := s.backend()
-	if err != nil {
+	ops = append(ops, op, storage.Op{Key: d.byEnrolment(rec.Enrolment, reqHex), Value: []byte{}})
+	if err := s.requestM.Lock(ctx, st); err != nil {
+		return Ack{}, storageErr(err)
+	}
+	defer s.requestM.Unlock()
+	// The same request may have arrived meanwhile, at this node or
+	// another; or the MA may have revoked the device.
+	if found, err := getJSON(ctx, st, recPath, &seen); err != nil {
+		return Ack{}, err
+	} else if found {
+		return s.ack(ctx, d, reqHash, seen)
+	}
+	if err := s.checkBlocked(ctx, d, st, rec.Enrolment); err != nil {
 		return Ack{}, err
 	}
-	if err := batch(ctx, st, append(ops, op)); err != nil {
+	if err := batch(ctx, st, ops); err != nil {
 		return Ack{}, err
 	}
-	first := rec.First
+	return s.ack(ctx, d, reqHash, rec)
+}
+
+// ack is the RA's signed acknowledgement of a request.
+func (s *Service) ack(ctx context.Context, d *deployment, reqHash ieee1609.HashedId8, rec raRequest) (Ack, error) {
+	now, first := s.now(), rec.First
 	ack := pdu(ieee1609.ScmsContent{EeRa: &ieee1609.EeRaPdu{RaEeCertAck: &ieee1609.RaEeCertAck{
 		Version: 2, GenerationTime: ieee1609.Time32Of(now), RequestHash: reqHash, FirstI: &first,
 		NextDlTime: ieee1609.Time32Of(now.Add(time.Minute)),
@@ -185,10 +215,29 @@ func (s *Service) checkEnrolment(ctx context.Context, d *deployment, scr *ieee16
 		return nil, err
 	}
 	id, _ := sec.HashedID8(enrol)
-	if _, err := st.Get(ctx, d.path(d.Tenants.RA, "ra", "blocked/"+hex.EncodeToString(id[:]))); err == nil {
-		return nil, fault.New(fault.DeviceBlocked, "the enrolment certificate was revoked for misbehaviour")
+	if err := s.checkBlocked(ctx, d, st, hex.EncodeToString(id[:])); err != nil {
+		return nil, err
 	}
 	return enrol, nil
+}
+
+// checkBlocked refuses an enrolment certificate the MA blocked.
+func (s *Service) checkBlocked(ctx context.Context, d *deployment, st storage.Backend, enrolment string) error {
+	_, err := st.Get(ctx, d.path(d.Tenants.RA, "ra", "blocked/"+enrolment))
+	switch {
+	case err == nil:
+		return fault.New(fault.DeviceBlocked, "the enrolment certificate was revoked for misbehaviour")
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	default:
+		return storageErr(err)
+	}
+}
+
+// byEnrolment is the path of the RA's index entry of a request by its
+// enrolment certificate.
+func (d *deployment) byEnrolment(enrolment, reqHex string) string {
+	return d.path(d.Tenants.RA, "ra", "enrolments/"+enrolment+"/"+reqHex)
 }
 
 func mustID(c *ieee1609.Certificate) ieee1609.HashedId8 {
@@ -218,45 +267,46 @@ func (d *deployment) periods(v ieee1609.ValidityPeriod, now time.Time) (uint16, 
 	return first, min(max(n, 1), d.MaxPeriods)
 }
 
-// expand makes the cocoon requests of a pseudonym request.
-func (s *Service) expand(ctx context.Context, d *deployment, r *ieee1609.EeRaCertRequest, bp *ieee1609.ButterflyParamsOriginal, reqHex string, first uint16, n int) ([]storage.Op, error) {
+// expand makes the cocoon requests of a pseudonym request, and returns
+// an eLCI of each linkage chain.
+func (s *Service) expand(ctx context.Context, d *deployment, r *ieee1609.EeRaCertRequest, bp *ieee1609.ButterflyParamsOriginal, reqHex string, first uint16, n int) ([]storage.Op, [2]string, error) {
 	sigKey, encKey := expansionKey(s.profile, bp.SigningExpansion), expansionKey(s.profile, bp.EncryptionExpansion)
 	if sigKey == nil || encKey == nil {
-		return nil, refused("the expansion keys must be %s", map[bool]string{true: "SM4", false: "AES-128"}[s.profile.SM()])
+		return nil, [2]string{}, refused("the expansion keys must be %s", map[bool]string{true: "SM4", false: "AES-128"}[s.profile.SM()])
 	}
 	a, err := sec.VerifyingKey(*r.TbsCert.VerifyKeyIndicator.VerificationKey)
 	if err != nil {
-		return nil, refused("caterpillar key: %v", err)
+		return nil, [2]string{}, refused("caterpillar key: %v", err)
 	}
 	h, err := sec.EncryptingKey(bp.EncryptionKey)
 	if err != nil {
-		return nil, refused("caterpillar encryption key: %v", err)
+		return nil, [2]string{}, refused("caterpillar encryption key: %v", err)
 	}
 	now := d.period(s.now())
 	la1, err := s.preLinkage(ctx, d, 1, now, first, n, d.CertsPerPeriod)
 	if err != nil {
-		return nil, err
+		return nil, [2]string{}, err
 	}
 	la2, err := s.preLinkage(ctx, d, 2, now, first, n, d.CertsPerPeriod)
 	if err != nil {
-		return nil, err
+		return nil, [2]string{}, err
 	}
 	key, err := s.keys.Signer(ctx, d.Tenants.RA, keyName(d.Name, "ra", "sign"))
 	if err != nil {
-		return nil, err
+		return nil, [2]string{}, err
 	}
 	bf := s.profile.Butterfly
-	var ops []storage.Op
+	ops := []storage.Op{la1.chain, la2.chain}
 	for k := range n {
 		i := first + uint16(k)
 		for j := range d.CertsPerPeriod {
 			b, err := bf.ExpandPublic(butterfly.Point{X: a.X, Y: a.Y}, sigKey, butterfly.Signing, uint32(i), uint32(j))
 			if err != nil {
-				return nil, refused("expanding the signing key: %v", err)
+				return nil, [2]string{}, refused("expanding the signing key: %v", err)
 			}
 			q, err := bf.ExpandPublic(butterfly.Point{X: h.X, Y: h.Y}, encKey, butterfly.Encryption, uint32(i), uint32(j))
 			if err != nil {
-				return nil, refused("expanding the encryption key: %v", err)
+				return nil, [2]string{}, refused("expanding the encryption key: %v", err)
 			}
 			vk := s.profile.VerificationKey(point(a, b))
 			ek := s.profile.EncryptionKey(point(h, q))
@@ -273,12 +323,12 @@ func (s *Service) expand(ctx context.Context, d *deployment, r *ieee1609.EeRaCer
 			}
 			more, err := s.queue(ctx, d, key, req, reqHex, i, pcaRequest{Request: reqHex, ELCI1: la1.elci[k][j], ELCI2: la2.elci[k][j]})
 			if err != nil {
-				return nil, err
+				return nil, [2]string{}, err
 			}
 			ops = append(ops, more...)
 		}
 	}
-	return ops, nil
+	return ops, [2]string{la1.elci[0][0], la2.elci[0][0]}, nil
 }
 
 // roadside makes the one request of a roadside unit's application
@@ -560,16 +610,4 @@ func (s *Service) raLink(ctx context.Context, d *deployment, pcaReq string) (pca
 		err = fault.New(fault.NotFound, "the RA has no such request")
 	}
 	return link, rec, err
-}
-
-// block stops the RA serving an enrolment certificate.
-func (s *Service) block(ctx context.Context, d *deployment, enrolment string) error {
-	st, err := s.backend()
-	if err != nil {
-		return err
-	}
-	if err := st.Put(ctx, d.path(d.Tenants.RA, "ra", "blocked/"+enrolment), []byte(s.clock().Format(time.RFC3339))); err != nil {
-		return storageErr(err)
-	}
-	return nil
 }

@@ -1,8 +1,13 @@
 package scms
 
 import (
+	"bytes"
+	"context"
+	cryptoRand "crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -175,30 +180,18 @@ func TestNoAuthorityLinksPseudonyms(t *testing.T) {
 		lvs = append(lvs, hex.EncodeToString(lv[:]), base64.StdEncoding.EncodeToString(lv[:]))
 	}
 
-	stored := func(tenant string) map[string]string {
-		prefix := "t/" + tenant + "/v2x/"
-		keys, err := w.store.List(ctx, prefix, "", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]string{}
-		for _, k := range keys {
-			v, err := w.store.Get(ctx, k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[k] = string(v)
-		}
+	stored := func(tenant string) map[string][]byte {
+		out := snapshotUnder(t, w, "t/"+tenant+"/v2x/")
 		if len(out) == 0 {
 			t.Fatalf("tenant %s stores nothing", tenant)
 		}
 		return out
 	}
-	mentions := func(records map[string]string, needles []string) []string {
+	mentions := func(records map[string][]byte, needles []string) []string {
 		var found []string
 		for k, v := range records {
 			for _, n := range needles {
-				if strings.Contains(k, n) || strings.Contains(v, n) {
+				if strings.Contains(k, n) || strings.Contains(string(v), n) {
 					found = append(found, n)
 				}
 			}
@@ -212,10 +205,10 @@ func TestNoAuthorityLinksPseudonyms(t *testing.T) {
 	}
 	seen := map[string]string{}
 	for k, v := range pca {
-		if prev, dup := seen[v]; dup {
+		if prev, dup := seen[string(v)]; dup {
 			t.Errorf("the PCA stores one value for two certificates: %s and %s", prev, k)
 		}
-		seen[v] = k
+		seen[string(v)] = k
 	}
 	if got := len(mentions(pca, certIDs)); got != len(certIDs) {
 		t.Errorf("the PCA keeps %d of A's %d certificates (the MA needs them)", got, len(certIDs))
@@ -404,5 +397,205 @@ func TestRequestsAhead(t *testing.T) {
 	_, err = a.RequestPseudonymsFrom(ctx, transport{w}, now.Add(8*week), week, []ieee1609.Psid{PsidBSM})
 	if !fault.Is(err, fault.SPDUInvalid) || !strings.Contains(err.Error(), "periods ahead") {
 		t.Fatalf("request far ahead: %v", err)
+	}
+}
+
+// TestRequestReplayed: a request sent again (a retry after a lost answer,
+// or a replay) gets the same acknowledgement and changes nothing, before
+// and after its certificates are issued, so that a device can never hold
+// two batches for one period nor lose the one it has.
+func TestRequestReplayed(t *testing.T) {
+	w := newWorld(t, DeploymentRequest{})
+	a := w.device(t, "VIN-A", Vehicle)
+	rec := &recorder{transport: transport{w}}
+	r, err := a.RequestPseudonyms(ctx, rec, week, []ieee1609.Psid{PsidBSM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := rec.sent[opRequest][0]
+	replay := func(stage string) {
+		t.Helper()
+		before := snapshot(t, w)
+		ack, err := w.s.Request(ctx, w.dep.Name, sent)
+		if err != nil {
+			t.Fatalf("%s: %v", stage, err)
+		}
+		if hex.EncodeToString(ack.RequestHash[:]) != r.Hash || ack.First != r.First {
+			t.Fatalf("%s: acknowledged %x from %d, first ack %s from %d", stage, ack.RequestHash, ack.First, r.Hash, r.First)
+		}
+		if !sameStore(before, snapshot(t, w)) {
+			t.Fatalf("%s: the replay changed the store", stage)
+		}
+	}
+	replay("queued")
+	if n, err := w.s.Flush(ctx, w.dep.Name); err != nil || n != w.dep.CertsPerPeriod {
+		t.Fatalf("flush: %d, %v", n, err)
+	}
+	replay("issued")
+	if n, err := w.s.Flush(ctx, w.dep.Name); err != nil || n != 0 {
+		t.Fatalf("second flush: %d, %v", n, err)
+	}
+	if n, err := a.Download(ctx, transport{w}, r.Hash, r.First); err != nil || n != w.dep.CertsPerPeriod {
+		t.Fatalf("download: %d, %v", n, err)
+	}
+}
+
+// tampered is a transport whose trust list and CRL have their last byte
+// changed.
+type tampered struct{ transport }
+
+func (t tampered) TrustList(ctx context.Context) ([]byte, error) {
+	return flipLast(t.transport.TrustList(ctx))
+}
+
+func (t tampered) CRL(ctx context.Context) ([]byte, error) { return flipLast(t.transport.CRL(ctx)) }
+
+func flipLast(b []byte, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	b = bytes.Clone(b)
+	b[len(b)-1] ^= 1
+	return b, nil
+}
+
+// TestDeviceTrust: a device takes only the trust list of the root it
+// pins and only signed, intact lists and CRLs; a refused download leaves
+// it with the trust it had; its state file keeps everything it needs.
+func TestDeviceTrust(t *testing.T) {
+	w := newWorld(t, DeploymentRequest{})
+	a, b := w.device(t, "VIN-A", Vehicle), w.device(t, "VIN-B", Vehicle)
+	w.pseudonyms(t, a, week, 1)
+	msg, err := a.Sign([]byte("BSM"), PsidBSM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := ee.NewState(cryptoRand.Reader, "VIN-C", Vehicle, ieee1609.HashedId8{1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ee.Open(st, ee.WithClock(w.clock.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.UpdateTrust(ctx, transport{w}); err == nil || !strings.Contains(err.Error(), "pinned root") {
+		t.Errorf("a trust list without the pinned root: %v", err)
+	}
+
+	if err := b.UpdateCRL(ctx, transport{w}); err != nil {
+		t.Fatal(err)
+	}
+	list, crl := b.State().TrustList, b.State().CRL
+	if err := b.UpdateTrust(ctx, tampered{transport{w}}); err == nil {
+		t.Error("a tampered trust list was taken")
+	}
+	if err := b.UpdateCRL(ctx, tampered{transport{w}}); err == nil {
+		t.Error("a tampered CRL was taken")
+	}
+	if !bytes.Equal(b.State().TrustList, list) || !bytes.Equal(b.State().CRL, crl) {
+		t.Error("a refused download replaced the stored one")
+	}
+	if _, err := b.Verify(msg, PsidBSM, time.Minute); err != nil {
+		t.Errorf("after refused downloads the device no longer verifies: %v", err)
+	}
+
+	path := filepath.Join(t.TempDir(), "a.json")
+	if err := a.State().Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v, %v", fi.Mode(), err)
+	}
+	loaded, err := ee.LoadState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reopened, err := ee.Open(loaded, ee.WithClock(w.clock.now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err = reopened.Sign([]byte("BSM after a restart"), PsidBSM, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Verify(msg, PsidBSM, time.Minute); err != nil {
+		t.Errorf("a message of the reopened device: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(`{"id": `), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ee.LoadState(path); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("a damaged state file: %v", err)
+	}
+}
+
+// TestRevocationCoversEveryRequest: a vehicle that enrolled twice and
+// holds certificates from three requests (two with its first enrolment,
+// one for a later week, and one with its second) is reported through one
+// pseudonym certificate. Every one of its certificates from iRev on is
+// revoked, whichever request or enrolment it came from; its second
+// enrolment certificate gets it nothing more; and another report of it
+// changes nothing.
+func TestRevocationCoversEveryRequest(t *testing.T) {
+	w := newWorld(t, DeploymentRequest{})
+	first, b := w.device(t, "VIN-A", Vehicle), w.device(t, "VIN-B", Vehicle)
+	second := w.newDevice(t, "VIN-A", Vehicle)
+	if err := second.Enrol(ctx, transport{w}, []ieee1609.Psid{PsidBSM}); err != nil {
+		t.Fatal(err)
+	}
+	now := w.pseudonyms(t, first, week, 1).First
+	later, err := first.RequestPseudonymsFrom(ctx, transport{w}, w.clock.now().Add(2*week), week, []ieee1609.Psid{PsidBSM})
+	if err != nil || later.First != now+2 {
+		t.Fatalf("request for a later week: %+v, %v", later, err)
+	}
+	w.pseudonyms(t, second, week, 1)
+	w.pseudonyms(t, b, week, 1)
+	if _, err := first.Download(ctx, transport{w}, later.Hash, later.First); err != nil {
+		t.Fatal(err)
+	}
+
+	rev, err := w.s.Report(ctx, w.dep.Name, first.State().Pseudonyms[0].Cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.UpdateCRL(ctx, transport{w}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		d       *ee.Device
+		period  uint16
+		revoked bool
+	}{{"first enrolment, this week", first, now, true}, {"first enrolment, a later week", first, now + 2, true},
+		{"second enrolment", second, now, true}, {"another vehicle", b, now, false}} {
+		certs := certsOf(tc.d, tc.period)
+		if len(certs) != w.dep.CertsPerPeriod {
+			t.Fatalf("%s: %d certificates", tc.name, len(certs))
+		}
+		for _, c := range certs {
+			if got, err := b.CheckRevoked(c); err != nil || got != tc.revoked {
+				t.Fatalf("%s: revoked %v, %v", tc.name, got, err)
+			}
+		}
+	}
+	for _, d := range []*ee.Device{first, second} {
+		if got, err := b.CheckRevoked(d.State().Enrolment); err != nil || !got {
+			t.Errorf("enrolment certificate revoked: %v, %v", got, err)
+		}
+	}
+	if _, err := second.RequestPseudonyms(ctx, transport{w}, week, []ieee1609.Psid{PsidBSM}); !fault.Is(err, fault.DeviceBlocked) {
+		t.Errorf("a request with the other enrolment certificate: %v", err)
+	}
+
+	crl := snapshotUnder(t, w, "t/"+w.dep.Tenants.Root+"/v2x/"+w.dep.Name+"/crl/")
+	for _, c := range [][]byte{first.State().Pseudonyms[0].Cert, second.State().Pseudonyms[3].Cert} {
+		again, err := w.s.Report(ctx, w.dep.Name, c)
+		if err != nil || again != rev {
+			t.Errorf("another report of the revoked vehicle: %+v, %v; first %+v", again, err, rev)
+		}
+	}
+	if !sameStore(crl, snapshotUnder(t, w, "t/"+w.dep.Tenants.Root+"/v2x/"+w.dep.Name+"/crl/")) {
+		t.Error("reporting a revoked vehicle again changed the CRL records")
 	}
 }

@@ -15,19 +15,30 @@
 //
 // What each authority stores, under t/<tenant>/v2x/<deployment>/<role>/:
 //
-//	eca/devices/<id>        an allowed device: id, enrolled certificate
+//	eca/devices/<id>        an allowed device: id, kind, the digests of its
+//	                        enrolment certificates, blocked or not
+//	eca/enrolled/<digest>   an enrolment certificate: device, HashedId10,
+//	                        expiry
 //	ra/requests/<hash>      a pseudonym request: the enrolment certificate
-//	                        digest, first i-period, count; its cocoon
-//	                        requests and, per PCA request hash, the two
-//	                        encrypted linkage chain identifiers (eLCI)
+//	                        digest, first i-period, count, what is pending,
+//	                        an encrypted linkage chain identifier (eLCI)
+//	                        of each chain
+//	ra/enrolments/<digest>/<hash>
+//	                        the requests made with an enrolment certificate
+//	ra/pcareq/<hash>        per PCA request hash, its device request and
+//	                        the two eLCIs
 //	ra/queue/<random>       a cocoon request waiting for the next batch
 //	ra/files/<hash>/<i>     the encrypted certificate responses of a period
 //	ra/blocked/<digest>     an enrolment certificate the MA blocked
 //	la/chains/<id>          a linkage chain: first seed, first period, count
 //	pca/issued/<digest>     a pseudonym certificate's PCA request hash
-//	crl/linked/<random>     a revoked device's seeds (at the period they
+//	ma/reports/<digest>     a reported certificate's revocation
+//	ma/revoked/<digest>     a revoked device's revocation, by each of its
+//	                        enrolment certificates
+//	crl/linked/<random>     a revoked request's seeds (at the period they
 //	                        were revoked)
-//	crl/hashed/<digest>     a revoked enrolment certificate (HashedId10)
+//	crl/hashed/<series>/<id10>
+//	                        a revoked enrolment or roadside certificate
 //
 // The RA knows which device made a request, but sees neither the
 // certificates (encrypted to the device) nor the linkage values; the LAs
@@ -64,6 +75,9 @@ type Service struct {
 	store  atomic.Pointer[backend]
 	deps   sync.Map // name -> *deployment
 	writeM storage.Mutex
+	// requestM orders the RA's writing of new requests, which never
+	// touches records that writeM guards.
+	requestM storage.Mutex
 }
 
 type backend struct{ storage.Backend }
@@ -82,7 +96,8 @@ func WithProfile(p *sec.Profile) Option { return func(s *Service) { s.profile = 
 
 // New returns a sealed Service whose keys live in keys.
 func New(keys *kms.Service, opts ...Option) *Service {
-	s := &Service{keys: keys, rand: rand.Reader, now: time.Now, profile: sec.CN, writeM: storage.Mutex{Name: "mima-v2x-writes"}}
+	s := &Service{keys: keys, rand: rand.Reader, now: time.Now, profile: sec.CN, writeM: storage.Mutex{Name: "mima-v2x-writes"},
+		requestM: storage.Mutex{Name: "mima-v2x-requests"}}
 	for _, o := range opts {
 		o(s)
 	}
