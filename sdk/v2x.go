@@ -45,6 +45,7 @@ type V2XDeploymentRequest struct {
 	CertsPerPeriod int        `json:"certs_per_period,omitempty"`
 	Period         string     `json:"period,omitempty"` // Go duration, default one week
 	MaxPeriods     int        `json:"max_periods,omitempty"`
+	RetainPeriods  int        `json:"retain_periods,omitempty"`
 }
 
 // V2XDeployment describes a deployment. RootPin is the HashedId8 (hex)
@@ -57,6 +58,7 @@ type V2XDeployment struct {
 	Period         string            `json:"period"`
 	CertsPerPeriod int               `json:"certs_per_period"`
 	MaxPeriods     int               `json:"max_periods"`
+	RetainPeriods  int               `json:"retain_periods"`
 	VehiclePsids   []uint64          `json:"vehicle_psids"`
 	RoadsidePsids  []uint64          `json:"roadside_psids"`
 	RootPin        string            `json:"root_pin"`

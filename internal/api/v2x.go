@@ -43,7 +43,7 @@ func (s *Server) createV2X(c *call) (any, error) {
 	d, err := s.v2x.CreateDeployment(c.ctx, scms.DeploymentRequest{
 		Name: req.Name, Tenants: tenants, Region: region,
 		VehiclePsids: psids(req.VehiclePsids), RoadsidePsids: psids(req.RoadsidePsids),
-		CertsPerPeriod: req.CertsPerPeriod, Period: period, MaxPeriods: req.MaxPeriods,
+		CertsPerPeriod: req.CertsPerPeriod, Period: period, MaxPeriods: req.MaxPeriods, RetainPeriods: req.RetainPeriods,
 	})
 	if err != nil {
 		return nil, err
@@ -189,7 +189,7 @@ func deploymentOf(d scms.Deployment) (sdk.V2XDeployment, error) {
 	out := sdk.V2XDeployment{
 		Name: d.Name, Profile: d.Profile, Created: d.Created, Period: d.Period.String(),
 		Tenants:        sdk.V2XTenants{Root: t.Root, ECA: t.ECA, RA: t.RA, LA1: t.LA1, LA2: t.LA2, PCA: t.PCA, MA: t.MA},
-		CertsPerPeriod: d.CertsPerPeriod, MaxPeriods: d.MaxPeriods, RootPin: hex.EncodeToString(pin[:]),
+		CertsPerPeriod: d.CertsPerPeriod, MaxPeriods: d.MaxPeriods, RetainPeriods: d.RetainPeriods, RootPin: hex.EncodeToString(pin[:]),
 		Certificates: map[string][]byte{"root": d.Root, "ica": d.ICA, "crl": d.CRL, "eca": d.ECA, "ra": d.RA, "pca": d.PCA},
 	}
 	for _, p := range d.VehiclePsids {

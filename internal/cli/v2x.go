@@ -81,8 +81,9 @@ func (e *env) v2xCreateCommand() *cobra.Command {
 	fl.UintSliceVar(&vehicle, "vehicle-psid", nil, "PSIDs pseudonym certificates may sign (default 32, BSM)")
 	fl.UintSliceVar(&roadside, "roadside-psid", nil, "PSIDs roadside unit certificates may sign (default: the vehicle PSIDs)")
 	fl.IntVar(&req.CertsPerPeriod, "certs-per-period", 0, "pseudonym certificates per i-period (default 20)")
-	fl.StringVar(&req.Period, "period", "", "length of an i-period (default 168h)")
+	fl.StringVar(&req.Period, "period", "", "length of an i-period, at least 24h (default 168h)")
 	fl.IntVar(&req.MaxPeriods, "max-periods", 0, "periods one request may cover (default 4)")
+	fl.IntVar(&req.RetainPeriods, "retain-periods", 0, "periods after a certificate expires that the MA can still trace it (default 13)")
 	return cmd
 }
 

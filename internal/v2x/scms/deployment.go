@@ -62,6 +62,10 @@ type DeploymentRequest struct {
 	Period         time.Duration
 	// MaxPeriods bounds the periods one request may ask for (default 4).
 	MaxPeriods int
+	// RetainPeriods is how many i-periods after a certificate expires the
+	// authorities keep what lets the MA trace it (default 13, a quarter
+	// of weekly periods); then Tidy deletes it.
+	RetainPeriods int
 }
 
 // Deployment describes a deployment.
@@ -73,6 +77,7 @@ type Deployment struct {
 	Period         time.Duration   `json:"period"`
 	CertsPerPeriod int             `json:"certs_per_period"`
 	MaxPeriods     int             `json:"max_periods"`
+	RetainPeriods  int             `json:"retain_periods"`
 	VehiclePsids   []ieee1609.Psid `json:"vehicle_psids"`
 	RoadsidePsids  []ieee1609.Psid `json:"roadside_psids"`
 	LA1ID          linkage.LaID    `json:"la1_id"`
@@ -130,7 +135,7 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 	now := s.clock()
 	d := Deployment{
 		Name: req.Name, Tenants: req.Tenants, Profile: s.profile.Name, Created: now,
-		Period: req.Period, CertsPerPeriod: req.CertsPerPeriod, MaxPeriods: req.MaxPeriods,
+		Period: req.Period, CertsPerPeriod: req.CertsPerPeriod, MaxPeriods: req.MaxPeriods, RetainPeriods: req.RetainPeriods,
 		VehiclePsids: req.VehiclePsids, RoadsidePsids: req.RoadsidePsids,
 		LA1ID: linkage.LaID{0x00, 0x01}, LA2ID: linkage.LaID{0x00, 0x02},
 	}
@@ -217,13 +222,19 @@ func (req *DeploymentRequest) check() error {
 	if req.MaxPeriods == 0 {
 		req.MaxPeriods = 4
 	}
+	if req.RetainPeriods == 0 {
+		req.RetainPeriods = 13
+	}
 	switch {
 	case req.CertsPerPeriod < 1 || req.CertsPerPeriod > 255:
 		return invalid("certs per period must be 1 to 255")
-	case req.Period < time.Hour || req.Period%time.Second != 0:
-		return invalid("the i-period must be at least an hour, in whole seconds")
+	case req.Period < 24*time.Hour || req.Period%time.Second != 0:
+		// i counts periods since 2004 in 16 bits: with days, until 2183.
+		return invalid("the i-period must be at least a day, in whole seconds")
 	case req.MaxPeriods < 1 || req.MaxPeriods > 52:
 		return invalid("max periods must be 1 to 52")
+	case req.RetainPeriods < 1 || req.RetainPeriods > 520:
+		return invalid("retain periods must be 1 to 520")
 	}
 	return nil
 }

@@ -29,8 +29,8 @@ type chain struct {
 	IEnd   uint16       `json:"end"`   // the last period it serves
 }
 
-// lciPlaintext is chain id (16) || i (2) || j (1).
-const lciLen = 16 + 2 + 1
+// An eLCI's plaintext is chain id (16) || the chain's last period (2).
+const lciLen = 16 + 2
 
 // laOf returns the tenant and id of LA 1 or 2.
 func (d *deployment) laOf(which int) (string, linkage.LaID) {
@@ -40,12 +40,18 @@ func (d *deployment) laOf(which int) (string, linkage.LaID) {
 	return d.Tenants.LA2, d.LA2ID
 }
 
+// chainPath is where an LA keeps a chain, by the period it ends.
+func (d *deployment) chainPath(tenant string, end uint16, id []byte) string {
+	return d.path(tenant, "la", "chains/"+bucket(end)+"/"+hex.EncodeToString(id))
+}
+
 // plvBatch is an LA's answer for one request: per period, per j, the
-// encrypted PLV and the eLCI; and the op that stores its chain, written
-// with the request so that a refused request leaves no chain behind.
+// encrypted PLV; the chain's eLCI; and the op that stores the chain,
+// written with the request so that a refused request leaves no chain
+// behind.
 type plvBatch struct {
 	plv   [][]ieee1609.EncryptedIndividualPLV
-	elci  [][]string
+	elci  string
 	chain storage.Op
 }
 
@@ -75,7 +81,6 @@ func (s *Service) preLinkage(ctx context.Context, d *deployment, which int, now,
 		i := i0 + uint16(k)
 		seed := suite.SeedAt(laID, c.Seed, uint32(i-now))
 		var plvs []ieee1609.EncryptedIndividualPLV
-		var elcis []string
 		for j := range jMax {
 			plv := suite.PreLinkageValue(laID, seed, uint32(j))
 			ed, err := s.profile.Encrypt(s.rand, plv[:], sec.Recipient{Key: pcaKey, ID: pcaID, Kind: sec.CertRecipient})
@@ -84,19 +89,14 @@ func (s *Service) preLinkage(ctx context.Context, d *deployment, which int, now,
 			}
 			plvs = append(plvs, ieee1609.EncryptedIndividualPLV{Version: 2, LaID: ieee1609.LaID(laID),
 				EncPlv: ieee1609.Data{ProtocolVersion: 3, Content: ieee1609.Content{EncryptedData: ed}}})
-			pt := make([]byte, lciLen)
-			copy(pt, id[:])
-			binary.BigEndian.PutUint16(pt[16:], i)
-			pt[18] = byte(j)
-			elci, err := s.keys.Encrypt(ctx, tenant, keyName(d.Name, "la", "lci"), kms.EncryptRequest{Plaintext: pt, AAD: []byte(d.Name)})
-			if err != nil {
-				return nil, err
-			}
-			elcis = append(elcis, elci)
 		}
-		out.plv, out.elci = append(out.plv, plvs), append(out.elci, elcis)
+		out.plv = append(out.plv, plvs)
 	}
-	if out.chain, err = putOp(d.path(tenant, "la", "chains/"+hex.EncodeToString(id[:])), c); err != nil {
+	pt := binary.BigEndian.AppendUint16(id[:], c.IEnd)
+	if out.elci, err = s.keys.Encrypt(ctx, tenant, keyName(d.Name, "la", "lci"), kms.EncryptRequest{Plaintext: pt, AAD: []byte(d.Name)}); err != nil {
+		return nil, err
+	}
+	if out.chain, err = putOp(d.chainPath(tenant, c.IEnd, id[:]), c); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -119,7 +119,7 @@ func (s *Service) linkageSeed(ctx context.Context, d *deployment, which int, elc
 		return seed, 0, 0, err
 	}
 	var c chain
-	found, err := getJSON(ctx, st, d.path(tenant, "la", "chains/"+hex.EncodeToString(pt[:16])), &c)
+	found, err := getJSON(ctx, st, d.chainPath(tenant, binary.BigEndian.Uint16(pt[16:]), pt[:16]), &c)
 	if err != nil {
 		return seed, 0, 0, err
 	}

@@ -69,11 +69,11 @@ func (s *Service) Report(ctx context.Context, dep string, certCOER []byte) (Revo
 	if found, err := getJSON(ctx, st, reportPath, &out); err != nil || found {
 		return out, err
 	}
-	pcaReq, err := s.requestOf(ctx, d, certID)
+	pcaReq, err := s.requestOf(ctx, d, &cert)
 	if err != nil {
 		return Revocation{}, err
 	}
-	_, rec, err := s.raLink(ctx, d, pcaReq)
+	rec, err := s.deviceRequest(ctx, d, pcaReq, d.expiryPeriod(cert.ToBeSigned.ValidityPeriod))
 	if err != nil {
 		return Revocation{}, err
 	}

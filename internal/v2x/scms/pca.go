@@ -62,11 +62,7 @@ func (s *Service) certify(ctx context.Context, d *deployment, requests [][]byte)
 		if out[n], err = encode(signed); err != nil {
 			return nil, err
 		}
-		id, err := sec.HashedID8(cert)
-		if err != nil {
-			return nil, internalErr(err)
-		}
-		op, err := putOp(d.path(d.Tenants.PCA, "pca", "issued/"+hex.EncodeToString(id[:])), issued{Request: hex.EncodeToString(reqHash[:])})
+		op, err := putOp(d.issuedPath(cert), issued{Request: hex.EncodeToString(reqHash[:])})
 		if err != nil {
 			return nil, err
 		}
@@ -221,16 +217,23 @@ func (s *Service) randScalar() (*big.Int, error) {
 	}
 }
 
-// requestOf finds the PCA request that produced a pseudonym certificate.
-func (s *Service) requestOf(ctx context.Context, d *deployment, certID ieee1609.HashedId8) (string, error) {
+// issuedPath is where the PCA keeps its record of a certificate, by the
+// period it expires.
+func (d *deployment) issuedPath(cert *ieee1609.Certificate) string {
+	id := mustID(cert)
+	return d.path(d.Tenants.PCA, "pca", "issued/"+bucket(d.expiryPeriod(cert.ToBeSigned.ValidityPeriod))+"/"+hex.EncodeToString(id[:]))
+}
+
+// requestOf finds the PCA request that produced a certificate.
+func (s *Service) requestOf(ctx context.Context, d *deployment, cert *ieee1609.Certificate) (string, error) {
 	st, err := s.backend()
 	if err != nil {
 		return "", err
 	}
 	var rec issued
-	found, err := getJSON(ctx, st, d.path(d.Tenants.PCA, "pca", "issued/"+hex.EncodeToString(certID[:])), &rec)
+	found, err := getJSON(ctx, st, d.issuedPath(cert), &rec)
 	if err == nil && !found {
-		err = fault.New(fault.CertificateNotFound, "the PCA did not issue certificate %x", certID[:])
+		err = fault.New(fault.CertificateNotFound, "the PCA has no record of certificate %x: it was not issued here, or expired more than %d i-periods ago", mustID(cert), d.RetainPeriods)
 	}
 	return rec.Request, err
 }

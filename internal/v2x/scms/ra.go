@@ -35,6 +35,7 @@ type raRequest struct {
 	Enrolment string    `json:"enrolment"` // HashedId8 (hex) of the enrolment certificate
 	First     uint16    `json:"first"`
 	Periods   int       `json:"periods"`
+	Expires   uint16    `json:"expires"` // the period its last certificate expires
 	Roadside  bool      `json:"roadside,omitempty"`
 	Pending   []int     `json:"pending"` // per period, cocoon requests not yet answered
 	Created   time.Time `json:"created"`
@@ -48,14 +49,6 @@ type queued struct {
 	Request string `json:"request"` // the device request's hash (hex)
 	Period  uint16 `json:"period"`
 	SPDU    []byte `json:"spdu"` // RaAcaCertRequestSpdu
-}
-
-// pcaRequest links a PCA request to its device request and eLCIs, for
-// the MA.
-type pcaRequest struct {
-	Request string `json:"request"`
-	ELCI1   string `json:"elci1,omitempty"`
-	ELCI2   string `json:"elci2,omitempty"`
 }
 
 // Ack is what Request tells a device.
@@ -140,6 +133,7 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 		if cur := d.period(now); int(rec.First) > int(cur)+d.MaxPeriods {
 			return Ack{}, refused("the request starts in i-period %d; at most %d periods ahead of %d may be asked for", rec.First, d.MaxPeriods, cur)
 		}
+		rec.Expires = rec.First + uint16(rec.Periods) - 1
 		ops, rec.ELCI, err = s.expand(ctx, d, r, ap.Original, reqHex, rec.First, rec.Periods)
 		rec.Pending = make([]int, rec.Periods)
 		for k := range rec.Pending {
@@ -147,6 +141,7 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 		}
 	case ap.EncryptionKey != nil:
 		rec.Roadside, rec.First, rec.Periods, rec.Pending = true, 0, 1, []int{1}
+		rec.Expires = d.expiryPeriod(r.TbsCert.ValidityPeriod)
 		ops, err = s.roadside(ctx, d, r, reqHex)
 	default:
 		return Ack{}, refused("unsupported additional parameters")
@@ -158,7 +153,8 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 	if err != nil {
 		return Ack{}, err
 	}
-	ops = append(ops, op, storage.Op{Key: d.byEnrolment(rec.Enrolment, reqHex), Value: []byte{}})
+	ops = append(ops, op, storage.Op{Key: d.byEnrolment(rec.Enrolment, reqHex), Value: []byte{}},
+		storage.Op{Key: d.byExpiry(rec.Expires, reqHex), Value: []byte{}})
 	if err := s.requestM.Lock(ctx, st); err != nil {
 		return Ack{}, storageErr(err)
 	}
@@ -238,6 +234,28 @@ func (s *Service) checkBlocked(ctx context.Context, d *deployment, st storage.Ba
 // enrolment certificate.
 func (d *deployment) byEnrolment(enrolment, reqHex string) string {
 	return d.path(d.Tenants.RA, "ra", "enrolments/"+enrolment+"/"+reqHex)
+}
+
+// byExpiry is the path of the RA's index entry of a request by the
+// period its last certificate expires.
+func (d *deployment) byExpiry(expires uint16, reqHex string) string {
+	return d.path(d.Tenants.RA, "ra", "expiry/"+bucket(expires)+"/"+reqHex)
+}
+
+// pcaReqPath is where the RA keeps what links a PCA request to its
+// device request, by the period its certificate expires.
+func (d *deployment) pcaReqPath(expires uint16, pcaReq string) string {
+	return d.path(d.Tenants.RA, "ra", "pcareq/"+bucket(expires)+"/"+pcaReq)
+}
+
+// filePath is where the RA keeps the certificate responses of period i of
+// a request: by the period they expire, i for pseudonyms.
+func (d *deployment) filePath(rec *raRequest, reqHex string, i uint16) string {
+	expires := i
+	if rec.Roadside {
+		expires = rec.Expires
+	}
+	return d.path(d.Tenants.RA, "ra", "files/"+bucket(expires)+"/"+reqHex+"/"+strconv.Itoa(int(i)))
 }
 
 func mustID(c *ieee1609.Certificate) ieee1609.HashedId8 {
@@ -321,14 +339,14 @@ func (s *Service) expand(ctx context.Context, d *deployment, r *ieee1609.EeRaCer
 					VerifyKeyIndicator: ieee1609.VerificationKeyIndicator{VerificationKey: &vk},
 				},
 			}
-			more, err := s.queue(ctx, d, key, req, reqHex, i, pcaRequest{Request: reqHex, ELCI1: la1.elci[k][j], ELCI2: la2.elci[k][j]})
+			more, err := s.queue(ctx, d, key, req, reqHex, i)
 			if err != nil {
 				return nil, [2]string{}, err
 			}
 			ops = append(ops, more...)
 		}
 	}
-	return ops, [2]string{la1.elci[0][0], la2.elci[0][0]}, nil
+	return ops, [2]string{la1.elci, la2.elci}, nil
 }
 
 // roadside makes the one request of a roadside unit's application
@@ -350,12 +368,12 @@ func (s *Service) roadside(ctx context.Context, d *deployment, r *ieee1609.EeRaC
 		Version: 2, GenerationTime: ieee1609.Time32Of(s.now()), Type: ieee1609.CertTypeExplicit,
 		CertEncKey: r.AdditionalParams.EncryptionKey, TbsCert: tbs,
 	}
-	return s.queue(ctx, d, key, req, reqHex, 0, pcaRequest{Request: reqHex})
+	return s.queue(ctx, d, key, req, reqHex, 0)
 }
 
 // queue signs a cocoon request and returns the ops that queue it and
 // index it for the MA.
-func (s *Service) queue(ctx context.Context, d *deployment, key crypto.Signer, req *ieee1609.RaAcaCertRequest, reqHex string, i uint16, link pcaRequest) ([]storage.Op, error) {
+func (s *Service) queue(ctx context.Context, d *deployment, key crypto.Signer, req *ieee1609.RaAcaCertRequest, reqHex string, i uint16) ([]storage.Op, error) {
 	signed, err := s.profile.SignRequest(s.rand, key, d.ra, pdu(ieee1609.ScmsContent{AcaRa: &ieee1609.AcaRaPdu{RaAcaCertRequest: req}}))
 	if err != nil {
 		return nil, internalErr(err)
@@ -373,10 +391,7 @@ func (s *Service) queue(ctx context.Context, d *deployment, key crypto.Signer, r
 	if err != nil {
 		return nil, err
 	}
-	l, err := putOp(d.path(d.Tenants.RA, "ra", "pcareq/"+hex.EncodeToString(h[:])), link)
-	if err != nil {
-		return nil, err
-	}
+	l := storage.Op{Key: d.pcaReqPath(d.expiryPeriod(req.TbsCert.ValidityPeriod), hex.EncodeToString(h[:])), Value: []byte(reqHex)}
 	return []storage.Op{q, l}, nil
 }
 
@@ -468,17 +483,6 @@ func (s *Service) flushBatch(ctx context.Context, d *deployment, st storage.Back
 			return err
 		}
 		e := entries[n]
-		file := e.Request + "/" + strconv.Itoa(int(e.Period))
-		if _, ok := files[file]; !ok {
-			var old []ieee1609.Data
-			if b, err := st.Get(ctx, d.path(d.Tenants.RA, "ra", "files/"+file)); err == nil {
-				if err := coer.Unmarshal(b, &old); err != nil {
-					return internalErr(err)
-				}
-			}
-			files[file] = old
-		}
-		files[file] = append(files[file], *private)
 		rec := requests[e.Request]
 		if rec == nil {
 			rec = new(raRequest)
@@ -487,6 +491,17 @@ func (s *Service) flushBatch(ctx context.Context, d *deployment, st storage.Back
 			}
 			requests[e.Request] = rec
 		}
+		file := d.filePath(rec, e.Request, e.Period)
+		if _, ok := files[file]; !ok {
+			var old []ieee1609.Data
+			if b, err := st.Get(ctx, file); err == nil {
+				if err := coer.Unmarshal(b, &old); err != nil {
+					return internalErr(err)
+				}
+			}
+			files[file] = old
+		}
+		files[file] = append(files[file], *private)
 		if k := int(e.Period - rec.First); k >= 0 && k < len(rec.Pending) {
 			rec.Pending[k]--
 		}
@@ -497,7 +512,7 @@ func (s *Service) flushBatch(ctx context.Context, d *deployment, st storage.Back
 		if err != nil {
 			return err
 		}
-		ops = append(ops, storage.Op{Key: d.path(d.Tenants.RA, "ra", "files/"+file), Value: b})
+		ops = append(ops, storage.Op{Key: file, Value: b})
 	}
 	for h, rec := range requests {
 		op, err := putOp(d.path(d.Tenants.RA, "ra", "requests/"+h), rec)
@@ -586,28 +601,34 @@ func (s *Service) Download(ctx context.Context, dep string, spdu []byte) ([]byte
 	if rec.Pending[k] > 0 {
 		return nil, fault.New(fault.DownloadNotReady, "%d certificates of period %d are not issued yet", rec.Pending[k], i)
 	}
-	b, err := st.Get(ctx, d.path(d.Tenants.RA, "ra", "files/"+reqHex+"/"+period))
+	b, err := st.Get(ctx, d.filePath(&rec, reqHex, uint16(i)))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, fault.New(fault.NotFound, "the certificates of period %d have expired", i)
+	}
 	if err != nil {
 		return nil, storageErr(err)
 	}
 	return b, nil
 }
 
-// raLink returns the RA's record of a PCA request and of the device
-// request behind it.
-func (s *Service) raLink(ctx context.Context, d *deployment, pcaReq string) (pcaRequest, raRequest, error) {
+// deviceRequest returns the RA's record of the device request behind a
+// PCA request, for a certificate that expires in period expires.
+func (s *Service) deviceRequest(ctx context.Context, d *deployment, pcaReq string, expires uint16) (raRequest, error) {
 	st, err := s.backend()
 	if err != nil {
-		return pcaRequest{}, raRequest{}, err
+		return raRequest{}, err
 	}
-	var link pcaRequest
 	var rec raRequest
-	found, err := getJSON(ctx, st, d.path(d.Tenants.RA, "ra", "pcareq/"+pcaReq), &link)
-	if err == nil && found {
-		found, err = getJSON(ctx, st, d.path(d.Tenants.RA, "ra", "requests/"+link.Request), &rec)
+	reqHex, err := st.Get(ctx, d.pcaReqPath(expires, pcaReq))
+	if errors.Is(err, storage.ErrNotFound) {
+		return rec, fault.New(fault.NotFound, "the RA has no record of this certificate's request")
 	}
+	if err != nil {
+		return rec, storageErr(err)
+	}
+	found, err := getJSON(ctx, st, d.path(d.Tenants.RA, "ra", "requests/"+string(reqHex)), &rec)
 	if err == nil && !found {
-		err = fault.New(fault.NotFound, "the RA has no such request")
+		err = fault.New(fault.NotFound, "the RA has no record of this certificate's request")
 	}
-	return link, rec, err
+	return rec, err
 }

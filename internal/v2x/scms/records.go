@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/storage"
@@ -46,6 +47,16 @@ func (d *deployment) period(t time.Time) uint16 {
 func (d *deployment) periodStart(i uint16) ieee1609.Time32 {
 	return ieee1609.Time32(i) * ieee1609.Time32(d.Period/time.Second)
 }
+
+// expiryPeriod is the i-period in which a validity period ends: i for a
+// pseudonym certificate of period i.
+func (d *deployment) expiryPeriod(v ieee1609.ValidityPeriod) uint16 {
+	return d.period(v.End().Add(-time.Second))
+}
+
+// bucket is a period as a path segment; buckets sort by period, so that
+// what expires together is listed and deleted together.
+func bucket(i uint16) string { return fmt.Sprintf("%05d", i) }
 
 // periodValidity is the validity period of i-period i.
 func (d *deployment) periodValidity(i uint16) ieee1609.ValidityPeriod {

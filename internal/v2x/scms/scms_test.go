@@ -599,3 +599,60 @@ func TestRevocationCoversEveryRequest(t *testing.T) {
 		t.Error("reporting a revoked vehicle again changed the CRL records")
 	}
 }
+
+// TestTidy: once a period is over its download files go; RetainPeriods
+// later, everything that traced its certificates; revocations go when
+// their certificates have all expired. Tidying twice in one period does
+// nothing more.
+func TestTidy(t *testing.T) {
+	w := newWorld(t, DeploymentRequest{RetainPeriods: 2})
+	a, b := w.device(t, "VIN-A", Vehicle), w.device(t, "VIN-B", Vehicle)
+	ra := w.pseudonyms(t, a, week, 1)
+	w.pseudonyms(t, b, week, 1)
+	p := ra.First
+	if _, err := w.s.Report(ctx, w.dep.Name, b.State().Pseudonyms[0].Cert); err != nil {
+		t.Fatal(err)
+	}
+	tidy := func(stage string, want bool) {
+		t.Helper()
+		n, err := w.s.Tidy(ctx, w.dep.Name)
+		if err != nil || (n > 0) != want {
+			t.Fatalf("%s: tidy deleted %d, %v", stage, n, err)
+		}
+		if n, err := w.s.Tidy(ctx, w.dep.Name); err != nil || n != 0 {
+			t.Fatalf("%s: tidy again deleted %d, %v", stage, n, err)
+		}
+	}
+	under := func(tenant, role, part string) int {
+		return len(snapshotUnder(t, w, "t/"+tenant+"/v2x/"+w.dep.Name+"/"+role+"/"+part+"/"+bucket(p)+"/"))
+	}
+	tidy("the same period", false)
+
+	w.clock.advance(week)
+	tidy("the next period", true)
+	if under(w.dep.Tenants.RA, "ra", "files") != 0 {
+		t.Error("the files of a period over are kept")
+	}
+	if _, err := a.Download(ctx, transport{w}, ra.Hash, p); !fault.Is(err, fault.NotFound) {
+		t.Errorf("download of a period over: %v", err)
+	}
+	if under(w.dep.Tenants.PCA, "pca", "issued") != 2*w.dep.CertsPerPeriod || under(w.dep.Tenants.RA, "ra", "pcareq") != 2*w.dep.CertsPerPeriod {
+		t.Error("what traces certificates went before RetainPeriods")
+	}
+	if n := len(snapshotUnder(t, w, "t/"+w.dep.Tenants.Root+"/v2x/"+w.dep.Name+"/crl/linked/")); n != 0 {
+		t.Errorf("%d expired linkage revocations kept", n)
+	}
+
+	w.clock.advance(2 * week)
+	tidy("RetainPeriods later", true)
+	for _, tn := range []string{w.dep.Tenants.RA, w.dep.Tenants.PCA, w.dep.Tenants.LA1, w.dep.Tenants.LA2} {
+		for k := range snapshotUnder(t, w, "t/"+tn+"/v2x/") {
+			if strings.Contains(k, "/"+bucket(p)+"/") || strings.Contains(k, ra.Hash) {
+				t.Errorf("kept: %s", k)
+			}
+		}
+	}
+	if _, err := w.s.Report(ctx, w.dep.Name, a.State().Pseudonyms[0].Cert); !fault.Is(err, fault.CertificateNotFound) {
+		t.Errorf("a report after RetainPeriods: %v", err)
+	}
+}

@@ -13,7 +13,9 @@
 // key of the key service in its tenant, named "v2x-<deployment>-<role>-
 // <purpose>".
 //
-// What each authority stores, under t/<tenant>/v2x/<deployment>/<role>/:
+// What each authority stores, under t/<tenant>/v2x/<deployment>/<role>/
+// (<p> is the five-digit i-period in which the certificates concerned
+// expire, so that Tidy deletes whole periods):
 //
 //	eca/devices/<id>        an allowed device: id, kind, the digests of its
 //	                        enrolment certificates, blocked or not
@@ -21,17 +23,16 @@
 //	                        expiry
 //	ra/requests/<hash>      a pseudonym request: the enrolment certificate
 //	                        digest, first i-period, count, what is pending,
-//	                        an encrypted linkage chain identifier (eLCI)
-//	                        of each chain
+//	                        an encrypted linkage chain identifier (eLCI) of
+//	                        each LA's chain
 //	ra/enrolments/<digest>/<hash>
-//	                        the requests made with an enrolment certificate
-//	ra/pcareq/<hash>        per PCA request hash, its device request and
-//	                        the two eLCIs
+//	ra/expiry/<p>/<hash>    indexes of the requests
+//	ra/pcareq/<p>/<hash>    per PCA request hash, its device request
 //	ra/queue/<random>       a cocoon request waiting for the next batch
-//	ra/files/<hash>/<i>     the encrypted certificate responses of a period
+//	ra/files/<p>/<hash>/<i> the encrypted certificate responses of a period
 //	ra/blocked/<digest>     an enrolment certificate the MA blocked
-//	la/chains/<id>          a linkage chain: first seed, first period, count
-//	pca/issued/<digest>     a pseudonym certificate's PCA request hash
+//	la/chains/<p>/<id>      a linkage chain: first seed, first and last period
+//	pca/issued/<p>/<digest> a certificate's PCA request hash
 //	ma/reports/<digest>     a reported certificate's revocation
 //	ma/revoked/<digest>     a revoked device's revocation, by each of its
 //	                        enrolment certificates
@@ -128,9 +129,9 @@ func (s *Service) Forget(path string) {
 // Purge drops every cached deployment.
 func (s *Service) Purge() { s.deps.Clear() }
 
-// RunJobs sends the RAs' queued requests to the PCAs and reissues CRLs
-// that are due, for every deployment; the node that runs the cluster's
-// jobs calls it.
+// RunJobs sends the RAs' queued requests to the PCAs, reissues CRLs that
+// are due and deletes what has expired, for every deployment; the node
+// that runs the cluster's jobs calls it.
 func (s *Service) RunJobs(ctx context.Context) error {
 	names, err := s.List(ctx)
 	if err != nil {
@@ -142,6 +143,9 @@ func (s *Service) RunJobs(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("deployment %s: %w", name, err))
 		}
 		if _, err := s.CRLs(ctx, name); err != nil {
+			errs = append(errs, fmt.Errorf("deployment %s: %w", name, err))
+		}
+		if _, err := s.Tidy(ctx, name); err != nil {
 			errs = append(errs, fmt.Errorf("deployment %s: %w", name, err))
 		}
 	}
