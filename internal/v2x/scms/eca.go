@@ -28,6 +28,9 @@ type DeviceEntry struct {
 	Added    time.Time `json:"added"`
 	Enrolled []string  `json:"enrolled,omitempty"` // HashedId8 (hex) of its enrolment certificates
 	Blocked  bool      `json:"blocked,omitempty"`
+	// LastRequest is the HashedId8 (hex) of the enrolment request last
+	// answered: the same request again gets the same certificate.
+	LastRequest string `json:"last_request,omitempty"`
 }
 
 // enrolled is the ECA's record of an enrolment certificate it issued:
@@ -36,6 +39,7 @@ type enrolled struct {
 	Device string          `json:"device"`
 	ID10   string          `json:"id10"` // HashedId10 (hex), for the hash-based CRL
 	End    ieee1609.Time32 `json:"end"`  // when it expires
+	Cert   []byte          `json:"cert"` // COER, to answer a retried request
 }
 
 var devicePattern = regexp.MustCompile(`^[\x21-\x7e]{1,64}$`)
@@ -170,38 +174,41 @@ func (s *Service) Enrol(ctx context.Context, dep string, spdu []byte) ([]byte, e
 			}
 		}
 	}
+	reqHash := s.profile.DataHashedID8(spdu)
+	reqHex := hex.EncodeToString(reqHash[:])
+	// A retry (or replay) of the request last answered gets the same
+	// certificate, not another.
+	if dev.LastRequest == reqHex && len(dev.Enrolled) > 0 {
+		e, err := s.enrolmentRecord(ctx, d, st, dev.Enrolled[len(dev.Enrolled)-1])
+		if err != nil {
+			return nil, err
+		}
+		var cert ieee1609.Certificate
+		if err := coer.Unmarshal(e.Cert, &cert); err != nil {
+			return nil, internalErr(err)
+		}
+		return s.enrolResponse(ctx, d, reqHash, &cert)
+	}
 	cert, err := s.issueEnrolment(ctx, d, r, now)
 	if err != nil {
 		return nil, err
 	}
-	id, err := sec.HashedID8(cert)
-	if err != nil {
-		return nil, internalErr(err)
-	}
-	resp := pdu(ieee1609.ScmsContent{EcaEe: &ieee1609.EcaEePdu{EcaEeCertResponse: &ieee1609.EcaEeCertResponse{
-		Version: 2, RequestHash: s.profile.DataHashedID8(spdu),
-		EcaCertChain: []ieee1609.Certificate{*d.eca, *d.ica, *d.root},
-		Certificate:  *cert,
-	}}})
-	signed, err := s.signPdu(ctx, d.Tenants.ECA, keyName(d.Name, "eca", "sign"), d.eca, resp)
+	out, err := s.enrolResponse(ctx, d, reqHash, cert)
 	if err != nil {
 		return nil, err
 	}
-	out, err := encode(signed)
+	id, id10 := mustID(cert), mustID10(cert)
+	der, err := encode(cert)
 	if err != nil {
 		return nil, err
 	}
-	dev.Enrolled = append(dev.Enrolled, hex.EncodeToString(id[:]))
+	dev.Enrolled, dev.LastRequest = append(dev.Enrolled, hex.EncodeToString(id[:])), reqHex
 	ops := make([]storage.Op, 2)
 	if ops[0], err = putOp(devPath, dev); err != nil {
 		return nil, err
 	}
-	id10, err := sec.HashedID10(cert)
-	if err != nil {
-		return nil, internalErr(err)
-	}
 	ops[1], err = putOp(d.path(d.Tenants.ECA, "eca", "enrolled/"+hex.EncodeToString(id[:])), enrolled{
-		Device: dev.ID, ID10: hex.EncodeToString(id10[:]), End: ieee1609.Time32Of(cert.ToBeSigned.ValidityPeriod.End()),
+		Device: dev.ID, ID10: hex.EncodeToString(id10[:]), End: ieee1609.Time32Of(cert.ToBeSigned.ValidityPeriod.End()), Cert: der,
 	})
 	if err != nil {
 		return nil, err
@@ -210,6 +217,20 @@ func (s *Service) Enrol(ctx context.Context, dep string, spdu []byte) ([]byte, e
 		return nil, err
 	}
 	return out, nil
+}
+
+// enrolResponse is the ECA's signed answer to an enrolment request.
+func (s *Service) enrolResponse(ctx context.Context, d *deployment, reqHash ieee1609.HashedId8, cert *ieee1609.Certificate) ([]byte, error) {
+	resp := pdu(ieee1609.ScmsContent{EcaEe: &ieee1609.EcaEePdu{EcaEeCertResponse: &ieee1609.EcaEeCertResponse{
+		Version: 2, RequestHash: reqHash,
+		EcaCertChain: []ieee1609.Certificate{*d.eca, *d.ica, *d.root},
+		Certificate:  *cert,
+	}}})
+	signed, err := s.signPdu(ctx, d.Tenants.ECA, keyName(d.Name, "eca", "sign"), d.eca, resp)
+	if err != nil {
+		return nil, err
+	}
+	return encode(signed)
 }
 
 // issueEnrolment certifies the request's key as an enrolment certificate.

@@ -151,8 +151,8 @@ func (w *world) pseudonyms(t testing.TB, d *ee.Device, span time.Duration, perio
 	if err != nil {
 		t.Fatalf("request: %v", err)
 	}
-	if _, err := w.s.Flush(ctx, w.dep.Name); err != nil {
-		t.Fatalf("flush: %v", err)
+	if err := w.s.RunJobs(ctx); err != nil { // the flush, with the CRLs and Tidy
+		t.Fatalf("jobs: %v", err)
 	}
 	for k := range periods {
 		n, err := d.Download(ctx, transport{w}, r.Hash, r.First+uint16(k))

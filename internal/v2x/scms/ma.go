@@ -9,7 +9,6 @@ import (
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
-	"github.com/mimacrypto/mima/internal/v2x/sec"
 )
 
 // The misbehaviour authority (IEEE 1609.2.1 clause 10 leaves the protocol
@@ -124,7 +123,7 @@ func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Back
 		return nil, Revocation{}, err
 	}
 	if cert.ToBeSigned.ID.LinkageData == nil {
-		id10, _ := sec.HashedID10(cert)
+		id10 := mustID10(cert)
 		op, err := d.revokeHashedOp(SeriesRoadside, hex.EncodeToString(id10[:]), ieee1609.Time32Of(cert.ToBeSigned.ValidityPeriod.End()))
 		if err != nil {
 			return nil, Revocation{}, err

@@ -258,8 +258,15 @@ func (d *deployment) filePath(rec *raRequest, reqHex string, i uint16) string {
 	return d.path(d.Tenants.RA, "ra", "files/"+bucket(expires)+"/"+reqHex+"/"+strconv.Itoa(int(i)))
 }
 
+// mustID and mustID10 are the HashedId8 and HashedId10 of a certificate
+// that was decoded or built, so that it encodes.
 func mustID(c *ieee1609.Certificate) ieee1609.HashedId8 {
 	id, _ := sec.HashedID8(c)
+	return id
+}
+
+func mustID10(c *ieee1609.Certificate) ieee1609.HashedId10 {
+	id, _ := sec.HashedID10(c)
 	return id
 }
 

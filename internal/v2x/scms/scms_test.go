@@ -400,14 +400,29 @@ func TestRequestsAhead(t *testing.T) {
 	}
 }
 
-// TestRequestReplayed: a request sent again (a retry after a lost answer,
-// or a replay) gets the same acknowledgement and changes nothing, before
-// and after its certificates are issued, so that a device can never hold
-// two batches for one period nor lose the one it has.
-func TestRequestReplayed(t *testing.T) {
+// TestRetriesChangeNothing: an enrolment or pseudonym request sent again
+// (a retry after a lost answer, or a replay) gets the same certificate or
+// acknowledgement and changes nothing, before and after the certificates
+// are issued, so that a device can never hold two batches for one period
+// nor lose the one it has.
+func TestRetriesChangeNothing(t *testing.T) {
 	w := newWorld(t, DeploymentRequest{})
-	a := w.device(t, "VIN-A", Vehicle)
+	if err := w.s.AllowDevices(ctx, w.dep.Name, []DeviceEntry{{ID: "VIN-A"}}); err != nil {
+		t.Fatal(err)
+	}
+	a := w.newDevice(t, "VIN-A", Vehicle)
 	rec := &recorder{transport: transport{w}}
+	if err := a.Enrol(ctx, rec, []ieee1609.Psid{PsidBSM}); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, w)
+	again, err := w.s.Enrol(ctx, w.dep.Name, rec.sent[opEnrol][0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(again, a.State().Enrolment) || !sameStore(before, snapshot(t, w)) {
+		t.Error("a retried enrolment got another certificate or changed the store")
+	}
 	r, err := a.RequestPseudonyms(ctx, rec, week, []ieee1609.Psid{PsidBSM})
 	if err != nil {
 		t.Fatal(err)

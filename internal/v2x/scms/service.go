@@ -138,15 +138,15 @@ func (s *Service) RunJobs(ctx context.Context) error {
 		return err
 	}
 	var errs []error
+	crls := func(ctx context.Context, name string) (int, error) {
+		c, err := s.CRLs(ctx, name)
+		return len(c), err
+	}
 	for _, name := range names {
-		if _, err := s.Flush(ctx, name); err != nil {
-			errs = append(errs, fmt.Errorf("deployment %s: %w", name, err))
-		}
-		if _, err := s.CRLs(ctx, name); err != nil {
-			errs = append(errs, fmt.Errorf("deployment %s: %w", name, err))
-		}
-		if _, err := s.Tidy(ctx, name); err != nil {
-			errs = append(errs, fmt.Errorf("deployment %s: %w", name, err))
+		for _, job := range []func(context.Context, string) (int, error){s.Flush, crls, s.Tidy} {
+			if _, err := job(ctx, name); err != nil {
+				errs = append(errs, fmt.Errorf("deployment %s: %w", name, err))
+			}
 		}
 	}
 	return errors.Join(errs...)
