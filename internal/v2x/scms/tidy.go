@@ -138,31 +138,22 @@ func (t *tidier) deleteRequests(ctx context.Context, p uint16) {
 // deleteRevocations deletes the revocations whose certificates have all
 // expired by period now: no CRL lists them any more.
 func (t *tidier) deleteRevocations(ctx context.Context, now uint16) {
-	d := t.d
-	t.each(ctx, d.path(d.Tenants.Root, "crl", "linked/"), func(keys []string) []string {
+	d, start := t.d, t.d.periodStart(now)
+	deleteWhere(ctx, t, d.path(d.Tenants.Root, "crl", "linked/"), func(r linkedRevocation) bool { return r.IMax < now })
+	deleteWhere(ctx, t, d.path(d.Tenants.Root, "crl", "hashed/"), func(r hashedRevocation) bool { return r.Expiry < start })
+}
+
+// deleteWhere deletes the records of type T under prefix that are done.
+func deleteWhere[T any](ctx context.Context, t *tidier, prefix string, done func(T) bool) {
+	t.each(ctx, prefix, func(keys []string) []string {
 		var del []string
 		for _, k := range keys {
-			var r linkedRevocation
+			var r T
 			if _, err := getJSON(ctx, t.st, k, &r); err != nil {
 				t.err = err
 				return nil
 			}
-			if r.IMax < now {
-				del = append(del, k)
-			}
-		}
-		return del
-	})
-	start := d.periodStart(now)
-	t.each(ctx, d.path(d.Tenants.Root, "crl", "hashed/"), func(keys []string) []string {
-		var del []string
-		for _, k := range keys {
-			var r hashedRevocation
-			if _, err := getJSON(ctx, t.st, k, &r); err != nil {
-				t.err = err
-				return nil
-			}
-			if r.Expiry < start {
+			if done(r) {
 				del = append(del, k)
 			}
 		}
