@@ -92,6 +92,7 @@ const (
 	DeviceBlocked      Code = "v2x_device_blocked"
 	SPDUInvalid        Code = "v2x_spdu_invalid"
 	DownloadNotReady   Code = "v2x_download_not_ready"
+	LAUnavailable      Code = "v2x_la_unavailable"
 )
 
 // Error is an error with a stable code and a message safe to return to a

@@ -33,7 +33,8 @@ const (
 
 // Tenants places the authorities. RA, LA1, LA2, PCA and MA must be five
 // different tenants; the root CA, intermediate CA, CRL signer and trust
-// list live in Root; ECA may share a tenant with any of them.
+// list live in Root; ECA may share a tenant with any of them. LA1 and LA2
+// are empty when the LA is at another cluster (RemoteLA).
 type Tenants struct {
 	Root string `json:"root"`
 	ECA  string `json:"eca"`
@@ -66,6 +67,20 @@ type DeploymentRequest struct {
 	// authorities keep what lets the MA trace it (default 13, a quarter
 	// of weekly periods); then Tidy deletes it.
 	RetainPeriods int
+	// RemoteLA1 and RemoteLA2, when set, place an LA at another mima
+	// cluster instead of in a tenant here.
+	RemoteLA1, RemoteLA2 *RemoteLA
+}
+
+// RemoteLA is an LA at another mima cluster: the address of its API, the
+// name of the standalone LA there (CreateLA), the token of the tenant that
+// holds it, and the CA certificates (PEM) its TLS certificate chains to
+// when they are not the system's.
+type RemoteLA struct {
+	URL    string `json:"url"`
+	Name   string `json:"name"`
+	Token  string `json:"token"`
+	CACert []byte `json:"ca_cert,omitempty"`
 }
 
 // Deployment describes a deployment.
@@ -78,6 +93,8 @@ type Deployment struct {
 	CertsPerPeriod int             `json:"certs_per_period"`
 	MaxPeriods     int             `json:"max_periods"`
 	RetainPeriods  int             `json:"retain_periods"`
+	RemoteLA1      *RemoteLA       `json:"remote_la1,omitempty"`
+	RemoteLA2      *RemoteLA       `json:"remote_la2,omitempty"`
 	VehiclePsids   []ieee1609.Psid `json:"vehicle_psids"`
 	RoadsidePsids  []ieee1609.Psid `json:"roadside_psids"`
 	LA1ID          linkage.LaID    `json:"la1_id"`
@@ -99,6 +116,7 @@ type deployment struct {
 	root, ica, eca, ra, pca, crl *ieee1609.Certificate
 	region                       *ieee1609.GeographicRegion
 	trust                        *trust.Store
+	las                          [2]LinkageAuthority
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -116,7 +134,7 @@ func keyName(dep, role, purpose string) string { return "v2x-" + dep + "-" + rol
 // CreateDeployment creates the authorities of a deployment: their keys in
 // their tenants and their certificates, root to leaves.
 func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (Deployment, error) {
-	if err := req.check(); err != nil {
+	if err := req.check(s.remote != nil); err != nil {
 		return Deployment{}, err
 	}
 	st, err := s.backend()
@@ -136,6 +154,7 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 	d := Deployment{
 		Name: req.Name, Tenants: req.Tenants, Profile: s.profile.Name, Created: now,
 		Period: req.Period, CertsPerPeriod: req.CertsPerPeriod, MaxPeriods: req.MaxPeriods, RetainPeriods: req.RetainPeriods,
+		RemoteLA1: req.RemoteLA1, RemoteLA2: req.RemoteLA2,
 		VehiclePsids: req.VehiclePsids, RoadsidePsids: req.RoadsidePsids,
 		LA1ID: linkage.LaID{0x00, 0x01}, LA2ID: linkage.LaID{0x00, 0x02},
 	}
@@ -168,6 +187,9 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 		}
 	}
 	for _, la := range []string{t.LA1, t.LA2} {
+		if la == "" {
+			continue // at another cluster
+		}
 		if _, err := s.ensureKey(ctx, la, keyName(d.Name, "la", "lci"), device.SM4); err != nil {
 			return Deployment{}, err
 		}
@@ -190,18 +212,36 @@ func explicit(psids []ieee1609.Psid) []ieee1609.PsidGroupPermissions {
 	return []ieee1609.PsidGroupPermissions{{SubjectPermissions: ieee1609.SubjectPermissions{Explicit: r}}}
 }
 
-func (req *DeploymentRequest) check() error {
+func (req *DeploymentRequest) check(canDial bool) error {
 	if !namePattern.MatchString(req.Name) {
 		return invalid("deployment name %q: use 1 to 63 of a-z, 0-9 and '-', starting with a letter or digit", req.Name)
 	}
 	t := req.Tenants
-	for role, tn := range map[string]string{"root": t.Root, "eca": t.ECA, "ra": t.RA, "la1": t.LA1, "la2": t.LA2, "pca": t.PCA, "ma": t.MA} {
+	for role, tn := range map[string]string{"root": t.Root, "eca": t.ECA, "ra": t.RA, "pca": t.PCA, "ma": t.MA} {
 		if tn == "" {
 			return invalid("the %s tenant is required", role)
 		}
 	}
+	for n, la := range []struct {
+		tenant string
+		remote *RemoteLA
+	}{{t.LA1, req.RemoteLA1}, {t.LA2, req.RemoteLA2}} {
+		switch r := la.remote; {
+		case r == nil && la.tenant == "":
+			return invalid("LA%d needs a tenant or a remote LA", n+1)
+		case r != nil && la.tenant != "":
+			return invalid("LA%d is either in a tenant or remote, not both", n+1)
+		case r != nil && !canDial:
+			return invalid("this server cannot reach remote LAs")
+		case r != nil && (r.URL == "" || r.Token == "" || !namePattern.MatchString(r.Name)):
+			return invalid("remote LA%d needs a URL, a token and the LA's name there", n+1)
+		}
+	}
 	separate := map[string]string{}
 	for _, r := range []struct{ role, tenant string }{{"RA", t.RA}, {"LA1", t.LA1}, {"LA2", t.LA2}, {"PCA", t.PCA}, {"MA", t.MA}} {
+		if r.tenant == "" {
+			continue // a remote LA
+		}
 		if other, ok := separate[r.tenant]; ok {
 			return fault.New(fault.RoleConflict, "%s and %s would share tenant %q: one operator could then link a vehicle's certificates", other, r.role, r.tenant)
 		}
@@ -358,6 +398,15 @@ func (s *Service) load(ctx context.Context, name string) (*deployment, error) {
 		d.region = new(ieee1609.GeographicRegion)
 		if err := coer.Unmarshal(d.Region, d.region); err != nil {
 			return nil, internalErr(err)
+		}
+	}
+	for n, remote := range []*RemoteLA{d.RemoteLA1, d.RemoteLA2} {
+		if remote == nil {
+			d.las[n] = s.localLA(d, n+1)
+		} else if s.remote == nil {
+			return nil, fault.New(fault.LAUnavailable, "deployment %s has a remote LA, which this server cannot reach", name)
+		} else if d.las[n], err = s.remote(*remote); err != nil {
+			return nil, internalErr(fmt.Errorf("deployment %s, LA%d: %w", name, n+1, err))
 		}
 	}
 	d.trust = trust.New(s.profile)

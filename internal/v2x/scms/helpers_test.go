@@ -48,19 +48,11 @@ type world struct {
 
 var testTenants = Tenants{Root: "v2x-root", ECA: "v2x-eca", RA: "v2x-ra", LA1: "v2x-la1", LA2: "v2x-la2", PCA: "v2x-pca", MA: "v2x-ma"}
 
-func newWorld(t testing.TB, req DeploymentRequest) *world {
+func newWorld(t testing.TB, req DeploymentRequest, opts ...Option) *world {
 	t.Helper()
 	// A clock a day into an i-period, so that a request spans it and the next.
 	c := &clock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
-	keys := kms.New(sharedDevice, kms.WithClock(c.now))
-	s := New(keys, WithClock(c.now))
-	st := inmem.New()
-	if err := keys.Unsealed(ctx, st); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Unsealed(ctx, st); err != nil {
-		t.Fatal(err)
-	}
+	s, st := newService(t, c, opts...)
 	if req.Name == "" {
 		req.Name = "cn"
 	}
@@ -72,6 +64,21 @@ func newWorld(t testing.TB, req DeploymentRequest) *world {
 		t.Fatal(err)
 	}
 	return &world{s: s, store: st, clock: c, dep: dep}
+}
+
+// newService is a Service on a store of its own, as one cluster has.
+func newService(t testing.TB, c *clock, opts ...Option) (*Service, *inmem.Backend) {
+	t.Helper()
+	keys := kms.New(sharedDevice, kms.WithClock(c.now))
+	s := New(keys, append([]Option{WithClock(c.now)}, opts...)...)
+	st := inmem.New()
+	if err := keys.Unsealed(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Unsealed(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	return s, st
 }
 
 // transport carries a device's messages to the service in process.

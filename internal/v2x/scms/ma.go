@@ -3,6 +3,7 @@ package scms
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/fault"
@@ -180,22 +181,24 @@ func (s *Service) revokeRequests(ctx context.Context, d *deployment, st storage.
 // revokeSeeds recovers a request's linkage seeds at iRev from both LAs
 // and returns the op that puts them on the linkage-based CRL.
 func (s *Service) revokeSeeds(ctx context.Context, d *deployment, elci [2]string, iRev uint16) (storage.Op, error) {
-	seed1, at1, end1, err := s.linkageSeed(ctx, d, 1, elci[0], iRev)
-	if err != nil {
-		return storage.Op{}, err
-	}
-	seed2, at2, end2, err := s.linkageSeed(ctx, d, 2, elci[1], iRev)
-	if err != nil {
-		return storage.Op{}, err
+	var seeds [2]*SeedResponse
+	for n := range seeds {
+		var err error
+		if seeds[n], err = d.la(n+1).LinkageSeed(ctx, SeedRequest{ELCI: elci[n], IRev: iRev}); err != nil {
+			return storage.Op{}, fmt.Errorf("LA%d: %w", n+1, err)
+		}
 	}
 	slot, err := s.randomSlot()
 	if err != nil {
 		return storage.Op{}, internalErr(err)
 	}
-	// Both chains began when the request came, before iRev, so at1 ==
-	// at2 == iRev.
+	// Both chains began when the request came, before iRev, so both are
+	// at iRev.
+	if seeds[0].At != iRev || seeds[1].At != iRev {
+		return storage.Op{}, internalErr(fmt.Errorf("the LAs answered seeds at periods %d and %d, not %d", seeds[0].At, seeds[1].At, iRev))
+	}
 	return d.revokeLinkedOp(slot, linkedRevocation{
-		LA1: d.LA1ID, LA2: d.LA2ID, Seed1: seed1, Seed2: seed2, IRev: max(at1, at2), IMax: max(end1, end2), JMax: uint8(d.CertsPerPeriod),
+		LA1: d.LA1ID, LA2: d.LA2ID, Seed1: seeds[0].Seed, Seed2: seeds[1].Seed, IRev: iRev, IMax: max(seeds[0].End, seeds[1].End), JMax: uint8(d.CertsPerPeriod),
 	})
 }
 

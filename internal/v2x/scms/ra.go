@@ -307,12 +307,12 @@ func (s *Service) expand(ctx context.Context, d *deployment, r *ieee1609.EeRaCer
 	if err != nil {
 		return nil, [2]string{}, refused("caterpillar encryption key: %v", err)
 	}
-	now := d.period(s.now())
-	la1, err := s.preLinkage(ctx, d, 1, now, first, n, d.CertsPerPeriod)
+	plvReq := PLVRequest{Now: d.period(s.now()), First: first, Periods: n, JMax: d.CertsPerPeriod}
+	la1, err := d.preLinkage(ctx, 1, plvReq)
 	if err != nil {
 		return nil, [2]string{}, err
 	}
-	la2, err := s.preLinkage(ctx, d, 2, now, first, n, d.CertsPerPeriod)
+	la2, err := d.preLinkage(ctx, 2, plvReq)
 	if err != nil {
 		return nil, [2]string{}, err
 	}
@@ -321,7 +321,7 @@ func (s *Service) expand(ctx context.Context, d *deployment, r *ieee1609.EeRaCer
 		return nil, [2]string{}, err
 	}
 	bf := s.profile.Butterfly
-	ops := []storage.Op{la1.chain, la2.chain}
+	var ops []storage.Op
 	for k := range n {
 		i := first + uint16(k)
 		for j := range d.CertsPerPeriod {
@@ -338,7 +338,7 @@ func (s *Service) expand(ctx context.Context, d *deployment, r *ieee1609.EeRaCer
 			req := &ieee1609.RaAcaCertRequest{
 				Version: 2, GenerationTime: ieee1609.Time32Of(s.now()), Type: ieee1609.CertTypeExplicit,
 				Flags:       [1]byte{ieee1609.FlagButterflyExplicit},
-				LinkageInfo: &ieee1609.LinkageInfo{EncPlv1: la1.plv[k][j], EncPlv2: la2.plv[k][j]},
+				LinkageInfo: &ieee1609.LinkageInfo{EncPlv1: la1.PLV[k][j], EncPlv2: la2.PLV[k][j]},
 				CertEncKey:  &ek,
 				TbsCert: ieee1609.ToBeSignedCertificate{
 					ID: ieee1609.CertificateID{None: &coer.Null{}}, ValidityPeriod: d.periodValidity(i),
@@ -353,7 +353,7 @@ func (s *Service) expand(ctx context.Context, d *deployment, r *ieee1609.EeRaCer
 			ops = append(ops, more...)
 		}
 	}
-	return ops, [2]string{la1.elci, la2.elci}, nil
+	return ops, [2]string{la1.ELCI, la2.ELCI}, nil
 }
 
 // roadside makes the one request of a roadside unit's application

@@ -38,8 +38,12 @@ func putOp(key string, v any) (storage.Op, error) {
 }
 
 // period is the i-period of t: whole periods since the 1609.2 epoch.
-func (d *deployment) period(t time.Time) uint16 {
-	p := ieee1609.Time32Of(t) / ieee1609.Time32(d.Period/time.Second)
+func (d *deployment) period(t time.Time) uint16 { return periodOf(t, d.Period) }
+
+// periodOf is the number of whole periods of length since the 1609.2
+// epoch at t.
+func periodOf(t time.Time, length time.Duration) uint16 {
+	p := ieee1609.Time32Of(t) / ieee1609.Time32(length/time.Second)
 	return uint16(min(p, 65535))
 }
 

@@ -69,6 +69,7 @@ import (
 // core.Component: it serves only while unsealed.
 type Service struct {
 	keys    *kms.Service
+	remote  func(RemoteLA) (LinkageAuthority, error)
 	rand    io.Reader
 	now     func() time.Time
 	profile *sec.Profile
@@ -91,6 +92,12 @@ func WithRand(r io.Reader) Option { return func(s *Service) { s.rand = r } }
 
 // WithClock sets the clock of certificates, i-periods and CRLs.
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithRemoteLA lets deployments place LAs at other mima clusters, reached
+// through dial.
+func WithRemoteLA(dial func(RemoteLA) (LinkageAuthority, error)) Option {
+	return func(s *Service) { s.remote = dial }
+}
 
 // WithProfile sets the algorithms and identifiers (default sec.CN).
 func WithProfile(p *sec.Profile) Option { return func(s *Service) { s.profile = p } }
@@ -141,6 +148,9 @@ func (s *Service) RunJobs(ctx context.Context) error {
 	crls := func(ctx context.Context, name string) (int, error) {
 		c, err := s.CRLs(ctx, name)
 		return len(c), err
+	}
+	if err := s.tidyLAs(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	for _, name := range names {
 		for _, job := range []func(context.Context, string) (int, error){s.Flush, crls, s.Tidy} {

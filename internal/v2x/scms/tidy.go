@@ -31,8 +31,35 @@ func (s *Service) Tidy(ctx context.Context, dep string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	now, from := d.period(s.now()), d.period(d.Created)
-	switch b, err := st.Get(ctx, tidyMarkPath(dep)); {
+	created, now, retain := d.period(d.Created), d.period(s.now()), uint16(d.RetainPeriods)
+	return tidyOnce(ctx, st, tidyMarkPath(dep), created, now, func(t *tidier, from uint16) {
+		ra := func(part string, p uint16) string { return d.path(d.Tenants.RA, "ra", part+"/"+bucket(p)+"/") }
+		for p := from; p < now; p++ {
+			t.deleteUnder(ctx, ra("files", p))
+		}
+		for p := max(created+retain, from); p < now; p++ {
+			old := p - retain
+			t.deleteRequests(ctx, d, old)
+			prefixes := []string{ra("files", old), ra("pcareq", old), d.path(d.Tenants.PCA, "pca", "issued/"+bucket(old)+"/")}
+			for _, la := range d.las {
+				if la, ok := la.(*tenantLA); ok {
+					prefixes = append(prefixes, la.chains+bucket(old)+"/")
+				}
+			}
+			for _, prefix := range prefixes {
+				t.deleteUnder(ctx, prefix)
+			}
+		}
+		t.deleteRevocations(ctx, d, now)
+	})
+}
+
+// tidyOnce runs work, once per i-period, for the periods since the one
+// recorded at mark by its last run (since first if none), and records
+// now; it returns how many records work deleted.
+func tidyOnce(ctx context.Context, st storage.Backend, mark string, first, now uint16, work func(t *tidier, from uint16)) (int, error) {
+	from := first
+	switch b, err := st.Get(ctx, mark); {
 	case err == nil:
 		n, err := strconv.ParseUint(string(b), 10, 16)
 		if err != nil {
@@ -45,27 +72,12 @@ func (s *Service) Tidy(ctx context.Context, dep string) (int, error) {
 	if from >= now {
 		return 0, nil
 	}
-	t := tidier{s: s, d: d, st: st}
-	ra := func(part string, p uint16) string { return d.path(d.Tenants.RA, "ra", part+"/"+bucket(p)+"/") }
-	for p := from; p < now; p++ {
-		t.deleteUnder(ctx, ra("files", p))
-	}
-	created, retain := d.period(d.Created), uint16(d.RetainPeriods)
-	for p := max(created+retain, from); p < now; p++ {
-		old := p - retain
-		t.deleteRequests(ctx, old)
-		for _, prefix := range []string{ra("files", old), ra("pcareq", old),
-			d.path(d.Tenants.PCA, "pca", "issued/"+bucket(old)+"/"),
-			d.path(d.Tenants.LA1, "la", "chains/"+bucket(old)+"/"),
-			d.path(d.Tenants.LA2, "la", "chains/"+bucket(old)+"/")} {
-			t.deleteUnder(ctx, prefix)
-		}
-	}
-	t.deleteRevocations(ctx, now)
+	t := &tidier{st: st}
+	work(t, from)
 	if t.err != nil {
 		return t.deleted, t.err
 	}
-	if err := st.Put(ctx, tidyMarkPath(dep), []byte(strconv.Itoa(int(now)))); err != nil {
+	if err := st.Put(ctx, mark, []byte(strconv.Itoa(int(now)))); err != nil {
 		return t.deleted, storageErr(err)
 	}
 	return t.deleted, nil
@@ -73,8 +85,6 @@ func (s *Service) Tidy(ctx context.Context, dep string) (int, error) {
 
 // tidier deletes records page by page, keeping the first error.
 type tidier struct {
-	s       *Service
-	d       *deployment
 	st      storage.Backend
 	deleted int
 	err     error
@@ -112,8 +122,7 @@ func (t *tidier) deleteUnder(ctx context.Context, prefix string) {
 
 // deleteRequests deletes the RA's requests whose certificates expired in
 // period p, with their index entries.
-func (t *tidier) deleteRequests(ctx context.Context, p uint16) {
-	d := t.d
+func (t *tidier) deleteRequests(ctx context.Context, d *deployment, p uint16) {
 	prefix := d.byExpiry(p, "")
 	t.each(ctx, prefix, func(keys []string) []string {
 		var del []string
@@ -137,8 +146,8 @@ func (t *tidier) deleteRequests(ctx context.Context, p uint16) {
 
 // deleteRevocations deletes the revocations whose certificates have all
 // expired by period now: no CRL lists them any more.
-func (t *tidier) deleteRevocations(ctx context.Context, now uint16) {
-	d, start := t.d, t.d.periodStart(now)
+func (t *tidier) deleteRevocations(ctx context.Context, d *deployment, now uint16) {
+	start := d.periodStart(now)
 	deleteWhere(ctx, t, d.path(d.Tenants.Root, "crl", "linked/"), func(r linkedRevocation) bool { return r.IMax < now })
 	deleteWhere(ctx, t, d.path(d.Tenants.Root, "crl", "hashed/"), func(r hashedRevocation) bool { return r.Expiry < start })
 }
