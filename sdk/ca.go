@@ -173,21 +173,9 @@ type CertificatesQuery struct {
 	After                           string
 }
 
-func caPath(ca string, rest ...string) string {
-	p := "/v1/ca/" + url.PathEscape(ca)
-	for _, r := range rest {
-		p += "/" + r
-	}
-	return p
-}
+func caPath(ca string, rest ...string) string { return objectPath("ca", ca, rest...) }
 
-func certPath(serial string, rest ...string) string {
-	p := "/v1/certs/" + url.PathEscape(serial)
-	for _, r := range rest {
-		p += "/" + r
-	}
-	return p
-}
+func certPath(serial string, rest ...string) string { return objectPath("certs", serial, rest...) }
 
 // CreateCA creates a root, intermediate or external CA.
 func (c *Client) CreateCA(ctx context.Context, req CreateCARequest) (CA, error) {

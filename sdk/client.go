@@ -186,3 +186,13 @@ func decodeJSON(r io.Reader, out any) error {
 	}
 	return nil
 }
+
+// objectPath is /v1/<collection>/<name>/<rest>..., each segment after the
+// collection escaped.
+func objectPath(collection, name string, rest ...string) string {
+	p := "/v1/" + collection + "/" + url.PathEscape(name)
+	for _, r := range rest {
+		p += "/" + url.PathEscape(r)
+	}
+	return p
+}

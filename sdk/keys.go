@@ -82,13 +82,7 @@ type AliasList struct {
 	Next    string  `json:"next,omitempty"`
 }
 
-func keyPath(name string, rest ...string) string {
-	p := "/v1/keys/" + url.PathEscape(name)
-	for _, r := range rest {
-		p += "/" + r
-	}
-	return p
-}
+func keyPath(name string, rest ...string) string { return objectPath("keys", name, rest...) }
 
 // CreateKey creates a key.
 func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (Key, error) {

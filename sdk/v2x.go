@@ -5,12 +5,12 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
 )
 
 // V2XTenants places the authorities of a V2X deployment: RA, LA1, LA2,
-// PCA and MA in five different tenants.
+// PCA and MA in five different tenants. LA1 or LA2 is empty when the LA
+// is at another cluster (V2XRemoteLA).
 type V2XTenants struct {
 	Root string `json:"root"`
 	ECA  string `json:"eca"`
@@ -37,15 +37,83 @@ type V2XCircle struct {
 
 // V2XDeploymentRequest creates a deployment (root token).
 type V2XDeploymentRequest struct {
-	Name           string     `json:"name"`
-	Tenants        V2XTenants `json:"tenants"`
-	Region         *V2XRegion `json:"region,omitempty"`
-	VehiclePsids   []uint64   `json:"vehicle_psids,omitempty"`
-	RoadsidePsids  []uint64   `json:"roadside_psids,omitempty"`
-	CertsPerPeriod int        `json:"certs_per_period,omitempty"`
-	Period         string     `json:"period,omitempty"` // Go duration, default one week
-	MaxPeriods     int        `json:"max_periods,omitempty"`
-	RetainPeriods  int        `json:"retain_periods,omitempty"`
+	Name           string       `json:"name"`
+	Tenants        V2XTenants   `json:"tenants"`
+	Region         *V2XRegion   `json:"region,omitempty"`
+	VehiclePsids   []uint64     `json:"vehicle_psids,omitempty"`
+	RoadsidePsids  []uint64     `json:"roadside_psids,omitempty"`
+	CertsPerPeriod int          `json:"certs_per_period,omitempty"`
+	Period         string       `json:"period,omitempty"` // Go duration, default one week
+	MaxPeriods     int          `json:"max_periods,omitempty"`
+	RetainPeriods  int          `json:"retain_periods,omitempty"`
+	RemoteLA1      *V2XRemoteLA `json:"remote_la1,omitempty"`
+	RemoteLA2      *V2XRemoteLA `json:"remote_la2,omitempty"`
+}
+
+// V2XRemoteLA places a deployment's LA at another mima cluster: the
+// address of its API, the name of the standalone LA there, a token of
+// the tenant there that holds it (never shown back), and the CA
+// certificates (PEM) of that cluster's TLS certificate if not the
+// system's.
+type V2XRemoteLA struct {
+	URL    string `json:"url"`
+	Name   string `json:"name"`
+	Token  string `json:"token,omitempty"`
+	CACert string `json:"ca_cert,omitempty"`
+}
+
+// V2XLARequest creates a standalone LA in the caller's tenant, to serve
+// a deployment of another cluster: the id the deployment gives it (hex,
+// "0001" or "0002"), the deployment's PCA certificate (COER), and its
+// i-period and retention (defaults 168h and 13).
+type V2XLARequest struct {
+	Name          string `json:"name"`
+	ID            string `json:"id"`
+	PCA           []byte `json:"pca_certificate"`
+	Period        string `json:"period,omitempty"`
+	RetainPeriods int    `json:"retain_periods,omitempty"`
+}
+
+// V2XLA describes a standalone LA.
+type V2XLA struct {
+	Name          string    `json:"name"`
+	ID            string    `json:"id"`
+	PCA           []byte    `json:"pca_certificate"`
+	Period        string    `json:"period"`
+	RetainPeriods int       `json:"retain_periods"`
+	Created       time.Time `json:"created"`
+}
+
+// V2XPreLinkageRequest is an RA's request to an LA: pre-linkage values
+// for periods first to first+periods-1 and j < j_max, for a request made
+// in period now.
+type V2XPreLinkageRequest struct {
+	Now     uint16 `json:"now"`
+	First   uint16 `json:"first"`
+	Periods int    `json:"periods"`
+	JMax    int    `json:"j_max"`
+}
+
+// V2XPreLinkage is an LA's answer: per period and j, an
+// EncryptedIndividualPLV (COER) for the PCA; and the chain's eLCI.
+type V2XPreLinkage struct {
+	PLV  [][][]byte `json:"plv"`
+	ELCI string     `json:"elci"`
+}
+
+// V2XSeedRequest is an MA's request to an LA: the seed at period i_rev of
+// the chain an eLCI names.
+type V2XSeedRequest struct {
+	ELCI string `json:"elci"`
+	IRev uint16 `json:"i_rev"`
+}
+
+// V2XSeed is a linkage chain's seed (hex) at period at, and the chain's
+// last period.
+type V2XSeed struct {
+	Seed string `json:"seed"`
+	At   uint16 `json:"at"`
+	End  uint16 `json:"end"`
 }
 
 // V2XDeployment describes a deployment. RootPin is the HashedId8 (hex)
@@ -59,6 +127,8 @@ type V2XDeployment struct {
 	CertsPerPeriod int               `json:"certs_per_period"`
 	MaxPeriods     int               `json:"max_periods"`
 	RetainPeriods  int               `json:"retain_periods"`
+	RemoteLA1      *V2XRemoteLA      `json:"remote_la1,omitempty"`
+	RemoteLA2      *V2XRemoteLA      `json:"remote_la2,omitempty"`
 	VehiclePsids   []uint64          `json:"vehicle_psids"`
 	RoadsidePsids  []uint64          `json:"roadside_psids"`
 	RootPin        string            `json:"root_pin"`
@@ -103,13 +173,7 @@ type V2XCRLs struct {
 	Issued int `json:"issued"`
 }
 
-func v2xPath(dep string, rest ...string) string {
-	p := "/v1/v2x/" + url.PathEscape(dep)
-	for _, r := range rest {
-		p += "/" + url.PathEscape(r)
-	}
-	return p
-}
+func v2xPath(dep string, rest ...string) string { return objectPath("v2x", dep, rest...) }
 
 // CreateV2XDeployment creates a deployment's authorities (root token).
 func (c *Client) CreateV2XDeployment(ctx context.Context, req V2XDeploymentRequest) (V2XDeployment, error) {
@@ -153,6 +217,31 @@ func (c *Client) ReportV2X(ctx context.Context, dep string, cert []byte) (V2XRev
 // IssueV2XCRLs signs new CRLs now (root CA's tenant).
 func (c *Client) IssueV2XCRLs(ctx context.Context, dep string) (V2XCRLs, error) {
 	return one[V2XCRLs](ctx, c, v2xPath(dep, "crls"), struct{}{})
+}
+
+func v2xLAPath(name string, rest ...string) string { return objectPath("v2x-las", name, rest...) }
+
+// CreateV2XLA creates a standalone LA in the caller's tenant.
+func (c *Client) CreateV2XLA(ctx context.Context, req V2XLARequest) (V2XLA, error) {
+	return one[V2XLA](ctx, c, "/v1/v2x-las", req)
+}
+
+// V2XLA describes a standalone LA of the caller's tenant.
+func (c *Client) V2XLA(ctx context.Context, name string) (V2XLA, error) {
+	var out V2XLA
+	return out, c.do(ctx, http.MethodGet, v2xLAPath(name), nil, &out)
+}
+
+// V2XPreLinkage asks a standalone LA for pre-linkage values (what a
+// remote deployment's RA does).
+func (c *Client) V2XPreLinkage(ctx context.Context, name string, req V2XPreLinkageRequest) (V2XPreLinkage, error) {
+	return one[V2XPreLinkage](ctx, c, v2xLAPath(name, "pre-linkage"), req)
+}
+
+// V2XLinkageSeed asks a standalone LA for a chain's seed (what a remote
+// deployment's MA does).
+func (c *Client) V2XLinkageSeed(ctx context.Context, name string, req V2XSeedRequest) (V2XSeed, error) {
+	return one[V2XSeed](ctx, c, v2xLAPath(name, "seeds"), req)
 }
 
 // V2XTransport carries a device's COER messages to a deployment's

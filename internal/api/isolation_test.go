@@ -48,6 +48,7 @@ type tenantFixture struct {
 	encCert    string   // the encryption certificate of key enc-a, PEM
 	tsq        []byte   // a TimeStampReq
 	tsr        []byte   // the reply of A's TSA "default" to tsq
+	pca        []byte   // the PCA certificate of V2X deployment "iso"; A runs LA la-a for it
 }
 
 func isolationCases(fx tenantFixture) map[string]isolationCase {
@@ -201,6 +202,19 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"POST /v1/v2x/{deployment}/flush":       {path: "/v1/v2x/iso/flush", body: map[string]any{}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/v2x/{deployment}/reports":     {path: "/v1/v2x/iso/reports", body: map[string]any{"certificate": "AA=="}, allowed: notFound},
 		"POST /v1/v2x/{deployment}/crls":        {path: "/v1/v2x/iso/crls", body: map[string]any{}, allowed: notFound, owner: http.StatusOK},
+		// B's LA of the same name is its own; A's is untouched.
+		"POST /v1/v2x-las": {path: "/v1/v2x-las", body: sdk.V2XLARequest{Name: "la-a", ID: "0002", PCA: fx.pca}, allowed: []int{http.StatusCreated},
+			check: func(t *testing.T, n *testNode, owner, _ string) {
+				t.Helper()
+				var la sdk.V2XLA
+				if n.do("GET", "/v1/v2x-las/la-a", owner, nil).json(t, &la); la.ID != "0001" {
+					t.Fatalf("tenant A's LA changed by tenant B: %+v", la)
+				}
+			}},
+		// B reaches its own la-a, if the case above made it, never A's.
+		"GET /v1/v2x-las/{la}":              {path: "/v1/v2x-las/la-a", allowed: []int{http.StatusOK, http.StatusNotFound}, leaks: []string{`"0001"`}, owner: http.StatusOK},
+		"POST /v1/v2x-las/{la}/pre-linkage": {path: "/v1/v2x-las/la-a/pre-linkage", body: sdk.V2XPreLinkageRequest{Periods: 1, JMax: 1}, allowed: []int{http.StatusBadRequest, http.StatusNotFound}},
+		"POST /v1/v2x-las/{la}/seeds":       {path: "/v1/v2x-las/la-a/seeds", body: sdk.V2XSeedRequest{ELCI: "x"}, allowed: []int{http.StatusBadRequest, http.StatusNotFound}},
 	}
 }
 
@@ -238,7 +252,7 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 	fx.ciphertext, fx.signature, fx.mac, fx.backup = enc.Ciphertext, sig.Signature, mac.MAC, backup.Backup
 	fx.publicKey = string(n.do("GET", "/v1/keys/sm2-a/public", tokA, nil).body)
 	caFixture(t, n, tokA, &fx)
-	v2xFixture(t, n, tokA)
+	fx.pca = v2xFixture(t, n, tokA)
 	cases := isolationCases(fx)
 
 	srv := New(Services{}, nil)
@@ -383,8 +397,9 @@ func ocspUnauthorized(fx tenantFixture) func(t *testing.T, n *testNode, owner, i
 }
 
 // v2xFixture creates deployment "iso" with its root CA, ECA and RA in
-// tenant A, and allows device VIN-1.
-func v2xFixture(t *testing.T, n *testNode, tokA string) {
+// tenant A, allows device VIN-1, and makes tenant A a standalone LA la-a
+// for it; it returns the deployment's PCA certificate.
+func v2xFixture(t *testing.T, n *testNode, tokA string) []byte {
 	t.Helper()
 	for _, tn := range []string{"v2x-la1", "v2x-la2", "v2x-pca", "v2x-ma"} {
 		n.tenant(tn)
@@ -398,4 +413,11 @@ func v2xFixture(t *testing.T, n *testNode, tokA string) {
 	if r := n.do("PUT", "/v1/v2x/iso/devices", tokA, sdk.V2XDevices{Devices: []sdk.V2XDevice{{ID: "VIN-1"}}}); r.status != http.StatusNoContent {
 		t.Fatalf("V2X device: %d %s", r.status, r.body)
 	}
+	var dep sdk.V2XDeployment
+	r.json(t, &dep)
+	pca := dep.Certificates["pca"]
+	if r := n.do("POST", "/v1/v2x-las", tokA, sdk.V2XLARequest{Name: "la-a", ID: "0001", PCA: pca}); r.status != http.StatusCreated {
+		t.Fatalf("V2X LA: %d %s", r.status, r.body)
+	}
+	return pca
 }

@@ -125,6 +125,10 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/v2x/{deployment}/flush", op: "v2x.flush", scope: scopeTenant, object: "deployment", handle: s.flushV2X},
 		{method: "POST", pattern: "/v1/v2x/{deployment}/reports", op: "v2x.report", scope: scopeTenant, object: "deployment", handle: s.reportV2X},
 		{method: "POST", pattern: "/v1/v2x/{deployment}/crls", op: "v2x.crls.issue", scope: scopeTenant, object: "deployment", handle: s.issueV2XCRLs},
+		{method: "POST", pattern: "/v1/v2x-las", op: "v2x.la.create", scope: scopeTenant, bodyObject: true, handle: s.createV2XLA},
+		{method: "GET", pattern: "/v1/v2x-las/{la}", op: "v2x.la.read", scope: scopeTenant, object: "la", handle: s.getV2XLA},
+		{method: "POST", pattern: "/v1/v2x-las/{la}/pre-linkage", op: "v2x.la.pre-linkage", scope: scopeTenant, object: "la", handle: v2xLACall(s, v2xPreLinkage)},
+		{method: "POST", pattern: "/v1/v2x-las/{la}/seeds", op: "v2x.la.seed", scope: scopeTenant, object: "la", handle: v2xLACall(s, v2xLinkageSeed)},
 		// Devices talk COER to the authorities without a token.
 		{method: "POST", pattern: "/v1/v2x/{deployment}/enrol", op: "v2x.enrol", scope: scopePublic, object: "deployment", handle: s.v2xCOER(s.v2xEnrol)},
 		{method: "POST", pattern: "/v1/v2x/{deployment}/requests", op: "v2x.request", scope: scopePublic, object: "deployment", handle: s.v2xCOER(s.v2xRequest)},

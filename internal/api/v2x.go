@@ -44,6 +44,7 @@ func (s *Server) createV2X(c *call) (any, error) {
 		Name: req.Name, Tenants: tenants, Region: region,
 		VehiclePsids: psids(req.VehiclePsids), RoadsidePsids: psids(req.RoadsidePsids),
 		CertsPerPeriod: req.CertsPerPeriod, Period: period, MaxPeriods: req.MaxPeriods, RetainPeriods: req.RetainPeriods,
+		RemoteLA1: remoteLA(req.RemoteLA1), RemoteLA2: remoteLA(req.RemoteLA2),
 	})
 	if err != nil {
 		return nil, err
@@ -192,6 +193,7 @@ func deploymentOf(d scms.Deployment) (sdk.V2XDeployment, error) {
 		CertsPerPeriod: d.CertsPerPeriod, MaxPeriods: d.MaxPeriods, RetainPeriods: d.RetainPeriods, RootPin: hex.EncodeToString(pin[:]),
 		Certificates: map[string][]byte{"root": d.Root, "ica": d.ICA, "crl": d.CRL, "eca": d.ECA, "ra": d.RA, "pca": d.PCA},
 	}
+	out.RemoteLA1, out.RemoteLA2 = remoteLAShown(d.RemoteLA1), remoteLAShown(d.RemoteLA2)
 	for _, p := range d.VehiclePsids {
 		out.VehiclePsids = append(out.VehiclePsids, uint64(p))
 	}
@@ -199,6 +201,21 @@ func deploymentOf(d scms.Deployment) (sdk.V2XDeployment, error) {
 		out.RoadsidePsids = append(out.RoadsidePsids, uint64(p))
 	}
 	return out, nil
+}
+
+func remoteLA(r *sdk.V2XRemoteLA) *scms.RemoteLA {
+	if r == nil {
+		return nil
+	}
+	return &scms.RemoteLA{URL: r.URL, Name: r.Name, Token: r.Token, CACert: []byte(r.CACert)}
+}
+
+// remoteLAShown describes a remote LA without its token.
+func remoteLAShown(r *scms.RemoteLA) *sdk.V2XRemoteLA {
+	if r == nil {
+		return nil
+	}
+	return &sdk.V2XRemoteLA{URL: r.URL, Name: r.Name, CACert: string(r.CACert)}
 }
 
 func psids(in []uint64) []ieee1609.Psid {

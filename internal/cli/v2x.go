@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ee"
@@ -27,7 +29,7 @@ func (e *env) v2xCommand() *cobra.Command {
 		e.v2xCreateCommand(), e.v2xShowCommand(), e.v2xAllowCommand(), e.v2xFlushCommand(),
 		e.v2xReportCommand(), e.v2xIssueCRLsCommand(),
 		e.v2xEnrollCommand(), e.v2xRequestCommand(), e.v2xDownloadCommand(), e.v2xSignCommand(),
-		e.v2xVerifyCommand(), e.v2xCheckRevokedCommand(),
+		e.v2xVerifyCommand(), e.v2xCheckRevokedCommand(), e.v2xLACommand(),
 	)
 	return cmd
 }
@@ -36,12 +38,26 @@ func (e *env) v2xCreateCommand() *cobra.Command {
 	var req sdk.V2XDeploymentRequest
 	var countries, vehicle, roadside []uint
 	var circle string
+	var remote [2]remoteLAFlags
 	cmd := &cobra.Command{
 		Use:   "create NAME --root T --eca T --ra T --la1 T --la2 T --pca T --ma T",
 		Short: "Create a deployment's authorities in existing tenants (root token); prints the root pin devices need",
-		Args:  cobra.ExactArgs(1),
+		Long: `Create a deployment's authorities in existing tenants (root token); prints the root pin devices need.
+
+An LA may be at another mima cluster instead (--la1-url etc. in place of --la1), so that this
+cluster's operator does not hold both LAs and the PCA: there, in a tenant of its own, the LA's
+operator runs "mima v2x la create" with the deployment's PCA certificate before the first
+pseudonym request.`,
+		Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
 			req.Name = args[0]
+			var err error
+			if req.RemoteLA1, err = remote[0].read(req.Name + "-la1"); err != nil {
+				return err
+			}
+			if req.RemoteLA2, err = remote[1].read(req.Name + "-la2"); err != nil {
+				return err
+			}
 			for _, p := range vehicle {
 				req.VehiclePsids = append(req.VehiclePsids, uint64(p))
 			}
@@ -74,7 +90,12 @@ func (e *env) v2xCreateCommand() *cobra.Command {
 		name string
 	}{{&req.Tenants.Root, "root"}, {&req.Tenants.ECA, "eca"}, {&req.Tenants.RA, "ra"}, {&req.Tenants.LA1, "la1"}, {&req.Tenants.LA2, "la2"}, {&req.Tenants.PCA, "pca"}, {&req.Tenants.MA, "ma"}} {
 		fl.StringVar(f.p, f.name, "", "tenant of the "+strings.ToUpper(f.name)+" (root: root CA, intermediate CA and CRL signer)")
-		_ = cmd.MarkFlagRequired(f.name)
+		if !strings.HasPrefix(f.name, "la") {
+			_ = cmd.MarkFlagRequired(f.name)
+		}
+	}
+	for n := range remote {
+		remote[n].register(fl, "la"+strconv.Itoa(n+1))
 	}
 	fl.UintSliceVar(&countries, "country", nil, "restrict certificates to these countries (UN M.49, e.g. 156)")
 	fl.StringVar(&circle, "circle", "", "restrict certificates to a circle LAT,LON,RADIUS_METRES")
@@ -91,7 +112,13 @@ func (e *env) printDeployment(d sdk.V2XDeployment) error {
 	return e.print(d, func(w io.Writer) {
 		fmt.Fprintf(w, "Name\t%s\nProfile\t%s\nRoot pin\t%s\nPeriod\t%s × %d certificates\n", d.Name, d.Profile, d.RootPin, d.Period, d.CertsPerPeriod)
 		t := d.Tenants
-		fmt.Fprintf(w, "Tenants\troot %s, eca %s, ra %s, la1 %s, la2 %s, pca %s, ma %s\n", t.Root, t.ECA, t.RA, t.LA1, t.LA2, t.PCA, t.MA)
+		la := func(tenant string, r *sdk.V2XRemoteLA) string {
+			if r != nil {
+				return r.Name + " at " + r.URL
+			}
+			return tenant
+		}
+		fmt.Fprintf(w, "Tenants\troot %s, eca %s, ra %s, la1 %s, la2 %s, pca %s, ma %s\n", t.Root, t.ECA, t.RA, la(t.LA1, d.RemoteLA1), la(t.LA2, d.RemoteLA2), t.PCA, t.MA)
 	})
 }
 
@@ -536,4 +563,89 @@ func (e *env) v2xCheckRevokedCommand() *cobra.Command {
 	cmd.Flags().BoolVar(&update, "update", true, "fetch the latest CRL first")
 	_ = cmd.MarkFlagRequired("state")
 	return cmd
+}
+
+// remoteLAFlags place a deployment's LA at another cluster.
+type remoteLAFlags struct{ url, name, tokenFile, caFile string }
+
+func (r *remoteLAFlags) register(fl *pflag.FlagSet, la string) {
+	fl.StringVar(&r.url, la+"-url", "", "the "+strings.ToUpper(la)+" is at the mima cluster at this address instead of a tenant here")
+	fl.StringVar(&r.name, la+"-name", "", "the standalone LA's name there (default the deployment's name and -"+la+")")
+	fl.StringVar(&r.tokenFile, la+"-token-file", "", "a file holding a token of the LA's tenant there")
+	fl.StringVar(&r.caFile, la+"-ca-cert", "", "PEM CA certificates of that cluster's TLS certificate, if not the system's")
+}
+
+// read returns the remote LA the flags give (named name by default), or
+// nil.
+func (r *remoteLAFlags) read(name string) (*sdk.V2XRemoteLA, error) {
+	if r.url == "" {
+		return nil, nil
+	}
+	if r.tokenFile == "" {
+		return nil, errors.New("a remote LA needs --la1-token-file or --la2-token-file")
+	}
+	token, err := os.ReadFile(r.tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	if r.name != "" {
+		name = r.name
+	}
+	out := &sdk.V2XRemoteLA{URL: r.url, Name: name, Token: strings.TrimSpace(string(token))}
+	if r.caFile != "" {
+		ca, err := os.ReadFile(r.caFile)
+		if err != nil {
+			return nil, err
+		}
+		out.CACert = string(ca)
+	}
+	return out, nil
+}
+
+func (e *env) v2xLACommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "la", Short: "Standalone linkage authorities, for deployments of other clusters (a token of the LA's tenant)"}
+	var req sdk.V2XLARequest
+	var pcaFile string
+	create := &cobra.Command{
+		Use:   "create NAME --id 0001|0002 --pca-cert FILE",
+		Short: "Create an LA in this tenant for a deployment of another cluster, with its PCA certificate (COER, from mima v2x show)",
+		Args:  cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			pca, err := os.ReadFile(pcaFile)
+			if err != nil {
+				return err
+			}
+			req.Name, req.PCA = args[0], pca
+			la, err := c.CreateV2XLA(ctx, req)
+			if err != nil {
+				return err
+			}
+			return e.printLA(la)
+		}),
+	}
+	fl := create.Flags()
+	fl.StringVar(&req.ID, "id", "", "the LA id the deployment gives it: 0001 for LA1, 0002 for LA2")
+	fl.StringVar(&pcaFile, "pca-cert", "", "the deployment's PCA certificate (COER)")
+	fl.StringVar(&req.Period, "period", "", "the deployment's i-period (default 168h)")
+	fl.IntVar(&req.RetainPeriods, "retain-periods", 0, "periods after a chain ends that it is kept (default 13)")
+	_ = create.MarkFlagRequired("id")
+	_ = create.MarkFlagRequired("pca-cert")
+	show := &cobra.Command{
+		Use: "show NAME", Short: "Describe an LA of this tenant", Args: cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			la, err := c.V2XLA(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return e.printLA(la)
+		}),
+	}
+	cmd.AddCommand(create, show)
+	return cmd
+}
+
+func (e *env) printLA(la sdk.V2XLA) error {
+	return e.print(la, func(w io.Writer) {
+		fmt.Fprintf(w, "Name\t%s\nID\t%s\nPeriod\t%s, kept %d periods\nCreated\t%s\n", la.Name, la.ID, la.Period, la.RetainPeriods, la.Created.Format(time.RFC3339))
+	})
 }

@@ -85,3 +85,86 @@ func TestV2XThroughCLI(t *testing.T) {
 		t.Fatal("V2X requests are missing from the audit log")
 	}
 }
+
+// TestV2XRemoteLAs runs a deployment whose LAs are standalone LAs of
+// another mima cluster, each in a tenant of its own operator there: the
+// deployment's cluster reaches them over the API with their tokens, which
+// it never shows back. Vehicles get pseudonyms, one is reported and
+// revoked through the remote LAs' seeds; an LA that does not exist is
+// v2x_la_unavailable.
+func TestV2XRemoteLAs(t *testing.T) {
+	dir := t.TempDir()
+	home, homeRoot, _ := initialised(t, filepath.Join(dir, "home"))
+	away, awayRoot, _ := initialised(t, filepath.Join(dir, "away"))
+	tokens := map[string]string{}
+	for _, role := range []string{"root", "eca", "ra", "pca", "ma"} {
+		var tc sdk.TenantCreated
+		cliJSON(t, home.addr, homeRoot, &tc, "tenant", "create", "v2x-"+role)
+		tokens[role] = tc.Token
+	}
+	laFlags := []string{}
+	for _, la := range []string{"la1", "la2"} {
+		var tc sdk.TenantCreated
+		cliJSON(t, away.addr, awayRoot, &tc, "tenant", "create", "org-"+la)
+		tokens[la] = tc.Token
+		f := filepath.Join(dir, la+".token")
+		if err := os.WriteFile(f, []byte(tc.Token+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		laFlags = append(laFlags, "--"+la+"-url", away.addr, "--"+la+"-token-file", f)
+	}
+	var dep sdk.V2XDeployment
+	cliJSON(t, home.addr, homeRoot, &dep, append([]string{"v2x", "create", "cn", "--root", "v2x-root", "--eca", "v2x-eca",
+		"--ra", "v2x-ra", "--pca", "v2x-pca", "--ma", "v2x-ma"}, laFlags...)...)
+	if dep.RemoteLA1 == nil || dep.RemoteLA1.Name != "cn-la1" || dep.RemoteLA1.Token != "" {
+		t.Fatalf("remote LA1 shown as %+v", dep.RemoteLA1)
+	}
+	if out := must(t, home, homeRoot, "", "v2x", "show", "cn", "--format", "json"); strings.Contains(out, tokens["la1"]) || strings.Contains(out, tokens["la2"]) {
+		t.Fatal("the deployment shows a remote LA's token")
+	}
+	pca := filepath.Join(dir, "pca.oer")
+	if err := os.WriteFile(pca, dep.Certificates["pca"], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for la, id := range map[string]string{"la1": "0001", "la2": "0002"} {
+		if out := must(t, away, tokens[la], "", "v2x", "la", "create", "cn-"+la, "--id", id, "--pca-cert", pca); !strings.Contains(out, id) {
+			t.Fatalf("la create: %s", out)
+		}
+	}
+
+	must(t, home, tokens["eca"], "", "v2x", "allow", "cn", "VIN-A", "VIN-B")
+	state := func(v string) string { return filepath.Join(dir, v+".json") }
+	for _, v := range []string{"VIN-A", "VIN-B"} {
+		must(t, home, "", "", "v2x", "enroll", "--state", state(v), "--deployment", "cn", "--id", v, "--root-pin", dep.RootPin)
+		must(t, home, "", "", "v2x", "request-pseudonyms", "--state", state(v))
+	}
+	must(t, home, tokens["ra"], "", "v2x", "flush", "cn")
+	for _, v := range []string{"VIN-A", "VIN-B"} {
+		if out := must(t, home, "", "", "v2x", "download", "--state", state(v)); !strings.Contains(out, ": 20 certificates") {
+			t.Fatalf("download: %s", out)
+		}
+	}
+	bsm, spdu := filepath.Join(dir, "bsm.txt"), filepath.Join(dir, "bsm.oer")
+	if err := os.WriteFile(bsm, []byte("BSM"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	must(t, home, "", "", "v2x", "sign", "--state", state("VIN-A"), "--in", bsm, "--out", spdu)
+	must(t, home, "", "", "v2x", "verify", "--state", state("VIN-B"), "--in", spdu, "--psid", "32", "--max-age", "1m")
+	var rev sdk.V2XRevocation
+	cliJSON(t, home.addr, tokens["ma"], &rev, "v2x", "report", "cn", "--in", spdu)
+	if rev.Kind != "pseudonym" {
+		t.Fatalf("revocation %+v", rev)
+	}
+	if r := cli(t, home.addr, "", "v2x", "verify", "--state", state("VIN-B"), "--in", spdu, "--psid", "32"); r.code != 2 || !strings.Contains(r.stdout, "revoked") {
+		t.Fatalf("verify after the report: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+
+	// A deployment whose LA the other cluster does not have.
+	cliJSON(t, home.addr, homeRoot, &dep, append([]string{"v2x", "create", "cn2", "--root", "v2x-root", "--eca", "v2x-eca",
+		"--ra", "v2x-ra", "--pca", "v2x-pca", "--ma", "v2x-ma"}, laFlags...)...)
+	must(t, home, tokens["eca"], "", "v2x", "allow", "cn2", "VIN-C")
+	must(t, home, "", "", "v2x", "enroll", "--state", state("VIN-C"), "--deployment", "cn2", "--id", "VIN-C", "--root-pin", dep.RootPin)
+	if r := cli(t, home.addr, "", "v2x", "request-pseudonyms", "--state", state("VIN-C")); r.code == 0 || !strings.Contains(r.stderr, "v2x_la_unavailable") {
+		t.Fatalf("request with a missing LA: exit %d %s", r.code, r.stderr)
+	}
+}

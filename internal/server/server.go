@@ -32,6 +32,7 @@ import (
 	"github.com/mimacrypto/mima/internal/storage/bolt"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 	"github.com/mimacrypto/mima/internal/storage/postgres"
+	"github.com/mimacrypto/mima/internal/v2x/remotela"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 )
 
@@ -122,7 +123,7 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 	n.keys = kms.New(device.NewSoftware())
 	n.pki = pki.New(n.keys)
 	n.cms = cms.New(n.keys, n.pki)
-	n.v2x = scms.New(n.keys)
+	n.v2x = scms.New(n.keys, scms.WithRemoteLA(remotela.Dial))
 	n.core = core.New(n.backend, n.barrier, n.auth, append(opts, core.WithComponents(keys, n.keys, n.pki, n.cms, n.v2x))...)
 	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki, CMS: n.cms, V2X: n.v2x}, n.audit,
 		api.WithVersion(Version),
