@@ -107,8 +107,13 @@ func TestV2XRemoteLAs(t *testing.T) {
 		var tc sdk.TenantCreated
 		cliJSON(t, away.addr, awayRoot, &tc, "tenant", "create", "org-"+la)
 		tokens[la] = tc.Token
+		// The deployment gets a token that may only ask the LA.
+		must(t, away, tc.Token, "", "policy", "write", "peer", "--rule", "v2x.la.pre-linkage,v2x.la.seed:cn-"+la)
+		var peer sdk.TokenCreated
+		cliJSON(t, away.addr, tc.Token, &peer, "token", "create", "--policy", "peer")
+		tokens[la+"-peer"] = peer.Token
 		f := filepath.Join(dir, la+".token")
-		if err := os.WriteFile(f, []byte(tc.Token+"\n"), 0o600); err != nil {
+		if err := os.WriteFile(f, []byte(peer.Token+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		laFlags = append(laFlags, "--"+la+"-url", away.addr, "--"+la+"-token-file", f)
@@ -119,12 +124,15 @@ func TestV2XRemoteLAs(t *testing.T) {
 	if dep.RemoteLA1 == nil || dep.RemoteLA1.Name != "cn-la1" || dep.RemoteLA1.Token != "" {
 		t.Fatalf("remote LA1 shown as %+v", dep.RemoteLA1)
 	}
-	if out := must(t, home, homeRoot, "", "v2x", "show", "cn", "--format", "json"); strings.Contains(out, tokens["la1"]) || strings.Contains(out, tokens["la2"]) {
+	if out := must(t, home, homeRoot, "", "v2x", "show", "cn", "--format", "json"); strings.Contains(out, tokens["la1-peer"]) || strings.Contains(out, tokens["la2-peer"]) {
 		t.Fatal("the deployment shows a remote LA's token")
 	}
 	pca := filepath.Join(dir, "pca.oer")
 	if err := os.WriteFile(pca, dep.Certificates["pca"], 0o600); err != nil {
 		t.Fatal(err)
+	}
+	if r := cli(t, away.addr, tokens["la1-peer"], "v2x", "la", "create", "cn-la1", "--id", "0001", "--pca-cert", pca); r.code == 0 || !strings.Contains(r.stderr, "permission_denied") {
+		t.Fatalf("la create with the peer token: exit %d %s", r.code, r.stderr)
 	}
 	for la, id := range map[string]string{"la1": "0001", "la2": "0002"} {
 		if out := must(t, away, tokens[la], "", "v2x", "la", "create", "cn-"+la, "--id", id, "--pca-cert", pca); !strings.Contains(out, id) {
