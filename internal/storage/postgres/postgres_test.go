@@ -141,8 +141,11 @@ func TestLockPassesWhenHolderDies(t *testing.T) {
 	}
 	defer la.Release()
 	pid := la.(*advisoryLock).conn.Conn().PgConn().PID()
-	if _, err := b.pool.Exec(ctx, `SELECT pg_terminate_backend($1)`, pid); err != nil {
-		t.Fatal(err)
+	// With a timeout (PostgreSQL 14+) the call returns once the session
+	// has ended, not when the signal is sent.
+	var ended bool
+	if err := b.pool.QueryRow(ctx, `SELECT pg_terminate_backend($1, 10000)`, pid).Scan(&ended); err != nil || !ended {
+		t.Fatalf("terminating the holder's session: %v %v", ended, err)
 	}
 	if la.Held(ctx) {
 		t.Fatal("a lock whose session ended still reports held")
