@@ -38,8 +38,10 @@ type linkedRevocation struct {
 	JMax  uint8        `json:"j_max"`
 }
 
-// hashedRevocation is a revoked certificate of a hash-based series.
+// hashedRevocation is a revoked certificate of a hash-based series (its
+// HashedId10 is in the record's path, or ID10).
 type hashedRevocation struct {
+	ID10   string          `json:"id10,omitempty"`
 	Expiry ieee1609.Time32 `json:"expiry"`
 }
 

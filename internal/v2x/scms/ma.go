@@ -123,6 +123,7 @@ func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Back
 	if err != nil {
 		return nil, Revocation{}, err
 	}
+	iRev := d.period(s.now())
 	if cert.ToBeSigned.ID.LinkageData == nil {
 		id10 := mustID10(cert)
 		op, err := d.revokeHashedOp(SeriesRoadside, hex.EncodeToString(id10[:]), ieee1609.Time32Of(cert.ToBeSigned.ValidityPeriod.End()))
@@ -131,14 +132,14 @@ func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Back
 		}
 		ops = append(ops, op)
 	} else {
-		out.Kind, out.IRev = "pseudonym", d.period(s.now())
-		for _, e := range enrolments {
-			more, err := s.revokeRequests(ctx, d, st, e, out.IRev)
-			if err != nil {
-				return nil, Revocation{}, err
-			}
-			ops = append(ops, more...)
+		out.Kind, out.IRev = "pseudonym", iRev
+	}
+	for _, e := range enrolments {
+		more, err := s.revokeRequests(ctx, d, st, e, iRev)
+		if err != nil {
+			return nil, Revocation{}, err
 		}
+		ops = append(ops, more...)
 	}
 	for _, e := range enrolments {
 		op, err := putOp(d.revokedPath(e), out)
@@ -150,9 +151,10 @@ func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Back
 	return ops, out, nil
 }
 
-// revokeRequests returns the ops that put on the linkage-based CRL the
-// seeds at iRev of every pseudonym request made with an enrolment
-// certificate whose certificates reach iRev.
+// revokeRequests returns the ops that revoke the certificates of every
+// request made with an enrolment certificate that reach iRev: a pseudonym
+// request's seeds at iRev on the linkage-based CRL, a roadside unit's
+// certificate on the hash-based one.
 func (s *Service) revokeRequests(ctx context.Context, d *deployment, st storage.Backend, enrolment string, iRev uint16) ([]storage.Op, error) {
 	prefix := d.byEnrolment(enrolment, "")
 	keys, err := st.List(ctx, prefix, "", 0)
@@ -166,10 +168,26 @@ func (s *Service) revokeRequests(ctx context.Context, d *deployment, st storage.
 		if err != nil {
 			return nil, err
 		}
-		if !found || rec.Roadside || int(rec.First)+rec.Periods <= int(iRev) {
+		if !found || rec.Expires < iRev {
 			continue
 		}
-		op, err := s.revokeSeeds(ctx, d, rec.ELCI, iRev)
+		if !rec.Roadside {
+			op, err := s.revokeSeeds(ctx, d, rec.ELCI, iRev)
+			if err != nil {
+				return nil, err
+			}
+			ops = append(ops, op)
+			continue
+		}
+		var r hashedRevocation
+		found, err = getJSON(ctx, st, d.roadsidePath(rec.Expires, rec.PCARequest), &r)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			continue // not issued yet; the unit, blocked, cannot download it
+		}
+		op, err := d.revokeHashedOp(SeriesRoadside, r.ID10, r.Expiry)
 		if err != nil {
 			return nil, err
 		}

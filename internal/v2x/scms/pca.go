@@ -67,6 +67,18 @@ func (s *Service) certify(ctx context.Context, d *deployment, requests [][]byte)
 			return nil, err
 		}
 		ops = append(ops, op)
+		if cert.ToBeSigned.ID.LinkageData == nil {
+			// A roadside unit's certificate, which the MA revokes by
+			// hash with the unit, whichever of its certificates is
+			// reported.
+			id10 := mustID10(cert)
+			v := cert.ToBeSigned.ValidityPeriod
+			if op, err = putOp(d.roadsidePath(d.expiryPeriod(v), hex.EncodeToString(reqHash[:])),
+				hashedRevocation{ID10: hex.EncodeToString(id10[:]), Expiry: ieee1609.Time32Of(v.End())}); err != nil {
+				return nil, err
+			}
+			ops = append(ops, op)
+		}
 	}
 	if err := batch(ctx, st, ops); err != nil {
 		return nil, err
@@ -222,6 +234,12 @@ func (s *Service) randScalar() (*big.Int, error) {
 func (d *deployment) issuedPath(cert *ieee1609.Certificate) string {
 	id := mustID(cert)
 	return d.path(d.Tenants.PCA, "pca", "issued/"+bucket(d.expiryPeriod(cert.ToBeSigned.ValidityPeriod))+"/"+hex.EncodeToString(id[:]))
+}
+
+// roadsidePath is where the PCA keeps what revokes the roadside unit
+// certificate a PCA request produced, by the period it expires.
+func (d *deployment) roadsidePath(expires uint16, pcaReq string) string {
+	return d.path(d.Tenants.PCA, "pca", "roadside/"+bucket(expires)+"/"+pcaReq)
 }
 
 // requestOf finds the PCA request that produced a certificate.

@@ -42,6 +42,9 @@ type raRequest struct {
 	// ELCI is an encrypted linkage chain identifier of each LA's chain,
 	// with which the MA revokes the request's certificates.
 	ELCI [2]string `json:"elci,omitempty"`
+	// PCARequest is, for a roadside unit, the hash of its one PCA
+	// request, under which the PCA keeps what revokes the certificate.
+	PCARequest string `json:"pca_request,omitempty"`
 }
 
 // queued is a cocoon request waiting for the PCA.
@@ -142,7 +145,7 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 	case ap.EncryptionKey != nil:
 		rec.Roadside, rec.First, rec.Periods, rec.Pending = true, 0, 1, []int{1}
 		rec.Expires = d.expiryPeriod(r.TbsCert.ValidityPeriod)
-		ops, err = s.roadside(ctx, d, r, reqHex)
+		ops, rec.PCARequest, err = s.roadside(ctx, d, r, reqHex)
 	default:
 		return Ack{}, refused("unsupported additional parameters")
 	}
@@ -346,7 +349,7 @@ func (s *Service) expand(ctx context.Context, d *deployment, r *ieee1609.EeRaCer
 					VerifyKeyIndicator: ieee1609.VerificationKeyIndicator{VerificationKey: &vk},
 				},
 			}
-			more, err := s.queue(ctx, d, key, req, reqHex, i)
+			more, _, err := s.queue(ctx, d, key, req, reqHex, i)
 			if err != nil {
 				return nil, [2]string{}, err
 			}
@@ -358,18 +361,18 @@ func (s *Service) expand(ctx context.Context, d *deployment, r *ieee1609.EeRaCer
 
 // roadside makes the one request of a roadside unit's application
 // certificate: its own keys, no linkage.
-func (s *Service) roadside(ctx context.Context, d *deployment, r *ieee1609.EeRaCertRequest, reqHex string) ([]storage.Op, error) {
+func (s *Service) roadside(ctx context.Context, d *deployment, r *ieee1609.EeRaCertRequest, reqHex string) ([]storage.Op, string, error) {
 	key, err := s.keys.Signer(ctx, d.Tenants.RA, keyName(d.Name, "ra", "sign"))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if _, err := sec.EncryptingKey(*r.AdditionalParams.EncryptionKey); err != nil {
-		return nil, refused("encryption key: %v", err)
+		return nil, "", refused("encryption key: %v", err)
 	}
 	tbs := r.TbsCert
 	tbs.CracaID, tbs.CrlSeries = ieee1609.HashedId3{}, 0
 	if end := s.now().Add(366 * 24 * time.Hour); tbs.ValidityPeriod.End().After(end) {
-		return nil, refused("a roadside unit certificate is valid for at most a year")
+		return nil, "", refused("a roadside unit certificate is valid for at most a year")
 	}
 	req := &ieee1609.RaAcaCertRequest{
 		Version: 2, GenerationTime: ieee1609.Time32Of(s.now()), Type: ieee1609.CertTypeExplicit,
@@ -379,27 +382,28 @@ func (s *Service) roadside(ctx context.Context, d *deployment, r *ieee1609.EeRaC
 }
 
 // queue signs a cocoon request and returns the ops that queue it and
-// index it for the MA.
-func (s *Service) queue(ctx context.Context, d *deployment, key crypto.Signer, req *ieee1609.RaAcaCertRequest, reqHex string, i uint16) ([]storage.Op, error) {
+// index it for the MA, and its hash.
+func (s *Service) queue(ctx context.Context, d *deployment, key crypto.Signer, req *ieee1609.RaAcaCertRequest, reqHex string, i uint16) ([]storage.Op, string, error) {
 	signed, err := s.profile.SignRequest(s.rand, key, d.ra, pdu(ieee1609.ScmsContent{AcaRa: &ieee1609.AcaRaPdu{RaAcaCertRequest: req}}))
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, "", internalErr(err)
 	}
 	b, err := encode(signed)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	h := s.profile.DataHashedID8(b)
+	hHex := hex.EncodeToString(h[:])
 	slot, err := s.randomSlot()
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, "", internalErr(err)
 	}
 	q, err := putOp(d.path(d.Tenants.RA, "ra", "queue/"+hex.EncodeToString(slot)), queued{Request: reqHex, Period: i, SPDU: b})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	l := storage.Op{Key: d.pcaReqPath(d.expiryPeriod(req.TbsCert.ValidityPeriod), hex.EncodeToString(h[:])), Value: []byte(reqHex)}
-	return []storage.Op{q, l}, nil
+	l := storage.Op{Key: d.pcaReqPath(d.expiryPeriod(req.TbsCert.ValidityPeriod), hHex), Value: []byte(reqHex)}
+	return []storage.Op{q, l}, hHex, nil
 }
 
 // point is p as a key on a's curve.

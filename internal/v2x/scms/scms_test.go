@@ -347,7 +347,19 @@ func TestRoadsideUnit(t *testing.T) {
 	if err := w.newDevice(t, "VIN-A", Vehicle).Enrol(ctx, transport{w}, []ieee1609.Psid{spat}); !fault.Is(err, fault.SPDUInvalid) {
 		t.Fatalf("vehicle asking for SPAT: %v", err)
 	}
-	// Reported, the RSU's certificate goes on the hash-based CRL.
+	// The RSU gets a second certificate; reported with that one, both go
+	// on the hash-based CRL.
+	first := rsu.State().App.Cert
+	w.clock.advance(time.Hour)
+	if err := rsu.RequestApplicationCert(ctx, transport{w}, 30*24*time.Hour, []ieee1609.Psid{spat}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.s.Flush(ctx, w.dep.Name); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := rsu.Download(ctx, transport{w}, rsu.State().App.Request, 0); err != nil || n != 1 || bytes.Equal(rsu.State().App.Cert, first) {
+		t.Fatalf("second download: %d, %v", n, err)
+	}
 	rev, err := w.s.Report(ctx, w.dep.Name, rsu.State().App.Cert)
 	if err != nil || rev.Kind != "roadside" {
 		t.Fatalf("report: %+v, %v", rev, err)
@@ -355,8 +367,13 @@ func TestRoadsideUnit(t *testing.T) {
 	if err := car.UpdateCRL(ctx, transport{w}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := car.Verify(msg, spat, time.Minute); trust.CodeOf(err) != trust.Revoked {
-		t.Fatalf("revoked RSU: %v", err)
+	if _, err := car.Verify(msg, spat, 0); trust.CodeOf(err) != trust.Revoked {
+		t.Fatalf("the RSU's message, signed with its first certificate: %v", err)
+	}
+	for _, c := range [][]byte{first, rsu.State().App.Cert} {
+		if got, err := car.CheckRevoked(c); err != nil || !got {
+			t.Errorf("RSU certificate revoked: %v, %v", got, err)
+		}
 	}
 }
 

@@ -33,6 +33,8 @@
 //	ra/blocked/<digest>     an enrolment certificate the MA blocked
 //	la/chains/<p>/<id>      a linkage chain: first seed, first and last period
 //	pca/issued/<p>/<digest> a certificate's PCA request hash
+//	pca/roadside/<p>/<hash> per PCA request hash, the HashedId10 and expiry
+//	                        of the roadside unit certificate it produced
 //	ma/reports/<digest>     a reported certificate's revocation
 //	ma/revoked/<digest>     a revoked device's revocation, by each of its
 //	                        enrolment certificates

@@ -40,7 +40,8 @@ func (s *Service) Tidy(ctx context.Context, dep string) (int, error) {
 		for p := max(created+retain, from); p < now; p++ {
 			old := p - retain
 			t.deleteRequests(ctx, d, old)
-			prefixes := []string{ra("files", old), ra("pcareq", old), d.path(d.Tenants.PCA, "pca", "issued/"+bucket(old)+"/")}
+			prefixes := []string{ra("files", old), ra("pcareq", old), d.path(d.Tenants.PCA, "pca", "issued/"+bucket(old)+"/"),
+				d.path(d.Tenants.PCA, "pca", "roadside/"+bucket(old)+"/")}
 			for _, la := range d.las {
 				if la, ok := la.(*tenantLA); ok {
 					prefixes = append(prefixes, la.chains+bucket(old)+"/")
