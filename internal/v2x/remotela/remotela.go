@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"net/http"
+	"time"
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
@@ -17,17 +19,21 @@ import (
 	"github.com/mimacrypto/mima/sdk"
 )
 
+// timeout bounds one call to an LA: the MA calls while holding the
+// deployment's write locks.
+const timeout = 15 * time.Second
+
 // Dial returns the LA r names. It does not connect until asked.
 func Dial(r scms.RemoteLA) (scms.LinkageAuthority, error) {
-	opts := []sdk.Option{sdk.WithToken(r.Token)}
+	t := http.DefaultTransport.(*http.Transport).Clone()
 	if len(r.CACert) > 0 {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(r.CACert) {
 			return nil, errors.New("the remote LA's CA certificates are not PEM")
 		}
-		opts = append(opts, sdk.WithTLSConfig(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}))
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	c, err := sdk.New(r.URL, opts...)
+	c, err := sdk.New(r.URL, sdk.WithToken(r.Token), sdk.WithHTTPClient(&http.Client{Transport: t, Timeout: timeout}))
 	if err != nil {
 		return nil, err
 	}
