@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/fault"
@@ -53,6 +54,13 @@ func (s *Service) Report(ctx context.Context, dep string, certCOER []byte) (Revo
 	if err != nil {
 		return Revocation{}, err
 	}
+	// The LAs are asked for seeds first, without the locks, so that a slow
+	// LA holds up no one; under the locks, only for requests that came
+	// meanwhile.
+	seeds := map[string]storage.Op{}
+	if _, _, _, err := s.report(ctx, d, st, &cert, seeds); err != nil {
+		return Revocation{}, err
+	}
 	// Held while the device is found and revoked, so that it can neither
 	// enrol nor ask for certificates in between, nor be revoked twice.
 	if err := s.writeM.Lock(ctx, st); err != nil {
@@ -63,46 +71,53 @@ func (s *Service) Report(ctx context.Context, dep string, certCOER []byte) (Revo
 		return Revocation{}, storageErr(err)
 	}
 	defer s.requestM.Unlock()
-	certID := mustID(&cert)
+	out, ops, fresh, err := s.report(ctx, d, st, &cert, seeds)
+	if err != nil || len(ops) == 0 {
+		return out, err
+	}
+	if err := batch(ctx, st, ops); err != nil {
+		return Revocation{}, err
+	}
+	if fresh {
+		if _, err := s.IssueCRLs(ctx, dep); err != nil {
+			return Revocation{}, err
+		}
+	}
+	return out, nil
+}
+
+// report returns the revocation a report of cert makes and the ops that
+// store it: none if cert was reported before; only the report if its
+// device was revoked before; else (fresh) the device's revocation.
+func (s *Service) report(ctx context.Context, d *deployment, st storage.Backend, cert *ieee1609.Certificate, seeds map[string]storage.Op) (Revocation, []storage.Op, bool, error) {
+	certID := mustID(cert)
 	reportPath := d.path(d.Tenants.MA, "ma", "reports/"+hex.EncodeToString(certID[:]))
 	var out Revocation
 	if found, err := getJSON(ctx, st, reportPath, &out); err != nil || found {
-		return out, err
+		return out, nil, false, err
 	}
-	pcaReq, err := s.requestOf(ctx, d, &cert)
+	pcaReq, err := s.requestOf(ctx, d, cert)
 	if err != nil {
-		return Revocation{}, err
+		return Revocation{}, nil, false, err
 	}
 	rec, err := s.deviceRequest(ctx, d, pcaReq, d.expiryPeriod(cert.ToBeSigned.ValidityPeriod))
 	if err != nil {
-		return Revocation{}, err
+		return Revocation{}, nil, false, err
 	}
 	// Another certificate of a device already revoked: recorded, and
 	// answered with the revocation, which covers it.
-	if found, err := getJSON(ctx, st, d.revokedPath(rec.Enrolment), &out); err != nil {
-		return Revocation{}, err
-	} else if found {
-		op, err := putOp(reportPath, out)
-		if err != nil {
-			return Revocation{}, err
-		}
-		return out, batch(ctx, st, []storage.Op{op})
-	}
-	ops, out, err := s.revocation(ctx, d, st, &cert, certID, rec)
+	found, err := getJSON(ctx, st, d.revokedPath(rec.Enrolment), &out)
 	if err != nil {
-		return Revocation{}, err
+		return Revocation{}, nil, false, err
+	}
+	var ops []storage.Op
+	if !found {
+		if ops, out, err = s.revocation(ctx, d, st, cert, certID, rec, seeds); err != nil {
+			return Revocation{}, nil, false, err
+		}
 	}
 	op, err := putOp(reportPath, out)
-	if err != nil {
-		return Revocation{}, err
-	}
-	if err := batch(ctx, st, append(ops, op)); err != nil {
-		return Revocation{}, err
-	}
-	if _, err := s.IssueCRLs(ctx, dep); err != nil {
-		return Revocation{}, err
-	}
-	return out, nil
+	return out, append(ops, op), !found, err
 }
 
 // revokedPath is where the MA keeps the revocation of the device that
@@ -117,7 +132,7 @@ func (d *deployment) revokedPath(enrolment string) string {
 // for a roadside unit, the certificate itself); each enrolment
 // certificate on the hash-based CRL and blocked at the RA; and its
 // allow-list entry blocked.
-func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Backend, cert *ieee1609.Certificate, certID ieee1609.HashedId8, rec raRequest) ([]storage.Op, Revocation, error) {
+func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Backend, cert *ieee1609.Certificate, certID ieee1609.HashedId8, rec raRequest, seeds map[string]storage.Op) ([]storage.Op, Revocation, error) {
 	out := Revocation{Certificate: hex.EncodeToString(certID[:]), Enrolment: rec.Enrolment, Reported: s.clock(), Kind: "roadside"}
 	enrolments, ops, err := s.blockDevice(ctx, d, st, rec.Enrolment)
 	if err != nil {
@@ -135,7 +150,7 @@ func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Back
 		out.Kind, out.IRev = "pseudonym", iRev
 	}
 	for _, e := range enrolments {
-		more, err := s.revokeRequests(ctx, d, st, e, iRev)
+		more, err := s.revokeRequests(ctx, d, st, e, iRev, seeds)
 		if err != nil {
 			return nil, Revocation{}, err
 		}
@@ -153,9 +168,10 @@ func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Back
 
 // revokeRequests returns the ops that revoke the certificates of every
 // request made with an enrolment certificate that reach iRev: a pseudonym
-// request's seeds at iRev on the linkage-based CRL, a roadside unit's
+// request's seeds at iRev on the linkage-based CRL (asked of the LAs
+// unless seeds has them already, and kept there), a roadside unit's
 // certificate on the hash-based one.
-func (s *Service) revokeRequests(ctx context.Context, d *deployment, st storage.Backend, enrolment string, iRev uint16) ([]storage.Op, error) {
+func (s *Service) revokeRequests(ctx context.Context, d *deployment, st storage.Backend, enrolment string, iRev uint16, seeds map[string]storage.Op) ([]storage.Op, error) {
 	prefix := d.byEnrolment(enrolment, "")
 	keys, err := st.List(ctx, prefix, "", 0)
 	if err != nil {
@@ -172,11 +188,13 @@ func (s *Service) revokeRequests(ctx context.Context, d *deployment, st storage.
 			continue
 		}
 		if !rec.Roadside {
-			op, err := s.revokeSeeds(ctx, d, rec.ELCI, iRev)
-			if err != nil {
-				return nil, err
+			key := k + "@" + strconv.Itoa(int(iRev))
+			if _, ok := seeds[key]; !ok {
+				if seeds[key], err = s.revokeSeeds(ctx, d, rec.ELCI, iRev); err != nil {
+					return nil, err
+				}
 			}
-			ops = append(ops, op)
+			ops = append(ops, seeds[key])
 			continue
 		}
 		var r hashedRevocation

@@ -1,6 +1,7 @@
 package scms
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +17,11 @@ import (
 // cluster stores no seed and the LA's cluster nothing of devices.
 func TestRemoteLAs(t *testing.T) {
 	var other *Service
+	seedCalls := 0
 	dial := func(r RemoteLA) (LinkageAuthority, error) {
 		// In process, the "token" names the other cluster's tenant.
-		return other.StandaloneLA(ctx, r.Token, r.Name)
+		la, err := other.StandaloneLA(ctx, r.Token, r.Name)
+		return countingLA{la, &seedCalls}, err
 	}
 	tenants := testTenants
 	tenants.LA1, tenants.LA2 = "", ""
@@ -49,6 +52,10 @@ func TestRemoteLAs(t *testing.T) {
 	}
 	if _, err := w.s.Report(ctx, w.dep.Name, a.State().Pseudonyms[0].Cert); err != nil {
 		t.Fatal(err)
+	}
+	// Each LA was asked once, before the locks; not again under them.
+	if seedCalls != 2 {
+		t.Errorf("the LAs were asked for seeds %d times", seedCalls)
 	}
 	if err := b.UpdateCRL(ctx, transport{w}); err != nil {
 		t.Fatal(err)
@@ -128,4 +135,15 @@ func TestRemoteLAOfAnotherID(t *testing.T) {
 	if !sameStore(before, snapshot(t, w)) {
 		t.Error("a failed request changed the store")
 	}
+}
+
+// countingLA counts the seeds asked of an LA.
+type countingLA struct {
+	LinkageAuthority
+	seeds *int
+}
+
+func (c countingLA) LinkageSeed(ctx context.Context, r SeedRequest) (*SeedResponse, error) {
+	*c.seeds++
+	return c.LinkageAuthority.LinkageSeed(ctx, r)
 }
