@@ -78,6 +78,13 @@ func (c *Client) LookupToken(ctx context.Context, accessor string) (TokenInfo, e
 	return t, c.do(ctx, http.MethodGet, "/v1/tokens/"+url.PathEscape(accessor), nil, &t)
 }
 
+// ListTokens lists the tenant's tokens, live, expired and revoked (until
+// the jobs delete them 30 days after they ended).
+func (c *Client) ListTokens(ctx context.Context) ([]TokenInfo, error) {
+	var t []TokenInfo
+	return t, c.do(ctx, http.MethodGet, "/v1/tokens", nil, &t)
+}
+
 // RevokeToken revokes a token and every token it created.
 func (c *Client) RevokeToken(ctx context.Context, accessor string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(accessor), nil, nil)

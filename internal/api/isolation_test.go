@@ -62,6 +62,7 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 	}
 	return map[string]isolationCase{
 		"POST /v1/tokens":              {path: "/v1/tokens", body: map[string]any{"policies": []string{fx.policy}}, allowed: notFound, owner: http.StatusCreated},
+		"GET /v1/tokens":               {path: "/v1/tokens", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}, owner: http.StatusOK},
 		"GET /v1/tokens/{accessor}":    {path: "/v1/tokens/" + fx.accessor, allowed: notFound, owner: http.StatusOK},
 		"DELETE /v1/tokens/{accessor}": {path: "/v1/tokens/" + fx.accessor, allowed: notFound, owner: http.StatusNoContent},
 		"GET /v1/policies":             {path: "/v1/policies", allowed: []int{http.StatusOK}, leaks: []string{fx.policy}, owner: http.StatusOK},

@@ -17,6 +17,7 @@ func (s *Server) allRoutes() []route {
 
 		{method: "GET", pattern: "/v1/tokens/self", op: "tokens.self", scope: scopeSelf, handle: s.lookupSelf},
 		{method: "POST", pattern: "/v1/tokens", op: "tokens.create", scope: scopeTenant, handle: s.createToken},
+		{method: "GET", pattern: "/v1/tokens", op: "tokens.list", scope: scopeTenant, handle: s.listTokens},
 		{method: "GET", pattern: "/v1/tokens/{accessor}", op: "tokens.read", scope: scopeTenant, object: "accessor", handle: s.lookupToken},
 		{method: "DELETE", pattern: "/v1/tokens/{accessor}", op: "tokens.revoke", scope: scopeTenant, object: "accessor", handle: s.revokeToken},
 

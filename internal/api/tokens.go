@@ -59,6 +59,18 @@ func (s *Server) lookupToken(c *call) (any, error) {
 	return infoOf(t), nil
 }
 
+func (s *Server) listTokens(c *call) (any, error) {
+	toks, err := s.auth.ListTokens(c.ctx, c.tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sdk.TokenInfo, len(toks))
+	for i, t := range toks {
+		out[i] = infoOf(t)
+	}
+	return out, nil
+}
+
 func (s *Server) revokeToken(c *call) (any, error) {
 	if err := s.auth.RevokeToken(c.ctx, c.tenant, c.object); err != nil {
 		return nil, err

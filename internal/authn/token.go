@@ -219,8 +219,19 @@ func (s *Service) issue(ctx context.Context, tok *Token, extra []storage.Op) (Is
 	return Issued{Token: tokenScheme + tok.Accessor + "." + b64.EncodeToString(secret), Info: tok}, nil
 }
 
-// token loads a token record by accessor, from the cache when it can.
+// token loads a token record by accessor, from the cache when it can,
+// and caches it.
 func (s *Service) token(ctx context.Context, accessor string) (*Token, error) {
+	tok, err := s.peekToken(ctx, accessor)
+	if err == nil {
+		s.tokens.Store(accessor, tok)
+	}
+	return tok, err
+}
+
+// peekToken loads a token record by accessor, from the cache when it can,
+// without caching it.
+func (s *Service) peekToken(ctx context.Context, accessor string) (*Token, error) {
 	if v, ok := s.tokens.Load(accessor); ok {
 		return v.(*Token), nil
 	}
@@ -235,7 +246,6 @@ func (s *Service) token(ctx context.Context, accessor string) (*Token, error) {
 	if err := json.Unmarshal(b, &tok); err != nil {
 		return nil, fmt.Errorf("authn: token record: %w", err)
 	}
-	s.tokens.Store(accessor, &tok)
 	return &tok, nil
 }
 

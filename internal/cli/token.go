@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +13,7 @@ import (
 )
 
 func (e *env) tokenCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "token", Short: "Create, look up and revoke tokens"}
+	cmd := &cobra.Command{Use: "token", Short: "Create, list, look up and revoke tokens"}
 	var req sdk.TokenRequest
 	create := &cobra.Command{
 		Use:   "create",
@@ -52,6 +53,21 @@ func (e *env) tokenCommand() *cobra.Command {
 			return e.print(t, func(w io.Writer) { printTokenInfo(w, t) })
 		}),
 	}, &cobra.Command{
+		Use:   "list",
+		Short: "List the tenant's tokens: live, expired and revoked (kept 30 days after they end)",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			toks, err := c.ListTokens(ctx)
+			if err != nil {
+				return err
+			}
+			return e.print(toks, func(w io.Writer) {
+				for _, t := range toks {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Accessor, tokenState(t), strings.Join(t.Policies, ","), t.DisplayName)
+				}
+			})
+		}),
+	}, &cobra.Command{
 		Use:   "revoke ACCESSOR",
 		Short: "Revoke a token and every token it created",
 		Args:  cobra.ExactArgs(1),
@@ -84,5 +100,19 @@ func printTokenInfo(w io.Writer, t sdk.TokenInfo) {
 	}
 	if !t.RevokedAt.IsZero() {
 		fmt.Fprintf(w, "Revoked\t%s\n", t.RevokedAt.Format(timeLayout))
+	}
+}
+
+// tokenState says whether a token is live, and until when.
+func tokenState(t sdk.TokenInfo) string {
+	switch {
+	case !t.RevokedAt.IsZero():
+		return "revoked " + t.RevokedAt.Format(timeLayout)
+	case t.ExpiresAt.IsZero():
+		return "no expiry"
+	case !time.Now().Before(t.ExpiresAt):
+		return "expired " + t.ExpiresAt.Format(timeLayout)
+	default:
+		return "expires " + t.ExpiresAt.Format(timeLayout)
 	}
 }

@@ -56,6 +56,12 @@ func TestOperatorLifecycle(t *testing.T) {
 	if slices.Contains(policies, "records") {
 		t.Fatalf("tenant B lists tenant A's policy: %v", policies)
 	}
+	if out := must(t, srv, a.Token, "", "token", "list"); !strings.Contains(out, appA.Accessor) || !strings.Contains(out, "expires ") {
+		t.Fatalf("tenant A's token list: %s", out)
+	}
+	if out := must(t, srv, b.Token, "", "token", "list"); strings.Contains(out, appA.Accessor) {
+		t.Fatalf("tenant B lists tenant A's token: %s", out)
+	}
 
 	// Restart: the node comes back sealed and knows everything after unseal.
 	srv.stop()

@@ -354,6 +354,11 @@ func (n *node) runJobsOnce(ctx context.Context, now time.Time) {
 	if err := n.v2x.RunJobs(ctx); err != nil {
 		n.log.Error("V2X jobs failed", "error", err)
 	}
+	if tidied, err := n.auth.TidyTokens(ctx, now); err != nil {
+		n.log.Error("token tidy failed", "error", err)
+	} else if tidied > 0 {
+		n.log.Info("ended tokens deleted", "count", tidied)
+	}
 }
 
 // close releases the audit log and the store.

@@ -1,0 +1,96 @@
+package authn
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage"
+)
+
+// TokenRetention is how long a token record stays after the token expired
+// or was revoked: lookups still explain why it fails, and revoking an
+// expired parent still reaches its children. Then TidyTokens deletes it.
+const TokenRetention = 30 * 24 * time.Hour
+
+// tokenPage is how many token records a listing reads at a time.
+const tokenPage = 500
+
+// ListTokens returns the records of tenant's tokens (live, expired and
+// revoked, until TidyTokens deletes them), in accessor order.
+func (s *Service) ListTokens(ctx context.Context, tenant string) ([]*Token, error) {
+	var out []*Token
+	err := s.eachToken(ctx, func(tok *Token) error {
+		if tok.Tenant == tenant {
+			out = append(out, tok)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// TidyTokens deletes the records of tokens that expired or were revoked
+// more than TokenRetention before now and have no children left, with
+// their place in their parent's child index; a tree goes leaf by leaf
+// over successive runs. It returns how many it deleted. The node that
+// runs the cluster's jobs calls it.
+func (s *Service) TidyTokens(ctx context.Context, now time.Time) (int, error) {
+	if err := s.writeM.Lock(ctx, s.store); err != nil {
+		return 0, err
+	}
+	defer s.writeM.Unlock()
+	deleted := 0
+	err := s.eachToken(ctx, func(tok *Token) error {
+		if !tok.ended(now.Add(-TokenRetention)) {
+			return nil
+		}
+		children, err := s.store.List(ctx, childPrefix+tok.Accessor+"/", "", 1)
+		if err != nil || len(children) > 0 {
+			return err
+		}
+		ops := []storage.Op{{Key: tokenPrefix + tok.Accessor, Delete: true}}
+		if tok.Parent != "" {
+			ops = append(ops, storage.Op{Key: childPrefix + tok.Parent + "/" + tok.Accessor, Delete: true})
+		}
+		if err := s.store.Batch(ctx, ops); err != nil {
+			return err
+		}
+		s.tokens.Delete(tok.Accessor)
+		deleted++
+		return nil
+	})
+	return deleted, err
+}
+
+// ended reports whether the token expired or was revoked before t.
+func (t *Token) ended(before time.Time) bool {
+	expired := !t.ExpiresAt.IsZero() && t.ExpiresAt.Before(before)
+	revoked := !t.RevokedAt.IsZero() && t.RevokedAt.Before(before)
+	return expired || revoked
+}
+
+// eachToken calls f with every token record, a page at a time.
+func (s *Service) eachToken(ctx context.Context, f func(*Token) error) error {
+	after := ""
+	for {
+		keys, err := s.store.List(ctx, tokenPrefix, after, tokenPage)
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		after = keys[len(keys)-1]
+		for _, k := range keys {
+			tok, err := s.peekToken(ctx, strings.TrimPrefix(k, tokenPrefix))
+			if fault.Is(err, fault.TokenNotFound) {
+				continue // deleted since the listing
+			}
+			if err != nil {
+				return fmt.Errorf("authn: token %s: %w", k, err)
+			}
+			if err := f(tok); err != nil {
+				return err
+			}
+		}
+	}
+}
