@@ -47,10 +47,11 @@ type gatewayConfig struct {
 	MetricsAddr      string        `yaml:"metrics_addr"`
 	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
 	ShutdownGrace    time.Duration `yaml:"shutdown_grace"`
+	IdleTimeout      time.Duration `yaml:"idle_timeout"`
 }
 
 func gatewayDefaults() gatewayConfig {
-	return gatewayConfig{Mode: "tcp", AuditDir: "./mima-gateway-audit", HandshakeTimeout: 10 * time.Second, ShutdownGrace: 30 * time.Second}
+	return gatewayConfig{Mode: "tcp", AuditDir: "./mima-gateway-audit", HandshakeTimeout: 10 * time.Second, ShutdownGrace: 30 * time.Second, IdleTimeout: 10 * time.Minute}
 }
 
 var gatewayTable = settings.Table[gatewayConfig]{EnvPrefix: "MIMA_GATEWAY_", Fields: []settings.Field[gatewayConfig]{
@@ -70,6 +71,7 @@ var gatewayTable = settings.Table[gatewayConfig]{EnvPrefix: "MIMA_GATEWAY_", Fie
 	settings.F("metrics_addr", "metrics-addr", "serve Prometheus metrics at /metrics on this address (empty: off)", func(c *gatewayConfig) any { return &c.MetricsAddr }),
 	settings.F("handshake_timeout", "handshake-timeout", "time allowed for the TLCP handshake and the dial of the forward address", func(c *gatewayConfig) any { return &c.HandshakeTimeout }),
 	settings.F("shutdown_grace", "shutdown-grace", "at SIGTERM, time open connections get before they are closed", func(c *gatewayConfig) any { return &c.ShutdownGrace }),
+	settings.F("idle_timeout", "idle-timeout", "tcp and client modes: close a connection on which no data has moved for this long (0: never)", func(c *gatewayConfig) any { return &c.IdleTimeout }),
 }}
 
 func (e *env) gatewayCommand() *cobra.Command {
@@ -120,7 +122,7 @@ func (e *env) runGateway(ctx context.Context, cfg gatewayConfig) error {
 	defer auditor.Close()
 	g, err := gateway.New(gateway.Config{
 		Mode: gateway.Mode(cfg.Mode), Forward: cfg.Forward, TLCP: tc, AllowedSubjects: cfg.AllowSubjects,
-		HandshakeTimeout: cfg.HandshakeTimeout, ShutdownGrace: cfg.ShutdownGrace,
+		HandshakeTimeout: cfg.HandshakeTimeout, ShutdownGrace: cfg.ShutdownGrace, IdleTimeout: cfg.IdleTimeout,
 	}, gateway.WithAuditor(auditor), gateway.WithLogger(log), gateway.WithRegisterer(reg))
 	if err != nil {
 		return err

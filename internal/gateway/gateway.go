@@ -68,6 +68,10 @@ type Config struct {
 	// ShutdownGrace is how long open connections may run on after Serve's
 	// context ends before they are closed; zero closes them at once.
 	ShutdownGrace time.Duration
+	// IdleTimeout closes a relayed connection (TCP and client modes) on
+	// which no data has moved either way for that long; zero never does.
+	// The HTTP mode closes idle keep-alive connections after two minutes.
+	IdleTimeout time.Duration
 }
 
 // Auditor records one connection; *audit.Logger is one.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -410,5 +411,28 @@ func TestNewErrors(t *testing.T) {
 	}
 	if _, err := New(Config{Mode: HTTP, Forward: "127.0.0.1:8080", TLCP: f.serverTLCP(tlcp.NoClientCert)}); err != nil {
 		t.Errorf("http forward host:port: %v", err)
+	}
+}
+
+// TestIdleConnectionsClose: a connection on which nothing moves is closed
+// after IdleTimeout, in both directions, once what was sent has passed.
+func TestIdleConnectionsClose(t *testing.T) {
+	f := newFixture(t)
+	backend, got := echoBackend(t)
+	gw := start(t, Config{Mode: TCP, Forward: backend, TLCP: f.serverTLCP(tlcp.NoClientCert), IdleTimeout: 50 * time.Millisecond})
+	c, err := tlcp.Dial("tcp", gw.addr, f.clientTLCP(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "then silence"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(ioDeadline))
+	if _, err := io.ReadAll(c); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatal("the idle connection was not closed")
+	}
+	if sent := <-got; sent != "then silence" {
+		t.Fatalf("the backend got %q before the close", sent)
 	}
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -46,25 +47,33 @@ func (m *metrics) register(r prometheus.Registerer) {
 	r.MustRegister(m.connections, m.active, m.bytes, m.handshake)
 }
 
-// countingConn counts the bytes read from and written to a connection.
+// countingConn counts the bytes read from and written to a connection,
+// and notes when data last moved.
 type countingConn struct {
 	net.Conn
 	in, out       prometheus.Counter
 	read, written atomic.Int64
+	last          atomic.Int64 // Unix nanoseconds
 }
 
 func (c *countingConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
-	c.in.Add(float64(n))
-	c.read.Add(int64(n))
+	c.count(c.in, &c.read, n)
 	return n, err
 }
 
 func (c *countingConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
-	c.out.Add(float64(n))
-	c.written.Add(int64(n))
+	c.count(c.out, &c.written, n)
 	return n, err
+}
+
+func (c *countingConn) count(metric prometheus.Counter, total *atomic.Int64, n int) {
+	if n > 0 {
+		metric.Add(float64(n))
+		total.Add(int64(n))
+		c.last.Store(time.Now().UnixNano())
+	}
 }
 
 // CloseWrite half-closes the connection when it can.

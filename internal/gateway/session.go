@@ -164,6 +164,14 @@ func (g *Gateway) relay(s *session) {
 	g.metrics.active.Inc()
 	defer g.metrics.active.Dec()
 	front := &countingConn{Conn: s.front, in: g.metrics.bytesUp, out: g.metrics.bytesDown}
+	if g.cfg.IdleTimeout > 0 {
+		front.last.Store(time.Now().UnixNano())
+		stop := closeWhenIdle(front, g.cfg.IdleTimeout, func() {
+			g.log.Info("gateway: closing an idle connection", "id", s.id, "idle", g.cfg.IdleTimeout)
+			s.close()
+		})
+		defer stop()
+	}
 	up := make(chan error, 1)
 	go func() { up <- pipe(s.back, front) }()
 	downErr := pipe(front, s.back)
@@ -171,6 +179,25 @@ func (g *Gateway) relay(s *session) {
 	g.log.Info("gateway: connection closed", "id", s.id, "remote", s.remote, "peer", s.peerSubject(),
 		"bytes_up", front.read.Load(), "bytes_down", front.written.Load(), "duration", time.Since(s.start),
 		"error", errors.Join(upErr, downErr))
+}
+
+// closeWhenIdle calls closeFn once no data has moved on c for idle; the
+// returned func stops watching.
+func closeWhenIdle(c *countingConn, idle time.Duration, closeFn func()) (stop func() bool) {
+	var mu sync.Mutex // t is set before the timer's func reads it
+	mu.Lock()
+	defer mu.Unlock()
+	var t *time.Timer
+	t = time.AfterFunc(idle, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if since := time.Since(time.Unix(0, c.last.Load())); since < idle {
+			t.Reset(idle - since)
+			return
+		}
+		closeFn()
+	})
+	return t.Stop
 }
 
 // pipe copies src to dst. At src's end of stream it half-closes dst;
