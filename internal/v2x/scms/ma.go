@@ -127,11 +127,11 @@ func (d *deployment) revokedPath(enrolment string) string {
 }
 
 // revocation returns the ops that revoke the device holding cert, whose
-// request rec is: the linkage seeds, from the current i-period, of every
-// pseudonym request it made with any of its enrolment certificates (or,
-// for a roadside unit, the certificate itself); each enrolment
-// certificate on the hash-based CRL and blocked at the RA; and its
-// allow-list entry blocked.
+// request rec is: for every request it made with any of its enrolment
+// certificates, the linkage seeds from the current i-period (pseudonyms)
+// or the certificate (a roadside unit's, and cert itself) on a CRL; each
+// enrolment certificate on the hash-based CRL and blocked at the RA; and
+// its allow-list entry blocked.
 func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Backend, cert *ieee1609.Certificate, certID ieee1609.HashedId8, rec raRequest, seeds map[string]storage.Op) ([]storage.Op, Revocation, error) {
 	out := Revocation{Certificate: hex.EncodeToString(certID[:]), Enrolment: rec.Enrolment, Reported: s.clock(), Kind: "roadside"}
 	enrolments, ops, err := s.blockDevice(ctx, d, st, rec.Enrolment)
