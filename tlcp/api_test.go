@@ -1,10 +1,12 @@
 package tlcp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"testing"
 )
 
@@ -130,5 +132,43 @@ func TestHandshakeContextCancel(t *testing.T) {
 	err = Client(raw, f.clientConfig()).HandshakeContext(ctx)
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("HandshakeContext error = %v, want context.Canceled", err)
+	}
+}
+
+// TestGetCertificate: a server with GetCertificate presents, at each
+// handshake, the certificate it returns then.
+func TestGetCertificate(t *testing.T) {
+	f := pki(t)
+	next := dual(t, f.ca, "server.test", nil)
+	var current atomic.Pointer[Certificate]
+	current.Store(f.server)
+	ln, err := Listen("tcp", "127.0.0.1:0", &Config{GetCertificate: current.Load})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = echoOnce(c, 1)
+			}()
+		}
+	}()
+	for _, want := range []*Certificate{f.server, next} {
+		current.Store(want)
+		c, err := Dial("tcp", ln.Addr().String(), f.clientConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := c.ConnectionState().PeerCertificates[0]
+		c.Close()
+		if !bytes.Equal(got.Raw, want.SignCertificate) {
+			t.Fatalf("the server presented %s", got.Subject)
+		}
 	}
 }

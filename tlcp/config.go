@@ -62,6 +62,9 @@ type Config struct {
 	// Certificate is the server's identity, or the client's identity
 	// presented when the server requests client authentication.
 	Certificate *Certificate
+	// GetCertificate, if not nil, gives a server its identity at each
+	// handshake instead of Certificate, e.g. one reloaded from files.
+	GetCertificate func() *Certificate
 
 	// RootCAs verifies the server's certificates; nil means the system pool
 	// as loaded by smx509.SystemCertPool.

@@ -24,6 +24,9 @@ type serverHandshakeState struct {
 func (c *Conn) serverHandshake() (err error) {
 	cfg := c.config
 	hs := &serverHandshakeState{c: c, t: newTranscript(), cert: cfg.Certificate}
+	if cfg.GetCertificate != nil {
+		hs.cert = cfg.GetCertificate()
+	}
 	if err := hs.readClientHello(); err != nil {
 		return err
 	}

@@ -43,8 +43,8 @@ func NewListener(inner net.Listener, config *Config) net.Listener {
 
 // Listen listens on network and address and returns a TLCP listener.
 func Listen(network, laddr string, config *Config) (net.Listener, error) {
-	if config == nil || config.Certificate == nil {
-		return nil, errors.New("tlcp: Listen needs a Config with a Certificate")
+	if config == nil || (config.Certificate == nil && config.GetCertificate == nil) {
+		return nil, errors.New("tlcp: Listen needs a Config with a Certificate or GetCertificate")
 	}
 	l, err := net.Listen(network, laddr)
 	if err != nil {

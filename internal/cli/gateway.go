@@ -150,11 +150,13 @@ func (c gatewayConfig) tlcp() (*tlcp.Config, error) {
 	tc := &tlcp.Config{ServerName: c.ServerName}
 	switch n := countSet(c.SignCert, c.SignKey, c.EncCert, c.EncKey); {
 	case n == 4:
-		cert, err := tlcp.LoadCertificate(c.SignCert, c.SignKey, c.EncCert, c.EncKey)
+		// Accepting TLCP, the gateway takes new certificate files while
+		// it runs; the first certificate also signs audit checkpoints.
+		certs, err := server.WatchTLCPCertificate(c.SignCert, c.SignKey, c.EncCert, c.EncKey)
 		if err != nil {
 			return nil, err
 		}
-		tc.Certificate = cert
+		tc.Certificate, tc.GetCertificate = certs.Get(), certs.Get
 	case n > 0 || c.Mode != string(gateway.Client):
 		return nil, errors.New("--sign-cert, --sign-key, --enc-cert and --enc-key are needed together (in the client mode, for servers that ask for a client certificate)")
 	}

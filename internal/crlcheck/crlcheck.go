@@ -10,60 +10,45 @@ import (
 	"fmt"
 	"math/big"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/mimacrypto/mima/internal/filewatch"
 	"github.com/mimacrypto/mima/tlcp"
 )
 
-// recheck is how often the files' modification times are looked at.
-const recheck = 10 * time.Second
-
 // Checker holds the CRLs of a set of files.
 type Checker struct {
-	files []string
-	now   func() time.Time
-
-	mu      sync.Mutex
-	crls    []*smx509.RevocationList
-	mtimes  map[string]time.Time
-	checked time.Time
+	crls *filewatch.Value[[]*smx509.RevocationList]
+	now  func() time.Time
 }
 
 // New loads the CRL files; a file that cannot be read or parsed is an
-// error.
+// error. Later, a file that turns bad keeps its last good CRLs in force.
 func New(files ...string) (*Checker, error) {
-	c := &Checker{files: files, now: time.Now}
-	if err := c.load(); err != nil {
-		return nil, err
+	crls, err := filewatch.New(func() ([]*smx509.RevocationList, error) { return read(files) }, files...)
+	if err != nil {
+		return nil, fmt.Errorf("crl: %w", err)
 	}
-	return c, nil
+	return &Checker{crls: crls, now: time.Now}, nil
 }
 
-// load reads every file.
-func (c *Checker) load() error {
+// read reads every file.
+func read(files []string) ([]*smx509.RevocationList, error) {
 	var crls []*smx509.RevocationList
-	mtimes := map[string]time.Time{}
-	for _, f := range c.files {
-		info, err := os.Stat(f)
-		if err != nil {
-			return fmt.Errorf("crl: %w", err)
-		}
+	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return fmt.Errorf("crl: %w", err)
+			return nil, err
 		}
 		list, err := parse(b)
 		if err != nil {
-			return fmt.Errorf("crl: %s: %w", f, err)
+			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		crls = append(crls, list...)
-		mtimes[f] = info.ModTime()
 	}
-	c.crls, c.mtimes, c.checked = crls, mtimes, c.now()
-	return nil
+	return crls, nil
 }
 
 // parse reads DER, or every X509 CRL block of PEM.
@@ -97,24 +82,6 @@ func parse(b []byte) ([]*smx509.RevocationList, error) {
 	return out, nil
 }
 
-// current returns the CRLs, re-reading the files when one changed. A file
-// that turns bad keeps its last good CRLs in force.
-func (c *Checker) current() []*smx509.RevocationList {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.now().Sub(c.checked) < recheck {
-		return c.crls
-	}
-	c.checked = c.now()
-	for _, f := range c.files {
-		if info, err := os.Stat(f); err == nil && !info.ModTime().Equal(c.mtimes[f]) {
-			_ = c.load() // changes nothing when it fails
-			break
-		}
-	}
-	return c.crls
-}
-
 // Verify is a tlcp.Config.VerifyPeerCertificate hook: it refuses a peer
 // whose signing or encryption certificate is listed by a CRL of the
 // signing certificate's issuer, and one whose issuer's CRL has expired
@@ -131,7 +98,7 @@ func (c *Checker) Verify(raw [][]byte, chains [][]*smx509.Certificate) error {
 			serials = append(serials, cert.SerialNumber)
 		}
 	}
-	for _, rl := range c.current() {
+	for _, rl := range c.crls.Get() {
 		if !bytes.Equal(rl.RawIssuer, issuer.RawSubject) || rl.CheckSignatureFrom(issuer) != nil {
 			continue
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/mimacrypto/mima/internal/filewatch"
 	"github.com/mimacrypto/mima/internal/tlcptest"
 	"github.com/mimacrypto/mima/tlcp"
 )
@@ -80,11 +81,12 @@ func TestVerify(t *testing.T) {
 	// The file changes: the next check after the recheck interval sees it.
 	clock := time.Now()
 	c.now = func() time.Time { return clock }
+	c.crls.SetClock(c.now)
 	write("ca.crl", crl(t, ca, time.Now().Add(-time.Minute), serial(t, signRevoked.SignCert)))
 	if err := os.Chtimes(der, time.Now(), time.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	clock = clock.Add(2 * recheck)
+	clock = clock.Add(2 * filewatch.Recheck)
 	if err := check(good, ca); err == nil {
 		t.Fatal("an expired CRL was accepted")
 	}

@@ -149,7 +149,7 @@ func (g *Gateway) check() error {
 	}
 	switch c.Mode {
 	case TCP, HTTP:
-		if c.TLCP.Certificate == nil {
+		if c.TLCP.Certificate == nil && c.TLCP.GetCertificate == nil {
 			return errors.New("gateway: accepting TLCP needs the signing and encryption certificates and keys")
 		}
 		if len(c.AllowedSubjects) > 0 && c.TLCP.ClientAuth != tlcp.RequireAndVerifyClientCert {

@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/mimacrypto/mima/internal/crlcheck"
+	"github.com/mimacrypto/mima/internal/filewatch"
 	"github.com/mimacrypto/mima/tlcp"
 )
 
@@ -64,11 +65,17 @@ func loadTLS(cfg Config) (*tls.Config, error) {
 	if cfg.TLSCertFile == "" {
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+	certs, err := filewatch.New(func() (*tls.Certificate, error) {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
+		return &cert, err
+	}, cfg.TLSCertFile, cfg.TLSKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("tls_cert_file: %w", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}, nil
+	return &tls.Config{
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return certs.Get(), nil },
+		MinVersion:     tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"},
+	}, nil
 }
 
 // loadTLCP reads the TLCP dual certificate and client policy, or returns
@@ -77,11 +84,11 @@ func loadTLCP(cfg Config) (*tlcp.Config, error) {
 	if cfg.TLCPAddr == "" {
 		return nil, nil
 	}
-	cert, err := tlcp.LoadCertificate(cfg.TLCPSignCert, cfg.TLCPSignKey, cfg.TLCPEncCert, cfg.TLCPEncKey)
+	certs, err := WatchTLCPCertificate(cfg.TLCPSignCert, cfg.TLCPSignKey, cfg.TLCPEncCert, cfg.TLCPEncKey)
 	if err != nil {
 		return nil, fmt.Errorf("tlcp certificates: %w", err)
 	}
-	c := &tlcp.Config{Certificate: cert, ServerSessionCache: tlcp.NewLRUServerSessionCache(tlcpSessions)}
+	c := &tlcp.Config{GetCertificate: certs.Get, ServerSessionCache: tlcp.NewLRUServerSessionCache(tlcpSessions)}
 	if cfg.TLCPClientCA != "" {
 		if c.ClientCAs, err = tlcp.LoadCertPool(cfg.TLCPClientCA); err != nil {
 			return nil, fmt.Errorf("tlcp_client_ca: %w", err)
@@ -101,6 +108,15 @@ func loadTLCP(cfg Config) (*tlcp.Config, error) {
 		c.ClientAuth = tlcp.RequireAndVerifyClientCert
 	}
 	return c, nil
+}
+
+// WatchTLCPCertificate reads a dual certificate from its four PEM files,
+// and again whenever one of them changes (see filewatch), so that a server
+// takes renewed certificates without a restart.
+func WatchTLCPCertificate(signCert, signKey, encCert, encKey string) (*filewatch.Value[*tlcp.Certificate], error) {
+	return filewatch.New(func() (*tlcp.Certificate, error) {
+		return tlcp.LoadCertificate(signCert, signKey, encCert, encKey)
+	}, signCert, signKey, encCert, encKey)
 }
 
 // tlcpSessions is how many TLCP sessions the server keeps for resumption.
