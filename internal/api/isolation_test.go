@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -145,7 +146,7 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"GET /v1/ca/{ca}/crl.pem":       {path: "/v1/ca/ca-a/crl.pem", allowed: notFound, leaks: []string{"X509 CRL"}, owner: http.StatusOK},
 		// An OCSP responder answers every request with an OCSPResponse;
 		// for another tenant's CA that is "unauthorized" (30 03 0a 01 06).
-		"GET /v1/ca/{ca}/ocsp/{request...}":     {path: "/v1/ca/ca-a/ocsp/" + base64.StdEncoding.EncodeToString(fx.ocsp), allowed: []int{http.StatusOK}, leaks: []string{"\x30\x82"}, owner: http.StatusOK, check: ocspUnauthorized(fx)},
+		"GET /v1/ca/{ca}/ocsp/{request...}":     {path: "/v1/ca/ca-a/ocsp/" + url.PathEscape(base64.StdEncoding.EncodeToString(fx.ocsp)), allowed: []int{http.StatusOK}, leaks: []string{"\x30\x82"}, owner: http.StatusOK, check: ocspUnauthorized(fx)},
 		"POST /v1/ca/{ca}/ocsp":                 {path: "/v1/ca/ca-a/ocsp", body: fx.ocsp, allowed: []int{http.StatusOK}, owner: http.StatusOK, check: ocspUnauthorized(fx)},
 		"GET /v1/ca/{ca}/profiles":              {path: "/v1/ca/ca-a/profiles", allowed: notFound, owner: http.StatusOK},
 		"PUT /v1/ca/{ca}/profiles/{profile}":    {path: "/v1/ca/ca-a/profiles/web", body: map[string]any{"usage": "signing", "key_usage": []string{"digitalSignature"}, "max_ttl": "720h", "allowed_dns_names": []string{"*.example"}}, allowed: notFound, owner: http.StatusOK},
