@@ -147,18 +147,7 @@ func TestGetCertificate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				_ = echoOnce(c, 1)
-			}()
-		}
-	}()
+	go serve(ln, func(c net.Conn) { _ = echoOnce(c, 1) })
 	for _, want := range []*Certificate{f.server, next} {
 		current.Store(want)
 		c, err := Dial("tcp", ln.Addr().String(), f.clientConfig())

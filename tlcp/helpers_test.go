@@ -123,3 +123,18 @@ func mustConnect(t testing.TB, scfg, ccfg *Config) *pair {
 
 // isAlert reports whether err carries alert a, sent or received.
 func isAlert(err error, a AlertError) bool { return errors.Is(err, a) }
+
+// serve hands every connection ln accepts to handle, which it closes
+// after, until ln is closed.
+func serve(ln net.Listener, handle func(net.Conn)) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			handle(c)
+		}()
+	}
+}

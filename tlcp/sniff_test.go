@@ -42,25 +42,16 @@ func TestSniffingListenerServesBoth(t *testing.T) {
 	}
 	ln := NewSniffingListener(inner, f.serverConfig(), tlsServer)
 	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				kind := "tls"
-				if _, ok := c.(*Conn); ok {
-					kind = "tlcp"
-				}
-				buf := make([]byte, 5)
-				if _, err := io.ReadFull(c, buf); err == nil {
-					_, _ = c.Write([]byte(kind + ":" + string(buf)))
-				}
-			}()
+	go serve(ln, func(c net.Conn) {
+		kind := "tls"
+		if _, ok := c.(*Conn); ok {
+			kind = "tlcp"
 		}
-	}()
+		buf := make([]byte, 5)
+		if _, err := io.ReadFull(c, buf); err == nil {
+			_, _ = c.Write([]byte(kind + ":" + string(buf)))
+		}
+	})
 	tests := []struct {
 		name string
 		dial func(net.Conn) net.Conn
