@@ -57,7 +57,6 @@ import (
 	"crypto/rand"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/kms"
@@ -79,17 +78,14 @@ type Service struct {
 	now          func() time.Time
 	challengeTTL time.Duration
 
-	store atomic.Pointer[backend] // nil while sealed
-	tsas  sync.Map                // tenant + "/" + tsa -> *authority
+	store storage.Slot // empty while sealed
+	tsas  sync.Map     // tenant + "/" + tsa -> *authority
 	// createM serialises TSA creations, serialM the TSA serial counters:
 	// on this node, and across the cluster when the store is shared.
 	createM    storage.Mutex
 	serialM    storage.Mutex
 	challenges challenges
 }
-
-// backend boxes the store so that it can live in an atomic.Pointer.
-type backend struct{ storage.Backend }
 
 // Option configures a Service.
 type Option func(*Service)
@@ -127,14 +123,14 @@ func New(keys *kms.Service, ca *pki.Service, opts ...Option) *Service {
 // Unsealed starts serving with store (the barrier) as the record store.
 func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
 	s.drop()
-	s.store.Store(&backend{store})
+	s.store.Set(store)
 	return nil
 }
 
 // Sealed stops serving and drops every cached TSA and pending challenge.
 // Requests fail with fault code "sealed" until the next Unsealed.
 func (s *Service) Sealed() {
-	s.store.Store(nil)
+	s.store.Set(nil)
 	s.drop()
 }
 
@@ -145,11 +141,11 @@ func (s *Service) drop() {
 
 // backend returns the store, or errSealed.
 func (s *Service) backend() (storage.Backend, error) {
-	b := s.store.Load()
-	if b == nil {
+	b, ok := s.store.Get()
+	if !ok {
 		return nil, errSealed
 	}
-	return b.Backend, nil
+	return b, nil
 }
 
 // clock returns the current time in UTC.

@@ -74,7 +74,7 @@ func (s *Service) open(r *record) (*entry, error) {
 // lookup returns the cached key ref (a key name or alias) of tenant,
 // loading it on a miss.
 func (s *Service) lookup(ctx context.Context, tenant, ref string) (*entry, error) {
-	if s.store.Load() == nil {
+	if _, ok := s.store.Get(); !ok {
 		return nil, errSealed
 	}
 	name := ref

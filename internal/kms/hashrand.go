@@ -56,7 +56,7 @@ func (s *Service) keyless(tenant string) error {
 	if err := checkTenant(tenant); err != nil {
 		return err
 	}
-	if s.store.Load() == nil {
+	if _, ok := s.store.Get(); !ok {
 		return errSealed
 	}
 	return nil

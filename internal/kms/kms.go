@@ -50,7 +50,6 @@ package kms
 import (
 	"context"
 	"io"
-	"sync/atomic"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/device"
@@ -70,14 +69,11 @@ type Service struct {
 	cacheSize  int
 	backupIter int
 
-	store   atomic.Pointer[backend] // nil while sealed
+	store   storage.Slot // empty while sealed
 	keys    *cache[*entry]
 	aliases *cache[string] // alias -> key name
 	writeM  storage.Mutex  // serialises changes to records
 }
-
-// backend boxes the store so that it can live in an atomic.Pointer.
-type backend struct{ storage.Backend }
 
 // Option configures a Service.
 type Option func(*Service)
@@ -114,23 +110,23 @@ func New(dev device.Device, opts ...Option) *Service {
 func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
 	s.keys.clear()
 	s.aliases.clear()
-	s.store.Store(&backend{store})
+	s.store.Set(store)
 	return nil
 }
 
 // Sealed stops serving and drops every cached key and alias. Requests fail
 // with fault code "sealed" until the next Unsealed.
 func (s *Service) Sealed() {
-	s.store.Store(nil)
+	s.store.Set(nil)
 	s.keys.clear()
 	s.aliases.clear()
 }
 
 // backend returns the store, or errSealed.
 func (s *Service) backend() (storage.Backend, error) {
-	b := s.store.Load()
-	if b == nil {
+	b, ok := s.store.Get()
+	if !ok {
 		return nil, errSealed
 	}
-	return b.Backend, nil
+	return b, nil
 }

@@ -49,7 +49,6 @@ import (
 	"crypto/rand"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/kms"
@@ -69,14 +68,11 @@ type Service struct {
 	now        func() time.Time
 	pbkdf2Iter int
 
-	store    atomic.Pointer[backend] // nil while sealed
-	cas      sync.Map                // tenant + "/" + ca -> *authority
-	profiles sync.Map                // tenant + "/" + ca + "/" + name -> *profile
-	writeM   storage.Mutex           // serialises changes to records
+	store    storage.Slot  // empty while sealed
+	cas      sync.Map      // tenant + "/" + ca -> *authority
+	profiles sync.Map      // tenant + "/" + ca + "/" + name -> *profile
+	writeM   storage.Mutex // serialises changes to records
 }
-
-// backend boxes the store so that it can live in an atomic.Pointer.
-type backend struct{ storage.Backend }
 
 // Option configures a Service.
 type Option func(*Service)
@@ -109,14 +105,14 @@ func New(keys *kms.Service, opts ...Option) *Service {
 // Unsealed starts serving with store (the barrier) as the record store.
 func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
 	s.dropCaches()
-	s.store.Store(&backend{store})
+	s.store.Set(store)
 	return nil
 }
 
 // Sealed stops serving and drops every cached CA and profile. Requests
 // fail with fault code "sealed" until the next Unsealed.
 func (s *Service) Sealed() {
-	s.store.Store(nil)
+	s.store.Set(nil)
 	s.dropCaches()
 }
 
@@ -127,11 +123,11 @@ func (s *Service) dropCaches() {
 
 // backend returns the store, or errSealed.
 func (s *Service) backend() (storage.Backend, error) {
-	b := s.store.Load()
-	if b == nil {
+	b, ok := s.store.Get()
+	if !ok {
 		return nil, errSealed
 	}
-	return b.Backend, nil
+	return b, nil
 }
 
 // clock returns the current time in UTC, to the second: certificates,

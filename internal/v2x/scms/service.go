@@ -58,7 +58,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/fault"
@@ -76,15 +75,13 @@ type Service struct {
 	now     func() time.Time
 	profile *sec.Profile
 
-	store  atomic.Pointer[backend]
-	deps   sync.Map // name -> *deployment
+	store  storage.Slot // empty while sealed
+	deps   sync.Map     // name -> *deployment
 	writeM storage.Mutex
 	// requestM orders the RA's writing of new requests, which never
 	// touches records that writeM guards.
 	requestM storage.Mutex
 }
-
-type backend struct{ storage.Backend }
 
 // Option configures a Service.
 type Option func(*Service)
@@ -117,13 +114,13 @@ func New(keys *kms.Service, opts ...Option) *Service {
 // Unsealed starts serving with store (the barrier).
 func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
 	s.deps.Clear()
-	s.store.Store(&backend{store})
+	s.store.Set(store)
 	return nil
 }
 
 // Sealed stops serving.
 func (s *Service) Sealed() {
-	s.store.Store(nil)
+	s.store.Set(nil)
 	s.deps.Clear()
 }
 
@@ -167,11 +164,11 @@ func (s *Service) RunJobs(ctx context.Context) error {
 var errSealed = fault.New(fault.Sealed, "mima is sealed")
 
 func (s *Service) backend() (storage.Backend, error) {
-	b := s.store.Load()
-	if b == nil {
+	b, ok := s.store.Get()
+	if !ok {
 		return nil, errSealed
 	}
-	return b.Backend, nil
+	return b, nil
 }
 
 // clock is now in UTC to the second.
