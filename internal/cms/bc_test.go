@@ -3,7 +3,6 @@ package cms
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,33 +10,12 @@ import (
 	"github.com/mimacrypto/mima/internal/interop"
 )
 
-// bcJars are the BouncyCastle jars of Debian's libbcprov-java and
-// libbcpkix-java.
-var bcJars = []string{"/usr/share/java/bcprov.jar", "/usr/share/java/bcpkix.jar", "/usr/share/java/bcutil.jar"}
-
-// javaTools returns javac and java, skipping the test without them or
-// the BouncyCastle jars.
-func javaTools(t *testing.T) (javac, java string) {
-	t.Helper()
-	javac, err1 := exec.LookPath("javac")
-	java, err2 := exec.LookPath("java")
-	if err1 != nil || err2 != nil {
-		t.Skip("javac and java are not installed; scripts/test installs them")
-	}
-	for _, j := range bcJars {
-		if _, err := os.Stat(j); err != nil {
-			t.Skipf("%s is missing; scripts/test installs BouncyCastle", j)
-		}
-	}
-	return javac, java
-}
-
 // TestBouncyCastle has BouncyCastle verify our SignedData in both OID
 // sets (signers, a countersigner, a signature timestamp), a detached
 // SignedData and a TimeStampResp; then verifies the SignedData and the
 // timestamp BouncyCastle makes with an SM2 key of its own.
 func TestBouncyCastle(t *testing.T) {
-	javac, java := javaTools(t)
+	bc := interop.BouncyCastle(t)
 	e := newEnv(t)
 	e.root(t, "root")
 	e.intermediate(t, "root", "issuing")
@@ -62,18 +40,7 @@ func TestBouncyCastle(t *testing.T) {
 		"content.bin": content, "gm.p7": gm, "rfc.p7": rfc, "detached.p7": detached, "ts.tsq": tsq, "ts.tsr": tsr,
 	})
 
-	classes := t.TempDir()
-	cp := strings.Join(bcJars, string(os.PathListSeparator))
-	run := func(bin string, args ...string) string {
-		t.Helper()
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	run(javac, "-cp", cp, "-d", classes, filepath.Join("testdata", "java", "CmsCheck.java"))
-	out := run(java, "-cp", classes+string(os.PathListSeparator)+cp, "CmsCheck", dir)
+	out := bc.Run(t, filepath.Join("testdata", "java", "CmsCheck.java"), "CmsCheck", dir)
 	t.Logf("BouncyCastle:\n%s", out)
 	tsaCert := parse(t, mustCertificate(t, e, a.Certificate))
 	critical := false

@@ -41,3 +41,45 @@ func WriteFiles(t testing.TB, dir string, files map[string][]byte) {
 		}
 	}
 }
+
+// bcJars are the BouncyCastle jars of Debian's libbcprov-java and
+// libbcpkix-java.
+var bcJars = []string{"/usr/share/java/bcprov.jar", "/usr/share/java/bcpkix.jar", "/usr/share/java/bcutil.jar"}
+
+// Java runs Java programs with BouncyCastle on the class path.
+type Java struct{ javac, java string }
+
+// BouncyCastle returns the Java runner, skipping the test without javac,
+// java or the BouncyCastle jars.
+func BouncyCastle(t testing.TB) Java {
+	t.Helper()
+	javac, err1 := exec.LookPath("javac")
+	java, err2 := exec.LookPath("java")
+	if err1 != nil || err2 != nil {
+		t.Skip("javac and java are not installed; scripts/test installs them")
+	}
+	for _, j := range bcJars {
+		if _, err := os.Stat(j); err != nil {
+			t.Skipf("%s is missing; scripts/test installs BouncyCastle", j)
+		}
+	}
+	return Java{javac: javac, java: java}
+}
+
+// Run compiles source, runs its class main with args and returns the
+// output; it fails the test when either fails.
+func (j Java) Run(t testing.TB, source, main string, args ...string) string {
+	t.Helper()
+	classes := t.TempDir()
+	cp := strings.Join(bcJars, string(os.PathListSeparator))
+	run := func(bin string, args ...string) string {
+		t.Helper()
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	run(j.javac, "-cp", cp, "-d", classes, source)
+	return run(j.java, append([]string{"-cp", classes + string(os.PathListSeparator) + cp, main}, args...)...)
+}

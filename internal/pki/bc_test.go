@@ -3,8 +3,6 @@ package pki
 import (
 	"crypto/sha1"
 	"math/big"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,33 +12,12 @@ import (
 	"github.com/mimacrypto/mima/internal/interop"
 )
 
-// bcJars are the BouncyCastle jars of Debian's libbcprov-java and
-// libbcpkix-java.
-var bcJars = []string{"/usr/share/java/bcprov.jar", "/usr/share/java/bcpkix.jar", "/usr/share/java/bcutil.jar"}
-
-// javaTools returns javac and java, skipping the test without them or
-// the BouncyCastle jars.
-func javaTools(t *testing.T) (javac, java string) {
-	t.Helper()
-	javac, err1 := exec.LookPath("javac")
-	java, err2 := exec.LookPath("java")
-	if err1 != nil || err2 != nil {
-		t.Skip("javac and java are not installed; scripts/test installs them")
-	}
-	for _, j := range bcJars {
-		if _, err := os.Stat(j); err != nil {
-			t.Skipf("%s is missing; scripts/test installs BouncyCastle", j)
-		}
-	}
-	return javac, java
-}
-
 // TestBouncyCastle has BouncyCastle build a certification path from our
 // root through our intermediate to a leaf, verify the intermediate's CRL
 // and find the revoked serial in it, and verify OCSP answers with their
 // statuses: the SM2 signatures OpenSSL 3.0 cannot check.
 func TestBouncyCastle(t *testing.T) {
-	javac, java := javaTools(t)
+	bc := interop.BouncyCastle(t)
 	e := newEnv(t)
 	root := e.root(t, "root")
 	inter := e.intermediate(t, "root", "issuing")
@@ -72,18 +49,7 @@ func TestBouncyCastle(t *testing.T) {
 		"leaf.pem": []byte(leaf.PEM()), "crl.der": crl, "revoked.hex": []byte(revoked.Serial),
 	})
 
-	classes := t.TempDir()
-	cp := strings.Join(bcJars, string(os.PathListSeparator))
-	run := func(bin string, args ...string) string {
-		t.Helper()
-		out, err := exec.Command(bin, args...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	run(javac, "-cp", cp, "-d", classes, filepath.Join("testdata", "java", "PkiCheck.java"))
-	out := run(java, "-cp", classes+string(os.PathListSeparator)+cp, "PkiCheck", dir)
+	out := bc.Run(t, filepath.Join("testdata", "java", "PkiCheck.java"), "PkiCheck", dir)
 	for _, want := range []string{
 		"path OK: CN=bc.example.com <- CN=root Root CA",
 		"crl OK: SM3WITHSM2, revoked " + strings.TrimLeft(revoked.Serial, "0"),
