@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/testclock"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 	"github.com/mimacrypto/mima/sdk"
 )
@@ -35,34 +35,14 @@ type testNode struct {
 	log   *audit.Logger
 	share string
 	root  string
-	clock *testClock
-}
-
-// testClock is a clock the test moves by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// Now returns the clock's time.
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward.
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	clock *testclock.Clock
 }
 
 func newTestNode(t testing.TB, opts ...Option) *testNode {
 	t.Helper()
 	raw := inmem.New()
 	b := barrier.New(raw)
-	clk := &testClock{now: time.Now()}
+	clk := testclock.New(time.Now())
 	auth := authn.New(b, authn.WithOperations(Operations()), authn.WithClock(clk.Now))
 	sink := audit.NewMemorySink(0)
 	logger, err := audit.New(sink)

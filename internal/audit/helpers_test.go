@@ -7,36 +7,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
+
+	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 var errInjected = errors.New("injected sink failure")
 
-// fakeClock is a manually advanced clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newFakeClock() *testclock.Clock {
+	return testclock.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // flakySink fails Append while fail is set. When ambiguous is also set, it

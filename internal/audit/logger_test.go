@@ -69,7 +69,7 @@ func TestRoundTrip(t *testing.T) {
 func TestRecordFields(t *testing.T) {
 	sink := NewMemorySink(0)
 	clock := newFakeClock()
-	l := newLogger(t, sink, nil, WithClock(clock.now))
+	l := newLogger(t, sink, nil, WithClock(clock.Now))
 	at := time.Date(2025, 1, 2, 3, 4, 5, 6, time.FixedZone("CST", 8*3600))
 	e := Entry{Time: at, RequestID: "r1", Tenant: "t", Accessor: "a", Operation: "op",
 		Object: "o\xff", Status: 403, Code: "permission_denied", Remote: "1.2.3.4:5"}
@@ -89,7 +89,7 @@ func TestRecordFields(t *testing.T) {
 		t.Fatalf("record = %+v\nwant %+v", *recs[0], want)
 	}
 	for _, r := range recs[1:] {
-		if r.Time != formatTime(clock.now()) || r.Prev != recs[r.Seq-2].Hash {
+		if r.Time != formatTime(clock.Now()) || r.Prev != recs[r.Seq-2].Hash {
 			t.Fatalf("record = %+v", *r)
 		}
 	}
@@ -114,24 +114,24 @@ func TestCheckpointEveryN(t *testing.T) {
 func TestCheckpointInterval(t *testing.T) {
 	sink := NewMemorySink(0)
 	clock := newFakeClock()
-	l := newLogger(t, sink, newKey(t), WithClock(clock.now),
+	l := newLogger(t, sink, newKey(t), WithClock(clock.Now),
 		WithCheckpointEvery(0), WithCheckpointInterval(time.Hour))
 	logN(t, l, 0, 1)
-	clock.advance(time.Hour - time.Second)
+	clock.Advance(time.Hour - time.Second)
 	logN(t, l, 1, 1)
 	if got := kinds(records(t, sink)); got != "rr" {
 		t.Fatalf("before the interval: kinds = %s", got)
 	}
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	logN(t, l, 2, 1)
 	recs := records(t, sink)
 	if got := kinds(recs); got != "rrrc" {
 		t.Fatalf("after the interval: kinds = %s", got)
 	}
-	if recs[3].Time != formatTime(clock.now()) {
-		t.Fatalf("checkpoint time %s, want %s", recs[3].Time, formatTime(clock.now()))
+	if recs[3].Time != formatTime(clock.Now()) {
+		t.Fatalf("checkpoint time %s, want %s", recs[3].Time, formatTime(clock.Now()))
 	}
-	clock.advance(time.Hour)
+	clock.Advance(time.Hour)
 	if err := l.Checkpoint(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,7 @@ func TestEnvelopeGmsmInterop(t *testing.T) {
 	e := newEnv(t)
 	e.root(t, "root")
 	bob := e.key(t, "root", "bob", forEncryption)
-	priv, cert := selfSigned(t, "gmsm recipient", e.clock.now(), func(c *smx509.Certificate) {
+	priv, cert := selfSigned(t, "gmsm recipient", e.clock.Now(), func(c *smx509.Certificate) {
 		c.KeyUsage = smx509.KeyUsageKeyEncipherment
 	})
 	ours, err := e.s.Encrypt(EnvelopeRequest{Recipients: []string{pemOf(cert)}, Content: []byte("to gmsm")})
@@ -134,7 +134,7 @@ func TestEnvelopeRefuses(t *testing.T) {
 	signing := e.key(t, "root", "alice")
 	bob := e.key(t, "root", "bob", forEncryption)
 	short := e.key(t, "root", "carol", forEncryption, func(r *pki.IssueRequest) { r.TTL = time.Hour })
-	e.clock.advance(2 * time.Hour)
+	e.clock.Advance(2 * time.Hour)
 	many := make([]string, maxRecipients+1)
 	for i := range many {
 		many[i] = bob.PEM()

@@ -8,7 +8,6 @@ import (
 	"encoding/asn1"
 	"math/big"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +21,7 @@ import (
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 var ctx = context.Background()
@@ -29,25 +29,6 @@ var ctx = context.Background()
 var _ core.Component = (*Service)(nil)
 
 const tenant = "acme"
-
-// testClock is an injectable clock, safe for concurrent use.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
 
 // sharedDevice saves creating a DRBG per test.
 var sharedDevice = device.NewSoftware()
@@ -59,7 +40,7 @@ type env struct {
 	ca    *pki.Service
 	keys  *kms.Service
 	store storage.Backend
-	clock *testClock
+	clock *testclock.Clock
 }
 
 // newEnv returns unsealed services whose clock starts at the present
@@ -67,10 +48,10 @@ type env struct {
 // what they make.
 func newEnv(t testing.TB, opts ...Option) *env {
 	t.Helper()
-	c := &testClock{t: time.Now().UTC().Truncate(time.Second)}
-	keys := kms.New(sharedDevice, kms.WithClock(c.now))
-	ca := pki.New(keys, pki.WithClock(c.now), pki.WithPBKDF2Iterations(1000))
-	s := New(keys, ca, append([]Option{WithClock(c.now)}, opts...)...)
+	c := testclock.New(time.Now().UTC().Truncate(time.Second))
+	keys := kms.New(sharedDevice, kms.WithClock(c.Now))
+	ca := pki.New(keys, pki.WithClock(c.Now), pki.WithPBKDF2Iterations(1000))
+	s := New(keys, ca, append([]Option{WithClock(c.Now)}, opts...)...)
 	e := &env{s: s, ca: ca, keys: keys, store: inmem.New(), clock: c}
 	e.unseal(t)
 	return e

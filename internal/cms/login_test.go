@@ -116,14 +116,14 @@ func TestLoginRefuses(t *testing.T) {
 	e.tsa(t, "root", "tsa") // creates TSAProfile, whose certificates are for timestamps only
 	server := e.key(t, "root", "server", func(r *pki.IssueRequest) { r.Profile, r.SANs = TSAProfile, pki.SANs{} })
 	e.rules(t, LoginRule{Name: "all", Match: MatchSubject, Pattern: "*", Policies: []string{"p"}})
-	priv, foreign := selfSigned(t, "alice", e.clock.now(), nil)
+	priv, foreign := selfSigned(t, "alice", e.clock.Now(), nil)
 
 	used := e.challenge(t)
 	if _, err := e.s.Login(ctx, tenant, LoginRequest{ChallengeID: used.ID, Signature: e.answer(t, "alice", used), CertificatePEM: alice.PEM()}); err != nil {
 		t.Fatal(err)
 	}
 	late := e.challenge(t)
-	e.clock.advance(time.Minute)
+	e.clock.Advance(time.Minute)
 
 	for _, tc := range []struct {
 		name string
@@ -150,7 +150,7 @@ func TestLoginRefuses(t *testing.T) {
 			wantCode(t, tc.name, err, tc.code)
 		})
 	}
-	e.clock.advance(time.Hour)
+	e.clock.Advance(time.Hour)
 	ch := e.challenge(t)
 	_, err := e.s.Login(ctx, tenant, LoginRequest{ChallengeID: ch.ID, Signature: e.answer(t, "short", ch), CertificatePEM: short.PEM()})
 	wantCode(t, "expired certificate", err, fault.CertificateExpired)
@@ -183,7 +183,7 @@ func TestChallenge(t *testing.T) {
 	e := newEnv(t)
 	a, b := e.challenge(t), e.challenge(t)
 	if len(a.Nonce) != 32 || len(a.ID) != 32 || a.ID == b.ID || string(a.Nonce) == string(b.Nonce) ||
-		!a.ExpiresAt.Equal(e.clock.now().Add(DefaultChallengeTTL)) {
+		!a.ExpiresAt.Equal(e.clock.Now().Add(DefaultChallengeTTL)) {
 		t.Errorf("challenges %+v, %+v", a, b)
 	}
 	_, err := e.s.Challenge(ctx, "Bad Tenant")
@@ -209,7 +209,7 @@ func TestWithRand(t *testing.T) {
 func TestLoginRules(t *testing.T) {
 	e := newEnv(t)
 	r, err := e.s.PutLoginRule(ctx, tenant, LoginRule{Name: "staff", Match: MatchEmail, Pattern: "*@acme.com", Policies: []string{"reader"}})
-	if err != nil || r.TTL != time.Hour || !r.UpdatedAt.Equal(e.clock.now()) {
+	if err != nil || r.TTL != time.Hour || !r.UpdatedAt.Equal(e.clock.Now()) {
 		t.Fatalf("put %+v, %v", r, err)
 	}
 	got, err := e.s.GetLoginRule(ctx, tenant, "staff")

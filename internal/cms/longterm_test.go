@@ -23,12 +23,12 @@ func TestSignatureHoldsUpAfterRevocation(t *testing.T) {
 	alice := e.key(t, "root", "alice", func(r *pki.IssueRequest) { r.TTL = 2 * time.Hour })
 	e.tsa(t, "root", "tsa")
 	content := []byte("I, Alice, owe Bob 100 yuan.")
-	signedAt := e.clock.now()
+	signedAt := e.clock.Now()
 	doc := e.sign(t, SignRequest{SignerOptions: SignerOptions{Key: "alice", TSA: "tsa"}, Content: content})
 
-	revokedAt := e.clock.advance(10 * time.Minute)
+	revokedAt := e.clock.Advance(10 * time.Minute)
 	e.revoke(t, alice.Serial, pki.KeyCompromise)
-	e.clock.advance(3 * time.Hour) // and the certificate has expired
+	e.clock.Advance(3 * time.Hour) // and the certificate has expired
 
 	for _, useOCSP := range []bool{false, true} {
 		r := e.verify(t, VerifyRequest{CMS: doc, UseOCSP: useOCSP})
@@ -68,9 +68,9 @@ func TestTimestampAfterRevocation(t *testing.T) {
 	alice := e.key(t, "root", "alice")
 	e.tsa(t, "root", "tsa")
 	doc := e.sign(t, SignRequest{SignerOptions: SignerOptions{Key: "alice"}, Content: []byte("x")})
-	e.clock.advance(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.revoke(t, alice.Serial, pki.Superseded)
-	stampedAt := e.clock.advance(time.Minute)
+	stampedAt := e.clock.Advance(time.Minute)
 	late := e.stampSigner(t, doc, "tsa")
 	r := e.verify(t, VerifyRequest{CMS: late})
 	s := r.Signers[0]
@@ -112,7 +112,7 @@ func TestBadSignatureTimestamps(t *testing.T) {
 		s := r.Signers[0]
 		wantReasons(t, tc.name, s.Reasons, TimestampInvalid)
 		if s.Timestamp == nil || s.Timestamp.Valid || !slices.Contains(s.Timestamp.Reasons, tc.why) ||
-			!s.EvaluatedAt.Equal(e.clock.now()) {
+			!s.EvaluatedAt.Equal(e.clock.Now()) {
 			t.Errorf("%s: timestamp %+v", tc.name, s.Timestamp)
 		}
 	}

@@ -23,7 +23,7 @@ func TestSignAndVerify(t *testing.T) {
 	e.intermediate(t, "root", "issuing")
 	cert := e.key(t, "issuing", "alice")
 	content := []byte("contract no. 42")
-	at := e.clock.advance(time.Hour).Add(-time.Minute)
+	at := e.clock.Advance(time.Hour).Add(-time.Minute)
 	for _, tc := range []struct {
 		name             string
 		req              SignRequest
@@ -61,13 +61,13 @@ func TestSignAndVerify(t *testing.T) {
 				t.Fatalf("report %+v", r)
 			}
 			s := r.Signers[0]
-			wantTime := e.clock.now()
+			wantTime := e.clock.Now()
 			if !tc.req.SigningTime.IsZero() {
 				wantTime = tc.req.SigningTime.Truncate(time.Second)
 			}
 			if s.Certificate.Serial != trimSerial(cert.Serial) || s.Certificate.Subject != cert.Subject ||
 				s.Chain != ChainTrusted || s.Revocation.Status != Good || s.Revocation.Source != SourceCRL ||
-				!s.SigningTime.Equal(wantTime) || s.Timestamp != nil || !s.EvaluatedAt.Equal(e.clock.now()) {
+				!s.SigningTime.Equal(wantTime) || s.Timestamp != nil || !s.EvaluatedAt.Equal(e.clock.Now()) {
 				t.Errorf("signer report %+v", s)
 			}
 			if !tc.req.Detached && !bytes.Equal(r.Content, content) {
@@ -106,7 +106,7 @@ func TestSignRefuses(t *testing.T) {
 	if _, err := e.keys.Create(ctx, tenant, kms.CreateRequest{Name: "nocert", Type: device.SM2}); err != nil {
 		t.Fatal(err)
 	}
-	_, foreign := selfSigned(t, "foreign", e.clock.now(), nil)
+	_, foreign := selfSigned(t, "foreign", e.clock.Now(), nil)
 	for _, tc := range []struct {
 		name string
 		o    SignerOptions
@@ -117,14 +117,14 @@ func TestSignRefuses(t *testing.T) {
 		{"another key's certificate", SignerOptions{Key: "alice", Certificate: bob.PEM()}, 0, fault.CertificateKeyMismatch},
 		{"foreign certificate", SignerOptions{Key: "alice", Certificate: pemOf(foreign)}, 0, fault.CertificateKeyMismatch},
 		{"revoked", SignerOptions{Key: "carol"}, 0, fault.CertificateRevoked},
-		{"signing time before validity", SignerOptions{Key: "alice", SigningTime: e.clock.now().Add(-time.Hour)}, 0, fault.CertificateExpired},
+		{"signing time before validity", SignerOptions{Key: "alice", SigningTime: e.clock.Now().Add(-time.Hour)}, 0, fault.CertificateExpired},
 		{"expired now", SignerOptions{Key: "dave"}, 2 * time.Hour, fault.CertificateExpired},
 		{"not a certificate", SignerOptions{Key: "alice", Certificate: "junk"}, 0, fault.CertificateInvalid},
 		{"unknown key", SignerOptions{Key: "nobody"}, 0, fault.KeyNotFound},
 		{"unknown TSA", SignerOptions{Key: "alice", TSA: "nope"}, 0, fault.TSANotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e.clock.advance(tc.at)
+			e.clock.Advance(tc.at)
 			_, err := e.s.Sign(ctx, tenant, SignRequest{SignerOptions: tc.o, Content: []byte("x")})
 			wantCode(t, tc.name, err, tc.code)
 		})
@@ -149,7 +149,7 @@ func TestGmsmInterop(t *testing.T) {
 		t.Errorf("gmsm verifies %q: %v", p7.Content, err)
 	}
 
-	priv, cert := selfSigned(t, "gmsm signer", e.clock.now(), nil)
+	priv, cert := selfSigned(t, "gmsm signer", e.clock.Now(), nil)
 	theirs := gmsmSigned(t, priv, cert, []byte("from gmsm"))
 	r := e.verify(t, VerifyRequest{CMS: theirs, TrustAnchors: TrustAnchors{PEM: pemOf(cert)}})
 	if !r.Valid || string(r.Content) != "from gmsm" || r.Signers[0].Revocation.Status != Unknown {

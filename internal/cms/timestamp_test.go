@@ -16,6 +16,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 // query returns a DER TimeStampReq over data with SM3, a nonce and
@@ -120,7 +121,7 @@ func TestTimestampRequests(t *testing.T) {
 			if tc.nonce && tok.info.Nonce.Cmp(big.NewInt(0x1234_5678_9abc)) != 0 {
 				t.Errorf("nonce %v", tok.info.Nonce)
 			}
-			if !tok.genTime.Equal(e.clock.now()) || tok.info.Accuracy.Seconds != 1 {
+			if !tok.genTime.Equal(e.clock.Now()) || tok.info.Accuracy.Seconds != 1 {
 				t.Errorf("genTime %s, accuracy %+v", tok.genTime, tok.info.Accuracy)
 			}
 			if tc.imprint != nil && !bytes.Equal(tok.info.MessageImprint.HashedMessage, tc.imprint) {
@@ -167,7 +168,7 @@ func TestTimestampSerials(t *testing.T) {
 	}
 	got = append(got, serial("other"))
 	e.s.Sealed()
-	e.s = New(e.keys, e.ca, WithClock(e.clock.now))
+	e.s = New(e.keys, e.ca, WithClock(e.clock.Now))
 	e.unseal(t)
 	got = append(got, serial("tsa"), serial("other"))
 	if want := []int64{1, 2, 3, 1, 4, 2}; !equalInts(got, want) {
@@ -204,8 +205,8 @@ func TestTimestampAccuracy(t *testing.T) {
 	} {
 		name := "tsa" + strings.ReplaceAll(strings.ReplaceAll(tc.accuracy.String(), ".", "-"), "µ", "u")
 		e.tsa(t, "root", name, func(r *TSARequest) { r.Accuracy = tc.accuracy })
-		c := &testClock{t: e.clock.now().Add(123456789)}
-		e.s.now = c.now
+		c := testclock.New(e.clock.Now().Add(123456789))
+		e.s.now = c.Now
 		der, err := e.s.Timestamp(ctx, tenant, name, query(t, []byte("x")))
 		if err != nil {
 			t.Fatal(err)
@@ -215,7 +216,7 @@ func TestTimestampAccuracy(t *testing.T) {
 		if tok.info.Accuracy != tc.want || g[len(genTimeLayout):] != tc.fraction+"Z" {
 			t.Errorf("%s: accuracy %+v, genTime %s", tc.accuracy, tok.info.Accuracy, tok.info.GenTime.Bytes)
 		}
-		e.s.now = e.clock.now
+		e.s.now = e.clock.Now
 	}
 }
 
@@ -302,7 +303,7 @@ func TestVerifyTimestamp(t *testing.T) {
 		})
 	}
 	// Revoked after genTime: still valid, the revocation reported.
-	e.clock.advance(time.Minute)
+	e.clock.Advance(time.Minute)
 	e.revoke(t, a.Certificate, pki.KeyCompromise)
 	rep, err := e.s.VerifyTimestamp(ctx, tenant, TimestampVerifyRequest{Token: resp, Data: data})
 	if err != nil || !rep.Valid || rep.Revocation.Status != Revoked || !rep.Revocation.RevokedAt.After(genTime) {

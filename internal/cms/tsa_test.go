@@ -22,7 +22,7 @@ func TestCreateTSA(t *testing.T) {
 	e.intermediate(t, "root", "issuing")
 	a := e.tsa(t, "issuing", "tsa", func(r *TSARequest) { r.Policy = "1.2.3.4.1"; r.Accuracy = 10 * time.Millisecond })
 	if a.CA != "issuing" || a.Policy != "1.2.3.4.1" || a.Accuracy != 10*time.Millisecond || a.CertIDHash != "sm3" ||
-		!strings.HasPrefix(a.Key, "tsa-tsa-") || !a.CreatedAt.Equal(e.clock.now()) {
+		!strings.HasPrefix(a.Key, "tsa-tsa-") || !a.CreatedAt.Equal(e.clock.Now()) {
 		t.Errorf("record %+v", a)
 	}
 	info, err := e.keys.Get(ctx, tenant, a.Key)

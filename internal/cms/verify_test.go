@@ -55,8 +55,8 @@ func TestVerifyReasons(t *testing.T) {
 		{"content type changed", VerifyRequest{CMS: remarshal(t, wrongType)}, ChainUnchecked, []Reason{ContentTypeMismatch}},
 		{"untrusted", VerifyRequest{CMS: signed, TrustAnchors: TrustAnchors{CAs: []string{"stranger"}}}, ChainUntrusted, []Reason{UntrustedChain}},
 		{"untrusted pem", VerifyRequest{CMS: signed, TrustAnchors: TrustAnchors{PEM: pemCertificate(stranger.Certificate)}}, ChainUntrusted, []Reason{UntrustedChain}},
-		{"expired at", VerifyRequest{CMS: signed, At: e.clock.now().Add(72 * time.Hour)}, ChainExpired, []Reason{CertificateExpired}},
-		{"not yet valid at", VerifyRequest{CMS: signed, At: e.clock.now().Add(-time.Hour)}, ChainExpired, []Reason{CertificateNotYetValid}},
+		{"expired at", VerifyRequest{CMS: signed, At: e.clock.Now().Add(72 * time.Hour)}, ChainExpired, []Reason{CertificateExpired}},
+		{"not yet valid at", VerifyRequest{CMS: signed, At: e.clock.Now().Add(-time.Hour)}, ChainExpired, []Reason{CertificateNotYetValid}},
 		{"valid", VerifyRequest{CMS: signed}, ChainTrusted, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,15 +120,15 @@ func TestVerifyRevocation(t *testing.T) {
 	content := []byte("x")
 	byAlice := e.sign(t, SignRequest{SignerOptions: SignerOptions{Key: "alice", IncludeChain: true}, Content: content})
 	byBob := e.sign(t, SignRequest{SignerOptions: SignerOptions{Key: "bob"}, Content: content})
-	revokedAt := e.clock.advance(time.Minute)
+	revokedAt := e.clock.Advance(time.Minute)
 	e.revoke(t, alice.Serial, pki.KeyCompromise)
 	if _, err := e.ca.Hold(ctx, tenant, bob.Serial); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.advance(time.Minute)
+	e.clock.Advance(time.Minute)
 
 	// A CA outside mima, its signer, and its CRL revoking the signer.
-	caKey, caCert := selfSigned(t, "outside CA", e.clock.now(), nil)
+	caKey, caCert := selfSigned(t, "outside CA", e.clock.Now(), nil)
 	carolKey, carolCert := leafOf(t, caKey, caCert, "carol")
 	sd := gmsmSigned(t, carolKey, carolCert, content)
 	crl := crlOf(t, caKey, caCert, carolCert, revokedAt, 1)
@@ -166,7 +166,7 @@ func TestVerifyRevocation(t *testing.T) {
 		t.Errorf("no CRL: %+v", r.Signers[0])
 	}
 	// A CRL signed by someone else is not believed.
-	otherKey, otherCert := selfSigned(t, "outside CA", e.clock.now(), nil)
+	otherKey, otherCert := selfSigned(t, "outside CA", e.clock.Now(), nil)
 	forged := crlOf(t, otherKey, otherCert, carolCert, revokedAt, 1)
 	r = e.verify(t, VerifyRequest{CMS: sd, TrustAnchors: TrustAnchors{PEM: pemOf(caCert)}, CRLs: [][]byte{forged}})
 	if !r.Valid || r.Signers[0].Revocation.Status != Unknown {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 // testIterations keeps PBKDF2 cheap in tests.
@@ -20,7 +21,7 @@ const testIterations = 1000
 
 var password = []byte("correct horse battery staple")
 
-func newBackupService(t testing.TB) (*Service, *countingStore, *testClock) {
+func newBackupService(t testing.TB) (*Service, *countingStore, *testclock.Clock) {
 	t.Helper()
 	return newTestService(t, WithBackupIterations(testIterations))
 }
@@ -93,12 +94,12 @@ func TestBackupRestoreAnotherCluster(t *testing.T) {
 			blob := mustBackup(t, src, "acme", "k")
 
 			dst, _, dstClock := newTestService(t) // default iterations: Restore reads them from the blob
-			dstClock.advance(90 * day)
+			dstClock.Advance(90 * day)
 			ki, err := dst.Restore(ctx, "beta", RestoreRequest{Blob: blob, Password: password})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if withoutUpdate(t, ki) != withoutUpdate(t, before) || !ki.UpdatedAt.Equal(dstClock.now()) {
+			if withoutUpdate(t, ki) != withoutUpdate(t, before) || !ki.UpdatedAt.Equal(dstClock.Now()) {
 				t.Fatalf("restored %+v\nbacked up %+v", ki, before)
 			}
 			check(dst, "beta", "k")
@@ -193,7 +194,7 @@ func TestRestoreRejects(t *testing.T) {
 	if _, err := s.ScheduleDeletion(ctx, "acme", "gone", 7); err != nil {
 		t.Fatal(err)
 	}
-	runJobs(t, s, c.now().Add(7*day), JobReport{Destroyed: 1})
+	runJobs(t, s, c.Now().Add(7*day), JobReport{Destroyed: 1})
 	flip := func(i int) []byte {
 		b := bytes.Clone(blob)
 		b[i] ^= 0x01
@@ -328,7 +329,7 @@ func TestRestoreStates(t *testing.T) {
 			t.Fatalf("restore of %s: %+v, %v", tc.key, ki, err)
 		}
 	}
-	runJobs(t, s, c.now().Add(8*day), JobReport{Destroyed: 1})
+	runJobs(t, s, c.Now().Add(8*day), JobReport{Destroyed: 1})
 	if ki, err := s.Get(ctx, "acme", "doomed2"); err != nil || ki.State != Disabled {
 		t.Fatalf("the restored copy of a doomed key: %+v, %v", ki, err)
 	}

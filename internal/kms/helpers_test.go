@@ -2,7 +2,6 @@ package kms
 
 import (
 	"context"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,28 +10,10 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 var ctx = context.Background()
-
-// testClock is an injectable clock, safe for concurrent use.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
 
 // countingStore counts reads, to prove the hot path does not read storage.
 type countingStore struct {
@@ -49,10 +30,10 @@ func (c *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
 var sharedDevice = device.NewSoftware()
 
 // newTestService returns an unsealed service over a fresh in-memory store.
-func newTestService(t testing.TB, opts ...Option) (*Service, *countingStore, *testClock) {
+func newTestService(t testing.TB, opts ...Option) (*Service, *countingStore, *testclock.Clock) {
 	t.Helper()
-	c := &testClock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-	s := New(sharedDevice, append([]Option{WithClock(c.now)}, opts...)...)
+	c := testclock.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	s := New(sharedDevice, append([]Option{WithClock(c.Now)}, opts...)...)
 	st := &countingStore{Backend: inmem.New()}
 	if err := s.Unsealed(ctx, st); err != nil {
 		t.Fatal(err)

@@ -185,7 +185,7 @@ func TestImportParams(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := mustParams(t, s, "acme", AliasPrefix+"b")
-	if !validToken(p.Token) || p.Key != "byok" || p.Type != device.SM4 || !p.ExpiresAt.Equal(c.now().Add(24*time.Hour)) {
+	if !validToken(p.Token) || p.Key != "byok" || p.Type != device.SM4 || !p.ExpiresAt.Equal(c.Now().Add(24*time.Hour)) {
 		t.Fatalf("ImportParams = %+v", p)
 	}
 	wrappingKey(t, p) // an SM2 SubjectPublicKeyInfo
@@ -261,7 +261,7 @@ func TestImportEachType(t *testing.T) {
 			default:
 				wrapped = wrapRaw(t, p, tc.material)
 			}
-			at := c.advance(time.Hour)
+			at := c.Advance(time.Hour)
 			ki, err := s.Import(ctx, "acme", "byok", ImportRequest{Token: p.Token, WrappedMaterial: wrapped})
 			if err != nil {
 				t.Fatal(err)
@@ -449,7 +449,7 @@ func TestImportRejectsToken(t *testing.T) {
 
 	// An expired token is refused and used up.
 	q := mustParams(t, s, "acme", "k2")
-	c.advance(ImportTokenTTL)
+	c.Advance(ImportTokenTTL)
 	_, err = s.Import(ctx, "acme", "k2", ImportRequest{Token: q.Token, WrappedMaterial: wrapRaw(t, q, material)})
 	wantCode(t, "expired", err, fault.ImportTokenInvalid)
 	if err == nil || !strings.Contains(err.Error(), "expired") {
@@ -474,12 +474,12 @@ func TestRunJobsDeletesExpiredImportTokens(t *testing.T) {
 	if _, err := s.Import(ctx, "acme", "k", ImportRequest{Token: used.Token, WrappedMaterial: wrapRaw(t, used, randomBytes(t, 16))}); err != nil {
 		t.Fatal(err)
 	}
-	runJobs(t, s, c.now().Add(ImportTokenTTL-time.Second), JobReport{})
-	runJobs(t, s, c.now().Add(ImportTokenTTL), JobReport{ImportTokensExpired: 1})
+	runJobs(t, s, c.Now().Add(ImportTokenTTL-time.Second), JobReport{})
+	runJobs(t, s, c.Now().Add(ImportTokenTTL), JobReport{ImportTokensExpired: 1})
 	if _, err := st.Get(ctx, importPath("acme", unused.Token)); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("expired token still stored: %v", err)
 	}
-	runJobs(t, s, c.now().Add(2*ImportTokenTTL), JobReport{})
+	runJobs(t, s, c.Now().Add(2*ImportTokenTTL), JobReport{})
 }
 
 // refusingDevice is the Software device that can be told to refuse to

@@ -33,7 +33,7 @@ func TestRunJobsDestroysDueKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	material := bytes.Clone(rawMaterial(t, st, "acme", "doomed", 1))
-	start := c.now()
+	start := c.Now()
 	for _, name := range []string{"doomed", "spared"} {
 		if _, err := s.ScheduleDeletion(ctx, "acme", name, 7); err != nil {
 			t.Fatal(err)
@@ -84,7 +84,7 @@ func TestRunJobsDestroysDueKeys(t *testing.T) {
 
 func TestRunJobsRotates(t *testing.T) {
 	s, _, c := newTestService(t)
-	start := c.now()
+	start := c.Now()
 	mustCreate(t, s, "acme", "daily", device.SM4, func(r *CreateRequest) { r.AutoRotatePeriod = day })
 	mustCreate(t, s, "acme", "paused", device.HMACSM3, func(r *CreateRequest) { r.AutoRotatePeriod = day })
 	mustCreate(t, s, "acme", "manual", device.SM2)
@@ -113,7 +113,7 @@ func TestRunJobsRotates(t *testing.T) {
 		}
 	}
 	// Pending deletion stops rotation: only "paused" (due at day 6) rotates.
-	c.advance(5 * day)
+	c.Advance(5 * day)
 	if _, err := s.ScheduleDeletion(ctx, "acme", "daily", 7); err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func TestCreateAndGet(t *testing.T) {
 	})
 	if ki.Name != "payments" || ki.Type != device.SM4 || ki.State != Enabled || ki.LatestVersion != 1 ||
 		ki.MinDecryptionVersion != 1 || ki.MinEncryptionVersion != 1 || !ki.Exportable || ki.Derived ||
-		ki.Tags["team"] != "pay" || !ki.CreatedAt.Equal(c.now()) || ki.NextRotation == nil || !ki.NextRotation.Equal(c.now().Add(24*time.Hour)) {
+		ki.Tags["team"] != "pay" || !ki.CreatedAt.Equal(c.Now()) || ki.NextRotation == nil || !ki.NextRotation.Equal(c.Now().Add(24*time.Hour)) {
 		t.Fatalf("created key info: %+v", ki)
 	}
 	got, err := s.Get(ctx, "acme", "payments")
@@ -161,7 +161,7 @@ func TestScheduleAndCancelDeletion(t *testing.T) {
 		wantCode(t, "waiting period", err, fault.InvalidArgument)
 	}
 	ki, err := s.ScheduleDeletion(ctx, "acme", "k", 0)
-	if err != nil || ki.State != PendingDeletion || ki.DeletionDate == nil || !ki.DeletionDate.Equal(c.now().Add(30*24*time.Hour)) {
+	if err != nil || ki.State != PendingDeletion || ki.DeletionDate == nil || !ki.DeletionDate.Equal(c.Now().Add(30*24*time.Hour)) {
 		t.Fatalf("ScheduleDeletion = %+v, %v", ki, err)
 	}
 	_, err = s.Encrypt(ctx, "acme", "k", EncryptRequest{Plaintext: []byte("p")})

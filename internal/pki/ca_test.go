@@ -67,7 +67,7 @@ func TestCreateIntermediateChains(t *testing.T) {
 	roots.AddCert(rc)
 	inters.AddCert(ic)
 	if _, err := parseCert(t, leaf.DER).Verify(smx509.VerifyOptions{
-		Roots: roots, Intermediates: inters, DNSName: "www.example.com", CurrentTime: e.clock.now(),
+		Roots: roots, Intermediates: inters, DNSName: "www.example.com", CurrentTime: e.clock.Now(),
 		KeyUsages: []smx509.ExtKeyUsage{smx509.ExtKeyUsageServerAuth},
 	}); err != nil {
 		t.Errorf("the leaf does not verify up to the root: %v", err)
@@ -169,10 +169,10 @@ func TestExpiredCARefusesIssuance(t *testing.T) {
 		t.Fatal(err)
 	}
 	leaf, _ := e.signCSR(t, "short", "until the CA ends")
-	if got := parseCert(t, leaf.DER).NotAfter; !got.Equal(e.clock.now().Add(48 * time.Hour)) {
+	if got := parseCert(t, leaf.DER).NotAfter; !got.Equal(e.clock.Now().Add(48 * time.Hour)) {
 		t.Errorf("a leaf outlives its CA: notAfter %s", got)
 	}
-	e.clock.advance(49 * time.Hour)
+	e.clock.Advance(49 * time.Hour)
 	der, _ := newCSR(t, "too late")
 	_, err := e.s.SignCSR(ctx, tenant, "short", SignCSRRequest{CSR: der})
 	wantCode(t, "issue from an expired CA", err, fault.CAExpired)

@@ -11,7 +11,7 @@ func TestCRLSchedule(t *testing.T) {
 	e := newEnv(t)
 	e.root(t, "root")
 	first := e.crlOf(t, "root")
-	if first.Number.Int64() != 1 || !first.ThisUpdate.Equal(e.clock.now()) || first.NextUpdate.Sub(first.ThisUpdate) != DefaultCRLValidity {
+	if first.Number.Int64() != 1 || !first.ThisUpdate.Equal(e.clock.Now()) || first.NextUpdate.Sub(first.ThisUpdate) != DefaultCRLValidity {
 		t.Errorf("first CRL: number %d, %s to %s", first.Number, first.ThisUpdate, first.NextUpdate)
 	}
 	for _, tc := range []struct {
@@ -29,7 +29,7 @@ func TestCRLSchedule(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.clock.set(at)
+		e.clock.Set(at)
 		crl := e.crlOf(t, "root")
 		if rep.CRLsIssued != tc.issued || crl.Number.Int64() != tc.number {
 			t.Errorf("at +%s: issued %d CRLs, number %d; want %d, %d", tc.after, rep.CRLsIssued, crl.Number, tc.issued, tc.number)
@@ -72,7 +72,7 @@ func TestRunJobsGoesOnPastAFailingCA(t *testing.T) {
 	if _, err := e.keys.Disable(ctx, tenant, broken.Key); err != nil {
 		t.Fatal(err)
 	}
-	rep, err := e.s.RunJobs(ctx, e.clock.now().Add(DefaultCRLValidity))
+	rep, err := e.s.RunJobs(ctx, e.clock.Now().Add(DefaultCRLValidity))
 	wantCode(t, "a CA whose key is disabled", err, fault.KeyDisabled)
 	if rep.CRLsIssued != 1 || rep.CRLsFailed != 1 {
 		t.Errorf("report %+v, want one issued and one failed", rep)
@@ -80,7 +80,7 @@ func TestRunJobsGoesOnPastAFailingCA(t *testing.T) {
 	if _, err := e.keys.Enable(ctx, tenant, broken.Key); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := e.s.RunJobs(ctx, e.clock.now().Add(DefaultCRLValidity)); err != nil || rep.CRLsIssued != 1 {
+	if rep, err := e.s.RunJobs(ctx, e.clock.Now().Add(DefaultCRLValidity)); err != nil || rep.CRLsIssued != 1 {
 		t.Errorf("the retry: %+v, %v", rep, err)
 	}
 }

@@ -84,7 +84,7 @@ func TestExternalCA(t *testing.T) {
 	roots, inters := smx509.NewCertPool(), smx509.NewCertPool()
 	roots.AddCert(parseCert(t, root.Certificate))
 	inters.AddCert(parseCert(t, issued.DER))
-	if _, err := parseCert(t, leaf.DER).Verify(smx509.VerifyOptions{Roots: roots, Intermediates: inters, CurrentTime: e.clock.now(), KeyUsages: []smx509.ExtKeyUsage{smx509.ExtKeyUsageAny}}); err != nil {
+	if _, err := parseCert(t, leaf.DER).Verify(smx509.VerifyOptions{Roots: roots, Intermediates: inters, CurrentTime: e.clock.Now(), KeyUsages: []smx509.ExtKeyUsage{smx509.ExtKeyUsageAny}}); err != nil {
 		t.Errorf("a leaf of the external CA does not verify to the root: %v", err)
 	}
 	if _, err := e.s.SetProfile(ctx, tenant, "ext", subCAProfile); err != nil {

@@ -7,7 +7,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,36 +19,12 @@ import (
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 var ctx = context.Background()
 
 var _ core.Component = (*Service)(nil)
-
-// testClock is an injectable clock, safe for concurrent use.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *testClock) advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
-}
 
 // sharedDevice saves creating a DRBG per test.
 var sharedDevice = device.NewSoftware()
@@ -59,7 +34,7 @@ type env struct {
 	s     *Service
 	keys  *kms.Service
 	store storage.Backend
-	clock *testClock
+	clock *testclock.Clock
 }
 
 // newEnv returns unsealed services whose clock starts at the present
@@ -67,9 +42,9 @@ type env struct {
 // what they issue.
 func newEnv(t testing.TB, opts ...Option) *env {
 	t.Helper()
-	c := &testClock{t: time.Now().UTC().Truncate(time.Second)}
-	keys := kms.New(sharedDevice, kms.WithClock(c.now))
-	s := New(keys, append([]Option{WithClock(c.now), WithPBKDF2Iterations(1000)}, opts...)...)
+	c := testclock.New(time.Now().UTC().Truncate(time.Second))
+	keys := kms.New(sharedDevice, kms.WithClock(c.Now))
+	s := New(keys, append([]Option{WithClock(c.Now), WithPBKDF2Iterations(1000)}, opts...)...)
 	st := inmem.New()
 	if err := keys.Unsealed(ctx, st); err != nil {
 		t.Fatal(err)

@@ -94,7 +94,7 @@ func TestRevokeHoldRelease(t *testing.T) {
 	_, err = e.s.Revoke(ctx, "other", c.Serial, KeyCompromise)
 	wantCode(t, "another tenant's certificate", err, fault.CertificateNotFound)
 	got, err := e.s.GetCertificate(ctx, tenant, a.Serial)
-	if err != nil || got.Reason != KeyCompromise || !got.RevokedAt.Equal(e.clock.now()) {
+	if err != nil || got.Reason != KeyCompromise || !got.RevokedAt.Equal(e.clock.Now()) {
 		t.Errorf("revoked certificate %+v, %v", got, err)
 	}
 }
@@ -103,7 +103,7 @@ func TestRenew(t *testing.T) {
 	e := newEnv(t)
 	e.root(t, "root")
 	old, priv := e.signCSR(t, "root", "renew.example.com", "renew.example.com")
-	e.clock.advance(24 * time.Hour)
+	e.clock.Advance(24 * time.Hour)
 	renewed, err := e.s.Renew(ctx, tenant, old.Serial, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +114,7 @@ func TestRenew(t *testing.T) {
 		t.Errorf("serial %s renewed from %s; old %s", renewed.Serial, renewed.RenewedFrom, old.Serial)
 	case !priv.PublicKey.Equal(nc.PublicKey) || string(nc.RawSubject) != string(oc.RawSubject) || !slices.Equal(nc.DNSNames, oc.DNSNames):
 		t.Error("the renewed certificate changed key, subject or names")
-	case !nc.NotBefore.Equal(e.clock.now()) || nc.NotAfter.Sub(nc.NotBefore) != oc.NotAfter.Sub(oc.NotBefore):
+	case !nc.NotBefore.Equal(e.clock.Now()) || nc.NotAfter.Sub(nc.NotBefore) != oc.NotAfter.Sub(oc.NotBefore):
 		t.Errorf("renewed validity %s to %s", nc.NotBefore, nc.NotAfter)
 	case renewed.Profile != old.Profile || renewed.Kind != old.Kind:
 		t.Errorf("renewed profile %s kind %s", renewed.Profile, renewed.Kind)
@@ -143,7 +143,7 @@ func TestSearchAndExpiry(t *testing.T) {
 	if _, err := e.s.Revoke(ctx, tenant, issued[1].Serial, Superseded); err != nil {
 		t.Fatal(err)
 	}
-	now := e.clock.now()
+	now := e.clock.Now()
 	for _, tc := range []struct {
 		name string
 		req  SearchRequest
@@ -197,7 +197,7 @@ func TestSearchAndExpiry(t *testing.T) {
 	if want := []string{issued[0].Serial, issued[2].Serial}; !slices.Equal(serials(expiring), want) {
 		t.Errorf("expiring within 3 days: %v, want %v (soonest first, the revoked one left out)", serials(expiring), want)
 	}
-	e.clock.advance(30 * time.Hour)
+	e.clock.Advance(30 * time.Hour)
 	expired, err := e.s.Search(ctx, tenant, SearchRequest{State: Expired})
 	if err != nil || !sameSerials(expired.Certificates, issued[:1]) {
 		t.Errorf("expired after 30 hours: %v, %v", serials(expired.Certificates), err)

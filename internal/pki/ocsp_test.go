@@ -155,7 +155,7 @@ func TestOCSPStatuses(t *testing.T) {
 	if _, err := e.s.Hold(ctx, tenant, held.Serial); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.advance(time.Minute)
+	e.clock.Advance(time.Minute)
 	serial := func(c Certificate) *big.Int { return parseCert(t, c.DER).SerialNumber }
 	nonce := []byte("0123456789abcdef")
 	req := ocspRequestDER(t, nonce,
@@ -174,7 +174,7 @@ func TestOCSPStatuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := decodeOCSP(t, der, ic.PublicKey.(*ecdsa.PublicKey))
-	now := e.clock.now()
+	now := e.clock.Now()
 	if d.status != ocspSuccessful || !d.producedAt.Equal(now) || !bytes.Equal(d.nonce, nonce) ||
 		len(d.certs) != 1 || !bytes.Equal(d.certs[0], inter.Certificate) {
 		t.Errorf("response: status %d, produced %s, nonce %q, %d certificates", d.status, d.producedAt, d.nonce, len(d.certs))

@@ -93,7 +93,7 @@ func (w *world) revokeSynthetic(t testing.TB, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i := d.period(w.clock.now())
+	i := d.period(w.clock.Now())
 	for range n {
 		slot, _ := w.s.randomSlot()
 		r := linkedRevocation{LA1: d.LA1ID, LA2: d.LA2ID, IRev: i, IMax: i + 4, JMax: uint8(d.CertsPerPeriod)}

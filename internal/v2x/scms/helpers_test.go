@@ -3,13 +3,13 @@ package scms
 import (
 	"context"
 	cryptoRand "crypto/rand"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/testclock"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ee"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
@@ -18,31 +18,13 @@ import (
 
 var ctx = context.Background()
 
-// clock is a settable test clock shared by the authorities and devices.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 var sharedDevice = device.NewSoftware()
 
 // world is a deployment with its store, clock and transport.
 type world struct {
 	s     *Service
 	store *inmem.Backend
-	clock *clock
+	clock *testclock.Clock
 	dep   Deployment
 }
 
@@ -51,7 +33,7 @@ var testTenants = Tenants{Root: "v2x-root", ECA: "v2x-eca", RA: "v2x-ra", LA1: "
 func newWorld(t testing.TB, req DeploymentRequest, opts ...Option) *world {
 	t.Helper()
 	// A clock a day into an i-period, so that a request spans it and the next.
-	c := &clock{t: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	s, st := newService(t, c, opts...)
 	if req.Name == "" {
 		req.Name = "cn"
@@ -67,10 +49,10 @@ func newWorld(t testing.TB, req DeploymentRequest, opts ...Option) *world {
 }
 
 // newService is a Service on a store of its own, as one cluster has.
-func newService(t testing.TB, c *clock, opts ...Option) (*Service, *inmem.Backend) {
+func newService(t testing.TB, c *testclock.Clock, opts ...Option) (*Service, *inmem.Backend) {
 	t.Helper()
-	keys := kms.New(sharedDevice, kms.WithClock(c.now))
-	s := New(keys, append([]Option{WithClock(c.now)}, opts...)...)
+	keys := kms.New(sharedDevice, kms.WithClock(c.Now))
+	s := New(keys, append([]Option{WithClock(c.Now)}, opts...)...)
 	st := inmem.New()
 	if err := keys.Unsealed(ctx, st); err != nil {
 		t.Fatal(err)
@@ -141,7 +123,7 @@ func (w *world) newDevice(t testing.TB, id, kind string) *ee.Device {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := ee.Open(st, ee.WithClock(w.clock.now))
+	d, err := ee.Open(st, ee.WithClock(w.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}

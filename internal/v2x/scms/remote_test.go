@@ -89,7 +89,7 @@ func TestRemoteLAs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := periodOf(c.now(), w.dep.Period)
+	now := periodOf(c.Now(), w.dep.Period)
 	for _, r := range []PLVRequest{{Now: now + 5, First: now + 5, Periods: 1, JMax: 20}, {Now: now, First: now, Periods: 53, JMax: 20}, {Now: now, First: now - 1, Periods: 1, JMax: 20}} {
 		if _, err := la.PreLinkage(ctx, r); !fault.Is(err, fault.InvalidArgument) {
 			t.Errorf("%+v: %v", r, err)
@@ -104,7 +104,7 @@ func TestRemoteLAs(t *testing.T) {
 	}
 
 	// Their chains go RetainPeriods after they end.
-	c.advance(14 * week)
+	c.Advance(14 * week)
 	if err := other.RunJobs(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func TestMisbehaviourRevocation(t *testing.T) {
 	w.pseudonyms(t, b, week, 1)
 	first, second := ra.First, ra.First+1
 
-	w.clock.advance(week) // into the second period
+	w.clock.Advance(week) // into the second period
 	msgA, err := a.Sign([]byte("forged red light"), PsidBSM, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -296,11 +296,11 @@ func TestRefusals(t *testing.T) {
 		}
 	}
 	// Too old, and signed with a certificate that has expired.
-	w.clock.advance(2 * time.Minute)
+	w.clock.Advance(2 * time.Minute)
 	if _, err := b.Verify(good, PsidBSM, time.Minute); trust.CodeOf(err) != trust.Expired {
 		t.Errorf("stale message: %v", err)
 	}
-	w.clock.advance(2 * week)
+	w.clock.Advance(2 * week)
 	if _, err := b.Verify(good, PsidBSM, 0); err != nil {
 		t.Errorf("an old message, judged at its generation time: %v", err)
 	}
@@ -311,7 +311,7 @@ func TestRefusals(t *testing.T) {
 	if err := coer.Unmarshal(a.State().Pseudonyms[0].Cert, &c); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Trust().VerifyCertificate(&c, w.clock.now()); trust.CodeOf(err) != trust.Expired {
+	if _, err := b.Trust().VerifyCertificate(&c, w.clock.Now()); trust.CodeOf(err) != trust.Expired {
 		t.Errorf("expired pseudonym certificate: %v", err)
 	}
 }
@@ -350,7 +350,7 @@ func TestRoadsideUnit(t *testing.T) {
 	// The RSU gets a second certificate; reported with that one, both go
 	// on the hash-based CRL.
 	first := rsu.State().App.Cert
-	w.clock.advance(time.Hour)
+	w.clock.Advance(time.Hour)
 	if err := rsu.RequestApplicationCert(ctx, transport{w}, 30*24*time.Hour, []ieee1609.Psid{spat}); err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +403,7 @@ func TestDeploymentChecks(t *testing.T) {
 func TestRequestsAhead(t *testing.T) {
 	w := newWorld(t, DeploymentRequest{})
 	a := w.device(t, "VIN-A", Vehicle)
-	now := w.clock.now()
+	now := w.clock.Now()
 	r, err := a.RequestPseudonymsFrom(ctx, transport{w}, now.Add(2*week), week, []ieee1609.Psid{PsidBSM})
 	if err != nil {
 		t.Fatal(err)
@@ -507,7 +507,7 @@ func TestDeviceTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := ee.Open(st, ee.WithClock(w.clock.now))
+	other, err := ee.Open(st, ee.WithClock(w.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -543,7 +543,7 @@ func TestDeviceTrust(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reopened, err := ee.Open(loaded, ee.WithClock(w.clock.now))
+	reopened, err := ee.Open(loaded, ee.WithClock(w.clock.Now))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -577,7 +577,7 @@ func TestRevocationCoversEveryRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := w.pseudonyms(t, first, week, 1).First
-	later, err := first.RequestPseudonymsFrom(ctx, transport{w}, w.clock.now().Add(2*week), week, []ieee1609.Psid{PsidBSM})
+	later, err := first.RequestPseudonymsFrom(ctx, transport{w}, w.clock.Now().Add(2*week), week, []ieee1609.Psid{PsidBSM})
 	if err != nil || later.First != now+2 {
 		t.Fatalf("request for a later week: %+v, %v", later, err)
 	}
@@ -660,7 +660,7 @@ func TestTidy(t *testing.T) {
 	}
 	tidy("the same period", false)
 
-	w.clock.advance(week)
+	w.clock.Advance(week)
 	tidy("the next period", true)
 	if under(w.dep.Tenants.RA, "ra", "files") != 0 {
 		t.Error("the files of a period over are kept")
@@ -675,7 +675,7 @@ func TestTidy(t *testing.T) {
 		t.Errorf("%d expired linkage revocations kept", n)
 	}
 
-	w.clock.advance(2 * week)
+	w.clock.Advance(2 * week)
 	tidy("RetainPeriods later", true)
 	for _, tn := range []string{w.dep.Tenants.RA, w.dep.Tenants.PCA, w.dep.Tenants.LA1, w.dep.Tenants.LA2} {
 		for k := range snapshotUnder(t, w, "t/"+tn+"/v2x/") {
