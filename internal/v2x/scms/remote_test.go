@@ -98,6 +98,13 @@ func TestRemoteLAs(t *testing.T) {
 	if _, err := la.LinkageSeed(ctx, SeedRequest{ELCI: "x", IRev: now + 3}); !fault.Is(err, fault.InvalidArgument) {
 		t.Errorf("a seed far ahead: %v", err)
 	}
+	// Nor a second LA of one name, nor an LA it does not have.
+	if _, err := other.CreateLA(ctx, "org-1", LAConfig{Name: "cn-la1", ID: w.dep.LA1ID, PCA: w.dep.PCA}); !fault.Is(err, fault.AlreadyExists) {
+		t.Errorf("a second LA cn-la1: %v", err)
+	}
+	if _, err := other.StandaloneLA(ctx, "org-2", "cn-la1"); !fault.Is(err, fault.NotFound) {
+		t.Errorf("another tenant's LA: %v", err)
+	}
 	// Nor a PCA certificate without an encryption key.
 	if _, err := other.CreateLA(ctx, "org-3", LAConfig{Name: "x", PCA: w.dep.Root}); !fault.Is(err, fault.InvalidArgument) {
 		t.Errorf("LA for a root certificate: %v", err)

@@ -381,16 +381,30 @@ func TestDeploymentChecks(t *testing.T) {
 	w := newWorld(t, DeploymentRequest{})
 	bad := testTenants
 	bad.LA2 = bad.PCA
+	noLA1 := testTenants
+	noLA1.LA1 = ""
+	remote := &RemoteLA{URL: "https://la.example", Name: "other-la1", Token: "t"}
 	for name, req := range map[string]DeploymentRequest{
-		"role conflict": {Name: "other", Tenants: bad},
-		"bad name":      {Name: "Bad Name", Tenants: testTenants},
-		"exists":        {Name: w.dep.Name, Tenants: testTenants},
-		"no ma":         {Name: "other", Tenants: Tenants{Root: "r", ECA: "e", RA: "ra", LA1: "l1", LA2: "l2", PCA: "p"}},
+		"role conflict":         {Name: "other", Tenants: bad},
+		"bad name":              {Name: "Bad Name", Tenants: testTenants},
+		"exists":                {Name: w.dep.Name, Tenants: testTenants},
+		"no ma":                 {Name: "other", Tenants: Tenants{Root: "r", ECA: "e", RA: "ra", LA1: "l1", LA2: "l2", PCA: "p"}},
+		"no LA1":                {Name: "other", Tenants: noLA1},
+		"LA1 here and remote":   {Name: "other", Tenants: testTenants, RemoteLA1: remote},
+		"remote LA unreachable": {Name: "other", Tenants: noLA1, RemoteLA1: remote}, // this Service has no WithRemoteLA
+		"i-period of an hour":   {Name: "other", Tenants: testTenants, Period: time.Hour},
+		"retain 521 periods":    {Name: "other", Tenants: testTenants, RetainPeriods: 521},
 	} {
 		if _, err := w.s.CreateDeployment(ctx, req); err == nil {
 			t.Errorf("%s: accepted", name)
-		} else if name == "role conflict" && !fault.Is(err, fault.RoleConflict) {
-			t.Errorf("role conflict: %v", err)
+		} else if want := map[bool]fault.Code{true: fault.RoleConflict, false: fault.InvalidArgument}[name == "role conflict"]; name != "exists" && !fault.Is(err, want) {
+			t.Errorf("%s: %v, want %s", name, err, want)
+		}
+	}
+	remoteWorld := newWorld(t, DeploymentRequest{Name: "seed"}, WithRemoteLA(func(RemoteLA) (LinkageAuthority, error) { return nil, nil }))
+	for name, r := range map[string]*RemoteLA{"no URL": {Name: "x", Token: "t"}, "no token": {URL: "https://la.example", Name: "x"}, "bad name": {URL: "https://la.example", Name: "X Y", Token: "t"}} {
+		if _, err := remoteWorld.s.CreateDeployment(ctx, DeploymentRequest{Name: "other", Tenants: noLA1, RemoteLA1: r}); !fault.Is(err, fault.InvalidArgument) {
+			t.Errorf("remote LA with %s: %v", name, err)
 		}
 	}
 	if _, err := w.s.Get(ctx, "nope"); !fault.Is(err, fault.DeploymentNotFound) {
