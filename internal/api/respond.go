@@ -13,7 +13,7 @@ func statusOf(code fault.Code) int {
 	switch code {
 	case fault.BadRequest, fault.MalformedJSON, fault.UnknownField, fault.InvalidBase64,
 		fault.InvalidArgument, fault.InvalidShare, fault.WrongShare, fault.ForeignShare,
-		fault.DuplicateShare, fault.UnsealFailed,
+		fault.DuplicateShare, fault.UnsealFailed, fault.TokenTooDeep,
 		fault.KeyTypeMismatch, fault.KeyDisabled, fault.KeyPendingDeletion, fault.KeyVersionTooOld,
 		fault.DecryptFailed, fault.BatchTooLarge, fault.KeyNotExportable, fault.ImportFailed,
 		fault.ImportTokenInvalid, fault.BackupInvalid,

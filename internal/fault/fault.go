@@ -23,6 +23,7 @@ const (
 	Unauthenticated  Code = "unauthenticated"
 	TokenExpired     Code = "token_expired"
 	TokenRevoked     Code = "token_revoked"
+	TokenTooDeep     Code = "token_too_deep"
 	PermissionDenied Code = "permission_denied"
 	NotFound         Code = "not_found"
 	RouteNotFound    Code = "route_not_found"
