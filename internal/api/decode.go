@@ -13,7 +13,8 @@ import (
 
 // decode reads the request body as one JSON object into v. Unknown fields,
 // trailing data, bad base64 in []byte fields and bodies over the limit are
-// refused with their own codes. An empty body decodes as {}.
+// refused with their own codes. An empty body decodes as {}. A body naming
+// an object that the route does not declare is refused (checkNamed).
 func (c *call) decode(v any) error {
 	dec := json.NewDecoder(c.r.Body)
 	dec.DisallowUnknownFields()
@@ -21,14 +22,14 @@ func (c *call) decode(v any) error {
 	if errors.Is(err, io.EOF) {
 		return nil
 	}
-	if err == nil {
-		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			err = errors.New("trailing data after the JSON object")
-			return fault.Wrap(err, fault.MalformedJSON, "request body must be a single JSON object")
-		}
-		return nil
+	if err != nil {
+		return decodeError(err)
 	}
-	return decodeError(err)
+	if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+		err = errors.New("trailing data after the JSON object")
+		return fault.Wrap(err, fault.MalformedJSON, "request body must be a single JSON object")
+	}
+	return c.checkNamed(v)
 }
 
 // decodeError classifies an encoding/json error.

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +38,42 @@ type testNode struct {
 	share string
 	root  string
 	clock *testclock.Clock
+	api   *Server
+	raw   *inmem.Backend
+	// auditFails makes every audit write fail while set.
+	auditFails *atomic.Bool
+}
+
+// switchAuditor is an Auditor that fails on demand.
+type switchAuditor struct {
+	Auditor
+	fail *atomic.Bool
+}
+
+func (a switchAuditor) Log(ctx context.Context, e audit.Entry) error {
+	if a.fail.Load() {
+		return errors.New("test: the audit sink is failing")
+	}
+	return a.Auditor.Log(ctx, e)
+}
+
+// snapshot returns every stored key and (encrypted) value.
+func (n *testNode) snapshot() map[string]string {
+	n.t.Helper()
+	ctx := context.Background()
+	keys, err := n.raw.List(ctx, "", "", 0)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, k := range keys {
+		v, err := n.raw.Get(ctx, k)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		out[k] = string(v)
+	}
+	return out
 }
 
 func newTestNode(t testing.TB, opts ...Option) *testNode {
@@ -60,7 +98,9 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 	opts = append([]Option{WithAuditSource(AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
 		return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 	}})}, opts...)
-	srv := httptest.NewServer(New(Services{Core: c, Auth: auth, Keys: ks, PKI: ca, CMS: sigs, V2X: v2x}, logger, opts...))
+	fails := new(atomic.Bool)
+	api := New(Services{Core: c, Auth: auth, Keys: ks, PKI: ca, CMS: sigs, V2X: v2x}, switchAuditor{Auditor: logger, fail: fails}, opts...)
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	res, err := c.Init(ctx, 1, 1)
@@ -70,7 +110,8 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 	if _, err := c.Unseal(ctx, res.Shares[0]); err != nil {
 		t.Fatal(err)
 	}
-	return &testNode{t: t, srv: srv, core: c, auth: auth, sink: sink, log: logger, share: res.Shares[0], root: res.RootToken, clock: clk}
+	return &testNode{t: t, srv: srv, core: c, auth: auth, sink: sink, log: logger, share: res.Shares[0], root: res.RootToken, clock: clk,
+		api: api, raw: raw, auditFails: fails}
 }
 
 // response is a decoded answer.

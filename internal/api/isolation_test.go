@@ -224,37 +224,8 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 // tenant B's admin token against tenant A's objects, and without a token.
 func TestEveryRouteIsolatesTenants(t *testing.T) {
 	n := newTestNode(t)
-	tokA, tokB := n.tenant("tenant-a"), n.tenant("tenant-b")
-	r := n.do("PUT", "/v1/policies/secret-policy-a", tokA, map[string]any{"rules": []map[string][]string{{"operations": {"tokens.read"}, "objects": {"*"}}}})
-	if r.status != http.StatusOK {
-		t.Fatalf("policy: %d %s", r.status, r.body)
-	}
-	r = n.do("POST", "/v1/tokens", tokA, map[string]any{"policies": []string{"admin"}})
-	var appA sdk.TokenCreated
-	r.json(t, &appA)
-	fx := tenantFixture{policy: "secret-policy-a", accessor: appA.Accessor}
-	for _, k := range []sdk.CreateKeyRequest{
-		{Name: "sm4-a", Type: "sm4", Derived: true}, {Name: "sm2-a", Type: "sm2"}, {Name: "hmac-a", Type: "hmac-sm3"},
-		{Name: "doomed-a", Type: "sm4"}, {Name: "toggle-a", Type: "sm4"}, {Name: "shared-name", Type: "sm4", Description: "tenant a's"},
-		{Name: "export-a", Type: "sm4", Exportable: true},
-	} {
-		if r := n.do("POST", "/v1/keys", tokA, k); r.status != http.StatusCreated {
-			t.Fatalf("key %s: %d %s", k.Name, r.status, r.body)
-		}
-	}
-	n.do("POST", "/v1/aliases", tokA, map[string]string{"name": "alias:a", "target": "sm4-a"})
-	var enc sdk.EncryptResult
-	n.do("POST", "/v1/keys/sm4-a/encrypt", tokA, map[string]string{"plaintext": "aGk="}).json(t, &enc)
-	var sig sdk.SignResult
-	n.do("POST", "/v1/keys/sm2-a/sign", tokA, map[string]string{"input": "aGk="}).json(t, &sig)
-	var mac sdk.MACResult
-	n.do("POST", "/v1/keys/hmac-a/mac", tokA, map[string]string{"input": "aGk="}).json(t, &mac)
-	var backup backupAnswer
-	n.do("POST", "/v1/keys/export-a/backup", tokA, map[string]string{"password": "correct horse battery"}).json(t, &backup)
-	fx.ciphertext, fx.signature, fx.mac, fx.backup = enc.Ciphertext, sig.Signature, mac.MAC, backup.Backup
-	fx.publicKey = string(n.do("GET", "/v1/keys/sm2-a/public", tokA, nil).body)
-	caFixture(t, n, tokA, &fx)
-	fx.pca = v2xFixture(t, n, tokA)
+	tokA, fx := isolationFixture(t, n)
+	tokB := n.tenant("tenant-b")
 	cases := isolationCases(fx)
 
 	srv := New(Services{}, nil)
@@ -306,6 +277,44 @@ func TestEveryRouteIsolatesTenants(t *testing.T) {
 			t.Errorf("isolation case %s matches no route", key)
 		}
 	}
+}
+
+// isolationFixture creates tenant A with the objects that
+// isolationCases name, and returns its admin token and the fixture.
+func isolationFixture(t *testing.T, n *testNode) (string, tenantFixture) {
+	t.Helper()
+	tokA := n.tenant("tenant-a")
+	r := n.do("PUT", "/v1/policies/secret-policy-a", tokA, map[string]any{"rules": []map[string][]string{{"operations": {"tokens.read"}, "objects": {"*"}}}})
+	if r.status != http.StatusOK {
+		t.Fatalf("policy: %d %s", r.status, r.body)
+	}
+	r = n.do("POST", "/v1/tokens", tokA, map[string]any{"policies": []string{"admin"}})
+	var appA sdk.TokenCreated
+	r.json(t, &appA)
+	fx := tenantFixture{policy: "secret-policy-a", accessor: appA.Accessor}
+	for _, k := range []sdk.CreateKeyRequest{
+		{Name: "sm4-a", Type: "sm4", Derived: true}, {Name: "sm2-a", Type: "sm2"}, {Name: "hmac-a", Type: "hmac-sm3"},
+		{Name: "doomed-a", Type: "sm4"}, {Name: "toggle-a", Type: "sm4"}, {Name: "shared-name", Type: "sm4", Description: "tenant a's"},
+		{Name: "export-a", Type: "sm4", Exportable: true},
+	} {
+		if r := n.do("POST", "/v1/keys", tokA, k); r.status != http.StatusCreated {
+			t.Fatalf("key %s: %d %s", k.Name, r.status, r.body)
+		}
+	}
+	n.do("POST", "/v1/aliases", tokA, map[string]string{"name": "alias:a", "target": "sm4-a"})
+	var enc sdk.EncryptResult
+	n.do("POST", "/v1/keys/sm4-a/encrypt", tokA, map[string]string{"plaintext": "aGk="}).json(t, &enc)
+	var sig sdk.SignResult
+	n.do("POST", "/v1/keys/sm2-a/sign", tokA, map[string]string{"input": "aGk="}).json(t, &sig)
+	var mac sdk.MACResult
+	n.do("POST", "/v1/keys/hmac-a/mac", tokA, map[string]string{"input": "aGk="}).json(t, &mac)
+	var backup backupAnswer
+	n.do("POST", "/v1/keys/export-a/backup", tokA, map[string]string{"password": "correct horse battery"}).json(t, &backup)
+	fx.ciphertext, fx.signature, fx.mac, fx.backup = enc.Ciphertext, sig.Signature, mac.MAC, backup.Backup
+	fx.publicKey = string(n.do("GET", "/v1/keys/sm2-a/public", tokA, nil).body)
+	caFixture(t, n, tokA, &fx)
+	fx.pca = v2xFixture(t, n, tokA)
+	return tokA, fx
 }
 
 // caFixture gives tenant A a root CA ca-a (and shared-ca), a certificate

@@ -20,7 +20,7 @@ func (s *Server) putPolicy(c *call) (any, error) {
 	for i, r := range req.Rules {
 		rules[i] = authn.Rule(r)
 	}
-	p, err := s.auth.PutPolicy(c.ctx, c.tenant, authn.Policy{Name: c.object, Rules: rules})
+	p, err := s.auth.PutPolicy(c.ctx, c.token, c.tenant, authn.Policy{Name: c.object, Rules: rules})
 	if err != nil {
 		return nil, err
 	}

@@ -34,16 +34,53 @@ type route struct {
 	op              string // operation name, for policies and audit
 	scope           scope
 	object          string // path wildcard naming the object, if any
-	sealed          bool   // served while sealed
-	unaudited       bool   // polled by load balancers; carries no tenant data
-	// bodyObject routes name their object in the body; the handler must
-	// call Server.authorize once it has decoded it, or the request fails.
-	bodyObject bool
+	// fixedObject is the object of a route whose path names none
+	// (POST /v1/tsa stamps with the TSA "default").
+	fixedObject string
+	// body declares every object that the JSON body names. The dispatcher
+	// reads the body and decides on each before the handler runs, and the
+	// handler's decode refuses an object field that is not declared here.
+	body      []bodyObject
+	sealed    bool // served while sealed
+	unaudited bool // polled by load balancers; carries no tenant data
+	// pure routes change no stored state: they are audited once, after the
+	// handler, and their answer is withheld if that record fails. Every
+	// other route is recorded before its handler acts. GET routes are
+	// pure.
+	pure bool
 	// stream routes take an application/octet-stream body of any size,
 	// which the handler reads as a stream; JSON bodies keep the limit.
 	stream bool
 	handle func(*call) (any, error)
 }
+
+// bodyObject declares one object named by a field of a route's JSON body.
+type bodyObject struct {
+	// field is a top-level field of the body; in a batch request it is
+	// read in every item of "batch" too.
+	field string
+	// op is the operation the caller needs on the object: the route's own
+	// when empty, or sameRights, or refOnly.
+	op string
+	// main marks the field naming the route's object, when the path names
+	// none; it is the object in the audit record.
+	main bool
+	// orPath: an absent field means the path object (a re-encryption
+	// without to_key stays under the same key).
+	orPath bool
+}
+
+// Special values of bodyObject.op.
+const (
+	// sameRights: the caller must hold on this object every operation that
+	// it holds on the route's object (an alias may lead only to a key its
+	// user could already use directly).
+	sameRights = "=same-rights"
+	// refOnly: the field refers to an object that the route only names
+	// (a login rule restricted to one CA's certificates) and needs no
+	// right on it.
+	refOnly = "=reference"
+)
 
 // call is one request as a handler sees it.
 type call struct {
@@ -54,9 +91,13 @@ type call struct {
 	token     *authn.Token
 	tenant    string
 	object    string
-	status    int  // success status; 200 when zero
-	decided   bool // an authorisation decision was made
+	status    int // success status; 200 when zero
 	sensitive map[string][]byte
+	// named holds, by body field, the objects the dispatcher decided on;
+	// decode refuses any other object field.
+	named   map[string][]string
+	scope   scope
+	pattern string
 }
 
 // markSensitive records a field whose HMAC, not value, goes to audit.
@@ -85,6 +126,9 @@ func (s *Server) register(rt *route) {
 	if rt.scope == 0 || rt.op == "" || rt.handle == nil {
 		panic("api: route " + rt.method + " " + rt.pattern + " lacks an operation, scope or handler")
 	}
+	if rt.method == http.MethodGet {
+		rt.pure = true
+	}
 	obs := s.metrics.observer(rt.method + " " + rt.pattern)
 	s.mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -94,19 +138,41 @@ func (s *Server) register(rt *route) {
 }
 
 // dispatch runs one request through seal check, authentication,
-// authorisation, the handler and audit, and writes the response. It
+// authorisation, audit and the handler, and writes the response. It
 // returns the HTTP status for metrics.
+//
+// Every decision is made before the handler runs. A route that changes
+// state is recorded before it acts: if that record cannot be written the
+// request is refused having changed nothing, and its outcome is recorded
+// after. A pure route is recorded once, after, and its answer is withheld
+// when that record fails.
 func (s *Server) dispatch(rt *route, w http.ResponseWriter, r *http.Request) int {
-	c := &call{ctx: r.Context(), w: w, r: r, id: s.newRequestID()}
+	c := &call{ctx: r.Context(), w: w, r: r, id: s.newRequestID(), scope: rt.scope, pattern: rt.pattern}
 	w.Header().Set("X-Request-Id", c.id)
 	if rt.object != "" {
 		c.object = r.PathValue(rt.object)
+	}
+	if c.object == "" {
+		c.object = rt.fixedObject
 	}
 	if !rt.stream || !isStream(r) {
 		r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 	}
 
-	result, err := s.decideAndHandle(rt, c)
+	var result any
+	err := s.decide(rt, c)
+	recorded := false
+	if err == nil && !rt.pure && !rt.unaudited {
+		// Status 0 in the record: accepted, the outcome follows.
+		if aerr := s.auditor.Log(c.ctx, s.entry(rt, c, 0, "")); aerr != nil {
+			err = s.auditFailed(c, aerr)
+		} else {
+			recorded = true
+		}
+	}
+	if err == nil {
+		result, err = rt.handle(c)
+	}
 	status, code := http.StatusOK, ""
 	if err != nil {
 		code = string(fault.CodeOf(err))
@@ -117,9 +183,12 @@ func (s *Server) dispatch(rt *route, w http.ResponseWriter, r *http.Request) int
 		status = rw.status
 	}
 	if !rt.unaudited {
-		if aerr := s.auditor.Log(c.ctx, s.entry(rt, c, status, code)); aerr != nil {
-			s.log.Error("audit write failed; refusing to answer", "request_id", c.id, "error", aerr)
-			err = fault.Wrap(aerr, fault.AuditFailure, "the audit log is unavailable")
+		if aerr := s.auditor.Log(c.ctx, s.entry(rt, c, status, code)); aerr != nil && !recorded {
+			err = s.auditFailed(c, aerr)
+		} else if aerr != nil {
+			// The request is on record and has acted; withholding its
+			// answer would only invite a retry that acts twice.
+			s.log.Error("audit: the outcome of a recorded request could not be written", "request_id", c.id, "error", aerr)
 		}
 	}
 	if err != nil {
@@ -146,51 +215,75 @@ func (s *Server) dispatch(rt *route, w http.ResponseWriter, r *http.Request) int
 	return status
 }
 
-// decideAndHandle refuses the request unless the node may serve it and the
-// token may perform the route's operation on its object, then runs the
-// handler.
-func (s *Server) decideAndHandle(rt *route, c *call) (any, error) {
+// auditFailed logs an audit write failure and returns the error the
+// request fails with.
+func (s *Server) auditFailed(c *call, err error) error {
+	s.log.Error("audit write failed; refusing the request", "request_id", c.id, "error", err)
+	return fault.Wrap(err, fault.AuditFailure, "the audit log is unavailable")
+}
+
+// decide refuses the request unless the node may serve it and the token
+// may perform the route's operation on every object the route declares.
+func (s *Server) decide(rt *route, c *call) error {
 	if !rt.sealed && s.core.Sealed() {
-		return nil, fault.New(fault.Sealed, "mima is sealed")
+		return fault.New(fault.Sealed, "mima is sealed")
 	}
 	if rt.scope != scopePublic {
 		if err := s.authenticate(c); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	switch rt.scope {
 	case scopeSystem:
 		if !c.token.Root {
-			return nil, fault.New(fault.PermissionDenied, "only the root token may %s", rt.op)
+			return fault.New(fault.PermissionDenied, "only the root token may %s", rt.op)
 		}
-		c.decided = true
 	case scopeTenant:
 		if err := s.chooseTenant(c); err != nil {
-			return nil, err
+			return err
 		}
-		if !rt.bodyObject {
-			if err := s.authorize(c, rt.op, c.object); err != nil {
-				return nil, err
-			}
-		}
-	default:
-		c.decided = true
+		return s.decideObjects(rt, c)
 	}
-	result, err := rt.handle(c)
-	if err == nil && !c.decided {
-		return nil, fault.New(fault.Internal, "route %s %s made no authorisation decision", rt.method, rt.pattern)
-	}
-	return result, err
+	return nil
 }
 
-// authorize decides whether the request's token may perform op on object
-// in its tenant. Handlers of bodyObject routes call it for the object
-// named in the body, and any handler for further objects it touches.
-func (s *Server) authorize(c *call, op, object string) error {
-	if err := s.auth.Authorize(c.ctx, c.token, c.tenant, op, object); err != nil {
+// decideObjects authorises the route's operation on its object and the
+// declared operation on every object its body names.
+func (s *Server) decideObjects(rt *route, c *call) error {
+	named, err := bodyObjects(rt, c)
+	if err != nil {
 		return err
 	}
-	c.decided = true
+	c.named = map[string][]string{}
+	hasMain := false
+	for _, n := range named {
+		c.named[n.decl.field] = append(c.named[n.decl.field], n.value)
+		if n.decl.main {
+			hasMain = true
+			c.object = n.value
+		}
+	}
+	if !hasMain {
+		if err := s.auth.Authorize(c.ctx, c.token, c.tenant, rt.op, c.object); err != nil {
+			return err
+		}
+	}
+	for _, n := range named {
+		switch op := n.decl.op; op {
+		case refOnly:
+		case sameRights:
+			if err := s.auth.AuthorizeSameRights(c.ctx, c.token, c.tenant, c.object, n.value); err != nil {
+				return err
+			}
+		default:
+			if op == "" {
+				op = rt.op
+			}
+			if err := s.auth.Authorize(c.ctx, c.token, c.tenant, op, n.value); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -20,9 +20,6 @@ func (s *Server) createV2XLA(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(c, "v2x.la.create", req.Name); err != nil {
-		return nil, err
-	}
 	var id linkage.LaID
 	if b, err := hex.DecodeString(req.ID); err != nil || len(b) != len(id) {
 		return nil, fault.New(fault.InvalidArgument, "id must be 2 bytes in hex, such as \"0001\"")

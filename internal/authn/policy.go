@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,8 +55,11 @@ func anyMatch(patterns []string, s string) bool {
 	return false
 }
 
-// PutPolicy creates or replaces a policy in tenant.
-func (s *Service) PutPolicy(ctx context.Context, tenant string, p Policy) (Policy, error) {
+// PutPolicy creates or replaces a policy in tenant on behalf of writer.
+// Root and tenant admins may write any policy; any other writer only one
+// whose every grant its own policies already allow (see withinGrants), so
+// that no token can widen its own or another's rights.
+func (s *Service) PutPolicy(ctx context.Context, writer *Token, tenant string, p Policy) (Policy, error) {
 	if !ValidName(p.Name) || p.Name == AdminPolicy || p.Name == RootPolicy {
 		return Policy{}, fault.New(fault.InvalidArgument, "policy name must be 1-63 characters of a-z, 0-9, '-' and '_', and not %q or %q", AdminPolicy, RootPolicy)
 	}
@@ -65,6 +70,9 @@ func (s *Service) PutPolicy(ctx context.Context, tenant string, p Policy) (Polic
 		if err := s.checkRule(r); err != nil {
 			return Policy{}, fault.New(fault.InvalidArgument, "rule %d: %s", i+1, err)
 		}
+	}
+	if err := s.withinGrants(ctx, writer, tenant, p.Rules); err != nil {
+		return Policy{}, err
 	}
 	p.UpdatedAt = s.now().UTC()
 	b, err := json.Marshal(p)
@@ -180,4 +188,103 @@ func (s *Service) Authorize(ctx context.Context, tok *Token, tenant, op, object 
 		}
 	}
 	return fault.New(fault.PermissionDenied, "token is not allowed to %s %q", op, object)
+}
+
+// AuthorizeSameRights decides whether tok may direct object at target (an
+// alias at a key): every operation that tok may perform on object, other
+// than managing aliases (aliases.*), it must also be allowed to perform on
+// target, so that pointing a name it can use at a key gives it nothing it
+// could not already do with that key. The error has code
+// permission_denied and names the first such operation.
+func (s *Service) AuthorizeSameRights(ctx context.Context, tok *Token, tenant, object, target string) error {
+	for _, op := range slices.Sorted(maps.Keys(s.ops)) {
+		if strings.HasPrefix(op, "aliases.") {
+			continue
+		}
+		if err := s.Authorize(ctx, tok, tenant, op, object); fault.Is(err, fault.PermissionDenied) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		if err := s.Authorize(ctx, tok, tenant, op, target); err != nil {
+			return fault.New(fault.PermissionDenied, "token may %s %q but not %q, so it may not point one at the other", op, object, target)
+		}
+	}
+	return nil
+}
+
+// withinGrants refuses rules that grant writer more than it holds: for
+// every known operation a rule's operation patterns match, one of the
+// writer's own rules must allow that operation on a pattern that covers
+// each of the rule's object patterns. Root and admin tokens hold
+// everything.
+func (s *Service) withinGrants(ctx context.Context, writer *Token, tenant string, rules []Rule) error {
+	if writer.Root || writer.hasPolicy(AdminPolicy) {
+		return nil
+	}
+	var own []Rule
+	for _, name := range writer.Policies {
+		p, err := s.Policy(ctx, tenant, name)
+		if fault.Is(err, fault.PolicyNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		own = append(own, p.Rules...)
+	}
+	for _, r := range rules {
+		for _, op := range s.opsOf(r.Operations) {
+			for _, obj := range r.Objects {
+				held := slices.ContainsFunc(own, func(o Rule) bool {
+					return anyCovers(o.Operations, op) && anyCovers(o.Objects, obj)
+				})
+				if !held {
+					return fault.New(fault.PermissionDenied, "a policy may grant only what its writer holds, and the writer may not %s %q", op, obj)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// opsOf returns the known operations that patterns match, or the patterns
+// themselves when no operations are known.
+func (s *Service) opsOf(patterns []string) []string {
+	if len(s.ops) == 0 {
+		return patterns
+	}
+	var out []string
+	for _, op := range slices.Sorted(maps.Keys(s.ops)) {
+		if anyMatch(patterns, op) {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+// anyCovers reports whether one of patterns matches every name that
+// pattern b matches.
+func anyCovers(patterns []string, b string) bool {
+	return slices.ContainsFunc(patterns, func(a string) bool { return covers(a, b) })
+}
+
+// covers reports whether glob a (path.Match syntax) matches every name
+// that glob b matches. It is exact for a literal b and conservative
+// otherwise: a must equal b, or be a literal prefix followed by '*' that
+// b starts with, the rest of b holding no '/', '[' or '\'.
+func covers(a, b string) bool {
+	const meta = `*?[\`
+	if a == b {
+		return true
+	}
+	if !strings.ContainsAny(b, meta) {
+		ok, _ := path.Match(a, b)
+		return ok
+	}
+	prefix, ok := strings.CutSuffix(a, "*")
+	if !ok || strings.ContainsAny(prefix, meta) || !strings.HasPrefix(b, prefix) {
+		return false
+	}
+	return !strings.ContainsAny(b[len(prefix):], `/[\`)
 }
