@@ -160,7 +160,7 @@ func TestPoliciesDecide(t *testing.T) {
 	ctx := context.Background()
 	_, admin, _ := s.CreateTenant(ctx, "acme")
 	adminTok := mustAuth(t, s, admin.Token)
-	if _, err := s.PutPolicy(ctx, "acme", Policy{Name: "orders", Rules: []Rule{{Operations: []string{"encrypt", "decrypt"}, Objects: []string{"orders-*"}}}}); err != nil {
+	if _, err := s.PutPolicy(ctx, rootToken, "acme", Policy{Name: "orders", Rules: []Rule{{Operations: []string{"encrypt", "decrypt"}, Objects: []string{"orders-*"}}}}); err != nil {
 		t.Fatal(err)
 	}
 	app, err := s.CreateToken(ctx, adminTok, "acme", TokenRequest{Policies: []string{"orders"}})
@@ -210,14 +210,14 @@ func TestPolicyValidation(t *testing.T) {
 		"malformed glob":  {Name: "p", Rules: []Rule{{Operations: []string{"encrypt"}, Objects: []string{"["}}}},
 		"unknown pattern": {Name: "p", Rules: []Rule{{Operations: []string{"zzz*"}, Objects: []string{"*"}}}},
 	} {
-		if _, err := s.PutPolicy(ctx, DefaultTenant, p); !fault.Is(err, fault.InvalidArgument) {
+		if _, err := s.PutPolicy(ctx, rootToken, DefaultTenant, p); !fault.Is(err, fault.InvalidArgument) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 	if names, _ := s.ListPolicies(ctx, DefaultTenant); len(names) != 0 {
 		t.Fatalf("rejected policies were stored: %v", names)
 	}
-	if _, err := s.PutPolicy(ctx, DefaultTenant, Policy{Name: "readers", Rules: []Rule{{Operations: []string{"keys.*"}, Objects: []string{"*"}}}}); err != nil {
+	if _, err := s.PutPolicy(ctx, rootToken, DefaultTenant, Policy{Name: "readers", Rules: []Rule{{Operations: []string{"keys.*"}, Objects: []string{"*"}}}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -345,3 +345,7 @@ func TestAccessorsAreNotFlags(t *testing.T) {
 		t.Fatalf("static accessor %q", a)
 	}
 }
+
+// rootToken writes the policies of the tests that are not about who may
+// write them.
+var rootToken = &Token{Root: true}

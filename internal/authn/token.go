@@ -82,13 +82,21 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Token, erro
 	if subtle.ConstantTimeCompare(sum[:], tok.SecretHash) != 1 {
 		return nil, fault.New(fault.Unauthenticated, "unknown token")
 	}
-	if !tok.RevokedAt.IsZero() {
-		return nil, fault.New(fault.TokenRevoked, "token has been revoked")
-	}
-	if !tok.ExpiresAt.IsZero() && !s.now().Before(tok.ExpiresAt) {
-		return nil, fault.New(fault.TokenExpired, "token has expired")
+	if err := s.live(tok); err != nil {
+		return nil, err
 	}
 	return tok, nil
+}
+
+// live refuses a revoked or expired token.
+func (s *Service) live(tok *Token) error {
+	if !tok.RevokedAt.IsZero() {
+		return fault.New(fault.TokenRevoked, "token has been revoked")
+	}
+	if !tok.ExpiresAt.IsZero() && !s.now().Before(tok.ExpiresAt) {
+		return fault.New(fault.TokenExpired, "token has expired")
+	}
+	return nil
 }
 
 // parseToken splits "mima.<accessor>.<secret>".
@@ -138,9 +146,7 @@ func (s *Service) CreateStaticRoot(ctx context.Context, token string) error {
 // CreateToken creates a token in tenant on behalf of caller. The caller
 // must hold the admin policy (or be root) to grant any policy of the
 // tenant; otherwise it may grant only policies it holds itself. A token
-// never outlives the token that created it. A nil caller is mima itself,
-// issuing a token to an identity that logged in with a certificate: the
-// tenant's login rules chose the policies, and the token has no parent.
+// never outlives the token that created it, and is revoked with it.
 func (s *Service) CreateToken(ctx context.Context, caller *Token, tenant string, req TokenRequest) (Issued, error) {
 	if _, err := s.Tenant(ctx, tenant); err != nil {
 		return Issued{}, err
@@ -152,7 +158,7 @@ func (s *Service) CreateToken(ctx context.Context, caller *Token, tenant string,
 		if p == RootPolicy {
 			return Issued{}, fault.New(fault.PermissionDenied, "the root policy cannot be granted")
 		}
-		if caller != nil && !caller.Root && !caller.hasPolicy(AdminPolicy) && !caller.hasPolicy(p) {
+		if !caller.Root && !caller.hasPolicy(AdminPolicy) && !caller.hasPolicy(p) {
 			return Issued{}, fault.New(fault.PermissionDenied, "a token may only grant policies it holds itself: %q", p)
 		}
 		if p == AdminPolicy {
@@ -176,11 +182,9 @@ func (s *Service) CreateToken(ctx context.Context, caller *Token, tenant string,
 		DisplayName: req.DisplayName,
 		ExpiresAt:   expires,
 	}
-	if caller != nil {
-		tok.Parent = caller.Accessor
-		if !caller.ExpiresAt.IsZero() && expires.After(caller.ExpiresAt) {
-			tok.ExpiresAt = caller.ExpiresAt
-		}
+	tok.Parent = caller.Accessor
+	if !caller.ExpiresAt.IsZero() && expires.After(caller.ExpiresAt) {
+		tok.ExpiresAt = caller.ExpiresAt
 	}
 	return s.issue(ctx, tok, nil)
 }

@@ -29,10 +29,12 @@ type Identity struct {
 	SANs        pki.SANs
 	// CA is the CA of the tenant that issued the certificate.
 	CA string
-	// Rule is the login rule that matched; Policies and TTL are its.
+	// Rule is the login rule that matched; Policies, TTL and Owner (the
+	// token the login token is a child of) are its.
 	Rule     string
 	Policies []string
 	TTL      time.Duration
+	Owner    string
 }
 
 // Login checks the answer to a login challenge: the challenge is
@@ -83,7 +85,7 @@ func (s *Service) Login(ctx context.Context, tenant string, req LoginRequest) (I
 	}
 	for _, r := range rules {
 		if r.matches(&id) {
-			id.Rule, id.Policies, id.TTL = r.Name, r.Policies, r.TTL
+			id.Rule, id.Policies, id.TTL, id.Owner = r.Name, r.Policies, r.TTL, r.Owner
 			return id, nil
 		}
 	}

@@ -40,7 +40,7 @@ func (e *env) challenge(t testing.TB) Challenge {
 func (e *env) rules(t testing.TB, rules ...LoginRule) {
 	t.Helper()
 	for _, r := range rules {
-		if _, err := e.s.PutLoginRule(ctx, tenant, r); err != nil {
+		if _, _, err := e.s.PutLoginRule(ctx, tenant, r); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -95,7 +95,7 @@ func TestLogin(t *testing.T) {
 	ch := e.challenge(t)
 	_, err = e.s.Login(ctx, tenant, LoginRequest{ChallengeID: ch.ID, Signature: e.answer(t, "bob", ch), CertificatePEM: c.PEM()})
 	wantCode(t, "no rule", err, fault.LoginRuleNotMatched)
-	if err := e.s.DeleteLoginRule(ctx, tenant, "10-admins"); err != nil {
+	if _, err := e.s.DeleteLoginRule(ctx, tenant, "10-admins"); err != nil {
 		t.Fatal(err)
 	}
 	ch = e.challenge(t)
@@ -208,7 +208,7 @@ func TestWithRand(t *testing.T) {
 // TestLoginRules covers the rules' CRUD and validation.
 func TestLoginRules(t *testing.T) {
 	e := newEnv(t)
-	r, err := e.s.PutLoginRule(ctx, tenant, LoginRule{Name: "staff", Match: MatchEmail, Pattern: "*@acme.com", Policies: []string{"reader"}})
+	r, _, err := e.s.PutLoginRule(ctx, tenant, LoginRule{Name: "staff", Match: MatchEmail, Pattern: "*@acme.com", Policies: []string{"reader"}})
 	if err != nil || r.TTL != time.Hour || !r.UpdatedAt.Equal(e.clock.Now()) {
 		t.Fatalf("put %+v, %v", r, err)
 	}
@@ -234,13 +234,14 @@ func TestLoginRules(t *testing.T) {
 		{"bad CA", LoginRule{Name: "r", Match: MatchDNS, Pattern: "*", Policies: []string{"x"}, CA: "Bad CA"}},
 		{"negative ttl", LoginRule{Name: "r", Match: MatchDNS, Pattern: "*", Policies: []string{"x"}, TTL: -time.Second}},
 	} {
-		_, err := e.s.PutLoginRule(ctx, tenant, tc.r)
+		_, _, err := e.s.PutLoginRule(ctx, tenant, tc.r)
 		wantCode(t, tc.name, err, fault.InvalidArgument)
 	}
 	_, err = e.s.GetLoginRule(ctx, tenant, "nope")
 	wantCode(t, "get absent", err, fault.LoginRuleNotFound)
-	wantCode(t, "delete absent", e.s.DeleteLoginRule(ctx, tenant, "nope"), fault.LoginRuleNotFound)
-	if err := e.s.DeleteLoginRule(ctx, tenant, "a"); err != nil {
+	_, err = e.s.DeleteLoginRule(ctx, tenant, "nope")
+	wantCode(t, "delete absent", err, fault.LoginRuleNotFound)
+	if _, err := e.s.DeleteLoginRule(ctx, tenant, "a"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.s.GetLoginRule(ctx, tenant, "a")

@@ -53,12 +53,19 @@ type LoginRule struct {
 	CA string `json:"ca,omitempty"`
 	// Policies are the token's policies, 1 to 20 names; not "root".
 	Policies []string `json:"policies"`
-	// TTL is the token's lifetime: up to authn.MaxTTL; 0 is one hour.
-	TTL       time.Duration `json:"ttl"`
-	UpdatedAt time.Time     `json:"updated_at"`
+	// TTL is the token's lifetime: up to authn.MaxTTL; 0 is one hour. A
+	// token never outlives the rule's owner token.
+	TTL time.Duration `json:"ttl"`
+	// Owner is the accessor of the token that the rule's tokens are
+	// children of: a child of the token that wrote the rule, holding the
+	// rule's policies. Revoking the writer, or deleting or rewriting the
+	// rule, revokes it and every token the rule issued.
+	Owner     string    `json:"owner,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
-func (r *LoginRule) check() error {
+// Check validates a login rule and fills in its defaults.
+func (r *LoginRule) Check() error {
 	if err := checkName("login rule", r.Name); err != nil {
 		return err
 	}
@@ -121,28 +128,33 @@ func (r *LoginRule) matches(id *Identity) bool {
 }
 
 // PutLoginRule creates or replaces a login rule and returns it with its
-// defaults filled in.
-func (s *Service) PutLoginRule(ctx context.Context, tenant string, r LoginRule) (LoginRule, error) {
+// defaults filled in, and the owner of the rule it replaced ("" if none),
+// whose tokens the caller revokes.
+func (s *Service) PutLoginRule(ctx context.Context, tenant string, r LoginRule) (LoginRule, string, error) {
 	if err := checkTenant(tenant); err != nil {
-		return LoginRule{}, err
+		return LoginRule{}, "", err
 	}
-	if err := r.check(); err != nil {
-		return LoginRule{}, err
+	if err := r.Check(); err != nil {
+		return LoginRule{}, "", err
 	}
 	st, err := s.backend()
 	if err != nil {
-		return LoginRule{}, err
+		return LoginRule{}, "", err
+	}
+	prev, err := readLoginRule(ctx, st, tenant, r.Name)
+	if err != nil && !fault.Is(err, fault.LoginRuleNotFound) {
+		return LoginRule{}, "", err
 	}
 	r.Policies = slices.Clone(r.Policies)
 	r.UpdatedAt = s.clock()
 	b, err := json.Marshal(r)
 	if err != nil {
-		return LoginRule{}, internalErr(err)
+		return LoginRule{}, "", internalErr(err)
 	}
 	if err := st.Put(ctx, loginRulePath(tenant, r.Name), b); err != nil {
-		return LoginRule{}, storageErr(err)
+		return LoginRule{}, "", storageErr(err)
 	}
-	return r, nil
+	return r, prev.Owner, nil
 }
 
 // GetLoginRule returns a login rule; an absent one is
@@ -183,20 +195,21 @@ func (s *Service) ListLoginRules(ctx context.Context, tenant string) ([]LoginRul
 	return out, nil
 }
 
-// DeleteLoginRule deletes a login rule; an absent one is
-// login_rule_not_found.
-func (s *Service) DeleteLoginRule(ctx context.Context, tenant, name string) error {
-	if _, err := s.GetLoginRule(ctx, tenant, name); err != nil {
-		return err
+// DeleteLoginRule deletes a login rule and returns its owner, whose
+// tokens the caller revokes; an absent one is login_rule_not_found.
+func (s *Service) DeleteLoginRule(ctx context.Context, tenant, name string) (string, error) {
+	r, err := s.GetLoginRule(ctx, tenant, name)
+	if err != nil {
+		return "", err
 	}
 	st, err := s.backend()
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := st.Delete(ctx, loginRulePath(tenant, name)); err != nil {
-		return storageErr(err)
+		return "", storageErr(err)
 	}
-	return nil
+	return r.Owner, nil
 }
 
 func readLoginRule(ctx context.Context, st storage.Backend, tenant, name string) (LoginRule, error) {
