@@ -6,10 +6,11 @@
 // encryption of a symmetric key to a public key with CCM for the data.
 //
 // Signing keys are crypto.Signers, so authority keys stay in the key
-// service. SM2 signatures are computed over M = H(tbs) || H(signer) with
-// the Z_A of the profile's signer id (GB/T 32918.2: e = SM3(Z_A || M));
-// which id the Chinese profile fixes is not confirmed, so it is a
-// profile setting, 1234567812345678 by default.
+// service. SM2 signatures follow GB/T 45112-2024 (YD/T 3957-2021), as its
+// worked example shows: e = SM3(Z_A || tbs), the COER encoding itself,
+// with Z_A computed with ID_A = SM3(the signer's certificate); for
+// self-signed data, which the example does not cover, ID_A is the
+// profile's SelfSignedID, SM3 of the empty string by default.
 package sec
 
 import (
@@ -47,8 +48,12 @@ type Profile struct {
 	Curve   elliptic.Curve
 	NewHash func() hash.Hash
 	HashAlg uint8
-	// SignerID is the SM2 user id of Z_A (SM2 only).
-	SignerID []byte
+	// SelfSignedID is ID_A of the Z_A of self-signed SM2 data (root
+	// certificates, self-signed requests; SM2 only). GB/T 45112-2024's
+	// example covers only data with a signer certificate, whose ID_A is
+	// SM3 of that certificate; by analogy CN uses SM3 of the empty string.
+	// It must not be empty.
+	SelfSignedID []byte
 	// NewBlock makes the CCM block cipher: SM4 or AES-128. SymmAlg is its
 	// SymmAlgorithm enumeration value.
 	NewBlock func(key []byte) (cipher.Block, error)
@@ -75,13 +80,16 @@ func (p *Profile) SM() bool { return p.Curve == sm2.P256() }
 // {v, t, c}, explicit certificates only.
 var CN = &Profile{
 	Name: "cn", Curve: sm2.P256(), NewHash: sm3.New, HashAlg: ieee1609.HashSM3,
-	SignerID: []byte("1234567812345678"),
 	NewBlock: sm4.NewCipher, SymmAlg: ieee1609.SymmSM4CCM,
+	SelfSignedID:     sm3Empty[:],
 	WrappedKeyOrder:  OrderTC,
 	SecurityMgmtPsid: 3627, CrlPsid: 3628,
 	ExplicitOnly: true,
 	Butterfly:    butterfly.SM4SM2, Linkage: linkage.SM3SM4,
 }
+
+// sm3Empty is SM3 of the empty string.
+var sm3Empty = sm3.Sum(nil)
 
 // IEEE is the IEEE 1609.2 / 1609.2.1 profile with P-256, SHA-256 and
 // AES-128-CCM. mima verifies with it (and its vectors run with it); its
