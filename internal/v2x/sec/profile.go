@@ -10,7 +10,8 @@
 // worked example shows: e = SM3(Z_A || tbs), the COER encoding itself,
 // with Z_A computed with ID_A = SM3(the signer's certificate); for
 // self-signed data, which the example does not cover, ID_A is the
-// profile's SelfSignedID, SM3 of the empty string by default.
+// profile's SelfSignedID: GB/T 32918's default 1234567812345678, under
+// which a real self-signed root of CAICT verifies.
 package sec
 
 import (
@@ -51,8 +52,9 @@ type Profile struct {
 	// SelfSignedID is ID_A of the Z_A of self-signed SM2 data (root
 	// certificates, self-signed requests; SM2 only). GB/T 45112-2024's
 	// example covers only data with a signer certificate, whose ID_A is
-	// SM3 of that certificate; by analogy CN uses SM3 of the empty string.
-	// It must not be empty.
+	// SM3 of that certificate. CN uses GB/T 32918's default
+	// 1234567812345678: CAICT's published self-signed root verifies under
+	// it and not under SM3 of the empty string. It must not be empty.
 	SelfSignedID []byte
 	// NewBlock makes the CCM block cipher: SM4 or AES-128. SymmAlg is its
 	// SymmAlgorithm enumeration value.
@@ -81,15 +83,12 @@ func (p *Profile) SM() bool { return p.Curve == sm2.P256() }
 var CN = &Profile{
 	Name: "cn", Curve: sm2.P256(), NewHash: sm3.New, HashAlg: ieee1609.HashSM3,
 	NewBlock: sm4.NewCipher, SymmAlg: ieee1609.SymmSM4CCM,
-	SelfSignedID:     sm3Empty[:],
+	SelfSignedID:     []byte("1234567812345678"),
 	WrappedKeyOrder:  OrderTC,
 	SecurityMgmtPsid: 3627, CrlPsid: 3628,
 	ExplicitOnly: true,
 	Butterfly:    butterfly.SM4SM2, Linkage: linkage.SM3SM4,
 }
-
-// sm3Empty is SM3 of the empty string.
-var sm3Empty = sm3.Sum(nil)
 
 // IEEE is the IEEE 1609.2 / 1609.2.1 profile with P-256, SHA-256 and
 // AES-128-CCM. mima verifies with it (and its vectors run with it); its

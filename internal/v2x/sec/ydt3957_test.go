@@ -65,9 +65,8 @@ func TestYDT3957Vector(t *testing.T) {
 		t.Fatal(err)
 	}
 	der, _ := derSignature(own.Sm2Signature.RSig[:], own.Sm2Signature.SSig[:])
-	empty := sm3.Sum(nil)
-	if !sm2.VerifyASN1WithSM2(pub, empty[:], tbs, der) {
-		t.Error("a self-signed signature is not over SM3(Z_A || tbs) with ID_A = SM3(\"\")")
+	if !sm2.VerifyASN1WithSM2(pub, []byte("1234567812345678"), tbs, der) {
+		t.Error("a self-signed signature is not over SM3(Z_A || tbs) with ID_A = 1234567812345678")
 	}
 }
 
@@ -131,4 +130,50 @@ func readVector(t *testing.T, path string) map[string][]byte {
 		v[strings.TrimSpace(name)] = b
 	}
 	return v
+}
+
+// TestCAICTRootCertificate verifies through the CN profile a real
+// self-signed Chinese-profile certificate, CAICT's trusted root list
+// authority (testdata/caict-trcla.hex; source in testdata/README.md). It
+// is explicit, issued "self" with SM3, permits AIDs 3627 and 3628, and its
+// SM2 signature is over SM3(Z_A || tbs) with ID_A the GB/T 32918 default
+// 1234567812345678, not SM3 of the empty string.
+func TestCAICTRootCertificate(t *testing.T) {
+	f, err := os.ReadFile("testdata/caict-trcla.hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hexText strings.Builder
+	for l := range strings.Lines(string(f)) {
+		if !strings.HasPrefix(l, "#") {
+			hexText.WriteString(strings.Join(strings.Fields(l), ""))
+		}
+	}
+	b, err := hex.DecodeString(hexText.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c ieee1609.Certificate
+	if err := coer.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Type != ieee1609.CertTypeExplicit || c.Issuer.Self == nil || *c.Issuer.Self != ieee1609.HashSM3 {
+		t.Errorf("type %d, issuer %+v", c.Type, c.Issuer)
+	}
+	aids := map[ieee1609.Psid]bool{}
+	for _, p := range c.ToBeSigned.AppPermissions {
+		aids[p.Psid] = true
+	}
+	if !aids[CN.SecurityMgmtPsid] || !aids[CN.CrlPsid] {
+		t.Errorf("AIDs %v, want %d and %d", aids, CN.SecurityMgmtPsid, CN.CrlPsid)
+	}
+	if err := CN.CheckCertSignature(&c, nil); err != nil {
+		t.Errorf("CAICT's root under the CN profile: %v", err)
+	}
+	empty := sm3.Sum(nil)
+	other := *CN
+	other.SelfSignedID = empty[:]
+	if err := other.CheckCertSignature(&c, nil); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("with ID_A = SM3(\"\"): %v", err)
+	}
 }
