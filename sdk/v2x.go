@@ -133,6 +133,9 @@ type V2XDeployment struct {
 	RoadsidePsids  []uint64          `json:"roadside_psids"`
 	RootPin        string            `json:"root_pin"`
 	Certificates   map[string][]byte `json:"certificates"`
+	// SigningInput names the SM2 signing input of the authorities'
+	// signatures: "gbt45112-2024" (GB/T 45112-2024).
+	SigningInput string `json:"signing_input"`
 }
 
 // V2XDevice is an entry of the ECA's allow-list.
@@ -184,6 +187,14 @@ func (c *Client) CreateV2XDeployment(ctx context.Context, req V2XDeploymentReque
 func (c *Client) V2XDeployment(ctx context.Context, name string) (V2XDeployment, error) {
 	var out V2XDeployment
 	return out, c.do(ctx, http.MethodGet, v2xPath(name), nil, &out)
+}
+
+// MigrateV2X re-issues the authority certificates and CRLs of a
+// deployment made by an earlier mima under GB/T 45112-2024's SM2 signing
+// input, and describes it (root token). It changes nothing in a deployment
+// already migrated.
+func (c *Client) MigrateV2X(ctx context.Context, name string) (V2XDeployment, error) {
+	return one[V2XDeployment](ctx, c, v2xPath(name, "migrate"), struct{}{})
 }
 
 // V2XDeployments names the deployments (root token).

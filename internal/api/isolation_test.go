@@ -199,6 +199,7 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"POST /v1/v2x":                          {path: "/v1/v2x", body: map[string]any{"name": "intruder"}},
 		"GET /v1/v2x":                           {path: "/v1/v2x"},
 		"GET /v1/v2x/{deployment}":              {path: "/v1/v2x/iso"},
+		"POST /v1/v2x/{deployment}/migrate":     {path: "/v1/v2x/iso/migrate", body: map[string]any{}},
 		"PUT /v1/v2x/{deployment}/devices":      {path: "/v1/v2x/iso/devices", body: map[string]any{"devices": []map[string]string{{"id": "VIN-B"}}}, allowed: notFound, owner: http.StatusNoContent},
 		"GET /v1/v2x/{deployment}/devices/{id}": {path: "/v1/v2x/iso/devices/VIN-1", allowed: notFound, leaks: []string{"VIN-1"}, owner: http.StatusOK},
 		"POST /v1/v2x/{deployment}/flush":       {path: "/v1/v2x/iso/flush", body: map[string]any{}, allowed: notFound, owner: http.StatusOK},

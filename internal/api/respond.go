@@ -33,7 +33,7 @@ func statusOf(code fault.Code) int {
 		return http.StatusMethodNotAllowed
 	case fault.AlreadyExists, fault.AlreadyInit, fault.KeyDestroyed,
 		fault.CAPending, fault.CAExpired, fault.CARevoked, fault.AlreadyRevoked,
-		fault.CertificateExpired, fault.CertificateRevoked, fault.RoleConflict, fault.DownloadNotReady:
+		fault.CertificateExpired, fault.CertificateRevoked, fault.RoleConflict, fault.DownloadNotReady, fault.MigrationRequired:
 		return http.StatusConflict
 	case fault.BodyTooLarge:
 		return http.StatusRequestEntityTooLarge

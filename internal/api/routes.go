@@ -125,6 +125,7 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/v2x", op: "v2x.create", scope: scopeSystem, handle: s.createV2X},
 		{method: "GET", pattern: "/v1/v2x", op: "v2x.list", scope: scopeSystem, handle: s.listV2X},
 		{method: "GET", pattern: "/v1/v2x/{deployment}", op: "v2x.read", scope: scopeSystem, object: "deployment", handle: s.getV2X},
+		{method: "POST", pattern: "/v1/v2x/{deployment}/migrate", op: "v2x.migrate", scope: scopeSystem, object: "deployment", handle: s.migrateV2X},
 		{method: "PUT", pattern: "/v1/v2x/{deployment}/devices", op: "v2x.devices.write", scope: scopeTenant, object: "deployment", handle: s.putV2XDevices},
 		{method: "GET", pattern: "/v1/v2x/{deployment}/devices/{id}", op: "v2x.devices.read", scope: scopeTenant, object: "deployment", handle: s.getV2XDevice},
 		{method: "POST", pattern: "/v1/v2x/{deployment}/flush", op: "v2x.flush", scope: scopeTenant, object: "deployment", handle: s.flushV2X},

@@ -65,6 +65,16 @@ func (s *Server) getV2X(c *call) (any, error) {
 	return deploymentOf(d)
 }
 
+// migrateV2X re-signs a deployment of an earlier version under GB/T
+// 45112-2024's SM2 signing input.
+func (s *Server) migrateV2X(c *call) (any, error) {
+	d, err := s.v2x.Migrate(c.ctx, c.object)
+	if err != nil {
+		return nil, err
+	}
+	return deploymentOf(d)
+}
+
 // v2xAs loads the deployment named by the path, refusing unless the
 // caller's tenant holds role in it.
 func (s *Server) v2xAs(c *call, role string) (scms.Deployment, error) {
@@ -191,6 +201,7 @@ func deploymentOf(d scms.Deployment) (sdk.V2XDeployment, error) {
 		Name: d.Name, Profile: d.Profile, Created: d.Created, Period: d.Period.String(),
 		Tenants:        sdk.V2XTenants{Root: t.Root, ECA: t.ECA, RA: t.RA, LA1: t.LA1, LA2: t.LA2, PCA: t.PCA, MA: t.MA},
 		CertsPerPeriod: d.CertsPerPeriod, MaxPeriods: d.MaxPeriods, RetainPeriods: d.RetainPeriods, RootPin: hex.EncodeToString(pin[:]),
+		SigningInput: d.SigningInput,
 		Certificates: map[string][]byte{"root": d.Root, "ica": d.ICA, "crl": d.CRL, "eca": d.ECA, "ra": d.RA, "pca": d.PCA},
 	}
 	out.RemoteLA1, out.RemoteLA2 = remoteLAShown(d.RemoteLA1), remoteLAShown(d.RemoteLA2)

@@ -26,7 +26,7 @@ import (
 func (e *env) v2xCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "v2x", Short: "V2X security credentials (SCMS): deployments, and what a vehicle or roadside unit does"}
 	cmd.AddCommand(
-		e.v2xCreateCommand(), e.v2xShowCommand(), e.v2xAllowCommand(), e.v2xFlushCommand(),
+		e.v2xCreateCommand(), e.v2xShowCommand(), e.v2xMigrateCommand(), e.v2xAllowCommand(), e.v2xFlushCommand(),
 		e.v2xReportCommand(), e.v2xIssueCRLsCommand(),
 		e.v2xEnrollCommand(), e.v2xRequestCommand(), e.v2xDownloadCommand(), e.v2xSignCommand(),
 		e.v2xVerifyCommand(), e.v2xCheckRevokedCommand(), e.v2xLACommand(),
@@ -110,7 +110,7 @@ pseudonym request.`,
 
 func (e *env) printDeployment(d sdk.V2XDeployment) error {
 	return e.print(d, func(w io.Writer) {
-		fmt.Fprintf(w, "Name\t%s\nProfile\t%s\nRoot pin\t%s\nPeriod\t%s × %d certificates\n", d.Name, d.Profile, d.RootPin, d.Period, d.CertsPerPeriod)
+		fmt.Fprintf(w, "Name\t%s\nProfile\t%s\nSigning input\t%s\nRoot pin\t%s\nPeriod\t%s × %d certificates\n", d.Name, d.Profile, d.SigningInput, d.RootPin, d.Period, d.CertsPerPeriod)
 		t := d.Tenants
 		la := func(tenant string, r *sdk.V2XRemoteLA) string {
 			if r != nil {
@@ -127,6 +127,29 @@ func (e *env) v2xShowCommand() *cobra.Command {
 		Use: "show NAME", Short: "Describe a deployment (root token)", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
 			d, err := c.V2XDeployment(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return e.printDeployment(d)
+		}),
+	}
+}
+
+func (e *env) v2xMigrateCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate NAME",
+		Short: "Re-issue the authority certificates, CTL and CRLs of a deployment made by an earlier mima under GB/T 45112-2024's SM2 signing input (root token)",
+		Long: `Re-issue the authority certificates, CTL and CRLs of a deployment made by an earlier mima
+under GB/T 45112-2024's SM2 signing input (root token); prints the new root pin.
+
+Earlier versions signed over another input, which devices built to the standard refuse, and
+this version refuses to load such a deployment (v2x_migration_required). The certificates keep
+their bodies and keys. Devices then take the new root pin and enrol again. Standalone LAs at
+other clusters keep the former PCA certificate (see docs/v2x.md, "Deployments of earlier
+versions"). A deployment already migrated is left as it is.`,
+		Args: cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			d, err := c.MigrateV2X(ctx, args[0])
 			if err != nil {
 				return err
 			}

@@ -1,11 +1,19 @@
 package e2e
 
 import (
+	"encoding/asn1"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/mimacrypto/mima/internal/v2x/coer"
+	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
+	"github.com/mimacrypto/mima/internal/v2x/sec"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -28,6 +36,16 @@ func TestV2XThroughCLI(t *testing.T) {
 		"--la1", "v2x-la1", "--la2", "v2x-la2", "--pca", "v2x-pca", "--ma", "v2x-ma", "--country", "156")
 	if len(dep.RootPin) != 16 || dep.Profile != "cn" {
 		t.Fatalf("deployment %+v", dep)
+	}
+	// A deployment made by this version needs no migration: migrate
+	// changes nothing, and only the root token may run it.
+	var migrated sdk.V2XDeployment
+	cliJSON(t, srv.addr, root, &migrated, "v2x", "migrate", "cn")
+	if migrated.RootPin != dep.RootPin || migrated.SigningInput != "gbt45112-2024" {
+		t.Fatalf("migrate of a current deployment: %+v", migrated)
+	}
+	if r := cli(t, srv.addr, tokens["root"], "v2x", "migrate", "cn"); r.code == 0 {
+		t.Fatal("a tenant token migrated the deployment")
 	}
 	must(t, srv, tokens["eca"], "", "v2x", "allow", "cn", "VIN-A", "VIN-B")
 
@@ -55,6 +73,7 @@ func TestV2XThroughCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, srv, "", "", "v2x", "sign", "--state", state("VIN-A"), "--in", bsm, "--out", spdu)
+	checkGBT45112Signature(t, spdu)
 	if out := must(t, srv, "", "", "v2x", "verify", "--state", state("VIN-B"), "--in", spdu, "--psid", "32", "--max-age", "1m"); !strings.HasPrefix(out, "OK") {
 		t.Fatalf("verify: %s", out)
 	}
@@ -174,5 +193,48 @@ func TestV2XRemoteLAs(t *testing.T) {
 	must(t, home, "", "", "v2x", "enroll", "--state", state("VIN-C"), "--deployment", "cn2", "--id", "VIN-C", "--root-pin", dep.RootPin)
 	if r := cli(t, home.addr, "", "v2x", "request-pseudonyms", "--state", state("VIN-C")); r.code == 0 || !strings.Contains(r.stderr, "v2x_la_unavailable") {
 		t.Fatalf("request with a missing LA: exit %d %s", r.code, r.stderr)
+	}
+}
+
+// checkGBT45112Signature checks with gmsm alone that the SPDU in file is
+// signed as GB/T 45112-2024 computes SM2 signatures (its worked example is
+// internal/v2x/sec/testdata/ydt3957-sm2-sign.txt): over SM3(Z_A ||
+// ToBeSignedData) with ID_A = SM3 of the signer's certificate.
+func checkGBT45112Signature(t *testing.T, file string) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data ieee1609.Data
+	if err := coer.Unmarshal(b, &data); err != nil {
+		t.Fatal(err)
+	}
+	sd := data.Content.SignedData
+	if sd == nil || len(sd.Signer.Certificate) != 1 || sd.Signature.Sm2Signature == nil {
+		t.Fatalf("not an SM2-signed SPDU with its certificate: %+v", data.Content)
+	}
+	cert := &sd.Signer.Certificate[0]
+	pub, err := sec.VerifyingKey(*cert.ToBeSigned.VerifyKeyIndicator.VerificationKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certEnc, err := coer.Marshal(cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbs, err := coer.Marshal(&sd.TbsData)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := asn1.Marshal(struct{ R, S *big.Int }{
+		new(big.Int).SetBytes(sd.Signature.Sm2Signature.RSig[:]), new(big.Int).SetBytes(sd.Signature.Sm2Signature.SSig[:]),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sm3.Sum(certEnc)
+	if !sm2.VerifyASN1WithSM2(pub, id[:], tbs, der) {
+		t.Error("the SPDU is not signed over SM3(Z_A || ToBeSignedData) with ID_A = SM3(signer certificate)")
 	}
 }

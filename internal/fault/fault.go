@@ -94,6 +94,7 @@ const (
 	SPDUInvalid        Code = "v2x_spdu_invalid"
 	DownloadNotReady   Code = "v2x_download_not_ready"
 	LAUnavailable      Code = "v2x_la_unavailable"
+	MigrationRequired  Code = "v2x_migration_required"
 )
 
 // Error is an error with a stable code and a message safe to return to a

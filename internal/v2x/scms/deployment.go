@@ -108,6 +108,19 @@ type Deployment struct {
 	CRL  []byte `json:"crl"`
 	// Region is the deployment's region (COER), if any.
 	Region []byte `json:"region,omitempty"`
+	// SigningInput names the SM2 signing input of the authorities'
+	// signatures: SigningInputGBT45112. Deployments of earlier versions
+	// have none: they signed under another input and must be migrated.
+	SigningInput string `json:"signing_input,omitempty"`
+}
+
+// SigningInputGBT45112 is the SM2 signing input of GB/T 45112-2024 that
+// sec.CN computes (e = SM3(Z_A || tbs), ID_A = SM3(signer certificate)).
+const SigningInputGBT45112 = "gbt45112-2024"
+
+// certs are the authority certificate fields of d by role.
+func (d *Deployment) certs() map[string]*[]byte {
+	return map[string]*[]byte{"root": &d.Root, "ica": &d.ICA, "crl": &d.CRL, "eca": &d.ECA, "ra": &d.RA, "pca": &d.PCA}
 }
 
 // deployment is a loaded deployment with decoded certificates.
@@ -157,6 +170,7 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 		RemoteLA1: req.RemoteLA1, RemoteLA2: req.RemoteLA2,
 		VehiclePsids: req.VehiclePsids, RoadsidePsids: req.RoadsidePsids,
 		LA1ID: linkage.LaID{0x00, 0x01}, LA2ID: linkage.LaID{0x00, 0x02},
+		SigningInput: SigningInputGBT45112,
 	}
 	if req.Region != nil {
 		if d.Region, err = coer.Marshal(req.Region); err != nil {
@@ -164,27 +178,15 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 		}
 	}
 	t := req.Tenants
-	b := &builder{s: s, dep: &d, region: req.Region, now: now, certs: map[string]*ieee1609.Certificate{},
-		tenants: map[string]string{"root": t.Root, "ica": t.Root, "crl": t.Root, "eca": t.ECA, "ra": t.RA, "pca": t.PCA}}
-	all := []ieee1609.PsidGroupPermissions{{SubjectPermissions: ieee1609.SubjectPermissions{All: &coer.Null{}}}}
-	mgmt := []ieee1609.Psid{s.profile.SecurityMgmtPsid}
-	enrolable := append(append(slices.Clone(mgmt), d.VehiclePsids...), d.RoadsidePsids...)
-	for _, a := range []authoritySpec{
-		{role: "root", years: 20, issue: all, app: mgmt},
-		{role: "ica", issuer: "root", years: 15, issue: all},
-		{role: "crl", issuer: "ica", years: 10, app: []ieee1609.Psid{s.profile.CrlPsid}},
-		{role: "eca", issuer: "ica", years: 10, issue: explicit(enrolable), app: mgmt},
-		{role: "ra", issuer: "ica", years: 10, app: mgmt, enc: true},
-		{role: "pca", issuer: "ica", years: 10, issue: explicit(enrolable[1:]), app: mgmt, enc: true},
-	} {
+	b := newBuilder(s, &d, now)
+	b.region = req.Region
+	for _, a := range s.authorities(&d) {
 		if err := b.authority(ctx, a); err != nil {
 			return Deployment{}, err
 		}
 	}
-	for role, out := range map[string]*[]byte{"root": &d.Root, "ica": &d.ICA, "crl": &d.CRL, "eca": &d.ECA, "ra": &d.RA, "pca": &d.PCA} {
-		if *out, err = coer.Marshal(b.certs[role]); err != nil {
-			return Deployment{}, internalErr(err)
-		}
+	if err := b.store(); err != nil {
+		return Deployment{}, err
 	}
 	for _, la := range []string{t.LA1, t.LA2} {
 		if la == "" {
@@ -279,6 +281,21 @@ func (req *DeploymentRequest) check(canDial bool) error {
 	return nil
 }
 
+// authorities are the authority certificates of d, root to leaves.
+func (s *Service) authorities(d *Deployment) []authoritySpec {
+	all := []ieee1609.PsidGroupPermissions{{SubjectPermissions: ieee1609.SubjectPermissions{All: &coer.Null{}}}}
+	mgmt := []ieee1609.Psid{s.profile.SecurityMgmtPsid}
+	enrolable := append(append(slices.Clone(mgmt), d.VehiclePsids...), d.RoadsidePsids...)
+	return []authoritySpec{
+		{role: "root", years: 20, issue: all, app: mgmt},
+		{role: "ica", issuer: "root", years: 15, issue: all},
+		{role: "crl", issuer: "ica", years: 10, app: []ieee1609.Psid{s.profile.CrlPsid}},
+		{role: "eca", issuer: "ica", years: 10, issue: explicit(enrolable), app: mgmt},
+		{role: "ra", issuer: "ica", years: 10, app: mgmt, enc: true},
+		{role: "pca", issuer: "ica", years: 10, issue: explicit(enrolable[1:]), app: mgmt, enc: true},
+	}
+}
+
 // builder creates authority keys and certificates.
 type builder struct {
 	s       *Service
@@ -287,6 +304,24 @@ type builder struct {
 	now     time.Time
 	certs   map[string]*ieee1609.Certificate // by role
 	tenants map[string]string                // by role
+}
+
+// newBuilder is a builder of d's authorities at now.
+func newBuilder(s *Service, d *Deployment, now time.Time) *builder {
+	t := d.Tenants
+	return &builder{s: s, dep: d, now: now, certs: map[string]*ieee1609.Certificate{},
+		tenants: map[string]string{"root": t.Root, "ica": t.Root, "crl": t.Root, "eca": t.ECA, "ra": t.RA, "pca": t.PCA}}
+}
+
+// store writes the certificates made into the deployment.
+func (b *builder) store() error {
+	for role, out := range b.dep.certs() {
+		var err error
+		if *out, err = coer.Marshal(b.certs[role]); err != nil {
+			return internalErr(err)
+		}
+	}
+	return nil
 }
 
 // start is when authority certificates begin: with the current i-period,
@@ -334,17 +369,26 @@ func (b *builder) authority(ctx context.Context, a authoritySpec) error {
 		ek := s.profile.EncryptionKey(encKey.Public().(*ecdsa.PublicKey))
 		tbs.EncryptionKey = &ek
 	}
-	key, issuer := signKey, b.certs[a.issuer]
+	return b.issue(ctx, a, tbs)
+}
+
+// issue signs the role's certificate of tbs with the issuer role's key
+// (its own for the root), under the issuer's certificate made before.
+func (b *builder) issue(ctx context.Context, a authoritySpec, tbs ieee1609.ToBeSignedCertificate) error {
+	signer := a.role
+	issuer := b.certs[a.issuer]
 	if issuer != nil {
-		if key, err = s.keys.Signer(ctx, b.tenants[a.issuer], keyName(b.dep.Name, a.issuer, "sign")); err != nil {
-			return err
-		}
+		signer = a.issuer
 		// A certificate cannot outlive its issuer.
 		if end := issuer.ToBeSigned.ValidityPeriod.End(); tbs.ValidityPeriod.End().After(end) {
 			tbs.ValidityPeriod.Duration = ieee1609.Hours(uint16(min(end.Sub(b.now)/time.Hour, 65535)))
 		}
 	}
-	c, err := s.profile.Issue(s.rand, tbs, issuer, key)
+	key, err := b.s.keys.Signer(ctx, b.tenants[signer], keyName(b.dep.Name, signer, "sign"))
+	if err != nil {
+		return err
+	}
+	c, err := b.s.profile.Issue(b.s.rand, tbs, issuer, key)
 	if err != nil {
 		return internalErr(err)
 	}
@@ -384,6 +428,9 @@ func (s *Service) load(ctx context.Context, name string) (*deployment, error) {
 	d := &deployment{}
 	if err := json.Unmarshal(b, &d.Deployment); err != nil {
 		return nil, internalErr(err)
+	}
+	if d.SigningInput != SigningInputGBT45112 {
+		return nil, fault.New(fault.MigrationRequired, "V2X deployment %q was signed by an earlier mima under an SM2 signing input other than GB/T 45112-2024's; run `mima v2x migrate %s`", name, name)
 	}
 	for _, c := range []struct {
 		der []byte

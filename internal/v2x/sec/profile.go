@@ -6,10 +6,12 @@
 // encryption of a symmetric key to a public key with CCM for the data.
 //
 // Signing keys are crypto.Signers, so authority keys stay in the key
-// service. SM2 signatures are computed over M = H(tbs) || H(signer) with
-// the Z_A of the profile's signer id (GB/T 32918.2: e = SM3(Z_A || M));
-// which id the Chinese profile fixes is not confirmed, so it is a
-// profile setting, 1234567812345678 by default.
+// service. SM2 signatures follow GB/T 45112-2024 (YD/T 3957-2021), as its
+// worked example shows: e = SM3(Z_A || tbs), the COER encoding itself,
+// with Z_A computed with ID_A = SM3(the signer's certificate); for
+// self-signed data, which the example does not cover, ID_A is the
+// profile's SelfSignedID: GB/T 32918's default 1234567812345678, under
+// which a real self-signed root of CAICT verifies.
 package sec
 
 import (
@@ -47,8 +49,13 @@ type Profile struct {
 	Curve   elliptic.Curve
 	NewHash func() hash.Hash
 	HashAlg uint8
-	// SignerID is the SM2 user id of Z_A (SM2 only).
-	SignerID []byte
+	// SelfSignedID is ID_A of the Z_A of self-signed SM2 data (root
+	// certificates, self-signed requests; SM2 only). GB/T 45112-2024's
+	// example covers only data with a signer certificate, whose ID_A is
+	// SM3 of that certificate. CN uses GB/T 32918's default
+	// 1234567812345678: CAICT's published self-signed root verifies under
+	// it and not under SM3 of the empty string. It must not be empty.
+	SelfSignedID []byte
 	// NewBlock makes the CCM block cipher: SM4 or AES-128. SymmAlg is its
 	// SymmAlgorithm enumeration value.
 	NewBlock func(key []byte) (cipher.Block, error)
@@ -75,8 +82,8 @@ func (p *Profile) SM() bool { return p.Curve == sm2.P256() }
 // {v, t, c}, explicit certificates only.
 var CN = &Profile{
 	Name: "cn", Curve: sm2.P256(), NewHash: sm3.New, HashAlg: ieee1609.HashSM3,
-	SignerID: []byte("1234567812345678"),
 	NewBlock: sm4.NewCipher, SymmAlg: ieee1609.SymmSM4CCM,
+	SelfSignedID:     []byte("1234567812345678"),
 	WrappedKeyOrder:  OrderTC,
 	SecurityMgmtPsid: 3627, CrlPsid: 3628,
 	ExplicitOnly: true,

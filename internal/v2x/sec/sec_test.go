@@ -65,15 +65,19 @@ func TestSM2Certificates(t *testing.T) {
 	if err := CN.CheckCertSignature(&back, root); err != nil {
 		t.Fatalf("decoded sub: %v", err)
 	}
-	// A certificate under another issuer, or with another Z_A id, fails.
+	// A certificate under another issuer, or a self-signed one with
+	// another self-signed Z_A id, fails.
 	other, _ := CN.Issue(rand.Reader, tbsFor(CN, subKey, "other"), nil, subKey)
 	if err := CN.CheckCertSignature(sub, other); err == nil {
 		t.Error("verified under the wrong issuer")
 	}
 	otherID := *CN
-	otherID.SignerID = []byte("another id")
-	if err := otherID.CheckCertSignature(sub, root); !errors.Is(err, ErrBadSignature) {
+	otherID.SelfSignedID = []byte("another id")
+	if err := otherID.CheckCertSignature(root, nil); !errors.Is(err, ErrBadSignature) {
 		t.Errorf("verified with another Z_A id: %v", err)
+	}
+	if err := otherID.CheckCertSignature(sub, root); err != nil {
+		t.Errorf("the self-signed id changed a signature under an issuer: %v", err)
 	}
 	// The HashedId8 is the SM3 hash's low bytes.
 	id, err := HashedID8(root)

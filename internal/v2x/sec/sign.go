@@ -15,27 +15,59 @@ import (
 )
 
 // signingMessage is H(data) || H(signer) (IEEE 1609.2-2022 5.3.1.2.2),
-// where signer is the canonical COER encoding of the signer's
-// certificate, or empty for self-signed data.
+// the ECDSA signing input, where signer is the canonical COER encoding of
+// the signer's certificate, or empty for self-signed data.
 func (p *Profile) signingMessage(data, signer []byte) []byte {
 	return append(p.Hash(data), p.Hash(signer)...)
 }
 
-// Sign signs data (a COER encoding: ToBeSignedData or
-// ToBeSignedCertificate) as the holder of signer (nil: self-signed) with
-// key. Under SM2 key signs M = H(data) || H(signer) with the profile's Z_A;
-// under ECDSA it signs H(M), and r is given x-only.
+// sm2UID is ID_A, the user id of Z_A, for SM2 data signed as the holder
+// of the certificate whose canonical COER encoding is signer (GB/T
+// 45112-2024): SM3(signer), 32 bytes, or SelfSignedID for self-signed
+// data (signer nil).
+func (p *Profile) sm2UID(signer []byte) []byte {
+	if signer == nil {
+		return p.SelfSignedID
+	}
+	return p.Hash(signer)
+}
+
+// sm2Digest is Z_A of pub and uid (GB/T 32918.2-2016 5.5) and the e-value
+// SM3(Z_A || data) that an SM2 signature over data signs: data is the
+// COER encoding itself, not a hash of it (GB/T 45112-2024).
+func (p *Profile) sm2Digest(pub *ecdsa.PublicKey, uid, data []byte) (za, e []byte, err error) {
+	if len(uid) == 0 {
+		return nil, nil, errors.New("an SM2 signer id is empty")
+	}
+	if za, err = sm2.CalculateZA(pub, uid); err != nil {
+		return nil, nil, err
+	}
+	return za, p.Hash(za, data), nil
+}
+
+// Sign signs data (a COER encoding: ToBeSignedData,
+// ToBeSignedCertificate or an SCMS request) as the holder of signer (nil:
+// self-signed) with key. Under SM2 key signs e = SM3(Z_A || data) with
+// ID_A from sm2UID (GB/T 45112-2024); under ECDSA it signs H(H(data) ||
+// H(signer)), and r is given x-only.
 func (p *Profile) Sign(rand io.Reader, key crypto.Signer, data []byte, signer *ieee1609.Certificate) (ieee1609.Signature, error) {
 	signerEnc, err := signerInput(signer)
 	if err != nil {
 		return ieee1609.Signature{}, err
 	}
-	m := p.signingMessage(data, signerEnc)
 	var der []byte
 	if p.SM() {
-		der, err = key.Sign(rand, m, sm2.NewSM2SignerOption(true, p.SignerID))
+		pub, ok := key.Public().(*ecdsa.PublicKey)
+		if !ok {
+			return ieee1609.Signature{}, errors.New("signing: not an SM2 key")
+		}
+		var e []byte
+		if _, e, err = p.sm2Digest(pub, p.sm2UID(signerEnc), data); err != nil {
+			return ieee1609.Signature{}, fmt.Errorf("signing: %w", err)
+		}
+		der, err = key.Sign(rand, e, crypto.Hash(0))
 	} else {
-		der, err = key.Sign(rand, p.Hash(m), crypto.SHA256)
+		der, err = key.Sign(rand, p.Hash(p.signingMessage(data, signerEnc)), crypto.SHA256)
 	}
 	if err != nil {
 		return ieee1609.Signature{}, fmt.Errorf("signing: %w", err)
@@ -57,8 +89,8 @@ func (p *Profile) Sign(rand io.Reader, key crypto.Signer, data []byte, signer *i
 var ErrBadSignature = errors.New("the signature does not verify")
 
 // Verify checks sig over data as signed by pub, the key of signer (nil:
-// self-signed). The signature's form selects SM2 (with the profile's Z_A
-// id) or ECDSA P-256.
+// self-signed). The signature's form selects SM2 (with the signing input
+// of Sign) or ECDSA P-256.
 func (p *Profile) Verify(pub *ecdsa.PublicKey, data []byte, signer *ieee1609.Certificate, sig ieee1609.Signature) error {
 	signerEnc, err := signerInput(signer)
 	if err != nil {
@@ -69,14 +101,8 @@ func (p *Profile) Verify(pub *ecdsa.PublicKey, data []byte, signer *ieee1609.Cer
 		if !CN.curveOf(pub) {
 			return errors.New("an SM2 signature needs an SM2 key")
 		}
-		der, err := derSignature(sig.Sm2Signature.RSig[:], sig.Sm2Signature.SSig[:])
-		if err != nil {
-			return err
-		}
-		m := CN.signingMessage(data, signerEnc)
-		if !sm2.VerifyASN1WithSM2(pub, p.sm2ID(), m, der) {
-			return ErrBadSignature
-		}
+		sp := p.sm2Profile()
+		return sp.verifySM2(pub, sp.sm2UID(signerEnc), data, sig.Sm2Signature)
 	case sig.EcdsaNistP256Signature != nil:
 		if !IEEE.curveOf(pub) {
 			return errors.New("an ECDSA P-256 signature needs a P-256 key")
@@ -95,13 +121,29 @@ func (p *Profile) Verify(pub *ecdsa.PublicKey, data []byte, signer *ieee1609.Cer
 	return nil
 }
 
-// sm2ID is the Z_A id for SM2 verification: the profile's, or CN's for a
-// profile without one.
-func (p *Profile) sm2ID() []byte {
-	if len(p.SignerID) > 0 {
-		return p.SignerID
+// verifySM2 checks an SM2 signature over data by pub with ID_A uid.
+func (p *Profile) verifySM2(pub *ecdsa.PublicKey, uid, data []byte, sig *ieee1609.EcsigP256Signature) error {
+	der, err := derSignature(sig.RSig[:], sig.SSig[:])
+	if err != nil {
+		return err
 	}
-	return CN.SignerID
+	_, e, err := p.sm2Digest(pub, uid, data)
+	if err != nil {
+		return err
+	}
+	if !sm2.VerifyASN1(pub, e, der) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// sm2Profile is the profile whose SM2 settings verify SM2 signatures: p,
+// or CN for a profile that does not sign with SM2.
+func (p *Profile) sm2Profile() *Profile {
+	if p.SM() {
+		return p
+	}
+	return CN
 }
 
 func (p *Profile) curveOf(pub *ecdsa.PublicKey) bool { return pub.Curve == p.Curve }
