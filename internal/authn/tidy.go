@@ -34,13 +34,17 @@ func (s *Service) ListTokens(ctx context.Context, tenant string) ([]*Token, erro
 // TidyTokens deletes the records of tokens that expired or were revoked
 // more than TokenRetention before now and have no children left, with
 // their place in their parent's child index; a tree goes leaf by leaf
-// over successive runs. It returns how many it deleted. The node that
+// over successive runs. It returns how many it deleted. It first finishes
+// every revocation that a crash or a failed write cut short. The node that
 // runs the cluster's jobs calls it.
 func (s *Service) TidyTokens(ctx context.Context, now time.Time) (int, error) {
 	if err := s.writeM.Lock(ctx, s.store); err != nil {
 		return 0, err
 	}
 	defer s.writeM.Unlock()
+	if err := s.finishRevocations(ctx); err != nil {
+		return 0, fmt.Errorf("authn: finishing revocations: %w", err)
+	}
 	deleted := 0
 	err := s.eachToken(ctx, func(tok *Token) error {
 		if !tok.ended(now.Add(-TokenRetention)) {
