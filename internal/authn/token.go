@@ -139,7 +139,7 @@ func parseToken(bearer string) (accessor string, secret []byte, ok bool) {
 		return "", nil, false
 	}
 	accessor, enc, found := strings.Cut(rest, ".")
-	if !found || len(accessor) != b64.EncodedLen(accessorBytes) || len(enc) != b64.EncodedLen(secretBytes) {
+	if !found || !validAccessor(accessor) || len(enc) != b64.EncodedLen(secretBytes) {
 		return "", nil, false
 	}
 	secret, err := b64.DecodeString(enc)
@@ -147,6 +147,15 @@ func parseToken(bearer string) (accessor string, secret []byte, ok bool) {
 		return "", nil, false
 	}
 	return accessor, secret, true
+}
+
+// validAccessor reports whether a is shaped like an accessor.
+func validAccessor(a string) bool {
+	if len(a) != b64.EncodedLen(accessorBytes) {
+		return false
+	}
+	_, err := b64.DecodeString(a)
+	return err == nil
 }
 
 // staticAccessor names a root token whose text the operator chose (the
