@@ -35,9 +35,9 @@ const (
 	accessorBytes = 12
 	secretBytes   = 32
 	// maxAncestry bounds the walk up a token's parents. Tokens created
-	// since MaxTokenDepth have at most that many ancestors, older ones a
-	// few more; only a corrupt record naming a descendant as its parent
-	// could reach this bound.
+	// since the depth cap have at most MaxTokenDepth ancestors, older ones
+	// maybe a few more; only a corrupt record naming a descendant as its
+	// parent could reach this bound.
 	maxAncestry = 1024
 )
 
@@ -188,10 +188,11 @@ func (s *Service) CreateStaticRoot(ctx context.Context, token string) error {
 // CreateToken creates a token in tenant on behalf of caller. The caller
 // must hold the admin policy (or be root) to grant any policy of the
 // tenant; otherwise it may grant only policies it holds itself. A token
-// never outlives the token that created it, and stands one deeper than it:
-// a caller MaxTokenDepth deep is refused with token_too_deep. A nil caller is mima itself,
-// issuing a token to an identity that logged in with a certificate: the
-// tenant's login rules chose the policies, and the token has no parent.
+// never outlives the token that created it and stands one deeper than it:
+// a caller MaxTokenDepth deep is refused with token_too_deep. A nil caller
+// is mima itself, issuing a token to an identity that logged in with a
+// certificate: the tenant's login rules chose the policies, and the token
+// has no parent.
 func (s *Service) CreateToken(ctx context.Context, caller *Token, tenant string, req TokenRequest) (Issued, error) {
 	if _, err := s.Tenant(ctx, tenant); err != nil {
 		return Issued{}, err
