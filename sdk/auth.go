@@ -2,6 +2,7 @@ package sdk
 
 import (
 	"context"
+	"iter"
 	"net/http"
 	"net/url"
 	"time"
@@ -44,6 +45,18 @@ type TokenInfo struct {
 	CreatedAt   time.Time `json:"created_at"`
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`
 	RevokedAt   time.Time `json:"revoked_at,omitzero"`
+	// Parent is the accessor of the token that created this one; the root
+	// token and tenant admin tokens have none.
+	Parent string `json:"parent,omitempty"`
+	// Depth is 0 for a token without a parent, one more than its
+	// parent's otherwise.
+	Depth int `json:"depth"`
+}
+
+// TokenList is one page of tokens; Next is the cursor of the next page.
+type TokenList struct {
+	Tokens []TokenInfo `json:"tokens"`
+	Next   string      `json:"next,omitempty"`
 }
 
 // TokenCreated is a new token, shown once, with its record.
@@ -78,11 +91,37 @@ func (c *Client) LookupToken(ctx context.Context, accessor string) (TokenInfo, e
 	return t, c.do(ctx, http.MethodGet, "/v1/tokens/"+url.PathEscape(accessor), nil, &t)
 }
 
-// ListTokens lists the tenant's tokens, live, expired and revoked (until
-// the jobs delete them 30 days after they ended).
-func (c *Client) ListTokens(ctx context.Context) ([]TokenInfo, error) {
-	var t []TokenInfo
-	return t, c.do(ctx, http.MethodGet, "/v1/tokens", nil, &t)
+// ListTokens lists one page of the tenant's tokens, live, expired and
+// revoked (until the jobs delete them 30 days after they ended), after the
+// accessor after ("" for the first page), at most limit (0: the server's
+// default of 100).
+func (c *Client) ListTokens(ctx context.Context, after string, limit int) (TokenList, error) {
+	var l TokenList
+	return l, c.do(ctx, http.MethodGet, pagePath("/v1/tokens", after, limit), nil, &l)
+}
+
+// AllTokens yields every token of the tenant, fetching a page at a time;
+// it yields a failed page's error and stops.
+func (c *Client) AllTokens(ctx context.Context) iter.Seq2[TokenInfo, error] {
+	return func(yield func(TokenInfo, error) bool) {
+		after := ""
+		for {
+			page, err := c.ListTokens(ctx, after, 0)
+			if err != nil {
+				yield(TokenInfo{}, err)
+				return
+			}
+			for _, t := range page.Tokens {
+				if !yield(t, nil) {
+					return
+				}
+			}
+			if page.Next == "" {
+				return
+			}
+			after = page.Next
+		}
+	}
 }
 
 // RevokeToken revokes a token and every token it created.

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -195,4 +196,20 @@ func objectPath(collection, name string, rest ...string) string {
 		p += "/" + url.PathEscape(r)
 	}
 	return p
+}
+
+// pagePath is path with the cursor and page size of a paged list, each
+// only when set.
+func pagePath(path, after string, limit int) string {
+	q := url.Values{}
+	if after != "" {
+		q.Set("after", after)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	return path
 }

@@ -193,17 +193,6 @@ func (c *Client) DeleteAlias(ctx context.Context, alias string) error {
 
 // ListAliases lists one page of aliases.
 func (c *Client) ListAliases(ctx context.Context, after string, limit int) (AliasList, error) {
-	q := url.Values{}
-	if after != "" {
-		q.Set("after", after)
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	path := "/v1/aliases"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
 	var l AliasList
-	return l, c.do(ctx, http.MethodGet, path, nil, &l)
+	return l, c.do(ctx, http.MethodGet, pagePath("/v1/aliases", after, limit), nil, &l)
 }

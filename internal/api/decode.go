@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/mimacrypto/mima/internal/fault"
@@ -58,4 +59,18 @@ func decodeError(err error) error {
 	default:
 		return fault.Wrap(err, fault.MalformedJSON, "request body is not valid JSON")
 	}
+}
+
+// limit reads the page size of a paged list from ?limit=, 0 when absent;
+// the service checks its range.
+func (c *call) limit() (int, error) {
+	l := c.r.URL.Query().Get("limit")
+	if l == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(l)
+	if err != nil {
+		return 0, fault.New(fault.InvalidArgument, "limit must be a number")
+	}
+	return n, nil
 }

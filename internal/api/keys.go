@@ -65,14 +65,11 @@ func (s *Server) createKey(c *call) (any, error) {
 
 func (s *Server) listKeys(c *call) (any, error) {
 	q := c.r.URL.Query()
-	opts := kms.ListOptions{After: q.Get("after"), Type: device.KeyType(q.Get("type")), State: kms.State(q.Get("state"))}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil {
-			return nil, fault.New(fault.InvalidArgument, "limit must be a number")
-		}
-		opts.Limit = n
+	limit, err := c.limit()
+	if err != nil {
+		return nil, err
 	}
+	opts := kms.ListOptions{After: q.Get("after"), Limit: limit, Type: device.KeyType(q.Get("type")), State: kms.State(q.Get("state"))}
 	for _, t := range q["tag"] {
 		name, value, ok := strings.Cut(t, "=")
 		if !ok {
@@ -213,16 +210,11 @@ func (s *Server) deleteAlias(c *call) (any, error) {
 }
 
 func (s *Server) listAliases(c *call) (any, error) {
-	q := c.r.URL.Query()
-	limit := 0
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil {
-			return nil, fault.New(fault.InvalidArgument, "limit must be a number")
-		}
-		limit = n
+	limit, err := c.limit()
+	if err != nil {
+		return nil, err
 	}
-	page, err := s.keys.ListAliases(c.ctx, c.tenant, q.Get("after"), limit)
+	page, err := s.keys.ListAliases(c.ctx, c.tenant, c.r.URL.Query().Get("after"), limit)
 	if err != nil {
 		return nil, err
 	}

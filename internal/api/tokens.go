@@ -20,6 +20,7 @@ func infoOf(t *authn.Token) sdk.TokenInfo {
 	return sdk.TokenInfo{
 		Accessor: t.Accessor, Tenant: t.Tenant, Root: t.Root, Policies: t.Policies,
 		DisplayName: t.DisplayName, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt,
+		Parent: t.Parent, Depth: t.Depth,
 	}
 }
 
@@ -60,13 +61,17 @@ func (s *Server) lookupToken(c *call) (any, error) {
 }
 
 func (s *Server) listTokens(c *call) (any, error) {
-	toks, err := s.auth.ListTokens(c.ctx, c.tenant)
+	limit, err := c.limit()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]sdk.TokenInfo, len(toks))
-	for i, t := range toks {
-		out[i] = infoOf(t)
+	page, err := s.auth.ListTokens(c.ctx, c.tenant, c.r.URL.Query().Get("after"), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := sdk.TokenList{Tokens: make([]sdk.TokenInfo, len(page.Tokens)), Next: page.Next}
+	for i, t := range page.Tokens {
+		out.Tokens[i] = infoOf(t)
 	}
 	return out, nil
 }

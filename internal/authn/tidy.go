@@ -18,29 +18,82 @@ const TokenRetention = 30 * 24 * time.Hour
 // tokenPage is how many token records a listing reads at a time.
 const tokenPage = 500
 
-// ListTokens returns the records of tenant's tokens (live, expired and
-// revoked, until TidyTokens deletes them), in accessor order.
-func (s *Service) ListTokens(ctx context.Context, tenant string) ([]*Token, error) {
-	var out []*Token
-	err := s.eachToken(ctx, func(tok *Token) error {
-		if tok.Tenant == tenant {
-			out = append(out, tok)
+// Token list page sizes.
+const (
+	DefaultTokenListLimit = 100
+	MaxTokenListLimit     = 1000
+)
+
+// TokenPage is one page of a tenant's tokens, in accessor order. Next is
+// the cursor of the following page, "" at the end. The tokens of every
+// tenant share one index and each call examines at most MaxTokenListLimit
+// records, so a page may hold fewer than its limit (even none) while Next
+// is set.
+type TokenPage struct {
+	Tokens []*Token
+	Next   string
+}
+
+// ListTokens returns the page of tenant's tokens (live, expired and
+// revoked, until TidyTokens deletes them) that follows the accessor after
+// ("" for the first), at most limit of them (0 means
+// DefaultTokenListLimit).
+func (s *Service) ListTokens(ctx context.Context, tenant, after string, limit int) (TokenPage, error) {
+	switch {
+	case limit == 0:
+		limit = DefaultTokenListLimit
+	case limit < 0 || limit > MaxTokenListLimit:
+		return TokenPage{}, fault.New(fault.InvalidArgument, "the page size must be 1 to %d", MaxTokenListLimit)
+	}
+	from := ""
+	if after != "" {
+		if !validAccessor(after) {
+			return TokenPage{}, fault.New(fault.InvalidArgument, "the list cursor is not a token accessor")
 		}
-		return nil
-	})
-	return out, err
+		from = tokenPrefix + after
+	}
+	keys, err := s.store.List(ctx, tokenPrefix, from, MaxTokenListLimit)
+	if err != nil {
+		return TokenPage{}, err
+	}
+	page := TokenPage{Tokens: []*Token{}}
+	examined := 0
+	for _, k := range keys {
+		if len(page.Tokens) == limit {
+			break
+		}
+		examined++
+		tok, err := s.peekToken(ctx, strings.TrimPrefix(k, tokenPrefix))
+		if fault.Is(err, fault.TokenNotFound) {
+			continue // tidied since listed
+		}
+		if err != nil {
+			return TokenPage{}, fmt.Errorf("authn: token %s: %w", k, err)
+		}
+		if tok.Tenant == tenant {
+			page.Tokens = append(page.Tokens, tok)
+		}
+	}
+	if examined > 0 && (examined < len(keys) || len(keys) == MaxTokenListLimit) {
+		page.Next = strings.TrimPrefix(keys[examined-1], tokenPrefix)
+	}
+	return page, nil
 }
 
 // TidyTokens deletes the records of tokens that expired or were revoked
 // more than TokenRetention before now and have no children left, with
 // their place in their parent's child index; a tree goes leaf by leaf
-// over successive runs. It returns how many it deleted. The node that
+// over successive runs. It returns how many it deleted. It first finishes
+// every revocation that a crash or a failed write cut short. The node that
 // runs the cluster's jobs calls it.
 func (s *Service) TidyTokens(ctx context.Context, now time.Time) (int, error) {
 	if err := s.writeM.Lock(ctx, s.store); err != nil {
 		return 0, err
 	}
 	defer s.writeM.Unlock()
+	if err := s.finishRevocations(ctx); err != nil {
+		return 0, fmt.Errorf("authn: finishing revocations: %w", err)
+	}
 	deleted := 0
 	err := s.eachToken(ctx, func(tok *Token) error {
 		if !tok.ended(now.Add(-TokenRetention)) {

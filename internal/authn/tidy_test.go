@@ -33,23 +33,35 @@ func TestListAndTidyTokens(t *testing.T) {
 	if err := s.RevokeToken(ctx, "acme", revoked.Info.Accessor); err != nil {
 		t.Fatal(err)
 	}
+	// Pages of two: the pages together hold each token once, in order.
 	accessors := func(tenant string) []string {
 		t.Helper()
-		toks, err := s.ListTokens(ctx, tenant)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var out []string
-		for _, tok := range toks {
-			out = append(out, tok.Accessor)
+		for after := ""; ; {
+			page, err := s.ListTokens(ctx, tenant, after, 2)
+			if err != nil || len(page.Tokens) > 2 {
+				t.Fatalf("page after %q: %d tokens, %v", after, len(page.Tokens), err)
+			}
+			for _, tok := range page.Tokens {
+				out = append(out, tok.Accessor)
+			}
+			if after = page.Next; after == "" {
+				return out
+			}
 		}
-		slices.Sort(out)
-		return out
 	}
 	want := []string{admin.Info.Accessor, keeper.Info.Accessor, parent.Info.Accessor, child.Info.Accessor, revoked.Info.Accessor}
 	slices.Sort(want)
 	if got := accessors("acme"); !slices.Equal(got, want) {
 		t.Fatalf("acme lists %v, want %v", got, want)
+	}
+	for _, bad := range []struct {
+		after string
+		limit int
+	}{{"", -1}, {"", MaxTokenListLimit + 1}, {"../x", 1}} {
+		if _, err := s.ListTokens(ctx, "acme", bad.after, bad.limit); !fault.Is(err, fault.InvalidArgument) {
+			t.Errorf("list after %q limit %d: %v", bad.after, bad.limit, err)
+		}
 	}
 	if got := accessors("other"); slices.ContainsFunc(got, func(a string) bool { return slices.Contains(want, a) }) {
 		t.Fatalf("another tenant lists acme's tokens: %v", got)

@@ -24,11 +24,21 @@ const DefaultTTL = 24 * time.Hour
 // MaxTTL is the longest lifetime a token may be given.
 const MaxTTL = 365 * 24 * time.Hour
 
+// MaxTokenDepth is how deep a token may stand in its tree. The root token
+// and a tenant's admin tokens have no parent and are depth 0; a child is
+// one deeper than its parent; a token MaxTokenDepth deep cannot create a
+// child.
+const MaxTokenDepth = 16
+
 const (
-	tokenScheme    = "mima."
-	accessorBytes  = 12
-	secretBytes    = 32
-	maxRevokeDepth = 64
+	tokenScheme   = "mima."
+	accessorBytes = 12
+	secretBytes   = 32
+	// maxAncestry bounds the walk up a token's parents. Tokens created
+	// since the depth cap have at most MaxTokenDepth ancestors, older ones
+	// maybe a few more; only a corrupt record naming a descendant as its
+	// parent could reach this bound.
+	maxAncestry = 1024
 )
 
 var b64 = base64.RawURLEncoding.Strict()
@@ -40,6 +50,7 @@ type Token struct {
 	Root        bool      `json:"root,omitempty"`
 	Policies    []string  `json:"policies"`
 	Parent      string    `json:"parent,omitempty"`
+	Depth       int       `json:"depth,omitempty"`
 	DisplayName string    `json:"display_name,omitempty"`
 	CreatedAt   time.Time `json:"created_at"`
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`
@@ -62,7 +73,9 @@ type TokenRequest struct {
 }
 
 // Authenticate checks a bearer token and returns its record. Errors carry
-// the codes unauthenticated, token_expired or token_revoked.
+// the codes unauthenticated, token_expired or token_revoked; a token is
+// refused as revoked when any of its ancestors is revoked or gone, so a
+// child created while its parent was being revoked dies with it.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (*Token, error) {
 	if bearer == "" {
 		return nil, fault.New(fault.Unauthenticated, "missing token")
@@ -85,6 +98,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Token, erro
 	if err := s.live(tok); err != nil {
 		return nil, err
 	}
+	if _, err := s.ancestry(ctx, tok); err != nil {
+		return nil, err
+	}
 	return tok, nil
 }
 
@@ -99,6 +115,31 @@ func (s *Service) live(tok *Token) error {
 	return nil
 }
 
+// ancestry walks up tok's parents, through the cache that coherence keeps
+// in step with other nodes, and returns how many there are. It refuses
+// tok with code token_revoked when one of them is revoked or no longer
+// exists (tidying deletes a parent only after its children).
+func (s *Service) ancestry(ctx context.Context, tok *Token) (int, error) {
+	depth := 0
+	for parent := tok.Parent; parent != ""; depth++ {
+		if depth == maxAncestry {
+			return 0, fmt.Errorf("authn: token %s has more than %d ancestors", tok.Accessor, maxAncestry)
+		}
+		p, err := s.token(ctx, parent)
+		if fault.Is(err, fault.TokenNotFound) {
+			return 0, fault.New(fault.TokenRevoked, "a token that this token descends from no longer exists")
+		}
+		if err != nil {
+			return 0, err
+		}
+		if !p.RevokedAt.IsZero() {
+			return 0, fault.New(fault.TokenRevoked, "a token that this token descends from has been revoked")
+		}
+		parent = p.Parent
+	}
+	return depth, nil
+}
+
 // parseToken splits "mima.<accessor>.<secret>".
 func parseToken(bearer string) (accessor string, secret []byte, ok bool) {
 	rest, found := strings.CutPrefix(bearer, tokenScheme)
@@ -106,7 +147,7 @@ func parseToken(bearer string) (accessor string, secret []byte, ok bool) {
 		return "", nil, false
 	}
 	accessor, enc, found := strings.Cut(rest, ".")
-	if !found || len(accessor) != b64.EncodedLen(accessorBytes) || len(enc) != b64.EncodedLen(secretBytes) {
+	if !found || !validAccessor(accessor) || len(enc) != b64.EncodedLen(secretBytes) {
 		return "", nil, false
 	}
 	secret, err := b64.DecodeString(enc)
@@ -114,6 +155,15 @@ func parseToken(bearer string) (accessor string, secret []byte, ok bool) {
 		return "", nil, false
 	}
 	return accessor, secret, true
+}
+
+// validAccessor reports whether a is shaped like an accessor.
+func validAccessor(a string) bool {
+	if len(a) != b64.EncodedLen(accessorBytes) {
+		return false
+	}
+	_, err := b64.DecodeString(a)
+	return err == nil
 }
 
 // staticAccessor names a root token whose text the operator chose (the
@@ -146,7 +196,9 @@ func (s *Service) CreateStaticRoot(ctx context.Context, token string) error {
 // CreateToken creates a token in tenant on behalf of caller. The caller
 // must hold the admin policy (or be root) to grant any policy of the
 // tenant; otherwise it may grant only policies it holds itself. A token
-// never outlives the token that created it, and is revoked with it.
+// never outlives the token that created it, is revoked with it, and stands
+// one deeper than it: a caller MaxTokenDepth deep is refused with
+// token_too_deep.
 func (s *Service) CreateToken(ctx context.Context, caller *Token, tenant string, req TokenRequest) (Issued, error) {
 	if _, err := s.Tenant(ctx, tenant); err != nil {
 		return Issued{}, err
@@ -154,6 +206,16 @@ func (s *Service) CreateToken(ctx context.Context, caller *Token, tenant string,
 	if len(req.Policies) == 0 {
 		return Issued{}, fault.New(fault.InvalidArgument, "a token needs at least one policy")
 	}
+	// Counted, not read from the record: tokens stored before the cap
+	// carry no depth.
+	above, err := s.ancestry(ctx, caller)
+	if err != nil {
+		return Issued{}, err
+	}
+	if above >= MaxTokenDepth {
+		return Issued{}, fault.New(fault.TokenTooDeep, "a token %d deep cannot create a child", above)
+	}
+	depth := above + 1
 	for _, p := range req.Policies {
 		if p == RootPolicy {
 			return Issued{}, fault.New(fault.PermissionDenied, "the root policy cannot be granted")
@@ -181,6 +243,7 @@ func (s *Service) CreateToken(ctx context.Context, caller *Token, tenant string,
 		Policies:    slices.Compact(slices.Sorted(slices.Values(req.Policies))),
 		DisplayName: req.DisplayName,
 		ExpiresAt:   expires,
+		Depth:       depth,
 	}
 	tok.Parent = caller.Accessor
 	if !caller.ExpiresAt.IsZero() && expires.After(caller.ExpiresAt) {
@@ -264,56 +327,6 @@ func (s *Service) LookupToken(ctx context.Context, tenant, accessor string) (*To
 		return nil, fault.New(fault.TokenNotFound, "no token with that accessor")
 	}
 	return tok, nil
-}
-
-// RevokeToken revokes the token with accessor in tenant and every token it
-// created, transitively. Revoking a revoked token is not an error.
-func (s *Service) RevokeToken(ctx context.Context, tenant, accessor string) error {
-	tok, err := s.LookupToken(ctx, tenant, accessor)
-	if err != nil {
-		return err
-	}
-	if err := s.writeM.Lock(ctx, s.store); err != nil {
-		return err
-	}
-	defer s.writeM.Unlock()
-	return s.revoke(ctx, tok, s.now().UTC(), 0)
-}
-
-func (s *Service) revoke(ctx context.Context, tok *Token, at time.Time, depth int) error {
-	if depth > maxRevokeDepth {
-		return fmt.Errorf("authn: token tree deeper than %d", maxRevokeDepth)
-	}
-	children, err := s.store.List(ctx, childPrefix+tok.Accessor+"/", "", 0)
-	if err != nil {
-		return err
-	}
-	for _, c := range children {
-		child, err := s.token(ctx, c[strings.LastIndexByte(c, '/')+1:])
-		if fault.Is(err, fault.TokenNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.revoke(ctx, child, at, depth+1); err != nil {
-			return err
-		}
-	}
-	if !tok.RevokedAt.IsZero() {
-		return nil
-	}
-	revoked := *tok
-	revoked.RevokedAt = at
-	b, err := json.Marshal(&revoked)
-	if err != nil {
-		return err
-	}
-	if err := s.store.Put(ctx, tokenPrefix+tok.Accessor, b); err != nil {
-		return err
-	}
-	s.tokens.Store(tok.Accessor, &revoked)
-	return nil
 }
 
 func (t *Token) hasPolicy(name string) bool { return slices.Contains(t.Policies, name) }

@@ -52,22 +52,7 @@ func (e *env) tokenCommand() *cobra.Command {
 			}
 			return e.print(t, func(w io.Writer) { printTokenInfo(w, t) })
 		}),
-	}, &cobra.Command{
-		Use:   "list",
-		Short: "List the tenant's tokens: live, expired and revoked (kept 30 days after they end)",
-		Args:  cobra.NoArgs,
-		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			toks, err := c.ListTokens(ctx)
-			if err != nil {
-				return err
-			}
-			return e.print(toks, func(w io.Writer) {
-				for _, t := range toks {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", t.Accessor, tokenState(t), strings.Join(t.Policies, ","), t.DisplayName)
-				}
-			})
-		}),
-	}, &cobra.Command{
+	}, e.tokenListCommand(), &cobra.Command{
 		Use:   "revoke ACCESSOR",
 		Short: "Revoke a token and every token it created",
 		Args:  cobra.ExactArgs(1),
@@ -83,6 +68,79 @@ func (e *env) tokenCommand() *cobra.Command {
 	return cmd
 }
 
+// tokenListCommand is "mima token list": one page, or --tree every token
+// under its parent.
+func (e *env) tokenListCommand() *cobra.Command {
+	var (
+		after string
+		limit int
+		tree  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the tenant's tokens, a page or (--tree) all: live, expired and revoked (kept 30 days after they end)",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			if tree {
+				var toks []sdk.TokenInfo
+				for t, err := range c.AllTokens(ctx) {
+					if err != nil {
+						return err
+					}
+					toks = append(toks, t)
+				}
+				return e.print(toks, func(w io.Writer) { printTokenTree(w, toks) })
+			}
+			page, err := c.ListTokens(ctx, after, limit)
+			if err != nil {
+				return err
+			}
+			return e.print(page, func(w io.Writer) {
+				for _, t := range page.Tokens {
+					printTokenLine(w, "", t)
+				}
+				if page.Next != "" {
+					fmt.Fprintf(w, "\nmore: --after %s\n", page.Next)
+				}
+			})
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&after, "after", "", "list after this accessor (the cursor a page prints)")
+	f.IntVar(&limit, "limit", 0, "page size (default 100, at most 1000)")
+	f.BoolVar(&tree, "tree", false, "list every token, each under the token that created it")
+	return cmd
+}
+
+// printTokenLine prints one token of a list, its accessor after indent.
+func printTokenLine(w io.Writer, indent string, t sdk.TokenInfo) {
+	fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\n", indent, t.Accessor, tokenState(t), strings.Join(t.Policies, ","), t.DisplayName)
+}
+
+// printTokenTree prints toks with each token indented under its parent;
+// tokens whose parent is not among toks (tenant admin tokens, children of
+// the root token) start a tree.
+func printTokenTree(w io.Writer, toks []sdk.TokenInfo) {
+	listed := map[string]bool{}
+	children := map[string][]sdk.TokenInfo{}
+	for _, t := range toks {
+		listed[t.Accessor] = true
+		children[t.Parent] = append(children[t.Parent], t)
+	}
+	var walk func(t sdk.TokenInfo, indent string)
+	walk = func(t sdk.TokenInfo, indent string) {
+		printTokenLine(w, indent, t)
+		for _, c := range children[t.Accessor] {
+			walk(c, indent+"  ")
+		}
+	}
+	for _, t := range toks {
+		if !listed[t.Parent] {
+			walk(t, "")
+		}
+	}
+}
+
 func printTokenInfo(w io.Writer, t sdk.TokenInfo) {
 	fmt.Fprintf(w, "Accessor\t%s\n", t.Accessor)
 	if t.Root {
@@ -90,6 +148,10 @@ func printTokenInfo(w io.Writer, t sdk.TokenInfo) {
 	} else {
 		fmt.Fprintf(w, "Tenant\t%s\n", t.Tenant)
 	}
+	if t.Parent != "" {
+		fmt.Fprintf(w, "Parent\t%s\n", t.Parent)
+	}
+	fmt.Fprintf(w, "Depth\t%d\n", t.Depth)
 	fmt.Fprintf(w, "Policies\t%s\n", strings.Join(t.Policies, ", "))
 	if t.DisplayName != "" {
 		fmt.Fprintf(w, "Display name\t%s\n", t.DisplayName)
