@@ -1,8 +1,13 @@
 package api
 
 import (
+	"crypto/rand"
 	"net/http"
+	"strings"
 	"testing"
+
+	"github.com/mimacrypto/mima/internal/cms"
+	"github.com/mimacrypto/mima/sdk"
 )
 
 // TestImportParamsArePOST checks that asking for import parameters, which
@@ -35,5 +40,61 @@ func TestImportParamsArePOST(t *testing.T) {
 		if r := n.do("POST", path, tok, nil); r.status != http.StatusOK {
 			t.Errorf("POST %s: %d %s", path, r.status, r.body)
 		}
+	}
+}
+
+// tokenFor writes policy name granting ops on objects in the tenant of
+// admin and returns a new token holding only that policy.
+func (n *testNode) tokenFor(admin, name string, ops, objects []string) string {
+	n.t.Helper()
+	r := n.do("PUT", "/v1/policies/"+name, admin, map[string]any{"rules": []map[string][]string{{"operations": ops, "objects": objects}}})
+	if r.status != http.StatusOK {
+		n.t.Fatalf("policy %s: %d %s", name, r.status, r.body)
+	}
+	r = n.do("POST", "/v1/tokens", admin, map[string]any{"policies": []string{name}})
+	if r.status != http.StatusCreated {
+		n.t.Fatalf("token with %s: %d %s", name, r.status, r.body)
+	}
+	var tok sdk.TokenCreated
+	r.json(n.t, &tok)
+	return tok.Token
+}
+
+// TestDefaultTSAIsAuthorisedByName checks that POST /v1/tsa, which stamps
+// with the TSA named "default", is decided on that name: a token allowed
+// tsa.stamp only on another TSA is refused, one allowed it on "default"
+// is served, and the audit record names the TSA.
+func TestDefaultTSAIsAuthorisedByName(t *testing.T) {
+	n := newTestNode(t)
+	admin := n.tenant("acme")
+	if r := n.do("POST", "/v1/ca", admin, map[string]any{"name": "tsa-ca", "type": "root", "subject": map[string]string{"common_name": "TSA CA"}}); r.status != http.StatusCreated {
+		t.Fatalf("CA: %d %s", r.status, r.body)
+	}
+	for _, name := range []string{"default", "other"} {
+		if r := n.do("POST", "/v1/tsas", admin, map[string]string{"name": name, "ca": "tsa-ca"}); r.status != http.StatusCreated {
+			t.Fatalf("TSA %s: %d %s", name, r.status, r.body)
+		}
+	}
+	tsq, _, err := cms.NewTimestampRequest(rand.Reader, strings.NewReader("hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stamp := func(path, tok string) response {
+		return n.do("POST", path, tok, tsq, "Content-Type", "application/timestamp-query")
+	}
+	other := n.tokenFor(admin, "stamp-other", []string{"tsa.stamp"}, []string{"other"})
+	if r := stamp("/v1/tsa/other", other); r.status != http.StatusOK {
+		t.Fatalf("positive control: stamping with other: %d %s", r.status, r.body)
+	}
+	if r := stamp("/v1/tsa", other); r.status != http.StatusForbidden || r.errCode() != "permission_denied" {
+		t.Errorf("a token allowed only TSA other, on POST /v1/tsa: %d %s", r.status, r.body)
+	}
+	def := n.tokenFor(admin, "stamp-default", []string{"tsa.stamp"}, []string{"default"})
+	if r := stamp("/v1/tsa", def); r.status != http.StatusOK {
+		t.Errorf("a token allowed TSA default, on POST /v1/tsa: %d %s", r.status, r.body)
+	}
+	recs := n.records()
+	if last := recs[len(recs)-1]; last.Operation != "tsa.stamp" || last.Object != "default" {
+		t.Errorf("audit record of POST /v1/tsa: %+v, want tsa.stamp on default", last)
 	}
 }

@@ -42,7 +42,11 @@ type route struct {
 	// stream routes take an application/octet-stream body of any size,
 	// which the handler reads as a stream; JSON bodies keep the limit.
 	stream bool
-	handle func(*call) (any, error)
+	// fixedObject is the object of a route whose path names none but
+	// which always acts on one (POST /v1/tsa: the default TSA); the
+	// decision is made on it before the handler runs.
+	fixedObject string
+	handle      func(*call) (any, error)
 }
 
 // call is one request as a handler sees it.
@@ -97,7 +101,7 @@ func (s *Server) register(rt *route) {
 // authorisation, the handler and audit, and writes the response. It
 // returns the HTTP status for metrics.
 func (s *Server) dispatch(rt *route, w http.ResponseWriter, r *http.Request) int {
-	c := &call{ctx: r.Context(), w: w, r: r, id: s.newRequestID()}
+	c := &call{ctx: r.Context(), w: w, r: r, id: s.newRequestID(), object: rt.fixedObject}
 	w.Header().Set("X-Request-Id", c.id)
 	if rt.object != "" {
 		c.object = r.PathValue(rt.object)

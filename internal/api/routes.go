@@ -106,7 +106,7 @@ func (s *Server) allRoutes() []route {
 
 		{method: "POST", pattern: "/v1/tsas", op: "tsa.create", scope: scopeTenant, bodyObject: true, handle: s.createTSA},
 		{method: "GET", pattern: "/v1/tsas", op: "tsa.list", scope: scopeTenant, handle: s.listTSAs},
-		{method: "POST", pattern: "/v1/tsa", op: "tsa.stamp", scope: scopeTenant, object: "name", handle: s.timestamp},
+		{method: "POST", pattern: "/v1/tsa", op: "tsa.stamp", scope: scopeTenant, fixedObject: defaultTSA, handle: s.timestamp},
 		{method: "POST", pattern: "/v1/tsa/{name}", op: "tsa.stamp", scope: scopeTenant, object: "name", handle: s.timestamp},
 		{method: "GET", pattern: "/v1/tsa/{name}/certificate", op: "tsa.read", scope: scopeTenant, object: "name", handle: s.tsaCertificate},
 		{method: "POST", pattern: "/v1/tsa/verify", op: "tsa.verify", scope: scopeTenant, handle: s.verifyTimestamp},
