@@ -98,3 +98,63 @@ func TestDefaultTSAIsAuthorisedByName(t *testing.T) {
 		t.Errorf("audit record of POST /v1/tsa: %+v, want tsa.stamp on default", last)
 	}
 }
+
+// TestDotNamesRefused tries "." and ".." as the name of the object of
+// every route that creates or names a new one. URL path cleaning drops
+// such a segment, so an object with one could never be addressed again;
+// each must be refused before any handler creates it: 400 invalid_argument,
+// or, where the name is in the path, the router's redirect to the cleaned
+// path (which no handler serves as a create).
+func TestDotNamesRefused(t *testing.T) {
+	n := newTestNode(t)
+	n.srv.Client().CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	admin := n.tenant("tenant-a")
+	if r := n.do("POST", "/v1/keys", admin, map[string]any{"name": "k", "type": "sm4", "exportable": true}); r.status != http.StatusCreated {
+		t.Fatalf("key: %d %s", r.status, r.body)
+	}
+	var backup backupAnswer
+	n.do("POST", "/v1/keys/k/backup", admin, map[string]string{"password": "correct horse battery"}).json(t, &backup)
+	if r := n.do("POST", "/v1/ca", admin, map[string]any{"name": "ca", "type": "root", "subject": map[string]string{"common_name": "CA"}}); r.status != http.StatusCreated {
+		t.Fatalf("CA: %d %s", r.status, r.body)
+	}
+	pca := v2xFixture(t, n, admin)
+	v2xTenants := sdk.V2XTenants{Root: "tenant-a", ECA: "tenant-a", RA: "tenant-a", LA1: "v2x-la1", LA2: "v2x-la2", PCA: "v2x-pca", MA: "v2x-ma"}
+
+	type attempt struct {
+		method, path string
+		body         any
+		token        string
+		inPath       bool
+	}
+	attempts := func(name, seg string) map[string]attempt {
+		return map[string]attempt{
+			"tenant":        {"POST", "/v1/tenants", map[string]string{"name": name}, n.root, false},
+			"policy":        {"PUT", "/v1/policies/" + seg, map[string]any{"rules": []map[string][]string{{"operations": {"encrypt"}, "objects": {"*"}}}}, admin, true},
+			"key":           {"POST", "/v1/keys", map[string]string{"name": name, "type": "sm4"}, admin, false},
+			"restored key":  {"POST", "/v1/keys/restore", map[string]any{"backup": backup.Backup, "password": "correct horse battery", "name": name}, admin, false},
+			"alias":         {"POST", "/v1/aliases", map[string]string{"name": "alias:" + name, "target": "k"}, admin, false},
+			"moved alias":   {"PUT", "/v1/aliases/alias:" + seg, map[string]string{"target": "k"}, admin, false},
+			"CA":            {"POST", "/v1/ca", map[string]any{"name": name, "type": "root", "subject": map[string]string{"common_name": "x"}}, admin, false},
+			"imported CA":   {"POST", "/v1/ca/" + seg + "/import-params", nil, admin, true},
+			"profile":       {"PUT", "/v1/ca/ca/profiles/" + seg, map[string]any{"usage": "signing", "key_usage": []string{"digitalSignature"}, "max_ttl": "720h"}, admin, true},
+			"TSA":           {"POST", "/v1/tsas", map[string]string{"name": name, "ca": "ca"}, admin, false},
+			"login rule":    {"PUT", "/v1/auth/rules/" + seg, map[string]any{"match": "subject", "pattern": "*", "policies": []string{"admin"}}, admin, true},
+			"V2X":           {"POST", "/v1/v2x", sdk.V2XDeploymentRequest{Name: name, Tenants: v2xTenants}, n.root, false},
+			"V2X device":    {"PUT", "/v1/v2x/iso/devices", sdk.V2XDevices{Devices: []sdk.V2XDevice{{ID: name}}}, admin, false},
+			"standalone LA": {"POST", "/v1/v2x-las", sdk.V2XLARequest{Name: name, ID: "0009", PCA: pca}, admin, false},
+		}
+	}
+	for _, name := range []string{".", ".."} {
+		// The path form is tried as typed and percent-encoded.
+		for _, seg := range []string{name, strings.ReplaceAll(name, ".", "%2E")} {
+			for what, a := range attempts(name, seg) {
+				r := n.do(a.method, a.path, a.token, a.body)
+				refused := r.status == http.StatusBadRequest && r.errCode() == "invalid_argument" ||
+					a.inPath && r.status == http.StatusTemporaryRedirect
+				if !refused {
+					t.Errorf("%s named %q: %s %s answered %d %s", what, name, a.method, a.path, r.status, r.body)
+				}
+			}
+		}
+	}
+}
