@@ -43,9 +43,9 @@ func TestImportParamsArePOST(t *testing.T) {
 	}
 }
 
-// tokenFor writes policy name granting ops on objects in the tenant of
+// policyToken writes policy name granting ops on objects in the tenant of
 // admin and returns a new token holding only that policy.
-func (n *testNode) tokenFor(admin, name string, ops, objects []string) string {
+func (n *testNode) policyToken(admin, name string, ops, objects []string) string {
 	n.t.Helper()
 	r := n.do("PUT", "/v1/policies/"+name, admin, map[string]any{"rules": []map[string][]string{{"operations": ops, "objects": objects}}})
 	if r.status != http.StatusOK {
@@ -82,14 +82,14 @@ func TestDefaultTSAIsAuthorisedByName(t *testing.T) {
 	stamp := func(path, tok string) response {
 		return n.do("POST", path, tok, tsq, "Content-Type", "application/timestamp-query")
 	}
-	other := n.tokenFor(admin, "stamp-other", []string{"tsa.stamp"}, []string{"other"})
+	other := n.policyToken(admin, "stamp-other", []string{"tsa.stamp"}, []string{"other"})
 	if r := stamp("/v1/tsa/other", other); r.status != http.StatusOK {
 		t.Fatalf("positive control: stamping with other: %d %s", r.status, r.body)
 	}
 	if r := stamp("/v1/tsa", other); r.status != http.StatusForbidden || r.errCode() != "permission_denied" {
 		t.Errorf("a token allowed only TSA other, on POST /v1/tsa: %d %s", r.status, r.body)
 	}
-	def := n.tokenFor(admin, "stamp-default", []string{"tsa.stamp"}, []string{"default"})
+	def := n.policyToken(admin, "stamp-default", []string{"tsa.stamp"}, []string{"default"})
 	if r := stamp("/v1/tsa", def); r.status != http.StatusOK {
 		t.Errorf("a token allowed TSA default, on POST /v1/tsa: %d %s", r.status, r.body)
 	}
