@@ -53,10 +53,10 @@ type RestoreRequest struct {
 	Name     string `json:"name,omitempty"`
 }
 
-// ImportParams fetches a one-time wrapping key for key.
+// ImportParams asks for a new one-time wrapping key for key.
 func (c *Client) ImportParams(ctx context.Context, key string) (ImportParams, error) {
 	var p ImportParams
-	return p, c.do(ctx, http.MethodGet, keyPath(key, "import-params"), nil, &p)
+	return p, c.do(ctx, http.MethodPost, keyPath(key, "import-params"), nil, &p)
 }
 
 // Import adds wrapped material as the key's next version.

@@ -190,12 +190,7 @@ func (s *Server) timestamp(c *call) (any, error) {
 	if err != nil {
 		return nil, decodeError(err)
 	}
-	name := c.r.PathValue("name")
-	if name == "" {
-		name = defaultTSA
-	}
-	c.object = name
-	resp, err := s.cms.Timestamp(c.ctx, c.tenant, name, req)
+	resp, err := s.cms.Timestamp(c.ctx, c.tenant, c.object, req)
 	if err != nil {
 		return nil, err
 	}

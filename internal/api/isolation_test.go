@@ -96,7 +96,7 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"POST /v1/keys/{name}/config":        {path: "/v1/keys/sm4-a/config", body: map[string]int{"min_decryption_version": 1}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/enable":        {path: "/v1/keys/toggle-a/enable", allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/disable":       {path: "/v1/keys/toggle-a/disable", allowed: notFound, owner: http.StatusOK},
-		"GET /v1/keys/{name}/import-params":  {path: "/v1/keys/sm4-a/import-params", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/import-params": {path: "/v1/keys/sm4-a/import-params", allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/import":        {path: "/v1/keys/sm4-a/import", body: map[string]string{"token": "00", "wrapped_material": "YQ=="}, allowed: []int{http.StatusBadRequest, http.StatusNotFound}, owner: http.StatusBadRequest},
 		"POST /v1/keys/{name}/export":        {path: "/v1/keys/export-a/export", body: map[string]string{"public_key": fx.publicKey}, allowed: notFound, leaks: []string{"wrapped"}, owner: http.StatusOK},
 		"POST /v1/keys/{name}/backup":        {path: "/v1/keys/export-a/backup", body: map[string]string{"password": "correct horse battery"}, allowed: notFound, leaks: []string{"backup"}, owner: http.StatusOK},
@@ -135,15 +135,15 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 					t.Fatalf("tenant B's create touched tenant A's CA: %+v", ca)
 				}
 			}},
-		"GET /v1/ca":                    {path: "/v1/ca", allowed: []int{http.StatusOK}, leaks: []string{`"ca-a"`, "A's CA"}, owner: http.StatusOK},
-		"GET /v1/ca/{ca}":               {path: "/v1/ca/ca-a", allowed: notFound, owner: http.StatusOK},
-		"POST /v1/ca/{ca}/config":       {path: "/v1/ca/ca-a/config", body: map[string]any{}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/ca/{ca}/install":      {path: "/v1/ca/ca-a/install", body: map[string]string{"certificate": "x"}, allowed: notFound},
-		"GET /v1/ca/{ca}/import-params": {path: "/v1/ca/shared-ca/import-params", allowed: []int{http.StatusOK, http.StatusNotFound, http.StatusConflict}},
-		"POST /v1/ca/{ca}/import":       {path: "/v1/ca/shared-ca/import", body: map[string]string{"token": "00"}, allowed: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict}},
-		"GET /v1/ca/{ca}/chain":         {path: "/v1/ca/ca-a/chain", allowed: notFound, leaks: []string{"CERTIFICATE"}, owner: http.StatusOK},
-		"GET /v1/ca/{ca}/crl":           {path: "/v1/ca/ca-a/crl", allowed: notFound, owner: http.StatusOK},
-		"GET /v1/ca/{ca}/crl.pem":       {path: "/v1/ca/ca-a/crl.pem", allowed: notFound, leaks: []string{"X509 CRL"}, owner: http.StatusOK},
+		"GET /v1/ca":                     {path: "/v1/ca", allowed: []int{http.StatusOK}, leaks: []string{`"ca-a"`, "A's CA"}, owner: http.StatusOK},
+		"GET /v1/ca/{ca}":                {path: "/v1/ca/ca-a", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/ca/{ca}/config":        {path: "/v1/ca/ca-a/config", body: map[string]any{}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/ca/{ca}/install":       {path: "/v1/ca/ca-a/install", body: map[string]string{"certificate": "x"}, allowed: notFound},
+		"POST /v1/ca/{ca}/import-params": {path: "/v1/ca/shared-ca/import-params", allowed: []int{http.StatusOK, http.StatusNotFound, http.StatusConflict}},
+		"POST /v1/ca/{ca}/import":        {path: "/v1/ca/shared-ca/import", body: map[string]string{"token": "00"}, allowed: []int{http.StatusBadRequest, http.StatusNotFound, http.StatusConflict}},
+		"GET /v1/ca/{ca}/chain":          {path: "/v1/ca/ca-a/chain", allowed: notFound, leaks: []string{"CERTIFICATE"}, owner: http.StatusOK},
+		"GET /v1/ca/{ca}/crl":            {path: "/v1/ca/ca-a/crl", allowed: notFound, owner: http.StatusOK},
+		"GET /v1/ca/{ca}/crl.pem":        {path: "/v1/ca/ca-a/crl.pem", allowed: notFound, leaks: []string{"X509 CRL"}, owner: http.StatusOK},
 		// An OCSP responder answers every request with an OCSPResponse;
 		// for another tenant's CA that is "unauthorized" (30 03 0a 01 06).
 		"GET /v1/ca/{ca}/ocsp/{request...}":     {path: "/v1/ca/ca-a/ocsp/" + url.PathEscape(base64.StdEncoding.EncodeToString(fx.ocsp)), allowed: []int{http.StatusOK}, leaks: []string{"\x30\x82"}, owner: http.StatusOK, check: ocspUnauthorized(fx)},

@@ -23,8 +23,14 @@ var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // ValidName reports whether name is a valid tenant, policy or object name:
 // 1 to 63 characters of lower-case letters, digits, '-' and '_', starting
-// with a letter or digit.
+// with a letter or digit (so never a DotSegment).
 func ValidName(name string) bool { return namePattern.MatchString(name) }
+
+// DotSegment reports whether name is "." or "..", which no name may be:
+// URL path cleaning drops such a segment, so no route could reach the
+// object. Names whose alphabet includes '.' (keys, aliases, V2X devices)
+// refuse them with this check.
+func DotSegment(name string) bool { return name == "." || name == ".." }
 
 // CreateTenant creates a tenant and its first admin token.
 func (s *Service) CreateTenant(ctx context.Context, name string) (Tenant, Issued, error) {

@@ -165,7 +165,7 @@ func (s *Service) aliasArgs(tenant, alias string) (storage.Backend, string, erro
 	}
 	name, ok := cutAlias(alias)
 	if !ok || !ValidName(name) {
-		return nil, "", invalid("alias %q is invalid: use %q followed by 1 to 128 characters of a-z, A-Z, 0-9, '.', '_' and '-'", alias, AliasPrefix)
+		return nil, "", invalid("alias %q is invalid: use %q followed by "+nameRule, alias, AliasPrefix)
 	}
 	st, err := s.backend()
 	if err != nil {

@@ -222,6 +222,7 @@ func TestRestoreRejects(t *testing.T) {
 		{"iterations", s, "acme", RestoreRequest{Blob: flip(13), Password: password, Name: "x"}, fault.BackupInvalid},
 		{"no iterations", s, "acme", RestoreRequest{Blob: setIterations(0), Password: password, Name: "x"}, fault.BackupInvalid},
 		{"too many iterations", s, "acme", RestoreRequest{Blob: setIterations(MaxBackupIterations + 1), Password: password, Name: "x"}, fault.BackupInvalid},
+		{"ten million iterations", s, "acme", RestoreRequest{Blob: setIterations(10_000_000), Password: password, Name: "x"}, fault.BackupInvalid},
 		{"salt", s, "acme", RestoreRequest{Blob: flip(14), Password: password, Name: "x"}, fault.BackupInvalid},
 		{"nonce", s, "acme", RestoreRequest{Blob: flip(41), Password: password, Name: "x"}, fault.BackupInvalid},
 		{"body", s, "acme", RestoreRequest{Blob: flip(42), Password: password, Name: "x"}, fault.BackupInvalid},
@@ -251,6 +252,28 @@ func TestRestoreRejects(t *testing.T) {
 	// The name that was refused restores fine elsewhere.
 	if ki, err := s.Restore(ctx, "acme", RestoreRequest{Blob: goneBlob, Password: password, Name: "gone2"}); err != nil || ki.Name != "gone2" {
 		t.Fatalf("restore as gone2: %+v, %v", ki, err)
+	}
+}
+
+// TestBackupIterationCap checks that a blob's header cannot make Restore
+// derive a key with more PBKDF2 iterations than MaxBackupIterations: the
+// header is refused before any derivation, so that a restore costs at most
+// five default backups of CPU whatever the blob asks for.
+func TestBackupIterationCap(t *testing.T) {
+	blob := make([]byte, backupHeader+device.TagSize)
+	copy(blob, backupMagic)
+	blob[8], blob[9] = backupVersion, kdfPBKDF2SM3
+	for _, tc := range []struct {
+		iterations uint32
+		ok         bool
+	}{
+		{1, true}, {DefaultBackupIterations, true}, {MaxBackupIterations, true},
+		{MaxBackupIterations + 1, false}, {10_000_000, false}, {1<<32 - 1, false}, {0, false},
+	} {
+		binary.BigEndian.PutUint32(blob[10:14], tc.iterations)
+		if _, ok := parseBackupHeader(blob); ok != tc.ok {
+			t.Errorf("%d iterations: accepted %v, want %v", tc.iterations, ok, tc.ok)
+		}
 	}
 }
 

@@ -16,10 +16,14 @@ const AliasPrefix = "alias:"
 // maxNameLen bounds key and alias names (the alias name after AliasPrefix).
 const maxNameLen = 128
 
+// nameRule says what ValidName accepts, for error messages.
+const nameRule = `1 to 128 characters of a-z, A-Z, 0-9, '.', '_' and '-', other than "." and ".."`
+
 // ValidName reports whether name is a valid key name, or alias name after
-// AliasPrefix: 1 to 128 characters of a-z, A-Z, 0-9, '.', '_' and '-'.
+// AliasPrefix: 1 to 128 characters of a-z, A-Z, 0-9, '.', '_' and '-',
+// other than "." and ".." (see authn.DotSegment).
 func ValidName(name string) bool {
-	if name == "" || len(name) > maxNameLen {
+	if name == "" || len(name) > maxNameLen || authn.DotSegment(name) {
 		return false
 	}
 	for i := 0; i < len(name); i++ {
@@ -43,7 +47,7 @@ func checkTenant(tenant string) error {
 
 func checkName(name string) error {
 	if !ValidName(name) {
-		return invalid("key name %q is invalid: use 1 to 128 characters of a-z, A-Z, 0-9, '.', '_' and '-'", name)
+		return invalid("key name %q is invalid: use "+nameRule, name)
 	}
 	return nil
 }

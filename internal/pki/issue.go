@@ -41,6 +41,12 @@ func (in *issuance) check(cn string) error {
 	if len(in.subject) <= len(emptyName) && in.sans.count() == 0 {
 		return invalid("a certificate needs a subject or at least one subject alternative name")
 	}
+	if err := checkSubjectDER(in.subject); err != nil {
+		return err
+	}
+	if err := in.sans.check(); err != nil {
+		return err
+	}
 	if in.profile.CA {
 		if err := checkPathLen(in.ca.cert, in.profile.MaxPathLen, in.profile.Name); err != nil {
 			return err

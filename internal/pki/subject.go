@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/smx509"
 )
@@ -51,6 +53,52 @@ func (n Name) check() error {
 		if len(v) > maxNameValue {
 			return invalid("subject attributes are at most %d bytes", maxNameValue)
 		}
+		if err := checkText("the subject", v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hiddenRune reports whether r may not appear in a subject or alternative
+// name, whatever the profile: NUL, which ends a name early for C code, and
+// the Unicode bidirectional controls (U+061C, U+200E, U+200F,
+// U+202A–U+202E, U+2066–U+2069), which make a name display as another.
+func hiddenRune(r rune) bool {
+	switch {
+	case r == 0, r == 0x061c, r == 0x200e, r == 0x200f:
+		return true
+	case 0x202a <= r && r <= 0x202e, 0x2066 <= r && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// checkText refuses a name holding a hiddenRune; the message names the
+// character, not the value.
+func checkText(what, v string) error {
+	if i := strings.IndexFunc(v, hiddenRune); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(v[i:])
+		return invalid("%s may not contain the control character %U", what, r)
+	}
+	return nil
+}
+
+// checkSubjectDER applies checkText to every string attribute of a DER
+// subject that came from a CSR or an earlier certificate.
+func checkSubjectDER(der []byte) error {
+	var rdns pkix.RDNSequence
+	if rest, err := asn1.Unmarshal(der, &rdns); err != nil || len(rest) > 0 {
+		return invalid("the subject cannot be parsed")
+	}
+	for _, rdn := range rdns {
+		for _, atv := range rdn {
+			if v, ok := atv.Value.(string); ok {
+				if err := checkText("the subject", v); err != nil {
+					return err
+				}
+			}
+		}
 	}
 	return nil
 }
@@ -66,6 +114,16 @@ type SANs struct {
 }
 
 func (s SANs) count() int { return len(s.DNS) + len(s.Email) + len(s.IP) + len(s.URI) }
+
+// check applies checkText to every name.
+func (s SANs) check() error {
+	for _, v := range slices.Concat(s.DNS, s.Email, s.IP, s.URI) {
+		if err := checkText("a subject alternative name", v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // sansOf returns the names of a certificate or CSR.
 func sansOf(dns, email []string, ips []net.IP, uris []*url.URL) SANs {
@@ -90,8 +148,9 @@ func (s SANs) apply(t *smx509.Certificate) error {
 		}
 	}
 	for _, e := range s.Email {
-		if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
-			return invalid("%q is not a valid e-mail address", e)
+		// An rfc822Name is an IA5String: ASCII only.
+		if a, err := mail.ParseAddress(e); err != nil || a.Address != e || !isASCII(e) {
+			return invalid("%q is not a valid ASCII e-mail address", e)
 		}
 	}
 	for _, v := range s.IP {
@@ -110,6 +169,11 @@ func (s SANs) apply(t *smx509.Certificate) error {
 	}
 	t.DNSNames, t.EmailAddresses = s.DNS, s.Email
 	return nil
+}
+
+// isASCII reports whether s is ASCII.
+func isASCII(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return r > unicode.MaxASCII })
 }
 
 // validDNSName reports whether d is a DNS name, possibly with a leading

@@ -136,27 +136,37 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 	return n, nil
 }
 
-// open opens the store and this node's audit sink.
+// open opens the store and this node's audit sink. It sets n.backend and
+// n.sink only to what opened, never to a typed nil that close would call.
 func (n *node) open(ctx context.Context) error {
-	var err error
 	switch n.cfg.Storage {
 	case "inmem":
 		n.backend = inmem.New()
 	case "bolt":
-		if n.backend, err = bolt.Open(filepath.Join(n.cfg.DataDir, "mima.db")); err != nil {
+		b, err := bolt.Open(filepath.Join(n.cfg.DataDir, "mima.db"))
+		if err != nil {
 			return err
 		}
+		n.backend = b
 	case "postgres":
 		pg, err := postgres.Open(ctx, postgres.Config{DSN: n.cfg.PostgresDSN, MaxConns: int32(n.cfg.PostgresMaxConns)})
 		if err != nil {
 			return err
 		}
 		n.backend = pg
-		n.sink, err = pg.AuditSink(ctx, n.nodeID())
+		sink, err := pg.AuditSink(ctx, n.nodeID())
+		if err != nil {
+			return err
+		}
+		n.sink = sink
+		return nil
+	}
+	sink, err := openAuditSink(n.cfg)
+	if err != nil {
 		return err
 	}
-	n.sink, err = openAuditSink(n.cfg)
-	return err
+	n.sink = sink
+	return nil
 }
 
 // nodeID is the configured node id, or the host name.
@@ -201,7 +211,11 @@ func openAuditSink(cfg Config) (audit.Sink, error) {
 	if dir == "" {
 		return audit.NewMemorySink(devAuditRecords), nil
 	}
-	return audit.OpenFileSink(dir)
+	s, err := audit.OpenFileSink(dir)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // start unseals with the KEK when one is configured, or initialises and

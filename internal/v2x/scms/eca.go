@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
@@ -59,8 +60,8 @@ func (s *Service) AllowDevices(ctx context.Context, dep string, devices []Device
 	}
 	var ops []storage.Op
 	for _, e := range devices {
-		if !devicePattern.MatchString(e.ID) {
-			return invalid("device id %q: 1 to 64 printable ASCII characters", e.ID)
+		if !devicePattern.MatchString(e.ID) || authn.DotSegment(e.ID) {
+			return invalid(`device id %q: 1 to 64 printable ASCII characters, other than "." and ".."`, e.ID)
 		}
 		if e.Kind == "" {
 			e.Kind = Vehicle
