@@ -146,10 +146,15 @@ func (s *Server) dispatch(rt *route, w http.ResponseWriter, r *http.Request) int
 	return status
 }
 
-// decideAndHandle refuses the request unless the node may serve it and the
-// token may perform the route's operation on its object, then runs the
-// handler.
+// decideAndHandle refuses the request unless its client is within its
+// rate (public routes), the node may serve it and the token may perform
+// the route's operation on its object, then runs the handler.
 func (s *Server) decideAndHandle(rt *route, c *call) (any, error) {
+	if limited(rt) {
+		if err := s.limitPublic(c); err != nil {
+			return nil, err
+		}
+	}
 	if !rt.sealed && s.core.Sealed() {
 		return nil, fault.New(fault.Sealed, "mima is sealed")
 	}
@@ -243,7 +248,7 @@ func (s *Server) entry(rt *route, c *call, status int, code string) audit.Entry 
 		Object:    c.object,
 		Status:    status,
 		Code:      code,
-		Remote:    c.r.RemoteAddr,
+		Remote:    s.clientAddr(c.r),
 		Sensitive: c.sensitive,
 	}
 	if c.token != nil {
