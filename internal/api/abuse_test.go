@@ -13,6 +13,7 @@ import (
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/ratelimit"
 	"github.com/mimacrypto/mima/internal/testclock"
+	"github.com/mimacrypto/mima/sdk"
 )
 
 // TestChallengeUnknownTenant checks that no challenge is made, and none
@@ -99,6 +100,14 @@ func TestForwardedForUntrusted(t *testing.T) {
 	}
 	if !slices.Equal(codes, []int{200, 200, 429}) {
 		t.Errorf("statuses %v, want [200 200 429]", codes)
+	}
+	client, err := sdk.New(n.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.LoginChallenge(context.Background(), "acme")
+	if e, ok := errors.AsType[*sdk.Error](err); !ok || e.Code != "rate_limited" || e.RetryAfter != time.Second {
+		t.Errorf("SDK: %#v, want rate_limited with RetryAfter 1s", err)
 	}
 }
 
