@@ -2,6 +2,8 @@ package ratelimit
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,5 +81,27 @@ func TestBoundedMemory(t *testing.T) {
 	}
 	if l.Len() > 64 {
 		t.Errorf("%d buckets kept, want at most 64", l.Len())
+	}
+}
+
+// TestConcurrent checks that concurrent callers of one key share its
+// burst exactly (run with -race).
+func TestConcurrent(t *testing.T) {
+	clk := testclock.New(time.Unix(1_000_000, 0))
+	l := New(1, 100, WithClock(clk.Now))
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				if ok, _ := l.Allow("k"); ok {
+					allowed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if allowed.Load() != 100 {
+		t.Errorf("%d of 400 requests allowed, want the burst of 100", allowed.Load())
 	}
 }
