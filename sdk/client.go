@@ -88,6 +88,9 @@ type Error struct {
 	Code      string `json:"code"`
 	Message   string `json:"message"`
 	RequestID string `json:"request_id"`
+	// RetryAfter is how long the server asks a rate_limited client to
+	// wait (its Retry-After header); zero when it did not say.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *Error) Error() string {
@@ -177,6 +180,9 @@ func (c *Client) doRequest(req *http.Request) (*http.Response, error) {
 		return nil, &Error{Status: resp.StatusCode, Code: "http_error", Message: resp.Status, RequestID: resp.Header.Get("X-Request-Id")}
 	}
 	eb.Error.Status = resp.StatusCode
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+		eb.Error.RetryAfter = time.Duration(secs) * time.Second
+	}
 	return nil, eb.Error
 }
 

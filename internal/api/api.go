@@ -15,9 +15,11 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/authn"
@@ -26,6 +28,7 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/ratelimit"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 )
 
@@ -72,6 +75,11 @@ type Server struct {
 	routes []route
 	mux    *http.ServeMux
 
+	publicLimit    *ratelimit.Limiter
+	trustedProxies []netip.Prefix
+	sampling       time.Duration
+	samplingNow    func() time.Time
+
 	idPrefix string
 	idSeq    atomic.Uint64
 }
@@ -110,6 +118,9 @@ func New(svc Services, auditor Auditor, opts ...Option) *Server {
 	}
 	s.metrics = newMetrics(svc.Core)
 	s.routes = s.allRoutes()
+	if s.sampling > 0 {
+		s.auditor = newSampler(s.auditor, s.publicOps(), s.sampling, s.samplingNow)
+	}
 	for i := range s.routes {
 		s.register(&s.routes[i])
 	}
@@ -129,6 +140,22 @@ func Operations() []string {
 	}
 	return ops
 }
+
+// publicOps are the operations of the public routes that are audited,
+// whose callers are rate limited and whose refusals are sampled.
+func (s *Server) publicOps() map[string]bool {
+	ops := map[string]bool{}
+	for _, r := range s.routes {
+		if limited(&r) {
+			ops[r.op] = true
+		}
+	}
+	return ops
+}
+
+// limited reports whether rt's callers are rate limited: public routes,
+// except those polled by load balancers.
+func limited(rt *route) bool { return rt.scope == scopePublic && !rt.unaudited }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

@@ -223,10 +223,15 @@ type challengeRequest struct {
 }
 
 // challenge and login are public: a certificate holder has no token yet.
-// The tenant comes in the body.
+// The tenant comes in the body; challenges are made only for a tenant that
+// exists (tenant_not_found otherwise: tenant names are not secret, the
+// public PKI routes carry them in their paths).
 func (s *Server) challenge(c *call) (any, error) {
 	var req challengeRequest
 	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	if _, err := s.auth.Tenant(c.ctx, req.Tenant); err != nil {
 		return nil, err
 	}
 	c.tenant = req.Tenant

@@ -222,9 +222,15 @@ func (s *Server) auditFailed(c *call, err error) error {
 	return fault.Wrap(err, fault.AuditFailure, "the audit log is unavailable")
 }
 
-// decide refuses the request unless the node may serve it and the token
-// may perform the route's operation on every object the route declares.
+// decide refuses the request unless its client is within its rate (public
+// routes), the node may serve it and the token may perform the route's
+// operation on every object the route declares.
 func (s *Server) decide(rt *route, c *call) error {
+	if limited(rt) {
+		if err := s.limitPublic(c); err != nil {
+			return err
+		}
+	}
 	if !rt.sealed && s.core.Sealed() {
 		return fault.New(fault.Sealed, "mima is sealed")
 	}
@@ -336,7 +342,7 @@ func (s *Server) entry(rt *route, c *call, status int, code string) audit.Entry 
 		Object:    c.object,
 		Status:    status,
 		Code:      code,
-		Remote:    c.r.RemoteAddr,
+		Remote:    s.clientAddr(c.r),
 		Sensitive: c.sensitive,
 	}
 	if c.token != nil {

@@ -37,7 +37,10 @@
 //	str(head)  u64(count)  str(signature)  str(public_key)
 //	str(prev)
 //
-// where an absent field is the empty string or zero. prev is the hash of the
+// where an absent field is the empty string or zero. A request record's
+// count is zero, except in a summary of sampled refusals, which stands for
+// count requests refused and not recorded one by one (see the API's
+// refusal sampling). prev is the hash of the
 // record with seq-1, or 64 '0' characters for seq 1. time is RFC 3339 with
 // nanoseconds in UTC, exactly as time.RFC3339Nano formats it.
 //

@@ -212,6 +212,7 @@ func (l *Logger) newRecord(e Entry) *Record {
 		Status:    e.Status,
 		Code:      cleanString(e.Code),
 		Remote:    cleanString(e.Remote),
+		Count:     e.Count,
 	}
 	if len(e.Sensitive) > 0 {
 		r.HMAC = l.digests(e.Sensitive)

@@ -32,6 +32,9 @@ type Entry struct {
 	Code      string // error code, "" on success
 	Remote    string // client address
 	Sensitive map[string][]byte
+	// Count, on a summary of sampled refusals, is how many requests it
+	// stands for that were refused and not recorded one by one.
+	Count uint64
 }
 
 // Record is one stored line of the audit log. The package documentation

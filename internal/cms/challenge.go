@@ -10,13 +10,12 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 )
 
-// Bounds on login challenges.
-const (
-	challengeBytes = 32
-	// maxChallenges bounds the challenges waiting for an answer, all
-	// tenants together.
-	maxChallenges = 100_000
-)
+// challengeBytes is the size of a challenge's nonce.
+const challengeBytes = 32
+
+// DefaultChallengesPerTenant bounds the challenges that wait for an
+// answer in one tenant (WithChallengesPerTenant).
+const DefaultChallengesPerTenant = 10_000
 
 // Challenge is what a client proves possession of a certificate's key
 // with: it signs Nonce and hands the signature to Login with ID.
@@ -29,14 +28,21 @@ type Challenge struct {
 	ExpiresAt time.Time
 }
 
-// challenges are the challenges not yet answered, by ID.
+// challenges are the challenges not yet answered, by tenant and ID.
 type challenges struct {
-	mu sync.Mutex
-	m  map[string]pendingChallenge
+	mu     sync.Mutex
+	limit  int // per tenant
+	tenant map[string]*tenantChallenges
+}
+
+// tenantChallenges are one tenant's waiting challenges. oldest is the
+// earliest expiry among them (or earlier): no sweep can free any before.
+type tenantChallenges struct {
+	m      map[string]pendingChallenge
+	oldest time.Time
 }
 
 type pendingChallenge struct {
-	tenant  string
 	nonce   []byte
 	expires time.Time
 }
@@ -44,7 +50,7 @@ type pendingChallenge struct {
 func (c *challenges) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	clear(c.m)
+	clear(c.tenant)
 }
 
 // Challenge returns a new login challenge for the tenant, which Login
@@ -55,9 +61,11 @@ func (c *challenges) clear() {
 // it and when it seals: behind a load balancer, Login must reach the node
 // that answered Challenge (route by ID or stickily), and a restart
 // invalidates pending challenges, which clients simply ask again. Keeping
-// them in memory is what makes "once" hold without a cluster lock. At
-// most 100,000 wait at a time; beyond, Challenge is rate_limited until
-// some expire or are answered.
+// them in memory is what makes "once" hold without a cluster lock. Each
+// tenant has its own budget of waiting challenges
+// (WithChallengesPerTenant); beyond it, Challenge is rate_limited for that
+// tenant only, until some expire or are answered. The caller checks that
+// the tenant exists.
 func (s *Service) Challenge(ctx context.Context, tenant string) (Challenge, error) {
 	if err := checkTenant(tenant); err != nil {
 		return Challenge{}, err
@@ -71,21 +79,45 @@ func (s *Service) Challenge(ctx context.Context, tenant string) (Challenge, erro
 	}
 	now := s.clock()
 	ch := Challenge{ID: hex.EncodeToString(buf[:16]), Nonce: buf[16:], ExpiresAt: now.Add(s.challengeTTL)}
-	c := &s.challenges
+	if err := s.challenges.add(tenant, ch, now); err != nil {
+		return Challenge{}, err
+	}
+	return ch, nil
+}
+
+// add keeps ch for tenant unless the tenant's budget is spent by
+// challenges that have not expired at now.
+func (c *challenges) add(tenant string, ch Challenge, now time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.m) >= maxChallenges {
-		for id, p := range c.m {
+	tc := c.tenant[tenant]
+	if tc == nil {
+		tc = &tenantChallenges{m: map[string]pendingChallenge{}, oldest: ch.ExpiresAt}
+		c.tenant[tenant] = tc
+	}
+	if len(tc.m) >= c.limit && !now.Before(tc.oldest) {
+		tc.oldest = ch.ExpiresAt
+		for id, p := range tc.m {
 			if !now.Before(p.expires) {
-				delete(c.m, id)
+				delete(tc.m, id)
+			} else if p.expires.Before(tc.oldest) {
+				tc.oldest = p.expires
 			}
 		}
-		if len(c.m) >= maxChallenges {
-			return Challenge{}, fault.New(fault.RateLimited, "too many login challenges wait for an answer; try again later")
-		}
 	}
-	c.m[ch.ID] = pendingChallenge{tenant: tenant, nonce: ch.Nonce, expires: ch.ExpiresAt}
-	return ch, nil
+	if len(tc.m) >= c.limit {
+		return fault.New(fault.RateLimited, "too many login challenges of the tenant wait for an answer; try again later")
+	}
+	tc.oldest = minTime(tc.oldest, ch.ExpiresAt)
+	tc.m[ch.ID] = pendingChallenge{nonce: ch.Nonce, expires: ch.ExpiresAt}
+	return nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // consume takes the challenge id of tenant, which can then never be used
@@ -95,11 +127,19 @@ func (s *Service) Challenge(ctx context.Context, tenant string) (Challenge, erro
 func (c *challenges) consume(tenant, id string, now time.Time) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p, ok := c.m[id]
-	if !ok || p.tenant != tenant {
+	tc := c.tenant[tenant]
+	var p pendingChallenge
+	ok := tc != nil
+	if ok {
+		p, ok = tc.m[id]
+	}
+	if !ok {
 		return nil, fault.New(fault.ChallengeInvalid, "the login challenge is unknown or was used already")
 	}
-	delete(c.m, id)
+	delete(tc.m, id)
+	if len(tc.m) == 0 {
+		delete(c.tenant, tenant)
+	}
 	if !now.Before(p.expires) {
 		return nil, fault.New(fault.ChallengeExpired, "the login challenge expired at %s", p.expires.Format(time.RFC3339))
 	}

@@ -103,6 +103,10 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // DefaultChallengeTTL.
 func WithChallengeTTL(d time.Duration) Option { return func(s *Service) { s.challengeTTL = d } }
 
+// WithChallengesPerTenant bounds the login challenges that may wait for
+// an answer in one tenant; n <= 0 means DefaultChallengesPerTenant.
+func WithChallengesPerTenant(n int) Option { return func(s *Service) { s.challenges.limit = n } }
+
 // New returns a sealed Service whose keys live in keys and whose
 // certificates come from ca.
 func New(keys *kms.Service, ca *pki.Service, opts ...Option) *Service {
@@ -116,7 +120,10 @@ func New(keys *kms.Service, ca *pki.Service, opts ...Option) *Service {
 	if s.challengeTTL <= 0 {
 		s.challengeTTL = DefaultChallengeTTL
 	}
-	s.challenges.m = map[string]pendingChallenge{}
+	if s.challenges.limit <= 0 {
+		s.challenges.limit = DefaultChallengesPerTenant
+	}
+	s.challenges.tenant = map[string]*tenantChallenges{}
 	return s
 }
 

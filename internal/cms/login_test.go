@@ -247,3 +247,55 @@ func TestLoginRules(t *testing.T) {
 	_, err = e.s.GetLoginRule(ctx, tenant, "a")
 	wantCode(t, "deleted", err, fault.LoginRuleNotFound)
 }
+
+// TestChallengeBudgetPerTenant checks that a flood of challenges for one
+// tenant, who needs no credentials to ask, cannot lock the other tenants
+// out of login: each tenant has its own budget of waiting challenges.
+func TestChallengeBudgetPerTenant(t *testing.T) {
+	e := newEnv(t)
+	flooded := 0
+	for ; flooded <= 200_000; flooded++ {
+		_, err := e.s.Challenge(ctx, "flood")
+		if fault.CodeOf(err) == fault.RateLimited {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if flooded != DefaultChallengesPerTenant {
+		t.Fatalf("tenant flood was refused after %d challenges, want %d", flooded, DefaultChallengesPerTenant)
+	}
+	if _, err := e.s.Challenge(ctx, tenant); err != nil {
+		t.Fatalf("after %d challenges of tenant flood, tenant %s: %v", flooded, tenant, err)
+	}
+	e.clock.Advance(DefaultChallengeTTL)
+	if _, err := e.s.Challenge(ctx, "flood"); err != nil {
+		t.Errorf("once the flood's challenges expired: %v", err)
+	}
+}
+
+// TestWithChallengesPerTenant checks the configured budget: spent, it
+// refuses the tenant until a challenge is answered or expires.
+func TestWithChallengesPerTenant(t *testing.T) {
+	e := newEnv(t, WithChallengesPerTenant(2), WithChallengeTTL(time.Minute))
+	e.root(t, "root")
+	alice := e.key(t, "root", "alice")
+	e.rules(t, LoginRule{Name: "all", Match: MatchSubject, Pattern: "*", Policies: []string{"p"}})
+	first := e.challenge(t)
+	e.clock.Advance(time.Second)
+	e.challenge(t)
+	_, err := e.s.Challenge(ctx, tenant)
+	wantCode(t, "third challenge", err, fault.RateLimited)
+	if _, err := e.s.Login(ctx, tenant, LoginRequest{ChallengeID: first.ID, Signature: e.answer(t, "alice", first), CertificatePEM: alice.PEM()}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Second)
+	e.challenge(t) // the answered one made room
+	_, err = e.s.Challenge(ctx, tenant)
+	wantCode(t, "budget spent again", err, fault.RateLimited)
+	e.clock.Advance(time.Minute - time.Second) // the second one expired, the third not yet
+	e.challenge(t)
+	_, err = e.s.Challenge(ctx, tenant)
+	wantCode(t, "one expired, one made", err, fault.RateLimited)
+}

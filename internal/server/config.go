@@ -3,7 +3,10 @@ package server
 import (
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"time"
+
+	"github.com/mimacrypto/mima/internal/cms"
 
 	"github.com/mimacrypto/mima/internal/settings"
 	"github.com/spf13/pflag"
@@ -40,6 +43,11 @@ type Config struct {
 	AuditCheckpointRecords  uint64        `yaml:"audit_checkpoint_records"`
 	AuditCheckpointInterval time.Duration `yaml:"audit_checkpoint_interval"`
 	JobsInterval            time.Duration `yaml:"jobs_interval"`
+	PublicRateLimit         int64         `yaml:"public_rate_limit"`
+	PublicRateBurst         int64         `yaml:"public_rate_burst"`
+	TrustedProxies          []string      `yaml:"trusted_proxies"`
+	LoginChallenges         int64         `yaml:"login_challenges_per_tenant"`
+	AuditRefusalInterval    time.Duration `yaml:"audit_refusal_interval"`
 	PprofAddr               string        `yaml:"pprof_addr"`
 	LogLevel                string        `yaml:"log_level"`
 	LogFormat               string        `yaml:"log_format"`
@@ -66,6 +74,10 @@ func Defaults() Config {
 		JobsInterval:            time.Minute,
 		CacheRecheckInterval:    30 * time.Second,
 		PostgresMaxConns:        16,
+		PublicRateLimit:         20,
+		PublicRateBurst:         40,
+		LoginChallenges:         cms.DefaultChallengesPerTenant,
+		AuditRefusalInterval:    time.Minute,
 		LogLevel:                "info",
 		LogFormat:               "text",
 	}
@@ -99,6 +111,11 @@ var table = settings.Table[Config]{EnvPrefix: "MIMA_", Fields: []settings.Field[
 	settings.F("audit_checkpoint_records", "audit-checkpoint-records", "sign an audit checkpoint after this many records", func(c *Config) any { return &c.AuditCheckpointRecords }),
 	settings.F("audit_checkpoint_interval", "audit-checkpoint-interval", "sign an audit checkpoint at least this often when there are new records", func(c *Config) any { return &c.AuditCheckpointInterval }),
 	settings.F("jobs_interval", "jobs-interval", "how often due key destructions and automatic rotations run", func(c *Config) any { return &c.JobsInterval }),
+	settings.F("public_rate_limit", "public-rate-limit", "requests a second each client may make to the public routes (0: no limit)", func(c *Config) any { return &c.PublicRateLimit }),
+	settings.F("public_rate_burst", "public-rate-burst", "requests each client may make at once to the public routes", func(c *Config) any { return &c.PublicRateBurst }),
+	settings.F("trusted_proxies", "trusted-proxy", "addresses or CIDR prefixes of proxies whose X-Forwarded-For names the client", func(c *Config) any { return &c.TrustedProxies }),
+	settings.F("login_challenges_per_tenant", "login-challenges-per-tenant", "login challenges that may wait for an answer in one tenant", func(c *Config) any { return &c.LoginChallenges }),
+	settings.F("audit_refusal_interval", "audit-refusal-interval", "record refused public requests of one kind once per interval, with a count of the others (0: each one)", func(c *Config) any { return &c.AuditRefusalInterval }),
 	settings.F("pprof_addr", "pprof-addr", "serve Go's pprof profiles on this address (loopback only; empty: off)", func(c *Config) any { return &c.PprofAddr }),
 	settings.F("log_level", "log-level", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }),
 	settings.F("log_format", "log-format", "text or json", func(c *Config) any { return &c.LogFormat }),
@@ -167,6 +184,9 @@ func (c Config) validate() error {
 	if c.MaxRequestBytes <= 0 {
 		return fmt.Errorf("max_request_bytes must be positive")
 	}
+	if err := c.validateAbuse(); err != nil {
+		return err
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		return fmt.Errorf("log_level must be debug, info, warn or error, not %q", c.LogLevel)
@@ -211,4 +231,36 @@ func (c Config) validateTLCP() error {
 		return fmt.Errorf("tlcp_client_auth must be none, request or require, not %q", c.TLCPClientAuth)
 	}
 	return nil
+}
+
+// validateAbuse checks the limits on public routes.
+func (c Config) validateAbuse() error {
+	if c.PublicRateLimit < 0 || (c.PublicRateLimit > 0 && c.PublicRateBurst < 1) {
+		return fmt.Errorf("public_rate_limit must be 0 (off) or positive with a positive public_rate_burst")
+	}
+	if c.LoginChallenges < 1 {
+		return fmt.Errorf("login_challenges_per_tenant must be positive")
+	}
+	if c.AuditRefusalInterval < 0 {
+		return fmt.Errorf("audit_refusal_interval must not be negative")
+	}
+	_, err := c.trustedProxies()
+	return err
+}
+
+// trustedProxies parses TrustedProxies; an address is a prefix of itself.
+func (c Config) trustedProxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range c.TrustedProxies {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted_proxies: %q is neither an address nor a CIDR prefix", p)
+			}
+			prefix = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, prefix.Masked())
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,6 +82,11 @@ func TestConfigErrors(t *testing.T) {
 		"tlcp one port without tls":         {args: append(tlcpFiles, "--tlcp-addr", Defaults().ListenAddr)},
 		"tlcp bad client auth":              {args: append(tlcpFiles, "--tlcp-addr", ":8443", "--tlcp-client-auth", "maybe")},
 		"tlcp require without ca":           {args: append(tlcpFiles, "--tlcp-addr", ":8443", "--tlcp-client-auth", "require")},
+		"bad trusted proxy":                 {args: []string{"--trusted-proxy", "10.0.0.0/33"}},
+		"negative public rate":              {args: []string{"--public-rate-limit", "-1"}},
+		"public rate without burst":         {args: []string{"--public-rate-burst", "0"}},
+		"no login challenges":               {args: []string{"--login-challenges-per-tenant", "0"}},
+		"negative refusal interval":         {args: []string{"--audit-refusal-interval", "-1s"}},
 	} {
 		if _, err := load(t, tc.file, tc.env, tc.args...); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -110,5 +116,17 @@ func TestTLCPConfig(t *testing.T) {
 	}
 	if cfg.TLCPAddr != "127.0.0.1:8443" || cfg.TLCPEncKey != "e.key" || cfg.TLCPClientAuth != "require" {
 		t.Fatalf("tlcp config: %+v", cfg)
+	}
+}
+
+// TestTrustedProxies checks that addresses and prefixes both name proxies.
+func TestTrustedProxies(t *testing.T) {
+	cfg, err := load(t, "trusted_proxies: [10.1.2.3, \"192.168.0.0/16\", \"2001:db8::1/64\"]\n", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := cfg.trustedProxies()
+	if err != nil || fmt.Sprint(got) != "[10.1.2.3/32 192.168.0.0/16 2001:db8::/64]" {
+		t.Errorf("trusted proxies %v, %v", got, err)
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/ratelimit"
 	"github.com/mimacrypto/mima/internal/seal"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/bolt"
@@ -122,7 +123,7 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 	keys := core.NewAuditKeys(n.audit)
 	n.keys = kms.New(device.NewSoftware())
 	n.pki = pki.New(n.keys)
-	n.cms = cms.New(n.keys, n.pki)
+	n.cms = cms.New(n.keys, n.pki, cms.WithChallengesPerTenant(int(cfg.LoginChallenges)))
 	n.v2x = scms.New(n.keys, scms.WithRemoteLA(remotela.Dial))
 	n.core = core.New(n.backend, n.barrier, n.auth, append(opts, core.WithComponents(keys, n.keys, n.pki, n.cms, n.v2x))...)
 	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki, CMS: n.cms, V2X: n.v2x}, n.audit,
@@ -130,10 +131,21 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		api.WithMaxBodyBytes(cfg.MaxRequestBytes),
 		api.WithLogger(n.log),
 		api.WithLeader(n.leader.Load),
+		publicLimit(cfg),
+		api.WithRefusalSampling(cfg.AuditRefusalInterval, time.Now),
 		api.WithAuditSource(api.AuditSource{Own: n.sink, Chains: n.auditChains, Options: func() audit.VerifyOptions {
 			return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 		}}))
 	return n, nil
+}
+
+// publicLimit is the per-client limit on public routes that cfg asks for.
+func publicLimit(cfg Config) api.Option {
+	if cfg.PublicRateLimit == 0 {
+		return func(*api.Server) {}
+	}
+	trusted, _ := cfg.trustedProxies() // validated by Load
+	return api.WithPublicRateLimit(ratelimit.New(float64(cfg.PublicRateLimit), int(cfg.PublicRateBurst)), trusted)
 }
 
 // open opens the store and this node's audit sink. It sets n.backend and
@@ -377,6 +389,9 @@ func (n *node) runJobsOnce(ctx context.Context, now time.Time) {
 
 // close releases the audit log and the store.
 func (n *node) close() {
+	if n.api != nil {
+		n.api.FlushAudit(context.Background())
+	}
 	if n.audit != nil {
 		if err := n.audit.Close(); err != nil {
 			n.log.Error("closing the audit log", "error", err)
