@@ -55,6 +55,7 @@ type Logger struct {
 	state    chainState
 	stale    bool   // state must be re-read from the sink before the next write
 	pendCP   []byte // checkpoint line in the log but not yet saved by SaveCheckpoint
+	pendWit  []byte // witness entry of a checkpoint that a witness failed to keep
 	closeErr error
 }
 
