@@ -95,14 +95,21 @@ type AuditProblem struct {
 
 // AuditReport is the result of verifying the audit log.
 type AuditReport struct {
-	OK                 bool          `json:"ok"`
-	Records            uint64        `json:"records"`
-	Checkpoints        uint64        `json:"checkpoints"`
-	LastCheckpointSeq  uint64        `json:"last_checkpoint_seq"`
-	LastCheckpointTime time.Time     `json:"last_checkpoint_time"`
-	Head               string        `json:"head"`
-	PublicKey          string        `json:"public_key"`
-	FirstBad           *AuditProblem `json:"first_bad"`
+	OK                 bool      `json:"ok"`
+	Records            uint64    `json:"records"`
+	Checkpoints        uint64    `json:"checkpoints"`
+	LastCheckpointSeq  uint64    `json:"last_checkpoint_seq"`
+	LastCheckpointTime time.Time `json:"last_checkpoint_time"`
+	Head               string    `json:"head"`
+	PublicKey          string    `json:"public_key"`
+	// AfterCheckpoint counts the records after the last checkpoint, which
+	// the chain alone protects: cutting them off is caught only by a
+	// witness that saw a later checkpoint.
+	AfterCheckpoint uint64 `json:"after_checkpoint"`
+	// ExternalCheckpointSeq is the newest checkpoint known outside the log
+	// (saved or witnessed); the log cannot end before it unnoticed.
+	ExternalCheckpointSeq uint64        `json:"external_checkpoint_seq,omitempty"`
+	FirstBad              *AuditProblem `json:"first_bad"`
 	// Chains are the reports of each node's chain, in a cluster.
 	Chains map[string]AuditReport `json:"chains,omitempty"`
 }

@@ -54,6 +54,7 @@ func AuditReports(reports map[string]audit.Report) sdk.AuditReport {
 		out.Chains[node] = one
 		out.Records += one.Records
 		out.Checkpoints += one.Checkpoints
+		out.AfterCheckpoint += one.AfterCheckpoint
 		if !one.OK && out.OK {
 			out.OK = false
 			out.FirstBad = one.FirstBad
@@ -88,6 +89,7 @@ func AuditReport(r audit.Report) sdk.AuditReport {
 		OK: r.OK, Records: r.Records, Checkpoints: r.Checkpoints,
 		LastCheckpointSeq: r.LastCheckpointSeq, LastCheckpointTime: r.LastCheckpointTime,
 		Head: r.Head, PublicKey: r.PublicKey,
+		AfterCheckpoint: r.AfterCheckpoint, ExternalCheckpointSeq: r.ExternalSeq,
 	}
 	if r.FirstBad != nil {
 		out.FirstBad = &sdk.AuditProblem{Seq: r.FirstBad.Seq, Line: r.FirstBad.Line, Reason: r.FirstBad.Reason}

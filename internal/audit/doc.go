@@ -55,11 +55,33 @@
 //	str("mima/audit/checkpoint/v1") || str(head) || u64(count) || str(time)
 //
 // and public_key is the base64 DER SubjectPublicKeyInfo of the signing key.
+// The Logger signs a checkpoint after every so many records, at an
+// interval, when the server seals (before the signing key is dropped) and
+// when it is closed at a clean shutdown, each time only if records were
+// written since the last one.
+//
 // The latest checkpoint is also kept outside the log (checkpoint.json for a
 // [FileSink]): a log whose tail was cut before that checkpoint fails
 // verification. Records after the newest checkpoint the verifier knows of
-// are protected by the chain only, and dropping them cannot be detected. A
-// verifier without a pinned public key only checks that all checkpoints use
-// one key; pin the server's audit key (VerifyOptions.PublicKey) to rule out a
-// log rewritten and re-signed under another key.
+// are protected by the chain only, and dropping them cannot be detected;
+// the report counts them (after_checkpoint). A verifier without a pinned
+// public key only checks that all checkpoints use one key; pin the server's
+// audit key (VerifyOptions.PublicKey) to rule out a log rewritten and
+// re-signed under another key.
+//
+// # Witnesses
+//
+// checkpoint.json lives next to the log, so whoever can rewrite the one can
+// roll back the other. A [Witness] keeps every checkpoint elsewhere: each is
+// sent, once it is in the log, as one JSON object
+//
+//	{"node":"<node id, omitted for a single node>","checkpoint":<record>}
+//
+// where <record> is the checkpoint line exactly as stored. A file witness
+// appends these objects as lines; an HTTP witness POSTs each one; a syslog
+// witness sends each one as a message ([ReadWitness] skips the syslog
+// prefix). Verifying with the witnessed checkpoints (VerifyOptions.Witnessed)
+// requires every one of them in the log unchanged at its seq and the log to
+// reach the newest: a rewritten history or a tail cut before the last
+// witnessed checkpoint fails.
 package audit

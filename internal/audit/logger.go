@@ -55,6 +55,7 @@ type Logger struct {
 	state    chainState
 	stale    bool   // state must be re-read from the sink before the next write
 	pendCP   []byte // checkpoint line in the log but not yet saved by SaveCheckpoint
+	pendWit  []byte // witness entry of a checkpoint that a witness failed to keep
 	closeErr error
 }
 
@@ -119,9 +120,17 @@ func (l *Logger) SetKeys(hmacKey []byte, signer crypto.Signer) error {
 	return nil
 }
 
-// ClearKeys wipes the HMAC key and drops the signer when the server seals.
-// Later records redact sensitive fields and no checkpoints are signed.
+// ClearKeys signs a checkpoint over the records written so far (so that
+// the tail up to the seal is anchored), then wipes the HMAC key and drops
+// the signer when the server seals. Later records redact sensitive fields
+// and no checkpoints are signed. A checkpoint that fails goes to the error
+// handler; the keys are cleared regardless.
 func (l *Logger) ClearKeys() {
+	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.writeTimeout)
+	defer cancel()
+	if err := l.Checkpoint(ctx); err != nil && !errors.Is(err, ErrNoSigner) && !errors.Is(err, ErrClosed) {
+		l.cfg.onError(fmt.Errorf("audit: checkpoint at seal: %w", err))
+	}
 	l.keyMu.Lock()
 	defer l.keyMu.Unlock()
 	clear(l.keys.hmac)

@@ -14,6 +14,8 @@ type config struct {
 	rand         io.Reader
 	writeTimeout time.Duration
 	onError      func(error)
+	node         string
+	witnesses    []Witness
 }
 
 func defaultConfig() config {
@@ -64,4 +66,12 @@ func WithWriteTimeout(d time.Duration) Option {
 // checkpoints that could not be signed or saved. Records are unaffected.
 func WithErrorHandler(fn func(error)) Option {
 	return func(c *config) { c.onError = fn }
+}
+
+// WithWitnesses sends every checkpoint, as a WitnessEntry naming node (""
+// for a single node), to each of ws after it is in the log. A witness that
+// fails goes to the error handler; the newest unsent checkpoint is sent
+// again with the next one.
+func WithWitnesses(node string, ws ...Witness) Option {
+	return func(c *config) { c.node, c.witnesses = node, append(c.witnesses, ws...) }
 }

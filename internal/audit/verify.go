@@ -37,6 +37,10 @@ type VerifyOptions struct {
 	// unchanged, which detects a tail truncated before it. When nil, Verify
 	// uses the source's saved checkpoint.
 	Checkpoint []byte
+	// Witnessed are checkpoint records that a witness kept (see
+	// ReadWitness). Like Checkpoint, each must be in the log unchanged, and
+	// the log must reach the newest of them.
+	Witnessed [][]byte
 }
 
 // Problem names the first record that fails verification.
@@ -60,17 +64,27 @@ type Report struct {
 	Checkpoints        uint64    `json:"checkpoints"`
 	LastCheckpointSeq  uint64    `json:"last_checkpoint_seq"`
 	LastCheckpointTime time.Time `json:"last_checkpoint_time"`
-	Head               string    `json:"head"`                 // hash of the last good record
-	PublicKey          string    `json:"public_key,omitempty"` // base64 DER key of the checkpoints
-	FirstBad           *Problem  `json:"first_bad,omitempty"`
+	Head               string    `json:"head"` // hash of the last good record
+	// AfterCheckpoint counts the good records after the last checkpoint in
+	// the log (all of them when there is none). The chain alone protects
+	// them: they can be cut off unnoticed unless a witness saw a later
+	// checkpoint.
+	AfterCheckpoint uint64 `json:"after_checkpoint"`
+	// ExternalSeq is the seq of the newest checkpoint known outside the log
+	// (saved or witnessed), 0 when there is none. The log cannot end
+	// before it unnoticed.
+	ExternalSeq uint64   `json:"external_checkpoint_seq,omitempty"`
+	PublicKey   string   `json:"public_key,omitempty"` // base64 DER key of the checkpoints
+	FirstBad    *Problem `json:"first_bad,omitempty"`
 }
 
 // Verify checks the whole log in src: every line parses, seq rises by one
 // per line, each record's hash and link to its predecessor hold, every
 // checkpoint matches the chain and carries a valid signature by the expected
-// key, and the external checkpoint (opts.Checkpoint or the source's saved
-// one) is in the log. A verification failure is reported in the Report; the
-// error is for a bad external checkpoint or a failure to read.
+// key, and the external checkpoints (opts.Checkpoint or the source's saved
+// one, and opts.Witnessed) are in the log. A verification failure is
+// reported in the Report; the error is for a bad external checkpoint or a
+// failure to read.
 func Verify(ctx context.Context, src Source, opts VerifyOptions) (Report, error) {
 	if opts.Checkpoint == nil {
 		cp, err := src.LoadCheckpoint(ctx)
@@ -103,8 +117,8 @@ type Windowed interface {
 	Window(ctx context.Context) (seq uint64, prev string, err error)
 }
 
-// VerifyReader verifies the log read from r; only opts.Checkpoint is used
-// as external checkpoint. Bytes after the last '\n' are ignored.
+// VerifyReader verifies the log read from r; only opts.Checkpoint and
+// opts.Witnessed are used as external checkpoints. Bytes after the last '\n' are ignored.
 func VerifyReader(ctx context.Context, r io.Reader, opts VerifyOptions) (Report, error) {
 	v, err := newVerifier(opts)
 	if err != nil {
@@ -126,32 +140,49 @@ type verifier struct {
 	key    *ecdsa.PublicKey // key every checkpoint must use; nil until known
 	keyB64 string           // last public_key field seen, parsed into last
 	last   *ecdsa.PublicKey
-	ext    *Record
+	ext    map[uint64]string // seq -> hash of every external checkpoint
 	line   uint64
+	seq    uint64 // seq of the last good record
 	prev   string
 	rep    Report
 }
 
 func newVerifier(opts VerifyOptions) (*verifier, error) {
-	v := &verifier{key: opts.PublicKey, prev: zeroHash}
-	if opts.Checkpoint == nil {
-		return v, nil
+	v := &verifier{key: opts.PublicKey, prev: zeroHash, ext: map[uint64]string{}}
+	external := opts.Witnessed
+	if opts.Checkpoint != nil {
+		external = append([][]byte{opts.Checkpoint}, external...)
 	}
-	cp, err := ParseRecord(bytes.TrimSuffix(opts.Checkpoint, []byte("\n")))
+	for _, line := range external {
+		if err := v.addExternal(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
+			return nil, fmt.Errorf("audit: external checkpoint: %w", err)
+		}
+	}
+	return v, nil
+}
+
+// addExternal checks a checkpoint kept outside the log and remembers it.
+// Two of them with one seq and different hashes cannot both be in the log.
+func (v *verifier) addExternal(line []byte) error {
+	cp, err := ParseRecord(line)
 	if err != nil {
-		return nil, fmt.Errorf("audit: external checkpoint: %w", err)
+		return err
 	}
 	if cp.Kind != KindCheckpoint {
-		return nil, errors.New("audit: external checkpoint: not a checkpoint record")
+		return errors.New("not a checkpoint record")
 	}
 	if recordHash(cp) != cp.Hash {
-		return nil, fmt.Errorf("audit: external checkpoint: %s", ReasonHash)
+		return errors.New(ReasonHash)
 	}
 	if reason := v.checkCheckpoint(cp); reason != "" {
-		return nil, fmt.Errorf("audit: external checkpoint: %s", reason)
+		return errors.New(reason)
 	}
-	v.ext = cp
-	return v, nil
+	if h, ok := v.ext[cp.Seq]; ok && h != cp.Hash {
+		return fmt.Errorf("two different checkpoints with seq %d", cp.Seq)
+	}
+	v.ext[cp.Seq] = cp.Hash
+	v.rep.ExternalSeq = max(v.rep.ExternalSeq, cp.Seq)
+	return nil
 }
 
 // add checks the next line; it returns errStop at the first problem.
@@ -178,10 +209,10 @@ func (v *verifier) add(line []byte) error {
 		v.rep.LastCheckpointTime, _ = time.Parse(time.RFC3339Nano, r.Time) // validated by ParseRecord
 		v.rep.PublicKey = r.PublicKey
 	}
-	if v.ext != nil && r.Seq == v.ext.Seq && r.Hash != v.ext.Hash {
+	if h, ok := v.ext[r.Seq]; ok && r.Hash != h {
 		return v.fail(v.line, ReasonExternal)
 	}
-	v.prev = r.Hash
+	v.prev, v.seq = r.Hash, r.Seq
 	v.rep.Records++
 	v.rep.Head = r.Hash
 	return nil
@@ -227,10 +258,14 @@ func (v *verifier) finish(err error) (Report, error) {
 		v.fail(v.line+1, ReasonTooLong)
 	case err != nil:
 		return Report{}, err
-	case v.ext != nil && v.line < v.ext.Seq:
-		v.fail(v.line+1, fmt.Sprintf("%s: checkpoint (record %d) covers %d records, log has %d", ReasonTruncated, v.ext.Seq, v.ext.Count, v.line))
+	case v.line < v.rep.ExternalSeq:
+		v.fail(v.line+1, fmt.Sprintf("%s: checkpoint (record %d) covers %d records, log has %d", ReasonTruncated, v.rep.ExternalSeq, v.rep.ExternalSeq-1, v.line))
 	}
 	v.rep.OK = v.rep.FirstBad == nil
+	v.rep.AfterCheckpoint = v.rep.Records
+	if v.rep.LastCheckpointSeq > 0 {
+		v.rep.AfterCheckpoint = v.seq - v.rep.LastCheckpointSeq
+	}
 	return v.rep, nil
 }
 

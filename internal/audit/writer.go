@@ -137,8 +137,7 @@ func (l *Logger) commit(jobs []*job, final bool) error {
 	}
 	k := l.signingKeys()
 	st := l.state
-	var lines [][]byte
-	var cpLine []byte
+	var lines, cps [][]byte
 	addCheckpoint := func() error {
 		if k.signer == nil {
 			return ErrNoSigner
@@ -147,7 +146,7 @@ func (l *Logger) commit(jobs []*job, final bool) error {
 		if err != nil {
 			return err
 		}
-		lines, cpLine = append(lines, line), line
+		lines, cps = append(lines, line), append(cps, line)
 		return nil
 	}
 	errs := make([]error, len(jobs))
@@ -185,8 +184,8 @@ func (l *Logger) commit(jobs []*job, final bool) error {
 		}
 		l.state = st
 	}
-	if cpLine != nil {
-		l.pendCP = cpLine
+	if len(cps) > 0 {
+		l.pendCP = cps[len(cps)-1]
 	}
 	var saveErr error
 	if l.pendCP != nil {
@@ -196,6 +195,7 @@ func (l *Logger) commit(jobs []*job, final bool) error {
 			l.pendCP = nil
 		}
 	}
+	l.witness(ctx, cps)
 	for i, j := range jobs {
 		if j.rec == nil {
 			j.done <- errors.Join(signErr, saveErr)
@@ -227,6 +227,34 @@ func (l *Logger) checkpoint(st *chainState, k keys) ([]byte, error) {
 	}
 	st.since, st.lastCP = 0, now
 	return line, nil
+}
+
+// witness sends the entries of the new checkpoints cps to every witness,
+// after the one an earlier attempt failed to send. It runs before the jobs
+// are answered, so that Checkpoint and Close return with their checkpoint
+// witnessed. On failure only the newest entry is kept for the next
+// attempt: its chain covers every record before it.
+func (l *Logger) witness(ctx context.Context, cps [][]byte) {
+	if len(l.cfg.witnesses) == 0 || len(cps) == 0 {
+		return
+	}
+	var entries [][]byte
+	if l.pendWit != nil {
+		entries = append(entries, l.pendWit)
+	}
+	for _, cp := range cps {
+		entries = append(entries, witnessEntry(l.cfg.node, cp))
+	}
+	l.pendWit = nil
+	for _, w := range l.cfg.witnesses {
+		for _, e := range entries {
+			if err := w.Witness(ctx, e); err != nil {
+				l.pendWit = entries[len(entries)-1]
+				l.cfg.onError(fmt.Errorf("audit: witness: %w", err))
+				break
+			}
+		}
+	}
 }
 
 // answer fails every job with err.

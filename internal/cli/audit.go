@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -17,28 +20,31 @@ import (
 
 func (e *env) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify and export the audit log"}
-	var dataDir, auditDir, publicKey, checkpoint, outFile, dsn string
+	var dataDir, auditDir, publicKey, checkpoint, witness, outFile, dsn string
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Prove the audit chain and its signed checkpoints intact; exit 2 naming the first bad record",
 		Long: "Verify the audit log: offline with --data-dir or --audit-dir (no server needed), otherwise\n" +
 			"online through the API with the root token. --public-key pins the checkpoint key (the\n" +
-			"public_key of an earlier report); --checkpoint names a checkpoint record kept elsewhere.",
+			"public_key of an earlier report); --checkpoint names a checkpoint record kept elsewhere;\n" +
+			"--witness names what a witness kept (audit_witnesses): every checkpoint in it must be in\n" +
+			"the log unchanged, and the log must reach the newest, so a cut tail or rewritten history fails.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var (
 				rep sdk.AuditReport
 				err error
 			)
+			kept, err := readWitness(witness)
+			if err != nil {
+				return err
+			}
 			if dir := auditDirOf(dataDir, auditDir); dir != "" {
-				rep, err = verifyOffline(cmd, dir, publicKey, checkpoint)
+				rep, err = verifyOffline(cmd, dir, publicKey, checkpoint, kept)
 			} else if dsn != "" {
-				rep, err = verifyPostgres(cmd.Context(), dsn, publicKey)
+				rep, err = verifyPostgres(cmd.Context(), dsn, publicKey, kept)
 			} else {
-				var c *sdk.Client
-				if c, err = e.client(); err == nil {
-					rep, err = c.VerifyAudit(cmd.Context())
-				}
+				rep, err = e.verifyOnline(cmd.Context(), publicKey, kept)
 			}
 			if err != nil {
 				return err
@@ -56,6 +62,7 @@ func (e *env) auditCommand() *cobra.Command {
 	verify.Flags().StringVar(&auditDir, "audit-dir", "", "verify offline: the audit directory (default <data-dir>/audit)")
 	verify.Flags().StringVar(&publicKey, "public-key", "", "base64 DER SM2 public key every checkpoint must be signed with")
 	verify.Flags().StringVar(&checkpoint, "checkpoint", "", "file with a checkpoint record kept outside the data directory")
+	verify.Flags().StringVar(&witness, "witness", "", "file with the checkpoints an audit witness kept (JSON lines; a syslog file works too)")
 	verify.Flags().StringVar(&dsn, "postgres-dsn", os.Getenv("MIMA_POSTGRES_DSN"), "verify offline every node's chain in this PostgreSQL database (env MIMA_POSTGRES_DSN)")
 
 	export := &cobra.Command{
@@ -113,8 +120,70 @@ func pinned(publicKey string) (audit.VerifyOptions, error) {
 	return opts, nil
 }
 
-// verifyPostgres verifies every node's chain in a cluster's database.
-func verifyPostgres(ctx context.Context, dsn, publicKey string) (sdk.AuditReport, error) {
+// readWitness reads the checkpoints a witness kept, by node; nil when no
+// file is named.
+func readWitness(path string) (map[string][][]byte, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	kept, err := audit.ReadWitness(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(kept) == 0 {
+		return nil, fmt.Errorf("%s holds no checkpoint", path)
+	}
+	return kept, nil
+}
+
+// singleChain returns the witnessed checkpoints of a single node's chain
+// (the entries without a node name).
+func singleChain(kept map[string][][]byte) ([][]byte, error) {
+	if kept == nil {
+		return nil, nil
+	}
+	if len(kept[""]) == 0 {
+		return nil, fmt.Errorf("the witness holds checkpoints of cluster nodes %v only: verify the cluster with --postgres-dsn", slices.Sorted(maps.Keys(kept)))
+	}
+	return kept[""], nil
+}
+
+// verifyOnline has the server verify its log; with a witness it exports
+// the log through the API and verifies it here against the witness.
+func (e *env) verifyOnline(ctx context.Context, publicKey string, kept map[string][][]byte) (sdk.AuditReport, error) {
+	c, err := e.client()
+	if err != nil {
+		return sdk.AuditReport{}, err
+	}
+	if kept == nil {
+		return c.VerifyAudit(ctx)
+	}
+	opts, err := pinned(publicKey)
+	if err != nil {
+		return sdk.AuditReport{}, err
+	}
+	if opts.Witnessed, err = singleChain(kept); err != nil {
+		return sdk.AuditReport{}, err
+	}
+	var log bytes.Buffer
+	if err := c.ExportAudit(ctx, &log); err != nil {
+		return sdk.AuditReport{}, err
+	}
+	rep, err := audit.VerifyReader(ctx, &log, opts)
+	if err != nil {
+		return sdk.AuditReport{}, err
+	}
+	return api.AuditReport(rep), nil
+}
+
+// verifyPostgres verifies every node's chain in a cluster's database, and
+// the chain of every node the witness names: a chain deleted whole fails.
+func verifyPostgres(ctx context.Context, dsn, publicKey string, kept map[string][][]byte) (sdk.AuditReport, error) {
 	opts, err := pinned(publicKey)
 	if err != nil {
 		return sdk.AuditReport{}, err
@@ -129,7 +198,13 @@ func verifyPostgres(ctx context.Context, dsn, publicKey string) (sdk.AuditReport
 		return sdk.AuditReport{}, err
 	}
 	reports := map[string]audit.Report{}
+	for node := range kept {
+		if !slices.Contains(nodes, node) {
+			nodes = append(nodes, node) // its chain is gone: verifying it fails
+		}
+	}
 	for _, node := range nodes {
+		opts.Witnessed = kept[node]
 		if reports[node], err = audit.Verify(ctx, db.AuditSource(node), opts); err != nil {
 			return sdk.AuditReport{}, err
 		}
@@ -137,9 +212,12 @@ func verifyPostgres(ctx context.Context, dsn, publicKey string) (sdk.AuditReport
 	return api.AuditReports(reports), nil
 }
 
-func verifyOffline(cmd *cobra.Command, dir, publicKey, checkpoint string) (sdk.AuditReport, error) {
+func verifyOffline(cmd *cobra.Command, dir, publicKey, checkpoint string, kept map[string][][]byte) (sdk.AuditReport, error) {
 	opts, err := pinned(publicKey)
 	if err != nil {
+		return sdk.AuditReport{}, err
+	}
+	if opts.Witnessed, err = singleChain(kept); err != nil {
 		return sdk.AuditReport{}, err
 	}
 	if checkpoint != "" {
@@ -171,6 +249,10 @@ func (e *env) printAuditReport(r sdk.AuditReport) error {
 		if r.Checkpoints > 0 {
 			fmt.Fprintf(w, "Last checkpoint\trecord %d at %s\n", r.LastCheckpointSeq, r.LastCheckpointTime.Format(timeLayout))
 			fmt.Fprintf(w, "Checkpoint key\t%s\n", r.PublicKey)
+		}
+		fmt.Fprintf(w, "After last checkpoint\t%d records (chain only: cutting them is not detectable)\n", r.AfterCheckpoint)
+		if r.ExternalCheckpointSeq > 0 {
+			fmt.Fprintf(w, "Outside checkpoint\trecord %d (saved or witnessed; the log may not end before it)\n", r.ExternalCheckpointSeq)
 		}
 	})
 }

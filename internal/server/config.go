@@ -42,6 +42,7 @@ type Config struct {
 	ShutdownTimeout         time.Duration `yaml:"shutdown_timeout"`
 	AuditCheckpointRecords  uint64        `yaml:"audit_checkpoint_records"`
 	AuditCheckpointInterval time.Duration `yaml:"audit_checkpoint_interval"`
+	AuditWitnesses          []string      `yaml:"audit_witnesses"`
 	JobsInterval            time.Duration `yaml:"jobs_interval"`
 	PublicRateLimit         int64         `yaml:"public_rate_limit"`
 	PublicRateBurst         int64         `yaml:"public_rate_burst"`
@@ -110,6 +111,7 @@ var table = settings.Table[Config]{EnvPrefix: "MIMA_", Fields: []settings.Field[
 	settings.F("shutdown_timeout", "shutdown-timeout", "time in-flight requests get to finish at shutdown", func(c *Config) any { return &c.ShutdownTimeout }),
 	settings.F("audit_checkpoint_records", "audit-checkpoint-records", "sign an audit checkpoint after this many records", func(c *Config) any { return &c.AuditCheckpointRecords }),
 	settings.F("audit_checkpoint_interval", "audit-checkpoint-interval", "sign an audit checkpoint at least this often when there are new records", func(c *Config) any { return &c.AuditCheckpointInterval }),
+	settings.F("audit_witnesses", "audit-witness", "also send every audit checkpoint here: an absolute file path, an http(s) URL, syslog: or syslog+udp://host:port (repeatable)", func(c *Config) any { return &c.AuditWitnesses }),
 	settings.F("jobs_interval", "jobs-interval", "how often due key destructions and automatic rotations run", func(c *Config) any { return &c.JobsInterval }),
 	settings.F("public_rate_limit", "public-rate-limit", "requests a second each client may make to the public routes (0: no limit)", func(c *Config) any { return &c.PublicRateLimit }),
 	settings.F("public_rate_burst", "public-rate-burst", "requests each client may make at once to the public routes", func(c *Config) any { return &c.PublicRateBurst }),

@@ -100,10 +100,15 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		n.close()
 		return nil, err
 	}
-	var err error
+	witnesses, err := openWitnesses(cfg.AuditWitnesses)
+	if err != nil {
+		n.close()
+		return nil, err
+	}
 	n.audit, err = audit.New(n.sink,
 		audit.WithCheckpointEvery(cfg.AuditCheckpointRecords),
 		audit.WithCheckpointInterval(cfg.AuditCheckpointInterval),
+		audit.WithWitnesses(n.chainName(), witnesses...),
 		audit.WithErrorHandler(func(err error) { n.log.Error("audit checkpoint failed", "error", err) }))
 	if err != nil {
 		n.close()
@@ -188,6 +193,28 @@ func (n *node) nodeID() string {
 	}
 	host, _ := os.Hostname()
 	return host
+}
+
+// chainName names this node's audit chain: its node id in a shared store,
+// "" otherwise (as in auditChains).
+func (n *node) chainName() string {
+	if _, ok := n.backend.(*postgres.Backend); ok {
+		return n.nodeID()
+	}
+	return ""
+}
+
+// openWitnesses opens the configured audit witnesses.
+func openWitnesses(targets []string) ([]audit.Witness, error) {
+	ws := make([]audit.Witness, 0, len(targets))
+	for _, target := range targets {
+		w, err := audit.OpenWitness(target)
+		if err != nil {
+			return nil, fmt.Errorf("audit_witnesses: %w", err)
+		}
+		ws = append(ws, w)
+	}
+	return ws, nil
 }
 
 // auditChains are the audit chains this node can verify: every node's in
