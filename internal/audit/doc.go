@@ -1,5 +1,5 @@
-// Package audit keeps mima's tamper-evident audit log: one record per request
-// that reaches a handler, SM3 hash-chained, durably written before the
+// Package audit keeps mima's tamper-evident audit log: records of every
+// request that reaches the API, SM3 hash-chained, durably written before the
 // response is sent, and periodically anchored by checkpoints signed with the
 // server's SM2 audit key.
 //
@@ -10,6 +10,11 @@
 // exactly as encoding/json marshals the Record struct; the verifier re-encodes
 // every parsed record and rejects a line whose bytes differ ("non-canonical
 // encoding"), so no byte of a stored line can change unnoticed.
+//
+// A request that can change state has two records with the same request_id:
+// one without a status, written before it acts ("accepted; the outcome
+// follows"), and one with its HTTP status and error code after. A read has
+// only the second.
 //
 // Sensitive request fields are never stored: the "hmac" object maps each
 // field name to hex(HMAC-SM3(audit HMAC key, value)), or to "redacted" when
