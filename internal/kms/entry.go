@@ -24,6 +24,7 @@ type entry struct {
 	minEnc   int
 	versions []device.Key       // versions[i] is version i+1
 	pubs     []*ecdsa.PublicKey // sm2 keys: public key of each version
+	budgets  []*budget          // sm4 keys: nonce budget of each version
 }
 
 // typeSet is a set of key types an operation accepts.
@@ -100,11 +101,8 @@ func (s *Service) use(ctx context.Context, tenant, ref string, types typeSet, op
 	if typeBit(e.typ)&types == 0 {
 		return nil, typeMismatch(ref, e.typ, op)
 	}
-	switch e.state {
-	case Disabled:
-		return nil, fault.New(fault.KeyDisabled, "key %q is disabled", ref)
-	case PendingDeletion:
-		return nil, fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
+	if err := usable(ref, e.state); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -130,6 +128,9 @@ func (s *Service) load(ctx context.Context, tenant, name, ref string) (*entry, e
 	e, err := s.open(r)
 	if err != nil {
 		return nil, err
+	}
+	if r.Type == device.SM4 {
+		e.budgets = s.budgetsOf(tenant, name, len(r.Versions))
 	}
 	s.keys.add(ckey{tenant, name}, e, gen)
 	return e, nil
