@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/settings"
 	"github.com/spf13/pflag"
 )
@@ -40,6 +41,7 @@ type Config struct {
 	AuditCheckpointRecords  uint64        `yaml:"audit_checkpoint_records"`
 	AuditCheckpointInterval time.Duration `yaml:"audit_checkpoint_interval"`
 	JobsInterval            time.Duration `yaml:"jobs_interval"`
+	NonceLimit              uint64        `yaml:"nonce_limit"`
 	PprofAddr               string        `yaml:"pprof_addr"`
 	LogLevel                string        `yaml:"log_level"`
 	LogFormat               string        `yaml:"log_format"`
@@ -64,6 +66,7 @@ func Defaults() Config {
 		AuditCheckpointRecords:  1000,
 		AuditCheckpointInterval: time.Minute,
 		JobsInterval:            time.Minute,
+		NonceLimit:              kms.DefaultNonceLimit,
 		CacheRecheckInterval:    30 * time.Second,
 		PostgresMaxConns:        16,
 		LogLevel:                "info",
@@ -99,6 +102,7 @@ var table = settings.Table[Config]{EnvPrefix: "MIMA_", Fields: []settings.Field[
 	settings.F("audit_checkpoint_records", "audit-checkpoint-records", "sign an audit checkpoint after this many records", func(c *Config) any { return &c.AuditCheckpointRecords }),
 	settings.F("audit_checkpoint_interval", "audit-checkpoint-interval", "sign an audit checkpoint at least this often when there are new records", func(c *Config) any { return &c.AuditCheckpointInterval }),
 	settings.F("jobs_interval", "jobs-interval", "how often due key destructions and automatic rotations run", func(c *Config) any { return &c.JobsInterval }),
+	settings.F("nonce_limit", "nonce-limit", "SM4-GCM encryptions one key version makes before the key rotates (at most 2^32)", func(c *Config) any { return &c.NonceLimit }),
 	settings.F("pprof_addr", "pprof-addr", "serve Go's pprof profiles on this address (loopback only; empty: off)", func(c *Config) any { return &c.PprofAddr }),
 	settings.F("log_level", "log-level", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }),
 	settings.F("log_format", "log-format", "text or json", func(c *Config) any { return &c.LogFormat }),
@@ -163,6 +167,9 @@ func (c Config) validate() error {
 	}
 	if c.JobsInterval <= 0 || c.AuditCheckpointInterval <= 0 {
 		return fmt.Errorf("jobs_interval and audit_checkpoint_interval must be positive")
+	}
+	if c.NonceLimit < 1 || c.NonceLimit > kms.MaxNonceLimit {
+		return fmt.Errorf("nonce_limit must be 1 to %d (2^32), not %d", uint64(kms.MaxNonceLimit), c.NonceLimit)
 	}
 	if c.MaxRequestBytes <= 0 {
 		return fmt.Errorf("max_request_bytes must be positive")
