@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
@@ -14,8 +15,8 @@ import (
 )
 
 // entry is a cached key: what the crypto operations need, with every
-// version opened on the device. It is immutable; a change to the key
-// replaces it.
+// version opened on the device. It is immutable, but for the links to
+// nonce budgets it makes on first use; a change to the key replaces it.
 type entry struct {
 	typ      device.KeyType
 	state    State
@@ -24,7 +25,9 @@ type entry struct {
 	minEnc   int
 	versions []device.Key       // versions[i] is version i+1
 	pubs     []*ecdsa.PublicKey // sm2 keys: public key of each version
-	budgets  []*budget          // sm4 keys: nonce budget of each version
+	// sm4 keys: the key's name and the nonce budget of each version
+	tenant, name string
+	budgets      []atomic.Pointer[budget]
 }
 
 // typeSet is a set of key types an operation accepts.
@@ -130,7 +133,8 @@ func (s *Service) load(ctx context.Context, tenant, name, ref string) (*entry, e
 		return nil, err
 	}
 	if r.Type == device.SM4 {
-		e.budgets = s.budgetsOf(tenant, name, len(r.Versions))
+		e.tenant, e.name = tenant, name
+		e.budgets = make([]atomic.Pointer[budget], len(r.Versions))
 	}
 	s.keys.add(ckey{tenant, name}, e, gen)
 	return e, nil

@@ -106,13 +106,14 @@ func (s *Service) budgetOf(k bkey) *budget {
 	return b.(*budget)
 }
 
-// budgetsOf returns the budgets of the first n versions of a key.
-func (s *Service) budgetsOf(tenant, name string, n int) []*budget {
-	out := make([]*budget, n)
-	for i := range out {
-		out[i] = s.budgetOf(bkey{tenant, name, i + 1})
+// budgetFor returns the budget of version v of e.
+func (s *Service) budgetFor(e *entry, v int) *budget {
+	if b := e.budgets[v-1].Load(); b != nil {
+		return b
 	}
-	return out
+	b := s.budgetOf(bkey{e.tenant, e.name, v})
+	e.budgets[v-1].Store(b)
+	return b
 }
 
 // spend takes a nonce of version v of e for one SM4-GCM encryption; latest
@@ -121,7 +122,7 @@ func (s *Service) budgetsOf(tenant, name string, n int) []*budget {
 // only when the key has rotated since e was cached.
 func (s *Service) spend(ctx context.Context, e *entry, ref string, v int, latest bool) (*entry, int, error) {
 	for {
-		b := e.budgets[v-1]
+		b := s.budgetFor(e, v)
 		blk, ok := b.take()
 		if ok {
 			return e, v, nil
