@@ -28,11 +28,14 @@ type Key struct {
 	Versions             []KeyVersion      `json:"versions"`
 }
 
-// KeyVersion is one version of a key.
+// KeyVersion is one version of a key. Encryptions counts the SM4-GCM
+// encryptions made with it (sm4 keys), an upper bound that stays below the
+// server's nonce_limit: the key rotates first.
 type KeyVersion struct {
-	Version   int       `json:"version"`
-	CreatedAt time.Time `json:"created_at"`
-	Imported  bool      `json:"imported,omitempty"`
+	Version     int       `json:"version"`
+	CreatedAt   time.Time `json:"created_at"`
+	Imported    bool      `json:"imported,omitempty"`
+	Encryptions uint64    `json:"encryptions"`
 }
 
 // CreateKeyRequest describes a key to create. Type is sm4, sm2 or

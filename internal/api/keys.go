@@ -26,7 +26,7 @@ func keyOf(k kms.KeyInfo) sdk.Key {
 		out.AutoRotatePeriod = k.AutoRotatePeriod.String()
 	}
 	for i, v := range k.Versions {
-		out.Versions[i] = sdk.KeyVersion{Version: v.Version, CreatedAt: v.CreatedAt, Imported: v.Imported}
+		out.Versions[i] = sdk.KeyVersion{Version: v.Version, CreatedAt: v.CreatedAt, Imported: v.Imported, Encryptions: v.Encryptions}
 	}
 	return out
 }

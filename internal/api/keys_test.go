@@ -183,3 +183,20 @@ func TestHashStreamAndJSONAgree(t *testing.T) {
 		t.Fatalf("oversized JSON hash: %d", r.status)
 	}
 }
+
+// TestKeyShowsEncryptions: GET /v1/keys/{name} shows, per version, the
+// SM4-GCM encryptions counted against its nonce budget.
+func TestKeyShowsEncryptions(t *testing.T) {
+	n, tok := keyNode(t)
+	n.do("POST", "/v1/keys/k4/encrypt", tok, map[string]string{"plaintext": "YQ=="})
+	n.do("POST", "/v1/keys/k4/encrypt", tok, map[string]any{"batch": []map[string]string{{"plaintext": "YQ=="}, {"plaintext": "Yg=="}}})
+	n.do("POST", "/v1/keys/k2/encrypt", tok, map[string]string{"plaintext": "YQ=="})
+	for key, want := range map[string]uint64{"k4": 3, "k2": 0} {
+		r := n.do("GET", "/v1/keys/"+key, tok, nil)
+		var k sdk.Key
+		r.json(t, &k)
+		if r.status != 200 || len(k.Versions) != 1 || k.Versions[0].Encryptions != want {
+			t.Errorf("%s: %d %s, want %d encryptions", key, r.status, r.body, want)
+		}
+	}
+}

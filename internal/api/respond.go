@@ -15,6 +15,7 @@ func statusOf(code fault.Code) int {
 		fault.InvalidArgument, fault.InvalidShare, fault.WrongShare, fault.ForeignShare,
 		fault.DuplicateShare, fault.UnsealFailed, fault.TokenTooDeep,
 		fault.KeyTypeMismatch, fault.KeyDisabled, fault.KeyPendingDeletion, fault.KeyVersionTooOld,
+		fault.KeyVersionExhausted,
 		fault.DecryptFailed, fault.BatchTooLarge, fault.KeyNotExportable, fault.ImportFailed,
 		fault.ImportTokenInvalid, fault.BackupInvalid,
 		fault.CertificateInvalid, fault.CSRInvalid, fault.ProfileViolation, fault.NotSM2,

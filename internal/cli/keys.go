@@ -203,6 +203,9 @@ func (e *env) printKey(k sdk.Key) error {
 			fmt.Fprintf(w, "Tag\t%s=%s\n", name, v)
 		}
 		fmt.Fprintf(w, "Latest version\t%d\n", k.LatestVersion)
+		if k.Type == "sm4" && len(k.Versions) > 0 {
+			fmt.Fprintf(w, "Encryptions\t%d with the latest version\n", k.Versions[len(k.Versions)-1].Encryptions)
+		}
 		fmt.Fprintf(w, "Min decryption version\t%d\n", k.MinDecryptionVersion)
 		fmt.Fprintf(w, "Exportable\t%v\n", k.Exportable)
 		fmt.Fprintf(w, "Derived\t%v\n", k.Derived)

@@ -97,6 +97,10 @@ const (
 	MigrationRequired  Code = "v2x_migration_required"
 )
 
+// KeyVersionExhausted: the key version made every SM4-GCM encryption its
+// nonce budget allows.
+const KeyVersionExhausted Code = "key_version_exhausted"
+
 // Error is an error with a stable code and a message safe to return to a
 // caller. Cause, when set, is for logs only.
 type Error struct {

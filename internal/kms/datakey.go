@@ -58,15 +58,17 @@ func (s *Service) DataKey(ctx context.Context, tenant, key string, req DataKeyRe
 	if err != nil {
 		return DataKey{}, err
 	}
-	return s.dataKey(e, key, req)
+	return s.dataKey(ctx, e, key, req)
 }
 
 // DataKeyBatch is DataKey for many items under one key.
 func (s *Service) DataKeyBatch(ctx context.Context, tenant, key string, items []DataKeyRequest) ([]Result[DataKey], error) {
-	return runBatch(ctx, s, tenant, key, tSM4|tSM2, "encryption", items, s.dataKey)
+	return runBatch(ctx, s, tenant, key, tSM4|tSM2, "encryption", items, func(e *entry, ref string, req DataKeyRequest) (DataKey, error) {
+		return s.dataKey(ctx, e, ref, req)
+	})
 }
 
-func (s *Service) dataKey(e *entry, ref string, req DataKeyRequest) (DataKey, error) {
+func (s *Service) dataKey(ctx context.Context, e *entry, ref string, req DataKeyRequest) (DataKey, error) {
 	var (
 		out DataKey
 		pt  []byte
@@ -93,7 +95,7 @@ func (s *Service) dataKey(e *entry, ref string, req DataKeyRequest) (DataKey, er
 	default:
 		return DataKey{}, invalid("unknown data key kind %q; use %q or %q", req.Kind, DataKeySM4, DataKeySM2)
 	}
-	wrapped, err := s.encrypt(e, ref, EncryptRequest{Plaintext: pt, AAD: req.AAD, Version: req.Version, Derivation: req.Derivation, SM2Format: req.SM2Format})
+	wrapped, err := s.encrypt(ctx, e, ref, EncryptRequest{Plaintext: pt, AAD: req.AAD, Version: req.Version, Derivation: req.Derivation, SM2Format: req.SM2Format})
 	if err != nil {
 		clear(pt)
 		return DataKey{}, err

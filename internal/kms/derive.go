@@ -135,15 +135,17 @@ func (s *Service) Derive(ctx context.Context, tenant, key string, req DeriveRequ
 	if err != nil {
 		return DerivedKey{}, err
 	}
-	return s.deriveOne(e, key, req)
+	return s.deriveOne(ctx, e, key, req)
 }
 
 // DeriveBatch is Derive for many items under one key.
 func (s *Service) DeriveBatch(ctx context.Context, tenant, key string, items []DeriveRequest) ([]Result[DerivedKey], error) {
-	return runBatch(ctx, s, tenant, key, tSM4, "derivation", items, s.deriveOne)
+	return runBatch(ctx, s, tenant, key, tSM4, "derivation", items, func(e *entry, ref string, req DeriveRequest) (DerivedKey, error) {
+		return s.deriveOne(ctx, e, ref, req)
+	})
 }
 
-func (s *Service) deriveOne(e *entry, ref string, req DeriveRequest) (DerivedKey, error) {
+func (s *Service) deriveOne(ctx context.Context, e *entry, ref string, req DeriveRequest) (DerivedKey, error) {
 	v, err := e.encryptVersion(ref, req.Version)
 	if err != nil {
 		return DerivedKey{}, err
@@ -151,6 +153,18 @@ func (s *Service) deriveOne(e *entry, ref string, req DeriveRequest) (DerivedKey
 	_, material, err := s.derive(e, ref, v, &req.Derivation)
 	if err != nil {
 		return DerivedKey{}, err
+	}
+	e2, v2, err := s.spend(ctx, e, ref, v, req.Version == 0)
+	if err != nil {
+		clear(material)
+		return DerivedKey{}, err
+	}
+	if v2 != v { // the key rotated: derive under the new version
+		clear(material)
+		e, v = e2, v2
+		if _, material, err = s.derive(e, ref, v, &req.Derivation); err != nil {
+			return DerivedKey{}, err
+		}
 	}
 	wrapped, err := s.sealSM4(e.versions[v-1], v, material, nil)
 	if err != nil {

@@ -66,12 +66,14 @@ func (s *Service) Encrypt(ctx context.Context, tenant, key string, req EncryptRe
 	if err != nil {
 		return "", err
 	}
-	return s.encrypt(e, key, req)
+	return s.encrypt(ctx, e, key, req)
 }
 
 // EncryptBatch is Encrypt for many items under one key.
 func (s *Service) EncryptBatch(ctx context.Context, tenant, key string, items []EncryptRequest) ([]Result[string], error) {
-	return runBatch(ctx, s, tenant, key, tSM4|tSM2, "encryption", items, s.encrypt)
+	return runBatch(ctx, s, tenant, key, tSM4|tSM2, "encryption", items, func(e *entry, ref string, req EncryptRequest) (string, error) {
+		return s.encrypt(ctx, e, ref, req)
+	})
 }
 
 // Decrypt decrypts a ciphertext made by Encrypt with the same key. Any
@@ -99,7 +101,7 @@ func (s *Service) ReEncrypt(ctx context.Context, tenant, from, to string, req Re
 	if err != nil {
 		return "", err
 	}
-	return s.reEncrypt(src, from, dst, to, req)
+	return s.reEncrypt(ctx, src, from, dst, to, req)
 }
 
 // ReEncryptBatch is ReEncrypt for many items between the same keys.
@@ -113,7 +115,7 @@ func (s *Service) ReEncryptBatch(ctx context.Context, tenant, from, to string, i
 	}
 	out := make([]Result[string], len(items))
 	for i, it := range items {
-		out[i].Value, out[i].Err = s.reEncrypt(src, from, dst, to, it)
+		out[i].Value, out[i].Err = s.reEncrypt(ctx, src, from, dst, to, it)
 	}
 	return out, nil
 }
@@ -130,16 +132,16 @@ func (s *Service) reEncryptKeys(ctx context.Context, tenant, from, to string) (*
 	return src, dst, to, err
 }
 
-func (s *Service) reEncrypt(src *entry, from string, dst *entry, to string, req ReEncryptRequest) (string, error) {
+func (s *Service) reEncrypt(ctx context.Context, src *entry, from string, dst *entry, to string, req ReEncryptRequest) (string, error) {
 	pt, err := s.decrypt(src, from, DecryptRequest{Ciphertext: req.Ciphertext, AAD: req.AAD, Derivation: req.FromDerivation})
 	if err != nil {
 		return "", err
 	}
 	defer clear(pt)
-	return s.encrypt(dst, to, EncryptRequest{Plaintext: pt, AAD: req.ToAAD, Version: req.ToVersion, Derivation: req.ToDerivation, SM2Format: req.SM2Format})
+	return s.encrypt(ctx, dst, to, EncryptRequest{Plaintext: pt, AAD: req.ToAAD, Version: req.ToVersion, Derivation: req.ToDerivation, SM2Format: req.SM2Format})
 }
 
-func (s *Service) encrypt(e *entry, ref string, req EncryptRequest) (string, error) {
+func (s *Service) encrypt(ctx context.Context, e *entry, ref string, req EncryptRequest) (string, error) {
 	v, err := e.encryptVersion(ref, req.Version)
 	if err != nil {
 		return "", err
@@ -154,14 +156,24 @@ func (s *Service) encrypt(e *entry, ref string, req EncryptRequest) (string, err
 	if err != nil {
 		return "", err
 	}
-	return s.sealSM4(k, v, req.Plaintext, req.AAD)
+	e2, v2, err := s.spend(ctx, e, ref, v, req.Version == 0)
+	if err != nil {
+		return "", err
+	}
+	if v2 != v { // the key rotated
+		if k, err = s.keyFor(e2, ref, v2, req.Derivation); err != nil {
+			return "", err
+		}
+	}
+	return s.sealSM4(k, v2, req.Plaintext, req.AAD)
 }
 
 // payloadPool recycles the scratch buffers that hold an SM4-GCM payload
 // while it is base64 encoded.
 var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// sealSM4 encrypts with an SM4 key and formats the ciphertext of version v.
+// sealSM4 encrypts with an SM4 key and formats the ciphertext of version v;
+// the caller has spent a nonce of v.
 func (s *Service) sealSM4(k device.Key, v int, plaintext, aad []byte) (string, error) {
 	bp := payloadPool.Get().(*[]byte)
 	defer payloadPool.Put(bp)

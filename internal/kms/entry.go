@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
@@ -14,8 +15,8 @@ import (
 )
 
 // entry is a cached key: what the crypto operations need, with every
-// version opened on the device. It is immutable; a change to the key
-// replaces it.
+// version opened on the device. It is immutable, but for the links to
+// nonce budgets it makes on first use; a change to the key replaces it.
 type entry struct {
 	typ      device.KeyType
 	state    State
@@ -24,6 +25,9 @@ type entry struct {
 	minEnc   int
 	versions []device.Key       // versions[i] is version i+1
 	pubs     []*ecdsa.PublicKey // sm2 keys: public key of each version
+	// sm4 keys: the key's name and the nonce budget of each version
+	tenant, name string
+	budgets      []atomic.Pointer[budget]
 }
 
 // typeSet is a set of key types an operation accepts.
@@ -100,11 +104,8 @@ func (s *Service) use(ctx context.Context, tenant, ref string, types typeSet, op
 	if typeBit(e.typ)&types == 0 {
 		return nil, typeMismatch(ref, e.typ, op)
 	}
-	switch e.state {
-	case Disabled:
-		return nil, fault.New(fault.KeyDisabled, "key %q is disabled", ref)
-	case PendingDeletion:
-		return nil, fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
+	if err := usable(ref, e.state); err != nil {
+		return nil, err
 	}
 	return e, nil
 }
@@ -130,6 +131,10 @@ func (s *Service) load(ctx context.Context, tenant, name, ref string) (*entry, e
 	e, err := s.open(r)
 	if err != nil {
 		return nil, err
+	}
+	if r.Type == device.SM4 {
+		e.tenant, e.name = tenant, name
+		e.budgets = make([]atomic.Pointer[budget], len(r.Versions))
 	}
 	s.keys.add(ckey{tenant, name}, e, gen)
 	return e, nil

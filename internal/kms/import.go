@@ -205,7 +205,7 @@ func (s *Service) Import(ctx context.Context, tenant, ref string, req ImportRequ
 	if err := s.save(ctx, st, tenant, r, oldDue); err != nil {
 		return KeyInfo{}, err
 	}
-	return r.info(), nil
+	return s.describe(tenant, r), nil
 }
 
 var errTokenInvalid = fault.New(fault.ImportTokenInvalid, "the import token is unknown or already used; get a new one from the import parameters")

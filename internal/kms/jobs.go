@@ -123,6 +123,9 @@ func (s *Service) destroy(ctx context.Context, st storage.Backend, tenant string
 		return storageErr(err)
 	}
 	s.keys.remove(ckey{tenant, r.Name})
+	for v := range r.latest() {
+		s.budgets.Delete(bkey{tenant, r.Name, v + 1})
+	}
 	return nil
 }
 

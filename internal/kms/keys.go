@@ -121,7 +121,7 @@ func (s *Service) Get(ctx context.Context, tenant, ref string) (KeyInfo, error) 
 		return KeyInfo{}, err
 	}
 	r.wipe()
-	return r.info(), nil
+	return s.describe(tenant, r), nil
 }
 
 // readRecord loads the record of key ref (a key name or alias) from
@@ -265,7 +265,7 @@ func (s *Service) update(ctx context.Context, tenant, ref string, change func(r 
 	if err := s.save(ctx, st, tenant, r, oldDue); err != nil {
 		return KeyInfo{}, err
 	}
-	return r.info(), nil
+	return s.describe(tenant, r), nil
 }
 
 // save writes r and drops its cache entry. writeM is held.

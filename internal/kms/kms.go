@@ -40,6 +40,9 @@
 // Backup (a password-sealed blob for Restore); their documentation gives
 // the formats.
 //
+// Every SM4-GCM encryption spends the nonce budget of its key version, and
+// the key rotates before a version passes it; see WithNonceLimit.
+//
 // Crypto operations never read storage for a cached key: the first use of
 // a key opens every version on the device and caches the result, bounded
 // by WithCacheSize and evicted with the CLOCK algorithm. Any change to a
@@ -50,6 +53,7 @@ package kms
 import (
 	"context"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/device"
@@ -68,11 +72,13 @@ type Service struct {
 	now        func() time.Time
 	cacheSize  int
 	backupIter int
+	nonceLimit uint64
 
 	store   storage.Slot // empty while sealed
 	keys    *cache[*entry]
 	aliases *cache[string] // alias -> key name
 	writeM  storage.Mutex  // serialises changes to records
+	budgets sync.Map       // bkey -> *budget: the nonces this node reserved
 }
 
 // Option configures a Service.
@@ -91,7 +97,7 @@ func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
 
 // New returns a sealed Service that keeps its keys on dev.
 func New(dev device.Device, opts ...Option) *Service {
-	s := &Service{dev: dev, now: time.Now, backupIter: DefaultBackupIterations, writeM: storage.Mutex{Name: "mima-kms-writes"}}
+	s := &Service{dev: dev, now: time.Now, backupIter: DefaultBackupIterations, nonceLimit: DefaultNonceLimit, writeM: storage.Mutex{Name: "mima-kms-writes"}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -115,9 +121,15 @@ func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
 }
 
 // Sealed stops serving and drops every cached key and alias. Requests fail
-// with fault code "sealed" until the next Unsealed.
+// with fault code "sealed" until the next Unsealed. The nonces this node
+// reserved and did not use go back to the stored counts where they can.
 func (s *Service) Sealed() {
+	st, ok := s.store.Get()
 	s.store.Set(nil)
+	if ok {
+		s.releaseBudgets(st)
+	}
+	s.budgets.Clear()
 	s.keys.clear()
 	s.aliases.clear()
 }

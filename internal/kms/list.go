@@ -97,7 +97,7 @@ func (s *Service) List(ctx context.Context, tenant string, opts ListOptions) (Ke
 		}
 		r.wipe()
 		if opts.match(r) {
-			page.Keys = append(page.Keys, r.info())
+			page.Keys = append(page.Keys, s.describe(tenant, r))
 		}
 	}
 	if examined > 0 && (examined < len(paths) || len(paths) == scan) {

@@ -33,9 +33,13 @@ const (
 //	 "min_decryption_version": 1, "min_encryption_version": 1,
 //	 "versions": [{"version": 1, "created_at": RFC 3339,
 //	               "material": base64 of the device material,
-//	               "imported": true (Import only; absent: generated)}, ...]}
+//	               "imported": true (Import only; absent: generated),
+//	               "encryptions": SM4-GCM encryptions reserved (absent: 0)},
+//	              ...]}
 //
 // Versions are numbered from 1 without gaps; the last is the latest.
+// "encryptions" is the nonce budget spent or reserved (see nonces.go): at
+// least the number of encryptions the version made.
 type record struct {
 	Name                 string            `json:"name"`
 	Type                 device.KeyType    `json:"type"`
@@ -58,6 +62,8 @@ type version struct {
 	CreatedAt time.Time `json:"created_at"`
 	Material  []byte    `json:"material"`
 	Imported  bool      `json:"imported,omitempty"`
+	// Encryptions is the version's count of SM4-GCM encryptions reserved.
+	Encryptions uint64 `json:"encryptions,omitempty"`
 }
 
 // tombstone is what remains of a destroyed key, at
@@ -181,6 +187,11 @@ type VersionInfo struct {
 	CreatedAt time.Time `json:"created_at"`
 	// Imported is set for a version added by Import rather than generated.
 	Imported bool `json:"imported,omitempty"`
+	// Encryptions counts the SM4-GCM encryptions made with the version
+	// (sm4 keys; 0 for others), plus those that running nodes reserved and
+	// have not made yet. It never passes the service's nonce limit: the
+	// key rotates first.
+	Encryptions uint64 `json:"encryptions"`
 }
 
 func (r *record) info() KeyInfo {
@@ -199,7 +210,7 @@ func (r *record) info() KeyInfo {
 		ki.NextRotation = &next
 	}
 	for i, v := range r.Versions {
-		ki.Versions[i] = VersionInfo{Version: v.Version, CreatedAt: v.CreatedAt, Imported: v.Imported}
+		ki.Versions[i] = VersionInfo{Version: v.Version, CreatedAt: v.CreatedAt, Imported: v.Imported, Encryptions: v.Encryptions}
 	}
 	return ki
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/mimacrypto/mima/internal/cms"
-
+	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/settings"
 	"github.com/spf13/pflag"
 )
@@ -49,6 +49,7 @@ type Config struct {
 	TrustedProxies          []string      `yaml:"trusted_proxies"`
 	LoginChallenges         int64         `yaml:"login_challenges_per_tenant"`
 	AuditRefusalInterval    time.Duration `yaml:"audit_refusal_interval"`
+	NonceLimit              uint64        `yaml:"nonce_limit"`
 	PprofAddr               string        `yaml:"pprof_addr"`
 	LogLevel                string        `yaml:"log_level"`
 	LogFormat               string        `yaml:"log_format"`
@@ -73,6 +74,7 @@ func Defaults() Config {
 		AuditCheckpointRecords:  1000,
 		AuditCheckpointInterval: time.Minute,
 		JobsInterval:            time.Minute,
+		NonceLimit:              kms.DefaultNonceLimit,
 		CacheRecheckInterval:    30 * time.Second,
 		PostgresMaxConns:        16,
 		PublicRateLimit:         20,
@@ -118,6 +120,7 @@ var table = settings.Table[Config]{EnvPrefix: "MIMA_", Fields: []settings.Field[
 	settings.F("trusted_proxies", "trusted-proxy", "addresses or CIDR prefixes of proxies whose X-Forwarded-For names the client", func(c *Config) any { return &c.TrustedProxies }),
 	settings.F("login_challenges_per_tenant", "login-challenges-per-tenant", "login challenges that may wait for an answer in one tenant", func(c *Config) any { return &c.LoginChallenges }),
 	settings.F("audit_refusal_interval", "audit-refusal-interval", "record refused public requests of one kind once per interval, with a count of the others (0: each one)", func(c *Config) any { return &c.AuditRefusalInterval }),
+	settings.F("nonce_limit", "nonce-limit", "SM4-GCM encryptions one key version makes before the key rotates (at most 2^32)", func(c *Config) any { return &c.NonceLimit }),
 	settings.F("pprof_addr", "pprof-addr", "serve Go's pprof profiles on this address (loopback only; empty: off)", func(c *Config) any { return &c.PprofAddr }),
 	settings.F("log_level", "log-level", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }),
 	settings.F("log_format", "log-format", "text or json", func(c *Config) any { return &c.LogFormat }),
@@ -182,6 +185,9 @@ func (c Config) validate() error {
 	}
 	if c.JobsInterval <= 0 || c.AuditCheckpointInterval <= 0 {
 		return fmt.Errorf("jobs_interval and audit_checkpoint_interval must be positive")
+	}
+	if c.NonceLimit < 1 || c.NonceLimit > kms.MaxNonceLimit {
+		return fmt.Errorf("nonce_limit must be 1 to %d (2^32), not %d", uint64(kms.MaxNonceLimit), c.NonceLimit)
 	}
 	if c.MaxRequestBytes <= 0 {
 		return fmt.Errorf("max_request_bytes must be positive")

@@ -76,6 +76,8 @@ func TestConfigErrors(t *testing.T) {
 		"cert without key":                  {args: []string{"--tls-cert-file", "c.pem"}},
 		"bad duration env":                  {env: map[string]string{"MIMA_READ_TIMEOUT": "soon"}},
 		"bad log level":                     {args: []string{"--log-level", "loud"}},
+		"nonce limit past 2^32":             {args: []string{"--nonce-limit", "4294967297"}},
+		"nonce limit 0":                     {env: map[string]string{"MIMA_NONCE_LIMIT": "0"}},
 		"dev with kek":                      {args: []string{"--dev", "--unseal-kek-file", "k"}},
 		"tlcp without certificates":         {args: []string{"--tlcp-addr", ":8443"}},
 		"tlcp certificates without address": {args: []string{"--tlcp-sign-cert", "s.pem"}},

@@ -126,7 +126,7 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 	n.barrier = barrier.New(n.backend)
 	n.auth = authn.New(n.barrier, authn.WithOperations(api.Operations()))
 	keys := core.NewAuditKeys(n.audit)
-	n.keys = kms.New(device.NewSoftware())
+	n.keys = kms.New(device.NewSoftware(), kms.WithNonceLimit(cfg.NonceLimit))
 	n.pki = pki.New(n.keys)
 	n.cms = cms.New(n.keys, n.pki, cms.WithChallengesPerTenant(int(cfg.LoginChallenges)))
 	n.v2x = scms.New(n.keys, scms.WithRemoteLA(remotela.Dial))
@@ -414,7 +414,9 @@ func (n *node) runJobsOnce(ctx context.Context, now time.Time) {
 	}
 }
 
-// close releases the audit log and the store.
+// close releases the audit log and the store. It seals the node before
+// closing the store, so that the key service gives back the nonces it
+// reserved and did not use.
 func (n *node) close() {
 	if n.api != nil {
 		n.api.FlushAudit(context.Background())
@@ -426,6 +428,9 @@ func (n *node) close() {
 	}
 	if c, ok := n.sink.(io.Closer); ok {
 		_ = c.Close()
+	}
+	if n.core != nil {
+		n.core.Seal()
 	}
 	if c, ok := n.backend.(storage.Closer); ok {
 		if err := c.Close(); err != nil {
