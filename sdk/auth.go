@@ -44,6 +44,9 @@ type TokenInfo struct {
 	CreatedAt   time.Time `json:"created_at"`
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`
 	RevokedAt   time.Time `json:"revoked_at,omitzero"`
+	// RenewUntil is set on renewable tokens: the latest expiry renewal
+	// can reach.
+	RenewUntil time.Time `json:"renew_until,omitzero"`
 }
 
 // TokenCreated is a new token, shown once, with its record.

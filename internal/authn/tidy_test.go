@@ -26,7 +26,7 @@ func TestListAndTidyTokens(t *testing.T) {
 		}
 		return tok
 	}
-	keeper := create(adminTok, MaxTTL)
+	keeper := create(nil, MaxTTL) // the admin token's children end with it, in 30 days
 	parent := create(adminTok, time.Hour)
 	child := create(mustAuth(t, s, parent.Token), 2*time.Hour)
 	revoked := create(adminTok, MaxTTL)
