@@ -271,6 +271,9 @@ func TestDeleteTenant(t *testing.T) {
 	}
 	n.do("POST", "/v1/tokens", n.root, map[string]any{"policies": []string{"admin"}}, TenantHeader, "acme").json(t, &byRoot)
 
+	if r := n.do("GET", "/v1/pki/acme/ca/nosuch/crl", "", nil); r.errCode() != "ca_not_found" {
+		t.Fatalf("public CRL route before deletion: %d %s", r.status, r.body)
+	}
 	if r := n.do("DELETE", "/v1/tenants/acme", admin, nil); r.status != http.StatusForbidden {
 		t.Fatalf("tenant admin deleting its tenant: %d %s", r.status, r.body)
 	}
@@ -287,6 +290,9 @@ func TestDeleteTenant(t *testing.T) {
 		if r := n.do("GET", "/v1/keys", tok, nil); r.status != http.StatusUnauthorized {
 			t.Errorf("%s token of a deleted tenant: %d %s", name, r.status, r.body)
 		}
+	}
+	if r := n.do("GET", "/v1/pki/acme/ca/nosuch/crl", "", nil); r.errCode() != "tenant_not_found" {
+		t.Fatalf("public CRL route of a deleted tenant: %d %s", r.status, r.body)
 	}
 	if r := n.do("GET", "/v1/keys", n.root, nil, TenantHeader, "acme"); r.errCode() != "tenant_not_found" {
 		t.Fatalf("root in a deleted tenant: %d %s", r.status, r.body)
