@@ -76,6 +76,7 @@ func (s *Server) updateGenerateRoot(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.object = st.Accessor // the audit record names the new root token
 	return generateRootOf(st), nil
 }
 

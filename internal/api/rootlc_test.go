@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mimacrypto/mima/internal/audit"
 )
 
 // generateRootStatus is the answer of the generate-root routes.
@@ -80,6 +83,7 @@ func TestGenerateRootIssuesAWorkingRootToken(t *testing.T) {
 		t.Fatalf("new root token %q", tok)
 	}
 	var self struct {
+		Accessor  string    `json:"accessor"`
 		Root      bool      `json:"root"`
 		ExpiresAt time.Time `json:"expires_at"`
 	}
@@ -102,6 +106,12 @@ func TestGenerateRootIssuesAWorkingRootToken(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The audit record of the completing share names the new token.
+	if !slices.ContainsFunc(n.records(), func(r audit.Record) bool {
+		return r.Operation == "sys.generate-root.update" && r.Object == self.Accessor && r.Status == http.StatusOK
+	}) {
+		t.Fatal("no audit record names the new root token")
 	}
 	// The attempt is over: another update needs a new attempt.
 	if r := n.do("POST", "/v1/sys/generate-root/update", "", map[string]string{"nonce": "x", "share": n.share}); r.status != http.StatusNotFound {

@@ -36,6 +36,8 @@ type GenerateRootStatus struct {
 	Complete     bool
 	EncodedToken []byte
 	OTPLength    int
+	// Accessor names the new root token, for the audit record.
+	Accessor string
 }
 
 // GenerateRootStatus reports the attempt in progress, if any.
@@ -123,9 +125,11 @@ func (c *Core) UpdateGenerateRoot(ctx context.Context, nonce, share string) (Gen
 	if err != nil || rootKey == nil {
 		return c.rootStatusLocked(), err
 	}
+	// The attempt ends here, whatever the outcome.
+	c.genRoot = nil
+	defer clear(g.otp)
 	err = c.barrier.VerifyRootKey(ctx, rootKey)
 	clear(rootKey)
-	c.genRoot = nil
 	if err != nil {
 		return GenerateRootStatus{}, err
 	}
@@ -135,9 +139,10 @@ func (c *Core) UpdateGenerateRoot(ctx context.Context, nonce, share string) (Gen
 	}
 	enc := []byte(issued.Token)
 	subtle.XORBytes(enc, enc, g.otp)
-	clear(g.otp)
-	st := GenerateRootStatus{Nonce: g.nonce, Progress: c.cfg.Threshold, Required: c.cfg.Threshold, Complete: true, EncodedToken: enc, OTPLength: authn.TokenLength}
-	return st, nil
+	return GenerateRootStatus{
+		Nonce: g.nonce, Progress: c.cfg.Threshold, Required: c.cfg.Threshold, OTPLength: authn.TokenLength,
+		Complete: true, EncodedToken: enc, Accessor: issued.Info.Accessor,
+	}, nil
 }
 
 // CancelGenerateRoot ends the attempt in progress, forgetting its shares.
