@@ -51,6 +51,9 @@ type TokenInfo struct {
 	// Depth is 0 for a token without a parent, one more than its
 	// parent's otherwise.
 	Depth int `json:"depth"`
+	// RenewUntil is set on renewable tokens: the latest expiry renewal
+	// can reach.
+	RenewUntil time.Time `json:"renew_until,omitzero"`
 }
 
 // TokenList is one page of tokens; Next is the cursor of the next page.

@@ -37,10 +37,9 @@ type InitResult struct {
 	RootToken string   `json:"root_token"`
 }
 
-// Init initialises a new cluster.
+// Init initialises a new cluster whose root token does not expire.
 func (c *Client) Init(ctx context.Context, shares, threshold int) (InitResult, error) {
-	var r InitResult
-	return r, c.do(ctx, http.MethodPost, "/v1/sys/init", map[string]int{"shares": shares, "threshold": threshold}, &r)
+	return c.InitCluster(ctx, InitRequest{Shares: shares, Threshold: threshold})
 }
 
 // SealStatus is the answer to unseal and seal.

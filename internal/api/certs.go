@@ -195,10 +195,14 @@ func (s *Server) ocsp(c *call) (any, error) {
 }
 
 // publicTenant takes the tenant from the path of the public CA routes
-// (chain, CRL, OCSP), which relying parties fetch without a token.
+// (chain, CRL, OCSP), which relying parties fetch without a token; an
+// unknown or deleted tenant is refused.
 func (s *Server) publicTenant(next func(*call) (any, error)) func(*call) (any, error) {
 	return func(c *call) (any, error) {
 		c.tenant = c.r.PathValue("tenant")
+		if _, err := s.auth.Tenant(c.ctx, c.tenant); err != nil {
+			return nil, err
+		}
 		return next(c)
 	}
 }

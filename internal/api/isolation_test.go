@@ -194,6 +194,16 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"GET /v1/audit/verify":         {path: "/v1/audit/verify"},
 		"GET /v1/audit/export":         {path: "/v1/audit/export"},
 		"GET /v1/tokens/self":          {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
+		// A token renews only itself.
+		"POST /v1/tokens/self/renew": {path: "/v1/tokens/self/renew", body: map[string]string{}, allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
+		"DELETE /v1/sys/root-token":  {path: "/v1/sys/root-token"},
+		"DELETE /v1/tenants/{name}": {path: "/v1/tenants/tenant-a",
+			check: func(t *testing.T, n *testNode, owner, _ string) {
+				t.Helper()
+				if r := n.do("GET", "/v1/keys", owner, nil); r.status != http.StatusOK {
+					t.Fatalf("tenant A after tenant B tried to delete it: %d %s", r.status, r.body)
+				}
+			}},
 
 		// The V2X deployment "iso" has its root CA, ECA and RA in tenant A.
 		"POST /v1/v2x":                          {path: "/v1/v2x", body: map[string]any{"name": "intruder"}},

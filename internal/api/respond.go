@@ -32,7 +32,7 @@ func statusOf(code fault.Code) int {
 		return http.StatusNotFound
 	case fault.MethodNotAllowed:
 		return http.StatusMethodNotAllowed
-	case fault.AlreadyExists, fault.AlreadyInit, fault.KeyDestroyed,
+	case fault.AlreadyExists, fault.AlreadyInit, fault.KeyDestroyed, fault.LastRootToken,
 		fault.CAPending, fault.CAExpired, fault.CARevoked, fault.AlreadyRevoked,
 		fault.CertificateExpired, fault.CertificateRevoked, fault.RoleConflict, fault.DownloadNotReady, fault.MigrationRequired:
 		return http.StatusConflict

@@ -15,11 +15,20 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/sys/seal", op: "sys.seal", scope: scopeSystem, handle: s.seal},
 		{method: "POST", pattern: "/v1/sys/rotate", op: "sys.rotate", scope: scopeSystem, handle: s.rotate},
 		{method: "GET", pattern: "/v1/sys/key-status", op: "sys.key-status", scope: scopeSystem, handle: s.keyStatus},
+		// Generate-root needs no token (the root token may be lost): a
+		// quorum of key shares is the authority.
+		{method: "GET", pattern: "/v1/sys/generate-root/attempt", op: "sys.generate-root.status", scope: scopePublic, handle: s.generateRootStatus},
+		{method: "POST", pattern: "/v1/sys/generate-root/attempt", op: "sys.generate-root.start", scope: scopePublic, handle: s.startGenerateRoot},
+		{method: "DELETE", pattern: "/v1/sys/generate-root/attempt", op: "sys.generate-root.cancel", scope: scopePublic, handle: s.cancelGenerateRoot},
+		{method: "POST", pattern: "/v1/sys/generate-root/update", op: "sys.generate-root.update", scope: scopePublic, handle: s.updateGenerateRoot},
+		{method: "DELETE", pattern: "/v1/sys/root-token", op: "sys.root-token.revoke", scope: scopeSystem, handle: s.revokeRootToken},
 
 		{method: "POST", pattern: "/v1/tenants", op: "tenants.create", scope: scopeSystem, handle: s.createTenant},
 		{method: "GET", pattern: "/v1/tenants", op: "tenants.list", scope: scopeSystem, handle: s.listTenants},
+		{method: "DELETE", pattern: "/v1/tenants/{name}", op: "tenants.delete", scope: scopeSystem, object: "name", handle: s.deleteTenant},
 
 		{method: "GET", pattern: "/v1/tokens/self", op: "tokens.self", scope: scopeSelf, handle: s.lookupSelf},
+		{method: "POST", pattern: "/v1/tokens/self/renew", op: "tokens.renew-self", scope: scopeSelf, handle: s.renewSelf},
 		{method: "POST", pattern: "/v1/tokens", op: "tokens.create", scope: scopeTenant, handle: s.createToken},
 		{method: "GET", pattern: "/v1/tokens", op: "tokens.list", scope: scopeTenant, handle: s.listTokens},
 		{method: "GET", pattern: "/v1/tokens/{accessor}", op: "tokens.read", scope: scopeTenant, object: "accessor", handle: s.lookupToken},

@@ -34,8 +34,9 @@ func (s *Server) openAPI(*call) (any, error) {
 }
 
 type initRequest struct {
-	Shares    int `json:"shares"`
-	Threshold int `json:"threshold"`
+	Shares       int    `json:"shares"`
+	Threshold    int    `json:"threshold"`
+	RootTokenTTL string `json:"root_token_ttl"`
 }
 
 func (s *Server) initialize(c *call) (any, error) {
@@ -43,7 +44,11 @@ func (s *Server) initialize(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	res, err := s.core.Init(c.ctx, req.Shares, req.Threshold)
+	ttl, err := parseDuration("root_token_ttl", req.RootTokenTTL)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.core.Init(c.ctx, req.Shares, req.Threshold, core.RootTokenTTL(ttl))
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/mimacrypto/mima/sdk"
@@ -38,4 +39,18 @@ func (s *Server) listTenants(c *call) (any, error) {
 		out.Tenants[i] = sdk.Tenant{Name: t.Name, CreatedAt: t.CreatedAt}
 	}
 	return out, nil
+}
+
+// deleteTenant marks the tenant deleted, schedules its keys for deletion
+// and revokes its tokens (authn.Service.DeleteTenant says what stays).
+func (s *Server) deleteTenant(c *call) (any, error) {
+	release := func(ctx context.Context, tenant string) error {
+		_, err := s.keys.ScheduleTenantDeletion(ctx, tenant)
+		return err
+	}
+	if err := s.auth.DeleteTenant(c.ctx, c.object, release); err != nil {
+		return nil, err
+	}
+	c.status = http.StatusNoContent
+	return nil, nil
 }

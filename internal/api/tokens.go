@@ -2,10 +2,8 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/mimacrypto/mima/internal/authn"
-	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -20,7 +18,7 @@ func infoOf(t *authn.Token) sdk.TokenInfo {
 	return sdk.TokenInfo{
 		Accessor: t.Accessor, Tenant: t.Tenant, Root: t.Root, Policies: t.Policies,
 		DisplayName: t.DisplayName, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt,
-		Parent: t.Parent, Depth: t.Depth,
+		Parent: t.Parent, Depth: t.Depth, RenewUntil: t.RenewUntil,
 	}
 }
 
@@ -29,13 +27,9 @@ func (s *Server) createToken(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	var ttl time.Duration
-	if req.TTL != "" {
-		d, err := time.ParseDuration(req.TTL)
-		if err != nil {
-			return nil, fault.New(fault.InvalidArgument, "ttl must be a duration such as \"1h\" or \"30m\"")
-		}
-		ttl = d
+	ttl, err := parseDuration("ttl", req.TTL)
+	if err != nil {
+		return nil, err
 	}
 	issued, err := s.auth.CreateToken(c.ctx, c.token, c.tenant, authn.TokenRequest{Policies: req.Policies, TTL: ttl, DisplayName: req.DisplayName})
 	if err != nil {

@@ -42,6 +42,7 @@ type Service struct {
 	policies sync.Map // tenant + "/" + name -> *Policy
 	tenants  sync.Map // name -> *Tenant
 	writeM   storage.Mutex
+	rootM    storage.Mutex // serialises root token revocations
 }
 
 // Option configures a Service.
@@ -65,7 +66,7 @@ func WithOperations(ops []string) Option {
 
 // New returns a Service storing its records in store.
 func New(store storage.Backend, opts ...Option) *Service {
-	s := &Service{store: store, rand: rand.Reader, now: time.Now, ops: map[string]bool{}, writeM: storage.Mutex{Name: "mima-authn-writes"}}
+	s := &Service{store: store, rand: rand.Reader, now: time.Now, ops: map[string]bool{}, writeM: storage.Mutex{Name: "mima-authn-writes"}, rootM: storage.Mutex{Name: "mima-root-tokens"}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -80,10 +81,14 @@ func (s *Service) Purge() {
 }
 
 // Bootstrap creates the default tenant and the root token on a freshly
-// initialised cluster and returns the root token.
-func (s *Service) Bootstrap(ctx context.Context) (Issued, error) {
+// initialised cluster and returns the root token. A zero rootTTL means the
+// root token does not expire.
+func (s *Service) Bootstrap(ctx context.Context, rootTTL time.Duration) (Issued, error) {
+	if err := CheckRootTTL(rootTTL); err != nil {
+		return Issued{}, err
+	}
 	if _, err := s.putTenant(ctx, DefaultTenant); err != nil {
 		return Issued{}, err
 	}
-	return s.issue(ctx, &Token{Root: true, Policies: []string{RootPolicy}}, nil)
+	return s.IssueRoot(ctx, rootTTL)
 }

@@ -18,7 +18,7 @@ func newService(t *testing.T) (*Service, *clock, Issued) {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
 	s := New(inmem.New(), WithClock(c.now), WithOperations([]string{"keys.read", "keys.list", "encrypt", "decrypt", "tokens.create"}))
-	root, err := s.Bootstrap(context.Background())
+	root, err := s.Bootstrap(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestCreateTenantRules(t *testing.T) {
 func TestSecretNotStored(t *testing.T) {
 	store := inmem.New()
 	s := New(store)
-	root, err := s.Bootstrap(context.Background())
+	root, err := s.Bootstrap(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +291,7 @@ func TestSecretNotStored(t *testing.T) {
 
 func BenchmarkAuthenticate(b *testing.B) {
 	s := New(inmem.New())
-	root, err := s.Bootstrap(context.Background())
+	root, err := s.Bootstrap(context.Background(), 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -334,7 +334,7 @@ func (allOnes) Read(p []byte) (int, error) {
 // which the CLI would take for a flag.
 func TestAccessorsAreNotFlags(t *testing.T) {
 	s := New(inmem.New(), WithRand(allOnes{}))
-	root, err := s.Bootstrap(context.Background())
+	root, err := s.Bootstrap(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -133,7 +133,7 @@ func TestRevocationResumesAfterCrash(t *testing.T) {
 		c := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
 		s := New(crashing, WithClock(c.now))
 		ctx := context.Background()
-		if _, err := s.Bootstrap(ctx); err != nil {
+		if _, err := s.Bootstrap(ctx, 0); err != nil {
 			t.Fatal(err)
 		}
 		_, admin, _ := s.CreateTenant(ctx, "acme")
@@ -264,7 +264,7 @@ func TestRevocationRaceBolt(t *testing.T) {
 	}
 	defer store.Close()
 	s := New(store)
-	if _, err := s.Bootstrap(context.Background()); err != nil {
+	if _, err := s.Bootstrap(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
 	raceRevocation(t, s, s)
@@ -285,7 +285,7 @@ func TestRevocationRacePostgres(t *testing.T) {
 		return New(b)
 	}
 	creator, revoker := open(), open()
-	if _, err := creator.Bootstrap(ctx); err != nil {
+	if _, err := creator.Bootstrap(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
 	raceRevocation(t, creator, revoker)

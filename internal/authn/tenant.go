@@ -17,6 +17,9 @@ import (
 type Tenant struct {
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// DeletedAt is set by DeleteTenant; the record stays so that the
+	// name is never reused.
+	DeletedAt time.Time `json:"deleted_at,omitzero"`
 }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
@@ -32,7 +35,9 @@ func ValidName(name string) bool { return namePattern.MatchString(name) }
 // refuse them with this check.
 func DotSegment(name string) bool { return name == "." || name == ".." }
 
-// CreateTenant creates a tenant and its first admin token.
+// CreateTenant creates a tenant and its first admin token, which expires
+// after AdminTTL and is renewable (RenewToken). The name of a deleted
+// tenant is not available again.
 func (s *Service) CreateTenant(ctx context.Context, name string) (Tenant, Issued, error) {
 	if !ValidName(name) {
 		return Tenant{}, Issued{}, fault.New(fault.InvalidArgument, "tenant name must be 1-63 characters of a-z, 0-9, '-' and '_'")
@@ -46,8 +51,10 @@ func (s *Service) CreateTenant(ctx context.Context, name string) (Tenant, Issued
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return Tenant{}, Issued{}, err
 	}
-	t := Tenant{Name: name, CreatedAt: s.now().UTC()}
-	tok := &Token{Tenant: name, Policies: []string{AdminPolicy}, DisplayName: "tenant admin"}
+	now := s.now().UTC()
+	t := Tenant{Name: name, CreatedAt: now}
+	tok := &Token{Tenant: name, Policies: []string{AdminPolicy}, DisplayName: "tenant admin",
+		ExpiresAt: now.Add(AdminTTL), TTL: AdminTTL, RenewUntil: now.Add(MaxTTL)}
 	tb, err := json.Marshal(t)
 	if err != nil {
 		return Tenant{}, Issued{}, err
@@ -74,27 +81,41 @@ func (s *Service) putTenant(ctx context.Context, name string) (Tenant, error) {
 	return t, nil
 }
 
-// Tenant returns the named tenant or an error with code tenant_not_found.
+// Tenant returns the named tenant or an error with code tenant_not_found,
+// also for a deleted tenant.
 func (s *Service) Tenant(ctx context.Context, name string) (Tenant, error) {
-	if v, ok := s.tenants.Load(name); ok {
-		return *v.(*Tenant), nil
-	}
-	b, err := s.store.Get(ctx, tenantPrefix+name)
-	if errors.Is(err, storage.ErrNotFound) {
-		return Tenant{}, fault.New(fault.TenantNotFound, "tenant %q does not exist", name)
-	}
+	t, err := s.tenantRecord(ctx, name)
 	if err != nil {
 		return Tenant{}, err
 	}
-	var t Tenant
-	if err := json.Unmarshal(b, &t); err != nil {
-		return Tenant{}, fmt.Errorf("authn: tenant record %q: %w", name, err)
+	if !t.DeletedAt.IsZero() {
+		return Tenant{}, fault.New(fault.TenantNotFound, "tenant %q does not exist", name)
 	}
-	s.tenants.Store(name, &t)
-	return t, nil
+	return *t, nil
 }
 
-// ListTenants returns every tenant in name order.
+// tenantRecord loads a tenant record, deleted or not, from the cache when
+// it can, and caches it.
+func (s *Service) tenantRecord(ctx context.Context, name string) (*Tenant, error) {
+	if v, ok := s.tenants.Load(name); ok {
+		return v.(*Tenant), nil
+	}
+	b, err := s.store.Get(ctx, tenantPrefix+name)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, fault.New(fault.TenantNotFound, "tenant %q does not exist", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var t Tenant
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("authn: tenant record %q: %w", name, err)
+	}
+	s.tenants.Store(name, &t)
+	return &t, nil
+}
+
+// ListTenants returns every tenant in name order, deleted ones left out.
 func (s *Service) ListTenants(ctx context.Context) ([]Tenant, error) {
 	keys, err := s.store.List(ctx, tenantPrefix, "", 0)
 	if err != nil {
@@ -102,11 +123,13 @@ func (s *Service) ListTenants(ctx context.Context) ([]Tenant, error) {
 	}
 	out := make([]Tenant, 0, len(keys))
 	for _, k := range keys {
-		t, err := s.Tenant(ctx, strings.TrimPrefix(k, tenantPrefix))
+		t, err := s.tenantRecord(ctx, strings.TrimPrefix(k, tenantPrefix))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, t)
+		if t.DeletedAt.IsZero() {
+			out = append(out, *t)
+		}
 	}
 	return out, nil
 }

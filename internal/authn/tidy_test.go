@@ -13,7 +13,7 @@ import (
 // tidying deletes those ended more than TokenRetention ago, a parent only
 // once its children are gone, and keeps live ones.
 func TestListAndTidyTokens(t *testing.T) {
-	s, c, _ := newService(t)
+	s, c, root := newService(t)
 	ctx := context.Background()
 	_, admin, _ := s.CreateTenant(ctx, "acme")
 	s.CreateTenant(ctx, "other")
@@ -26,7 +26,7 @@ func TestListAndTidyTokens(t *testing.T) {
 		}
 		return tok
 	}
-	keeper := create(adminTok, MaxTTL)
+	keeper := create(mustAuth(t, s, root.Token), MaxTTL) // the admin token's children end with it, in 30 days
 	parent := create(adminTok, time.Hour)
 	child := create(mustAuth(t, s, parent.Token), 2*time.Hour)
 	revoked := create(adminTok, MaxTTL)

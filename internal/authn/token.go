@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -56,6 +55,9 @@ type Token struct {
 	ExpiresAt   time.Time `json:"expires_at,omitzero"`
 	RevokedAt   time.Time `json:"revoked_at,omitzero"`
 	SecretHash  []byte    `json:"secret_hash"`
+	// TTL and RenewUntil are set on renewable tokens (see RenewToken).
+	TTL        time.Duration `json:"ttl,omitempty"`
+	RenewUntil time.Time     `json:"renew_until,omitzero"`
 }
 
 // Issued is a newly created token: the bearer string, shown once, and its
@@ -99,6 +101,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Token, erro
 		return nil, err
 	}
 	if _, err := s.ancestry(ctx, tok); err != nil {
+		return nil, err
+	}
+	if err := s.checkTenantLive(ctx, tok); err != nil {
 		return nil, err
 	}
 	return tok, nil
@@ -302,18 +307,7 @@ func (s *Service) peekToken(ctx context.Context, accessor string) (*Token, error
 	if v, ok := s.tokens.Load(accessor); ok {
 		return v.(*Token), nil
 	}
-	b, err := s.store.Get(ctx, tokenPrefix+accessor)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, fault.New(fault.TokenNotFound, "no token with that accessor")
-	}
-	if err != nil {
-		return nil, err
-	}
-	var tok Token
-	if err := json.Unmarshal(b, &tok); err != nil {
-		return nil, fmt.Errorf("authn: token record: %w", err)
-	}
-	return &tok, nil
+	return s.storedToken(ctx, accessor)
 }
 
 // LookupToken returns the token with accessor in tenant. A token of another

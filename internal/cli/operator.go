@@ -13,12 +13,13 @@ import (
 func (e *env) operatorCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "operator", Short: "Initialise, unseal, seal and rotate the server's keys"}
 	var shares, threshold int
+	var rootTTL string
 	initCmd := &cobra.Command{
 		Use:   "init",
 		Short: "Initialise a new cluster; prints the key shares and the root token once",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			res, err := c.Init(ctx, shares, threshold)
+			res, err := c.InitCluster(ctx, sdk.InitRequest{Shares: shares, Threshold: threshold, RootTokenTTL: rootTTL})
 			if err != nil {
 				return err
 			}
@@ -33,6 +34,7 @@ func (e *env) operatorCommand() *cobra.Command {
 	}
 	initCmd.Flags().IntVar(&shares, "shares", 5, "number of key shares to create")
 	initCmd.Flags().IntVar(&threshold, "threshold", 3, "number of shares needed to unseal")
+	initCmd.Flags().StringVar(&rootTTL, "root-token-ttl", "", "lifetime of the root token, such as 720h (default: no expiry)")
 
 	var reset bool
 	unsealCmd := &cobra.Command{
@@ -95,7 +97,18 @@ func (e *env) operatorCommand() *cobra.Command {
 			return e.printKeyStatus(k)
 		}),
 	}
-	cmd.AddCommand(initCmd, unsealCmd, sealCmd, rotateCmd, keyStatusCmd)
+	revokeRootCmd := &cobra.Command{
+		Use:   "revoke-root",
+		Short: "Revoke the calling root token and the tokens it made, once another root token exists",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			if err := c.RevokeRootToken(ctx); err != nil {
+				return err
+			}
+			return e.print(map[string]bool{"revoked": true}, func(w io.Writer) { fmt.Fprintln(w, "Root token revoked") })
+		}),
+	}
+	cmd.AddCommand(initCmd, unsealCmd, sealCmd, rotateCmd, keyStatusCmd, e.generateRootCommand(), revokeRootCmd)
 	return cmd
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 func (e *env) tenantCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "tenant", Short: "Create and list tenants (root token)"}
+	cmd := &cobra.Command{Use: "tenant", Short: "Create, list and delete tenants (root token)"}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "create NAME",
 		Short: "Create a tenant; prints its admin token once",
@@ -41,6 +41,18 @@ func (e *env) tenantCommand() *cobra.Command {
 				for _, t := range ts {
 					fmt.Fprintf(w, "%s\t%s\n", t.Name, t.CreatedAt.Format(timeLayout))
 				}
+			})
+		}),
+	}, &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a tenant: schedule its keys for deletion and revoke its tokens",
+		Args:  cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			if err := c.DeleteTenant(ctx, args[0]); err != nil {
+				return err
+			}
+			return e.print(map[string]any{"name": args[0], "deleted": true}, func(w io.Writer) {
+				fmt.Fprintf(w, "Deleted\t%s\n", args[0])
 			})
 		}),
 	})

@@ -33,7 +33,21 @@ func (e *env) tokenCommand() *cobra.Command {
 	create.Flags().StringSliceVar(&req.Policies, "policy", nil, "policy to grant (repeatable; \"admin\" grants everything in the tenant)")
 	create.Flags().StringVar(&req.TTL, "ttl", "", "lifetime such as 1h or 720h (default 24h)")
 	create.Flags().StringVar(&req.DisplayName, "display-name", "", "a name to recognise the token by")
-	cmd.AddCommand(create, &cobra.Command{
+	var increment string
+	renew := &cobra.Command{
+		Use:   "renew",
+		Short: "Extend the calling token's life (tenant admin tokens; up to a year after creation)",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			t, err := c.RenewSelf(ctx, increment)
+			if err != nil {
+				return err
+			}
+			return e.print(t, func(w io.Writer) { printTokenInfo(w, t) })
+		}),
+	}
+	renew.Flags().StringVar(&increment, "increment", "", "new lifetime from now, such as 720h (default: the token's TTL, 30 days)")
+	cmd.AddCommand(create, renew, &cobra.Command{
 		Use:   "lookup [ACCESSOR]",
 		Short: "Show a token by accessor, or the calling token",
 		Args:  cobra.MaximumNArgs(1),
@@ -159,6 +173,9 @@ func printTokenInfo(w io.Writer, t sdk.TokenInfo) {
 	fmt.Fprintf(w, "Created\t%s\n", t.CreatedAt.Format(timeLayout))
 	if !t.ExpiresAt.IsZero() {
 		fmt.Fprintf(w, "Expires\t%s\n", t.ExpiresAt.Format(timeLayout))
+	}
+	if !t.RenewUntil.IsZero() {
+		fmt.Fprintf(w, "Renewable until\t%s\n", t.RenewUntil.Format(timeLayout))
 	}
 	if !t.RevokedAt.IsZero() {
 		fmt.Fprintf(w, "Revoked\t%s\n", t.RevokedAt.Format(timeLayout))

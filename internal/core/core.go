@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/barrier"
@@ -50,6 +51,7 @@ type Core struct {
 	mu       sync.Mutex
 	cfg      *seal.Config // nil until initialised
 	unsealer *seal.Unsealer
+	genRoot  *generateRoot // the generate-root attempt in progress
 }
 
 // Option configures a Core.
@@ -149,11 +151,28 @@ type InitResult struct {
 	RootToken string
 }
 
+// InitOption adjusts an initialisation.
+type InitOption func(*initOptions)
+
+type initOptions struct{ rootTTL time.Duration }
+
+// RootTokenTTL makes the initial root token expire after ttl (zero: never).
+func RootTokenTTL(ttl time.Duration) InitOption {
+	return func(o *initOptions) { o.rootTTL = ttl }
+}
+
 // Init initialises a new cluster: it creates the root key and its shares,
 // the keyring, every component's initial state and the root token. The
 // seal config is written last, so an init interrupted by a crash can be
 // run again. Without a KEK the node is left sealed.
-func (c *Core) Init(ctx context.Context, shares, threshold int) (InitResult, error) {
+func (c *Core) Init(ctx context.Context, shares, threshold int, opts ...InitOption) (InitResult, error) {
+	var o initOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := authn.CheckRootTTL(o.rootTTL); err != nil {
+		return InitResult{}, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if l, ok := c.raw.(storage.Locker); ok {
@@ -184,7 +203,7 @@ func (c *Core) Init(ctx context.Context, shares, threshold int) (InitResult, err
 	if err := c.barrier.Initialize(ctx, rootKey); err != nil {
 		return InitResult{}, err
 	}
-	root, err := c.initState(ctx)
+	root, err := c.initState(ctx, o.rootTTL)
 	if err != nil {
 		c.barrier.Seal()
 		return InitResult{}, err
@@ -214,7 +233,7 @@ func (c *Core) Init(ctx context.Context, shares, threshold int) (InitResult, err
 }
 
 // initState creates the root token and each component's initial state.
-func (c *Core) initState(ctx context.Context) (string, error) {
+func (c *Core) initState(ctx context.Context, rootTTL time.Duration) (string, error) {
 	for _, comp := range c.components {
 		if in, ok := comp.(Initializer); ok {
 			if err := in.Initialize(ctx, c.barrier); err != nil {
@@ -222,7 +241,7 @@ func (c *Core) initState(ctx context.Context) (string, error) {
 			}
 		}
 	}
-	root, err := c.auth.Bootstrap(ctx)
+	root, err := c.auth.Bootstrap(ctx, rootTTL)
 	if err != nil {
 		return "", err
 	}
@@ -328,6 +347,7 @@ func (c *Core) sealLocked() {
 	}
 	c.auth.Purge()
 	c.barrier.Seal()
+	c.genRoot = nil
 	if c.unsealer != nil {
 		c.unsealer.Reset()
 	}

@@ -43,6 +43,7 @@ const (
 	StorageFailure   Code = "storage_unavailable"
 	AuditFailure     Code = "audit_unavailable"
 	RateLimited      Code = "rate_limited"
+	LastRootToken    Code = "last_root_token"
 
 	// Key service codes.
 	KeyNotFound        Code = "key_not_found"
