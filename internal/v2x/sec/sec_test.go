@@ -34,16 +34,25 @@ func tbsFor(p *Profile, k *sm2.PrivateKey, name string) ieee1609.ToBeSignedCerti
 	}
 }
 
-func TestSM2Certificates(t *testing.T) {
-	rootKey, subKey := sm2Key(t), sm2Key(t)
+// sm2RootAndSub issues, under the CN profile, a self-signed root
+// certificate and a certificate it signs, and returns both with their
+// keys.
+func sm2RootAndSub(t *testing.T) (rootKey, subKey *sm2.PrivateKey, root, sub *ieee1609.Certificate) {
+	t.Helper()
+	rootKey, subKey = sm2Key(t), sm2Key(t)
 	root, err := CN.Issue(rand.Reader, tbsFor(CN, rootKey, "root"), nil, rootKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := CN.Issue(rand.Reader, tbsFor(CN, subKey, "sub"), root, rootKey)
+	sub, err = CN.Issue(rand.Reader, tbsFor(CN, subKey, "sub"), root, rootKey)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rootKey, subKey, root, sub
+}
+
+func TestSM2Certificates(t *testing.T) {
+	_, _, root, sub := sm2RootAndSub(t)
 	if root.Issuer.Self == nil || *root.Issuer.Self != ieee1609.HashSM3 || sub.Issuer.Sm3AndDigest == nil || root.Signature.Sm2Signature == nil {
 		t.Fatalf("issuer fields %+v / %+v", root.Issuer, sub.Issuer)
 	}
@@ -67,7 +76,8 @@ func TestSM2Certificates(t *testing.T) {
 	}
 	// A certificate under another issuer, or a self-signed one with
 	// another self-signed Z_A id, fails.
-	other, _ := CN.Issue(rand.Reader, tbsFor(CN, subKey, "other"), nil, subKey)
+	otherKey := sm2Key(t)
+	other, _ := CN.Issue(rand.Reader, tbsFor(CN, otherKey, "other"), nil, otherKey)
 	if err := CN.CheckCertSignature(sub, other); err == nil {
 		t.Error("verified under the wrong issuer")
 	}

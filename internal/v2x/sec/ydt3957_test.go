@@ -74,15 +74,7 @@ func TestYDT3957Vector(t *testing.T) {
 // another is signed over SM3(Z_A || tbs) with ID_A = SM3 of the issuer's
 // COER encoding, and signed data likewise with the signer's certificate.
 func TestSM2SignerID(t *testing.T) {
-	rootKey, subKey := sm2Key(t), sm2Key(t)
-	root, err := CN.Issue(rand.Reader, tbsFor(CN, rootKey, "root"), nil, rootKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub, err := CN.Issue(rand.Reader, tbsFor(CN, subKey, "sub"), root, rootKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rootKey, subKey, root, sub := sm2RootAndSub(t)
 	check := func(what string, pub *ecdsa.PublicKey, signer *ieee1609.Certificate, tbs any, sig *ieee1609.Signature) {
 		t.Helper()
 		enc, err := coer.Marshal(signer)
