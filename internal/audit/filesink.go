@@ -90,8 +90,9 @@ type FileSink struct {
 
 	cpMu sync.Mutex
 
-	wake chan struct{}
-	done chan struct{}
+	workMu sync.Mutex // held by the work on sealed segments
+	wake   chan struct{}
+	done   chan struct{}
 }
 
 // OpenFileSink opens (creating if needed) the log in dir, finishes a seal
@@ -536,13 +537,21 @@ func (s *FileSink) kick() {
 func (s *FileSink) background() {
 	defer close(s.done)
 	for range s.wake {
-		for _, e := range s.Manifest().Segments {
-			if s.closing() {
-				return
-			}
-			if err := s.finishSegment(e); err != nil {
-				s.cfg.onError(fmt.Errorf("audit: segment %s: %w", e.File, err))
-			}
+		s.finishPending()
+	}
+}
+
+// finishPending compresses and verifies the sealed segments that are not
+// yet, stopping early when Close begins; a later open resumes the work.
+func (s *FileSink) finishPending() {
+	s.workMu.Lock()
+	defer s.workMu.Unlock()
+	for _, e := range s.Manifest().Segments {
+		if s.closing() {
+			return
+		}
+		if err := s.finishSegment(e); err != nil {
+			s.cfg.onError(fmt.Errorf("audit: segment %s: %w", e.File, err))
 		}
 	}
 }

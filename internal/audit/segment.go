@@ -107,7 +107,7 @@ func readManifest(dir string) (Manifest, error) {
 
 // writeManifest atomically replaces the manifest of dir.
 func writeManifest(dir string, m Manifest) error {
-	b, err := json.MarshalIndent(m, "", "  ")
+	b, err := json.Marshal(m) // not indented: that would re-indent the checkpoint records
 	if err != nil {
 		return fmt.Errorf("audit: encode manifest: %w", err)
 	}
