@@ -2,6 +2,9 @@ package audit
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -37,4 +40,67 @@ func BenchmarkLogParallel(b *testing.B) {
 			})
 		})
 	}
+}
+
+// benchLog writes n encrypt-like records from 64 concurrent callers into a
+// FileSink that seals a segment every maxBytes, and returns its directory
+// with every segment compressed.
+func benchLog(b *testing.B, n int, maxBytes int64) string {
+	dir := b.TempDir()
+	s, err := OpenFileSink(dir, WithSegmentMaxBytes(maxBytes))
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := newLogger(b, s, newKey(b))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 64 {
+		wg.Go(func() {
+			for i := range next {
+				e := entry(i)
+				e.RequestID = fmt.Sprintf("%016x%016x", rand.Uint64(), rand.Uint64())
+				e.Sensitive = map[string][]byte{"plaintext": []byte("benchmark secret")}
+				if err := l.Log(context.Background(), e); err != nil {
+					b.Error(err)
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	l.Close()
+	s.finishPending()
+	s.Close()
+	return dir
+}
+
+// BenchmarkVerifySegments verifies a segmented, compressed log on all
+// cores and reports records/s and the bytes each record takes on disk.
+func BenchmarkVerifySegments(b *testing.B) {
+	const n = 100_000
+	dir := benchLog(b, n, 4<<20)
+	man, err := ReadManifest(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var bytes int64
+	var recs uint64
+	for _, e := range man.Segments {
+		bytes += e.Bytes
+		recs += e.LastSeq - e.FirstSeq + 1
+	}
+	b.ResetTimer()
+	var total uint64
+	for b.Loop() {
+		rep, err := VerifyDir(context.Background(), dir, VerifyOptions{})
+		if err != nil || !rep.OK {
+			b.Fatalf("%+v %v", rep, err)
+		}
+		total += rep.Records
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(bytes)/float64(recs), "disk-bytes/record")
 }

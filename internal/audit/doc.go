@@ -6,7 +6,8 @@
 // # Storage format
 //
 // The log is a sequence of lines, each one compact JSON object (a [Record])
-// followed by '\n'. Line n holds the record with seq n. A record is stored
+// followed by '\n'. Record lines are numbered by seq: the n-th record line
+// of the log, across segments, holds the record with seq n. A record is stored
 // exactly as encoding/json marshals the Record struct; the verifier re-encodes
 // every parsed record and rejects a line whose bytes differ ("non-canonical
 // encoding"), so no byte of a stored line can change unnoticed.
@@ -19,6 +20,39 @@
 // Sensitive request fields are never stored: the "hmac" object maps each
 // field name to hex(HMAC-SM3(audit HMAC key, value)), or to "redacted" when
 // no HMAC key is loaded (the server is sealed).
+//
+// # Segments
+//
+// A [FileSink] stores the log as segments. The active segment is
+// audit.log; when it reaches its size or age limit the Logger ends the next
+// batch with a checkpoint and the sink seals the segment: it adds an entry
+// to manifest.json, moves the file to segments/<first seq, 20 digits>.log
+// and starts a new audit.log whose first line is the header
+//
+//	{"segment":"mima/audit/segment/v1","first_seq":<seq>,"prev":"<hash>"}
+//
+// naming the seq of its first record and the hash of the checkpoint that
+// closed the segment before it. The first segment of a log (seq 1, prev 64
+// '0's) has no header, so a single audit.log written before segments
+// existed is read, verified and sealed unchanged as the first segment of an
+// upgraded node. A header is not a record: it is not numbered or hashed,
+// and readers skip it after checking it against the manifest.
+//
+// manifest.json is one JSON object {"segments":[...]}, oldest first, each
+// entry a [SegmentInfo]: file name, status, first and last seq, prev, the
+// times of the first and last records, size, and checkpoint, the signed
+// checkpoint record that closes the segment, exactly as stored. The
+// manifest is signed entry by entry through those checkpoints: the chain
+// across segments is checked from the manifest alone (each entry's
+// first_seq and prev follow the previous entry's checkpoint), and any one
+// segment verifies on its own from its entry: its chain starts at prev,
+// and it must end with the entry's checkpoint. A background job compresses
+// each sealed segment with zstd (status "compressed", file name + ".zst")
+// and verifies it, recording the result in the entry's "verified". A seal
+// writes the manifest first, then moves the file, then writes the new
+// audit.log; opening the directory finishes a seal that a crash cut short.
+// Verify checks the segments in parallel and can start at a trusted
+// checkpoint (VerifyOptions.From), skipping the segments before it.
 //
 // # Record hash
 //

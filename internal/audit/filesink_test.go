@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -112,8 +113,12 @@ func TestFileSinkCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 2 {
-		t.Fatalf("directory holds %v, want only the log and the checkpoint", entries)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := []string{lockName, LogFile, CheckpointFile, SegmentDir}; !slices.Equal(names, want) {
+		t.Fatalf("directory holds %v, want only %v (no temporary file)", names, want)
 	}
 }
 

@@ -1,6 +1,9 @@
 package audit
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Source reads a stored audit log; Verify and Export work on any Source.
 type Source interface {
@@ -27,4 +30,14 @@ type Sink interface {
 	// SaveCheckpoint durably replaces the checkpoint that LoadCheckpoint
 	// returns with line, a checkpoint record already in the log.
 	SaveCheckpoint(ctx context.Context, line []byte) error
+}
+
+// Segmenter is a Sink that stores its log as segments, each closed by a
+// checkpoint. When SealDue reports true the Logger ends its next batch
+// with a checkpoint and then calls Seal.
+type Segmenter interface {
+	// SealDue reports whether the active segment should be sealed.
+	SealDue(now time.Time) bool
+	// Seal closes the active segment; its last record is a checkpoint.
+	Seal(ctx context.Context) error
 }

@@ -41,6 +41,10 @@ type VerifyOptions struct {
 	// ReadWitness). Like Checkpoint, each must be in the log unchanged, and
 	// the log must reach the newest of them.
 	Witnessed [][]byte
+	// From is a trusted checkpoint record (one verified before): Verify
+	// starts there instead of at the first record, skipping the sealed
+	// segments before it. It must be in the log unchanged.
+	From []byte
 }
 
 // Problem names the first record that fails verification.
@@ -92,6 +96,13 @@ func Verify(ctx context.Context, src Source, opts VerifyOptions) (Report, error)
 			return Report{}, err
 		}
 		opts.Checkpoint = cp
+	}
+	if seg, ok := src.(segmentedSource); ok {
+		l, err := seg.layout()
+		if err != nil {
+			return Report{}, err
+		}
+		return verifyLayout(ctx, l, opts)
 	}
 	v, err := newVerifier(opts)
 	if err != nil {
@@ -150,8 +161,10 @@ type verifier struct {
 func newVerifier(opts VerifyOptions) (*verifier, error) {
 	v := &verifier{key: opts.PublicKey, prev: zeroHash, ext: map[uint64]string{}}
 	external := opts.Witnessed
-	if opts.Checkpoint != nil {
-		external = append([][]byte{opts.Checkpoint}, external...)
+	for _, cp := range [][]byte{opts.From, opts.Checkpoint} {
+		if cp != nil {
+			external = append([][]byte{cp}, external...)
+		}
 	}
 	for _, line := range external {
 		if err := v.addExternal(bytes.TrimSuffix(line, []byte("\n"))); err != nil {
@@ -242,6 +255,12 @@ func (v *verifier) checkCheckpoint(cp *Record) string {
 		return ReasonSignature
 	}
 	return ""
+}
+
+// fork returns a verifier that shares v's external checkpoints and key and
+// starts after record seq, whose hash is prev.
+func (v *verifier) fork(seq uint64, prev string) *verifier {
+	return &verifier{key: v.key, ext: v.ext, line: seq, seq: seq, prev: prev}
 }
 
 // fail records the first problem and stops the scan.

@@ -169,8 +169,10 @@ func (l *Logger) commit(jobs []*job, final bool) error {
 			}
 		}
 	}
+	seg, _ := l.sink.(Segmenter)
+	seal := seg != nil && k.signer != nil && seg.SealDue(l.cfg.now())
 	var signErr error
-	if st.since > 0 && (requested || l.intervalDue(st)) {
+	if st.since > 0 && (requested || seal || l.intervalDue(st)) {
 		signErr = addCheckpoint()
 		if signErr != nil && !requested && !errors.Is(signErr, ErrNoSigner) {
 			l.cfg.onError(signErr)
@@ -196,6 +198,11 @@ func (l *Logger) commit(jobs []*job, final bool) error {
 		}
 	}
 	l.witness(ctx, cps)
+	if seal && st.since == 0 { // the log ends with a checkpoint
+		if err := seg.Seal(ctx); err != nil {
+			l.cfg.onError(err)
+		}
+	}
 	for i, j := range jobs {
 		if j.rec == nil {
 			j.done <- errors.Join(signErr, saveErr)

@@ -20,7 +20,7 @@ import (
 
 func (e *env) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify and export the audit log"}
-	var dataDir, auditDir, publicKey, checkpoint, witness, outFile, dsn string
+	var dataDir, auditDir, publicKey, checkpoint, witness, outFile, dsn, from string
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Prove the audit chain and its signed checkpoints intact; exit 2 naming the first bad record",
@@ -40,7 +40,7 @@ func (e *env) auditCommand() *cobra.Command {
 				return err
 			}
 			if dir := auditDirOf(dataDir, auditDir); dir != "" {
-				rep, err = verifyOffline(cmd, dir, publicKey, checkpoint, kept)
+				rep, err = verifyOffline(cmd, dir, publicKey, checkpoint, from, kept)
 			} else if dsn != "" {
 				rep, err = verifyPostgres(cmd.Context(), dsn, publicKey, kept)
 			} else {
@@ -63,6 +63,7 @@ func (e *env) auditCommand() *cobra.Command {
 	verify.Flags().StringVar(&publicKey, "public-key", "", "base64 DER SM2 public key every checkpoint must be signed with")
 	verify.Flags().StringVar(&checkpoint, "checkpoint", "", "file with a checkpoint record kept outside the data directory")
 	verify.Flags().StringVar(&witness, "witness", "", "file with the checkpoints an audit witness kept (JSON lines; a syslog file works too)")
+	verify.Flags().StringVar(&from, "from-checkpoint", "", "offline: start at this trusted checkpoint record (a file holding one, e.g. a segment's closing checkpoint verified before) instead of the first record")
 	verify.Flags().StringVar(&dsn, "postgres-dsn", os.Getenv("MIMA_POSTGRES_DSN"), "verify offline every node's chain in this PostgreSQL database (env MIMA_POSTGRES_DSN)")
 
 	export := &cobra.Command{
@@ -92,7 +93,37 @@ func (e *env) auditCommand() *cobra.Command {
 	export.Flags().StringVar(&dataDir, "data-dir", "", "export offline from the server's data directory")
 	export.Flags().StringVar(&auditDir, "audit-dir", "", "export offline from this audit directory")
 	export.Flags().StringVar(&outFile, "out", "", "write to this file instead of standard output")
-	cmd.AddCommand(verify, export)
+	segments := &cobra.Command{
+		Use:   "segments",
+		Short: "List the sealed segments of an audit directory with their range, size and verification",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir := auditDirOf(dataDir, auditDir)
+			if dir == "" {
+				return fmt.Errorf("--data-dir or --audit-dir is required")
+			}
+			man, err := audit.ReadManifest(dir)
+			if err != nil {
+				return err
+			}
+			return e.print(man, func(w io.Writer) {
+				fmt.Fprintf(w, "FILE\tSTATUS\tRECORDS\tFROM\tTO\tBYTES\tVERIFIED\n")
+				for _, s := range man.Segments {
+					checked := "pending"
+					if s.Verified != nil {
+						checked = "ok " + s.Verified.Time
+						if !s.Verified.OK {
+							checked = "FAILED: " + s.Verified.Reason
+						}
+					}
+					fmt.Fprintf(w, "%s\t%s\t%d-%d\t%s\t%s\t%d\t%s\n", s.File, s.Status, s.FirstSeq, s.LastSeq, s.FirstTime, s.LastTime, s.Bytes, checked)
+				}
+			})
+		},
+	}
+	segments.Flags().StringVar(&dataDir, "data-dir", "", "the server's data directory")
+	segments.Flags().StringVar(&auditDir, "audit-dir", "", "the audit directory (default <data-dir>/audit)")
+	cmd.AddCommand(verify, export, segments)
 	return cmd
 }
 
@@ -212,7 +243,7 @@ func verifyPostgres(ctx context.Context, dsn, publicKey string, kept map[string]
 	return api.AuditReports(reports), nil
 }
 
-func verifyOffline(cmd *cobra.Command, dir, publicKey, checkpoint string, kept map[string][][]byte) (sdk.AuditReport, error) {
+func verifyOffline(cmd *cobra.Command, dir, publicKey, checkpoint, from string, kept map[string][][]byte) (sdk.AuditReport, error) {
 	opts, err := pinned(publicKey)
 	if err != nil {
 		return sdk.AuditReport{}, err
@@ -226,6 +257,13 @@ func verifyOffline(cmd *cobra.Command, dir, publicKey, checkpoint string, kept m
 			return sdk.AuditReport{}, err
 		}
 		opts.Checkpoint = b
+	}
+	if from != "" {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			return sdk.AuditReport{}, err
+		}
+		opts.From = bytes.TrimSpace(b)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "audit.log")); err != nil {
 		return sdk.AuditReport{}, fmt.Errorf("no audit log in %s: %w", dir, err)

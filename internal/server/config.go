@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/cms"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/settings"
@@ -43,6 +44,8 @@ type Config struct {
 	AuditCheckpointRecords  uint64        `yaml:"audit_checkpoint_records"`
 	AuditCheckpointInterval time.Duration `yaml:"audit_checkpoint_interval"`
 	AuditWitnesses          []string      `yaml:"audit_witnesses"`
+	AuditSegmentMaxBytes    int64         `yaml:"audit_segment_max_bytes"`
+	AuditSegmentMaxAge      time.Duration `yaml:"audit_segment_max_age"`
 	JobsInterval            time.Duration `yaml:"jobs_interval"`
 	PublicRateLimit         int64         `yaml:"public_rate_limit"`
 	PublicRateBurst         int64         `yaml:"public_rate_burst"`
@@ -73,6 +76,8 @@ func Defaults() Config {
 		ShutdownTimeout:         30 * time.Second,
 		AuditCheckpointRecords:  1000,
 		AuditCheckpointInterval: time.Minute,
+		AuditSegmentMaxBytes:    audit.DefaultSegmentMaxBytes,
+		AuditSegmentMaxAge:      audit.DefaultSegmentMaxAge,
 		JobsInterval:            time.Minute,
 		NonceLimit:              kms.DefaultNonceLimit,
 		CacheRecheckInterval:    30 * time.Second,
@@ -114,6 +119,8 @@ var table = settings.Table[Config]{EnvPrefix: "MIMA_", Fields: []settings.Field[
 	settings.F("audit_checkpoint_records", "audit-checkpoint-records", "sign an audit checkpoint after this many records", func(c *Config) any { return &c.AuditCheckpointRecords }),
 	settings.F("audit_checkpoint_interval", "audit-checkpoint-interval", "sign an audit checkpoint at least this often when there are new records", func(c *Config) any { return &c.AuditCheckpointInterval }),
 	settings.F("audit_witnesses", "audit-witness", "also send every audit checkpoint here: an absolute file path, an http(s) URL, syslog: or syslog+udp://host:port (repeatable)", func(c *Config) any { return &c.AuditWitnesses }),
+	settings.F("audit_segment_max_bytes", "audit-segment-max-bytes", "seal the active audit segment at the next checkpoint once it holds this many bytes", func(c *Config) any { return &c.AuditSegmentMaxBytes }),
+	settings.F("audit_segment_max_age", "audit-segment-max-age", "seal the active audit segment at the next checkpoint once its first record is this old", func(c *Config) any { return &c.AuditSegmentMaxAge }),
 	settings.F("jobs_interval", "jobs-interval", "how often due key destructions and automatic rotations run", func(c *Config) any { return &c.JobsInterval }),
 	settings.F("public_rate_limit", "public-rate-limit", "requests a second each client may make to the public routes (0: no limit)", func(c *Config) any { return &c.PublicRateLimit }),
 	settings.F("public_rate_burst", "public-rate-burst", "requests each client may make at once to the public routes", func(c *Config) any { return &c.PublicRateBurst }),
@@ -185,6 +192,9 @@ func (c Config) validate() error {
 	}
 	if c.JobsInterval <= 0 || c.AuditCheckpointInterval <= 0 {
 		return fmt.Errorf("jobs_interval and audit_checkpoint_interval must be positive")
+	}
+	if c.AuditSegmentMaxBytes <= 0 || c.AuditSegmentMaxAge <= 0 {
+		return fmt.Errorf("audit_segment_max_bytes and audit_segment_max_age must be positive")
 	}
 	if c.NonceLimit < 1 || c.NonceLimit > kms.MaxNonceLimit {
 		return fmt.Errorf("nonce_limit must be 1 to %d (2^32), not %d", uint64(kms.MaxNonceLimit), c.NonceLimit)

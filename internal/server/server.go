@@ -178,7 +178,7 @@ func (n *node) open(ctx context.Context) error {
 		n.sink = sink
 		return nil
 	}
-	sink, err := openAuditSink(n.cfg)
+	sink, err := openAuditSink(n.cfg, n.log)
 	if err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ const devAuditRecords = 200_000
 // on the in-memory store without an audit_dir keeps its newest
 // devAuditRecords records in memory, like the rest of its state: chained,
 // HMACed and checkpointed as in production, but lost at exit.
-func openAuditSink(cfg Config) (audit.Sink, error) {
+func openAuditSink(cfg Config, log *slog.Logger) (audit.Sink, error) {
 	dir := cfg.AuditDir
 	if dir == "" && cfg.Storage == "bolt" {
 		dir = filepath.Join(cfg.DataDir, "audit")
@@ -250,7 +250,10 @@ func openAuditSink(cfg Config) (audit.Sink, error) {
 	if dir == "" {
 		return audit.NewMemorySink(devAuditRecords), nil
 	}
-	s, err := audit.OpenFileSink(dir)
+	s, err := audit.OpenFileSink(dir,
+		audit.WithSegmentMaxBytes(cfg.AuditSegmentMaxBytes),
+		audit.WithSegmentMaxAge(cfg.AuditSegmentMaxAge),
+		audit.WithSinkErrorHandler(func(err error) { log.Error("audit segment work failed", "error", err) }))
 	if err != nil {
 		return nil, err
 	}
