@@ -21,7 +21,7 @@ const guard = 30 * time.Second
 // the service takes no service-wide write lock.
 func TestWritesToOtherKeysDoNotWait(t *testing.T) {
 	c := testclock.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
-	st := storagetest.Park(inmem.New(), keyPath("acme", "held"))
+	st := storagetest.Park(inmem.New(), func(key string, _ bool) bool { return key == keyPath("acme", "held") })
 	s := New(sharedDevice, WithClock(c.Now))
 	if err := s.Unsealed(ctx, st); err != nil {
 		t.Fatal(err)
