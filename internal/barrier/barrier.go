@@ -15,6 +15,7 @@
 package barrier
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -216,12 +217,44 @@ func (b *Barrier) List(ctx context.Context, prefix, after string, limit int) ([]
 
 // Batch encrypts and applies ops atomically.
 func (b *Barrier) Batch(ctx context.Context, ops []storage.Op) error {
+	return b.Swap(ctx, nil, ops)
+}
+
+// Swap encrypts ops and applies them if conds, stated in plaintext, hold.
+// Sealing is randomised, so a condition on a value reads the sealed entry,
+// compares its plaintext and becomes a condition on those sealed bytes.
+func (b *Barrier) Swap(ctx context.Context, conds []storage.Cond, ops []storage.Op) error {
 	kr := b.ring.Load()
 	if kr == nil {
 		return ErrSealed
 	}
 	if err := storage.CheckOps(ops); err != nil {
 		return err
+	}
+	if err := storage.CheckConds(conds); err != nil {
+		return err
+	}
+	raw := make([]storage.Cond, len(conds))
+	for i, c := range conds {
+		raw[i] = storage.Cond{Key: entryPrefix + c.Key, Absent: c.Absent}
+		if c.Absent {
+			continue
+		}
+		sealed, err := b.raw.Get(ctx, raw[i].Key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("barrier: swap %q: %w", c.Key, storage.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		v, err := b.open(ctx, kr, c.Key, sealed)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(v, c.Value) {
+			return fmt.Errorf("barrier: swap %q: %w", c.Key, storage.ErrConflict)
+		}
+		raw[i].Value = sealed
 	}
 	out := make([]storage.Op, len(ops))
 	for i, op := range ops {
@@ -235,7 +268,7 @@ func (b *Barrier) Batch(ctx context.Context, ops []storage.Op) error {
 		}
 		out[i].Value = sealed
 	}
-	return b.raw.Batch(ctx, out)
+	return b.raw.Swap(ctx, raw, out)
 }
 
 // open decrypts an entry read at key. An entry under a term this node has

@@ -54,37 +54,46 @@ func (s *Service) putAlias(ctx context.Context, tenant, alias, target string, re
 	if !ValidName(target) {
 		return Alias{}, invalid("an alias must point to a key name, not %q", target)
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return Alias{}, err
-	}
-	defer s.writeM.Unlock()
-	if ok, err := exists(ctx, st, keyPath(tenant, target)); err != nil {
-		return Alias{}, err
-	} else if !ok {
-		return Alias{}, errKeyNotFound(target)
-	}
 	now := s.now().UTC()
 	a := aliasRecord{Target: target, CreatedAt: now, UpdatedAt: now}
-	old, err := loadAlias(ctx, st, tenant, name)
-	switch {
-	case err == nil && !replace:
-		return Alias{}, fault.New(fault.AlreadyExists, "alias %q already exists", alias)
-	case err == nil:
-		a.CreatedAt = old.CreatedAt
-	case !errors.Is(err, storage.ErrNotFound):
-		return Alias{}, err
-	case replace:
-		return Alias{}, fault.New(fault.AliasNotFound, "alias %q not found", alias)
-	}
-	b, err := json.Marshal(a)
+	err = s.atomicAlias(ctx, st, tenant, name, func(tx storage.Backend) error {
+		// The target is a condition too: a key deleted meanwhile fails the swap.
+		if ok, err := exists(ctx, tx, keyPath(tenant, target)); err != nil {
+			return err
+		} else if !ok {
+			return errKeyNotFound(target)
+		}
+		old, err := loadAlias(ctx, tx, tenant, name)
+		switch {
+		case err == nil && !replace:
+			return fault.New(fault.AlreadyExists, "alias %q already exists", alias)
+		case err == nil:
+			a.CreatedAt = old.CreatedAt
+		case !errors.Is(err, storage.ErrNotFound):
+			return err
+		case replace:
+			return fault.New(fault.AliasNotFound, "alias %q not found", alias)
+		}
+		b, err := json.Marshal(a)
+		if err != nil {
+			return fmt.Errorf("kms: encoding alias record: %w", err)
+		}
+		return tx.Put(ctx, aliasPath(tenant, name), b)
+	})
 	if err != nil {
-		return Alias{}, fmt.Errorf("kms: encoding alias record: %w", err)
+		return Alias{}, err
 	}
-	if err := st.Put(ctx, aliasPath(tenant, name), b); err != nil {
-		return Alias{}, storageErr(err)
+	return a.public(name), nil
+}
+
+// atomicAlias runs fn in a storage transaction and, once it committed,
+// drops the cached alias name.
+func (s *Service) atomicAlias(ctx context.Context, st storage.Backend, tenant, name string, fn func(tx storage.Backend) error) error {
+	if err := storage.Atomic(ctx, st, fn); err != nil {
+		return storageErr(err)
 	}
 	s.aliases.remove(ckey{tenant, name})
-	return a.public(name), nil
+	return nil
 }
 
 // DeleteAlias removes an alias; the key is unaffected.
@@ -93,20 +102,14 @@ func (s *Service) DeleteAlias(ctx context.Context, tenant, alias string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return err
-	}
-	defer s.writeM.Unlock()
-	if ok, err := exists(ctx, st, aliasPath(tenant, name)); err != nil {
-		return err
-	} else if !ok {
-		return fault.New(fault.AliasNotFound, "alias %q not found", alias)
-	}
-	if err := st.Delete(ctx, aliasPath(tenant, name)); err != nil {
-		return storageErr(err)
-	}
-	s.aliases.remove(ckey{tenant, name})
-	return nil
+	return s.atomicAlias(ctx, st, tenant, name, func(tx storage.Backend) error {
+		if ok, err := exists(ctx, tx, aliasPath(tenant, name)); err != nil {
+			return err
+		} else if !ok {
+			return fault.New(fault.AliasNotFound, "alias %q not found", alias)
+		}
+		return tx.Delete(ctx, aliasPath(tenant, name))
+	})
 }
 
 // ListAliases returns a page of the tenant's aliases in name order, after

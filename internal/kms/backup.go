@@ -159,22 +159,8 @@ func (s *Service) Restore(ctx context.Context, tenant string, req RestoreRequest
 	if r.State == PendingDeletion {
 		r.State, r.DeletionDate = Disabled, nil
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return KeyInfo{}, err
-	}
-	defer s.writeM.Unlock()
-	if ok, err := exists(ctx, st, keyPath(tenant, r.Name)); err != nil {
-		return KeyInfo{}, err
-	} else if ok {
-		return KeyInfo{}, fault.New(fault.AlreadyExists, "key %q already exists; restore under another name", r.Name)
-	}
-	if ok, err := exists(ctx, st, tombstonePath(tenant, r.Name)); err != nil {
-		return KeyInfo{}, err
-	} else if ok {
-		return KeyInfo{}, fault.New(fault.KeyDestroyed, "key %q was destroyed; its name cannot be reused, restore under another name", r.Name)
-	}
 	r.UpdatedAt = s.now().UTC()
-	if err := s.save(ctx, st, tenant, r, ""); err != nil {
+	if err := s.saveNew(ctx, st, tenant, r, "; restore under another name"); err != nil {
 		return KeyInfo{}, err
 	}
 	return r.info(), nil

@@ -147,7 +147,7 @@ func BenchmarkEncryptManyKeys(b *testing.B) {
 				}
 				r := &record{Name: names[i], Type: device.SM4, State: Enabled, CreatedAt: now, UpdatedAt: now, MinDecryptionVersion: 1, MinEncryptionVersion: 1}
 				r.addVersion(material, now)
-				if err := s.save(ctx, st, "acme", r, ""); err != nil {
+				if err := save(ctx, st, "acme", r, ""); err != nil {
 					b.Fatal(err)
 				}
 			}

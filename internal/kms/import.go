@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -156,32 +157,38 @@ func (s *Service) Import(ctx context.Context, tenant, ref string, req ImportRequ
 	if !validToken(req.Token) {
 		return KeyInfo{}, errTokenInvalid
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return KeyInfo{}, err
-	}
-	defer s.writeM.Unlock()
-	r, err := loadRecord(ctx, st, tenant, name, ref)
+	// The token is used up first, in a transaction of its own: a token
+	// unwrapped with is gone even if the import then fails.
+	var (
+		tok *importToken
+		typ device.KeyType
+	)
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		r, err := loadRecord(ctx, tx, tenant, name, ref)
+		if err != nil {
+			return err
+		}
+		defer r.wipe()
+		if r.State == PendingDeletion {
+			return fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
+		}
+		typ = r.Type
+		if tok, err = loadImportToken(ctx, tx, tenant, req.Token); err != nil {
+			return err
+		}
+		if tok.Key != name {
+			clear(tok.WrappingKey)
+			return fault.New(fault.ImportTokenInvalid, "the import token was issued for another key")
+		}
+		return tx.Batch(ctx, []storage.Op{
+			{Key: importPath(tenant, req.Token), Delete: true},
+			{Key: duePath(dueImport, tok.ExpiresAt, tenant, req.Token), Delete: true},
+		})
+	})
 	if err != nil {
-		return KeyInfo{}, err
-	}
-	defer r.wipe()
-	if r.State == PendingDeletion {
-		return KeyInfo{}, fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
-	}
-	tok, err := loadImportToken(ctx, st, tenant, req.Token)
-	if err != nil {
-		return KeyInfo{}, err
-	}
-	defer clear(tok.WrappingKey)
-	if tok.Key != name {
-		return KeyInfo{}, fault.New(fault.ImportTokenInvalid, "the import token was issued for another key")
-	}
-	if err := st.Batch(ctx, []storage.Op{
-		{Key: importPath(tenant, req.Token), Delete: true},
-		{Key: duePath(dueImport, tok.ExpiresAt, tenant, req.Token), Delete: true},
-	}); err != nil {
 		return KeyInfo{}, storageErr(err)
 	}
+	defer clear(tok.WrappingKey)
 	now := s.now().UTC()
 	if !now.Before(tok.ExpiresAt) {
 		return KeyInfo{}, fault.New(fault.ImportTokenInvalid, "the import token expired at %s", tok.ExpiresAt.Format(time.RFC3339))
@@ -190,22 +197,23 @@ func (s *Service) Import(ctx context.Context, tenant, ref string, req ImportRequ
 	if err != nil {
 		return KeyInfo{}, fmt.Errorf("kms: import token %s/%s holds an invalid wrapping key: %w", tenant, req.Token, err)
 	}
-	material, err := unwrapMaterial(wk, r.Type, req.WrappedMaterial)
+	material, err := unwrapMaterial(wk, typ, req.WrappedMaterial)
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	if _, err := s.dev.Open(r.Type, material); err != nil {
-		clear(material)
-		return KeyInfo{}, fault.Wrap(err, fault.ImportFailed, "the key device refused the %s key material", r.Type)
+	defer clear(material)
+	if _, err := s.dev.Open(typ, material); err != nil {
+		return KeyInfo{}, fault.Wrap(err, fault.ImportFailed, "the key device refused the %s key material", typ)
 	}
-	oldDue := r.dueEntry(tenant)
-	n := r.addVersion(material, now)
-	r.Versions[n-1].Imported = true
-	r.UpdatedAt = now
-	if err := s.save(ctx, st, tenant, r, oldDue); err != nil {
-		return KeyInfo{}, err
-	}
-	return s.describe(tenant, r), nil
+	return s.update(ctx, tenant, name, func(r *record, now time.Time) error {
+		if r.State == PendingDeletion {
+			return fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
+		}
+		// update wipes r, and may call this again: the record gets a copy.
+		n := r.addVersion(slices.Clone(material), now)
+		r.Versions[n-1].Imported = true
+		return nil
+	})
 }
 
 var errTokenInvalid = fault.New(fault.ImportTokenInvalid, "the import token is unknown or already used; get a new one from the import parameters")

@@ -63,75 +63,65 @@ func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error)
 }
 
 // runJob performs the job of one due schedule entry, or deletes the entry
-// if the key no longer calls for it.
+// if the key no longer calls for it, in one storage transaction.
 func (s *Service) runJob(ctx context.Context, st storage.Backend, job, path, tenant, name string, now time.Time, rep *JobReport) error {
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return err
-	}
-	defer s.writeM.Unlock()
-	if job == dueImport {
-		// name is the token; Import deletes this entry when it uses one.
-		if err := st.Batch(ctx, []storage.Op{{Key: importPath(tenant, name), Delete: true}, {Key: path, Delete: true}}); err != nil {
-			return storageErr(err)
+	var (
+		done      *int // the count of rep the job adds to
+		destroyed int  // the versions of a destroyed key
+	)
+	err := s.atomic(ctx, st, tenant, name, func(tx storage.Backend) error {
+		done, destroyed = nil, 0
+		if job == dueImport {
+			// name is the token; Import deletes this entry when it uses one.
+			done = &rep.ImportTokensExpired
+			return tx.Batch(ctx, []storage.Op{{Key: importPath(tenant, name), Delete: true}, {Key: path, Delete: true}})
 		}
-		rep.ImportTokensExpired++
-		return nil
-	}
-	r, err := loadRecord(ctx, st, tenant, name, name)
-	if fault.Is(err, fault.KeyNotFound) {
-		return deleteEntry(ctx, st, path)
-	}
-	if err != nil {
-		return err
-	}
-	defer r.wipe()
-	if r.dueEntry(tenant) != path {
-		return deleteEntry(ctx, st, path)
-	}
-	if job == dueDestroy {
-		if err := s.destroy(ctx, st, tenant, r, path, now); err != nil {
+		r, err := loadRecord(ctx, tx, tenant, name, name)
+		if fault.Is(err, fault.KeyNotFound) {
+			return tx.Delete(ctx, path)
+		}
+		if err != nil {
 			return err
 		}
-		rep.Destroyed++
-		return nil
-	}
-	material, err := s.generate(r.Type)
+		defer r.wipe()
+		if r.dueEntry(tenant) != path {
+			return tx.Delete(ctx, path)
+		}
+		if job == dueDestroy {
+			done, destroyed = &rep.Destroyed, r.latest()
+			return destroy(ctx, tx, tenant, r, path, now)
+		}
+		material, err := s.generate(r.Type)
+		if err != nil {
+			return err
+		}
+		r.addVersion(material, now.UTC())
+		r.UpdatedAt = now.UTC()
+		done = &rep.Rotated
+		return save(ctx, tx, tenant, r, path)
+	})
 	if err != nil {
 		return err
 	}
-	r.addVersion(material, now.UTC())
-	r.UpdatedAt = now.UTC()
-	if err := s.save(ctx, st, tenant, r, path); err != nil {
-		return err
+	for v := range destroyed {
+		s.budgets.Delete(bkey{tenant, name, v + 1})
 	}
-	rep.Rotated++
+	if done != nil {
+		*done++
+	}
 	return nil
 }
 
 // destroy deletes the record of r, with all its material, and writes its
-// tombstone. writeM is held.
-func (s *Service) destroy(ctx context.Context, st storage.Backend, tenant string, r *record, due string, now time.Time) error {
+// tombstone.
+func destroy(ctx context.Context, st storage.Backend, tenant string, r *record, due string, now time.Time) error {
 	tb, err := json.Marshal(tombstone{Name: r.Name, Type: r.Type, CreatedAt: r.CreatedAt, DestroyedAt: now.UTC(), Versions: r.latest()})
 	if err != nil {
 		return fmt.Errorf("kms: encoding tombstone: %w", err)
 	}
-	if err := st.Batch(ctx, []storage.Op{
+	return st.Batch(ctx, []storage.Op{
 		{Key: keyPath(tenant, r.Name), Delete: true},
 		{Key: tombstonePath(tenant, r.Name), Value: tb},
 		{Key: due, Delete: true},
-	}); err != nil {
-		return storageErr(err)
-	}
-	s.keys.remove(ckey{tenant, r.Name})
-	for v := range r.latest() {
-		s.budgets.Delete(bkey{tenant, r.Name, v + 1})
-	}
-	return nil
-}
-
-func deleteEntry(ctx context.Context, st storage.Backend, path string) error {
-	if err := st.Delete(ctx, path); err != nil {
-		return storageErr(err)
-	}
-	return nil
+	})
 }

@@ -81,20 +81,6 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return KeyInfo{}, err
-	}
-	defer s.writeM.Unlock()
-	if ok, err := exists(ctx, st, keyPath(tenant, req.Name)); err != nil {
-		return KeyInfo{}, err
-	} else if ok {
-		return KeyInfo{}, fault.New(fault.AlreadyExists, "key %q already exists", req.Name)
-	}
-	if ok, err := exists(ctx, st, tombstonePath(tenant, req.Name)); err != nil {
-		return KeyInfo{}, err
-	} else if ok {
-		return KeyInfo{}, fault.New(fault.KeyDestroyed, "key %q was destroyed; its name cannot be reused", req.Name)
-	}
 	material, err := s.generate(req.Type)
 	if err != nil {
 		return KeyInfo{}, err
@@ -108,10 +94,29 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 	}
 	r.addVersion(material, now)
 	defer r.wipe()
-	if err := s.save(ctx, st, tenant, r, ""); err != nil {
+	if err := s.saveNew(ctx, st, tenant, r, ""); err != nil {
 		return KeyInfo{}, err
 	}
 	return r.info(), nil
+}
+
+// saveNew stores the new key r, on condition that no key and no tombstone
+// has its name: the names are the only records it reads, so creations of
+// other keys never conflict with it. hint ends the message of a refusal.
+func (s *Service) saveNew(ctx context.Context, st storage.Backend, tenant string, r *record, hint string) error {
+	return s.atomic(ctx, st, tenant, r.Name, func(tx storage.Backend) error {
+		if ok, err := exists(ctx, tx, keyPath(tenant, r.Name)); err != nil {
+			return err
+		} else if ok {
+			return fault.New(fault.AlreadyExists, "key %q already exists%s", r.Name, hint)
+		}
+		if ok, err := exists(ctx, tx, tombstonePath(tenant, r.Name)); err != nil {
+			return err
+		} else if ok {
+			return fault.New(fault.KeyDestroyed, "key %q was destroyed; its name cannot be reused%s", r.Name, hint)
+		}
+		return save(ctx, tx, tenant, r, "")
+	})
 }
 
 // Get describes the key ref (a key name or alias).
@@ -240,45 +245,54 @@ func (s *Service) CancelDeletion(ctx context.Context, tenant, ref string) (KeyIn
 	})
 }
 
-// update applies change to the stored record of ref under the write lock,
-// stores it with its schedule entry and drops the cached key.
+// update applies change to the stored record of ref and stores it with
+// its schedule entry, on condition that the record did not change
+// meanwhile (else it reads it again and reapplies change), then drops the
+// cached key.
 func (s *Service) update(ctx context.Context, tenant, ref string, change func(r *record, now time.Time) error) (KeyInfo, error) {
 	st, name, err := s.resolveForWrite(ctx, tenant, ref)
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return KeyInfo{}, err
-	}
-	defer s.writeM.Unlock()
-	r, err := loadRecord(ctx, st, tenant, name, ref)
-	if err != nil {
-		return KeyInfo{}, err
-	}
-	defer r.wipe()
-	oldDue := r.dueEntry(tenant)
-	now := s.now().UTC()
-	if err := change(r, now); err != nil {
-		return KeyInfo{}, err
-	}
-	r.UpdatedAt = now
-	if err := s.save(ctx, st, tenant, r, oldDue); err != nil {
-		return KeyInfo{}, err
-	}
-	return s.describe(tenant, r), nil
+	var info KeyInfo
+	err = s.atomic(ctx, st, tenant, name, func(tx storage.Backend) error {
+		r, err := loadRecord(ctx, tx, tenant, name, ref)
+		if err != nil {
+			return err
+		}
+		defer r.wipe()
+		oldDue := r.dueEntry(tenant)
+		now := s.now().UTC()
+		if err := change(r, now); err != nil {
+			return err
+		}
+		r.UpdatedAt = now
+		if err := save(ctx, tx, tenant, r, oldDue); err != nil {
+			return err
+		}
+		info = s.describe(tenant, r)
+		return nil
+	})
+	return info, err
 }
 
-// save writes r and drops its cache entry. writeM is held.
-func (s *Service) save(ctx context.Context, st storage.Backend, tenant string, r *record, oldDue string) error {
+// atomic runs fn in a storage transaction (storage.Atomic) and, once it
+// committed, drops the cached copy of key name.
+func (s *Service) atomic(ctx context.Context, st storage.Backend, tenant, name string, fn func(tx storage.Backend) error) error {
+	if err := storage.Atomic(ctx, st, fn); err != nil {
+		return storageErr(err)
+	}
+	s.keys.remove(ckey{tenant, name})
+	return nil
+}
+
+// save writes r with its schedule entry, replacing oldDue.
+func save(ctx context.Context, st storage.Backend, tenant string, r *record, oldDue string) error {
 	ops, err := r.writeOps(tenant, oldDue)
 	if err != nil {
 		return err
 	}
-	if err := st.Batch(ctx, ops); err != nil {
-		return storageErr(err)
-	}
-	s.keys.remove(ckey{tenant, r.Name})
-	return nil
+	return st.Batch(ctx, ops)
 }
 
 // resolveForWrite returns the store and the key name of ref, following an

@@ -77,7 +77,6 @@ type Service struct {
 	store   storage.Slot // empty while sealed
 	keys    *cache[*entry]
 	aliases *cache[string] // alias -> key name
-	writeM  storage.Mutex  // serialises changes to records
 	budgets sync.Map       // bkey -> *budget: the nonces this node reserved
 }
 
@@ -97,7 +96,7 @@ func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
 
 // New returns a sealed Service that keeps its keys on dev.
 func New(dev device.Device, opts ...Option) *Service {
-	s := &Service{dev: dev, now: time.Now, backupIter: DefaultBackupIterations, nonceLimit: DefaultNonceLimit, writeM: storage.Mutex{Name: "mima-kms-writes"}}
+	s := &Service{dev: dev, now: time.Now, backupIter: DefaultBackupIterations, nonceLimit: DefaultNonceLimit}
 	for _, o := range opts {
 		o(s)
 	}

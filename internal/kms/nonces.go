@@ -63,12 +63,13 @@ type bkey struct {
 }
 
 // budget is this node's part of one version's nonce budget: the block it
-// spends now. Blocks are replaced, and last read and written, only under
-// the write lock.
+// spends now. A block is replaced once its reservation is stored; two
+// callers that reserve at once may both store one, and the nonces of the
+// block replaced first stay counted, unused: safe, and rare.
 type budget struct {
 	key  bkey
 	blk  atomic.Pointer[nonceBlock]
-	last uint64 // size of the last block reserved
+	last atomic.Uint64 // size of the last block reserved
 }
 
 // nonceBlock is a run of reserved nonces.
@@ -90,10 +91,10 @@ func (b *budget) take() (*nonceBlock, bool) {
 
 // grow returns the size of the next block: double the last one, within
 // [minNonceBlock, maxNonceBlock], at most a 1024th of limit (but 1) and at
-// most left. The write lock is held.
+// most left.
 func (b *budget) grow(left, limit uint64) uint64 {
-	n := min(max(2*b.last, minNonceBlock), maxNonceBlock, max(limit/1024, 1), left)
-	b.last = n
+	n := min(max(2*b.last.Load(), minNonceBlock), maxNonceBlock, max(limit/1024, 1), left)
+	b.last.Store(n)
 	return n
 }
 
@@ -142,67 +143,73 @@ func (s *Service) spend(ctx context.Context, e *entry, ref string, v int, latest
 
 // reserve gives b, whose block seen is spent, a new block, and returns
 // the version to retry with. With latest it is the key's latest version,
-// added here when the latest version's budget is spent.
+// added here when the latest version's budget is spent. The count is
+// raised by compare-and-swap on the key record: reservations of other
+// keys never wait, and a concurrent change of this record makes it read
+// again (and find, often, that another caller reserved meanwhile).
 func (s *Service) reserve(ctx context.Context, b *budget, seen *nonceBlock, ref string, latest bool) (int, error) {
 	st, err := s.backend()
 	if err != nil {
 		return 0, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return 0, storageErr(err)
-	}
-	defer s.writeM.Unlock()
-	if b.blk.Load() != seen {
-		return b.key.version, nil // reserved by another caller meanwhile
-	}
 	tenant, name := b.key.tenant, b.key.name
-	r, err := loadRecord(ctx, st, tenant, name, ref)
-	if err != nil {
-		return 0, err
-	}
-	defer r.wipe()
-	if err := usable(ref, r.State); err != nil {
-		return 0, err
-	}
-	v := b.key.version
-	if latest {
-		v = r.latest()
-	}
-	oldDue := r.dueEntry(tenant)
-	rotated := false
-	if r.Versions[v-1].Encryptions >= s.nonceLimit {
-		if !latest {
-			return 0, fault.New(fault.KeyVersionExhausted, "version %d of key %q has made its %d encryptions; use the latest version", v, ref, s.nonceLimit)
+	var (
+		v       int
+		nb      *budget
+		blk     *nonceBlock // the reserved block; nil when none was needed
+		rotated bool
+	)
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		v, nb, blk, rotated = b.key.version, nil, nil, false
+		if b.blk.Load() != seen {
+			return nil // reserved by another caller meanwhile
 		}
-		material, err := s.generate(r.Type)
+		r, err := loadRecord(ctx, tx, tenant, name, ref)
 		if err != nil {
-			return 0, err
+			return err
 		}
-		now := s.now().UTC()
-		v, rotated = r.addVersion(material, now), true
-		r.UpdatedAt = now
-	}
-	nb := b
-	if v != b.key.version {
-		nb = s.budgetOf(bkey{tenant, name, v})
-		if blk := nb.blk.Load(); blk != nil && blk.unused() > 0 {
-			return v, nil
+		defer r.wipe()
+		if err := usable(ref, r.State); err != nil {
+			return err
 		}
-	}
-	ver := &r.Versions[v-1]
-	n := nb.grow(s.nonceLimit-ver.Encryptions, s.nonceLimit)
-	ver.Encryptions += n
-	ops, err := r.writeOps(tenant, oldDue)
+		if latest {
+			v = r.latest()
+		}
+		oldDue := r.dueEntry(tenant)
+		if r.Versions[v-1].Encryptions >= s.nonceLimit {
+			if !latest {
+				return fault.New(fault.KeyVersionExhausted, "version %d of key %q has made its %d encryptions; use the latest version", v, ref, s.nonceLimit)
+			}
+			material, err := s.generate(r.Type)
+			if err != nil {
+				return err
+			}
+			now := s.now().UTC()
+			v, rotated = r.addVersion(material, now), true
+			r.UpdatedAt = now
+		}
+		nb = b
+		if v != b.key.version {
+			nb = s.budgetOf(bkey{tenant, name, v})
+			if cur := nb.blk.Load(); cur != nil && cur.unused() > 0 {
+				return nil
+			}
+		}
+		ver := &r.Versions[v-1]
+		n := nb.grow(s.nonceLimit-ver.Encryptions, s.nonceLimit)
+		ver.Encryptions += n
+		blk = &nonceBlock{size: n, end: ver.Encryptions}
+		return save(ctx, tx, tenant, r, oldDue)
+	})
 	if err != nil {
-		return 0, err
-	}
-	if err := st.Batch(ctx, ops); err != nil {
 		return 0, storageErr(err)
 	}
 	if rotated {
 		s.keys.remove(ckey{tenant, name})
 	}
-	nb.blk.Store(&nonceBlock{size: n, end: ver.Encryptions})
+	if blk != nil {
+		nb.blk.Store(blk)
+	}
 	return v, nil
 }
 
@@ -264,10 +271,6 @@ func (s *Service) releaseBudgets(st storage.Backend) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 	defer cancel()
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return
-	}
-	defer s.writeM.Unlock()
 	for ck, byVersion := range spares {
 		if ctx.Err() != nil {
 			return
@@ -276,27 +279,30 @@ func (s *Service) releaseBudgets(st storage.Backend) {
 	}
 }
 
-// giveBack returns the spare nonces of one key's versions to its record.
-// The write lock is held.
+// giveBack returns the spare nonces of one key's versions to its record,
+// by compare-and-swap: a count that another node raised meanwhile no
+// longer ends with the block and keeps it. It is best effort; see
+// releaseBudgets.
 func giveBack(ctx context.Context, st storage.Backend, k ckey, byVersion map[int]spare) {
-	r, err := loadRecord(ctx, st, k.tenant, k.name, k.name)
-	if err != nil {
-		return
-	}
-	defer r.wipe()
-	changed := false
-	for v, sp := range byVersion {
-		if v <= len(r.Versions) && r.Versions[v-1].Encryptions == sp.end {
-			r.Versions[v-1].Encryptions -= sp.unused
-			changed = true
+	_ = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		r, err := loadRecord(ctx, tx, k.tenant, k.name, k.name)
+		if err != nil {
+			return err
 		}
-	}
-	if !changed {
-		return
-	}
-	if ops, err := r.writeOps(k.tenant, r.dueEntry(k.tenant)); err == nil {
-		_ = st.Batch(ctx, ops) // best effort; see releaseBudgets
-	}
+		defer r.wipe()
+		changed := false
+		for v, sp := range byVersion {
+			if v <= len(r.Versions) && r.Versions[v-1].Encryptions == sp.end {
+				r.Versions[v-1].Encryptions -= sp.unused
+				changed = true
+			}
+		}
+		if !changed {
+			return nil
+		}
+		due := r.dueEntry(k.tenant)
+		return save(ctx, tx, k.tenant, r, due)
+	})
 }
 
 // usable is nil for an enabled key, else the error for using key ref in

@@ -72,7 +72,8 @@ func checkPathLen(parent *smx509.Certificate, child int, profile string) error {
 }
 
 // issue signs the certificate of in and returns its record with the ops
-// that store it. writeM is held.
+// that store it. A new serial is read as absent from st, which should be
+// a transaction (storage.Atomic) so that the absence is its condition.
 func (s *Service) issue(ctx context.Context, st storage.Backend, tenant string, in *issuance, now time.Time) (*Certificate, []storage.Op, error) {
 	serial := in.serial
 	if serial == nil {
@@ -166,15 +167,19 @@ func (s *Service) issueOne(ctx context.Context, tenant, ca, profileName, cn stri
 	if err != nil {
 		return Certificate{}, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return Certificate{}, err
-	}
-	defer s.writeM.Unlock()
-	c, ops, err := s.issue(ctx, st, tenant, in, now)
+	// No lock: the certificate's paths are new, and its serial is claimed
+	// by the transaction's condition that no certificate has it, so
+	// issuers never wait on each other and none holds anything across the
+	// signature.
+	var c *Certificate
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		var ops []storage.Op
+		if c, ops, err = s.issue(ctx, tx, tenant, in, now); err != nil {
+			return err
+		}
+		return tx.Batch(ctx, ops)
+	})
 	if err != nil {
-		return Certificate{}, err
-	}
-	if err := st.Batch(ctx, ops); err != nil {
 		return Certificate{}, storageErr(err)
 	}
 	return *c, nil

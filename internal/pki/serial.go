@@ -30,8 +30,8 @@ func parseSerial(s string) (string, error) {
 const serialBytes = 16
 
 // newSerial returns a random serial number that no certificate of the
-// tenant has. writeM is held, so that nothing takes it before it is
-// stored.
+// tenant has. In a transaction (storage.Atomic) the read is the
+// condition that nothing took it before it is stored.
 func (s *Service) newSerial(ctx context.Context, st storage.Backend, tenant string) (*big.Int, error) {
 	b := make([]byte, serialBytes)
 	for range 3 {

@@ -36,6 +36,11 @@ type Backend interface {
 	// Batch applies all ops atomically: after a crash either all are visible
 	// or none. Later ops on the same key win.
 	Batch(ctx context.Context, ops []Op) error
+	// Swap is a compare-and-swap: it applies ops atomically, as Batch
+	// does, if every condition holds at that moment, and otherwise
+	// changes nothing and returns an error wrapping ErrConflict. Writers
+	// of independent entries never wait on each other.
+	Swap(ctx context.Context, conds []Cond, ops []Op) error
 }
 
 // Closer is implemented by backends that hold resources (files, pools).

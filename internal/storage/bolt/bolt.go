@@ -104,7 +104,7 @@ func (b *Backend) Put(ctx context.Context, key string, value []byte) error {
 	if err := b.check(ctx, "put", key); err != nil {
 		return err
 	}
-	if err := b.write([]storage.Op{{Key: key, Value: value}}); err != nil {
+	if err := b.write(nil, []storage.Op{{Key: key, Value: value}}); err != nil {
 		return fmt.Errorf("bolt %s: put: %w", b.path, err)
 	}
 	return nil
@@ -116,7 +116,7 @@ func (b *Backend) Delete(ctx context.Context, key string) error {
 	if err := b.check(ctx, "delete", key); err != nil {
 		return err
 	}
-	if err := b.write([]storage.Op{{Key: key, Delete: true}}); err != nil {
+	if err := b.write(nil, []storage.Op{{Key: key, Delete: true}}); err != nil {
 		return fmt.Errorf("bolt %s: delete: %w", b.path, err)
 	}
 	return nil
@@ -154,21 +154,31 @@ func (b *Backend) List(ctx context.Context, prefix, after string, limit int) ([]
 // Batch applies ops in one transaction, which bbolt commits atomically, and
 // returns once it is fsynced. Invalid keys are rejected before any write.
 func (b *Backend) Batch(ctx context.Context, ops []storage.Op) error {
+	return b.Swap(ctx, nil, ops)
+}
+
+// Swap applies ops as Batch does if every condition holds when its turn
+// in the group commit comes; a writer whose conditions fail is left out of
+// the commit without failing the others.
+func (b *Backend) Swap(ctx context.Context, conds []storage.Cond, ops []storage.Op) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("bolt %s: batch: %w", b.path, err)
 	}
 	if err := storage.CheckOps(ops); err != nil {
 		return fmt.Errorf("bolt %s: batch: %w", b.path, err)
 	}
+	if err := storage.CheckConds(conds); err != nil {
+		return fmt.Errorf("bolt %s: swap: %w", b.path, err)
+	}
 	for _, op := range ops {
 		if err := b.checkLen("batch", op.Key); err != nil {
 			return err
 		}
 	}
-	if len(ops) == 0 {
+	if len(ops) == 0 && len(conds) == 0 {
 		return nil
 	}
-	if err := b.write(ops); err != nil {
+	if err := b.write(conds, ops); err != nil {
 		return fmt.Errorf("bolt %s: batch of %d: %w", b.path, len(ops), err)
 	}
 	return nil
@@ -179,11 +189,14 @@ var errLead = errors.New("bolt: lead the next commit")
 
 // pending is one caller's ops waiting for a commit.
 type pending struct {
-	ops  []storage.Op
-	done chan error // receives errLead or the commit's result
+	conds  []storage.Cond
+	ops    []storage.Op
+	done   chan error // receives errLead or the commit's result
+	failed error      // a condition that did not hold
 }
 
-// write applies ops, in order, and returns once they are fsynced.
+// write applies ops, in order, if conds hold, and returns once they are
+// fsynced.
 //
 // Writes are group-committed without any fixed delay: a writer that finds
 // no commit running commits at once; writers arriving meanwhile queue up,
@@ -193,9 +206,9 @@ type pending struct {
 // db.Batch waits up to MaxBatchDelay, 10ms, before committing, which made a
 // lone writer 30 times slower.) All callers in one transaction share its
 // result: keys are checked before they are queued, so one caller cannot
-// fail the others.
-func (b *Backend) write(ops []storage.Op) error {
-	p := &pending{ops: ops, done: make(chan error, 1)}
+// fail the others, and one whose conditions fail is skipped alone.
+func (b *Backend) write(conds []storage.Cond, ops []storage.Op) error {
+	p := &pending{conds: conds, ops: ops, done: make(chan error, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
 	if !b.committing {
@@ -224,6 +237,9 @@ func (b *Backend) commitRound() {
 	err := b.db.Update(func(tx *bbolt.Tx) error {
 		bucket := tx.Bucket(bucketName)
 		for _, p := range batch {
+			if p.failed = checkConds(bucket, p.conds); p.failed != nil {
+				continue
+			}
 			for _, op := range p.ops {
 				var err error
 				if op.Delete {
@@ -239,6 +255,10 @@ func (b *Backend) commitRound() {
 		return nil
 	})
 	for _, p := range batch {
+		if err == nil && p.failed != nil {
+			p.done <- p.failed
+			continue
+		}
 		p.done <- err
 	}
 	b.mu.Lock()
@@ -248,6 +268,18 @@ func (b *Backend) commitRound() {
 		b.committing = false
 	}
 	b.mu.Unlock()
+}
+
+// checkConds reports the first condition that does not hold in bucket.
+func checkConds(bucket *bbolt.Bucket, conds []storage.Cond) error {
+	for _, c := range conds {
+		k, v := bucket.Cursor().Seek([]byte(c.Key))
+		ok := k != nil && string(k) == c.Key
+		if ok == c.Absent || ok && !bytes.Equal(v, c.Value) {
+			return fmt.Errorf("%q: %w", c.Key, storage.ErrConflict)
+		}
+	}
+	return nil
 }
 
 // check rejects a done context or an invalid key for operation op.

@@ -105,11 +105,19 @@ func (b *Backend) List(ctx context.Context, prefix, after string, limit int) ([]
 // Batch validates every op, then applies them all under one lock, so readers
 // see none or all of them.
 func (b *Backend) Batch(ctx context.Context, ops []storage.Op) error {
+	return b.Swap(ctx, nil, ops)
+}
+
+// Swap applies ops as Batch does if every condition holds under the lock.
+func (b *Backend) Swap(ctx context.Context, conds []storage.Cond, ops []storage.Op) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("inmem: batch: %w", err)
 	}
 	if err := storage.CheckOps(ops); err != nil {
 		return fmt.Errorf("inmem: batch: %w", err)
+	}
+	if err := storage.CheckConds(conds); err != nil {
+		return fmt.Errorf("inmem: swap: %w", err)
 	}
 	values := make([][]byte, len(ops))
 	for i, op := range ops {
@@ -119,6 +127,12 @@ func (b *Backend) Batch(ctx context.Context, ops []storage.Op) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	for _, c := range conds {
+		n, ok := b.index[c.Key]
+		if ok == c.Absent || ok && string(n.value) != string(c.Value) {
+			return fmt.Errorf("inmem: swap %q: %w", c.Key, storage.ErrConflict)
+		}
+	}
 	for i, op := range ops {
 		if op.Delete {
 			b.delete(op.Key)

@@ -28,6 +28,14 @@ var migrations = []string{
 		node text  PRIMARY KEY,
 		line bytea NOT NULL
 	)`,
+	// 3: the condition of a compare-and-swap, checked inside the batch
+	// that carries it: failing, it aborts the batch's transaction.
+	`CREATE FUNCTION mima_expect(ok boolean) RETURNS void LANGUAGE plpgsql AS $$
+	BEGIN
+		IF NOT ok THEN
+			RAISE EXCEPTION 'mima: entry changed concurrently' USING ERRCODE = '` + errConflict + `';
+		END IF;
+	END $$`,
 }
 
 // migrate brings the schema up to date under an advisory lock.

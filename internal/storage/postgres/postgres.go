@@ -165,37 +165,86 @@ func successor(p []byte) []byte {
 
 // Batch applies ops in one transaction and announces each changed key.
 func (b *Backend) Batch(ctx context.Context, ops []storage.Op) error {
+	return b.Swap(ctx, nil, ops)
+}
+
+// SQLSTATEs that make a Swap report storage.ErrConflict: mima_expect's
+// failed condition, a claimed key inserted first by another writer, and
+// two swaps that each waited for the other.
+const (
+	errConflict       = "MIMA1"
+	errUniqueViolated = "23505"
+	errDeadlock       = "40P01"
+)
+
+// Swap applies ops if conds hold, in one round trip: the whole batch is
+// one implicit transaction, which a failed condition aborts. A condition
+// on a value locks its row (FOR UPDATE) so that a concurrent swap waits
+// and then sees the new value; a condition of absence inserts a
+// placeholder row, so a concurrent claim of the same key waits for this
+// one and fails on the primary key if it committed.
+func (b *Backend) Swap(ctx context.Context, conds []storage.Cond, ops []storage.Op) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if err := storage.CheckOps(ops); err != nil {
 		return err
 	}
-	if len(ops) == 0 {
+	if err := storage.CheckConds(conds); err != nil {
+		return err
+	}
+	if len(ops) == 0 && len(conds) == 0 {
 		return nil
 	}
+	written := make(map[string]bool, len(ops))
+	for _, op := range ops {
+		written[op.Key] = true
+	}
 	var batch pgx.Batch
+	var placeholders []string
+	for _, c := range conds {
+		if c.Absent {
+			batch.Queue(`INSERT INTO mima_kv (key, value) VALUES ($1, '')`, []byte(c.Key))
+			if !written[c.Key] {
+				placeholders = append(placeholders, c.Key)
+			}
+			continue
+		}
+		batch.Queue(`SELECT mima_expect(EXISTS (SELECT 1 FROM mima_kv WHERE key = $1 AND value = $2 FOR UPDATE))`, []byte(c.Key), nonNil(c.Value))
+	}
 	for _, op := range ops {
 		if op.Delete {
 			batch.Queue(`DELETE FROM mima_kv WHERE key = $1`, []byte(op.Key))
 		} else {
-			v := op.Value
-			if v == nil {
-				v = []byte{}
-			}
-			batch.Queue(`INSERT INTO mima_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, []byte(op.Key), v)
+			batch.Queue(`INSERT INTO mima_kv (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, []byte(op.Key), nonNil(op.Value))
 		}
 		batch.Queue(`SELECT pg_notify($1, $2)`, channel, b.node+" "+op.Key)
 	}
-	err := pgx.BeginFunc(ctx, b.pool, func(tx pgx.Tx) error {
-		return tx.SendBatch(ctx, &batch).Close()
-	})
+	for _, k := range placeholders {
+		batch.Queue(`DELETE FROM mima_kv WHERE key = $1`, []byte(k))
+	}
+	// Without BEGIN and COMMIT the batch is one implicit transaction that
+	// ends at its single Sync: one round trip instead of three.
+	err := b.pool.SendBatch(ctx, &batch).Close()
 	if err != nil {
 		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "22021" { // character not in repertoire
-			return fmt.Errorf("%w: %v", storage.ErrInvalidKey, err)
+		if errors.As(err, &pgErr) {
+			switch pgErr.Code {
+			case "22021": // character not in repertoire
+				return fmt.Errorf("%w: %v", storage.ErrInvalidKey, err)
+			case errConflict, errUniqueViolated, errDeadlock:
+				return fmt.Errorf("postgres: swap: %w", storage.ErrConflict)
+			}
 		}
 		return unavailable(err)
 	}
 	return nil
+}
+
+// nonNil maps nil to an empty value: the value column is NOT NULL.
+func nonNil(v []byte) []byte {
+	if v == nil {
+		return []byte{}
+	}
+	return v
 }

@@ -45,7 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) storage.Backend) {
 		{"CancelledContext", testCancelledContext},
 		{"Concurrent", testConcurrent},
 	}
-	for _, tc := range tests {
+	for _, tc := range append(tests, swapTests...) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
 		})
