@@ -15,13 +15,13 @@ import (
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/barrier"
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/cms"
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
-	"github.com/mimacrypto/mima/internal/testclock"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 	"github.com/mimacrypto/mima/sdk"
 )
@@ -37,7 +37,7 @@ type testNode struct {
 	log   *audit.Logger
 	share string
 	root  string
-	clock *testclock.Clock
+	clock *clocktest.Clock
 	api   *Server
 	raw   *inmem.Backend
 	// auditFails makes every audit write fail while set.
@@ -80,7 +80,7 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 	t.Helper()
 	raw := inmem.New()
 	b := barrier.New(raw)
-	clk := testclock.New(time.Now())
+	clk := clocktest.New(time.Now())
 	auth := authn.New(b, authn.WithOperations(Operations()), authn.WithClock(clk.Now))
 	sink := audit.NewMemorySink(0)
 	logger, err := audit.New(sink)

@@ -14,6 +14,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
@@ -21,7 +22,6 @@ import (
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
-	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 var ctx = context.Background()
@@ -40,7 +40,7 @@ type env struct {
 	ca    *pki.Service
 	keys  *kms.Service
 	store storage.Backend
-	clock *testclock.Clock
+	clock *clocktest.Clock
 }
 
 // newEnv returns unsealed services whose clock starts at the present
@@ -48,7 +48,7 @@ type env struct {
 // what they make.
 func newEnv(t testing.TB, opts ...Option) *env {
 	t.Helper()
-	c := testclock.New(time.Now().UTC().Truncate(time.Second))
+	c := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	keys := kms.New(sharedDevice, kms.WithClock(c.Now))
 	ca := pki.New(keys, pki.WithClock(c.Now), pki.WithPBKDF2Iterations(1000))
 	s := New(keys, ca, append([]Option{WithClock(c.Now)}, opts...)...)
