@@ -4,8 +4,8 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -21,7 +21,7 @@ func parseDuration(field, v string) (time.Duration, error) {
 	return d, nil
 }
 
-func generateRootOf(st core.GenerateRootStatus) sdk.GenerateRootStatus {
+func generateRootOf(st sealstate.GenerateRootStatus) sdk.GenerateRootStatus {
 	return sdk.GenerateRootStatus{
 		Started: st.Started, Nonce: st.Nonce, Progress: st.Progress, Required: st.Required,
 		Complete: st.Complete, EncodedToken: st.EncodedToken, OTPLength: st.OTPLength,

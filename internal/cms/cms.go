@@ -68,7 +68,7 @@ import (
 const DefaultChallengeTTL = 2 * time.Minute
 
 // Service is the CMS, timestamp and certificate login service. It is safe
-// for concurrent use. It implements core.Component: it serves requests
+// for concurrent use. It implements sealstate.Component: it serves requests
 // only between Unsealed and Sealed, and relies on the key service and the
 // certificate authority being unsealed too.
 type Service struct {

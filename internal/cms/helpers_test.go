@@ -15,18 +15,18 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/clocktest"
-	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 )
 
 var ctx = context.Background()
 
-var _ core.Component = (*Service)(nil)
+var _ sealstate.Component = (*Service)(nil)
 
 const tenant = "acme"
 
@@ -60,7 +60,7 @@ func newEnv(t testing.TB, opts ...Option) *env {
 // unseal (re)starts the three services on the env's store.
 func (e *env) unseal(t testing.TB) {
 	t.Helper()
-	for _, c := range []core.Component{e.keys, e.ca, e.s} {
+	for _, c := range []sealstate.Component{e.keys, e.ca, e.s} {
 		if err := c.Unsealed(ctx, e.store); err != nil {
 			t.Fatal(err)
 		}

@@ -14,17 +14,17 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/clocktest"
-	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
+	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 )
 
 var ctx = context.Background()
 
-var _ core.Component = (*Service)(nil)
+var _ sealstate.Component = (*Service)(nil)
 
 // sharedDevice saves creating a DRBG per test.
 var sharedDevice = device.NewSoftware()
