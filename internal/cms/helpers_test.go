@@ -2,7 +2,6 @@ package cms
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -205,16 +204,6 @@ func pemOf(certs ...*smx509.Certificate) string {
 		s += pemCertificate(c.Raw)
 	}
 	return s
-}
-
-// publicKey returns the SM2 public key of a mima key.
-func (e *env) publicKey(t testing.TB, key string) *ecdsa.PublicKey {
-	t.Helper()
-	sg, err := e.keys.Signer(ctx, tenant, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sg.Public().(*ecdsa.PublicKey)
 }
 
 // mustParse parses a SignedData the test made.
