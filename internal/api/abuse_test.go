@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/mimacrypto/mima/internal/audit"
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/ratelimit"
-	"github.com/mimacrypto/mima/internal/testclock"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -34,9 +34,9 @@ func TestChallengeUnknownTenant(t *testing.T) {
 // requests at once and one a second, behind a proxy at 127.0.0.1 that
 // names the client in X-Forwarded-For.
 // Its second result is the clock of the limiter and the sampler.
-func publicNode(t *testing.T) (*testNode, *testclock.Clock) {
+func publicNode(t *testing.T) (*testNode, *clocktest.Clock) {
 	t.Helper()
-	clk := testclock.New(time.Unix(2_000_000_000, 0))
+	clk := clocktest.New(time.Unix(2_000_000_000, 0))
 	n := newTestNode(t, WithPublicRateLimit(ratelimit.New(1, 2, ratelimit.WithClock(clk.Now)),
 		[]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}),
 		WithRefusalSampling(time.Minute, clk.Now))
@@ -90,7 +90,7 @@ func TestPublicRateLimit(t *testing.T) {
 // TestForwardedForUntrusted checks that X-Forwarded-For is ignored unless
 // the peer is a trusted proxy: a client cannot claim fresh addresses.
 func TestForwardedForUntrusted(t *testing.T) {
-	clk := testclock.New(time.Unix(2_000_000_000, 0))
+	clk := clocktest.New(time.Unix(2_000_000_000, 0))
 	n := newTestNode(t, WithPublicRateLimit(ratelimit.New(1, 2, ratelimit.WithClock(clk.Now)), nil))
 	n.tenant("acme")
 	var codes []int
@@ -171,7 +171,7 @@ func (f *flakyAuditor) Log(_ context.Context, e audit.Entry) error {
 // successes and non-public operations are never sampled.
 func TestSamplerKeepsCounts(t *testing.T) {
 	ctx := context.Background()
-	clk := testclock.New(time.Unix(2_000_000_000, 0))
+	clk := clocktest.New(time.Unix(2_000_000_000, 0))
 	next := &flakyAuditor{}
 	s := &Server{auditor: newSampler(next, map[string]bool{"auth.login": true}, time.Minute, clk.Now)}
 	refusal := audit.Entry{Operation: "auth.login", Status: 401, Code: "signature_invalid", Remote: "192.0.2.1:4000"}

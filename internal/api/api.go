@@ -24,11 +24,11 @@ import (
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/cms"
-	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/ratelimit"
+	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 )
 
@@ -48,7 +48,7 @@ type Auditor interface {
 // key service, the certificate authority and the signature services (CMS,
 // timestamps, certificate login).
 type Services struct {
-	Core *core.Core
+	Core *sealstate.Machine
 	Auth *authn.Service
 	Keys *kms.Service
 	PKI  *pki.Service
@@ -58,7 +58,7 @@ type Services struct {
 
 // Server is the HTTP handler of one mima node.
 type Server struct {
-	core     *core.Core
+	core     *sealstate.Machine
 	auth     *authn.Service
 	keys     *kms.Service
 	pki      *pki.Service

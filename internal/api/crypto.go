@@ -11,44 +11,46 @@ import (
 )
 
 // batchAnswer is the answer to a batch request: one result per item.
-type batchAnswer[O any] struct {
-	Batch []O `json:"batch"`
+type batchAnswer[WireResult any] struct {
+	Batch []WireResult `json:"batch"`
 }
 
-// op ties one crypto endpoint's wire types to its service calls.
-type op[W, Q, R, O any] struct {
-	conv func(W) Q                          // wire request → service request
-	one  func(Q) (R, error)                 // one item
-	many func([]Q) ([]kms.Result[R], error) // a batch
-	show func(R) O                          // service result → wire result
-	fail func(*sdk.ItemError) O             // a failed batch item
+// batchable is a crypto endpoint that takes one item or a batch of them:
+// how a wire request becomes a kms request, the kms calls for one item and
+// for a batch, and how a kms result or a failed item becomes a wire result.
+type batchable[WireRequest, Request, Result, WireResult any] struct {
+	toRequest  func(WireRequest) Request
+	single     func(Request) (Result, error)
+	batch      func([]Request) ([]kms.Result[Result], error)
+	toWire     func(Result) WireResult
+	itemFailed func(*sdk.ItemError) WireResult
 }
 
 // serve runs item, or batch when the request had one. A batch answers
 // one result per item; an item's error fails only that item.
-func (o op[W, Q, R, O]) serve(s *Server, c *call, item W, batch []W) (any, error) {
+func (e batchable[WireRequest, Request, Result, WireResult]) serve(s *Server, c *call, item WireRequest, batch []WireRequest) (any, error) {
 	if batch == nil {
-		r, err := o.one(o.conv(item))
+		r, err := e.single(e.toRequest(item))
 		if err != nil {
 			return nil, err
 		}
-		return o.show(r), nil
+		return e.toWire(r), nil
 	}
-	qs := make([]Q, len(batch))
+	reqs := make([]Request, len(batch))
 	for i, w := range batch {
-		qs[i] = o.conv(w)
+		reqs[i] = e.toRequest(w)
 	}
-	results, err := o.many(qs)
+	results, err := e.batch(reqs)
 	if err != nil {
 		return nil, err
 	}
-	out := batchAnswer[O]{Batch: make([]O, len(results))}
+	out := batchAnswer[WireResult]{Batch: make([]WireResult, len(results))}
 	for i, r := range results {
 		if r.Err != nil {
-			out.Batch[i] = o.fail(s.itemError(c, r.Err))
+			out.Batch[i] = e.itemFailed(s.itemError(c, r.Err))
 			continue
 		}
-		out.Batch[i] = o.show(r.Value)
+		out.Batch[i] = e.toWire(r.Value)
 	}
 	return out, nil
 }
@@ -84,16 +86,16 @@ func (s *Server) encrypt(c *call) (any, error) {
 		return nil, err
 	}
 	c.markSensitive("plaintext", b.Plaintext)
-	return op[sdk.EncryptRequest, kms.EncryptRequest, string, sdk.EncryptResult]{
-		conv: func(w sdk.EncryptRequest) kms.EncryptRequest {
+	return batchable[sdk.EncryptRequest, kms.EncryptRequest, string, sdk.EncryptResult]{
+		toRequest: func(w sdk.EncryptRequest) kms.EncryptRequest {
 			return kms.EncryptRequest{Plaintext: w.Plaintext, AAD: w.AAD, Version: w.Version, Derivation: derivation(w.Context), SM2Format: kms.SM2Format(w.SM2Format)}
 		},
-		one: func(q kms.EncryptRequest) (string, error) { return s.keys.Encrypt(c.ctx, c.tenant, c.object, q) },
-		many: func(qs []kms.EncryptRequest) ([]kms.Result[string], error) {
+		single: func(q kms.EncryptRequest) (string, error) { return s.keys.Encrypt(c.ctx, c.tenant, c.object, q) },
+		batch: func(qs []kms.EncryptRequest) ([]kms.Result[string], error) {
 			return s.keys.EncryptBatch(c.ctx, c.tenant, c.object, qs)
 		},
-		show: func(ct string) sdk.EncryptResult { return sdk.EncryptResult{Ciphertext: ct} },
-		fail: func(e *sdk.ItemError) sdk.EncryptResult { return sdk.EncryptResult{Error: e} },
+		toWire:     func(ct string) sdk.EncryptResult { return sdk.EncryptResult{Ciphertext: ct} },
+		itemFailed: func(e *sdk.ItemError) sdk.EncryptResult { return sdk.EncryptResult{Error: e} },
 	}.serve(s, c, b.EncryptRequest, b.Batch)
 }
 
@@ -108,16 +110,16 @@ func (s *Server) decrypt(c *call) (any, error) {
 		return nil, err
 	}
 	c.markSensitive("ciphertext", []byte(b.Ciphertext))
-	return op[sdk.DecryptRequest, kms.DecryptRequest, []byte, sdk.DecryptResult]{
-		conv: func(w sdk.DecryptRequest) kms.DecryptRequest {
+	return batchable[sdk.DecryptRequest, kms.DecryptRequest, []byte, sdk.DecryptResult]{
+		toRequest: func(w sdk.DecryptRequest) kms.DecryptRequest {
 			return kms.DecryptRequest{Ciphertext: w.Ciphertext, AAD: w.AAD, Derivation: derivation(w.Context)}
 		},
-		one: func(q kms.DecryptRequest) ([]byte, error) { return s.keys.Decrypt(c.ctx, c.tenant, c.object, q) },
-		many: func(qs []kms.DecryptRequest) ([]kms.Result[[]byte], error) {
+		single: func(q kms.DecryptRequest) ([]byte, error) { return s.keys.Decrypt(c.ctx, c.tenant, c.object, q) },
+		batch: func(qs []kms.DecryptRequest) ([]kms.Result[[]byte], error) {
 			return s.keys.DecryptBatch(c.ctx, c.tenant, c.object, qs)
 		},
-		show: func(pt []byte) sdk.DecryptResult { return sdk.DecryptResult{Plaintext: pt} },
-		fail: func(e *sdk.ItemError) sdk.DecryptResult { return sdk.DecryptResult{Error: e} },
+		toWire:     func(pt []byte) sdk.DecryptResult { return sdk.DecryptResult{Plaintext: pt} },
+		itemFailed: func(e *sdk.ItemError) sdk.DecryptResult { return sdk.DecryptResult{Error: e} },
 	}.serve(s, c, b.DecryptRequest, b.Batch)
 }
 
@@ -146,18 +148,18 @@ func (s *Server) reencrypt(c *call) (any, error) {
 	if to == "" {
 		to = c.object
 	}
-	return op[sdk.ReEncryptRequest, kms.ReEncryptRequest, string, sdk.EncryptResult]{
-		conv: func(w sdk.ReEncryptRequest) kms.ReEncryptRequest {
+	return batchable[sdk.ReEncryptRequest, kms.ReEncryptRequest, string, sdk.EncryptResult]{
+		toRequest: func(w sdk.ReEncryptRequest) kms.ReEncryptRequest {
 			return kms.ReEncryptRequest{Ciphertext: w.Ciphertext, AAD: w.AAD, ToAAD: w.ToAAD, FromDerivation: derivation(w.Context), ToDerivation: derivation(w.ToContext), ToVersion: w.ToVersion, SM2Format: kms.SM2Format(w.SM2Format)}
 		},
-		one: func(q kms.ReEncryptRequest) (string, error) {
+		single: func(q kms.ReEncryptRequest) (string, error) {
 			return s.keys.ReEncrypt(c.ctx, c.tenant, c.object, to, q)
 		},
-		many: func(qs []kms.ReEncryptRequest) ([]kms.Result[string], error) {
+		batch: func(qs []kms.ReEncryptRequest) ([]kms.Result[string], error) {
 			return s.keys.ReEncryptBatch(c.ctx, c.tenant, c.object, to, qs)
 		},
-		show: func(ct string) sdk.EncryptResult { return sdk.EncryptResult{Ciphertext: ct} },
-		fail: func(e *sdk.ItemError) sdk.EncryptResult { return sdk.EncryptResult{Error: e} },
+		toWire:     func(ct string) sdk.EncryptResult { return sdk.EncryptResult{Ciphertext: ct} },
+		itemFailed: func(e *sdk.ItemError) sdk.EncryptResult { return sdk.EncryptResult{Error: e} },
 	}.serve(s, c, b.ReEncryptRequest, b.Batch)
 }
 
@@ -172,18 +174,18 @@ func (s *Server) sign(c *call) (any, error) {
 		return nil, err
 	}
 	c.markSensitive("input", b.Input)
-	return op[sdk.SignRequest, kms.SignRequest, kms.Signature, sdk.SignResult]{
-		conv: func(w sdk.SignRequest) kms.SignRequest {
+	return batchable[sdk.SignRequest, kms.SignRequest, kms.Signature, sdk.SignResult]{
+		toRequest: func(w sdk.SignRequest) kms.SignRequest {
 			return kms.SignRequest{Input: w.Input, Prehashed: w.Prehashed, UID: uid(w.UID), Version: w.Version}
 		},
-		one: func(q kms.SignRequest) (kms.Signature, error) { return s.keys.Sign(c.ctx, c.tenant, c.object, q) },
-		many: func(qs []kms.SignRequest) ([]kms.Result[kms.Signature], error) {
+		single: func(q kms.SignRequest) (kms.Signature, error) { return s.keys.Sign(c.ctx, c.tenant, c.object, q) },
+		batch: func(qs []kms.SignRequest) ([]kms.Result[kms.Signature], error) {
 			return s.keys.SignBatch(c.ctx, c.tenant, c.object, qs)
 		},
-		show: func(r kms.Signature) sdk.SignResult {
+		toWire: func(r kms.Signature) sdk.SignResult {
 			return sdk.SignResult{Signature: r.Signature, KeyVersion: r.Version}
 		},
-		fail: func(e *sdk.ItemError) sdk.SignResult { return sdk.SignResult{Error: e} },
+		itemFailed: func(e *sdk.ItemError) sdk.SignResult { return sdk.SignResult{Error: e} },
 	}.serve(s, c, b.SignRequest, b.Batch)
 }
 
@@ -208,16 +210,16 @@ func (s *Server) verify(c *call) (any, error) {
 	if err := c.decode(&b); err != nil {
 		return nil, err
 	}
-	return op[sdk.VerifyRequest, kms.VerifyRequest, bool, sdk.VerifyResult]{
-		conv: func(w sdk.VerifyRequest) kms.VerifyRequest {
+	return batchable[sdk.VerifyRequest, kms.VerifyRequest, bool, sdk.VerifyResult]{
+		toRequest: func(w sdk.VerifyRequest) kms.VerifyRequest {
 			return kms.VerifyRequest{Input: w.Input, Signature: w.Signature, Prehashed: w.Prehashed, UID: uid(w.UID), Version: w.Version}
 		},
-		one: func(q kms.VerifyRequest) (bool, error) { return s.keys.Verify(c.ctx, c.tenant, c.object, q) },
-		many: func(qs []kms.VerifyRequest) ([]kms.Result[bool], error) {
+		single: func(q kms.VerifyRequest) (bool, error) { return s.keys.Verify(c.ctx, c.tenant, c.object, q) },
+		batch: func(qs []kms.VerifyRequest) ([]kms.Result[bool], error) {
 			return s.keys.VerifyBatch(c.ctx, c.tenant, c.object, qs)
 		},
-		show: validResult,
-		fail: failedVerify,
+		toWire:     validResult,
+		itemFailed: failedVerify,
 	}.serve(s, c, b.VerifyRequest, b.Batch)
 }
 
@@ -232,16 +234,16 @@ func (s *Server) mac(c *call) (any, error) {
 		return nil, err
 	}
 	c.markSensitive("input", b.Input)
-	return op[sdk.MACRequest, kms.MACRequest, kms.MACResult, sdk.MACResult]{
-		conv: func(w sdk.MACRequest) kms.MACRequest {
+	return batchable[sdk.MACRequest, kms.MACRequest, kms.MACResult, sdk.MACResult]{
+		toRequest: func(w sdk.MACRequest) kms.MACRequest {
 			return kms.MACRequest{Input: w.Input, Version: w.Version, Derivation: derivation(w.Context)}
 		},
-		one: func(q kms.MACRequest) (kms.MACResult, error) { return s.keys.MAC(c.ctx, c.tenant, c.object, q) },
-		many: func(qs []kms.MACRequest) ([]kms.Result[kms.MACResult], error) {
+		single: func(q kms.MACRequest) (kms.MACResult, error) { return s.keys.MAC(c.ctx, c.tenant, c.object, q) },
+		batch: func(qs []kms.MACRequest) ([]kms.Result[kms.MACResult], error) {
 			return s.keys.MACBatch(c.ctx, c.tenant, c.object, qs)
 		},
-		show: func(r kms.MACResult) sdk.MACResult { return sdk.MACResult{MAC: r.MAC, KeyVersion: r.Version} },
-		fail: func(e *sdk.ItemError) sdk.MACResult { return sdk.MACResult{Error: e} },
+		toWire:     func(r kms.MACResult) sdk.MACResult { return sdk.MACResult{MAC: r.MAC, KeyVersion: r.Version} },
+		itemFailed: func(e *sdk.ItemError) sdk.MACResult { return sdk.MACResult{Error: e} },
 	}.serve(s, c, b.MACRequest, b.Batch)
 }
 
@@ -255,16 +257,16 @@ func (s *Server) verifyMAC(c *call) (any, error) {
 	if err := c.decode(&b); err != nil {
 		return nil, err
 	}
-	return op[sdk.VerifyMACRequest, kms.VerifyMACRequest, bool, sdk.VerifyResult]{
-		conv: func(w sdk.VerifyMACRequest) kms.VerifyMACRequest {
+	return batchable[sdk.VerifyMACRequest, kms.VerifyMACRequest, bool, sdk.VerifyResult]{
+		toRequest: func(w sdk.VerifyMACRequest) kms.VerifyMACRequest {
 			return kms.VerifyMACRequest{Input: w.Input, MAC: w.MAC, Version: w.Version, Derivation: derivation(w.Context)}
 		},
-		one: func(q kms.VerifyMACRequest) (bool, error) { return s.keys.VerifyMAC(c.ctx, c.tenant, c.object, q) },
-		many: func(qs []kms.VerifyMACRequest) ([]kms.Result[bool], error) {
+		single: func(q kms.VerifyMACRequest) (bool, error) { return s.keys.VerifyMAC(c.ctx, c.tenant, c.object, q) },
+		batch: func(qs []kms.VerifyMACRequest) ([]kms.Result[bool], error) {
 			return s.keys.VerifyMACBatch(c.ctx, c.tenant, c.object, qs)
 		},
-		show: validResult,
-		fail: failedVerify,
+		toWire:     validResult,
+		itemFailed: failedVerify,
 	}.serve(s, c, b.VerifyMACRequest, b.Batch)
 }
 
@@ -278,22 +280,22 @@ func (s *Server) dataKey(c *call) (any, error) {
 	if err := c.decode(&b); err != nil {
 		return nil, err
 	}
-	return op[sdk.DataKeyRequest, kms.DataKeyRequest, kms.DataKey, sdk.DataKeyResult]{
-		conv: func(w sdk.DataKeyRequest) kms.DataKeyRequest {
+	return batchable[sdk.DataKeyRequest, kms.DataKeyRequest, kms.DataKey, sdk.DataKeyResult]{
+		toRequest: func(w sdk.DataKeyRequest) kms.DataKeyRequest {
 			kind := kms.DataKeyKind(w.Kind)
 			if kind == "" {
 				kind = kms.DataKeySM4
 			}
 			return kms.DataKeyRequest{Kind: kind, WithPlaintext: !w.WrappedOnly, Version: w.Version, AAD: w.AAD, Derivation: derivation(w.Context), SM2Format: kms.SM2Format(w.SM2Format)}
 		},
-		one: func(q kms.DataKeyRequest) (kms.DataKey, error) { return s.keys.DataKey(c.ctx, c.tenant, c.object, q) },
-		many: func(qs []kms.DataKeyRequest) ([]kms.Result[kms.DataKey], error) {
+		single: func(q kms.DataKeyRequest) (kms.DataKey, error) { return s.keys.DataKey(c.ctx, c.tenant, c.object, q) },
+		batch: func(qs []kms.DataKeyRequest) ([]kms.Result[kms.DataKey], error) {
 			return s.keys.DataKeyBatch(c.ctx, c.tenant, c.object, qs)
 		},
-		show: func(d kms.DataKey) sdk.DataKeyResult {
+		toWire: func(d kms.DataKey) sdk.DataKeyResult {
 			return sdk.DataKeyResult{Plaintext: d.Plaintext, Ciphertext: d.Wrapped, PublicKey: d.PublicKey}
 		},
-		fail: func(e *sdk.ItemError) sdk.DataKeyResult { return sdk.DataKeyResult{Error: e} },
+		itemFailed: func(e *sdk.ItemError) sdk.DataKeyResult { return sdk.DataKeyResult{Error: e} },
 	}.serve(s, c, b.DataKeyRequest, b.Batch)
 }
 
@@ -307,18 +309,18 @@ func (s *Server) derive(c *call) (any, error) {
 	if err := c.decode(&b); err != nil {
 		return nil, err
 	}
-	return op[sdk.DeriveRequest, kms.DeriveRequest, kms.DerivedKey, sdk.DeriveResult]{
-		conv: func(w sdk.DeriveRequest) kms.DeriveRequest {
+	return batchable[sdk.DeriveRequest, kms.DeriveRequest, kms.DerivedKey, sdk.DeriveResult]{
+		toRequest: func(w sdk.DeriveRequest) kms.DeriveRequest {
 			return kms.DeriveRequest{Derivation: *derivation(&w.Derivation), Version: w.Version, WithPlaintext: !w.WrappedOnly}
 		},
-		one: func(q kms.DeriveRequest) (kms.DerivedKey, error) { return s.keys.Derive(c.ctx, c.tenant, c.object, q) },
-		many: func(qs []kms.DeriveRequest) ([]kms.Result[kms.DerivedKey], error) {
+		single: func(q kms.DeriveRequest) (kms.DerivedKey, error) { return s.keys.Derive(c.ctx, c.tenant, c.object, q) },
+		batch: func(qs []kms.DeriveRequest) ([]kms.Result[kms.DerivedKey], error) {
 			return s.keys.DeriveBatch(c.ctx, c.tenant, c.object, qs)
 		},
-		show: func(d kms.DerivedKey) sdk.DeriveResult {
+		toWire: func(d kms.DerivedKey) sdk.DeriveResult {
 			return sdk.DeriveResult{Plaintext: d.Plaintext, Ciphertext: d.Wrapped, KeyVersion: d.Version}
 		},
-		fail: func(e *sdk.ItemError) sdk.DeriveResult { return sdk.DeriveResult{Error: e} },
+		itemFailed: func(e *sdk.ItemError) sdk.DeriveResult { return sdk.DeriveResult{Error: e} },
 	}.serve(s, c, b.DeriveRequest, b.Batch)
 }
 
@@ -345,12 +347,12 @@ func (s *Server) hash(c *call) (any, error) {
 	if err := c.decode(&b); err != nil {
 		return nil, err
 	}
-	return op[hashItem, []byte, []byte, sdk.HashResult]{
-		conv: func(w hashItem) []byte { return w.Input },
-		one:  func(q []byte) ([]byte, error) { return s.keys.Hash(c.ctx, c.tenant, q) },
-		many: func(qs [][]byte) ([]kms.Result[[]byte], error) { return s.keys.HashBatch(c.ctx, c.tenant, qs) },
-		show: func(h []byte) sdk.HashResult { return sdk.HashResult{Hash: h} },
-		fail: func(e *sdk.ItemError) sdk.HashResult { return sdk.HashResult{Error: e} },
+	return batchable[hashItem, []byte, []byte, sdk.HashResult]{
+		toRequest:  func(w hashItem) []byte { return w.Input },
+		single:     func(q []byte) ([]byte, error) { return s.keys.Hash(c.ctx, c.tenant, q) },
+		batch:      func(qs [][]byte) ([]kms.Result[[]byte], error) { return s.keys.HashBatch(c.ctx, c.tenant, qs) },
+		toWire:     func(h []byte) sdk.HashResult { return sdk.HashResult{Hash: h} },
+		itemFailed: func(e *sdk.ItemError) sdk.HashResult { return sdk.HashResult{Error: e} },
 	}.serve(s, c, b.hashItem, b.Batch)
 }
 

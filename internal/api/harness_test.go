@@ -15,13 +15,13 @@ import (
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/barrier"
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/cms"
-	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
-	"github.com/mimacrypto/mima/internal/testclock"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 	"github.com/mimacrypto/mima/sdk"
 )
@@ -31,13 +31,13 @@ import (
 type testNode struct {
 	t     testing.TB
 	srv   *httptest.Server
-	core  *core.Core
+	core  *sealstate.Machine
 	auth  *authn.Service
 	sink  *audit.MemorySink
 	log   *audit.Logger
 	share string
 	root  string
-	clock *testclock.Clock
+	clock *clocktest.Clock
 	api   *Server
 	raw   *inmem.Backend
 	// auditFails makes every audit write fail while set.
@@ -80,7 +80,7 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 	t.Helper()
 	raw := inmem.New()
 	b := barrier.New(raw)
-	clk := testclock.New(time.Now())
+	clk := clocktest.New(time.Now())
 	auth := authn.New(b, authn.WithOperations(Operations()), authn.WithClock(clk.Now))
 	sink := audit.NewMemorySink(0)
 	logger, err := audit.New(sink)
@@ -88,12 +88,12 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = logger.Close() })
-	keys := core.NewAuditKeys(logger)
+	keys := sealstate.NewAuditKeys(logger)
 	ks := kms.New(device.NewSoftware())
 	ca := pki.New(ks)
 	sigs := cms.New(ks, ca)
 	v2x := scms.New(ks)
-	c := core.New(raw, b, auth, core.WithComponents(keys, ks, ca, sigs, v2x))
+	c := sealstate.New(raw, b, auth, sealstate.WithComponents(keys, ks, ca, sigs, v2x))
 	chains := func(context.Context) (map[string]audit.Source, error) { return map[string]audit.Source{"": sink}, nil }
 	opts = append([]Option{WithAuditSource(AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
 		return audit.VerifyOptions{PublicKey: keys.PublicKey()}

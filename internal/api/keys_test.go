@@ -11,7 +11,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
-	"github.com/mimacrypto/mima/internal/interop"
+	"github.com/mimacrypto/mima/internal/interoptest"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -145,8 +145,8 @@ func TestOpenSSLVerifiesAPISignature(t *testing.T) {
 		t.Fatalf("public key: %s", pem.body)
 	}
 	dir := t.TempDir()
-	interop.WriteFiles(t, dir, map[string][]byte{"pub.pem": pem.body, "msg": msg, "sig": sig.Signature})
-	out := interop.OpenSSL(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
+	interoptest.WriteFiles(t, dir, map[string][]byte{"pub.pem": pem.body, "msg": msg, "sig": sig.Signature})
+	out := interoptest.OpenSSL(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
 		"-sigfile", "sig", "-digest", "sm3", "-pkeyopt", "distid:1234567812345678")
 	if !strings.Contains(string(out), "Signature Verified Successfully") {
 		t.Fatalf("openssl: %s", out)

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/mimacrypto/mima/internal/core"
+	"github.com/mimacrypto/mima/internal/sealstate"
 )
 
 // metrics holds the Prometheus collectors of one Server.
@@ -19,7 +19,7 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics(c *core.Core) *metrics {
+func newMetrics(c *sealstate.Machine) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{

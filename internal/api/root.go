@@ -3,12 +3,12 @@ package api
 import (
 	"net/http"
 
-	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/sdk"
 )
 
-func generateRootOf(st core.GenerateRootStatus) sdk.GenerateRootStatus {
+func generateRootOf(st sealstate.GenerateRootStatus) sdk.GenerateRootStatus {
 	return sdk.GenerateRootStatus{
 		Started: st.Started, Nonce: st.Nonce, Progress: st.Progress, Required: st.Required,
 		Complete: st.Complete, EncodedToken: st.EncodedToken, OTPLength: st.OTPLength,

@@ -5,8 +5,8 @@ import (
 	"net/http"
 
 	"github.com/mimacrypto/mima/internal/barrier"
-	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -48,7 +48,7 @@ func (s *Server) initialize(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.core.Init(c.ctx, req.Shares, req.Threshold, core.RootTokenTTL(ttl))
+	res, err := s.core.Init(c.ctx, req.Shares, req.Threshold, sealstate.RootTokenTTL(ttl))
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func (s *Server) unseal(c *call) (any, error) {
 		return nil, err
 	}
 	var (
-		st  core.Status
+		st  sealstate.Status
 		err error
 	)
 	switch {

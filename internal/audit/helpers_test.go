@@ -13,13 +13,13 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 
-	"github.com/mimacrypto/mima/internal/testclock"
+	"github.com/mimacrypto/mima/internal/clocktest"
 )
 
 var errInjected = errors.New("injected sink failure")
 
-func newFakeClock() *testclock.Clock {
-	return testclock.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
+func newFakeClock() *clocktest.Clock {
+	return clocktest.New(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 }
 
 // flakySink fails Append while fail is set. When ambiguous is also set, it

@@ -278,7 +278,7 @@ func (e *env) randomCommand() *cobra.Command {
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
 			n, err := strconv.Atoi(args[0])
 			if err != nil {
-				return fmt.Errorf("N must be a number of bytes")
+				return fmt.Errorf("the byte count %q is not a number", args[0])
 			}
 			b, err := c.Random(ctx, n)
 			if err != nil {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mimacrypto/mima/internal/interop"
+	"github.com/mimacrypto/mima/internal/interoptest"
 )
 
 // TestBouncyCastle has BouncyCastle verify our SignedData in both OID
@@ -15,7 +15,7 @@ import (
 // SignedData and a TimeStampResp; then verifies the SignedData and the
 // timestamp BouncyCastle makes with an SM2 key of its own.
 func TestBouncyCastle(t *testing.T) {
-	bc := interop.BouncyCastle(t)
+	bc := interoptest.BouncyCastle(t)
 	e := newEnv(t)
 	e.root(t, "root")
 	e.intermediate(t, "root", "issuing")
@@ -36,7 +36,7 @@ func TestBouncyCastle(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	interop.WriteFiles(t, dir, map[string][]byte{
+	interoptest.WriteFiles(t, dir, map[string][]byte{
 		"content.bin": content, "gm.p7": gm, "rfc.p7": rfc, "detached.p7": detached, "ts.tsq": tsq, "ts.tsr": tsr,
 	})
 

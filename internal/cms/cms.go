@@ -39,6 +39,21 @@
 //
 // Timestamps follow RFC 3161 and RFC 5816 with SM2 and SM3; see Timestamp.
 //
+// # Why not gmsm's pkcs7
+//
+// gmsm's pkcs7 (v0.44.0) reads BER and signs and decrypts through
+// crypto.Signer and crypto.Decrypter, but it cannot do what verification
+// here needs: it finds a signer by issuer and serial number only, so a
+// SignerInfo naming its signer by subject key identifier (RFC 5652 section
+// 5.3) does not verify; it checks a chain against a CertPool with no CRL
+// or OCSP and stops at the first failing signer, where Verify reports
+// every signer with its chain and revocation status from pki. RFC 3161
+// timestamps (TSTInfo, the ESS signing-certificate-v2 attribute, a
+// timestamp token as a signature's unsigned attribute) are not in it at
+// all. The making side (Sign, Encrypt) could use pkcs7; it stays on the
+// same encoder as the rest so that one code path writes both OID sets and
+// the BouncyCastle and OpenSSL interop tests cover it.
+//
 // # Storage
 //
 // Records are kept in the storage.Backend handed over at unseal (the
@@ -68,7 +83,7 @@ import (
 const DefaultChallengeTTL = 2 * time.Minute
 
 // Service is the CMS, timestamp and certificate login service. It is safe
-// for concurrent use. It implements core.Component: it serves requests
+// for concurrent use. It implements sealstate.Component: it serves requests
 // only between Unsealed and Sealed, and relies on the key service and the
 // certificate authority being unsealed too.
 type Service struct {

@@ -2,7 +2,6 @@ package cms
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -14,19 +13,19 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
-	"github.com/mimacrypto/mima/internal/core"
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
-	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 var ctx = context.Background()
 
-var _ core.Component = (*Service)(nil)
+var _ sealstate.Component = (*Service)(nil)
 
 const tenant = "acme"
 
@@ -40,7 +39,7 @@ type env struct {
 	ca    *pki.Service
 	keys  *kms.Service
 	store storage.Backend
-	clock *testclock.Clock
+	clock *clocktest.Clock
 }
 
 // newEnv returns unsealed services whose clock starts at the present
@@ -48,7 +47,7 @@ type env struct {
 // what they make.
 func newEnv(t testing.TB, opts ...Option) *env {
 	t.Helper()
-	c := testclock.New(time.Now().UTC().Truncate(time.Second))
+	c := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	keys := kms.New(sharedDevice, kms.WithClock(c.Now))
 	ca := pki.New(keys, pki.WithClock(c.Now), pki.WithPBKDF2Iterations(1000))
 	s := New(keys, ca, append([]Option{WithClock(c.Now)}, opts...)...)
@@ -60,7 +59,7 @@ func newEnv(t testing.TB, opts ...Option) *env {
 // unseal (re)starts the three services on the env's store.
 func (e *env) unseal(t testing.TB) {
 	t.Helper()
-	for _, c := range []core.Component{e.keys, e.ca, e.s} {
+	for _, c := range []sealstate.Component{e.keys, e.ca, e.s} {
 		if err := c.Unsealed(ctx, e.store); err != nil {
 			t.Fatal(err)
 		}
@@ -205,16 +204,6 @@ func pemOf(certs ...*smx509.Certificate) string {
 		s += pemCertificate(c.Raw)
 	}
 	return s
-}
-
-// publicKey returns the SM2 public key of a mima key.
-func (e *env) publicKey(t testing.TB, key string) *ecdsa.PublicKey {
-	t.Helper()
-	sg, err := e.keys.Signer(ctx, tenant, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sg.Public().(*ecdsa.PublicKey)
 }
 
 // mustParse parses a SignedData the test made.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mimacrypto/mima/internal/interop"
+	"github.com/mimacrypto/mima/internal/interoptest"
 )
 
 // TestOpenSSLTimestamps has OpenSSL 3 make timestamp queries (SM3 and
@@ -20,7 +20,7 @@ func TestOpenSSLTimestamps(t *testing.T) {
 	e.root(t, "root")
 	e.tsa(t, "root", "tsa", func(r *TSARequest) { r.Accuracy = 500_000_000 })
 	dir := t.TempDir()
-	interop.WriteFiles(t, dir, map[string][]byte{"data.txt": []byte("hello, timestamp\n")})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"data.txt": []byte("hello, timestamp\n")})
 	answer := func(query, reply string) {
 		t.Helper()
 		req, err := os.ReadFile(filepath.Join(dir, query))
@@ -31,13 +31,13 @@ func TestOpenSSLTimestamps(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		interop.WriteFiles(t, dir, map[string][]byte{reply: resp})
+		interoptest.WriteFiles(t, dir, map[string][]byte{reply: resp})
 	}
-	interop.OpenSSL(t, dir, "ts", "-query", "-data", "data.txt", "-sm3", "-cert", "-out", "sm3.tsq")
-	interop.OpenSSL(t, dir, "ts", "-query", "-data", "data.txt", "-sha256", "-no_nonce", "-out", "sha256.tsq")
+	interoptest.OpenSSL(t, dir, "ts", "-query", "-data", "data.txt", "-sm3", "-cert", "-out", "sm3.tsq")
+	interoptest.OpenSSL(t, dir, "ts", "-query", "-data", "data.txt", "-sha256", "-no_nonce", "-out", "sha256.tsq")
 	answer("sm3.tsq", "sm3.tsr")
 	answer("sha256.tsq", "sha256.tsr")
-	nonce := strings.TrimSpace(strings.SplitN(strings.SplitN(string(interop.OpenSSL(t, dir, "ts", "-query", "-in", "sm3.tsq", "-text")), "Nonce: ", 2)[1], "\n", 2)[0])
+	nonce := strings.TrimSpace(strings.SplitN(strings.SplitN(string(interoptest.OpenSSL(t, dir, "ts", "-query", "-in", "sm3.tsq", "-text")), "Nonce: ", 2)[1], "\n", 2)[0])
 
 	for _, tc := range []struct {
 		reply string
@@ -47,7 +47,7 @@ func TestOpenSSLTimestamps(t *testing.T) {
 			"Nonce: " + nonce, "TSA: DirName:/CN=tsa TSA", "Accuracy: unspecified seconds, 0x01F4 millis, unspecified micros"}},
 		{"sha256.tsr", []string{"Status: Granted.", "Serial number: 0x02", "Hash Algorithm: sha256", "Nonce: unspecified"}},
 	} {
-		out := string(interop.OpenSSL(t, dir, "ts", "-reply", "-in", tc.reply, "-text"))
+		out := string(interoptest.OpenSSL(t, dir, "ts", "-reply", "-in", tc.reply, "-text"))
 		for _, w := range tc.want {
 			if !strings.Contains(out, w) {
 				t.Errorf("openssl ts -reply -in %s -text lacks %q:\n%s", tc.reply, w, out)
@@ -59,8 +59,8 @@ func TestOpenSSLTimestamps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	interop.WriteFiles(t, dir, map[string][]byte{"rejected.tsr": rejected})
-	out := string(interop.OpenSSL(t, dir, "ts", "-reply", "-in", "rejected.tsr", "-text"))
+	interoptest.WriteFiles(t, dir, map[string][]byte{"rejected.tsr": rejected})
+	out := string(interoptest.OpenSSL(t, dir, "ts", "-reply", "-in", "rejected.tsr", "-text"))
 	for _, w := range []string{"Status: Rejected.", "only version 1 requests are supported", "Failure info: transaction not permitted or supported"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("the rejection lacks %q:\n%s", w, out)
@@ -75,7 +75,7 @@ func TestOpenSSLTimestamps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	interop.WriteFiles(t, dir, map[string][]byte{"tsa.pem": []byte(pemOf(certs[0])), "root.pem": []byte(pemOf(certs[1]))})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"tsa.pem": []byte(pemOf(certs[0])), "root.pem": []byte(pemOf(certs[1]))})
 	cmd := exec.Command("openssl", "ts", "-verify", "-in", "sm3.tsr", "-queryfile", "sm3.tsq", "-CAfile", "root.pem", "-untrusted", "tsa.pem")
 	cmd.Dir = dir
 	verify, err := cmd.CombinedOutput()
@@ -101,8 +101,8 @@ func TestOpenSSLReadsSignedData(t *testing.T) {
 		{"rfc.p7", true, []string{"cms", "-cmsout", "-print", "-inform", "DER"}, []string{"pkcs7-signedData", "signingTime", "messageDigest", "CN=alice", "sm3", "SM2-with-SM3"}},
 		{"gm.p7", false, []string{"asn1parse", "-inform", "DER"}, []string{"1.2.156.10197.6.1.4.2.2", "1.2.156.10197.6.1.4.2.1", "1.2.156.10197.1.301.1", "signingTime"}},
 	} {
-		interop.WriteFiles(t, dir, map[string][]byte{tc.name: e.sign(t, SignRequest{SignerOptions: SignerOptions{Key: "alice"}, Content: []byte("x"), RFC5652: tc.rfc})})
-		out := string(interop.OpenSSL(t, dir, append(tc.args, "-in", tc.name)...))
+		interoptest.WriteFiles(t, dir, map[string][]byte{tc.name: e.sign(t, SignRequest{SignerOptions: SignerOptions{Key: "alice"}, Content: []byte("x"), RFC5652: tc.rfc})})
+		out := string(interoptest.OpenSSL(t, dir, append(tc.args, "-in", tc.name)...))
 		for _, w := range tc.want {
 			if !strings.Contains(out, w) {
 				t.Errorf("%s: openssl %s lacks %q:\n%s", tc.name, tc.args[0], w, out)

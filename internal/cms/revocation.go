@@ -10,14 +10,6 @@ import (
 	"github.com/mimacrypto/mima/internal/pki"
 )
 
-// crlReasons names the CRLReason codes (RFC 5280 section 5.3.1) as pki
-// does; 0 (unspecified) is "".
-var crlReasons = map[int]string{
-	1: string(pki.KeyCompromise), 2: string(pki.CACompromise), 3: string(pki.AffiliationChanged),
-	4: string(pki.Superseded), 5: string(pki.CessationOfOperation), 6: string(pki.CertificateHold),
-	9: string(pki.PrivilegeWithdrawn), 10: string(pki.AACompromise),
-}
-
 // removeFromCRL is the CRLReason of a delta CRL entry that takes a
 // certificate off hold: not a revocation.
 const removeFromCRL = 8
@@ -100,5 +92,5 @@ func crlStatus(crl *smx509.RevocationList, serial *big.Int, source string) Revoc
 }
 
 func revoked(at time.Time, code int, source string) Revocation {
-	return Revocation{Status: Revoked, RevokedAt: at.UTC(), Reason: crlReasons[code], Source: source}
+	return Revocation{Status: Revoked, RevokedAt: at.UTC(), Reason: string(pki.ReasonOf(code)), Source: source}
 }

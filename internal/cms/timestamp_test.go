@@ -14,9 +14,9 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/pki"
-	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 // query returns a DER TimeStampReq over data with SM3, a nonce and
@@ -205,7 +205,7 @@ func TestTimestampAccuracy(t *testing.T) {
 	} {
 		name := "tsa" + strings.ReplaceAll(strings.ReplaceAll(tc.accuracy.String(), ".", "-"), "µ", "u")
 		e.tsa(t, "root", name, func(r *TSARequest) { r.Accuracy = tc.accuracy })
-		c := testclock.New(e.clock.Now().Add(123456789))
+		c := clocktest.New(e.clock.Now().Add(123456789))
 		e.s.now = c.Now
 		der, err := e.s.Timestamp(ctx, tenant, name, query(t, []byte("x")))
 		if err != nil {

@@ -18,6 +18,8 @@ package device
 import (
 	"errors"
 	"io"
+
+	"github.com/mimacrypto/mima/internal/sm4gcm"
 )
 
 // KeyType names a kind of key.
@@ -34,8 +36,8 @@ const (
 
 // Sizes of the SM4-GCM sealed form: nonce || ciphertext || tag.
 const (
-	NonceSize = 12
-	TagSize   = 16
+	NonceSize = sm4gcm.NonceSize
+	TagSize   = sm4gcm.TagSize
 )
 
 // ErrUnsupportedType is returned, wrapped, for a key type the device does
@@ -71,7 +73,7 @@ type AEAD interface {
 	Key
 	// Seal encrypts plaintext, binding aad, with a fresh nonce read from
 	// rand and appends nonce || ciphertext || tag to dst.
-	Seal(rand io.Reader, dst, plaintext, aad []byte) ([]byte, error)
+	Seal(dst []byte, rand io.Reader, plaintext, aad []byte) ([]byte, error)
 	// Open authenticates and decrypts nonce || ciphertext || tag, appending
 	// the plaintext to dst. Any failure is ErrDecrypt.
 	Open(dst, sealed, aad []byte) ([]byte, error)

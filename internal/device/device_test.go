@@ -92,7 +92,7 @@ func TestAEAD(t *testing.T) {
 	k := open(t, dev, device.SM4).(device.AEAD)
 	pt, aad := []byte("attack at dawn"), []byte("context")
 	prefix := []byte("prefix")
-	sealed, err := k.Seal(dev.Random(), bytes.Clone(prefix), pt, aad)
+	sealed, err := k.Seal(bytes.Clone(prefix), dev.Random(), pt, aad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestAEAD(t *testing.T) {
 		t.Fatalf("sealed form has %d bytes", len(sealed))
 	}
 	sealed = sealed[len(prefix):]
-	again, err := k.Seal(dev.Random(), nil, pt, aad)
+	again, err := k.Seal(nil, dev.Random(), pt, aad)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/device"
-	"github.com/mimacrypto/mima/internal/interop"
+	"github.com/mimacrypto/mima/internal/interoptest"
 )
 
 func publicPEM(t *testing.T, pub *ecdsa.PublicKey) []byte {
@@ -32,8 +32,8 @@ func publicPEM(t *testing.T, pub *ecdsa.PublicKey) []byte {
 func TestOpenSSLVerifiesOurSignatures(t *testing.T) {
 	dir := t.TempDir()
 	dev := device.NewSoftware()
-	interop.OpenSSL(t, dir, "genpkey", "-algorithm", "SM2", "-out", "theirs.pem")
-	block, _ := pem.Decode(interop.OpenSSL(t, dir, "pkey", "-in", "theirs.pem"))
+	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "SM2", "-out", "theirs.pem")
+	block, _ := pem.Decode(interoptest.OpenSSL(t, dir, "pkey", "-in", "theirs.pem"))
 	parsed, err := smx509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +43,7 @@ func TestOpenSSLVerifiesOurSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg := []byte("interoperable message")
-	interop.WriteFiles(t, dir, map[string][]byte{"msg": msg})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"msg": msg})
 	for name, k := range map[string]device.Key{"generated": open(t, dev, device.SM2), "imported": imported} {
 		for _, uid := range []string{device.DefaultUID, "alice@example.com"} {
 			signer := k.(crypto.Signer)
@@ -56,9 +56,9 @@ func TestOpenSSLVerifiesOurSignatures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			interop.WriteFiles(t, dir, map[string][]byte{"pub.pem": publicPEM(t, pub)})
-			interop.WriteFiles(t, dir, map[string][]byte{"sig": sig})
-			out := interop.OpenSSL(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
+			interoptest.WriteFiles(t, dir, map[string][]byte{"pub.pem": publicPEM(t, pub)})
+			interoptest.WriteFiles(t, dir, map[string][]byte{"sig": sig})
+			out := interoptest.OpenSSL(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
 				"-sigfile", "sig", "-digest", "sm3", "-pkeyopt", "distid:"+uid)
 			if !strings.Contains(string(out), "Signature Verified Successfully") {
 				t.Errorf("%s key, uid %q: openssl says %q", name, uid, out)
@@ -71,11 +71,11 @@ func TestOpenSSLVerifiesOurSignatures(t *testing.T) {
 // with VerifySM2 against OpenSSL's public key.
 func TestWeVerifyOpenSSLSignatures(t *testing.T) {
 	dir := t.TempDir()
-	interop.OpenSSL(t, dir, "genpkey", "-algorithm", "SM2", "-out", "k.pem")
-	interop.OpenSSL(t, dir, "pkey", "-in", "k.pem", "-pubout", "-out", "pub.pem")
+	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "SM2", "-out", "k.pem")
+	interoptest.OpenSSL(t, dir, "pkey", "-in", "k.pem", "-pubout", "-out", "pub.pem")
 	msg := []byte("signed by openssl")
-	interop.WriteFiles(t, dir, map[string][]byte{"msg": msg})
-	sig := interop.OpenSSL(t, dir, "pkeyutl", "-sign", "-inkey", "k.pem", "-rawin", "-in", "msg", "-digest", "sm3",
+	interoptest.WriteFiles(t, dir, map[string][]byte{"msg": msg})
+	sig := interoptest.OpenSSL(t, dir, "pkeyutl", "-sign", "-inkey", "k.pem", "-rawin", "-in", "msg", "-digest", "sm3",
 		"-pkeyopt", "distid:"+device.DefaultUID)
 	pemBytes, err := os.ReadFile(filepath.Join(dir, "pub.pem"))
 	if err != nil {
@@ -106,9 +106,9 @@ func TestOpenSSLEncryptsForUs(t *testing.T) {
 	dir := t.TempDir()
 	dev := device.NewSoftware()
 	k := open(t, dev, device.SM2)
-	interop.WriteFiles(t, dir, map[string][]byte{"pub.pem": publicPEM(t, k.(crypto.Signer).Public().(*ecdsa.PublicKey))})
-	interop.WriteFiles(t, dir, map[string][]byte{"pt": []byte("for your eyes only")})
-	ct := interop.OpenSSL(t, dir, "pkeyutl", "-encrypt", "-pubin", "-inkey", "pub.pem", "-in", "pt")
+	interoptest.WriteFiles(t, dir, map[string][]byte{"pub.pem": publicPEM(t, k.(crypto.Signer).Public().(*ecdsa.PublicKey))})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"pt": []byte("for your eyes only")})
+	ct := interoptest.OpenSSL(t, dir, "pkeyutl", "-encrypt", "-pubin", "-inkey", "pub.pem", "-in", "pt")
 	pt, err := k.(crypto.Decrypter).Decrypt(nil, ct, nil)
 	if err != nil || string(pt) != "for your eyes only" {
 		t.Fatalf("Decrypt = %q, %v", pt, err)
@@ -125,10 +125,10 @@ func TestOpenSSLDigestsAndMACs(t *testing.T) {
 		if _, err := dev.Random().Read(msg); err != nil {
 			t.Fatal(err)
 		}
-		interop.WriteFiles(t, dir, map[string][]byte{"msg": msg})
+		interoptest.WriteFiles(t, dir, map[string][]byte{"msg": msg})
 
 		sum := sm3.Sum(msg)
-		if out := interop.OpenSSL(t, dir, "dgst", "-sm3", "-hex", "-r", "msg"); !strings.HasPrefix(string(out), hex.EncodeToString(sum[:])) {
+		if out := interoptest.OpenSSL(t, dir, "dgst", "-sm3", "-hex", "-r", "msg"); !strings.HasPrefix(string(out), hex.EncodeToString(sum[:])) {
 			t.Errorf("SM3 of %d bytes: openssl %q, ours %x", n, out, sum)
 		}
 		for _, tc := range []struct {
@@ -148,7 +148,7 @@ func TestOpenSSLDigestsAndMACs(t *testing.T) {
 			}
 			alg := map[device.KeyType]string{device.HMACSM3: "HMAC", device.SM4: "CMAC"}[tc.typ]
 			args := append(append([]string{"mac"}, tc.args...), "-macopt", "hexkey:"+hex.EncodeToString(material), "-in", "msg", alg)
-			want := strings.ToLower(strings.TrimSpace(string(interop.OpenSSL(t, dir, args...))))
+			want := strings.ToLower(strings.TrimSpace(string(interoptest.OpenSSL(t, dir, args...))))
 			if got := hex.EncodeToString(k.(device.MAC).MAC(nil, msg)); got != want {
 				t.Errorf("%s of %d bytes: ours %s, openssl %s", alg, n, got, want)
 			}

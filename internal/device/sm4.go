@@ -4,19 +4,20 @@ import (
 	"crypto/cipher"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/emmansun/gmsm/cbcmac"
 	"github.com/emmansun/gmsm/kdf"
 	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/mimacrypto/mima/internal/sm4gcm"
 )
 
-// sm4Key is an opened SM4 key. The GCM instance and the block cipher hold
-// no per-call state and are safe for concurrent use.
+// sm4Key is an opened SM4 key. The AEAD and the block cipher hold no
+// per-call state and are safe for concurrent use.
 type sm4Key struct {
 	key   []byte
 	block cipher.Block
-	gcm   cipher.AEAD
+	aead  *sm4gcm.AEAD
 }
 
 var (
@@ -29,22 +30,17 @@ var (
 func (k *sm4Key) Type() KeyType { return SM4 }
 
 // Seal appends nonce || ciphertext || tag to dst.
-func (k *sm4Key) Seal(rand io.Reader, dst, plaintext, aad []byte) ([]byte, error) {
-	dst = slices.Grow(dst, NonceSize+len(plaintext)+TagSize)
-	off := len(dst)
-	dst = dst[:off+NonceSize]
-	if _, err := io.ReadFull(rand, dst[off:]); err != nil {
-		return nil, fmt.Errorf("device: reading a nonce: %w", err)
+func (k *sm4Key) Seal(dst []byte, rand io.Reader, plaintext, aad []byte) ([]byte, error) {
+	out, err := k.aead.Seal(dst, rand, plaintext, aad)
+	if err != nil {
+		return nil, fmt.Errorf("device: %w", err)
 	}
-	return k.gcm.Seal(dst, dst[off:], plaintext, aad), nil
+	return out, nil
 }
 
 // Open decrypts nonce || ciphertext || tag, appending the plaintext to dst.
 func (k *sm4Key) Open(dst, sealed, aad []byte) ([]byte, error) {
-	if len(sealed) < NonceSize+TagSize {
-		return nil, ErrDecrypt
-	}
-	out, err := k.gcm.Open(dst, sealed[:NonceSize], sealed[NonceSize:], aad)
+	out, err := k.aead.Open(dst, sealed, aad)
 	if err != nil {
 		return nil, ErrDecrypt
 	}

@@ -1,12 +1,13 @@
 package device
 
 import (
-	"crypto/cipher"
 	"fmt"
 	"io"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm4"
+
+	"github.com/mimacrypto/mima/internal/sm4gcm"
 )
 
 // Key sizes of the Software device's material.
@@ -105,11 +106,11 @@ func openSM4(material []byte) (*sm4Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device: SM4 key: %w", err)
 	}
-	gcm, err := cipher.NewGCM(block)
+	aead, err := sm4gcm.FromBlock(block)
 	if err != nil {
 		return nil, fmt.Errorf("device: SM4-GCM: %w", err)
 	}
-	return &sm4Key{key: append([]byte(nil), material...), block: block, gcm: gcm}, nil
+	return &sm4Key{key: append([]byte(nil), material...), block: block, aead: aead}, nil
 }
 
 // unsupported returns the error for a key type this device does not

@@ -11,6 +11,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/sm4"
 
@@ -130,7 +131,11 @@ func TestSM2Vector(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := k.(crypto.Signer).Public().(*ecdsa.PublicKey)
-	if x, y := v.PublicKey[1:33], v.PublicKey[33:]; !bytes.Equal(pub.X.FillBytes(make([]byte, 32)), x) || !bytes.Equal(pub.Y.FillBytes(make([]byte, 32)), y) {
+	point, err := sm2.PublicKeyToECDH(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(point.Bytes(), v.PublicKey) {
 		t.Fatalf("public key from the private key differs from the standard's")
 	}
 	e, err := device.SM2Digest(pub, v.UID, v.Message)

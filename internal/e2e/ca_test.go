@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mimacrypto/mima/internal/interop"
+	"github.com/mimacrypto/mima/internal/interoptest"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -26,8 +26,8 @@ func TestCAThroughCLIAndOpenSSL(t *testing.T) {
 	must(t, srv, root, "", "ca", "create-intermediate", "inter1", "--issuer", "root1", "--cn", "Hospital Issuing CA",
 		"--crl-url", pub+"inter1/crl", "--ocsp-url", pub+"inter1/ocsp")
 
-	interop.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "doctor.key")
-	interop.OpenSSL(t, dir, "req", "-new", "-key", "doctor.key", "-sm3", "-sigopt", "distid:1234567812345678",
+	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "doctor.key")
+	interoptest.OpenSSL(t, dir, "req", "-new", "-key", "doctor.key", "-sm3", "-sigopt", "distid:1234567812345678",
 		"-subj", "/CN=doctor.example/O=Hospital", "-out", "doctor.csr")
 	issue := func(out string) sdk.Certificate {
 		t.Helper()
@@ -36,7 +36,7 @@ func TestCAThroughCLIAndOpenSSL(t *testing.T) {
 		if err := json.Unmarshal([]byte(raw), &ct); err != nil {
 			t.Fatal(err)
 		}
-		interop.WriteFiles(t, dir, map[string][]byte{out: []byte(ct.Certificate)})
+		interoptest.WriteFiles(t, dir, map[string][]byte{out: []byte(ct.Certificate)})
 		return ct
 	}
 	good, bad := issue("good.pem"), issue("bad.pem")
@@ -49,12 +49,12 @@ func TestCAThroughCLIAndOpenSSL(t *testing.T) {
 	if inter == nil || rootBlock == nil {
 		t.Fatalf("chain: %q", chain)
 	}
-	interop.WriteFiles(t, dir, map[string][]byte{"inter.pem": pem.EncodeToMemory(inter), "root.pem": pem.EncodeToMemory(rootBlock)})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"inter.pem": pem.EncodeToMemory(inter), "root.pem": pem.EncodeToMemory(rootBlock)})
 	for _, args := range [][]string{
 		{"-CAfile", "root.pem", "inter.pem"},
 		{"-partial_chain", "-CAfile", "inter.pem", "good.pem"},
 	} {
-		out := interop.OpenSSL(t, dir, append([]string{"verify", "-vfyopt", "distid:1234567812345678"}, args...)...)
+		out := interoptest.OpenSSL(t, dir, append([]string{"verify", "-vfyopt", "distid:1234567812345678"}, args...)...)
 		if !strings.Contains(string(out), ": OK") {
 			t.Fatalf("openssl verify %v: %s", args, out)
 		}
@@ -72,8 +72,8 @@ func TestCAThroughCLIAndOpenSSL(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/pkix-crl" {
 		t.Fatalf("CRL: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	interop.WriteFiles(t, dir, map[string][]byte{"inter.crl": crl})
-	text := strings.ToUpper(string(interop.OpenSSL(t, dir, "crl", "-in", "inter.crl", "-inform", "DER", "-text", "-noout")))
+	interoptest.WriteFiles(t, dir, map[string][]byte{"inter.crl": crl})
+	text := strings.ToUpper(string(interoptest.OpenSSL(t, dir, "crl", "-in", "inter.crl", "-inform", "DER", "-text", "-noout")))
 	// OpenSSL prints the serial without leading zeros.
 	if !strings.Contains(strings.ReplaceAll(text, ":", ""), strings.ToUpper(strings.TrimLeft(bad.Serial, "0"))) || !strings.Contains(text, "KEY COMPROMISE") {
 		t.Fatalf("CRL does not list %s:\n%s", bad.Serial, text)
@@ -81,7 +81,7 @@ func TestCAThroughCLIAndOpenSSL(t *testing.T) {
 
 	// OpenSSL's OCSP client gets good, then revoked, from the responder.
 	for cert, want := range map[string]string{"good.pem": "good.pem: good", "bad.pem": "bad.pem: revoked"} {
-		out := interop.OpenSSL(t, dir, "ocsp", "-issuer", "inter.pem", "-cert", cert, "-url", pub+"inter1/ocsp", "-resp_text", "-noverify")
+		out := interoptest.OpenSSL(t, dir, "ocsp", "-issuer", "inter.pem", "-cert", cert, "-url", pub+"inter1/ocsp", "-resp_text", "-noverify")
 		if !strings.Contains(string(out), want) {
 			t.Fatalf("openssl ocsp for %s: %s", cert, out)
 		}

@@ -13,7 +13,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
-	"github.com/mimacrypto/mima/internal/interop"
+	"github.com/mimacrypto/mima/internal/interoptest"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -35,7 +35,7 @@ func TestSignaturesThatHoldUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	record := filepath.Join(dir, "record.txt")
-	interop.WriteFiles(t, dir, map[string][]byte{"record.txt": []byte("diagnosis: influenza"), "altered.txt": []byte("diagnosis: influenzA")})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"record.txt": []byte("diagnosis: influenza"), "altered.txt": []byte("diagnosis: influenzA")})
 	p7 := filepath.Join(dir, "record.p7")
 	must(t, srv, root, "", "cms", "sign", "--key", "doctor", "--tsa", "default", "--detached", "--in", record, "--out", p7)
 
@@ -69,7 +69,7 @@ func TestSignaturesThatHoldUp(t *testing.T) {
 	// A timestamp of the record, read by OpenSSL and verified by mima.
 	tsr := filepath.Join(dir, "record.tsr")
 	must(t, srv, root, "", "ts", "request", "--in", record, "--out", tsr)
-	text := string(interop.OpenSSL(t, dir, "ts", "-reply", "-in", "record.tsr", "-text"))
+	text := string(interoptest.OpenSSL(t, dir, "ts", "-reply", "-in", "record.tsr", "-text"))
 	if !strings.Contains(text, "Status: Granted") || !strings.Contains(text, "Nonce:") {
 		t.Fatalf("openssl ts -reply:\n%s", text)
 	}
@@ -81,10 +81,10 @@ func TestSignaturesThatHoldUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	der, _ := smx509.CreateCertificateRequest(rand.Reader, &smx509.CertificateRequest{Subject: pkixName("nurse.example")}, priv)
-	interop.WriteFiles(t, dir, map[string][]byte{"nurse.csr": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"nurse.csr": pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})})
 	must(t, srv, root, "", "ca", "sign-csr", "root1", "--in", filepath.Join(dir, "nurse.csr"), "--out", filepath.Join(dir, "nurse.pem"))
 	keyDER, _ := smx509.MarshalPKCS8PrivateKey(priv)
-	interop.WriteFiles(t, dir, map[string][]byte{"nurse.key": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"nurse.key": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})})
 	if _, err := srv.client(t, root).PutLoginRule(ctx, sdk.LoginRule{Name: "staff", Match: "subject", Pattern: "*nurse.example*", CA: "root1", Policies: []string{"admin"}, TTL: "1h"}); err != nil {
 		t.Fatal(err)
 	}

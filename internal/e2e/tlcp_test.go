@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/emmansun/gmsm/smx509"
-	"github.com/mimacrypto/mima/internal/interop"
+	"github.com/mimacrypto/mima/internal/interoptest"
 )
 
 // TestTLCPWithCertificatesFromItsOwnCA issues the server's and two
@@ -23,15 +23,15 @@ func TestTLCPWithCertificatesFromItsOwnCA(t *testing.T) {
 	dataDir := filepath.Join(dir, "data")
 	srv, root, share := initialised(t, dataDir)
 	must(t, srv, root, "", "ca", "create-root", "transport", "--cn", "Transport Root CA")
-	interop.WriteFiles(t, dir, map[string][]byte{"ca.pem": []byte(must(t, srv, root, "", "ca", "chain", "transport"))})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"ca.pem": []byte(must(t, srv, root, "", "ca", "chain", "transport"))})
 	file := func(name string) string { return filepath.Join(dir, name) }
 	for _, id := range []struct{ name, subject, san string }{
 		{"server", "/CN=mima.test", "subjectAltName=IP:127.0.0.1"},
 		{"operator", "/CN=operator.test", "subjectAltName=DNS:operator.test"},
 		{"former", "/CN=former.test", "subjectAltName=DNS:former.test"},
 	} {
-		interop.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", id.name+"-sign.key")
-		interop.OpenSSL(t, dir, "req", "-new", "-key", id.name+"-sign.key", "-sm3", "-sigopt", "distid:1234567812345678",
+		interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", id.name+"-sign.key")
+		interoptest.OpenSSL(t, dir, "req", "-new", "-key", id.name+"-sign.key", "-sm3", "-sigopt", "distid:1234567812345678",
 			"-subj", id.subject, "-addext", id.san, "-out", id.name+".csr")
 		must(t, srv, root, "", "ca", "issue-dual", "transport", "--in", file(id.name+".csr"), "--out", file(id.name+"-sign.pem"),
 			"--enc-out", file(id.name+"-enc.pem"), "--key-out", file(id.name+"-enc.key"), "--sign-key", file(id.name+"-sign.key"))

@@ -11,10 +11,10 @@ import (
 	"io"
 
 	"github.com/emmansun/gmsm/sm3"
-	"github.com/emmansun/gmsm/sm4"
 
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/sm4gcm"
 )
 
 // Backup blob parameters; see Backup for the format.
@@ -213,11 +213,11 @@ func (h backupHeaderFields) aead(password []byte) (cipher.AEAD, error) {
 		return nil, fmt.Errorf("kms: deriving the backup key: %w", err)
 	}
 	defer clear(key)
-	block, err := sm4.NewCipher(key)
+	aead, err := sm4gcm.New(key)
 	if err != nil {
 		return nil, fmt.Errorf("kms: backup key: %w", err)
 	}
-	return cipher.NewGCM(block)
+	return aead.GCM(), nil
 }
 
 // openBackup authenticates and decrypts a blob and returns its record,

@@ -11,9 +11,9 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
-	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 // testIterations keeps PBKDF2 cheap in tests.
@@ -21,7 +21,7 @@ const testIterations = 1000
 
 var password = []byte("correct horse battery staple")
 
-func newBackupService(t testing.TB) (*Service, *countingStore, *testclock.Clock) {
+func newBackupService(t testing.TB) (*Service, *countingStore, *clocktest.Clock) {
 	t.Helper()
 	return newTestService(t, WithBackupIterations(testIterations))
 }

@@ -177,7 +177,7 @@ var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return
 func (s *Service) sealSM4(k device.Key, v int, plaintext, aad []byte) (string, error) {
 	bp := payloadPool.Get().(*[]byte)
 	defer payloadPool.Put(bp)
-	payload, err := k.(device.AEAD).Seal(s.rand, (*bp)[:0], plaintext, aad)
+	payload, err := k.(device.AEAD).Seal((*bp)[:0], s.rand, plaintext, aad)
 	if err != nil {
 		return "", deviceErr(err)
 	}

@@ -3,8 +3,6 @@ package kms
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"encoding/pem"
 	"strings"
 
@@ -129,20 +127,7 @@ func parseWrappingKey(s string) (*ecdsa.PublicKey, error) {
 		return nil, fault.Wrap(err, fault.InvalidArgument, "the wrapping public key is not a valid SubjectPublicKeyInfo")
 	}
 	if !sm2.IsSM2PublicKey(pub) {
-		return nil, invalid("the wrapping public key must be an SM2 key (curve 1.2.156.10197.1.301), not %s", describeKey(pub))
+		return nil, invalid("the wrapping public key must be an SM2 key (curve 1.2.156.10197.1.301), not %s", device.DescribeKey(pub))
 	}
 	return pub.(*ecdsa.PublicKey), nil
-}
-
-// describeKey names the kind of a public key for an error message.
-func describeKey(pub any) string {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return "an RSA key"
-	case *ecdsa.PublicKey:
-		return "an ECDSA key on " + k.Curve.Params().Name
-	case ed25519.PublicKey:
-		return "an Ed25519 key"
-	}
-	return "a key of another type"
 }

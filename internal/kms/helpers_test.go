@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
-	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 var ctx = context.Background()
@@ -30,9 +30,9 @@ func (c *countingStore) Get(ctx context.Context, key string) ([]byte, error) {
 var sharedDevice = device.NewSoftware()
 
 // newTestService returns an unsealed service over a fresh in-memory store.
-func newTestService(t testing.TB, opts ...Option) (*Service, *countingStore, *testclock.Clock) {
+func newTestService(t testing.TB, opts ...Option) (*Service, *countingStore, *clocktest.Clock) {
 	t.Helper()
-	c := testclock.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	c := clocktest.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 	s := New(sharedDevice, append([]Option{WithClock(c.Now)}, opts...)...)
 	st := &countingStore{Backend: inmem.New()}
 	if err := s.Unsealed(ctx, st); err != nil {

@@ -324,10 +324,14 @@ func envelope(t *testing.T, wrapTo *ecdsa.PublicKey, scalar, pairPub []byte) []b
 	return der
 }
 
+// uncompressed encodes a key the test made, so on the curve: an error is
+// a broken test.
 func uncompressed(pub *ecdsa.PublicKey) []byte {
-	b := []byte{4}
-	b = append(b, pub.X.FillBytes(make([]byte, 32))...)
-	return append(b, pub.Y.FillBytes(make([]byte, 32))...)
+	point, err := sm2.PublicKeyToECDH(pub)
+	if err != nil {
+		panic(err)
+	}
+	return point.Bytes()
 }
 
 func TestImportRejectsMaterial(t *testing.T) {

@@ -65,7 +65,7 @@ import (
 const DefaultCacheSize = 100_000
 
 // Service is the key service. It is safe for concurrent use. It implements
-// core.Component: it serves requests only between Unsealed and Sealed.
+// sealstate.Component: it serves requests only between Unsealed and Sealed.
 type Service struct {
 	dev        device.Device
 	rand       io.Reader

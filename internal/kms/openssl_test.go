@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/mimacrypto/mima/internal/device"
-	"github.com/mimacrypto/mima/internal/interop"
+	"github.com/mimacrypto/mima/internal/interoptest"
 )
 
 // TestOpenSSLVerifiesServiceSignatures checks Sign and PublicKey against
@@ -21,7 +21,7 @@ func TestOpenSSLVerifiesServiceSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := parsePublicKey(t, pk)
-	interop.WriteFiles(t, dir, map[string][]byte{"msg": msg, "pub.pem": []byte(pk.PEM)})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"msg": msg, "pub.pem": []byte(pk.PEM)})
 	eAlice, err := device.SM2Digest(pub, []byte("alice@example.com"), msg)
 	if err != nil {
 		t.Fatal(err)
@@ -39,14 +39,14 @@ func TestOpenSSLVerifiesServiceSignatures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		interop.WriteFiles(t, dir, map[string][]byte{"sig": sig.Signature})
-		out := interop.OpenSSL(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
+		interoptest.WriteFiles(t, dir, map[string][]byte{"sig": sig.Signature})
+		out := interoptest.OpenSSL(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
 			"-sigfile", "sig", "-digest", "sm3", "-pkeyopt", "distid:"+tc.uid)
 		if !strings.Contains(string(out), "Signature Verified Successfully") {
 			t.Errorf("%s: openssl says %q", tc.name, out)
 		}
 	}
-	out := interop.OpenSSL(t, dir, "pkey", "-pubin", "-in", "pub.pem", "-text", "-noout")
+	out := interoptest.OpenSSL(t, dir, "pkey", "-pubin", "-in", "pub.pem", "-text", "-noout")
 	if !strings.Contains(string(out), "SM2") {
 		t.Errorf("openssl does not read the PEM as an SM2 key: %s", out)
 	}
@@ -59,12 +59,12 @@ func TestOpenSSLHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	interop.WriteFiles(t, dir, map[string][]byte{"data": data})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"data": data})
 	sum, err := s.Hash(ctx, "acme", data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out := interop.OpenSSL(t, dir, "dgst", "-sm3", "-r", "data"); !strings.HasPrefix(string(out), hex.EncodeToString(sum)) {
+	if out := interoptest.OpenSSL(t, dir, "dgst", "-sm3", "-r", "data"); !strings.HasPrefix(string(out), hex.EncodeToString(sum)) {
 		t.Fatalf("openssl %q, ours %x", out, sum)
 	}
 }

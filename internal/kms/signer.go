@@ -1,13 +1,10 @@
 package kms
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"errors"
 	"io"
-	"reflect"
 
 	"github.com/emmansun/gmsm/sm2"
 )
@@ -18,11 +15,11 @@ import (
 // private key never leaves the service: every Sign goes through it, checks
 // the key's state and uses that same version.
 //
-// Sign follows gmsm's conventions. When opts is an *sm2.SM2SignerOption
-// with ForceGMSign set (as smx509 passes, sm2.DefaultSM2SignerOpts),
-// digest is the whole message and Sign computes e = SM3(Z_A || message)
-// with the option's uid. Otherwise digest must be the 32-byte e-value
-// itself. Signatures are DER SEQUENCE { r, s }. Sign draws its randomness
+// Sign follows gmsm's conventions. When opts is sm2.DefaultSM2SignerOpts
+// (as smx509 and pkcs7 pass) or a *MessageOpts, digest is the whole
+// message and Sign computes e = SM3(Z_A || message) with the default or
+// the option's uid; any other *sm2.SM2SignerOption is refused (gmsm hides
+// its fields). Otherwise digest must be the 32-byte e-value itself. Signatures are DER SEQUENCE { r, s }. Sign draws its randomness
 // from the service (WithRand), not from its rand argument.
 //
 // The Signer keeps ctx for the storage reads of Sign, which happen only
@@ -35,6 +32,13 @@ func (s *Service) Signer(ctx context.Context, tenant, ref string) (crypto.Signer
 	v := len(e.versions)
 	return &keySigner{s: s, ctx: ctx, tenant: tenant, ref: ref, version: v, pub: e.pubs[v-1]}, nil
 }
+
+// MessageOpts asks a Signer for a GB/T 32918.2 signature of a whole
+// message under UID (the default identity when UID is empty).
+type MessageOpts struct{ UID []byte }
+
+// HashFunc returns 0: the message is passed unhashed.
+func (*MessageOpts) HashFunc() crypto.Hash { return 0 }
 
 // keySigner signs with one version of an sm2 key through the service.
 type keySigner struct {
@@ -64,22 +68,20 @@ func (k *keySigner) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]
 }
 
 // gmSignOptions reports whether opts asks for a GB/T 32918.2 signature of
-// a whole message, and for which identity. sm2.SM2SignerOption keeps both
-// in unexported fields with no accessor, so they are read by reflection;
-// a gmsm release that renames them fails here instead of signing with the
-// wrong identity.
+// a whole message, and for which identity. gmsm keeps both in unexported
+// fields of sm2.SM2SignerOption, so the only one of those Sign can read is
+// sm2.DefaultSM2SignerOpts (what smx509, pkcs7 and tlcp pass); any other
+// is refused rather than signed under a guessed identity. MessageOpts says
+// the same with its identity in the open.
 func gmSignOptions(opts crypto.SignerOpts) (uid []byte, whole bool, err error) {
-	o, ok := opts.(*sm2.SM2SignerOption)
-	if !ok || o == nil {
-		return nil, false, nil
+	switch o := opts.(type) {
+	case *MessageOpts:
+		return o.UID, true, nil
+	case *sm2.SM2SignerOption:
+		if o != sm2.DefaultSM2SignerOpts {
+			return nil, false, invalid("an sm2.SM2SignerOption other than sm2.DefaultSM2SignerOpts cannot be read: pass kms.MessageOpts")
+		}
+		return nil, true, nil
 	}
-	v := reflect.ValueOf(o).Elem()
-	force, id := v.FieldByName("forceGMSign"), v.FieldByName("uid")
-	if force.Kind() != reflect.Bool || id.Kind() != reflect.Slice || id.Type().Elem().Kind() != reflect.Uint8 {
-		return nil, false, errors.New("kms: unrecognised sm2.SM2SignerOption layout")
-	}
-	if !force.Bool() {
-		return nil, false, nil
-	}
-	return bytes.Clone(id.Bytes()), true, nil
+	return nil, false, nil
 }

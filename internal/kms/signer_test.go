@@ -78,9 +78,9 @@ func TestSignerOptions(t *testing.T) {
 		uid    []byte // identity the signature verifies under, over msg
 	}{
 		{"default options", msg, sm2.DefaultSM2SignerOpts, []byte(device.DefaultUID)},
-		{"custom uid", msg, sm2.NewSM2SignerOption(true, []byte("alice@example.com")), []byte("alice@example.com")},
+		{"custom uid", msg, &MessageOpts{UID: []byte("alice@example.com")}, []byte("alice@example.com")},
+		{"message, default uid", msg, &MessageOpts{}, []byte(device.DefaultUID)},
 		{"e-value, hash 0", e, crypto.Hash(0), []byte(device.DefaultUID)},
-		{"e-value, not forced", e, sm2.NewSM2SignerOption(false, nil), []byte(device.DefaultUID)},
 		{"e-value, nil opts", e, nil, []byte(device.DefaultUID)},
 	} {
 		sig, err := sg.Sign(rand.Reader, tc.digest, tc.opts)
@@ -93,6 +93,13 @@ func TestSignerOptions(t *testing.T) {
 	}
 	if _, err := sg.Sign(rand.Reader, msg, crypto.Hash(0)); !fault.Is(err, fault.InvalidArgument) {
 		t.Errorf("a message given as an e-value: got %v, want invalid_argument", err)
+	}
+	// gmsm keeps an option's identity unexported: one the Signer cannot
+	// read is refused, never signed under a guessed identity.
+	for _, opts := range []crypto.SignerOpts{sm2.NewSM2SignerOption(true, []byte("alice@example.com")), sm2.NewSM2SignerOption(false, nil)} {
+		if _, err := sg.Sign(rand.Reader, msg, opts); !fault.Is(err, fault.InvalidArgument) {
+			t.Errorf("an sm2.SM2SignerOption other than the default: got %v, want invalid_argument", err)
+		}
 	}
 }
 

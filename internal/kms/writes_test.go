@@ -9,7 +9,7 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 	"github.com/mimacrypto/mima/internal/storage/storagetest"
-	"github.com/mimacrypto/mima/internal/testclock"
+	"github.com/mimacrypto/mima/internal/clocktest"
 )
 
 // guard bounds how long a test waits for work that must not block; it is a
@@ -20,7 +20,7 @@ const guard = 30 * time.Second
 // the store, creating, rotating and encrypting with other keys completes:
 // the service takes no service-wide write lock.
 func TestWritesToOtherKeysDoNotWait(t *testing.T) {
-	c := testclock.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
+	c := clocktest.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
 	st := storagetest.Park(inmem.New(), func(key string, _ bool) bool { return key == keyPath("acme", "held") })
 	s := New(sharedDevice, WithClock(c.Now))
 	if err := s.Unsealed(ctx, st); err != nil {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
-	"github.com/mimacrypto/mima/internal/interop"
+	"github.com/mimacrypto/mima/internal/interoptest"
 )
 
 // TestBouncyCastle has BouncyCastle build a certification path from our
@@ -17,7 +17,7 @@ import (
 // and find the revoked serial in it, and verify OCSP answers with their
 // statuses: the SM2 signatures OpenSSL 3.0 cannot check.
 func TestBouncyCastle(t *testing.T) {
-	bc := interop.BouncyCastle(t)
+	bc := interoptest.BouncyCastle(t)
 	e := newEnv(t)
 	root := e.root(t, "root")
 	inter := e.intermediate(t, "root", "issuing")
@@ -42,9 +42,9 @@ func TestBouncyCastle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		interop.WriteFiles(t, dir, map[string][]byte{name: resp})
+		interoptest.WriteFiles(t, dir, map[string][]byte{name: resp})
 	}
-	interop.WriteFiles(t, dir, map[string][]byte{
+	interoptest.WriteFiles(t, dir, map[string][]byte{
 		"root.pem": []byte(pemCert(root.Certificate)), "inter.pem": []byte(pemCert(inter.Certificate)),
 		"leaf.pem": []byte(leaf.PEM()), "crl.der": crl, "revoked.hex": []byte(revoked.Serial),
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 )
 
@@ -58,7 +59,7 @@ func checkCACert(cert *smx509.Certificate, chain []*smx509.Certificate, pub *ecd
 	bad := func(format string, args ...any) error { return fault.New(fault.CertificateInvalid, format, args...) }
 	switch {
 	case !sm2.IsSM2PublicKey(cert.PublicKey):
-		return fault.New(fault.NotSM2, "the certificate's key is %s; a CA here has an SM2 key", describeKey(cert.PublicKey))
+		return fault.New(fault.NotSM2, "the certificate's key is %s; a CA here has an SM2 key", device.DescribeKey(cert.PublicKey))
 	case pub != nil && !pub.Equal(cert.PublicKey):
 		return bad("the certificate is not for the CA's key")
 	case !cert.BasicConstraintsValid || !cert.IsCA:

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -15,6 +13,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 )
 
@@ -61,7 +60,7 @@ func parseCSR(in []byte) (*smx509.CertificateRequest, error) {
 		return nil, fault.Wrap(err, fault.CSRInvalid, "the CSR does not parse as PKCS#10")
 	}
 	if !sm2.IsSM2PublicKey(csr.PublicKey) {
-		return nil, fault.New(fault.NotSM2, "the CSR's key is %s; this CA certifies SM2 keys only (curve 1.2.156.10197.1.301)", describeKey(csr.PublicKey))
+		return nil, fault.New(fault.NotSM2, "the CSR's key is %s; this CA certifies SM2 keys only (curve 1.2.156.10197.1.301)", device.DescribeKey(csr.PublicKey))
 	}
 	if err := csr.CheckSignature(); err != nil {
 		return nil, fault.Wrap(err, fault.CSRInvalid, "the CSR's signature does not verify with its SM2 key (SM2 with SM3, identity 1234567812345678)")
@@ -87,17 +86,4 @@ func derOf(in []byte, types ...string) ([]byte, error) {
 		return nil, fmt.Errorf("must be DER or one PEM block %q", types[0])
 	}
 	return block.Bytes, nil
-}
-
-// describeKey names the kind of a public key for an error message.
-func describeKey(pub any) string {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return "an RSA key"
-	case *ecdsa.PublicKey:
-		return "an ECDSA key on " + k.Curve.Params().Name
-	case ed25519.PublicKey:
-		return "an Ed25519 key"
-	}
-	return "a key of another type"
 }

@@ -13,18 +13,18 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
-	"github.com/mimacrypto/mima/internal/core"
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
+	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
-	"github.com/mimacrypto/mima/internal/testclock"
 )
 
 var ctx = context.Background()
 
-var _ core.Component = (*Service)(nil)
+var _ sealstate.Component = (*Service)(nil)
 
 // sharedDevice saves creating a DRBG per test.
 var sharedDevice = device.NewSoftware()
@@ -34,7 +34,7 @@ type env struct {
 	s     *Service
 	keys  *kms.Service
 	store storage.Backend
-	clock *testclock.Clock
+	clock *clocktest.Clock
 }
 
 // newEnv returns unsealed services whose clock starts at the present
@@ -42,7 +42,7 @@ type env struct {
 // what they issue.
 func newEnv(t testing.TB, opts ...Option) *env {
 	t.Helper()
-	c := testclock.New(time.Now().UTC().Truncate(time.Second))
+	c := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	keys := kms.New(sharedDevice, kms.WithClock(c.Now))
 	s := New(keys, append([]Option{WithClock(c.Now), WithPBKDF2Iterations(1000)}, opts...)...)
 	st := inmem.New()

@@ -100,7 +100,7 @@ func parsePublicKeyPEM(s string) (*ecdsa.PublicKey, error) {
 		return nil, fault.Wrap(err, fault.InvalidArgument, "the public key is not a valid SubjectPublicKeyInfo")
 	}
 	if !sm2.IsSM2PublicKey(pub) {
-		return nil, fault.New(fault.NotSM2, "the public key is %s, not SM2 (curve 1.2.156.10197.1.301)", describeKey(pub))
+		return nil, fault.New(fault.NotSM2, "the public key is %s, not SM2 (curve 1.2.156.10197.1.301)", device.DescribeKey(pub))
 	}
 	return pub.(*ecdsa.PublicKey), nil
 }

@@ -4,9 +4,12 @@ import (
 	"crypto"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
+	"math/big"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
 )
 
 // OCSP response statuses (RFC 6960 section 4.2.1).
@@ -28,7 +31,7 @@ var (
 // The ASN.1 of an OCSPResponse (RFC 6960 section 4.2.1).
 type ocspResponse struct {
 	Status   asn1.Enumerated
-	Response responseBytes `asn1:"explicit,tag:0"`
+	Response responseBytes `asn1:"explicit,tag:0,optional"`
 }
 
 type responseBytes struct {
@@ -107,4 +110,71 @@ func signOCSP(signer crypto.Signer, data responseData, caSubject, caCert []byte)
 		Status:   ocspSuccessful,
 		Response: responseBytes{ResponseType: oidOCSPBasic, Response: basic},
 	})
+}
+
+// OCSPStatus is what an OCSP response says of one certificate.
+type OCSPStatus struct {
+	// Good and Revoked are both false when the responder does not know
+	// the certificate.
+	Good, Revoked bool
+	// RevokedAt and Reason ("" when unspecified) are set when Revoked.
+	RevokedAt time.Time
+	Reason    Reason
+}
+
+// ParseOCSPResponse reads the status of serial from a successful
+// OCSPResponse that issuer signed with SM2/SM3, as this package makes
+// them.
+func ParseOCSPResponse(der []byte, issuer *smx509.Certificate, serial *big.Int) (OCSPStatus, error) {
+	var resp ocspResponse
+	if err := unmarshalAll(der, &resp); err != nil {
+		return OCSPStatus{}, err
+	}
+	if resp.Status != ocspSuccessful {
+		return OCSPStatus{}, errors.New("pki: the OCSP answer is not successful")
+	}
+	var basic basicResponse
+	if err := unmarshalAll(resp.Response.Response, &basic); err != nil {
+		return OCSPStatus{}, err
+	}
+	if err := issuer.CheckSignature(smx509.SM2WithSM3, basic.TBSResponseData.FullBytes, basic.Signature.RightAlign()); err != nil {
+		return OCSPStatus{}, err
+	}
+	var data responseData
+	if err := unmarshalAll(basic.TBSResponseData.FullBytes, &data); err != nil {
+		return OCSPStatus{}, err
+	}
+	for _, r := range data.Responses {
+		var id certID
+		if err := unmarshalAll(r.CertID.FullBytes, &id); err != nil {
+			return OCSPStatus{}, err
+		}
+		if id.SerialNumber.Cmp(serial) != 0 {
+			continue
+		}
+		switch s := r.CertStatus; {
+		case s.Class == asn1.ClassContextSpecific && s.Tag == 0:
+			return OCSPStatus{Good: true}, nil
+		case s.Class == asn1.ClassContextSpecific && s.Tag == 1:
+			var ri revokedInfo
+			if _, err := asn1.UnmarshalWithParams(s.FullBytes, &ri, "tag:1"); err != nil {
+				return OCSPStatus{}, err
+			}
+			return OCSPStatus{Revoked: true, RevokedAt: ri.RevocationTime.UTC(), Reason: ReasonOf(int(ri.Reason))}, nil
+		}
+		return OCSPStatus{}, nil
+	}
+	return OCSPStatus{}, errors.New("pki: the OCSP answer is not about the certificate")
+}
+
+// unmarshalAll decodes der into out and refuses trailing data.
+func unmarshalAll(der []byte, out any) error {
+	rest, err := asn1.Unmarshal(der, out)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return errors.New("pki: trailing data")
+	}
+	return nil
 }

@@ -11,11 +11,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mimacrypto/mima/internal/interop"
+	"github.com/mimacrypto/mima/internal/interoptest"
 )
 
 // opensslRefuses runs an openssl command that must fail, in dir, and
-// reports whether it did. Call it after interop.OpenSSL, which skips the
+// reports whether it did. Call it after interoptest.OpenSSL, which skips the
 // test when OpenSSL is missing.
 func opensslRefuses(t *testing.T, dir string, args ...string) bool {
 	t.Helper()
@@ -47,7 +47,7 @@ func TestOpenSSLVerifiesChain(t *testing.T) {
 	inter := e.intermediate(t, "root", "issuing")
 	leaf, _ := e.signCSR(t, "issuing", "www.example.com", "www.example.com")
 	dir := t.TempDir()
-	interop.WriteFiles(t, dir, map[string][]byte{
+	interoptest.WriteFiles(t, dir, map[string][]byte{
 		"root.pem": []byte(pemCert(root.Certificate)), "inter.pem": []byte(pemCert(inter.Certificate)),
 		"leaf.pem": []byte(leaf.PEM()), "stranger.pem": []byte(pemCert(e.root(t, "stranger").Certificate)),
 	})
@@ -56,7 +56,7 @@ func TestOpenSSLVerifiesChain(t *testing.T) {
 		{"-partial_chain", "-CAfile", "inter.pem", "leaf.pem"},
 	} {
 		args := append([]string{"verify", "-vfyopt", "distid:1234567812345678"}, link...)
-		if out := string(interop.OpenSSL(t, dir, args...)); !strings.Contains(out, link[len(link)-1]+": OK") {
+		if out := string(interoptest.OpenSSL(t, dir, args...)); !strings.Contains(out, link[len(link)-1]+": OK") {
 			t.Errorf("openssl %s: %s", strings.Join(args, " "), out)
 		}
 	}
@@ -66,7 +66,7 @@ func TestOpenSSLVerifiesChain(t *testing.T) {
 	if !opensslRefuses(t, dir, "verify", "-CAfile", "root.pem", "inter.pem") {
 		t.Error("openssl verifies without the SM2 identity, so the test proves nothing")
 	}
-	text := string(interop.OpenSSL(t, dir, "x509", "-in", "leaf.pem", "-noout", "-text"))
+	text := string(interoptest.OpenSSL(t, dir, "x509", "-in", "leaf.pem", "-noout", "-text"))
 	for _, want := range []string{"SM2-with-SM3", "OCSP - URI:" + testConfig.OCSPURL, "URI:" + testConfig.CRLURL, "DNS:www.example.com", "TLS Web Server Authentication"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("openssl x509 -text lacks %q:\n%s", want, text)
@@ -87,8 +87,8 @@ func TestOpenSSLReadsCRL(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	interop.WriteFiles(t, dir, map[string][]byte{"crl.der": der})
-	out := string(interop.OpenSSL(t, dir, "crl", "-in", "crl.der", "-inform", "DER", "-text", "-noout"))
+	interoptest.WriteFiles(t, dir, map[string][]byte{"crl.der": der})
+	out := string(interoptest.OpenSSL(t, dir, "crl", "-in", "crl.der", "-inform", "DER", "-text", "-noout"))
 	for _, want := range []string{"Serial Number: " + opensslSerial(t, leaf), "Key Compromise", "X509v3 CRL Number: \n                2", "SM2-with-SM3"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("openssl crl -text lacks %q:\n%s", want, out)
@@ -119,7 +119,7 @@ func TestOpenSSLCSRs(t *testing.T) {
 		}, false},
 	} {
 		for _, args := range tc.cmds {
-			interop.OpenSSL(t, dir, args...)
+			interoptest.OpenSSL(t, dir, args...)
 		}
 		csr, err := os.ReadFile(filepath.Join(dir, "csr.pem"))
 		if err != nil {
@@ -134,8 +134,8 @@ func TestOpenSSLCSRs(t *testing.T) {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
 		}
-		interop.WriteFiles(t, dir, map[string][]byte{"cert.pem": []byte(c.PEM())})
-		if out := string(interop.OpenSSL(t, dir, "x509", "-in", "cert.pem", "-noout", "-subject")); !strings.Contains(out, "example.com") {
+		interoptest.WriteFiles(t, dir, map[string][]byte{"cert.pem": []byte(c.PEM())})
+		if out := string(interoptest.OpenSSL(t, dir, "x509", "-in", "cert.pem", "-noout", "-subject")); !strings.Contains(out, "example.com") {
 			t.Errorf("%s: issued subject %s", tc.name, out)
 		}
 	}
@@ -178,7 +178,7 @@ func TestOpenSSLOCSP(t *testing.T) {
 	stranger, _ := e.signCSR(t, "other", "stranger")
 	srv := ocspServer(t, e, "root")
 	dir := t.TempDir()
-	interop.WriteFiles(t, dir, map[string][]byte{"ca.pem": []byte(pemCert(root.Certificate))})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"ca.pem": []byte(pemCert(root.Certificate))})
 	for _, tc := range []struct {
 		cert   Certificate
 		digest string
@@ -190,8 +190,8 @@ func TestOpenSSLOCSP(t *testing.T) {
 		{revoked, "-sha1", []string{"leaf.pem: revoked", "Reason: superseded"}},
 		{stranger, "-sha1", []string{"leaf.pem: unknown"}},
 	} {
-		interop.WriteFiles(t, dir, map[string][]byte{"leaf.pem": []byte(tc.cert.PEM())})
-		out := string(interop.OpenSSL(t, dir, "ocsp", "-issuer", "ca.pem", tc.digest, "-cert", "leaf.pem", "-url", srv.URL+"/ocsp", "-resp_text", "-noverify"))
+		interoptest.WriteFiles(t, dir, map[string][]byte{"leaf.pem": []byte(tc.cert.PEM())})
+		out := string(interoptest.OpenSSL(t, dir, "ocsp", "-issuer", "ca.pem", tc.digest, "-cert", "leaf.pem", "-url", srv.URL+"/ocsp", "-resp_text", "-noverify"))
 		for _, w := range tc.want {
 			if !strings.Contains(out, w) {
 				t.Errorf("%s %s: the answer lacks %q:\n%s", tc.cert.Subject, tc.digest, w, out)

@@ -60,7 +60,7 @@ import (
 const DefaultPBKDF2Iterations = 100_000
 
 // Service is the certificate authority service. It is safe for concurrent
-// use. It implements core.Component: it serves requests only between
+// use. It implements sealstate.Component: it serves requests only between
 // Unsealed and Sealed, and relies on the key service being unsealed too.
 type Service struct {
 	keys       *kms.Service

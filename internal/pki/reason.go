@@ -37,6 +37,17 @@ func (r Reason) code() (int, bool) {
 	return c, ok
 }
 
+// ReasonOf names a CRLReason code; unspecified (0) and codes that are
+// not a revocation reason (8, removeFromCRL) are "".
+func ReasonOf(code int) Reason {
+	for r, c := range reasonCodes {
+		if c == code && r != Unspecified {
+			return r
+		}
+	}
+	return ""
+}
+
 // reasonNames lists the reasons, for error messages.
 func reasonNames() string {
 	names := make([]string, 0, len(reasonCodes))

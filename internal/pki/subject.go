@@ -37,13 +37,6 @@ func (n Name) pkix() pkix.Name {
 	}
 }
 
-func nameOf(p pkix.Name) Name {
-	return Name{
-		CommonName: p.CommonName, Organization: p.Organization, OrganizationalUnit: p.OrganizationalUnit,
-		Country: p.Country, Province: p.Province, Locality: p.Locality,
-	}
-}
-
 func (n Name) empty() bool {
 	return n.CommonName == "" && len(n.Organization)+len(n.OrganizationalUnit)+len(n.Country)+len(n.Province)+len(n.Locality) == 0
 }

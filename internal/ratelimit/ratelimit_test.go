@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mimacrypto/mima/internal/testclock"
+	"github.com/mimacrypto/mima/internal/clocktest"
 )
 
 // TestBucket checks the burst, the refusal with its wait, the refill and
 // that keys do not share a bucket.
 func TestBucket(t *testing.T) {
-	clk := testclock.New(time.Unix(1_000_000, 0))
+	clk := clocktest.New(time.Unix(1_000_000, 0))
 	l := New(2, 3, WithClock(clk.Now))
 	for i := range 3 {
 		if ok, _ := l.Allow("a"); !ok {
@@ -53,7 +53,7 @@ func TestBucket(t *testing.T) {
 // buckets, never refuses a new key, and drops refilled buckets before
 // those of clients that are still limited.
 func TestBoundedMemory(t *testing.T) {
-	clk := testclock.New(time.Unix(1_000_000, 0))
+	clk := clocktest.New(time.Unix(1_000_000, 0))
 	l := New(1, 2, WithClock(clk.Now), WithMaxKeys(64))
 	for i := range 1000 {
 		if ok, _ := l.Allow(fmt.Sprint("new", i)); !ok {
@@ -87,7 +87,7 @@ func TestBoundedMemory(t *testing.T) {
 // TestConcurrent checks that concurrent callers of one key share its
 // burst exactly (run with -race).
 func TestConcurrent(t *testing.T) {
-	clk := testclock.New(time.Unix(1_000_000, 0))
+	clk := clocktest.New(time.Unix(1_000_000, 0))
 	l := New(1, 100, WithClock(clk.Now))
 	var allowed atomic.Int64
 	var wg sync.WaitGroup

@@ -23,12 +23,12 @@ import (
 	"github.com/mimacrypto/mima/internal/barrier"
 	"github.com/mimacrypto/mima/internal/cms"
 	"github.com/mimacrypto/mima/internal/coherence"
-	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/ratelimit"
 	"github.com/mimacrypto/mima/internal/seal"
+	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/bolt"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
@@ -55,7 +55,7 @@ type node struct {
 	pki     *pki.Service
 	cms     *cms.Service
 	v2x     *scms.Service
-	core    *core.Core
+	core    *sealstate.Machine
 	api     *api.Server
 }
 
@@ -114,23 +114,23 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		n.close()
 		return nil, fmt.Errorf("opening the audit log: %w", err)
 	}
-	var opts []core.Option
+	var opts []sealstate.Option
 	if cfg.UnsealKEKFile != "" {
 		kek, err := seal.ReadKEKFile(cfg.UnsealKEKFile)
 		if err != nil {
 			n.close()
 			return nil, err
 		}
-		opts = append(opts, core.WithKEK(kek))
+		opts = append(opts, sealstate.WithKEK(kek))
 	}
 	n.barrier = barrier.New(n.backend)
 	n.auth = authn.New(n.barrier, authn.WithOperations(api.Operations()))
-	keys := core.NewAuditKeys(n.audit)
+	keys := sealstate.NewAuditKeys(n.audit)
 	n.keys = kms.New(device.NewSoftware(), kms.WithNonceLimit(cfg.NonceLimit))
 	n.pki = pki.New(n.keys)
 	n.cms = cms.New(n.keys, n.pki, cms.WithChallengesPerTenant(int(cfg.LoginChallenges)))
 	n.v2x = scms.New(n.keys, scms.WithRemoteLA(remotela.Dial))
-	n.core = core.New(n.backend, n.barrier, n.auth, append(opts, core.WithComponents(keys, n.keys, n.pki, n.cms, n.v2x))...)
+	n.core = sealstate.New(n.backend, n.barrier, n.auth, append(opts, sealstate.WithComponents(keys, n.keys, n.pki, n.cms, n.v2x))...)
 	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki, CMS: n.cms, V2X: n.v2x}, n.audit,
 		api.WithVersion(Version),
 		api.WithMaxBodyBytes(cfg.MaxRequestBytes),

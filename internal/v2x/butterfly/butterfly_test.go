@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/emmansun/gmsm/sm4"
-	"github.com/mimacrypto/mima/internal/v2x/camp"
+	"github.com/mimacrypto/mima/internal/v2x/camptest"
 )
 
 // The CAMP vectors are read from testdata/camp-bfkeyexp.txt, a copy of the
@@ -18,7 +18,7 @@ import (
 // ../shared/vectors/scms; see testdata/README.md.
 
 // point decodes a "[0x…L], [0x…L]" value.
-func point(t *testing.T, vs *camp.Vectors, section, label string) Point {
+func point(t *testing.T, vs *camptest.Vectors, section, label string) Point {
 	t.Helper()
 	s := vs.Get(t, section, label)
 	parts := strings.Split(s, ",")
@@ -53,7 +53,7 @@ func equalPoint(t *testing.T, what string, got, want Point) {
 }
 
 func TestCAMPVectors(t *testing.T) {
-	vs := camp.Load(t, "testdata/camp-bfkeyexp.txt")
+	vs := camptest.Load(t, "testdata/camp-bfkeyexp.txt")
 	ib := vs.Bytes(t, "Curve: NISTp256", "i (32 bits)")
 	jb := vs.Bytes(t, "Curve: NISTp256", "j (in range")
 	if len(ib) != 4 || len(jb) != 4 {

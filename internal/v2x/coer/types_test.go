@@ -79,7 +79,8 @@ type mixedSeq struct {
 	B *uint16 `coer:"optional"`
 	C []byte  `coer:"default"`
 	D bool
-	e int    // unexported: skipped
+	//lint:ignore U1000 an unexported field the codec must skip
+	e int
 	F string `coer:"-"`
 	_ uint32
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/sm4"
-	"github.com/mimacrypto/mima/internal/v2x/camp"
+	"github.com/mimacrypto/mima/internal/v2x/camptest"
 )
 
 // The CAMP vectors are read from testdata/camp-lv.txt, a copy of the CAMP
@@ -24,7 +24,7 @@ func equalBytes(t *testing.T, what string, got, want []byte) {
 }
 
 func TestCAMPVectors(t *testing.T) {
-	vs := camp.Load(t, "testdata/camp-lv.txt")
+	vs := camptest.Load(t, "testdata/camp-lv.txt")
 	var las [2]LaID
 	for n, label := range []string{"LA1 ID", "LA2 ID"} {
 		b := vs.Bytes(t, "", label)

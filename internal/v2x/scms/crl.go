@@ -62,7 +62,10 @@ func (s *Service) IssueCRLs(ctx context.Context, dep string) ([][]byte, error) {
 		return nil, err
 	}
 	now := s.now()
-	craca := mustID(d.crl)
+	craca, err := certID(d.crl)
+	if err != nil {
+		return nil, err
+	}
 	base := ieee1609.CrlContents{
 		Version: 1, CrlCraca: craca, IssueDate: ieee1609.Time32Of(now), NextCrl: ieee1609.Time32Of(now.Add(crlLifetime)),
 	}

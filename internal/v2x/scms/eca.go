@@ -198,7 +198,14 @@ func (s *Service) Enrol(ctx context.Context, dep string, spdu []byte) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	id, id10 := mustID(cert), mustID10(cert)
+	id, err := certID(cert)
+	if err != nil {
+		return nil, err
+	}
+	id10, err := certID10(cert)
+	if err != nil {
+		return nil, err
+	}
 	der, err := encode(cert)
 	if err != nil {
 		return nil, err

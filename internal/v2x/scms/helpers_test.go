@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
-	"github.com/mimacrypto/mima/internal/testclock"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ee"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
@@ -24,7 +24,7 @@ var sharedDevice = device.NewSoftware()
 type world struct {
 	s     *Service
 	store *inmem.Backend
-	clock *testclock.Clock
+	clock *clocktest.Clock
 	dep   Deployment
 }
 
@@ -33,7 +33,7 @@ var testTenants = Tenants{Root: "v2x-root", ECA: "v2x-eca", RA: "v2x-ra", LA1: "
 func newWorld(t testing.TB, req DeploymentRequest, opts ...Option) *world {
 	t.Helper()
 	// A clock a day into an i-period, so that a request spans it and the next.
-	c := testclock.New(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
+	c := clocktest.New(time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC))
 	s, st := newService(t, c, opts...)
 	if req.Name == "" {
 		req.Name = "cn"
@@ -49,7 +49,7 @@ func newWorld(t testing.TB, req DeploymentRequest, opts ...Option) *world {
 }
 
 // newService is a Service on a store of its own, as one cluster has.
-func newService(t testing.TB, c *testclock.Clock, opts ...Option) (*Service, *inmem.Backend) {
+func newService(t testing.TB, c *clocktest.Clock, opts ...Option) (*Service, *inmem.Backend) {
 	t.Helper()
 	keys := kms.New(sharedDevice, kms.WithClock(c.Now))
 	s := New(keys, append([]Option{WithClock(c.Now)}, opts...)...)

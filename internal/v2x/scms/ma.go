@@ -90,8 +90,11 @@ func (s *Service) Report(ctx context.Context, dep string, certCOER []byte) (Revo
 // store it: none if cert was reported before; only the report if its
 // device was revoked before; else (fresh) the device's revocation.
 func (s *Service) report(ctx context.Context, d *deployment, st storage.Backend, cert *ieee1609.Certificate, seeds map[string]storage.Op) (Revocation, []storage.Op, bool, error) {
-	certID := mustID(cert)
-	reportPath := d.path(d.Tenants.MA, "ma", "reports/"+hex.EncodeToString(certID[:]))
+	id, err := certID(cert)
+	if err != nil {
+		return Revocation{}, nil, false, err
+	}
+	reportPath := d.path(d.Tenants.MA, "ma", "reports/"+hex.EncodeToString(id[:]))
 	var out Revocation
 	if found, err := getJSON(ctx, st, reportPath, &out); err != nil || found {
 		return out, nil, false, err
@@ -112,7 +115,7 @@ func (s *Service) report(ctx context.Context, d *deployment, st storage.Backend,
 	}
 	var ops []storage.Op
 	if !found {
-		if ops, out, err = s.revocation(ctx, d, st, cert, certID, rec, seeds); err != nil {
+		if ops, out, err = s.revocation(ctx, d, st, cert, id, rec, seeds); err != nil {
 			return Revocation{}, nil, false, err
 		}
 	}
@@ -140,7 +143,10 @@ func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Back
 	}
 	iRev := d.period(s.now())
 	if cert.ToBeSigned.ID.LinkageData == nil {
-		id10 := mustID10(cert)
+		id10, err := certID10(cert)
+		if err != nil {
+			return nil, Revocation{}, err
+		}
 		op, err := d.revokeHashedOp(SeriesRoadside, hex.EncodeToString(id10[:]), ieee1609.Time32Of(cert.ToBeSigned.ValidityPeriod.End()))
 		if err != nil {
 			return nil, Revocation{}, err

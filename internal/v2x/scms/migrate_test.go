@@ -106,7 +106,7 @@ func (w *world) formerDeployment(t *testing.T) Deployment {
 		}
 		tbs, _ := coer.Marshal(&c.ToBeSigned)
 		m := append(sec.CN.Hash(tbs), sec.CN.Hash(issuerEnc)...)
-		der, err := key.Sign(cryptoRand.Reader, m, sm2.NewSM2SignerOption(true, []byte("1234567812345678")))
+		der, err := key.Sign(cryptoRand.Reader, m, sm2.DefaultSM2SignerOpts)
 		if err != nil {
 			t.Fatal(err)
 		}

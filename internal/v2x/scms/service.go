@@ -67,7 +67,7 @@ import (
 )
 
 // Service runs the authorities of every deployment. It implements
-// core.Component: it serves only while unsealed.
+// sealstate.Component: it serves only while unsealed.
 type Service struct {
 	keys    *kms.Service
 	remote  func(RemoteLA) (LinkageAuthority, error)

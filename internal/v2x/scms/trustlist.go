@@ -20,7 +20,10 @@ func (s *Service) homeCTL(ctx context.Context, dep string) (*ieee1609.Data, erro
 	if err != nil {
 		return nil, err
 	}
-	group := mustID(d.root)
+	group, err := certID(d.root)
+	if err != nil {
+		return nil, err
+	}
 	rootEnc, err := sec.CanonicalCert(d.root)
 	if err != nil {
 		return nil, internalErr(err)

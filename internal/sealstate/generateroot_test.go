@@ -1,4 +1,4 @@
-package core
+package sealstate
 
 import (
 	"context"
@@ -12,9 +12,9 @@ import (
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 )
 
-// unsealedCore returns a core initialised with 3 shares of which 2 unseal,
+// unsealedCore returns a machine initialised with 3 shares of which 2 unseal,
 // unsealed, with its shares.
-func unsealedCore(t *testing.T, opts ...InitOption) (*Core, *authn.Service, InitResult) {
+func unsealedCore(t *testing.T, opts ...InitOption) (*Machine, *authn.Service, InitResult) {
 	t.Helper()
 	ctx := context.Background()
 	c, auth := newCore(inmem.New(), &recorder{})

@@ -1,8 +1,8 @@
-// Package core owns mima's seal state: initialisation, unsealing with key
+// Package sealstate owns mima's seal state: initialisation, unsealing with key
 // shares or an unattended KEK, sealing and keyring rotation. It hands the
 // encrypting barrier to the components that keep state behind it and tells
 // them when mima unseals and seals.
-package core
+package sealstate
 
 import (
 	"context"
@@ -39,8 +39,8 @@ type Initializer interface {
 	Initialize(ctx context.Context, store storage.Backend) error
 }
 
-// Core is the seal state machine of one mima node.
-type Core struct {
+// Machine is the seal state machine of one mima node.
+type Machine struct {
 	raw        storage.Backend
 	barrier    *barrier.Barrier
 	auth       *authn.Service
@@ -54,26 +54,26 @@ type Core struct {
 	genRoot  *generateRoot // the generate-root attempt in progress
 }
 
-// Option configures a Core.
-type Option func(*Core)
+// Option configures a Machine.
+type Option func(*Machine)
 
 // WithRand sets the randomness source for key generation.
-func WithRand(r io.Reader) Option { return func(c *Core) { c.rand = r } }
+func WithRand(r io.Reader) Option { return func(c *Machine) { c.rand = r } }
 
 // WithKEK enables unattended unsealing: at init the root key is also stored
 // wrapped under kek, and UnsealWithKEK unwraps it.
-func WithKEK(kek []byte) Option { return func(c *Core) { c.kek = kek } }
+func WithKEK(kek []byte) Option { return func(c *Machine) { c.kek = kek } }
 
 // WithComponents registers components in the order they are unsealed (and
 // sealed in reverse).
 func WithComponents(cs ...Component) Option {
-	return func(c *Core) { c.components = append(c.components, cs...) }
+	return func(c *Machine) { c.components = append(c.components, cs...) }
 }
 
-// New returns a sealed Core over the raw backend. auth keeps its records
-// behind the barrier; it is purged when the core seals.
-func New(raw storage.Backend, b *barrier.Barrier, auth *authn.Service, opts ...Option) *Core {
-	c := &Core{raw: raw, barrier: b, auth: auth, rand: rand.Reader}
+// New returns a sealed Machine over the raw backend. auth keeps its records
+// behind the barrier; it is purged when the node seals.
+func New(raw storage.Backend, b *barrier.Barrier, auth *authn.Service, opts ...Option) *Machine {
+	c := &Machine{raw: raw, barrier: b, auth: auth, rand: rand.Reader}
 	for _, o := range opts {
 		o(c)
 	}
@@ -93,7 +93,7 @@ type Status struct {
 
 // Status returns the current seal state. It reads storage only until the
 // cluster is known to be initialised.
-func (c *Core) Status(ctx context.Context) (Status, error) {
+func (c *Machine) Status(ctx context.Context) (Status, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.loadConfig(ctx); err != nil {
@@ -102,7 +102,7 @@ func (c *Core) Status(ctx context.Context) (Status, error) {
 	return c.statusLocked(), nil
 }
 
-func (c *Core) statusLocked() Status {
+func (c *Machine) statusLocked() Status {
 	st := Status{Sealed: c.barrier.Sealed()}
 	if c.cfg == nil {
 		return st
@@ -119,10 +119,10 @@ func (c *Core) statusLocked() Status {
 }
 
 // Sealed reports whether the barrier is sealed, without touching storage.
-func (c *Core) Sealed() bool { return c.barrier.Sealed() }
+func (c *Machine) Sealed() bool { return c.barrier.Sealed() }
 
 // loadConfig reads the seal config once it exists.
-func (c *Core) loadConfig(ctx context.Context) error {
+func (c *Machine) loadConfig(ctx context.Context) error {
 	if c.cfg != nil {
 		return nil
 	}
@@ -135,7 +135,7 @@ func (c *Core) loadConfig(ctx context.Context) error {
 	}
 	var cfg seal.Config
 	if err := json.Unmarshal(b, &cfg); err != nil {
-		return fmt.Errorf("core: seal configuration is corrupt: %w", err)
+		return fmt.Errorf("sealstate: seal configuration is corrupt: %w", err)
 	}
 	u, err := seal.NewUnsealer(cfg)
 	if err != nil {
@@ -165,7 +165,7 @@ func RootTokenTTL(ttl time.Duration) InitOption {
 // the keyring, every component's initial state and the root token. The
 // seal config is written last, so an init interrupted by a crash can be
 // run again. Without a KEK the node is left sealed.
-func (c *Core) Init(ctx context.Context, shares, threshold int, opts ...InitOption) (InitResult, error) {
+func (c *Machine) Init(ctx context.Context, shares, threshold int, opts ...InitOption) (InitResult, error) {
 	var o initOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -233,7 +233,7 @@ func (c *Core) Init(ctx context.Context, shares, threshold int, opts ...InitOpti
 }
 
 // initState creates the root token and each component's initial state.
-func (c *Core) initState(ctx context.Context, rootTTL time.Duration) (string, error) {
+func (c *Machine) initState(ctx context.Context, rootTTL time.Duration) (string, error) {
 	for _, comp := range c.components {
 		if in, ok := comp.(Initializer); ok {
 			if err := in.Initialize(ctx, c.barrier); err != nil {
@@ -252,7 +252,7 @@ func (c *Core) initState(ctx context.Context, rootTTL time.Duration) (string, er
 // Unseal enters one key share. When the threshold is reached the barrier is
 // unsealed. A rejected share leaves the progress as it was; shares that
 // reconstruct a key which does not open the keyring reset the progress.
-func (c *Core) Unseal(ctx context.Context, share string) (Status, error) {
+func (c *Machine) Unseal(ctx context.Context, share string) (Status, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.loadConfig(ctx); err != nil {
@@ -279,7 +279,7 @@ func (c *Core) Unseal(ctx context.Context, share string) (Status, error) {
 }
 
 // ResetUnseal forgets the shares entered so far.
-func (c *Core) ResetUnseal(ctx context.Context) (Status, error) {
+func (c *Machine) ResetUnseal(ctx context.Context) (Status, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.loadConfig(ctx); err != nil {
@@ -292,7 +292,7 @@ func (c *Core) ResetUnseal(ctx context.Context) (Status, error) {
 }
 
 // UnsealWithKEK unseals with the unattended KEK given to New.
-func (c *Core) UnsealWithKEK(ctx context.Context) error {
+func (c *Machine) UnsealWithKEK(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.kek == nil {
@@ -315,7 +315,7 @@ func (c *Core) UnsealWithKEK(ctx context.Context) error {
 	return c.openBarrier(ctx, rootKey)
 }
 
-func (c *Core) openBarrier(ctx context.Context, rootKey []byte) error {
+func (c *Machine) openBarrier(ctx context.Context, rootKey []byte) error {
 	if err := c.barrier.Unseal(ctx, rootKey); err != nil {
 		return err
 	}
@@ -323,7 +323,7 @@ func (c *Core) openBarrier(ctx context.Context, rootKey []byte) error {
 }
 
 // afterUnseal tells every component; if one fails the node seals again.
-func (c *Core) afterUnseal(ctx context.Context) error {
+func (c *Machine) afterUnseal(ctx context.Context) error {
 	for _, comp := range c.components {
 		if err := comp.Unsealed(ctx, c.barrier); err != nil {
 			c.sealLocked()
@@ -335,13 +335,13 @@ func (c *Core) afterUnseal(ctx context.Context) error {
 
 // Seal wipes the keys from memory. Requests are refused until the next
 // unseal.
-func (c *Core) Seal() {
+func (c *Machine) Seal() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sealLocked()
 }
 
-func (c *Core) sealLocked() {
+func (c *Machine) sealLocked() {
 	for i := len(c.components) - 1; i >= 0; i-- {
 		c.components[i].Sealed()
 	}
@@ -354,9 +354,9 @@ func (c *Core) sealLocked() {
 }
 
 // Rotate adds a barrier keyring term.
-func (c *Core) Rotate(ctx context.Context) (barrier.Status, error) {
+func (c *Machine) Rotate(ctx context.Context) (barrier.Status, error) {
 	return c.barrier.Rotate(ctx)
 }
 
 // KeyStatus reports the active barrier keyring term.
-func (c *Core) KeyStatus() (barrier.Status, error) { return c.barrier.Status() }
+func (c *Machine) KeyStatus() (barrier.Status, error) { return c.barrier.Status() }

@@ -1,9 +1,9 @@
-// Package camp reads the CAMP crypto test vector files
+// Package camptest reads the CAMP crypto test vector files
 // (github.com/conz27/crypto-test-vectors, copied under testdata/ of the
 // packages that use them) for tests: every labelled value, checked against
 // the C arrays the files print beside it, and a record of which values a
 // test looked at.
-package camp
+package camptest
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package core
+package sealstate
 
 import (
 	"context"
@@ -45,11 +45,11 @@ type auditKeysRecord struct {
 func (a *AuditKeys) Initialize(ctx context.Context, store storage.Backend) error {
 	hmacKey := make([]byte, 32)
 	if _, err := io.ReadFull(a.rand, hmacKey); err != nil {
-		return fmt.Errorf("core: audit HMAC key: %w", err)
+		return fmt.Errorf("sealstate: audit HMAC key: %w", err)
 	}
 	priv, err := sm2.GenerateKey(a.rand)
 	if err != nil {
-		return fmt.Errorf("core: audit signing key: %w", err)
+		return fmt.Errorf("sealstate: audit signing key: %w", err)
 	}
 	b, err := json.Marshal(auditKeysRecord{HMACKey: hmacKey, SigningKey: priv.D.FillBytes(make([]byte, 32))})
 	if err != nil {
@@ -62,15 +62,15 @@ func (a *AuditKeys) Initialize(ctx context.Context, store storage.Backend) error
 func (a *AuditKeys) Unsealed(ctx context.Context, store storage.Backend) error {
 	b, err := store.Get(ctx, auditKeysPath)
 	if err != nil {
-		return fmt.Errorf("core: reading audit keys: %w", err)
+		return fmt.Errorf("sealstate: reading audit keys: %w", err)
 	}
 	var rec auditKeysRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
-		return fmt.Errorf("core: audit keys are corrupt: %w", err)
+		return fmt.Errorf("sealstate: audit keys are corrupt: %w", err)
 	}
 	priv, err := sm2.NewPrivateKey(rec.SigningKey)
 	if err != nil {
-		return fmt.Errorf("core: audit signing key: %w", err)
+		return fmt.Errorf("sealstate: audit signing key: %w", err)
 	}
 	if err := a.log.SetKeys(rec.HMACKey, priv); err != nil {
 		return err

@@ -1,4 +1,4 @@
-package core
+package sealstate
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func (r *recorder) Unsealed(ctx context.Context, store storage.Backend) error {
 
 func (r *recorder) Sealed() { r.seals++; r.value = "" }
 
-func newCore(raw storage.Backend, comp Component, opts ...Option) (*Core, *authn.Service) {
+func newCore(raw storage.Backend, comp Component, opts ...Option) (*Machine, *authn.Service) {
 	b := barrier.New(raw)
 	auth := authn.New(b)
 	return New(raw, b, auth, append(opts, WithComponents(comp))...), auth

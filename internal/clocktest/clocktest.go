@@ -1,6 +1,6 @@
-// Package testclock is a clock that tests set and advance, safe for
+// Package clocktest is a clock that tests set and advance, safe for
 // concurrent use; services take its Now as their clock.
-package testclock
+package clocktest
 
 import (
 	"sync"

@@ -1,7 +1,7 @@
-// Package interop runs the peers that tests prove interoperability
+// Package interoptest runs the peers that tests prove interoperability
 // against: OpenSSL 3, and (in the packages that need them) Node.js with
 // sm-crypto and Java with BouncyCastle. It is imported by tests only.
-package interop
+package interoptest
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package core
+package sealstate
 
 import (
 	"context"
@@ -41,7 +41,7 @@ type GenerateRootStatus struct {
 }
 
 // GenerateRootStatus reports the attempt in progress, if any.
-func (c *Core) GenerateRootStatus(ctx context.Context) (GenerateRootStatus, error) {
+func (c *Machine) GenerateRootStatus(ctx context.Context) (GenerateRootStatus, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.readyForRoot(ctx); err != nil {
@@ -50,7 +50,7 @@ func (c *Core) GenerateRootStatus(ctx context.Context) (GenerateRootStatus, erro
 	return c.rootStatusLocked(), nil
 }
 
-func (c *Core) rootStatusLocked() GenerateRootStatus {
+func (c *Machine) rootStatusLocked() GenerateRootStatus {
 	st := GenerateRootStatus{Required: c.cfg.Threshold, OTPLength: authn.TokenLength}
 	if g := c.genRoot; g != nil {
 		st.Started, st.Nonce, st.Progress = true, g.nonce, g.unsealer.Progress()
@@ -59,7 +59,7 @@ func (c *Core) rootStatusLocked() GenerateRootStatus {
 }
 
 // readyForRoot refuses unless the cluster is initialised and unsealed.
-func (c *Core) readyForRoot(ctx context.Context) error {
+func (c *Machine) readyForRoot(ctx context.Context) error {
 	if err := c.loadConfig(ctx); err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (c *Core) readyForRoot(ctx context.Context) error {
 // be authn.TokenLength random bytes. The new root token will expire after
 // ttl (zero: never). Only one attempt runs at a time; CancelGenerateRoot
 // ends it.
-func (c *Core) StartGenerateRoot(ctx context.Context, otp []byte, ttl time.Duration) (GenerateRootStatus, error) {
+func (c *Machine) StartGenerateRoot(ctx context.Context, otp []byte, ttl time.Duration) (GenerateRootStatus, error) {
 	if len(otp) != authn.TokenLength {
 		return GenerateRootStatus{}, fault.New(fault.InvalidArgument, "otp must be %d bytes (base64)", authn.TokenLength)
 	}
@@ -97,7 +97,7 @@ func (c *Core) StartGenerateRoot(ctx context.Context, otp []byte, ttl time.Durat
 	}
 	nonce := make([]byte, 16)
 	if _, err := io.ReadFull(c.rand, nonce); err != nil {
-		return GenerateRootStatus{}, fmt.Errorf("core: reading randomness: %w", err)
+		return GenerateRootStatus{}, fmt.Errorf("sealstate: reading randomness: %w", err)
 	}
 	c.genRoot = &generateRoot{nonce: hex.EncodeToString(nonce), otp: append([]byte(nil), otp...), ttl: ttl, unsealer: u}
 	return c.rootStatusLocked(), nil
@@ -108,7 +108,7 @@ func (c *Core) StartGenerateRoot(ctx context.Context, otp []byte, ttl time.Durat
 // rejected share leaves the progress unchanged. With the last share the
 // root key is rebuilt, checked against the keyring and wiped at once, and
 // a new root token is issued and returned XORed with the pad.
-func (c *Core) UpdateGenerateRoot(ctx context.Context, nonce, share string) (GenerateRootStatus, error) {
+func (c *Machine) UpdateGenerateRoot(ctx context.Context, nonce, share string) (GenerateRootStatus, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.readyForRoot(ctx); err != nil {
@@ -146,7 +146,7 @@ func (c *Core) UpdateGenerateRoot(ctx context.Context, nonce, share string) (Gen
 }
 
 // CancelGenerateRoot ends the attempt in progress, forgetting its shares.
-func (c *Core) CancelGenerateRoot() {
+func (c *Machine) CancelGenerateRoot() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.genRoot = nil
