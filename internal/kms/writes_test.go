@@ -5,11 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 	"github.com/mimacrypto/mima/internal/storage/storagetest"
-	"github.com/mimacrypto/mima/internal/clocktest"
 )
 
 // guard bounds how long a test waits for work that must not block; it is a
