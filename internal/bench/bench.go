@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -30,6 +31,10 @@ type Config struct {
 	// Keys, when more than 1, makes sure that many keys exist (created in
 	// parallel before the run) and spreads the workers over them.
 	Keys int
+	// Nodes, when set, lists the addresses of the servers of one cluster
+	// the workers are spread over, round robin; preparation still goes
+	// to the target's own address.
+	Nodes []string
 }
 
 // Result is what one run measured.
@@ -65,11 +70,16 @@ type Request struct {
 	Header http.Header
 	Body   []byte
 	Items  int // operations one request performs
+	// Next, when set, makes a fresh body for each request in place of
+	// Body (for operations that cannot be repeated, like creating a key).
+	// Each worker has its own Request, so Next need not be safe for
+	// concurrent use.
+	Next func() ([]byte, error)
 }
 
-// Ops lists the operations; sign-csr, ocsp, cms-sign and timestamp run
-// against mima only.
-var Ops = []string{"encrypt", "decrypt", "sign", "verify", "mac", "datakey", "batch-encrypt", "batch-sign", "sign-csr", "ocsp", "cms-sign", "timestamp"}
+// Ops lists the operations; those from key-create on run against mima
+// only, and v2x-issue needs the root token.
+var Ops = []string{"encrypt", "decrypt", "sign", "verify", "mac", "datakey", "batch-encrypt", "batch-sign", "key-create", "sign-csr", "ocsp", "cms-sign", "timestamp", "v2x-issue"}
 
 // Run measures cfg against t.
 func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
@@ -93,6 +103,11 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 		if err != nil {
 			return Result{}, fmt.Errorf("preparing %s on %s: %w", cfg.Op, t.Name(), err)
 		}
+		if len(cfg.Nodes) > 0 {
+			if req.URL, err = onNode(req.URL, cfg.Nodes[i%len(cfg.Nodes)]); err != nil {
+				return Result{}, err
+			}
+		}
 		if conns[i], err = newConn(req); err != nil {
 			return Result{}, err
 		}
@@ -109,6 +124,20 @@ func Run(ctx context.Context, t Target, cfg Config) (Result, error) {
 	}
 	wg.Wait()
 	return summarise(t.Name(), cfg, items, workers), nil
+}
+
+// onNode is rawURL sent to the server at addr instead.
+func onNode(rawURL, addr string) (string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", err
+	}
+	node, err := url.Parse(addr)
+	if err != nil || node.Host == "" {
+		return "", fmt.Errorf("node address %q is not a URL", addr)
+	}
+	u.Scheme, u.Host = node.Scheme, node.Host
+	return u.String(), nil
 }
 
 // createKeys makes sure the cfg.Keys keys of a spread run exist, by

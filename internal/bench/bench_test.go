@@ -103,3 +103,39 @@ func TestSpreadOverKeysCreatesThemAll(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyCreateSpreadOverNodes: every key-create request names a new
+// key, and the workers are spread over the nodes given.
+func TestKeyCreateSpreadOverNodes(t *testing.T) {
+	var mu sync.Mutex
+	names := map[string]int{}
+	nodes := make([]*httptest.Server, 2)
+	hits := make([]int, 2)
+	for i := range nodes {
+		nodes[i] = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var body struct{ Name string }
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			mu.Lock()
+			names[body.Name]++
+			hits[i]++
+			mu.Unlock()
+			_, _ = io.WriteString(w, "{}")
+		}))
+		defer nodes[i].Close()
+	}
+	cfg := Config{Op: "key-create", Concurrency: 4, Duration: 20 * time.Millisecond, Key: "kc", Nodes: []string{nodes[0].URL, nodes[1].URL}}
+	res, err := Run(context.Background(), Mima(nodes[0].URL, "t"), cfg)
+	if err != nil || res.Errors != 0 || res.Requests == 0 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for name, n := range names {
+		if n != 1 || !strings.HasPrefix(name, "kc-") {
+			t.Errorf("key %q created %d times", name, n)
+		}
+	}
+	if hits[0] == 0 || hits[1] == 0 {
+		t.Errorf("requests per node: %v", hits)
+	}
+}

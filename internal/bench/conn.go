@@ -20,7 +20,9 @@ import (
 // server under test, which on a shared machine would measure the client.
 type conn struct {
 	addr string
-	req  []byte
+	req  []byte                 // the whole request; only the head when next is set
+	next func() ([]byte, error) // a fresh body for each request, or nil
+	buf  []byte                 // the request being sent, when next is set
 	c    net.Conn
 	r    *bufio.Reader
 }
@@ -35,15 +37,34 @@ func newConn(r Request) (*conn, error) {
 		return nil, fmt.Errorf("bench speaks plain http only, not %s", u.Scheme)
 	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n", r.Method, u.RequestURI(), u.Host, len(r.Body))
+	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", r.Method, u.RequestURI(), u.Host)
 	for k, vs := range r.Header {
 		for _, v := range vs {
 			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
 		}
 	}
-	b.WriteString("\r\n")
+	if r.Next != nil {
+		return &conn{addr: u.Host, req: b.Bytes(), next: r.Next}, nil
+	}
+	fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n", len(r.Body))
 	b.Write(r.Body)
 	return &conn{addr: u.Host, req: b.Bytes()}, nil
+}
+
+// request returns the bytes of the next request: always the same ones,
+// or the head followed by a fresh body from next.
+func (c *conn) request() ([]byte, error) {
+	if c.next == nil {
+		return c.req, nil
+	}
+	body, err := c.next()
+	if err != nil {
+		return nil, err
+	}
+	c.buf = append(append(c.buf[:0], c.req...), "Content-Length: "...)
+	c.buf = append(strconv.AppendInt(c.buf, int64(len(body)), 10), "\r\n\r\n"...)
+	c.buf = append(c.buf, body...)
+	return c.buf, nil
 }
 
 // roundTrip sends the request once and reads the answer, dialing first if
@@ -57,7 +78,11 @@ func (c *conn) roundTrip(ctx context.Context) error {
 		}
 		c.c, c.r = nc, bufio.NewReaderSize(nc, 16<<10)
 	}
-	if _, err := c.c.Write(c.req); err != nil {
+	req, err := c.request()
+	if err != nil {
+		return err
+	}
+	if _, err := c.c.Write(req); err != nil {
 		c.close()
 		return err
 	}

@@ -2,10 +2,14 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 // api describes how one server spells the benchmark operations. The
@@ -20,6 +24,9 @@ type api struct {
 	batch     string                                    // field holding batch items
 	result    func(b json.RawMessage) map[string]string // the answer's fields
 	caBase    string                                    // the CA API, for sign-csr and ocsp; "" when not offered
+
+	v2xMu sync.Mutex
+	v2x   *v2xWorld // the deployment of v2x-issue, once made
 }
 
 // Name implements Target.
@@ -114,11 +121,35 @@ func keyKind(op string) string {
 	}
 }
 
+// prepareKeyCreate builds a request whose every body creates a new SM4
+// key, named with the worker's random prefix and a counter.
+func (a *api) prepareKeyCreate(cfg Config) (Request, error) {
+	if a.caBase == "" {
+		return Request{}, fmt.Errorf("%s does not offer %s here", a.name, cfg.Op)
+	}
+	var prefix [6]byte
+	if _, err := rand.Read(prefix[:]); err != nil {
+		return Request{}, err
+	}
+	name := cfg.Key + "-" + hex.EncodeToString(prefix[:]) + "-"
+	n := 0
+	next := func() ([]byte, error) {
+		n++
+		return fmt.Appendf(nil, `{"name":"%s%d","type":"sm4"}`, name, n), nil
+	}
+	return Request{Method: "POST", URL: strings.TrimSuffix(a.caBase, "/ca") + "/keys", Header: a.header, Items: 1, Next: next}, nil
+}
+
 // Prepare implements Target: it creates the key, makes the ciphertext or
 // signature that decrypt and verify need, and builds the request.
 func (a *api) Prepare(ctx context.Context, cfg Config) (Request, error) {
-	if cfg.Op == "sign-csr" || cfg.Op == "ocsp" || cfg.Op == "cms-sign" || cfg.Op == "timestamp" {
+	switch cfg.Op {
+	case "sign-csr", "ocsp", "cms-sign", "timestamp":
 		return a.prepareCA(ctx, cfg)
+	case "key-create":
+		return a.prepareKeyCreate(cfg)
+	case "v2x-issue":
+		return a.prepareV2X(ctx, cfg)
 	}
 	if err := a.setup(ctx); err != nil {
 		return Request{}, err
