@@ -541,8 +541,9 @@ func (s *FileSink) background() {
 	}
 }
 
-// finishPending compresses and verifies the sealed segments that are not
-// yet, stopping early when Close begins; a later open resumes the work.
+// finishPending compresses, verifies and indexes the sealed segments that
+// are not yet, stopping early when Close begins; a later open resumes the
+// work.
 func (s *FileSink) finishPending() {
 	s.workMu.Lock()
 	defer s.workMu.Unlock()
@@ -551,6 +552,9 @@ func (s *FileSink) finishPending() {
 			return
 		}
 		if err := s.finishSegment(e); err != nil {
+			s.cfg.onError(fmt.Errorf("audit: segment %s: %w", e.File, err))
+		}
+		if err := s.indexSegment(e); err != nil {
 			s.cfg.onError(fmt.Errorf("audit: segment %s: %w", e.File, err))
 		}
 	}
