@@ -65,6 +65,18 @@ func (s Statuses) match(status int) bool {
 	return s == Statuses{} || status >= s.Min && status <= s.Max
 }
 
+// SearchLimit returns the page size that a Query.Limit of n stands for,
+// refusing one out of range.
+func SearchLimit(n int) (int, error) {
+	switch {
+	case n == 0:
+		return DefaultSearchLimit, nil
+	case n < 0 || n > MaxSearchLimit:
+		return 0, fault.New(fault.InvalidArgument, "the page size must be 1 to %d", MaxSearchLimit)
+	}
+	return n, nil
+}
+
 // SearchPage is one page of the records of one chain that a query selects.
 type SearchPage struct {
 	Records []*Record
@@ -144,11 +156,9 @@ type searcher struct {
 }
 
 func newSearcher(q Query) (*searcher, error) {
-	switch {
-	case q.Limit == 0:
-		q.Limit = DefaultSearchLimit
-	case q.Limit < 0 || q.Limit > MaxSearchLimit:
-		return nil, fault.New(fault.InvalidArgument, "the page size must be 1 to %d", MaxSearchLimit)
+	var err error
+	if q.Limit, err = SearchLimit(q.Limit); err != nil {
+		return nil, err
 	}
 	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
 		return nil, fault.New(fault.InvalidArgument, "from must be before to")
