@@ -93,6 +93,10 @@ type FileSink struct {
 	workMu sync.Mutex // held by the work on sealed segments
 	wake   chan struct{}
 	done   chan struct{}
+
+	// indexed holds, by first seq, the segments known to have their
+	// index; used under workMu.
+	indexed map[uint64]bool
 }
 
 // OpenFileSink opens (creating if needed) the log in dir, finishes a seal

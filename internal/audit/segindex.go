@@ -96,8 +96,16 @@ func loadIndex(dir string, e SegmentInfo) (x segmentIndex, ok bool) {
 
 // indexSegment writes the index of sealed segment e unless a valid one is
 // there: after the seal, and for segments sealed before indexes existed.
+// The caller holds workMu.
 func (s *FileSink) indexSegment(e SegmentInfo) error {
+	if s.indexed[e.FirstSeq] {
+		return nil
+	}
+	if s.indexed == nil {
+		s.indexed = map[uint64]bool{}
+	}
 	if _, ok := loadIndex(s.dir, e); ok {
+		s.indexed[e.FirstSeq] = true
 		return nil
 	}
 	x, err := buildIndex(context.Background(), s.dir, e)
@@ -108,7 +116,11 @@ func (s *FileSink) indexSegment(e SegmentInfo) error {
 	if err != nil {
 		return fmt.Errorf("audit: encode index: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(s.dir, SegmentDir), indexName(e.FirstSeq), append(b, '\n'))
+	if err := writeFileAtomic(filepath.Join(s.dir, SegmentDir), indexName(e.FirstSeq), append(b, '\n')); err != nil {
+		return err
+	}
+	s.indexed[e.FirstSeq] = true
+	return nil
 }
 
 // mayMatch reports whether the segment can hold a record that q selects.
