@@ -193,7 +193,20 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"GET /v1/tenants":              {path: "/v1/tenants"},
 		"GET /v1/audit/verify":         {path: "/v1/audit/verify"},
 		"GET /v1/audit/export":         {path: "/v1/audit/export"},
-		"GET /v1/tokens/self":          {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
+		// B finds its own records only; A's are there (the check).
+		"GET /v1/audit/records": {path: "/v1/audit/records?limit=1000", allowed: []int{http.StatusOK}, leaks: []string{`"tenant":"tenant-a"`}, owner: http.StatusOK,
+			check: func(t *testing.T, n *testNode, owner, intruder string) {
+				t.Helper()
+				if r := n.do("GET", "/v1/audit/records?tenant=tenant-a", intruder, nil); r.status != http.StatusForbidden {
+					t.Errorf("tenant B asking for tenant A's records: %d %s", r.status, r.body)
+				}
+				var page sdk.AuditRecords
+				n.do("GET", "/v1/audit/records?operation=keys.create", owner, nil).json(t, &page)
+				if len(page.Items) == 0 || slices.ContainsFunc(page.Items, func(r sdk.AuditRecord) bool { return r.Tenant != "tenant-a" }) {
+					t.Fatalf("tenant A's search of its own records: %+v", page.Items)
+				}
+			}},
+		"GET /v1/tokens/self": {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
 		// A token renews only itself.
 		"POST /v1/tokens/self/renew": {path: "/v1/tokens/self/renew", body: map[string]string{}, allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
 		"DELETE /v1/sys/root-token":  {path: "/v1/sys/root-token"},

@@ -153,5 +153,6 @@ func (s *Server) allRoutes() []route {
 
 		{method: "GET", pattern: "/v1/audit/verify", op: "audit.verify", scope: scopeSystem, handle: s.verifyAudit},
 		{method: "GET", pattern: "/v1/audit/export", op: "audit.export", scope: scopeSystem, handle: s.exportAudit},
+		{method: "GET", pattern: "/v1/audit/records", op: "audit.search", scope: scopeTenant, handle: s.searchAudit},
 	}
 }

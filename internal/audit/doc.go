@@ -54,6 +54,20 @@
 // Verify checks the segments in parallel and can start at a trusted
 // checkpoint (VerifyOptions.From), skipping the segments before it.
 //
+// The same job writes, next to each sealed segment, its index
+// segments/<first seq, 20 digits>.idx: one JSON object
+//
+//	{"index":"mima/audit/index/v1","first_seq":..,"last_seq":..,"checkpoint":"<hash>",
+//	 "min_time":..,"max_time":..,"tenants":[..],"operations":[..],"statuses":[..]}
+//
+// naming the segment's range and the hash of its closing checkpoint, the
+// bounds of its request records' times (arrival times, not in seq order)
+// and the sorted distinct tenants, operations and statuses they hold.
+// [Search] skips a segment whose index rules out the query without
+// opening it; an index that does not match its manifest entry is ignored,
+// and a missing one is rebuilt when the sink opens. An index is a hint
+// for search, not part of what verification proves.
+//
 // # Record hash
 //
 // hash is the lowercase hex SM3 digest of the canonical encoding of the

@@ -93,6 +93,10 @@ type FileSink struct {
 	workMu sync.Mutex // held by the work on sealed segments
 	wake   chan struct{}
 	done   chan struct{}
+
+	// indexed holds, by first seq, the segments known to have their
+	// index; used under workMu.
+	indexed map[uint64]bool
 }
 
 // OpenFileSink opens (creating if needed) the log in dir, finishes a seal
@@ -541,8 +545,9 @@ func (s *FileSink) background() {
 	}
 }
 
-// finishPending compresses and verifies the sealed segments that are not
-// yet, stopping early when Close begins; a later open resumes the work.
+// finishPending compresses, verifies and indexes the sealed segments that
+// are not yet, stopping early when Close begins; a later open resumes the
+// work.
 func (s *FileSink) finishPending() {
 	s.workMu.Lock()
 	defer s.workMu.Unlock()
@@ -551,6 +556,9 @@ func (s *FileSink) finishPending() {
 			return
 		}
 		if err := s.finishSegment(e); err != nil {
+			s.cfg.onError(fmt.Errorf("audit: segment %s: %w", e.File, err))
+		}
+		if err := s.indexSegment(e); err != nil {
 			s.cfg.onError(fmt.Errorf("audit: segment %s: %w", e.File, err))
 		}
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 func (e *env) auditCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Verify and export the audit log"}
+	cmd := &cobra.Command{Use: "audit", Short: "Verify, export and search the audit log"}
 	var dataDir, auditDir, publicKey, checkpoint, witness, outFile, dsn, from string
 	verify := &cobra.Command{
 		Use:   "verify",
@@ -123,7 +123,7 @@ func (e *env) auditCommand() *cobra.Command {
 	}
 	segments.Flags().StringVar(&dataDir, "data-dir", "", "the server's data directory")
 	segments.Flags().StringVar(&auditDir, "audit-dir", "", "the audit directory (default <data-dir>/audit)")
-	cmd.AddCommand(verify, export, segments)
+	cmd.AddCommand(verify, export, segments, e.auditSearchCommand())
 	return cmd
 }
 

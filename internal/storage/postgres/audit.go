@@ -102,24 +102,7 @@ func (b *Backend) AuditNodes(ctx context.Context) ([]string, error) {
 
 // Scan calls fn with every line of the chain, in order.
 func (s auditSource) Scan(ctx context.Context, fn func(line []byte) error) error {
-	rows, err := s.b.pool.Query(ctx, `SELECT line FROM mima_audit WHERE node = $1 ORDER BY seq`, s.node)
-	if err != nil {
-		return unavailable(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var line []byte
-		if err := rows.Scan(&line); err != nil {
-			return unavailable(err)
-		}
-		if err := fn(line); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return unavailable(err)
-	}
-	return nil
+	return s.ScanAfter(ctx, 0, fn)
 }
 
 // Last returns the chain's last line, or nil.
