@@ -29,7 +29,7 @@ func newTask(main *verifier, seg *SegmentInfo, start uint64, prev string) *verif
 // active segment's header) gives, then the links between them from the
 // manifest. With opts.From it starts at that trusted checkpoint.
 func verifyLayout(ctx context.Context, l *layout, opts VerifyOptions) (Report, error) {
-	defer l.active.Close()
+	defer l.close()
 	main, err := newVerifier(opts)
 	if err != nil {
 		return Report{}, err
@@ -53,6 +53,8 @@ func verifyLayout(ctx context.Context, l *layout, opts VerifyOptions) (Report, e
 		default:
 			startSeq, startPrev = activeSeq, activePrev
 		}
+	} else if present := online(segs); len(present) < len(segs) || l.active == nil {
+		startSeq, startPrev, segs = firstPresent(present, activeSeq, activePrev)
 	}
 	tasks := make([]*verifyTask, 0, len(segs)+1)
 	for i := range segs {
