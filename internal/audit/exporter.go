@@ -86,6 +86,7 @@ type Exporter struct {
 	cursor  *Cursor
 	onError func(error)
 	fl      *follower // nil: start again after the cursor
+	failed  atomic.Uint64
 }
 
 // NewExporter returns an exporter of sink's records after cursor to dest;
@@ -115,6 +116,7 @@ func (x *Exporter) Step(ctx context.Context) (int, error) {
 	if err != nil {
 		x.fl.close()
 		x.fl = nil
+		x.failed.Add(1)
 		return 0, fmt.Errorf("audit: export: %w", err)
 	}
 	return len(lines), nil
@@ -156,6 +158,9 @@ func (x *Exporter) Run(ctx context.Context) {
 		}
 	}
 }
+
+// Failures counts the deliveries that failed (and were tried again).
+func (x *Exporter) Failures() uint64 { return x.failed.Load() }
 
 // Lag is how many records are in the log and not yet delivered.
 func (x *Exporter) Lag() uint64 {

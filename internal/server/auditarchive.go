@@ -97,7 +97,10 @@ func (n *node) exportMetrics() api.Option {
 	return api.WithCollectors(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "mima_audit_export_lag_records",
 		Help: "Audit records written and not yet delivered by the audit export.",
-	}, func() float64 { return float64(n.export.Lag()) }))
+	}, func() float64 { return float64(n.export.Lag()) }), prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "mima_audit_export_failures_total",
+		Help: "Audit export deliveries that failed and were tried again.",
+	}, func() float64 { return float64(n.export.Failures()) }))
 }
 
 // runExport starts the audit export, if it is on, until ctx ends or the
