@@ -98,7 +98,7 @@ func (e *env) auditCommand() *cobra.Command {
 	export.Flags().StringVar(&outFile, "out", "", "write to this file instead of standard output")
 	segments := &cobra.Command{
 		Use:   "segments",
-		Short: "List the sealed segments of an audit directory with their range, size and verification",
+		Short: "List the sealed segments of an audit directory with their range, size, verification and archiving",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := auditDirOf(dataDir, auditDir)
@@ -119,7 +119,11 @@ func (e *env) auditCommand() *cobra.Command {
 							checked = "FAILED: " + s.Verified.Reason
 						}
 					}
-					fmt.Fprintf(w, "%s\t%s\t%d-%d\t%s\t%s\t%d\t%s\n", s.File, s.Status, s.FirstSeq, s.LastSeq, s.FirstTime, s.LastTime, s.Bytes, checked)
+					status := s.Status
+					if s.Archived != "" && s.Status != audit.StatusArchived {
+						status += ", archived"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%d-%d\t%s\t%s\t%d\t%s\n", s.File, status, s.FirstSeq, s.LastSeq, s.FirstTime, s.LastTime, s.Bytes, checked)
 				}
 			})
 		},
