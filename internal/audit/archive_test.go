@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -195,4 +196,43 @@ func TestVerifyArchiveFindsDamage(t *testing.T) {
 	if err != nil || !rep.OK || rep.FirstSeq != man.Segments[0].FirstSeq {
 		t.Fatalf("archive from segment 3: %+v, %v", rep, err)
 	}
+}
+
+func TestExportStartsAfterRemovedSegments(t *testing.T) {
+	clock := newFakeClock()
+	a, err := NewDirArchiver(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := archivedLog(t, clock, 40, WithArchive(a), WithRetention(time.Hour, nil))
+	clock.Advance(2 * time.Hour)
+	s.finishPending()
+	segs := s.Manifest().Segments
+	last := segs[len(segs)-1].LastSeq
+	l := newLogger(t, s, newKey(t), WithClock(clock.Now), WithCheckpointEvery(0))
+	logN(t, l, 41, 3)
+
+	// Export turned on later: it starts at the first record still online
+	// and says which ones it could not send.
+	cur, err := OpenCursor(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gaps []error
+	var got [][]byte
+	x := NewExporter(s, cur, destFunc(func(lines [][]byte) { got = append(got, lines...) }), func(err error) { gaps = append(gaps, err) })
+	if n := drain(t, x); n < 3 || len(gaps) != 1 || !strings.Contains(gaps[0].Error(), fmt.Sprintf("records 1 to %d", last)) {
+		t.Fatalf("export after retention: %d records, gaps %v", n, gaps)
+	}
+	if r, err := ParseRecord(got[0]); err != nil || r.Seq != last+1 {
+		t.Fatalf("first record exported: %v, %v; want %d", r, err, last+1)
+	}
+}
+
+// destFunc is a Destination that hands every batch to fn.
+type destFunc func(lines [][]byte)
+
+func (d destFunc) Send(_ context.Context, lines [][]byte) error {
+	d(lines)
+	return nil
 }

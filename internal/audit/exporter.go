@@ -105,6 +105,9 @@ func NewExporter(sink *FileSink, cursor *Cursor, dest Destination, onError func(
 func (x *Exporter) Step(ctx context.Context) (int, error) {
 	if x.fl == nil {
 		x.fl = x.sink.follow(x.cursor.Seq() + 1)
+		x.fl.onGap = func(from, to uint64) {
+			x.onError(fmt.Errorf("audit: export: records %d to %d were removed by retention before export (it was off); they are in the archive", from, to))
+		}
 	}
 	lines, err := x.fl.read(ctx, exportBatch)
 	if err == nil && len(lines) > 0 {

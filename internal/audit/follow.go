@@ -20,6 +20,9 @@ var errEnough = errors.New("audit: enough lines")
 type follower struct {
 	s    *FileSink
 	next uint64 // seq of the next record to return
+	// onGap, when set, hears of records from..to skipped because
+	// retention removed them (they are only in the archive).
+	onGap func(from, to uint64)
 
 	seg  uint64 // first seq of the open segment, 0 when none is open
 	line uint64 // seq of the next line the open segment gives
@@ -67,6 +70,15 @@ func (fl *follower) open() error {
 	if s.f == nil {
 		return ErrSinkClosed
 	}
+	from := fl.next
+	for _, e := range s.man.Segments {
+		if e.Status == StatusArchived && fl.next <= e.LastSeq {
+			fl.next = e.LastSeq + 1
+		}
+	}
+	if fl.next != from && fl.onGap != nil {
+		fl.onGap(from, fl.next-1)
+	}
 	if fl.next >= s.first {
 		f, err := os.Open(filepath.Join(s.dir, LogFile))
 		if err != nil {
@@ -79,8 +91,8 @@ func (fl *follower) open() error {
 		if fl.next > e.LastSeq {
 			continue
 		}
-		if e.Status == StatusArchived || fl.next < e.FirstSeq {
-			return fmt.Errorf("audit: record %d is no longer online", fl.next)
+		if fl.next < e.FirstSeq {
+			return fmt.Errorf("audit: record %d is not in the manifest", fl.next)
 		}
 		rc, err := openSegment(s.dir, e)
 		if err != nil {
