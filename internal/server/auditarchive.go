@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,6 +23,29 @@ type AuditExport struct {
 // fileAudit reports whether the audit log is kept in files.
 func (c Config) fileAudit() bool { return c.Storage == "bolt" || c.AuditDir != "" }
 
+// auditDir is the directory of the file audit log, "" when there is none.
+func (c Config) auditDir() string {
+	if c.AuditDir == "" && c.Storage == "bolt" {
+		return filepath.Join(c.DataDir, "audit")
+	}
+	return c.AuditDir
+}
+
+// overlap reports whether one of the directories a and b is inside the
+// other (or they are one).
+func overlap(a, b string) bool {
+	a, errA := filepath.Abs(a)
+	b, errB := filepath.Abs(b)
+	if errA != nil || errB != nil {
+		return false
+	}
+	inside := func(x, y string) bool {
+		rel, err := filepath.Rel(y, x)
+		return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+	}
+	return inside(a, b) || inside(b, a)
+}
+
 // validateAuditArchive checks the archive, retention and export settings.
 func (c Config) validateAuditArchive() error {
 	archive := c.AuditArchiveDir != "" || c.AuditArchiveCommand != ""
@@ -36,6 +60,8 @@ func (c Config) validateAuditArchive() error {
 		return errors.New("audit archive and export work on an audit log kept in files (bolt storage or audit_dir)")
 	case c.AuditArchiveDir != "" && !filepath.IsAbs(c.AuditArchiveDir):
 		return errors.New("audit_archive_dir must be an absolute path")
+	case c.AuditArchiveDir != "" && overlap(c.AuditArchiveDir, c.auditDir()):
+		return errors.New("audit_archive_dir must be outside the audit directory, and the audit directory outside it")
 	}
 	if c.AuditExport != (AuditExport{}) {
 		if _, err := audit.OpenDestination(c.AuditExport.Type, c.AuditExport.Address, ""); err != nil {

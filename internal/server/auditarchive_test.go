@@ -21,6 +21,8 @@ func TestAuditArchiveAndExportConfig(t *testing.T) {
 		"retention, no archive": {"--audit-retention", "24h"},
 		"negative retention":    {"--audit-archive-dir", "/a", "--audit-retention", "-1h"},
 		"relative archive dir":  {"--audit-archive-dir", "archive"},
+		"archive in audit dir":  {"--data-dir", "/var/lib/mima", "--audit-archive-dir", "/var/lib/mima/audit/old"},
+		"audit dir in archive":  {"--data-dir", "/var/lib/mima", "--audit-archive-dir", "/var/lib"},
 		"archive in memory":     {"--storage", "inmem", "--audit-archive-dir", "/a"},
 		"export in memory":      {"--storage", "inmem", "--audit-export-type", "http", "--audit-export-address", "http://x/"},
 		"export bad type":       {"--audit-export-type", "kafka", "--audit-export-address", "x:1"},

@@ -243,10 +243,7 @@ const devAuditRecords = 200_000
 // devAuditRecords records in memory, like the rest of its state: chained,
 // HMACed and checkpointed as in production, but lost at exit.
 func (n *node) openAuditSink() error {
-	dir := n.cfg.AuditDir
-	if dir == "" && n.cfg.Storage == "bolt" {
-		dir = filepath.Join(n.cfg.DataDir, "audit")
-	}
+	dir := n.cfg.auditDir()
 	if dir == "" {
 		n.sink = audit.NewMemorySink(devAuditRecords)
 		return nil
