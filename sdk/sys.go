@@ -109,6 +109,10 @@ type AuditReport struct {
 	// (saved or witnessed); the log cannot end before it unnoticed.
 	ExternalCheckpointSeq uint64        `json:"external_checkpoint_seq,omitempty"`
 	FirstBad              *AuditProblem `json:"first_bad"`
+	// FirstSeq is the first record verified when it is not the first of
+	// the log: the older ones are only in the archive or were dropped from
+	// a memory log, or verification started at a trusted checkpoint.
+	FirstSeq uint64 `json:"first_seq,omitempty"`
 	// Chains are the reports of each node's chain, in a cluster.
 	Chains map[string]AuditReport `json:"chains,omitempty"`
 }

@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/cms"
@@ -71,6 +73,7 @@ type Server struct {
 	maxBody  int64
 	log      *slog.Logger
 	metrics  *metrics
+	extra    []prometheus.Collector // more metrics, from WithCollectors
 
 	routes []route
 	mux    *http.ServeMux
@@ -116,7 +119,7 @@ func New(svc Services, auditor Auditor, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.metrics = newMetrics(svc.Core)
+	s.metrics = newMetrics(svc.Core, s.extra...)
 	s.routes = s.allRoutes()
 	if s.sampling > 0 {
 		s.auditor = newSampler(s.auditor, s.publicOps(), s.sampling, s.samplingNow)

@@ -90,6 +90,7 @@ func AuditReport(r audit.Report) sdk.AuditReport {
 		LastCheckpointSeq: r.LastCheckpointSeq, LastCheckpointTime: r.LastCheckpointTime,
 		Head: r.Head, PublicKey: r.PublicKey,
 		AfterCheckpoint: r.AfterCheckpoint, ExternalCheckpointSeq: r.ExternalSeq,
+		FirstSeq: r.FirstSeq,
 	}
 	if r.FirstBad != nil {
 		out.FirstBad = &sdk.AuditProblem{Seq: r.FirstBad.Seq, Line: r.FirstBad.Line, Reason: r.FirstBad.Reason}

@@ -19,7 +19,13 @@ type metrics struct {
 	latency  *prometheus.HistogramVec
 }
 
-func newMetrics(c *sealstate.Machine) *metrics {
+// WithCollectors adds the node's own metrics (the audit export lag, …)
+// to /metrics.
+func WithCollectors(cs ...prometheus.Collector) Option {
+	return func(s *Server) { s.extra = append(s.extra, cs...) }
+}
+
+func newMetrics(c *sealstate.Machine, extra ...prometheus.Collector) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -43,6 +49,7 @@ func newMetrics(c *sealstate.Machine) *metrics {
 	})
 	m.reg.MustRegister(m.requests, m.latency, sealed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.reg.MustRegister(extra...)
 	return m
 }
 

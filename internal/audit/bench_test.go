@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+
+	"github.com/mimacrypto/mima/internal/syslogtest"
 )
 
 // BenchmarkLogParallel measures Log throughput with many concurrent callers;
@@ -103,4 +105,37 @@ func BenchmarkVerifySegments(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(bytes)/float64(recs), "disk-bytes/record")
+}
+
+// BenchmarkExportSyslog exports a segmented, compressed log of encrypt-like
+// records from the start to a local syslog receiver over TCP and reports
+// records/s.
+func BenchmarkExportSyslog(b *testing.B) {
+	const n = 50_000
+	dir := benchLog(b, n, 4<<20)
+	s, err := OpenFileSink(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	rcv := syslogtest.Listen(b, "127.0.0.1:0")
+	dest, err := OpenDestination("syslog", rcv.Addr(), "node-1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var total int
+	for b.Loop() {
+		x := NewExporter(s, &Cursor{dir: b.TempDir()}, dest, nil)
+		for {
+			k, err := x.Step(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if k == 0 {
+				break
+			}
+			total += k
+		}
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "records/s")
 }

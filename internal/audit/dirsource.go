@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // dirSource reads a FileSink directory without opening it for writing.
@@ -59,6 +60,7 @@ func (d dirSource) LoadCheckpoint(context.Context) ([]byte, error) {
 
 // layout is a consistent view of a segmented log: the sealed segments and
 // the open active segment, of which size bytes are complete (all when < 0).
+// An archive has no active segment (active nil).
 type layout struct {
 	dir    string
 	man    Manifest
@@ -66,10 +68,18 @@ type layout struct {
 	size   int64
 }
 
-// scan calls fn with every record, oldest first, and closes the view.
+// close closes the active segment.
+func (l *layout) close() {
+	if l.active != nil {
+		l.active.Close()
+	}
+}
+
+// scan calls fn with every record present, oldest first, and closes the
+// view. Segments that retention removed are skipped.
 func (l *layout) scan(ctx context.Context, fn func(line []byte) error) error {
-	defer l.active.Close()
-	for _, e := range l.man.Segments {
+	defer l.close()
+	for _, e := range online(l.man.Segments) {
 		if err := l.scanSealed(ctx, e, fn); err != nil {
 			return err
 		}
@@ -89,6 +99,9 @@ func (l *layout) scanSealed(ctx context.Context, e SegmentInfo, fn func(line []b
 
 // activeReader reads the complete lines of the active segment.
 func (l *layout) activeReader() io.Reader {
+	if l.active == nil {
+		return strings.NewReader("")
+	}
 	if l.size < 0 {
 		return io.NewSectionReader(l.active, 0, 1<<62)
 	}

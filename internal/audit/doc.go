@@ -68,6 +68,38 @@
 // and a missing one is rebuilt when the sink opens. An index is a hint
 // for search, not part of what verification proves.
 //
+// # Archive and retention
+//
+// With an [Archiver], each compressed and verified segment, oldest first,
+// is copied to the archive as segments/<file>, the copy is verified on its
+// own (for a directory archive), and the archive's manifest.json, listing
+// the archived entries, is replaced; the entry's "archived" then records
+// when. An archive thus has the layout of the sealed part of a log
+// directory, and [VerifyArchive] checks it from its first segment. A
+// segment that failed verification stops archiving. Retention removes the
+// file of a segment only once it is archived, its last record is older
+// than the retention and an exporter's cursor (if any) is past it: the
+// entry's status becomes "archived" first, then the file goes; the entry
+// stays, and verification and scans of the directory start after it
+// (Report.FirstSeq).
+//
+// # Export
+//
+// An [Exporter] sends every record, oldest first, to a [Destination] and
+// keeps the seq of the last one delivered in export.json, written
+// atomically after each delivery, so export resumes there after a restart
+// and a failed delivery is sent again: at least once, in order. It reads
+// the segments, not the Logger, so it never holds up a request. A syslog
+// destination sends each record line, unchanged, as the MSG of an RFC
+// 5424 message
+//
+//	<110>1 <record time to the µs> <node> mima - audit - <record line>
+//
+// framed by octet counting (RFC 6587) over TCP or a Unix stream socket,
+// one connection per batch, which counts as delivered once the receiver
+// closes its side after the exporter's; an HTTP destination POSTs each
+// batch as JSON lines and counts a 2xx answer.
+//
 // # Record hash
 //
 // hash is the lowercase hex SM3 digest of the canonical encoding of the

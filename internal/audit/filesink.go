@@ -38,6 +38,10 @@ type sinkConfig struct {
 	maxAge   time.Duration
 	now      func() time.Time
 	onError  func(error)
+
+	archive   Archiver
+	retention time.Duration
+	hold      func() uint64
 }
 
 // SinkOption changes a FileSink setting.
@@ -537,10 +541,23 @@ func (s *FileSink) kick() {
 	}
 }
 
-// background compresses and verifies sealed segments until Close.
+// tidyInterval is how often the background work runs without a seal, so
+// that retention applies to segments as they age.
+const tidyInterval = time.Minute
+
+// background compresses, verifies and archives sealed segments until Close.
 func (s *FileSink) background() {
 	defer close(s.done)
-	for range s.wake {
+	t := time.NewTicker(tidyInterval)
+	defer t.Stop()
+	for {
+		select {
+		case _, ok := <-s.wake:
+			if !ok {
+				return
+			}
+		case <-t.C:
+		}
 		s.finishPending()
 	}
 }
@@ -562,6 +579,7 @@ func (s *FileSink) finishPending() {
 			s.cfg.onError(fmt.Errorf("audit: segment %s: %w", e.File, err))
 		}
 	}
+	s.archivePending()
 }
 
 // closing reports whether Close has begun.
@@ -588,17 +606,16 @@ func (s *FileSink) finishSegment(e SegmentInfo) error {
 			return err
 		}
 	}
-	if e.Verified != nil {
+	if e.Verified != nil || e.Status == StatusArchived {
 		return nil
 	}
-	v := &verifier{prev: e.Prev, line: e.FirstSeq - 1, ext: map[uint64]string{}}
-	err := verifySegment(context.Background(), s.dir, e, v)
-	if err != nil && !errors.Is(err, errStop) {
+	bad, err := verifyOne(context.Background(), s.dir, e)
+	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	e.Verified = &SegmentCheck{Time: formatTime(s.cfg.now()), OK: v.rep.FirstBad == nil}
+	e.Verified = &SegmentCheck{Time: formatTime(s.cfg.now()), OK: bad == nil}
 	if !e.Verified.OK {
-		e.Verified.Reason = v.rep.FirstBad.String()
+		e.Verified.Reason = bad.String()
 		s.cfg.onError(fmt.Errorf("audit: segment %s failed verification: %s", e.File, e.Verified.Reason))
 	}
 	return s.update(e)

@@ -53,6 +53,9 @@ type SegmentInfo struct {
 	Checkpoint json.RawMessage `json:"checkpoint"`
 	// Verified is set by the background verification after sealing.
 	Verified *SegmentCheck `json:"verified,omitempty"`
+	// Archived is when the segment's archived copy was verified, "" until
+	// then (see Archiver).
+	Archived string `json:"archived,omitempty"`
 }
 
 // SegmentCheck is the result of verifying one segment on its own.
@@ -106,12 +109,15 @@ func readManifest(dir string) (Manifest, error) {
 }
 
 // writeManifest atomically replaces the manifest of dir.
-func writeManifest(dir string, m Manifest) error {
+func writeManifest(dir string, m Manifest) error { return writeManifestAs(dir, ManifestFile, m) }
+
+// writeManifestAs atomically replaces dir/name with m.
+func writeManifestAs(dir, name string, m Manifest) error {
 	b, err := json.Marshal(m) // not indented: that would re-indent the checkpoint records
 	if err != nil {
 		return fmt.Errorf("audit: encode manifest: %w", err)
 	}
-	return writeFileAtomic(dir, ManifestFile, append(b, '\n'))
+	return writeFileAtomic(dir, name, append(b, '\n'))
 }
 
 // ReadManifest returns the manifest of a FileSink directory.

@@ -27,9 +27,11 @@ func newTask(main *verifier, seg *SegmentInfo, start uint64, prev string) *verif
 // verifyLayout verifies a segmented log: every segment on its own, in
 // parallel on all cores, each from the start its manifest entry (or the
 // active segment's header) gives, then the links between them from the
-// manifest. With opts.From it starts at that trusted checkpoint.
+// manifest. With opts.From it starts at that trusted checkpoint; without
+// it, at the first record, or at the first segment present when retention
+// removed the oldest ones or l is an archive (which has no active segment).
 func verifyLayout(ctx context.Context, l *layout, opts VerifyOptions) (Report, error) {
-	defer l.active.Close()
+	defer l.close()
 	main, err := newVerifier(opts)
 	if err != nil {
 		return Report{}, err
@@ -53,6 +55,8 @@ func verifyLayout(ctx context.Context, l *layout, opts VerifyOptions) (Report, e
 		default:
 			startSeq, startPrev = activeSeq, activePrev
 		}
+	} else if present := online(segs); len(present) < len(segs) || l.active == nil {
+		startSeq, startPrev, segs = firstPresent(present, activeSeq, activePrev)
 	}
 	tasks := make([]*verifyTask, 0, len(segs)+1)
 	for i := range segs {

@@ -20,7 +20,7 @@ import (
 
 func (e *env) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Verify, export and search the audit log"}
-	var dataDir, auditDir, publicKey, checkpoint, witness, outFile, dsn, from string
+	var dataDir, auditDir, publicKey, checkpoint, witness, outFile, dsn, from, archive string
 	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Prove the audit chain and its signed checkpoints intact; exit 2 naming the first bad record",
@@ -39,7 +39,9 @@ func (e *env) auditCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if dir := auditDirOf(dataDir, auditDir); dir != "" {
+			if archive != "" {
+				rep, err = verifyArchive(cmd, archive, publicKey, checkpoint, from, kept)
+			} else if dir := auditDirOf(dataDir, auditDir); dir != "" {
 				rep, err = verifyOffline(cmd, dir, publicKey, checkpoint, from, kept)
 			} else if dsn != "" {
 				rep, err = verifyPostgres(cmd.Context(), dsn, publicKey, kept)
@@ -64,6 +66,7 @@ func (e *env) auditCommand() *cobra.Command {
 	verify.Flags().StringVar(&checkpoint, "checkpoint", "", "file with a checkpoint record kept outside the data directory")
 	verify.Flags().StringVar(&witness, "witness", "", "file with the checkpoints an audit witness kept (JSON lines; a syslog file works too)")
 	verify.Flags().StringVar(&from, "from-checkpoint", "", "offline: start at this trusted checkpoint record (a file holding one, e.g. a segment's closing checkpoint verified before) instead of the first record")
+	verify.Flags().StringVar(&archive, "archive", "", "verify offline an audit archive (audit_archive_dir, or what audit_archive_command wrote) from its manifest; pin the key with --public-key")
 	verify.Flags().StringVar(&dsn, "postgres-dsn", os.Getenv("MIMA_POSTGRES_DSN"), "verify offline every node's chain in this PostgreSQL database (env MIMA_POSTGRES_DSN)")
 
 	export := &cobra.Command{
@@ -95,7 +98,7 @@ func (e *env) auditCommand() *cobra.Command {
 	export.Flags().StringVar(&outFile, "out", "", "write to this file instead of standard output")
 	segments := &cobra.Command{
 		Use:   "segments",
-		Short: "List the sealed segments of an audit directory with their range, size and verification",
+		Short: "List the sealed segments of an audit directory with their range, size, verification and archiving",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			dir := auditDirOf(dataDir, auditDir)
@@ -116,7 +119,11 @@ func (e *env) auditCommand() *cobra.Command {
 							checked = "FAILED: " + s.Verified.Reason
 						}
 					}
-					fmt.Fprintf(w, "%s\t%s\t%d-%d\t%s\t%s\t%d\t%s\n", s.File, s.Status, s.FirstSeq, s.LastSeq, s.FirstTime, s.LastTime, s.Bytes, checked)
+					status := s.Status
+					if s.Archived != "" && s.Status != audit.StatusArchived {
+						status += ", archived"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%d-%d\t%s\t%s\t%d\t%s\n", s.File, status, s.FirstSeq, s.LastSeq, s.FirstTime, s.LastTime, s.Bytes, checked)
 				}
 			})
 		},
@@ -243,32 +250,55 @@ func verifyPostgres(ctx context.Context, dsn, publicKey string, kept map[string]
 	return api.AuditReports(reports), nil
 }
 
-func verifyOffline(cmd *cobra.Command, dir, publicKey, checkpoint, from string, kept map[string][][]byte) (sdk.AuditReport, error) {
+// offlineOptions are the verification options the flags of an offline
+// verification name.
+func offlineOptions(publicKey, checkpoint, from string, kept map[string][][]byte) (audit.VerifyOptions, error) {
 	opts, err := pinned(publicKey)
 	if err != nil {
-		return sdk.AuditReport{}, err
+		return opts, err
 	}
 	if opts.Witnessed, err = singleChain(kept); err != nil {
-		return sdk.AuditReport{}, err
+		return opts, err
 	}
 	if checkpoint != "" {
 		b, err := os.ReadFile(checkpoint)
 		if err != nil {
-			return sdk.AuditReport{}, err
+			return opts, err
 		}
 		opts.Checkpoint = b
 	}
 	if from != "" {
 		b, err := os.ReadFile(from)
 		if err != nil {
-			return sdk.AuditReport{}, err
+			return opts, err
 		}
 		opts.From = bytes.TrimSpace(b)
+	}
+	return opts, nil
+}
+
+func verifyOffline(cmd *cobra.Command, dir, publicKey, checkpoint, from string, kept map[string][][]byte) (sdk.AuditReport, error) {
+	opts, err := offlineOptions(publicKey, checkpoint, from, kept)
+	if err != nil {
+		return sdk.AuditReport{}, err
 	}
 	if _, err := os.Stat(filepath.Join(dir, "audit.log")); err != nil {
 		return sdk.AuditReport{}, fmt.Errorf("no audit log in %s: %w", dir, err)
 	}
 	rep, err := audit.VerifyDir(cmd.Context(), dir, opts)
+	if err != nil {
+		return sdk.AuditReport{}, err
+	}
+	return api.AuditReport(rep), nil
+}
+
+// verifyArchive verifies an audit archive offline.
+func verifyArchive(cmd *cobra.Command, dir, publicKey, checkpoint, from string, kept map[string][][]byte) (sdk.AuditReport, error) {
+	opts, err := offlineOptions(publicKey, checkpoint, from, kept)
+	if err != nil {
+		return sdk.AuditReport{}, err
+	}
+	rep, err := audit.VerifyArchive(cmd.Context(), dir, opts)
 	if err != nil {
 		return sdk.AuditReport{}, err
 	}
@@ -283,6 +313,9 @@ func (e *env) printAuditReport(r sdk.AuditReport) error {
 			fmt.Fprintf(w, "Audit log\tFAILED at record %d (line %d): %s\n", r.FirstBad.Seq, r.FirstBad.Line, r.FirstBad.Reason)
 		}
 		fmt.Fprintf(w, "Records verified\t%d\n", r.Records)
+		if r.FirstSeq > 1 {
+			fmt.Fprintf(w, "From record\t%d (earlier ones are archived, dropped from a memory log, or before the trusted checkpoint)\n", r.FirstSeq)
+		}
 		fmt.Fprintf(w, "Checkpoints\t%d\n", r.Checkpoints)
 		if r.Checkpoints > 0 {
 			fmt.Fprintf(w, "Last checkpoint\trecord %d at %s\n", r.LastCheckpointSeq, r.LastCheckpointTime.Format(timeLayout))

@@ -46,6 +46,10 @@ type Config struct {
 	AuditWitnesses          []string      `yaml:"audit_witnesses"`
 	AuditSegmentMaxBytes    int64         `yaml:"audit_segment_max_bytes"`
 	AuditSegmentMaxAge      time.Duration `yaml:"audit_segment_max_age"`
+	AuditArchiveDir         string        `yaml:"audit_archive_dir"`
+	AuditArchiveCommand     string        `yaml:"audit_archive_command"`
+	AuditRetention          time.Duration `yaml:"audit_retention"`
+	AuditExport             AuditExport   `yaml:"audit_export"`
 	JobsInterval            time.Duration `yaml:"jobs_interval"`
 	PublicRateLimit         int64         `yaml:"public_rate_limit"`
 	PublicRateBurst         int64         `yaml:"public_rate_burst"`
@@ -121,6 +125,11 @@ var table = settings.Table[Config]{EnvPrefix: "MIMA_", Fields: []settings.Field[
 	settings.F("audit_witnesses", "audit-witness", "also send every audit checkpoint here: an absolute file path, an http(s) URL, syslog: or syslog+udp://host:port (repeatable)", func(c *Config) any { return &c.AuditWitnesses }),
 	settings.F("audit_segment_max_bytes", "audit-segment-max-bytes", "seal the active audit segment at the next checkpoint once it holds this many bytes", func(c *Config) any { return &c.AuditSegmentMaxBytes }),
 	settings.F("audit_segment_max_age", "audit-segment-max-age", "seal the active audit segment at the next checkpoint once its first record is this old", func(c *Config) any { return &c.AuditSegmentMaxAge }),
+	settings.F("audit_archive_dir", "audit-archive-dir", "copy every sealed audit segment to this directory (another disk) and verify the copy", func(c *Config) any { return &c.AuditArchiveDir }),
+	settings.F("audit_archive_command", "audit-archive-command", "hand every sealed audit segment to this shell command instead (%p: its path, %f: its name in the archive); exit 0 means archived", func(c *Config) any { return &c.AuditArchiveCommand }),
+	settings.F("audit_retention", "audit-retention", "remove archived audit segments from the audit directory once their last record is this old (0: keep them)", func(c *Config) any { return &c.AuditRetention }),
+	settings.F("audit_export_type", "audit-export-type", "stream audit records to a SIEM: syslog or http (audit_export.type in the file)", func(c *Config) any { return &c.AuditExport.Type }),
+	settings.F("audit_export_address", "audit-export-address", "where to: tcp://host:port or unix:///path for syslog, a URL for http (audit_export.address in the file)", func(c *Config) any { return &c.AuditExport.Address }),
 	settings.F("jobs_interval", "jobs-interval", "how often due key destructions and automatic rotations run", func(c *Config) any { return &c.JobsInterval }),
 	settings.F("public_rate_limit", "public-rate-limit", "requests a second each client may make to the public routes (0: no limit)", func(c *Config) any { return &c.PublicRateLimit }),
 	settings.F("public_rate_burst", "public-rate-burst", "requests each client may make at once to the public routes", func(c *Config) any { return &c.PublicRateBurst }),
@@ -195,6 +204,9 @@ func (c Config) validate() error {
 	}
 	if c.AuditSegmentMaxBytes <= 0 || c.AuditSegmentMaxAge <= 0 {
 		return fmt.Errorf("audit_segment_max_bytes and audit_segment_max_age must be positive")
+	}
+	if err := c.validateAuditArchive(); err != nil {
+		return err
 	}
 	if c.NonceLimit < 1 || c.NonceLimit > kms.MaxNonceLimit {
 		return fmt.Errorf("nonce_limit must be 1 to %d (2^32), not %d", uint64(kms.MaxNonceLimit), c.NonceLimit)

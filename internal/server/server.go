@@ -57,6 +57,9 @@ type node struct {
 	v2x     *scms.Service
 	core    *sealstate.Machine
 	api     *api.Server
+
+	export     *audit.Exporter // nil unless audit_export is set
+	stopExport func()          // stops the running export and waits for it
 }
 
 // Run serves mima with cfg until ctx is cancelled. It prints the address
@@ -84,6 +87,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	// The last line names the main endpoint; scripts wait for it.
 	fmt.Fprintf(out, "mima %s listening on %s\n", Version, eps[len(eps)-1].url)
 	go n.runJobs(ctx, cfg.JobsInterval)
+	n.runExport(ctx)
 	if _, shared := n.backend.(storage.Watcher); shared {
 		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki, n.cms, n.v2x)
 	}
@@ -138,6 +142,7 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		api.WithLeader(n.leader.Load),
 		publicLimit(cfg),
 		api.WithRefusalSampling(cfg.AuditRefusalInterval, time.Now),
+		n.exportMetrics(),
 		api.WithAuditSource(api.AuditSource{Own: n.sink, Chains: n.auditChains, Options: func() audit.VerifyOptions {
 			return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 		}}))
@@ -178,12 +183,7 @@ func (n *node) open(ctx context.Context) error {
 		n.sink = sink
 		return nil
 	}
-	sink, err := openAuditSink(n.cfg, n.log)
-	if err != nil {
-		return err
-	}
-	n.sink = sink
-	return nil
+	return n.openAuditSink()
 }
 
 // nodeID is the configured node id, or the host name.
@@ -242,22 +242,13 @@ const devAuditRecords = 200_000
 // on the in-memory store without an audit_dir keeps its newest
 // devAuditRecords records in memory, like the rest of its state: chained,
 // HMACed and checkpointed as in production, but lost at exit.
-func openAuditSink(cfg Config, log *slog.Logger) (audit.Sink, error) {
-	dir := cfg.AuditDir
-	if dir == "" && cfg.Storage == "bolt" {
-		dir = filepath.Join(cfg.DataDir, "audit")
-	}
+func (n *node) openAuditSink() error {
+	dir := n.cfg.auditDir()
 	if dir == "" {
-		return audit.NewMemorySink(devAuditRecords), nil
+		n.sink = audit.NewMemorySink(devAuditRecords)
+		return nil
 	}
-	s, err := audit.OpenFileSink(dir,
-		audit.WithSegmentMaxBytes(cfg.AuditSegmentMaxBytes),
-		audit.WithSegmentMaxAge(cfg.AuditSegmentMaxAge),
-		audit.WithSinkErrorHandler(func(err error) { log.Error("audit segment work failed", "error", err) }))
-	if err != nil {
-		return nil, err
-	}
-	return s, nil
+	return n.openAuditLog(dir)
 }
 
 // start unseals with the KEK when one is configured, or initialises and
@@ -428,6 +419,9 @@ func (n *node) close() {
 		if err := n.audit.Close(); err != nil {
 			n.log.Error("closing the audit log", "error", err)
 		}
+	}
+	if n.stopExport != nil {
+		n.stopExport()
 	}
 	if c, ok := n.sink.(io.Closer); ok {
 		_ = c.Close()
