@@ -192,8 +192,10 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"POST /v1/tenants":             {path: "/v1/tenants", body: map[string]string{"name": "intruder"}},
 		"GET /v1/tenants":              {path: "/v1/tenants"},
 		"GET /v1/audit/verify":         {path: "/v1/audit/verify"},
-		"GET /v1/audit/export":         {path: "/v1/audit/export"},
-		"GET /v1/tokens/self":          {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
+		// B sees its own usage, never A's keys or A's calls by tenant.
+		"GET /v1/usage":        {path: "/v1/usage?by=key", allowed: []int{http.StatusOK}, leaks: []string{"sm4-a", "sm2-a"}, owner: http.StatusOK},
+		"GET /v1/audit/export": {path: "/v1/audit/export"},
+		"GET /v1/tokens/self":  {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
 		// A token renews only itself.
 		"POST /v1/tokens/self/renew": {path: "/v1/tokens/self/renew", body: map[string]string{}, allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
 		"DELETE /v1/sys/root-token":  {path: "/v1/sys/root-token"},
