@@ -25,9 +25,9 @@ var zh = map[string]string{
 	"GB/T 39786-2021 level 3": "GB/T 39786-2021 第三级", "V2X deployments": "车联网部署", "Deployment": "部署",
 	"Language": "语言", "Main menu": "主菜单", "request": "请求",
 	"The form has expired or did not come from this console; reload the page and try again.": "表单已过期或并非来自本控制台，请刷新后重试。",
-	"Your session has ended; sign in again.": "会话已结束，请重新登录。",
-	"The token was not accepted.": "令牌未被接受。",
-	"Sign in with a mima token. The console acts with this token's rights only.": "使用 mima 令牌登录。控制台仅以该令牌的权限操作。",
+	"Your session has ended; sign in again.":                                                 "会话已结束，请重新登录。",
+	"The token was not accepted.":                                                            "令牌未被接受。",
+	"Sign in with a mima token. The console acts with this token's rights only.":             "使用 mima 令牌登录。控制台仅以该令牌的权限操作。",
 }
 
 // translate shows s in lang.
