@@ -128,14 +128,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // report gathers the compliance facts with the user's token.
-func (c *Console) report(q *req) compliance.Report {
+func (c *Console) report(q *req) (compliance.Report, error) {
 	now := time.Now()
-	facts := compliance.Gather(q.ctx(), q.api, q.r.TLS != nil, now)
-	return compliance.Evaluate(c.rules, q.sess.tenant, now, facts)
+	facts, err := compliance.Gather(q.ctx(), q.api, q.r.TLS != nil, now)
+	if err != nil {
+		return compliance.Report{}, err
+	}
+	return compliance.Evaluate(c.rules, q.sess.tenant, now, facts), nil
 }
 
 func (c *Console) compliancePage(q *req) ([]section, error) {
-	rep := c.report(q)
+	rep, err := c.report(q)
+	if err != nil {
+		return nil, err
+	}
 	t := &table{Head: []string{"Check", "Area", "Status", "Evidence", "Fix"}}
 	for _, ch := range rep.Checks {
 		title := ch.Title
@@ -153,8 +159,13 @@ func (c *Console) complianceJSON(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	rep, err := c.report(q)
+	if err != nil {
+		writeJSON(w, statusOf(err), map[string]string{"error": errorText(q.lang, err)})
+		return
+	}
 	w.Header().Set("Content-Disposition", `attachment; filename="compliance.json"`)
-	writeJSON(w, http.StatusOK, c.report(q))
+	writeJSON(w, http.StatusOK, rep)
 }
 
 func v2xPage(q *req) ([]section, error) {
