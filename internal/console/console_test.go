@@ -92,11 +92,10 @@ func (n *node) client(token string) *sdk.Client {
 
 // browser is one signed-in browser: its session cookie and CSRF token.
 type browser struct {
-	n       *node
-	cookie  *http.Cookie
-	csrf    string
-	useTLS  bool
-	headers http.Header
+	n      *node
+	cookie *http.Cookie
+	csrf   string
+	useTLS bool
 }
 
 func (n *node) do(b *browser, method, path string, form url.Values) *httptest.ResponseRecorder {
