@@ -276,6 +276,14 @@ func (c *Client) Login(ctx context.Context, req LoginRequest) (LoginResult, erro
 	return one[LoginResult](ctx, c, "/v1/auth/login", req)
 }
 
+// ListLoginRules lists the tenant's login rules.
+func (c *Client) ListLoginRules(ctx context.Context) ([]LoginRule, error) {
+	var r struct {
+		Rules []LoginRule `json:"rules"`
+	}
+	return r.Rules, c.do(ctx, http.MethodGet, "/v1/auth/rules", nil, &r)
+}
+
 // PutLoginRule creates or replaces a login rule.
 func (c *Client) PutLoginRule(ctx context.Context, r LoginRule) (LoginRule, error) {
 	var out LoginRule

@@ -31,6 +31,7 @@ import (
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/ratelimit"
 	"github.com/mimacrypto/mima/internal/sealstate"
+	"github.com/mimacrypto/mima/internal/usage"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 )
 
@@ -74,6 +75,7 @@ type Server struct {
 	log      *slog.Logger
 	metrics  *metrics
 	extra    []prometheus.Collector // more metrics, from WithCollectors
+	usage    *usage.Meter
 
 	routes []route
 	mux    *http.ServeMux
@@ -106,6 +108,10 @@ func WithLeader(leader func() bool) Option { return func(s *Server) { s.leader =
 // WithAuditSource enables the audit verify and export endpoints.
 func WithAuditSource(src AuditSource) Option { return func(s *Server) { s.auditSrc = src } }
 
+// WithUsageMeter sets the meter that counts tenant calls (GET /v1/usage);
+// by default each Server has its own.
+func WithUsageMeter(m *usage.Meter) Option { return func(s *Server) { s.usage = m } }
+
 // New returns the API handler for svc; every request is recorded by
 // auditor.
 func New(svc Services, auditor Auditor, opts ...Option) *Server {
@@ -120,6 +126,9 @@ func New(svc Services, auditor Auditor, opts ...Option) *Server {
 		o(s)
 	}
 	s.metrics = newMetrics(svc.Core, s.extra...)
+	if s.usage == nil {
+		s.usage = usage.New()
+	}
 	s.routes = s.allRoutes()
 	if s.sampling > 0 {
 		s.auditor = newSampler(s.auditor, s.publicOps(), s.sampling, s.samplingNow)

@@ -192,7 +192,9 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"POST /v1/tenants":             {path: "/v1/tenants", body: map[string]string{"name": "intruder"}},
 		"GET /v1/tenants":              {path: "/v1/tenants"},
 		"GET /v1/audit/verify":         {path: "/v1/audit/verify"},
-		"GET /v1/audit/export":         {path: "/v1/audit/export"},
+		// B sees its own usage, never A's keys or A's calls by tenant.
+		"GET /v1/usage":        {path: "/v1/usage?by=key", allowed: []int{http.StatusOK}, leaks: []string{"sm4-a", "sm2-a"}, owner: http.StatusOK},
+		"GET /v1/audit/export": {path: "/v1/audit/export"},
 		// B finds its own records only; A's are there (the check).
 		"GET /v1/audit/records": {path: "/v1/audit/records?limit=1000", allowed: []int{http.StatusOK}, leaks: []string{`"tenant":"tenant-a"`}, owner: http.StatusOK,
 			check: func(t *testing.T, n *testNode, owner, intruder string) {

@@ -132,9 +132,25 @@ func (s *Server) register(rt *route) {
 	obs := s.metrics.observer(rt.method + " " + rt.pattern)
 	s.mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		status := s.dispatch(rt, w, r)
-		obs(status, time.Since(start))
+		c := &call{ctx: r.Context(), w: w, r: r, id: s.newRequestID(), scope: rt.scope, pattern: rt.pattern}
+		status := s.dispatch(rt, c)
+		took := time.Since(start)
+		obs(status, took)
+		if c.tenant != "" {
+			s.usage.Record(c.tenant, rt.op, meteredKey(rt, c, status), status >= 400, took)
+		}
 	})
+}
+
+// meteredKey is the key a call is metered under: the object of the key
+// routes (in the path or, for create and restore, the body), none for the
+// others. Failed calls are metered under no key, so that names a caller
+// makes up cannot grow the meter.
+func meteredKey(rt *route, c *call, status int) string {
+	if status < 400 && strings.HasPrefix(rt.pattern, "/v1/keys") {
+		return c.object
+	}
+	return ""
 }
 
 // dispatch runs one request through seal check, authentication,
@@ -146,8 +162,8 @@ func (s *Server) register(rt *route) {
 // request is refused having changed nothing, and its outcome is recorded
 // after. A pure route is recorded once, after, and its answer is withheld
 // when that record fails.
-func (s *Server) dispatch(rt *route, w http.ResponseWriter, r *http.Request) int {
-	c := &call{ctx: r.Context(), w: w, r: r, id: s.newRequestID(), scope: rt.scope, pattern: rt.pattern}
+func (s *Server) dispatch(rt *route, c *call) int {
+	w, r := c.w, c.r
 	w.Header().Set("X-Request-Id", c.id)
 	if rt.object != "" {
 		c.object = r.PathValue(rt.object)

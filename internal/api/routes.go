@@ -151,6 +151,8 @@ func (s *Server) allRoutes() []route {
 		{method: "GET", pattern: "/v1/v2x/{deployment}/trust-list", op: "v2x.trust-list", scope: scopePublic, object: "deployment", handle: s.v2xCOER(s.v2xTrustList)},
 		{method: "GET", pattern: "/v1/v2x/{deployment}/crl", op: "v2x.crl", scope: scopePublic, object: "deployment", handle: s.v2xCOER(s.v2xCRL)},
 
+		{method: "GET", pattern: "/v1/usage", op: "usage.read", scope: scopeTenant, handle: s.usageQuery},
+
 		{method: "GET", pattern: "/v1/audit/verify", op: "audit.verify", scope: scopeSystem, handle: s.verifyAudit},
 		{method: "GET", pattern: "/v1/audit/export", op: "audit.export", scope: scopeSystem, handle: s.exportAudit},
 		{method: "GET", pattern: "/v1/audit/records", op: "audit.search", scope: scopeTenant, handle: s.searchAudit},

@@ -114,6 +114,8 @@ func (e *env) rootCommand() *cobra.Command {
 		e.tsCommand(),
 		e.loginCommand(),
 		e.v2xCommand(),
+		e.reportCommand(),
+		e.usageCommand(),
 	)
 	root.AddCommand(e.cryptoCommands()...)
 	return root

@@ -23,6 +23,7 @@ import (
 	"github.com/mimacrypto/mima/internal/barrier"
 	"github.com/mimacrypto/mima/internal/cms"
 	"github.com/mimacrypto/mima/internal/coherence"
+	"github.com/mimacrypto/mima/internal/console"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
@@ -94,7 +95,23 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, n.log)
 	}
-	return serve(ctx, lns, n.api, cfg, n.log)
+	h, err := n.handler()
+	if err != nil {
+		return err
+	}
+	return serve(ctx, lns, h, cfg, n.log)
+}
+
+// handler serves the API, and the web console under /ui/.
+func (n *node) handler() (http.Handler, error) {
+	ui, err := console.New(n.api, console.WithLogger(n.log))
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", ui)
+	mux.Handle("/", n.api)
+	return mux, nil
 }
 
 // assemble opens the store and audit log and wires the node.

@@ -1,0 +1,227 @@
+package compliance
+
+import (
+	"context"
+	"encoding/pem"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/sdk"
+)
+
+// Fact is one observation of the live system: a value that checks compare,
+// and the evidence shown with it. Missing says why it could not be
+// observed (the token may not see it).
+type Fact struct {
+	Value    any
+	Evidence string
+	Missing  string
+}
+
+// Facts are observations by name.
+type Facts map[string]Fact
+
+// ExpiryWindow is how soon a certificate must expire to be reported.
+const ExpiryWindow = 30 * 24 * time.Hour
+
+// Gather observes the system through c, with c's token and tenant.
+// encrypted says whether c reaches the server over TLS or TLCP. It fails
+// only when the server cannot be reached; what the token may not see
+// becomes a missing fact.
+func Gather(ctx context.Context, c *sdk.Client, encrypted bool, now time.Time) (Facts, error) {
+	f := Facts{"transport.encrypted": {Value: encrypted, Evidence: transportEvidence(encrypted)}}
+	h, err := c.Health(ctx)
+	if err != nil && sdk.ErrorCode(err) == "" {
+		return nil, fmt.Errorf("compliance: reaching the server: %w", err)
+	}
+	gatherRoot(h, err, f)
+	gatherKeys(ctx, c, now, f)
+	gatherCerts(ctx, c, now, f)
+	gatherAudit(ctx, c, now, f)
+	gatherAccess(ctx, c, now, f)
+	return f, nil
+}
+
+func transportEvidence(encrypted bool) string {
+	if encrypted {
+		return "this report was gathered over TLS or TLCP"
+	}
+	return "this report was gathered over plain HTTP"
+}
+
+// missing records that every named fact could not be observed.
+func (f Facts) missing(err error, names ...string) {
+	why := "could not be observed: " + err.Error()
+	if code := sdk.ErrorCode(err); code != "" {
+		why = "not visible to this token (" + code + ")"
+	}
+	for _, n := range names {
+		f[n] = Fact{Missing: why}
+	}
+}
+
+func gatherRoot(h sdk.Health, err error, f Facts) {
+	if err != nil {
+		f.missing(err, "root.threshold", "root.unattended")
+		return
+	}
+	f["root.threshold"] = Fact{Value: h.Threshold, Evidence: fmt.Sprintf("%d of %d key shares unseal the root key", h.Threshold, h.Shares)}
+	f["root.unattended"] = Fact{Value: h.Unattended, Evidence: fmt.Sprintf("unattended unseal with a KEK file: %v", h.Unattended)}
+}
+
+// approvedKeyType reports whether a key type is a ShangMi algorithm.
+func approvedKeyType(t string) bool {
+	return strings.HasPrefix(t, "sm") || t == "hmac-sm3" || strings.HasPrefix(t, "zuc")
+}
+
+func gatherKeys(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
+	var nonSM, noPeriod, overdue []string
+	total := 0
+	opts := sdk.ListKeysOptions{}
+	for {
+		page, err := c.ListKeys(ctx, opts)
+		if err != nil {
+			f.missing(err, "keys.non_sm", "keys.no_rotation_period", "keys.rotation_overdue")
+			return
+		}
+		for _, k := range page.Keys {
+			total++
+			if !approvedKeyType(k.Type) {
+				nonSM = append(nonSM, k.Name+" ("+k.Type+")")
+			}
+			if k.State == "enabled" && k.Type != "sm2" && k.AutoRotatePeriod == "" {
+				noPeriod = append(noPeriod, k.Name)
+			}
+			if k.NextRotation != nil && k.NextRotation.Before(now) {
+				overdue = append(overdue, k.Name)
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		opts.After = page.Next
+	}
+	f["keys.non_sm"] = countFact(nonSM, total, "keys", "not of a ShangMi type")
+	f["keys.no_rotation_period"] = countFact(noPeriod, total, "keys", "enabled symmetric keys without a rotation period")
+	f["keys.rotation_overdue"] = countFact(overdue, total, "keys", "past their rotation date")
+}
+
+// countFact is a count of offending objects, with up to five named.
+func countFact(bad []string, total int, what, why string) Fact {
+	ev := fmt.Sprintf("%d of %d %s %s", len(bad), total, what, why)
+	if len(bad) > 0 {
+		ev += ": " + strings.Join(bad[:min(5, len(bad))], ", ")
+		if len(bad) > 5 {
+			ev += ", …"
+		}
+	}
+	return Fact{Value: len(bad), Evidence: ev}
+}
+
+func gatherCerts(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
+	var nonSM, expiring []string
+	total := 0
+	q := sdk.CertificatesQuery{State: "valid"}
+	for {
+		page, err := c.ListCertificates(ctx, q)
+		if err != nil {
+			f.missing(err, "certs.non_sm", "certs.expiring")
+			return
+		}
+		for _, cert := range page.Certificates {
+			total++
+			if !sm2WithSM3(cert.Certificate) {
+				nonSM = append(nonSM, cert.Serial)
+			}
+			if cert.NotAfter.Before(now.Add(ExpiryWindow)) {
+				expiring = append(expiring, cert.Serial+" ("+cert.NotAfter.Format(time.DateOnly)+")")
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		q.After = page.Next
+	}
+	f["certs.non_sm"] = countFact(nonSM, total, "valid certificates", "not signed with SM2/SM3")
+	f["certs.expiring"] = countFact(expiring, total, "valid certificates", "expiring within 30 days")
+}
+
+// sm2WithSM3 reports whether a PEM certificate is signed with SM2/SM3.
+func sm2WithSM3(certPEM string) bool {
+	b, _ := pem.Decode([]byte(certPEM))
+	if b == nil {
+		return false
+	}
+	cert, err := smx509.ParseCertificate(b.Bytes)
+	return err == nil && cert.SignatureAlgorithm == smx509.SM2WithSM3
+}
+
+func gatherAudit(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
+	rep, err := c.VerifyAudit(ctx)
+	if err != nil {
+		f.missing(err, "audit.ok", "audit.checkpoint_age_hours", "audit.witnessed")
+		return
+	}
+	ev := fmt.Sprintf("%d records, %d checkpoints, verified: %v", rep.Records, rep.Checkpoints, rep.OK)
+	if rep.FirstBad != nil {
+		ev += fmt.Sprintf("; first bad record: %+v", *rep.FirstBad)
+	}
+	f["audit.ok"] = Fact{Value: rep.OK, Evidence: ev}
+	if rep.LastCheckpointTime.IsZero() {
+		f["audit.checkpoint_age_hours"] = Fact{Value: float64(1 << 30), Evidence: "no checkpoint yet"}
+	} else {
+		age := now.Sub(rep.LastCheckpointTime)
+		f["audit.checkpoint_age_hours"] = Fact{Value: age.Hours(), Evidence: fmt.Sprintf("last checkpoint %d at %s (%s ago), %d records after it",
+			rep.LastCheckpointSeq, rep.LastCheckpointTime.Format(time.RFC3339), age.Round(time.Minute), rep.AfterCheckpoint)}
+	}
+	f["audit.witnessed"] = Fact{Value: rep.ExternalCheckpointSeq > 0, Evidence: fmt.Sprintf("newest checkpoint known outside the log: %d", rep.ExternalCheckpointSeq)}
+}
+
+func gatherAccess(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
+	if rules, err := c.ListLoginRules(ctx); err != nil {
+		f.missing(err, "identity.login_rules")
+	} else {
+		names := make([]string, len(rules))
+		for i, r := range rules {
+			names[i] = r.Name
+		}
+		f["identity.login_rules"] = Fact{Value: len(rules), Evidence: fmt.Sprintf("%d certificate login rules: %s", len(rules), strings.Join(names, ", "))}
+	}
+	if names, err := c.ListPolicies(ctx); err != nil {
+		f.missing(err, "access.wildcard_policies")
+	} else {
+		var wild []string
+		for _, n := range names {
+			if n == "admin" { // built in: it grants everything by design
+				continue
+			}
+			p, err := c.GetPolicy(ctx, n)
+			if err != nil {
+				f.missing(err, "access.wildcard_policies")
+				break
+			}
+			if slices.ContainsFunc(p.Rules, func(r sdk.Rule) bool { return slices.Contains(r.Operations, "*") }) {
+				wild = append(wild, n)
+			}
+		}
+		if _, failed := f["access.wildcard_policies"]; !failed {
+			f["access.wildcard_policies"] = countFact(wild, len(names), "policies", "granting every operation")
+		}
+	}
+	var admins []string
+	for t, err := range c.AllTokens(ctx) {
+		if err != nil {
+			f.missing(err, "access.admin_tokens")
+			return
+		}
+		live := t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || t.ExpiresAt.After(now))
+		if live && (t.Root || slices.Contains(t.Policies, "admin")) {
+			admins = append(admins, t.Accessor)
+		}
+	}
+	f["access.admin_tokens"] = Fact{Value: len(admins), Evidence: fmt.Sprintf("%d live tokens hold the admin policy", len(admins))}
+}

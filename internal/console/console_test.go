@@ -1,0 +1,336 @@
+package console
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mimacrypto/mima/internal/api"
+	"github.com/mimacrypto/mima/internal/audit"
+	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/internal/barrier"
+	"github.com/mimacrypto/mima/internal/clocktest"
+	"github.com/mimacrypto/mima/internal/cms"
+	"github.com/mimacrypto/mima/internal/compliance"
+	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/kms"
+	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/sealstate"
+	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/v2x/scms"
+	"github.com/mimacrypto/mima/sdk"
+)
+
+// node is an unsealed API with the console in front of it.
+type node struct {
+	t     *testing.T
+	ui    *Console
+	api   *api.Server
+	root  string
+	clock *clocktest.Clock
+}
+
+func newNode(t *testing.T) *node {
+	t.Helper()
+	raw := inmem.New()
+	b := barrier.New(raw)
+	auth := authn.New(b, authn.WithOperations(api.Operations()))
+	sink := audit.NewMemorySink(0)
+	logger, err := audit.New(sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = logger.Close() })
+	keys := sealstate.NewAuditKeys(logger)
+	ks := kms.New(device.NewSoftware())
+	ca := pki.New(ks)
+	sigs := cms.New(ks, ca)
+	v2x := scms.New(ks)
+	core := sealstate.New(raw, b, auth, sealstate.WithComponents(keys, ks, ca, sigs, v2x))
+	chains := func(context.Context) (map[string]audit.Source, error) { return map[string]audit.Source{"": sink}, nil }
+	srv := api.New(api.Services{Core: core, Auth: auth, Keys: ks, PKI: ca, CMS: sigs, V2X: v2x}, logger,
+		api.WithAuditSource(api.AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
+			return audit.VerifyOptions{PublicKey: keys.PublicKey()}
+		}}))
+	res, err := core.Init(context.Background(), 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := core.Unseal(context.Background(), res.Shares[0]); err != nil {
+		t.Fatal(err)
+	}
+	clk := clocktest.New(time.Now())
+	ui, err := New(srv, WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &node{t: t, ui: ui, api: srv, root: res.RootToken, clock: clk}
+}
+
+// tenant creates a tenant through the API and returns its admin token.
+func (n *node) tenant(name string) string {
+	n.t.Helper()
+	c := n.client(n.root)
+	res, err := c.CreateTenant(context.Background(), name)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return res.Token
+}
+
+func (n *node) client(token string) *sdk.Client {
+	c, _ := sdk.New("http://api", sdk.WithToken(token), sdk.WithHTTPClient(&http.Client{Transport: inProcess{api: n.api, remote: "192.0.2.1:1"}}))
+	return c
+}
+
+// browser is one signed-in browser: its session cookie and CSRF token.
+type browser struct {
+	n      *node
+	cookie *http.Cookie
+	csrf   string
+	useTLS bool
+}
+
+func (n *node) do(b *browser, method, path string, form url.Values) *httptest.ResponseRecorder {
+	n.t.Helper()
+	var r *http.Request
+	if form != nil {
+		r = httptest.NewRequest(method, path, strings.NewReader(form.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	} else {
+		r = httptest.NewRequest(method, path, nil)
+	}
+	if b != nil {
+		if b.cookie != nil {
+			r.AddCookie(b.cookie)
+		}
+		if b.useTLS {
+			r.TLS = &tls.ConnectionState{}
+		}
+	}
+	w := httptest.NewRecorder()
+	n.ui.ServeHTTP(w, r)
+	return w
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// signIn signs in with token and returns the browser.
+func (n *node) signIn(token string, useTLS bool) *browser {
+	n.t.Helper()
+	b := &browser{n: n, useTLS: useTLS}
+	w := n.do(b, "GET", "/ui/login", nil)
+	pre := cookieOf(w, preCookie)
+	m := csrfField.FindStringSubmatch(w.Body.String())
+	if pre == nil || m == nil {
+		n.t.Fatalf("login form without its CSRF cookie or field: %s", w.Body)
+	}
+	b.cookie = pre
+	w = n.do(b, "POST", "/ui/login", url.Values{"token": {token}, "csrf": {m[1]}})
+	if w.Code != http.StatusSeeOther {
+		n.t.Fatalf("sign in: %d %s", w.Code, w.Body)
+	}
+	b.cookie = cookieOf(w, cookieName)
+	if b.cookie == nil {
+		n.t.Fatal("no session cookie after sign in")
+	}
+	page := n.do(b, "GET", "/ui/status", nil)
+	m = csrfField.FindStringSubmatch(page.Body.String())
+	if m == nil {
+		n.t.Fatalf("status page without a CSRF token: %d %s", page.Code, page.Body)
+	}
+	b.csrf = m[1]
+	return b
+}
+
+func cookieOf(w *httptest.ResponseRecorder, name string) *http.Cookie {
+	for _, c := range w.Result().Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// post sends a console form with the session's CSRF token.
+func (b *browser) post(path string, form url.Values) *httptest.ResponseRecorder {
+	if form == nil {
+		form = url.Values{}
+	}
+	form.Set("csrf", b.csrf)
+	return b.n.do(b, "POST", path, form)
+}
+
+func (b *browser) get(path string) *httptest.ResponseRecorder { return b.n.do(b, "GET", path, nil) }
+
+func TestEveryPageRenders(t *testing.T) {
+	n := newNode(t)
+	for _, who := range []struct {
+		name  string
+		token string
+	}{{"root", n.root}, {"tenant admin", n.tenant("acme")}} {
+		b := n.signIn(who.token, false)
+		for _, item := range nav(who.token == n.root) {
+			w := b.get(item.Path)
+			if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "<h1>") {
+				t.Errorf("%s: %s: %d %s", who.name, item.Path, w.Code, w.Body)
+			}
+		}
+	}
+}
+
+func TestSecurityHeadersAndCookie(t *testing.T) {
+	n := newNode(t)
+	b := n.signIn(n.root, true)
+	if !b.cookie.HttpOnly || !b.cookie.Secure || b.cookie.SameSite != http.SameSiteStrictMode || b.cookie.Path != "/ui/" {
+		t.Fatalf("session cookie over TLS: %+v", b.cookie)
+	}
+	w := b.get("/ui/keys")
+	pol := w.Header().Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"} {
+		if !strings.Contains(pol, want) {
+			t.Errorf("CSP %q lacks %q", pol, want)
+		}
+	}
+	if strings.Contains(pol, "unsafe") {
+		t.Errorf("CSP allows unsafe sources: %q", pol)
+	}
+	if strings.Contains(w.Body.String(), "<script>") || regexp.MustCompile(`\son[a-z]+=`).MatchString(w.Body.String()) {
+		t.Errorf("the page has inline script")
+	}
+	if plain := n.signIn(n.root, false); plain.cookie.Secure {
+		t.Errorf("the development (plain HTTP) cookie is marked Secure and would never be sent back")
+	}
+}
+
+// TestPostWithoutCSRFChangesNothing: a form posted without the session's
+// CSRF token (a cross-site request riding the cookie) is refused, and
+// the key it names is not created.
+func TestPostWithoutCSRFChangesNothing(t *testing.T) {
+	n := newNode(t)
+	b := n.signIn(n.root, false)
+	for _, csrf := range []string{"", "forged"} {
+		w := n.do(b, "POST", "/ui/keys", url.Values{"name": {"k1"}, "type": {"sm4"}, "csrf": {csrf}})
+		if w.Code != http.StatusForbidden {
+			t.Fatalf("POST with CSRF %q: %d", csrf, w.Code)
+		}
+	}
+	if _, err := n.client(n.root).GetKey(context.Background(), "k1"); sdk.ErrorCode(err) != "key_not_found" {
+		t.Fatalf("the key was created by a refused form: %v", err)
+	}
+	if w := b.post("/ui/keys", url.Values{"name": {"k1"}, "type": {"sm4"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("POST with the CSRF token: %d %s", w.Code, w.Body)
+	}
+	// Login itself needs the login form's token.
+	if w := n.do(nil, "POST", "/ui/login", url.Values{"token": {n.root}}); w.Code != http.StatusForbidden || cookieOf(w, cookieName) != nil {
+		t.Fatalf("login without the form's CSRF value: %d", w.Code)
+	}
+}
+
+func TestSessionExpiresWhenIdle(t *testing.T) {
+	n := newNode(t)
+	b := n.signIn(n.root, false)
+	n.clock.Advance(DefaultIdle - time.Second)
+	if w := b.get("/ui/keys"); w.Code != http.StatusOK {
+		t.Fatalf("within the idle timeout: %d", w.Code)
+	}
+	n.clock.Advance(DefaultIdle + time.Second)
+	if w := b.get("/ui/keys"); w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/ui/login") {
+		t.Fatalf("after the idle timeout: %d %s", w.Code, w.Header().Get("Location"))
+	}
+	if w := b.post("/ui/keys", url.Values{"name": {"late"}, "type": {"sm4"}}); w.Code != http.StatusUnauthorized {
+		t.Fatalf("POST after the idle timeout: %d", w.Code)
+	}
+}
+
+// TestTenantSeesOnlyItsTenant: the console acts with the user's token, so
+// tenant B's pages never show tenant A's keys, and B cannot act on them.
+func TestTenantSeesOnlyItsTenant(t *testing.T) {
+	n := newNode(t)
+	a, b := n.signIn(n.tenant("tenant-a"), false), n.signIn(n.tenant("tenant-b"), false)
+	if w := a.post("/ui/keys", url.Values{"name": {"secret-key-a"}, "type": {"sm4"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("tenant A creates a key: %d %s", w.Code, w.Body)
+	}
+	if w := a.get("/ui/keys"); !strings.Contains(w.Body.String(), "secret-key-a") {
+		t.Fatalf("tenant A's own key list: %s", w.Body)
+	}
+	for _, p := range []string{"/ui/keys", "/ui/usage", "/ui/usage.json?by=key", "/ui/compliance"} {
+		if w := b.get(p); strings.Contains(w.Body.String(), "secret-key-a") {
+			t.Errorf("tenant B's %s shows tenant A's key", p)
+		}
+	}
+	if w := b.get("/ui/keys/secret-key-a"); w.Code != http.StatusNotFound {
+		t.Errorf("tenant B reading A's key: %d", w.Code)
+	}
+	if w := b.post("/ui/keys/secret-key-a/disable", nil); w.Code != http.StatusNotFound {
+		t.Errorf("tenant B disabling A's key: %d", w.Code)
+	}
+	if w := b.get("/ui/tenants"); w.Code != http.StatusForbidden {
+		t.Errorf("tenant B on the root-only tenants page: %d", w.Code)
+	}
+	if w := b.post("/ui/tenant", url.Values{"tenant": {"tenant-a"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("tenant switch: %d", w.Code)
+	} else if w := b.get("/ui/keys"); strings.Contains(w.Body.String(), "secret-key-a") {
+		t.Errorf("a tenant token switched itself into tenant A")
+	}
+}
+
+func TestComplianceReport(t *testing.T) {
+	n := newNode(t)
+	root := n.signIn(n.root, true)
+	if w := root.post("/ui/keys", url.Values{"name": {"no-period"}, "type": {"sm4"}}); w.Code != http.StatusSeeOther {
+		t.Fatalf("create key: %d", w.Code)
+	}
+	status := func(b *browser) map[string]compliance.Check {
+		t.Helper()
+		w := b.get("/ui/compliance.json")
+		var rep compliance.Report
+		if err := json.Unmarshal(w.Body.Bytes(), &rep); err != nil || rep.Level != 3 {
+			t.Fatalf("report: %d %s", w.Code, w.Body)
+		}
+		out := map[string]compliance.Check{}
+		for _, c := range rep.Checks {
+			out[c.ID] = c
+		}
+		return out
+	}
+	r := status(root)
+	for id, want := range map[string]string{"algorithms.keys-approved": compliance.Pass, "keys.rotation-period": compliance.Fail,
+		"transport.encrypted": compliance.Pass, "audit.verified": compliance.Pass, "root.shares": compliance.Fail} {
+		if r[id].Status != want {
+			t.Errorf("root: %s is %s (%s), want %s", id, r[id].Status, r[id].Evidence, want)
+		}
+	}
+	if !strings.Contains(r["keys.rotation-period"].Evidence, "no-period") || r["keys.rotation-period"].Fix != "/ui/keys" {
+		t.Errorf("the failing check names neither the key nor its fix: %+v", r["keys.rotation-period"])
+	}
+	// A tenant admin has no right to verify the audit log: n/a, not a pass.
+	if got := status(n.signIn(n.tenant("acme"), false))["audit.verified"]; got.Status != compliance.NA {
+		t.Errorf("tenant admin: audit.verified %+v", got)
+	}
+	if w := root.get("/ui/compliance"); !strings.Contains(w.Body.String(), `href="/ui/keys"`) {
+		t.Errorf("the report page does not link the fix")
+	}
+}
+
+func TestLanguage(t *testing.T) {
+	n := newNode(t)
+	r := httptest.NewRequest("GET", "/ui/login", nil)
+	r.Header.Set("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8")
+	w := httptest.NewRecorder()
+	n.ui.ServeHTTP(w, r)
+	if !strings.Contains(w.Body.String(), `lang="zh-CN"`) || !strings.Contains(w.Body.String(), "登录") {
+		t.Fatalf("Chinese browser: %s", w.Body)
+	}
+	w = n.do(nil, "GET", "/ui/lang/en?back=//evil.example/", nil)
+	if w.Header().Get("Location") != "/ui/status" || cookieOf(w, "lang").Value != "en" {
+		t.Fatalf("switching language: %s %+v", w.Header().Get("Location"), w.Result().Cookies())
+	}
+}
