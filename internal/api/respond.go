@@ -40,7 +40,8 @@ func statusOf(code fault.Code) int {
 		return http.StatusRequestEntityTooLarge
 	case fault.RateLimited:
 		return http.StatusTooManyRequests
-	case fault.Sealed, fault.NotInitialized, fault.StorageFailure, fault.AuditFailure, fault.TSAUnavailable, fault.LAUnavailable:
+	case fault.Sealed, fault.NotInitialized, fault.StorageFailure, fault.AuditFailure, fault.TSAUnavailable, fault.LAUnavailable,
+		fault.DeviceBusy, fault.DeviceUnavailable:
 		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
@@ -67,7 +68,7 @@ func (s *Server) writeError(w http.ResponseWriter, id string, err error) int {
 	if fe, ok := fault.As(err); ok {
 		msg = fe.Message
 	}
-	if code == fault.Internal || code == fault.StorageFailure || code == fault.AuditFailure {
+	if code == fault.Internal || code == fault.StorageFailure || code == fault.AuditFailure || code == fault.DeviceUnavailable {
 		s.log.Error("request failed", "request_id", id, "code", code, "error", err)
 	}
 	status := statusOf(code)

@@ -2,8 +2,8 @@ package device_test
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/ecdsa"
+	"context"
+	"crypto/rand"
 	"errors"
 	"testing"
 
@@ -11,20 +11,25 @@ import (
 	"github.com/emmansun/gmsm/sm3"
 
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/device/devicetest"
 )
+
+var ctx = context.Background()
+
+func TestSoftwareConformance(t *testing.T) {
+	dev := device.NewSoftware()
+	devicetest.Run(t, func(*testing.T) device.Device { return dev })
+}
 
 func open(t *testing.T, dev device.Device, typ device.KeyType) device.Key {
 	t.Helper()
-	m, err := dev.Generate(typ)
+	m, err := dev.Generate(ctx, typ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := dev.Open(typ, m)
+	k, err := dev.Open(ctx, typ, m)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if k.Type() != typ {
-		t.Fatalf("opened %s key reports type %s", typ, k.Type())
 	}
 	return k
 }
@@ -39,28 +44,16 @@ func TestGenerateSizesAndFreshness(t *testing.T) {
 		{device.SM2, device.SM2KeySize},
 		{device.HMACSM3, device.HMACSM3KeySize},
 	} {
-		a, err := dev.Generate(tc.typ)
+		a, err := dev.Generate(ctx, tc.typ)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := dev.Generate(tc.typ)
+		b, err := dev.Generate(ctx, tc.typ)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(a) != tc.size || len(b) != tc.size || bytes.Equal(a, b) {
 			t.Errorf("%s: material of %d and %d bytes, equal=%v; want two different %d-byte keys", tc.typ, len(a), len(b), bytes.Equal(a, b), tc.size)
-		}
-	}
-}
-
-func TestUnsupportedTypes(t *testing.T) {
-	dev := device.NewSoftware()
-	for _, typ := range []device.KeyType{"zuc", "sm9-sign", "sm9-encrypt", "rsa", "", "SM4"} {
-		if _, err := dev.Generate(typ); !errors.Is(err, device.ErrUnsupportedType) {
-			t.Errorf("Generate(%q): %v, want ErrUnsupportedType", typ, err)
-		}
-		if _, err := dev.Open(typ, make([]byte, 16)); !errors.Is(err, device.ErrUnsupportedType) {
-			t.Errorf("Open(%q): %v, want ErrUnsupportedType", typ, err)
 		}
 	}
 }
@@ -81,83 +74,29 @@ func TestOpenRejectsBadMaterial(t *testing.T) {
 		{"hmac short", device.HMACSM3, make([]byte, 15)},
 		{"hmac long", device.HMACSM3, make([]byte, 65)},
 	} {
-		if _, err := dev.Open(tc.typ, tc.material); err == nil {
-			t.Errorf("%s: opened", tc.name)
+		_, err := dev.Open(ctx, tc.typ, tc.material)
+		var me *device.MaterialError
+		if !errors.Is(err, device.ErrInvalidMaterial) || !errors.As(err, &me) || me.Rule == "" {
+			t.Errorf("%s: %v, want a MaterialError", tc.name, err)
 		}
-	}
-}
-
-func TestAEAD(t *testing.T) {
-	dev := device.NewSoftware()
-	k := open(t, dev, device.SM4).(device.AEAD)
-	pt, aad := []byte("attack at dawn"), []byte("context")
-	prefix := []byte("prefix")
-	sealed, err := k.Seal(bytes.Clone(prefix), dev.Random(), pt, aad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.HasPrefix(sealed, prefix) || len(sealed) != len(prefix)+device.NonceSize+len(pt)+device.TagSize {
-		t.Fatalf("sealed form has %d bytes", len(sealed))
-	}
-	sealed = sealed[len(prefix):]
-	again, err := k.Seal(nil, dev.Random(), pt, aad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bytes.Equal(again[:device.NonceSize], sealed[:device.NonceSize]) {
-		t.Fatal("two seals share a nonce")
-	}
-	got, err := k.Open([]byte("x"), sealed, aad)
-	if err != nil || string(got) != "x"+string(pt) {
-		t.Fatalf("Open = %q, %v", got, err)
-	}
-	other := open(t, dev, device.SM4).(device.AEAD)
-	flipped := bytes.Clone(sealed)
-	flipped[len(flipped)-1] ^= 1
-	for _, tc := range []struct {
-		name   string
-		k      device.AEAD
-		sealed []byte
-		aad    []byte
-	}{
-		{"wrong aad", k, sealed, []byte("other")},
-		{"no aad", k, sealed, nil},
-		{"flipped tag", k, flipped, aad},
-		{"truncated", k, sealed[:device.NonceSize+device.TagSize-1], aad},
-		{"empty", k, nil, aad},
-		{"other key", other, sealed, aad},
-	} {
-		if _, err := tc.k.Open(nil, tc.sealed, tc.aad); !errors.Is(err, device.ErrDecrypt) {
-			t.Errorf("%s: %v, want ErrDecrypt", tc.name, err)
-		}
-	}
-}
-
-func TestMACsDifferByKeyAndMessage(t *testing.T) {
-	dev := device.NewSoftware()
-	for _, typ := range []device.KeyType{device.SM4, device.HMACSM3} {
-		k1, k2 := open(t, dev, typ).(device.MAC), open(t, dev, typ).(device.MAC)
-		a, b := k1.MAC(nil, []byte("m")), k1.MAC(nil, []byte("m"))
-		if !bytes.Equal(a, b) {
-			t.Errorf("%s: MAC is not deterministic", typ)
-		}
-		if bytes.Equal(a, k1.MAC(nil, []byte("n"))) || bytes.Equal(a, k2.MAC(nil, []byte("m"))) {
-			t.Errorf("%s: MAC ignores the key or the message", typ)
-		}
-		if got := k1.MAC([]byte("p"), []byte("m")); !bytes.Equal(got, append([]byte("p"), a...)) {
-			t.Errorf("%s: MAC does not append to dst", typ)
+		if _, err := dev.Restore(ctx, tc.typ, tc.material); !errors.Is(err, device.ErrInvalidMaterial) {
+			t.Errorf("%s: Restore: %v, want ErrInvalidMaterial", tc.name, err)
 		}
 	}
 }
 
 func TestDerive(t *testing.T) {
+	dev := device.NewSoftware()
 	material := bytes.Repeat([]byte{7}, device.SM4KeySize)
-	k, err := device.NewSoftware().Open(device.SM4, material)
+	k, err := dev.Open(ctx, device.SM4, material)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := k.(device.Deriver)
-	a, err := d.Derive([]byte("info"))
+	child, err := k.(device.Deriver).Derive(ctx, []byte("info"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := child.(device.Extractable).Extract(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,57 +105,26 @@ func TestDerive(t *testing.T) {
 	if !bytes.Equal(a, want[:16]) {
 		t.Fatalf("Derive = %x, want %x", a, want[:16])
 	}
-	if b, _ := d.Derive([]byte("infO")); bytes.Equal(a, b) {
-		t.Fatal("different info gave the same key")
-	}
 }
 
-func TestSM2SignAndDecrypt(t *testing.T) {
+// TestSoftwareStoresRawKeys pins the Software device's stored and backup
+// forms to the raw key: key records and backups written by earlier
+// versions hold exactly that.
+func TestSoftwareStoresRawKeys(t *testing.T) {
 	dev := device.NewSoftware()
+	raw := bytes.Repeat([]byte{9}, device.SM4KeySize)
+	b, err := dev.Backup(ctx, device.SM4, raw)
+	if err != nil || !bytes.Equal(b, raw) {
+		t.Fatalf("Backup = %x, %v; want the raw key", b, err)
+	}
 	k := open(t, dev, device.SM2)
-	signer := k.(crypto.Signer)
-	pub := signer.Public().(*ecdsa.PublicKey)
-	e, err := device.SM2Digest(pub, []byte("alice"), []byte("msg"))
+	wk := k.(device.Signer)
+	wrapped, err := sm2.EncryptASN1(rand.Reader, wk.Public(), raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sig, err := signer.Sign(dev.Random(), e, crypto.Hash(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !device.VerifySM2(pub, e, sig) || !sm2.VerifyASN1WithSM2(pub, []byte("alice"), []byte("msg"), sig) {
-		t.Fatal("signature does not verify")
-	}
-	if device.VerifySM2(pub, e, append(bytes.Clone(sig), 0)) {
-		t.Fatal("signature with trailing data verifies")
-	}
-	if _, err := signer.Sign(dev.Random(), e[:31], nil); err == nil {
-		t.Fatal("signed a 31-byte digest")
-	}
-	if _, err := signer.Sign(dev.Random(), e, crypto.SHA256); err == nil {
-		t.Fatal("signed with a hash option")
-	}
-
-	dec := k.(crypto.Decrypter)
-	asn1CT, err := sm2.EncryptASN1(dev.Random(), pub, []byte("secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rawCT, err := sm2.Encrypt(dev.Random(), pub, []byte("secret"), sm2.NewPlainEncrypterOpts(sm2.MarshalUncompressed, sm2.C1C3C2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, ct := range map[string][]byte{"asn1": asn1CT, "c1c3c2": rawCT} {
-		if pt, err := dec.Decrypt(nil, ct, nil); err != nil || string(pt) != "secret" {
-			t.Errorf("%s: Decrypt = %q, %v", name, pt, err)
-		}
-		bad := bytes.Clone(ct)
-		bad[len(bad)-1] ^= 1
-		if _, err := dec.Decrypt(nil, bad, nil); !errors.Is(err, device.ErrDecrypt) {
-			t.Errorf("%s tampered: %v, want ErrDecrypt", name, err)
-		}
-	}
-	if _, err := dec.Decrypt(nil, []byte("garbage"), nil); !errors.Is(err, device.ErrDecrypt) {
-		t.Errorf("garbage: %v, want ErrDecrypt", err)
+	stored, err := dev.Unwrap(ctx, k, device.SM4, wrapped)
+	if err != nil || !bytes.Equal(stored, raw) {
+		t.Fatalf("Unwrap = %x, %v; want the raw key", stored, err)
 	}
 }

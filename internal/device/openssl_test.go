@@ -1,7 +1,6 @@
 package device_test
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/pem"
@@ -38,7 +37,7 @@ func TestOpenSSLVerifiesOurSignatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imported, err := dev.Open(device.SM2, parsed.(*sm2.PrivateKey).D.FillBytes(make([]byte, 32)))
+	imported, err := dev.Open(ctx, device.SM2, parsed.(*sm2.PrivateKey).D.FillBytes(make([]byte, 32)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,13 +45,13 @@ func TestOpenSSLVerifiesOurSignatures(t *testing.T) {
 	interoptest.WriteFiles(t, dir, map[string][]byte{"msg": msg})
 	for name, k := range map[string]device.Key{"generated": open(t, dev, device.SM2), "imported": imported} {
 		for _, uid := range []string{device.DefaultUID, "alice@example.com"} {
-			signer := k.(crypto.Signer)
-			pub := signer.Public().(*ecdsa.PublicKey)
+			signer := k.(device.Signer)
+			pub := signer.Public()
 			e, err := device.SM2Digest(pub, []byte(uid), msg)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sig, err := signer.Sign(dev.Random(), e, nil)
+			sig, err := signer.Sign(ctx, e)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -106,10 +105,10 @@ func TestOpenSSLEncryptsForUs(t *testing.T) {
 	dir := t.TempDir()
 	dev := device.NewSoftware()
 	k := open(t, dev, device.SM2)
-	interoptest.WriteFiles(t, dir, map[string][]byte{"pub.pem": publicPEM(t, k.(crypto.Signer).Public().(*ecdsa.PublicKey))})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"pub.pem": publicPEM(t, k.(device.Signer).Public())})
 	interoptest.WriteFiles(t, dir, map[string][]byte{"pt": []byte("for your eyes only")})
 	ct := interoptest.OpenSSL(t, dir, "pkeyutl", "-encrypt", "-pubin", "-inkey", "pub.pem", "-in", "pt")
-	pt, err := k.(crypto.Decrypter).Decrypt(nil, ct, nil)
+	pt, err := k.(device.Decrypter).Decrypt(ctx, ct)
 	if err != nil || string(pt) != "for your eyes only" {
 		t.Fatalf("Decrypt = %q, %v", pt, err)
 	}
@@ -138,19 +137,20 @@ func TestOpenSSLDigestsAndMACs(t *testing.T) {
 			{device.HMACSM3, []string{"-digest", "SM3"}},
 			{device.SM4, []string{"-cipher", "SM4-CBC"}},
 		} {
-			material, err := dev.Generate(tc.typ)
+			material, err := dev.Generate(ctx, tc.typ)
 			if err != nil {
 				t.Fatal(err)
 			}
-			k, err := dev.Open(tc.typ, material)
+			k, err := dev.Open(ctx, tc.typ, material)
 			if err != nil {
 				t.Fatal(err)
 			}
 			alg := map[device.KeyType]string{device.HMACSM3: "HMAC", device.SM4: "CMAC"}[tc.typ]
 			args := append(append([]string{"mac"}, tc.args...), "-macopt", "hexkey:"+hex.EncodeToString(material), "-in", "msg", alg)
 			want := strings.ToLower(strings.TrimSpace(string(interoptest.OpenSSL(t, dir, args...))))
-			if got := hex.EncodeToString(k.(device.MAC).MAC(nil, msg)); got != want {
-				t.Errorf("%s of %d bytes: ours %s, openssl %s", alg, n, got, want)
+			got, err := k.(device.MAC).MAC(ctx, nil, msg)
+			if err != nil || hex.EncodeToString(got) != want {
+				t.Errorf("%s of %d bytes: ours %x (%v), openssl %s", alg, n, got, err, want)
 			}
 		}
 	}

@@ -1,8 +1,10 @@
 package device
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm4"
@@ -20,8 +22,10 @@ const (
 )
 
 // Software is a Device that keeps keys in process memory and computes with
-// github.com/emmansun/gmsm. Its material is the raw key: 16 SM4 key bytes,
-// the 32-byte SM2 private scalar, or the HMAC-SM3 key (16 to 64 bytes).
+// github.com/emmansun/gmsm. Its stored form, and its backup form, is the
+// raw key: 16 SM4 key bytes, the 32-byte SM2 private scalar, or the
+// HMAC-SM3 key (16 to 64 bytes); the key service keeps it behind the
+// barrier and never reads it. Every key may leave wrapped.
 type Software struct {
 	rand io.Reader
 }
@@ -31,8 +35,8 @@ var _ Device = (*Software)(nil)
 // Option configures a Software device.
 type Option func(*Software)
 
-// WithRand sets the random source for key generation and for Random; by
-// default it is a new DRBG seeded from crypto/rand.
+// WithRand sets the random source for key generation, signatures, wrapping
+// and Random; by default it is a new DRBG seeded from crypto/rand.
 func WithRand(r io.Reader) Option { return func(s *Software) { s.rand = r } }
 
 // NewSoftware returns a Software device.
@@ -51,7 +55,7 @@ func NewSoftware(opts ...Option) *Software {
 func (s *Software) Random() io.Reader { return s.rand }
 
 // Generate returns fresh raw key material of type t.
-func (s *Software) Generate(t KeyType) ([]byte, error) {
+func (s *Software) Generate(_ context.Context, t KeyType) ([]byte, error) {
 	switch t {
 	case SM4:
 		return s.randomBytes(SM4KeySize)
@@ -75,32 +79,37 @@ func (s *Software) randomBytes(n int) ([]byte, error) {
 	return b, nil
 }
 
-// Open parses raw key material of type t.
-func (s *Software) Open(t KeyType, material []byte) (Key, error) {
+// Open parses raw key material of type t; material that breaks the rules
+// of t is a *MaterialError.
+func (s *Software) Open(_ context.Context, t KeyType, material []byte) (Key, error) {
+	return s.open(t, material)
+}
+
+func (s *Software) open(t KeyType, material []byte) (Key, error) {
 	switch t {
 	case SM4:
-		return openSM4(material)
+		return s.openSM4(material)
 	case SM2:
 		if len(material) != SM2KeySize {
-			return nil, fmt.Errorf("device: SM2 key material is %d bytes, want %d", len(material), SM2KeySize)
+			return nil, &MaterialError{fmt.Sprintf("sm2 key material must be a %d-byte private scalar", SM2KeySize)}
 		}
 		priv, err := sm2.NewPrivateKey(material)
 		if err != nil {
-			return nil, fmt.Errorf("device: invalid SM2 private key: %w", err)
+			return nil, &MaterialError{"sm2 key material must be a private scalar in [1, n-2]"}
 		}
-		return &sm2Key{priv: priv}, nil
+		return &sm2Key{priv: priv, rand: s.rand}, nil
 	case HMACSM3:
 		if len(material) < minHMACSM3KeySize || len(material) > maxHMACSM3KeySize {
-			return nil, fmt.Errorf("device: HMAC-SM3 key material is %d bytes, want %d to %d", len(material), minHMACSM3KeySize, maxHMACSM3KeySize)
+			return nil, &MaterialError{fmt.Sprintf("hmac-sm3 key material must be %d to %d bytes", minHMACSM3KeySize, maxHMACSM3KeySize)}
 		}
-		return &hmacKey{key: append([]byte(nil), material...)}, nil
+		return &hmacKey{key: slices.Clone(material), rand: s.rand}, nil
 	}
 	return nil, unsupported(t)
 }
 
-func openSM4(material []byte) (*sm4Key, error) {
+func (s *Software) openSM4(material []byte) (*sm4Key, error) {
 	if len(material) != SM4KeySize {
-		return nil, fmt.Errorf("device: SM4 key material is %d bytes, want %d", len(material), SM4KeySize)
+		return nil, &MaterialError{fmt.Sprintf("sm4 key material must be exactly %d bytes", SM4KeySize)}
 	}
 	block, err := sm4.NewCipher(material)
 	if err != nil {
@@ -110,11 +119,26 @@ func openSM4(material []byte) (*sm4Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device: SM4-GCM: %w", err)
 	}
-	return &sm4Key{key: append([]byte(nil), material...), block: block, aead: aead}, nil
+	return &sm4Key{dev: s, key: slices.Clone(material), block: block, aead: aead}, nil
+}
+
+// Backup checks material and returns a copy: the Software device's backup
+// form is the raw key.
+func (s *Software) Backup(_ context.Context, t KeyType, material []byte) ([]byte, error) {
+	if _, err := s.open(t, material); err != nil {
+		return nil, err
+	}
+	return slices.Clone(material), nil
+}
+
+// Restore checks a backup form (the raw key) and returns a copy as the
+// stored form.
+func (s *Software) Restore(ctx context.Context, t KeyType, backup []byte) ([]byte, error) {
+	return s.Backup(ctx, t, backup)
 }
 
 // unsupported returns the error for a key type this device does not
 // implement; its text is safe to show to users.
 func unsupported(t KeyType) error {
-	return fmt.Errorf("%w %q: supported types are %s, %s and %s", ErrUnsupportedType, string(t), SM4, SM2, HMACSM3)
+	return fmt.Errorf("%w %q: supported types are %s, %s and %s: %w", ErrUnsupportedType, string(t), SM4, SM2, HMACSM3, ErrNotSupported)
 }

@@ -102,6 +102,14 @@ const (
 // nonce budget allows.
 const KeyVersionExhausted Code = "key_version_exhausted"
 
+// Crypto device codes: the device behind the key service is at capacity
+// (DeviceBusy) or cannot be reached (DeviceUnavailable); both are worth a
+// retry.
+const (
+	DeviceBusy        Code = "device_busy"
+	DeviceUnavailable Code = "device_unavailable"
+)
+
 // Error is an error with a stable code and a message safe to return to a
 // caller. Cause, when set, is for logs only.
 type Error struct {

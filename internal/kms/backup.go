@@ -7,6 +7,7 @@ import (
 	"crypto/pbkdf2"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 
@@ -102,9 +103,10 @@ type RestoreRequest struct {
 // the key's stored record in JSON (see record): name, type, description,
 // tags, exportable, derived, state, times, automatic rotation period,
 // minimum decryption and encryption versions, and every version with its
-// creation time and device material (for the Software device the raw
-// key: 16 SM4 key bytes, the 32-byte SM2 private scalar, or the HMAC-SM3
-// key), base64 encoded.
+// creation time and the device's backup form of its key (device.Backup;
+// for the Software device the raw key: 16 SM4 key bytes, the 32-byte SM2
+// private scalar, or the HMAC-SM3 key), base64 encoded. A device that
+// does not let the key out refuses (key_not_exportable).
 func (s *Service) Backup(ctx context.Context, tenant, ref string, req BackupRequest) ([]byte, error) {
 	if len(req.Password) < MinBackupPassword || len(req.Password) > MaxBackupPassword {
 		return nil, invalid("the backup password must be %d to %d bytes", MinBackupPassword, MaxBackupPassword)
@@ -116,6 +118,17 @@ func (s *Service) Backup(ctx context.Context, tenant, ref string, req BackupRequ
 	defer r.wipe()
 	if !r.Exportable {
 		return nil, fault.New(fault.KeyNotExportable, "key %q was not created exportable, so it cannot be backed up", ref)
+	}
+	for i := range r.Versions {
+		b, err := s.dev.Backup(ctx, r.Type, r.Versions[i].Material)
+		if errors.Is(err, device.ErrNotSupported) {
+			return nil, errDeviceKeepsKey(ref)
+		}
+		if err != nil {
+			return nil, deviceErr(err)
+		}
+		clear(r.Versions[i].Material)
+		r.Versions[i].Material = b
 	}
 	body, err := json.Marshal(r)
 	if err != nil {
@@ -148,7 +161,7 @@ func (s *Service) Restore(ctx context.Context, tenant string, req RestoreRequest
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	r, err := s.openBackup(req.Blob, req.Password)
+	r, err := s.openBackup(ctx, req.Blob, req.Password)
 	if err != nil {
 		return KeyInfo{}, err
 	}
@@ -222,7 +235,7 @@ func (h backupHeaderFields) aead(password []byte) (cipher.AEAD, error) {
 
 // openBackup authenticates and decrypts a blob and returns its record,
 // checked so that it can be stored as is.
-func (s *Service) openBackup(blob, password []byte) (*record, error) {
+func (s *Service) openBackup(ctx context.Context, blob, password []byte) (*record, error) {
 	h, ok := parseBackupHeader(blob)
 	if !ok {
 		return nil, errBackup
@@ -241,7 +254,7 @@ func (s *Service) openBackup(blob, password []byte) (*record, error) {
 		// The cause could quote the body: leave it out.
 		return nil, fault.New(fault.BackupInvalid, "the backup's key record is not valid JSON")
 	}
-	if err := s.checkRestored(&r); err != nil {
+	if err := s.checkRestored(ctx, &r); err != nil {
 		r.wipe()
 		return nil, err
 	}
@@ -249,9 +262,10 @@ func (s *Service) openBackup(blob, password []byte) (*record, error) {
 }
 
 // checkRestored checks a record from a backup as Create and the other
-// changes would have left it; a violation is backup_invalid naming the
+// changes would have left it, and has the device restore every version's
+// key into its stored form; a violation is backup_invalid naming the
 // rule.
-func (s *Service) checkRestored(r *record) error {
+func (s *Service) checkRestored(ctx context.Context, r *record) error {
 	bad := func(format string, args ...any) error {
 		return fault.New(fault.BackupInvalid, "the backup's key record is invalid: "+format, args...)
 	}
@@ -279,9 +293,15 @@ func (s *Service) checkRestored(r *record) error {
 		if v.Version != i+1 {
 			return bad("versions must be numbered from 1 without gaps")
 		}
-		if _, err := s.dev.Open(r.Type, v.Material); err != nil {
+		stored, err := s.dev.Restore(ctx, r.Type, v.Material)
+		if errors.Is(err, device.ErrBusy) || errors.Is(err, device.ErrUnavailable) {
+			return deviceErr(err)
+		}
+		if err != nil {
 			return fault.Wrap(err, fault.BackupInvalid, "the backup's key record is invalid: the device refuses the material of version %d", v.Version)
 		}
+		clear(v.Material)
+		r.Versions[i].Material = stored
 	}
 	return nil
 }

@@ -398,7 +398,7 @@ func FuzzRestoreBlob(f *testing.F) {
 	f.Fuzz(func(t *testing.T, blob []byte) {
 		h, ok := parseBackupHeader(blob)
 		if !ok {
-			if _, err := s.openBackup(blob, password); !fault.Is(err, fault.BackupInvalid) {
+			if _, err := s.openBackup(ctx, blob, password); !fault.Is(err, fault.BackupInvalid) {
 				t.Fatalf("unparsed blob: %v", err)
 			}
 			return
@@ -409,14 +409,14 @@ func FuzzRestoreBlob(f *testing.F) {
 		if h.iterations > fuzzIterations {
 			return // too slow to open
 		}
-		r, err := s.openBackup(blob, password)
+		r, err := s.openBackup(ctx, blob, password)
 		if err != nil {
 			if !fault.Is(err, fault.BackupInvalid) {
 				t.Fatalf("error without backup_invalid: %v", err)
 			}
 			return
 		}
-		if err := s.checkRestored(r); err != nil || r.Name != "k" {
+		if err := s.checkRestored(ctx, r); err != nil || r.Name != "k" {
 			t.Fatalf("opened an invalid record %+v: %v", r, err)
 		}
 	})

@@ -26,7 +26,7 @@ func checkBatch(n int) error {
 // runBatch resolves the key once and applies op to every item. Errors that
 // concern the whole batch (too many items, sealed, the key unusable) are
 // returned alone; the others are per item.
-func runBatch[Q, R any](ctx context.Context, s *Service, tenant, key string, types typeSet, opName string, items []Q, op func(e *entry, ref string, item Q) (R, error)) ([]Result[R], error) {
+func runBatch[Q, R any](ctx context.Context, s *Service, tenant, key string, types typeSet, opName string, items []Q, op func(ctx context.Context, e *entry, ref string, item Q) (R, error)) ([]Result[R], error) {
 	if err := checkBatch(len(items)); err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func runBatch[Q, R any](ctx context.Context, s *Service, tenant, key string, typ
 	}
 	out := make([]Result[R], len(items))
 	for i, it := range items {
-		out[i].Value, out[i].Err = op(e, key, it)
+		out[i].Value, out[i].Err = op(ctx, e, key, it)
 	}
 	return out, nil
 }

@@ -63,9 +63,7 @@ func (s *Service) DataKey(ctx context.Context, tenant, key string, req DataKeyRe
 
 // DataKeyBatch is DataKey for many items under one key.
 func (s *Service) DataKeyBatch(ctx context.Context, tenant, key string, items []DataKeyRequest) ([]Result[DataKey], error) {
-	return runBatch(ctx, s, tenant, key, tSM4|tSM2, "encryption", items, func(e *entry, ref string, req DataKeyRequest) (DataKey, error) {
-		return s.dataKey(ctx, e, ref, req)
-	})
+	return runBatch(ctx, s, tenant, key, tSM4|tSM2, "encryption", items, s.dataKey)
 }
 
 func (s *Service) dataKey(ctx context.Context, e *entry, ref string, req DataKeyRequest) (DataKey, error) {

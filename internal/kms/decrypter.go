@@ -5,6 +5,8 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"io"
+
+	"github.com/mimacrypto/mima/internal/device"
 )
 
 // Decrypter returns a crypto.Decrypter over the sm2 key ref (a key name or
@@ -51,7 +53,7 @@ func (k *keyDecrypter) Decrypt(_ io.Reader, msg []byte, _ crypto.DecrypterOpts) 
 		return nil, err
 	}
 	for v := len(e.versions); v >= e.minDec; v-- {
-		if pt, err := e.versions[v-1].(crypto.Decrypter).Decrypt(nil, msg, nil); err == nil {
+		if pt, err := e.versions[v-1].(device.Decrypter).Decrypt(k.ctx, msg); err == nil {
 			return pt, nil
 		}
 	}

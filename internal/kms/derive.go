@@ -62,51 +62,55 @@ func deriveInfo(level byte, version int, value string) []byte {
 	return append(b, value...)
 }
 
-// derive returns the key named by d under version v of e, opened on the
-// device.
-func (s *Service) derive(e *entry, ref string, v int, d *Derivation) (device.Key, []byte, error) {
+// keyFor returns the key to use for version v: the version itself, or,
+// when d is set, the key derived from it on the device.
+func (s *Service) keyFor(ctx context.Context, e *entry, ref string, v int, d *Derivation) (device.Key, error) {
+	if d == nil {
+		return e.versions[v-1], nil
+	}
 	if !e.derived {
-		return nil, nil, invalid("key %q is not a derived key; omit the derivation", ref)
+		return nil, invalid("key %q is not a derived key; omit the derivation", ref)
 	}
 	if err := d.check(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	parent := e.versions[v-1]
+	k := e.versions[v-1]
 	levels := []struct {
 		level byte
 		value string
 	}{{1, d.DeviceID}, {2, d.Business}, {3, d.Session}}
-	var material []byte
 	for _, l := range levels {
 		if l.value == "" {
 			break
 		}
-		deriver, ok := parent.(device.Deriver)
+		deriver, ok := k.(device.Deriver)
 		if !ok {
-			return nil, nil, fmt.Errorf("kms: %s keys cannot derive", parent.Type())
+			return nil, fmt.Errorf("kms: %s keys cannot derive", k.Type())
 		}
-		m, err := deriver.Derive(deriveInfo(l.level, v, l.value))
-		if err != nil {
-			return nil, nil, deviceErr(err)
+		var err error
+		if k, err = deriver.Derive(ctx, deriveInfo(l.level, v, l.value)); err != nil {
+			return nil, deviceErr(err)
 		}
-		if parent, err = s.dev.Open(e.typ, m); err != nil {
-			return nil, nil, deviceErr(err)
-		}
-		clear(material)
-		material = m
 	}
-	return parent, material, nil
+	return k, nil
 }
 
-// keyFor returns the key to use for version v: the version itself, or the
-// key derived from it when d is set.
-func (s *Service) keyFor(e *entry, ref string, v int, d *Derivation) (device.Key, error) {
-	if d == nil {
-		return e.versions[v-1], nil
+// derivedKey returns the raw bytes of the key named by d under version v
+// of e, which the device derives and lets out (device.Extractable).
+func (s *Service) derivedKey(ctx context.Context, e *entry, ref string, v int, d *Derivation) ([]byte, error) {
+	k, err := s.keyFor(ctx, e, ref, v, d)
+	if err != nil {
+		return nil, err
 	}
-	k, material, err := s.derive(e, ref, v, d)
-	clear(material)
-	return k, err
+	ex, ok := k.(device.Extractable)
+	if !ok {
+		return nil, deviceErr(fmt.Errorf("kms: %w: the device keeps derived keys in", device.ErrNotSupported))
+	}
+	raw, err := ex.Extract(ctx)
+	if err != nil {
+		return nil, deviceErr(err)
+	}
+	return raw, nil
 }
 
 // DeriveRequest asks for a derived key.
@@ -140,9 +144,7 @@ func (s *Service) Derive(ctx context.Context, tenant, key string, req DeriveRequ
 
 // DeriveBatch is Derive for many items under one key.
 func (s *Service) DeriveBatch(ctx context.Context, tenant, key string, items []DeriveRequest) ([]Result[DerivedKey], error) {
-	return runBatch(ctx, s, tenant, key, tSM4, "derivation", items, func(e *entry, ref string, req DeriveRequest) (DerivedKey, error) {
-		return s.deriveOne(ctx, e, ref, req)
-	})
+	return runBatch(ctx, s, tenant, key, tSM4, "derivation", items, s.deriveOne)
 }
 
 func (s *Service) deriveOne(ctx context.Context, e *entry, ref string, req DeriveRequest) (DerivedKey, error) {
@@ -150,7 +152,7 @@ func (s *Service) deriveOne(ctx context.Context, e *entry, ref string, req Deriv
 	if err != nil {
 		return DerivedKey{}, err
 	}
-	_, material, err := s.derive(e, ref, v, &req.Derivation)
+	material, err := s.derivedKey(ctx, e, ref, v, &req.Derivation)
 	if err != nil {
 		return DerivedKey{}, err
 	}
@@ -162,11 +164,11 @@ func (s *Service) deriveOne(ctx context.Context, e *entry, ref string, req Deriv
 	if v2 != v { // the key rotated: derive under the new version
 		clear(material)
 		e, v = e2, v2
-		if _, material, err = s.derive(e, ref, v, &req.Derivation); err != nil {
+		if material, err = s.derivedKey(ctx, e, ref, v, &req.Derivation); err != nil {
 			return DerivedKey{}, err
 		}
 	}
-	wrapped, err := s.sealSM4(e.versions[v-1], v, material, nil)
+	wrapped, err := s.sealSM4(ctx, e.versions[v-1], v, material, nil)
 	if err != nil {
 		clear(material)
 		return DerivedKey{}, err

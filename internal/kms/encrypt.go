@@ -2,7 +2,6 @@ package kms
 
 import (
 	"context"
-	"crypto"
 	"sync"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -71,9 +70,7 @@ func (s *Service) Encrypt(ctx context.Context, tenant, key string, req EncryptRe
 
 // EncryptBatch is Encrypt for many items under one key.
 func (s *Service) EncryptBatch(ctx context.Context, tenant, key string, items []EncryptRequest) ([]Result[string], error) {
-	return runBatch(ctx, s, tenant, key, tSM4|tSM2, "encryption", items, func(e *entry, ref string, req EncryptRequest) (string, error) {
-		return s.encrypt(ctx, e, ref, req)
-	})
+	return runBatch(ctx, s, tenant, key, tSM4|tSM2, "encryption", items, s.encrypt)
 }
 
 // Decrypt decrypts a ciphertext made by Encrypt with the same key. Any
@@ -85,7 +82,7 @@ func (s *Service) Decrypt(ctx context.Context, tenant, key string, req DecryptRe
 	if err != nil {
 		return nil, err
 	}
-	return s.decrypt(e, key, req)
+	return s.decrypt(ctx, e, key, req)
 }
 
 // DecryptBatch is Decrypt for many items under one key.
@@ -133,7 +130,7 @@ func (s *Service) reEncryptKeys(ctx context.Context, tenant, from, to string) (*
 }
 
 func (s *Service) reEncrypt(ctx context.Context, src *entry, from string, dst *entry, to string, req ReEncryptRequest) (string, error) {
-	pt, err := s.decrypt(src, from, DecryptRequest{Ciphertext: req.Ciphertext, AAD: req.AAD, Derivation: req.FromDerivation})
+	pt, err := s.decrypt(ctx, src, from, DecryptRequest{Ciphertext: req.Ciphertext, AAD: req.AAD, Derivation: req.FromDerivation})
 	if err != nil {
 		return "", err
 	}
@@ -152,7 +149,7 @@ func (s *Service) encrypt(ctx context.Context, e *entry, ref string, req Encrypt
 	if req.SM2Format != "" {
 		return "", invalid("an SM2 ciphertext format applies to sm2 keys only")
 	}
-	k, err := s.keyFor(e, ref, v, req.Derivation)
+	k, err := s.keyFor(ctx, e, ref, v, req.Derivation)
 	if err != nil {
 		return "", err
 	}
@@ -161,11 +158,11 @@ func (s *Service) encrypt(ctx context.Context, e *entry, ref string, req Encrypt
 		return "", err
 	}
 	if v2 != v { // the key rotated
-		if k, err = s.keyFor(e2, ref, v2, req.Derivation); err != nil {
+		if k, err = s.keyFor(ctx, e2, ref, v2, req.Derivation); err != nil {
 			return "", err
 		}
 	}
-	return s.sealSM4(k, v2, req.Plaintext, req.AAD)
+	return s.sealSM4(ctx, k, v2, req.Plaintext, req.AAD)
 }
 
 // payloadPool recycles the scratch buffers that hold an SM4-GCM payload
@@ -174,10 +171,10 @@ var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return
 
 // sealSM4 encrypts with an SM4 key and formats the ciphertext of version v;
 // the caller has spent a nonce of v.
-func (s *Service) sealSM4(k device.Key, v int, plaintext, aad []byte) (string, error) {
+func (s *Service) sealSM4(ctx context.Context, k device.Key, v int, plaintext, aad []byte) (string, error) {
 	bp := payloadPool.Get().(*[]byte)
 	defer payloadPool.Put(bp)
-	payload, err := k.(device.AEAD).Seal((*bp)[:0], s.rand, plaintext, aad)
+	payload, err := k.(device.AEAD).Seal(ctx, (*bp)[:0], s.rand, plaintext, aad)
 	if err != nil {
 		return "", deviceErr(err)
 	}
@@ -212,7 +209,7 @@ func (s *Service) encryptSM2(e *entry, v int, req EncryptRequest) (string, error
 	return formatCiphertext(v, payload), nil
 }
 
-func (s *Service) decrypt(e *entry, ref string, req DecryptRequest) ([]byte, error) {
+func (s *Service) decrypt(ctx context.Context, e *entry, ref string, req DecryptRequest) ([]byte, error) {
 	v, payload, ok := parseCiphertext(req.Ciphertext)
 	if !ok || v > len(e.versions) {
 		return nil, errDecrypt
@@ -224,17 +221,17 @@ func (s *Service) decrypt(e *entry, ref string, req DecryptRequest) ([]byte, err
 		if len(req.AAD) > 0 || req.Derivation != nil {
 			return nil, invalid("sm2 keys take no aad and no derivation")
 		}
-		pt, err := e.versions[v-1].(crypto.Decrypter).Decrypt(nil, payload, nil)
+		pt, err := e.versions[v-1].(device.Decrypter).Decrypt(ctx, payload)
 		if err != nil {
 			return nil, errDecrypt
 		}
 		return pt, nil
 	}
-	k, err := s.keyFor(e, ref, v, req.Derivation)
+	k, err := s.keyFor(ctx, e, ref, v, req.Derivation)
 	if err != nil {
 		return nil, err
 	}
-	pt, err := k.(device.AEAD).Open(nil, payload, req.AAD)
+	pt, err := k.(device.AEAD).Open(ctx, nil, payload, req.AAD)
 	if err != nil {
 		return nil, errDecrypt
 	}

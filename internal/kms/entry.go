@@ -2,7 +2,6 @@ package kms
 
 import (
 	"context"
-	"crypto"
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
@@ -52,24 +51,20 @@ func typeBit(t device.KeyType) typeSet {
 }
 
 // open builds the cache entry of r, opening every version on the device.
-func (s *Service) open(r *record) (*entry, error) {
+func (s *Service) open(ctx context.Context, r *record) (*entry, error) {
 	e := &entry{
 		typ: r.Type, state: r.State, derived: r.Derived,
 		minDec: r.MinDecryptionVersion, minEnc: r.MinEncryptionVersion,
 		versions: make([]device.Key, len(r.Versions)),
 	}
 	for i, v := range r.Versions {
-		k, err := s.dev.Open(r.Type, v.Material)
+		k, err := s.dev.Open(ctx, r.Type, v.Material)
 		if err != nil {
-			return nil, fmt.Errorf("kms: opening %s version %d: %w", r.Name, v.Version, err)
+			return nil, deviceErr(fmt.Errorf("kms: opening %s version %d: %w", r.Name, v.Version, err))
 		}
 		e.versions[i] = k
-		if signer, ok := k.(crypto.Signer); ok {
-			pub, ok := signer.Public().(*ecdsa.PublicKey)
-			if !ok {
-				return nil, fmt.Errorf("kms: %s version %d has no SM2 public key", r.Name, v.Version)
-			}
-			e.pubs = append(e.pubs, pub)
+		if signer, ok := k.(device.Signer); ok {
+			e.pubs = append(e.pubs, signer.Public())
 		}
 	}
 	return e, nil
@@ -128,7 +123,7 @@ func (s *Service) load(ctx context.Context, tenant, name, ref string) (*entry, e
 		return nil, err
 	}
 	defer r.wipe()
-	e, err := s.open(r)
+	e, err := s.open(ctx, r)
 	if err != nil {
 		return nil, err
 	}

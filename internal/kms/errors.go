@@ -1,6 +1,8 @@
 package kms
 
 import (
+	"errors"
+
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 )
@@ -31,8 +33,18 @@ func storageErr(err error) error {
 }
 
 // deviceErr reports a failure of the device or of the random source: not
-// the caller's fault, and without detail.
+// the caller's fault, and without detail. A busy or unavailable device is
+// worth a retry and says so; a device that lost a key is the operator's
+// problem.
 func deviceErr(err error) error {
+	switch {
+	case errors.Is(err, device.ErrBusy):
+		return fault.Wrap(err, fault.DeviceBusy, "the key device is busy; retry")
+	case errors.Is(err, device.ErrUnavailable):
+		return fault.Wrap(err, fault.DeviceUnavailable, "the key device is unavailable; retry")
+	case errors.Is(err, device.ErrKeyNotFound):
+		return fault.Wrap(err, fault.Internal, "the key device does not hold the key")
+	}
 	return fault.Wrap(err, fault.Internal, "the key device failed")
 }
 

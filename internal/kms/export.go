@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/pem"
+	"errors"
 	"strings"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -75,44 +76,52 @@ func (s *Service) Export(ctx context.Context, tenant, ref string, req ExportRequ
 	case v < r.MinDecryptionVersion:
 		return ExportedKey{}, keyVersionTooOld(ref, v, r.MinDecryptionVersion)
 	}
-	wrapped, err := s.wrapMaterial(pub, r.Type, r.Versions[v-1].Material, req.SM2Format)
+	form, err := exportForm(r.Type, req.SM2Format)
 	if err != nil {
 		return ExportedKey{}, err
+	}
+	k, err := s.dev.Open(ctx, r.Type, r.Versions[v-1].Material)
+	if err != nil {
+		return ExportedKey{}, deviceErr(err)
+	}
+	w, ok := k.(device.Wrapper)
+	if !ok {
+		return ExportedKey{}, errDeviceKeepsKey(ref)
+	}
+	wrapped, err := w.Wrap(ctx, pub, form)
+	if errors.Is(err, device.ErrNotSupported) {
+		return ExportedKey{}, errDeviceKeepsKey(ref)
+	}
+	if err != nil {
+		return ExportedKey{}, deviceErr(err)
 	}
 	return ExportedKey{Name: r.Name, Type: r.Type, Version: v, Wrapped: wrapped}, nil
 }
 
-// wrapMaterial wraps the device material of a key of type t under pub
-// (see ExportedKey).
-func (s *Service) wrapMaterial(pub *ecdsa.PublicKey, t device.KeyType, material []byte, format SM2Format) ([]byte, error) {
-	if t == device.SM2 {
-		if format != "" {
-			return nil, invalid("an SM2 ciphertext format applies to sm4 and hmac-sm3 keys; sm2 keys are exported as enveloped keys")
-		}
-		priv, err := sm2.NewPrivateKey(material)
-		if err != nil {
-			return nil, deviceErr(err)
-		}
-		env, err := sm2.MarshalEnvelopedPrivateKey(s.rand, pub, priv)
-		if err != nil {
-			return nil, deviceErr(err)
-		}
-		return env, nil
+// errDeviceKeepsKey is the answer when the device does not let an
+// exportable key out.
+func errDeviceKeepsKey(ref string) error {
+	return fault.New(fault.KeyNotExportable, "the device holding key %q does not let it leave", ref)
+}
+
+// exportForm checks the SM2 ciphertext format of an export of a key of
+// type t (see ExportedKey).
+func exportForm(t device.KeyType, format SM2Format) (device.SM2Form, error) {
+	if t == device.SM2 && format != "" {
+		return 0, invalid("an SM2 ciphertext format applies to sm4 and hmac-sm3 keys; sm2 keys are exported as enveloped keys")
 	}
-	var opts *sm2.EncrypterOpts
+	return sm2Form(format)
+}
+
+// sm2Form maps an SM2 ciphertext format to the device's.
+func sm2Form(format SM2Format) (device.SM2Form, error) {
 	switch format {
 	case "", SM2ASN1:
-		opts = sm2.ASN1EncrypterOpts
+		return device.SM2ASN1, nil
 	case SM2C1C3C2:
-		opts = sm2.NewPlainEncrypterOpts(sm2.MarshalUncompressed, sm2.C1C3C2)
-	default:
-		return nil, invalid("unknown SM2 ciphertext format %q; use %q or %q", format, SM2ASN1, SM2C1C3C2)
+		return device.SM2C1C3C2, nil
 	}
-	wrapped, err := sm2.Encrypt(s.rand, pub, material, opts)
-	if err != nil {
-		return nil, deviceErr(err)
-	}
-	return wrapped, nil
+	return 0, invalid("unknown SM2 ciphertext format %q; use %q or %q", format, SM2ASN1, SM2C1C3C2)
 }
 
 // parseWrappingKey reads a caller's SM2 public key: one PEM block

@@ -2,8 +2,6 @@ package kms
 
 import (
 	"context"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
@@ -13,7 +11,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/device"
@@ -24,13 +21,9 @@ import (
 // ImportTokenTTL is how long an import token from ImportParams stays usable.
 const ImportTokenTTL = 24 * time.Hour
 
-// Import material rules.
-const (
-	tokenBytes     = 16 // random bytes of an import token, hex encoded
-	minHMACImport  = 16
-	maxHMACImport  = 64
-	envelopedBytes = 32 // the SM4-ECB encrypted SM2 scalar in an enveloped key
-)
+// tokenBytes is the number of random bytes of an import token, hex
+// encoded.
+const tokenBytes = 16
 
 // ImportParams is what a caller needs to import key material into a key:
 // a one-time SM2 wrapping public key and the token that names it.
@@ -75,8 +68,9 @@ type ImportRequest struct {
 // importToken is the stored form of an import token, at
 // t/<tenant>/import/<token>:
 //
-//	{"key": name, "wrapping_key": base64 of the 32-byte SM2 private
-//	 scalar, "created_at": RFC 3339, "expires_at": RFC 3339}
+//	{"key": name, "wrapping_key": base64 of the device's stored form of
+//	 the SM2 wrapping key (the Software device: the 32-byte private
+//	 scalar), "created_at": RFC 3339, "expires_at": RFC 3339}
 type importToken struct {
 	Key         string    `json:"key"`
 	WrappingKey []byte    `json:"wrapping_key"`
@@ -86,8 +80,9 @@ type importToken struct {
 
 // ImportParams creates a one-time SM2 wrapping key pair for importing
 // material into key ref (a key name or alias), like AWS KMS
-// GetParametersForImport. The private half stays behind the barrier until
-// the token's Import, or until RunJobs deletes it ImportTokenTTL later.
+// GetParametersForImport. The device generates the pair; its stored form
+// stays behind the barrier until the token's Import, or until RunJobs
+// deletes it ImportTokenTTL later.
 // The key must exist and not be pending deletion.
 func (s *Service) ImportParams(ctx context.Context, tenant, ref string) (ImportParams, error) {
 	st, r, err := s.readRecord(ctx, tenant, ref)
@@ -103,19 +98,22 @@ func (s *Service) ImportParams(ctx context.Context, tenant, ref string) (ImportP
 		return ImportParams{}, deviceErr(err)
 	}
 	token := hex.EncodeToString(id)
-	priv, err := sm2.GenerateKey(s.rand)
+	wk, err := s.dev.Generate(ctx, device.SM2)
 	if err != nil {
 		return ImportParams{}, deviceErr(err)
 	}
-	der, err := smx509.MarshalPKIXPublicKey(&priv.PublicKey)
+	pub, err := s.dev.Open(ctx, device.SM2, wk)
 	if err != nil {
+		clear(wk)
+		return ImportParams{}, deviceErr(err)
+	}
+	der, err := smx509.MarshalPKIXPublicKey(pub.(device.Signer).Public())
+	if err != nil {
+		clear(wk)
 		return ImportParams{}, deviceErr(err)
 	}
 	now := s.now().UTC()
-	tok := importToken{
-		Key: r.Name, WrappingKey: priv.D.FillBytes(make([]byte, device.SM2KeySize)),
-		CreatedAt: now, ExpiresAt: now.Add(ImportTokenTTL),
-	}
+	tok := importToken{Key: r.Name, WrappingKey: wk, CreatedAt: now, ExpiresAt: now.Add(ImportTokenTTL)}
 	b, err := json.Marshal(tok)
 	clear(tok.WrappingKey)
 	if err != nil {
@@ -193,18 +191,15 @@ func (s *Service) Import(ctx context.Context, tenant, ref string, req ImportRequ
 	if !now.Before(tok.ExpiresAt) {
 		return KeyInfo{}, fault.New(fault.ImportTokenInvalid, "the import token expired at %s", tok.ExpiresAt.Format(time.RFC3339))
 	}
-	wk, err := sm2.NewPrivateKey(tok.WrappingKey)
+	wk, err := s.dev.Open(ctx, device.SM2, tok.WrappingKey)
 	if err != nil {
-		return KeyInfo{}, fmt.Errorf("kms: import token %s/%s holds an invalid wrapping key: %w", tenant, req.Token, err)
+		return KeyInfo{}, deviceErr(fmt.Errorf("kms: import token %s/%s: opening its wrapping key: %w", tenant, req.Token, err))
 	}
-	material, err := unwrapMaterial(wk, typ, req.WrappedMaterial)
+	material, err := s.dev.Unwrap(ctx, wk, typ, req.WrappedMaterial)
 	if err != nil {
-		return KeyInfo{}, err
+		return KeyInfo{}, unwrapErr(err, typ)
 	}
 	defer clear(material)
-	if _, err := s.dev.Open(typ, material); err != nil {
-		return KeyInfo{}, fault.Wrap(err, fault.ImportFailed, "the key device refused the %s key material", typ)
-	}
 	return s.update(ctx, tenant, name, func(r *record, now time.Time) error {
 		if r.State == PendingDeletion {
 			return fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
@@ -253,69 +248,18 @@ func loadImportToken(ctx context.Context, st storage.Backend, tenant, token stri
 // not open, whatever the reason.
 var errUnwrap = fault.New(fault.ImportFailed, "the wrapped material could not be unwrapped with the import token's wrapping key")
 
-// unwrapMaterial opens wrapped material for a key of type t (see
-// ImportRequest) with the wrapping key wk and checks it against the rules
-// of t. It returns the device material: the raw key, or the 32-byte SM2
-// private scalar.
-func unwrapMaterial(wk *sm2.PrivateKey, t device.KeyType, wrapped []byte) ([]byte, error) {
-	if t == device.SM2 {
-		return unwrapEnveloped(wk, wrapped)
-	}
-	raw, err := sm2.Decrypt(wk, wrapped)
-	if err != nil {
-		return nil, errUnwrap
-	}
+// unwrapErr maps a failed device.Unwrap of material for a key of type t
+// to what the caller is told: it does not unwrap, it breaks a named rule
+// of its type, the device is busy or unavailable, or the device refuses.
+func unwrapErr(err error, t device.KeyType) error {
+	var me *device.MaterialError
 	switch {
-	case t == device.SM4 && len(raw) != device.SM4KeySize:
-		clear(raw)
-		return nil, fault.New(fault.ImportFailed, "sm4 key material must be exactly %d bytes", device.SM4KeySize)
-	case t == device.HMACSM3 && (len(raw) < minHMACImport || len(raw) > maxHMACImport):
-		clear(raw)
-		return nil, fault.New(fault.ImportFailed, "hmac-sm3 key material must be %d to %d bytes", minHMACImport, maxHMACImport)
+	case errors.Is(err, device.ErrUnwrap):
+		return errUnwrap
+	case errors.As(err, &me):
+		return fault.Wrap(err, fault.ImportFailed, "%s", me.Rule)
+	case errors.Is(err, device.ErrBusy), errors.Is(err, device.ErrUnavailable):
+		return deviceErr(err)
 	}
-	return raw, nil
+	return fault.Wrap(err, fault.ImportFailed, "the key device refused the %s key material", t)
 }
-
-// unwrapEnveloped opens a GB/T 35276 SM2 enveloped private key. It checks
-// the structure first: sm2.ParseEnvelopedPrivateKey requires the encrypted
-// scalar to be whole SM4 blocks.
-func unwrapEnveloped(wk *sm2.PrivateKey, env []byte) ([]byte, error) {
-	symKey, ok := checkEnvelope(env)
-	if !ok {
-		return nil, fault.New(fault.ImportFailed, "sm2 key material must be a GB/T 35276 SM2EnvelopedKey (DER) with algorithm SM4 or SM4-ECB and a %d-byte encrypted private key", envelopedBytes)
-	}
-	priv, err := sm2.ParseEnvelopedPrivateKey(wk, env)
-	if err != nil {
-		// Tell a foreign wrapping key from a bad private key.
-		k, derr := sm2.Decrypt(wk, symKey)
-		clear(k)
-		if derr != nil {
-			return nil, errUnwrap
-		}
-		return nil, fault.New(fault.ImportFailed, "the enveloped SM2 private key must be a scalar in [1, n-2] matching the envelope's public key, encrypted with a 16-byte SM4 key")
-	}
-	return priv.D.FillBytes(make([]byte, device.SM2KeySize)), nil
-}
-
-// checkEnvelope reports whether env has the shape of an SM2EnvelopedKey
-// with a 32-byte encrypted private key, and returns its symEncryptedKey.
-func checkEnvelope(env []byte) ([]byte, bool) {
-	var e struct {
-		SymAlgID               pkix.AlgorithmIdentifier
-		SymEncryptedKey        asn1.RawValue
-		SM2PublicKey           asn1.BitString
-		SM2EncryptedPrivateKey asn1.BitString
-	}
-	rest, err := asn1.Unmarshal(env, &e)
-	if err != nil || len(rest) > 0 || e.SymEncryptedKey.Tag != asn1.TagSequence ||
-		!(e.SymAlgID.Algorithm.Equal(oidSM4) || e.SymAlgID.Algorithm.Equal(oidSM4ECB)) {
-		return nil, false
-	}
-	return e.SymEncryptedKey.FullBytes, e.SM2EncryptedPrivateKey.BitLength == 8*envelopedBytes
-}
-
-// The symmetric algorithms of an SM2EnvelopedKey: SM4, and SM4 in ECB mode.
-var (
-	oidSM4    = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 104}
-	oidSM4ECB = asn1.ObjectIdentifier{1, 2, 156, 10197, 1, 104, 1}
-)

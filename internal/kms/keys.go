@@ -81,7 +81,7 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	material, err := s.generate(req.Type)
+	material, err := s.generate(ctx, req.Type)
 	if err != nil {
 		return KeyInfo{}, err
 	}
@@ -149,7 +149,7 @@ func (s *Service) Rotate(ctx context.Context, tenant, ref string) (KeyInfo, erro
 		if r.State == PendingDeletion {
 			return fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
 		}
-		material, err := s.generate(r.Type)
+		material, err := s.generate(ctx, r.Type)
 		if err != nil {
 			return err
 		}
@@ -319,8 +319,8 @@ func (s *Service) resolveForWrite(ctx context.Context, tenant, ref string) (stor
 
 // generate returns fresh material for a key of type t; a type the device
 // does not support is the caller's mistake.
-func (s *Service) generate(t device.KeyType) ([]byte, error) {
-	m, err := s.dev.Generate(t)
+func (s *Service) generate(ctx context.Context, t device.KeyType) ([]byte, error) {
+	m, err := s.dev.Generate(ctx, t)
 	if errors.Is(err, device.ErrUnsupportedType) {
 		return nil, fault.Wrap(err, fault.InvalidArgument, "key type %q is not supported; supported types are sm4, sm2 and hmac-sm3", string(t))
 	}

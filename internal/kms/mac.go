@@ -37,7 +37,7 @@ func (s *Service) MAC(ctx context.Context, tenant, key string, req MACRequest) (
 	if err != nil {
 		return MACResult{}, err
 	}
-	return s.mac(e, key, req)
+	return s.mac(ctx, e, key, req)
 }
 
 // MACBatch is MAC for many items under one key.
@@ -52,7 +52,7 @@ func (s *Service) VerifyMAC(ctx context.Context, tenant, key string, req VerifyM
 	if err != nil {
 		return false, err
 	}
-	return s.verifyMAC(e, key, req)
+	return s.verifyMAC(ctx, e, key, req)
 }
 
 // VerifyMACBatch is VerifyMAC for many items under one key.
@@ -60,27 +60,35 @@ func (s *Service) VerifyMACBatch(ctx context.Context, tenant, key string, items 
 	return runBatch(ctx, s, tenant, key, tSM4|tHMAC, "MACs", items, s.verifyMAC)
 }
 
-func (s *Service) mac(e *entry, ref string, req MACRequest) (MACResult, error) {
+func (s *Service) mac(ctx context.Context, e *entry, ref string, req MACRequest) (MACResult, error) {
 	v, err := e.encryptVersion(ref, req.Version)
 	if err != nil {
 		return MACResult{}, err
 	}
-	k, err := s.keyFor(e, ref, v, req.Derivation)
+	k, err := s.keyFor(ctx, e, ref, v, req.Derivation)
 	if err != nil {
 		return MACResult{}, err
 	}
-	return MACResult{MAC: k.(device.MAC).MAC(nil, req.Input), Version: v}, nil
+	m, err := k.(device.MAC).MAC(ctx, nil, req.Input)
+	if err != nil {
+		return MACResult{}, deviceErr(err)
+	}
+	return MACResult{MAC: m, Version: v}, nil
 }
 
-func (s *Service) verifyMAC(e *entry, ref string, req VerifyMACRequest) (bool, error) {
+func (s *Service) verifyMAC(ctx context.Context, e *entry, ref string, req VerifyMACRequest) (bool, error) {
 	v, err := e.verifyVersion(ref, req.Version)
 	if err != nil {
 		return false, err
 	}
-	k, err := s.keyFor(e, ref, v, req.Derivation)
+	k, err := s.keyFor(ctx, e, ref, v, req.Derivation)
 	if err != nil {
 		return false, err
 	}
 	var buf [32]byte
-	return subtle.ConstantTimeCompare(k.(device.MAC).MAC(buf[:0], req.Input), req.MAC) == 1, nil
+	m, err := k.(device.MAC).MAC(ctx, buf[:0], req.Input)
+	if err != nil {
+		return false, deviceErr(err)
+	}
+	return subtle.ConstantTimeCompare(m, req.MAC) == 1, nil
 }

@@ -32,7 +32,8 @@ const (
 //	 "auto_rotate_period": nanoseconds (0 or absent: off),
 //	 "min_decryption_version": 1, "min_encryption_version": 1,
 //	 "versions": [{"version": 1, "created_at": RFC 3339,
-//	               "material": base64 of the device material,
+//	               "material": base64 of the device's stored form (opaque
+//	                           here; see device.Device),
 //	               "imported": true (Import only; absent: generated),
 //	               "encryptions": SM4-GCM encryptions reserved (absent: 0)},
 //	              ...]}

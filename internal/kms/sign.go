@@ -2,7 +2,6 @@ package kms
 
 import (
 	"context"
-	"crypto"
 	"encoding/pem"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -65,7 +64,7 @@ func (s *Service) Sign(ctx context.Context, tenant, key string, req SignRequest)
 	if err != nil {
 		return Signature{}, err
 	}
-	return s.sign(e, key, req)
+	return s.sign(ctx, e, key, req)
 }
 
 // SignBatch is Sign for many items under one key.
@@ -80,7 +79,7 @@ func (s *Service) Verify(ctx context.Context, tenant, key string, req VerifyRequ
 	if err != nil {
 		return false, err
 	}
-	return s.verify(e, key, req)
+	return s.verify(ctx, e, key, req)
 }
 
 // VerifyBatch is Verify for many items under one key.
@@ -111,7 +110,7 @@ func (s *Service) PublicKey(ctx context.Context, tenant, key string, version int
 	return PublicKey{PEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), Version: version}, nil
 }
 
-func (s *Service) sign(e *entry, ref string, req SignRequest) (Signature, error) {
+func (s *Service) sign(ctx context.Context, e *entry, ref string, req SignRequest) (Signature, error) {
 	v, err := e.encryptVersion(ref, req.Version)
 	if err != nil {
 		return Signature{}, err
@@ -120,14 +119,14 @@ func (s *Service) sign(e *entry, ref string, req SignRequest) (Signature, error)
 	if err != nil {
 		return Signature{}, err
 	}
-	sig, err := e.versions[v-1].(crypto.Signer).Sign(s.rand, digest, crypto.Hash(0))
+	sig, err := e.versions[v-1].(device.Signer).Sign(ctx, digest)
 	if err != nil {
 		return Signature{}, deviceErr(err)
 	}
 	return Signature{Signature: sig, Version: v}, nil
 }
 
-func (s *Service) verify(e *entry, ref string, req VerifyRequest) (bool, error) {
+func (s *Service) verify(_ context.Context, e *entry, ref string, req VerifyRequest) (bool, error) {
 	v, err := e.verifyVersion(ref, req.Version)
 	if err != nil {
 		return false, err
