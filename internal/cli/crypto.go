@@ -192,7 +192,7 @@ func (e *env) verifyCommand() *cobra.Command {
 	cmd.Flags().StringVar(&sig, "signature", "", "the base64 DER signature")
 	cmd.Flags().BoolVar(&req.Prehashed, "prehashed", false, "the input is the 32-byte SM3 e-value")
 	cmd.Flags().StringVar(&req.UID, "uid", "", "signer id for Z_A (default 1234567812345678)")
-	cmd.Flags().IntVar(&req.Version, "version", 0, "key version that signed (default: latest)")
+	cmd.Flags().IntVar(&req.Version, "version", 0, "key version that signed (default: every usable version, newest first)")
 	_ = cmd.MarkFlagRequired("signature")
 	return cmd
 }

@@ -93,19 +93,26 @@ func (e *env) keyCommand() *cobra.Command {
 	configCmd.Flags().IntVar(&cfg.MinEncryptionVersion, "min-encryption-version", 0, "oldest version that may be chosen to encrypt")
 
 	var version int
+	var allVersions bool
 	public := &cobra.Command{
 		Use:   "public NAME",
-		Short: "Print the SM2 public key(s) as PEM",
+		Short: "Print the SM2 public key of the newest version (or --version, --all-versions) as PEM",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			pem, err := c.PublicKeyPEM(ctx, args[0], version)
+			get := func() (string, error) { return c.PublicKeyPEM(ctx, args[0], version) }
+			if allVersions {
+				get = func() (string, error) { return c.AllPublicKeysPEM(ctx, args[0]) }
+			}
+			pem, err := get()
 			if err != nil {
 				return err
 			}
 			return e.print(map[string]string{"pem": pem}, func(w io.Writer) { fmt.Fprint(w, pem) })
 		}),
 	}
-	public.Flags().IntVar(&version, "version", 0, "one version (default: every version)")
+	public.Flags().IntVar(&version, "version", 0, "one version (default: the newest)")
+	public.Flags().BoolVar(&allVersions, "all-versions", false, "every version, oldest first, each headed by a comment naming it")
+	public.MarkFlagsMutuallyExclusive("version", "all-versions")
 
 	simple := func(use, short string, call func(*sdk.Client, context.Context, string) (sdk.Key, error)) *cobra.Command {
 		return &cobra.Command{
