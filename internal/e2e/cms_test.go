@@ -31,7 +31,7 @@ func TestSignaturesThatHoldUp(t *testing.T) {
 	if err := json.Unmarshal([]byte(must(t, srv, root, "", "ca", "issue", "root1", "--key", "doctor", "--cn", "Dr. Li", "--format", "json")), &cert); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.client(t, root).CreateTSA(ctx, sdk.TSARequest{Name: "default", CA: "root1", Accuracy: "10ms"}); err != nil {
+	if _, err := srv.client(t, root).CreateTSA(ctx, sdk.TSARequest{Name: "default", CA: "root1", Accuracy: "1s"}); err != nil {
 		t.Fatal(err)
 	}
 	record := filepath.Join(dir, "record.txt")
@@ -51,10 +51,13 @@ func TestSignaturesThatHoldUp(t *testing.T) {
 	if code != 0 || !fresh.Valid || fresh.Signers[0].Timestamp == nil || !fresh.Signers[0].Timestamp.Valid {
 		t.Fatalf("fresh signature: exit %d %+v", code, fresh)
 	}
-	// A CRL states revocation times in whole seconds: the revocation must
-	// fall in a later second than the timestamp for the order to show.
-	for stamped := fresh.Signers[0].Timestamp.Time; !time.Now().After(stamped.Truncate(time.Second).Add(time.Second)); {
-		time.Sleep(10 * time.Millisecond)
+	// The verifier judges at the timestamp's time plus its accuracy (1s
+	// here, so that a wait too short always fails), and a CRL states
+	// revocation times in whole seconds: the revocation must fall in a
+	// second that starts after that moment for the order to show. This
+	// waits for the server's wall clock, which the test cannot set.
+	for judged := fresh.Signers[0].EvaluatedAt; !time.Now().Truncate(time.Second).After(judged); {
+		time.Sleep(50 * time.Millisecond)
 	}
 	must(t, srv, root, "", "ca", "revoke", "root1", cert.Serial, "--reason", "keyCompromise")
 	rep, code := verify(record)
