@@ -63,7 +63,7 @@ func (e *env) auditCommand() *cobra.Command {
 	verify.Flags().StringVar(&publicKey, "public-key", "", "base64 DER SM2 public key every checkpoint must be signed with")
 	verify.Flags().StringVar(&checkpoint, "checkpoint", "", "file with a checkpoint record kept outside the data directory")
 	verify.Flags().StringVar(&witness, "witness", "", "file with the checkpoints an audit witness kept (JSON lines; a syslog file works too)")
-	verify.Flags().StringVar(&dsn, "postgres-dsn", os.Getenv("MIMA_POSTGRES_DSN"), "verify offline every node's chain in this PostgreSQL database (env MIMA_POSTGRES_DSN)")
+	secretFlag(verify.Flags(), &dsn, "postgres-dsn", "MIMA_POSTGRES_DSN", "verify offline every node's chain in this PostgreSQL database")
 
 	export := &cobra.Command{
 		Use:   "export",

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -79,7 +78,7 @@ func (e *env) benchCommand() *cobra.Command {
 	f.IntVar(&cfg.Keys, "keys", 1, "make sure this many keys exist (created before the run) and spread the workers over them")
 	f.BoolVar(&asJSON, "json", false, "same as --format json")
 	f.StringVar(&baoAddr, "openbao-addr", "", "also run against OpenBao/Vault transit at this address")
-	f.StringVar(&baoToken, "openbao-token", os.Getenv("BAO_TOKEN"), "OpenBao token (env BAO_TOKEN)")
+	secretFlag(f, &baoToken, "openbao-token", "BAO_TOKEN", "OpenBao token")
 	f.StringVar(&baoMount, "openbao-mount", "transit", "OpenBao transit mount path")
 	return cmd
 }

@@ -274,7 +274,7 @@ func (e *env) caKeyPairCommand() *cobra.Command {
 				req.WrappingKey = string(b)
 			}
 			if req.Format != "enveloped" {
-				p, err := e.password(passFile)
+				p, err := e.password(passFile, true)
 				if err != nil {
 					return err
 				}

@@ -5,6 +5,7 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -16,6 +17,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/mimacrypto/mima/sdk"
 	"github.com/mimacrypto/mima/tlcp"
@@ -28,7 +31,12 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 // Main runs the command line and returns the process exit status.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{in: stdin, out: stdout, errOut: stderr}
+	return (&env{in: stdin, out: stdout, errOut: stderr, term: terminalOf(stdin)}).main(args)
+}
+
+// main runs the command line with e's streams.
+func (e *env) main(args []string) int {
+	stdin, stdout, stderr := e.in, e.out, e.errOut
 	root := e.rootCommand()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -51,12 +59,15 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 type env struct {
 	in          io.Reader
 	out, errOut io.Writer
-	format      string
-	addr        string
-	token       string
-	tenant      string
-	caCert      string
-	tlcp        tlcpFlags
+	// term reads secrets without echo; nil when standard input is not a
+	// terminal.
+	term   terminal
+	format string
+	addr   string
+	token  string
+	tenant string
+	caCert string
+	tlcp   tlcpFlags
 }
 
 // tlcpFlags make the client reach the server over TLCP.
@@ -81,7 +92,7 @@ func (e *env) rootCommand() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.format, "format", "table", "output format: table or json")
 	pf.StringVar(&e.addr, "address", envOr("MIMA_ADDR", "http://127.0.0.1:8200"), "server address (env MIMA_ADDR)")
-	pf.StringVar(&e.token, "token", os.Getenv("MIMA_TOKEN"), "bearer token (env MIMA_TOKEN)")
+	secretFlag(pf, &e.token, "token", "MIMA_TOKEN", "bearer token")
 	pf.StringVar(&e.tenant, "tenant", os.Getenv("MIMA_TENANT"), "tenant the root token acts in (env MIMA_TENANT)")
 	pf.StringVar(&e.caCert, "ca-cert", os.Getenv("MIMA_CACERT"), "PEM CA certificate to trust for https, TLS or TLCP (env MIMA_CACERT)")
 	pf.BoolVar(&e.tlcp.on, "tlcp", os.Getenv("MIMA_TLCP") == "true", "reach the https address over TLCP (GB/T 38636) instead of TLS (env MIMA_TLCP=true)")
@@ -117,6 +128,22 @@ func (e *env) rootCommand() *cobra.Command {
 	)
 	root.AddCommand(e.cryptoCommands()...)
 	return root
+}
+
+// secretValue is a string flag that never shows its value: help prints
+// no default for it, whatever the environment holds.
+type secretValue struct{ p *string }
+
+func (s secretValue) String() string     { return "" }
+func (s secretValue) Set(v string) error { *s.p = v; return nil }
+func (s secretValue) Type() string       { return "string" }
+
+// secretFlag defines a flag for a secret (a token, a connection string
+// with a password) whose default is the environment variable env, read
+// now but never printed.
+func secretFlag(fs *pflag.FlagSet, p *string, name, env, help string) {
+	*p = os.Getenv(env)
+	fs.Var(secretValue{p}, name, help+" (env "+env+")")
 }
 
 func envOr(name, def string) string {
@@ -200,18 +227,62 @@ func (e *env) print(v any, table func(w io.Writer)) error {
 	return tw.Flush()
 }
 
-// readSecret returns args[0] or, when absent, one line of standard input,
-// so that secrets need not appear in shell history.
+// readSecret returns args[0] or, when absent, a line read from standard
+// input, so that secrets need not appear in shell history: without echo
+// from a terminal, as is from a pipe or a file.
 func (e *env) readSecret(args []string, what string) (string, error) {
 	if len(args) > 0 {
 		return args[0], nil
 	}
 	fmt.Fprintf(e.errOut, "%s: ", what)
+	if e.term != nil {
+		b, err := e.term.ReadPassword()
+		fmt.Fprintln(e.errOut)
+		if err != nil {
+			return "", fmt.Errorf("reading %s from the terminal: %w", what, err)
+		}
+		return string(b), nil
+	}
 	line, err := bufio.NewReader(e.in).ReadString('\n')
 	if err != nil && line == "" {
 		return "", fmt.Errorf("reading %s from standard input: %w", what, err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// readNewSecret is readSecret for a secret being set, a new password: from
+// a terminal it is asked twice, since a typo nobody saw would lock the
+// data away.
+func (e *env) readNewSecret(what string) (string, error) {
+	first, err := e.readSecret(nil, what)
+	if err != nil || e.term == nil {
+		return first, err
+	}
+	again, err := e.readSecret(nil, what+" again")
+	if err != nil {
+		return "", err
+	}
+	if subtle.ConstantTimeCompare([]byte(first), []byte(again)) != 1 {
+		return "", errors.New("the two entries differ; nothing was done")
+	}
+	return first, nil
+}
+
+// terminal reads a line without echo.
+type terminal interface{ ReadPassword() ([]byte, error) }
+
+// fdTerminal is the terminal on a file descriptor.
+type fdTerminal int
+
+// ReadPassword reads a line from the terminal without echo.
+func (t fdTerminal) ReadPassword() ([]byte, error) { return term.ReadPassword(int(t)) }
+
+// terminalOf is the terminal r is, or nil when r is a pipe or a file.
+func terminalOf(r io.Reader) terminal {
+	if f, ok := r.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return fdTerminal(f.Fd())
+	}
+	return nil
 }
 
 // clientRun adapts a command body that needs a client to cobra's RunE.
