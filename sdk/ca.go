@@ -104,6 +104,10 @@ type Certificate struct {
 	Pair        string    `json:"pair,omitempty"`
 	RenewedFrom string    `json:"renewed_from,omitempty"`
 	IssuedAt    time.Time `json:"issued_at"`
+	// CSRIdentity, in the answer of SignCSR only, is the identity the
+	// CSR's signature verified under: "default" (1234567812345678) or
+	// "empty" (OpenSSL 3 without -sigopt distid).
+	CSRIdentity string `json:"csr_identity,omitempty"`
 }
 
 // CertificateList is one page of certificates; Next continues it.

@@ -78,6 +78,7 @@ func certOf(c pki.Certificate) sdk.Certificate {
 		Subject: c.Subject, SANs: sdk.SANs(c.SANs), NotBefore: c.NotBefore, NotAfter: c.NotAfter,
 		State: string(c.State), RevokedAt: c.RevokedAt, Reason: string(c.Reason), Key: c.Key,
 		KeyVersion: c.KeyVersion, EscrowKey: c.EscrowKey, Pair: c.Pair, RenewedFrom: c.RenewedFrom, IssuedAt: c.IssuedAt,
+		CSRIdentity: c.CSRIdentity,
 	}
 }
 
