@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -36,12 +37,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // main runs the command line with e's streams.
 func (e *env) main(args []string) int {
-	stdin, stdout, stderr := e.in, e.out, e.errOut
 	root := e.rootCommand()
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root.SetIn(e.in)
+	root.SetOut(e.out)
+	root.SetErr(e.errOut)
+	ran := false
+	markRun(root, &ran)
 	err := root.Execute()
 	var ee exitError
 	switch {
@@ -49,10 +51,49 @@ func (e *env) main(args []string) int {
 		return 0
 	case errors.As(err, &ee):
 		return ee.code
+	case e.format == "json":
+		e.printJSONError(err, ran)
+		return 1
 	default:
-		fmt.Fprintln(stderr, "Error:", err)
+		fmt.Fprintln(e.errOut, "Error:", err)
 		return 1
 	}
+}
+
+// markRun makes every command of the tree set *ran when its body starts,
+// so that an error can be told from a command line cobra refused.
+func markRun(cmd *cobra.Command, ran *bool) {
+	if run := cmd.RunE; run != nil {
+		cmd.RunE = func(c *cobra.Command, args []string) error {
+			*ran = true
+			return run(c, args)
+		}
+	}
+	for _, c := range cmd.Commands() {
+		markRun(c, ran)
+	}
+}
+
+// printJSONError writes err to standard error in the API's error shape,
+// {"error":{"code","message","request_id"}}: the server's code, or
+// "usage" for a command line refused before the command ran,
+// "unavailable" for a server that could not be reached, "cli_error" for
+// any other failure of the command line.
+func (e *env) printJSONError(err error, ran bool) {
+	out := sdk.Error{Code: "cli_error", Message: err.Error()}
+	var se *sdk.Error
+	var ue *url.Error
+	switch {
+	case errors.As(err, &se):
+		out = *se
+	case !ran:
+		out.Code = "usage"
+	case errors.As(err, &ue):
+		out.Code = "unavailable"
+	}
+	enc := json.NewEncoder(e.errOut)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(map[string]sdk.Error{"error": out})
 }
 
 // env is what every client command shares: streams and global flags.
@@ -80,6 +121,7 @@ func (e *env) rootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "mima",
 		Short:         "mima: a ShangMi (SM2/SM3/SM4) cryptographic service",
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
@@ -89,6 +131,7 @@ func (e *env) rootCommand() *cobra.Command {
 			return nil
 		},
 	}
+	root.SetVersionTemplate("mima {{.Version}}\n")
 	pf := root.PersistentFlags()
 	pf.StringVar(&e.format, "format", "table", "output format: table or json")
 	pf.StringVar(&e.addr, "address", envOr("MIMA_ADDR", "http://127.0.0.1:8200"), "server address (env MIMA_ADDR)")
@@ -125,8 +168,10 @@ func (e *env) rootCommand() *cobra.Command {
 		e.tsCommand(),
 		e.loginCommand(),
 		e.v2xCommand(),
+		e.versionCommand(),
 	)
 	root.AddCommand(e.cryptoCommands()...)
+	root.AddCommand(e.genericCommands()...)
 	return root
 }
 

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// answering is a server that answers every request with status and body.
+func answering(t *testing.T, status int, body string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Request-Id", "req-1")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// TestStatusExitCodes: as vault status, 0 unsealed, 2 sealed or not
+// initialised, 1 on error (issue 13).
+func TestStatusExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		body   string
+		want   int
+	}{
+		{"unsealed", 200, `{"initialized":true,"sealed":false,"version":"v"}`, 0},
+		{"sealed", 503, `{"initialized":true,"sealed":true,"version":"v"}`, 2},
+		{"not initialised", 503, `{"initialized":false,"sealed":true,"version":"v"}`, 2},
+		{"error", 500, `{"error":{"code":"internal","message":"boom","request_id":"r"}}`, 1},
+	} {
+		if code, out, errOut := run(t, "", "--address", answering(t, tc.status, tc.body), "status"); code != tc.want {
+			t.Errorf("%s: exit %d, want %d: %s%s", tc.name, code, tc.want, out, errOut)
+		}
+	}
+	if code, _, _ := run(t, "", "--address", "http://127.0.0.1:1", "status"); code != 1 {
+		t.Errorf("unreachable server: exit %d, want 1", code)
+	}
+}
+
+// TestVersion: `mima version` and `mima --version` print the version, the
+// commit and the Go version (issue 13).
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, out, errOut := run(t, "", args...)
+		if code != 0 || !strings.Contains(out, "mima ") || !strings.Contains(out, "commit ") || !strings.Contains(out, runtime.Version()) {
+			t.Errorf("mima %s: exit %d: %q %q", args[0], code, out, errOut)
+		}
+	}
+	code, out, _ := run(t, "", "version", "--format", "json")
+	var v struct{ Version, Commit, Go string }
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.Version == "" || v.Go != runtime.Version() {
+		t.Errorf("version --format json: exit %d: %q", code, out)
+	}
+}
+
+// TestJSONErrors: under --format json an error is a JSON object on
+// standard error, the API's own shape, whether the server or the command
+// line found it (issue 13).
+func TestJSONErrors(t *testing.T) {
+	addr := answering(t, 404, `{"error":{"code":"key_not_found","message":"key \"k\" not found","request_id":"req-9"}}`)
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		code     string
+		request  string
+		wantExit int
+	}{
+		{"server error", []string{"--address", addr, "--format", "json", "key", "show", "k"}, "key_not_found", "req-9", 1},
+		{"usage error", []string{"--format", "json", "key", "show"}, "usage", "", 1},
+		{"unknown flag", []string{"--format", "json", "key", "list", "--nope"}, "usage", "", 1},
+		{"unreachable", []string{"--address", "http://127.0.0.1:1", "--format", "json", "key", "list"}, "unavailable", "", 1},
+	} {
+		code, out, errOut := run(t, "", tc.args...)
+		var e struct {
+			Error struct {
+				Code      string `json:"code"`
+				Message   string `json:"message"`
+				RequestID string `json:"request_id"`
+			} `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(errOut), &e); err != nil || code != tc.wantExit || out != "" {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q is not a JSON error: %v", tc.name, code, out, errOut, err)
+			continue
+		}
+		if e.Error.Code != tc.code || e.Error.Message == "" || e.Error.RequestID != tc.request {
+			t.Errorf("%s: %+v", tc.name, e.Error)
+		}
+	}
+	// Without --format json errors stay text.
+	if _, _, errOut := run(t, "", "--address", addr, "key", "show", "k"); !strings.HasPrefix(errOut, "Error: key_not_found") {
+		t.Errorf("text error: %q", errOut)
+	}
+}
