@@ -169,6 +169,8 @@ func (e *env) rootCommand() *cobra.Command {
 		e.loginCommand(),
 		e.v2xCommand(),
 		e.versionCommand(),
+		e.tsaCommand(),
+		e.loginRuleCommand(),
 	)
 	root.AddCommand(e.cryptoCommands()...)
 	root.AddCommand(e.genericCommands()...)
@@ -270,6 +272,30 @@ func (e *env) print(v any, table func(w io.Writer)) error {
 	tw := tabwriter.NewWriter(e.out, 0, 4, 2, ' ', 0)
 	table(tw)
 	return tw.Flush()
+}
+
+// itemList is the JSON shape of every list command: the items and the
+// cursor of the next page (absent on the last).
+type itemList[T any] struct {
+	Items []T    `json:"items"`
+	Next  string `json:"next,omitempty"`
+}
+
+// printList prints items as {"items":[...],"next":...} with --format json,
+// else as a table: header, then one row per item, then the cursor.
+func printList[T any](e *env, items []T, next, header string, row func(T) string) error {
+	if items == nil {
+		items = []T{}
+	}
+	return e.print(itemList[T]{Items: items, Next: next}, func(w io.Writer) {
+		fmt.Fprintln(w, header)
+		for _, it := range items {
+			fmt.Fprintln(w, row(it))
+		}
+		if next != "" {
+			fmt.Fprintf(w, "\nmore: --after %s\n", next)
+		}
+	})
 }
 
 // readSecret returns args[0] or, when absent, a line read from standard

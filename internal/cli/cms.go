@@ -178,12 +178,13 @@ func (e *env) tsCommand() *cobra.Command {
 	request.Flags().StringVar(&tsa, "tsa", "", "TSA name (default: default)")
 
 	var vreq sdk.TimestampVerifyRequest
-	var tokenFile, dataFile string
+	var vf ioFlags
+	var dataFile string
 	verify := &cobra.Command{
-		Use: "verify --token REPLY.tsr --data FILE", Short: "Verify a timestamp over a file; exit 2 when not valid", Args: cobra.NoArgs,
+		Use: "verify --in REPLY.tsr --data-file FILE", Short: "Verify a timestamp over a file; exit 2 when not valid", Args: cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
 			var err error
-			if vreq.Token, err = os.ReadFile(tokenFile); err != nil {
+			if vreq.Token, err = vf.read(e); err != nil {
 				return err
 			}
 			if vreq.Data, err = os.ReadFile(dataFile); err != nil {
@@ -211,11 +212,10 @@ func (e *env) tsCommand() *cobra.Command {
 			return nil
 		}),
 	}
-	verify.Flags().StringVar(&tokenFile, "token", "", "the TimeStampResp or TimeStampToken (DER)")
-	verify.Flags().StringVar(&dataFile, "data", "", "the file that was timestamped")
+	verify.Flags().StringVar(&vf.in, "in", "", "the TimeStampResp or TimeStampToken, DER (default: standard input)")
+	verify.Flags().StringVar(&dataFile, "data-file", "", "the file that was timestamped")
 	verify.Flags().StringSliceVar(&vreq.TrustCAs, "trust-ca", nil, "trust this mima CA (repeatable)")
-	_ = verify.MarkFlagRequired("token")
-	_ = verify.MarkFlagRequired("data")
+	_ = verify.MarkFlagRequired("data-file")
 	cmd.AddCommand(request, verify)
 	return cmd
 }

@@ -78,7 +78,7 @@ func (d *derivationFlags) context() *sdk.Derivation {
 
 // cryptoCommands are the top-level data commands.
 func (e *env) cryptoCommands() []*cobra.Command {
-	return []*cobra.Command{e.encryptCommand(), e.decryptCommand(), e.signCommand(), e.verifyCommand(),
+	return []*cobra.Command{e.encryptCommand(), e.decryptCommand(), e.reencryptCommand(), e.signCommand(), e.verifyCommand(),
 		e.macCommand(), e.hashCommand(), e.randomCommand(), e.dataKeyCommand(), e.deriveCommand()}
 }
 
@@ -135,6 +135,35 @@ func (e *env) decryptCommand() *cobra.Command {
 	f.bind(cmd)
 	d.bind(cmd)
 	cmd.Flags().StringVar(&aad, "aad", "", "the additional authenticated data given to encrypt")
+	return cmd
+}
+
+func (e *env) reencryptCommand() *cobra.Command {
+	var f ioFlags
+	var req sdk.ReEncryptRequest
+	var aad, toAAD string
+	cmd := &cobra.Command{
+		Use:   "reencrypt KEY",
+		Short: "Re-encrypt a mima:v<N>: ciphertext under the latest version (or --to-key) without seeing the plaintext",
+		Args:  cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			ct, err := f.read(e)
+			if err != nil {
+				return err
+			}
+			req.Ciphertext, req.AAD, req.ToAAD = string(bytes.TrimSpace(ct)), optBytes(aad), optBytes(toAAD)
+			r, err := c.ReEncrypt(ctx, args[0], req)
+			if err != nil {
+				return err
+			}
+			return e.emit(&f, r, r.Ciphertext)
+		}),
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVar(&req.ToKey, "to-key", "", "encrypt under this key instead (needs encrypt on it)")
+	cmd.Flags().IntVar(&req.ToVersion, "to-version", 0, "version of the destination key (default: latest)")
+	cmd.Flags().StringVar(&aad, "aad", "", "the additional authenticated data of the ciphertext")
+	cmd.Flags().StringVar(&toAAD, "to-aad", "", "additional authenticated data of the new ciphertext")
 	return cmd
 }
 

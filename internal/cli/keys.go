@@ -122,8 +122,19 @@ func (e *env) keyCommand() *cobra.Command {
 			}),
 		}
 	}
+	var certOut ioFlags
+	certificate := &cobra.Command{
+		Use:   "certificate NAME",
+		Short: "Print the certificate a mima CA issued for the key (PEM)",
+		Args:  cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			ct, err := c.KeyCertificate(ctx, args[0])
+			return e.emitCert(&certOut, ct, err)
+		}),
+	}
+	certificate.Flags().StringVar(&certOut.out, "out", "", "write the certificate here (default: standard output)")
 	cmd.AddCommand(e.transferCommands()...)
-	cmd.AddCommand(create, listCmd, deleteCmd, configCmd, public, e.aliasCommand(),
+	cmd.AddCommand(create, listCmd, deleteCmd, configCmd, public, certificate, e.aliasCommand(),
 		simple("show", "Describe a key", (*sdk.Client).GetKey),
 		simple("rotate", "Add a version that later encryptions use", (*sdk.Client).RotateKey),
 		simple("enable", "Make a disabled key usable", (*sdk.Client).EnableKey),
