@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
@@ -45,13 +44,9 @@ func (s *Server) createKey(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	var period time.Duration
-	if req.AutoRotatePeriod != "" {
-		d, err := time.ParseDuration(req.AutoRotatePeriod)
-		if err != nil {
-			return nil, fault.New(fault.InvalidArgument, "auto_rotate_period must be a duration such as \"720h\"")
-		}
-		period = d
+	period, err := durationOf("auto_rotate_period", req.AutoRotatePeriod)
+	if err != nil {
+		return nil, err
 	}
 	k, err := s.keys.Create(c.ctx, c.tenant, kms.CreateRequest{
 		Name: req.Name, Type: device.KeyType(req.Type), Description: req.Description, Tags: req.Tags,

@@ -299,3 +299,23 @@ func TestPublicKeyIsTheNewestUnlessAllAsked(t *testing.T) {
 		t.Fatalf("bad all_versions: %d %s", r.status, r.body)
 	}
 }
+
+// Durations accept days wherever the API takes one (issue 13).
+func TestDurationsAcceptDays(t *testing.T) {
+	n, tok := keyNode(t)
+	for _, tc := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/v1/tokens", map[string]any{"policies": []string{"admin"}, "ttl": "30d"}},
+		{"POST", "/v1/keys", map[string]any{"name": "rotating", "type": "sm4", "auto_rotate_period": "90d"}},
+		{"POST", "/v1/ca", map[string]any{"name": "root1", "type": "root", "subject": map[string]string{"common_name": "Root"}, "ttl": "3650d"}},
+	} {
+		if r := n.do(tc.method, tc.path, tok, tc.body); r.status >= 300 {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, r.status, r.body)
+		}
+	}
+	if r := n.do("POST", "/v1/tokens", tok, map[string]any{"policies": []string{"admin"}, "ttl": "1.5d"}); r.status != 400 || r.errCode() != "invalid_argument" {
+		t.Errorf("ttl 1.5d: %d %s", r.status, r.body)
+	}
+}

@@ -2,24 +2,11 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/mimacrypto/mima/internal/core"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/sdk"
 )
-
-// parseDuration reads an optional duration field such as "1h"; "" is zero.
-func parseDuration(field, v string) (time.Duration, error) {
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		return 0, fault.New(fault.InvalidArgument, "%s must be a duration such as \"1h\" or \"30m\"", field)
-	}
-	return d, nil
-}
 
 func generateRootOf(st core.GenerateRootStatus) sdk.GenerateRootStatus {
 	return sdk.GenerateRootStatus{
@@ -47,7 +34,7 @@ func (s *Server) startGenerateRoot(c *call) (any, error) {
 		return nil, err
 	}
 	c.markSensitive("otp", req.OTP)
-	ttl, err := parseDuration("ttl", req.TTL)
+	ttl, err := durationOf("ttl", req.TTL)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +92,7 @@ func (s *Server) renewSelf(c *call) (any, error) {
 		return nil, err
 	}
 	c.object, c.tenant = c.token.Accessor, c.token.Tenant
-	inc, err := parseDuration("increment", req.Increment)
+	inc, err := durationOf("increment", req.Increment)
 	if err != nil {
 		return nil, err
 	}

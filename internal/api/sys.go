@@ -44,7 +44,7 @@ func (s *Server) initialize(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	ttl, err := parseDuration("root_token_ttl", req.RootTokenTTL)
+	ttl, err := durationOf("root_token_ttl", req.RootTokenTTL)
 	if err != nil {
 		return nil, err
 	}

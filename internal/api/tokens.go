@@ -27,7 +27,7 @@ func (s *Server) createToken(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	ttl, err := parseDuration("ttl", req.TTL)
+	ttl, err := durationOf("ttl", req.TTL)
 	if err != nil {
 		return nil, err
 	}

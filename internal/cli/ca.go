@@ -390,18 +390,29 @@ func (e *env) certCommand() *cobra.Command {
 	lf.StringVar(&q.Subject, "subject", "", "subject contains this (any case)")
 	lf.StringVar(&q.SAN, "san", "", "has this subject alternative name")
 	lf.StringVar(&q.State, "state", "", "valid, revoked, on_hold or expired")
-	lf.DurationVar(&expiring, "expiring", 0, "expires within this long, e.g. 720h")
+	durationFlag(lf, &expiring, "expiring", 0, "expires within this long, e.g. 30d")
 	lf.IntVar(&q.Limit, "limit", 0, "page size")
 	lf.StringVar(&q.After, "after", "", "continue from this cursor")
 
 	var ttl, reason string
+	var renewOut ioFlags
 	renew := &cobra.Command{
-		Use: "renew SERIAL", Short: "A new certificate for the same subject, key and profile", Args: cobra.ExactArgs(1),
+		Use:   "renew SERIAL",
+		Short: "A new certificate for the same subject, key and profile; prints its PEM (the new serial on standard error), a table with --format table",
+		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			return e.printCertOrErr(c.RenewCertificate(ctx, args[0], ttl))
+			ct, err := c.RenewCertificate(ctx, args[0], ttl)
+			if e.formatSet && e.format == "table" && renewOut.out == "" {
+				return e.printCertOrErr(ct, err)
+			}
+			if err == nil && renewOut.out == "" && e.format != "json" {
+				fmt.Fprintf(e.errOut, "serial %s\n", ct.Serial)
+			}
+			return e.emitCert(&renewOut, ct, err)
 		}),
 	}
 	renew.Flags().StringVar(&ttl, "ttl", "", "validity (default: the profile's)")
+	renew.Flags().StringVar(&renewOut.out, "out", "", "write the certificate here (default: standard output)")
 	revoke := &cobra.Command{
 		Use: "revoke SERIAL", Short: "Revoke a certificate", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {

@@ -16,11 +16,13 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
+	"github.com/mimacrypto/mima/internal/duration"
 	"github.com/mimacrypto/mima/sdk"
 	"github.com/mimacrypto/mima/tlcp"
 )
@@ -104,11 +106,13 @@ type env struct {
 	// terminal.
 	term   terminal
 	format string
-	addr   string
-	token  string
-	tenant string
-	caCert string
-	tlcp   tlcpFlags
+	// formatSet is whether --format was given rather than defaulted.
+	formatSet bool
+	addr      string
+	token     string
+	tenant    string
+	caCert    string
+	tlcp      tlcpFlags
 }
 
 // tlcpFlags make the client reach the server over TLCP.
@@ -128,6 +132,7 @@ func (e *env) rootCommand() *cobra.Command {
 			if e.format != "table" && e.format != "json" {
 				return fmt.Errorf("--format must be table or json")
 			}
+			e.formatSet = cmd.Flags().Changed("format")
 			return nil
 		},
 	}
@@ -191,6 +196,12 @@ func (s secretValue) Type() string       { return "string" }
 func secretFlag(fs *pflag.FlagSet, p *string, name, env, help string) {
 	*p = os.Getenv(env)
 	fs.Var(secretValue{p}, name, help+" (env "+env+")")
+}
+
+// durationFlag defines a duration flag that also takes days ("30d").
+func durationFlag(fs *pflag.FlagSet, p *time.Duration, name string, def time.Duration, help string) {
+	*p = def
+	fs.Var(duration.Value{D: p}, name, help)
 }
 
 func envOr(name, def string) string {

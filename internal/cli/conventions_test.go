@@ -99,3 +99,23 @@ func TestJSONErrors(t *testing.T) {
 		t.Errorf("text error: %q", errOut)
 	}
 }
+
+// TestCertRenewPrintsPEM: cert renew prints the new certificate's PEM,
+// which is what a renewal is for; a table only with --format table, JSON
+// with --format json (issue 13). Its duration flags take days.
+func TestCertRenewPrintsPEM(t *testing.T) {
+	const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	addr := answering(t, 200, `{"serial":"0123456789abcdef0123456789abcdef","certificate":"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n","subject":"CN=a","certificates":[]}`)
+	if code, out, errOut := run(t, "", "--address", addr, "cert", "renew", "01"); code != 0 || out != pem || !strings.Contains(errOut, "serial 0123456789abcdef0123456789abcdef") {
+		t.Errorf("cert renew: exit %d %q %q", code, out, errOut)
+	}
+	if code, out, _ := run(t, "", "--address", addr, "cert", "renew", "01", "--format", "table"); code != 0 || !strings.Contains(out, "Serial") || strings.Contains(out, "BEGIN") {
+		t.Errorf("cert renew --format table: exit %d %q", code, out)
+	}
+	if code, out, _ := run(t, "", "--address", addr, "cert", "renew", "01", "--format", "json"); code != 0 || !strings.Contains(out, `"serial"`) {
+		t.Errorf("cert renew --format json: exit %d %q", code, out)
+	}
+	if code, _, errOut := run(t, "", "--address", addr, "cert", "list", "--expiring", "30d"); code != 0 {
+		t.Errorf("cert list --expiring 30d: exit %d %s", code, errOut)
+	}
+}

@@ -386,7 +386,7 @@ func (e *env) v2xRequestCommand() *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringVar(&state, "state", "", "the device's state file")
-	cmd.Flags().DurationVar(&span, "span", 7*24*time.Hour, "time the certificates should cover")
+	durationFlag(cmd.Flags(), &span, "span", 7*24*time.Hour, "time the certificates should cover")
 	cmd.Flags().StringVar(&start, "start", "", "RFC 3339 time the certificates should start at (default: now)")
 	cmd.Flags().UintSliceVar(&psids, "psid", []uint{32}, "PSIDs to sign")
 	_ = cmd.MarkFlagRequired("state")
@@ -545,7 +545,7 @@ func (e *env) v2xVerifyCommand() *cobra.Command {
 	f.bind(cmd)
 	cmd.Flags().StringVar(&state, "state", "", "the device's state file")
 	cmd.Flags().Uint64Var(&psid, "psid", 0, "require this PSID (0: any the signer may use)")
-	cmd.Flags().DurationVar(&maxAge, "max-age", 0, "refuse messages generated longer ago (0: no limit)")
+	durationFlag(cmd.Flags(), &maxAge, "max-age", 0, "refuse messages generated longer ago (0: no limit)")
 	cmd.Flags().BoolVar(&update, "update", true, "fetch the latest CRL first")
 	_ = cmd.MarkFlagRequired("state")
 	return cmd
