@@ -237,3 +237,33 @@ func runDocCommand(t *testing.T, dir string, env map[string]string, cmd, stdin s
 	}
 	return fmt.Sprintf("$ %s\n%s", cmd, out.String())
 }
+
+// TestDocLinksStayInTheRepository: every relative link of README.md and
+// docs/*.md names a file of the repository (issue 13).
+func TestDocLinksStayInTheRepository(t *testing.T) {
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
+	for _, f := range append(files, "../../README.md", "../../CHANGELOG.md") {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			path := filepath.Join(filepath.Dir(f), target)
+			if rel, err := filepath.Rel("../..", path); err != nil || strings.HasPrefix(rel, "..") {
+				t.Errorf("%s links %s, outside the repository", f, target)
+				continue
+			}
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("%s links %s: %v", f, target, err)
+			}
+		}
+	}
+}
