@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -117,5 +118,24 @@ func TestCertRenewPrintsPEM(t *testing.T) {
 	}
 	if code, _, errOut := run(t, "", "--address", addr, "cert", "list", "--expiring", "30d"); code != 0 {
 		t.Errorf("cert list --expiring 30d: exit %d %s", code, errOut)
+	}
+}
+
+// TestProgress: the progress line counts to the total and ends the line;
+// without a terminal nothing is added to the stream.
+func TestProgress(t *testing.T) {
+	var shown strings.Builder
+	data := strings.Repeat("m", 3<<20)
+	p := &progressReader{r: strings.NewReader(data), w: &shown, label: "hashing", total: int64(len(data))}
+	if b, err := io.ReadAll(p); err != nil || len(b) != len(data) {
+		t.Fatalf("read %d bytes, %v", len(b), err)
+	}
+	if out := shown.String(); !strings.HasSuffix(out, "\rhashing 100% (3.0 of 3.0 MiB)\n") || !strings.Contains(out, "hashing 0% (") {
+		t.Errorf("progress: %q", out[max(0, len(out)-80):])
+	}
+	e := &env{errOut: &shown}
+	r := strings.NewReader("x")
+	if e.progress("hashing", 1, r) != io.Reader(r) {
+		t.Error("a progress line on a stream that is not a terminal")
 	}
 }

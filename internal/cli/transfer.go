@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 
@@ -138,7 +139,12 @@ func (e *env) restoreCommand() *cobra.Command {
 			if f.in == "" {
 				return errors.New("--in is required (standard input carries the password)")
 			}
-			blob, err := f.read(e)
+			r, err := f.open(e)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			blob, err := io.ReadAll(e.progress("reading the backup", fileSize(r), r))
 			if err != nil {
 				return err
 			}

@@ -140,7 +140,7 @@ func docFixtures(t *testing.T, dir string) {
 	interop.WriteFiles(t, dir, map[string][]byte{
 		"record.pdf": []byte("%PDF-1.4 a medical record\n"),
 		"result.pdf": []byte("%PDF-1.4 a laboratory result\n"),
-		"big.iso":    bytes.Repeat([]byte("iso9660 "), 1<<16),
+		"big.iso":    bytes.Repeat([]byte("iso9660 "), 1<<18), // 2 MiB: sign hashes it locally
 		"bsm.bin":    []byte("basic safety message"),
 	})
 	interop.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "my-sm2.pem")

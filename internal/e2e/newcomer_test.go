@@ -1,9 +1,15 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mimacrypto/mima/internal/interop"
 )
 
 // devServer starts `mima server --dev` with a fixed root token.
@@ -45,5 +51,57 @@ func TestGenericReadWriteDelete(t *testing.T) {
 	}
 	if out := must(t, srv, root, "", "read", "sys/openapi.yaml"); !strings.HasPrefix(out, "openapi:") {
 		t.Fatalf("openapi: %.80s", out)
+	}
+}
+
+// TestBigFiles: a file over the request limit is signed and verified by
+// hashing it locally (SM3 with Z_A of the signing version) and sending the
+// digest; OpenSSL verifies the signature over the whole file; after a
+// rotation the old signature still verifies; encrypt refuses a big file
+// with a pointer to --envelope, which encrypts it under a data key and
+// decrypts it back (issue 13).
+func TestBigFiles(t *testing.T) {
+	srv, root := devServer(t)
+	dir := t.TempDir()
+	big := bytes.Repeat([]byte("0123456789abcdef"), 5<<16) // 5 MiB, over the 4 MiB body limit
+	altered := append(bytes.Clone(big[:len(big)-1]), 'X')
+	interop.WriteFiles(t, dir, map[string][]byte{"big.iso": big, "altered.iso": altered})
+	in, alt := filepath.Join(dir, "big.iso"), filepath.Join(dir, "altered.iso")
+	must(t, srv, root, "", "key", "create", "doctor", "--type", "sm2")
+	sig := strings.TrimSpace(must(t, srv, root, "", "sign", "doctor", "--in", in))
+	der, err := base64.StdEncoding.DecodeString(sig)
+	if err != nil {
+		t.Fatalf("signature %q: %v", sig, err)
+	}
+	interop.WriteFiles(t, dir, map[string][]byte{"sig.der": der, "pub.pem": []byte(must(t, srv, root, "", "key", "public", "doctor"))})
+	out := interop.OpenSSL(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "big.iso",
+		"-sigfile", "sig.der", "-digest", "sm3", "-pkeyopt", "distid:1234567812345678")
+	if !strings.Contains(string(out), "Signature Verified Successfully") {
+		t.Fatalf("openssl: %s", out)
+	}
+	must(t, srv, root, "", "key", "rotate", "doctor")
+	var v struct {
+		Valid      bool `json:"valid"`
+		KeyVersion int  `json:"key_version"`
+	}
+	if err := json.Unmarshal([]byte(must(t, srv, root, "", "verify", "doctor", "--in", in, "--signature", sig, "--format", "json")), &v); err != nil || !v.Valid || v.KeyVersion != 1 {
+		t.Fatalf("verify after rotation: %+v %v", v, err)
+	}
+	if r := cli(t, srv.addr, root, "verify", "doctor", "--in", alt, "--signature", sig); r.code != 2 {
+		t.Fatalf("altered file: exit %d %s %s", r.code, r.stdout, r.stderr)
+	}
+
+	must(t, srv, root, "", "key", "create", "orders", "--type", "sm4")
+	if r := cli(t, srv.addr, root, "encrypt", "orders", "--in", in); r.code != 1 || !strings.Contains(r.stderr, "--envelope") {
+		t.Fatalf("encrypt of a big file: exit %d %s", r.code, r.stderr)
+	}
+	sealed, opened := filepath.Join(dir, "big.mima"), filepath.Join(dir, "big.out")
+	must(t, srv, root, "", "encrypt", "orders", "--envelope", "--in", in, "--out", sealed)
+	must(t, srv, root, "", "decrypt", "orders", "--envelope", "--in", sealed, "--out", opened)
+	if got, err := os.ReadFile(opened); err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("envelope round trip: %d bytes, %v", len(got), err)
+	}
+	if s, _ := os.ReadFile(sealed); bytes.Contains(s, big[:64]) {
+		t.Fatal("the envelope holds the plaintext")
 	}
 }
