@@ -116,11 +116,8 @@ func (e *env) caListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.print(cas, func(w io.Writer) {
-				fmt.Fprintln(w, "NAME\tTYPE\tSTATE\tSUBJECT\tNOT AFTER")
-				for _, ca := range cas {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", ca.Name, ca.Type, ca.State, ca.Subject, ca.NotAfter.Format(timeLayout))
-				}
+			return printList(e, cas, "", "NAME\tTYPE\tSTATE\tSUBJECT\tNOT AFTER", func(ca sdk.CA) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", ca.Name, ca.Type, ca.State, ca.Subject, ca.NotAfter.Format(timeLayout))
 			})
 		}),
 	}
@@ -202,11 +199,8 @@ func (e *env) caProfileCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.print(ps, func(w io.Writer) {
-				fmt.Fprintln(w, "NAME\tUSAGE\tMAX TTL\tEXT KEY USAGE")
-				for _, p := range ps {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%v\n", p.Name, p.Usage, p.MaxTTL, p.ExtKeyUsage)
-				}
+			return printList(e, ps, "", "NAME\tUSAGE\tMAX TTL\tEXT KEY USAGE", func(p sdk.Profile) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%v", p.Name, p.Usage, p.MaxTTL, p.ExtKeyUsage)
 			})
 		}),
 	})
@@ -374,14 +368,8 @@ func (e *env) certCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.print(page, func(w io.Writer) {
-				fmt.Fprintln(w, "SERIAL\tCA\tSTATE\tSUBJECT\tNOT AFTER")
-				for _, ct := range page.Certificates {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", ct.Serial, ct.CA, ct.State, ct.Subject, ct.NotAfter.Format(timeLayout))
-				}
-				if page.Next != "" {
-					fmt.Fprintf(w, "\nmore: --after %s\n", page.Next)
-				}
+			return printList(e, page.Certificates, page.Next, "SERIAL\tCA\tSTATE\tSUBJECT\tNOT AFTER", func(ct sdk.Certificate) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", ct.Serial, ct.CA, ct.State, ct.Subject, ct.NotAfter.Format(timeLayout))
 			})
 		}),
 	}

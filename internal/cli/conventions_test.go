@@ -139,3 +139,46 @@ func TestProgress(t *testing.T) {
 		t.Error("a progress line on a stream that is not a terminal")
 	}
 }
+
+// TestListsShareOneShape: every list command answers
+// {"items":[...],"next":...} under --format json and a table with a
+// header otherwise (issue 13).
+func TestListsShareOneShape(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		// One answer that every list route's decoder reads its part of.
+		_, _ = w.Write([]byte(`{"keys":[{"name":"k1"}],"aliases":[{"name":"a1","target":"k1"}],"tokens":[{"accessor":"t1"}],
+			"tenants":[{"name":"n1"}],"policies":["p1"],"cas":[{"name":"c1"}],"profiles":[{"name":"f1"}],
+			"certificates":[{"serial":"s1"}],"tsas":[{"name":"ts1"}],"rules":[{"name":"r1"}],"next":"cursor"}`))
+	}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		args []string
+		item string
+	}{
+		{[]string{"key", "list"}, "k1"},
+		{[]string{"key", "alias", "list"}, "a1"},
+		{[]string{"token", "list"}, "t1"},
+		{[]string{"tenant", "list"}, "n1"},
+		{[]string{"policy", "list"}, "p1"},
+		{[]string{"ca", "list"}, "c1"},
+		{[]string{"ca", "profile", "list", "c1"}, "f1"},
+		{[]string{"cert", "list"}, "s1"},
+		{[]string{"tsa", "list"}, "ts1"},
+		{[]string{"login-rule", "list"}, "r1"},
+	} {
+		args := append([]string{"--address", srv.URL}, tc.args...)
+		code, out, errOut := run(t, "", append(args, "--format", "json")...)
+		var l struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		if err := json.Unmarshal([]byte(out), &l); code != 0 || err != nil || len(l.Items) != 1 || !strings.Contains(string(l.Items[0]), tc.item) {
+			t.Errorf("%v --format json: exit %d %v: %s %s", tc.args, code, err, out, errOut)
+		}
+		code, out, _ = run(t, "", args...)
+		header, _, _ := strings.Cut(out, "\n")
+		if code != 0 || header == "" || header != strings.ToUpper(header) || !strings.Contains(out, tc.item) {
+			t.Errorf("%v: exit %d, no header line: %q", tc.args, code, out)
+		}
+	}
+}

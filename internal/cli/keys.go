@@ -51,14 +51,8 @@ func (e *env) keyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.print(page, func(w io.Writer) {
-				fmt.Fprintln(w, "NAME\tTYPE\tSTATE\tVERSION\tCREATED")
-				for _, k := range page.Keys {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", k.Name, k.Type, k.State, k.LatestVersion, k.CreatedAt.Format(timeLayout))
-				}
-				if page.Next != "" {
-					fmt.Fprintf(w, "\nmore: --after %s\n", page.Next)
-				}
+			return printList(e, page.Keys, page.Next, "NAME\tTYPE\tSTATE\tVERSION\tCREATED", func(k sdk.Key) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%d\t%s", k.Name, k.Type, k.State, k.LatestVersion, k.CreatedAt.Format(timeLayout))
 			})
 		}),
 	}
@@ -170,20 +164,27 @@ func (e *env) aliasCommand() *cobra.Command {
 			}
 			return e.print(map[string]any{"alias": args[0], "deleted": true}, func(w io.Writer) { fmt.Fprintf(w, "Deleted\t%s\n", args[0]) })
 		}),
-	}, &cobra.Command{
-		Use: "list", Short: "List aliases", Args: cobra.NoArgs,
+	}, e.aliasListCommand())
+	return cmd
+}
+
+func (e *env) aliasListCommand() *cobra.Command {
+	var after string
+	var limit int
+	cmd := &cobra.Command{
+		Use: "list", Short: "List aliases, a page at a time", Args: cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			page, err := c.ListAliases(ctx, "", 0)
+			page, err := c.ListAliases(ctx, after, limit)
 			if err != nil {
 				return err
 			}
-			return e.print(page, func(w io.Writer) {
-				for _, a := range page.Aliases {
-					fmt.Fprintf(w, "%s\t-> %s\n", a.Name, a.Target)
-				}
+			return printList(e, page.Aliases, page.Next, "ALIAS\tKEY", func(a sdk.Alias) string {
+				return fmt.Sprintf("%s\t%s", a.Name, a.Target)
 			})
 		}),
-	})
+	}
+	cmd.Flags().StringVar(&after, "after", "", "list after this alias (the cursor a page prints)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "page size")
 	return cmd
 }
 

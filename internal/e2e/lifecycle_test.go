@@ -51,9 +51,9 @@ func TestOperatorLifecycle(t *testing.T) {
 	if r := cli(t, srv.addr, b.Token, "tenant", "list"); r.code == 0 || !strings.Contains(r.stderr, "permission_denied") {
 		t.Fatalf("tenant token listed tenants: exit %d %s", r.code, r.stderr)
 	}
-	var policies []string
+	var policies struct{ Items []string }
 	cliJSON(t, srv.addr, b.Token, &policies, "policy", "list")
-	if slices.Contains(policies, "records") {
+	if slices.Contains(policies.Items, "records") {
 		t.Fatalf("tenant B lists tenant A's policy: %v", policies)
 	}
 	if out := must(t, srv, a.Token, "", "token", "list"); !strings.Contains(out, appA.Accessor) || !strings.Contains(out, "expires ") {
@@ -74,9 +74,9 @@ func TestOperatorLifecycle(t *testing.T) {
 		t.Fatalf("request while sealed: exit %d %s", r.code, r.stderr)
 	}
 	unseal(t, srv.addr, init.Shares[0], init.Shares[2], init.Shares[4])
-	var tenants []sdk.Tenant
+	var tenants struct{ Items []sdk.Tenant }
 	cliJSON(t, srv.addr, root, &tenants, "tenant", "list")
-	if len(tenants) != 3 {
+	if len(tenants.Items) != 3 {
 		t.Fatalf("tenants after restart: %+v", tenants)
 	}
 	var self sdk.TokenInfo
