@@ -71,6 +71,14 @@ var docSkips = []docSkip{
 	{"README.md", "createdb -h db.example", "needs a PostgreSQL host and three nodes (TestThreeNodesOnePostgres covers it)"},
 	{"README.md", "MIMA_ADDR=http://mima-1:8200", "needs three nodes (TestThreeNodesOnePostgres covers it)"},
 	{"README.md", "for n in mima-1 mima-2 mima-3", "needs three nodes (TestThreeNodesOnePostgres covers it)"},
+	{"docs/deploy.md", "", "installs mima and runs it under systemd, as root; README.md's examples run the same mima commands"},
+	{"docs/configuration.md", "mima server ", "starts a production server; the test starts its own"},
+	{"docs/tlcp.md", "mima server ", "starts a TLCP server (TestTLCPWithCertificatesFromItsOwnCA covers it)"},
+	{"docs/tlcp.md", "mima --address https://mima.example:8443", "needs that TLCP server (TestTLCPWithCertificatesFromItsOwnCA covers it)"},
+	{"docs/tlcp.md", "mima gateway ", "runs until stopped (TestGatewayChain covers it)"},
+	{"docs/tlcp.md", "mima audit verify --audit-dir /var/lib/mima-gateway", "needs a gateway's audit log (TestGatewayChain covers it)"},
+	{"docs/v2x.md", "MIMA_TOKEN=<la", "needs linkage authorities at two other clusters (TestV2XRemoteLAs covers it)"},
+	{"docs/v2x.md", "mima v2x create cn --root v2x-root --eca v2x-eca --ra v2x-ra --pca", "needs linkage authorities at two other clusters (TestV2XRemoteLAs covers it)"},
 }
 
 // docRun is how the test runs one command: how many times (custodians
@@ -112,6 +120,9 @@ var docPlaceholders = map[string]struct {
 	"<pin>":                {`(?m)^Root pin\s+(\S+)`, false},
 	"<v2x-eca token>":      {`(?m)^Tenant\s+v2x-eca\s*\nAdmin token\s+(\S+)`, true},
 	"<v2x-ra token>":       {`(?m)^Tenant\s+v2x-ra\s*\nAdmin token\s+(\S+)`, true},
+	"<eca token>":          {`(?m)^Tenant\s+v2x-eca\s*\nAdmin token\s+(\S+)`, true},
+	"<ra token>":           {`(?m)^Tenant\s+v2x-ra\s*\nAdmin token\s+(\S+)`, true},
+	"<ma token>":           {`(?m)^Tenant\s+v2x-ma\s*\nAdmin token\s+(\S+)`, true},
 }
 
 // fill replaces the placeholders of cmd from the transcript.
@@ -150,18 +161,47 @@ func docFixtures(t *testing.T, dir string) {
 	interop.OpenSSL(t, dir, "req", "-new", "-key", "nurse.key", "-sm3", "-sigopt", "distid:1234567812345678", "-subj", "/CN=nurse-1", "-out", "nurse.csr")
 }
 
-// TestREADMEExamples runs every command of README.md's fenced sh examples,
-// in the order written, against a fresh server, with the placeholders
-// filled from what earlier commands printed and the server's address and
-// data directory in place of the documented ones (issue 13). The commands
-// it cannot run are in docSkips, with the reason.
-func TestREADMEExamples(t *testing.T) {
-	dir := t.TempDir()
-	dataDir := filepath.Join(dir, "data")
-	witness := filepath.Join(dir, "witness.jsonl")
-	srv := startServer(t, "--storage", "bolt", "--data-dir", dataDir, "--audit-witness", witness, "--audit-checkpoint-records", "20")
-	work := filepath.Join(dir, "work")
-	bin := filepath.Join(dir, "bin")
+// TestDocExamples runs every command of the fenced sh examples of
+// README.md and docs/*.md, file by file in the order written: README.md
+// against a fresh server that its own examples initialise, each docs page
+// against a fresh development server with the root token. Placeholders
+// are filled from what earlier commands printed, and the server's address
+// and data directory replace the documented ones (issue 13). The commands
+// it cannot run are in docSkips, with the reason; the log has the count.
+func TestDocExamples(t *testing.T) {
+	files, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range append([]string{"../../README.md"}, files...) {
+		name := strings.TrimPrefix(file, "../../")
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			dataDir := filepath.Join(dir, "data")
+			witness := filepath.Join(dir, "witness.jsonl")
+			env := map[string]string{"HOME": dir}
+			var srv *server
+			if name == "README.md" {
+				srv = startServer(t, "--storage", "bolt", "--data-dir", dataDir, "--audit-witness", witness, "--audit-checkpoint-records", "20")
+			} else {
+				var root string
+				srv, root = devServer(t)
+				env["MIMA_ADDR"], env["MIMA_TOKEN"] = srv.addr, root
+			}
+			subst := strings.NewReplacer("http://127.0.0.1:8200", srv.addr, "https://pki.example", srv.addr,
+				"--data-dir /var/lib/mima", "--data-dir "+dataDir, "/mnt/witness/mima.jsonl", witness)
+			cmds, ran := runDocExamples(t, file, dir, env, subst)
+			t.Logf("%s: %d commands, %d run", name, cmds, ran)
+		})
+	}
+}
+
+// runDocExamples runs the commands of file as TestDocExamples says, in a
+// work directory under dir with the fixtures, and returns how many there
+// are and how many ran.
+func runDocExamples(t *testing.T, file, dir string, env map[string]string, subst *strings.Replacer) (int, int) {
+	t.Helper()
+	work, bin := filepath.Join(dir, "work"), filepath.Join(dir, "bin")
 	for _, d := range []string{work, bin} {
 		if err := os.Mkdir(d, 0o700); err != nil {
 			t.Fatal(err)
@@ -171,17 +211,16 @@ func TestREADMEExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	docFixtures(t, work)
-	env := map[string]string{"PATH": bin + ":" + os.Getenv("PATH"), "HOME": dir}
+	env["PATH"] = bin + ":" + os.Getenv("PATH")
 	st := &docState{}
-	cmds := docCommands(t, "../../README.md")
+	cmds := docCommands(t, file)
 	ran := 0
 	for _, c := range cmds {
 		if reason := skipReason(c); reason != "" {
-			t.Logf("README.md:%d not run (%s): %s", c.line, reason, c.text)
+			t.Logf("line %d not run (%s): %s", c.line, reason, c.text)
 			continue
 		}
-		text := strings.NewReplacer("http://127.0.0.1:8200", srv.addr, "--data-dir /var/lib/mima", "--data-dir "+dataDir,
-			"/mnt/witness/mima.jsonl", witness).Replace(c.text)
+		text := subst.Replace(c.text)
 		run := docRun{times: 1, stdin: func(*docState, int) string { return "" }}
 		for prefix, r := range docRuns {
 			if strings.HasPrefix(text, prefix) {
@@ -198,7 +237,7 @@ func TestREADMEExamples(t *testing.T) {
 				continue
 			}
 			out := runDocCommand(t, work, env, cmd, run.stdin(st, i))
-			if c.text == "mima operator init --shares 5 --threshold 3" {
+			if strings.HasPrefix(c.text, "mima operator init ") {
 				for _, m := range regexp.MustCompile(`(?m)^Key share \d+\s+(\S+)`).FindAllStringSubmatch(out, -1) {
 					st.shares = append(st.shares, m[1])
 				}
@@ -207,13 +246,13 @@ func TestREADMEExamples(t *testing.T) {
 		}
 		ran++
 	}
-	t.Logf("README.md: %d commands, %d run", len(cmds), ran)
+	return len(cmds), ran
 }
 
 // skipReason is why c is not run, or "".
 func skipReason(c docCommand) string {
 	for _, s := range docSkips {
-		if strings.HasSuffix(c.file, s.file) && strings.HasPrefix(c.text, s.prefix) {
+		if strings.HasSuffix(c.file, "/"+s.file) && strings.HasPrefix(c.text, s.prefix) {
 			return s.reason
 		}
 	}
