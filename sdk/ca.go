@@ -334,3 +334,15 @@ func (c *Client) KeyCertificate(ctx context.Context, key string) (Certificate, e
 	var out Certificate
 	return out, c.do(ctx, http.MethodGet, keyPath(key, "certificate"), nil, &out)
 }
+
+// GetProfile reads one of a CA's profiles.
+func (c *Client) GetProfile(ctx context.Context, ca, name string) (Profile, error) {
+	var out Profile
+	return out, c.do(ctx, http.MethodGet, caPath(ca, "profiles", name), nil, &out)
+}
+
+// DeleteProfile deletes a profile; a built-in one gets its built-in rules
+// back.
+func (c *Client) DeleteProfile(ctx context.Context, ca, name string) error {
+	return c.do(ctx, http.MethodDelete, caPath(ca, "profiles", name), nil, nil)
+}

@@ -41,7 +41,7 @@ func (e *env) caCommand() *cobra.Command {
 	cmd.AddCommand(e.caCreateCommand("create-root", "Create a self-signed SM2 root CA", "root"),
 		e.caCreateCommand("create-intermediate", "Create an intermediate CA signed by --issuer, or by an external CA (--external prints its CSR)", "intermediate"),
 		e.caInstallCommand(), e.caListCommand(), e.caShowCommand(), e.caChainCommand(), e.caCRLCommand(),
-		e.caProfileCommand(), e.caSignCSRCommand(), e.caIssueCommand(), e.caKeyPairCommand(), e.caDualCommand(), e.caRevokeCommand())
+		e.caConfigCommand(), e.caProfileCommand(), e.caSignCSRCommand(), e.caIssueCommand(), e.caKeyPairCommand(), e.caDualCommand(), e.caRevokeCommand())
 	return cmd
 }
 
@@ -168,6 +168,26 @@ func (e *env) caCRLCommand() *cobra.Command {
 	return cmd
 }
 
+func (e *env) caConfigCommand() *cobra.Command {
+	var cfg sdk.CAConfig
+	cmd := &cobra.Command{
+		Use: "config CA", Short: "Set the CRL and OCSP URLs certificates name, and the validity of CRLs and OCSP answers", Args: cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			ca, err := c.ConfigureCA(ctx, args[0], cfg)
+			if err != nil {
+				return err
+			}
+			return e.printCA(ca)
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.CRLURL, "crl-url", "", "CRL distribution point of the certificates it issues")
+	f.StringVar(&cfg.OCSPURL, "ocsp-url", "", "OCSP responder of the certificates it issues")
+	f.StringVar(&cfg.CRLValidity, "crl-validity", "", "how long a CRL is valid, e.g. 7d")
+	f.StringVar(&cfg.OCSPValidity, "ocsp-validity", "", "how long an OCSP answer is valid, e.g. 1h")
+	return cmd
+}
+
 func (e *env) caProfileCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "profile", Short: "Issuance profiles of a CA"}
 	var file string
@@ -192,7 +212,26 @@ func (e *env) caProfileCommand() *cobra.Command {
 	}
 	write.Flags().StringVar(&file, "file", "", "JSON profile")
 	_ = write.MarkFlagRequired("file")
-	cmd.AddCommand(write, &cobra.Command{
+	read := &cobra.Command{
+		Use: "read CA NAME", Short: "Show a profile", Args: cobra.ExactArgs(2),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			p, err := c.GetProfile(ctx, args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return e.print(p, nil)
+		}),
+	}
+	del := &cobra.Command{
+		Use: "delete CA NAME", Short: "Delete a profile (a built-in one gets its built-in rules back)", Args: cobra.ExactArgs(2),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			if err := c.DeleteProfile(ctx, args[0], args[1]); err != nil {
+				return err
+			}
+			return e.print(map[string]any{"profile": args[1], "deleted": true}, func(w io.Writer) { fmt.Fprintf(w, "Deleted\t%s\n", args[1]) })
+		}),
+	}
+	cmd.AddCommand(write, read, del, &cobra.Command{
 		Use: "list CA", Short: "List a CA's profiles", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
 			ps, err := c.ListProfiles(ctx, args[0])

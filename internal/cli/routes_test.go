@@ -12,8 +12,10 @@ import (
 // routeCommands names the command that reaches each route of
 // internal/api/openapi.yaml. Routes that a person never calls by hand (the
 // spec itself, OCSP, the public mirrors of CA files that relying parties
-// fetch by URL) are reached by the generic read and write, as any route
-// can be.
+// fetch by URL, the calls a deployment makes to a remote linkage
+// authority) and the import of a CA's key made elsewhere (a GB/T 35276
+// envelope that the external tooling prepares) are reached by the generic
+// read and write, as any route can be.
 var routeCommands = map[string]string{
 	"GET /v1/sys/health":                          "status",
 	"GET /v1/sys/openapi.yaml":                    "read",
@@ -74,7 +76,7 @@ var routeCommands = map[string]string{
 	"POST /v1/ca":                                 "ca create-root",
 	"GET /v1/ca":                                  "ca list",
 	"GET /v1/ca/{ca}":                             "ca show",
-	"POST /v1/ca/{ca}/config":                     "write",
+	"POST /v1/ca/{ca}/config":                     "ca config",
 	"POST /v1/ca/{ca}/install":                    "ca install",
 	"POST /v1/ca/{ca}/import-params":              "write",
 	"POST /v1/ca/{ca}/import":                     "write",
@@ -85,8 +87,8 @@ var routeCommands = map[string]string{
 	"POST /v1/ca/{ca}/ocsp":                       "write",
 	"GET /v1/ca/{ca}/profiles":                    "ca profile list",
 	"PUT /v1/ca/{ca}/profiles/{profile}":          "ca profile write",
-	"GET /v1/ca/{ca}/profiles/{profile}":          "read",
-	"DELETE /v1/ca/{ca}/profiles/{profile}":       "delete",
+	"GET /v1/ca/{ca}/profiles/{profile}":          "ca profile read",
+	"DELETE /v1/ca/{ca}/profiles/{profile}":       "ca profile delete",
 	"POST /v1/ca/{ca}/sign-csr":                   "ca sign-csr",
 	"POST /v1/ca/{ca}/issue":                      "ca issue",
 	"POST /v1/ca/{ca}/issue-keypair":              "ca issue-keypair",
@@ -104,8 +106,8 @@ var routeCommands = map[string]string{
 	"GET /v1/pki/{tenant}/ca/{ca}/ocsp/{request}": "read",
 	"POST /v1/pki/{tenant}/ca/{ca}/ocsp":          "write",
 	"POST /v1/cms/sign":                           "cms sign",
-	"POST /v1/cms/add-signer":                     "write",
-	"POST /v1/cms/countersign":                    "write",
+	"POST /v1/cms/add-signer":                     "cms add-signer",
+	"POST /v1/cms/countersign":                    "cms countersign",
 	"POST /v1/cms/verify":                         "cms verify",
 	"POST /v1/cms/encrypt":                        "cms encrypt",
 	"POST /v1/cms/decrypt":                        "cms decrypt",
@@ -122,11 +124,11 @@ var routeCommands = map[string]string{
 	"GET /v1/auth/rules/{name}":                   "login-rule read",
 	"DELETE /v1/auth/rules/{name}":                "login-rule delete",
 	"POST /v1/v2x":                                "v2x create",
-	"GET /v1/v2x":                                 "read",
+	"GET /v1/v2x":                                 "v2x list",
 	"GET /v1/v2x/{deployment}":                    "v2x show",
 	"POST /v1/v2x/{deployment}/migrate":           "v2x migrate",
 	"PUT /v1/v2x/{deployment}/devices":            "v2x allow",
-	"GET /v1/v2x/{deployment}/devices/{id}":       "read",
+	"GET /v1/v2x/{deployment}/devices/{id}":       "v2x device",
 	"POST /v1/v2x/{deployment}/flush":             "v2x flush",
 	"POST /v1/v2x/{deployment}/reports":           "v2x report",
 	"POST /v1/v2x/{deployment}/crls":              "v2x issue-crls",
