@@ -104,6 +104,10 @@ type Certificate struct {
 	Pair        string    `json:"pair,omitempty"`
 	RenewedFrom string    `json:"renewed_from,omitempty"`
 	IssuedAt    time.Time `json:"issued_at"`
+	// CSRIdentity, in the answer of SignCSR only, is the identity the
+	// CSR's signature verified under: "default" (1234567812345678) or
+	// "empty" (OpenSSL 3 without -sigopt distid).
+	CSRIdentity string `json:"csr_identity,omitempty"`
 }
 
 // CertificateList is one page of certificates; Next continues it.
@@ -329,4 +333,16 @@ func (c *Client) ReleaseCertificate(ctx context.Context, serial string) (Certifi
 func (c *Client) KeyCertificate(ctx context.Context, key string) (Certificate, error) {
 	var out Certificate
 	return out, c.do(ctx, http.MethodGet, keyPath(key, "certificate"), nil, &out)
+}
+
+// GetProfile reads one of a CA's profiles.
+func (c *Client) GetProfile(ctx context.Context, ca, name string) (Profile, error) {
+	var out Profile
+	return out, c.do(ctx, http.MethodGet, caPath(ca, "profiles", name), nil, &out)
+}
+
+// DeleteProfile deletes a profile; a built-in one gets its built-in rules
+// back.
+func (c *Client) DeleteProfile(ctx context.Context, ca, name string) error {
+	return c.do(ctx, http.MethodDelete, caPath(ca, "profiles", name), nil, nil)
 }

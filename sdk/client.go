@@ -121,6 +121,28 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	return decodeJSON(resp.Body, out)
 }
 
+// RawAnswer is the answer of Raw: its content type and body.
+type RawAnswer struct {
+	ContentType string
+	Body        []byte
+}
+
+// Raw sends a request to any API path ("/v1/..."), with body as JSON when
+// it is not nil, and returns the answer as is: the generic read, write and
+// delete commands of the CLI are built on it.
+func (c *Client) Raw(ctx context.Context, method, path string, body any) (RawAnswer, error) {
+	resp, err := c.send(ctx, method, path, body)
+	if err != nil {
+		return RawAnswer{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return RawAnswer{}, fmt.Errorf("sdk: reading answer: %w", err)
+	}
+	return RawAnswer{ContentType: resp.Header.Get("Content-Type"), Body: b}, nil
+}
+
 // send performs a request with a JSON body (when in is not nil) and turns
 // an error status into *Error. The caller closes the body of a successful
 // response.

@@ -276,6 +276,26 @@ func (c *Client) Login(ctx context.Context, req LoginRequest) (LoginResult, erro
 	return one[LoginResult](ctx, c, "/v1/auth/login", req)
 }
 
+// PutLoginRule creates or replaces a login rule.
+func (c *Client) PutLoginRule(ctx context.Context, r LoginRule) (LoginRule, error) {
+	var out LoginRule
+	return out, c.do(ctx, http.MethodPut, "/v1/auth/rules/"+url.PathEscape(r.Name), r, &out)
+}
+
+// ListTSAs lists the tenant's timestamp authorities.
+func (c *Client) ListTSAs(ctx context.Context) ([]TSA, error) {
+	var r struct {
+		TSAs []TSA `json:"tsas"`
+	}
+	return r.TSAs, c.do(ctx, http.MethodGet, "/v1/tsas", nil, &r)
+}
+
+// GetLoginRule reads a login rule.
+func (c *Client) GetLoginRule(ctx context.Context, name string) (LoginRule, error) {
+	var r LoginRule
+	return r, c.do(ctx, http.MethodGet, "/v1/auth/rules/"+url.PathEscape(name), nil, &r)
+}
+
 // ListLoginRules lists the tenant's login rules.
 func (c *Client) ListLoginRules(ctx context.Context) ([]LoginRule, error) {
 	var r struct {
@@ -284,8 +304,8 @@ func (c *Client) ListLoginRules(ctx context.Context) ([]LoginRule, error) {
 	return r.Rules, c.do(ctx, http.MethodGet, "/v1/auth/rules", nil, &r)
 }
 
-// PutLoginRule creates or replaces a login rule.
-func (c *Client) PutLoginRule(ctx context.Context, r LoginRule) (LoginRule, error) {
-	var out LoginRule
-	return out, c.do(ctx, http.MethodPut, "/v1/auth/rules/"+url.PathEscape(r.Name), r, &out)
+// DeleteLoginRule deletes a login rule and revokes its owner token, with
+// every token logged in through it.
+func (c *Client) DeleteLoginRule(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/auth/rules/"+url.PathEscape(name), nil, nil)
 }

@@ -91,10 +91,12 @@ type VerifyRequest struct {
 	Version   int    `json:"version,omitempty"`
 }
 
-// VerifyResult says whether a signature or MAC is valid.
+// VerifyResult says whether a signature or MAC is valid and, for a valid
+// signature, which key version verified it.
 type VerifyResult struct {
-	Valid bool       `json:"valid"`
-	Error *ItemError `json:"error,omitempty"`
+	Valid      bool       `json:"valid"`
+	KeyVersion int        `json:"key_version,omitempty"`
+	Error      *ItemError `json:"error,omitempty"`
 }
 
 // MACRequest is one HMAC-SM3 (hmac-sm3 keys) or SM4-CMAC (sm4 keys).

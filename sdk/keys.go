@@ -167,14 +167,20 @@ func (c *Client) CancelKeyDeletion(ctx context.Context, name string) (Key, error
 	return c.keyAction(ctx, name, "cancel-delete", nil)
 }
 
-// PublicKeyPEM returns the SM2 public key of a version (0: every version,
-// oldest first) as PEM.
+// PublicKeyPEM returns the SM2 public key of a version (0: the newest) as
+// PEM.
 func (c *Client) PublicKeyPEM(ctx context.Context, name string, version int) (string, error) {
 	path := keyPath(name, "public")
 	if version > 0 {
 		path += "?version=" + strconv.Itoa(version)
 	}
 	return c.text(ctx, path)
+}
+
+// AllPublicKeysPEM returns the SM2 public key of every version, oldest
+// first, each PEM block headed by a comment line "# NAME version N".
+func (c *Client) AllPublicKeysPEM(ctx context.Context, name string) (string, error) {
+	return c.text(ctx, keyPath(name, "public")+"?all_versions=true")
 }
 
 // CreateAlias creates an alias ("alias:<name>") for a key.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/duration"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/sdk"
@@ -18,14 +19,15 @@ func pemOf(typ string, der []byte) string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
 }
 
-// durationOf parses an optional Go duration field.
+// durationOf parses an optional duration field: Go's syntax or whole
+// days ("720h", "30d", "1d12h"); "" is zero.
 func durationOf(field, s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(s)
+	d, err := duration.Parse(s)
 	if err != nil {
-		return 0, fault.New(fault.InvalidArgument, "%s must be a duration such as \"8760h\"", field)
+		return 0, fault.New(fault.InvalidArgument, "%s must be a duration such as \"720h\" or \"30d\"", field)
 	}
 	return d, nil
 }
@@ -78,6 +80,7 @@ func certOf(c pki.Certificate) sdk.Certificate {
 		Subject: c.Subject, SANs: sdk.SANs(c.SANs), NotBefore: c.NotBefore, NotAfter: c.NotAfter,
 		State: string(c.State), RevokedAt: c.RevokedAt, Reason: string(c.Reason), Key: c.Key,
 		KeyVersion: c.KeyVersion, EscrowKey: c.EscrowKey, Pair: c.Pair, RenewedFrom: c.RenewedFrom, IssuedAt: c.IssuedAt,
+		CSRIdentity: c.CSRIdentity,
 	}
 }
 

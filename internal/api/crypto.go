@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -26,26 +28,38 @@ type batchable[WireRequest, Request, Result, WireResult any] struct {
 	itemFailed func(*sdk.ItemError) WireResult
 }
 
-// serve runs item, or batch when the request had one. A batch answers
-// one result per item; an item's error fails only that item.
-func (e batchable[WireRequest, Request, Result, WireResult]) serve(s *Server, c *call, item WireRequest, batch []WireRequest) (any, error) {
+// serve runs req, or batch when the request had one. A batch answers
+// one result per item; an item's error, its decoding's included, fails
+// only that item.
+func (e batchable[WireRequest, Request, Result, WireResult]) serve(s *Server, c *call, req WireRequest, batch []item[WireRequest]) (any, error) {
 	if batch == nil {
-		r, err := e.single(e.toRequest(item))
+		r, err := e.single(e.toRequest(req))
 		if err != nil {
 			return nil, err
 		}
 		return e.toWire(r), nil
 	}
-	reqs := make([]Request, len(batch))
-	for i, w := range batch {
-		reqs[i] = e.toRequest(w)
+	if err := kms.CheckBatch(len(batch)); err != nil {
+		return nil, err
+	}
+	var reqs []Request
+	for _, it := range batch {
+		if it.err == nil {
+			reqs = append(reqs, e.toRequest(it.req))
+		}
 	}
 	results, err := e.batch(reqs)
 	if err != nil {
 		return nil, err
 	}
-	out := batchAnswer[WireResult]{Batch: make([]WireResult, len(results))}
-	for i, r := range results {
+	out := batchAnswer[WireResult]{Batch: make([]WireResult, len(batch))}
+	for i, it := range batch {
+		if it.err != nil {
+			out.Batch[i] = e.itemFailed(s.itemError(c, it.err))
+			continue
+		}
+		r := results[0]
+		results = results[1:]
 		if r.Err != nil {
 			out.Batch[i] = e.itemFailed(s.itemError(c, r.Err))
 			continue
@@ -54,6 +68,27 @@ func (e batchable[WireRequest, Request, Result, WireResult]) serve(s *Server, c 
 	}
 	return out, nil
 }
+
+// item is one item of a batch: the request it decodes to, or the error
+// its decoding met (bad base64, say), which fails that item alone.
+type item[W any] struct {
+	req W
+	err error
+}
+
+// UnmarshalJSON decodes the item and keeps its error; it fails only on
+// JSON that is not well formed, which the whole body shares.
+func (it *item[W]) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&it.req); err != nil {
+		it.err = decodeError(err)
+	}
+	return nil
+}
+
+// request is the decoded request, for checkNamed.
+func (it item[W]) request() any { return it.req }
 
 // itemError shows a batch item's error; internal causes are logged only.
 func (s *Server) itemError(c *call, err error) *sdk.ItemError {
@@ -77,7 +112,7 @@ func derivation(d *sdk.Derivation) *kms.Derivation {
 
 type encryptBody struct {
 	sdk.EncryptRequest
-	Batch []sdk.EncryptRequest `json:"batch"`
+	Batch []item[sdk.EncryptRequest] `json:"batch"`
 }
 
 func (s *Server) encrypt(c *call) (any, error) {
@@ -101,7 +136,7 @@ func (s *Server) encrypt(c *call) (any, error) {
 
 type decryptBody struct {
 	sdk.DecryptRequest
-	Batch []sdk.DecryptRequest `json:"batch"`
+	Batch []item[sdk.DecryptRequest] `json:"batch"`
 }
 
 func (s *Server) decrypt(c *call) (any, error) {
@@ -125,7 +160,7 @@ func (s *Server) decrypt(c *call) (any, error) {
 
 type reencryptBody struct {
 	sdk.ReEncryptRequest
-	Batch []sdk.ReEncryptRequest `json:"batch"`
+	Batch []item[sdk.ReEncryptRequest] `json:"batch"`
 }
 
 // reencrypt also needs the encrypt operation on the destination key; all
@@ -139,10 +174,10 @@ func (s *Server) reencrypt(c *call) (any, error) {
 	if b.Batch != nil {
 		to = ""
 		for _, it := range b.Batch {
-			if to != "" && it.ToKey != to {
+			if to != "" && it.req.ToKey != to {
 				return nil, fault.New(fault.InvalidArgument, "all items of a re-encryption batch must name the same to_key")
 			}
-			to = it.ToKey
+			to = it.req.ToKey
 		}
 	}
 	if to == "" {
@@ -165,7 +200,7 @@ func (s *Server) reencrypt(c *call) (any, error) {
 
 type signBody struct {
 	sdk.SignRequest
-	Batch []sdk.SignRequest `json:"batch"`
+	Batch []item[sdk.SignRequest] `json:"batch"`
 }
 
 func (s *Server) sign(c *call) (any, error) {
@@ -199,7 +234,7 @@ func uid(s string) []byte {
 
 type verifyBody struct {
 	sdk.VerifyRequest
-	Batch []sdk.VerifyRequest `json:"batch"`
+	Batch []item[sdk.VerifyRequest] `json:"batch"`
 }
 
 func validResult(ok bool) sdk.VerifyResult           { return sdk.VerifyResult{Valid: ok} }
@@ -210,22 +245,22 @@ func (s *Server) verify(c *call) (any, error) {
 	if err := c.decode(&b); err != nil {
 		return nil, err
 	}
-	return batchable[sdk.VerifyRequest, kms.VerifyRequest, bool, sdk.VerifyResult]{
+	return batchable[sdk.VerifyRequest, kms.VerifyRequest, kms.Verdict, sdk.VerifyResult]{
 		toRequest: func(w sdk.VerifyRequest) kms.VerifyRequest {
 			return kms.VerifyRequest{Input: w.Input, Signature: w.Signature, Prehashed: w.Prehashed, UID: uid(w.UID), Version: w.Version}
 		},
-		single: func(q kms.VerifyRequest) (bool, error) { return s.keys.Verify(c.ctx, c.tenant, c.object, q) },
-		batch: func(qs []kms.VerifyRequest) ([]kms.Result[bool], error) {
+		single: func(q kms.VerifyRequest) (kms.Verdict, error) { return s.keys.Verify(c.ctx, c.tenant, c.object, q) },
+		batch: func(qs []kms.VerifyRequest) ([]kms.Result[kms.Verdict], error) {
 			return s.keys.VerifyBatch(c.ctx, c.tenant, c.object, qs)
 		},
-		toWire:     validResult,
+		toWire:     func(v kms.Verdict) sdk.VerifyResult { return sdk.VerifyResult{Valid: v.Valid, KeyVersion: v.Version} },
 		itemFailed: failedVerify,
 	}.serve(s, c, b.VerifyRequest, b.Batch)
 }
 
 type macBody struct {
 	sdk.MACRequest
-	Batch []sdk.MACRequest `json:"batch"`
+	Batch []item[sdk.MACRequest] `json:"batch"`
 }
 
 func (s *Server) mac(c *call) (any, error) {
@@ -249,7 +284,7 @@ func (s *Server) mac(c *call) (any, error) {
 
 type verifyMACBody struct {
 	sdk.VerifyMACRequest
-	Batch []sdk.VerifyMACRequest `json:"batch"`
+	Batch []item[sdk.VerifyMACRequest] `json:"batch"`
 }
 
 func (s *Server) verifyMAC(c *call) (any, error) {
@@ -272,7 +307,7 @@ func (s *Server) verifyMAC(c *call) (any, error) {
 
 type dataKeyBody struct {
 	sdk.DataKeyRequest
-	Batch []sdk.DataKeyRequest `json:"batch"`
+	Batch []item[sdk.DataKeyRequest] `json:"batch"`
 }
 
 func (s *Server) dataKey(c *call) (any, error) {
@@ -301,7 +336,7 @@ func (s *Server) dataKey(c *call) (any, error) {
 
 type deriveBody struct {
 	sdk.DeriveRequest
-	Batch []sdk.DeriveRequest `json:"batch"`
+	Batch []item[sdk.DeriveRequest] `json:"batch"`
 }
 
 func (s *Server) derive(c *call) (any, error) {
@@ -330,7 +365,7 @@ type hashItem struct {
 
 type hashBody struct {
 	hashItem
-	Batch []hashItem `json:"batch"`
+	Batch []item[hashItem] `json:"batch"`
 }
 
 // hash answers SM3 of {"input"} (or a batch), or of a raw

@@ -1,10 +1,10 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
@@ -44,13 +44,9 @@ func (s *Server) createKey(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	var period time.Duration
-	if req.AutoRotatePeriod != "" {
-		d, err := time.ParseDuration(req.AutoRotatePeriod)
-		if err != nil {
-			return nil, fault.New(fault.InvalidArgument, "auto_rotate_period must be a duration such as \"720h\"")
-		}
-		period = d
+	period, err := durationOf("auto_rotate_period", req.AutoRotatePeriod)
+	if err != nil {
+		return nil, err
 	}
 	k, err := s.keys.Create(c.ctx, c.tenant, kms.CreateRequest{
 		Name: req.Name, Type: device.KeyType(req.Type), Description: req.Description, Tags: req.Tags,
@@ -134,32 +130,44 @@ func (s *Server) cancelKeyDeletion(c *call) (any, error) {
 	return keyResult(s.keys.CancelDeletion(c.ctx, c.tenant, c.object))
 }
 
-// publicKey answers the PEM public key of ?version=N, or of every version
-// oldest first.
+// publicKey answers the PEM public key of ?version=N, by default of the
+// newest version (the one that signs today, which is what a file saved
+// from it should hold), or with ?all_versions=true of every version,
+// oldest first, each headed by a comment line naming its version.
 func (s *Server) publicKey(c *call) (any, error) {
-	var versions []int
-	if v := c.r.URL.Query().Get("version"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return nil, fault.New(fault.InvalidArgument, "version must be a positive number")
-		}
-		versions = []int{n}
-	} else {
-		k, err := s.keys.Get(c.ctx, c.tenant, c.object)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range k.Versions {
-			versions = append(versions, v.Version)
+	q := c.r.URL.Query()
+	all := false
+	if a := q.Get("all_versions"); a != "" {
+		var err error
+		if all, err = strconv.ParseBool(a); err != nil {
+			return nil, fault.New(fault.InvalidArgument, "all_versions must be true or false")
 		}
 	}
-	var pem strings.Builder
-	for _, v := range versions {
-		pk, err := s.keys.PublicKey(c.ctx, c.tenant, c.object, v)
+	version := 0
+	if v := q.Get("version"); v != "" {
+		var err error
+		if version, err = strconv.Atoi(v); err != nil || version < 1 {
+			return nil, fault.New(fault.InvalidArgument, "version must be a positive number")
+		}
+	}
+	if !all {
+		pk, err := s.keys.PublicKey(c.ctx, c.tenant, c.object, version)
 		if err != nil {
 			return nil, err
 		}
-		pem.WriteString(pk.PEM)
+		return raw{contentType: "application/x-pem-file", body: []byte(pk.PEM)}, nil
+	}
+	k, err := s.keys.Get(c.ctx, c.tenant, c.object)
+	if err != nil {
+		return nil, err
+	}
+	var pem strings.Builder
+	for _, v := range k.Versions {
+		pk, err := s.keys.PublicKey(c.ctx, c.tenant, c.object, v.Version)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&pem, "# %s version %d\n%s", c.object, v.Version, pk.PEM)
 	}
 	return raw{contentType: "application/x-pem-file", body: []byte(pem.String())}, nil
 }

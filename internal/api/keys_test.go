@@ -200,3 +200,122 @@ func TestKeyShowsEncryptions(t *testing.T) {
 		}
 	}
 }
+
+// A signature made by an older version verifies without naming the
+// version, and the answer names the version that verified it (issue 13).
+func TestVerifyAfterRotationFindsTheSigningVersion(t *testing.T) {
+	n, tok := keyNode(t)
+	msg := map[string]string{"input": "bWVzc2FnZQ=="}
+	var sig sdk.SignResult
+	n.do("POST", "/v1/keys/k2/sign", tok, msg).json(t, &sig)
+	if sig.KeyVersion != 1 {
+		t.Fatalf("sign answer names version %d, want 1", sig.KeyVersion)
+	}
+	if r := n.do("POST", "/v1/keys/k2/rotate", tok, nil); r.status != 200 {
+		t.Fatalf("rotate: %d %s", r.status, r.body)
+	}
+	var newer sdk.SignResult
+	n.do("POST", "/v1/keys/k2/sign", tok, msg).json(t, &newer)
+	for _, tc := range []struct {
+		name      string
+		sig       []byte
+		input     string
+		valid     bool
+		versionIs int
+	}{
+		{"version 1 signature", sig.Signature, msg["input"], true, 1},
+		{"version 2 signature", newer.Signature, msg["input"], true, 2},
+		{"other message", sig.Signature, "b3RoZXI=", false, 0},
+	} {
+		var got map[string]any
+		r := n.do("POST", "/v1/keys/k2/verify", tok, map[string]any{"input": tc.input, "signature": tc.sig})
+		r.json(t, &got)
+		if r.status != 200 || got["valid"] != tc.valid {
+			t.Errorf("%s: %d %s", tc.name, r.status, r.body)
+			continue
+		}
+		if v, _ := got["key_version"].(float64); int(v) != tc.versionIs {
+			t.Errorf("%s: key_version %v, want %d (%s)", tc.name, got["key_version"], tc.versionIs, r.body)
+		}
+	}
+	// Below min_decryption_version a version no longer verifies.
+	if r := n.do("POST", "/v1/keys/k2/config", tok, map[string]int{"min_decryption_version": 2, "min_encryption_version": 2}); r.status != 200 {
+		t.Fatalf("config: %d %s", r.status, r.body)
+	}
+	var got map[string]any
+	n.do("POST", "/v1/keys/k2/verify", tok, map[string]any{"input": msg["input"], "signature": sig.Signature}).json(t, &got)
+	if got["valid"] != false {
+		t.Fatalf("a version below the minimum verified: %v", got)
+	}
+}
+
+// One item of bad base64 fails that item only (issue 13).
+func TestBatchBadBase64FailsOnlyItsItem(t *testing.T) {
+	n, tok := keyNode(t)
+	for _, tc := range []struct{ path, field string }{
+		{"/v1/keys/k4/encrypt", "plaintext"},
+		{"/v1/keys/k2/sign", "input"},
+		{"/v1/keys/km/mac", "input"},
+	} {
+		r := n.do("POST", tc.path, tok, map[string]any{"batch": []map[string]string{{tc.field: "YQ=="}, {tc.field: "not base64!"}}})
+		var got struct {
+			Batch []struct {
+				Error *sdk.ItemError `json:"error"`
+			} `json:"batch"`
+		}
+		r.json(t, &got)
+		if r.status != 200 || len(got.Batch) != 2 {
+			t.Errorf("%s: %d %s", tc.path, r.status, r.body)
+			continue
+		}
+		if got.Batch[0].Error != nil || got.Batch[1].Error == nil || got.Batch[1].Error.Code != "invalid_base64" {
+			t.Errorf("%s: items %s", tc.path, r.body)
+		}
+	}
+}
+
+// Without a version the public key is the newest version's alone, so that
+// `> key.pem` gives OpenSSL the key that signs today; all_versions=true
+// gives every version, each headed by a comment naming it (issue 13).
+func TestPublicKeyIsTheNewestUnlessAllAsked(t *testing.T) {
+	n, tok := keyNode(t)
+	if r := n.do("POST", "/v1/keys/k2/rotate", tok, nil); r.status != 200 {
+		t.Fatalf("rotate: %d %s", r.status, r.body)
+	}
+	v1 := n.do("GET", "/v1/keys/k2/public?version=1", tok, nil).body
+	v2 := n.do("GET", "/v1/keys/k2/public?version=2", tok, nil).body
+	if bytes.Equal(v1, v2) || !bytes.HasPrefix(v2, []byte("-----BEGIN PUBLIC KEY-----")) {
+		t.Fatalf("versions: %s %s", v1, v2)
+	}
+	if got := n.do("GET", "/v1/keys/k2/public", tok, nil).body; !bytes.Equal(got, v2) {
+		t.Fatalf("default public key is not the newest version's alone:\n%s", got)
+	}
+	all := n.do("GET", "/v1/keys/k2/public?all_versions=true", tok, nil)
+	want := "# k2 version 1\n" + string(v1) + "# k2 version 2\n" + string(v2)
+	if all.status != 200 || string(all.body) != want {
+		t.Fatalf("all versions: %d\n%s", all.status, all.body)
+	}
+	if r := n.do("GET", "/v1/keys/k2/public?all_versions=maybe", tok, nil); r.status != 400 || r.errCode() != "invalid_argument" {
+		t.Fatalf("bad all_versions: %d %s", r.status, r.body)
+	}
+}
+
+// Durations accept days wherever the API takes one (issue 13).
+func TestDurationsAcceptDays(t *testing.T) {
+	n, tok := keyNode(t)
+	for _, tc := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/v1/tokens", map[string]any{"policies": []string{"admin"}, "ttl": "30d"}},
+		{"POST", "/v1/keys", map[string]any{"name": "rotating", "type": "sm4", "auto_rotate_period": "90d"}},
+		{"POST", "/v1/ca", map[string]any{"name": "root1", "type": "root", "subject": map[string]string{"common_name": "Root"}, "ttl": "3650d"}},
+	} {
+		if r := n.do(tc.method, tc.path, tok, tc.body); r.status >= 300 {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, r.status, r.body)
+		}
+	}
+	if r := n.do("POST", "/v1/tokens", tok, map[string]any{"policies": []string{"admin"}, "ttl": "1.5d"}); r.status != 400 || r.errCode() != "invalid_argument" {
+		t.Errorf("ttl 1.5d: %d %s", r.status, r.body)
+	}
+}

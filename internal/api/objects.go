@@ -119,7 +119,7 @@ func (c *call) checkStruct(v reflect.Value) error {
 			}
 		case name == "batch" && fv.Kind() == reflect.Slice:
 			for j := range fv.Len() {
-				if err := c.checkStruct(fv.Index(j)); err != nil {
+				if err := c.checkStruct(batchRequest(fv.Index(j))); err != nil {
 					return err
 				}
 			}
@@ -130,6 +130,15 @@ func (c *call) checkStruct(v reflect.Value) error {
 		}
 	}
 	return nil
+}
+
+// batchRequest is the request a batch item holds: the item itself, or what
+// an item[W] decoded.
+func batchRequest(v reflect.Value) reflect.Value {
+	if it, ok := v.Interface().(interface{ request() any }); ok {
+		return reflect.ValueOf(it.request())
+	}
+	return v
 }
 
 // declares reports whether the dispatcher decided on value as the object

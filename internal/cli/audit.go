@@ -67,7 +67,7 @@ func (e *env) auditCommand() *cobra.Command {
 	verify.Flags().StringVar(&witness, "witness", "", "file with the checkpoints an audit witness kept (JSON lines; a syslog file works too)")
 	verify.Flags().StringVar(&from, "from-checkpoint", "", "offline: start at this trusted checkpoint record (a file holding one, e.g. a segment's closing checkpoint verified before) instead of the first record")
 	verify.Flags().StringVar(&archive, "archive", "", "verify offline an audit archive (audit_archive_dir, or what audit_archive_command wrote) from its manifest; pin the key with --public-key")
-	verify.Flags().StringVar(&dsn, "postgres-dsn", os.Getenv("MIMA_POSTGRES_DSN"), "verify offline every node's chain in this PostgreSQL database (env MIMA_POSTGRES_DSN)")
+	secretFlag(verify.Flags(), &dsn, "postgres-dsn", "MIMA_POSTGRES_DSN", "verify offline every node's chain in this PostgreSQL database")
 
 	export := &cobra.Command{
 		Use:   "export",

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -71,15 +70,15 @@ func (e *env) benchCommand() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&cfg.Op, "op", "encrypt", "operation: "+strings.Join(bench.Ops, ", "))
 	f.IntVar(&cfg.Concurrency, "concurrency", 16, "concurrent workers")
-	f.DurationVar(&cfg.Duration, "duration", 10*time.Second, "measuring time")
-	f.DurationVar(&cfg.Warmup, "warmup", time.Second, "time run before measuring")
+	durationFlag(f, &cfg.Duration, "duration", 10*time.Second, "measuring time")
+	durationFlag(f, &cfg.Warmup, "warmup", time.Second, "time run before measuring")
 	f.StringVar(&cfg.Key, "key", "bench", "key name prefix (created when absent)")
 	f.IntVar(&cfg.BatchSize, "batch-size", 100, "items per batch-encrypt request")
 	f.IntVar(&cfg.PayloadSize, "payload", 64, "plaintext bytes")
 	f.IntVar(&cfg.Keys, "keys", 1, "make sure this many keys exist (created before the run) and spread the workers over them")
 	f.BoolVar(&asJSON, "json", false, "same as --format json")
 	f.StringVar(&baoAddr, "openbao-addr", "", "also run against OpenBao/Vault transit at this address")
-	f.StringVar(&baoToken, "openbao-token", os.Getenv("BAO_TOKEN"), "OpenBao token (env BAO_TOKEN)")
+	secretFlag(f, &baoToken, "openbao-token", "BAO_TOKEN", "OpenBao token")
 	f.StringVar(&baoMount, "openbao-mount", "transit", "OpenBao transit mount path")
 	return cmd
 }

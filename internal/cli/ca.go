@@ -41,7 +41,7 @@ func (e *env) caCommand() *cobra.Command {
 	cmd.AddCommand(e.caCreateCommand("create-root", "Create a self-signed SM2 root CA", "root"),
 		e.caCreateCommand("create-intermediate", "Create an intermediate CA signed by --issuer, or by an external CA (--external prints its CSR)", "intermediate"),
 		e.caInstallCommand(), e.caListCommand(), e.caShowCommand(), e.caChainCommand(), e.caCRLCommand(),
-		e.caProfileCommand(), e.caSignCSRCommand(), e.caIssueCommand(), e.caKeyPairCommand(), e.caDualCommand(), e.caRevokeCommand())
+		e.caConfigCommand(), e.caProfileCommand(), e.caSignCSRCommand(), e.caIssueCommand(), e.caKeyPairCommand(), e.caDualCommand(), e.caRevokeCommand())
 	return cmd
 }
 
@@ -116,11 +116,8 @@ func (e *env) caListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.print(cas, func(w io.Writer) {
-				fmt.Fprintln(w, "NAME\tTYPE\tSTATE\tSUBJECT\tNOT AFTER")
-				for _, ca := range cas {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", ca.Name, ca.Type, ca.State, ca.Subject, ca.NotAfter.Format(timeLayout))
-				}
+			return printList(e, cas, "", "NAME\tTYPE\tSTATE\tSUBJECT\tNOT AFTER", func(ca sdk.CA) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", ca.Name, ca.Type, ca.State, ca.Subject, ca.NotAfter.Format(timeLayout))
 			})
 		}),
 	}
@@ -171,6 +168,26 @@ func (e *env) caCRLCommand() *cobra.Command {
 	return cmd
 }
 
+func (e *env) caConfigCommand() *cobra.Command {
+	var cfg sdk.CAConfig
+	cmd := &cobra.Command{
+		Use: "config CA", Short: "Set the CRL and OCSP URLs certificates name, and the validity of CRLs and OCSP answers", Args: cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			ca, err := c.ConfigureCA(ctx, args[0], cfg)
+			if err != nil {
+				return err
+			}
+			return e.printCA(ca)
+		}),
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.CRLURL, "crl-url", "", "CRL distribution point of the certificates it issues")
+	f.StringVar(&cfg.OCSPURL, "ocsp-url", "", "OCSP responder of the certificates it issues")
+	f.StringVar(&cfg.CRLValidity, "crl-validity", "", "how long a CRL is valid, e.g. 7d")
+	f.StringVar(&cfg.OCSPValidity, "ocsp-validity", "", "how long an OCSP answer is valid, e.g. 1h")
+	return cmd
+}
+
 func (e *env) caProfileCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "profile", Short: "Issuance profiles of a CA"}
 	var file string
@@ -195,18 +212,34 @@ func (e *env) caProfileCommand() *cobra.Command {
 	}
 	write.Flags().StringVar(&file, "file", "", "JSON profile")
 	_ = write.MarkFlagRequired("file")
-	cmd.AddCommand(write, &cobra.Command{
+	read := &cobra.Command{
+		Use: "read CA NAME", Short: "Show a profile", Args: cobra.ExactArgs(2),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			p, err := c.GetProfile(ctx, args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return e.print(p, nil)
+		}),
+	}
+	del := &cobra.Command{
+		Use: "delete CA NAME", Short: "Delete a profile (a built-in one gets its built-in rules back)", Args: cobra.ExactArgs(2),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			if err := c.DeleteProfile(ctx, args[0], args[1]); err != nil {
+				return err
+			}
+			return e.print(map[string]any{"profile": args[1], "deleted": true}, func(w io.Writer) { fmt.Fprintf(w, "Deleted\t%s\n", args[1]) })
+		}),
+	}
+	cmd.AddCommand(write, read, del, &cobra.Command{
 		Use: "list CA", Short: "List a CA's profiles", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
 			ps, err := c.ListProfiles(ctx, args[0])
 			if err != nil {
 				return err
 			}
-			return e.print(ps, func(w io.Writer) {
-				fmt.Fprintln(w, "NAME\tUSAGE\tMAX TTL\tEXT KEY USAGE")
-				for _, p := range ps {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%v\n", p.Name, p.Usage, p.MaxTTL, p.ExtKeyUsage)
-				}
+			return printList(e, ps, "", "NAME\tUSAGE\tMAX TTL\tEXT KEY USAGE", func(p sdk.Profile) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%v", p.Name, p.Usage, p.MaxTTL, p.ExtKeyUsage)
 			})
 		}),
 	})
@@ -274,7 +307,7 @@ func (e *env) caKeyPairCommand() *cobra.Command {
 				req.WrappingKey = string(b)
 			}
 			if req.Format != "enveloped" {
-				p, err := e.password(passFile)
+				p, err := e.password(passFile, true)
 				if err != nil {
 					return err
 				}
@@ -374,14 +407,8 @@ func (e *env) certCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.print(page, func(w io.Writer) {
-				fmt.Fprintln(w, "SERIAL\tCA\tSTATE\tSUBJECT\tNOT AFTER")
-				for _, ct := range page.Certificates {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", ct.Serial, ct.CA, ct.State, ct.Subject, ct.NotAfter.Format(timeLayout))
-				}
-				if page.Next != "" {
-					fmt.Fprintf(w, "\nmore: --after %s\n", page.Next)
-				}
+			return printList(e, page.Certificates, page.Next, "SERIAL\tCA\tSTATE\tSUBJECT\tNOT AFTER", func(ct sdk.Certificate) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", ct.Serial, ct.CA, ct.State, ct.Subject, ct.NotAfter.Format(timeLayout))
 			})
 		}),
 	}
@@ -390,18 +417,29 @@ func (e *env) certCommand() *cobra.Command {
 	lf.StringVar(&q.Subject, "subject", "", "subject contains this (any case)")
 	lf.StringVar(&q.SAN, "san", "", "has this subject alternative name")
 	lf.StringVar(&q.State, "state", "", "valid, revoked, on_hold or expired")
-	lf.DurationVar(&expiring, "expiring", 0, "expires within this long, e.g. 720h")
+	durationFlag(lf, &expiring, "expiring", 0, "expires within this long, e.g. 30d")
 	lf.IntVar(&q.Limit, "limit", 0, "page size")
 	lf.StringVar(&q.After, "after", "", "continue from this cursor")
 
 	var ttl, reason string
+	var renewOut ioFlags
 	renew := &cobra.Command{
-		Use: "renew SERIAL", Short: "A new certificate for the same subject, key and profile", Args: cobra.ExactArgs(1),
+		Use:   "renew SERIAL",
+		Short: "A new certificate for the same subject, key and profile; prints its PEM (the new serial on standard error), a table with --format table",
+		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			return e.printCertOrErr(c.RenewCertificate(ctx, args[0], ttl))
+			ct, err := c.RenewCertificate(ctx, args[0], ttl)
+			if e.formatSet && e.format == "table" && renewOut.out == "" {
+				return e.printCertOrErr(ct, err)
+			}
+			if err == nil && renewOut.out == "" && e.format != "json" {
+				fmt.Fprintf(e.errOut, "serial %s\n", ct.Serial)
+			}
+			return e.emitCert(&renewOut, ct, err)
 		}),
 	}
 	renew.Flags().StringVar(&ttl, "ttl", "", "validity (default: the profile's)")
+	renew.Flags().StringVar(&renewOut.out, "out", "", "write the certificate here (default: standard output)")
 	revoke := &cobra.Command{
 		Use: "revoke SERIAL", Short: "Revoke a certificate", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {

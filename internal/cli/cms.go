@@ -35,13 +35,10 @@ func (e *env) cmsCommand() *cobra.Command {
 		}),
 	}
 	f.bind(sign)
+	signerFlags(sign, &req.SignerOptions)
 	sf := sign.Flags()
-	sf.StringVar(&req.Key, "key", "", "the sm2 key in mima that signs (its certificate from a mima CA is used)")
 	sf.BoolVar(&req.Detached, "detached", false, "leave the content out of the SignedData")
-	sf.BoolVar(&req.IncludeChain, "chain", false, "include the certificate chain")
-	sf.StringVar(&req.TSA, "tsa", "", "add a signature timestamp from this TSA")
 	sf.BoolVar(&req.RFC5652, "rfc5652", false, "RFC 5652 OIDs instead of GM/T 0010's")
-	_ = sign.MarkFlagRequired("key")
 
 	var vf ioFlags
 	var vreq sdk.CMSVerifyRequest
@@ -124,7 +121,7 @@ func (e *env) cmsCommand() *cobra.Command {
 	df.bind(decrypt)
 	decrypt.Flags().StringVar(&key, "key", "", "the sm2 key in mima the envelope is for")
 	_ = decrypt.MarkFlagRequired("key")
-	cmd.AddCommand(sign, verify, encrypt, decrypt)
+	cmd.AddCommand(sign, e.cmsAddSignerCommand(), e.cmsCounterSignCommand(), verify, encrypt, decrypt)
 	return cmd
 }
 
@@ -149,6 +146,67 @@ func printVerifyReport(w io.Writer, rep sdk.CMSVerifyReport) {
 			fmt.Fprintf(w, "  reason\t%s\n", r)
 		}
 	}
+}
+
+// signerFlags are the flags of a signer held in mima.
+func signerFlags(cmd *cobra.Command, o *sdk.SignerOptions) {
+	f := cmd.Flags()
+	f.StringVar(&o.Key, "key", "", "the sm2 key in mima that signs (its certificate from a mima CA is used)")
+	f.BoolVar(&o.IncludeChain, "chain", false, "include the certificate chain")
+	f.StringVar(&o.TSA, "tsa", "", "add a signature timestamp from this TSA")
+	_ = cmd.MarkFlagRequired("key")
+}
+
+func (e *env) cmsAddSignerCommand() *cobra.Command {
+	var f ioFlags
+	var req sdk.CMSAddSignerRequest
+	var contentFile string
+	cmd := &cobra.Command{
+		Use: "add-signer --in SIGNED.p7 --key KEY", Short: "Add a parallel signature to SignedData; writes the new DER SignedData", Args: cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			var err error
+			if req.CMS, err = f.read(e); err != nil {
+				return err
+			}
+			if contentFile != "" {
+				if req.Content, err = os.ReadFile(contentFile); err != nil {
+					return err
+				}
+			}
+			der, err := c.CMSAddSigner(ctx, req)
+			if err != nil {
+				return err
+			}
+			return f.write(e, der)
+		}),
+	}
+	f.bind(cmd)
+	signerFlags(cmd, &req.SignerOptions)
+	cmd.Flags().StringVar(&contentFile, "content", "", "the content of a detached signature")
+	return cmd
+}
+
+func (e *env) cmsCounterSignCommand() *cobra.Command {
+	var f ioFlags
+	var req sdk.CMSCounterSignRequest
+	cmd := &cobra.Command{
+		Use: "countersign --in SIGNED.p7 --key KEY", Short: "Countersign a signer of SignedData; writes the new DER SignedData", Args: cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			var err error
+			if req.CMS, err = f.read(e); err != nil {
+				return err
+			}
+			der, err := c.CMSCounterSign(ctx, req)
+			if err != nil {
+				return err
+			}
+			return f.write(e, der)
+		}),
+	}
+	f.bind(cmd)
+	signerFlags(cmd, &req.SignerOptions)
+	cmd.Flags().IntVar(&req.Signer, "signer", 0, "the signer to countersign, from 0")
+	return cmd
 }
 
 func (e *env) tsCommand() *cobra.Command {
@@ -178,12 +236,13 @@ func (e *env) tsCommand() *cobra.Command {
 	request.Flags().StringVar(&tsa, "tsa", "", "TSA name (default: default)")
 
 	var vreq sdk.TimestampVerifyRequest
-	var tokenFile, dataFile string
+	var vf ioFlags
+	var dataFile string
 	verify := &cobra.Command{
-		Use: "verify --token REPLY.tsr --data FILE", Short: "Verify a timestamp over a file; exit 2 when not valid", Args: cobra.NoArgs,
+		Use: "verify --in REPLY.tsr --data-file FILE", Short: "Verify a timestamp over a file; exit 2 when not valid", Args: cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
 			var err error
-			if vreq.Token, err = os.ReadFile(tokenFile); err != nil {
+			if vreq.Token, err = vf.read(e); err != nil {
 				return err
 			}
 			if vreq.Data, err = os.ReadFile(dataFile); err != nil {
@@ -211,11 +270,10 @@ func (e *env) tsCommand() *cobra.Command {
 			return nil
 		}),
 	}
-	verify.Flags().StringVar(&tokenFile, "token", "", "the TimeStampResp or TimeStampToken (DER)")
-	verify.Flags().StringVar(&dataFile, "data", "", "the file that was timestamped")
+	verify.Flags().StringVar(&vf.in, "in", "", "the TimeStampResp or TimeStampToken, DER (default: standard input)")
+	verify.Flags().StringVar(&dataFile, "data-file", "", "the file that was timestamped")
 	verify.Flags().StringSliceVar(&vreq.TrustCAs, "trust-ca", nil, "trust this mima CA (repeatable)")
-	_ = verify.MarkFlagRequired("token")
-	_ = verify.MarkFlagRequired("data")
+	_ = verify.MarkFlagRequired("data-file")
 	cmd.AddCommand(request, verify)
 	return cmd
 }

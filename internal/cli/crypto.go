@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,6 +52,24 @@ func (f *ioFlags) write(e *env, b []byte) error {
 	return os.WriteFile(f.out, b, 0o600)
 }
 
+// stream runs fill with the output stream: standard output, or the
+// --out file, which is removed when fill fails so that no partial result
+// is left behind.
+func (f *ioFlags) stream(e *env, fill func(io.Writer) error) error {
+	if f.out == "" || f.out == "-" {
+		return fill(e.out)
+	}
+	w, err := os.OpenFile(f.out, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(fill(w), w.Close()); err != nil {
+		_ = os.Remove(f.out)
+		return err
+	}
+	return nil
+}
+
 // emit writes a text result (with a newline) to --out, or prints v as
 // JSON with --format json.
 func (e *env) emit(f *ioFlags, v any, text string) error {
@@ -78,7 +97,7 @@ func (d *derivationFlags) context() *sdk.Derivation {
 
 // cryptoCommands are the top-level data commands.
 func (e *env) cryptoCommands() []*cobra.Command {
-	return []*cobra.Command{e.encryptCommand(), e.decryptCommand(), e.signCommand(), e.verifyCommand(),
+	return []*cobra.Command{e.encryptCommand(), e.decryptCommand(), e.reencryptCommand(), e.signCommand(), e.verifyCommand(),
 		e.macCommand(), e.hashCommand(), e.randomCommand(), e.dataKeyCommand(), e.deriveCommand()}
 }
 
@@ -86,22 +105,37 @@ func (e *env) encryptCommand() *cobra.Command {
 	var f ioFlags
 	var d derivationFlags
 	var aad, format string
+	var envelope bool
 	cmd := &cobra.Command{
 		Use:   "encrypt KEY",
-		Short: "Encrypt data; prints a mima:v<N>:<base64> ciphertext",
+		Short: "Encrypt data; prints a mima:v<N>:<base64> ciphertext (--envelope: any size, under a data key)",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			if envelope {
+				in, err := f.open(e)
+				if err != nil {
+					return err
+				}
+				defer in.Close()
+				return f.stream(e, func(w io.Writer) error {
+					return c.EncryptEnvelope(ctx, args[0], w, e.progress("encrypting", fileSize(in), in))
+				})
+			}
 			pt, err := f.read(e)
 			if err != nil {
 				return err
 			}
 			r, err := c.Encrypt(ctx, args[0], sdk.EncryptRequest{Plaintext: pt, AAD: optBytes(aad), Context: d.context(), SM2Format: format})
+			if sdk.ErrorCode(err) == "body_too_large" {
+				return fmt.Errorf("%d bytes is more than the server takes in one request: use --envelope, which encrypts locally under a data key (mima datakey) that only travels wrapped: %w", len(pt), err)
+			}
 			if err != nil {
 				return err
 			}
 			return e.emit(&f, r, r.Ciphertext)
 		}),
 	}
+	cmd.Flags().BoolVar(&envelope, "envelope", false, "envelope encryption of any size: SM4-GCM here under a fresh data key wrapped under KEY (decrypt --envelope)")
 	f.bind(cmd)
 	d.bind(cmd)
 	cmd.Flags().StringVar(&aad, "aad", "", "additional authenticated data (sm4 keys)")
@@ -113,11 +147,22 @@ func (e *env) decryptCommand() *cobra.Command {
 	var f ioFlags
 	var d derivationFlags
 	var aad string
+	var envelope bool
 	cmd := &cobra.Command{
 		Use:   "decrypt KEY",
-		Short: "Decrypt a mima:v<N>: ciphertext; writes the plaintext bytes",
+		Short: "Decrypt a mima:v<N>: ciphertext (or --envelope); writes the plaintext bytes",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			if envelope {
+				in, err := f.open(e)
+				if err != nil {
+					return err
+				}
+				defer in.Close()
+				return f.stream(e, func(w io.Writer) error {
+					return c.DecryptEnvelope(ctx, args[0], w, e.progress("decrypting", fileSize(in), in))
+				})
+			}
 			ct, err := f.read(e)
 			if err != nil {
 				return err
@@ -135,6 +180,36 @@ func (e *env) decryptCommand() *cobra.Command {
 	f.bind(cmd)
 	d.bind(cmd)
 	cmd.Flags().StringVar(&aad, "aad", "", "the additional authenticated data given to encrypt")
+	cmd.Flags().BoolVar(&envelope, "envelope", false, "the input is an envelope of encrypt --envelope")
+	return cmd
+}
+
+func (e *env) reencryptCommand() *cobra.Command {
+	var f ioFlags
+	var req sdk.ReEncryptRequest
+	var aad, toAAD string
+	cmd := &cobra.Command{
+		Use:   "reencrypt KEY",
+		Short: "Re-encrypt a mima:v<N>: ciphertext under the latest version (or --to-key) without seeing the plaintext",
+		Args:  cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			ct, err := f.read(e)
+			if err != nil {
+				return err
+			}
+			req.Ciphertext, req.AAD, req.ToAAD = string(bytes.TrimSpace(ct)), optBytes(aad), optBytes(toAAD)
+			r, err := c.ReEncrypt(ctx, args[0], req)
+			if err != nil {
+				return err
+			}
+			return e.emit(&f, r, r.Ciphertext)
+		}),
+	}
+	f.bind(cmd)
+	cmd.Flags().StringVar(&req.ToKey, "to-key", "", "encrypt under this key instead (needs encrypt on it)")
+	cmd.Flags().IntVar(&req.ToVersion, "to-version", 0, "version of the destination key (default: latest)")
+	cmd.Flags().StringVar(&aad, "aad", "", "the additional authenticated data of the ciphertext")
+	cmd.Flags().StringVar(&toAAD, "to-aad", "", "additional authenticated data of the new ciphertext")
 	return cmd
 }
 
@@ -143,15 +218,21 @@ func (e *env) signCommand() *cobra.Command {
 	var req sdk.SignRequest
 	cmd := &cobra.Command{
 		Use:   "sign KEY",
-		Short: "SM2-sign data; prints the base64 DER signature",
+		Short: "SM2-sign data; prints the base64 DER signature (a file over 1 MiB is hashed here and its digest sent)",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			in, err := f.read(e)
+			in, err := e.openInput(&f)
 			if err != nil {
 				return err
 			}
-			req.Input = in
-			r, err := c.Sign(ctx, args[0], req)
+			defer in.Close()
+			var r sdk.SignResult
+			if in.big() && !req.Prehashed {
+				r, err = e.signBig(ctx, c, args[0], req, in)
+			} else {
+				req.Input = in.head
+				r, err = c.Sign(ctx, args[0], req)
+			}
 			if err != nil {
 				return err
 			}
@@ -170,18 +251,25 @@ func (e *env) verifyCommand() *cobra.Command {
 	var sig string
 	cmd := &cobra.Command{
 		Use:   "verify KEY --signature B64",
-		Short: "Check an SM2 signature; exit 2 when it is not valid",
+		Short: "Check an SM2 signature; exit 2 when it is not valid (a file over 1 MiB is hashed here)",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			in, err := f.read(e)
-			if err != nil {
-				return err
-			}
+			var err error
 			if req.Signature, err = base64.StdEncoding.DecodeString(sig); err != nil {
 				return fmt.Errorf("--signature is not base64: %w", err)
 			}
-			req.Input = in
-			r, err := c.Verify(ctx, args[0], req)
+			in, err := e.openInput(&f)
+			if err != nil {
+				return err
+			}
+			defer in.Close()
+			var r sdk.VerifyResult
+			if in.big() && !req.Prehashed {
+				r, err = e.verifyBig(ctx, c, args[0], req, in)
+			} else {
+				req.Input = in.head
+				r, err = c.Verify(ctx, args[0], req)
+			}
 			if err != nil {
 				return err
 			}
@@ -192,7 +280,7 @@ func (e *env) verifyCommand() *cobra.Command {
 	cmd.Flags().StringVar(&sig, "signature", "", "the base64 DER signature")
 	cmd.Flags().BoolVar(&req.Prehashed, "prehashed", false, "the input is the 32-byte SM3 e-value")
 	cmd.Flags().StringVar(&req.UID, "uid", "", "signer id for Z_A (default 1234567812345678)")
-	cmd.Flags().IntVar(&req.Version, "version", 0, "key version that signed (default: latest)")
+	cmd.Flags().IntVar(&req.Version, "version", 0, "key version that signed (default: every usable version, newest first)")
 	_ = cmd.MarkFlagRequired("signature")
 	return cmd
 }
@@ -257,7 +345,7 @@ func (e *env) hashCommand() *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			sum, err := c.HashStream(ctx, r)
+			sum, err := c.HashStream(ctx, e.progress("hashing", fileSize(r), r))
 			if err != nil {
 				return err
 			}

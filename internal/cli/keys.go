@@ -51,14 +51,8 @@ func (e *env) keyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.print(page, func(w io.Writer) {
-				fmt.Fprintln(w, "NAME\tTYPE\tSTATE\tVERSION\tCREATED")
-				for _, k := range page.Keys {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\n", k.Name, k.Type, k.State, k.LatestVersion, k.CreatedAt.Format(timeLayout))
-				}
-				if page.Next != "" {
-					fmt.Fprintf(w, "\nmore: --after %s\n", page.Next)
-				}
+			return printList(e, page.Keys, page.Next, "NAME\tTYPE\tSTATE\tVERSION\tCREATED", func(k sdk.Key) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%d\t%s", k.Name, k.Type, k.State, k.LatestVersion, k.CreatedAt.Format(timeLayout))
 			})
 		}),
 	}
@@ -93,19 +87,26 @@ func (e *env) keyCommand() *cobra.Command {
 	configCmd.Flags().IntVar(&cfg.MinEncryptionVersion, "min-encryption-version", 0, "oldest version that may be chosen to encrypt")
 
 	var version int
+	var allVersions bool
 	public := &cobra.Command{
 		Use:   "public NAME",
-		Short: "Print the SM2 public key(s) as PEM",
+		Short: "Print the SM2 public key of the newest version (or --version, --all-versions) as PEM",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			pem, err := c.PublicKeyPEM(ctx, args[0], version)
+			get := func() (string, error) { return c.PublicKeyPEM(ctx, args[0], version) }
+			if allVersions {
+				get = func() (string, error) { return c.AllPublicKeysPEM(ctx, args[0]) }
+			}
+			pem, err := get()
 			if err != nil {
 				return err
 			}
 			return e.print(map[string]string{"pem": pem}, func(w io.Writer) { fmt.Fprint(w, pem) })
 		}),
 	}
-	public.Flags().IntVar(&version, "version", 0, "one version (default: every version)")
+	public.Flags().IntVar(&version, "version", 0, "one version (default: the newest)")
+	public.Flags().BoolVar(&allVersions, "all-versions", false, "every version, oldest first, each headed by a comment naming it")
+	public.MarkFlagsMutuallyExclusive("version", "all-versions")
 
 	simple := func(use, short string, call func(*sdk.Client, context.Context, string) (sdk.Key, error)) *cobra.Command {
 		return &cobra.Command{
@@ -115,8 +116,19 @@ func (e *env) keyCommand() *cobra.Command {
 			}),
 		}
 	}
+	var certOut ioFlags
+	certificate := &cobra.Command{
+		Use:   "certificate NAME",
+		Short: "Print the certificate a mima CA issued for the key (PEM)",
+		Args:  cobra.ExactArgs(1),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			ct, err := c.KeyCertificate(ctx, args[0])
+			return e.emitCert(&certOut, ct, err)
+		}),
+	}
+	certificate.Flags().StringVar(&certOut.out, "out", "", "write the certificate here (default: standard output)")
 	cmd.AddCommand(e.transferCommands()...)
-	cmd.AddCommand(create, listCmd, deleteCmd, configCmd, public, e.aliasCommand(),
+	cmd.AddCommand(create, listCmd, deleteCmd, configCmd, public, certificate, e.aliasCommand(),
 		simple("show", "Describe a key", (*sdk.Client).GetKey),
 		simple("rotate", "Add a version that later encryptions use", (*sdk.Client).RotateKey),
 		simple("enable", "Make a disabled key usable", (*sdk.Client).EnableKey),
@@ -152,20 +164,27 @@ func (e *env) aliasCommand() *cobra.Command {
 			}
 			return e.print(map[string]any{"alias": args[0], "deleted": true}, func(w io.Writer) { fmt.Fprintf(w, "Deleted\t%s\n", args[0]) })
 		}),
-	}, &cobra.Command{
-		Use: "list", Short: "List aliases", Args: cobra.NoArgs,
+	}, e.aliasListCommand())
+	return cmd
+}
+
+func (e *env) aliasListCommand() *cobra.Command {
+	var after string
+	var limit int
+	cmd := &cobra.Command{
+		Use: "list", Short: "List aliases, a page at a time", Args: cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			page, err := c.ListAliases(ctx, "", 0)
+			page, err := c.ListAliases(ctx, after, limit)
 			if err != nil {
 				return err
 			}
-			return e.print(page, func(w io.Writer) {
-				for _, a := range page.Aliases {
-					fmt.Fprintf(w, "%s\t-> %s\n", a.Name, a.Target)
-				}
+			return printList(e, page.Aliases, page.Next, "ALIAS\tKEY", func(a sdk.Alias) string {
+				return fmt.Sprintf("%s\t%s", a.Name, a.Target)
 			})
 		}),
-	})
+	}
+	cmd.Flags().StringVar(&after, "after", "", "list after this alias (the cursor a page prints)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "page size")
 	return cmd
 }
 

@@ -57,11 +57,7 @@ func (e *env) policyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.print(names, func(w io.Writer) {
-				for _, n := range names {
-					fmt.Fprintln(w, n)
-				}
-			})
+			return printList(e, names, "", "NAME", func(n string) string { return n })
 		}),
 	}, &cobra.Command{
 		Use:   "delete NAME",

@@ -13,14 +13,14 @@ import (
 func (e *env) statusCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
-		Short: "Show whether the server is initialised and sealed",
+		Short: "Show whether the server is initialised and sealed; exit 0 unsealed, 2 sealed or not initialised, 1 on error",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
 			h, err := c.Health(ctx)
 			if err != nil {
 				return err
 			}
-			return e.print(h, func(w io.Writer) {
+			err = e.print(h, func(w io.Writer) {
 				fmt.Fprintf(w, "Initialized\t%v\n", h.Initialized)
 				fmt.Fprintf(w, "Sealed\t%v\n", h.Sealed)
 				if h.Initialized {
@@ -31,6 +31,10 @@ func (e *env) statusCommand() *cobra.Command {
 				}
 				fmt.Fprintf(w, "Version\t%s\n", h.Version)
 			})
+			if err == nil && (h.Sealed || !h.Initialized) {
+				return exitError{code: 2}
+			}
+			return err
 		}),
 	}
 }

@@ -36,11 +36,8 @@ func (e *env) tenantCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.print(ts, func(w io.Writer) {
-				fmt.Fprintln(w, "NAME\tCREATED")
-				for _, t := range ts {
-					fmt.Fprintf(w, "%s\t%s\n", t.Name, t.CreatedAt.Format(timeLayout))
-				}
+			return printList(e, ts, "", "NAME\tCREATED", func(t sdk.Tenant) string {
+				return fmt.Sprintf("%s\t%s", t.Name, t.CreatedAt.Format(timeLayout))
 			})
 		}),
 	}, &cobra.Command{

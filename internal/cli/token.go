@@ -103,19 +103,19 @@ func (e *env) tokenListCommand() *cobra.Command {
 					}
 					toks = append(toks, t)
 				}
-				return e.print(toks, func(w io.Writer) { printTokenTree(w, toks) })
+				return e.print(itemList[sdk.TokenInfo]{Items: toks}, func(w io.Writer) {
+					fmt.Fprintln(w, tokenHeader)
+					printTokenTree(w, toks)
+				})
 			}
 			page, err := c.ListTokens(ctx, after, limit)
 			if err != nil {
 				return err
 			}
-			return e.print(page, func(w io.Writer) {
-				for _, t := range page.Tokens {
-					printTokenLine(w, "", t)
-				}
-				if page.Next != "" {
-					fmt.Fprintf(w, "\nmore: --after %s\n", page.Next)
-				}
+			return printList(e, page.Tokens, page.Next, tokenHeader, func(t sdk.TokenInfo) string {
+				var b strings.Builder
+				printTokenLine(&b, "", t)
+				return strings.TrimSuffix(b.String(), "\n")
 			})
 		}),
 	}
@@ -127,6 +127,9 @@ func (e *env) tokenListCommand() *cobra.Command {
 }
 
 // printTokenLine prints one token of a list, its accessor after indent.
+// tokenHeader heads the columns of printTokenLine.
+const tokenHeader = "ACCESSOR\tSTATE\tPOLICIES\tNAME"
+
 func printTokenLine(w io.Writer, indent string, t sdk.TokenInfo) {
 	fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\n", indent, t.Accessor, tokenState(t), strings.Join(t.Policies, ","), t.DisplayName)
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"strings"
 
@@ -111,7 +112,7 @@ func (e *env) backupCommand() *cobra.Command {
 		Short: "Write the key with every version as a blob encrypted under a password",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			pass, err := e.password(passFile)
+			pass, err := e.password(passFile, true)
 			if err != nil {
 				return err
 			}
@@ -138,11 +139,16 @@ func (e *env) restoreCommand() *cobra.Command {
 			if f.in == "" {
 				return errors.New("--in is required (standard input carries the password)")
 			}
-			blob, err := f.read(e)
+			r, err := f.open(e)
 			if err != nil {
 				return err
 			}
-			pass, err := e.password(passFile)
+			defer r.Close()
+			blob, err := io.ReadAll(e.progress("reading the backup", fileSize(r), r))
+			if err != nil {
+				return err
+			}
+			pass, err := e.password(passFile, false)
 			if err != nil {
 				return err
 			}
@@ -155,11 +161,16 @@ func (e *env) restoreCommand() *cobra.Command {
 	return cmd
 }
 
-// password reads a password from file, or one line of standard input.
-func (e *env) password(file string) (string, error) {
-	if file != "" {
+// password reads a password from file, or from standard input (asked
+// twice from a terminal when it is a new one).
+func (e *env) password(file string, isNew bool) (string, error) {
+	switch {
+	case file != "":
 		b, err := os.ReadFile(file)
 		return strings.TrimRight(string(b), "\r\n"), err
+	case isNew:
+		return e.readNewSecret("new password")
+	default:
+		return e.readSecret(nil, "password")
 	}
-	return e.readSecret(nil, "password")
 }

@@ -26,7 +26,7 @@ import (
 func (e *env) v2xCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "v2x", Short: "V2X security credentials (SCMS): deployments, and what a vehicle or roadside unit does"}
 	cmd.AddCommand(
-		e.v2xCreateCommand(), e.v2xShowCommand(), e.v2xMigrateCommand(), e.v2xAllowCommand(), e.v2xFlushCommand(),
+		e.v2xCreateCommand(), e.v2xListCommand(), e.v2xShowCommand(), e.v2xMigrateCommand(), e.v2xAllowCommand(), e.v2xDeviceCommand(), e.v2xFlushCommand(),
 		e.v2xReportCommand(), e.v2xIssueCRLsCommand(),
 		e.v2xEnrollCommand(), e.v2xRequestCommand(), e.v2xDownloadCommand(), e.v2xSignCommand(),
 		e.v2xVerifyCommand(), e.v2xCheckRevokedCommand(), e.v2xLACommand(),
@@ -131,6 +131,34 @@ func (e *env) v2xShowCommand() *cobra.Command {
 				return err
 			}
 			return e.printDeployment(d)
+		}),
+	}
+}
+
+func (e *env) v2xListCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "list", Short: "List the deployments (root token)", Args: cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			names, err := c.V2XDeployments(ctx)
+			if err != nil {
+				return err
+			}
+			return printList(e, names, "", "NAME", func(n string) string { return n })
+		}),
+	}
+}
+
+func (e *env) v2xDeviceCommand() *cobra.Command {
+	return &cobra.Command{
+		Use: "device NAME DEVICE-ID", Short: "Show a device of the ECA's allow-list: its kind, enrolments and whether it is blocked (ECA's tenant)", Args: cobra.ExactArgs(2),
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+			d, err := c.V2XDevice(ctx, args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return e.print(d, func(w io.Writer) {
+				fmt.Fprintf(w, "ID\t%s\nKind\t%s\nAdded\t%s\nEnrolled\t%v\nBlocked\t%v\n", d.ID, d.Kind, d.Added.Format(timeLayout), d.Enrolled, d.Blocked)
+			})
 		}),
 	}
 }
@@ -386,7 +414,7 @@ func (e *env) v2xRequestCommand() *cobra.Command {
 		}),
 	}
 	cmd.Flags().StringVar(&state, "state", "", "the device's state file")
-	cmd.Flags().DurationVar(&span, "span", 7*24*time.Hour, "time the certificates should cover")
+	durationFlag(cmd.Flags(), &span, "span", 7*24*time.Hour, "time the certificates should cover")
 	cmd.Flags().StringVar(&start, "start", "", "RFC 3339 time the certificates should start at (default: now)")
 	cmd.Flags().UintSliceVar(&psids, "psid", []uint{32}, "PSIDs to sign")
 	_ = cmd.MarkFlagRequired("state")
@@ -545,7 +573,7 @@ func (e *env) v2xVerifyCommand() *cobra.Command {
 	f.bind(cmd)
 	cmd.Flags().StringVar(&state, "state", "", "the device's state file")
 	cmd.Flags().Uint64Var(&psid, "psid", 0, "require this PSID (0: any the signer may use)")
-	cmd.Flags().DurationVar(&maxAge, "max-age", 0, "refuse messages generated longer ago (0: no limit)")
+	durationFlag(cmd.Flags(), &maxAge, "max-age", 0, "refuse messages generated longer ago (0: no limit)")
 	cmd.Flags().BoolVar(&update, "update", true, "fetch the latest CRL first")
 	_ = cmd.MarkFlagRequired("state")
 	return cmd

@@ -87,11 +87,11 @@ func TestCAThroughCLIAndOpenSSL(t *testing.T) {
 		}
 	}
 
-	var page sdk.CertificateList
+	var page struct{ Items []sdk.Certificate }
 	if err := json.Unmarshal([]byte(must(t, srv, root, "", "cert", "list", "--ca", "inter1", "--state", "revoked", "--format", "json")), &page); err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Certificates) != 1 || page.Certificates[0].Serial != bad.Serial {
+	if len(page.Items) != 1 || page.Items[0].Serial != bad.Serial {
 		t.Fatalf("revoked certificates: %+v", page)
 	}
 	if good.Serial == bad.Serial || len(good.Serial) != 32 {

@@ -31,8 +31,9 @@ func TestSignaturesThatHoldUp(t *testing.T) {
 	if err := json.Unmarshal([]byte(must(t, srv, root, "", "ca", "issue", "root1", "--key", "doctor", "--cn", "Dr. Li", "--format", "json")), &cert); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.client(t, root).CreateTSA(ctx, sdk.TSARequest{Name: "default", CA: "root1", Accuracy: "10ms"}); err != nil {
-		t.Fatal(err)
+	must(t, srv, root, "", "tsa", "create", "default", "--ca", "root1", "--accuracy", "1s")
+	if out := must(t, srv, root, "", "tsa", "list"); !strings.Contains(out, "NAME") || !strings.Contains(out, "default") {
+		t.Fatalf("tsa list: %s", out)
 	}
 	record := filepath.Join(dir, "record.txt")
 	interoptest.WriteFiles(t, dir, map[string][]byte{"record.txt": []byte("diagnosis: influenza"), "altered.txt": []byte("diagnosis: influenzA")})
@@ -51,10 +52,13 @@ func TestSignaturesThatHoldUp(t *testing.T) {
 	if code != 0 || !fresh.Valid || fresh.Signers[0].Timestamp == nil || !fresh.Signers[0].Timestamp.Valid {
 		t.Fatalf("fresh signature: exit %d %+v", code, fresh)
 	}
-	// A CRL states revocation times in whole seconds: the revocation must
-	// fall in a later second than the timestamp for the order to show.
-	for stamped := fresh.Signers[0].Timestamp.Time; !time.Now().After(stamped.Truncate(time.Second).Add(time.Second)); {
-		time.Sleep(10 * time.Millisecond)
+	// The verifier judges at the timestamp's time plus its accuracy (1s
+	// here, so that a wait too short always fails), and a CRL states
+	// revocation times in whole seconds: the revocation must fall in a
+	// second that starts after that moment for the order to show. This
+	// waits for the server's wall clock, which the test cannot set.
+	for judged := fresh.Signers[0].EvaluatedAt; !time.Now().Truncate(time.Second).After(judged); {
+		time.Sleep(50 * time.Millisecond)
 	}
 	must(t, srv, root, "", "ca", "revoke", "root1", cert.Serial, "--reason", "keyCompromise")
 	rep, code := verify(record)
@@ -73,7 +77,7 @@ func TestSignaturesThatHoldUp(t *testing.T) {
 	if !strings.Contains(text, "Status: Granted") || !strings.Contains(text, "Nonce:") {
 		t.Fatalf("openssl ts -reply:\n%s", text)
 	}
-	must(t, srv, root, "", "ts", "verify", "--token", tsr, "--data", record, "--trust-ca", "root1")
+	must(t, srv, root, "", "ts", "verify", "--in", tsr, "--data-file", record, "--trust-ca", "root1")
 
 	// A certificate holder (its key made here, as on a USB key) logs in.
 	priv, err := sm2.GenerateKey(rand.Reader)
@@ -85,8 +89,9 @@ func TestSignaturesThatHoldUp(t *testing.T) {
 	must(t, srv, root, "", "ca", "sign-csr", "root1", "--in", filepath.Join(dir, "nurse.csr"), "--out", filepath.Join(dir, "nurse.pem"))
 	keyDER, _ := smx509.MarshalPKCS8PrivateKey(priv)
 	interoptest.WriteFiles(t, dir, map[string][]byte{"nurse.key": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})})
-	if _, err := srv.client(t, root).PutLoginRule(ctx, sdk.LoginRule{Name: "staff", Match: "subject", Pattern: "*nurse.example*", CA: "root1", Policies: []string{"admin"}, TTL: "1h"}); err != nil {
-		t.Fatal(err)
+	must(t, srv, root, "", "login-rule", "write", "staff", "--pattern", "*nurse.example*", "--ca", "root1", "--policy", "admin", "--ttl", "1h")
+	if out := must(t, srv, root, "", "login-rule", "list", "--format", "json"); !strings.Contains(out, `"items"`) || !strings.Contains(out, `"staff"`) {
+		t.Fatalf("login-rule list: %s", out)
 	}
 	var res sdk.LoginResult
 	out := must(t, srv, "", "", "login", "--tenant", "default", "--cert", filepath.Join(dir, "nurse.pem"), "--key", filepath.Join(dir, "nurse.key"), "--format", "json")

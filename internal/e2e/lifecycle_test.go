@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -19,10 +20,9 @@ func TestOperatorLifecycle(t *testing.T) {
 	dataDir := t.TempDir()
 	srv := startServer(t, "--storage", "bolt", "--data-dir", dataDir)
 
-	var st sdk.Health
-	cliJSON(t, srv.addr, "", &st, "status")
-	if st.Initialized || !st.Sealed {
-		t.Fatalf("fresh server: %+v", st)
+	st, code := status(t, srv.addr)
+	if code != 2 || st.Initialized || !st.Sealed {
+		t.Fatalf("fresh server: exit %d %+v", code, st)
 	}
 	var init sdk.InitResult
 	cliJSON(t, srv.addr, "", &init, "operator", "init", "--shares", "5", "--threshold", "3")
@@ -51,9 +51,9 @@ func TestOperatorLifecycle(t *testing.T) {
 	if r := cli(t, srv.addr, b.Token, "tenant", "list"); r.code == 0 || !strings.Contains(r.stderr, "permission_denied") {
 		t.Fatalf("tenant token listed tenants: exit %d %s", r.code, r.stderr)
 	}
-	var policies []string
+	var policies struct{ Items []string }
 	cliJSON(t, srv.addr, b.Token, &policies, "policy", "list")
-	if slices.Contains(policies, "records") {
+	if slices.Contains(policies.Items, "records") {
 		t.Fatalf("tenant B lists tenant A's policy: %v", policies)
 	}
 	if out := must(t, srv, a.Token, "", "token", "list"); !strings.Contains(out, appA.Accessor) || !strings.Contains(out, "expires ") {
@@ -66,17 +66,17 @@ func TestOperatorLifecycle(t *testing.T) {
 	// Restart: the node comes back sealed and knows everything after unseal.
 	srv.stop()
 	srv = startServer(t, "--storage", "bolt", "--data-dir", dataDir)
-	cliJSON(t, srv.addr, "", &st, "status")
-	if !st.Initialized || !st.Sealed || st.Threshold != 3 {
-		t.Fatalf("after restart: %+v", st)
+	st, code = status(t, srv.addr)
+	if code != 2 || !st.Initialized || !st.Sealed || st.Threshold != 3 {
+		t.Fatalf("after restart: exit %d %+v", code, st)
 	}
 	if r := cli(t, srv.addr, a.Token, "policy", "list"); r.code == 0 || !strings.Contains(r.stderr, "sealed") {
 		t.Fatalf("request while sealed: exit %d %s", r.code, r.stderr)
 	}
 	unseal(t, srv.addr, init.Shares[0], init.Shares[2], init.Shares[4])
-	var tenants []sdk.Tenant
+	var tenants struct{ Items []sdk.Tenant }
 	cliJSON(t, srv.addr, root, &tenants, "tenant", "list")
-	if len(tenants) != 3 {
+	if len(tenants.Items) != 3 {
 		t.Fatalf("tenants after restart: %+v", tenants)
 	}
 	var self sdk.TokenInfo
@@ -130,4 +130,16 @@ func unseal(t *testing.T, addr string, shares ...string) {
 			t.Fatalf("after share %d: %+v", i+1, st)
 		}
 	}
+}
+
+// status runs `mima status --format json`: the health and the exit status
+// (0 unsealed, 2 sealed or not initialised).
+func status(t *testing.T, addr string) (sdk.Health, int) {
+	t.Helper()
+	r := cli(t, addr, "", "status", "--format", "json")
+	var h sdk.Health
+	if err := json.Unmarshal([]byte(r.stdout), &h); err != nil {
+		t.Fatalf("mima status: exit %d: %v in %q %s", r.code, err, r.stdout, r.stderr)
+	}
+	return h, r.code
 }

@@ -16,7 +16,8 @@ type Result[T any] struct {
 	Err   error
 }
 
-func checkBatch(n int) error {
+// CheckBatch refuses a batch of more than MaxBatch items.
+func CheckBatch(n int) error {
 	if n > MaxBatch {
 		return fault.New(fault.BatchTooLarge, "a batch holds at most %d items, not %d", MaxBatch, n)
 	}
@@ -27,7 +28,7 @@ func checkBatch(n int) error {
 // concern the whole batch (too many items, sealed, the key unusable) are
 // returned alone; the others are per item.
 func runBatch[Q, R any](ctx context.Context, s *Service, tenant, key string, types typeSet, opName string, items []Q, op func(ctx context.Context, e *entry, ref string, item Q) (R, error)) ([]Result[R], error) {
-	if err := checkBatch(len(items)); err != nil {
+	if err := CheckBatch(len(items)); err != nil {
 		return nil, err
 	}
 	e, err := s.use(ctx, tenant, key, types, opName)

@@ -74,7 +74,7 @@ func TestBatchesIsolateBadItems(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantItems(t, "VerifyBatch", itemCodes(vers), []fault.Code{ok, ok, bad})
-	if !vers[0].Value || vers[1].Value {
+	if !vers[0].Value.Valid || vers[1].Value.Valid {
 		t.Errorf("VerifyBatch values %v, %v", vers[0].Value, vers[1].Value)
 	}
 

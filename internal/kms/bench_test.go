@@ -80,8 +80,8 @@ func BenchmarkVerify(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if ok, err := s.Verify(ctx, "acme", "asym", VerifyRequest{Input: msg64, Signature: sig.Signature}); !ok || err != nil {
-			b.Fatal(ok, err)
+		if v, err := s.Verify(ctx, "acme", "asym", VerifyRequest{Input: msg64, Signature: sig.Signature}); !v.Valid || err != nil {
+			b.Fatal(v, err)
 		}
 	}
 }

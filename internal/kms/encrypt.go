@@ -103,7 +103,7 @@ func (s *Service) ReEncrypt(ctx context.Context, tenant, from, to string, req Re
 
 // ReEncryptBatch is ReEncrypt for many items between the same keys.
 func (s *Service) ReEncryptBatch(ctx context.Context, tenant, from, to string, items []ReEncryptRequest) ([]Result[string], error) {
-	if err := checkBatch(len(items)); err != nil {
+	if err := CheckBatch(len(items)); err != nil {
 		return nil, err
 	}
 	src, dst, to, err := s.reEncryptKeys(ctx, tenant, from, to)

@@ -21,7 +21,7 @@ func (s *Service) Hash(_ context.Context, tenant string, data []byte) ([]byte, e
 
 // HashBatch is Hash for many inputs.
 func (s *Service) HashBatch(_ context.Context, tenant string, items [][]byte) ([]Result[[]byte], error) {
-	if err := checkBatch(len(items)); err != nil {
+	if err := CheckBatch(len(items)); err != nil {
 		return nil, err
 	}
 	if err := s.keyless(tenant); err != nil {

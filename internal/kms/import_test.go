@@ -160,7 +160,7 @@ func provesMaterial(t *testing.T, s *Service, tenant, key string, typ device.Key
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := s.Verify(ctx, tenant, key, VerifyRequest{Input: msg, Signature: localSig, Version: v}); err != nil || !ok {
+		if got, err := s.Verify(ctx, tenant, key, VerifyRequest{Input: msg, Signature: localSig, Version: v}); err != nil || !got.Valid {
 			t.Fatalf("service does not verify a local signature for version %d: %v", v, err)
 		}
 		localCT, err := sm2.EncryptASN1(rand.Reader, &priv.PublicKey, msg)

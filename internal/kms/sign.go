@@ -46,7 +46,15 @@ type VerifyRequest struct {
 	Signature []byte
 	Prehashed bool
 	UID       []byte
-	// Version that signed; 0 for the latest.
+	// Version that signed; 0 to try every version from the minimum
+	// decryption version up, newest first.
+	Version int
+}
+
+// Verdict is the answer to a signature check: whether it is valid and the
+// key version whose public key verified it (0 when none did).
+type Verdict struct {
+	Valid   bool
 	Version int
 }
 
@@ -72,18 +80,21 @@ func (s *Service) SignBatch(ctx context.Context, tenant, key string, items []Sig
 	return runBatch(ctx, s, tenant, key, tSM2, "signing", items, s.sign)
 }
 
-// Verify reports whether a signature is valid. A malformed signature is
+// Verify reports whether a signature is valid and which version made it.
+// Signatures are plain DER and name no version, so without req.Version
+// every version a verification may use is tried, newest first: rotating a
+// key never turns a genuine signature invalid. A malformed signature is
 // simply not valid.
-func (s *Service) Verify(ctx context.Context, tenant, key string, req VerifyRequest) (bool, error) {
+func (s *Service) Verify(ctx context.Context, tenant, key string, req VerifyRequest) (Verdict, error) {
 	e, err := s.use(ctx, tenant, key, tSM2, "verification")
 	if err != nil {
-		return false, err
+		return Verdict{}, err
 	}
 	return s.verify(ctx, e, key, req)
 }
 
 // VerifyBatch is Verify for many items under one key.
-func (s *Service) VerifyBatch(ctx context.Context, tenant, key string, items []VerifyRequest) ([]Result[bool], error) {
+func (s *Service) VerifyBatch(ctx context.Context, tenant, key string, items []VerifyRequest) ([]Result[Verdict], error) {
 	return runBatch(ctx, s, tenant, key, tSM2, "verification", items, s.verify)
 }
 
@@ -126,16 +137,25 @@ func (s *Service) sign(ctx context.Context, e *entry, ref string, req SignReques
 	return Signature{Signature: sig, Version: v}, nil
 }
 
-func (s *Service) verify(_ context.Context, e *entry, ref string, req VerifyRequest) (bool, error) {
-	v, err := e.verifyVersion(ref, req.Version)
+func (s *Service) verify(_ context.Context, e *entry, ref string, req VerifyRequest) (Verdict, error) {
+	newest, err := e.verifyVersion(ref, req.Version)
 	if err != nil {
-		return false, err
+		return Verdict{}, err
 	}
-	digest, err := e.digest(v, req.Input, req.Prehashed, req.UID)
-	if err != nil {
-		return false, err
+	oldest := newest
+	if req.Version == 0 {
+		oldest = e.minDec
 	}
-	return device.VerifySM2(e.pubs[v-1], digest, req.Signature), nil
+	for v := newest; v >= oldest; v-- {
+		digest, err := e.digest(v, req.Input, req.Prehashed, req.UID)
+		if err != nil {
+			return Verdict{}, err
+		}
+		if device.VerifySM2(e.pubs[v-1], digest, req.Signature) {
+			return Verdict{Valid: true, Version: v}, nil
+		}
+	}
+	return Verdict{}, nil
 }
 
 // digest returns the e-value to sign or verify for version v.

@@ -75,9 +75,9 @@ func TestSignAndVerify(t *testing.T) {
 			{VerifyRequest{Input: msg, UID: tc.uid, Signature: []byte("garbage")}, false},
 			{VerifyRequest{Input: msg, UID: tc.uid}, false},
 		} {
-			ok, err := s.Verify(ctx, "acme", "signer", v.req)
-			if err != nil || ok != v.want {
-				t.Errorf("%s: Verify(%+v) = %v, %v; want %v", tc.name, v.req.Input, ok, err, v.want)
+			got, err := s.Verify(ctx, "acme", "signer", v.req)
+			if err != nil || got.Valid != v.want {
+				t.Errorf("%s: Verify(%+v) = %v, %v; want %v", tc.name, v.req.Input, got, err, v.want)
 			}
 		}
 	}
@@ -99,14 +99,19 @@ func TestSignVersionsAndErrors(t *testing.T) {
 	if pk1.PEM == pk2.PEM || pk2.Version != 2 {
 		t.Fatal("the versions share a public key")
 	}
-	if ok, err := s.Verify(ctx, "acme", "signer", VerifyRequest{Input: []byte("m"), Signature: old.Signature}); ok || err != nil {
-		t.Fatalf("latest version verified the old signature: %v, %v", ok, err)
+	if got, err := s.Verify(ctx, "acme", "signer", VerifyRequest{Input: []byte("m"), Signature: old.Signature, Version: 2}); got.Valid || err != nil {
+		t.Fatalf("version 2 verified the old signature: %v, %v", got, err)
 	}
-	if ok, err := s.Verify(ctx, "acme", "signer", VerifyRequest{Input: []byte("m"), Signature: old.Signature, Version: 1}); !ok || err != nil {
-		t.Fatalf("version 1 did not verify its signature: %v, %v", ok, err)
+	for _, version := range []int{0, 1} {
+		if got, err := s.Verify(ctx, "acme", "signer", VerifyRequest{Input: []byte("m"), Signature: old.Signature, Version: version}); got != (Verdict{Valid: true, Version: 1}) || err != nil {
+			t.Fatalf("version %d: the old signature gives %+v, %v", version, got, err)
+		}
 	}
 	if _, err := s.SetMinVersions(ctx, "acme", "signer", MinVersions{Decryption: 2, Encryption: 2}); err != nil {
 		t.Fatal(err)
+	}
+	if got, err := s.Verify(ctx, "acme", "signer", VerifyRequest{Input: []byte("m"), Signature: old.Signature}); got.Valid || err != nil {
+		t.Fatalf("a version below the minimum verified: %+v, %v", got, err)
 	}
 	for _, tc := range []struct {
 		name string

@@ -142,8 +142,8 @@ func TestSMCryptoKeyImported(t *testing.T) {
 		input []byte
 		want  bool
 	}{{msg, true}, {[]byte("another message"), false}} {
-		if ok, err := s.Verify(ctx, "acme", "byok", VerifyRequest{Input: tc.input, Signature: sig}); err != nil || ok != tc.want {
-			t.Fatalf("verifying sm-crypto's signature over %q: %v, %v", tc.input, ok, err)
+		if got, err := s.Verify(ctx, "acme", "byok", VerifyRequest{Input: tc.input, Signature: sig}); err != nil || got.Valid != tc.want {
+			t.Fatalf("verifying sm-crypto's signature over %q: %v, %v", tc.input, got.Valid, err)
 		}
 	}
 	ours, err := s.Sign(ctx, "acme", "byok", SignRequest{Input: msg})

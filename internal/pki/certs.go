@@ -74,6 +74,10 @@ type Certificate struct {
 	// RenewedFrom is the serial of the certificate this one renews.
 	RenewedFrom string    `json:"renewed_from,omitempty"`
 	IssuedAt    time.Time `json:"issued_at"`
+	// CSRIdentity is set in the answer of SignCSR only: the identity the
+	// CSR's signature verified under, CSRIdentityDefault or
+	// CSRIdentityEmpty.
+	CSRIdentity string `json:"csr_identity,omitempty"`
 }
 
 // PEM returns the certificate as a PEM block "CERTIFICATE".

@@ -46,7 +46,7 @@ type Dual struct {
 // encryption certificate's serial (Encryption.EscrowKey), and returns it
 // enveloped to the signing key. Each certificate names the other in Pair.
 func (s *Service) IssueDual(ctx context.Context, tenant, ca string, req DualRequest) (_ Dual, err error) {
-	csr, err := parseCSR(req.CSR)
+	csr, _, err := parseCSR(req.CSR)
 	if err != nil {
 		return Dual{}, err
 	}

@@ -19,7 +19,7 @@ func FuzzParseCSR(f *testing.F) {
 	f.Add([]byte("-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n"))
 	f.Add([]byte{0x30, 0x80})
 	f.Fuzz(func(t *testing.T, in []byte) {
-		csr, err := parseCSR(in)
+		csr, _, err := parseCSR(in)
 		if err != nil {
 			if _, ok := fault.As(err); !ok {
 				t.Fatalf("an error without a code: %v", err)

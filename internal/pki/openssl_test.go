@@ -97,26 +97,32 @@ func TestOpenSSLReadsCRL(t *testing.T) {
 }
 
 // TestOpenSSLCSRs has the CA accept CSRs that OpenSSL 3 makes for SM2
-// keys, and refuse one signed under another identity.
+// keys, with the default identity 1234567812345678 or with the empty
+// identity OpenSSL 3 signs with when not told -sigopt distid (saying which
+// in the certificate's csr_identity), and refuse one signed under another
+// identity with a message naming the OpenSSL option.
 func TestOpenSSLCSRs(t *testing.T) {
 	e := newEnv(t)
 	e.root(t, "root")
 	dir := t.TempDir()
 	for _, tc := range []struct {
-		name string
-		cmds [][]string
-		ok   bool
+		name     string
+		cmds     [][]string
+		identity string // "" when refused
 	}{
 		{"genpkey then req", [][]string{
 			{"genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "k1.pem"},
 			{"req", "-new", "-key", "k1.pem", "-sm3", "-sigopt", "distid:1234567812345678", "-subj", "/CN=openssl.example.com/O=Acme", "-addext", "subjectAltName=DNS:openssl.example.com", "-out", "csr.pem"},
-		}, true},
+		}, CSRIdentityDefault},
 		{"req -newkey sm2", [][]string{
 			{"req", "-new", "-newkey", "sm2", "-nodes", "-keyout", "k2.pem", "-sm3", "-sigopt", "distid:1234567812345678", "-subj", "/CN=newkey.example.com", "-out", "csr.pem"},
-		}, true},
+		}, CSRIdentityDefault},
+		{"no distid: OpenSSL 3's empty identity", [][]string{
+			{"req", "-new", "-key", "k1.pem", "-sm3", "-subj", "/CN=plain.example.com", "-out", "csr.pem"},
+		}, CSRIdentityEmpty},
 		{"another identity", [][]string{
 			{"req", "-new", "-key", "k1.pem", "-sm3", "-sigopt", "distid:alice@example.com", "-subj", "/CN=alice", "-out", "csr.pem"},
-		}, false},
+		}, ""},
 	} {
 		for _, args := range tc.cmds {
 			interoptest.OpenSSL(t, dir, args...)
@@ -126,13 +132,19 @@ func TestOpenSSLCSRs(t *testing.T) {
 			t.Fatal(err)
 		}
 		c, err := e.s.SignCSR(ctx, tenant, "root", SignCSRRequest{CSR: csr})
-		if !tc.ok {
+		if tc.identity == "" {
 			wantCode(t, tc.name, err, "csr_invalid")
+			if err == nil || !strings.Contains(err.Error(), "-sigopt distid:1234567812345678") {
+				t.Errorf("%s: the refusal does not name the OpenSSL option: %v", tc.name, err)
+			}
 			continue
 		}
 		if err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
+		}
+		if c.CSRIdentity != tc.identity {
+			t.Errorf("%s: csr_identity %q, want %q", tc.name, c.CSRIdentity, tc.identity)
 		}
 		interoptest.WriteFiles(t, dir, map[string][]byte{"cert.pem": []byte(c.PEM())})
 		if out := string(interoptest.OpenSSL(t, dir, "x509", "-in", "cert.pem", "-noout", "-subject")); !strings.Contains(out, "example.com") {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mimacrypto/mima/internal/duration"
 )
 
 // Field ties a field of C to its YAML key, flag and help text. Ptr returns
@@ -54,7 +56,7 @@ func (t Table[C]) Bind(fs *pflag.FlagSet, scratch *C) {
 		case *uint64:
 			fs.Uint64Var(p, f.Flag, *p, help)
 		case *time.Duration:
-			fs.DurationVar(p, f.Flag, *p, help)
+			fs.Var(duration.Value{D: p}, f.Flag, help)
 		default:
 			panic(fmt.Sprintf("settings: field %s has unsupported type %T", f.Key, p))
 		}
@@ -67,7 +69,7 @@ func (t Table[C]) Bind(fs *pflag.FlagSet, scratch *C) {
 // on fs. Unknown keys in the file are an error.
 func (t Table[C]) Load(fs *pflag.FlagSet, getenv func(string) string, cfg *C) error {
 	if path, _ := fs.GetString("config"); path != "" {
-		if err := loadFile(path, cfg); err != nil {
+		if err := t.loadFile(path, cfg); err != nil {
 			return err
 		}
 	}
@@ -92,10 +94,30 @@ func (t Table[C]) Load(fs *pflag.FlagSet, getenv func(string) string, cfg *C) er
 	return nil
 }
 
-func loadFile(path string, cfg any) error {
+// loadFile decodes the YAML file into cfg. Duration fields take days
+// ("30d") as the environment and flags do: their values are rewritten in
+// Go's syntax before decoding.
+func (t Table[C]) loadFile(path string, cfg *C) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("reading config: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
+		m := doc.Content[0].Content
+		for i := 0; i+1 < len(m); i += 2 {
+			if v := m[i+1]; t.isDuration(m[i].Value) && v.Kind == yaml.ScalarNode {
+				if d, err := duration.Parse(v.Value); err == nil {
+					v.Value = d.String()
+				}
+			}
+		}
+		if b, err = yaml.Marshal(&doc); err != nil {
+			return fmt.Errorf("config file %s: %w", path, err)
+		}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
@@ -103,6 +125,18 @@ func loadFile(path string, cfg any) error {
 		return fmt.Errorf("config file %s: %w", path, err)
 	}
 	return nil
+}
+
+// isDuration reports whether key is a field of type time.Duration.
+func (t Table[C]) isDuration(key string) bool {
+	var c C
+	for _, f := range t.Fields {
+		if f.Key == key {
+			_, ok := f.Ptr(&c).(*time.Duration)
+			return ok
+		}
+	}
+	return false
 }
 
 // set parses v (or, for a list field, list) into the field p.
@@ -125,7 +159,7 @@ func set(p any, v string, list []string) error {
 		}
 		*p = n
 	case *time.Duration:
-		d, err := time.ParseDuration(v)
+		d, err := duration.Parse(v)
 		if err != nil {
 			return err
 		}

@@ -81,3 +81,26 @@ func TestErrors(t *testing.T) {
 		t.Errorf("EnvName = %s", testTable.EnvName("wait"))
 	}
 }
+
+// TestDurationsInDays: the file, the environment and the flags take days
+// (issue 13).
+func TestDurationsInDays(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		env        map[string]string
+		args       []string
+	}{
+		{"file", "wait: 2d\n", nil, nil},
+		{"environment", "", map[string]string{"T_WAIT": "2d"}, nil},
+		{"flag", "", nil, []string{"--wait", "2d"}},
+		{"file, Go syntax", "wait: 48h\n", nil, nil},
+	} {
+		c, err := load(t, tc.file, tc.env, tc.args...)
+		if err != nil || c.Wait != 48*time.Hour {
+			t.Errorf("%s: wait %v, %v", tc.name, c.Wait, err)
+		}
+	}
+	if _, err := load(t, "wait: 2 days\n", nil); err == nil {
+		t.Error("a bad duration in the file was taken")
+	}
+}
