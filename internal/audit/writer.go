@@ -83,6 +83,24 @@ func (l *Logger) savedCheckpoint(ctx context.Context, end uint64) (*Record, erro
 	return cp, nil
 }
 
+// batch is one group commit. The writer goroutine forms it (chains its
+// records on the state the batch before it will leave), then a flush
+// appends it once that batch is durable: the next batch forms while the
+// previous one is in flight.
+type batch struct {
+	jobs    []*job
+	errs    []error // per job: a record that could not be chained
+	lines   [][]byte
+	cps     [][]byte // the checkpoint lines among lines
+	signErr error    // the checkpoint a request or the final batch asked for failed
+	seal    bool     // seal the segment once appended: the batch ends with a checkpoint
+	final   bool
+
+	done      chan struct{} // closed when every job is answered
+	appendErr error         // Append failed: every batch chained on this one fails too
+	err       error         // what a checkpoint request or Close learns
+}
+
 // run is the writer goroutine.
 func (l *Logger) run() {
 	defer close(l.stopped)
@@ -103,10 +121,28 @@ func (l *Logger) run() {
 			for len(l.jobs) > 0 {
 				l.commit(l.drain(<-l.jobs), false)
 			}
-			l.closeErr = l.commit(nil, true)
+			b, err := l.commit(nil, true)
+			l.settle()
+			if err == nil {
+				err = b.err
+			}
+			l.closeErr = err
 			return
 		}
 	}
+}
+
+// commit forms a batch of jobs and launches it. When the chain must first
+// be re-read and that fails, it answers the jobs with the error instead.
+// final asks for a closing checkpoint.
+func (l *Logger) commit(jobs []*job, final bool) (*batch, error) {
+	b, err := l.form(jobs, final)
+	if err != nil {
+		answer(jobs, err)
+		return nil, err
+	}
+	l.launch(b)
+	return b, nil
 }
 
 // drain returns first and the jobs queued behind it, up to maxBatch.
@@ -123,33 +159,34 @@ func (l *Logger) drain(first *job) []*job {
 	return batch
 }
 
-// commit chains the records of jobs, adds the checkpoints that are due,
-// writes everything with one Append and answers every job. final asks for a
-// closing checkpoint; commit returns its error.
-func (l *Logger) commit(jobs []*job, final bool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.writeTimeout)
-	defer cancel()
+// form chains the records of jobs on the state the batch in flight will
+// leave and adds the checkpoints that are due. It fails only when the
+// chain must first be re-read from the sink and that fails.
+func (l *Logger) form(jobs []*job, final bool) (*batch, error) {
+	b := &batch{jobs: jobs, final: final, errs: make([]error, len(jobs)), done: make(chan struct{})}
+	l.reap()
 	if l.stale {
-		if err := l.resume(ctx); err != nil {
-			answer(jobs, err)
-			return err
+		l.settle()
+		ctx, cancel := context.WithTimeout(context.Background(), l.cfg.writeTimeout)
+		err := l.resume(ctx)
+		cancel()
+		if err != nil {
+			return nil, err
 		}
 	}
 	k := l.signingKeys()
-	st := l.state
-	var lines, cps [][]byte
+	st := &l.state
 	addCheckpoint := func() error {
 		if k.signer == nil {
 			return ErrNoSigner
 		}
-		line, err := l.checkpoint(&st, k)
+		line, err := l.checkpoint(st, k)
 		if err != nil {
 			return err
 		}
-		lines, cps = append(lines, line), append(cps, line)
+		b.lines, b.cps = append(b.lines, line), append(b.cps, line)
 		return nil
 	}
-	errs := make([]error, len(jobs))
 	requested := final
 	for i, j := range jobs {
 		if j.rec == nil {
@@ -158,10 +195,10 @@ func (l *Logger) commit(jobs []*job, final bool) error {
 		}
 		line, err := st.link(j.rec)
 		if err != nil {
-			errs[i] = err
+			b.errs[i] = err
 			continue
 		}
-		lines = append(lines, line)
+		b.lines = append(b.lines, line)
 		st.since++
 		if l.cfg.every > 0 && st.since >= l.cfg.every && k.signer != nil {
 			if err := addCheckpoint(); err != nil {
@@ -170,24 +207,78 @@ func (l *Logger) commit(jobs []*job, final bool) error {
 		}
 	}
 	seg, _ := l.sink.(Segmenter)
-	seal := seg != nil && k.signer != nil && seg.SealDue(l.cfg.now())
-	var signErr error
-	if st.since > 0 && (requested || seal || l.intervalDue(st)) {
-		signErr = addCheckpoint()
-		if signErr != nil && !requested && !errors.Is(signErr, ErrNoSigner) {
-			l.cfg.onError(signErr)
+	// A batch in flight that seals has not yet emptied the segment that
+	// SealDue measures: sealing again would cut a segment of one batch.
+	seal := seg != nil && k.signer != nil && (l.inflight == nil || !l.inflight.seal) && seg.SealDue(l.cfg.now())
+	if st.since > 0 && (requested || seal || l.intervalDue(*st)) {
+		b.signErr = addCheckpoint()
+		if b.signErr != nil && !requested && !errors.Is(b.signErr, ErrNoSigner) {
+			l.cfg.onError(b.signErr)
 		}
 	}
-	if len(lines) > 0 {
-		if err := l.sink.Append(ctx, lines); err != nil {
-			l.stale = true // the sink may not have kept its promise; re-read before the next write
-			answer(jobs, err)
-			return err
-		}
-		l.state = st
+	b.seal = seal && st.since == 0
+	return b, nil
+}
+
+// reap forgets the batch in flight if it is finished, noting whether its
+// write failed.
+func (l *Logger) reap() {
+	if l.inflight == nil {
+		return
 	}
-	if len(cps) > 0 {
-		l.pendCP = cps[len(cps)-1]
+	select {
+	case <-l.inflight.done:
+		l.stale = l.stale || l.inflight.appendErr != nil
+		l.inflight = nil
+	default:
+	}
+}
+
+// settle waits for the batch in flight to finish.
+func (l *Logger) settle() {
+	if l.inflight != nil {
+		<-l.inflight.done
+		l.reap()
+	}
+}
+
+// launch starts b's flush once the batch before it is durable. If that
+// batch failed, b was chained on records that are not in the log: b fails
+// too, and the chain is re-read before the next batch forms.
+func (l *Logger) launch(b *batch) {
+	if prev := l.inflight; prev != nil {
+		l.settle()
+		if prev.appendErr != nil {
+			b.appendErr = fmt.Errorf("audit: chained on a write that failed: %w", prev.appendErr)
+			b.err = b.appendErr
+			answer(b.jobs, b.err)
+			close(b.done)
+			return
+		}
+	}
+	l.inflight = b
+	go l.flush(b)
+}
+
+// flush writes b with one Append, saves and witnesses its checkpoints,
+// seals the segment if b closes it, and answers every job. Flushes run
+// one at a time, in order: launch starts one only after the one before
+// has finished.
+func (l *Logger) flush(b *batch) {
+	defer close(b.done)
+	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.writeTimeout)
+	defer cancel()
+	if len(b.lines) > 0 {
+		if err := l.sink.Append(ctx, b.lines); err != nil {
+			// The sink may not have kept its promise: the writer re-reads
+			// the chain before the next batch forms.
+			b.appendErr, b.err = err, err
+			answer(b.jobs, err)
+			return
+		}
+	}
+	if len(b.cps) > 0 {
+		l.pendCP = b.cps[len(b.cps)-1]
 	}
 	var saveErr error
 	if l.pendCP != nil {
@@ -197,23 +288,24 @@ func (l *Logger) commit(jobs []*job, final bool) error {
 			l.pendCP = nil
 		}
 	}
-	l.witness(ctx, cps)
-	if seal && st.since == 0 { // the log ends with a checkpoint
-		if err := seg.Seal(ctx); err != nil {
+	l.witness(ctx, b.cps)
+	if b.seal {
+		if err := l.sink.(Segmenter).Seal(ctx); err != nil {
 			l.cfg.onError(err)
 		}
 	}
-	for i, j := range jobs {
+	for i, j := range b.jobs {
 		if j.rec == nil {
-			j.done <- errors.Join(signErr, saveErr)
+			j.done <- errors.Join(b.signErr, saveErr)
 		} else {
-			j.done <- errs[i]
+			j.done <- b.errs[i]
 		}
 	}
-	if final && errors.Is(signErr, ErrNoSigner) {
+	signErr := b.signErr
+	if b.final && errors.Is(signErr, ErrNoSigner) {
 		signErr = nil // sealed at shutdown: nothing to sign with
 	}
-	return errors.Join(signErr, saveErr)
+	b.err = errors.Join(signErr, saveErr)
 }
 
 // intervalDue reports whether the time trigger asks for a checkpoint.
