@@ -3,23 +3,21 @@ package audit
 import (
 	"context"
 	"errors"
+	"runtime"
 	"testing"
-	"time"
 )
 
 // gatedSink holds its first Append until the test releases it with a
-// result, and reports every batch the Logger forms through SealDue, which
-// the Logger calls once a batch's records are chained.
+// result.
 type gatedSink struct {
 	*MemorySink
-	formed  chan struct{}
 	calls   chan [][]byte
 	release chan error
 	gated   bool
 }
 
 func newGatedSink() *gatedSink {
-	return &gatedSink{MemorySink: NewMemorySink(0), formed: make(chan struct{}, 8), calls: make(chan [][]byte), release: make(chan error)}
+	return &gatedSink{MemorySink: NewMemorySink(0), calls: make(chan [][]byte), release: make(chan error)}
 }
 
 func (s *gatedSink) Append(ctx context.Context, lines [][]byte) error {
@@ -34,18 +32,26 @@ func (s *gatedSink) Append(ctx context.Context, lines [][]byte) error {
 	return s.MemorySink.Append(ctx, lines)
 }
 
-func (s *gatedSink) SealDue(time.Time) bool {
-	s.formed <- struct{}{}
-	return false
-}
-
-func (s *gatedSink) Seal(context.Context) error { return errors.New("unexpected seal") }
-
 // logAsync logs e and returns the channel its result arrives on.
 func logAsync(l *Logger, e Entry) <-chan error {
 	done := make(chan error, 1)
 	go func() { done <- l.Log(context.Background(), e) }()
 	return done
+}
+
+// logQueued submits e and returns once the writer goroutine has taken it
+// off the queue: it is chained before the writer learns anything else, such
+// as the outcome of the batch in flight.
+func logQueued(t *testing.T, l *Logger, e Entry) <-chan error {
+	t.Helper()
+	j := &job{rec: l.newRecord(e), done: make(chan error, 1)}
+	if err := l.submit(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	for len(l.jobs) > 0 {
+		runtime.Gosched()
+	}
+	return j.done
 }
 
 // TestNextBatchFormsWhileOneIsInFlight holds the first batch's Append and
@@ -55,10 +61,8 @@ func TestNextBatchFormsWhileOneIsInFlight(t *testing.T) {
 	sink := newGatedSink()
 	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(0), WithCheckpointInterval(0))
 	first := logAsync(l, entry(0))
-	<-sink.formed
-	<-sink.calls // the first batch is in flight
-	second := logAsync(l, entry(1))
-	<-sink.formed // the second has formed on top of it
+	<-sink.calls                        // the first batch is in flight
+	second := logQueued(t, l, entry(1)) // the second forms on top of it
 	sink.release <- nil
 	if err := errors.Join(<-first, <-second); err != nil {
 		t.Fatal(err)
@@ -78,10 +82,8 @@ func TestFailedWriteFailsTheBatchChainedOnIt(t *testing.T) {
 	sink := newGatedSink()
 	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(0), WithCheckpointInterval(0))
 	first := logAsync(l, entry(0))
-	<-sink.formed
 	<-sink.calls
-	second := logAsync(l, entry(1))
-	<-sink.formed // chained after the batch in flight
+	second := logQueued(t, l, entry(1))
 	sink.release <- errInjected
 	if err := <-first; !errors.Is(err, errInjected) {
 		t.Fatalf("first batch: %v", err)
