@@ -39,7 +39,7 @@ const (
 // group-committed: one writer goroutine chains every record that is waiting
 // into a batch, written with a single Append that releases all their
 // callers. Commits are pipelined: the next batch forms while the previous
-// one is in flight, and is appended once that one is durable.
+// one is in flight, and is appended as soon as that one is durable.
 type Logger struct {
 	sink Sink
 	cfg  config
@@ -57,6 +57,7 @@ type Logger struct {
 	state    chainState // where the next batch links in, once the one in flight is durable
 	stale    bool       // state must be re-read from the sink before the next write
 	inflight *batch     // the batch being written, nil when none
+	next     *batch     // the batch forming meanwhile, nil when none
 	closeErr error
 	// Owned by the flush of the batch in flight.
 	pendCP  []byte // checkpoint line in the log but not yet saved by SaveCheckpoint

@@ -83,21 +83,22 @@ func (l *Logger) savedCheckpoint(ctx context.Context, end uint64) (*Record, erro
 	return cp, nil
 }
 
-// batch is one group commit. The writer goroutine forms it (chains its
-// records on the state the batch before it will leave), then a flush
-// appends it once that batch is durable: the next batch forms while the
-// previous one is in flight.
+// batch is one group commit. While the batch before it is in flight, the
+// writer goroutine chains every record that arrives into the next batch,
+// on the state the one in flight will leave; the next is appended as soon
+// as the one in flight is durable.
 type batch struct {
-	jobs    []*job
-	errs    []error // per job: a record that could not be chained
-	lines   [][]byte
-	cps     [][]byte // the checkpoint lines among lines
-	signErr error    // the checkpoint a request or the final batch asked for failed
-	seal    bool     // seal the segment once appended: the batch ends with a checkpoint
-	final   bool
+	jobs      []*job
+	errs      []error // per job: a record that could not be chained
+	lines     [][]byte
+	cps       [][]byte // the checkpoint lines among lines
+	requested bool     // a job asked for a checkpoint
+	final     bool     // Close asked for a closing checkpoint
+	signErr   error    // that checkpoint failed
+	seal      bool     // seal the segment once appended: the batch ends with a checkpoint
 
 	done      chan struct{} // closed when every job is answered
-	appendErr error         // Append failed: every batch chained on this one fails too
+	appendErr error         // Append failed: the batch chained on this one fails too
 	err       error         // what a checkpoint request or Close learns
 }
 
@@ -111,159 +112,168 @@ func (l *Logger) run() {
 		tick = t.C
 	}
 	for {
+		jobs := l.jobs
+		if l.next != nil && len(l.next.jobs) >= maxBatch {
+			jobs = nil // full: it waits for the batch in flight
+		}
+		var landed <-chan struct{}
+		if l.inflight != nil {
+			landed = l.inflight.done
+		}
 		select {
-		case j := <-l.jobs:
-			l.commit(l.drain(j), false)
+		case j := <-jobs:
+			l.add(j)
+		case <-landed:
+			l.land()
 		case <-tick:
-			l.commit(nil, false)
+			l.batch() // an empty batch still signs a checkpoint that is due
 		case <-l.quit:
-			// Close has stopped submissions, so the queue only shrinks.
-			for len(l.jobs) > 0 {
-				l.commit(l.drain(<-l.jobs), false)
-			}
-			b, err := l.commit(nil, true)
-			l.settle()
-			if err == nil {
-				err = b.err
-			}
-			l.closeErr = err
+			l.closeErr = l.finish()
 			return
 		}
-	}
-}
-
-// commit forms a batch of jobs and launches it. When the chain must first
-// be re-read and that fails, it answers the jobs with the error instead.
-// final asks for a closing checkpoint.
-func (l *Logger) commit(jobs []*job, final bool) (*batch, error) {
-	b, err := l.form(jobs, final)
-	if err != nil {
-		answer(jobs, err)
-		return nil, err
-	}
-	l.launch(b)
-	return b, nil
-}
-
-// drain returns first and the jobs queued behind it, up to maxBatch.
-func (l *Logger) drain(first *job) []*job {
-	batch := []*job{first}
-	for len(batch) < maxBatch {
-		select {
-		case j := <-l.jobs:
-			batch = append(batch, j)
-		default:
-			return batch
+		if l.inflight == nil && l.next != nil {
+			l.launch()
 		}
 	}
-	return batch
 }
 
-// form chains the records of jobs on the state the batch in flight will
-// leave and adds the checkpoints that are due. It fails only when the
-// chain must first be re-read from the sink and that fails.
-func (l *Logger) form(jobs []*job, final bool) (*batch, error) {
-	b := &batch{jobs: jobs, final: final, errs: make([]error, len(jobs)), done: make(chan struct{})}
-	l.reap()
-	if l.stale {
+// finish writes what is queued, then a closing batch, and returns the
+// closing batch's error. Close has stopped submissions, so the queue only
+// shrinks.
+func (l *Logger) finish() error {
+	for len(l.jobs) > 0 {
+		l.add(<-l.jobs)
+		if l.next != nil && len(l.next.jobs) >= maxBatch {
+			l.settle()
+			if l.next != nil {
+				l.launch()
+			}
+		}
+	}
+	b, err := l.batch()
+	if err != nil {
+		return err
+	}
+	b.final = true
+	l.settle()
+	if l.next == b {
+		l.launch()
 		l.settle()
+	}
+	return b.err
+}
+
+// batch returns the batch that is forming, starting one if there is none.
+// A new batch first re-reads the chain if a write failed.
+func (l *Logger) batch() (*batch, error) {
+	if l.next != nil {
+		return l.next, nil
+	}
+	if l.stale {
 		ctx, cancel := context.WithTimeout(context.Background(), l.cfg.writeTimeout)
-		err := l.resume(ctx)
-		cancel()
-		if err != nil {
+		defer cancel()
+		if err := l.resume(ctx); err != nil {
 			return nil, err
 		}
 	}
-	k := l.signingKeys()
-	st := &l.state
-	addCheckpoint := func() error {
-		if k.signer == nil {
-			return ErrNoSigner
-		}
-		line, err := l.checkpoint(st, k)
-		if err != nil {
-			return err
-		}
-		b.lines, b.cps = append(b.lines, line), append(b.cps, line)
-		return nil
+	l.next = &batch{done: make(chan struct{})}
+	return l.next, nil
+}
+
+// add chains j's record into the forming batch, with the checkpoint that
+// the count of records may ask for.
+func (l *Logger) add(j *job) {
+	b, err := l.batch()
+	if err != nil {
+		j.done <- err
+		return
 	}
-	requested := final
-	for i, j := range jobs {
-		if j.rec == nil {
-			requested = true
-			continue
-		}
-		line, err := st.link(j.rec)
-		if err != nil {
-			b.errs[i] = err
-			continue
-		}
-		b.lines = append(b.lines, line)
-		st.since++
-		if l.cfg.every > 0 && st.since >= l.cfg.every && k.signer != nil {
-			if err := addCheckpoint(); err != nil {
+	b.jobs = append(b.jobs, j)
+	if j.rec == nil {
+		b.requested = true
+		b.errs = append(b.errs, nil)
+		return
+	}
+	line, err := l.state.link(j.rec)
+	b.errs = append(b.errs, err)
+	if err != nil {
+		return
+	}
+	b.lines = append(b.lines, line)
+	l.state.since++
+	if l.cfg.every > 0 && l.state.since >= l.cfg.every {
+		if k := l.signingKeys(); k.signer != nil {
+			if err := l.addCheckpoint(b, k); err != nil {
 				l.cfg.onError(err)
 			}
 		}
 	}
-	seg, _ := l.sink.(Segmenter)
-	// A batch in flight that seals has not yet emptied the segment that
-	// SealDue measures: sealing again would cut a segment of one batch.
-	seal := seg != nil && k.signer != nil && (l.inflight == nil || !l.inflight.seal) && seg.SealDue(l.cfg.now())
-	if st.since > 0 && (requested || seal || l.intervalDue(*st)) {
-		b.signErr = addCheckpoint()
-		if b.signErr != nil && !requested && !errors.Is(b.signErr, ErrNoSigner) {
-			l.cfg.onError(b.signErr)
-		}
-	}
-	b.seal = seal && st.since == 0
-	return b, nil
 }
 
-// reap forgets the batch in flight if it is finished, noting whether its
-// write failed.
-func (l *Logger) reap() {
-	if l.inflight == nil {
+// addCheckpoint signs a checkpoint over the chain so far and adds it to b.
+func (l *Logger) addCheckpoint(b *batch, k keys) error {
+	if k.signer == nil {
+		return ErrNoSigner
+	}
+	line, err := l.checkpoint(&l.state, k)
+	if err != nil {
+		return err
+	}
+	b.lines, b.cps = append(b.lines, line), append(b.cps, line)
+	return nil
+}
+
+// land forgets the batch in flight once it is finished. If its write
+// failed, the forming batch was chained on records that are not in the
+// log: it fails too, and the chain is re-read before the next one forms.
+func (l *Logger) land() {
+	f := l.inflight
+	l.inflight = nil
+	if f.appendErr == nil {
 		return
 	}
-	select {
-	case <-l.inflight.done:
-		l.stale = l.stale || l.inflight.appendErr != nil
-		l.inflight = nil
-	default:
+	l.stale = true
+	if b := l.next; b != nil {
+		l.next = nil
+		b.appendErr = fmt.Errorf("audit: chained on a write that failed: %w", f.appendErr)
+		b.err = b.appendErr
+		answer(b.jobs, b.err)
+		close(b.done)
 	}
 }
 
-// settle waits for the batch in flight to finish.
+// settle waits for the batch in flight, if any, to finish.
 func (l *Logger) settle() {
 	if l.inflight != nil {
 		<-l.inflight.done
-		l.reap()
+		l.land()
 	}
 }
 
-// launch starts b's flush once the batch before it is durable. If that
-// batch failed, b was chained on records that are not in the log: b fails
-// too, and the chain is re-read before the next batch forms.
-func (l *Logger) launch(b *batch) {
-	if prev := l.inflight; prev != nil {
-		l.settle()
-		if prev.appendErr != nil {
-			b.appendErr = fmt.Errorf("audit: chained on a write that failed: %w", prev.appendErr)
-			b.err = b.appendErr
-			answer(b.jobs, b.err)
-			close(b.done)
-			return
+// launch closes the forming batch with the checkpoints that are due and
+// starts writing it; nothing is in flight.
+func (l *Logger) launch() {
+	b := l.next
+	l.next = nil
+	k := l.signingKeys()
+	seg, _ := l.sink.(Segmenter)
+	seal := seg != nil && k.signer != nil && seg.SealDue(l.cfg.now())
+	asked := b.requested || b.final
+	if l.state.since > 0 && (asked || seal || l.intervalDue(l.state)) {
+		b.signErr = l.addCheckpoint(b, k)
+		if b.signErr != nil && !asked && !errors.Is(b.signErr, ErrNoSigner) {
+			l.cfg.onError(b.signErr)
 		}
 	}
+	b.seal = seal && l.state.since == 0
 	l.inflight = b
 	go l.flush(b)
 }
 
 // flush writes b with one Append, saves and witnesses its checkpoints,
 // seals the segment if b closes it, and answers every job. Flushes run
-// one at a time, in order: launch starts one only after the one before
-// has finished.
+// one at a time, in order: a batch is launched only when none is in
+// flight.
 func (l *Logger) flush(b *batch) {
 	defer close(b.done)
 	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.writeTimeout)

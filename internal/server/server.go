@@ -171,7 +171,9 @@ func (n *node) open(ctx context.Context) error {
 			return err
 		}
 		n.backend = pg
-		sink, err := pg.AuditSink(ctx, n.nodeID())
+		sink, err := pg.AuditSink(ctx, n.nodeID(),
+			postgres.WithAuditSegments(n.cfg.AuditSegmentMaxBytes, n.cfg.AuditSegmentMaxAge),
+			postgres.WithAuditErrorHandler(func(err error) { n.log.Error("audit segment work failed", "error", err) }))
 		if err != nil {
 			return err
 		}

@@ -154,7 +154,7 @@ func (s *AuditSink) partition(ctx context.Context, now time.Time) (time.Time, er
 }
 
 // partitionName names the partition starting at from.
-func partitionName(from time.Time) string { return "mima_audit_p" + from.Format("20060102T150405") }
+func partitionName(from time.Time) string { return "mima_audit_p" + from.Format("20060102_150405") }
 
 // partitionStart is the inverse of partitionName ("epoch" for the rows of
 // earlier versions); ok is false for a table that is not one of ours.
@@ -162,7 +162,7 @@ func partitionStart(name string) (time.Time, bool) {
 	if name == legacyPartition {
 		return time.Unix(0, 0).UTC(), true
 	}
-	t, err := time.Parse("20060102T150405", strings.TrimPrefix(name, "mima_audit_p"))
+	t, err := time.Parse("20060102_150405", strings.TrimPrefix(name, "mima_audit_p"))
 	return t, err == nil && strings.HasPrefix(name, "mima_audit_p")
 }
 
@@ -283,6 +283,9 @@ func (s *AuditSink) Expire(ctx context.Context) error {
 	}
 	s.work.Lock()
 	defer s.work.Unlock()
+	s.mu.Lock()
+	active := s.seg.at // taken before the lock that Seal takes holding mu
+	s.mu.Unlock()
 	lock, err := s.b.Lock(ctx, "mima-audit-partitions")
 	if err != nil {
 		return err
@@ -300,7 +303,7 @@ func (s *AuditSink) Expire(ctx context.Context) error {
 	cutoff := s.cfg.now().Add(-s.cfg.retention)
 	for _, name := range names {
 		at, ok := partitionStart(name)
-		if !ok || !at.Add(s.cfg.width).Before(cutoff) || s.activeIn(at) {
+		if !ok || !at.Add(s.cfg.width).Before(cutoff) || at.Equal(active) {
 			continue
 		}
 		var keep bool
@@ -318,14 +321,6 @@ func (s *AuditSink) Expire(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// activeIn reports whether this node's active segment lives in the
-// partition starting at at (it may hold no rows yet).
-func (s *AuditSink) activeIn(at time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.seg.at.Equal(at)
 }
 
 // scanRange calls fn with the lines first..last of the chain, in order.
