@@ -36,8 +36,10 @@ const (
 )
 
 // Logger appends hash-chained records to a Sink. Concurrent Log calls are
-// group-committed: one writer goroutine writes every record that is waiting
-// with a single Append, then releases all their callers.
+// group-committed: one writer goroutine chains every record that is waiting
+// into a batch, written with a single Append that releases all their
+// callers. Commits are pipelined: the next batch forms while the previous
+// one is in flight, and is appended as soon as that one is durable.
 type Logger struct {
 	sink Sink
 	cfg  config
@@ -52,11 +54,14 @@ type Logger struct {
 	stopped chan struct{}
 
 	// Owned by the writer goroutine (and New before it starts).
-	state    chainState
-	stale    bool   // state must be re-read from the sink before the next write
-	pendCP   []byte // checkpoint line in the log but not yet saved by SaveCheckpoint
-	pendWit  []byte // witness entry of a checkpoint that a witness failed to keep
+	state    chainState // where the next batch links in, once the one in flight is durable
+	stale    bool       // state must be re-read from the sink before the next write
+	inflight *batch     // the batch being written, nil when none
+	next     *batch     // the batch forming meanwhile, nil when none
 	closeErr error
+	// Owned by the flush of the batch in flight.
+	pendCP  []byte // checkpoint line in the log but not yet saved by SaveCheckpoint
+	pendWit []byte // witness entry of a checkpoint that a witness failed to keep
 }
 
 // keys are the audit keys loaded while the server is unsealed.

@@ -83,6 +83,25 @@ func (l *Logger) savedCheckpoint(ctx context.Context, end uint64) (*Record, erro
 	return cp, nil
 }
 
+// batch is one group commit. While the batch before it is in flight, the
+// writer goroutine chains every record that arrives into the next batch,
+// on the state the one in flight will leave; the next is appended as soon
+// as the one in flight is durable.
+type batch struct {
+	jobs      []*job
+	errs      []error // per job: a record that could not be chained
+	lines     [][]byte
+	cps       [][]byte // the checkpoint lines among lines
+	requested bool     // a job asked for a checkpoint
+	final     bool     // Close asked for a closing checkpoint
+	signErr   error    // that checkpoint failed
+	seal      bool     // seal the segment once appended: the batch ends with a checkpoint
+
+	done      chan struct{} // closed when every job is answered
+	appendErr error         // Append failed: the batch chained on this one fails too
+	err       error         // what a checkpoint request or Close learns
+}
+
 // run is the writer goroutine.
 func (l *Logger) run() {
 	defer close(l.stopped)
@@ -93,101 +112,183 @@ func (l *Logger) run() {
 		tick = t.C
 	}
 	for {
+		jobs := l.jobs
+		if l.next != nil && len(l.next.jobs) >= maxBatch {
+			jobs = nil // full: it waits for the batch in flight
+		}
+		var landed <-chan struct{}
+		if l.inflight != nil {
+			landed = l.inflight.done
+		}
 		select {
-		case j := <-l.jobs:
-			l.commit(l.drain(j), false)
+		case j := <-jobs:
+			l.add(j)
+		case <-landed:
+			l.land()
 		case <-tick:
-			l.commit(nil, false)
+			l.batch() // an empty batch still signs a checkpoint that is due
 		case <-l.quit:
-			// Close has stopped submissions, so the queue only shrinks.
-			for len(l.jobs) > 0 {
-				l.commit(l.drain(<-l.jobs), false)
-			}
-			l.closeErr = l.commit(nil, true)
+			l.closeErr = l.finish()
 			return
 		}
-	}
-}
-
-// drain returns first and the jobs queued behind it, up to maxBatch.
-func (l *Logger) drain(first *job) []*job {
-	batch := []*job{first}
-	for len(batch) < maxBatch {
-		select {
-		case j := <-l.jobs:
-			batch = append(batch, j)
-		default:
-			return batch
+		if l.inflight == nil && l.next != nil {
+			l.launch()
 		}
 	}
-	return batch
 }
 
-// commit chains the records of jobs, adds the checkpoints that are due,
-// writes everything with one Append and answers every job. final asks for a
-// closing checkpoint; commit returns its error.
-func (l *Logger) commit(jobs []*job, final bool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.writeTimeout)
-	defer cancel()
+// finish writes what is queued, then a closing batch, and returns the
+// closing batch's error. Close has stopped submissions, so the queue only
+// shrinks.
+func (l *Logger) finish() error {
+	for len(l.jobs) > 0 {
+		l.add(<-l.jobs)
+		if l.next != nil && len(l.next.jobs) >= maxBatch {
+			l.settle()
+			if l.next != nil {
+				l.launch()
+			}
+		}
+	}
+	b, err := l.batch()
+	if err != nil {
+		return err
+	}
+	b.final = true
+	l.settle()
+	if l.next == b {
+		l.launch()
+		l.settle()
+	}
+	return b.err
+}
+
+// batch returns the batch that is forming, starting one if there is none.
+// A new batch first re-reads the chain if a write failed.
+func (l *Logger) batch() (*batch, error) {
+	if l.next != nil {
+		return l.next, nil
+	}
 	if l.stale {
+		ctx, cancel := context.WithTimeout(context.Background(), l.cfg.writeTimeout)
+		defer cancel()
 		if err := l.resume(ctx); err != nil {
-			answer(jobs, err)
-			return err
+			return nil, err
 		}
 	}
-	k := l.signingKeys()
-	st := l.state
-	var lines, cps [][]byte
-	addCheckpoint := func() error {
-		if k.signer == nil {
-			return ErrNoSigner
-		}
-		line, err := l.checkpoint(&st, k)
-		if err != nil {
-			return err
-		}
-		lines, cps = append(lines, line), append(cps, line)
-		return nil
+	l.next = &batch{done: make(chan struct{})}
+	return l.next, nil
+}
+
+// add chains j's record into the forming batch, with the checkpoint that
+// the count of records may ask for.
+func (l *Logger) add(j *job) {
+	b, err := l.batch()
+	if err != nil {
+		j.done <- err
+		return
 	}
-	errs := make([]error, len(jobs))
-	requested := final
-	for i, j := range jobs {
-		if j.rec == nil {
-			requested = true
-			continue
-		}
-		line, err := st.link(j.rec)
-		if err != nil {
-			errs[i] = err
-			continue
-		}
-		lines = append(lines, line)
-		st.since++
-		if l.cfg.every > 0 && st.since >= l.cfg.every && k.signer != nil {
-			if err := addCheckpoint(); err != nil {
+	b.jobs = append(b.jobs, j)
+	if j.rec == nil {
+		b.requested = true
+		b.errs = append(b.errs, nil)
+		return
+	}
+	line, err := l.state.link(j.rec)
+	b.errs = append(b.errs, err)
+	if err != nil {
+		return
+	}
+	b.lines = append(b.lines, line)
+	l.state.since++
+	if l.cfg.every > 0 && l.state.since >= l.cfg.every {
+		if k := l.signingKeys(); k.signer != nil {
+			if err := l.addCheckpoint(b, k); err != nil {
 				l.cfg.onError(err)
 			}
 		}
 	}
+}
+
+// addCheckpoint signs a checkpoint over the chain so far and adds it to b.
+func (l *Logger) addCheckpoint(b *batch, k keys) error {
+	if k.signer == nil {
+		return ErrNoSigner
+	}
+	line, err := l.checkpoint(&l.state, k)
+	if err != nil {
+		return err
+	}
+	b.lines, b.cps = append(b.lines, line), append(b.cps, line)
+	return nil
+}
+
+// land forgets the batch in flight once it is finished. If its write
+// failed, the forming batch was chained on records that are not in the
+// log: it fails too, and the chain is re-read before the next one forms.
+func (l *Logger) land() {
+	f := l.inflight
+	l.inflight = nil
+	if f.appendErr == nil {
+		return
+	}
+	l.stale = true
+	if b := l.next; b != nil {
+		l.next = nil
+		b.appendErr = fmt.Errorf("audit: chained on a write that failed: %w", f.appendErr)
+		b.err = b.appendErr
+		answer(b.jobs, b.err)
+		close(b.done)
+	}
+}
+
+// settle waits for the batch in flight, if any, to finish.
+func (l *Logger) settle() {
+	if l.inflight != nil {
+		<-l.inflight.done
+		l.land()
+	}
+}
+
+// launch closes the forming batch with the checkpoints that are due and
+// starts writing it; nothing is in flight.
+func (l *Logger) launch() {
+	b := l.next
+	l.next = nil
+	k := l.signingKeys()
 	seg, _ := l.sink.(Segmenter)
 	seal := seg != nil && k.signer != nil && seg.SealDue(l.cfg.now())
-	var signErr error
-	if st.since > 0 && (requested || seal || l.intervalDue(st)) {
-		signErr = addCheckpoint()
-		if signErr != nil && !requested && !errors.Is(signErr, ErrNoSigner) {
-			l.cfg.onError(signErr)
+	asked := b.requested || b.final
+	if l.state.since > 0 && (asked || seal || l.intervalDue(l.state)) {
+		b.signErr = l.addCheckpoint(b, k)
+		if b.signErr != nil && !asked && !errors.Is(b.signErr, ErrNoSigner) {
+			l.cfg.onError(b.signErr)
 		}
 	}
-	if len(lines) > 0 {
-		if err := l.sink.Append(ctx, lines); err != nil {
-			l.stale = true // the sink may not have kept its promise; re-read before the next write
-			answer(jobs, err)
-			return err
+	b.seal = seal && l.state.since == 0
+	l.inflight = b
+	go l.flush(b)
+}
+
+// flush writes b with one Append, saves and witnesses its checkpoints,
+// seals the segment if b closes it, and answers every job. Flushes run
+// one at a time, in order: a batch is launched only when none is in
+// flight.
+func (l *Logger) flush(b *batch) {
+	defer close(b.done)
+	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.writeTimeout)
+	defer cancel()
+	if len(b.lines) > 0 {
+		if err := l.sink.Append(ctx, b.lines); err != nil {
+			// The sink may not have kept its promise: the writer re-reads
+			// the chain before the next batch forms.
+			b.appendErr, b.err = err, err
+			answer(b.jobs, err)
+			return
 		}
-		l.state = st
 	}
-	if len(cps) > 0 {
-		l.pendCP = cps[len(cps)-1]
+	if len(b.cps) > 0 {
+		l.pendCP = b.cps[len(b.cps)-1]
 	}
 	var saveErr error
 	if l.pendCP != nil {
@@ -197,23 +298,24 @@ func (l *Logger) commit(jobs []*job, final bool) error {
 			l.pendCP = nil
 		}
 	}
-	l.witness(ctx, cps)
-	if seal && st.since == 0 { // the log ends with a checkpoint
-		if err := seg.Seal(ctx); err != nil {
+	l.witness(ctx, b.cps)
+	if b.seal {
+		if err := l.sink.(Segmenter).Seal(ctx); err != nil {
 			l.cfg.onError(err)
 		}
 	}
-	for i, j := range jobs {
+	for i, j := range b.jobs {
 		if j.rec == nil {
-			j.done <- errors.Join(signErr, saveErr)
+			j.done <- errors.Join(b.signErr, saveErr)
 		} else {
-			j.done <- errs[i]
+			j.done <- b.errs[i]
 		}
 	}
-	if final && errors.Is(signErr, ErrNoSigner) {
+	signErr := b.signErr
+	if b.final && errors.Is(signErr, ErrNoSigner) {
 		signErr = nil // sealed at shutdown: nothing to sign with
 	}
-	return errors.Join(signErr, saveErr)
+	b.err = errors.Join(signErr, saveErr)
 }
 
 // intervalDue reports whether the time trigger asks for a checkpoint.

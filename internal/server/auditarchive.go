@@ -56,8 +56,10 @@ func (c Config) validateAuditArchive() error {
 		return errors.New("audit_retention must not be negative")
 	case c.AuditRetention > 0 && !archive:
 		return errors.New("audit_retention needs audit_archive_dir or audit_archive_command: nothing is removed that is not archived")
-	case (archive || c.AuditExport != AuditExport{}) && !c.fileAudit():
-		return errors.New("audit archive and export work on an audit log kept in files (bolt storage or audit_dir)")
+	case c.Storage == "postgres" && (c.AuditArchiveCommand != "" || c.AuditExport != AuditExport{}):
+		return errors.New("with the postgres store, audit segments are archived to audit_archive_dir; audit_archive_command and audit_export need an audit log in files")
+	case (archive || c.AuditExport != AuditExport{}) && !c.fileAudit() && c.Storage != "postgres":
+		return errors.New("audit archive and export work on an audit log kept in files (bolt storage or audit_dir) or in PostgreSQL")
 	case c.AuditArchiveDir != "" && !filepath.IsAbs(c.AuditArchiveDir):
 		return errors.New("audit_archive_dir must be an absolute path")
 	case c.AuditArchiveDir != "" && overlap(c.AuditArchiveDir, c.auditDir()):

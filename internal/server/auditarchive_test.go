@@ -28,9 +28,15 @@ func TestAuditArchiveAndExportConfig(t *testing.T) {
 		"export bad type":       {"--audit-export-type", "kafka", "--audit-export-address", "x:1"},
 		"export no address":     {"--audit-export-type", "syslog"},
 		"export bad address":    {"--audit-export-type", "http", "--audit-export-address", "siem:80"},
+		"postgres command":      {"--storage", "postgres", "--postgres-dsn", "postgres://x/y", "--audit-archive-command", "cp %p /a/%f"},
+		"postgres export":       {"--storage", "postgres", "--postgres-dsn", "postgres://x/y", "--audit-export-type", "http", "--audit-export-address", "http://x/"},
 	} {
 		if _, err := load(t, "", nil, args...); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+	// PostgreSQL nodes archive their sealed partitions to a directory.
+	if _, err := load(t, "", nil, "--storage", "postgres", "--postgres-dsn", "postgres://x/y", "--audit-archive-dir", "/a", "--audit-retention", "4380h"); err != nil {
+		t.Errorf("postgres with an archive directory: %v", err)
 	}
 }

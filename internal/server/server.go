@@ -193,7 +193,15 @@ func (n *node) open(ctx context.Context) error {
 			return err
 		}
 		n.backend = pg
-		sink, err := pg.AuditSink(ctx, n.nodeID())
+		opts := []postgres.AuditOption{
+			postgres.WithAuditSegments(n.cfg.AuditSegmentMaxBytes, n.cfg.AuditSegmentMaxAge),
+			postgres.WithAuditErrorHandler(func(err error) { n.log.Error("audit segment work failed", "error", err) }),
+		}
+		if n.cfg.AuditArchiveDir != "" {
+			// Each node's sealed partitions go to <dir>/<node id>.
+			opts = append(opts, postgres.WithAuditArchive(postgres.ArchiveDir(n.cfg.AuditArchiveDir), n.cfg.AuditRetention))
+		}
+		sink, err := pg.AuditSink(ctx, n.nodeID(), opts...)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,15 +19,22 @@ import (
 // nodes given the same node id cannot interleave one chain.
 type AuditSink struct {
 	auditSource
+	cfg  auditConfig
 	lock storage.Lock
 	mu   sync.Mutex
 	next int64 // seq of the next line
+	last []byte
+	seg  activeSegment
+
+	work sync.Mutex // held by Archive and Expire
+	wake chan struct{}
+	done chan struct{}
 }
 
 var _ audit.Sink = (*AuditSink)(nil)
 
 // AuditSink opens node's audit chain for appending.
-func (b *Backend) AuditSink(ctx context.Context, node string) (*AuditSink, error) {
+func (b *Backend) AuditSink(ctx context.Context, node string, opts ...AuditOption) (*AuditSink, error) {
 	lock, ok, err := b.TryLock(ctx, "mima-audit-"+node)
 	if err != nil {
 		return nil, err
@@ -34,19 +42,29 @@ func (b *Backend) AuditSink(ctx context.Context, node string) (*AuditSink, error
 	if !ok {
 		return nil, fmt.Errorf("postgres: another running node uses the node id %q; give each node its own node_id", node)
 	}
-	s := &AuditSink{auditSource: auditSource{b: b, node: node}, lock: lock}
-	if err := b.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM mima_audit WHERE node = $1`, node).Scan(&s.next); err != nil {
+	s := &AuditSink{auditSource: auditSource{b: b, node: node}, cfg: newAuditConfig(opts), lock: lock, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	err = b.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM mima_audit WHERE node = $1`, node).Scan(&s.next)
+	if err != nil {
 		lock.Release()
 		return nil, unavailable(err)
 	}
+	if s.last, err = s.Last(ctx); err == nil {
+		err = s.openSegment(ctx)
+	}
+	if err != nil {
+		lock.Release()
+		return nil, err
+	}
+	go s.background()
+	s.kick()
 	return s, nil
 }
 
 // appendLines inserts a batch numbered from $2 with one statement, which
 // commits all of its rows or none in one round trip (a transaction around
 // a row per statement took three).
-const appendLines = `INSERT INTO mima_audit (node, seq, line)
-	SELECT $1, $2::bigint + t.n - 1, t.line FROM unnest($3::bytea[]) WITH ORDINALITY AS t(line, n)`
+const appendLines = `INSERT INTO mima_audit (node, seq, line, at)
+	SELECT $1, $2::bigint + t.n - 1, t.line, $4 FROM unnest($3::bytea[]) WITH ORDINALITY AS t(line, n)`
 
 // Append adds lines to the chain with one statement: all or none.
 func (s *AuditSink) Append(ctx context.Context, lines [][]byte) error {
@@ -55,10 +73,14 @@ func (s *AuditSink) Append(ctx context.Context, lines [][]byte) error {
 	if len(lines) == 0 {
 		return nil
 	}
-	if _, err := s.b.pool.Exec(ctx, appendLines, s.node, s.next, lines); err != nil {
+	if _, err := s.b.pool.Exec(ctx, appendLines, s.node, s.next, lines, s.seg.at); err != nil {
 		return unavailable(err)
 	}
 	s.next += int64(len(lines))
+	s.last = bytes.Clone(lines[len(lines)-1])
+	for _, line := range lines {
+		s.seg.bytes += int64(len(line)) + 1
+	}
 	return nil
 }
 
@@ -72,8 +94,17 @@ func (s *AuditSink) SaveCheckpoint(ctx context.Context, line []byte) error {
 	return nil
 }
 
-// Close releases the node's hold on its chain.
+// Close stops the archiving and releases the node's hold on its chain.
 func (s *AuditSink) Close() error {
+	s.mu.Lock()
+	if s.wake == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	close(s.wake)
+	s.wake = nil
+	s.mu.Unlock()
+	<-s.done
 	s.lock.Release()
 	return nil
 }

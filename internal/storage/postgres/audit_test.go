@@ -22,7 +22,7 @@ func TestAuditAppendAllOrNone(t *testing.T) {
 	if err := sink.Append(ctx, [][]byte{[]byte("a"), []byte("b")}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.pool.Exec(ctx, `INSERT INTO mima_audit (node, seq, line) VALUES ('n1', 5, 'x')`); err != nil {
+	if _, err := b.pool.Exec(ctx, `INSERT INTO mima_audit (node, seq, line, at) SELECT 'n1', 5, 'x', at FROM mima_audit WHERE node = 'n1' AND seq = 1`); err != nil {
 		t.Fatal(err)
 	}
 	if err := sink.Append(ctx, [][]byte{[]byte("c"), []byte("d"), []byte("e")}); err == nil {

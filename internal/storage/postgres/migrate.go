@@ -36,6 +36,35 @@ var migrations = []string{
 			RAISE EXCEPTION 'mima: entry changed concurrently' USING ERRCODE = '` + errConflict + `';
 		END IF;
 	END $$`,
+	// 4: audit chains partitioned by time. Each row carries at, the start
+	// of the partition of the segment it belongs to (segments never span
+	// partitions), and sealed segments are listed in mima_audit_segment.
+	// The rows of earlier versions stay where they are: the old table
+	// becomes the partition of "epoch", which holds the segment that was
+	// active at the upgrade until it is sealed.
+	`ALTER TABLE mima_audit RENAME TO mima_audit_legacy;
+	ALTER TABLE mima_audit_legacy ADD COLUMN at timestamptz NOT NULL DEFAULT 'epoch';
+	ALTER TABLE mima_audit_legacy ALTER COLUMN at DROP DEFAULT;
+	ALTER TABLE mima_audit_legacy DROP CONSTRAINT mima_audit_pkey, ADD PRIMARY KEY (node, seq, at);
+	ALTER TABLE mima_audit_legacy ADD CONSTRAINT mima_audit_legacy_at CHECK (at = 'epoch');
+	CREATE TABLE mima_audit (
+		node text        NOT NULL,
+		seq  bigint      NOT NULL,
+		line bytea       NOT NULL,
+		at   timestamptz NOT NULL,
+		PRIMARY KEY (node, seq, at)
+	) PARTITION BY RANGE (at);
+	ALTER TABLE mima_audit ATTACH PARTITION mima_audit_legacy FOR VALUES FROM (MINVALUE) TO ('1970-01-01 00:00:01+00');
+	CREATE TABLE mima_audit_segment (
+		node      text        NOT NULL,
+		first_seq bigint      NOT NULL,
+		last_seq  bigint      NOT NULL,
+		at        timestamptz NOT NULL,
+		last_time timestamptz NOT NULL,
+		info      bytea       NOT NULL,
+		archived  boolean     NOT NULL DEFAULT false,
+		PRIMARY KEY (node, first_seq)
+	)`,
 }
 
 // migrate brings the schema up to date under an advisory lock.
