@@ -135,8 +135,7 @@ func Wrap(err error, code Code, format string, args ...any) *Error {
 
 // CodeOf returns the code of the first *Error in err's chain, or Internal.
 func CodeOf(err error) Code {
-	var fe *Error
-	if errors.As(err, &fe) {
+	if fe, ok := errors.AsType[*Error](err); ok {
 		return fe.Code
 	}
 	return Internal
@@ -144,13 +143,11 @@ func CodeOf(err error) Code {
 
 // Is reports whether err carries the given code.
 func Is(err error, code Code) bool {
-	var fe *Error
-	return errors.As(err, &fe) && fe.Code == code
+	fe, ok := errors.AsType[*Error](err)
+	return ok && fe.Code == code
 }
 
 // As returns the first *Error in err's chain.
 func As(err error) (*Error, bool) {
-	var fe *Error
-	ok := errors.As(err, &fe)
-	return fe, ok
+	return errors.AsType[*Error](err)
 }
