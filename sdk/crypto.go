@@ -1,10 +1,17 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/fxamacker/cbor/v2"
 )
+
+// mediaCBOR is the media type of CBOR batch bodies (WithCBORBatches).
+const mediaCBOR = "application/cbor"
 
 // ItemError is the error of one batch item.
 type ItemError struct {
@@ -170,10 +177,31 @@ type batchBody[T any] struct {
 	Batch []T `json:"batch"`
 }
 
-// batch posts items as one batch request and returns one result per item.
+// batch posts items as one batch request and returns one result per item,
+// in CBOR with WithCBORBatches.
 func batch[Q, R any](ctx context.Context, c *Client, path string, items []Q) ([]R, error) {
 	var out batchBody[R]
-	return out.Batch, c.do(ctx, http.MethodPost, path, batchBody[Q]{Batch: items}, &out)
+	if !c.cborBatches {
+		return out.Batch, c.do(ctx, http.MethodPost, path, batchBody[Q]{Batch: items}, &out)
+	}
+	b, err := cbor.Marshal(batchBody[Q]{Batch: items})
+	if err != nil {
+		return nil, fmt.Errorf("sdk: encoding request: %w", err)
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, path, bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", mediaCBOR)
+	resp, err := c.doRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if err := cbor.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("sdk: decoding answer: %w", err)
+	}
+	return out.Batch, nil
 }
 
 // one posts a single request and decodes the result.

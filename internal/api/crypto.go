@@ -87,6 +87,15 @@ func (it *item[W]) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// UnmarshalCBOR is UnmarshalJSON for a CBOR body: a bad item keeps its
+// error, and only CBOR that is not well formed fails the whole body.
+func (it *item[W]) UnmarshalCBOR(b []byte) error {
+	if err := cborDecoding.Unmarshal(b, &it.req); err != nil {
+		it.err = cborError(err)
+	}
+	return nil
+}
+
 // request is the decoded request, for checkNamed.
 func (it item[W]) request() any { return it.req }
 

@@ -12,11 +12,18 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 )
 
-// decode reads the request body as one JSON object into v. Unknown fields,
-// trailing data, bad base64 in []byte fields and bodies over the limit are
-// refused with their own codes. An empty body decodes as {}. A body naming
-// an object that the route does not declare is refused (checkNamed).
+// decode reads the request body as one JSON object into v, or one CBOR
+// map on a route that takes CBOR. Unknown fields, trailing data, bad
+// base64 in []byte fields and bodies over the limit are refused with their
+// own codes. An empty body decodes as {}. A body naming an object that the
+// route does not declare is refused (checkNamed).
 func (c *call) decode(v any) error {
+	if c.cbor {
+		if err := c.decodeCBOR(v); err != nil {
+			return err
+		}
+		return c.checkNamed(v)
+	}
 	dec := json.NewDecoder(c.r.Body)
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)

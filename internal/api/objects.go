@@ -6,6 +6,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/mimacrypto/mima/internal/fault"
 )
@@ -108,37 +109,98 @@ func (c *call) checkStruct(v reflect.Value) error {
 	if v.Kind() != reflect.Struct {
 		return nil
 	}
-	t := v.Type()
-	for i := range t.NumField() {
-		f, fv := t.Field(i), v.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	for _, f := range objectFieldsOf(v.Type()) {
+		fv := v.Field(f.index)
 		switch {
-		case f.Anonymous:
-			if err := c.checkStruct(fv); err != nil {
-				return err
-			}
-		case name == "batch" && fv.Kind() == reflect.Slice:
+		case f.batch:
 			for j := range fv.Len() {
 				if err := c.checkStruct(batchRequest(fv.Index(j))); err != nil {
 					return err
 				}
 			}
-		case objectFields[name] && fv.Kind() == reflect.String:
-			if s := fv.String(); s != "" && !c.declares(name, s) {
-				return fault.New(fault.Internal, "the route does not declare the object named by field %q", name)
+		case f.embedded:
+			if err := c.checkStruct(fv); err != nil {
+				return err
+			}
+		default:
+			if s := fv.String(); s != "" && !c.declares(f.name, s) {
+				return fault.New(fault.Internal, "the route does not declare the object named by field %q", f.name)
 			}
 		}
 	}
 	return nil
 }
 
+// objectField is a field of a struct type through which a body may name
+// an object: an object field (objectFields), an embedded struct holding
+// one, or a "batch" whose items hold one.
+type objectField struct {
+	index           int
+	name            string
+	embedded, batch bool
+}
+
+// objectFieldPlans caches objectFieldsOf by type: a batch checks the
+// same item type many times, and reading struct tags is not cheap.
+var objectFieldPlans sync.Map // reflect.Type → []objectField
+
+// objectFieldsOf returns the fields of struct type t that checkStruct
+// must look at; none for a type that can name no object.
+func objectFieldsOf(t reflect.Type) []objectField {
+	if p, ok := objectFieldPlans.Load(t); ok {
+		return p.([]objectField)
+	}
+	var out []objectField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Anonymous:
+			if namesObjects(f.Type) {
+				out = append(out, objectField{index: i, embedded: true})
+			}
+		case name == "batch" && f.Type.Kind() == reflect.Slice:
+			if namesObjects(itemType(f.Type.Elem())) {
+				out = append(out, objectField{index: i, batch: true})
+			}
+		case objectFields[name] && f.Type.Kind() == reflect.String:
+			out = append(out, objectField{index: i, name: name})
+		}
+	}
+	objectFieldPlans.Store(t, out)
+	return out
+}
+
+// namesObjects reports whether a value of type t (a struct, or pointers
+// to one) can name an object.
+func namesObjects(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind() == reflect.Struct && len(objectFieldsOf(t)) > 0
+}
+
+// requestHolder is a batch item that wraps the request it decoded to
+// (item[W]), keeping a decoding error of its own.
+type requestHolder interface{ request() any }
+
 // batchRequest is the request a batch item holds: the item itself, or what
 // an item[W] decoded.
 func batchRequest(v reflect.Value) reflect.Value {
-	if it, ok := v.Interface().(interface{ request() any }); ok {
+	if it, ok := v.Interface().(requestHolder); ok {
 		return reflect.ValueOf(it.request())
 	}
 	return v
+}
+
+// itemType is the type of request a batch item of type t holds.
+func itemType(t reflect.Type) reflect.Type {
+	if t.Implements(reflect.TypeFor[requestHolder]()) {
+		if f, ok := t.FieldByName("req"); ok {
+			return f.Type
+		}
+	}
+	return t
 }
 
 // declares reports whether the dispatcher decided on value as the object

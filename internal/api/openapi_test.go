@@ -50,3 +50,22 @@ func TestOperationsAreTenantRoutes(t *testing.T) {
 		t.Fatalf("operations: %v", ops)
 	}
 }
+
+// TestOpenAPIDocumentsCBOR: exactly the routes that take application/cbor
+// bodies list it among their request bodies in openapi.yaml.
+func TestOpenAPIDocumentsCBOR(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]any `yaml:"paths"`
+	}
+	if err := yaml.Unmarshal(openAPISpec, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range New(Services{}, nil).routes {
+		op, _ := doc.Paths[strings.ReplaceAll(rt.pattern, "...}", "}")][strings.ToLower(rt.method)].(map[string]any)
+		body, _ := op["requestBody"].(map[string]any)
+		content, _ := body["content"].(map[string]any)
+		if _, documented := content[mediaCBOR]; documented != rt.cbor {
+			t.Errorf("%s %s: takes CBOR %v, openapi.yaml documents it %v", rt.method, rt.pattern, rt.cbor, documented)
+		}
+	}
+}

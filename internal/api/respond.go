@@ -11,7 +11,7 @@ import (
 // the same table.
 func statusOf(code fault.Code) int {
 	switch code {
-	case fault.BadRequest, fault.MalformedJSON, fault.UnknownField, fault.InvalidBase64,
+	case fault.BadRequest, fault.MalformedJSON, fault.MalformedCBOR, fault.UnknownField, fault.InvalidBase64,
 		fault.InvalidArgument, fault.InvalidShare, fault.WrongShare, fault.ForeignShare,
 		fault.DuplicateShare, fault.UnsealFailed, fault.TokenTooDeep,
 		fault.KeyTypeMismatch, fault.KeyDisabled, fault.KeyPendingDeletion, fault.KeyVersionTooOld,
@@ -38,6 +38,8 @@ func statusOf(code fault.Code) int {
 		return http.StatusConflict
 	case fault.BodyTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case fault.UnsupportedMedia:
+		return http.StatusUnsupportedMediaType
 	case fault.RateLimited:
 		return http.StatusTooManyRequests
 	case fault.Sealed, fault.NotInitialized, fault.StorageFailure, fault.AuditFailure, fault.TSAUnavailable, fault.LAUnavailable,

@@ -51,6 +51,11 @@ type route struct {
 	// stream routes take an application/octet-stream body of any size,
 	// which the handler reads as a stream; JSON bodies keep the limit.
 	stream bool
+	// cbor routes also take application/cbor bodies, and answer them in
+	// CBOR. The dispatcher reads objects from JSON bodies only, so a cbor
+	// route may not declare body objects (register refuses it); every
+	// other route refuses CBOR bodies.
+	cbor   bool
 	handle func(*call) (any, error)
 }
 
@@ -98,6 +103,7 @@ type call struct {
 	named   map[string][]string
 	scope   scope
 	pattern string
+	cbor    bool // the body is CBOR, and so is the answer
 }
 
 // markSensitive records a field whose HMAC, not value, goes to audit.
@@ -126,13 +132,16 @@ func (s *Server) register(rt *route) {
 	if rt.scope == 0 || rt.op == "" || rt.handle == nil {
 		panic("api: route " + rt.method + " " + rt.pattern + " lacks an operation, scope or handler")
 	}
+	if rt.cbor && len(rt.body) > 0 {
+		panic("api: route " + rt.method + " " + rt.pattern + " takes CBOR bodies but declares body objects, which are read from JSON only")
+	}
 	if rt.method == http.MethodGet {
 		rt.pure = true
 	}
 	obs := s.metrics.observer(rt.method + " " + rt.pattern)
 	s.mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		c := &call{ctx: r.Context(), w: w, r: r, id: s.newRequestID(), scope: rt.scope, pattern: rt.pattern}
+		c := &call{ctx: r.Context(), w: w, r: r, id: s.newRequestID(), scope: rt.scope, pattern: rt.pattern, cbor: rt.cbor && isCBOR(r)}
 		status := s.dispatch(rt, c)
 		took := time.Since(start)
 		obs(status, took)
@@ -226,7 +235,11 @@ func (s *Server) dispatch(rt *route, c *call) int {
 			w.WriteHeader(status)
 			return status
 		}
-		writeJSON(w, status, result)
+		if c.cbor {
+			writeCBOR(w, status, result)
+		} else {
+			writeJSON(w, status, result)
+		}
 	}
 	return status
 }
@@ -239,13 +252,17 @@ func (s *Server) auditFailed(c *call, err error) error {
 }
 
 // decide refuses the request unless its client is within its rate (public
-// routes), the node may serve it and the token may perform the route's
-// operation on every object the route declares.
+// routes), its body is of a type the route takes, the node may serve it
+// and the token may perform the route's operation on every object the
+// route declares.
 func (s *Server) decide(rt *route, c *call) error {
 	if limited(rt) {
 		if err := s.limitPublic(c); err != nil {
 			return err
 		}
+	}
+	if !rt.cbor && isCBOR(c.r) {
+		return fault.New(fault.UnsupportedMedia, "this endpoint takes JSON bodies; %s is taken by the batchable crypto endpoints", mediaCBOR)
 	}
 	if !rt.sealed && s.core.Sealed() {
 		return fault.New(fault.Sealed, "mima is sealed")

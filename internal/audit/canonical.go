@@ -21,16 +21,18 @@ func (c canon) u64(v uint64) canon { return binary.BigEndian.AppendUint64(c, v) 
 
 func (c canon) str(s string) canon { return append(c.u64(uint64(len(s))), s...) }
 
-// canonicalRecord returns the bytes whose SM3 digest is r's hash.
-func canonicalRecord(r *Record) []byte {
-	c := canon(make([]byte, 0, 1024)).str(recordDomain).
+// appendCanonicalRecord appends to dst the bytes whose SM3 digest is r's
+// hash.
+func appendCanonicalRecord(dst []byte, r *Record) []byte {
+	c := canon(dst).str(recordDomain).
 		u64(r.Seq).
 		str(r.Time).str(r.Kind).str(r.RequestID).str(r.Tenant).str(r.Accessor).
 		str(r.Operation).str(r.Object).
 		u64(uint64(int64(r.Status))).
 		str(r.Code).str(r.Remote).
 		u64(uint64(len(r.HMAC)))
-	names := make([]string, 0, len(r.HMAC))
+	var few [4]string // a request has one or two sensitive fields
+	names := few[:0]
 	for name := range r.HMAC {
 		names = append(names, name)
 	}
@@ -42,8 +44,11 @@ func canonicalRecord(r *Record) []byte {
 }
 
 // recordHash returns the hex SM3 hash of r as defined in the package doc.
+// The canonical bytes of a record are built on the stack unless the
+// record is unusually large.
 func recordHash(r *Record) string {
-	sum := sm3.Sum(canonicalRecord(r))
+	var buf [1024]byte
+	sum := sm3.Sum(appendCanonicalRecord(buf[:0], r))
 	return hex.EncodeToString(sum[:])
 }
 

@@ -27,6 +27,7 @@ type Config struct {
 	Warmup      time.Duration // time run but not measured
 	Key         string        // key name; created when absent
 	BatchSize   int           // items per batch-encrypt request
+	CBOR        bool          // batch bodies in application/cbor (mima only)
 	PayloadSize int           // plaintext bytes
 	// Keys, when more than 1, makes sure that many keys exist (created in
 	// parallel before the run) and spreads the workers over them.

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fxamacker/cbor/v2"
 )
 
 // fakeServer answers like mima or OpenBao would and records what the
@@ -19,6 +21,7 @@ type fakeServer struct {
 	mu    sync.Mutex
 	paths map[string]int
 	last  map[string]string // path → last body
+	ctype map[string]string // path → last Content-Type
 }
 
 func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -26,6 +29,9 @@ func (f *fakeServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.paths[r.URL.Path]++
 	f.last[r.URL.Path] = string(b)
+	if f.ctype != nil {
+		f.ctype[r.URL.Path] = r.Header.Get("Content-Type")
+	}
 	f.mu.Unlock()
 	answer := map[string]string{"ciphertext": "mima:v1:Y3Q=", "signature": "c2ln"}
 	if strings.Contains(r.URL.Path, "/transit/") {
@@ -63,6 +69,39 @@ func TestRunEveryOpOnBothTargets(t *testing.T) {
 	}
 	if !strings.Contains(f.last["/v1/transit/encrypt/bench-aes256-gcm96"], "batch_input") {
 		t.Errorf("openbao batch body: %s", f.last["/v1/transit/encrypt/bench-aes256-gcm96"])
+	}
+}
+
+// TestRunCBORBatches: with CBOR, mima's batch requests are application/cbor
+// bodies of BatchSize items holding the payload as bytes; CBOR is refused
+// for OpenBao and for single operations.
+func TestRunCBORBatches(t *testing.T) {
+	f := &fakeServer{paths: map[string]int{}, last: map[string]string{}, ctype: map[string]string{}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	cfg := Config{Op: "batch-encrypt", Concurrency: 1, Duration: 20 * time.Millisecond, Key: "bench", BatchSize: 10, PayloadSize: 64, CBOR: true}
+	res, err := Run(context.Background(), Mima(srv.URL, "t"), cfg)
+	if err != nil || res.Requests == 0 || res.Errors != 0 {
+		t.Fatalf("CBOR batch-encrypt: %v %+v", err, res)
+	}
+	path := "/v1/keys/bench-sm4/encrypt"
+	var body struct {
+		Batch []struct {
+			Plaintext []byte `cbor:"plaintext"`
+		} `cbor:"batch"`
+	}
+	if err := cbor.Unmarshal([]byte(f.last[path]), &body); err != nil || f.ctype[path] != "application/cbor" {
+		t.Fatalf("body (%s) is not CBOR: %v", f.ctype[path], err)
+	}
+	if len(body.Batch) != 10 || len(body.Batch[0].Plaintext) != 64 {
+		t.Fatalf("CBOR batch: %d items, first of %d bytes", len(body.Batch), len(body.Batch[0].Plaintext))
+	}
+	if _, err := Run(context.Background(), OpenBao(srv.URL, "t", "transit"), cfg); err == nil {
+		t.Error("CBOR accepted for OpenBao")
+	}
+	cfg.Op = "encrypt"
+	if _, err := Run(context.Background(), Mima(srv.URL, "t"), cfg); err == nil {
+		t.Error("CBOR accepted for a single encrypt")
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+
+	"github.com/fxamacker/cbor/v2"
 )
 
 // api describes how one server spells the benchmark operations. The
@@ -24,6 +26,7 @@ type api struct {
 	batch     string                                    // field holding batch items
 	result    func(b json.RawMessage) map[string]string // the answer's fields
 	caBase    string                                    // the CA API, for sign-csr and ocsp; "" when not offered
+	cbor      bool                                      // takes application/cbor batch bodies
 
 	v2xMu sync.Mutex
 	v2x   *v2xWorld // the deployment of v2x-issue, once made
@@ -56,6 +59,7 @@ func Mima(addr, token string) Target {
 		batch:  "batch",
 		result: fields,
 		caBase: strings.TrimSuffix(addr, "/") + "/v1/ca",
+		cbor:   true,
 	}
 }
 
@@ -151,6 +155,12 @@ func (a *api) Prepare(ctx context.Context, cfg Config) (Request, error) {
 	case "v2x-issue":
 		return a.prepareV2X(ctx, cfg)
 	}
+	if cfg.CBOR && !a.cbor {
+		return Request{}, fmt.Errorf("%s takes no CBOR bodies", a.name)
+	}
+	if cfg.CBOR && cfg.Op != "batch-encrypt" && cfg.Op != "batch-sign" {
+		return Request{}, fmt.Errorf("CBOR bodies are for batch-encrypt and batch-sign, not %s", cfg.Op)
+	}
 	if err := a.setup(ctx); err != nil {
 		return Request{}, err
 	}
@@ -184,6 +194,9 @@ func (a *api) Prepare(ctx context.Context, cfg Config) (Request, error) {
 		body = map[string]any{}
 	case "batch-encrypt", "batch-sign":
 		field := map[string]string{"batch-encrypt": "plaintext", "batch-sign": "input"}[cfg.Op]
+		if cfg.CBOR {
+			return a.cborBatch(url(cfg.Op), field, cfg)
+		}
 		batch := make([]map[string]string, cfg.BatchSize)
 		for i := range batch {
 			batch[i] = map[string]string{field: payload}
@@ -195,4 +208,20 @@ func (a *api) Prepare(ctx context.Context, cfg Config) (Request, error) {
 		return Request{}, err
 	}
 	return Request{Method: "POST", URL: url(cfg.Op), Header: a.header, Body: b, Items: items}, nil
+}
+
+// cborBatch is the batch request in CBOR: each item's field holds the
+// payload as a byte string.
+func (a *api) cborBatch(url, field string, cfg Config) (Request, error) {
+	batch := make([]map[string][]byte, cfg.BatchSize)
+	for i := range batch {
+		batch[i] = map[string][]byte{field: make([]byte, cfg.PayloadSize)}
+	}
+	b, err := cbor.Marshal(map[string]any{a.batch: batch})
+	if err != nil {
+		return Request{}, err
+	}
+	h := a.header.Clone()
+	h.Set("Content-Type", "application/cbor")
+	return Request{Method: "POST", URL: url, Header: h, Body: b, Items: cfg.BatchSize}, nil
 }

@@ -173,9 +173,11 @@ func TestKeyServiceThroughCLI(t *testing.T) {
 		P99ms     float64 `json:"p99_ms"`
 		Errors    int     `json:"errors"`
 	}
-	out := must(t, srv, root, "", "bench", "--op", "encrypt", "--concurrency", "2", "--duration", "200ms", "--warmup", "0s", "--json")
-	if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.OpsPerSec <= 0 || rep.Errors != 0 {
-		t.Fatalf("bench: %s", out)
+	for _, args := range [][]string{{"--op", "encrypt"}, {"--op", "batch-encrypt", "--batch-size", "10", "--cbor"}} {
+		out := must(t, srv, root, "", append([]string{"bench", "--concurrency", "2", "--duration", "200ms", "--warmup", "0s", "--json"}, args...)...)
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || rep.OpsPerSec <= 0 || rep.Errors != 0 {
+			t.Fatalf("bench %v: %s", args, out)
+		}
 	}
 	srv.stop()
 }

@@ -16,8 +16,10 @@ const (
 	Internal         Code = "internal"
 	BadRequest       Code = "bad_request"
 	MalformedJSON    Code = "malformed_json"
+	MalformedCBOR    Code = "malformed_cbor"
 	UnknownField     Code = "unknown_field"
 	BodyTooLarge     Code = "body_too_large"
+	UnsupportedMedia Code = "unsupported_media_type"
 	InvalidBase64    Code = "invalid_base64"
 	InvalidArgument  Code = "invalid_argument"
 	Unauthenticated  Code = "unauthenticated"
@@ -141,8 +143,7 @@ func Wrap(err error, code Code, format string, args ...any) *Error {
 
 // CodeOf returns the code of the first *Error in err's chain, or Internal.
 func CodeOf(err error) Code {
-	var fe *Error
-	if errors.As(err, &fe) {
+	if fe, ok := errors.AsType[*Error](err); ok {
 		return fe.Code
 	}
 	return Internal
@@ -150,13 +151,11 @@ func CodeOf(err error) Code {
 
 // Is reports whether err carries the given code.
 func Is(err error, code Code) bool {
-	var fe *Error
-	return errors.As(err, &fe) && fe.Code == code
+	fe, ok := errors.AsType[*Error](err)
+	return ok && fe.Code == code
 }
 
 // As returns the first *Error in err's chain.
 func As(err error) (*Error, bool) {
-	var fe *Error
-	ok := errors.As(err, &fe)
-	return fe, ok
+	return errors.AsType[*Error](err)
 }
