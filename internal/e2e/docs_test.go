@@ -71,6 +71,7 @@ var docSkips = []docSkip{
 	{"README.md", "createdb -h db.example", "needs a PostgreSQL host and three nodes (TestThreeNodesOnePostgres covers it)"},
 	{"README.md", "MIMA_ADDR=http://mima-1:8200", "needs three nodes (TestThreeNodesOnePostgres covers it)"},
 	{"README.md", "for n in mima-1 mima-2 mima-3", "needs three nodes (TestThreeNodesOnePostgres covers it)"},
+	{"README.md", "mima audit verify --archive ", "needs the archive of a node with audit_archive_dir and its key (TestAuditArchiveVerifiesOffline covers it)"},
 	{"docs/deploy.md", "", "installs mima and runs it under systemd, as root; README.md's examples run the same mima commands"},
 	{"docs/configuration.md", "mima server ", "starts a production server; the test starts its own"},
 	{"docs/tlcp.md", "mima server ", "starts a TLCP server (TestTLCPWithCertificatesFromItsOwnCA covers it)"},
