@@ -41,8 +41,6 @@ type Service struct {
 	tokens   sync.Map // accessor -> *Token
 	policies sync.Map // tenant + "/" + name -> *Policy
 	tenants  sync.Map // name -> *Tenant
-	writeM   storage.Mutex
-	rootM    storage.Mutex // serialises root token revocations
 }
 
 // Option configures a Service.
@@ -66,7 +64,7 @@ func WithOperations(ops []string) Option {
 
 // New returns a Service storing its records in store.
 func New(store storage.Backend, opts ...Option) *Service {
-	s := &Service{store: store, rand: rand.Reader, now: time.Now, ops: map[string]bool{}, writeM: storage.Mutex{Name: "mima-authn-writes"}, rootM: storage.Mutex{Name: "mima-root-tokens"}}
+	s := &Service{store: store, rand: rand.Reader, now: time.Now, ops: map[string]bool{}}
 	for _, o := range opts {
 		o(s)
 	}

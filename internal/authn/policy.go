@@ -119,11 +119,26 @@ func (s *Service) knownOp(pattern string) bool {
 
 // Policy returns the named policy of tenant.
 func (s *Service) Policy(ctx context.Context, tenant, name string) (*Policy, error) {
+	return s.policy(ctx, tenant, name, false)
+}
+
+// policy returns the named policy of tenant from the cache when it can,
+// and caches it. With remember, it also caches that the policy does not
+// exist: decisions for a token naming a deleted policy then read nothing
+// from the store until coherence forgets the path. Only the names that
+// tokens hold are remembered so, never names a request chose.
+func (s *Service) policy(ctx context.Context, tenant, name string, remember bool) (*Policy, error) {
 	if v, ok := s.policies.Load(tenant + "/" + name); ok {
-		return v.(*Policy), nil
+		if p := v.(*Policy); p != nil {
+			return p, nil
+		}
+		return nil, fault.New(fault.PolicyNotFound, "policy %q does not exist", name)
 	}
 	b, err := s.store.Get(ctx, policyPrefix(tenant)+name)
 	if errors.Is(err, storage.ErrNotFound) {
+		if remember {
+			s.policies.Store(tenant+"/"+name, (*Policy)(nil))
+		}
 		return nil, fault.New(fault.PolicyNotFound, "policy %q does not exist", name)
 	}
 	if err != nil {
@@ -176,7 +191,7 @@ func (s *Service) Authorize(ctx context.Context, tok *Token, tenant, op, object 
 		if name == AdminPolicy {
 			return nil
 		}
-		p, err := s.Policy(ctx, tenant, name)
+		p, err := s.policy(ctx, tenant, name, true)
 		if fault.Is(err, fault.PolicyNotFound) {
 			continue
 		}
@@ -224,7 +239,7 @@ func (s *Service) withinGrants(ctx context.Context, writer *Token, tenant string
 	}
 	var own []Rule
 	for _, name := range writer.Policies {
-		p, err := s.Policy(ctx, tenant, name)
+		p, err := s.policy(ctx, tenant, name, true)
 		if fault.Is(err, fault.PolicyNotFound) {
 			continue
 		}

@@ -29,52 +29,59 @@ func (s *Service) RenewToken(ctx context.Context, tok *Token, increment time.Dur
 	if increment <= 0 || increment > MaxTTL {
 		return nil, fault.New(fault.InvalidArgument, "increment must be positive and at most %s", MaxTTL)
 	}
-	if err := s.writeM.Lock(ctx, s.store); err != nil {
-		return nil, err
-	}
-	defer s.writeM.Unlock()
-	// Read the stored record, not the cache: a revocation on another node
-	// must not be undone by writing back a stale live copy.
-	cur, err := s.storedToken(ctx, tok.Accessor)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now()
-	if !cur.RevokedAt.IsZero() {
-		return nil, fault.New(fault.TokenRevoked, "token has been revoked")
-	}
-	if !cur.ExpiresAt.IsZero() && !now.Before(cur.ExpiresAt) {
-		return nil, fault.New(fault.TokenExpired, "token has expired")
-	}
-	expires := now.Add(increment).UTC()
-	if expires.After(cur.RenewUntil) {
-		expires = cur.RenewUntil
-	}
-	if cur.Parent != "" {
-		parent, err := s.token(ctx, cur.Parent)
+	// Read the stored record, not the cache, in a transaction conditioned
+	// on it: a revocation, here or on another node, is never undone by
+	// writing back a live copy.
+	var renewed Token
+	err := storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+		cur, err := readToken(ctx, tx, tok.Accessor)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if !parent.ExpiresAt.IsZero() && expires.After(parent.ExpiresAt) {
-			expires = parent.ExpiresAt
+		now := s.now()
+		if !cur.RevokedAt.IsZero() {
+			return fault.New(fault.TokenRevoked, "token has been revoked")
 		}
-	}
-	renewed := *cur
-	renewed.ExpiresAt = expires
-	b, err := json.Marshal(&renewed)
+		if !cur.ExpiresAt.IsZero() && !now.Before(cur.ExpiresAt) {
+			return fault.New(fault.TokenExpired, "token has expired")
+		}
+		expires := now.Add(increment).UTC()
+		if expires.After(cur.RenewUntil) {
+			expires = cur.RenewUntil
+		}
+		if cur.Parent != "" {
+			parent, err := s.token(ctx, cur.Parent)
+			if err != nil {
+				return err
+			}
+			if !parent.ExpiresAt.IsZero() && expires.After(parent.ExpiresAt) {
+				expires = parent.ExpiresAt
+			}
+		}
+		renewed = *cur
+		renewed.ExpiresAt = expires
+		b, err := json.Marshal(&renewed)
+		if err != nil {
+			return err
+		}
+		return tx.Put(ctx, tokenPrefix+cur.Accessor, b)
+	})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.Put(ctx, tokenPrefix+cur.Accessor, b); err != nil {
-		return nil, err
-	}
-	s.tokens.Store(cur.Accessor, &renewed)
+	s.tokens.Store(renewed.Accessor, &renewed)
 	return &renewed, nil
 }
 
 // storedToken reads a token record from the store, bypassing the cache.
 func (s *Service) storedToken(ctx context.Context, accessor string) (*Token, error) {
-	b, err := s.store.Get(ctx, tokenPrefix+accessor)
+	return readToken(ctx, s.store, accessor)
+}
+
+// readToken reads a token record from st (a transaction, for one whose
+// writes depend on the record).
+func readToken(ctx context.Context, st storage.Backend, accessor string) (*Token, error) {
+	b, err := st.Get(ctx, tokenPrefix+accessor)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, fault.New(fault.TokenNotFound, "no token with that accessor")
 	}

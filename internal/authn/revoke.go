@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -29,32 +30,46 @@ type revocation struct {
 // Revoking a revoked token is not an error: it revokes whatever of its
 // tree is still live.
 func (s *Service) RevokeToken(ctx context.Context, tenant, accessor string) error {
-	tok, err := s.LookupToken(ctx, tenant, accessor)
-	if err != nil {
+	if _, err := s.LookupToken(ctx, tenant, accessor); err != nil {
 		return err
 	}
-	if err := s.writeM.Lock(ctx, s.store); err != nil {
-		return err
-	}
-	defer s.writeM.Unlock()
+	return s.revoke(ctx, accessor, nil)
+}
+
+// revoke revokes the token with accessor and its tree. The token is
+// marked revoked, with the intent record, in one transaction that check
+// (if not nil) may refuse or condition on what it reads.
+func (s *Service) revoke(ctx context.Context, accessor string, check func(tx storage.Backend) error) error {
 	at := s.now().UTC()
 	intent, err := json.Marshal(revocation{At: at})
 	if err != nil {
 		return err
 	}
-	ops, revoked, err := revokeOps([]*Token{tok}, at)
+	var revoked []*Token
+	err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+		if check != nil {
+			if err := check(tx); err != nil {
+				return err
+			}
+		}
+		tok, err := readToken(ctx, tx, accessor)
+		if err != nil {
+			return err
+		}
+		var ops []storage.Op
+		if ops, revoked, err = revokeOps([]*Token{tok}, at); err != nil {
+			return err
+		}
+		return tx.Batch(ctx, append(ops, storage.Op{Key: revocationPrefix + accessor, Value: intent}))
+	})
 	if err != nil {
-		return err
-	}
-	if err := s.store.Batch(ctx, append(ops, storage.Op{Key: revocationPrefix + accessor, Value: intent})); err != nil {
 		return err
 	}
 	s.cacheAll(revoked)
 	return s.finishRevocation(ctx, accessor, at)
 }
 
-// finishRevocations finishes every revocation that was cut short. The
-// caller holds writeM.
+// finishRevocations finishes every revocation that was cut short.
 func (s *Service) finishRevocations(ctx context.Context) error {
 	keys, err := s.store.List(ctx, revocationPrefix, "", 0)
 	if err != nil {
@@ -62,6 +77,9 @@ func (s *Service) finishRevocations(ctx context.Context) error {
 	}
 	for _, k := range keys {
 		b, err := s.store.Get(ctx, k)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // finished since listed
+		}
 		if err != nil {
 			return err
 		}
@@ -78,8 +96,11 @@ func (s *Service) finishRevocations(ctx context.Context) error {
 
 // finishRevocation revokes, as of at, every live descendant of the token
 // with accessor, walking the tree with an explicit stack, then deletes
-// the intent record. Running it again after a failure is harmless. The
-// caller holds writeM.
+// the intent record. Running it again after a failure, or beside another
+// walk of the same tree, is harmless. The walk is complete without a
+// lock: it lists a token's children only after that token is stored
+// revoked, and a child is stored only on condition that its parent is
+// live (issue), so no child appears after its parent's listing.
 func (s *Service) finishRevocation(ctx context.Context, accessor string, at time.Time) error {
 	stack := []string{accessor}
 	for len(stack) > 0 {
@@ -96,27 +117,32 @@ func (s *Service) finishRevocation(ctx context.Context, accessor string, at time
 				break
 			}
 			after = keys[len(keys)-1]
-			children := make([]*Token, 0, len(keys))
-			for _, k := range keys {
-				child, err := s.peekToken(ctx, strings.TrimPrefix(k, prefix))
-				if fault.Is(err, fault.TokenNotFound) {
-					continue // tidied since listed
+			var children, revoked []*Token
+			err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+				children = children[:0]
+				for _, k := range keys {
+					child, err := readToken(ctx, tx, strings.TrimPrefix(k, prefix))
+					if fault.Is(err, fault.TokenNotFound) {
+						continue // tidied since listed
+					}
+					if err != nil {
+						return err
+					}
+					children = append(children, child)
 				}
+				ops, rev, err := revokeOps(children, at)
 				if err != nil {
 					return err
 				}
-				children = append(children, child)
-				stack = append(stack, child.Accessor)
-			}
-			ops, revoked, err := revokeOps(children, at)
+				revoked = rev
+				return tx.Batch(ctx, ops)
+			})
 			if err != nil {
 				return err
 			}
-			if len(ops) > 0 {
-				if err := s.store.Batch(ctx, ops); err != nil {
-					return err
-				}
-				s.cacheAll(revoked)
+			s.cacheAll(revoked)
+			for _, child := range children {
+				stack = append(stack, child.Accessor)
 			}
 		}
 	}

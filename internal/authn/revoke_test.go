@@ -249,6 +249,13 @@ func raceRevocation(t *testing.T, creator, revoker *Service) {
 			}
 		}
 	}
+	// The revocation list is complete in the store too: every child
+	// stored is stored revoked.
+	for _, child := range created {
+		if tok, err := revoker.storedToken(ctx, child.Info.Accessor); err != nil || tok.RevokedAt.IsZero() {
+			t.Errorf("child %s stored live after its parent's revocation (%v)", child.Info.Accessor, err)
+		}
+	}
 	if escaped > 0 || len(created) == 0 {
 		t.Fatalf("%d of %d authentications of children created during the revocation were not refused", escaped, 2*len(created))
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage"
 )
 
 // TokenLength is the length in bytes of every token that mima issues
@@ -43,22 +44,33 @@ func (s *Service) RevokeRoot(ctx context.Context, caller *Token) error {
 	if !caller.Root {
 		return fault.New(fault.PermissionDenied, "only a root token may revoke itself as root")
 	}
-	if err := s.rootM.Lock(ctx, s.store); err != nil {
-		return err
-	}
-	defer s.rootM.Unlock()
-	now := s.now()
-	other := false
+	// The other live root tokens are found in the cache; the revocation
+	// is conditioned on the stored record of the one that lets it go on,
+	// so of two root tokens revoking themselves at once, one finds the
+	// other changed and tries again.
+	var others []string
 	err := s.eachToken(ctx, func(tok *Token) error {
-		live := tok.RevokedAt.IsZero() && (tok.ExpiresAt.IsZero() || now.Before(tok.ExpiresAt))
-		other = other || tok.Root && live && tok.Accessor != caller.Accessor
+		if tok.Root && tok.Accessor != caller.Accessor && s.live(tok) == nil {
+			others = append(others, tok.Accessor)
+		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	if !other {
+	return s.revoke(ctx, caller.Accessor, func(tx storage.Backend) error {
+		for _, acc := range others {
+			tok, err := readToken(ctx, tx, acc)
+			if fault.Is(err, fault.TokenNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if s.live(tok) == nil {
+				return nil
+			}
+		}
 		return fault.New(fault.LastRootToken, "this is the only live root token: generate another (mima operator generate-root) before revoking it")
-	}
-	return s.RevokeToken(ctx, "", caller.Accessor)
+	})
 }

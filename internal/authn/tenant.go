@@ -42,15 +42,6 @@ func (s *Service) CreateTenant(ctx context.Context, name string) (Tenant, Issued
 	if !ValidName(name) {
 		return Tenant{}, Issued{}, fault.New(fault.InvalidArgument, "tenant name must be 1-63 characters of a-z, 0-9, '-' and '_'")
 	}
-	if err := s.writeM.Lock(ctx, s.store); err != nil {
-		return Tenant{}, Issued{}, err
-	}
-	defer s.writeM.Unlock()
-	if _, err := s.store.Get(ctx, tenantPrefix+name); err == nil {
-		return Tenant{}, Issued{}, fault.New(fault.AlreadyExists, "tenant %q already exists", name)
-	} else if !errors.Is(err, storage.ErrNotFound) {
-		return Tenant{}, Issued{}, err
-	}
 	now := s.now().UTC()
 	t := Tenant{Name: name, CreatedAt: now}
 	tok := &Token{Tenant: name, Policies: []string{AdminPolicy}, DisplayName: "tenant admin",
@@ -59,7 +50,16 @@ func (s *Service) CreateTenant(ctx context.Context, name string) (Tenant, Issued
 	if err != nil {
 		return Tenant{}, Issued{}, err
 	}
-	issued, err := s.issue(ctx, tok, []storage.Op{{Key: tenantPrefix + name, Value: tb}})
+	// The name is claimed by the transaction's condition that no record
+	// holds it.
+	issued, err := s.issue(ctx, tok, func(tx storage.Backend) ([]storage.Op, error) {
+		if _, err := tx.Get(ctx, tenantPrefix+name); err == nil {
+			return nil, fault.New(fault.AlreadyExists, "tenant %q already exists", name)
+		} else if !errors.Is(err, storage.ErrNotFound) {
+			return nil, err
+		}
+		return []storage.Op{{Key: tenantPrefix + name, Value: tb}}, nil
+	})
 	if err != nil {
 		return Tenant{}, Issued{}, err
 	}
@@ -100,7 +100,17 @@ func (s *Service) tenantRecord(ctx context.Context, name string) (*Tenant, error
 	if v, ok := s.tenants.Load(name); ok {
 		return v.(*Tenant), nil
 	}
-	b, err := s.store.Get(ctx, tenantPrefix+name)
+	t, err := readTenant(ctx, s.store, name)
+	if err != nil {
+		return nil, err
+	}
+	s.tenants.Store(name, t)
+	return t, nil
+}
+
+// readTenant reads a tenant record, deleted or not, from st.
+func readTenant(ctx context.Context, st storage.Backend, name string) (*Tenant, error) {
+	b, err := st.Get(ctx, tenantPrefix+name)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, fault.New(fault.TenantNotFound, "tenant %q does not exist", name)
 	}
@@ -111,8 +121,17 @@ func (s *Service) tenantRecord(ctx context.Context, name string) (*Tenant, error
 	if err := json.Unmarshal(b, &t); err != nil {
 		return nil, fmt.Errorf("authn: tenant record %q: %w", name, err)
 	}
-	s.tenants.Store(name, &t)
 	return &t, nil
+}
+
+// liveTenant refuses, with code tenant_not_found, a tenant that tx holds
+// deleted or does not hold.
+func liveTenant(ctx context.Context, tx storage.Backend, name string) error {
+	t, err := readTenant(ctx, tx, name)
+	if err == nil && !t.DeletedAt.IsZero() {
+		return fault.New(fault.TenantNotFound, "tenant %q does not exist", name)
+	}
+	return err
 }
 
 // ListTenants returns every tenant in name order, deleted ones left out.

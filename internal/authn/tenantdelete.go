@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage"
 )
 
 // DeleteTenant deletes the tenant name; only the root token may ask. Each
@@ -52,22 +53,24 @@ func (s *Service) DeleteTenant(ctx context.Context, name string, release func(ct
 
 // markTenantDeleted sets the DeletedAt of the tenant's record, once.
 func (s *Service) markTenantDeleted(ctx context.Context, name string) error {
-	if err := s.writeM.Lock(ctx, s.store); err != nil {
-		return err
-	}
-	defer s.writeM.Unlock()
-	s.tenants.Delete(name) // read the stored record under the lock
-	t, err := s.tenantRecord(ctx, name)
-	if err != nil || !t.DeletedAt.IsZero() {
-		return err
-	}
-	deleted := *t
-	deleted.DeletedAt = s.now().UTC()
-	b, err := json.Marshal(&deleted)
+	var deleted Tenant
+	err := storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+		t, err := readTenant(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		deleted = *t
+		if !t.DeletedAt.IsZero() {
+			return nil
+		}
+		deleted.DeletedAt = s.now().UTC()
+		b, err := json.Marshal(&deleted)
+		if err != nil {
+			return err
+		}
+		return tx.Put(ctx, tenantPrefix+name, b)
+	})
 	if err != nil {
-		return err
-	}
-	if err := s.store.Put(ctx, tenantPrefix+name, b); err != nil {
 		return err
 	}
 	s.tenants.Store(name, &deleted)

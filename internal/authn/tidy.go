@@ -87,10 +87,6 @@ func (s *Service) ListTokens(ctx context.Context, tenant, after string, limit in
 // every revocation that a crash or a failed write cut short. The node that
 // runs the cluster's jobs calls it.
 func (s *Service) TidyTokens(ctx context.Context, now time.Time) (int, error) {
-	if err := s.writeM.Lock(ctx, s.store); err != nil {
-		return 0, err
-	}
-	defer s.writeM.Unlock()
 	if err := s.finishRevocations(ctx); err != nil {
 		return 0, fmt.Errorf("authn: finishing revocations: %w", err)
 	}
@@ -103,11 +99,24 @@ func (s *Service) TidyTokens(ctx context.Context, now time.Time) (int, error) {
 		if err != nil || len(children) > 0 {
 			return err
 		}
-		ops := []storage.Op{{Key: tokenPrefix + tok.Accessor, Delete: true}}
-		if tok.Parent != "" {
-			ops = append(ops, storage.Op{Key: childPrefix + tok.Parent + "/" + tok.Accessor, Delete: true})
+		// Conditioned on the stored record, so a token renewed since it
+		// was read stays; an ended token can gain no child (issue), so
+		// the empty listing stays true.
+		err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+			cur, err := readToken(ctx, tx, tok.Accessor)
+			if err != nil || !cur.ended(now.Add(-TokenRetention)) {
+				return err
+			}
+			ops := []storage.Op{{Key: tokenPrefix + tok.Accessor, Delete: true}}
+			if tok.Parent != "" {
+				ops = append(ops, storage.Op{Key: childPrefix + tok.Parent + "/" + tok.Accessor, Delete: true})
+			}
+			return tx.Batch(ctx, ops)
+		})
+		if fault.Is(err, fault.TokenNotFound) {
+			return nil // tidied elsewhere
 		}
-		if err := s.store.Batch(ctx, ops); err != nil {
+		if err != nil {
 			return err
 		}
 		s.tokens.Delete(tok.Accessor)

@@ -254,12 +254,17 @@ func (s *Service) CreateToken(ctx context.Context, caller *Token, tenant string,
 	if !caller.ExpiresAt.IsZero() && expires.After(caller.ExpiresAt) {
 		tok.ExpiresAt = caller.ExpiresAt
 	}
-	return s.issue(ctx, tok, nil)
+	return s.issue(ctx, tok, func(tx storage.Backend) ([]storage.Op, error) {
+		return nil, liveTenant(ctx, tx, tenant)
+	})
 }
 
-// issue gives tok a fresh accessor and secret and stores it, together with
-// its place in its parent's child index and any extra ops, in one batch.
-func (s *Service) issue(ctx context.Context, tok *Token, extra []storage.Op) (Issued, error) {
+// issue gives tok a fresh accessor and secret and stores it, with its
+// place in its parent's child index, in one transaction. The transaction
+// is conditioned on the stored parent being live, so that no live child
+// is added to a tree whose revocation has passed its parent, and on what
+// check (if not nil) reads; check returns further writes.
+func (s *Service) issue(ctx context.Context, tok *Token, check func(tx storage.Backend) ([]storage.Op, error)) (Issued, error) {
 	acc := make([]byte, accessorBytes)
 	secret := make([]byte, secretBytes)
 	if _, err := io.ReadFull(s.rand, acc); err != nil {
@@ -280,15 +285,40 @@ func (s *Service) issue(ctx context.Context, tok *Token, extra []storage.Op) (Is
 	if err != nil {
 		return Issued{}, err
 	}
-	ops := append(extra, storage.Op{Key: tokenPrefix + tok.Accessor, Value: b})
-	if tok.Parent != "" {
-		ops = append(ops, storage.Op{Key: childPrefix + tok.Parent + "/" + tok.Accessor, Value: nil})
-	}
-	if err := s.store.Batch(ctx, ops); err != nil {
+	err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+		var ops []storage.Op
+		if check != nil {
+			var err error
+			if ops, err = check(tx); err != nil {
+				return err
+			}
+		}
+		if tok.Parent != "" {
+			if err := s.liveParent(ctx, tx, tok.Parent); err != nil {
+				return err
+			}
+			ops = append(ops, storage.Op{Key: childPrefix + tok.Parent + "/" + tok.Accessor})
+		}
+		return tx.Batch(ctx, append(ops, storage.Op{Key: tokenPrefix + tok.Accessor, Value: b}))
+	})
+	if err != nil {
 		return Issued{}, err
 	}
 	s.tokens.Store(tok.Accessor, tok)
 	return Issued{Token: tokenScheme + tok.Accessor + "." + b64.EncodeToString(secret), Info: tok}, nil
+}
+
+// liveParent refuses a parent that tx holds revoked (code token_revoked)
+// or expired (token_expired), or no longer holds (token_revoked).
+func (s *Service) liveParent(ctx context.Context, tx storage.Backend, accessor string) error {
+	p, err := readToken(ctx, tx, accessor)
+	if fault.Is(err, fault.TokenNotFound) {
+		return fault.New(fault.TokenRevoked, "the creating token no longer exists")
+	}
+	if err != nil {
+		return err
+	}
+	return s.live(p)
 }
 
 // token loads a token record by accessor, from the cache when it can,

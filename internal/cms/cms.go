@@ -95,10 +95,9 @@ type Service struct {
 
 	store storage.Slot // empty while sealed
 	tsas  sync.Map     // tenant + "/" + tsa -> *authority
-	// createM serialises TSA creations, serialM the TSA serial counters:
-	// on this node, and across the cluster when the store is shared.
-	createM    storage.Mutex
-	serialM    storage.Mutex
+	// serialMs holds a *sync.Mutex per TSA serial counter path, which
+	// this node's callers of that TSA take in turn (see nextSerial).
+	serialMs   sync.Map
 	challenges challenges
 }
 
@@ -127,7 +126,6 @@ func WithChallengesPerTenant(n int) Option { return func(s *Service) { s.challen
 func New(keys *kms.Service, ca *pki.Service, opts ...Option) *Service {
 	s := &Service{
 		keys: keys, ca: ca, rand: rand.Reader, now: time.Now,
-		createM: storage.Mutex{Name: "mima-cms-tsa-create"}, serialM: storage.Mutex{Name: "mima-cms-tsa-serials"},
 	}
 	for _, o := range opts {
 		o(s)

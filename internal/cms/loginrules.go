@@ -141,17 +141,23 @@ func (s *Service) PutLoginRule(ctx context.Context, tenant string, r LoginRule) 
 	if err != nil {
 		return LoginRule{}, "", err
 	}
-	prev, err := readLoginRule(ctx, st, tenant, r.Name)
-	if err != nil && !fault.Is(err, fault.LoginRuleNotFound) {
-		return LoginRule{}, "", err
-	}
 	r.Policies = slices.Clone(r.Policies)
 	r.UpdatedAt = s.clock()
 	b, err := json.Marshal(r)
 	if err != nil {
 		return LoginRule{}, "", internalErr(err)
 	}
-	if err := st.Put(ctx, loginRulePath(tenant, r.Name), b); err != nil {
+	// Conditioned on the rule replaced, so that of two writers at once
+	// each reports a different owner and none is left with live tokens.
+	var prev LoginRule
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		var err error
+		if prev, err = readLoginRule(ctx, tx, tenant, r.Name); err != nil && !fault.Is(err, fault.LoginRuleNotFound) {
+			return err
+		}
+		return tx.Put(ctx, loginRulePath(tenant, r.Name), b)
+	})
+	if err != nil {
 		return LoginRule{}, "", storageErr(err)
 	}
 	return r, prev.Owner, nil
@@ -198,15 +204,23 @@ func (s *Service) ListLoginRules(ctx context.Context, tenant string) ([]LoginRul
 // DeleteLoginRule deletes a login rule and returns its owner, whose
 // tokens the caller revokes; an absent one is login_rule_not_found.
 func (s *Service) DeleteLoginRule(ctx context.Context, tenant, name string) (string, error) {
-	r, err := s.GetLoginRule(ctx, tenant, name)
-	if err != nil {
+	if err := checkTenant(tenant); err != nil {
 		return "", err
 	}
 	st, err := s.backend()
 	if err != nil {
 		return "", err
 	}
-	if err := st.Delete(ctx, loginRulePath(tenant, name)); err != nil {
+	// Conditioned on the rule deleted, as in PutLoginRule.
+	var r LoginRule
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		var err error
+		if r, err = readLoginRule(ctx, tx, tenant, name); err != nil {
+			return err
+		}
+		return tx.Delete(ctx, loginRulePath(tenant, name))
+	})
+	if err != nil {
 		return "", storageErr(err)
 	}
 	return r.Owner, nil

@@ -124,10 +124,10 @@ func (s *Service) CreateTSA(ctx context.Context, tenant string, req TSARequest) 
 	if err != nil {
 		return TSA{}, err
 	}
-	if err := s.createM.Lock(ctx, st); err != nil {
-		return TSA{}, storageErr(err)
-	}
-	defer s.createM.Unlock()
+	// No lock across the key's creation and the certificate's signature:
+	// the name is checked here, to fail early, and claimed by the final
+	// write's condition that it is still free; a creator that loses the
+	// race schedules its key for deletion, as any failed creation does.
 	if _, err := st.Get(ctx, tsaPath(tenant, req.Name)); err == nil {
 		return TSA{}, fault.New(fault.AlreadyExists, "TSA %q already exists", req.Name)
 	} else if !errors.Is(err, storage.ErrNotFound) {
@@ -160,7 +160,11 @@ func (s *Service) CreateTSA(ctx context.Context, tenant string, req TSARequest) 
 	if err != nil {
 		return TSA{}, internalErr(err)
 	}
-	if err := st.Put(ctx, tsaPath(tenant, req.Name), b); err != nil {
+	err = st.Swap(ctx, []storage.Cond{{Key: tsaPath(tenant, req.Name), Absent: true}}, []storage.Op{{Key: tsaPath(tenant, req.Name), Value: b}})
+	if errors.Is(err, storage.ErrConflict) {
+		return TSA{}, fault.New(fault.AlreadyExists, "TSA %q already exists", req.Name)
+	}
+	if err != nil {
 		return TSA{}, storageErr(err)
 	}
 	return rec, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 
 	"github.com/mimacrypto/mima/internal/storage"
 )
@@ -12,27 +13,33 @@ import (
 // nextSerial returns the next serial number of a TSA, 1 for its first
 // token, and stores it behind the barrier before it is used: serial
 // numbers of a TSA increase with every token and are never issued twice,
-// restarts included. The counter is read and written under serialM,
-// which nodes sharing a store take cluster-wide.
+// restarts included. The counter is advanced by compare-and-swap, so
+// nodes sharing a store never issue one serial twice; on this node the
+// callers of one TSA queue on its own short lock, held across the
+// counter's read and write only, so that they do not retry against each
+// other. TSAs never wait on each other.
 func (s *Service) nextSerial(ctx context.Context, st storage.Backend, tenant, tsa string) (*big.Int, error) {
-	if err := s.serialM.Lock(ctx, st); err != nil {
-		return nil, storageErr(err)
-	}
-	defer s.serialM.Unlock()
 	path := tsaSerialPath(tenant, tsa)
+	mu, _ := s.serialMs.LoadOrStore(path, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
 	n := new(big.Int)
-	b, err := st.Get(ctx, path)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-	case err != nil:
-		return nil, storageErr(err)
-	default:
-		if _, ok := n.SetString(string(b), 10); !ok || n.Sign() < 0 {
-			return nil, fmt.Errorf("cms: the serial counter of TSA %s/%s is corrupt", tenant, tsa)
+	err := storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		n.SetInt64(0)
+		b, err := tx.Get(ctx, path)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+		case err != nil:
+			return err
+		default:
+			if _, ok := n.SetString(string(b), 10); !ok || n.Sign() < 0 {
+				return fmt.Errorf("cms: the serial counter of TSA %s/%s is corrupt", tenant, tsa)
+			}
 		}
-	}
-	n.Add(n, big.NewInt(1))
-	if err := st.Put(ctx, path, []byte(n.String())); err != nil {
+		n.Add(n, big.NewInt(1))
+		return tx.Put(ctx, path, []byte(n.String()))
+	})
+	if err != nil {
 		return nil, storageErr(err)
 	}
 	return n, nil

@@ -6,7 +6,6 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
-	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 )
 
@@ -76,11 +75,13 @@ func (s *Service) CreateIntermediate(ctx context.Context, tenant, parent string,
 
 // createCA creates a root (parent "") or intermediate CA.
 func (s *Service) createCA(ctx context.Context, tenant string, req CreateCARequest, cfg Config, parent string, kind CAKind) (_ CA, err error) {
-	st, err := s.lockNewCA(ctx, tenant, req.Name)
+	// No lock across the key's creation and the signature: the name and
+	// the serial are claimed by the final transaction's conditions, and a
+	// creator that loses the race discards its key.
+	st, err := s.checkNewCA(ctx, tenant, req.Name)
 	if err != nil {
 		return CA{}, err
 	}
-	defer s.writeM.Unlock()
 	now := s.clock()
 	var issuer *authority
 	if kind == Intermediate {
@@ -143,11 +144,9 @@ func (s *Service) createCA(ctx context.Context, tenant string, req CreateCAReque
 	if err != nil {
 		return CA{}, err
 	}
-	crl, err := s.firstCRL(ctx, st, tenant, r, now)
-	if err != nil {
-		return CA{}, err
-	}
-	a, err := s.commitCA(ctx, st, tenant, r, append(ops, crl...))
+	a, err := s.commitNewCA(ctx, st, tenant, r, ops, func(tx storage.Backend) ([]storage.Op, error) {
+		return s.firstCRL(ctx, tx, tenant, r, now)
+	}, serial)
 	if err != nil {
 		return CA{}, err
 	}
@@ -155,7 +154,7 @@ func (s *Service) createCA(ctx context.Context, tenant string, req CreateCAReque
 }
 
 // firstCRL returns the ops that store the first CRL of the CA of r, which
-// is becoming active. writeM is held.
+// is becoming active; st is the transaction that stores r.
 func (s *Service) firstCRL(ctx context.Context, st storage.Backend, tenant string, r *caRecord, now time.Time) ([]storage.Op, error) {
 	a, err := newAuthority(tenant, r)
 	if err != nil {
@@ -164,9 +163,10 @@ func (s *Service) firstCRL(ctx context.Context, st storage.Backend, tenant strin
 	return s.makeCRL(ctx, st, a, now)
 }
 
-// lockNewCA takes writeM, after checking that the tenant has no CA name;
-// on success the caller unlocks.
-func (s *Service) lockNewCA(ctx context.Context, tenant, name string) (storage.Backend, error) {
+// checkNewCA checks that the tenant has no CA name, so that a creation
+// fails before it creates a key; the creation's transaction claims the
+// name (commitNewCA).
+func (s *Service) checkNewCA(ctx context.Context, tenant, name string) (storage.Backend, error) {
 	if err := checkTenant(tenant); err != nil {
 		return nil, err
 	}
@@ -177,14 +177,7 @@ func (s *Service) lockNewCA(ctx context.Context, tenant, name string) (storage.B
 	if err != nil {
 		return nil, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return nil, err
-	}
-	if _, err := readCA(ctx, st, tenant, name); err == nil {
-		s.writeM.Unlock()
-		return nil, fault.New(fault.AlreadyExists, "CA %q already exists", name)
-	} else if !fault.Is(err, fault.CANotFound) {
-		s.writeM.Unlock()
+	if err := claimCAName(ctx, st, tenant, name); err != nil {
 		return nil, err
 	}
 	return st, nil

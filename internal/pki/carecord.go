@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
+	"slices"
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
@@ -147,26 +149,71 @@ func caOp(tenant string, r *caRecord) (storage.Op, error) {
 	return storage.Op{Key: caPath(tenant, r.Name), Value: b}, nil
 }
 
-// commitCA writes r with ops and caches it. writeM is held.
-func (s *Service) commitCA(ctx context.Context, st storage.Backend, tenant string, r *caRecord, ops []storage.Op) (*authority, error) {
+// saveCA returns the authority of r and the ops that store r with ops.
+func saveCA(tenant string, r *caRecord, ops []storage.Op) (*authority, []storage.Op, error) {
 	a, err := newAuthority(tenant, r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	op, err := caOp(tenant, r)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := st.Batch(ctx, append([]storage.Op{op}, ops...)); err != nil {
+	return a, append([]storage.Op{op}, ops...), nil
+}
+
+// commitNewCA stores the new CA r with ops in one transaction on
+// condition that the tenant has no CA of its name (already_exists
+// otherwise) and that none of serials is taken (their certificates are
+// in ops), then caches it. prepare, if not nil, returns further ops from
+// reads in the transaction.
+func (s *Service) commitNewCA(ctx context.Context, st storage.Backend, tenant string, r *caRecord, ops []storage.Op, prepare func(tx storage.Backend) ([]storage.Op, error), serials ...*big.Int) (*authority, error) {
+	var a *authority
+	err := storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		if err := claimCAName(ctx, tx, tenant, r.Name); err != nil {
+			return err
+		}
+		if err := claimSerials(ctx, tx, tenant, serials...); err != nil {
+			return err
+		}
+		more := slices.Clone(ops)
+		if prepare != nil {
+			extra, err := prepare(tx)
+			if err != nil {
+				return err
+			}
+			more = append(more, extra...)
+		}
+		var all []storage.Op
+		var err error
+		if a, all, err = saveCA(tenant, r, more); err != nil {
+			return err
+		}
+		return tx.Batch(ctx, all)
+	})
+	if err != nil {
 		return nil, storageErr(err)
 	}
 	s.cas.Store(caCacheKey(tenant, r.Name), a)
 	return a, nil
 }
 
-// updateCA applies change to the stored record of ca under the write lock
-// and stores it with the ops change returns.
-func (s *Service) updateCA(ctx context.Context, tenant, ca string, change func(st storage.Backend, r *caRecord) ([]storage.Op, error)) (CA, error) {
+// claimCAName refuses, with already_exists, a CA name that st holds.
+func claimCAName(ctx context.Context, st storage.Backend, tenant, name string) error {
+	if _, err := readCA(ctx, st, tenant, name); err == nil {
+		return fault.New(fault.AlreadyExists, "CA %q already exists", name)
+	} else if !fault.Is(err, fault.CANotFound) {
+		return err
+	}
+	return nil
+}
+
+// updateCA applies change to the stored record of ca and stores it with
+// the ops change returns, in one transaction conditioned on the record
+// (and whatever change reads from the transaction it is given): change
+// runs again when another writer changed them first, so it must have no
+// effect outside the transaction. It caches the record stored.
+func (s *Service) updateCA(ctx context.Context, tenant, ca string, change func(tx storage.Backend, r *caRecord) ([]storage.Op, error)) (CA, error) {
 	if err := checkTenant(tenant); err != nil {
 		return CA{}, err
 	}
@@ -174,21 +221,25 @@ func (s *Service) updateCA(ctx context.Context, tenant, ca string, change func(s
 	if err != nil {
 		return CA{}, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return CA{}, err
-	}
-	defer s.writeM.Unlock()
-	r, err := readCA(ctx, st, tenant, ca)
+	var a *authority
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		r, err := readCA(ctx, tx, tenant, ca)
+		if err != nil {
+			return err
+		}
+		ops, err := change(tx, r)
+		if err != nil {
+			return err
+		}
+		var all []storage.Op
+		if a, all, err = saveCA(tenant, r, ops); err != nil {
+			return err
+		}
+		return tx.Batch(ctx, all)
+	})
 	if err != nil {
-		return CA{}, err
+		return CA{}, storageErr(err)
 	}
-	ops, err := change(st, r)
-	if err != nil {
-		return CA{}, err
-	}
-	a, err := s.commitCA(ctx, st, tenant, r, ops)
-	if err != nil {
-		return CA{}, err
-	}
+	s.cas.Store(caCacheKey(tenant, ca), a)
 	return a.info(), nil
 }

@@ -75,8 +75,9 @@ func readCRL(ctx context.Context, st storage.Backend, tenant, ca string) (*crlRe
 
 // makeCRL signs a new CRL of a for the revocations in storage changed by
 // pending (ops on revokedPath entries about to be written with it) and
-// returns the ops that store it and move its schedule entry. writeM is
-// held.
+// returns the ops that store it and move its schedule entry. st should be
+// the transaction that stores them: the CRL record it reads is then the
+// condition that no other CRL of the CA was stored meanwhile.
 func (s *Service) makeCRL(ctx context.Context, st storage.Backend, a *authority, now time.Time, pending ...storage.Op) ([]storage.Op, error) {
 	tenant, ca := a.tenant, a.rec.Name
 	prev, err := readCRL(ctx, st, tenant, ca)

@@ -81,10 +81,8 @@ func (s *Service) IssueDual(ctx context.Context, tenant, ca string, req DualRequ
 	if err != nil {
 		return Dual{}, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return Dual{}, err
-	}
-	defer s.writeM.Unlock()
+	// No lock across the escrow key's creation, the signatures and the
+	// export: the serials are claimed by the final write's conditions.
 	if sign.serial, err = s.newSerial(ctx, st, tenant); err != nil {
 		return Dual{}, err
 	}
@@ -128,7 +126,13 @@ func (s *Service) IssueDual(ctx context.Context, tenant, ca string, req DualRequ
 	if err != nil {
 		return Dual{}, err
 	}
-	if err := st.Batch(ctx, ops); err != nil {
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		if err := claimSerials(ctx, tx, tenant, sign.serial, enc.serial); err != nil {
+			return err
+		}
+		return tx.Batch(ctx, ops)
+	})
+	if err != nil {
 		return Dual{}, storageErr(err)
 	}
 	out.EnvelopedKey = exported.Wrapped

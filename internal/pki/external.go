@@ -32,11 +32,10 @@ func (s *Service) CreateExternal(ctx context.Context, tenant string, req CreateE
 	if err != nil {
 		return CA{}, err
 	}
-	st, err := s.lockNewCA(ctx, tenant, req.Name)
+	st, err := s.checkNewCA(ctx, tenant, req.Name)
 	if err != nil {
 		return CA{}, err
 	}
-	defer s.writeM.Unlock()
 	key, _, err := s.newCAKey(ctx, tenant, req.Name)
 	if err != nil {
 		return CA{}, err
@@ -53,7 +52,7 @@ func (s *Service) CreateExternal(ctx context.Context, tenant string, req CreateE
 		return CA{}, internalErr(err)
 	}
 	r := &caRecord{Name: req.Name, Kind: External, State: Pending, Key: key, CSR: csr, Config: cfg, CreatedAt: s.clock()}
-	a, err := s.commitCA(ctx, st, tenant, r, nil)
+	a, err := s.commitNewCA(ctx, st, tenant, r, nil, nil)
 	if err != nil {
 		return CA{}, err
 	}

@@ -26,10 +26,6 @@ func (s *Service) ImportCAParams(ctx context.Context, tenant, name string) (_ km
 	if err != nil {
 		return kms.ImportParams{}, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return kms.ImportParams{}, err
-	}
-	defer s.writeM.Unlock()
 	r, err := readCA(ctx, st, tenant, name)
 	switch {
 	case err == nil && (r.Kind != Imported || r.State != Pending):
@@ -45,7 +41,7 @@ func (s *Service) ImportCAParams(ctx context.Context, tenant, name string) (_ km
 	}
 	defer s.discardKeyOnError(ctx, tenant, key, &err)
 	r = &caRecord{Name: name, Kind: Imported, State: Pending, Key: key, CreatedAt: s.clock()}
-	if _, err := s.commitCA(ctx, st, tenant, r, nil); err != nil {
+	if _, err := s.commitNewCA(ctx, st, tenant, r, nil, nil); err != nil {
 		return kms.ImportParams{}, err
 	}
 	return s.keys.ImportParams(ctx, tenant, key)
@@ -80,29 +76,55 @@ func (s *Service) ImportCA(ctx context.Context, tenant, name string, req ImportC
 	if err != nil {
 		return CA{}, err
 	}
-	return s.updateCA(ctx, tenant, name, func(st storage.Backend, r *caRecord) ([]storage.Op, error) {
-		if r.Kind != Imported || r.State != Pending {
-			return nil, fault.New(fault.AlreadyExists, "CA %q is not waiting for an import", name)
-		}
-		now := s.clock()
-		if err := checkCACert(cert, chain, nil, now); err != nil {
-			return nil, err
-		}
-		info, err := s.keys.Import(ctx, tenant, r.Key, kms.ImportRequest{Token: req.Token, WrappedMaterial: req.WrappedKey})
-		if err != nil {
-			return nil, err
-		}
-		pub, err := s.publicKey(ctx, tenant, r.Key)
-		if err != nil {
-			return nil, err
-		}
-		if !pub.Equal(cert.PublicKey) {
-			return nil, fault.New(fault.CertificateInvalid, "the certificate is not for the imported key")
-		}
-		if _, err := s.keys.SetMinVersions(ctx, tenant, r.Key, kms.MinVersions{Decryption: info.LatestVersion}); err != nil {
+	// The key is imported before the transaction, which may run more
+	// than once and must call out to nothing; the transaction then checks
+	// again that the CA is still pending.
+	if err := checkTenant(tenant); err != nil {
+		return CA{}, err
+	}
+	st, err := s.backend()
+	if err != nil {
+		return CA{}, err
+	}
+	r, err := readCA(ctx, st, tenant, name)
+	if err != nil {
+		return CA{}, err
+	}
+	if err := pendingImport(r); err != nil {
+		return CA{}, err
+	}
+	now := s.clock()
+	if err := checkCACert(cert, chain, nil, now); err != nil {
+		return CA{}, err
+	}
+	info, err := s.keys.Import(ctx, tenant, r.Key, kms.ImportRequest{Token: req.Token, WrappedMaterial: req.WrappedKey})
+	if err != nil {
+		return CA{}, err
+	}
+	pub, err := s.publicKey(ctx, tenant, r.Key)
+	if err != nil {
+		return CA{}, err
+	}
+	if !pub.Equal(cert.PublicKey) {
+		return CA{}, fault.New(fault.CertificateInvalid, "the certificate is not for the imported key")
+	}
+	if _, err := s.keys.SetMinVersions(ctx, tenant, r.Key, kms.MinVersions{Decryption: info.LatestVersion}); err != nil {
+		return CA{}, err
+	}
+	return s.updateCA(ctx, tenant, name, func(tx storage.Backend, r *caRecord) ([]storage.Op, error) {
+		if err := pendingImport(r); err != nil {
 			return nil, err
 		}
 		r.State, r.Certificate, r.Chain, r.Config = Active, cert.Raw, rawChain(chain), cfg
-		return s.firstCRL(ctx, st, tenant, r, now)
+		return s.firstCRL(ctx, tx, tenant, r, now)
 	})
+}
+
+// pendingImport refuses a CA that is not an imported one waiting for its
+// key.
+func pendingImport(r *caRecord) error {
+	if r.Kind != Imported || r.State != Pending {
+		return fault.New(fault.AlreadyExists, "CA %q is not waiting for an import", r.Name)
+	}
+	return nil
 }

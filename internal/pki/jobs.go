@@ -65,36 +65,40 @@ func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error)
 // runCRLJob issues the CRL that the schedule entry path calls for, or
 // deletes the entry if it is stale.
 func (s *Service) runCRLJob(ctx context.Context, st storage.Backend, path, tenant, ca string, now time.Time) (bool, error) {
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return false, err
-	}
-	defer s.writeM.Unlock()
-	r, err := readCA(ctx, st, tenant, ca)
-	if fault.Is(err, fault.CANotFound) {
-		return false, deleteEntry(ctx, st, path)
-	}
+	// Conditioned, like a revocation, on the CA's CRL record: of a job and
+	// a revocation at once, one signs again on the other's result.
+	issued := false
+	err := storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		issued = false
+		r, err := readCA(ctx, tx, tenant, ca)
+		if fault.Is(err, fault.CANotFound) {
+			return tx.Delete(ctx, path)
+		}
+		if err != nil {
+			return err
+		}
+		prev, err := readCRL(ctx, tx, tenant, ca)
+		if err != nil {
+			return err
+		}
+		if prev == nil || dueCRLPath(prev.Due, tenant, ca) != path {
+			return tx.Delete(ctx, path)
+		}
+		a, err := newAuthority(tenant, r)
+		if err != nil {
+			return err
+		}
+		ops, err := s.makeCRL(ctx, tx, a, now)
+		if err != nil {
+			return err
+		}
+		issued = true
+		return tx.Batch(ctx, ops)
+	})
 	if err != nil {
-		return false, err
-	}
-	prev, err := readCRL(ctx, st, tenant, ca)
-	if err != nil {
-		return false, err
-	}
-	if prev == nil || dueCRLPath(prev.Due, tenant, ca) != path {
-		return false, deleteEntry(ctx, st, path)
-	}
-	a, err := newAuthority(tenant, r)
-	if err != nil {
-		return false, err
-	}
-	ops, err := s.makeCRL(ctx, st, a, now)
-	if err != nil {
-		return false, err
-	}
-	if err := st.Batch(ctx, ops); err != nil {
 		return false, storageErr(err)
 	}
-	return true, nil
+	return issued, nil
 }
 
 // parseDueCRL splits a path made by dueCRLPath.
@@ -105,11 +109,4 @@ func parseDueCRL(path string) (at int64, tenant, ca string, ok bool) {
 	}
 	at, err := strconv.ParseInt(parts[0], 10, 64)
 	return at, parts[1], parts[2], err == nil
-}
-
-func deleteEntry(ctx context.Context, st storage.Backend, path string) error {
-	if err := st.Delete(ctx, path); err != nil {
-		return storageErr(err)
-	}
-	return nil
 }

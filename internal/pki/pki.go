@@ -68,10 +68,9 @@ type Service struct {
 	now        func() time.Time
 	pbkdf2Iter int
 
-	store    storage.Slot  // empty while sealed
-	cas      sync.Map      // tenant + "/" + ca -> *authority
-	profiles sync.Map      // tenant + "/" + ca + "/" + name -> *profile
-	writeM   storage.Mutex // serialises changes to records
+	store    storage.Slot // empty while sealed
+	cas      sync.Map     // tenant + "/" + ca -> *authority
+	profiles sync.Map     // tenant + "/" + ca + "/" + name -> *profile
 }
 
 // Option configures a Service.
@@ -92,7 +91,7 @@ func WithPBKDF2Iterations(n int) Option { return func(s *Service) { s.pbkdf2Iter
 
 // New returns a sealed Service whose CA keys live in keys.
 func New(keys *kms.Service, opts ...Option) *Service {
-	s := &Service{keys: keys, rand: rand.Reader, now: time.Now, writeM: storage.Mutex{Name: "mima-pki-writes"}}
+	s := &Service{keys: keys, rand: rand.Reader, now: time.Now}
 	for _, o := range opts {
 		o(s)
 	}

@@ -197,14 +197,13 @@ func (s *Service) changeProfile(ctx context.Context, tenant, ca, name string, af
 	if err != nil {
 		return err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return err
-	}
-	defer s.writeM.Unlock()
-	if _, err := readCA(ctx, st, tenant, ca); err != nil {
-		return err
-	}
-	if err := st.Batch(ctx, []storage.Op{op}); err != nil {
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		if _, err := readCA(ctx, tx, tenant, ca); err != nil {
+			return err
+		}
+		return tx.Batch(ctx, []storage.Op{op})
+	})
+	if err != nil {
 		return storageErr(err)
 	}
 	s.profiles.Store(profileCacheKey(tenant, ca, name), after)

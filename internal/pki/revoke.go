@@ -66,38 +66,42 @@ func (s *Service) changeRevocation(ctx context.Context, tenant, serial string, c
 	if err != nil {
 		return Certificate{}, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return Certificate{}, err
-	}
-	defer s.writeM.Unlock()
-	c, err := readCert(ctx, st, tenant, sn)
-	if err != nil {
-		return Certificate{}, err
-	}
-	a, err := s.loadCA(ctx, tenant, c.CA)
-	if err != nil {
-		return Certificate{}, err
-	}
-	var index []storage.Op
-	if c.State != Valid {
-		index = append(index, storage.Op{Key: revokedPath(tenant, c), Delete: true})
-	}
+	// No lock: the transaction is conditioned on the certificate and on
+	// its CA's current CRL record, which every revocation of that CA
+	// rewrites, so revocations of one CA follow each other, each CRL
+	// listing all those before it, and other CAs' proceed in parallel.
+	var c *Certificate
 	now := s.clock()
-	if err := change(c, now); err != nil {
-		return Certificate{}, err
-	}
-	if c.State != Valid {
-		index = append(index, storage.Op{Key: revokedPath(tenant, c), Value: []byte{}})
-	}
-	crlOps, err := s.makeCRL(ctx, st, a, now, index...)
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		var err error
+		if c, err = readCert(ctx, tx, tenant, sn); err != nil {
+			return err
+		}
+		a, err := s.loadCA(ctx, tenant, c.CA)
+		if err != nil {
+			return err
+		}
+		var index []storage.Op
+		if c.State != Valid {
+			index = append(index, storage.Op{Key: revokedPath(tenant, c), Delete: true})
+		}
+		if err := change(c, now); err != nil {
+			return err
+		}
+		if c.State != Valid {
+			index = append(index, storage.Op{Key: revokedPath(tenant, c), Value: []byte{}})
+		}
+		crlOps, err := s.makeCRL(ctx, tx, a, now, index...)
+		if err != nil {
+			return err
+		}
+		op, err := certOp(tenant, c)
+		if err != nil {
+			return err
+		}
+		return tx.Batch(ctx, append(append([]storage.Op{op}, index...), crlOps...))
+	})
 	if err != nil {
-		return Certificate{}, err
-	}
-	op, err := certOp(tenant, c)
-	if err != nil {
-		return Certificate{}, err
-	}
-	if err := st.Batch(ctx, append(append([]storage.Op{op}, index...), crlOps...)); err != nil {
 		return Certificate{}, storageErr(err)
 	}
 	return c.at(now), nil

@@ -52,3 +52,19 @@ func (s *Service) newSerial(ctx context.Context, st storage.Backend, tenant stri
 	}
 	return nil, internalErr(errors.New("pki: the random source keeps repeating serial numbers"))
 }
+
+// claimSerials refuses, with an internal error, serials of which st holds
+// a certificate: read in a transaction, their absence is its condition,
+// so that no two certificates of a tenant share a serial.
+func claimSerials(ctx context.Context, st storage.Backend, tenant string, serials ...*big.Int) error {
+	for _, n := range serials {
+		_, err := st.Get(ctx, certPath(tenant, serialString(n)))
+		if err == nil {
+			return internalErr(fmt.Errorf("pki: serial %s was taken concurrently", serialString(n)))
+		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return storageErr(err)
+		}
+	}
+	return nil
+}

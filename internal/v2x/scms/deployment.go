@@ -154,10 +154,8 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 	if err != nil {
 		return Deployment{}, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return Deployment{}, storageErr(err)
-	}
-	defer s.writeM.Unlock()
+	// Checked here to fail early, claimed by the final write's condition:
+	// no lock across the authorities' key creations and signatures.
 	if _, err := st.Get(ctx, deploymentPath(req.Name)); err == nil {
 		return Deployment{}, fault.New(fault.AlreadyExists, "deployment %q exists", req.Name)
 	} else if !errors.Is(err, storage.ErrNotFound) {
@@ -200,7 +198,11 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 	if err != nil {
 		return Deployment{}, internalErr(err)
 	}
-	if err := st.Put(ctx, deploymentPath(d.Name), rec); err != nil {
+	err = st.Swap(ctx, []storage.Cond{{Key: deploymentPath(d.Name), Absent: true}}, []storage.Op{{Key: deploymentPath(d.Name), Value: rec}})
+	if errors.Is(err, storage.ErrConflict) {
+		return Deployment{}, fault.New(fault.AlreadyExists, "deployment %q exists", req.Name)
+	}
+	if err != nil {
 		return Deployment{}, storageErr(err)
 	}
 	return d, nil

@@ -146,83 +146,86 @@ func (s *Service) Enrol(ctx context.Context, dep string, spdu []byte) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return nil, storageErr(err)
-	}
-	defer s.writeM.Unlock()
-	devPath := d.path(d.Tenants.ECA, "eca", "devices/"+*r.CanonicalID)
-	var dev DeviceEntry
-	found, err := getJSON(ctx, st, devPath, &dev)
-	switch {
-	case err != nil:
-		return nil, err
-	case !found:
-		return nil, fault.New(fault.DeviceNotAllowed, "device %q is not on the ECA's allow-list", *r.CanonicalID)
-	case dev.Blocked:
-		return nil, fault.New(fault.DeviceBlocked, "device %q was revoked for misbehaviour", *r.CanonicalID)
-	}
-	allowed := d.VehiclePsids
-	if dev.Kind == Roadside {
-		allowed = d.RoadsidePsids
-	}
-	for _, g := range r.TbsCert.CertRequestPermissions {
-		if g.SubjectPermissions.All != nil {
-			return nil, refused("a device may not request all permissions")
+	// One transaction conditioned on the device's entry, without a lock
+	// across the signatures: a misbehaviour revocation (which blocks the
+	// entry) or another enrolment in between makes it run again.
+	var out []byte
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		devPath := d.path(d.Tenants.ECA, "eca", "devices/"+*r.CanonicalID)
+		var dev DeviceEntry
+		found, err := getJSON(ctx, tx, devPath, &dev)
+		switch {
+		case err != nil:
+			return err
+		case !found:
+			return fault.New(fault.DeviceNotAllowed, "device %q is not on the ECA's allow-list", *r.CanonicalID)
+		case dev.Blocked:
+			return fault.New(fault.DeviceBlocked, "device %q was revoked for misbehaviour", *r.CanonicalID)
 		}
-		for _, p := range g.SubjectPermissions.Explicit {
-			if !slices.Contains(allowed, p.Psid) && p.Psid != s.profile.SecurityMgmtPsid {
-				return nil, refused("a %s may not request PSID %d", dev.Kind, p.Psid)
+		allowed := d.VehiclePsids
+		if dev.Kind == Roadside {
+			allowed = d.RoadsidePsids
+		}
+		for _, g := range r.TbsCert.CertRequestPermissions {
+			if g.SubjectPermissions.All != nil {
+				return refused("a device may not request all permissions")
+			}
+			for _, p := range g.SubjectPermissions.Explicit {
+				if !slices.Contains(allowed, p.Psid) && p.Psid != s.profile.SecurityMgmtPsid {
+					return refused("a %s may not request PSID %d", dev.Kind, p.Psid)
+				}
 			}
 		}
-	}
-	reqHash := s.profile.DataHashedID8(spdu)
-	reqHex := hex.EncodeToString(reqHash[:])
-	// A retry (or replay) of the request last answered gets the same
-	// certificate, not another.
-	if dev.LastRequest == reqHex && len(dev.Enrolled) > 0 {
-		e, err := s.enrolmentRecord(ctx, d, st, dev.Enrolled[len(dev.Enrolled)-1])
+		reqHash := s.profile.DataHashedID8(spdu)
+		reqHex := hex.EncodeToString(reqHash[:])
+		// A retry (or replay) of the request last answered gets the same
+		// certificate, not another.
+		if dev.LastRequest == reqHex && len(dev.Enrolled) > 0 {
+			e, err := s.enrolmentRecord(ctx, d, tx, dev.Enrolled[len(dev.Enrolled)-1])
+			if err != nil {
+				return err
+			}
+			var cert ieee1609.Certificate
+			if err := coer.Unmarshal(e.Cert, &cert); err != nil {
+				return internalErr(err)
+			}
+			out, err = s.enrolResponse(ctx, d, reqHash, &cert)
+			return err
+		}
+		cert, err := s.issueEnrolment(ctx, d, r, now)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		var cert ieee1609.Certificate
-		if err := coer.Unmarshal(e.Cert, &cert); err != nil {
-			return nil, internalErr(err)
+		if out, err = s.enrolResponse(ctx, d, reqHash, cert); err != nil {
+			return err
 		}
-		return s.enrolResponse(ctx, d, reqHash, &cert)
-	}
-	cert, err := s.issueEnrolment(ctx, d, r, now)
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.enrolResponse(ctx, d, reqHash, cert)
-	if err != nil {
-		return nil, err
-	}
-	id, err := certID(cert)
-	if err != nil {
-		return nil, err
-	}
-	id10, err := certID10(cert)
-	if err != nil {
-		return nil, err
-	}
-	der, err := encode(cert)
-	if err != nil {
-		return nil, err
-	}
-	dev.Enrolled, dev.LastRequest = append(dev.Enrolled, hex.EncodeToString(id[:])), reqHex
-	ops := make([]storage.Op, 2)
-	if ops[0], err = putOp(devPath, dev); err != nil {
-		return nil, err
-	}
-	ops[1], err = putOp(d.path(d.Tenants.ECA, "eca", "enrolled/"+hex.EncodeToString(id[:])), enrolled{
-		Device: dev.ID, ID10: hex.EncodeToString(id10[:]), End: ieee1609.Time32Of(cert.ToBeSigned.ValidityPeriod.End()), Cert: der,
+		id, err := certID(cert)
+		if err != nil {
+			return err
+		}
+		id10, err := certID10(cert)
+		if err != nil {
+			return err
+		}
+		der, err := encode(cert)
+		if err != nil {
+			return err
+		}
+		dev.Enrolled, dev.LastRequest = append(dev.Enrolled, hex.EncodeToString(id[:])), reqHex
+		ops := make([]storage.Op, 2)
+		if ops[0], err = putOp(devPath, dev); err != nil {
+			return err
+		}
+		ops[1], err = putOp(d.path(d.Tenants.ECA, "eca", "enrolled/"+hex.EncodeToString(id[:])), enrolled{
+			Device: dev.ID, ID10: hex.EncodeToString(id10[:]), End: ieee1609.Time32Of(cert.ToBeSigned.ValidityPeriod.End()), Cert: der,
+		})
+		if err != nil {
+			return err
+		}
+		return batch(ctx, tx, ops)
 	})
 	if err != nil {
-		return nil, err
-	}
-	if err := batch(ctx, st, ops); err != nil {
-		return nil, err
+		return nil, storageErr(err)
 	}
 	return out, nil
 }

@@ -54,29 +54,33 @@ func (s *Service) Report(ctx context.Context, dep string, certCOER []byte) (Revo
 	if err != nil {
 		return Revocation{}, err
 	}
-	// The LAs are asked for seeds first, without the locks, so that a slow
-	// LA holds up no one; under the locks, only for requests that came
+	// The LAs are asked for seeds first, outside the transaction, so that
+	// a transaction that runs again asks only for requests that came
 	// meanwhile.
 	seeds := map[string]storage.Op{}
 	if _, _, _, err := s.report(ctx, d, st, &cert, seeds); err != nil {
 		return Revocation{}, err
 	}
-	// Held while the device is found and revoked, so that it can neither
-	// enrol nor ask for certificates in between, nor be revoked twice.
-	if err := s.writeM.Lock(ctx, st); err != nil {
+	// One transaction, without a lock, conditioned on what it read: the
+	// report (not revoked twice), the device's ECA entry (no enrolment in
+	// between) and each enrolment's request count (no request in between,
+	// see Request).
+	var (
+		out   Revocation
+		fresh bool
+	)
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		var (
+			ops []storage.Op
+			err error
+		)
+		if out, ops, fresh, err = s.report(ctx, d, tx, &cert, seeds); err != nil || len(ops) == 0 {
+			return err
+		}
+		return batch(ctx, tx, ops)
+	})
+	if err != nil {
 		return Revocation{}, storageErr(err)
-	}
-	defer s.writeM.Unlock()
-	if err := s.requestM.Lock(ctx, st); err != nil {
-		return Revocation{}, storageErr(err)
-	}
-	defer s.requestM.Unlock()
-	out, ops, fresh, err := s.report(ctx, d, st, &cert, seeds)
-	if err != nil || len(ops) == 0 {
-		return out, err
-	}
-	if err := batch(ctx, st, ops); err != nil {
-		return Revocation{}, err
 	}
 	if fresh {
 		if _, err := s.IssueCRLs(ctx, dep); err != nil {
@@ -178,6 +182,11 @@ func (s *Service) revocation(ctx context.Context, d *deployment, st storage.Back
 // unless seeds has them already, and kept there), a roadside unit's
 // certificate on the hash-based one.
 func (s *Service) revokeRequests(ctx context.Context, d *deployment, st storage.Backend, enrolment string, iRev uint16, seeds map[string]storage.Op) ([]storage.Op, error) {
+	// Read before the listing, the count is the condition that no request
+	// of the enrolment is stored before the revocation is.
+	if _, err := d.requestCount(ctx, st, enrolment); err != nil {
+		return nil, err
+	}
 	prefix := d.byEnrolment(enrolment, "")
 	keys, err := st.List(ctx, prefix, "", 0)
 	if err != nil {

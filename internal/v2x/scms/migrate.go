@@ -21,14 +21,25 @@ func (s *Service) Migrate(ctx context.Context, name string) (Deployment, error) 
 	if err != nil {
 		return Deployment{}, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
+	// Conditioned on the deployment's record, not under a lock across
+	// the signatures: a migration that another node finished first runs
+	// again and finds nothing to do.
+	var (
+		d       Deployment
+		changed bool
+	)
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		var err error
+		d, changed, err = s.reissue(ctx, tx, name)
+		return err
+	})
+	if err != nil {
 		return Deployment{}, storageErr(err)
 	}
-	d, changed, err := s.reissue(ctx, st, name)
-	s.writeM.Unlock()
-	if err != nil || !changed {
-		return d, err
+	if !changed {
+		return d, nil
 	}
+	s.deps.Delete(name)
 	if _, err := s.IssueCRLs(ctx, name); err != nil {
 		return Deployment{}, err
 	}
@@ -71,6 +82,5 @@ func (s *Service) reissue(ctx context.Context, st storage.Backend, name string) 
 	if err := st.Put(ctx, deploymentPath(name), rec); err != nil {
 		return Deployment{}, false, storageErr(err)
 	}
-	s.deps.Delete(name)
 	return d, true, nil
 }

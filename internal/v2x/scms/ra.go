@@ -160,22 +160,34 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 	}
 	ops = append(ops, op, storage.Op{Key: d.byEnrolment(rec.Enrolment, reqHex), Value: []byte{}},
 		storage.Op{Key: d.byExpiry(rec.Expires, reqHex), Value: []byte{}})
-	if err := s.requestM.Lock(ctx, st); err != nil {
+	// One transaction, without a lock: the same request may have arrived
+	// meanwhile, at this node or another, or the MA may have revoked the
+	// device. The request is stored on condition that it is still new,
+	// that its enrolment certificate is not blocked, and that the
+	// enrolment's request count is the one read, which it advances: a
+	// revocation reads that count before it lists the enrolment's requests
+	// (revokeRequests), so either it sees this request or this request
+	// sees the block.
+	dup := false
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		var err error
+		if dup, err = getJSON(ctx, tx, recPath, &seen); err != nil || dup {
+			return err
+		}
+		if err := s.checkBlocked(ctx, d, tx, rec.Enrolment); err != nil {
+			return err
+		}
+		count, err := d.requestCount(ctx, tx, rec.Enrolment)
+		if err != nil {
+			return err
+		}
+		return batch(ctx, tx, append(ops, storage.Op{Key: d.requestCountPath(rec.Enrolment), Value: []byte(strconv.Itoa(count + 1))}))
+	})
+	if err != nil {
 		return Ack{}, storageErr(err)
 	}
-	defer s.requestM.Unlock()
-	// The same request may have arrived meanwhile, at this node or
-	// another; or the MA may have revoked the device.
-	if found, err := getJSON(ctx, st, recPath, &seen); err != nil {
-		return Ack{}, err
-	} else if found {
+	if dup {
 		return s.ack(ctx, d, reqHash, seen)
-	}
-	if err := s.checkBlocked(ctx, d, st, rec.Enrolment); err != nil {
-		return Ack{}, err
-	}
-	if err := batch(ctx, st, ops); err != nil {
-		return Ack{}, err
 	}
 	return s.ack(ctx, d, reqHash, rec)
 }
@@ -237,6 +249,30 @@ func (s *Service) checkBlocked(ctx context.Context, d *deployment, st storage.Ba
 	default:
 		return storageErr(err)
 	}
+}
+
+// requestCountPath is where the RA counts the requests made with an
+// enrolment certificate: the record that a request and a revocation of
+// its device both condition on.
+func (d *deployment) requestCountPath(enrolment string) string {
+	return d.path(d.Tenants.RA, "ra", "request-counts/"+enrolment)
+}
+
+// requestCount reads the count of requests made with an enrolment
+// certificate from st (a transaction, of which it becomes a condition).
+func (d *deployment) requestCount(ctx context.Context, st storage.Backend, enrolment string) (int, error) {
+	b, err := st.Get(ctx, d.requestCountPath(enrolment))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, storageErr(err)
+	}
+	n, err := strconv.Atoi(string(b))
+	if err != nil {
+		return 0, internalErr(fmt.Errorf("the request count of enrolment certificate %s is corrupt", enrolment))
+	}
+	return n, nil
 }
 
 // byEnrolment is the path of the RA's index entry of a request by its
@@ -446,10 +482,6 @@ func (s *Service) Flush(ctx context.Context, dep string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return 0, storageErr(err)
-	}
-	defer s.writeM.Unlock()
 	prefix := d.path(d.Tenants.RA, "ra", "queue/")
 	keys, err := st.List(ctx, prefix, "", 0)
 	if err != nil {
@@ -484,7 +516,11 @@ func (s *Service) shuffle(keys []string) error {
 	return nil
 }
 
-// flushBatch sends one batch to the PCA and files the answers.
+// flushBatch sends one batch to the PCA and files the answers. The
+// answers are filed in one transaction, without a lock across the PCA's
+// signatures, on condition that their queue entries are still there: an
+// entry another flusher filed meanwhile is skipped, its answer dropped,
+// so that no request gets a certificate twice.
 func (s *Service) flushBatch(ctx context.Context, d *deployment, st storage.Backend, keys []string) error {
 	entries := make([]queued, len(keys))
 	spdus := make([][]byte, len(keys))
@@ -498,34 +534,56 @@ func (s *Service) flushBatch(ctx context.Context, d *deployment, st storage.Back
 	if err != nil {
 		return err
 	}
-	files := map[string][]ieee1609.Data{}
-	requests := map[string]*raRequest{}
-	var ops []storage.Op
+	private := make([]*ieee1609.Data, len(responses))
 	for n, raw := range responses {
-		private, err := s.checkPCAResponse(d, raw)
+		if private[n], err = s.checkPCAResponse(d, raw); err != nil {
+			return err
+		}
+	}
+	err = storage.Atomic(ctx, st, func(tx storage.Backend) error {
+		ops, err := s.fileResponses(ctx, d, tx, keys, entries, private)
 		if err != nil {
 			return err
 		}
-		e := entries[n]
+		return batch(ctx, tx, ops)
+	})
+	if err != nil {
+		return storageErr(err)
+	}
+	return nil
+}
+
+// fileResponses returns the ops that file the private responses of the
+// queue entries at keys that tx still holds, and delete those entries.
+func (s *Service) fileResponses(ctx context.Context, d *deployment, tx storage.Backend, keys []string, entries []queued, private []*ieee1609.Data) ([]storage.Op, error) {
+	files := map[string][]ieee1609.Data{}
+	requests := map[string]*raRequest{}
+	var ops []storage.Op
+	for n, e := range entries {
+		if _, err := tx.Get(ctx, keys[n]); errors.Is(err, storage.ErrNotFound) {
+			continue // filed by another flusher
+		} else if err != nil {
+			return nil, storageErr(err)
+		}
 		rec := requests[e.Request]
 		if rec == nil {
 			rec = new(raRequest)
-			if _, err := getJSON(ctx, st, d.path(d.Tenants.RA, "ra", "requests/"+e.Request), rec); err != nil {
-				return err
+			if _, err := getJSON(ctx, tx, d.path(d.Tenants.RA, "ra", "requests/"+e.Request), rec); err != nil {
+				return nil, err
 			}
 			requests[e.Request] = rec
 		}
 		file := d.filePath(rec, e.Request, e.Period)
 		if _, ok := files[file]; !ok {
 			var old []ieee1609.Data
-			if b, err := st.Get(ctx, file); err == nil {
+			if b, err := tx.Get(ctx, file); err == nil {
 				if err := coer.Unmarshal(b, &old); err != nil {
-					return internalErr(err)
+					return nil, internalErr(err)
 				}
 			}
 			files[file] = old
 		}
-		files[file] = append(files[file], *private)
+		files[file] = append(files[file], *private[n])
 		if k := int(e.Period - rec.First); k >= 0 && k < len(rec.Pending) {
 			rec.Pending[k]--
 		}
@@ -534,18 +592,18 @@ func (s *Service) flushBatch(ctx context.Context, d *deployment, st storage.Back
 	for file, list := range files {
 		b, err := encode(&list)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ops = append(ops, storage.Op{Key: file, Value: b})
 	}
 	for h, rec := range requests {
 		op, err := putOp(d.path(d.Tenants.RA, "ra", "requests/"+h), rec)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ops = append(ops, op)
 	}
-	return batch(ctx, st, ops)
+	return ops, nil
 }
 
 // checkPCAResponse verifies an AcaRaCertResponseSpdu and returns the

@@ -75,12 +75,8 @@ type Service struct {
 	now     func() time.Time
 	profile *sec.Profile
 
-	store  storage.Slot // empty while sealed
-	deps   sync.Map     // name -> *deployment
-	writeM storage.Mutex
-	// requestM orders the RA's writing of new requests, which never
-	// touches records that writeM guards.
-	requestM storage.Mutex
+	store storage.Slot // empty while sealed
+	deps  sync.Map     // name -> *deployment
 }
 
 // Option configures a Service.
@@ -103,8 +99,7 @@ func WithProfile(p *sec.Profile) Option { return func(s *Service) { s.profile = 
 
 // New returns a sealed Service whose keys live in keys.
 func New(keys *kms.Service, opts ...Option) *Service {
-	s := &Service{keys: keys, rand: rand.Reader, now: time.Now, profile: sec.CN, writeM: storage.Mutex{Name: "mima-v2x-writes"},
-		requestM: storage.Mutex{Name: "mima-v2x-requests"}}
+	s := &Service{keys: keys, rand: rand.Reader, now: time.Now, profile: sec.CN}
 	for _, o := range opts {
 		o(s)
 	}

@@ -64,10 +64,7 @@ func (s *Service) CreateLA(ctx context.Context, tenant string, c LAConfig) (LACo
 	if err != nil {
 		return LAConfig{}, err
 	}
-	if err := s.writeM.Lock(ctx, st); err != nil {
-		return LAConfig{}, storageErr(err)
-	}
-	defer s.writeM.Unlock()
+	// Checked here to fail early, claimed by the final write's condition.
 	var old LAConfig
 	if found, err := getJSON(ctx, st, laPath(tenant, c.Name)+"config", &old); err != nil {
 		return LAConfig{}, err
@@ -82,7 +79,14 @@ func (s *Service) CreateLA(ctx context.Context, tenant string, c LAConfig) (LACo
 	if err != nil {
 		return LAConfig{}, err
 	}
-	return c, batch(ctx, st, []storage.Op{op, {Key: laIndexPath(tenant, c.Name), Value: []byte{}}})
+	err = st.Swap(ctx, []storage.Cond{{Key: op.Key, Absent: true}}, []storage.Op{op, {Key: laIndexPath(tenant, c.Name), Value: []byte{}}})
+	if errors.Is(err, storage.ErrConflict) {
+		return LAConfig{}, fault.New(fault.AlreadyExists, "LA %q exists", c.Name)
+	}
+	if err != nil {
+		return LAConfig{}, storageErr(err)
+	}
+	return c, nil
 }
 
 func laKeyName(name string) string { return "v2x-la-" + name + "-lci" }
