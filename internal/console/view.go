@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // view is one rendered page.
@@ -136,4 +137,19 @@ func (c *Console) setLang(w http.ResponseWriter, r *http.Request) {
 // localPath reports whether p is a console path, safe to redirect to.
 func localPath(p string) bool {
 	return strings.HasPrefix(p, "/ui/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n")
+}
+
+func kv(rows ...[2]string) *table {
+	t := &table{Head: []string{"Item", "Value"}}
+	for _, r := range rows {
+		t.Rows = append(t.Rows, []cell{{Text: r[0]}, {Text: r[1]}})
+	}
+	return t
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
