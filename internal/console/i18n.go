@@ -24,7 +24,7 @@ var zh = map[string]string{
 	"Check": "检查项", "Area": "层面", "Evidence": "证据", "Fix": "处置", "Download as JSON": "下载 JSON",
 	"GB/T 39786-2021 level 3": "GB/T 39786-2021 第三级", "V2X deployments": "车联网部署", "Deployment": "部署",
 	"From": "起始时间", "To": "截止时间", "Object": "对象", "Seq": "序号", "Time": "时间", "Request": "请求",
-	"The records of the tenant named in the header.": "页眉所示租户的记录。",
+	"The records of the tenant named in the header.":                                      "页眉所示租户的记录。",
 	"Times are RFC 3339 (2026-03-01T10:00:00Z); status is a code (404) or a class (4xx).": "时间格式为 RFC 3339（2026-03-01T10:00:00Z）；状态为状态码（404）或类别（4xx）。",
 	"Language": "语言", "Main menu": "主菜单", "request": "请求",
 	"The form has expired or did not come from this console; reload the page and try again.": "表单已过期或并非来自本控制台，请刷新后重试。",
