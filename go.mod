@@ -12,10 +12,15 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6
 )
 
-require github.com/klauspost/compress v1.20.1
+require (
+	github.com/chromedp/chromedp v0.24.0
+	github.com/klauspost/compress v1.20.1
+)
 
 require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
+	github.com/chromedp/cdproto v0.160.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	golang.org/x/exp/typeparams v0.0.0-20231108232855-2478ac86f678 // indirect
 	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/tools v0.52.0 // indirect

@@ -12,15 +12,17 @@ function drawCharts(root) {
         var xs = Object.keys(times).map(Number).sort(function (a, b) { return a - b; });
         var data = [xs];
         var series = [{}];
+        var total = 0;
         (u.series || []).forEach(function (s, i) {
+          total += s.count;
           var byTime = {};
           s.points.forEach(function (p) { byTime[Date.parse(p.time) / 1000] = p.count; });
           data.push(xs.map(function (t) { return byTime[t] || 0; }));
           series.push({ label: s.name, stroke: "hsl(" + (i * 67 % 360) + ",60%,40%)" });
         });
         el.textContent = "";
-        if (xs.length === 0) { el.textContent = "—"; el.dataset.points = "0"; return; }
-        el.dataset.points = String(xs.length);
+        el.dataset.total = String(total);
+        if (xs.length === 0) { el.textContent = "—"; return; }
         new uPlot({ width: Math.min(el.clientWidth || 800, 1100), height: 220, series: series, axes: [{}, { label: el.dataset.label }] }, data, el);
       });
   });
