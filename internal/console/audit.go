@@ -53,7 +53,7 @@ func auditPage(q *req) ([]section, error) {
 	if rep.OK {
 		status = compliance.Pass
 	}
-	return append([]section{{Title: "Chain verification", Table: &table{Head: []string{"Item", "Value"}, Rows: [][]cell{
+	return append([]section{{Title: "Chain verification", Table: &table{Head: []string{"Item", "Value"}, Narrow: true, Rows: [][]cell{
 		{{Text: "Verified"}, {Text: strconv.FormatBool(rep.OK), Status: status}},
 		{{Text: "Records"}, {Text: strconv.FormatUint(rep.Records, 10)}},
 		{{Text: "Last checkpoint"}, {Text: strconv.FormatUint(rep.LastCheckpointSeq, 10) + " · " + when(rep.LastCheckpointTime)}},
