@@ -26,7 +26,7 @@ var zh = map[string]string{
 	"From": "起始时间", "To": "截止时间", "Object": "对象", "Seq": "序号", "Time": "时间", "Request": "请求",
 	"The records of the tenant named in the header.":                                      "页眉所示租户的记录。",
 	"Times are RFC 3339 (2026-03-01T10:00:00Z); status is a code (404) or a class (4xx).": "时间格式为 RFC 3339（2026-03-01T10:00:00Z）；状态为状态码（404）或类别（4xx）。",
-	"Language": "语言", "Main menu": "主菜单", "request": "请求",
+	"None": "无", "Language": "语言", "Main menu": "主菜单", "request": "请求",
 	"The form has expired or did not come from this console; reload the page and try again.": "表单已过期或并非来自本控制台，请刷新后重试。",
 	"Your session has ended; sign in again.":                                                 "会话已结束，请重新登录。",
 	"The token was not accepted.":                                                            "令牌未被接受。",
