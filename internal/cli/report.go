@@ -18,10 +18,10 @@ func (e *env) reportCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
 		Short: "Reports drawn from the live system",
-		// The report also writes HTML.
+		// The report also writes HTML and PDF.
 		PersistentPreRunE: func(*cobra.Command, []string) error {
-			if e.format != "table" && e.format != "json" && e.format != "html" {
-				return fmt.Errorf("--format must be table, json or html")
+			if e.format != "table" && e.format != "json" && e.format != "html" && e.format != "pdf" {
+				return fmt.Errorf("--format must be table, json, html or pdf")
 			}
 			return nil
 		},
@@ -29,7 +29,7 @@ func (e *env) reportCommand() *cobra.Command {
 	var rulesFile string
 	compl := &cobra.Command{
 		Use:   "compliance",
-		Short: "GB/T 39786-2021 level-3 checks with evidence, as seen by this token (--format table, json or html)",
+		Short: "GB/T 39786-2021 level-3 checks with evidence, as seen by this token (--format table, json, html or pdf; pdf prints with Chromium)",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
 			rules, err := compliance.Level(3)
@@ -54,8 +54,11 @@ func (e *env) reportCommand() *cobra.Command {
 				return err
 			}
 			rep := compliance.Evaluate(rules, e.tenant, now, facts)
-			if e.format == "html" {
+			switch e.format {
+			case "html":
 				return compliance.WriteHTML(e.out, rep)
+			case "pdf":
+				return compliance.WritePDF(ctx, e.out, rep)
 			}
 			return e.print(rep, func(w io.Writer) {
 				for _, ch := range rep.Checks {

@@ -189,8 +189,11 @@ func statusOf(err error) int {
 // never hold secrets.
 func errorText(lang string, err error) string {
 	var e *sdk.Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.RequestID != "" {
 		return fmt.Sprintf("%s: %s (%s %s)", e.Code, e.Message, translate(lang, "request"), e.RequestID)
+	}
+	if errors.As(err, &e) {
+		return e.Code + ": " + e.Message
 	}
 	return err.Error()
 }

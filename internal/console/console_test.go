@@ -334,3 +334,58 @@ func TestLanguage(t *testing.T) {
 		t.Fatalf("switching language: %s %+v", w.Header().Get("Location"), w.Result().Cookies())
 	}
 }
+
+// TestAuditPageSearchesOwnTenant: the audit page searches GET
+// /v1/audit/records with the user's token, so a tenant admin finds its own
+// records, filtered by operation and object, and never another tenant's.
+func TestAuditPageSearchesOwnTenant(t *testing.T) {
+	n := newNode(t)
+	a, b := n.signIn(n.tenant("tenant-a"), false), n.signIn(n.tenant("tenant-b"), false)
+	for _, k := range []struct {
+		br   *browser
+		name string
+	}{{a, "key-of-a"}, {b, "key-of-b"}} {
+		if w := k.br.post("/ui/keys", url.Values{"name": {k.name}, "type": {"sm4"}}); w.Code != http.StatusSeeOther {
+			t.Fatalf("create %s: %d %s", k.name, w.Code, w.Body)
+		}
+	}
+	if w := a.post("/ui/keys/key-of-a/rotate", nil); w.Code != http.StatusSeeOther {
+		t.Fatalf("rotate: %d %s", w.Code, w.Body)
+	}
+	rows := regexp.MustCompile(`<tr><td>\s*(\d+)\s*</td>`)
+	for _, c := range []struct {
+		query      string
+		want, none []string
+	}{
+		{"operation=keys.create", []string{"key-of-a", "keys.create"}, []string{"key-of-b", "keys.rotate", "tokens.self"}},
+		{"object=key-of-a", []string{"keys.create", "keys.rotate"}, []string{"key-of-b"}},
+		{"object=key-of-b", nil, []string{"key-of-b"}},
+		{"", []string{"key-of-a", "keys.rotate"}, []string{"key-of-b"}},
+	} {
+		w := a.get("/ui/audit?" + c.query)
+		_, body, found := strings.Cut(w.Body.String(), "<h2>Records</h2>")
+		if w.Code != http.StatusOK || !found {
+			t.Fatalf("%s: %d %s", c.query, w.Code, w.Body)
+		}
+		for _, s := range c.want {
+			if !strings.Contains(body, s) {
+				t.Errorf("%q: the page lacks %q", c.query, s)
+			}
+		}
+		for _, s := range c.none {
+			if strings.Contains(body, s) {
+				t.Errorf("%q: the page shows %q", c.query, s)
+			}
+		}
+		if c.want != nil && len(rows.FindAllString(body, -1)) == 0 {
+			t.Errorf("%q: no record rows: %s", c.query, body)
+		}
+	}
+	// Naming another tenant in the query changes nothing: the token's tenant is searched.
+	if w := a.get("/ui/audit?tenant=tenant-b"); strings.Contains(w.Body.String(), "key-of-b") || !strings.Contains(w.Body.String(), "key-of-a") {
+		t.Errorf("tenant A asking for tenant B's records: %d %s", w.Code, w.Body)
+	}
+	if w := a.get("/ui/audit?from=yesterday"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "invalid_argument") {
+		t.Errorf("a malformed time: %d %s", w.Code, w.Body)
+	}
+}

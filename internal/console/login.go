@@ -57,3 +57,9 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
+
+func (c *Console) logout(q *req) ([]section, error) {
+	c.sessions.end(q.id)
+	setCookie(q.w, q.r, cookieName, "", -1)
+	return nil, redirectTo("/ui/login")
+}

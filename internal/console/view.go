@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // view is one rendered page.
@@ -34,6 +35,8 @@ type section struct {
 type table struct {
 	Head []string
 	Rows [][]cell
+	// Narrow tables (item and value) are as wide as their content.
+	Narrow bool
 }
 
 // cell is a table cell: text, perhaps a link, perhaps action buttons
@@ -136,4 +139,25 @@ func (c *Console) setLang(w http.ResponseWriter, r *http.Request) {
 // localPath reports whether p is a console path, safe to redirect to.
 func localPath(p string) bool {
 	return strings.HasPrefix(p, "/ui/") && !strings.HasPrefix(p, "//") && !strings.ContainsAny(p, "\\\r\n")
+}
+
+// kv is a narrow table of items and their values; an empty value shows
+// as a dash.
+func kv(rows ...[2]string) *table {
+	t := &table{Head: []string{"Item", "Value"}, Narrow: true}
+	for _, r := range rows {
+		if r[1] == "" {
+			r[1] = "—"
+		}
+		t.Rows = append(t.Rows, []cell{{Text: r[0]}, {Text: r[1]}})
+	}
+	return t
+}
+
+// when shows a time in UTC to the minute; the zero time is a dash.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
