@@ -104,6 +104,7 @@ type call struct {
 	scope   scope
 	pattern string
 	cbor    bool // the body is CBOR, and so is the answer
+	start   time.Time
 }
 
 // markSensitive records a field whose HMAC, not value, goes to audit.
@@ -140,15 +141,19 @@ func (s *Server) register(rt *route) {
 	}
 	obs := s.metrics.observer(rt.method + " " + rt.pattern)
 	s.mux.HandleFunc(rt.method+" "+rt.pattern, func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		c := &call{ctx: r.Context(), w: w, r: r, id: s.newRequestID(), scope: rt.scope, pattern: rt.pattern, cbor: rt.cbor && isCBOR(r)}
+		c := &call{ctx: r.Context(), w: w, r: r, id: s.newRequestID(), scope: rt.scope, pattern: rt.pattern,
+			cbor: rt.cbor && isCBOR(r), start: time.Now()}
 		status := s.dispatch(rt, c)
-		took := time.Since(start)
-		obs(status, took)
-		if c.tenant != "" {
-			s.usage.Record(c.tenant, rt.op, meteredKey(rt, c, status), status >= 400, took)
-		}
+		obs(status, time.Since(c.start))
 	})
+}
+
+// meter counts the request in its tenant's usage before its answer is
+// written, so that a client holding the answer finds it counted.
+func (s *Server) meter(rt *route, c *call, status int) {
+	if c.tenant != "" {
+		s.usage.Record(c.tenant, rt.op, meteredKey(rt, c, status), status >= 400, time.Since(c.start))
+	}
 }
 
 // meteredKey is the key a call is metered under: the object of the key
@@ -217,8 +222,10 @@ func (s *Server) dispatch(rt *route, c *call) int {
 		}
 	}
 	if err != nil {
+		s.meter(rt, c, statusOf(fault.CodeOf(err)))
 		return s.writeError(w, c.id, err)
 	}
+	s.meter(rt, c, status)
 	switch res := result.(type) {
 	case raw:
 		w.Header().Set("Content-Type", res.contentType)
