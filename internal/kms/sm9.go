@@ -87,13 +87,24 @@ func (s *Service) Hold(ctx context.Context, tenant string, req CreateRequest, st
 	return r.info(), nil
 }
 
+// OpenExtracted returns a handle on an extracted SM9 user key of type t,
+// given by its stored form, for a single use by its KGC (signing the
+// KGC's own lists).
+func (s *Service) OpenExtracted(ctx context.Context, t device.KeyType, stored []byte) (device.Key, error) {
+	k, err := s.dev.Open(ctx, t, stored)
+	if err != nil {
+		return nil, deviceErr(err)
+	}
+	return k, nil
+}
+
 // WrapExtracted returns an extracted SM9 user key of type t, given by its
 // stored form, SM2-encrypted to pub (GM/T 0009 ASN.1): the envelope a
 // terminal opens with its SM2 key.
 func (s *Service) WrapExtracted(ctx context.Context, t device.KeyType, stored []byte, pub *ecdsa.PublicKey) ([]byte, error) {
-	k, err := s.dev.Open(ctx, t, stored)
+	k, err := s.OpenExtracted(ctx, t, stored)
 	if err != nil {
-		return nil, deviceErr(err)
+		return nil, err
 	}
 	w, ok := k.(device.Wrapper)
 	if !ok {
