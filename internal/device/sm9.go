@@ -175,7 +175,6 @@ func openEncUser(u sm9UserKey) (*sm9.EncryptPrivateKey, error) {
 	return priv, nil
 }
 
-
 // sm9Master is an opened SM9 master key; one of sign and enc is set.
 type sm9Master struct {
 	typ  KeyType

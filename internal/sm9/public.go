@@ -2,6 +2,7 @@ package sm9
 
 import (
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -35,12 +36,17 @@ func EncodePEM(t device.KeyType, der []byte) string {
 // point and its pairing tables costs more than a verification's lookup.
 var masters sync.Map // string(der) -> *sm9.SignMasterPublicKey or *sm9.EncryptMasterPublicKey
 
+var errEmptyMaster = errors.New("sm9: empty master public key")
+
 // ParseSignMaster parses a DER signature master public key.
 func ParseSignMaster(der []byte) (*sm9.SignMasterPublicKey, error) {
 	if m, ok := masters.Load(string(der)); ok {
 		if pub, ok := m.(*sm9.SignMasterPublicKey); ok {
 			return pub, nil
 		}
+	}
+	if len(der) == 0 { // gmsm reads der[0] unchecked
+		return nil, errEmptyMaster
 	}
 	pub, err := sm9.UnmarshalSignMasterPublicKeyASN1(der)
 	if err != nil {
@@ -56,6 +62,9 @@ func ParseEncMaster(der []byte) (*sm9.EncryptMasterPublicKey, error) {
 		if pub, ok := m.(*sm9.EncryptMasterPublicKey); ok {
 			return pub, nil
 		}
+	}
+	if len(der) == 0 { // gmsm reads der[0] unchecked
+		return nil, errEmptyMaster
 	}
 	pub, err := sm9.UnmarshalEncryptMasterPublicKeyASN1(der)
 	if err != nil {
