@@ -31,6 +31,7 @@ import (
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/ratelimit"
 	"github.com/mimacrypto/mima/internal/sealstate"
+	"github.com/mimacrypto/mima/internal/sm9"
 	"github.com/mimacrypto/mima/internal/usage"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 )
@@ -57,6 +58,7 @@ type Services struct {
 	PKI  *pki.Service
 	CMS  *cms.Service
 	V2X  *scms.Service
+	SM9  *sm9.Service
 }
 
 // Server is the HTTP handler of one mima node.
@@ -67,6 +69,7 @@ type Server struct {
 	pki      *pki.Service
 	cms      *cms.Service
 	v2x      *scms.Service
+	sm9      *sm9.Service
 	auditor  Auditor
 	auditSrc AuditSource
 	leader   func() bool
@@ -118,7 +121,7 @@ func New(svc Services, auditor Auditor, opts ...Option) *Server {
 	prefix := make([]byte, 4)
 	_, _ = rand.Read(prefix)
 	s := &Server{
-		core: svc.Core, auth: svc.Auth, keys: svc.Keys, pki: svc.PKI, cms: svc.CMS, v2x: svc.V2X, auditor: auditor,
+		core: svc.Core, auth: svc.Auth, keys: svc.Keys, pki: svc.PKI, cms: svc.CMS, v2x: svc.V2X, sm9: svc.SM9, auditor: auditor,
 		version: "dev", maxBody: DefaultMaxBodyBytes, log: slog.Default(),
 		mux: http.NewServeMux(), idPrefix: hex.EncodeToString(prefix) + "-",
 	}

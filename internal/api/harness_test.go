@@ -21,6 +21,7 @@ import (
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/sealstate"
+	"github.com/mimacrypto/mima/internal/sm9"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 	"github.com/mimacrypto/mima/sdk"
@@ -89,17 +90,19 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 	}
 	t.Cleanup(func() { _ = logger.Close() })
 	keys := sealstate.NewAuditKeys(logger)
-	ks := kms.New(device.NewSoftware())
+	dev := device.NewSoftware()
+	ks := kms.New(dev)
+	kgc := sm9.New(ks, dev.Random())
 	ca := pki.New(ks)
 	sigs := cms.New(ks, ca)
 	v2x := scms.New(ks)
-	c := sealstate.New(raw, b, auth, sealstate.WithComponents(keys, ks, ca, sigs, v2x))
+	c := sealstate.New(raw, b, auth, sealstate.WithComponents(keys, ks, ca, sigs, v2x, kgc))
 	chains := func(context.Context) (map[string]audit.Source, error) { return map[string]audit.Source{"": sink}, nil }
 	opts = append([]Option{WithAuditSource(AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
 		return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 	}})}, opts...)
 	fails := new(atomic.Bool)
-	api := New(Services{Core: c, Auth: auth, Keys: ks, PKI: ca, CMS: sigs, V2X: v2x}, switchAuditor{Auditor: logger, fail: fails}, opts...)
+	api := New(Services{Core: c, Auth: auth, Keys: ks, PKI: ca, CMS: sigs, V2X: v2x, SM9: kgc}, switchAuditor{Auditor: logger, fail: fails}, opts...)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	ctx := context.Background()

@@ -34,7 +34,8 @@ func statusOf(code fault.Code) int {
 		return http.StatusMethodNotAllowed
 	case fault.AlreadyExists, fault.AlreadyInit, fault.KeyDestroyed, fault.LastRootToken,
 		fault.CAPending, fault.CAExpired, fault.CARevoked, fault.AlreadyRevoked,
-		fault.CertificateExpired, fault.CertificateRevoked, fault.RoleConflict, fault.DownloadNotReady, fault.MigrationRequired:
+		fault.CertificateExpired, fault.CertificateRevoked, fault.RoleConflict, fault.DownloadNotReady, fault.MigrationRequired,
+		fault.IdentityExpired, fault.IdentityRevoked:
 		return http.StatusConflict
 	case fault.BodyTooLarge:
 		return http.StatusRequestEntityTooLarge

@@ -64,6 +64,12 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/keys/{name}/verify-mac", op: "verify-mac", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.verifyMAC},
 		{method: "POST", pattern: "/v1/keys/{name}/datakey", op: "datakey", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.dataKey},
 		{method: "POST", pattern: "/v1/keys/{name}/derive", op: "derive", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.derive},
+		{method: "POST", pattern: "/v1/keys/{name}/sm9/extract", op: "sm9.extract", scope: scopeTenant, object: "name", handle: s.sm9Extract},
+		{method: "POST", pattern: "/v1/keys/{name}/sm9/sign", op: "sm9.sign", scope: scopeTenant, pure: true, object: "name", handle: s.sm9Sign},
+		{method: "POST", pattern: "/v1/keys/{name}/sm9/verify", op: "sm9.verify", scope: scopeTenant, pure: true, object: "name", handle: s.sm9Verify},
+		{method: "POST", pattern: "/v1/keys/{name}/sm9/encrypt", op: "sm9.encrypt", scope: scopeTenant, pure: true, object: "name", handle: s.sm9Encrypt},
+		{method: "POST", pattern: "/v1/keys/{name}/sm9/decrypt", op: "sm9.decrypt", scope: scopeTenant, pure: true, object: "name", handle: s.sm9Decrypt},
+		{method: "POST", pattern: "/v1/keys/{name}/sm9/revoke", op: "sm9.revoke", scope: scopeTenant, object: "name", handle: s.sm9Revoke},
 		{method: "POST", pattern: "/v1/hash", op: "hash", scope: scopeTenant, pure: true, stream: true, cbor: true, handle: s.hash},
 		{method: "POST", pattern: "/v1/random", op: "random", scope: scopeTenant, pure: true, handle: s.random},
 
@@ -109,6 +115,11 @@ func (s *Server) allRoutes() []route {
 		{method: "GET", pattern: "/v1/pki/{tenant}/ca/{ca}/crl.pem", op: "pki.crl", scope: scopePublic, object: "ca", handle: s.publicTenant(s.crlPEM)},
 		{method: "GET", pattern: "/v1/pki/{tenant}/ca/{ca}/ocsp/{request...}", op: "pki.ocsp", scope: scopePublic, object: "ca", handle: s.publicTenant(s.ocsp)},
 		{method: "POST", pattern: "/v1/pki/{tenant}/ca/{ca}/ocsp", op: "pki.ocsp", scope: scopePublic, pure: true, object: "ca", handle: s.publicTenant(s.ocsp)},
+		// Devices fetch a KGC's master public key and revocation list, and
+		// verify SM9 signatures, without a token.
+		{method: "GET", pattern: "/v1/pki/{tenant}/sm9/{kgc}/public", op: "pki.sm9.public", scope: scopePublic, object: "kgc", handle: s.publicTenant(s.sm9Public)},
+		{method: "GET", pattern: "/v1/pki/{tenant}/sm9/{kgc}/revoked", op: "pki.sm9.revoked", scope: scopePublic, object: "kgc", handle: s.publicTenant(s.sm9RevocationList)},
+		{method: "POST", pattern: "/v1/pki/{tenant}/sm9/{kgc}/verify", op: "pki.sm9.verify", scope: scopePublic, pure: true, object: "kgc", handle: s.publicTenant(s.sm9Verify)},
 
 		{method: "POST", pattern: "/v1/cms/sign", op: "cms.sign", scope: scopeTenant, pure: true, body: signerObjects, handle: s.cmsSign},
 		{method: "POST", pattern: "/v1/cms/add-signer", op: "cms.sign", scope: scopeTenant, pure: true, body: signerObjects, handle: s.cmsAddSigner},

@@ -17,6 +17,15 @@ import (
 // envelope that the external tooling prepares) are reached by the generic
 // read and write, as any route can be.
 var routeCommands = map[string]string{
+	"GET /v1/pki/{tenant}/sm9/{kgc}/public":       "read",
+	"GET /v1/pki/{tenant}/sm9/{kgc}/revoked":      "read",
+	"POST /v1/keys/{name}/sm9/decrypt":            "write",
+	"POST /v1/keys/{name}/sm9/encrypt":            "write",
+	"POST /v1/keys/{name}/sm9/extract":            "write",
+	"POST /v1/keys/{name}/sm9/revoke":             "write",
+	"POST /v1/keys/{name}/sm9/sign":               "write",
+	"POST /v1/keys/{name}/sm9/verify":             "write",
+	"POST /v1/pki/{tenant}/sm9/{kgc}/verify":      "write",
 	"GET /v1/sys/health":                          "status",
 	"GET /v1/sys/openapi.yaml":                    "read",
 	"POST /v1/sys/init":                           "operator init",

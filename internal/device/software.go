@@ -67,6 +67,8 @@ func (s *Software) Generate(_ context.Context, t KeyType) ([]byte, error) {
 			return nil, fmt.Errorf("device: generating an SM2 key: %w", err)
 		}
 		return priv.D.FillBytes(make([]byte, SM2KeySize)), nil
+	case SM9SignMaster, SM9EncMaster, SM9SignUser, SM9EncUser:
+		return s.generateSM9(t)
 	}
 	return nil, unsupported(t)
 }
@@ -103,6 +105,8 @@ func (s *Software) open(t KeyType, material []byte) (Key, error) {
 			return nil, &MaterialError{fmt.Sprintf("hmac-sm3 key material must be %d to %d bytes", minHMACSM3KeySize, maxHMACSM3KeySize)}
 		}
 		return &hmacKey{key: slices.Clone(material), rand: s.rand}, nil
+	case SM9SignMaster, SM9EncMaster, SM9SignUser, SM9EncUser:
+		return s.openSM9(t, slices.Clone(material))
 	}
 	return nil, unsupported(t)
 }
@@ -140,5 +144,5 @@ func (s *Software) Restore(ctx context.Context, t KeyType, backup []byte) ([]byt
 // unsupported returns the error for a key type this device does not
 // implement; its text is safe to show to users.
 func unsupported(t KeyType) error {
-	return fmt.Errorf("%w %q: supported types are %s, %s and %s: %w", ErrUnsupportedType, string(t), SM4, SM2, HMACSM3, ErrNotSupported)
+	return fmt.Errorf("%w %q: supported types are %s, %s, %s, %s and %s: %w", ErrUnsupportedType, string(t), SM4, SM2, HMACSM3, SM9SignMaster, SM9EncMaster, ErrNotSupported)
 }

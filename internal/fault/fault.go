@@ -89,6 +89,11 @@ const (
 	LoginRuleNotFound      Code = "login_rule_not_found"
 	LoginRuleNotMatched    Code = "login_rule_not_matched"
 
+	// SM9 codes: an identity past its validity period, or revoked by its
+	// key generation centre.
+	IdentityExpired Code = "identity_expired"
+	IdentityRevoked Code = "identity_revoked"
+
 	// V2X SCMS codes.
 	DeploymentNotFound Code = "v2x_deployment_not_found"
 	RoleConflict       Code = "v2x_role_conflict"

@@ -236,17 +236,9 @@ func (h backupHeaderFields) aead(password []byte) (cipher.AEAD, error) {
 // openBackup authenticates and decrypts a blob and returns its record,
 // checked so that it can be stored as is.
 func (s *Service) openBackup(ctx context.Context, blob, password []byte) (*record, error) {
-	h, ok := parseBackupHeader(blob)
-	if !ok {
-		return nil, errBackup
-	}
-	aead, err := h.aead(password)
+	body, err := OpenSealed(blob, password)
 	if err != nil {
 		return nil, err
-	}
-	body, err := aead.Open(nil, h.nonce, blob[backupHeader:], blob[:backupHeader])
-	if err != nil {
-		return nil, errBackup
 	}
 	defer clear(body)
 	var r record

@@ -36,6 +36,13 @@ const (
 	tSM4 typeSet = 1 << iota
 	tSM2
 	tHMAC
+	tSM9SignMaster
+	tSM9EncMaster
+	tSM9SignUser
+	tSM9EncUser
+
+	tSM9Master = tSM9SignMaster | tSM9EncMaster
+	tSM9User   = tSM9SignUser | tSM9EncUser
 )
 
 func typeBit(t device.KeyType) typeSet {
@@ -46,6 +53,14 @@ func typeBit(t device.KeyType) typeSet {
 		return tSM2
 	case device.HMACSM3:
 		return tHMAC
+	case device.SM9SignMaster:
+		return tSM9SignMaster
+	case device.SM9EncMaster:
+		return tSM9EncMaster
+	case device.SM9SignUser:
+		return tSM9SignUser
+	case device.SM9EncUser:
+		return tSM9EncUser
 	}
 	return 0
 }

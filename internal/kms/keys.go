@@ -322,7 +322,7 @@ func (s *Service) resolveForWrite(ctx context.Context, tenant, ref string) (stor
 func (s *Service) generate(ctx context.Context, t device.KeyType) ([]byte, error) {
 	m, err := s.dev.Generate(ctx, t)
 	if errors.Is(err, device.ErrUnsupportedType) {
-		return nil, fault.Wrap(err, fault.InvalidArgument, "key type %q is not supported; supported types are sm4, sm2 and hmac-sm3", string(t))
+		return nil, fault.Wrap(err, fault.InvalidArgument, "key type %q cannot be generated; the types are sm4, sm2, hmac-sm3, sm9-sign-master and sm9-enc-master (SM9 user keys are extracted by their master)", string(t))
 	}
 	if err != nil {
 		return nil, deviceErr(err)

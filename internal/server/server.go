@@ -30,6 +30,7 @@ import (
 	"github.com/mimacrypto/mima/internal/ratelimit"
 	"github.com/mimacrypto/mima/internal/seal"
 	"github.com/mimacrypto/mima/internal/sealstate"
+	"github.com/mimacrypto/mima/internal/sm9"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/bolt"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
@@ -56,6 +57,7 @@ type node struct {
 	pki     *pki.Service
 	cms     *cms.Service
 	v2x     *scms.Service
+	sm9     *sm9.Service
 	core    *sealstate.Machine
 	api     *api.Server
 
@@ -147,12 +149,14 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 	n.barrier = barrier.New(n.backend)
 	n.auth = authn.New(n.barrier, authn.WithOperations(api.Operations()))
 	keys := sealstate.NewAuditKeys(n.audit)
-	n.keys = kms.New(device.NewSoftware(), kms.WithNonceLimit(cfg.NonceLimit))
+	dev := device.NewSoftware()
+	n.keys = kms.New(dev, kms.WithNonceLimit(cfg.NonceLimit))
+	n.sm9 = sm9.New(n.keys, dev.Random())
 	n.pki = pki.New(n.keys)
 	n.cms = cms.New(n.keys, n.pki, cms.WithChallengesPerTenant(int(cfg.LoginChallenges)))
 	n.v2x = scms.New(n.keys, scms.WithRemoteLA(remotela.Dial))
-	n.core = sealstate.New(n.backend, n.barrier, n.auth, append(opts, sealstate.WithComponents(keys, n.keys, n.pki, n.cms, n.v2x))...)
-	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki, CMS: n.cms, V2X: n.v2x}, n.audit,
+	n.core = sealstate.New(n.backend, n.barrier, n.auth, append(opts, sealstate.WithComponents(keys, n.keys, n.pki, n.cms, n.v2x, n.sm9))...)
+	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki, CMS: n.cms, V2X: n.v2x, SM9: n.sm9}, n.audit,
 		api.WithVersion(Version),
 		api.WithMaxBodyBytes(cfg.MaxRequestBytes),
 		api.WithLogger(n.log),
