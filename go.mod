@@ -12,7 +12,10 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6
 )
 
-require github.com/klauspost/compress v1.20.1
+require (
+	github.com/klauspost/compress v1.20.1
+	github.com/miekg/pkcs11 v1.1.2
+)
 
 require (
 	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
@@ -38,7 +41,7 @@ require (
 	github.com/tjfoc/gmsm v1.4.1
 	golang.org/x/crypto v0.59.0
 	golang.org/x/sync v0.25.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/sys v0.50.0
 	golang.org/x/text v0.44.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
