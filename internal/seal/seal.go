@@ -42,9 +42,12 @@ type Config struct {
 	Shares      int      `json:"shares"`
 	Threshold   int      `json:"threshold"`
 	Commitments [][]byte `json:"commitments"`
-	// WrappedRootKey is the root key sealed under the unattended KEK, when
-	// one was configured at init.
+	// WrappedRootKey is the root key sealed by the auto-unseal Wrapper
+	// configured at init, if any: the unattended KEK or, when Wrapper is
+	// "pkcs11", a token key.
 	WrappedRootKey []byte `json:"wrapped_root_key,omitempty"`
+	// Wrapper is the Kind of the Wrapper of WrappedRootKey; "" is "kek".
+	Wrapper string `json:"wrapper,omitempty"`
 }
 
 // Generate creates a fresh cluster secret, splits it into n shares of which

@@ -282,7 +282,7 @@ func (n *node) start(ctx context.Context, out io.Writer) error {
 	case !st.Initialized:
 		fmt.Fprintln(out, "mima is not initialised: run `mima operator init`")
 	case n.cfg.UnsealKEKFile != "":
-		if err := n.core.UnsealWithKEK(ctx); err != nil {
+		if err := n.core.AutoUnseal(ctx); err != nil {
 			return err
 		}
 		fmt.Fprintln(out, "unsealed with the unattended KEK")
