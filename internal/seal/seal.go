@@ -6,10 +6,11 @@
 // entered: a mistyped share, a share of another cluster and a share that does
 // not belong to this sharing are each refused with their own error code.
 //
-// Optionally (unattended mode) the root key is also stored wrapped under a
-// key-encryption key (KEK) read from a file, so that a node can unseal itself
-// at start. That is weaker than key shares: whoever reads the KEK file and
-// the data directory holds the root key.
+// Optionally (auto-unseal) the root key is also stored wrapped by a Wrapper
+// so that a node can unseal itself at start: under a key-encryption key
+// (KEK) read from a file, which is weaker than key shares (whoever reads
+// the KEK file and the data directory holds the root key), or under a key
+// that never leaves a PKCS#11 token (seal: pkcs11).
 package seal
 
 import (
