@@ -18,4 +18,7 @@ func Wipe(k Key) {
 
 func (k *sm4Key) wipe()  { clear(k.key) }
 func (k *hmacKey) wipe() { clear(k.key) }
-func (k *sm2Key) wipe()  { clear(k.priv.D.Bits()) }
+func (k *sm2Key) wipe() {
+	clear(k.priv.D.Bits())
+	k.priv.D.SetInt64(0)
+}
