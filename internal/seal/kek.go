@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"context"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -33,30 +34,33 @@ func ReadKEKFile(path string) ([]byte, error) {
 // WrapRootKey seals rootKey under kek for cfg's cluster and records it in
 // cfg.WrappedRootKey.
 func WrapRootKey(rand io.Reader, cfg *Config, kek, rootKey []byte) error {
-	aead, err := sm4gcm.New(kek)
-	if err != nil {
-		return fmt.Errorf("seal: KEK: %w", err)
-	}
-	wrapped, err := aead.Seal(nil, rand, rootKey, kekAAD(cfg.ClusterID))
-	if err != nil {
-		return fmt.Errorf("seal: wrapping root key: %w", err)
-	}
-	cfg.WrappedRootKey = wrapped
-	return nil
+	return WrapRoot(context.Background(), KEK(kek, rand), cfg, rootKey)
 }
 
 // UnwrapRootKey recovers the root key that WrapRootKey stored in cfg.
 func UnwrapRootKey(cfg Config, kek []byte) ([]byte, error) {
-	if len(cfg.WrappedRootKey) == 0 {
-		return nil, fmt.Errorf("seal: this cluster was initialised without an unattended KEK")
-	}
+	k, _, err := UnwrapRoot(context.Background(), KEK(kek, nil), cfg)
+	return k, err
+}
+
+// sealUnder seals rootKey under kek with SM4-GCM.
+func sealUnder(rand io.Reader, kek, rootKey, aad []byte) ([]byte, error) {
 	aead, err := sm4gcm.New(kek)
 	if err != nil {
 		return nil, fmt.Errorf("seal: KEK: %w", err)
 	}
-	rootKey, err := aead.Open(nil, cfg.WrappedRootKey, kekAAD(cfg.ClusterID))
+	return aead.Seal(nil, rand, rootKey, aad)
+}
+
+// openUnder opens what sealUnder sealed.
+func openUnder(kek, wrapped, aad []byte) ([]byte, error) {
+	aead, err := sm4gcm.New(kek)
 	if err != nil {
-		return nil, fmt.Errorf("seal: the KEK does not unwrap this cluster's root key")
+		return nil, fmt.Errorf("seal: KEK: %w", err)
+	}
+	rootKey, err := aead.Open(nil, wrapped, aad)
+	if err != nil {
+		return nil, fmt.Errorf("the KEK does not match")
 	}
 	return rootKey, nil
 }

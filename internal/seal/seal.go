@@ -6,10 +6,11 @@
 // entered: a mistyped share, a share of another cluster and a share that does
 // not belong to this sharing are each refused with their own error code.
 //
-// Optionally (unattended mode) the root key is also stored wrapped under a
-// key-encryption key (KEK) read from a file, so that a node can unseal itself
-// at start. That is weaker than key shares: whoever reads the KEK file and
-// the data directory holds the root key.
+// Optionally (auto-unseal) the root key is also stored wrapped by a Wrapper
+// so that a node can unseal itself at start: under a key-encryption key
+// (KEK) read from a file, which is weaker than key shares (whoever reads
+// the KEK file and the data directory holds the root key), or under a key
+// that never leaves a PKCS#11 token (seal: pkcs11).
 package seal
 
 import (
@@ -42,9 +43,12 @@ type Config struct {
 	Shares      int      `json:"shares"`
 	Threshold   int      `json:"threshold"`
 	Commitments [][]byte `json:"commitments"`
-	// WrappedRootKey is the root key sealed under the unattended KEK, when
-	// one was configured at init.
+	// WrappedRootKey is the root key sealed by the auto-unseal Wrapper
+	// configured at init, if any: the unattended KEK or, when Wrapper is
+	// "pkcs11", a token key.
 	WrappedRootKey []byte `json:"wrapped_root_key,omitempty"`
+	// Wrapper is the Kind of the Wrapper of WrappedRootKey; "" is "kek".
+	Wrapper string `json:"wrapper,omitempty"`
 }
 
 // Generate creates a fresh cluster secret, splits it into n shares of which

@@ -1,5 +1,6 @@
 // Package sealstate owns mima's seal state: initialisation, unsealing with key
-// shares or an unattended KEK, sealing and keyring rotation. It hands the
+// shares or by auto-unseal (an unattended KEK or a PKCS#11 token key),
+// sealing and keyring rotation. It hands the
 // encrypting barrier to the components that keep state behind it and tells
 // them when mima unseals and seals.
 package sealstate
@@ -46,7 +47,7 @@ type Machine struct {
 	auth       *authn.Service
 	components []Component
 	rand       io.Reader
-	kek        []byte
+	wrapper    seal.Wrapper // auto-unseal, nil without
 
 	mu       sync.Mutex
 	cfg      *seal.Config // nil until initialised
@@ -61,8 +62,14 @@ type Option func(*Machine)
 func WithRand(r io.Reader) Option { return func(c *Machine) { c.rand = r } }
 
 // WithKEK enables unattended unsealing: at init the root key is also stored
-// wrapped under kek, and UnsealWithKEK unwraps it.
-func WithKEK(kek []byte) Option { return func(c *Machine) { c.kek = kek } }
+// wrapped under kek, and AutoUnseal unwraps it.
+func WithKEK(kek []byte) Option {
+	return func(c *Machine) { c.wrapper = seal.KEK(kek, c.rand) }
+}
+
+// WithWrapper enables auto-unseal with w (seal: pkcs11): at init the root
+// key is also stored wrapped by w, and AutoUnseal unwraps it.
+func WithWrapper(w seal.Wrapper) Option { return func(c *Machine) { c.wrapper = w } }
 
 // WithComponents registers components in the order they are unsealed (and
 // sealed in reverse).
@@ -164,7 +171,7 @@ func RootTokenTTL(ttl time.Duration) InitOption {
 // Init initialises a new cluster: it creates the root key and its shares,
 // the keyring, every component's initial state and the root token. The
 // seal config is written last, so an init interrupted by a crash can be
-// run again. Without a KEK the node is left sealed.
+// run again. Without auto-unseal the node is left sealed.
 func (c *Machine) Init(ctx context.Context, shares, threshold int, opts ...InitOption) (InitResult, error) {
 	var o initOptions
 	for _, opt := range opts {
@@ -195,8 +202,8 @@ func (c *Machine) Init(ctx context.Context, shares, threshold int, opts ...InitO
 		return InitResult{}, err
 	}
 	defer clear(rootKey)
-	if c.kek != nil {
-		if err := seal.WrapRootKey(c.rand, &cfg, c.kek, rootKey); err != nil {
+	if c.wrapper != nil {
+		if err := seal.WrapRoot(ctx, c.wrapper, &cfg, rootKey); err != nil {
 			return InitResult{}, err
 		}
 	}
@@ -222,7 +229,7 @@ func (c *Machine) Init(ctx context.Context, shares, threshold int, opts ...InitO
 		return InitResult{}, err
 	}
 	c.cfg, c.unsealer = &cfg, u
-	if c.kek != nil {
+	if c.wrapper != nil {
 		if err := c.afterUnseal(ctx); err != nil {
 			return InitResult{}, err
 		}
@@ -291,12 +298,14 @@ func (c *Machine) ResetUnseal(ctx context.Context) (Status, error) {
 	return c.statusLocked(), nil
 }
 
-// UnsealWithKEK unseals with the unattended KEK given to New.
-func (c *Machine) UnsealWithKEK(ctx context.Context) error {
+// AutoUnseal unseals with the auto-unseal wrapper given to New (WithKEK,
+// WithWrapper). When the wrapper's key has rotated, it wraps the root key
+// again under the new key once the root key has opened the keyring.
+func (c *Machine) AutoUnseal(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.kek == nil {
-		return fault.New(fault.InvalidArgument, "no unattended KEK is configured")
+	if c.wrapper == nil {
+		return fault.New(fault.InvalidArgument, "no auto-unseal (unattended KEK or seal) is configured")
 	}
 	if err := c.loadConfig(ctx); err != nil {
 		return err
@@ -307,12 +316,36 @@ func (c *Machine) UnsealWithKEK(ctx context.Context) error {
 	if !c.barrier.Sealed() {
 		return nil
 	}
-	rootKey, err := seal.UnwrapRootKey(*c.cfg, c.kek)
+	rootKey, current, err := seal.UnwrapRoot(ctx, c.wrapper, *c.cfg)
 	if err != nil {
-		return fault.Wrap(err, fault.UnsealFailed, "the unattended KEK does not unseal this cluster")
+		return fault.Wrap(err, fault.UnsealFailed, "auto-unseal (%s) does not unseal this cluster", c.wrapper.Kind())
 	}
 	defer clear(rootKey)
-	return c.openBarrier(ctx, rootKey)
+	if err := c.openBarrier(ctx, rootKey); err != nil {
+		return err
+	}
+	if current {
+		return nil
+	}
+	return c.rewrap(ctx, rootKey)
+}
+
+// rewrap wraps the root key under the wrapper's current key and stores
+// the seal config; the old key may go once this has returned.
+func (c *Machine) rewrap(ctx context.Context, rootKey []byte) error {
+	cfg := *c.cfg
+	if err := seal.WrapRoot(ctx, c.wrapper, &cfg, rootKey); err != nil {
+		return fault.Wrap(err, fault.UnsealFailed, "wrapping the root key under the rotated seal key failed")
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	if err := c.raw.Put(ctx, sealConfigPath, b); err != nil {
+		return fault.Wrap(err, fault.StorageFailure, "storing the seal configuration failed")
+	}
+	c.cfg = &cfg
+	return nil
 }
 
 func (c *Machine) openBarrier(ctx context.Context, rootKey []byte) error {

@@ -186,13 +186,13 @@ func TestUnattendedKEK(t *testing.T) {
 		t.Fatal("KEK init should leave the node unsealed")
 	}
 	restarted, _ := newCore(raw, &recorder{}, WithKEK(kek))
-	if err := restarted.UnsealWithKEK(ctx); err != nil || restarted.Sealed() {
+	if err := restarted.AutoUnseal(ctx); err != nil || restarted.Sealed() {
 		t.Fatalf("unattended unseal: %v", err)
 	}
 	wrong := append([]byte(nil), kek...)
 	wrong[0] ^= 1
 	bad, _ := newCore(raw, &recorder{}, WithKEK(wrong))
-	if err := bad.UnsealWithKEK(ctx); !fault.Is(err, fault.UnsealFailed) || !bad.Sealed() {
+	if err := bad.AutoUnseal(ctx); !fault.Is(err, fault.UnsealFailed) || !bad.Sealed() {
 		t.Fatalf("wrong KEK: %v", err)
 	}
 	// The recovery shares still work without the KEK.

@@ -61,6 +61,10 @@ type Config struct {
 	LogLevel                string        `yaml:"log_level"`
 	LogFormat               string        `yaml:"log_format"`
 
+	// Devices and Seal are set in the file only (devices.go).
+	Devices []DeviceConfig `yaml:"devices"`
+	Seal    SealConfig     `yaml:"seal"`
+
 	// Dev and DevRootToken are flags only: they select the development
 	// server, which keeps everything in memory.
 	Dev          bool   `yaml:"-"`
@@ -227,7 +231,7 @@ func (c Config) validate() error {
 	if c.Dev && c.UnsealKEKFile != "" {
 		return fmt.Errorf("the development server unseals itself; unseal_kek_file does not apply")
 	}
-	return nil
+	return c.validateDevices()
 }
 
 func (c Config) validateTLCP() error {

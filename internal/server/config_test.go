@@ -89,10 +89,36 @@ func TestConfigErrors(t *testing.T) {
 		"public rate without burst":         {args: []string{"--public-rate-burst", "0"}},
 		"no login challenges":               {args: []string{"--login-challenges-per-tenant", "0"}},
 		"negative refusal interval":         {args: []string{"--audit-refusal-interval", "-1s"}},
+		"unknown device type":               {file: "devices: [{name: d, type: floppy}]\n"},
+		"two devices of one name":           {file: "devices: [{name: d, type: software}, {name: d, type: software}]\n"},
+		"seal of another type":              {file: hsmDevices + "seal: {type: kek, device: hsm0, key_label: r}\n"},
+		"seal device missing":               {file: hsmDevices + "seal: {type: pkcs11, device: hsm1, key_label: r}\n"},
+		"seal device not pkcs11":            {file: hsmDevices + "seal: {type: pkcs11, device: soft0, key_label: r}\n"},
+		"seal without key label":            {file: hsmDevices + "seal: {type: pkcs11, device: hsm0}\n"},
+		"seal with kek":                     {file: hsmDevices + hsmSeal, args: []string{"--unseal-kek-file", "k"}},
+		"seal fields without type":          {file: hsmDevices + "seal: {device: hsm0}\n"},
 	} {
 		if _, err := load(t, tc.file, tc.env, tc.args...); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// hsmDevices and hsmSeal are the devices and seal of the example.
+const (
+	hsmDevices = "devices: [{name: soft0, type: software}, {name: hsm0, type: pkcs11, library: /usr/lib/softhsm/libsofthsm2.so, token_label: mima, pin_env: MIMA_HSM_PIN}]\n"
+	hsmSeal    = "seal: {type: pkcs11, device: hsm0, key_label: mima-root}\n"
+)
+
+func TestDevicesAndSealConfig(t *testing.T) {
+	cfg, err := load(t, hsmDevices+hsmSeal, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hsm := cfg.Devices[1]
+	if hsm.Name != "hsm0" || hsm.Library != "/usr/lib/softhsm/libsofthsm2.so" || hsm.TokenLabel != "mima" || hsm.PINEnv != "MIMA_HSM_PIN" ||
+		cfg.Seal != (SealConfig{Type: "pkcs11", Device: "hsm0", KeyLabel: "mima-root"}) {
+		t.Fatalf("devices %+v, seal %+v", cfg.Devices, cfg.Seal)
 	}
 }
 

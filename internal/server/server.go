@@ -63,6 +63,7 @@ type node struct {
 
 	export     *audit.Exporter // nil unless audit_export is set
 	stopExport func()          // stops the running export and waits for it
+	closers    []io.Closer     // devices, closed last
 }
 
 // Run serves mima with cfg until ctx is cancelled. It prints the address
@@ -145,6 +146,14 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 			return nil, err
 		}
 		opts = append(opts, sealstate.WithKEK(kek))
+	}
+	if cfg.Seal.Type != "" {
+		w, err := n.sealWrapper()
+		if err != nil {
+			n.close()
+			return nil, err
+		}
+		opts = append(opts, sealstate.WithWrapper(w))
 	}
 	n.barrier = barrier.New(n.backend)
 	n.auth = authn.New(n.barrier, authn.WithOperations(api.Operations()))
@@ -294,10 +303,15 @@ func (n *node) start(ctx context.Context, out io.Writer) error {
 	case !st.Initialized:
 		fmt.Fprintln(out, "mima is not initialised: run `mima operator init`")
 	case n.cfg.UnsealKEKFile != "":
-		if err := n.core.UnsealWithKEK(ctx); err != nil {
+		if err := n.core.AutoUnseal(ctx); err != nil {
 			return err
 		}
 		fmt.Fprintln(out, "unsealed with the unattended KEK")
+	case n.cfg.Seal.Type != "":
+		if err := n.core.AutoUnseal(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "unsealed with the %s seal (device %s, key %s)\n", n.cfg.Seal.Type, n.cfg.Seal.Device, n.cfg.Seal.KeyLabel)
 	default:
 		fmt.Fprintf(out, "mima is sealed: unseal with %d of %d key shares (`mima operator unseal`)\n", st.Threshold, st.Shares)
 	}
@@ -461,6 +475,11 @@ func (n *node) close() {
 	if c, ok := n.backend.(storage.Closer); ok {
 		if err := c.Close(); err != nil {
 			n.log.Error("closing the store", "error", err)
+		}
+	}
+	for _, c := range n.closers {
+		if err := c.Close(); err != nil {
+			n.log.Error("closing a device", "error", err)
 		}
 	}
 }
