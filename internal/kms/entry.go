@@ -36,6 +36,7 @@ const (
 	tSM4 typeSet = 1 << iota
 	tSM2
 	tHMAC
+	tZUC
 )
 
 func typeBit(t device.KeyType) typeSet {
@@ -46,6 +47,8 @@ func typeBit(t device.KeyType) typeSet {
 		return tSM2
 	case device.HMACSM3:
 		return tHMAC
+	case device.ZUC128, device.ZUC256:
+		return tZUC
 	}
 	return 0
 }
