@@ -88,7 +88,7 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 					t.Fatalf("tenant B's create touched tenant A's key: %s", r.body)
 				}
 			}},
-		"GET /v1/keys":                       {path: "/v1/keys", allowed: []int{http.StatusOK}, leaks: []string{"sm4-a", "sm2-a", "hmac-a", "tenant a's"}, owner: http.StatusOK},
+		"GET /v1/keys":                       {path: "/v1/keys", allowed: []int{http.StatusOK}, leaks: []string{"sm4-a", "sm2-a", "hmac-a", "zuc-a", "tenant a's"}, owner: http.StatusOK},
 		"GET /v1/keys/{name}":                {path: "/v1/keys/sm4-a", allowed: notFound, owner: http.StatusOK},
 		"DELETE /v1/keys/{name}":             {path: "/v1/keys/doomed-a", allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/cancel-delete": {path: "/v1/keys/doomed-a/cancel-delete", allowed: notFound, owner: http.StatusOK},
@@ -117,6 +117,8 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"POST /v1/keys/{name}/verify":     {path: "/v1/keys/sm2-a/verify", body: map[string]any{"input": "aGk=", "signature": fx.signature}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/mac":        {path: "/v1/keys/hmac-a/mac", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/verify-mac": {path: "/v1/keys/hmac-a/verify-mac", body: map[string]any{"input": "aGk=", "mac": fx.mac}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/eea3":       {path: "/v1/keys/zuc-a/eea3", body: map[string]any{"input": "aGk=", "count": 1}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/eia3":       {path: "/v1/keys/zuc-a/eia3", body: map[string]any{"input": "aGk=", "bearer": 3}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/datakey":    {path: "/v1/keys/sm4-a/datakey", allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/derive":     {path: "/v1/keys/sm4-a/derive", body: map[string]string{"device_id": "meter-1"}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/hash":                   {path: "/v1/hash", body: map[string]string{"input": "aGk="}, allowed: []int{http.StatusOK}},
@@ -320,7 +322,7 @@ func isolationFixture(t *testing.T, n *testNode) (string, tenantFixture) {
 	fx := tenantFixture{policy: "secret-policy-a", accessor: appA.Accessor}
 	for _, k := range []sdk.CreateKeyRequest{
 		{Name: "sm4-a", Type: "sm4", Derived: true}, {Name: "sm2-a", Type: "sm2"}, {Name: "hmac-a", Type: "hmac-sm3"},
-		{Name: "doomed-a", Type: "sm4"}, {Name: "toggle-a", Type: "sm4"}, {Name: "shared-name", Type: "sm4", Description: "tenant a's"},
+		{Name: "zuc-a", Type: "zuc-128"}, {Name: "doomed-a", Type: "sm4"}, {Name: "toggle-a", Type: "sm4"}, {Name: "shared-name", Type: "sm4", Description: "tenant a's"},
 		{Name: "export-a", Type: "sm4", Exportable: true},
 	} {
 		if r := n.do("POST", "/v1/keys", tokA, k); r.status != http.StatusCreated {

@@ -64,6 +64,8 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/keys/{name}/verify-mac", op: "verify-mac", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.verifyMAC},
 		{method: "POST", pattern: "/v1/keys/{name}/datakey", op: "datakey", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.dataKey},
 		{method: "POST", pattern: "/v1/keys/{name}/derive", op: "derive", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.derive},
+		{method: "POST", pattern: "/v1/keys/{name}/eea3", op: "eea3", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.eea3},
+		{method: "POST", pattern: "/v1/keys/{name}/eia3", op: "eia3", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.eia3},
 		{method: "POST", pattern: "/v1/hash", op: "hash", scope: scopeTenant, pure: true, stream: true, cbor: true, handle: s.hash},
 		{method: "POST", pattern: "/v1/random", op: "random", scope: scopeTenant, pure: true, handle: s.random},
 
