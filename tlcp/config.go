@@ -100,7 +100,7 @@ type Config struct {
 	// ClientKeyExchange as GB/T 38636-2020 6.4.5.8 writes it, ClientECDHParams
 	// inside opaque<1..2^16-1> (a 2-byte length first). By default the
 	// client sends ECParameters || ECPoint with no length, the form the
-	// widely deployed open-source TLCP servers (Tongsuo, GmSSL) expect and
+	// widely deployed open-source TLCP servers (Tongsuo among them) expect and
 	// check, aborting on the prefixed one. A server accepts both forms.
 	ECDHEPrefixedClientParams bool
 

@@ -72,7 +72,7 @@
 //	} exchange_keys;
 //
 // that is, with a 2-byte length before ECParameters || ECPoint, while the
-// widely deployed open-source TLCP servers (Tongsuo, GmSSL) send and expect
+// widely deployed open-source TLCP servers (Tongsuo among them) send and expect
 // ECParameters || ECPoint with no length, and abort on the prefixed form
 // ("length mismatch"). The client sends the unprefixed form by default so
 // that it reaches them; Config.ECDHEPrefixedClientParams restores the
