@@ -48,7 +48,7 @@ func clientKeyExchangeBody(t *testing.T, flights []flight) []byte {
 
 // TestECDHEClientParamsForm: mima's TLCP client sends ClientECDHParams as
 // ECParameters || ECPoint with no length prefix by default, the form the
-// widely deployed open-source TLCP servers (Tongsuo, gmssl) expect, and
+// widely deployed open-source TLCP servers (Tongsuo among them) expect, and
 // the prefixed opaque<1..2^16-1> form when Config.ECDHEPrefixedClientParams
 // asks for it. The server accepts both.
 func TestECDHEClientParamsForm(t *testing.T) {
