@@ -96,6 +96,13 @@ type Config struct {
 	// all four suites of this package, GCM before CBC and ECC before ECDHE.
 	// The server follows its own order.
 	CipherSuites []uint16
+	// ECDHEPrefixedClientParams makes a client send the ECDHE
+	// ClientKeyExchange as GB/T 38636-2020 6.4.5.8 writes it, ClientECDHParams
+	// inside opaque<1..2^16-1> (a 2-byte length first). By default the
+	// client sends ECParameters || ECPoint with no length, the form the
+	// widely deployed open-source TLCP servers (Tongsuo among them) expect and
+	// check, aborting on the prefixed one. A server accepts both forms.
+	ECDHEPrefixedClientParams bool
 
 	// ServerSessionCache stores sessions on the server for resumption by
 	// session ID (GB/T 38636-2020 6.4.5.2.1). Nil disables resumption.

@@ -64,8 +64,21 @@
 // client_random || server_random || ServerECDHParams. The standard fixes
 // the curve to SM2 and lets receivers ignore the curve identifier, which
 // this package does. The client answers with ClientECDHParams of the same
-// form inside opaque<1..2^16-1> (6.4.5.8); the form without that 2-byte
-// length, sent by Tongsuo, is accepted too. The server is the initiator A
+// form. GB/T 38636-2020 6.4.5.8 writes the ClientKeyExchange as
+//
+//	select (KeyExchangeAlgorithm) {
+//	    case ECDHE: opaque ClientECDHParams<1..2^16-1>;
+//	    ...
+//	} exchange_keys;
+//
+// that is, with a 2-byte length before ECParameters || ECPoint, while the
+// widely deployed open-source TLCP servers (Tongsuo among them) send and expect
+// ECParameters || ECPoint with no length, and abort on the prefixed form
+// ("length mismatch"). The client sends the unprefixed form by default so
+// that it reaches them; Config.ECDHEPrefixedClientParams restores the
+// standard's written form. The server accepts both: the unprefixed form
+// starts with curve_type 3, the prefixed one with a length's high byte 0.
+// The golden transcripts pin both. The server is the initiator A
 // and the client the responder B (as in Tongsuo): with static keys dA/dB
 // (the encryption keys), ephemeral keys rA/rB and default IDs, both sides
 // compute U = V per GB/T 32918.3-2016 section 6 and pre_master_secret =

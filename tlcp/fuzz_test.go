@@ -16,8 +16,8 @@ import (
 func goldenMessages(tb testing.TB) [][]byte {
 	tb.Helper()
 	var flights []flight
-	for _, suite := range goldenSuites {
-		flights = append(flights, readGolden(tb, suite)...)
+	for _, g := range goldenCases {
+		flights = append(flights, readGolden(tb, g)...)
 	}
 	var msgs [][]byte
 	for _, fl := range flights {
@@ -214,7 +214,7 @@ func FuzzHandshakeInput(f *testing.F) {
 	// The golden handshake flights of each side, up to the first
 	// application data: only input starting with them may succeed.
 	var fromClient, fromServer []byte
-	for _, fl := range readGolden(f, ECC_SM4_CBC_SM3) {
+	for _, fl := range readGolden(f, goldenCase{suite: ECC_SM4_CBC_SM3}) {
 		if recordType(fl.data[0]) == recordTypeApplicationData {
 			break
 		}
@@ -228,7 +228,7 @@ func FuzzHandshakeInput(f *testing.F) {
 	f.Add(false, fromServer)
 	f.Add(true, []byte{22, 1, 1, 0, 4, 1, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, toServer bool, input []byte) {
-		scfg, ccfg := goldenConfigs(t, ECC_SM4_CBC_SM3)
+		scfg, ccfg := goldenConfigs(t, goldenCase{suite: ECC_SM4_CBC_SM3})
 		conn := &scriptConn{in: bytes.NewReader(input)}
 		c, golden := Client(conn, ccfg), fromServer
 		if toServer {

@@ -25,11 +25,32 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 // deterministic random stream per side, so every byte on the wire, and
 // thus the whole key schedule (PRF with SM3, SM2 key exchange for ECDHE,
 // master secret, key block, Finished, record protection), is reproducible.
-var goldenSuites = []uint16{ECC_SM4_CBC_SM3, ECC_SM4_GCM_SM3, ECDHE_SM4_CBC_SM3, ECDHE_SM4_GCM_SM3}
+// The ECDHE suites are recorded twice: with the client's default
+// ClientECDHParams (no length prefix) and with
+// Config.ECDHEPrefixedClientParams.
+var goldenCases = []goldenCase{
+	{suite: ECC_SM4_CBC_SM3}, {suite: ECC_SM4_GCM_SM3}, {suite: ECDHE_SM4_CBC_SM3}, {suite: ECDHE_SM4_GCM_SM3},
+	{suite: ECDHE_SM4_CBC_SM3, prefixed: true}, {suite: ECDHE_SM4_GCM_SM3, prefixed: true},
+}
 
-// goldenTranscript is the file of a suite's recorded handshake.
-func goldenTranscript(suite uint16) string {
-	return "testdata/handshake_" + strings.ToLower(CipherSuiteName(suite)) + ".txt"
+// goldenCase is one recorded handshake: a suite and whether the client
+// sets ECDHEPrefixedClientParams.
+type goldenCase struct {
+	suite    uint16
+	prefixed bool
+}
+
+// name is the suite's name, with "_PREFIXED" for the prefixed form.
+func (g goldenCase) name() string {
+	if g.prefixed {
+		return CipherSuiteName(g.suite) + "_PREFIXED"
+	}
+	return CipherSuiteName(g.suite)
+}
+
+// goldenTranscript is the file of a case's recorded handshake.
+func goldenTranscript(g goldenCase) string {
+	return "testdata/handshake_" + strings.ToLower(g.name()) + ".txt"
 }
 
 var goldenTime = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
@@ -57,7 +78,7 @@ func (r *detRand) Read(p []byte) (int, error) {
 }
 
 // goldenConfigs returns the deterministic server and client configurations.
-func goldenConfigs(t testing.TB, suite uint16) (s, c *Config) {
+func goldenConfigs(t testing.TB, g goldenCase) (s, c *Config) {
 	ca, server, client := goldenIdentities(t)
 	pool := smx509.NewCertPool()
 	pool.AddCert(ca)
@@ -65,12 +86,12 @@ func goldenConfigs(t testing.TB, suite uint16) (s, c *Config) {
 	s = &Config{
 		Rand: &detRand{seed: "golden server"}, Time: clock,
 		Certificate: server, ClientAuth: RequireAndVerifyClientCert, ClientCAs: pool,
-		CipherSuites: []uint16{suite},
+		CipherSuites: []uint16{g.suite},
 	}
 	c = &Config{
 		Rand: &detRand{seed: "golden client"}, Time: clock,
 		Certificate: client, RootCAs: pool, ServerName: "server.test",
-		CipherSuites: []uint16{suite},
+		CipherSuites: []uint16{g.suite}, ECDHEPrefixedClientParams: g.prefixed,
 	}
 	return s, c
 }
@@ -119,9 +140,9 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return r.Conn.Write(p)
 }
 
-func recordGolden(t *testing.T, suite uint16) []flight {
+func recordGolden(t *testing.T, g goldenCase) []flight {
 	t.Helper()
-	scfg, ccfg := goldenConfigs(t, suite)
+	scfg, ccfg := goldenConfigs(t, g)
 	cp, sp := net.Pipe()
 	log := make(chan flight, 64)
 	errc := make(chan error, 1)
@@ -140,9 +161,12 @@ func recordGolden(t *testing.T, suite uint16) []flight {
 	return out
 }
 
-func encodeFlights(suite uint16, fl []flight) []byte {
+func encodeFlights(g goldenCase, fl []flight) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "# TLCP %s with client authentication, then ping/pong and close_notify.\n", CipherSuiteName(suite))
+	fmt.Fprintf(&b, "# TLCP %s with client authentication, then ping/pong and close_notify.\n", CipherSuiteName(g.suite))
+	if g.prefixed {
+		b.WriteString("# The client sends ClientECDHParams inside opaque<1..2^16-1> (ECDHEPrefixedClientParams).\n")
+	}
 	b.WriteString("# One line per write on the wire: C = client to server, S = server to client.\n")
 	for _, f := range fl {
 		dir := "S"
@@ -154,9 +178,9 @@ func encodeFlights(suite uint16, fl []flight) []byte {
 	return b.Bytes()
 }
 
-func readGolden(t testing.TB, suite uint16) []flight {
+func readGolden(t testing.TB, g goldenCase) []flight {
 	t.Helper()
-	data, err := os.ReadFile(goldenTranscript(suite))
+	data, err := os.ReadFile(goldenTranscript(g))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,10 +203,10 @@ func readGolden(t testing.TB, suite uint16) []flight {
 }
 
 func TestGoldenTranscript(t *testing.T) {
-	for _, suite := range goldenSuites {
-		t.Run(CipherSuiteName(suite), func(t *testing.T) {
-			file := goldenTranscript(suite)
-			got := encodeFlights(suite, recordGolden(t, suite))
+	for _, g := range goldenCases {
+		t.Run(g.name(), func(t *testing.T) {
+			file := goldenTranscript(g)
+			got := encodeFlights(g, recordGolden(t, g))
 			if *update {
 				if err := os.WriteFile(file, got, 0o644); err != nil {
 					t.Fatal(err)
@@ -202,13 +226,13 @@ func TestGoldenTranscript(t *testing.T) {
 // TestGoldenReplay replays one side of the recorded transcript against a
 // fresh client or server and compares every byte the other side writes.
 func TestGoldenReplay(t *testing.T) {
-	for _, suite := range goldenSuites {
-		t.Run(CipherSuiteName(suite), func(t *testing.T) { goldenReplay(t, suite) })
+	for _, g := range goldenCases {
+		t.Run(g.name(), func(t *testing.T) { goldenReplay(t, g) })
 	}
 }
 
-func goldenReplay(t *testing.T, suite uint16) {
-	flights := readGolden(t, suite)
+func goldenReplay(t *testing.T, g goldenCase) {
+	flights := readGolden(t, g)
 	tests := []struct {
 		name       string
 		fromClient bool // direction our endpoint writes
@@ -219,7 +243,7 @@ func goldenReplay(t *testing.T, suite uint16) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			scfg, ccfg := goldenConfigs(t, suite)
+			scfg, ccfg := goldenConfigs(t, g)
 			ours, peer := net.Pipe()
 			errc := make(chan error, 1)
 			go func() {

@@ -160,8 +160,8 @@ func (e *ecdheServer) preMaster(cert *Certificate, client *peerIdentity, body []
 
 // parseClientECDHParams reads the ECDHE ClientKeyExchange body. The
 // standard defines it as opaque ClientECDHParams<1..2^16-1>, which this
-// package sends; the form without the 2-byte length, as sent by Tongsuo, is
-// accepted too (it starts with curve_type 3, never with a length's high
+// package's client sends with Config.ECDHEPrefixedClientParams; the form
+// without the 2-byte length, its default and Tongsuo's, is accepted too (it starts with curve_type 3, never with a length's high
 // byte 0).
 func parseClientECDHParams(body []byte) (*ecdh.PublicKey, bool) {
 	s := cryptobyte.String(body)
@@ -230,5 +230,9 @@ func (e *ecdheClient) clientKeyExchange(c *Config, cert *Certificate, server *pe
 	if err != nil {
 		return nil, nil, err
 	}
-	return preMaster, vector16(nil, ecdhParams(ephemeral.PublicKey())), nil
+	body = ecdhParams(ephemeral.PublicKey())
+	if c.ECDHEPrefixedClientParams {
+		body = vector16(nil, body)
+	}
+	return preMaster, body, nil
 }

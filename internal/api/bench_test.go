@@ -46,6 +46,11 @@ func BenchmarkEncryptBatchRequest(b *testing.B) {
 // goroutines, and reports per item when a request carries several.
 func benchmarkRequest(b *testing.B, path, contentType string, body []byte, items int) {
 	n, tok := keyNode(b)
+	benchmarkOn(b, n, tok, path, contentType, body, items)
+}
+
+// benchmarkOn is benchmarkRequest on node n with token tok.
+func benchmarkOn(b *testing.B, n *testNode, tok, path, contentType string, body []byte, items int) {
 	h := n.srv.Config.Handler
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -84,8 +84,10 @@ func TestCBORBatchEncryptDecrypt(t *testing.T) {
 // in CBOR, as it does in JSON.
 func TestCBORBatchOnEveryBatchRoute(t *testing.T) {
 	n, tok := keyNode(t)
-	if r := n.do("POST", "/v1/keys", tok, sdk.CreateKeyRequest{Name: "kd", Type: "sm4", Derived: true}); r.status != http.StatusCreated {
-		t.Fatalf("derived key: %d %s", r.status, r.body)
+	for _, k := range []sdk.CreateKeyRequest{{Name: "kd", Type: "sm4", Derived: true}, {Name: "kz", Type: "zuc-128"}} {
+		if r := n.do("POST", "/v1/keys", tok, k); r.status != http.StatusCreated {
+			t.Fatalf("key %s: %d %s", k.Name, r.status, r.body)
+		}
 	}
 	var sig sdk.SignResult
 	n.do("POST", "/v1/keys/k2/sign", tok, sdk.SignRequest{Input: []byte("m")}).json(t, &sig)
@@ -107,6 +109,8 @@ func TestCBORBatchOnEveryBatchRoute(t *testing.T) {
 		"datakey":    {"/v1/keys/k4/datakey", sdk.DataKeyRequest{}},
 		"derive":     {"/v1/keys/kd/derive", sdk.DeriveRequest{Derivation: sdk.Derivation{DeviceID: "meter-1"}}},
 		"hash":       {"/v1/hash", map[string][]byte{"input": []byte("m")}},
+		"eea3":       {"/v1/keys/kz/eea3", sdk.ZUCRequest{Count: 7, Input: []byte("m"), Bits: 5}},
+		"eia3":       {"/v1/keys/kz/eia3", sdk.ZUCRequest{Bearer: 3, Input: []byte("m")}},
 	}
 	for _, rt := range n.api.routes {
 		if _, ok := items[rt.op]; rt.cbor && !ok {

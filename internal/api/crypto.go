@@ -419,3 +419,49 @@ func (s *Server) random(c *call) (any, error) {
 	}
 	return randomAnswer{Random: b}, nil
 }
+
+type zucBody struct {
+	sdk.ZUCRequest
+	Batch []item[sdk.ZUCRequest] `json:"batch"`
+}
+
+func zucRequest(w sdk.ZUCRequest) kms.ZUCRequest {
+	return kms.ZUCRequest{
+		Count: w.Count, Bearer: w.Bearer, Direction: w.Direction, IV: w.IV,
+		Input: w.Input, Bits: w.Bits, MACSize: w.MACSize, Version: w.Version, Derivation: derivation(w.Context),
+	}
+}
+
+func (s *Server) eea3(c *call) (any, error) {
+	var b zucBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	c.markSensitive("input", b.Input)
+	return batchable[sdk.ZUCRequest, kms.ZUCRequest, kms.ZUCResult, sdk.EEA3Result]{
+		toRequest: zucRequest,
+		single:    func(q kms.ZUCRequest) (kms.ZUCResult, error) { return s.keys.EEA3(c.ctx, c.tenant, c.object, q) },
+		batch: func(qs []kms.ZUCRequest) ([]kms.Result[kms.ZUCResult], error) {
+			return s.keys.EEA3Batch(c.ctx, c.tenant, c.object, qs)
+		},
+		toWire:     func(r kms.ZUCResult) sdk.EEA3Result { return sdk.EEA3Result{Output: r.Output, KeyVersion: r.Version} },
+		itemFailed: func(e *sdk.ItemError) sdk.EEA3Result { return sdk.EEA3Result{Error: e} },
+	}.serve(s, c, b.ZUCRequest, b.Batch)
+}
+
+func (s *Server) eia3(c *call) (any, error) {
+	var b zucBody
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	c.markSensitive("input", b.Input)
+	return batchable[sdk.ZUCRequest, kms.ZUCRequest, kms.ZUCResult, sdk.EIA3Result]{
+		toRequest: zucRequest,
+		single:    func(q kms.ZUCRequest) (kms.ZUCResult, error) { return s.keys.EIA3(c.ctx, c.tenant, c.object, q) },
+		batch: func(qs []kms.ZUCRequest) ([]kms.Result[kms.ZUCResult], error) {
+			return s.keys.EIA3Batch(c.ctx, c.tenant, c.object, qs)
+		},
+		toWire:     func(r kms.ZUCResult) sdk.EIA3Result { return sdk.EIA3Result{MAC: r.MAC, KeyVersion: r.Version} },
+		itemFailed: func(e *sdk.ItemError) sdk.EIA3Result { return sdk.EIA3Result{Error: e} },
+	}.serve(s, c, b.ZUCRequest, b.Batch)
+}

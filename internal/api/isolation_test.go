@@ -90,7 +90,7 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 					t.Fatalf("tenant B's create touched tenant A's key: %s", r.body)
 				}
 			}},
-		"GET /v1/keys":                       {path: "/v1/keys", allowed: []int{http.StatusOK}, leaks: []string{"sm4-a", "sm2-a", "hmac-a", "tenant a's"}, owner: http.StatusOK},
+		"GET /v1/keys":                       {path: "/v1/keys", allowed: []int{http.StatusOK}, leaks: []string{"sm4-a", "sm2-a", "hmac-a", "zuc-a", "tenant a's"}, owner: http.StatusOK},
 		"GET /v1/keys/{name}":                {path: "/v1/keys/sm4-a", allowed: notFound, owner: http.StatusOK},
 		"DELETE /v1/keys/{name}":             {path: "/v1/keys/doomed-a", allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/cancel-delete": {path: "/v1/keys/doomed-a/cancel-delete", allowed: notFound, owner: http.StatusOK},
@@ -134,6 +134,8 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"PUT /v1/aliases/{alias}":          {path: "/v1/aliases/alias:a", body: map[string]string{"target": "sm2-a"}, allowed: notFound, owner: http.StatusOK},
 		"DELETE /v1/aliases/{alias}":       {path: "/v1/aliases/alias:a", allowed: notFound, owner: http.StatusNoContent},
 		"GET /v1/keys/{name}/certificate":  {path: "/v1/keys/sm2-a/certificate", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/eea3":        {path: "/v1/keys/zuc-a/eea3", body: map[string]any{"input": "aGk=", "count": 1}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/eia3":        {path: "/v1/keys/zuc-a/eia3", body: map[string]any{"input": "aGk=", "bearer": 3}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/ca": {path: "/v1/ca", body: map[string]any{"name": "shared-ca", "type": "root", "subject": map[string]string{"common_name": "B's own"}}, allowed: []int{http.StatusCreated},
 			check: func(t *testing.T, n *testNode, owner, _ string) {
 				t.Helper()
@@ -328,7 +330,7 @@ func isolationFixture(t *testing.T, n *testNode) (string, tenantFixture) {
 	fx := tenantFixture{policy: "secret-policy-a", accessor: appA.Accessor}
 	for _, k := range []sdk.CreateKeyRequest{
 		{Name: "sm4-a", Type: "sm4", Derived: true}, {Name: "sm2-a", Type: "sm2"}, {Name: "hmac-a", Type: "hmac-sm3"},
-		{Name: "doomed-a", Type: "sm4"}, {Name: "toggle-a", Type: "sm4"}, {Name: "shared-name", Type: "sm4", Description: "tenant a's"},
+		{Name: "zuc-a", Type: "zuc-128"}, {Name: "doomed-a", Type: "sm4"}, {Name: "toggle-a", Type: "sm4"}, {Name: "shared-name", Type: "sm4", Description: "tenant a's"},
 		{Name: "export-a", Type: "sm4", Exportable: true},
 		{Name: "kgc-a", Type: "sm9-sign-master"}, {Name: "ekgc-a", Type: "sm9-enc-master"},
 	} {

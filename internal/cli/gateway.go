@@ -43,6 +43,7 @@ type gatewayConfig struct {
 	AllowSubjects    []string      `yaml:"allow_subjects"`
 	CRLs             []string      `yaml:"crls"`
 	ServerName       string        `yaml:"server_name"`
+	ECDHEParams      string        `yaml:"ecdhe_client_params"`
 	AuditDir         string        `yaml:"audit_dir"`
 	MetricsAddr      string        `yaml:"metrics_addr"`
 	HandshakeTimeout time.Duration `yaml:"handshake_timeout"`
@@ -67,6 +68,7 @@ var gatewayTable = settings.Table[gatewayConfig]{EnvPrefix: "MIMA_GATEWAY_", Fie
 	settings.F("allow_subjects", "allow-subject", `admit only peers whose certificate subject holds all of these attributes, e.g. "CN=app,O=Hospital"`, func(c *gatewayConfig) any { return &c.AllowSubjects }),
 	settings.F("crls", "crl", "CRL files (DER or PEM) that peer certificates are checked against; re-read when they change", func(c *gatewayConfig) any { return &c.CRLs }),
 	settings.F("server_name", "server-name", "client mode: the name the server's certificate must carry (default: the forward host)", func(c *gatewayConfig) any { return &c.ServerName }),
+	settings.F("ecdhe_client_params", "ecdhe-client-params", "client mode: plain (default: ECParameters || ECPoint, as Tongsuo servers expect) or prefixed (inside opaque<1..2^16-1>, as GB/T 38636-2020 6.4.5.8 writes it)", func(c *gatewayConfig) any { return &c.ECDHEParams }),
 	settings.F("audit_dir", "audit-dir", "directory of the per-connection audit log", func(c *gatewayConfig) any { return &c.AuditDir }),
 	settings.F("metrics_addr", "metrics-addr", "serve Prometheus metrics at /metrics on this address (empty: off)", func(c *gatewayConfig) any { return &c.MetricsAddr }),
 	settings.F("handshake_timeout", "handshake-timeout", "time allowed for the TLCP handshake and the dial of the forward address", func(c *gatewayConfig) any { return &c.HandshakeTimeout }),
@@ -174,6 +176,13 @@ func (c gatewayConfig) tlcp() (*tlcp.Config, error) {
 			return nil, err
 		}
 		tc.VerifyPeerCertificate = crls.Verify
+	}
+	switch c.ECDHEParams {
+	case "", "plain":
+	case "prefixed":
+		tc.ECDHEPrefixedClientParams = true
+	default:
+		return nil, fmt.Errorf("ecdhe_client_params is plain or prefixed, not %q", c.ECDHEParams)
 	}
 	if c.Mode == string(gateway.Client) {
 		tc.RootCAs = pool

@@ -75,6 +75,8 @@ var routeCommands = map[string]string{
 	"POST /v1/keys/{name}/verify-mac":             "mac",
 	"POST /v1/keys/{name}/datakey":                "datakey",
 	"POST /v1/keys/{name}/derive":                 "derive",
+	"POST /v1/keys/{name}/eea3":                   "eea3",
+	"POST /v1/keys/{name}/eia3":                   "eia3",
 	"POST /v1/hash":                               "hash",
 	"POST /v1/random":                             "random",
 	"POST /v1/aliases":                            "key alias create",

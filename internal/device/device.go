@@ -14,6 +14,8 @@
 //	sm2       Signer, Decrypter (SM2 with SM3), Wrapper, and the
 //	          wrapping key of Device.Unwrap
 //	hmac-sm3  MAC (HMAC-SM3), Wrapper
+//	zuc-128   StreamCipher (128-EEA3, 128-EIA3), Deriver, Wrapper
+//	zuc-256   StreamCipher (ZUC-256 keystream and MAC), Deriver, Wrapper
 //
 // Keys come in through Unwrap (a GB/T 35276 envelope or an SM2-encrypted
 // key) and leave only wrapped: under a caller's SM2 public key (Wrapper)
@@ -43,9 +45,9 @@ import (
 // KeyType names a kind of key.
 type KeyType string
 
-// The key types mima knows. SM9 (sm9-sign, sm9-encrypt) and ZUC (zuc) keys
-// are planned; until a device implements them they are rejected like any
-// unknown type, with ErrUnsupportedType.
+// The key types mima knows (zuc.go adds the ZUC types). SM9 keys
+// (sm9-sign, sm9-encrypt) are planned; until a device implements them they
+// are rejected like any unknown type, with ErrUnsupportedType.
 const (
 	SM4     KeyType = "sm4"      // 128-bit SM4 block cipher key (GB/T 32907)
 	SM2     KeyType = "sm2"      // SM2 key pair on the recommended curve (GB/T 32918)
@@ -117,8 +119,8 @@ type Device interface {
 	// form. The handle keeps no reference to stored.
 	Open(ctx context.Context, t KeyType, stored []byte) (Key, error)
 	// Unwrap imports a key of type t wrapped under wk, an SM2 key of this
-	// device, and returns its stored form. wrapped is, for sm4 and
-	// hmac-sm3, the raw key SM2-encrypted to wk (either SM2Form) and, for
+	// device, and returns its stored form. wrapped is, for sm4,
+	// hmac-sm3 and zuc keys, the raw key SM2-encrypted to wk (either SM2Form) and, for
 	// sm2, a GB/T 35276 SM2EnvelopedKey for wk. Material that does not
 	// open is ErrUnwrap; material that breaks the rules of t is a
 	// *MaterialError.
@@ -198,7 +200,7 @@ type Decrypter interface {
 // a transport key: the caller's SM2 public key pub.
 type Wrapper interface {
 	Key
-	// Wrap returns, for sm4 and hmac-sm3 keys, the raw key SM2-encrypted
+	// Wrap returns, for sm4, hmac-sm3 and zuc keys, the raw key SM2-encrypted
 	// to pub in the given form and, for sm2 keys, a GB/T 35276
 	// SM2EnvelopedKey for pub (form must be SM2ASN1). A key that may not
 	// leave the device is ErrNotSupported.

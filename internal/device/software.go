@@ -23,8 +23,8 @@ const (
 
 // Software is a Device that keeps keys in process memory and computes with
 // github.com/emmansun/gmsm. Its stored form, and its backup form, is the
-// raw key: 16 SM4 key bytes, the 32-byte SM2 private scalar, or the
-// HMAC-SM3 key (16 to 64 bytes); the key service keeps it behind the
+// raw key: 16 SM4 key bytes, the 32-byte SM2 private scalar, the
+// HMAC-SM3 key (16 to 64 bytes) or the 16- or 32-byte ZUC key; the key service keeps it behind the
 // barrier and never reads it. Every key may leave wrapped.
 type Software struct {
 	rand io.Reader
@@ -61,6 +61,8 @@ func (s *Software) Generate(_ context.Context, t KeyType) ([]byte, error) {
 		return s.randomBytes(SM4KeySize)
 	case HMACSM3:
 		return s.randomBytes(HMACSM3KeySize)
+	case ZUC128, ZUC256:
+		return s.randomBytes(zucKeySize(t))
 	case SM2:
 		priv, err := sm2.GenerateKey(s.rand)
 		if err != nil {
@@ -107,6 +109,8 @@ func (s *Software) open(t KeyType, material []byte) (Key, error) {
 		return &hmacKey{key: slices.Clone(material), rand: s.rand}, nil
 	case SM9SignMaster, SM9EncMaster, SM9SignUser, SM9EncUser:
 		return s.openSM9(t, slices.Clone(material))
+	case ZUC128, ZUC256:
+		return s.openZUC(t, material)
 	}
 	return nil, unsupported(t)
 }
@@ -144,5 +148,5 @@ func (s *Software) Restore(ctx context.Context, t KeyType, backup []byte) ([]byt
 // unsupported returns the error for a key type this device does not
 // implement; its text is safe to show to users.
 func unsupported(t KeyType) error {
-	return fmt.Errorf("%w %q: supported types are %s, %s, %s, %s and %s: %w", ErrUnsupportedType, string(t), SM4, SM2, HMACSM3, SM9SignMaster, SM9EncMaster, ErrNotSupported)
+	return fmt.Errorf("%w %q: supported types are %s, %s, %s, %s, %s, %s and %s: %w", ErrUnsupportedType, string(t), SM4, SM2, HMACSM3, SM9SignMaster, SM9EncMaster, ZUC128, ZUC256, ErrNotSupported)
 }

@@ -25,7 +25,7 @@ func (s *Software) Unwrap(_ context.Context, wk Key, t KeyType, wrapped []byte) 
 	switch t {
 	case SM2:
 		return unwrapEnveloped(k.priv, wrapped)
-	case SM4, HMACSM3, SM9SignMaster, SM9EncMaster, SM9SignUser, SM9EncUser:
+	case SM4, HMACSM3, SM9SignMaster, SM9EncMaster, SM9SignUser, SM9EncUser, ZUC128, ZUC256:
 		var err error
 		if raw, err = sm2.Decrypt(k.priv, wrapped); err != nil {
 			return nil, ErrUnwrap

@@ -40,6 +40,7 @@ const (
 	tSM9EncMaster
 	tSM9SignUser
 	tSM9EncUser
+	tZUC
 
 	tSM9Master = tSM9SignMaster | tSM9EncMaster
 	tSM9User   = tSM9SignUser | tSM9EncUser
@@ -61,6 +62,8 @@ func typeBit(t device.KeyType) typeSet {
 		return tSM9SignUser
 	case device.SM9EncUser:
 		return tSM9EncUser
+	case device.ZUC128, device.ZUC256:
+		return tZUC
 	}
 	return 0
 }

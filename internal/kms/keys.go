@@ -36,8 +36,8 @@ type CreateRequest struct {
 	// Exportable marks the key as allowed to leave mima: through Export
 	// (wrapped under a caller's SM2 public key) and Backup.
 	Exportable bool
-	// Derived allows operations with a Derivation (sm4 keys only); see
-	// Derive.
+	// Derived allows operations with a Derivation (sm4 and zuc keys);
+	// see Derive.
 	Derived bool
 	// AutoRotatePeriod, when not 0, has RunJobs add a version once the
 	// latest is this old; at least MinAutoRotatePeriod.
@@ -59,8 +59,8 @@ func (req *CreateRequest) check() error {
 			return invalid("tag keys are 1 to %d bytes and values at most %d bytes", maxTagKey, maxTagValue)
 		}
 	}
-	if req.Derived && req.Type != device.SM4 {
-		return invalid("only sm4 keys can be derived keys")
+	if req.Derived && typeBit(req.Type)&(tSM4|tZUC) == 0 {
+		return invalid("only sm4, zuc-128 and zuc-256 keys can be derived keys")
 	}
 	if req.AutoRotatePeriod != 0 && req.AutoRotatePeriod < MinAutoRotatePeriod {
 		return invalid("the automatic rotation period must be 0 (off) or at least %s", MinAutoRotatePeriod)
@@ -322,7 +322,7 @@ func (s *Service) resolveForWrite(ctx context.Context, tenant, ref string) (stor
 func (s *Service) generate(ctx context.Context, t device.KeyType) ([]byte, error) {
 	m, err := s.dev.Generate(ctx, t)
 	if errors.Is(err, device.ErrUnsupportedType) {
-		return nil, fault.Wrap(err, fault.InvalidArgument, "key type %q cannot be generated; the types are sm4, sm2, hmac-sm3, sm9-sign-master and sm9-enc-master (SM9 user keys are extracted by their master)", string(t))
+		return nil, fault.Wrap(err, fault.InvalidArgument, "key type %q cannot be generated; the types are sm4, sm2, hmac-sm3, zuc-128, zuc-256, sm9-sign-master and sm9-enc-master (SM9 user keys are extracted by their master)", string(t))
 	}
 	if err != nil {
 		return nil, deviceErr(err)
