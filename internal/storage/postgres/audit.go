@@ -55,7 +55,7 @@ func (b *Backend) AuditSink(ctx context.Context, node string, opts ...AuditOptio
 		lock.Release()
 		return nil, err
 	}
-	go s.background()
+	go s.background(s.wake)
 	s.kick()
 	return s, nil
 }

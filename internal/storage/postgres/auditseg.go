@@ -224,17 +224,19 @@ func (s *AuditSink) kick() {
 	}
 }
 
-// background archives sealed segments and expires partitions until Close.
-func (s *AuditSink) background() {
+// background archives sealed segments and expires partitions whenever
+// wake is signalled, until Close closes it. It holds its own copy of the
+// channel: Close clears s.wake under s.mu.
+func (s *AuditSink) background(wake <-chan struct{}) {
 	defer close(s.done)
 	if s.cfg.archiver == nil {
-		for range s.wake {
+		for range wake {
 		}
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	for range s.wake {
+	for range wake {
 		if err := s.Archive(ctx); err != nil {
 			s.cfg.onError(err)
 			continue
