@@ -1,9 +1,12 @@
 package api
 
 import (
+	"crypto"
 	"encoding/pem"
 	"net/http"
 	"time"
+
+	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/duration"
 	"github.com/mimacrypto/mima/internal/fault"
@@ -17,6 +20,16 @@ func pemOf(typ string, der []byte) string {
 		return ""
 	}
 	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
+}
+
+// publicKeyPEM encodes a public key as a PEM "PUBLIC KEY" block
+// (SubjectPublicKeyInfo), as the key and CA routes answer them.
+func publicKeyPEM(pub crypto.PublicKey) (string, error) {
+	der, err := smx509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return "", fault.Wrap(err, fault.Internal, "encoding a public key")
+	}
+	return pemOf("PUBLIC KEY", der), nil
 }
 
 // durationOf parses an optional duration field: Go's syntax or whole

@@ -155,7 +155,11 @@ func (s *Server) publicKey(c *call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return raw{contentType: "application/x-pem-file", body: []byte(pk.PEM)}, nil
+		out, err := publicKeyPEM(pk.Key)
+		if err != nil {
+			return nil, err
+		}
+		return raw{contentType: "application/x-pem-file", body: []byte(out)}, nil
 	}
 	k, err := s.keys.Get(c.ctx, c.tenant, c.object)
 	if err != nil {
@@ -167,7 +171,11 @@ func (s *Server) publicKey(c *call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(&pem, "# %s version %d\n%s", c.object, v.Version, pk.PEM)
+		out, err := publicKeyPEM(pk.Key)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&pem, "# %s version %d\n%s", c.object, v.Version, out)
 	}
 	return raw{contentType: "application/x-pem-file", body: []byte(pem.String())}, nil
 }

@@ -3,10 +3,11 @@
 // 0010, RFC 5652), an RFC 3161 timestamp authority, and login by
 // certificate. It knows nothing of HTTP.
 //
-// Private keys stay in the key service: signing keys sign through
-// kms.Service.Signer and envelope keys decrypt through
-// kms.Service.Decrypter. Certificates, chains, CRLs and OCSP answers come
-// from the certificate authority (package pki), in process.
+// Private keys stay in the key service: signing keys sign through the
+// crypto.Signer and envelope keys decrypt through the crypto.Decrypter
+// that the Keys the Service is given return (kms.Service in mima).
+// Certificates, chains, CRLs and OCSP answers come from its CA
+// (pki.Service in mima), in process.
 //
 // # Formats
 //
@@ -69,6 +70,7 @@ package cms
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"io"
 	"sync"
@@ -82,13 +84,46 @@ import (
 // DefaultChallengeTTL is how long a login challenge may be answered.
 const DefaultChallengeTTL = 2 * time.Minute
 
+// Keys is what the CMS service needs of a key service: it creates and
+// schedules the deletion of TSA keys, reads a key's metadata, and signs
+// and decrypts with a key through crypto.Signer and crypto.Decrypter.
+// *kms.Service implements it.
+type Keys interface {
+	Create(ctx context.Context, tenant string, req kms.CreateRequest) (kms.KeyInfo, error)
+	Get(ctx context.Context, tenant, ref string) (kms.KeyInfo, error)
+	Signer(ctx context.Context, tenant, ref string) (crypto.Signer, error)
+	Decrypter(ctx context.Context, tenant, ref string) (crypto.Decrypter, error)
+	ScheduleDeletion(ctx context.Context, tenant, ref string, days int) (kms.KeyInfo, error)
+}
+
+// CA is what the CMS service needs of a certificate authority: the CAs
+// and chains it trusts, certificates and their revocation state, and the
+// certificates of TSA keys. *pki.Service implements it.
+type CA interface {
+	GetCA(ctx context.Context, tenant, ca string) (pki.CA, error)
+	ListCAs(ctx context.Context, tenant string) ([]pki.CA, error)
+	Chain(ctx context.Context, tenant, ca string) (string, error)
+	GetCertificate(ctx context.Context, tenant, serial string) (pki.Certificate, error)
+	CertificateForKey(ctx context.Context, tenant, key string) (pki.Certificate, error)
+	CRL(ctx context.Context, tenant, ca string) ([]byte, error)
+	RespondOCSP(ctx context.Context, tenant, ca string, requestDER []byte) ([]byte, error)
+	Issue(ctx context.Context, tenant, ca string, req pki.IssueRequest) (pki.Certificate, error)
+	GetProfile(ctx context.Context, tenant, ca, name string) (pki.Profile, error)
+	SetProfile(ctx context.Context, tenant, ca string, p pki.Profile) (pki.Profile, error)
+}
+
+var (
+	_ Keys = (*kms.Service)(nil)
+	_ CA   = (*pki.Service)(nil)
+)
+
 // Service is the CMS, timestamp and certificate login service. It is safe
 // for concurrent use. It implements sealstate.Component: it serves requests
 // only between Unsealed and Sealed, and relies on the key service and the
 // certificate authority being unsealed too.
 type Service struct {
-	keys         *kms.Service
-	ca           *pki.Service
+	keys         Keys
+	ca           CA
 	rand         io.Reader
 	now          func() time.Time
 	challengeTTL time.Duration
@@ -123,7 +158,7 @@ func WithChallengesPerTenant(n int) Option { return func(s *Service) { s.challen
 
 // New returns a sealed Service whose keys live in keys and whose
 // certificates come from ca.
-func New(keys *kms.Service, ca *pki.Service, opts ...Option) *Service {
+func New(keys Keys, ca CA, opts ...Option) *Service {
 	s := &Service{
 		keys: keys, ca: ca, rand: rand.Reader, now: time.Now,
 	}

@@ -67,7 +67,7 @@ func TestSM2DataKeyPair(t *testing.T) {
 		t.Fatal(err)
 	}
 	sk := priv.(*sm2.PrivateKey)
-	pub := parsePublicKey(t, PublicKey{PEM: dk.PublicKey})
+	pub := parsePublicKeyPEM(t, dk.PublicKey)
 	if !sk.PublicKey.Equal(pub) {
 		t.Fatal("PublicKey does not match the private key")
 	}

@@ -41,7 +41,7 @@ func mustParams(t *testing.T, s *Service, tenant, key string) ImportParams {
 
 func wrappingKey(t *testing.T, p ImportParams) *ecdsa.PublicKey {
 	t.Helper()
-	return parsePublicKey(t, PublicKey{PEM: p.PublicKey})
+	return parsePublicKeyPEM(t, p.PublicKey)
 }
 
 // wrapRaw wraps sm4 or hmac-sm3 material for p (SM2 encryption, ASN.1).
@@ -149,7 +149,7 @@ func provesMaterial(t *testing.T, s *Service, tenant, key string, typ device.Key
 			t.Fatal(err)
 		}
 		pk, err := s.PublicKey(ctx, tenant, key, v)
-		if err != nil || !parsePublicKey(t, pk).Equal(&priv.PublicKey) {
+		if err != nil || !sm2Public(t, pk.Key).Equal(&priv.PublicKey) {
 			t.Fatalf("public key of version %d does not match the material: %v", v, err)
 		}
 		sig, err := s.Sign(ctx, tenant, key, SignRequest{Input: msg, Version: v})

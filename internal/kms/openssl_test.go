@@ -20,8 +20,8 @@ func TestOpenSSLVerifiesServiceSignatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pub := parsePublicKey(t, pk)
-	interoptest.WriteFiles(t, dir, map[string][]byte{"msg": msg, "pub.pem": []byte(pk.PEM)})
+	pub := sm2Public(t, pk.Key)
+	interoptest.WriteFiles(t, dir, map[string][]byte{"msg": msg, "pub.pem": []byte(pemOf(t, pub))})
 	eAlice, err := device.SM2Digest(pub, []byte("alice@example.com"), msg)
 	if err != nil {
 		t.Fatal(err)

@@ -2,9 +2,7 @@ package kms
 
 import (
 	"context"
-	"encoding/pem"
-
-	"github.com/emmansun/gmsm/smx509"
+	"crypto"
 
 	"github.com/mimacrypto/mima/internal/device"
 )
@@ -58,12 +56,12 @@ type Verdict struct {
 	Version int
 }
 
-// PublicKey is the public key of one version of an sm2 key: a PEM block
-// "PUBLIC KEY" holding a SubjectPublicKeyInfo with the SM2 curve OID
-// 1.2.156.10197.1.301.
+// PublicKey is the public key of one version of an sm2 key: an
+// *ecdsa.PublicKey on the SM2 curve. The API edge encodes it (PEM
+// SubjectPublicKeyInfo); the services use it as it is.
 type PublicKey struct {
-	PEM     string `json:"pem"`
-	Version int    `json:"version"`
+	Key     crypto.PublicKey
+	Version int
 }
 
 // Sign signs with an sm2 key (SM2 with SM3).
@@ -114,11 +112,7 @@ func (s *Service) PublicKey(ctx context.Context, tenant, key string, version int
 	if version < 0 || version > len(e.versions) {
 		return PublicKey{}, invalid("key %q has no version %d", key, version)
 	}
-	der, err := smx509.MarshalPKIXPublicKey(e.pubs[version-1])
-	if err != nil {
-		return PublicKey{}, deviceErr(err)
-	}
-	return PublicKey{PEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})), Version: version}, nil
+	return PublicKey{Key: e.pubs[version-1], Version: version}, nil
 }
 
 func (s *Service) sign(ctx context.Context, e *entry, ref string, req SignRequest) (Signature, error) {

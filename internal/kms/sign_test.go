@@ -1,6 +1,7 @@
 package kms
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"encoding/pem"
 	"testing"
@@ -12,16 +13,23 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 )
 
-func parsePublicKey(t *testing.T, p PublicKey) *ecdsa.PublicKey {
+// parsePublicKeyPEM reads one PEM "PUBLIC KEY" block holding an SM2 key.
+func parsePublicKeyPEM(t *testing.T, s string) *ecdsa.PublicKey {
 	t.Helper()
-	block, rest := pem.Decode([]byte(p.PEM))
+	block, rest := pem.Decode([]byte(s))
 	if block == nil || block.Type != "PUBLIC KEY" || len(rest) != 0 {
-		t.Fatalf("not one PEM PUBLIC KEY block: %q", p.PEM)
+		t.Fatalf("not one PEM PUBLIC KEY block: %q", s)
 	}
 	pub, err := smx509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sm2Public(t, pub)
+}
+
+// sm2Public asserts that pub is an SM2 public key.
+func sm2Public(t *testing.T, pub crypto.PublicKey) *ecdsa.PublicKey {
+	t.Helper()
 	ec, ok := pub.(*ecdsa.PublicKey)
 	if !ok || ec.Curve != sm2.P256() {
 		t.Fatalf("public key %T is not on the SM2 curve", pub)
@@ -36,7 +44,7 @@ func TestSignAndVerify(t *testing.T) {
 	if err != nil || pk.Version != 1 {
 		t.Fatalf("PublicKey = %+v, %v", pk, err)
 	}
-	pub := parsePublicKey(t, pk)
+	pub := sm2Public(t, pk.Key)
 	msg := []byte("pay 100 to bob")
 	e, err := device.SM2Digest(pub, nil, msg)
 	if err != nil {
@@ -96,7 +104,7 @@ func TestSignVersionsAndErrors(t *testing.T) {
 	}
 	pk1, _ := s.PublicKey(ctx, "acme", "signer", 1)
 	pk2, _ := s.PublicKey(ctx, "acme", "signer", 0)
-	if pk1.PEM == pk2.PEM || pk2.Version != 2 {
+	if sm2Public(t, pk1.Key).Equal(pk2.Key) || pk2.Version != 2 {
 		t.Fatal("the versions share a public key")
 	}
 	if got, err := s.Verify(ctx, "acme", "signer", VerifyRequest{Input: []byte("m"), Signature: old.Signature, Version: 2}); got.Valid || err != nil {

@@ -2,6 +2,7 @@ package pki
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"encoding/pem"
 	"errors"
@@ -48,7 +49,7 @@ func (s *Service) Issue(ctx context.Context, tenant, ca string, req IssueRequest
 	if err != nil {
 		return Certificate{}, err
 	}
-	pub, err := parsePublicKeyPEM(pk.PEM)
+	pub, err := sm2PublicKey(pk.Key)
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -99,6 +100,12 @@ func parsePublicKeyPEM(s string) (*ecdsa.PublicKey, error) {
 	if err != nil {
 		return nil, fault.Wrap(err, fault.InvalidArgument, "the public key is not a valid SubjectPublicKeyInfo")
 	}
+	return sm2PublicKey(pub)
+}
+
+// sm2PublicKey returns pub as an SM2 public key; a key of another kind is
+// not_sm2.
+func sm2PublicKey(pub crypto.PublicKey) (*ecdsa.PublicKey, error) {
 	if !sm2.IsSM2PublicKey(pub) {
 		return nil, fault.New(fault.NotSM2, "the public key is %s, not SM2 (curve 1.2.156.10197.1.301)", device.DescribeKey(pub))
 	}

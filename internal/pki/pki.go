@@ -4,7 +4,8 @@
 //
 // A CA's private key is a non-exportable sm2 key of the key service in the
 // CA's tenant, named "ca-<ca>-<8 hex digits>"; it never leaves the barrier
-// and signs through kms.Service.Signer. Keys the CA generates for
+// and signs through the crypto.Signer of the Keys the Service is given
+// (kms.Service.Signer in mima). Keys the CA generates for
 // subscribers are either returned wrapped (IssueKeyPair) or, for the
 // encryption half of a dual certificate, escrowed as exportable sm2 keys
 // named "enc-<serial>" (IssueDual).
@@ -46,6 +47,7 @@ package pki
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"io"
 	"sync"
@@ -59,11 +61,29 @@ import (
 // encrypted PKCS#8 keys IssueKeyPair returns.
 const DefaultPBKDF2Iterations = 100_000
 
+// Keys is what the CA service needs of a key service: it creates and
+// schedules the deletion of CA and escrow keys, signs with a key version
+// through crypto.Signer, reads public keys as crypto.PublicKey, imports
+// CA keys and exports escrowed ones. *kms.Service implements it.
+type Keys interface {
+	Create(ctx context.Context, tenant string, req kms.CreateRequest) (kms.KeyInfo, error)
+	Get(ctx context.Context, tenant, ref string) (kms.KeyInfo, error)
+	PublicKey(ctx context.Context, tenant, ref string, version int) (kms.PublicKey, error)
+	Signer(ctx context.Context, tenant, ref string) (crypto.Signer, error)
+	ScheduleDeletion(ctx context.Context, tenant, ref string, days int) (kms.KeyInfo, error)
+	ImportParams(ctx context.Context, tenant, ref string) (kms.ImportParams, error)
+	Import(ctx context.Context, tenant, ref string, req kms.ImportRequest) (kms.KeyInfo, error)
+	SetMinVersions(ctx context.Context, tenant, ref string, mv kms.MinVersions) (kms.KeyInfo, error)
+	Export(ctx context.Context, tenant, ref string, req kms.ExportRequest) (kms.ExportedKey, error)
+}
+
+var _ Keys = (*kms.Service)(nil)
+
 // Service is the certificate authority service. It is safe for concurrent
 // use. It implements sealstate.Component: it serves requests only between
 // Unsealed and Sealed, and relies on the key service being unsealed too.
 type Service struct {
-	keys       *kms.Service
+	keys       Keys
 	rand       io.Reader
 	now        func() time.Time
 	pbkdf2Iter int
@@ -90,7 +110,7 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 func WithPBKDF2Iterations(n int) Option { return func(s *Service) { s.pbkdf2Iter = n } }
 
 // New returns a sealed Service whose CA keys live in keys.
-func New(keys *kms.Service, opts ...Option) *Service {
+func New(keys Keys, opts ...Option) *Service {
 	s := &Service{keys: keys, rand: rand.Reader, now: time.Now}
 	for _, o := range opts {
 		o(s)

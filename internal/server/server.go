@@ -206,22 +206,36 @@ func (n *node) open(ctx context.Context) error {
 			return err
 		}
 		n.backend = pg
-		opts := []postgres.AuditOption{
-			postgres.WithAuditSegments(n.cfg.AuditSegmentMaxBytes, n.cfg.AuditSegmentMaxAge),
-			postgres.WithAuditErrorHandler(func(err error) { n.log.Error("audit segment work failed", "error", err) }),
-		}
-		if n.cfg.AuditArchiveDir != "" {
-			// Each node's sealed partitions go to <dir>/<node id>.
-			opts = append(opts, postgres.WithAuditArchive(postgres.ArchiveDir(n.cfg.AuditArchiveDir), n.cfg.AuditRetention))
-		}
-		sink, err := pg.AuditSink(ctx, n.nodeID(), opts...)
-		if err != nil {
-			return err
-		}
-		n.sink = sink
-		return nil
+	}
+	return n.openSink(ctx)
+}
+
+// openSink opens this node's audit sink: its chain in the store when the
+// store keeps the chains of the nodes that share it, files otherwise.
+func (n *node) openSink(ctx context.Context) error {
+	if chains, ok := n.backend.(audit.ChainStore); ok {
+		return n.openChain(ctx, chains)
 	}
 	return n.openAuditSink()
+}
+
+// openChain keeps this node's audit chain in a store that several nodes
+// share, which keeps every node's chain.
+func (n *node) openChain(ctx context.Context, chains audit.ChainStore) error {
+	cfg := audit.ChainConfig{
+		SegmentMaxBytes: n.cfg.AuditSegmentMaxBytes, SegmentMaxAge: n.cfg.AuditSegmentMaxAge,
+		OnError: func(err error) { n.log.Error("audit segment work failed", "error", err) },
+	}
+	if n.cfg.AuditArchiveDir != "" {
+		// Each node's sealed partitions go to <dir>/<node id>.
+		cfg.Archiver, cfg.Retention = audit.ChainArchiveDir(n.cfg.AuditArchiveDir), n.cfg.AuditRetention
+	}
+	sink, err := chains.AuditSink(ctx, n.nodeID(), cfg)
+	if err != nil {
+		return err
+	}
+	n.sink = sink
+	return nil
 }
 
 // nodeID is the configured node id, or the host name.
@@ -236,7 +250,7 @@ func (n *node) nodeID() string {
 // chainName names this node's audit chain: its node id in a shared store,
 // "" otherwise (as in auditChains).
 func (n *node) chainName() string {
-	if _, ok := n.backend.(*postgres.Backend); ok {
+	if _, ok := n.backend.(audit.ChainStore); ok {
 		return n.nodeID()
 	}
 	return ""
@@ -258,17 +272,17 @@ func openWitnesses(targets []string) ([]audit.Witness, error) {
 // auditChains are the audit chains this node can verify: every node's in
 // a shared store, its own otherwise.
 func (n *node) auditChains(ctx context.Context) (map[string]audit.Source, error) {
-	pg, ok := n.backend.(*postgres.Backend)
+	shared, ok := n.backend.(audit.ChainStore)
 	if !ok {
 		return map[string]audit.Source{"": n.sink}, nil
 	}
-	nodes, err := pg.AuditNodes(ctx)
+	nodes, err := shared.AuditNodes(ctx)
 	if err != nil {
 		return nil, err
 	}
 	chains := map[string]audit.Source{}
 	for _, node := range nodes {
-		chains[node] = pg.AuditSource(node)
+		chains[node] = shared.AuditSource(node)
 	}
 	return chains, nil
 }

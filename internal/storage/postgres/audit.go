@@ -19,7 +19,7 @@ import (
 // nodes given the same node id cannot interleave one chain.
 type AuditSink struct {
 	auditSource
-	cfg  auditConfig
+	cfg  audit.ChainConfig
 	lock storage.Lock
 	mu   sync.Mutex
 	next int64 // seq of the next line
@@ -31,10 +31,19 @@ type AuditSink struct {
 	done chan struct{}
 }
 
-var _ audit.Sink = (*AuditSink)(nil)
+var _ audit.ChainStore = (*Backend)(nil)
 
-// AuditSink opens node's audit chain for appending.
-func (b *Backend) AuditSink(ctx context.Context, node string, opts ...AuditOption) (*AuditSink, error) {
+// AuditSink opens node's audit chain for appending, as an *AuditSink.
+func (b *Backend) AuditSink(ctx context.Context, node string, cfg audit.ChainConfig) (audit.Sink, error) {
+	s, err := b.openAuditSink(ctx, node, cfg)
+	if err != nil {
+		return nil, err // not a typed nil in a non-nil audit.Sink
+	}
+	return s, nil
+}
+
+// openAuditSink opens node's audit chain for appending.
+func (b *Backend) openAuditSink(ctx context.Context, node string, cfg audit.ChainConfig) (*AuditSink, error) {
 	lock, ok, err := b.TryLock(ctx, "mima-audit-"+node)
 	if err != nil {
 		return nil, err
@@ -42,7 +51,7 @@ func (b *Backend) AuditSink(ctx context.Context, node string, opts ...AuditOptio
 	if !ok {
 		return nil, fmt.Errorf("postgres: another running node uses the node id %q; give each node its own node_id", node)
 	}
-	s := &AuditSink{auditSource: auditSource{b: b, node: node}, cfg: newAuditConfig(opts), lock: lock, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	s := &AuditSink{auditSource: auditSource{b: b, node: node}, cfg: auditConfig(cfg), lock: lock, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	err = b.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM mima_audit WHERE node = $1`, node).Scan(&s.next)
 	if err != nil {
 		lock.Release()

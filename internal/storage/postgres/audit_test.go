@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/storage/postgres/pgtest"
 )
 
@@ -14,7 +15,7 @@ import (
 func TestAuditAppendAllOrNone(t *testing.T) {
 	b := open(t, pgtest.Database(t))
 	ctx := context.Background()
-	sink, err := b.AuditSink(ctx, "n1")
+	sink, err := b.openAuditSink(ctx, "n1", audit.ChainConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestAuditAppendAllOrNone(t *testing.T) {
 // the logger's group commit writes under load.
 func BenchmarkAuditAppend(b *testing.B) {
 	pg := open(b, pgtest.Database(b))
-	sink, err := pg.AuditSink(context.Background(), "bench")
+	sink, err := pg.openAuditSink(context.Background(), "bench", audit.ChainConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}

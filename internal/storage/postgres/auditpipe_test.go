@@ -32,7 +32,7 @@ func BenchmarkAuditLogger(b *testing.B) {
 				target = delayProxy(b, dsn, c.delay)
 			}
 			pg := open(b, target)
-			sink, err := pg.AuditSink(context.Background(), "bench-"+c.name)
+			sink, err := pg.openAuditSink(context.Background(), "bench-"+c.name, audit.ChainConfig{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -16,7 +16,7 @@ import (
 func TestAuditSearchPages(t *testing.T) {
 	b := open(t, pgtest.Database(t))
 	ctx := context.Background()
-	sink, err := b.AuditSink(ctx, "n1")
+	sink, err := b.openAuditSink(ctx, "n1", audit.ChainConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

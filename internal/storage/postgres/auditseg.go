@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,70 +13,22 @@ import (
 	"github.com/mimacrypto/mima/internal/audit"
 )
 
-// AuditArchiver keeps the sealed segments of the nodes' audit chains
-// outside the database, in the segment format of a FileSink directory.
-// The archive settings of the file sink (audit_archive_dir or
-// audit_archive_command) provide one.
-type AuditArchiver interface {
-	// Archive stores segment e of node's chain, whose record lines scan
-	// passes to fn in order, and returns once it is durable and verified
-	// where it is kept. Archiving a segment again is a no-op.
-	Archive(ctx context.Context, node string, e audit.SegmentInfo, scan func(fn func(line []byte) error) error) error
-}
-
-// ArchiveDir archives each node's segments under dir/<node> with
-// audit.WriteSegment.
-func ArchiveDir(dir string) AuditArchiver { return archiveDir(dir) }
-
-type archiveDir string
-
-func (d archiveDir) Archive(ctx context.Context, node string, e audit.SegmentInfo, scan func(fn func(line []byte) error) error) error {
-	return audit.WriteSegment(ctx, filepath.Join(string(d), url.PathEscape(node)), e, scan)
-}
-
-// auditConfig holds the settings of a node's chain that AuditOptions change.
-type auditConfig struct {
-	maxBytes  int64
-	width     time.Duration // of a partition; a segment is sealed when its partition ends
-	archiver  AuditArchiver
-	retention time.Duration // 0: keep every partition
-	now       func() time.Time
-	onError   func(error)
-}
-
-func newAuditConfig(opts []AuditOption) auditConfig {
-	c := auditConfig{maxBytes: audit.DefaultSegmentMaxBytes, width: audit.DefaultSegmentMaxAge, now: time.Now, onError: func(error) {}}
-	for _, opt := range opts {
-		opt(&c)
+// auditConfig is a node's chain's audit.ChainConfig with its defaults
+// filled in.
+func auditConfig(c audit.ChainConfig) audit.ChainConfig {
+	if c.SegmentMaxBytes <= 0 {
+		c.SegmentMaxBytes = audit.DefaultSegmentMaxBytes
+	}
+	if c.SegmentMaxAge <= 0 {
+		c.SegmentMaxAge = audit.DefaultSegmentMaxAge
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.OnError == nil {
+		c.OnError = func(error) {}
 	}
 	return c
-}
-
-// AuditOption changes a setting of a node's audit chain.
-type AuditOption func(*auditConfig)
-
-// WithAuditSegments seals a segment at the first checkpoint after it holds
-// maxBytes, or after the partition it lives in ends; partitions span
-// width (audit_segment_max_bytes and audit_segment_max_age; defaults
-// 1 GiB and one day).
-func WithAuditSegments(maxBytes int64, width time.Duration) AuditOption {
-	return func(c *auditConfig) { c.maxBytes, c.width = maxBytes, width }
-}
-
-// WithAuditArchive hands every sealed segment to a, and detaches and drops
-// a partition once each of its segments is archived and its last record
-// is older than retention (0 keeps every partition).
-func WithAuditArchive(a AuditArchiver, retention time.Duration) AuditOption {
-	return func(c *auditConfig) { c.archiver, c.retention = a, retention }
-}
-
-// WithAuditClock sets the clock for partitions and retention (default
-// time.Now).
-func WithAuditClock(now func() time.Time) AuditOption { return func(c *auditConfig) { c.now = now } }
-
-// WithAuditErrorHandler receives failures of the background archiving.
-func WithAuditErrorHandler(fn func(error)) AuditOption {
-	return func(c *auditConfig) { c.onError = fn }
 }
 
 // activeSegment is the segment being appended to.
@@ -112,7 +62,7 @@ func (s *AuditSink) openSegment(ctx context.Context) error {
 		s.seg.first, s.seg.prev = e.LastSeq+1, cp.Hash
 	}
 	if uint64(s.next) == s.seg.first {
-		s.seg.at, err = s.partition(ctx, s.cfg.now())
+		s.seg.at, err = s.partition(ctx, s.cfg.Now())
 		return err
 	}
 	err = s.b.pool.QueryRow(ctx, `SELECT at, (SELECT coalesce(sum(length(line) + 1), 0) FROM mima_audit WHERE node = $1 AND seq >= $2)
@@ -139,14 +89,14 @@ func parseSegment(info []byte) (audit.SegmentInfo, *audit.Record, error) {
 // partition returns the start of the partition that holds now, creating
 // the partition if needed.
 func (s *AuditSink) partition(ctx context.Context, now time.Time) (time.Time, error) {
-	from := now.UTC().Truncate(s.cfg.width)
+	from := now.UTC().Truncate(s.cfg.SegmentMaxAge)
 	lock, err := s.b.Lock(ctx, "mima-audit-partitions")
 	if err != nil {
 		return from, err
 	}
 	defer lock.Release()
 	_, err = s.b.pool.Exec(ctx, fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF mima_audit FOR VALUES FROM ('%s') TO ('%s')`,
-		partitionName(from), from.Format(time.RFC3339), from.Add(s.cfg.width).Format(time.RFC3339)))
+		partitionName(from), from.Format(time.RFC3339), from.Add(s.cfg.SegmentMaxAge).Format(time.RFC3339)))
 	if err != nil {
 		return from, fmt.Errorf("postgres: creating the audit partition of %s: %w", from.Format(time.RFC3339), err)
 	}
@@ -174,7 +124,7 @@ func (s *AuditSink) SealDue(now time.Time) bool {
 	if uint64(s.next) == s.seg.first {
 		return false
 	}
-	return s.seg.bytes >= s.cfg.maxBytes || !now.Before(s.seg.at.Add(s.cfg.width))
+	return s.seg.bytes >= s.cfg.SegmentMaxBytes || !now.Before(s.seg.at.Add(s.cfg.SegmentMaxAge))
 }
 
 // Seal lists the active segment, whose last record must be a checkpoint,
@@ -207,7 +157,7 @@ func (s *AuditSink) Seal(ctx context.Context) error {
 	if err != nil {
 		return unavailable(err)
 	}
-	at, err := s.partition(ctx, s.cfg.now())
+	at, err := s.partition(ctx, s.cfg.Now())
 	if err != nil {
 		return err // the next Seal, or a restart, starts the next segment
 	}
@@ -229,7 +179,7 @@ func (s *AuditSink) kick() {
 // channel: Close clears s.wake under s.mu.
 func (s *AuditSink) background(wake <-chan struct{}) {
 	defer close(s.done)
-	if s.cfg.archiver == nil {
+	if s.cfg.Archiver == nil {
 		for range wake {
 		}
 		return
@@ -238,11 +188,11 @@ func (s *AuditSink) background(wake <-chan struct{}) {
 	defer cancel()
 	for range wake {
 		if err := s.Archive(ctx); err != nil {
-			s.cfg.onError(err)
+			s.cfg.OnError(err)
 			continue
 		}
 		if err := s.Expire(ctx); err != nil {
-			s.cfg.onError(err)
+			s.cfg.OnError(err)
 		}
 	}
 }
@@ -266,7 +216,7 @@ func (s *AuditSink) Archive(ctx context.Context) error {
 			return err
 		}
 		scan := func(fn func(line []byte) error) error { return s.scanRange(ctx, e.FirstSeq, e.LastSeq, fn) }
-		if err := s.cfg.archiver.Archive(ctx, s.node, e, scan); err != nil {
+		if err := s.cfg.Archiver.Archive(ctx, s.node, e, scan); err != nil {
 			return fmt.Errorf("postgres: archiving audit segment %d of %s: %w", e.FirstSeq, s.node, err)
 		}
 		if _, err := s.b.pool.Exec(ctx, `UPDATE mima_audit_segment SET archived = true WHERE node = $1 AND first_seq = $2`, s.node, e.FirstSeq); err != nil {
@@ -280,7 +230,7 @@ func (s *AuditSink) Archive(ctx context.Context) error {
 // archived segment whose last record is older than the retention. Nothing
 // is dropped before it is archived and its archive verified.
 func (s *AuditSink) Expire(ctx context.Context) error {
-	if s.cfg.archiver == nil || s.cfg.retention <= 0 {
+	if s.cfg.Archiver == nil || s.cfg.Retention <= 0 {
 		return nil
 	}
 	s.work.Lock()
@@ -302,10 +252,10 @@ func (s *AuditSink) Expire(ctx context.Context) error {
 	if err != nil {
 		return unavailable(err)
 	}
-	cutoff := s.cfg.now().Add(-s.cfg.retention)
+	cutoff := s.cfg.Now().Add(-s.cfg.Retention)
 	for _, name := range names {
 		at, ok := partitionStart(name)
-		if !ok || !at.Add(s.cfg.width).Before(cutoff) || at.Equal(active) {
+		if !ok || !at.Add(s.cfg.SegmentMaxAge).Before(cutoff) || at.Equal(active) {
 			continue
 		}
 		var keep bool

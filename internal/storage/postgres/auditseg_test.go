@@ -111,7 +111,7 @@ func TestAuditMigratesUnpartitionedChain(t *testing.T) {
 	if got := partitions(t, b); !slices.Contains(got, legacyPartition) {
 		t.Fatalf("partitions after the migration = %v, want the old table among them", got)
 	}
-	sink, err := b.AuditSink(ctx, "n1")
+	sink, err := b.openAuditSink(ctx, "n1", audit.ChainConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestAuditPartitionsSealArchiveExpire(t *testing.T) {
 	b := open(t, pgtest.Database(t))
 	clock := clocktest.New(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
 	dir := t.TempDir()
-	sink, err := b.AuditSink(ctx, "n1", WithAuditSegments(1<<30, time.Hour), WithAuditArchive(ArchiveDir(dir), 2*time.Hour), WithAuditClock(clock.Now))
+	sink, err := b.openAuditSink(ctx, "n1", audit.ChainConfig{SegmentMaxBytes: 1 << 30, SegmentMaxAge: time.Hour, Archiver: audit.ChainArchiveDir(dir), Retention: 2 * time.Hour, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

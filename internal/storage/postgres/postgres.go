@@ -3,7 +3,8 @@
 // needs: storage.Watcher (every write is announced with NOTIFY in its own
 // transaction, so other nodes drop their cached copies), storage.Locker
 // (PostgreSQL advisory locks, released when their session ends, so a dead
-// node's locks pass to the living) and an audit.Sink per node.
+// node's locks pass to the living) and audit.ChainStore (each node's audit
+// chain in tables, partitioned by time, its sealed segments archived).
 //
 // The schema is created and migrated by Open, under an advisory lock so
 // that nodes starting together migrate once; migrations are numbered and

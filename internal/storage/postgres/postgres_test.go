@@ -198,7 +198,7 @@ func TestAuditChainsPerNode(t *testing.T) {
 	b := open(t, dsn)
 	ctx := context.Background()
 	for _, node := range []string{"n1", "n2"} {
-		sink, err := b.AuditSink(ctx, node)
+		sink, err := b.openAuditSink(ctx, node, audit.ChainConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +214,7 @@ func TestAuditChainsPerNode(t *testing.T) {
 		if err := l.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := open(t, dsn).AuditSink(ctx, node); err == nil {
+		if _, err := open(t, dsn).openAuditSink(ctx, node, audit.ChainConfig{}); err == nil {
 			t.Fatalf("a second sink for %s was opened", node)
 		}
 		sink.Close()
@@ -230,7 +230,7 @@ func TestAuditChainsPerNode(t *testing.T) {
 		}
 	}
 	// A reopened chain continues where it stopped.
-	sink, err := b.AuditSink(ctx, "n1")
+	sink, err := b.openAuditSink(ctx, "n1", audit.ChainConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,7 @@ package scms
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -66,10 +67,24 @@ import (
 	"github.com/mimacrypto/mima/internal/v2x/sec"
 )
 
+// Keys is what the SCMS needs of a key service: it creates the
+// authorities' keys, signs and decrypts with them through crypto.Signer
+// and crypto.Decrypter, and seals the LAs' linkage chain identifiers
+// with their sm4 keys. *kms.Service implements it.
+type Keys interface {
+	Create(ctx context.Context, tenant string, req kms.CreateRequest) (kms.KeyInfo, error)
+	Signer(ctx context.Context, tenant, ref string) (crypto.Signer, error)
+	Decrypter(ctx context.Context, tenant, ref string) (crypto.Decrypter, error)
+	Encrypt(ctx context.Context, tenant, key string, req kms.EncryptRequest) (string, error)
+	Decrypt(ctx context.Context, tenant, key string, req kms.DecryptRequest) ([]byte, error)
+}
+
+var _ Keys = (*kms.Service)(nil)
+
 // Service runs the authorities of every deployment. It implements
 // sealstate.Component: it serves only while unsealed.
 type Service struct {
-	keys    *kms.Service
+	keys    Keys
 	remote  func(RemoteLA) (LinkageAuthority, error)
 	rand    io.Reader
 	now     func() time.Time
@@ -98,7 +113,7 @@ func WithRemoteLA(dial func(RemoteLA) (LinkageAuthority, error)) Option {
 func WithProfile(p *sec.Profile) Option { return func(s *Service) { s.profile = p } }
 
 // New returns a sealed Service whose keys live in keys.
-func New(keys *kms.Service, opts ...Option) *Service {
+func New(keys Keys, opts ...Option) *Service {
 	s := &Service{keys: keys, rand: rand.Reader, now: time.Now, profile: sec.CN}
 	for _, o := range opts {
 		o(s)
