@@ -3,6 +3,8 @@ package kms
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/device"
@@ -42,6 +44,9 @@ type CreateRequest struct {
 	// AutoRotatePeriod, when not 0, has RunJobs add a version once the
 	// latest is this old; at least MinAutoRotatePeriod.
 	AutoRotatePeriod time.Duration
+	// Device places the key, and every version it gets, on this member of
+	// a device pool; "" leaves the choice to the pool.
+	Device string
 }
 
 func (req *CreateRequest) check() error {
@@ -68,6 +73,21 @@ func (req *CreateRequest) check() error {
 	return nil
 }
 
+// checkDevice refuses a placement on a device the service does not have.
+func (s *Service) checkDevice(name string) error {
+	if name == "" {
+		return nil
+	}
+	p, ok := s.dev.(device.Placer)
+	if !ok {
+		return invalid("no device %q: this server has one key device; configure devices to place keys", name)
+	}
+	if !slices.Contains(p.Members(), name) {
+		return invalid("no device %q; the devices are %s", name, strings.Join(p.Members(), ", "))
+	}
+	return nil
+}
+
 // Create generates a key with one version. The name must be unused in the
 // tenant, and must not have belonged to a destroyed key (key_destroyed).
 func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) (KeyInfo, error) {
@@ -77,11 +97,14 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 	if err := req.check(); err != nil {
 		return KeyInfo{}, err
 	}
+	if err := s.checkDevice(req.Device); err != nil {
+		return KeyInfo{}, err
+	}
 	st, err := s.backend()
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	material, err := s.generate(ctx, req.Type)
+	material, err := s.generate(ctx, req.Type, req.Device)
 	if err != nil {
 		return KeyInfo{}, err
 	}
@@ -90,7 +113,7 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 		Name: req.Name, Type: req.Type, Description: req.Description, Tags: req.Tags,
 		Exportable: req.Exportable, Derived: req.Derived, State: Enabled,
 		CreatedAt: now, UpdatedAt: now, AutoRotatePeriod: req.AutoRotatePeriod,
-		MinDecryptionVersion: 1, MinEncryptionVersion: 1,
+		MinDecryptionVersion: 1, MinEncryptionVersion: 1, Device: req.Device,
 	}
 	r.addVersion(material, now)
 	defer r.wipe()
@@ -149,7 +172,7 @@ func (s *Service) Rotate(ctx context.Context, tenant, ref string) (KeyInfo, erro
 		if r.State == PendingDeletion {
 			return fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
 		}
-		material, err := s.generate(ctx, r.Type)
+		material, err := s.generate(ctx, r.Type, r.Device)
 		if err != nil {
 			return err
 		}
@@ -317,9 +340,13 @@ func (s *Service) resolveForWrite(ctx context.Context, tenant, ref string) (stor
 	return st, name, nil
 }
 
-// generate returns fresh material for a key of type t; a type the device
-// does not support is the caller's mistake.
-func (s *Service) generate(ctx context.Context, t device.KeyType) ([]byte, error) {
+// generate returns fresh material for a key of type t, placed on the
+// device named placement when it is not ""; a type the device does not
+// support is the caller's mistake.
+func (s *Service) generate(ctx context.Context, t device.KeyType, placement string) ([]byte, error) {
+	if placement != "" {
+		ctx = device.WithPlacement(ctx, placement)
+	}
 	m, err := s.dev.Generate(ctx, t)
 	if errors.Is(err, device.ErrUnsupportedType) {
 		return nil, fault.Wrap(err, fault.InvalidArgument, "key type %q is not supported; supported types are sm4, sm2 and hmac-sm3", string(t))
