@@ -70,6 +70,7 @@ type Server struct {
 	auditor  Auditor
 	auditSrc AuditSource
 	leader   func() bool
+	devices  Devices
 	version  string
 	maxBody  int64
 	log      *slog.Logger
