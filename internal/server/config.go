@@ -18,48 +18,50 @@ import (
 // upper case> and by a command-line flag; flags win over the environment,
 // which wins over the file. docs/configuration.md describes each field.
 type Config struct {
-	ListenAddr              string        `yaml:"listen_addr"`
-	TLSCertFile             string        `yaml:"tls_cert_file"`
-	TLSKeyFile              string        `yaml:"tls_key_file"`
-	TLCPAddr                string        `yaml:"tlcp_addr"`
-	TLCPSignCert            string        `yaml:"tlcp_sign_cert"`
-	TLCPSignKey             string        `yaml:"tlcp_sign_key"`
-	TLCPEncCert             string        `yaml:"tlcp_enc_cert"`
-	TLCPEncKey              string        `yaml:"tlcp_enc_key"`
-	TLCPClientCA            string        `yaml:"tlcp_client_ca"`
-	TLCPClientAuth          string        `yaml:"tlcp_client_auth"`
-	TLCPClientCRLs          []string      `yaml:"tlcp_client_crls"`
-	Storage                 string        `yaml:"storage"`
-	DataDir                 string        `yaml:"data_dir"`
-	PostgresDSN             string        `yaml:"postgres_dsn"`
-	PostgresMaxConns        int64         `yaml:"postgres_max_conns"`
-	NodeID                  string        `yaml:"node_id"`
-	CacheRecheckInterval    time.Duration `yaml:"cache_recheck_interval"`
-	AuditDir                string        `yaml:"audit_dir"`
-	UnsealKEKFile           string        `yaml:"unseal_kek_file"`
-	MaxRequestBytes         int64         `yaml:"max_request_bytes"`
-	ReadTimeout             time.Duration `yaml:"read_timeout"`
-	WriteTimeout            time.Duration `yaml:"write_timeout"`
-	ShutdownTimeout         time.Duration `yaml:"shutdown_timeout"`
-	AuditCheckpointRecords  uint64        `yaml:"audit_checkpoint_records"`
-	AuditCheckpointInterval time.Duration `yaml:"audit_checkpoint_interval"`
-	AuditWitnesses          []string      `yaml:"audit_witnesses"`
-	AuditSegmentMaxBytes    int64         `yaml:"audit_segment_max_bytes"`
-	AuditSegmentMaxAge      time.Duration `yaml:"audit_segment_max_age"`
-	AuditArchiveDir         string        `yaml:"audit_archive_dir"`
-	AuditArchiveCommand     string        `yaml:"audit_archive_command"`
-	AuditRetention          time.Duration `yaml:"audit_retention"`
-	AuditExport             AuditExport   `yaml:"audit_export"`
-	JobsInterval            time.Duration `yaml:"jobs_interval"`
-	PublicRateLimit         int64         `yaml:"public_rate_limit"`
-	PublicRateBurst         int64         `yaml:"public_rate_burst"`
-	TrustedProxies          []string      `yaml:"trusted_proxies"`
-	LoginChallenges         int64         `yaml:"login_challenges_per_tenant"`
-	AuditRefusalInterval    time.Duration `yaml:"audit_refusal_interval"`
-	NonceLimit              uint64        `yaml:"nonce_limit"`
-	PprofAddr               string        `yaml:"pprof_addr"`
-	LogLevel                string        `yaml:"log_level"`
-	LogFormat               string        `yaml:"log_format"`
+	ListenAddr              string         `yaml:"listen_addr"`
+	TLSCertFile             string         `yaml:"tls_cert_file"`
+	TLSKeyFile              string         `yaml:"tls_key_file"`
+	TLCPAddr                string         `yaml:"tlcp_addr"`
+	TLCPSignCert            string         `yaml:"tlcp_sign_cert"`
+	TLCPSignKey             string         `yaml:"tlcp_sign_key"`
+	TLCPEncCert             string         `yaml:"tlcp_enc_cert"`
+	TLCPEncKey              string         `yaml:"tlcp_enc_key"`
+	TLCPClientCA            string         `yaml:"tlcp_client_ca"`
+	TLCPClientAuth          string         `yaml:"tlcp_client_auth"`
+	TLCPClientCRLs          []string       `yaml:"tlcp_client_crls"`
+	Storage                 string         `yaml:"storage"`
+	DataDir                 string         `yaml:"data_dir"`
+	PostgresDSN             string         `yaml:"postgres_dsn"`
+	PostgresMaxConns        int64          `yaml:"postgres_max_conns"`
+	NodeID                  string         `yaml:"node_id"`
+	CacheRecheckInterval    time.Duration  `yaml:"cache_recheck_interval"`
+	AuditDir                string         `yaml:"audit_dir"`
+	UnsealKEKFile           string         `yaml:"unseal_kek_file"`
+	MaxRequestBytes         int64          `yaml:"max_request_bytes"`
+	ReadTimeout             time.Duration  `yaml:"read_timeout"`
+	WriteTimeout            time.Duration  `yaml:"write_timeout"`
+	ShutdownTimeout         time.Duration  `yaml:"shutdown_timeout"`
+	AuditCheckpointRecords  uint64         `yaml:"audit_checkpoint_records"`
+	AuditCheckpointInterval time.Duration  `yaml:"audit_checkpoint_interval"`
+	AuditWitnesses          []string       `yaml:"audit_witnesses"`
+	AuditSegmentMaxBytes    int64          `yaml:"audit_segment_max_bytes"`
+	AuditSegmentMaxAge      time.Duration  `yaml:"audit_segment_max_age"`
+	AuditArchiveDir         string         `yaml:"audit_archive_dir"`
+	AuditArchiveCommand     string         `yaml:"audit_archive_command"`
+	AuditRetention          time.Duration  `yaml:"audit_retention"`
+	AuditExport             AuditExport    `yaml:"audit_export"`
+	JobsInterval            time.Duration  `yaml:"jobs_interval"`
+	PublicRateLimit         int64          `yaml:"public_rate_limit"`
+	PublicRateBurst         int64          `yaml:"public_rate_burst"`
+	TrustedProxies          []string       `yaml:"trusted_proxies"`
+	LoginChallenges         int64          `yaml:"login_challenges_per_tenant"`
+	AuditRefusalInterval    time.Duration  `yaml:"audit_refusal_interval"`
+	NonceLimit              uint64         `yaml:"nonce_limit"`
+	Devices                 []DeviceConfig `yaml:"devices"`
+	DeviceHealthInterval    time.Duration  `yaml:"device_health_interval"`
+	PprofAddr               string         `yaml:"pprof_addr"`
+	LogLevel                string         `yaml:"log_level"`
+	LogFormat               string         `yaml:"log_format"`
 
 	// Dev and DevRootToken are flags only: they select the development
 	// server, which keeps everything in memory.
@@ -84,6 +86,7 @@ func Defaults() Config {
 		AuditSegmentMaxAge:      audit.DefaultSegmentMaxAge,
 		JobsInterval:            time.Minute,
 		NonceLimit:              kms.DefaultNonceLimit,
+		DeviceHealthInterval:    30 * time.Second,
 		CacheRecheckInterval:    30 * time.Second,
 		PostgresMaxConns:        16,
 		PublicRateLimit:         20,
@@ -137,6 +140,7 @@ var table = settings.Table[Config]{EnvPrefix: "MIMA_", Fields: []settings.Field[
 	settings.F("login_challenges_per_tenant", "login-challenges-per-tenant", "login challenges that may wait for an answer in one tenant", func(c *Config) any { return &c.LoginChallenges }),
 	settings.F("audit_refusal_interval", "audit-refusal-interval", "record refused public requests of one kind once per interval, with a count of the others (0: each one)", func(c *Config) any { return &c.AuditRefusalInterval }),
 	settings.F("nonce_limit", "nonce-limit", "SM4-GCM encryptions one key version makes before the key rotates (at most 2^32)", func(c *Config) any { return &c.NonceLimit }),
+	settings.F("device_health_interval", "device-health-interval", "how often each crypto device of the pool runs its known-answer health check", func(c *Config) any { return &c.DeviceHealthInterval }),
 	settings.F("pprof_addr", "pprof-addr", "serve Go's pprof profiles on this address (loopback only; empty: off)", func(c *Config) any { return &c.PprofAddr }),
 	settings.F("log_level", "log-level", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }),
 	settings.F("log_format", "log-format", "text or json", func(c *Config) any { return &c.LogFormat }),
@@ -195,6 +199,9 @@ func (c Config) validate() error {
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return fmt.Errorf("tls_cert_file and tls_key_file must be given together")
+	}
+	if err := c.validateDevices(); err != nil {
+		return err
 	}
 	if err := c.validateTLCP(); err != nil {
 		return err

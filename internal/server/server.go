@@ -24,7 +24,7 @@ import (
 	"github.com/mimacrypto/mima/internal/cms"
 	"github.com/mimacrypto/mima/internal/coherence"
 	"github.com/mimacrypto/mima/internal/console"
-	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/device/pool"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/ratelimit"
@@ -58,6 +58,7 @@ type node struct {
 	v2x     *scms.Service
 	core    *sealstate.Machine
 	api     *api.Server
+	devices *pool.Pool // nil without a devices list
 
 	export     *audit.Exporter // nil unless audit_export is set
 	stopExport func()          // stops the running export and waits for it
@@ -88,6 +89,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	// The last line names the main endpoint; scripts wait for it.
 	fmt.Fprintf(out, "mima %s listening on %s\n", Version, eps[len(eps)-1].url)
 	go n.runJobs(ctx, cfg.JobsInterval)
+	n.runDeviceChecks(ctx)
 	n.runExport(ctx)
 	if _, shared := n.backend.(storage.Watcher); shared {
 		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki, n.cms, n.v2x)
@@ -147,7 +149,13 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 	n.barrier = barrier.New(n.backend)
 	n.auth = authn.New(n.barrier, authn.WithOperations(api.Operations()))
 	keys := sealstate.NewAuditKeys(n.audit)
-	n.keys = kms.New(device.NewSoftware(), kms.WithNonceLimit(cfg.NonceLimit))
+	dev, devices, err := openDevices(cfg)
+	if err != nil {
+		n.close()
+		return nil, err
+	}
+	n.devices = devices
+	n.keys = kms.New(dev, kms.WithNonceLimit(cfg.NonceLimit))
 	n.pki = pki.New(n.keys)
 	n.cms = cms.New(n.keys, n.pki, cms.WithChallengesPerTenant(int(cfg.LoginChallenges)))
 	n.v2x = scms.New(n.keys, scms.WithRemoteLA(remotela.Dial))
@@ -160,6 +168,7 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		publicLimit(cfg),
 		api.WithRefusalSampling(cfg.AuditRefusalInterval, time.Now),
 		n.exportMetrics(),
+		n.deviceOptions(),
 		api.WithAuditSource(api.AuditSource{Own: n.sink, Chains: n.auditChains, Options: func() audit.VerifyOptions {
 			return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 		}}))
