@@ -189,6 +189,8 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"POST /v1/sys/seal":                 {path: "/v1/sys/seal"},
 		"POST /v1/sys/rotate":               {path: "/v1/sys/rotate"},
 		"GET /v1/sys/key-status":            {path: "/v1/sys/key-status"},
+		"GET /v1/tenants/{name}/quota":      {path: "/v1/tenants/tenant-a/quota"},
+		"PUT /v1/tenants/{name}/quota":      {path: "/v1/tenants/tenant-b/quota", body: map[string]any{"ops_per_sec": 1000}},
 		"GET /v1/sys/devices":               {path: "/v1/sys/devices"},
 		"GET /v1/sys/devices/{name}":        {path: "/v1/sys/devices/soft0"},
 		"POST /v1/sys/devices/{name}/drain": {path: "/v1/sys/devices/soft0/drain", body: map[string]any{}},

@@ -38,7 +38,7 @@ func statusOf(code fault.Code) int {
 		return http.StatusConflict
 	case fault.BodyTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case fault.RateLimited:
+	case fault.RateLimited, fault.QuotaExceeded:
 		return http.StatusTooManyRequests
 	case fault.Sealed, fault.NotInitialized, fault.StorageFailure, fault.AuditFailure, fault.TSAUnavailable, fault.LAUnavailable,
 		fault.DeviceBusy, fault.DeviceUnavailable:

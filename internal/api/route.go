@@ -239,8 +239,9 @@ func (s *Server) auditFailed(c *call, err error) error {
 }
 
 // decide refuses the request unless its client is within its rate (public
-// routes), the node may serve it and the token may perform the route's
-// operation on every object the route declares.
+// routes), the node may serve it, the token may perform the route's
+// operation on every object the route declares and the tenant is within
+// its ops_per_sec quota (tenant routes).
 func (s *Server) decide(rt *route, c *call) error {
 	if limited(rt) {
 		if err := s.limitPublic(c); err != nil {
@@ -264,7 +265,10 @@ func (s *Server) decide(rt *route, c *call) error {
 		if err := s.chooseTenant(c); err != nil {
 			return err
 		}
-		return s.decideObjects(rt, c)
+		if err := s.decideObjects(rt, c); err != nil {
+			return err
+		}
+		return s.limitTenant(c)
 	}
 	return nil
 }

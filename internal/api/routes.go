@@ -29,6 +29,8 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/tenants", op: "tenants.create", scope: scopeSystem, handle: s.createTenant},
 		{method: "GET", pattern: "/v1/tenants", op: "tenants.list", scope: scopeSystem, handle: s.listTenants},
 		{method: "DELETE", pattern: "/v1/tenants/{name}", op: "tenants.delete", scope: scopeSystem, object: "name", handle: s.deleteTenant},
+		{method: "GET", pattern: "/v1/tenants/{name}/quota", op: "tenants.quota.read", scope: scopeSystem, object: "name", handle: s.getQuota},
+		{method: "PUT", pattern: "/v1/tenants/{name}/quota", op: "tenants.quota.write", scope: scopeSystem, object: "name", handle: s.putQuota},
 
 		{method: "GET", pattern: "/v1/tokens/self", op: "tokens.self", scope: scopeSelf, handle: s.lookupSelf},
 		{method: "POST", pattern: "/v1/tokens/self/renew", op: "tokens.renew-self", scope: scopeSelf, handle: s.renewSelf},

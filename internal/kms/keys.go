@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/device"
@@ -127,7 +128,25 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 // has its name: the names are the only records it reads, so creations of
 // other keys never conflict with it. hint ends the message of a refusal.
 func (s *Service) saveNew(ctx context.Context, st storage.Backend, tenant string, r *record, hint string) error {
+	limit, err := s.tenantKeyQuota(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	if limit > 0 {
+		mu, _ := s.creations.LoadOrStore(tenant, new(sync.Mutex))
+		mu.(*sync.Mutex).Lock()
+		defer mu.(*sync.Mutex).Unlock()
+	}
 	return s.atomic(ctx, st, tenant, r.Name, func(tx storage.Backend) error {
+		if limit > 0 {
+			held, err := tx.List(ctx, keyPrefix(tenant), "", int(limit))
+			if err != nil {
+				return err
+			}
+			if int64(len(held)) >= limit {
+				return fault.New(fault.QuotaExceeded, "tenant %q holds %d keys, its quota (max_keys)", tenant, limit)
+			}
+		}
 		if ok, err := exists(ctx, tx, keyPath(tenant, r.Name)); err != nil {
 			return err
 		} else if ok {
@@ -140,6 +159,14 @@ func (s *Service) saveNew(ctx context.Context, st storage.Backend, tenant string
 		}
 		return save(ctx, tx, tenant, r, "")
 	})
+}
+
+// tenantKeyQuota is the tenant's bound on keys, 0 for none.
+func (s *Service) tenantKeyQuota(ctx context.Context, tenant string) (int64, error) {
+	if s.keyQuota == nil {
+		return 0, nil
+	}
+	return s.keyQuota(ctx, tenant)
 }
 
 // Get describes the key ref (a key name or alias).

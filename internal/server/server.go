@@ -27,6 +27,7 @@ import (
 	"github.com/mimacrypto/mima/internal/device/pool"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/quota"
 	"github.com/mimacrypto/mima/internal/ratelimit"
 	"github.com/mimacrypto/mima/internal/seal"
 	"github.com/mimacrypto/mima/internal/sealstate"
@@ -59,6 +60,7 @@ type node struct {
 	core    *sealstate.Machine
 	api     *api.Server
 	devices *pool.Pool // nil without a devices list
+	quotas  *quota.Service
 
 	export     *audit.Exporter // nil unless audit_export is set
 	stopExport func()          // stops the running export and waits for it
@@ -92,7 +94,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	n.runDeviceChecks(ctx)
 	n.runExport(ctx)
 	if _, shared := n.backend.(storage.Watcher); shared {
-		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki, n.cms, n.v2x)
+		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki, n.cms, n.v2x, n.quotas)
 	}
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, n.log)
@@ -155,11 +157,12 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		return nil, err
 	}
 	n.devices = devices
-	n.keys = kms.New(dev, kms.WithNonceLimit(cfg.NonceLimit))
+	n.quotas = quota.New(time.Now)
+	n.keys = kms.New(dev, kms.WithNonceLimit(cfg.NonceLimit), kms.WithKeyQuota(n.quotas.MaxKeys))
 	n.pki = pki.New(n.keys)
 	n.cms = cms.New(n.keys, n.pki, cms.WithChallengesPerTenant(int(cfg.LoginChallenges)))
 	n.v2x = scms.New(n.keys, scms.WithRemoteLA(remotela.Dial))
-	n.core = sealstate.New(n.backend, n.barrier, n.auth, append(opts, sealstate.WithComponents(keys, n.keys, n.pki, n.cms, n.v2x))...)
+	n.core = sealstate.New(n.backend, n.barrier, n.auth, append(opts, sealstate.WithComponents(keys, n.keys, n.pki, n.cms, n.v2x, n.quotas))...)
 	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki, CMS: n.cms, V2X: n.v2x}, n.audit,
 		api.WithVersion(Version),
 		api.WithMaxBodyBytes(cfg.MaxRequestBytes),
@@ -169,6 +172,7 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		api.WithRefusalSampling(cfg.AuditRefusalInterval, time.Now),
 		n.exportMetrics(),
 		n.deviceOptions(),
+		api.WithQuotas(n.quotas),
 		api.WithAuditSource(api.AuditSource{Own: n.sink, Chains: n.auditChains, Options: func() audit.VerifyOptions {
 			return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 		}}))
