@@ -13,7 +13,9 @@
 //
 // Any other stored form is the default member's own, so that records
 // written by a single device open unchanged in a pool that starts with it.
-// A backup form is the backup form of one replica's device.
+// A backup form is the backup form of one replica's device, tagged with
+// the device's type when it is not the default's (see Backup), and
+// restores only on a member of that type.
 //
 // Each operation goes to a healthy member holding a replica, spread
 // round-robin; ErrBusy or ErrUnavailable sends it to the next one, and
@@ -161,14 +163,17 @@ func noDevice(last error) error {
 	return fmt.Errorf("pool: no healthy device can serve: %w", device.ErrUnavailable)
 }
 
-// targets are the members a new key of type t may be placed on, in the
-// order to try: the member ctx names alone, or the serving members of the
-// default's type from the round-robin start.
-func (p *Pool) targets(ctx context.Context) ([]*member, error) {
+// targets are the members a new key may be placed on, in the order to
+// try: the member ctx names alone, or the serving members of type typ
+// from the round-robin start.
+func (p *Pool) targets(ctx context.Context, typ string) ([]*member, error) {
 	if name := device.Placement(ctx); name != "" {
 		m, ok := p.byName[name]
 		if !ok {
 			return nil, fmt.Errorf("pool: no device named %q: %w", name, device.ErrNotSupported)
+		}
+		if m.Type != typ {
+			return nil, fmt.Errorf("pool: the key comes from a %s device and cannot go on %q, a %s device: %w", typ, name, m.Type, device.ErrNotSupported)
 		}
 		if !m.serving() {
 			return nil, fmt.Errorf("pool: device %q is drained or failed its health check: %w", name, device.ErrUnavailable)
@@ -179,16 +184,23 @@ func (p *Pool) targets(ctx context.Context) ([]*member, error) {
 	start := int(p.next.Add(1))
 	for i := range p.members {
 		m := p.members[(start+i)%len(p.members)]
-		if m.serving() && m.Type == p.members[0].Type {
+		if m.serving() && m.Type == typ {
 			out = append(out, m)
 		}
 	}
 	return out, nil
 }
 
+// defaultType is the type of the default member.
+func (p *Pool) defaultType() string { return p.members[0].Type }
+
 // Generate creates the key on a target member and replicates it.
 func (p *Pool) Generate(ctx context.Context, t device.KeyType) ([]byte, error) {
-	ms, err := p.targets(ctx)
+	typ := p.defaultType()
+	if m, ok := p.byName[device.Placement(ctx)]; ok {
+		typ = m.Type
+	}
+	ms, err := p.targets(ctx, typ)
 	if err != nil {
 		return nil, err
 	}
@@ -211,9 +223,11 @@ func (p *Pool) Generate(ctx context.Context, t device.KeyType) ([]byte, error) {
 	return nil, noDevice(last)
 }
 
-// Restore takes a backup form back on a target member and replicates it.
+// Restore takes a backup form back on a target member of the type it
+// came from and replicates it.
 func (p *Pool) Restore(ctx context.Context, t device.KeyType, backup []byte) ([]byte, error) {
-	ms, err := p.targets(ctx)
+	typ, backup := p.parseBackup(backup)
+	ms, err := p.targets(ctx, typ)
 	if err != nil {
 		return nil, err
 	}
@@ -288,9 +302,29 @@ func (p *Pool) Backup(ctx context.Context, t device.KeyType, stored []byte) ([]b
 			last = err
 			continue
 		}
-		return b, err
+		if err != nil || m.Type == p.defaultType() {
+			return b, err
+		}
+		return append([]byte(backupMagic+m.Type+"\x00"), b...), nil
 	}
 	return nil, noDevice(last)
+}
+
+// backupMagic starts the backup form of a key on a member whose type is
+// not the default's: backupMagic || type || 0x00 || that member's backup
+// form. A backup of the default's type is that member's own form, so that
+// backups move between a pool and a single device of that type.
+const backupMagic = "\x00mima-pool-backup\x01"
+
+// parseBackup returns the device type a backup form is for and the
+// member's backup form.
+func (p *Pool) parseBackup(b []byte) (string, []byte) {
+	if rest, ok := bytes.CutPrefix(b, []byte(backupMagic)); ok {
+		if typ, inner, ok := bytes.Cut(rest, []byte{0}); ok {
+			return string(typ), inner
+		}
+	}
+	return p.defaultType(), b
 }
 
 // magic starts the pool's stored form.

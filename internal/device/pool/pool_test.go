@@ -401,3 +401,37 @@ func TestNewRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestBackupNamesTheDeviceType: a backup of a key on a device of another
+// type than the default's restores on a device of that type, never on
+// the default's (whose Restore could take the other's form for a raw
+// key); a backup of the default's type is that device's own form.
+func TestBackupNamesTheDeviceType(t *testing.T) {
+	h := &faulty{Software: device.NewSoftware()}
+	p := newPool(t, soft("soft0"), pool.Member{Name: "hsm", Type: "other", Device: h})
+	stored, err := p.Generate(device.WithPlacement(ctx, "hsm"), device.HMACSM3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := p.Backup(ctx, device.HMACSM3, stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := p.Restore(ctx, device.HMACSM3, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(back, []byte(`"on":"hsm"`)) {
+		t.Fatalf("a backup from the hsm restored elsewhere: %q", back)
+	}
+	if !bytes.Equal(mac(t, mustOpen(t, p, device.HMACSM3, back)), mac(t, mustOpen(t, p, device.HMACSM3, stored))) {
+		t.Fatal("the restored key differs")
+	}
+	if _, err := p.Restore(device.WithPlacement(ctx, "soft0"), device.HMACSM3, b); err == nil {
+		t.Fatal("an hsm backup restored onto a software device")
+	}
+	h.dead.Store(true)
+	if _, err := p.Restore(ctx, device.HMACSM3, b); !errors.Is(err, device.ErrUnavailable) {
+		t.Fatalf("restore with the only device of its type down: %v", err)
+	}
+}
