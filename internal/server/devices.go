@@ -85,7 +85,10 @@ func (n *node) runDeviceChecks(ctx context.Context) {
 		return
 	}
 	check := func() {
-		n.devices.CheckHealth(ctx)
+		// A device that hangs fails its check when the next one is due.
+		cctx, cancel := context.WithTimeout(ctx, n.cfg.DeviceHealthInterval)
+		defer cancel()
+		n.devices.CheckHealth(cctx)
 		for _, st := range n.devices.Status() {
 			if !st.Healthy {
 				n.log.Warn("crypto device failed its health check; its requests go to its peers", "device", st.Name, "error", st.LastError)

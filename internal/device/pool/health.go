@@ -89,7 +89,7 @@ func (p *Pool) CheckHealth(ctx context.Context) {
 			err := p.check(ctx, m.Device)
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			m.lastCheck = p.now()
+			m.lastCheck = time.Now()
 			m.lastError = ""
 			if err != nil {
 				m.lastError = err.Error()
@@ -98,18 +98,4 @@ func (p *Pool) CheckHealth(ctx context.Context) {
 		})
 	}
 	wg.Wait()
-}
-
-// Run runs CheckHealth every interval until ctx ends.
-func (p *Pool) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			p.CheckHealth(ctx)
-		}
-	}
 }

@@ -20,8 +20,9 @@
 // Each operation goes to a healthy member holding a replica, spread
 // round-robin; ErrBusy or ErrUnavailable sends it to the next one, and
 // ErrUnavailable also takes the member out until it passes a health check.
-// CheckHealth (run every interval by Run) puts every member through
-// kat.Check, the known-answer test; a member that fails is taken out.
+// CheckHealth, which the server runs periodically, puts every member
+// through kat.Check, the known-answer test; a member that fails is taken
+// out until it passes.
 // Drain takes a member out by hand: it gets no new keys and serves only
 // keys no other serving member holds.
 package pool
@@ -58,7 +59,6 @@ type Pool struct {
 	byName  map[string]*member
 	next    atomic.Uint64 // round-robin start
 	check   func(context.Context, device.Device) error
-	now     func() time.Time
 }
 
 var _ device.Placer = (*Pool)(nil)
@@ -86,9 +86,6 @@ func WithCheck(check func(context.Context, device.Device) error) Option {
 	return func(p *Pool) { p.check = check }
 }
 
-// WithClock sets the clock of latencies and check times.
-func WithClock(now func() time.Time) Option { return func(p *Pool) { p.now = now } }
-
 // New returns a pool of members; the first is the default: it takes the
 // keys of no placement (with its peers of the same type) and owns stored
 // forms that are not the pool's. Names must be unique and not empty.
@@ -96,7 +93,7 @@ func New(members []Member, opts ...Option) (*Pool, error) {
 	if len(members) == 0 {
 		return nil, errors.New("pool: no devices")
 	}
-	p := &Pool{byName: map[string]*member{}, check: kat.Check, now: time.Now}
+	p := &Pool{byName: map[string]*member{}, check: kat.Check}
 	for _, o := range opts {
 		o(p)
 	}
@@ -146,9 +143,9 @@ func retryable(err error) bool {
 // call runs fn on m, keeping its statistics, and takes m out when it
 // reports itself unavailable.
 func call[T any](p *Pool, m *member, fn func() (T, error)) (T, error) {
-	start := p.now()
+	start := time.Now()
 	v, err := fn()
-	m.stats.record(p.now().Sub(start), err)
+	m.stats.record(time.Since(start), err)
 	if errors.Is(err, device.ErrUnavailable) {
 		m.down.Store(true)
 	}
