@@ -26,13 +26,13 @@ type openReplica struct {
 }
 
 // open returns the replica's key on m, opening it at first use.
-func (r *openReplica) open(ctx context.Context, p *Pool, m *member, t device.KeyType) (device.Key, error) {
+func (r *openReplica) open(ctx context.Context, m *member, t device.KeyType) (device.Key, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.key != nil {
 		return r.key, nil
 	}
-	k, err := call(p, m, func() (device.Key, error) { return m.Device.Open(ctx, t, r.stored) })
+	k, err := call(m, func() (device.Key, error) { return m.Device.Open(ctx, t, r.stored) })
 	if err != nil {
 		return nil, err
 	}
@@ -47,10 +47,10 @@ func do[T any](ctx context.Context, h *handle, fn func(m *member, k device.Key) 
 	var last error
 	for _, i := range h.p.order(h.names) {
 		m := h.p.byName[h.names[i]]
-		k, err := h.reps[i].open(ctx, h.p, m, h.t)
+		k, err := h.reps[i].open(ctx, m, h.t)
 		if err == nil {
 			var v T
-			if v, err = call(h.p, m, func() (T, error) { return fn(m, k) }); err == nil {
+			if v, err = call(m, func() (T, error) { return fn(m, k) }); err == nil {
 				return v, nil
 			}
 		}

@@ -142,7 +142,7 @@ func retryable(err error) bool {
 
 // call runs fn on m, keeping its statistics, and takes m out when it
 // reports itself unavailable.
-func call[T any](p *Pool, m *member, fn func() (T, error)) (T, error) {
+func call[T any](m *member, fn func() (T, error)) (T, error) {
 	start := time.Now()
 	v, err := fn()
 	m.stats.record(time.Since(start), err)
@@ -203,7 +203,7 @@ func (p *Pool) Generate(ctx context.Context, t device.KeyType) ([]byte, error) {
 	}
 	var last error
 	for _, m := range ms {
-		stored, err := call(p, m, func() ([]byte, error) { return m.Device.Generate(ctx, t) })
+		stored, err := call(m, func() ([]byte, error) { return m.Device.Generate(ctx, t) })
 		if retryable(err) {
 			last = err
 			continue
@@ -211,7 +211,7 @@ func (p *Pool) Generate(ctx context.Context, t device.KeyType) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := call(p, m, func() ([]byte, error) { return m.Device.Backup(ctx, t, stored) })
+		b, err := call(m, func() ([]byte, error) { return m.Device.Backup(ctx, t, stored) })
 		if err != nil {
 			b = nil // the key stays on m alone
 		}
@@ -230,7 +230,7 @@ func (p *Pool) Restore(ctx context.Context, t device.KeyType, backup []byte) ([]
 	}
 	var last error
 	for _, m := range ms {
-		stored, err := call(p, m, func() ([]byte, error) { return m.Device.Restore(ctx, t, backup) })
+		stored, err := call(m, func() ([]byte, error) { return m.Device.Restore(ctx, t, backup) })
 		if retryable(err) {
 			last = err
 			continue
@@ -259,7 +259,7 @@ func (p *Pool) Unwrap(ctx context.Context, wk device.Key, t device.KeyType, wrap
 	if err != nil {
 		return nil, err
 	}
-	b, err := call(p, placed, func() ([]byte, error) { return placed.Device.Backup(ctx, t, stored) })
+	b, err := call(placed, func() ([]byte, error) { return placed.Device.Backup(ctx, t, stored) })
 	if err != nil {
 		b = nil
 	}
@@ -275,7 +275,7 @@ func (p *Pool) form(ctx context.Context, m *member, t device.KeyType, stored, ba
 		if backup == nil || peer == m || peer.Type != m.Type || !peer.serving() {
 			continue
 		}
-		s, err := call(p, peer, func() ([]byte, error) { return peer.Device.Restore(ctx, t, backup) })
+		s, err := call(peer, func() ([]byte, error) { return peer.Device.Restore(ctx, t, backup) })
 		if err == nil {
 			f.Replicas = append(f.Replicas, replica{Device: peer.Name, Stored: s})
 		}
@@ -294,7 +294,7 @@ func (p *Pool) Backup(ctx context.Context, t device.KeyType, stored []byte) ([]b
 	for _, i := range p.order(f.devices()) {
 		r := f.Replicas[i]
 		m := p.byName[r.Device]
-		b, err := call(p, m, func() ([]byte, error) { return m.Device.Backup(ctx, t, r.Stored) })
+		b, err := call(m, func() ([]byte, error) { return m.Device.Backup(ctx, t, r.Stored) })
 		if retryable(err) {
 			last = err
 			continue
