@@ -20,8 +20,9 @@ type Device struct {
 	LastCheck *time.Time `json:"last_check,omitempty"`
 	// LastError is why the last health check failed.
 	LastError string `json:"last_error,omitempty"`
-	// Ops and Errors count the calls to the device and those that
-	// failed; LatencySeconds is their total duration.
+	// Ops counts the calls to the device and Errors those the device
+	// failed (bad input is not its failure); LatencySeconds is their
+	// total duration.
 	Ops            uint64  `json:"ops"`
 	Errors         uint64  `json:"errors"`
 	LatencySeconds float64 `json:"latency_seconds"`

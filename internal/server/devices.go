@@ -115,7 +115,7 @@ type deviceMetrics struct{ p *pool.Pool }
 
 var (
 	deviceOps     = prometheus.NewDesc("mima_device_ops_total", "Calls to a crypto device of the pool.", []string{"device"}, nil)
-	deviceErrors  = prometheus.NewDesc("mima_device_errors_total", "Calls to a crypto device that failed.", []string{"device"}, nil)
+	deviceErrors  = prometheus.NewDesc("mima_device_errors_total", "Calls that a crypto device failed; a caller's bad input is not counted.", []string{"device"}, nil)
 	deviceLatency = prometheus.NewDesc("mima_device_latency_seconds_total", "Total duration of the calls to a crypto device; divide by mima_device_ops_total for the mean.", []string{"device"}, nil)
 	deviceHealthy = prometheus.NewDesc("mima_device_healthy", "1 when the device passed its last known-answer health check and has not failed since.", []string{"device"}, nil)
 	deviceDrained = prometheus.NewDesc("mima_device_drained", "1 when an operator drained the device.", []string{"device"}, nil)

@@ -2,10 +2,13 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mimacrypto/mima/internal/device"
 )
 
 // stats counts a member's operations.
@@ -17,9 +20,21 @@ type stats struct {
 func (s *stats) record(d time.Duration, err error) {
 	s.ops.Add(1)
 	s.nanos.Add(int64(d))
-	if err != nil {
+	if err != nil && !callerError(err) {
 		s.errors.Add(1)
 	}
+}
+
+// callerError reports whether err is the caller's doing (bad input, an
+// operation the device does not offer, a cancelled request), not a
+// failure of the device.
+func callerError(err error) bool {
+	for _, e := range []error{device.ErrDecrypt, device.ErrUnwrap, device.ErrInvalidMaterial, device.ErrNotSupported, context.Canceled, context.DeadlineExceeded} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // Status describes a member of the pool.
@@ -34,7 +49,8 @@ type Status struct {
 	LastCheck time.Time
 	// LastError is why the last health check failed, "" when it passed.
 	LastError string
-	// Ops counts the calls to the member and Errors those that failed;
+	// Ops counts the calls to the member and Errors those that the device
+	// failed (not the caller's bad input, see callerError);
 	// Latency is their total duration.
 	Ops, Errors uint64
 	Latency     time.Duration

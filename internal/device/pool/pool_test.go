@@ -435,3 +435,16 @@ func TestBackupNamesTheDeviceType(t *testing.T) {
 		t.Fatalf("restore with the only device of its type down: %v", err)
 	}
 }
+
+// TestErrorsCountDeviceFailuresOnly: a ciphertext that does not open is
+// the caller's, not the device's, and is no error of the device.
+func TestErrorsCountDeviceFailuresOnly(t *testing.T) {
+	p := newPool(t, soft("soft0"))
+	k := open(t, p, device.SM4).(device.AEAD)
+	if _, err := k.Open(ctx, nil, make([]byte, 40), nil); !errors.Is(err, device.ErrDecrypt) {
+		t.Fatalf("Open of garbage: %v", err)
+	}
+	if st, _ := p.MemberStatus("soft0"); st.Errors != 0 || st.Ops == 0 {
+		t.Fatalf("after a caller's bad ciphertext: %+v", st)
+	}
+}
