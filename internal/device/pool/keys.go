@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -41,7 +42,8 @@ func (r *openReplica) open(ctx context.Context, m *member, t device.KeyType) (de
 }
 
 // do runs fn with the key on the members holding it, in the pool's order,
-// until one succeeds or fails for a reason another member would share.
+// until one succeeds or fails for a reason another member would share:
+// busy, unavailable and a replica the member lost go to the next.
 func do[T any](ctx context.Context, h *handle, fn func(m *member, k device.Key) (T, error)) (T, error) {
 	var zero T
 	var last error
@@ -54,7 +56,7 @@ func do[T any](ctx context.Context, h *handle, fn func(m *member, k device.Key) 
 				return v, nil
 			}
 		}
-		if !retryable(err) {
+		if !retryable(err) && !errors.Is(err, device.ErrKeyNotFound) {
 			return zero, err
 		}
 		last = err

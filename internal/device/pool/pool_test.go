@@ -40,6 +40,7 @@ func TestConformance(t *testing.T) {
 type faulty struct {
 	*device.Software
 	dead  atomic.Bool
+	lost  atomic.Bool // Open finds no key
 	calls atomic.Int64
 }
 
@@ -61,6 +62,9 @@ func (f *faulty) Generate(ctx context.Context, t device.KeyType) ([]byte, error)
 func (f *faulty) Open(ctx context.Context, t device.KeyType, stored []byte) (device.Key, error) {
 	if err := f.fail(); err != nil {
 		return nil, err
+	}
+	if f.lost.Load() {
+		return nil, device.ErrKeyNotFound
 	}
 	k, err := f.Software.Open(ctx, t, stored)
 	if err != nil {
@@ -446,5 +450,24 @@ func TestErrorsCountDeviceFailuresOnly(t *testing.T) {
 	}
 	if st, _ := p.MemberStatus("soft0"); st.Errors != 0 || st.Ops == 0 {
 		t.Fatalf("after a caller's bad ciphertext: %+v", st)
+	}
+}
+
+// TestLostReplica: a device that lost its replica of a key sends the
+// request to a peer that holds one.
+func TestLostReplica(t *testing.T) {
+	a, b := &faulty{Software: device.NewSoftware()}, &faulty{Software: device.NewSoftware()}
+	p := newPool(t, pool.Member{Name: "a", Type: "software", Device: a}, pool.Member{Name: "b", Type: "software", Device: b})
+	stored, err := p.Generate(ctx, device.SM4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.lost.Store(true)
+	for range 4 {
+		k := mustOpen(t, p, device.SM4, stored)
+		mac(t, k)
+	}
+	if st, _ := p.MemberStatus("a"); !st.Healthy {
+		t.Fatal("a lost key took the device out")
 	}
 }
