@@ -289,6 +289,13 @@ func (s *Service) checkRestored(ctx context.Context, r *record) error {
 	if r.MinDecryptionVersion < 1 || r.MinEncryptionVersion < r.MinDecryptionVersion || r.MinEncryptionVersion > n {
 		return bad("the minimum versions must satisfy 1 <= decryption <= encryption <= %d", n)
 	}
+	// The key goes back on its device when this service has it.
+	if s.checkDevice(r.Device) != nil {
+		r.Device = ""
+	}
+	if r.Device != "" {
+		ctx = device.WithPlacement(ctx, r.Device)
+	}
 	for i, v := range r.Versions {
 		if v.Version != i+1 {
 			return bad("versions must be numbered from 1 without gaps")

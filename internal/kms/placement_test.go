@@ -7,6 +7,7 @@ import (
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/device/pool"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 )
 
@@ -57,4 +58,48 @@ func TestPlacementNeedsAPool(t *testing.T) {
 	s, _, _ := newTestService(t)
 	_, err := s.Create(ctx, "t1", CreateRequest{Name: "k", Type: device.SM4, Device: "hsm0"})
 	wantCode(t, "placement without a pool", err, fault.InvalidArgument)
+}
+
+// TestRestoreKeepsPlacement: a key restored from a backup goes back on the
+// device it was placed on when this service has it, and says so; a
+// service without that device restores it where it can and names none.
+func TestRestoreKeepsPlacement(t *testing.T) {
+	p, err := pool.New([]pool.Member{
+		{Name: "soft0", Type: "software", Device: device.NewSoftware()},
+		{Name: "soft1", Type: "software", Device: device.NewSoftware()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(p)
+	if err := s.Unsealed(ctx, inmem.New()); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, "t1", "k", device.HMACSM3, func(r *CreateRequest) { r.Device, r.Exportable = "soft1", true })
+	pw := []byte("a long enough password")
+	blob, err := s.Backup(ctx, "t1", "k", BackupRequest{Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ki, err := s.Restore(ctx, "t2", RestoreRequest{Blob: blob, Password: pw})
+	if err != nil || ki.Device != "soft1" {
+		t.Fatalf("restored into the pool: %+v, %v", ki, err)
+	}
+	r, err := loadRecord(ctx, s.mustStore(t), "t2", "k", "k")
+	if err != nil || !bytes.Contains(r.Versions[0].Material, []byte(`"on":"soft1"`)) {
+		t.Fatalf("the restored version is not on soft1 (%v)", err)
+	}
+	single, _, _ := newTestService(t)
+	if ki, err := single.Restore(ctx, "t1", RestoreRequest{Blob: blob, Password: pw}); err != nil || ki.Device != "" {
+		t.Fatalf("restored onto a single device: %+v, %v", ki, err)
+	}
+}
+
+func (s *Service) mustStore(t *testing.T) storage.Backend {
+	t.Helper()
+	st, err := s.backend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
