@@ -38,11 +38,13 @@ func statusOf(code fault.Code) int {
 		return http.StatusConflict
 	case fault.BodyTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case fault.RateLimited, fault.QuotaExceeded:
+	case fault.RateLimited:
 		return http.StatusTooManyRequests
 	case fault.Sealed, fault.NotInitialized, fault.StorageFailure, fault.AuditFailure, fault.TSAUnavailable, fault.LAUnavailable,
 		fault.DeviceBusy, fault.DeviceUnavailable:
 		return http.StatusServiceUnavailable
+	case fault.QuotaExceeded:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}

@@ -239,9 +239,8 @@ func (s *Server) auditFailed(c *call, err error) error {
 }
 
 // decide refuses the request unless its client is within its rate (public
-// routes), the node may serve it, the token may perform the route's
-// operation on every object the route declares and the tenant is within
-// its ops_per_sec quota (tenant routes).
+// routes), the node may serve it and the token may perform the route's
+// operation on every object the route declares.
 func (s *Server) decide(rt *route, c *call) error {
 	if limited(rt) {
 		if err := s.limitPublic(c); err != nil {
@@ -268,6 +267,7 @@ func (s *Server) decide(rt *route, c *call) error {
 		if err := s.decideObjects(rt, c); err != nil {
 			return err
 		}
+		// A tenant's request then counts against its ops_per_sec quota.
 		return s.limitTenant(c)
 	}
 	return nil

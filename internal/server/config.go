@@ -18,50 +18,52 @@ import (
 // upper case> and by a command-line flag; flags win over the environment,
 // which wins over the file. docs/configuration.md describes each field.
 type Config struct {
-	ListenAddr              string         `yaml:"listen_addr"`
-	TLSCertFile             string         `yaml:"tls_cert_file"`
-	TLSKeyFile              string         `yaml:"tls_key_file"`
-	TLCPAddr                string         `yaml:"tlcp_addr"`
-	TLCPSignCert            string         `yaml:"tlcp_sign_cert"`
-	TLCPSignKey             string         `yaml:"tlcp_sign_key"`
-	TLCPEncCert             string         `yaml:"tlcp_enc_cert"`
-	TLCPEncKey              string         `yaml:"tlcp_enc_key"`
-	TLCPClientCA            string         `yaml:"tlcp_client_ca"`
-	TLCPClientAuth          string         `yaml:"tlcp_client_auth"`
-	TLCPClientCRLs          []string       `yaml:"tlcp_client_crls"`
-	Storage                 string         `yaml:"storage"`
-	DataDir                 string         `yaml:"data_dir"`
-	PostgresDSN             string         `yaml:"postgres_dsn"`
-	PostgresMaxConns        int64          `yaml:"postgres_max_conns"`
-	NodeID                  string         `yaml:"node_id"`
-	CacheRecheckInterval    time.Duration  `yaml:"cache_recheck_interval"`
-	AuditDir                string         `yaml:"audit_dir"`
-	UnsealKEKFile           string         `yaml:"unseal_kek_file"`
-	MaxRequestBytes         int64          `yaml:"max_request_bytes"`
-	ReadTimeout             time.Duration  `yaml:"read_timeout"`
-	WriteTimeout            time.Duration  `yaml:"write_timeout"`
-	ShutdownTimeout         time.Duration  `yaml:"shutdown_timeout"`
-	AuditCheckpointRecords  uint64         `yaml:"audit_checkpoint_records"`
-	AuditCheckpointInterval time.Duration  `yaml:"audit_checkpoint_interval"`
-	AuditWitnesses          []string       `yaml:"audit_witnesses"`
-	AuditSegmentMaxBytes    int64          `yaml:"audit_segment_max_bytes"`
-	AuditSegmentMaxAge      time.Duration  `yaml:"audit_segment_max_age"`
-	AuditArchiveDir         string         `yaml:"audit_archive_dir"`
-	AuditArchiveCommand     string         `yaml:"audit_archive_command"`
-	AuditRetention          time.Duration  `yaml:"audit_retention"`
-	AuditExport             AuditExport    `yaml:"audit_export"`
-	JobsInterval            time.Duration  `yaml:"jobs_interval"`
-	PublicRateLimit         int64          `yaml:"public_rate_limit"`
-	PublicRateBurst         int64          `yaml:"public_rate_burst"`
-	TrustedProxies          []string       `yaml:"trusted_proxies"`
-	LoginChallenges         int64          `yaml:"login_challenges_per_tenant"`
-	AuditRefusalInterval    time.Duration  `yaml:"audit_refusal_interval"`
-	NonceLimit              uint64         `yaml:"nonce_limit"`
-	Devices                 []DeviceConfig `yaml:"devices"`
-	DeviceHealthInterval    time.Duration  `yaml:"device_health_interval"`
-	PprofAddr               string         `yaml:"pprof_addr"`
-	LogLevel                string         `yaml:"log_level"`
-	LogFormat               string         `yaml:"log_format"`
+	ListenAddr              string        `yaml:"listen_addr"`
+	TLSCertFile             string        `yaml:"tls_cert_file"`
+	TLSKeyFile              string        `yaml:"tls_key_file"`
+	TLCPAddr                string        `yaml:"tlcp_addr"`
+	TLCPSignCert            string        `yaml:"tlcp_sign_cert"`
+	TLCPSignKey             string        `yaml:"tlcp_sign_key"`
+	TLCPEncCert             string        `yaml:"tlcp_enc_cert"`
+	TLCPEncKey              string        `yaml:"tlcp_enc_key"`
+	TLCPClientCA            string        `yaml:"tlcp_client_ca"`
+	TLCPClientAuth          string        `yaml:"tlcp_client_auth"`
+	TLCPClientCRLs          []string      `yaml:"tlcp_client_crls"`
+	Storage                 string        `yaml:"storage"`
+	DataDir                 string        `yaml:"data_dir"`
+	PostgresDSN             string        `yaml:"postgres_dsn"`
+	PostgresMaxConns        int64         `yaml:"postgres_max_conns"`
+	NodeID                  string        `yaml:"node_id"`
+	CacheRecheckInterval    time.Duration `yaml:"cache_recheck_interval"`
+	AuditDir                string        `yaml:"audit_dir"`
+	UnsealKEKFile           string        `yaml:"unseal_kek_file"`
+	MaxRequestBytes         int64         `yaml:"max_request_bytes"`
+	ReadTimeout             time.Duration `yaml:"read_timeout"`
+	WriteTimeout            time.Duration `yaml:"write_timeout"`
+	ShutdownTimeout         time.Duration `yaml:"shutdown_timeout"`
+	AuditCheckpointRecords  uint64        `yaml:"audit_checkpoint_records"`
+	AuditCheckpointInterval time.Duration `yaml:"audit_checkpoint_interval"`
+	AuditWitnesses          []string      `yaml:"audit_witnesses"`
+	AuditSegmentMaxBytes    int64         `yaml:"audit_segment_max_bytes"`
+	AuditSegmentMaxAge      time.Duration `yaml:"audit_segment_max_age"`
+	AuditArchiveDir         string        `yaml:"audit_archive_dir"`
+	AuditArchiveCommand     string        `yaml:"audit_archive_command"`
+	AuditRetention          time.Duration `yaml:"audit_retention"`
+	AuditExport             AuditExport   `yaml:"audit_export"`
+	JobsInterval            time.Duration `yaml:"jobs_interval"`
+	PublicRateLimit         int64         `yaml:"public_rate_limit"`
+	PublicRateBurst         int64         `yaml:"public_rate_burst"`
+	TrustedProxies          []string      `yaml:"trusted_proxies"`
+	LoginChallenges         int64         `yaml:"login_challenges_per_tenant"`
+	AuditRefusalInterval    time.Duration `yaml:"audit_refusal_interval"`
+	NonceLimit              uint64        `yaml:"nonce_limit"`
+	DeviceHealthInterval    time.Duration `yaml:"device_health_interval"`
+	PprofAddr               string        `yaml:"pprof_addr"`
+	LogLevel                string        `yaml:"log_level"`
+	LogFormat               string        `yaml:"log_format"`
+
+	// Devices is set in the file only (devices.go).
+	Devices []DeviceConfig `yaml:"devices"`
 
 	// Dev and DevRootToken are flags only: they select the development
 	// server, which keeps everything in memory.
@@ -200,9 +202,6 @@ func (c Config) validate() error {
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		return fmt.Errorf("tls_cert_file and tls_key_file must be given together")
 	}
-	if err := c.validateDevices(); err != nil {
-		return err
-	}
 	if err := c.validateTLCP(); err != nil {
 		return err
 	}
@@ -234,7 +233,7 @@ func (c Config) validate() error {
 	if c.Dev && c.UnsealKEKFile != "" {
 		return fmt.Errorf("the development server unseals itself; unseal_kek_file does not apply")
 	}
-	return nil
+	return c.validateDevices()
 }
 
 func (c Config) validateTLCP() error {

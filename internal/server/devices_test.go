@@ -42,6 +42,10 @@ func TestDevicesConfig(t *testing.T) {
 	if cfg, _ := load(t, "", nil, "--dev"); cfg.Devices != nil {
 		t.Fatal("devices without configuration")
 	}
+	cfg.DeviceHealthInterval = 0
+	if _, _, err := openDevices(cfg); err == nil {
+		t.Error("a pool without a health check interval opened")
+	}
 	if dev, p, _ := openDevices(Defaults()); p != nil || dev == nil {
 		t.Fatal("no devices list: want the software device alone")
 	}

@@ -47,6 +47,8 @@ var Version = "0.1.0-dev"
 type node struct {
 	cfg     Config
 	log     *slog.Logger
+	devices *pool.Pool // nil without a devices list
+	quotas  *quota.Service
 	backend storage.Backend
 	sink    audit.Sink
 	barrier *barrier.Barrier
@@ -59,8 +61,6 @@ type node struct {
 	v2x     *scms.Service
 	core    *sealstate.Machine
 	api     *api.Server
-	devices *pool.Pool // nil without a devices list
-	quotas  *quota.Service
 
 	export     *audit.Exporter // nil unless audit_export is set
 	stopExport func()          // stops the running export and waits for it
