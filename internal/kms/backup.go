@@ -161,7 +161,7 @@ func (s *Service) Restore(ctx context.Context, tenant string, req RestoreRequest
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	r, err := s.openBackup(ctx, req.Blob, req.Password)
+	r, err := s.openBackup(device.WithTenant(ctx, tenant), req.Blob, req.Password)
 	if err != nil {
 		return KeyInfo{}, err
 	}

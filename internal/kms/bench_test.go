@@ -141,7 +141,7 @@ func BenchmarkEncryptManyKeys(b *testing.B) {
 			now := time.Now().UTC()
 			for i := range names {
 				names[i] = fmt.Sprintf("key-%07d", i)
-				material, err := s.generate(ctx, device.SM4, "")
+				material, err := s.generate(ctx, device.SM4)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -105,7 +105,7 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	material, err := s.generate(ctx, req.Type, req.Device)
+	material, err := s.generate(onDevice(ctx, tenant, req.Device), req.Type)
 	if err != nil {
 		return KeyInfo{}, err
 	}
@@ -199,7 +199,7 @@ func (s *Service) Rotate(ctx context.Context, tenant, ref string) (KeyInfo, erro
 		if r.State == PendingDeletion {
 			return fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
 		}
-		material, err := s.generate(ctx, r.Type, r.Device)
+		material, err := s.generate(onDevice(ctx, tenant, r.Device), r.Type)
 		if err != nil {
 			return err
 		}
@@ -367,13 +367,19 @@ func (s *Service) resolveForWrite(ctx context.Context, tenant, ref string) (stor
 	return st, name, nil
 }
 
-// generate returns fresh material for a key of type t, placed on the
-// device named placement when it is not ""; a type the device does not
-// support is the caller's mistake.
-func (s *Service) generate(ctx context.Context, t device.KeyType, placement string) ([]byte, error) {
+// onDevice returns ctx naming, for the device, the tenant a key is made
+// for and the member of a pool it is placed on ("" for the pool's choice).
+func onDevice(ctx context.Context, tenant, placement string) context.Context {
+	ctx = device.WithTenant(ctx, tenant)
 	if placement != "" {
 		ctx = device.WithPlacement(ctx, placement)
 	}
+	return ctx
+}
+
+// generate returns fresh material for a key of type t; a type the device
+// does not support is the caller's mistake.
+func (s *Service) generate(ctx context.Context, t device.KeyType) ([]byte, error) {
 	m, err := s.dev.Generate(ctx, t)
 	if errors.Is(err, device.ErrUnsupportedType) {
 		return nil, fault.Wrap(err, fault.InvalidArgument, "key type %q is not supported; supported types are sm4, sm2 and hmac-sm3", string(t))

@@ -2,6 +2,9 @@ package kms
 
 import (
 	"bytes"
+	"context"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/mimacrypto/mima/internal/device"
@@ -102,4 +105,63 @@ func (s *Service) mustStore(t *testing.T) storage.Backend {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// tenantRecorder records the tenant that each Generate, Unwrap and
+// Restore is told of (device.WithTenant).
+type tenantRecorder struct {
+	*device.Software
+	mu   sync.Mutex
+	seen []string
+}
+
+func (d *tenantRecorder) note(ctx context.Context) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.seen = append(d.seen, device.TenantOf(ctx))
+}
+
+func (d *tenantRecorder) Generate(ctx context.Context, t device.KeyType) ([]byte, error) {
+	d.note(ctx)
+	return d.Software.Generate(ctx, t)
+}
+
+func (d *tenantRecorder) Unwrap(ctx context.Context, wk device.Key, t device.KeyType, w []byte) ([]byte, error) {
+	d.note(ctx)
+	return d.Software.Unwrap(ctx, wk, t, w)
+}
+
+func (d *tenantRecorder) Restore(ctx context.Context, t device.KeyType, b []byte) ([]byte, error) {
+	d.note(ctx)
+	return d.Software.Restore(ctx, t, b)
+}
+
+// TestDeviceSeesTheTenant: every key the service makes, rotates, imports
+// or restores is made on the device for its tenant (a PKCS#11 device keeps
+// tenants' keys apart by it).
+func TestDeviceSeesTheTenant(t *testing.T) {
+	dev := &tenantRecorder{Software: device.NewSoftware()}
+	s := New(dev)
+	if err := s.Unsealed(ctx, inmem.New()); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, s, "t1", "k", device.SM4, func(r *CreateRequest) { r.Exportable = true })
+	if _, err := s.Rotate(ctx, "t1", "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ImportParams(ctx, "t1", "k"); err != nil {
+		t.Fatal(err)
+	}
+	pw := []byte("a long enough password")
+	blob, err := s.Backup(ctx, "t1", "k", BackupRequest{Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Restore(ctx, "t2", RestoreRequest{Blob: blob, Password: pw}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"t1", "t1", "t1", "t2", "t2"}
+	if !slices.Equal(dev.seen, want) {
+		t.Fatalf("tenants the device saw: %q, want %q", dev.seen, want)
+	}
 }
