@@ -169,3 +169,24 @@ func (c *Client) ListPolicies(ctx context.Context) ([]string, error) {
 func (c *Client) DeletePolicy(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/policies/"+url.PathEscape(name), nil, nil)
 }
+
+// Quota is a tenant's virtual device: 0 is no limit.
+type Quota struct {
+	// OpsPerSec bounds the requests a second that the tenant's tokens
+	// make to tenant routes (burst: one second's worth).
+	OpsPerSec int64 `json:"ops_per_sec"`
+	// MaxKeys bounds the keys the tenant holds, pending deletion included.
+	MaxKeys int64 `json:"max_keys"`
+}
+
+// TenantQuota returns a tenant's quota (root token).
+func (c *Client) TenantQuota(ctx context.Context, tenant string) (Quota, error) {
+	var q Quota
+	return q, c.do(ctx, http.MethodGet, "/v1/tenants/"+url.PathEscape(tenant)+"/quota", nil, &q)
+}
+
+// SetTenantQuota replaces a tenant's quota (root token).
+func (c *Client) SetTenantQuota(ctx context.Context, tenant string, q Quota) (Quota, error) {
+	var out Quota
+	return out, c.do(ctx, http.MethodPut, "/v1/tenants/"+url.PathEscape(tenant)+"/quota", q, &out)
+}

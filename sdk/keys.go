@@ -26,6 +26,9 @@ type Key struct {
 	MinDecryptionVersion int               `json:"min_decryption_version"`
 	MinEncryptionVersion int               `json:"min_encryption_version"`
 	Versions             []KeyVersion      `json:"versions"`
+	// Device is the device of the pool the key was placed on, "" when the
+	// pool chose.
+	Device string `json:"device,omitempty"`
 }
 
 // KeyVersion is one version of a key. Encryptions counts the SM4-GCM
@@ -48,6 +51,8 @@ type CreateKeyRequest struct {
 	Exportable       bool              `json:"exportable,omitempty"`
 	Derived          bool              `json:"derived,omitempty"`
 	AutoRotatePeriod string            `json:"auto_rotate_period,omitempty"`
+	// Device places the key on this device of the server's pool.
+	Device string `json:"device,omitempty"`
 }
 
 // KeyList is one page of keys; Next is the cursor of the next page.

@@ -29,6 +29,7 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/quota"
 	"github.com/mimacrypto/mima/internal/ratelimit"
 	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/internal/sm9"
@@ -73,6 +74,8 @@ type Server struct {
 	auditor  Auditor
 	auditSrc AuditSource
 	leader   func() bool
+	devices  Devices
+	quotas   *quota.Service
 	version  string
 	maxBody  int64
 	log      *slog.Logger

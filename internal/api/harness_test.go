@@ -20,6 +20,7 @@ import (
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/quota"
 	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/internal/sm9"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
@@ -90,15 +91,16 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 	}
 	t.Cleanup(func() { _ = logger.Close() })
 	keys := sealstate.NewAuditKeys(logger)
+	qs := quota.New(clk.Now)
 	dev := device.NewSoftware()
-	ks := kms.New(dev)
+	ks := kms.New(dev, kms.WithKeyQuota(qs.MaxKeys))
 	kgc := sm9.New(ks, dev.Random())
 	ca := pki.New(ks)
 	sigs := cms.New(ks, ca)
 	v2x := scms.New(ks)
-	c := sealstate.New(raw, b, auth, sealstate.WithComponents(keys, ks, ca, sigs, v2x, kgc))
+	c := sealstate.New(raw, b, auth, sealstate.WithComponents(keys, ks, ca, sigs, v2x, kgc, qs))
 	chains := func(context.Context) (map[string]audit.Source, error) { return map[string]audit.Source{"": sink}, nil }
-	opts = append([]Option{WithAuditSource(AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
+	opts = append([]Option{WithQuotas(qs), WithAuditSource(AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
 		return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 	}})}, opts...)
 	fails := new(atomic.Bool)

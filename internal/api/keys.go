@@ -20,7 +20,7 @@ func keyOf(k kms.KeyInfo) sdk.Key {
 		CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt, DeletionDate: k.DeletionDate,
 		NextRotation: k.NextRotation, LatestVersion: k.LatestVersion,
 		MinDecryptionVersion: k.MinDecryptionVersion, MinEncryptionVersion: k.MinEncryptionVersion,
-		Versions: make([]sdk.KeyVersion, len(k.Versions)),
+		Versions: make([]sdk.KeyVersion, len(k.Versions)), Device: k.Device,
 	}
 	if k.AutoRotatePeriod > 0 {
 		out.AutoRotatePeriod = k.AutoRotatePeriod.String()
@@ -50,7 +50,7 @@ func (s *Server) createKey(c *call) (any, error) {
 	}
 	k, err := s.keys.Create(c.ctx, c.tenant, kms.CreateRequest{
 		Name: req.Name, Type: device.KeyType(req.Type), Description: req.Description, Tags: req.Tags,
-		Exportable: req.Exportable, Derived: req.Derived, AutoRotatePeriod: period,
+		Exportable: req.Exportable, Derived: req.Derived, AutoRotatePeriod: period, Device: req.Device,
 	})
 	if err != nil {
 		return nil, err

@@ -46,6 +46,8 @@ func statusOf(code fault.Code) int {
 	case fault.Sealed, fault.NotInitialized, fault.StorageFailure, fault.AuditFailure, fault.TSAUnavailable, fault.LAUnavailable,
 		fault.DeviceBusy, fault.DeviceUnavailable:
 		return http.StatusServiceUnavailable
+	case fault.QuotaExceeded:
+		return http.StatusTooManyRequests
 	default:
 		return http.StatusInternalServerError
 	}

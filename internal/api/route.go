@@ -288,7 +288,11 @@ func (s *Server) decide(rt *route, c *call) error {
 		if err := s.chooseTenant(c); err != nil {
 			return err
 		}
-		return s.decideObjects(rt, c)
+		if err := s.decideObjects(rt, c); err != nil {
+			return err
+		}
+		// A tenant's request then counts against its ops_per_sec quota.
+		return s.limitTenant(c)
 	}
 	return nil
 }

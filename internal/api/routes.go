@@ -22,10 +22,15 @@ func (s *Server) allRoutes() []route {
 		{method: "DELETE", pattern: "/v1/sys/generate-root/attempt", op: "sys.generate-root.cancel", scope: scopePublic, handle: s.cancelGenerateRoot},
 		{method: "POST", pattern: "/v1/sys/generate-root/update", op: "sys.generate-root.update", scope: scopePublic, handle: s.updateGenerateRoot},
 		{method: "DELETE", pattern: "/v1/sys/root-token", op: "sys.root-token.revoke", scope: scopeSystem, handle: s.revokeRootToken},
+		{method: "GET", pattern: "/v1/sys/devices", op: "sys.devices.list", scope: scopeSystem, handle: s.listDevices},
+		{method: "GET", pattern: "/v1/sys/devices/{name}", op: "sys.devices.read", scope: scopeSystem, object: "name", handle: s.getDevice},
+		{method: "POST", pattern: "/v1/sys/devices/{name}/drain", op: "sys.devices.drain", scope: scopeSystem, object: "name", handle: s.drainDevice},
 
 		{method: "POST", pattern: "/v1/tenants", op: "tenants.create", scope: scopeSystem, handle: s.createTenant},
 		{method: "GET", pattern: "/v1/tenants", op: "tenants.list", scope: scopeSystem, handle: s.listTenants},
 		{method: "DELETE", pattern: "/v1/tenants/{name}", op: "tenants.delete", scope: scopeSystem, object: "name", handle: s.deleteTenant},
+		{method: "GET", pattern: "/v1/tenants/{name}/quota", op: "tenants.quota.read", scope: scopeSystem, object: "name", handle: s.getQuota},
+		{method: "PUT", pattern: "/v1/tenants/{name}/quota", op: "tenants.quota.write", scope: scopeSystem, object: "name", handle: s.putQuota},
 
 		{method: "GET", pattern: "/v1/tokens/self", op: "tokens.self", scope: scopeSelf, handle: s.lookupSelf},
 		{method: "POST", pattern: "/v1/tokens/self/renew", op: "tokens.renew-self", scope: scopeSelf, handle: s.renewSelf},

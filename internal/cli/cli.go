@@ -162,6 +162,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.statusCommand(),
 		e.operatorCommand(),
 		e.tenantCommand(),
+		e.deviceCommand(),
 		e.tokenCommand(),
 		e.policyCommand(),
 		e.auditCommand(),

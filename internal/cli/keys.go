@@ -40,6 +40,7 @@ func (e *env) keyCommand() *cobra.Command {
 	cf.BoolVar(&req.Exportable, "exportable", false, "allow export (wrapped) and backup")
 	cf.BoolVar(&req.Derived, "derived", false, "allow one-device-one-key derivation (sm4)")
 	cf.StringVar(&req.AutoRotatePeriod, "auto-rotate", "", "rotate automatically this often, e.g. 720h")
+	cf.StringVar(&req.Device, "device", "", "place the key on this device of the server's pool (mima device list)")
 
 	var list sdk.ListKeysOptions
 	listCmd := &cobra.Command{
@@ -228,6 +229,9 @@ func (e *env) printKey(k sdk.Key) error {
 		fmt.Fprintf(w, "Min decryption version\t%d\n", k.MinDecryptionVersion)
 		fmt.Fprintf(w, "Exportable\t%v\n", k.Exportable)
 		fmt.Fprintf(w, "Derived\t%v\n", k.Derived)
+		if k.Device != "" {
+			fmt.Fprintf(w, "Device\t%s\n", k.Device)
+		}
 		if k.AutoRotatePeriod != "" {
 			fmt.Fprintf(w, "Auto-rotate\tevery %s\n", k.AutoRotatePeriod)
 		}

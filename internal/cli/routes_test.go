@@ -17,6 +17,11 @@ import (
 // envelope that the external tooling prepares) are reached by the generic
 // read and write, as any route can be.
 var routeCommands = map[string]string{
+	"GET /v1/tenants/{name}/quota":                "tenant quota",
+	"PUT /v1/tenants/{name}/quota":                "tenant quota",
+	"GET /v1/sys/devices":                         "device list",
+	"GET /v1/sys/devices/{name}":                  "device status",
+	"POST /v1/sys/devices/{name}/drain":           "device drain",
 	"GET /v1/pki/{tenant}/sm9/{kgc}/public":       "read",
 	"GET /v1/pki/{tenant}/sm9/{kgc}/revoked":      "read",
 	"POST /v1/keys/{name}/sm9/decrypt":            "write",

@@ -52,8 +52,52 @@ func (e *env) tenantCommand() *cobra.Command {
 				fmt.Fprintf(w, "Deleted\t%s\n", args[0])
 			})
 		}),
+	}, e.quotaCommand())
+	return cmd
+}
+
+// quotaCommand shows a tenant's quota or, with flags, changes the values
+// they name.
+func (e *env) quotaCommand() *cobra.Command {
+	var q sdk.Quota
+	cmd := &cobra.Command{
+		Use:   "quota NAME",
+		Short: "Show a tenant's quota, or set it with --ops-per-sec and --max-keys (0: no limit)",
+		Args:  cobra.ExactArgs(1),
+	}
+	cmd.Flags().Int64Var(&q.OpsPerSec, "ops-per-sec", 0, "requests a second the tenant's tokens may make")
+	cmd.Flags().Int64Var(&q.MaxKeys, "max-keys", 0, "keys the tenant may hold")
+	cmd.RunE = e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
+		cur, err := c.TenantQuota(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		if f := cmd.Flags(); f.Changed("ops-per-sec") || f.Changed("max-keys") {
+			if f.Changed("ops-per-sec") {
+				cur.OpsPerSec = q.OpsPerSec
+			}
+			if f.Changed("max-keys") {
+				cur.MaxKeys = q.MaxKeys
+			}
+			if cur, err = c.SetTenantQuota(ctx, args[0], cur); err != nil {
+				return err
+			}
+		}
+		return e.print(cur, func(w io.Writer) {
+			fmt.Fprintf(w, "Tenant\t%s\n", args[0])
+			fmt.Fprintf(w, "Ops per second\t%s\n", limit(cur.OpsPerSec))
+			fmt.Fprintf(w, "Max keys\t%s\n", limit(cur.MaxKeys))
+		})
 	})
 	return cmd
+}
+
+// limit shows a quota value.
+func limit(n int64) string {
+	if n == 0 {
+		return "no limit"
+	}
+	return fmt.Sprint(n)
 }
 
 const timeLayout = "2006-01-02 15:04:05 MST"

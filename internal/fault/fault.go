@@ -45,6 +45,7 @@ const (
 	StorageFailure   Code = "storage_unavailable"
 	AuditFailure     Code = "audit_unavailable"
 	RateLimited      Code = "rate_limited"
+	QuotaExceeded    Code = "quota_exceeded"
 	LastRootToken    Code = "last_root_token"
 
 	// Key service codes.

@@ -161,7 +161,7 @@ func (s *Service) Restore(ctx context.Context, tenant string, req RestoreRequest
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	r, err := s.openBackup(ctx, req.Blob, req.Password)
+	r, err := s.openBackup(device.WithTenant(ctx, tenant), req.Blob, req.Password)
 	if err != nil {
 		return KeyInfo{}, err
 	}
@@ -280,6 +280,13 @@ func (s *Service) checkRestored(ctx context.Context, r *record) error {
 	}
 	if r.MinDecryptionVersion < 1 || r.MinEncryptionVersion < r.MinDecryptionVersion || r.MinEncryptionVersion > n {
 		return bad("the minimum versions must satisfy 1 <= decryption <= encryption <= %d", n)
+	}
+	// The key goes back on its device when this service has it.
+	if s.checkDevice(r.Device) != nil {
+		r.Device = ""
+	}
+	if r.Device != "" {
+		ctx = device.WithPlacement(ctx, r.Device)
 	}
 	for i, v := range r.Versions {
 		if v.Version != i+1 {

@@ -98,7 +98,7 @@ func (s *Service) ImportParams(ctx context.Context, tenant, ref string) (ImportP
 		return ImportParams{}, deviceErr(err)
 	}
 	token := hex.EncodeToString(id)
-	wk, err := s.dev.Generate(ctx, device.SM2)
+	wk, err := s.dev.Generate(onDevice(ctx, tenant, r.Device), device.SM2)
 	if err != nil {
 		return ImportParams{}, deviceErr(err)
 	}
@@ -195,7 +195,7 @@ func (s *Service) Import(ctx context.Context, tenant, ref string, req ImportRequ
 	if err != nil {
 		return KeyInfo{}, deviceErr(fmt.Errorf("kms: import token %s/%s: opening its wrapping key: %w", tenant, req.Token, err))
 	}
-	material, err := s.dev.Unwrap(ctx, wk, typ, req.WrappedMaterial)
+	material, err := s.dev.Unwrap(device.WithTenant(ctx, tenant), wk, typ, req.WrappedMaterial)
 	if err != nil {
 		return KeyInfo{}, unwrapErr(err, typ)
 	}

@@ -91,7 +91,7 @@ func (s *Service) runJob(ctx context.Context, st storage.Backend, job, path, ten
 			done, destroyed = &rep.Destroyed, r.latest()
 			return destroy(ctx, tx, tenant, r, path, now)
 		}
-		material, err := s.generate(ctx, r.Type)
+		material, err := s.generate(onDevice(ctx, tenant, r.Device), r.Type)
 		if err != nil {
 			return err
 		}

@@ -3,6 +3,9 @@ package kms
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/device"
@@ -42,6 +45,9 @@ type CreateRequest struct {
 	// AutoRotatePeriod, when not 0, has RunJobs add a version once the
 	// latest is this old; at least MinAutoRotatePeriod.
 	AutoRotatePeriod time.Duration
+	// Device places the key, and every version it gets, on this member of
+	// a device pool; "" leaves the choice to the pool.
+	Device string
 }
 
 func (req *CreateRequest) check() error {
@@ -68,6 +74,21 @@ func (req *CreateRequest) check() error {
 	return nil
 }
 
+// checkDevice refuses a placement on a device the service does not have.
+func (s *Service) checkDevice(name string) error {
+	if name == "" {
+		return nil
+	}
+	p, ok := s.dev.(device.Placer)
+	if !ok {
+		return invalid("no device %q: this server has one key device; configure devices to place keys", name)
+	}
+	if !slices.Contains(p.Members(), name) {
+		return invalid("no device %q; the devices are %s", name, strings.Join(p.Members(), ", "))
+	}
+	return nil
+}
+
 // Create generates a key with one version. The name must be unused in the
 // tenant, and must not have belonged to a destroyed key (key_destroyed).
 func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) (KeyInfo, error) {
@@ -77,11 +98,14 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 	if err := req.check(); err != nil {
 		return KeyInfo{}, err
 	}
+	if err := s.checkDevice(req.Device); err != nil {
+		return KeyInfo{}, err
+	}
 	st, err := s.backend()
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	material, err := s.generate(ctx, req.Type)
+	material, err := s.generate(onDevice(ctx, tenant, req.Device), req.Type)
 	if err != nil {
 		return KeyInfo{}, err
 	}
@@ -90,7 +114,7 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 		Name: req.Name, Type: req.Type, Description: req.Description, Tags: req.Tags,
 		Exportable: req.Exportable, Derived: req.Derived, State: Enabled,
 		CreatedAt: now, UpdatedAt: now, AutoRotatePeriod: req.AutoRotatePeriod,
-		MinDecryptionVersion: 1, MinEncryptionVersion: 1,
+		MinDecryptionVersion: 1, MinEncryptionVersion: 1, Device: req.Device,
 	}
 	r.addVersion(material, now)
 	defer r.wipe()
@@ -104,7 +128,25 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 // has its name: the names are the only records it reads, so creations of
 // other keys never conflict with it. hint ends the message of a refusal.
 func (s *Service) saveNew(ctx context.Context, st storage.Backend, tenant string, r *record, hint string) error {
+	limit, err := s.tenantKeyQuota(ctx, tenant)
+	if err != nil {
+		return err
+	}
+	if limit > 0 {
+		mu, _ := s.creations.LoadOrStore(tenant, new(sync.Mutex))
+		mu.(*sync.Mutex).Lock()
+		defer mu.(*sync.Mutex).Unlock()
+	}
 	return s.atomic(ctx, st, tenant, r.Name, func(tx storage.Backend) error {
+		if limit > 0 {
+			held, err := tx.List(ctx, keyPrefix(tenant), "", int(limit))
+			if err != nil {
+				return err
+			}
+			if int64(len(held)) >= limit {
+				return fault.New(fault.QuotaExceeded, "tenant %q holds %d keys, its quota (max_keys)", tenant, limit)
+			}
+		}
 		if ok, err := exists(ctx, tx, keyPath(tenant, r.Name)); err != nil {
 			return err
 		} else if ok {
@@ -117,6 +159,14 @@ func (s *Service) saveNew(ctx context.Context, st storage.Backend, tenant string
 		}
 		return save(ctx, tx, tenant, r, "")
 	})
+}
+
+// tenantKeyQuota is the tenant's bound on keys, 0 for none.
+func (s *Service) tenantKeyQuota(ctx context.Context, tenant string) (int64, error) {
+	if s.keyQuota == nil {
+		return 0, nil
+	}
+	return s.keyQuota(ctx, tenant)
 }
 
 // Get describes the key ref (a key name or alias).
@@ -149,7 +199,7 @@ func (s *Service) Rotate(ctx context.Context, tenant, ref string) (KeyInfo, erro
 		if r.State == PendingDeletion {
 			return fault.New(fault.KeyPendingDeletion, "key %q is pending deletion", ref)
 		}
-		material, err := s.generate(ctx, r.Type)
+		material, err := s.generate(onDevice(ctx, tenant, r.Device), r.Type)
 		if err != nil {
 			return err
 		}
@@ -315,6 +365,16 @@ func (s *Service) resolveForWrite(ctx context.Context, tenant, ref string) (stor
 		return nil, "", err
 	}
 	return st, name, nil
+}
+
+// onDevice returns ctx naming, for the device, the tenant a key is made
+// for and the member of a pool it is placed on ("" for the pool's choice).
+func onDevice(ctx context.Context, tenant, placement string) context.Context {
+	ctx = device.WithTenant(ctx, tenant)
+	if placement != "" {
+		ctx = device.WithPlacement(ctx, placement)
+	}
+	return ctx
 }
 
 // generate returns fresh material for a key of type t; a type the device

@@ -78,6 +78,9 @@ type Service struct {
 	keys    *cache[*entry]
 	aliases *cache[string] // alias -> key name
 	budgets sync.Map       // bkey -> *budget: the nonces this node reserved
+
+	keyQuota  func(ctx context.Context, tenant string) (int64, error) // nil: no quotas
+	creations sync.Map                                                // tenant -> *sync.Mutex, under a key quota
 }
 
 // Option configures a Service.
@@ -89,6 +92,14 @@ func WithRand(r io.Reader) Option { return func(s *Service) { s.rand = r } }
 
 // WithClock sets the clock for creation, update and deletion times.
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithKeyQuota bounds the keys each tenant holds to what quota returns
+// for it (0: no bound); a creation past it is quota_exceeded. One node
+// counts exactly; creations on several nodes at once may pass the bound
+// by their number.
+func WithKeyQuota(quota func(ctx context.Context, tenant string) (int64, error)) Option {
+	return func(s *Service) { s.keyQuota = quota }
+}
 
 // WithCacheSize bounds the number of cached keys; n < 1 means
 // DefaultCacheSize.

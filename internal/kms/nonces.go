@@ -180,7 +180,7 @@ func (s *Service) reserve(ctx context.Context, b *budget, seen *nonceBlock, ref 
 			if !latest {
 				return fault.New(fault.KeyVersionExhausted, "version %d of key %q has made its %d encryptions; use the latest version", v, ref, s.nonceLimit)
 			}
-			material, err := s.generate(ctx, r.Type)
+			material, err := s.generate(onDevice(ctx, tenant, r.Device), r.Type)
 			if err != nil {
 				return err
 			}

@@ -56,6 +56,9 @@ type record struct {
 	MinDecryptionVersion int               `json:"min_decryption_version"`
 	MinEncryptionVersion int               `json:"min_encryption_version"`
 	Versions             []version         `json:"versions"`
+	// Device is the member of a device pool the key is placed on, "" for
+	// the pool's choice.
+	Device string `json:"device,omitempty"`
 }
 
 type version struct {
@@ -180,6 +183,9 @@ type KeyInfo struct {
 	MinDecryptionVersion int               `json:"min_decryption_version"`
 	MinEncryptionVersion int               `json:"min_encryption_version"`
 	Versions             []VersionInfo     `json:"versions"`
+	// Device is the member of a device pool the key is placed on, "" when
+	// the pool chose.
+	Device string `json:"device,omitempty"`
 }
 
 // VersionInfo describes one version of a key.
@@ -201,7 +207,7 @@ func (r *record) info() KeyInfo {
 		Derived: r.Derived, State: r.State, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 		DeletionDate: r.DeletionDate, AutoRotatePeriod: r.AutoRotatePeriod, LatestVersion: r.latest(),
 		MinDecryptionVersion: r.MinDecryptionVersion, MinEncryptionVersion: r.MinEncryptionVersion,
-		Versions: make([]VersionInfo, len(r.Versions)),
+		Versions: make([]VersionInfo, len(r.Versions)), Device: r.Device,
 	}
 	if len(r.Tags) > 0 {
 		ki.Tags = maps.Clone(r.Tags)

@@ -112,6 +112,9 @@ func (l *Limiter) shrink(now time.Time) {
 	}
 }
 
+// Rate is the tokens a bucket gains a second.
+func (l *Limiter) Rate() float64 { return l.rate }
+
 // Len is how many buckets are kept.
 func (l *Limiter) Len() int {
 	l.mu.Lock()

@@ -57,6 +57,7 @@ type Config struct {
 	LoginChallenges         int64         `yaml:"login_challenges_per_tenant"`
 	AuditRefusalInterval    time.Duration `yaml:"audit_refusal_interval"`
 	NonceLimit              uint64        `yaml:"nonce_limit"`
+	DeviceHealthInterval    time.Duration `yaml:"device_health_interval"`
 	PprofAddr               string        `yaml:"pprof_addr"`
 	LogLevel                string        `yaml:"log_level"`
 	LogFormat               string        `yaml:"log_format"`
@@ -88,6 +89,7 @@ func Defaults() Config {
 		AuditSegmentMaxAge:      audit.DefaultSegmentMaxAge,
 		JobsInterval:            time.Minute,
 		NonceLimit:              kms.DefaultNonceLimit,
+		DeviceHealthInterval:    30 * time.Second,
 		CacheRecheckInterval:    30 * time.Second,
 		PostgresMaxConns:        16,
 		PublicRateLimit:         20,
@@ -141,6 +143,7 @@ var table = settings.Table[Config]{EnvPrefix: "MIMA_", Fields: []settings.Field[
 	settings.F("login_challenges_per_tenant", "login-challenges-per-tenant", "login challenges that may wait for an answer in one tenant", func(c *Config) any { return &c.LoginChallenges }),
 	settings.F("audit_refusal_interval", "audit-refusal-interval", "record refused public requests of one kind once per interval, with a count of the others (0: each one)", func(c *Config) any { return &c.AuditRefusalInterval }),
 	settings.F("nonce_limit", "nonce-limit", "SM4-GCM encryptions one key version makes before the key rotates (at most 2^32)", func(c *Config) any { return &c.NonceLimit }),
+	settings.F("device_health_interval", "device-health-interval", "how often each crypto device of the pool runs its known-answer health check", func(c *Config) any { return &c.DeviceHealthInterval }),
 	settings.F("pprof_addr", "pprof-addr", "serve Go's pprof profiles on this address (loopback only; empty: off)", func(c *Config) any { return &c.PprofAddr }),
 	settings.F("log_level", "log-level", "debug, info, warn or error", func(c *Config) any { return &c.LogLevel }),
 	settings.F("log_format", "log-format", "text or json", func(c *Config) any { return &c.LogFormat }),

@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/device/pkcs11"
@@ -70,22 +69,13 @@ func (c Config) validateDevices() error {
 // sealWrapper opens the device that seal names and returns its wrapper.
 // A token that is missing stops the node from starting, with the reason.
 func (n *node) sealWrapper() (seal.Wrapper, error) {
-	for _, dc := range n.cfg.Devices {
-		if dc.Name != n.cfg.Seal.Device {
-			continue
-		}
-		d, err := deviceTypes[dc.Type](dc)
-		if err != nil {
-			return nil, fmt.Errorf("seal: device %s: %w", dc.Name, err)
-		}
-		if c, ok := d.(io.Closer); ok {
-			n.closers = append(n.closers, c)
-		}
-		w, ok := d.(interface{ SealWrapper(string) seal.Wrapper })
-		if !ok {
-			return nil, fmt.Errorf("seal: device %s cannot wrap the root key", dc.Name)
-		}
-		return w.SealWrapper(n.cfg.Seal.KeyLabel), nil
+	d, ok := n.opened[n.cfg.Seal.Device]
+	if !ok {
+		return nil, fmt.Errorf("seal: device %q is not among devices", n.cfg.Seal.Device)
 	}
-	return nil, fmt.Errorf("seal: device %q is not among devices", n.cfg.Seal.Device)
+	w, ok := d.(interface{ SealWrapper(string) seal.Wrapper })
+	if !ok {
+		return nil, fmt.Errorf("seal: device %s cannot wrap the root key", n.cfg.Seal.Device)
+	}
+	return w.SealWrapper(n.cfg.Seal.KeyLabel), nil
 }

@@ -50,7 +50,7 @@ func TestSealPKCS11MissingToken(t *testing.T) {
 		n.close()
 		t.Fatal("a node started without its seal token")
 	}
-	for _, want := range []string{"seal: device hsm0", `no token labelled "absent"`, `present: "mima"`} {
+	for _, want := range []string{`device "hsm0"`, `no token labelled "absent"`, `present: "mima"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%v: does not say %q", err, want)
 		}

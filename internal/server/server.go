@@ -25,8 +25,10 @@ import (
 	"github.com/mimacrypto/mima/internal/coherence"
 	"github.com/mimacrypto/mima/internal/console"
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/device/pool"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/quota"
 	"github.com/mimacrypto/mima/internal/ratelimit"
 	"github.com/mimacrypto/mima/internal/seal"
 	"github.com/mimacrypto/mima/internal/sealstate"
@@ -47,6 +49,8 @@ var Version = "0.1.0-dev"
 type node struct {
 	cfg     Config
 	log     *slog.Logger
+	devices *pool.Pool // nil without a devices list
+	quotas  *quota.Service
 	backend storage.Backend
 	sink    audit.Sink
 	barrier *barrier.Barrier
@@ -61,9 +65,10 @@ type node struct {
 	core    *sealstate.Machine
 	api     *api.Server
 
-	export     *audit.Exporter // nil unless audit_export is set
-	stopExport func()          // stops the running export and waits for it
-	closers    []io.Closer     // devices, closed last
+	export     *audit.Exporter          // nil unless audit_export is set
+	stopExport func()                   // stops the running export and waits for it
+	closers    []io.Closer              // devices, closed last
+	opened     map[string]device.Device // the listed devices by name
 }
 
 // Run serves mima with cfg until ctx is cancelled. It prints the address
@@ -91,9 +96,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	// The last line names the main endpoint; scripts wait for it.
 	fmt.Fprintf(out, "mima %s listening on %s\n", Version, eps[len(eps)-1].url)
 	go n.runJobs(ctx, cfg.JobsInterval)
+	n.runDeviceChecks(ctx)
 	n.runExport(ctx)
 	if _, shared := n.backend.(storage.Watcher); shared {
-		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki, n.cms, n.v2x)
+		go coherence.Run(ctx, n.barrier, cfg.CacheRecheckInterval, n.log, n.auth, n.keys, n.pki, n.cms, n.v2x, n.quotas)
 	}
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, n.log)
@@ -147,6 +153,12 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		}
 		opts = append(opts, sealstate.WithKEK(kek))
 	}
+	dev, devices, err := n.openDevices()
+	if err != nil {
+		n.close()
+		return nil, err
+	}
+	n.devices = devices
 	if cfg.Seal.Type != "" {
 		w, err := n.sealWrapper()
 		if err != nil {
@@ -158,13 +170,13 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 	n.barrier = barrier.New(n.backend)
 	n.auth = authn.New(n.barrier, authn.WithOperations(api.Operations()))
 	keys := sealstate.NewAuditKeys(n.audit)
-	dev := device.NewSoftware()
-	n.keys = kms.New(dev, kms.WithNonceLimit(cfg.NonceLimit))
+	n.quotas = quota.New(time.Now)
+	n.keys = kms.New(dev, kms.WithNonceLimit(cfg.NonceLimit), kms.WithKeyQuota(n.quotas.MaxKeys))
 	n.sm9 = sm9.New(n.keys, dev.Random())
 	n.pki = pki.New(n.keys)
 	n.cms = cms.New(n.keys, n.pki, cms.WithChallengesPerTenant(int(cfg.LoginChallenges)))
 	n.v2x = scms.New(n.keys, scms.WithRemoteLA(remotela.Dial))
-	n.core = sealstate.New(n.backend, n.barrier, n.auth, append(opts, sealstate.WithComponents(keys, n.keys, n.pki, n.cms, n.v2x, n.sm9))...)
+	n.core = sealstate.New(n.backend, n.barrier, n.auth, append(opts, sealstate.WithComponents(keys, n.keys, n.pki, n.cms, n.v2x, n.sm9, n.quotas))...)
 	n.api = api.New(api.Services{Core: n.core, Auth: n.auth, Keys: n.keys, PKI: n.pki, CMS: n.cms, V2X: n.v2x, SM9: n.sm9}, n.audit,
 		api.WithVersion(Version),
 		api.WithMaxBodyBytes(cfg.MaxRequestBytes),
@@ -173,6 +185,8 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		publicLimit(cfg),
 		api.WithRefusalSampling(cfg.AuditRefusalInterval, time.Now),
 		n.exportMetrics(),
+		n.deviceOptions(),
+		api.WithQuotas(n.quotas),
 		api.WithAuditSource(api.AuditSource{Own: n.sink, Chains: n.auditChains, Options: func() audit.VerifyOptions {
 			return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 		}}))

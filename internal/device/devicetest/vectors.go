@@ -1,72 +1,23 @@
 package devicetest
 
 import (
-	_ "embed"
-	"encoding/hex"
-	"encoding/json"
 	"testing"
+
+	"github.com/mimacrypto/mima/internal/device/kat"
 )
 
-//go:embed testdata/vectors.json
-var vectorsJSON []byte
-
-// Hex is a hex string in vectors.json.
-type Hex []byte
-
-// UnmarshalJSON decodes a hex string.
-func (h *Hex) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	v, err := hex.DecodeString(s)
-	*h = v
-	return err
-}
-
-// Vectors are the known-answer tests of testdata/vectors.json; the README
-// there names their sources.
-type Vectors struct {
-	SM3 []struct {
-		Source          string
-		Message, Digest Hex
-	}
-	SM4 []struct {
-		Source                     string
-		Key, Plaintext, Ciphertext Hex
-		Iterations                 int
-	}
-	SM4GCM []struct {
-		Source                             string
-		Key, Nonce, AAD, Plaintext, Sealed Hex
-	} `json:"sm4_gcm"`
-	HMACSM3 []MACVector `json:"hmac_sm3"`
-	SM4CMAC []MACVector `json:"sm4_cmac"`
-	SM2     struct {
-		PrivateKey        Hex `json:"private_key"`
-		PublicKey         Hex `json:"public_key"`
-		UID, Message      Hex
-		E, R, S           Hex
-		EncryptPlaintext  Hex `json:"encrypt_plaintext"`
-		EncryptCiphertext Hex `json:"encrypt_ciphertext_c1c3c2"`
-	}
-}
+// Vectors are the known-answer tests of package kat.
+type Vectors = kat.Vectors
 
 // MACVector is one MAC known-answer test.
-type MACVector struct {
-	Source            string
-	Key, Message, MAC Hex
-}
+type MACVector = kat.MACVector
 
 // LoadVectors returns the known-answer tests.
 func LoadVectors(t testing.TB) Vectors {
 	t.Helper()
-	var v Vectors
-	if err := json.Unmarshal(vectorsJSON, &v); err != nil {
+	v, err := kat.Load()
+	if err != nil {
 		t.Fatal(err)
-	}
-	if len(v.SM3) == 0 || len(v.SM4) == 0 || len(v.SM4GCM) == 0 || len(v.HMACSM3) == 0 || len(v.SM4CMAC) == 0 || len(v.SM2.PrivateKey) == 0 {
-		t.Fatal("vectors.json is missing a section")
 	}
 	return v
 }
