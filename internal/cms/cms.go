@@ -93,7 +93,7 @@ type Service struct {
 	now          func() time.Time
 	challengeTTL time.Duration
 
-	store storage.Slot // empty while sealed
+	store storage.Slot // empty while sealed; purges the caches and challenges
 	tsas  sync.Map     // tenant + "/" + tsa -> *authority
 	// serialMs holds a *sync.Mutex per TSA serial counter path, which
 	// this node's callers of that TSA take in turn (see nextSerial).
@@ -137,36 +137,18 @@ func New(keys *kms.Service, ca *pki.Service, opts ...Option) *Service {
 		s.challenges.limit = DefaultChallengesPerTenant
 	}
 	s.challenges.tenant = map[string]*tenantChallenges{}
+	s.store.Purges(s, &s.challenges)
 	return s
 }
 
 // Unsealed starts serving with store (the barrier) as the record store.
-func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
-	s.drop()
-	s.store.Set(store)
-	return nil
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
+	return s.store.Unsealed(ctx, store)
 }
 
 // Sealed stops serving and drops every cached TSA and pending challenge.
 // Requests fail with fault code "sealed" until the next Unsealed.
-func (s *Service) Sealed() {
-	s.store.Set(nil)
-	s.drop()
-}
-
-func (s *Service) drop() {
-	s.tsas.Clear()
-	s.challenges.clear()
-}
-
-// backend returns the store, or errSealed.
-func (s *Service) backend() (storage.Backend, error) {
-	b, ok := s.store.Get()
-	if !ok {
-		return nil, errSealed
-	}
-	return b, nil
-}
+func (s *Service) Sealed() { s.store.Sealed() }
 
 // clock returns the current time in UTC.
 func (s *Service) clock() time.Time { return s.now().UTC() }

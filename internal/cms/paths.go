@@ -1,6 +1,10 @@
 package cms
 
-import "github.com/mimacrypto/mima/internal/authn"
+import (
+	"github.com/mimacrypto/mima/internal/authn"
+
+	"github.com/mimacrypto/mima/internal/fault"
+)
 
 // Storage paths, relative to the barrier.
 func tsaPrefix(tenant string) string           { return "t/" + tenant + "/cms/tsas/" }
@@ -11,7 +15,7 @@ func loginRulePath(tenant, name string) string { return loginRulePrefix(tenant) 
 
 func checkTenant(tenant string) error {
 	if !authn.ValidName(tenant) {
-		return invalid("invalid tenant name")
+		return fault.Invalid("invalid tenant name")
 	}
 	return nil
 }
@@ -20,7 +24,7 @@ func checkTenant(tenant string) error {
 // a-z, 0-9, '-' and '_', starting with a letter or digit.
 func checkName(what, name string) error {
 	if !authn.ValidName(name) {
-		return invalid("%s name %q is invalid: use 1 to 63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit", what, name)
+		return fault.Invalid("%s name %q is invalid: use 1 to 63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit", what, name)
 	}
 	return nil
 }

@@ -35,7 +35,7 @@ func (s *Service) loadTSA(ctx context.Context, tenant, name string) (*tsaState, 
 	if err := checkName("TSA", name); err != nil {
 		return nil, fault.New(fault.TSANotFound, "TSA %q not found", name)
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +52,7 @@ func (s *Service) loadTSA(ctx context.Context, tenant, name string) (*tsaState, 
 	}
 	a, err := newTSAState(rec, c.DER)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	v, _ := s.tsas.LoadOrStore(tenant+"/"+name, a)
 	return v.(*tsaState), nil

@@ -52,7 +52,7 @@ func (s *Service) putAlias(ctx context.Context, tenant, alias, target string, re
 		return Alias{}, err
 	}
 	if !ValidName(target) {
-		return Alias{}, invalid("an alias must point to a key name, not %q", target)
+		return Alias{}, fault.Invalid("an alias must point to a key name, not %q", target)
 	}
 	now := s.now().UTC()
 	a := aliasRecord{Target: target, CreatedAt: now, UpdatedAt: now}
@@ -90,7 +90,7 @@ func (s *Service) putAlias(ctx context.Context, tenant, alias, target string, re
 // drops the cached alias name.
 func (s *Service) atomicAlias(ctx context.Context, st storage.Backend, tenant, name string, fn func(tx storage.Backend) error) error {
 	if err := storage.Atomic(ctx, st, fn); err != nil {
-		return storageErr(err)
+		return fault.Storage(err)
 	}
 	s.aliases.remove(ckey{tenant, name})
 	return nil
@@ -124,9 +124,9 @@ func (s *Service) ListAliases(ctx context.Context, tenant, after string, limit i
 	}
 	after = strings.TrimPrefix(after, AliasPrefix)
 	if after != "" && !ValidName(after) {
-		return AliasPage{}, invalid("the list cursor is not an alias name")
+		return AliasPage{}, fault.Invalid("the list cursor is not an alias name")
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return AliasPage{}, err
 	}
@@ -136,7 +136,7 @@ func (s *Service) ListAliases(ctx context.Context, tenant, after string, limit i
 	}
 	paths, err := st.List(ctx, prefix, after, limit)
 	if err != nil {
-		return AliasPage{}, storageErr(err)
+		return AliasPage{}, fault.Storage(err)
 	}
 	page := AliasPage{Aliases: make([]Alias, 0, len(paths))}
 	for _, p := range paths {
@@ -168,9 +168,9 @@ func (s *Service) aliasArgs(tenant, alias string) (storage.Backend, string, erro
 	}
 	name, ok := cutAlias(alias)
 	if !ok || !ValidName(name) {
-		return nil, "", invalid("alias %q is invalid: use %q followed by "+nameRule, alias, AliasPrefix)
+		return nil, "", fault.Invalid("alias %q is invalid: use %q followed by "+nameRule, alias, AliasPrefix)
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, "", err
 	}

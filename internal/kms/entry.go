@@ -73,8 +73,8 @@ func (s *Service) open(ctx context.Context, r *record) (*entry, error) {
 // lookup returns the cached key ref (a key name or alias) of tenant,
 // loading it on a miss.
 func (s *Service) lookup(ctx context.Context, tenant, ref string) (*entry, error) {
-	if _, ok := s.store.Get(); !ok {
-		return nil, errSealed
+	if _, err := s.store.Backend(); err != nil {
+		return nil, err
 	}
 	name := ref
 	if alias, ok := cutAlias(ref); ok {
@@ -114,7 +114,7 @@ func (s *Service) load(ctx context.Context, tenant, name, ref string) (*entry, e
 		return nil, err
 	}
 	gen := s.keys.generation() // before the seal check: see cache
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func (s *Service) resolveAlias(ctx context.Context, tenant, alias, ref string) (
 		return "", errKeyNotFound(ref)
 	}
 	gen := s.aliases.generation()
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return "", err
 	}
@@ -169,7 +169,7 @@ func loadAlias(ctx context.Context, st storage.Backend, tenant, alias string) (*
 		return nil, err
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	var a aliasRecord
 	if err := json.Unmarshal(b, &a); err != nil {
@@ -186,7 +186,7 @@ func (e *entry) encryptVersion(ref string, v int) (int, error) {
 	case v == 0:
 		return len(e.versions), nil
 	case v < 0 || v > len(e.versions):
-		return 0, invalid("key %q has no version %d", ref, v)
+		return 0, fault.Invalid("key %q has no version %d", ref, v)
 	case v < e.minEnc:
 		return 0, fault.New(fault.KeyVersionTooOld, "version %d of key %q is below its minimum encryption version %d", v, ref, e.minEnc)
 	}
@@ -200,7 +200,7 @@ func (e *entry) verifyVersion(ref string, v int) (int, error) {
 	case v == 0:
 		return len(e.versions), nil
 	case v < 0 || v > len(e.versions):
-		return 0, invalid("key %q has no version %d", ref, v)
+		return 0, fault.Invalid("key %q has no version %d", ref, v)
 	case v < e.minDec:
 		return 0, keyVersionTooOld(ref, v, e.minDec)
 	}

@@ -30,7 +30,7 @@ type JobReport struct {
 // expired unused is deleted with its wrapping key.
 func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error) {
 	var rep JobReport
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return rep, err
 	}
@@ -40,7 +40,7 @@ func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error)
 		for {
 			paths, err := st.List(ctx, prefix, after, jobPage)
 			if err != nil {
-				return rep, storageErr(err)
+				return rep, fault.Storage(err)
 			}
 			done := len(paths) < jobPage
 			for _, p := range paths {

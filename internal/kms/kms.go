@@ -74,7 +74,7 @@ type Service struct {
 	backupIter int
 	nonceLimit uint64
 
-	store   storage.Slot // empty while sealed
+	store   storage.Slot // empty while sealed; purges the caches
 	keys    *cache[*entry]
 	aliases *cache[string] // alias -> key name
 	budgets sync.Map       // bkey -> *budget: the nonces this node reserved
@@ -108,36 +108,23 @@ func New(dev device.Device, opts ...Option) *Service {
 	}
 	s.keys = newCache[*entry](s.cacheSize)
 	s.aliases = newCache[string](s.cacheSize)
+	s.store.Purges(s)
 	return s
 }
 
 // Unsealed starts serving with store (the barrier) as the key store.
-func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
-	s.keys.clear()
-	s.aliases.clear()
-	s.store.Set(store)
-	return nil
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
+	return s.store.Unsealed(ctx, store)
 }
 
 // Sealed stops serving and drops every cached key and alias. Requests fail
 // with fault code "sealed" until the next Unsealed. The nonces this node
 // reserved and did not use go back to the stored counts where they can.
 func (s *Service) Sealed() {
-	st, ok := s.store.Get()
-	s.store.Set(nil)
-	if ok {
+	st, err := s.store.Backend()
+	s.store.Sealed()
+	if err == nil {
 		s.releaseBudgets(st)
 	}
 	s.budgets.Clear()
-	s.keys.clear()
-	s.aliases.clear()
-}
-
-// backend returns the store, or errSealed.
-func (s *Service) backend() (storage.Backend, error) {
-	b, ok := s.store.Get()
-	if !ok {
-		return nil, errSealed
-	}
-	return b, nil
 }

@@ -61,9 +61,9 @@ func (s *Service) List(ctx context.Context, tenant string, opts ListOptions) (Ke
 		return KeyPage{}, err
 	}
 	if opts.After != "" && !ValidName(opts.After) {
-		return KeyPage{}, invalid("the list cursor is not a key name")
+		return KeyPage{}, fault.Invalid("the list cursor is not a key name")
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return KeyPage{}, err
 	}
@@ -78,7 +78,7 @@ func (s *Service) List(ctx context.Context, tenant string, opts ListOptions) (Ke
 	}
 	paths, err := st.List(ctx, prefix, after, scan)
 	if err != nil {
-		return KeyPage{}, storageErr(err)
+		return KeyPage{}, fault.Storage(err)
 	}
 	page := KeyPage{Keys: []KeyInfo{}}
 	examined := 0
@@ -112,7 +112,7 @@ func pageLimit(limit int) (int, error) {
 	case limit == 0:
 		return DefaultListLimit, nil
 	case limit < 0 || limit > MaxListLimit:
-		return 0, invalid("the page size must be 1 to %d", MaxListLimit)
+		return 0, fault.Invalid("the page size must be 1 to %d", MaxListLimit)
 	}
 	return limit, nil
 }

@@ -148,7 +148,7 @@ func (s *Service) spend(ctx context.Context, e *entry, ref string, v int, latest
 // keys never wait, and a concurrent change of this record makes it read
 // again (and find, often, that another caller reserved meanwhile).
 func (s *Service) reserve(ctx context.Context, b *budget, seen *nonceBlock, ref string, latest bool) (int, error) {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return 0, err
 	}
@@ -202,7 +202,7 @@ func (s *Service) reserve(ctx context.Context, b *budget, seen *nonceBlock, ref 
 		return save(ctx, tx, tenant, r, oldDue)
 	})
 	if err != nil {
-		return 0, storageErr(err)
+		return 0, fault.Storage(err)
 	}
 	if rotated {
 		s.keys.remove(ckey{tenant, name})

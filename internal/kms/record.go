@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 )
 
@@ -137,7 +138,7 @@ func loadRecord(ctx context.Context, st storage.Backend, tenant, name, ref strin
 		return nil, errKeyNotFound(ref)
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	var r record
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -157,7 +158,7 @@ func exists(ctx context.Context, st storage.Backend, path string) (bool, error) 
 		return false, nil
 	}
 	if err != nil {
-		return false, storageErr(err)
+		return false, fault.Storage(err)
 	}
 	return true, nil
 }

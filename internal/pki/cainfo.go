@@ -93,13 +93,13 @@ func (s *Service) ListCAs(ctx context.Context, tenant string) ([]CA, error) {
 	if err := checkTenant(tenant); err != nil {
 		return nil, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
 	keys, err := st.List(ctx, caPrefix(tenant), "", 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	out := make([]CA, 0, len(keys))
 	for _, k := range keys {

@@ -68,7 +68,7 @@ func (s *Service) loadCA(ctx context.Context, tenant, ca string) (*authority, er
 	if err := checkTenant(tenant); err != nil {
 		return nil, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (s *Service) activeCA(ctx context.Context, tenant, ca string, now time.Time
 	if now.Before(a.cert.NotBefore) {
 		return nil, fault.New(fault.CAExpired, "CA %q is not valid before %s", ca, a.cert.NotBefore.Format(time.RFC3339))
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func readCA(ctx context.Context, st storage.Backend, tenant, ca string) (*caReco
 		return nil, errCANotFound(ca)
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	var r caRecord
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -192,7 +192,7 @@ func (s *Service) commitNewCA(ctx context.Context, st storage.Backend, tenant st
 		return tx.Batch(ctx, all)
 	})
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	s.cas.Store(caCacheKey(tenant, r.Name), a)
 	return a, nil
@@ -217,7 +217,7 @@ func (s *Service) updateCA(ctx context.Context, tenant, ca string, change func(t
 	if err := checkTenant(tenant); err != nil {
 		return CA{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return CA{}, err
 	}
@@ -238,7 +238,7 @@ func (s *Service) updateCA(ctx context.Context, tenant, ca string, change func(t
 		return tx.Batch(ctx, all)
 	})
 	if err != nil {
-		return CA{}, storageErr(err)
+		return CA{}, fault.Storage(err)
 	}
 	s.cas.Store(caCacheKey(tenant, ca), a)
 	return a.info(), nil

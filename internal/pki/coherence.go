@@ -23,4 +23,7 @@ func (s *Service) Forget(path string) {
 }
 
 // Purge drops every cached CA and profile.
-func (s *Service) Purge() { s.dropCaches() }
+func (s *Service) Purge() {
+	s.cas.Clear()
+	s.profiles.Clear()
+}

@@ -5,11 +5,12 @@ import (
 	"time"
 
 	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 func checkTenant(tenant string) error {
 	if !authn.ValidName(tenant) {
-		return invalid("invalid tenant name")
+		return fault.Invalid("invalid tenant name")
 	}
 	return nil
 }
@@ -17,7 +18,7 @@ func checkTenant(tenant string) error {
 // checkNewName checks the name of a new CA or profile.
 func checkNewName(what, name string) error {
 	if !authn.ValidName(name) {
-		return invalid("%s name %q is invalid: use 1 to 63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit", what, name)
+		return fault.Invalid("%s name %q is invalid: use 1 to 63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit", what, name)
 	}
 	return nil
 }

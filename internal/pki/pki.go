@@ -68,7 +68,7 @@ type Service struct {
 	now        func() time.Time
 	pbkdf2Iter int
 
-	store    storage.Slot // empty while sealed
+	store    storage.Slot // empty while sealed; purges the caches
 	cas      sync.Map     // tenant + "/" + ca -> *authority
 	profiles sync.Map     // tenant + "/" + ca + "/" + name -> *profile
 }
@@ -98,36 +98,18 @@ func New(keys *kms.Service, opts ...Option) *Service {
 	if s.pbkdf2Iter < 1 {
 		s.pbkdf2Iter = DefaultPBKDF2Iterations
 	}
+	s.store.Purges(s)
 	return s
 }
 
 // Unsealed starts serving with store (the barrier) as the record store.
-func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
-	s.dropCaches()
-	s.store.Set(store)
-	return nil
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
+	return s.store.Unsealed(ctx, store)
 }
 
 // Sealed stops serving and drops every cached CA and profile. Requests
 // fail with fault code "sealed" until the next Unsealed.
-func (s *Service) Sealed() {
-	s.store.Set(nil)
-	s.dropCaches()
-}
-
-func (s *Service) dropCaches() {
-	s.cas.Clear()
-	s.profiles.Clear()
-}
-
-// backend returns the store, or errSealed.
-func (s *Service) backend() (storage.Backend, error) {
-	b, ok := s.store.Get()
-	if !ok {
-		return nil, errSealed
-	}
-	return b, nil
-}
+func (s *Service) Sealed() { s.store.Sealed() }
 
 // clock returns the current time in UTC, to the second: certificates,
 // CRLs and OCSP answers carry no fractions of a second.

@@ -62,7 +62,7 @@ func (s *Service) loadProfile(ctx context.Context, tenant, ca, name string) (*pr
 	if v, ok := s.profiles.Load(key); ok {
 		return found(v.(*profile), name)
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func readProfile(ctx context.Context, st storage.Backend, tenant, ca, name strin
 		return nil, nil
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	var p Profile
 	if err := json.Unmarshal(b, &p); err != nil {
@@ -147,14 +147,14 @@ func (s *Service) ListProfiles(ctx context.Context, tenant, ca string) ([]Profil
 	if _, err := s.loadCA(ctx, tenant, ca); err != nil {
 		return nil, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
 	prefix := profilePrefix(tenant, ca)
 	keys, err := st.List(ctx, prefix, "", 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	names := []string{DefaultProfile, DefaultEncryptionProfile}
 	for _, k := range keys {
@@ -193,7 +193,7 @@ func (s *Service) changeProfile(ctx context.Context, tenant, ca, name string, af
 	if err := checkTenant(tenant); err != nil {
 		return err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return err
 	}
@@ -204,7 +204,7 @@ func (s *Service) changeProfile(ctx context.Context, tenant, ca, name string, af
 		return tx.Batch(ctx, []storage.Op{op})
 	})
 	if err != nil {
-		return storageErr(err)
+		return fault.Storage(err)
 	}
 	s.profiles.Store(profileCacheKey(tenant, ca, name), after)
 	return nil

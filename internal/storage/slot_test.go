@@ -1,25 +1,36 @@
 package storage_test
 
 import (
+	"context"
 	"testing"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 )
 
-// TestSlot: empty until set, the store once set, empty again after a seal.
+type counter struct{ n int }
+
+func (c *counter) Purge() { c.n++ }
+
+// TestSlot: sealed until unsealed, the store once unsealed, sealed again
+// after a seal; each transition purges the registered caches.
 func TestSlot(t *testing.T) {
 	var s storage.Slot
-	if _, ok := s.Get(); ok {
-		t.Fatal("a new slot holds a store")
+	c := new(counter)
+	s.Purges(c)
+	if _, err := s.Backend(); !fault.Is(err, fault.Sealed) {
+		t.Fatalf("a new slot: %v", err)
 	}
 	st := inmem.New()
-	s.Set(st)
-	if got, ok := s.Get(); !ok || got != storage.Backend(st) {
-		t.Fatalf("after Set: %v, %v", got, ok)
+	if err := s.Unsealed(context.Background(), st); err != nil {
+		t.Fatal(err)
 	}
-	s.Set(nil)
-	if _, ok := s.Get(); ok {
-		t.Fatal("a sealed slot holds a store")
+	if got, err := s.Backend(); err != nil || got != storage.Backend(st) || c.n != 1 {
+		t.Fatalf("after Unsealed: %v, %v, %d purges", got, err, c.n)
+	}
+	s.Sealed()
+	if _, err := s.Backend(); !fault.Is(err, fault.Sealed) || c.n != 2 {
+		t.Fatalf("after Sealed: %v, %d purges", err, c.n)
 	}
 }

@@ -17,7 +17,7 @@ import (
 // whenever it is served, follows the new root. A deployment already under
 // the standard's input is returned unchanged.
 func (s *Service) Migrate(ctx context.Context, name string) (Deployment, error) {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return Deployment{}, err
 	}
@@ -34,7 +34,7 @@ func (s *Service) Migrate(ctx context.Context, name string) (Deployment, error) 
 		return err
 	})
 	if err != nil {
-		return Deployment{}, storageErr(err)
+		return Deployment{}, fault.Storage(err)
 	}
 	if !changed {
 		return d, nil
@@ -65,7 +65,7 @@ func (s *Service) reissue(ctx context.Context, st storage.Backend, name string) 
 	for _, a := range s.authorities(&d) {
 		var old ieee1609.Certificate
 		if err := coer.Unmarshal(*certs[a.role], &old); err != nil {
-			return Deployment{}, false, internalErr(err)
+			return Deployment{}, false, fault.Unexpected(err)
 		}
 		if err := b.issue(ctx, a, old.ToBeSigned); err != nil {
 			return Deployment{}, false, err
@@ -77,10 +77,10 @@ func (s *Service) reissue(ctx context.Context, st storage.Backend, name string) 
 	d.SigningInput = SigningInputGBT45112
 	rec, err := json.Marshal(d)
 	if err != nil {
-		return Deployment{}, false, internalErr(err)
+		return Deployment{}, false, fault.Unexpected(err)
 	}
 	if err := st.Put(ctx, deploymentPath(name), rec); err != nil {
-		return Deployment{}, false, storageErr(err)
+		return Deployment{}, false, fault.Storage(err)
 	}
 	return d, true, nil
 }

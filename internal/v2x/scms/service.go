@@ -75,7 +75,7 @@ type Service struct {
 	now     func() time.Time
 	profile *sec.Profile
 
-	store storage.Slot // empty while sealed
+	store storage.Slot // empty while sealed; purges the cache
 	deps  sync.Map     // name -> *deployment
 }
 
@@ -103,21 +103,17 @@ func New(keys *kms.Service, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
+	s.store.Purges(s)
 	return s
 }
 
 // Unsealed starts serving with store (the barrier).
-func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
-	s.deps.Clear()
-	s.store.Set(store)
-	return nil
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
+	return s.store.Unsealed(ctx, store)
 }
 
-// Sealed stops serving.
-func (s *Service) Sealed() {
-	s.store.Set(nil)
-	s.deps.Clear()
-}
+// Sealed stops serving and drops every cached deployment.
+func (s *Service) Sealed() { s.store.Sealed() }
 
 // Forget drops the cached deployment stored at path, when another node
 // changed it (coherence.Cache).
@@ -156,37 +152,9 @@ func (s *Service) RunJobs(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-var errSealed = fault.New(fault.Sealed, "mima is sealed")
-
-func (s *Service) backend() (storage.Backend, error) {
-	b, ok := s.store.Get()
-	if !ok {
-		return nil, errSealed
-	}
-	return b, nil
-}
-
 // clock is now in UTC to the second.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
 
-func invalid(format string, args ...any) error {
-	return fault.New(fault.InvalidArgument, format, args...)
-}
-
 func refused(format string, args ...any) error {
 	return fault.New(fault.SPDUInvalid, format, args...)
-}
-
-func storageErr(err error) error {
-	if _, ok := fault.As(err); ok {
-		return err
-	}
-	return fault.Wrap(err, fault.StorageFailure, "the SCMS store is unavailable")
-}
-
-func internalErr(err error) error {
-	if _, ok := fault.As(err); ok {
-		return err
-	}
-	return fault.Wrap(err, fault.Internal, "SCMS operation failed")
 }
