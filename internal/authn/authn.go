@@ -31,9 +31,11 @@ const (
 func policyPrefix(tenant string) string { return "t/" + tenant + "/policies/" }
 
 // Service keeps tenants, tokens and policies in an (encrypting) store and
-// caches what the request path reads.
+// caches what the request path reads. It implements sealstate.Component:
+// it serves requests only between Unsealed and Sealed, and answers with
+// fault code "sealed" otherwise.
 type Service struct {
-	store storage.Backend
+	store storage.Slot // empty while sealed; purges the caches
 	rand  io.Reader
 	now   func() time.Time
 	ops   map[string]bool // known operations, for policy validation
@@ -62,16 +64,25 @@ func WithOperations(ops []string) Option {
 	}
 }
 
-// New returns a Service storing its records in store.
-func New(store storage.Backend, opts ...Option) *Service {
-	s := &Service{store: store, rand: rand.Reader, now: time.Now, ops: map[string]bool{}}
+// New returns a sealed Service.
+func New(opts ...Option) *Service {
+	s := &Service{rand: rand.Reader, now: time.Now, ops: map[string]bool{}}
 	for _, o := range opts {
 		o(s)
 	}
+	s.store.Purges(s)
 	return s
 }
 
-// Purge forgets every cached record; the server calls it when it seals.
+// Unsealed starts serving with store (the barrier) as the record store.
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
+	return s.store.Unsealed(ctx, store)
+}
+
+// Sealed stops serving and drops every cached record.
+func (s *Service) Sealed() { s.store.Sealed() }
+
+// Purge forgets every cached record; they reload on next use.
 func (s *Service) Purge() {
 	s.tokens.Clear()
 	s.policies.Clear()

@@ -33,7 +33,7 @@ func (s *Service) RenewToken(ctx context.Context, tok *Token, increment time.Dur
 	// on it: a revocation, here or on another node, is never undone by
 	// writing back a live copy.
 	var renewed Token
-	err := storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+	err := storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 		cur, err := readToken(ctx, tx, tok.Accessor)
 		if err != nil {
 			return err
@@ -75,7 +75,7 @@ func (s *Service) RenewToken(ctx context.Context, tok *Token, increment time.Dur
 
 // storedToken reads a token record from the store, bypassing the cache.
 func (s *Service) storedToken(ctx context.Context, accessor string) (*Token, error) {
-	return readToken(ctx, s.store, accessor)
+	return readToken(ctx, &s.store, accessor)
 }
 
 // readToken reads a token record from st (a transaction, for one whose

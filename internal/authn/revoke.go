@@ -46,7 +46,7 @@ func (s *Service) revoke(ctx context.Context, accessor string, check func(tx sto
 		return err
 	}
 	var revoked []*Token
-	err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+	err = storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 		if check != nil {
 			if err := check(tx); err != nil {
 				return err
@@ -118,7 +118,7 @@ func (s *Service) finishRevocation(ctx context.Context, accessor string, at time
 			}
 			after = keys[len(keys)-1]
 			var children, revoked []*Token
-			err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+			err = storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 				children = children[:0]
 				for _, k := range keys {
 					child, err := readToken(ctx, tx, strings.TrimPrefix(k, prefix))

@@ -16,8 +16,8 @@ func twoNodes(t *testing.T) (a, b *Service, c *clock, root Issued) {
 	t.Helper()
 	c = &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
 	store := inmem.New()
-	a = New(store, WithClock(c.now))
-	b = New(store, WithClock(c.now))
+	a = unsealed(store, WithClock(c.now))
+	b = unsealed(store, WithClock(c.now))
 	root, err := a.Bootstrap(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)

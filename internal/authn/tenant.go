@@ -100,7 +100,7 @@ func (s *Service) tenantRecord(ctx context.Context, name string) (*Tenant, error
 	if v, ok := s.tenants.Load(name); ok {
 		return v.(*Tenant), nil
 	}
-	t, err := readTenant(ctx, s.store, name)
+	t, err := readTenant(ctx, &s.store, name)
 	if err != nil {
 		return nil, err
 	}

@@ -54,7 +54,7 @@ func (s *Service) DeleteTenant(ctx context.Context, name string, release func(ct
 // markTenantDeleted sets the DeletedAt of the tenant's record, once.
 func (s *Service) markTenantDeleted(ctx context.Context, name string) error {
 	var deleted Tenant
-	err := storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+	err := storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 		t, err := readTenant(ctx, tx, name)
 		if err != nil {
 			return err

@@ -102,7 +102,7 @@ func (s *Service) TidyTokens(ctx context.Context, now time.Time) (int, error) {
 		// Conditioned on the stored record, so a token renewed since it
 		// was read stays; an ended token can gain no child (issue), so
 		// the empty listing stays true.
-		err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+		err = storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 			cur, err := readToken(ctx, tx, tok.Accessor)
 			if err != nil || !cur.ended(now.Add(-TokenRetention)) {
 				return err

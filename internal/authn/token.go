@@ -82,6 +82,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Token, erro
 	if bearer == "" {
 		return nil, fault.New(fault.Unauthenticated, "missing token")
 	}
+	if _, err := s.store.Backend(); err != nil {
+		return nil, err // sealed: no answer from the cache either
+	}
 	accessor, secret, ok := parseToken(bearer)
 	if !ok {
 		accessor, secret = staticAccessor(bearer), []byte(bearer)
@@ -285,7 +288,7 @@ func (s *Service) issue(ctx context.Context, tok *Token, check func(tx storage.B
 	if err != nil {
 		return Issued{}, err
 	}
-	err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+	err = storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 		var ops []storage.Op
 		if check != nil {
 			var err error

@@ -40,7 +40,7 @@ func (c *counting) List(ctx context.Context, prefix, after string, limit int) ([
 func TestWarmCacheReadsNothing(t *testing.T) {
 	ctx := context.Background()
 	st := &counting{Backend: inmem.New()}
-	s := New(st, WithOperations([]string{"encrypt", "decrypt"}))
+	s := unsealed(st, WithOperations([]string{"encrypt", "decrypt"}))
 	root, err := s.Bootstrap(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +84,7 @@ func TestWarmCacheReadsNothing(t *testing.T) {
 	}
 	// A policy created again on another node reaches the cache through
 	// coherence, which forgets the path.
-	other := New(st.Backend, WithOperations([]string{"encrypt", "decrypt"}))
+	other := unsealed(st.Backend, WithOperations([]string{"encrypt", "decrypt"}))
 	p := Policy{Name: "gone", Rules: []Rule{{Operations: []string{"decrypt"}, Objects: []string{"use"}}}}
 	if _, err := other.PutPolicy(ctx, root.Info, "acme", p); err != nil {
 		t.Fatal(err)
@@ -101,7 +101,7 @@ func TestWarmCacheReadsNothing(t *testing.T) {
 func TestRenewAndRevokeDoNotWait(t *testing.T) {
 	ctx := context.Background()
 	base := inmem.New()
-	boot := New(base)
+	boot := unsealed(base)
 	if _, err := boot.Bootstrap(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestRenewAndRevokeDoNotWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := storagetest.Park(base, func(key string, found bool) bool { return found && key == tokenPrefix+admin.Info.Accessor })
-	s := New(st)
+	s := unsealed(st)
 	renewed := make(chan error, 1)
 	go func() {
 		_, err := s.RenewToken(ctx, admin.Info, 0)
@@ -170,7 +170,7 @@ func TestNoLiveChildOfARevokedToken(t *testing.T) {
 func TestRootRevocationDoesNotWait(t *testing.T) {
 	ctx := context.Background()
 	base := inmem.New()
-	boot := New(base)
+	boot := unsealed(base)
 	first, err := boot.Bootstrap(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -180,7 +180,7 @@ func TestRootRevocationDoesNotWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := storagetest.Park(base, func(key string, found bool) bool { return found && key == tokenPrefix+second.Info.Accessor })
-	s := New(st)
+	s := unsealed(st)
 	held := make(chan error, 1)
 	go func() { held <- s.RevokeRoot(ctx, first.Info) }()
 	<-st.Parked

@@ -145,7 +145,7 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		opts = append(opts, sealstate.WithKEK(kek))
 	}
 	n.barrier = barrier.New(n.backend)
-	n.auth = authn.New(n.barrier, authn.WithOperations(api.Operations()))
+	n.auth = authn.New(authn.WithOperations(api.Operations()))
 	keys := sealstate.NewAuditKeys(n.audit)
 	n.keys = kms.New(device.NewSoftware(), kms.WithNonceLimit(cfg.NonceLimit))
 	n.pki = pki.New(n.keys)
