@@ -10,6 +10,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // aliasRecord is the stored form of an alias, at t/<tenant>/aliases/<alias>
@@ -58,7 +59,7 @@ func (s *Service) putAlias(ctx context.Context, tenant, alias, target string, re
 	a := aliasRecord{Target: target, CreatedAt: now, UpdatedAt: now}
 	err = s.atomicAlias(ctx, st, tenant, name, func(tx storage.Backend) error {
 		// The target is a condition too: a key deleted meanwhile fails the swap.
-		if ok, err := exists(ctx, tx, keyPath(tenant, target)); err != nil {
+		if ok, err := exists(ctx, tx, paths.Key{Tenant: tenant, Name: target}.String()); err != nil {
 			return err
 		} else if !ok {
 			return errKeyNotFound(target)
@@ -78,7 +79,7 @@ func (s *Service) putAlias(ctx context.Context, tenant, alias, target string, re
 		if err != nil {
 			return fmt.Errorf("kms: encoding alias record: %w", err)
 		}
-		return tx.Put(ctx, aliasPath(tenant, name), b)
+		return tx.Put(ctx, paths.Alias{Tenant: tenant, Name: name}.String(), b)
 	})
 	if err != nil {
 		return Alias{}, err
@@ -92,7 +93,7 @@ func (s *Service) atomicAlias(ctx context.Context, st storage.Backend, tenant, n
 	if err := storage.Atomic(ctx, st, fn); err != nil {
 		return fault.Storage(err)
 	}
-	s.aliases.remove(ckey{tenant, name})
+	s.aliases.Remove(paths.Alias{Tenant: tenant, Name: name})
 	return nil
 }
 
@@ -103,12 +104,12 @@ func (s *Service) DeleteAlias(ctx context.Context, tenant, alias string) error {
 		return err
 	}
 	return s.atomicAlias(ctx, st, tenant, name, func(tx storage.Backend) error {
-		if ok, err := exists(ctx, tx, aliasPath(tenant, name)); err != nil {
+		if ok, err := exists(ctx, tx, paths.Alias{Tenant: tenant, Name: name}.String()); err != nil {
 			return err
 		} else if !ok {
 			return fault.New(fault.AliasNotFound, "alias %q not found", alias)
 		}
-		return tx.Delete(ctx, aliasPath(tenant, name))
+		return tx.Delete(ctx, paths.Alias{Tenant: tenant, Name: name}.String())
 	})
 }
 
@@ -130,7 +131,7 @@ func (s *Service) ListAliases(ctx context.Context, tenant, after string, limit i
 	if err != nil {
 		return AliasPage{}, err
 	}
-	prefix := aliasPrefix(tenant)
+	prefix := paths.Aliases(tenant)
 	if after != "" {
 		after = prefix + after
 	}

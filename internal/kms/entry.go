@@ -11,6 +11,7 @@ import (
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // entry is a cached key: what the crypto operations need, with every
@@ -83,7 +84,7 @@ func (s *Service) lookup(ctx context.Context, tenant, ref string) (*entry, error
 			return nil, err
 		}
 	}
-	if e, ok := s.keys.get(ckey{tenant, name}); ok {
+	if e, ok := s.keys.Get(paths.Key{Tenant: tenant, Name: name}); ok {
 		return e, nil
 	}
 	return s.load(ctx, tenant, name, ref)
@@ -113,7 +114,7 @@ func (s *Service) load(ctx context.Context, tenant, name, ref string) (*entry, e
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	gen := s.keys.generation() // before the seal check: see cache
+	gen := s.keys.Generation() // before the seal check: see cache
 	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
@@ -131,13 +132,13 @@ func (s *Service) load(ctx context.Context, tenant, name, ref string) (*entry, e
 		e.tenant, e.name = tenant, name
 		e.budgets = make([]atomic.Pointer[budget], len(r.Versions))
 	}
-	s.keys.add(ckey{tenant, name}, e, gen)
+	s.keys.Add(paths.Key{Tenant: tenant, Name: name}, e, gen)
 	return e, nil
 }
 
 // resolveAlias returns the key name an alias points to.
 func (s *Service) resolveAlias(ctx context.Context, tenant, alias, ref string) (string, error) {
-	if name, ok := s.aliases.get(ckey{tenant, alias}); ok {
+	if name, ok := s.aliases.Get(paths.Alias{Tenant: tenant, Name: alias}); ok {
 		return name, nil
 	}
 	if err := checkTenant(tenant); err != nil {
@@ -146,7 +147,7 @@ func (s *Service) resolveAlias(ctx context.Context, tenant, alias, ref string) (
 	if !ValidName(alias) {
 		return "", errKeyNotFound(ref)
 	}
-	gen := s.aliases.generation()
+	gen := s.aliases.Generation()
 	st, err := s.store.Backend()
 	if err != nil {
 		return "", err
@@ -158,13 +159,13 @@ func (s *Service) resolveAlias(ctx context.Context, tenant, alias, ref string) (
 	if err != nil {
 		return "", err
 	}
-	s.aliases.add(ckey{tenant, alias}, a.Target, gen)
+	s.aliases.Add(paths.Alias{Tenant: tenant, Name: alias}, a.Target, gen)
 	return a.Target, nil
 }
 
 // loadAlias reads an alias record; an absent alias is storage.ErrNotFound.
 func loadAlias(ctx context.Context, st storage.Backend, tenant, alias string) (*aliasRecord, error) {
-	b, err := st.Get(ctx, aliasPath(tenant, alias))
+	b, err := st.Get(ctx, paths.Alias{Tenant: tenant, Name: alias}.String())
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}

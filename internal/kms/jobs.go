@@ -8,6 +8,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // jobPage is how many schedule entries RunJobs lists at a time.
@@ -120,7 +121,7 @@ func destroy(ctx context.Context, st storage.Backend, tenant string, r *record, 
 		return fmt.Errorf("kms: encoding tombstone: %w", err)
 	}
 	return st.Batch(ctx, []storage.Op{
-		{Key: keyPath(tenant, r.Name), Delete: true},
+		{Key: paths.Key{Tenant: tenant, Name: r.Name}.String(), Delete: true},
 		{Key: tombstonePath(tenant, r.Name), Value: tb},
 		{Key: due, Delete: true},
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // Limits on key metadata.
@@ -105,7 +106,7 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 // other keys never conflict with it. hint ends the message of a refusal.
 func (s *Service) saveNew(ctx context.Context, st storage.Backend, tenant string, r *record, hint string) error {
 	return s.atomic(ctx, st, tenant, r.Name, func(tx storage.Backend) error {
-		if ok, err := exists(ctx, tx, keyPath(tenant, r.Name)); err != nil {
+		if ok, err := exists(ctx, tx, paths.Key{Tenant: tenant, Name: r.Name}.String()); err != nil {
 			return err
 		} else if ok {
 			return fault.New(fault.AlreadyExists, "key %q already exists%s", r.Name, hint)
@@ -282,7 +283,7 @@ func (s *Service) atomic(ctx context.Context, st storage.Backend, tenant, name s
 	if err := storage.Atomic(ctx, st, fn); err != nil {
 		return fault.Storage(err)
 	}
-	s.keys.remove(ckey{tenant, name})
+	s.keys.Remove(paths.Key{Tenant: tenant, Name: name})
 	return nil
 }
 

@@ -45,7 +45,7 @@
 //
 // Crypto operations never read storage for a cached key: the first use of
 // a key opens every version on the device and caches the result, bounded
-// by WithCacheSize and evicted with the CLOCK algorithm. Any change to a
+// by WithCacheSize and evicted with the CLOCK algorithm (internal/cache). Any change to a
 // key or alias drops its cache entry; Forget does the same for changes
 // made by another node; Sealed drops everything.
 package kms
@@ -56,8 +56,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/cache"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // DefaultCacheSize is the default bound on cached keys (and on cached
@@ -75,9 +77,9 @@ type Service struct {
 	nonceLimit uint64
 
 	store   storage.Slot // empty while sealed; purges the caches
-	keys    *cache[*entry]
-	aliases *cache[string] // alias -> key name
-	budgets sync.Map       // bkey -> *budget: the nonces this node reserved
+	keys    *cache.Cache[paths.Key, *entry]
+	aliases *cache.Cache[paths.Alias, string] // -> key name
+	budgets sync.Map                          // bkey -> *budget: the nonces this node reserved
 }
 
 // Option configures a Service.
@@ -106,8 +108,8 @@ func New(dev device.Device, opts ...Option) *Service {
 	if s.cacheSize < 1 {
 		s.cacheSize = DefaultCacheSize
 	}
-	s.keys = newCache[*entry](s.cacheSize)
-	s.aliases = newCache[string](s.cacheSize)
+	s.keys = cache.New[paths.Key, *entry](s.cacheSize, paths.ParseKey)
+	s.aliases = cache.New[paths.Alias, string](s.cacheSize, paths.ParseAlias)
 	s.store.Purges(s)
 	return s
 }

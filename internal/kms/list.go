@@ -6,6 +6,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // List page sizes.
@@ -71,7 +72,7 @@ func (s *Service) List(ctx context.Context, tenant string, opts ListOptions) (Ke
 	if opts.filtered() {
 		scan = MaxListLimit
 	}
-	prefix := keyPrefix(tenant)
+	prefix := paths.Keys(tenant)
 	after := ""
 	if opts.After != "" {
 		after = prefix + opts.After

@@ -61,10 +61,6 @@ const (
 	dueImport  = "import"
 )
 
-func keyPrefix(tenant string) string           { return "t/" + tenant + "/keys/" }
-func keyPath(tenant, name string) string       { return keyPrefix(tenant) + name }
-func aliasPrefix(tenant string) string         { return "t/" + tenant + "/aliases/" }
-func aliasPath(tenant, alias string) string    { return aliasPrefix(tenant) + alias }
 func tombstonePath(tenant, name string) string { return "t/" + tenant + "/destroyed/" + name }
 func importPath(tenant, token string) string   { return "t/" + tenant + "/import/" + token }
 
