@@ -10,6 +10,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // revocationPrefix holds one intent record per revocation under way, named
@@ -166,7 +167,7 @@ func revokeOps(toks []*Token, at time.Time) ([]storage.Op, []*Token, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		ops = append(ops, storage.Op{Key: tokenPrefix + r.Accessor, Value: b})
+		ops = append(ops, storage.Op{Key: paths.Tokens + r.Accessor, Value: b})
 		revoked = append(revoked, &r)
 	}
 	return ops, revoked, nil
@@ -175,6 +176,6 @@ func revokeOps(toks []*Token, at time.Time) ([]storage.Op, []*Token, error) {
 // cacheAll caches token records just written.
 func (s *Service) cacheAll(toks []*Token) {
 	for _, tok := range toks {
-		s.tokens.Store(tok.Accessor, tok)
+		s.tokens.Put(paths.Token{Accessor: tok.Accessor}, tok)
 	}
 }

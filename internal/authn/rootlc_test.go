@@ -8,6 +8,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // twoNodes returns two services over one store, as two nodes of a cluster
@@ -134,7 +135,7 @@ func TestDeleteTenantRefusesTokensMadeDuringIt(t *testing.T) {
 	if _, err := a.Authenticate(ctx, admin.Token); !fault.Is(err, fault.TokenRevoked) {
 		t.Errorf("admin: %v", err)
 	}
-	b.Forget(tenantPrefix + "acme")
+	b.Forget(paths.Tenants + "acme")
 	if _, err := b.Authenticate(ctx, admin.Token); !fault.Is(err, fault.TokenRevoked) {
 		t.Errorf("on b after coherence: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 	"github.com/mimacrypto/mima/internal/storage/storagetest"
 )
 
@@ -89,7 +90,7 @@ func TestWarmCacheReadsNothing(t *testing.T) {
 	if _, err := other.PutPolicy(ctx, root.Info, "acme", p); err != nil {
 		t.Fatal(err)
 	}
-	s.Forget(policyPrefix("acme") + "gone")
+	s.Forget(paths.Policies("acme") + "gone")
 	if err := s.Authorize(ctx, mustAuth(t, s, child.Token), "acme", "decrypt", "use"); err != nil {
 		t.Fatalf("after the policy came back: %v", err)
 	}
@@ -109,7 +110,7 @@ func TestRenewAndRevokeDoNotWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := storagetest.Park(base, func(key string, found bool) bool { return found && key == tokenPrefix+admin.Info.Accessor })
+	st := storagetest.Park(base, func(key string, found bool) bool { return found && key == paths.Tokens+admin.Info.Accessor })
 	s := unsealed(st)
 	renewed := make(chan error, 1)
 	go func() {
@@ -179,7 +180,7 @@ func TestRootRevocationDoesNotWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := storagetest.Park(base, func(key string, found bool) bool { return found && key == tokenPrefix+second.Info.Accessor })
+	st := storagetest.Park(base, func(key string, found bool) bool { return found && key == paths.Tokens+second.Info.Accessor })
 	s := unsealed(st)
 	held := make(chan error, 1)
 	go func() { held <- s.RevokeRoot(ctx, first.Info) }()

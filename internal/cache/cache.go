@@ -12,7 +12,8 @@
 // path, so Forget(path) drops the entry of a record that another node
 // changed, and Purge drops everything (both implement coherence.Cache and
 // storage.Purger). A loader reads Generation before reading storage and
-// passes it to Add: every Remove, Forget and Purge advances the
+// passes it to Add; a writer caches what it wrote with Put, or drops it
+// with Remove. Every Put, Remove, Forget and Purge advances the
 // generation, so a value loaded before a concurrent change is never
 // cached.
 package cache
@@ -70,9 +71,24 @@ func (c *Cache[K, V]) Generation() uint64 { return c.gen.Load() }
 func (c *Cache[K, V]) Add(k K, val V, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen.Load() != gen {
-		return
+	if c.gen.Load() == gen {
+		c.insert(k, val)
 	}
+}
+
+// Put caches val for k, which the caller has just written. It advances the
+// generation, so that a load that read the record before the write does
+// not replace val.
+func (c *Cache[K, V]) Put(k K, val V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen.Add(1)
+	c.insert(k, val)
+}
+
+// insert caches val for k, evicting an entry if the cache is full; c.mu
+// is held.
+func (c *Cache[K, V]) insert(k K, val V) {
 	s := &slot[K, V]{key: k, val: val}
 	switch old, ok := c.m.Load(k); {
 	case ok:
@@ -89,10 +105,6 @@ func (c *Cache[K, V]) Add(k K, val V, gen uint64) {
 	c.ring[s.idx] = s
 	c.m.Store(k, s)
 }
-
-// Put caches val for k, which the caller has just written: nothing can
-// have changed it since.
-func (c *Cache[K, V]) Put(k K, val V) { c.Add(k, val, c.Generation()) }
 
 // evict moves the hand past slots used since its last pass, clearing their
 // bits, drops the first unused one and returns its index. The ring is full
@@ -146,3 +158,6 @@ func (c *Cache[K, V]) Len() int {
 	defer c.mu.Unlock()
 	return len(c.ring) - len(c.free)
 }
+
+// DefaultSize is the bound of a service's cache unless configured.
+const DefaultSize = 100_000

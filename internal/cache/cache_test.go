@@ -92,4 +92,11 @@ func TestForget(t *testing.T) {
 	if _, ok := c.Get(a); ok {
 		t.Error("cached a value loaded before the change another node reported")
 	}
+	// A writer's Put wins over a load that read the record before it.
+	loading := c.Generation()
+	c.Put(b, 3)
+	c.Add(b, 2, loading)
+	if v, _ := c.Get(b); v != 3 {
+		t.Errorf("a stale load replaced what a writer put: %d", v)
+	}
 }
