@@ -15,6 +15,7 @@ import (
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // caRecord is the stored form of a CA, at t/<tenant>/pki/cas/<ca>:
@@ -61,8 +62,6 @@ func newAuthority(tenant string, r *caRecord) (*authority, error) {
 	return a, nil
 }
 
-func caCacheKey(tenant, ca string) string { return tenant + "/" + ca }
-
 // loadCA returns the CA of tenant, cached; an absent CA is ca_not_found.
 func (s *Service) loadCA(ctx context.Context, tenant, ca string) (*authority, error) {
 	if err := checkTenant(tenant); err != nil {
@@ -72,9 +71,11 @@ func (s *Service) loadCA(ctx context.Context, tenant, ca string) (*authority, er
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := s.cas.Load(caCacheKey(tenant, ca)); ok {
-		return v.(*authority), nil
+	k := paths.CA{Tenant: tenant, Name: ca}
+	if a, ok := s.cas.Get(k); ok {
+		return a, nil
 	}
+	gen := s.cas.Generation()
 	r, err := readCA(ctx, st, tenant, ca)
 	if err != nil {
 		return nil, err
@@ -83,9 +84,8 @@ func (s *Service) loadCA(ctx context.Context, tenant, ca string) (*authority, er
 	if err != nil {
 		return nil, err
 	}
-	// Writers Store; a reader never replaces what a writer stored.
-	v, _ := s.cas.LoadOrStore(caCacheKey(tenant, ca), a)
-	return v.(*authority), nil
+	s.cas.Add(k, a, gen) // unless a writer put a newer one meanwhile
+	return a, nil
 }
 
 // activeCA returns a CA that can sign now: active (ca_pending), within its
@@ -126,7 +126,7 @@ func readCA(ctx context.Context, st storage.Backend, tenant, ca string) (*caReco
 	if !authn.ValidName(ca) {
 		return nil, errCANotFound(ca)
 	}
-	b, err := st.Get(ctx, caPath(tenant, ca))
+	b, err := st.Get(ctx, paths.CA{Tenant: tenant, Name: ca}.String())
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, errCANotFound(ca)
 	}
@@ -146,7 +146,7 @@ func caOp(tenant string, r *caRecord) (storage.Op, error) {
 	if err != nil {
 		return storage.Op{}, fmt.Errorf("pki: encoding CA record: %w", err)
 	}
-	return storage.Op{Key: caPath(tenant, r.Name), Value: b}, nil
+	return storage.Op{Key: paths.CA{Tenant: tenant, Name: r.Name}.String(), Value: b}, nil
 }
 
 // saveCA returns the authority of r and the ops that store r with ops.
@@ -194,7 +194,7 @@ func (s *Service) commitNewCA(ctx context.Context, st storage.Backend, tenant st
 	if err != nil {
 		return nil, fault.Storage(err)
 	}
-	s.cas.Store(caCacheKey(tenant, r.Name), a)
+	s.cas.Put(paths.CA{Tenant: tenant, Name: r.Name}, a)
 	return a, nil
 }
 
@@ -240,6 +240,6 @@ func (s *Service) updateCA(ctx context.Context, tenant, ca string, change func(t
 	if err != nil {
 		return CA{}, fault.Storage(err)
 	}
-	s.cas.Store(caCacheKey(tenant, ca), a)
+	s.cas.Put(paths.CA{Tenant: tenant, Name: ca}, a)
 	return a.info(), nil
 }

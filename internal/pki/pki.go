@@ -48,11 +48,12 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
-	"sync"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/cache"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // DefaultPBKDF2Iterations is the PBKDF2-HMAC-SM3 iteration count of the
@@ -68,9 +69,10 @@ type Service struct {
 	now        func() time.Time
 	pbkdf2Iter int
 
-	store    storage.Slot // empty while sealed; purges the caches
-	cas      sync.Map     // tenant + "/" + ca -> *authority
-	profiles sync.Map     // tenant + "/" + ca + "/" + name -> *profile
+	store     storage.Slot // empty while sealed; purges the caches
+	cacheSize int
+	cas       *cache.Cache[paths.CA, *authority]
+	profiles  *cache.Cache[paths.Profile, *profile] // nil: deleted
 }
 
 // Option configures a Service.
@@ -89,6 +91,10 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // n < 1 means DefaultPBKDF2Iterations.
 func WithPBKDF2Iterations(n int) Option { return func(s *Service) { s.pbkdf2Iter = n } }
 
+// WithCacheSize bounds the number of cached CAs, and of cached profiles;
+// n < 1 means cache.DefaultSize.
+func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
+
 // New returns a sealed Service whose CA keys live in keys.
 func New(keys *kms.Service, opts ...Option) *Service {
 	s := &Service{keys: keys, rand: rand.Reader, now: time.Now}
@@ -98,7 +104,12 @@ func New(keys *kms.Service, opts ...Option) *Service {
 	if s.pbkdf2Iter < 1 {
 		s.pbkdf2Iter = DefaultPBKDF2Iterations
 	}
-	s.store.Purges(s)
+	if s.cacheSize < 1 {
+		s.cacheSize = cache.DefaultSize
+	}
+	s.cas = cache.New[paths.CA, *authority](s.cacheSize, paths.ParseCA)
+	s.profiles = cache.New[paths.Profile, *profile](s.cacheSize, paths.ParseProfile)
+	s.store.Purges(s.cas, s.profiles)
 	return s
 }
 
