@@ -74,9 +74,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/cache"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // DefaultChallengeTTL is how long a login challenge may be answered.
@@ -92,9 +94,10 @@ type Service struct {
 	rand         io.Reader
 	now          func() time.Time
 	challengeTTL time.Duration
+	cacheSize    int
 
 	store storage.Slot // empty while sealed; purges the caches and challenges
-	tsas  sync.Map     // tenant + "/" + tsa -> *authority
+	tsas  *cache.Cache[paths.TSA, *tsaState]
 	// serialMs holds a *sync.Mutex per TSA serial counter path, which
 	// this node's callers of that TSA take in turn (see nextSerial).
 	serialMs   sync.Map
@@ -121,6 +124,10 @@ func WithChallengeTTL(d time.Duration) Option { return func(s *Service) { s.chal
 // an answer in one tenant; n <= 0 means DefaultChallengesPerTenant.
 func WithChallengesPerTenant(n int) Option { return func(s *Service) { s.challenges.limit = n } }
 
+// WithCacheSize bounds the number of cached TSAs; n < 1 means
+// cache.DefaultSize.
+func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
+
 // New returns a sealed Service whose keys live in keys and whose
 // certificates come from ca.
 func New(keys *kms.Service, ca *pki.Service, opts ...Option) *Service {
@@ -137,7 +144,11 @@ func New(keys *kms.Service, ca *pki.Service, opts ...Option) *Service {
 		s.challenges.limit = DefaultChallengesPerTenant
 	}
 	s.challenges.tenant = map[string]*tenantChallenges{}
-	s.store.Purges(s, &s.challenges)
+	if s.cacheSize < 1 {
+		s.cacheSize = cache.DefaultSize
+	}
+	s.tsas = cache.New[paths.TSA, *tsaState](s.cacheSize, paths.ParseTSA)
+	s.store.Purges(s.tsas, &s.challenges)
 	return s
 }
 

@@ -7,8 +7,6 @@ import (
 )
 
 // Storage paths, relative to the barrier.
-func tsaPrefix(tenant string) string           { return "t/" + tenant + "/cms/tsas/" }
-func tsaPath(tenant, name string) string       { return tsaPrefix(tenant) + name }
 func tsaSerialPath(tenant, name string) string { return "t/" + tenant + "/cms/tsa-serials/" + name }
 func loginRulePrefix(tenant string) string     { return "t/" + tenant + "/cms/login-rules/" }
 func loginRulePath(tenant, name string) string { return loginRulePrefix(tenant) + name }

@@ -18,6 +18,7 @@ import (
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // Defaults of a timestamp authority.
@@ -128,7 +129,7 @@ func (s *Service) CreateTSA(ctx context.Context, tenant string, req TSARequest) 
 	// the name is checked here, to fail early, and claimed by the final
 	// write's condition that it is still free; a creator that loses the
 	// race schedules its key for deletion, as any failed creation does.
-	if _, err := st.Get(ctx, tsaPath(tenant, req.Name)); err == nil {
+	if _, err := st.Get(ctx, paths.TSA{Tenant: tenant, Name: req.Name}.String()); err == nil {
 		return TSA{}, fault.New(fault.AlreadyExists, "TSA %q already exists", req.Name)
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return TSA{}, fault.Storage(err)
@@ -160,7 +161,7 @@ func (s *Service) CreateTSA(ctx context.Context, tenant string, req TSARequest) 
 	if err != nil {
 		return TSA{}, fault.Unexpected(err)
 	}
-	err = st.Swap(ctx, []storage.Cond{{Key: tsaPath(tenant, req.Name), Absent: true}}, []storage.Op{{Key: tsaPath(tenant, req.Name), Value: b}})
+	err = st.Swap(ctx, []storage.Cond{{Key: paths.TSA{Tenant: tenant, Name: req.Name}.String(), Absent: true}}, []storage.Op{{Key: paths.TSA{Tenant: tenant, Name: req.Name}.String(), Value: b}})
 	if errors.Is(err, storage.ErrConflict) {
 		return TSA{}, fault.New(fault.AlreadyExists, "TSA %q already exists", req.Name)
 	}
@@ -234,13 +235,13 @@ func (s *Service) ListTSAs(ctx context.Context, tenant string) ([]TSA, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := st.List(ctx, tsaPrefix(tenant), "", 0)
+	keys, err := st.List(ctx, paths.TSAs(tenant), "", 0)
 	if err != nil {
 		return nil, fault.Storage(err)
 	}
 	out := make([]TSA, 0, len(keys))
 	for _, k := range keys {
-		a, err := s.loadTSA(ctx, tenant, strings.TrimPrefix(k, tsaPrefix(tenant)))
+		a, err := s.loadTSA(ctx, tenant, strings.TrimPrefix(k, paths.TSAs(tenant)))
 		if err != nil {
 			return nil, err
 		}
@@ -265,7 +266,7 @@ func (s *Service) TSACertificateChain(ctx context.Context, tenant, name string) 
 
 // readTSA reads a TSA record; an absent one is tsa_not_found.
 func readTSA(ctx context.Context, st storage.Backend, tenant, name string) (TSA, error) {
-	b, err := st.Get(ctx, tsaPath(tenant, name))
+	b, err := st.Get(ctx, paths.TSA{Tenant: tenant, Name: name}.String())
 	if errors.Is(err, storage.ErrNotFound) {
 		return TSA{}, fault.New(fault.TSANotFound, "TSA %q not found", name)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // tsaState is a TSA ready to issue tokens: its record, certificate and
@@ -39,9 +40,11 @@ func (s *Service) loadTSA(ctx context.Context, tenant, name string) (*tsaState, 
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := s.tsas.Load(tenant + "/" + name); ok {
-		return v.(*tsaState), nil
+	k := paths.TSA{Tenant: tenant, Name: name}
+	if a, ok := s.tsas.Get(k); ok {
+		return a, nil
 	}
+	gen := s.tsas.Generation()
 	rec, err := readTSA(ctx, st, tenant, name)
 	if err != nil {
 		return nil, err
@@ -54,8 +57,8 @@ func (s *Service) loadTSA(ctx context.Context, tenant, name string) (*tsaState, 
 	if err != nil {
 		return nil, fault.Unexpected(err)
 	}
-	v, _ := s.tsas.LoadOrStore(tenant+"/"+name, a)
-	return v.(*tsaState), nil
+	s.tsas.Add(k, a, gen)
+	return a, nil
 }
 
 // newTSAState prepares a TSA record with its certificate.
