@@ -15,6 +15,7 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
 	"github.com/mimacrypto/mima/internal/v2x/linkage"
@@ -134,8 +135,6 @@ type deployment struct {
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
-func deploymentPath(name string) string { return "v2x/deployments/" + name }
-
 // path is the storage path of a record of role in its tenant.
 func (d *deployment) path(tenant, role, rest string) string {
 	return "t/" + tenant + "/v2x/" + d.Name + "/" + role + "/" + rest
@@ -156,7 +155,7 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 	}
 	// Checked here to fail early, claimed by the final write's condition:
 	// no lock across the authorities' key creations and signatures.
-	if _, err := st.Get(ctx, deploymentPath(req.Name)); err == nil {
+	if _, err := st.Get(ctx, paths.Deployment{Name: req.Name}.String()); err == nil {
 		return Deployment{}, fault.New(fault.AlreadyExists, "deployment %q exists", req.Name)
 	} else if !errors.Is(err, storage.ErrNotFound) {
 		return Deployment{}, fault.Storage(err)
@@ -198,7 +197,7 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 	if err != nil {
 		return Deployment{}, fault.Unexpected(err)
 	}
-	err = st.Swap(ctx, []storage.Cond{{Key: deploymentPath(d.Name), Absent: true}}, []storage.Op{{Key: deploymentPath(d.Name), Value: rec}})
+	err = st.Swap(ctx, []storage.Cond{{Key: paths.Deployment{Name: d.Name}.String(), Absent: true}}, []storage.Op{{Key: paths.Deployment{Name: d.Name}.String(), Value: rec}})
 	if errors.Is(err, storage.ErrConflict) {
 		return Deployment{}, fault.New(fault.AlreadyExists, "deployment %q exists", req.Name)
 	}
@@ -413,14 +412,16 @@ func (s *Service) ensureKey(ctx context.Context, tenant, name string, typ device
 
 // load returns a deployment, from the cache or the store.
 func (s *Service) load(ctx context.Context, name string) (*deployment, error) {
-	if d, ok := s.deps.Load(name); ok {
-		return d.(*deployment), nil
+	k := paths.Deployment{Name: name}
+	if d, ok := s.deps.Get(k); ok {
+		return d, nil
 	}
+	gen := s.deps.Generation()
 	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
-	b, err := st.Get(ctx, deploymentPath(name))
+	b, err := st.Get(ctx, paths.Deployment{Name: name}.String())
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, fault.New(fault.DeploymentNotFound, "V2X deployment %q not found", name)
 	}
@@ -467,7 +468,7 @@ func (s *Service) load(ctx context.Context, name string) (*deployment, error) {
 			return nil, fault.Unexpected(fmt.Errorf("deployment %s: %w", name, err))
 		}
 	}
-	s.deps.Store(name, d)
+	s.deps.Add(k, d, gen)
 	return d, nil
 }
 
@@ -486,12 +487,12 @@ func (s *Service) List(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := st.List(ctx, "v2x/deployments/", "", 0)
+	keys, err := st.List(ctx, paths.Deployments, "", 0)
 	if err != nil {
 		return nil, fault.Storage(err)
 	}
 	for i, k := range keys {
-		keys[i] = k[len("v2x/deployments/"):]
+		keys[i] = k[len(paths.Deployments):]
 	}
 	return keys, nil
 }

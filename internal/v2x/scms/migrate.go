@@ -6,6 +6,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
 )
@@ -39,7 +40,7 @@ func (s *Service) Migrate(ctx context.Context, name string) (Deployment, error) 
 	if !changed {
 		return d, nil
 	}
-	s.deps.Delete(name)
+	s.deps.Remove(paths.Deployment{Name: name})
 	if _, err := s.IssueCRLs(ctx, name); err != nil {
 		return Deployment{}, err
 	}
@@ -50,7 +51,7 @@ func (s *Service) Migrate(ctx context.Context, name string) (Deployment, error) 
 // and writes it back; changed is false when the record needed no
 // migration.
 func (s *Service) reissue(ctx context.Context, st storage.Backend, name string) (d Deployment, changed bool, err error) {
-	found, err := getJSON(ctx, st, deploymentPath(name), &d)
+	found, err := getJSON(ctx, st, paths.Deployment{Name: name}.String(), &d)
 	if err != nil {
 		return Deployment{}, false, err
 	}
@@ -79,7 +80,7 @@ func (s *Service) reissue(ctx context.Context, st storage.Backend, name string) 
 	if err != nil {
 		return Deployment{}, false, fault.Unexpected(err)
 	}
-	if err := st.Put(ctx, deploymentPath(name), rec); err != nil {
+	if err := st.Put(ctx, paths.Deployment{Name: name}.String(), rec); err != nil {
 		return Deployment{}, false, fault.Storage(err)
 	}
 	return d, true, nil

@@ -56,13 +56,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/cache"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 	"github.com/mimacrypto/mima/internal/v2x/sec"
 )
 
@@ -75,8 +75,9 @@ type Service struct {
 	now     func() time.Time
 	profile *sec.Profile
 
-	store storage.Slot // empty while sealed; purges the cache
-	deps  sync.Map     // name -> *deployment
+	cacheSize int
+	store     storage.Slot // empty while sealed; purges the cache
+	deps      *cache.Cache[paths.Deployment, *deployment]
 }
 
 // Option configures a Service.
@@ -97,13 +98,21 @@ func WithRemoteLA(dial func(RemoteLA) (LinkageAuthority, error)) Option {
 // WithProfile sets the algorithms and identifiers (default sec.CN).
 func WithProfile(p *sec.Profile) Option { return func(s *Service) { s.profile = p } }
 
+// WithCacheSize bounds the number of cached deployments; n < 1 means
+// cache.DefaultSize.
+func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
+
 // New returns a sealed Service whose keys live in keys.
 func New(keys *kms.Service, opts ...Option) *Service {
 	s := &Service{keys: keys, rand: rand.Reader, now: time.Now, profile: sec.CN}
 	for _, o := range opts {
 		o(s)
 	}
-	s.store.Purges(s)
+	if s.cacheSize < 1 {
+		s.cacheSize = cache.DefaultSize
+	}
+	s.deps = cache.New[paths.Deployment, *deployment](s.cacheSize, paths.ParseDeployment)
+	s.store.Purges(s.deps)
 	return s
 }
 
@@ -118,13 +127,11 @@ func (s *Service) Sealed() { s.store.Sealed() }
 // Forget drops the cached deployment stored at path, when another node
 // changed it (coherence.Cache).
 func (s *Service) Forget(path string) {
-	if name, ok := strings.CutPrefix(path, "v2x/deployments/"); ok {
-		s.deps.Delete(name)
-	}
+	s.deps.Forget(path)
 }
 
 // Purge drops every cached deployment.
-func (s *Service) Purge() { s.deps.Clear() }
+func (s *Service) Purge() { s.deps.Purge() }
 
 // RunJobs sends the RAs' queued requests to the PCAs, reissues CRLs that
 // are due and deletes what has expired, for every deployment; the node
