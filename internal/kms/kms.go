@@ -64,7 +64,7 @@ import (
 
 // DefaultCacheSize is the default bound on cached keys (and on cached
 // aliases).
-const DefaultCacheSize = 100_000
+const DefaultCacheSize = cache.DefaultSize
 
 // Service is the key service. It is safe for concurrent use. It implements
 // sealstate.Component: it serves requests only between Unsealed and Sealed.
