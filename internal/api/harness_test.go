@@ -23,6 +23,7 @@ import (
 	"github.com/mimacrypto/mima/internal/quota"
 	"github.com/mimacrypto/mima/internal/sealstate"
 	"github.com/mimacrypto/mima/internal/sm9"
+	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 	"github.com/mimacrypto/mima/sdk"
@@ -44,6 +45,59 @@ type testNode struct {
 	raw   *inmem.Backend
 	// auditFails makes every audit write fail while set.
 	auditFails *atomic.Bool
+	// storeDown makes every read and write under the barrier fail while
+	// set: a storage outage.
+	storeDown *atomic.Bool
+}
+
+// outage is a store that fails while down is set.
+type outage struct {
+	storage.Backend
+	down *atomic.Bool
+}
+
+var errOutage = errors.New("test: the store is unreachable")
+
+func (o outage) Get(ctx context.Context, key string) ([]byte, error) {
+	if o.down.Load() {
+		return nil, errOutage
+	}
+	return o.Backend.Get(ctx, key)
+}
+
+func (o outage) Put(ctx context.Context, key string, value []byte) error {
+	if o.down.Load() {
+		return errOutage
+	}
+	return o.Backend.Put(ctx, key, value)
+}
+
+func (o outage) Delete(ctx context.Context, key string) error {
+	if o.down.Load() {
+		return errOutage
+	}
+	return o.Backend.Delete(ctx, key)
+}
+
+func (o outage) Batch(ctx context.Context, ops []storage.Op) error {
+	if o.down.Load() {
+		return errOutage
+	}
+	return o.Backend.Batch(ctx, ops)
+}
+
+func (o outage) List(ctx context.Context, prefix, after string, limit int) ([]string, error) {
+	if o.down.Load() {
+		return nil, errOutage
+	}
+	return o.Backend.List(ctx, prefix, after, limit)
+}
+
+func (o outage) Swap(ctx context.Context, conds []storage.Cond, ops []storage.Op) error {
+	if o.down.Load() {
+		return errOutage
+	}
+	return o.Backend.Swap(ctx, conds, ops)
 }
 
 // switchAuditor is an Auditor that fails on demand.
@@ -81,9 +135,10 @@ func (n *testNode) snapshot() map[string]string {
 func newTestNode(t testing.TB, opts ...Option) *testNode {
 	t.Helper()
 	raw := inmem.New()
-	b := barrier.New(raw)
+	down := new(atomic.Bool)
+	b := barrier.New(outage{Backend: raw, down: down})
 	clk := clocktest.New(time.Now())
-	auth := authn.New(b, authn.WithOperations(Operations()), authn.WithClock(clk.Now))
+	auth := authn.New(authn.WithOperations(Operations()), authn.WithClock(clk.Now))
 	sink := audit.NewMemorySink(0)
 	logger, err := audit.New(sink)
 	if err != nil {
@@ -116,7 +171,7 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 		t.Fatal(err)
 	}
 	return &testNode{t: t, srv: srv, core: c, auth: auth, sink: sink, log: logger, share: res.Shares[0], root: res.RootToken, clock: clk,
-		api: api, raw: raw, auditFails: fails}
+		api: api, raw: raw, auditFails: fails, storeDown: down}
 }
 
 // response is a decoded answer.

@@ -11,36 +11,35 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
-	"sync"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/cache"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // DefaultTenant is created at initialisation; the root token acts in it
 // when a request names no tenant.
 const DefaultTenant = "default"
 
-// Storage paths, relative to the barrier.
-const (
-	tenantPrefix = "tenants/"
-	tokenPrefix  = "tokens/"
-	childPrefix  = "token-children/"
-)
-
-func policyPrefix(tenant string) string { return "t/" + tenant + "/policies/" }
+// childPrefix is the storage path of the index of a token's children,
+// relative to the barrier.
+const childPrefix = "token-children/"
 
 // Service keeps tenants, tokens and policies in an (encrypting) store and
-// caches what the request path reads.
+// caches what the request path reads. It implements sealstate.Component:
+// it serves requests only between Unsealed and Sealed, and answers with
+// fault code "sealed" otherwise.
 type Service struct {
-	store storage.Backend
+	store storage.Slot // empty while sealed; purges the caches
 	rand  io.Reader
 	now   func() time.Time
 	ops   map[string]bool // known operations, for policy validation
 
-	tokens   sync.Map // accessor -> *Token
-	policies sync.Map // tenant + "/" + name -> *Policy
-	tenants  sync.Map // name -> *Tenant
+	cacheSize int
+	tokens    *cache.Cache[paths.Token, *Token]
+	policies  *cache.Cache[paths.Policy, *Policy] // nil: known absent
+	tenants   *cache.Cache[paths.Tenant, *Tenant]
 }
 
 // Option configures a Service.
@@ -62,20 +61,39 @@ func WithOperations(ops []string) Option {
 	}
 }
 
-// New returns a Service storing its records in store.
-func New(store storage.Backend, opts ...Option) *Service {
-	s := &Service{store: store, rand: rand.Reader, now: time.Now, ops: map[string]bool{}}
+// WithCacheSize bounds the number of cached tokens, and of cached
+// policies and tenants; n < 1 means cache.DefaultSize.
+func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
+
+// New returns a sealed Service.
+func New(opts ...Option) *Service {
+	s := &Service{rand: rand.Reader, now: time.Now, ops: map[string]bool{}}
 	for _, o := range opts {
 		o(s)
 	}
+	if s.cacheSize < 1 {
+		s.cacheSize = cache.DefaultSize
+	}
+	s.tokens = cache.New[paths.Token, *Token](s.cacheSize, paths.ParseToken)
+	s.policies = cache.New[paths.Policy, *Policy](s.cacheSize, paths.ParsePolicy)
+	s.tenants = cache.New[paths.Tenant, *Tenant](s.cacheSize, paths.ParseTenant)
+	s.store.Purges(s.tokens, s.policies, s.tenants)
 	return s
 }
 
-// Purge forgets every cached record; the server calls it when it seals.
+// Unsealed starts serving with store (the barrier) as the record store.
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
+	return s.store.Unsealed(ctx, store)
+}
+
+// Sealed stops serving and drops every cached record.
+func (s *Service) Sealed() { s.store.Sealed() }
+
+// Purge forgets every cached record; they reload on next use.
 func (s *Service) Purge() {
-	s.tokens.Clear()
-	s.policies.Clear()
-	s.tenants.Clear()
+	s.tokens.Purge()
+	s.policies.Purge()
+	s.tenants.Purge()
 }
 
 // Bootstrap creates the default tenant and the root token on a freshly

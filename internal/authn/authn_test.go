@@ -17,7 +17,7 @@ func (c *clock) now() time.Time { return c.t }
 func newService(t *testing.T) (*Service, *clock, Issued) {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-	s := New(inmem.New(), WithClock(c.now), WithOperations([]string{"keys.read", "keys.list", "encrypt", "decrypt", "tokens.create"}))
+	s := unsealed(inmem.New(), WithClock(c.now), WithOperations([]string{"keys.read", "keys.list", "encrypt", "decrypt", "tokens.create"}))
 	root, err := s.Bootstrap(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -274,7 +274,7 @@ func TestCreateTenantRules(t *testing.T) {
 
 func TestSecretNotStored(t *testing.T) {
 	store := inmem.New()
-	s := New(store)
+	s := unsealed(store)
 	root, err := s.Bootstrap(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +290,7 @@ func TestSecretNotStored(t *testing.T) {
 }
 
 func BenchmarkAuthenticate(b *testing.B) {
-	s := New(inmem.New())
+	s := unsealed(inmem.New())
 	root, err := s.Bootstrap(context.Background(), 0)
 	if err != nil {
 		b.Fatal(err)
@@ -333,7 +333,7 @@ func (allOnes) Read(p []byte) (int, error) {
 // TestAccessorsAreNotFlags checks that an accessor never starts with '-',
 // which the CLI would take for a flag.
 func TestAccessorsAreNotFlags(t *testing.T) {
-	s := New(inmem.New(), WithRand(allOnes{}))
+	s := unsealed(inmem.New(), WithRand(allOnes{}))
 	root, err := s.Bootstrap(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)

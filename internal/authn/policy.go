@@ -13,6 +13,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // AdminPolicy is the built-in policy that allows every operation on every
@@ -79,10 +80,10 @@ func (s *Service) PutPolicy(ctx context.Context, writer *Token, tenant string, p
 	if err != nil {
 		return Policy{}, err
 	}
-	if err := s.store.Put(ctx, policyPrefix(tenant)+p.Name, b); err != nil {
+	if err := s.store.Put(ctx, paths.Policies(tenant)+p.Name, b); err != nil {
 		return Policy{}, err
 	}
-	s.policies.Store(tenant+"/"+p.Name, &p)
+	s.policies.Put(paths.Policy{Tenant: tenant, Name: p.Name}, &p)
 	return p, nil
 }
 
@@ -128,16 +129,18 @@ func (s *Service) Policy(ctx context.Context, tenant, name string) (*Policy, err
 // from the store until coherence forgets the path. Only the names that
 // tokens hold are remembered so, never names a request chose.
 func (s *Service) policy(ctx context.Context, tenant, name string, remember bool) (*Policy, error) {
-	if v, ok := s.policies.Load(tenant + "/" + name); ok {
-		if p := v.(*Policy); p != nil {
+	k := paths.Policy{Tenant: tenant, Name: name}
+	if p, ok := s.policies.Get(k); ok {
+		if p != nil {
 			return p, nil
 		}
 		return nil, fault.New(fault.PolicyNotFound, "policy %q does not exist", name)
 	}
-	b, err := s.store.Get(ctx, policyPrefix(tenant)+name)
+	gen := s.policies.Generation()
+	b, err := s.store.Get(ctx, k.String())
 	if errors.Is(err, storage.ErrNotFound) {
 		if remember {
-			s.policies.Store(tenant+"/"+name, (*Policy)(nil))
+			s.policies.Add(k, nil, gen)
 		}
 		return nil, fault.New(fault.PolicyNotFound, "policy %q does not exist", name)
 	}
@@ -148,18 +151,18 @@ func (s *Service) policy(ctx context.Context, tenant, name string, remember bool
 	if err := json.Unmarshal(b, &p); err != nil {
 		return nil, fmt.Errorf("authn: policy record: %w", err)
 	}
-	s.policies.Store(tenant+"/"+name, &p)
+	s.policies.Add(k, &p, gen)
 	return &p, nil
 }
 
 // ListPolicies returns the names of tenant's policies.
 func (s *Service) ListPolicies(ctx context.Context, tenant string) ([]string, error) {
-	keys, err := s.store.List(ctx, policyPrefix(tenant), "", 0)
+	keys, err := s.store.List(ctx, paths.Policies(tenant), "", 0)
 	if err != nil {
 		return nil, err
 	}
 	for i, k := range keys {
-		keys[i] = strings.TrimPrefix(k, policyPrefix(tenant))
+		keys[i] = strings.TrimPrefix(k, paths.Policies(tenant))
 	}
 	return keys, nil
 }
@@ -169,10 +172,10 @@ func (s *Service) DeletePolicy(ctx context.Context, tenant, name string) error {
 	if _, err := s.Policy(ctx, tenant, name); err != nil {
 		return err
 	}
-	if err := s.store.Delete(ctx, policyPrefix(tenant)+name); err != nil {
+	if err := s.store.Delete(ctx, paths.Policies(tenant)+name); err != nil {
 		return err
 	}
-	s.policies.Delete(tenant + "/" + name)
+	s.policies.Remove(paths.Policy{Tenant: tenant, Name: name})
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // AdminTTL is the lifetime of a tenant's admin token, renewed by
@@ -33,7 +34,7 @@ func (s *Service) RenewToken(ctx context.Context, tok *Token, increment time.Dur
 	// on it: a revocation, here or on another node, is never undone by
 	// writing back a live copy.
 	var renewed Token
-	err := storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+	err := storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 		cur, err := readToken(ctx, tx, tok.Accessor)
 		if err != nil {
 			return err
@@ -64,24 +65,24 @@ func (s *Service) RenewToken(ctx context.Context, tok *Token, increment time.Dur
 		if err != nil {
 			return err
 		}
-		return tx.Put(ctx, tokenPrefix+cur.Accessor, b)
+		return tx.Put(ctx, paths.Tokens+cur.Accessor, b)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.tokens.Store(renewed.Accessor, &renewed)
+	s.tokens.Put(paths.Token{Accessor: renewed.Accessor}, &renewed)
 	return &renewed, nil
 }
 
 // storedToken reads a token record from the store, bypassing the cache.
 func (s *Service) storedToken(ctx context.Context, accessor string) (*Token, error) {
-	return readToken(ctx, s.store, accessor)
+	return readToken(ctx, &s.store, accessor)
 }
 
 // readToken reads a token record from st (a transaction, for one whose
 // writes depend on the record).
 func readToken(ctx context.Context, st storage.Backend, accessor string) (*Token, error) {
-	b, err := st.Get(ctx, tokenPrefix+accessor)
+	b, err := st.Get(ctx, paths.Tokens+accessor)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, fault.New(fault.TokenNotFound, "no token with that accessor")
 	}

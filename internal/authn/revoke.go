@@ -10,6 +10,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // revocationPrefix holds one intent record per revocation under way, named
@@ -46,7 +47,7 @@ func (s *Service) revoke(ctx context.Context, accessor string, check func(tx sto
 		return err
 	}
 	var revoked []*Token
-	err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+	err = storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 		if check != nil {
 			if err := check(tx); err != nil {
 				return err
@@ -118,7 +119,7 @@ func (s *Service) finishRevocation(ctx context.Context, accessor string, at time
 			}
 			after = keys[len(keys)-1]
 			var children, revoked []*Token
-			err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+			err = storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 				children = children[:0]
 				for _, k := range keys {
 					child, err := readToken(ctx, tx, strings.TrimPrefix(k, prefix))
@@ -166,7 +167,7 @@ func revokeOps(toks []*Token, at time.Time) ([]storage.Op, []*Token, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		ops = append(ops, storage.Op{Key: tokenPrefix + r.Accessor, Value: b})
+		ops = append(ops, storage.Op{Key: paths.Tokens + r.Accessor, Value: b})
 		revoked = append(revoked, &r)
 	}
 	return ops, revoked, nil
@@ -175,6 +176,6 @@ func revokeOps(toks []*Token, at time.Time) ([]storage.Op, []*Token, error) {
 // cacheAll caches token records just written.
 func (s *Service) cacheAll(toks []*Token) {
 	for _, tok := range toks {
-		s.tokens.Store(tok.Accessor, tok)
+		s.tokens.Put(paths.Token{Accessor: tok.Accessor}, tok)
 	}
 }

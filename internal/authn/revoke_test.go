@@ -131,7 +131,7 @@ func TestRevocationResumesAfterCrash(t *testing.T) {
 		crashing := &crashingStore{Backend: store}
 		crashing.budget.Store(1 << 30)
 		c := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
-		s := New(crashing, WithClock(c.now))
+		s := unsealed(crashing, WithClock(c.now))
 		ctx := context.Background()
 		if _, err := s.Bootstrap(ctx, 0); err != nil {
 			t.Fatal(err)
@@ -147,7 +147,7 @@ func TestRevocationResumesAfterCrash(t *testing.T) {
 			t.Fatalf("budget %d: %v", budget, err)
 		}
 		// A fresh node on the same store runs the jobs.
-		restarted := New(store, WithClock(c.now))
+		restarted := unsealed(store, WithClock(c.now))
 		if _, err := restarted.TidyTokens(ctx, c.now()); err != nil {
 			t.Fatalf("budget %d: job run: %v", budget, err)
 		}
@@ -270,7 +270,7 @@ func TestRevocationRaceBolt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	s := New(store)
+	s := unsealed(store)
 	if _, err := s.Bootstrap(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestRevocationRacePostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { b.Close() })
-		return New(b)
+		return unsealed(b)
 	}
 	creator, revoker := open(), open()
 	if _, err := creator.Bootstrap(ctx, 0); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // twoNodes returns two services over one store, as two nodes of a cluster
@@ -16,8 +17,8 @@ func twoNodes(t *testing.T) (a, b *Service, c *clock, root Issued) {
 	t.Helper()
 	c = &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
 	store := inmem.New()
-	a = New(store, WithClock(c.now))
-	b = New(store, WithClock(c.now))
+	a = unsealed(store, WithClock(c.now))
+	b = unsealed(store, WithClock(c.now))
 	root, err := a.Bootstrap(context.Background(), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +135,7 @@ func TestDeleteTenantRefusesTokensMadeDuringIt(t *testing.T) {
 	if _, err := a.Authenticate(ctx, admin.Token); !fault.Is(err, fault.TokenRevoked) {
 		t.Errorf("admin: %v", err)
 	}
-	b.Forget(tenantPrefix + "acme")
+	b.Forget(paths.Tenants + "acme")
 	if _, err := b.Authenticate(ctx, admin.Token); !fault.Is(err, fault.TokenRevoked) {
 		t.Errorf("on b after coherence: %v", err)
 	}

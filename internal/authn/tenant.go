@@ -11,6 +11,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // Tenant is an isolated namespace of keys, policies and tokens.
@@ -53,17 +54,17 @@ func (s *Service) CreateTenant(ctx context.Context, name string) (Tenant, Issued
 	// The name is claimed by the transaction's condition that no record
 	// holds it.
 	issued, err := s.issue(ctx, tok, func(tx storage.Backend) ([]storage.Op, error) {
-		if _, err := tx.Get(ctx, tenantPrefix+name); err == nil {
+		if _, err := tx.Get(ctx, paths.Tenants+name); err == nil {
 			return nil, fault.New(fault.AlreadyExists, "tenant %q already exists", name)
 		} else if !errors.Is(err, storage.ErrNotFound) {
 			return nil, err
 		}
-		return []storage.Op{{Key: tenantPrefix + name, Value: tb}}, nil
+		return []storage.Op{{Key: paths.Tenants + name, Value: tb}}, nil
 	})
 	if err != nil {
 		return Tenant{}, Issued{}, err
 	}
-	s.tenants.Store(name, &t)
+	s.tenants.Put(paths.Tenant{Name: name}, &t)
 	return t, issued, nil
 }
 
@@ -74,10 +75,10 @@ func (s *Service) putTenant(ctx context.Context, name string) (Tenant, error) {
 	if err != nil {
 		return Tenant{}, err
 	}
-	if err := s.store.Put(ctx, tenantPrefix+name, b); err != nil {
+	if err := s.store.Put(ctx, paths.Tenants+name, b); err != nil {
 		return Tenant{}, err
 	}
-	s.tenants.Store(name, &t)
+	s.tenants.Put(paths.Tenant{Name: name}, &t)
 	return t, nil
 }
 
@@ -97,20 +98,22 @@ func (s *Service) Tenant(ctx context.Context, name string) (Tenant, error) {
 // tenantRecord loads a tenant record, deleted or not, from the cache when
 // it can, and caches it.
 func (s *Service) tenantRecord(ctx context.Context, name string) (*Tenant, error) {
-	if v, ok := s.tenants.Load(name); ok {
-		return v.(*Tenant), nil
+	k := paths.Tenant{Name: name}
+	if t, ok := s.tenants.Get(k); ok {
+		return t, nil
 	}
-	t, err := readTenant(ctx, s.store, name)
+	gen := s.tenants.Generation()
+	t, err := readTenant(ctx, &s.store, name)
 	if err != nil {
 		return nil, err
 	}
-	s.tenants.Store(name, t)
+	s.tenants.Add(k, t, gen)
 	return t, nil
 }
 
 // readTenant reads a tenant record, deleted or not, from st.
 func readTenant(ctx context.Context, st storage.Backend, name string) (*Tenant, error) {
-	b, err := st.Get(ctx, tenantPrefix+name)
+	b, err := st.Get(ctx, paths.Tenants+name)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, fault.New(fault.TenantNotFound, "tenant %q does not exist", name)
 	}
@@ -136,13 +139,13 @@ func liveTenant(ctx context.Context, tx storage.Backend, name string) error {
 
 // ListTenants returns every tenant in name order, deleted ones left out.
 func (s *Service) ListTenants(ctx context.Context) ([]Tenant, error) {
-	keys, err := s.store.List(ctx, tenantPrefix, "", 0)
+	keys, err := s.store.List(ctx, paths.Tenants, "", 0)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]Tenant, 0, len(keys))
 	for _, k := range keys {
-		t, err := s.tenantRecord(ctx, strings.TrimPrefix(k, tenantPrefix))
+		t, err := s.tenantRecord(ctx, strings.TrimPrefix(k, paths.Tenants))
 		if err != nil {
 			return nil, err
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // DeleteTenant deletes the tenant name; only the root token may ask. Each
@@ -54,7 +55,7 @@ func (s *Service) DeleteTenant(ctx context.Context, name string, release func(ct
 // markTenantDeleted sets the DeletedAt of the tenant's record, once.
 func (s *Service) markTenantDeleted(ctx context.Context, name string) error {
 	var deleted Tenant
-	err := storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+	err := storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 		t, err := readTenant(ctx, tx, name)
 		if err != nil {
 			return err
@@ -68,12 +69,12 @@ func (s *Service) markTenantDeleted(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		return tx.Put(ctx, tenantPrefix+name, b)
+		return tx.Put(ctx, paths.Tenants+name, b)
 	})
 	if err != nil {
 		return err
 	}
-	s.tenants.Store(name, &deleted)
+	s.tenants.Put(paths.Tenant{Name: name}, &deleted)
 	return nil
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // TokenRetention is how long a token record stays after the token expired
@@ -50,9 +51,9 @@ func (s *Service) ListTokens(ctx context.Context, tenant, after string, limit in
 		if !validAccessor(after) {
 			return TokenPage{}, fault.New(fault.InvalidArgument, "the list cursor is not a token accessor")
 		}
-		from = tokenPrefix + after
+		from = paths.Tokens + after
 	}
-	keys, err := s.store.List(ctx, tokenPrefix, from, MaxTokenListLimit)
+	keys, err := s.store.List(ctx, paths.Tokens, from, MaxTokenListLimit)
 	if err != nil {
 		return TokenPage{}, err
 	}
@@ -63,7 +64,7 @@ func (s *Service) ListTokens(ctx context.Context, tenant, after string, limit in
 			break
 		}
 		examined++
-		tok, err := s.peekToken(ctx, strings.TrimPrefix(k, tokenPrefix))
+		tok, err := s.peekToken(ctx, strings.TrimPrefix(k, paths.Tokens))
 		if fault.Is(err, fault.TokenNotFound) {
 			continue // tidied since listed
 		}
@@ -75,7 +76,7 @@ func (s *Service) ListTokens(ctx context.Context, tenant, after string, limit in
 		}
 	}
 	if examined > 0 && (examined < len(keys) || len(keys) == MaxTokenListLimit) {
-		page.Next = strings.TrimPrefix(keys[examined-1], tokenPrefix)
+		page.Next = strings.TrimPrefix(keys[examined-1], paths.Tokens)
 	}
 	return page, nil
 }
@@ -102,12 +103,12 @@ func (s *Service) TidyTokens(ctx context.Context, now time.Time) (int, error) {
 		// Conditioned on the stored record, so a token renewed since it
 		// was read stays; an ended token can gain no child (issue), so
 		// the empty listing stays true.
-		err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+		err = storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 			cur, err := readToken(ctx, tx, tok.Accessor)
 			if err != nil || !cur.ended(now.Add(-TokenRetention)) {
 				return err
 			}
-			ops := []storage.Op{{Key: tokenPrefix + tok.Accessor, Delete: true}}
+			ops := []storage.Op{{Key: paths.Tokens + tok.Accessor, Delete: true}}
 			if tok.Parent != "" {
 				ops = append(ops, storage.Op{Key: childPrefix + tok.Parent + "/" + tok.Accessor, Delete: true})
 			}
@@ -119,7 +120,7 @@ func (s *Service) TidyTokens(ctx context.Context, now time.Time) (int, error) {
 		if err != nil {
 			return err
 		}
-		s.tokens.Delete(tok.Accessor)
+		s.tokens.Remove(paths.Token{Accessor: tok.Accessor})
 		deleted++
 		return nil
 	})
@@ -137,13 +138,13 @@ func (t *Token) ended(before time.Time) bool {
 func (s *Service) eachToken(ctx context.Context, f func(*Token) error) error {
 	after := ""
 	for {
-		keys, err := s.store.List(ctx, tokenPrefix, after, tokenPage)
+		keys, err := s.store.List(ctx, paths.Tokens, after, tokenPage)
 		if err != nil || len(keys) == 0 {
 			return err
 		}
 		after = keys[len(keys)-1]
 		for _, k := range keys {
-			tok, err := s.peekToken(ctx, strings.TrimPrefix(k, tokenPrefix))
+			tok, err := s.peekToken(ctx, strings.TrimPrefix(k, paths.Tokens))
 			if fault.Is(err, fault.TokenNotFound) {
 				continue // deleted since the listing
 			}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // DefaultTTL is the lifetime of a token created without a TTL.
@@ -81,6 +82,9 @@ type TokenRequest struct {
 func (s *Service) Authenticate(ctx context.Context, bearer string) (*Token, error) {
 	if bearer == "" {
 		return nil, fault.New(fault.Unauthenticated, "missing token")
+	}
+	if _, err := s.store.Backend(); err != nil {
+		return nil, err // sealed: no answer from the cache either
 	}
 	accessor, secret, ok := parseToken(bearer)
 	if !ok {
@@ -191,10 +195,10 @@ func (s *Service) CreateStaticRoot(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.Put(ctx, tokenPrefix+tok.Accessor, b); err != nil {
+	if err := s.store.Put(ctx, paths.Tokens+tok.Accessor, b); err != nil {
 		return err
 	}
-	s.tokens.Store(tok.Accessor, tok)
+	s.tokens.Put(paths.Token{Accessor: tok.Accessor}, tok)
 	return nil
 }
 
@@ -285,7 +289,7 @@ func (s *Service) issue(ctx context.Context, tok *Token, check func(tx storage.B
 	if err != nil {
 		return Issued{}, err
 	}
-	err = storage.Atomic(ctx, s.store, func(tx storage.Backend) error {
+	err = storage.Atomic(ctx, &s.store, func(tx storage.Backend) error {
 		var ops []storage.Op
 		if check != nil {
 			var err error
@@ -299,12 +303,12 @@ func (s *Service) issue(ctx context.Context, tok *Token, check func(tx storage.B
 			}
 			ops = append(ops, storage.Op{Key: childPrefix + tok.Parent + "/" + tok.Accessor})
 		}
-		return tx.Batch(ctx, append(ops, storage.Op{Key: tokenPrefix + tok.Accessor, Value: b}))
+		return tx.Batch(ctx, append(ops, storage.Op{Key: paths.Tokens + tok.Accessor, Value: b}))
 	})
 	if err != nil {
 		return Issued{}, err
 	}
-	s.tokens.Store(tok.Accessor, tok)
+	s.tokens.Put(paths.Token{Accessor: tok.Accessor}, tok)
 	return Issued{Token: tokenScheme + tok.Accessor + "." + b64.EncodeToString(secret), Info: tok}, nil
 }
 
@@ -324,9 +328,14 @@ func (s *Service) liveParent(ctx context.Context, tx storage.Backend, accessor s
 // token loads a token record by accessor, from the cache when it can,
 // and caches it.
 func (s *Service) token(ctx context.Context, accessor string) (*Token, error) {
-	tok, err := s.peekToken(ctx, accessor)
+	k := paths.Token{Accessor: accessor}
+	if tok, ok := s.tokens.Get(k); ok {
+		return tok, nil
+	}
+	gen := s.tokens.Generation()
+	tok, err := s.storedToken(ctx, accessor)
 	if err == nil {
-		s.tokens.Store(accessor, tok)
+		s.tokens.Add(k, tok, gen)
 	}
 	return tok, err
 }
@@ -334,8 +343,8 @@ func (s *Service) token(ctx context.Context, accessor string) (*Token, error) {
 // peekToken loads a token record by accessor, from the cache when it can,
 // without caching it.
 func (s *Service) peekToken(ctx context.Context, accessor string) (*Token, error) {
-	if v, ok := s.tokens.Load(accessor); ok {
-		return v.(*Token), nil
+	if tok, ok := s.tokens.Get(paths.Token{Accessor: accessor}); ok {
+		return tok, nil
 	}
 	return s.storedToken(ctx, accessor)
 }

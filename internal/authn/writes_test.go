@@ -11,6 +11,7 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 	"github.com/mimacrypto/mima/internal/storage/storagetest"
 )
 
@@ -40,7 +41,7 @@ func (c *counting) List(ctx context.Context, prefix, after string, limit int) ([
 func TestWarmCacheReadsNothing(t *testing.T) {
 	ctx := context.Background()
 	st := &counting{Backend: inmem.New()}
-	s := New(st, WithOperations([]string{"encrypt", "decrypt"}))
+	s := unsealed(st, WithOperations([]string{"encrypt", "decrypt"}))
 	root, err := s.Bootstrap(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -84,12 +85,12 @@ func TestWarmCacheReadsNothing(t *testing.T) {
 	}
 	// A policy created again on another node reaches the cache through
 	// coherence, which forgets the path.
-	other := New(st.Backend, WithOperations([]string{"encrypt", "decrypt"}))
+	other := unsealed(st.Backend, WithOperations([]string{"encrypt", "decrypt"}))
 	p := Policy{Name: "gone", Rules: []Rule{{Operations: []string{"decrypt"}, Objects: []string{"use"}}}}
 	if _, err := other.PutPolicy(ctx, root.Info, "acme", p); err != nil {
 		t.Fatal(err)
 	}
-	s.Forget(policyPrefix("acme") + "gone")
+	s.Forget(paths.Policies("acme") + "gone")
 	if err := s.Authorize(ctx, mustAuth(t, s, child.Token), "acme", "decrypt", "use"); err != nil {
 		t.Fatalf("after the policy came back: %v", err)
 	}
@@ -101,7 +102,7 @@ func TestWarmCacheReadsNothing(t *testing.T) {
 func TestRenewAndRevokeDoNotWait(t *testing.T) {
 	ctx := context.Background()
 	base := inmem.New()
-	boot := New(base)
+	boot := unsealed(base)
 	if _, err := boot.Bootstrap(ctx, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -109,8 +110,8 @@ func TestRenewAndRevokeDoNotWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := storagetest.Park(base, func(key string, found bool) bool { return found && key == tokenPrefix+admin.Info.Accessor })
-	s := New(st)
+	st := storagetest.Park(base, func(key string, found bool) bool { return found && key == paths.Tokens+admin.Info.Accessor })
+	s := unsealed(st)
 	renewed := make(chan error, 1)
 	go func() {
 		_, err := s.RenewToken(ctx, admin.Info, 0)
@@ -170,7 +171,7 @@ func TestNoLiveChildOfARevokedToken(t *testing.T) {
 func TestRootRevocationDoesNotWait(t *testing.T) {
 	ctx := context.Background()
 	base := inmem.New()
-	boot := New(base)
+	boot := unsealed(base)
 	first, err := boot.Bootstrap(ctx, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -179,8 +180,8 @@ func TestRootRevocationDoesNotWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := storagetest.Park(base, func(key string, found bool) bool { return found && key == tokenPrefix+second.Info.Accessor })
-	s := New(st)
+	st := storagetest.Park(base, func(key string, found bool) bool { return found && key == paths.Tokens+second.Info.Accessor })
+	s := unsealed(st)
 	held := make(chan error, 1)
 	go func() { held <- s.RevokeRoot(ctx, first.Info) }()
 	<-st.Parked

@@ -40,7 +40,7 @@ const (
 )
 
 // ErrSealed is returned by every operation while the barrier is sealed.
-var ErrSealed = fault.New(fault.Sealed, "mima is sealed")
+var ErrSealed = storage.ErrSealed
 
 // ErrCorrupt is returned when a stored entry fails authentication: it was
 // altered, moved from another path, or written under an unknown key.

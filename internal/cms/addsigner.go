@@ -6,6 +6,8 @@ import (
 	"encoding/asn1"
 
 	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // AddSignerRequest asks for a parallel signature on an existing
@@ -67,7 +69,7 @@ func (p *parsedSignedData) checkDigest(digest []byte) error {
 		}
 		var md []byte
 		if ok && unmarshalAll(v.FullBytes, &md) == nil && !bytes.Equal(md, digest) {
-			return invalid("the content is not what the existing signers signed (their message digest differs)")
+			return fault.Invalid("the content is not what the existing signers signed (their message digest differs)")
 		}
 	}
 	return nil

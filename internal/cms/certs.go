@@ -15,7 +15,7 @@ import (
 func parseCertificate(der []byte) (*smx509.Certificate, error) {
 	c, err := smx509.ParseCertificate(der)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return c, nil
 }

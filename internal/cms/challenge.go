@@ -47,7 +47,9 @@ type pendingChallenge struct {
 	expires time.Time
 }
 
-func (c *challenges) clear() {
+// Purge drops every pending challenge: they belong to one unsealed period
+// of this node.
+func (c *challenges) Purge() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	clear(c.tenant)
@@ -70,12 +72,12 @@ func (s *Service) Challenge(ctx context.Context, tenant string) (Challenge, erro
 	if err := checkTenant(tenant); err != nil {
 		return Challenge{}, err
 	}
-	if _, err := s.backend(); err != nil {
+	if _, err := s.store.Backend(); err != nil {
 		return Challenge{}, err
 	}
 	buf := make([]byte, 16+challengeBytes)
 	if _, err := io.ReadFull(s.rand, buf); err != nil {
-		return Challenge{}, internalErr(err)
+		return Challenge{}, fault.Unexpected(err)
 	}
 	now := s.clock()
 	ch := Challenge{ID: hex.EncodeToString(buf[:16]), Nonce: buf[16:], ExpiresAt: now.Add(s.challengeTTL)}

@@ -76,9 +76,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/cache"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // DefaultChallengeTTL is how long a login challenge may be answered.
@@ -127,9 +129,10 @@ type Service struct {
 	rand         io.Reader
 	now          func() time.Time
 	challengeTTL time.Duration
+	cacheSize    int
 
-	store storage.Slot // empty while sealed
-	tsas  sync.Map     // tenant + "/" + tsa -> *authority
+	store storage.Slot // empty while sealed; purges the caches and challenges
+	tsas  *cache.Cache[paths.TSA, *tsaState]
 	// serialMs holds a *sync.Mutex per TSA serial counter path, which
 	// this node's callers of that TSA take in turn (see nextSerial).
 	serialMs   sync.Map
@@ -156,6 +159,10 @@ func WithChallengeTTL(d time.Duration) Option { return func(s *Service) { s.chal
 // an answer in one tenant; n <= 0 means DefaultChallengesPerTenant.
 func WithChallengesPerTenant(n int) Option { return func(s *Service) { s.challenges.limit = n } }
 
+// WithCacheSize bounds the number of cached TSAs; n < 1 means
+// cache.DefaultSize.
+func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
+
 // New returns a sealed Service whose keys live in keys and whose
 // certificates come from ca.
 func New(keys Keys, ca CA, opts ...Option) *Service {
@@ -172,36 +179,22 @@ func New(keys Keys, ca CA, opts ...Option) *Service {
 		s.challenges.limit = DefaultChallengesPerTenant
 	}
 	s.challenges.tenant = map[string]*tenantChallenges{}
+	if s.cacheSize < 1 {
+		s.cacheSize = cache.DefaultSize
+	}
+	s.tsas = cache.New[paths.TSA, *tsaState](s.cacheSize, paths.ParseTSA)
+	s.store.Purges(s.tsas, &s.challenges)
 	return s
 }
 
 // Unsealed starts serving with store (the barrier) as the record store.
-func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
-	s.drop()
-	s.store.Set(store)
-	return nil
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
+	return s.store.Unsealed(ctx, store)
 }
 
 // Sealed stops serving and drops every cached TSA and pending challenge.
 // Requests fail with fault code "sealed" until the next Unsealed.
-func (s *Service) Sealed() {
-	s.store.Set(nil)
-	s.drop()
-}
-
-func (s *Service) drop() {
-	s.tsas.Clear()
-	s.challenges.clear()
-}
-
-// backend returns the store, or errSealed.
-func (s *Service) backend() (storage.Backend, error) {
-	b, ok := s.store.Get()
-	if !ok {
-		return nil, errSealed
-	}
-	return b, nil
-}
+func (s *Service) Sealed() { s.store.Sealed() }
 
 // clock returns the current time in UTC.
 func (s *Service) clock() time.Time { return s.now().UTC() }

@@ -5,6 +5,8 @@ import (
 	"encoding/asn1"
 
 	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // CounterSignRequest asks for a countersignature on a signer of an
@@ -47,7 +49,7 @@ func (s *Service) CounterSign(ctx context.Context, tenant string, req CounterSig
 	}
 	der, err := asn1.Marshal(target)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	p.sd.SignerInfos[req.Signer] = asn1.RawValue{FullBytes: der}
 	return p.finish(sg)
@@ -73,7 +75,7 @@ func addUnsigned(unsigned asn1.RawValue, typ asn1.ObjectIdentifier, value []byte
 	encoded := make([][]byte, len(attrs))
 	for i, a := range attrs {
 		if encoded[i], err = asn1.Marshal(a); err != nil {
-			return asn1.RawValue{}, internalErr(err)
+			return asn1.RawValue{}, fault.Unexpected(err)
 		}
 	}
 	return asn1.RawValue{FullBytes: derSet(tagUnsignedAttrs, encoded)}, nil

@@ -59,7 +59,7 @@ type EnvelopeRequest struct {
 // Encrypt needs no key of the service, and works sealed.
 func (s *Service) Encrypt(req EnvelopeRequest) ([]byte, error) {
 	if len(req.Recipients) == 0 || len(req.Recipients) > maxRecipients {
-		return nil, invalid("an envelope has 1 to %d recipients", maxRecipients)
+		return nil, fault.Invalid("an envelope has 1 to %d recipients", maxRecipients)
 	}
 	now := s.clock()
 	certs := make([]*smx509.Certificate, len(req.Recipients))
@@ -74,11 +74,11 @@ func (s *Service) Encrypt(req EnvelopeRequest) ([]byte, error) {
 	key := make([]byte, pkcs.SM4CBC.KeySize())
 	defer clear(key)
 	if _, err := io.ReadFull(s.rand, key); err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	alg, ciphertext, err := pkcs.SM4CBC.Encrypt(s.rand, key, req.Content)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	ed := envelopedData{Version: oids.version, EncryptedContentInfo: encryptedContentInfo{
 		ContentType: oids.data, ContentEncryptionAlgorithm: *alg,
@@ -93,7 +93,7 @@ func (s *Service) Encrypt(req EnvelopeRequest) ([]byte, error) {
 	}
 	der, err := wrapContentInfo(oids.envelopedData, ed)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return der, nil
 }
@@ -120,17 +120,17 @@ func recipientCertificate(p string, now time.Time) (*smx509.Certificate, error) 
 func (s *Service) recipientInfo(c *smx509.Certificate, key []byte, oids oidSet) ([]byte, error) {
 	ek, err := sm2.EncryptASN1(s.rand, c.PublicKey.(*ecdsa.PublicKey), key)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	rid, err := signerID(c)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	der, err := asn1.Marshal(keyTransRecipientInfo{
 		Version: oids.version, RID: rid, KeyEncryptionAlgorithm: oids.algorithm(oidSM2Encrypt), EncryptedKey: ek,
 	})
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return der, nil
 }

@@ -50,7 +50,7 @@ func (s *Service) Login(ctx context.Context, tenant string, req LoginRequest) (I
 	if err := checkTenant(tenant); err != nil {
 		return Identity{}, err
 	}
-	if _, err := s.backend(); err != nil {
+	if _, err := s.store.Backend(); err != nil {
 		return Identity{}, err
 	}
 	now := s.clock()

@@ -72,27 +72,27 @@ func (r *LoginRule) Check() error {
 	switch r.Match {
 	case MatchSubject, MatchEmail, MatchDNS:
 	default:
-		return invalid("a login rule matches %q, %q or %q", MatchSubject, MatchEmail, MatchDNS)
+		return fault.Invalid("a login rule matches %q, %q or %q", MatchSubject, MatchEmail, MatchDNS)
 	}
 	if _, err := path.Match(r.Pattern, ""); err != nil || r.Pattern == "" || len(r.Pattern) > maxPattern {
-		return invalid("the pattern must be a glob (path.Match syntax) of 1 to %d bytes", maxPattern)
+		return fault.Invalid("the pattern must be a glob (path.Match syntax) of 1 to %d bytes", maxPattern)
 	}
 	if r.CA != "" && !authn.ValidName(r.CA) {
-		return invalid("CA name %q is invalid", r.CA)
+		return fault.Invalid("CA name %q is invalid", r.CA)
 	}
 	if len(r.Policies) == 0 || len(r.Policies) > maxLoginPolicies {
-		return invalid("a login rule grants 1 to %d policies", maxLoginPolicies)
+		return fault.Invalid("a login rule grants 1 to %d policies", maxLoginPolicies)
 	}
 	for _, p := range r.Policies {
 		if !authn.ValidName(p) || p == authn.RootPolicy {
-			return invalid("policy %q is not a valid policy name, or is %q", p, authn.RootPolicy)
+			return fault.Invalid("policy %q is not a valid policy name, or is %q", p, authn.RootPolicy)
 		}
 	}
 	if r.TTL == 0 {
 		r.TTL = defaultLoginTTL
 	}
 	if r.TTL < 0 || r.TTL > authn.MaxTTL {
-		return invalid("ttl must be positive and at most %s", authn.MaxTTL)
+		return fault.Invalid("ttl must be positive and at most %s", authn.MaxTTL)
 	}
 	return nil
 }
@@ -137,7 +137,7 @@ func (s *Service) PutLoginRule(ctx context.Context, tenant string, r LoginRule) 
 	if err := r.Check(); err != nil {
 		return LoginRule{}, "", err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return LoginRule{}, "", err
 	}
@@ -145,7 +145,7 @@ func (s *Service) PutLoginRule(ctx context.Context, tenant string, r LoginRule) 
 	r.UpdatedAt = s.clock()
 	b, err := json.Marshal(r)
 	if err != nil {
-		return LoginRule{}, "", internalErr(err)
+		return LoginRule{}, "", fault.Unexpected(err)
 	}
 	// Conditioned on the rule replaced, so that of two writers at once
 	// each reports a different owner and none is left with live tokens.
@@ -158,7 +158,7 @@ func (s *Service) PutLoginRule(ctx context.Context, tenant string, r LoginRule) 
 		return tx.Put(ctx, loginRulePath(tenant, r.Name), b)
 	})
 	if err != nil {
-		return LoginRule{}, "", storageErr(err)
+		return LoginRule{}, "", fault.Storage(err)
 	}
 	return r, prev.Owner, nil
 }
@@ -169,7 +169,7 @@ func (s *Service) GetLoginRule(ctx context.Context, tenant, name string) (LoginR
 	if err := checkTenant(tenant); err != nil {
 		return LoginRule{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return LoginRule{}, err
 	}
@@ -182,13 +182,13 @@ func (s *Service) ListLoginRules(ctx context.Context, tenant string) ([]LoginRul
 	if err := checkTenant(tenant); err != nil {
 		return nil, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
 	keys, err := st.List(ctx, loginRulePrefix(tenant), "", 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	out := make([]LoginRule, 0, len(keys))
 	for _, k := range keys {
@@ -207,7 +207,7 @@ func (s *Service) DeleteLoginRule(ctx context.Context, tenant, name string) (str
 	if err := checkTenant(tenant); err != nil {
 		return "", err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return "", err
 	}
@@ -221,7 +221,7 @@ func (s *Service) DeleteLoginRule(ctx context.Context, tenant, name string) (str
 		return tx.Delete(ctx, loginRulePath(tenant, name))
 	})
 	if err != nil {
-		return "", storageErr(err)
+		return "", fault.Storage(err)
 	}
 	return r.Owner, nil
 }
@@ -236,7 +236,7 @@ func readLoginRule(ctx context.Context, st storage.Backend, tenant, name string)
 		return LoginRule{}, notFound
 	}
 	if err != nil {
-		return LoginRule{}, storageErr(err)
+		return LoginRule{}, fault.Storage(err)
 	}
 	var r LoginRule
 	if err := json.Unmarshal(b, &r); err != nil {

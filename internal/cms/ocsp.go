@@ -5,6 +5,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/pki"
 )
 
@@ -13,7 +14,7 @@ import (
 func (vc *verifyContext) ocsp(ca tenantCA, cert *smx509.Certificate) (Revocation, error) {
 	req, err := pki.NewOCSPRequest(cert, ca.cert, nil)
 	if err != nil {
-		return Revocation{}, internalErr(err)
+		return Revocation{}, fault.Unexpected(err)
 	}
 	resp, err := vc.s.ca.RespondOCSP(vc.ctx, vc.tenant, ca.name, req)
 	if err != nil {
@@ -21,7 +22,7 @@ func (vc *verifyContext) ocsp(ca tenantCA, cert *smx509.Certificate) (Revocation
 	}
 	r, err := ocspStatus(resp, ca.cert, cert.SerialNumber)
 	if err != nil {
-		return Revocation{}, internalErr(err)
+		return Revocation{}, fault.Unexpected(err)
 	}
 	return r, nil
 }

@@ -1,17 +1,19 @@
 package cms
 
-import "github.com/mimacrypto/mima/internal/authn"
+import (
+	"github.com/mimacrypto/mima/internal/authn"
+
+	"github.com/mimacrypto/mima/internal/fault"
+)
 
 // Storage paths, relative to the barrier.
-func tsaPrefix(tenant string) string           { return "t/" + tenant + "/cms/tsas/" }
-func tsaPath(tenant, name string) string       { return tsaPrefix(tenant) + name }
 func tsaSerialPath(tenant, name string) string { return "t/" + tenant + "/cms/tsa-serials/" + name }
 func loginRulePrefix(tenant string) string     { return "t/" + tenant + "/cms/login-rules/" }
 func loginRulePath(tenant, name string) string { return loginRulePrefix(tenant) + name }
 
 func checkTenant(tenant string) error {
 	if !authn.ValidName(tenant) {
-		return invalid("invalid tenant name")
+		return fault.Invalid("invalid tenant name")
 	}
 	return nil
 }
@@ -20,7 +22,7 @@ func checkTenant(tenant string) error {
 // a-z, 0-9, '-' and '_', starting with a letter or digit.
 func checkName(what, name string) error {
 	if !authn.ValidName(name) {
-		return invalid("%s name %q is invalid: use 1 to 63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit", what, name)
+		return fault.Invalid("%s name %q is invalid: use 1 to 63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit", what, name)
 	}
 	return nil
 }

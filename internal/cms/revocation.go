@@ -7,6 +7,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/pki"
 )
 
@@ -71,10 +72,10 @@ func (vc *verifyContext) fromCA(ca tenantCA, cert *smx509.Certificate) (Revocati
 			return Revocation{}, err
 		}
 		if crl, err = smx509.ParseRevocationList(der); err != nil {
-			return Revocation{}, internalErr(err)
+			return Revocation{}, fault.Unexpected(err)
 		}
 		if err := crl.CheckSignatureFrom(ca.cert); err != nil {
-			return Revocation{}, internalErr(err)
+			return Revocation{}, fault.Unexpected(err)
 		}
 		vc.caCRLs[ca.name] = crl
 	}

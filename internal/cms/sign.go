@@ -6,6 +6,8 @@ import (
 	"encoding/asn1"
 
 	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // SignRequest asks for a new SignedData.
@@ -50,7 +52,7 @@ func (s *Service) Sign(ctx context.Context, tenant string, req SignRequest) ([]b
 	if !req.Detached {
 		octets, err := asn1.Marshal(req.Content)
 		if err != nil {
-			return nil, internalErr(err)
+			return nil, fault.Unexpected(err)
 		}
 		p.sd.EncapContent.Content = explicit0(octets)
 	}
@@ -66,7 +68,7 @@ func (p *parsedSignedData) finish(sg *signer) ([]byte, error) {
 	p.sd.Certificates = certs
 	der, err := p.marshal()
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return der, nil
 }

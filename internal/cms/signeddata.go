@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // maxInput bounds every CMS or RFC 3161 structure given by a caller.
@@ -172,7 +174,7 @@ func (p *parsedSignedData) addDigestAlgorithm() {
 // checkSigner refuses a signer index out of range.
 func (p *parsedSignedData) checkSigner(i int) error {
 	if i < 0 || i >= len(p.signers) {
-		return invalid("the SignedData has %d signers; there is no signer %d", len(p.signers), i)
+		return fault.Invalid("the SignedData has %d signers; there is no signer %d", len(p.signers), i)
 	}
 	return nil
 }

@@ -56,7 +56,7 @@ func (sg *signer) certificates() []*smx509.Certificate {
 // that certifies it and is neither expired nor revoked (nor on hold) now
 // and at the signing time.
 func (s *Service) loadSigner(ctx context.Context, tenant string, o SignerOptions) (*signer, error) {
-	if _, err := s.backend(); err != nil {
+	if _, err := s.store.Backend(); err != nil {
 		return nil, err
 	}
 	key, err := s.keys.Signer(ctx, tenant, o.Key)
@@ -89,14 +89,14 @@ func (s *Service) loadSigner(ctx context.Context, tenant string, o SignerOptions
 	}
 	if o.IncludeChain {
 		if rec.CA == "" {
-			return nil, invalid("include_chain needs a certificate issued by a CA of the tenant")
+			return nil, fault.Invalid("include_chain needs a certificate issued by a CA of the tenant")
 		}
 		chain, err := s.ca.Chain(ctx, tenant, rec.CA)
 		if err != nil {
 			return nil, err
 		}
 		if sg.chain, err = parseCertificatesPEM(chain); err != nil {
-			return nil, internalErr(err)
+			return nil, fault.Unexpected(err)
 		}
 	}
 	return sg, nil

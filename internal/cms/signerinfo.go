@@ -8,6 +8,8 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // signContent makes the SignerInfo of sg over content whose SM3 digest is
@@ -17,7 +19,7 @@ import (
 func (s *Service) signContent(ctx context.Context, tenant string, sg *signer, oids oidSet, contentType asn1.ObjectIdentifier, digest []byte) ([]byte, error) {
 	attrs, err := signedAttributes(contentType, digest, sg.signingTime)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return s.newSignerInfo(ctx, tenant, sg, oids, attrs)
 }
@@ -64,7 +66,7 @@ func (s *Service) newSignerInfo(ctx context.Context, tenant string, sg *signer, 
 	}
 	sid, err := signerID(sg.cert)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	si := signerInfo{
 		Version: 1, SID: sid, DigestAlgorithm: oids.algorithm(oidSM3),
@@ -79,13 +81,13 @@ func (s *Service) newSignerInfo(ctx context.Context, tenant string, sg *signer, 
 		}
 		attr, err := newAttribute(oidSignatureTimeAttr, asn1.RawValue{FullBytes: token})
 		if err != nil {
-			return nil, internalErr(err)
+			return nil, fault.Unexpected(err)
 		}
 		si.UnsignedAttrs = asn1.RawValue{FullBytes: derSet(tagUnsignedAttrs, [][]byte{attr})}
 	}
 	der, err := asn1.Marshal(si)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return der, nil
 }

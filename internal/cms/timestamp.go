@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/asn1"
 	"math/big"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // Timestamp answers a TimeStampReq (RFC 3161 section 2.4.1, DER or BER)
@@ -52,7 +54,7 @@ func (s *Service) Timestamp(ctx context.Context, tenant, tsa string, reqDER []by
 	}
 	resp, err := asn1.Marshal(timeStampResp{Status: pkiStatusInfo{Status: statusGranted}, Token: asn1.RawValue{FullBytes: token}})
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return resp, nil
 }
@@ -65,7 +67,7 @@ func rejectResponse(r rejection) ([]byte, error) {
 		FailInfo:     failInfo(r.bit),
 	}})
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return resp, nil
 }
@@ -80,7 +82,7 @@ func (s *Service) stamp(ctx context.Context, tenant, tsa string, digest []byte) 
 	}
 	nonce, err := rand.Int(s.rand, new(big.Int).Lsh(big.NewInt(1), 64))
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return s.issueToken(ctx, tenant, a, &tsQuery{
 		imprint: messageImprint{HashAlgorithm: rfcOIDs.algorithm(oidSM3), HashedMessage: digest},

@@ -50,7 +50,7 @@ func (s *Service) newVerifyContext(ctx context.Context, tenant string, trust Tru
 	if err := checkTenant(tenant); err != nil {
 		return nil, err
 	}
-	if _, err := s.backend(); err != nil {
+	if _, err := s.store.Backend(); err != nil {
 		return nil, err
 	}
 	vc := &verifyContext{

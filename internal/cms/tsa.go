@@ -18,6 +18,7 @@ import (
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // Defaults of a timestamp authority.
@@ -88,19 +89,19 @@ func (req *TSARequest) check() error {
 		req.Policy = DefaultPolicy
 	}
 	if _, err := encodeOID(req.Policy); err != nil {
-		return invalid("policy %q is not a dotted-decimal OBJECT IDENTIFIER", req.Policy)
+		return fault.Invalid("policy %q is not a dotted-decimal OBJECT IDENTIFIER", req.Policy)
 	}
 	if req.Accuracy == 0 {
 		req.Accuracy = DefaultAccuracy
 	}
 	if req.Accuracy < time.Microsecond || req.Accuracy > maxAccuracy || req.Accuracy%time.Microsecond != 0 {
-		return invalid("accuracy must be 1µs to %s in whole microseconds", maxAccuracy)
+		return fault.Invalid("accuracy must be 1µs to %s in whole microseconds", maxAccuracy)
 	}
 	if req.CertIDHash == "" {
 		req.CertIDHash = "sm3"
 	}
 	if req.CertIDHash != "sm3" && req.CertIDHash != "sha256" {
-		return invalid(`cert_id_hash is "sm3" or "sha256"`)
+		return fault.Invalid(`cert_id_hash is "sm3" or "sha256"`)
 	}
 	if req.Subject.CommonName == "" && len(req.Subject.Organization) == 0 {
 		req.Subject.CommonName = req.Name + " TSA"
@@ -120,7 +121,7 @@ func (s *Service) CreateTSA(ctx context.Context, tenant string, req TSARequest) 
 	if err := req.check(); err != nil {
 		return TSA{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return TSA{}, err
 	}
@@ -128,10 +129,10 @@ func (s *Service) CreateTSA(ctx context.Context, tenant string, req TSARequest) 
 	// the name is checked here, to fail early, and claimed by the final
 	// write's condition that it is still free; a creator that loses the
 	// race schedules its key for deletion, as any failed creation does.
-	if _, err := st.Get(ctx, tsaPath(tenant, req.Name)); err == nil {
+	if _, err := st.Get(ctx, paths.TSA{Tenant: tenant, Name: req.Name}.String()); err == nil {
 		return TSA{}, fault.New(fault.AlreadyExists, "TSA %q already exists", req.Name)
 	} else if !errors.Is(err, storage.ErrNotFound) {
-		return TSA{}, storageErr(err)
+		return TSA{}, fault.Storage(err)
 	}
 	if err := s.tsaProfile(ctx, tenant, req.CA); err != nil {
 		return TSA{}, err
@@ -158,14 +159,14 @@ func (s *Service) CreateTSA(ctx context.Context, tenant string, req TSARequest) 
 	}
 	b, err := json.Marshal(rec)
 	if err != nil {
-		return TSA{}, internalErr(err)
+		return TSA{}, fault.Unexpected(err)
 	}
-	err = st.Swap(ctx, []storage.Cond{{Key: tsaPath(tenant, req.Name), Absent: true}}, []storage.Op{{Key: tsaPath(tenant, req.Name), Value: b}})
+	err = st.Swap(ctx, []storage.Cond{{Key: paths.TSA{Tenant: tenant, Name: req.Name}.String(), Absent: true}}, []storage.Op{{Key: paths.TSA{Tenant: tenant, Name: req.Name}.String(), Value: b}})
 	if errors.Is(err, storage.ErrConflict) {
 		return TSA{}, fault.New(fault.AlreadyExists, "TSA %q already exists", req.Name)
 	}
 	if err != nil {
-		return TSA{}, storageErr(err)
+		return TSA{}, fault.Storage(err)
 	}
 	return rec, nil
 }
@@ -205,7 +206,7 @@ func checkTSACertificate(der []byte) error {
 func (s *Service) newTSAKey(ctx context.Context, tenant, name string) (string, error) {
 	suffix := make([]byte, 4)
 	if _, err := io.ReadFull(s.rand, suffix); err != nil {
-		return "", internalErr(err)
+		return "", fault.Unexpected(err)
 	}
 	key := "tsa-" + name + "-" + hex.EncodeToString(suffix)
 	_, err := s.keys.Create(ctx, tenant, kms.CreateRequest{
@@ -230,17 +231,17 @@ func (s *Service) ListTSAs(ctx context.Context, tenant string) ([]TSA, error) {
 	if err := checkTenant(tenant); err != nil {
 		return nil, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
-	keys, err := st.List(ctx, tsaPrefix(tenant), "", 0)
+	keys, err := st.List(ctx, paths.TSAs(tenant), "", 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	out := make([]TSA, 0, len(keys))
 	for _, k := range keys {
-		a, err := s.loadTSA(ctx, tenant, strings.TrimPrefix(k, tsaPrefix(tenant)))
+		a, err := s.loadTSA(ctx, tenant, strings.TrimPrefix(k, paths.TSAs(tenant)))
 		if err != nil {
 			return nil, err
 		}
@@ -265,12 +266,12 @@ func (s *Service) TSACertificateChain(ctx context.Context, tenant, name string) 
 
 // readTSA reads a TSA record; an absent one is tsa_not_found.
 func readTSA(ctx context.Context, st storage.Backend, tenant, name string) (TSA, error) {
-	b, err := st.Get(ctx, tsaPath(tenant, name))
+	b, err := st.Get(ctx, paths.TSA{Tenant: tenant, Name: name}.String())
 	if errors.Is(err, storage.ErrNotFound) {
 		return TSA{}, fault.New(fault.TSANotFound, "TSA %q not found", name)
 	}
 	if err != nil {
-		return TSA{}, storageErr(err)
+		return TSA{}, fault.Storage(err)
 	}
 	var rec TSA
 	if err := json.Unmarshal(b, &rec); err != nil {

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"sync"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 )
 
@@ -40,7 +41,7 @@ func (s *Service) nextSerial(ctx context.Context, st storage.Backend, tenant, ts
 		return tx.Put(ctx, path, []byte(n.String()))
 	})
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	return n, nil
 }

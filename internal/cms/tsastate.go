@@ -10,6 +10,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // tsaState is a TSA ready to issue tokens: its record, certificate and
@@ -35,13 +36,15 @@ func (s *Service) loadTSA(ctx context.Context, tenant, name string) (*tsaState, 
 	if err := checkName("TSA", name); err != nil {
 		return nil, fault.New(fault.TSANotFound, "TSA %q not found", name)
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := s.tsas.Load(tenant + "/" + name); ok {
-		return v.(*tsaState), nil
+	k := paths.TSA{Tenant: tenant, Name: name}
+	if a, ok := s.tsas.Get(k); ok {
+		return a, nil
 	}
+	gen := s.tsas.Generation()
 	rec, err := readTSA(ctx, st, tenant, name)
 	if err != nil {
 		return nil, err
@@ -52,10 +55,10 @@ func (s *Service) loadTSA(ctx context.Context, tenant, name string) (*tsaState, 
 	}
 	a, err := newTSAState(rec, c.DER)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
-	v, _ := s.tsas.LoadOrStore(tenant+"/"+name, a)
-	return v.(*tsaState), nil
+	s.tsas.Add(k, a, gen)
+	return a, nil
 }
 
 // newTSAState prepares a TSA record with its certificate.

@@ -24,7 +24,7 @@ func (s *Service) issueToken(ctx context.Context, tenant string, a *tsaState, q 
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -38,12 +38,12 @@ func (s *Service) issueToken(ctx context.Context, tenant string, a *tsaState, q 
 		Nonce: q.nonce, TSA: a.tsaName,
 	})
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	digest := sm3.Sum(info)
 	attrs, err := contentAttributes(oidTSTInfo, digest[:])
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	si, err := s.newSignerInfo(ctx, tenant, sg, rfcOIDs, append(attrs, a.essAttr))
 	if err != nil {
@@ -51,7 +51,7 @@ func (s *Service) issueToken(ctx context.Context, tenant string, a *tsaState, q 
 	}
 	octets, err := asn1.Marshal(info)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	p := &parsedSignedData{oids: rfcOIDs, sd: signedData{
 		Version:          3,
@@ -61,12 +61,12 @@ func (s *Service) issueToken(ctx context.Context, tenant string, a *tsaState, q 
 	}}
 	if q.certReq {
 		if p.sd.Certificates, err = certificateSet(asn1.RawValue{}, []*smx509.Certificate{a.cert}); err != nil {
-			return nil, internalErr(err)
+			return nil, fault.Unexpected(err)
 		}
 	}
 	der, err := p.marshal()
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return der, nil
 }

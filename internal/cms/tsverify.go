@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // TimestampVerifyRequest asks to verify a timestamp token.
@@ -48,7 +50,7 @@ func (s *Service) VerifyTimestamp(ctx context.Context, tenant string, req Timest
 		return TimestampReport{}, malformed(err, "is not a TimeStampToken (RFC 3161)")
 	}
 	if req.Data != nil && req.Digest != nil {
-		return TimestampReport{}, invalid("give the timestamped data or its digest, not both")
+		return TimestampReport{}, fault.Invalid("give the timestamped data or its digest, not both")
 	}
 	vc, err := s.newVerifyContext(ctx, tenant, req.TrustAnchors, req.CRLs, req.UseOCSP, time.Time{})
 	if err != nil {

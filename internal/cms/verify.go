@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // VerifyRequest asks to verify a SignedData.
@@ -50,11 +52,11 @@ func (s *Service) Verify(ctx context.Context, tenant string, req VerifyRequest) 
 	content := p.content
 	switch {
 	case p.detached && req.Content == nil:
-		return VerifyReport{}, invalid("the SignedData is detached: the signed content is needed")
+		return VerifyReport{}, fault.Invalid("the SignedData is detached: the signed content is needed")
 	case p.detached:
 		content = req.Content
 	case req.Content != nil:
-		return VerifyReport{}, invalid("the SignedData holds its content: give no content besides")
+		return VerifyReport{}, fault.Invalid("the SignedData holds its content: give no content besides")
 	}
 	vc, err := s.newVerifyContext(ctx, tenant, req.TrustAnchors, req.CRLs, req.UseOCSP, req.At)
 	if err != nil {

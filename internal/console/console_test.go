@@ -41,7 +41,7 @@ func newNode(t *testing.T) *node {
 	t.Helper()
 	raw := inmem.New()
 	b := barrier.New(raw)
-	auth := authn.New(b, authn.WithOperations(api.Operations()))
+	auth := authn.New(authn.WithOperations(api.Operations()))
 	sink := audit.NewMemorySink(0)
 	logger, err := audit.New(sink)
 	if err != nil {

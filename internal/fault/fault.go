@@ -165,3 +165,32 @@ func Is(err error, code Code) bool {
 func As(err error) (*Error, bool) {
 	return errors.AsType[*Error](err)
 }
+
+// Invalid reports a request argument that is wrong: code invalid_argument.
+func Invalid(format string, args ...any) *Error {
+	return New(InvalidArgument, format, args...)
+}
+
+// Storage reports a failure of the store. An error that already carries a
+// code (the barrier's "sealed", a service's own) passes unchanged; any
+// other becomes storage_unavailable, its cause kept for the logs.
+func Storage(err error) error {
+	return keep(err, StorageFailure, "the store is unavailable")
+}
+
+// Unexpected reports a failure that is not the caller's: encoding,
+// randomness, a corrupt record. An error that already carries a code
+// passes unchanged; any other becomes internal, its cause kept for the
+// logs.
+func Unexpected(err error) error {
+	return keep(err, Internal, "internal error; quote the request id to the operator")
+}
+
+// keep returns err if it carries a code, and err wrapped with code and msg
+// otherwise.
+func keep(err error, code Code, msg string) error {
+	if _, ok := As(err); ok {
+		return err
+	}
+	return Wrap(err, code, "%s", msg)
+}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // aliasRecord is the stored form of an alias, at t/<tenant>/aliases/<alias>
@@ -52,13 +53,13 @@ func (s *Service) putAlias(ctx context.Context, tenant, alias, target string, re
 		return Alias{}, err
 	}
 	if !ValidName(target) {
-		return Alias{}, invalid("an alias must point to a key name, not %q", target)
+		return Alias{}, fault.Invalid("an alias must point to a key name, not %q", target)
 	}
 	now := s.now().UTC()
 	a := aliasRecord{Target: target, CreatedAt: now, UpdatedAt: now}
 	err = s.atomicAlias(ctx, st, tenant, name, func(tx storage.Backend) error {
 		// The target is a condition too: a key deleted meanwhile fails the swap.
-		if ok, err := exists(ctx, tx, keyPath(tenant, target)); err != nil {
+		if ok, err := exists(ctx, tx, paths.Key{Tenant: tenant, Name: target}.String()); err != nil {
 			return err
 		} else if !ok {
 			return errKeyNotFound(target)
@@ -78,7 +79,7 @@ func (s *Service) putAlias(ctx context.Context, tenant, alias, target string, re
 		if err != nil {
 			return fmt.Errorf("kms: encoding alias record: %w", err)
 		}
-		return tx.Put(ctx, aliasPath(tenant, name), b)
+		return tx.Put(ctx, paths.Alias{Tenant: tenant, Name: name}.String(), b)
 	})
 	if err != nil {
 		return Alias{}, err
@@ -90,9 +91,9 @@ func (s *Service) putAlias(ctx context.Context, tenant, alias, target string, re
 // drops the cached alias name.
 func (s *Service) atomicAlias(ctx context.Context, st storage.Backend, tenant, name string, fn func(tx storage.Backend) error) error {
 	if err := storage.Atomic(ctx, st, fn); err != nil {
-		return storageErr(err)
+		return fault.Storage(err)
 	}
-	s.aliases.remove(ckey{tenant, name})
+	s.aliases.Remove(paths.Alias{Tenant: tenant, Name: name})
 	return nil
 }
 
@@ -103,12 +104,12 @@ func (s *Service) DeleteAlias(ctx context.Context, tenant, alias string) error {
 		return err
 	}
 	return s.atomicAlias(ctx, st, tenant, name, func(tx storage.Backend) error {
-		if ok, err := exists(ctx, tx, aliasPath(tenant, name)); err != nil {
+		if ok, err := exists(ctx, tx, paths.Alias{Tenant: tenant, Name: name}.String()); err != nil {
 			return err
 		} else if !ok {
 			return fault.New(fault.AliasNotFound, "alias %q not found", alias)
 		}
-		return tx.Delete(ctx, aliasPath(tenant, name))
+		return tx.Delete(ctx, paths.Alias{Tenant: tenant, Name: name}.String())
 	})
 }
 
@@ -124,19 +125,19 @@ func (s *Service) ListAliases(ctx context.Context, tenant, after string, limit i
 	}
 	after = strings.TrimPrefix(after, AliasPrefix)
 	if after != "" && !ValidName(after) {
-		return AliasPage{}, invalid("the list cursor is not an alias name")
+		return AliasPage{}, fault.Invalid("the list cursor is not an alias name")
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return AliasPage{}, err
 	}
-	prefix := aliasPrefix(tenant)
+	prefix := paths.Aliases(tenant)
 	if after != "" {
 		after = prefix + after
 	}
 	paths, err := st.List(ctx, prefix, after, limit)
 	if err != nil {
-		return AliasPage{}, storageErr(err)
+		return AliasPage{}, fault.Storage(err)
 	}
 	page := AliasPage{Aliases: make([]Alias, 0, len(paths))}
 	for _, p := range paths {
@@ -168,9 +169,9 @@ func (s *Service) aliasArgs(tenant, alias string) (storage.Backend, string, erro
 	}
 	name, ok := cutAlias(alias)
 	if !ok || !ValidName(name) {
-		return nil, "", invalid("alias %q is invalid: use %q followed by "+nameRule, alias, AliasPrefix)
+		return nil, "", fault.Invalid("alias %q is invalid: use %q followed by "+nameRule, alias, AliasPrefix)
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, "", err
 	}

@@ -109,7 +109,7 @@ type RestoreRequest struct {
 // does not let the key out refuses (key_not_exportable).
 func (s *Service) Backup(ctx context.Context, tenant, ref string, req BackupRequest) ([]byte, error) {
 	if len(req.Password) < MinBackupPassword || len(req.Password) > MaxBackupPassword {
-		return nil, invalid("the backup password must be %d to %d bytes", MinBackupPassword, MaxBackupPassword)
+		return nil, fault.Invalid("the backup password must be %d to %d bytes", MinBackupPassword, MaxBackupPassword)
 	}
 	_, r, err := s.readRecord(ctx, tenant, ref)
 	if err != nil {
@@ -155,9 +155,9 @@ func (s *Service) Restore(ctx context.Context, tenant string, req RestoreRequest
 		}
 	}
 	if len(req.Password) == 0 || len(req.Password) > MaxBackupPassword {
-		return KeyInfo{}, invalid("the backup password must be 1 to %d bytes", MaxBackupPassword)
+		return KeyInfo{}, fault.Invalid("the backup password must be 1 to %d bytes", MaxBackupPassword)
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return KeyInfo{}, err
 	}

@@ -9,43 +9,6 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 )
 
-func TestCacheClockEviction(t *testing.T) {
-	c := newCache[int](3)
-	k := func(i int) ckey { return ckey{"t", fmt.Sprint(i)} }
-	for i := range 3 {
-		c.add(k(i), i, c.generation())
-	}
-	c.get(k(0)) // recently used: survives the next eviction
-	c.add(k(3), 3, c.generation())
-	if c.len() != 3 {
-		t.Fatalf("len %d, want 3", c.len())
-	}
-	if _, ok := c.get(k(0)); !ok {
-		t.Error("evicted the referenced entry")
-	}
-	if _, ok := c.get(k(1)); ok {
-		t.Error("kept the unreferenced entry the hand reached first")
-	}
-	c.remove(k(2))
-	if _, ok := c.get(k(2)); ok || c.len() != 2 {
-		t.Fatalf("remove: len %d", c.len())
-	}
-	c.add(k(4), 4, c.generation()) // reuses the freed slot
-	if v, ok := c.get(k(4)); !ok || v != 4 || c.len() != 3 {
-		t.Fatalf("after reuse: %d %v len %d", v, ok, c.len())
-	}
-	stale := c.generation()
-	c.remove(k(9))
-	c.add(k(5), 5, stale)
-	if _, ok := c.get(k(5)); ok {
-		t.Error("cached a value loaded before a change")
-	}
-	c.clear()
-	if _, ok := c.get(k(0)); ok || c.len() != 0 {
-		t.Error("clear left entries")
-	}
-}
-
 func TestHotPathReadsStorageOnce(t *testing.T) {
 	s, st, _ := newTestService(t)
 	mustCreate(t, s, "acme", "k", device.SM4)
@@ -97,7 +60,7 @@ func TestCacheIsBounded(t *testing.T) {
 			if _, err := s.Decrypt(ctx, "acme", fmt.Sprintf("k%d", i), DecryptRequest{Ciphertext: ct}); err != nil {
 				t.Fatalf("round %d key %d: %v", round, i, err)
 			}
-			if n := s.keys.len(); n > 5 {
+			if n := s.keys.Len(); n > 5 {
 				t.Fatalf("%d cached keys, bound 5", n)
 			}
 		}
@@ -173,7 +136,7 @@ func TestConcurrentUseAndChange(t *testing.T) {
 		}
 	})
 	wg.Wait()
-	if n := s.keys.len(); n > 2 {
+	if n := s.keys.Len(); n > 2 {
 		t.Fatalf("%d cached keys, bound 2", n)
 	}
 }

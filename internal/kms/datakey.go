@@ -9,6 +9,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // DataKeyKind is the kind of data key to generate.
@@ -91,7 +92,7 @@ func (s *Service) dataKey(ctx context.Context, e *entry, ref string, req DataKey
 		}
 		out.PublicKey = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 	default:
-		return DataKey{}, invalid("unknown data key kind %q; use %q or %q", req.Kind, DataKeySM4, DataKeySM2)
+		return DataKey{}, fault.Invalid("unknown data key kind %q; use %q or %q", req.Kind, DataKeySM4, DataKeySM2)
 	}
 	wrapped, err := s.encrypt(ctx, e, ref, EncryptRequest{Plaintext: pt, AAD: req.AAD, Version: req.Version, Derivation: req.Derivation, SM2Format: req.SM2Format})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // Derivation names a key derived from a derived=true sm4 key ("one device,
@@ -38,13 +39,13 @@ const (
 
 func (d *Derivation) check() error {
 	if d.DeviceID == "" {
-		return invalid("a derivation needs a device id")
+		return fault.Invalid("a derivation needs a device id")
 	}
 	if d.Session != "" && d.Business == "" {
-		return invalid("a derivation with a session needs a business type")
+		return fault.Invalid("a derivation with a session needs a business type")
 	}
 	if len(d.DeviceID) > maxDerivePart || len(d.Business) > maxDerivePart || len(d.Session) > maxDerivePart {
-		return invalid("device id, business type and session are at most %d bytes", maxDerivePart)
+		return fault.Invalid("device id, business type and session are at most %d bytes", maxDerivePart)
 	}
 	return nil
 }
@@ -69,7 +70,7 @@ func (s *Service) keyFor(ctx context.Context, e *entry, ref string, v int, d *De
 		return e.versions[v-1], nil
 	}
 	if !e.derived {
-		return nil, invalid("key %q is not a derived key; omit the derivation", ref)
+		return nil, fault.Invalid("key %q is not a derived key; omit the derivation", ref)
 	}
 	if err := d.check(); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // SM2Format selects the form of an SM2 ciphertext payload.
@@ -147,7 +148,7 @@ func (s *Service) encrypt(ctx context.Context, e *entry, ref string, req Encrypt
 		return s.encryptSM2(e, v, req)
 	}
 	if req.SM2Format != "" {
-		return "", invalid("an SM2 ciphertext format applies to sm2 keys only")
+		return "", fault.Invalid("an SM2 ciphertext format applies to sm2 keys only")
 	}
 	k, err := s.keyFor(ctx, e, ref, v, req.Derivation)
 	if err != nil {
@@ -186,10 +187,10 @@ func (s *Service) sealSM4(ctx context.Context, k device.Key, v int, plaintext, a
 
 func (s *Service) encryptSM2(e *entry, v int, req EncryptRequest) (string, error) {
 	if len(req.AAD) > 0 || req.Derivation != nil {
-		return "", invalid("sm2 keys take no aad and no derivation")
+		return "", fault.Invalid("sm2 keys take no aad and no derivation")
 	}
 	if len(req.Plaintext) == 0 {
-		return "", invalid("SM2 encryption needs a non-empty plaintext")
+		return "", fault.Invalid("SM2 encryption needs a non-empty plaintext")
 	}
 	var (
 		payload []byte
@@ -201,7 +202,7 @@ func (s *Service) encryptSM2(e *entry, v int, req EncryptRequest) (string, error
 	case SM2C1C3C2:
 		payload, err = sm2.Encrypt(s.rand, e.pubs[v-1], req.Plaintext, sm2.NewPlainEncrypterOpts(sm2.MarshalUncompressed, sm2.C1C3C2))
 	default:
-		return "", invalid("unknown SM2 ciphertext format %q; use %q or %q", req.SM2Format, SM2ASN1, SM2C1C3C2)
+		return "", fault.Invalid("unknown SM2 ciphertext format %q; use %q or %q", req.SM2Format, SM2ASN1, SM2C1C3C2)
 	}
 	if err != nil {
 		return "", deviceErr(err)
@@ -219,7 +220,7 @@ func (s *Service) decrypt(ctx context.Context, e *entry, ref string, req Decrypt
 	}
 	if e.typ == device.SM2 {
 		if len(req.AAD) > 0 || req.Derivation != nil {
-			return nil, invalid("sm2 keys take no aad and no derivation")
+			return nil, fault.Invalid("sm2 keys take no aad and no derivation")
 		}
 		pt, err := e.versions[v-1].(device.Decrypter).Decrypt(ctx, payload)
 		if err != nil {

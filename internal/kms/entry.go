@@ -11,6 +11,7 @@ import (
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // entry is a cached key: what the crypto operations need, with every
@@ -91,8 +92,8 @@ func (s *Service) open(ctx context.Context, r *record) (*entry, error) {
 // lookup returns the cached key ref (a key name or alias) of tenant,
 // loading it on a miss.
 func (s *Service) lookup(ctx context.Context, tenant, ref string) (*entry, error) {
-	if _, ok := s.store.Get(); !ok {
-		return nil, errSealed
+	if _, err := s.store.Backend(); err != nil {
+		return nil, err
 	}
 	name := ref
 	if alias, ok := cutAlias(ref); ok {
@@ -101,7 +102,7 @@ func (s *Service) lookup(ctx context.Context, tenant, ref string) (*entry, error
 			return nil, err
 		}
 	}
-	if e, ok := s.keys.get(ckey{tenant, name}); ok {
+	if e, ok := s.keys.Get(paths.Key{Tenant: tenant, Name: name}); ok {
 		return e, nil
 	}
 	return s.load(ctx, tenant, name, ref)
@@ -131,8 +132,8 @@ func (s *Service) load(ctx context.Context, tenant, name, ref string) (*entry, e
 	if err := checkName(name); err != nil {
 		return nil, err
 	}
-	gen := s.keys.generation() // before the seal check: see cache
-	st, err := s.backend()
+	gen := s.keys.Generation() // before the seal check: see cache
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -149,13 +150,13 @@ func (s *Service) load(ctx context.Context, tenant, name, ref string) (*entry, e
 		e.tenant, e.name = tenant, name
 		e.budgets = make([]atomic.Pointer[budget], len(r.Versions))
 	}
-	s.keys.add(ckey{tenant, name}, e, gen)
+	s.keys.Add(paths.Key{Tenant: tenant, Name: name}, e, gen)
 	return e, nil
 }
 
 // resolveAlias returns the key name an alias points to.
 func (s *Service) resolveAlias(ctx context.Context, tenant, alias, ref string) (string, error) {
-	if name, ok := s.aliases.get(ckey{tenant, alias}); ok {
+	if name, ok := s.aliases.Get(paths.Alias{Tenant: tenant, Name: alias}); ok {
 		return name, nil
 	}
 	if err := checkTenant(tenant); err != nil {
@@ -164,8 +165,8 @@ func (s *Service) resolveAlias(ctx context.Context, tenant, alias, ref string) (
 	if !ValidName(alias) {
 		return "", errKeyNotFound(ref)
 	}
-	gen := s.aliases.generation()
-	st, err := s.backend()
+	gen := s.aliases.Generation()
+	st, err := s.store.Backend()
 	if err != nil {
 		return "", err
 	}
@@ -176,18 +177,18 @@ func (s *Service) resolveAlias(ctx context.Context, tenant, alias, ref string) (
 	if err != nil {
 		return "", err
 	}
-	s.aliases.add(ckey{tenant, alias}, a.Target, gen)
+	s.aliases.Add(paths.Alias{Tenant: tenant, Name: alias}, a.Target, gen)
 	return a.Target, nil
 }
 
 // loadAlias reads an alias record; an absent alias is storage.ErrNotFound.
 func loadAlias(ctx context.Context, st storage.Backend, tenant, alias string) (*aliasRecord, error) {
-	b, err := st.Get(ctx, aliasPath(tenant, alias))
+	b, err := st.Get(ctx, paths.Alias{Tenant: tenant, Name: alias}.String())
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, err
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	var a aliasRecord
 	if err := json.Unmarshal(b, &a); err != nil {
@@ -204,7 +205,7 @@ func (e *entry) encryptVersion(ref string, v int) (int, error) {
 	case v == 0:
 		return len(e.versions), nil
 	case v < 0 || v > len(e.versions):
-		return 0, invalid("key %q has no version %d", ref, v)
+		return 0, fault.Invalid("key %q has no version %d", ref, v)
 	case v < e.minEnc:
 		return 0, fault.New(fault.KeyVersionTooOld, "version %d of key %q is below its minimum encryption version %d", v, ref, e.minEnc)
 	}
@@ -218,7 +219,7 @@ func (e *entry) verifyVersion(ref string, v int) (int, error) {
 	case v == 0:
 		return len(e.versions), nil
 	case v < 0 || v > len(e.versions):
-		return 0, invalid("key %q has no version %d", ref, v)
+		return 0, fault.Invalid("key %q has no version %d", ref, v)
 	case v < e.minDec:
 		return 0, keyVersionTooOld(ref, v, e.minDec)
 	}

@@ -7,29 +7,13 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 )
 
-var (
-	errSealed = fault.New(fault.Sealed, "mima is sealed")
-	// errDecrypt is the only answer to a ciphertext that does not decrypt,
-	// whatever the reason: it must not help an attacker.
-	errDecrypt = fault.New(fault.DecryptFailed, "the ciphertext could not be decrypted")
-)
+// errDecrypt is the only answer to a ciphertext that does not decrypt,
+// whatever the reason: it must not help an attacker.
+var errDecrypt = fault.New(fault.DecryptFailed, "the ciphertext could not be decrypted")
 
 // errKeyNotFound is the same for an absent key and another tenant's key.
 func errKeyNotFound(ref string) error {
 	return fault.New(fault.KeyNotFound, "key %q not found", ref)
-}
-
-func invalid(format string, args ...any) error {
-	return fault.New(fault.InvalidArgument, format, args...)
-}
-
-// storageErr passes on errors that already carry a code (the barrier's
-// "sealed") and marks others as a storage failure.
-func storageErr(err error) error {
-	if _, ok := fault.As(err); ok {
-		return err
-	}
-	return fault.Wrap(err, fault.StorageFailure, "the key store is unavailable")
 }
 
 // deviceErr reports a failure of the device or of the random source: not

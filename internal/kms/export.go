@@ -72,7 +72,7 @@ func (s *Service) Export(ctx context.Context, tenant, ref string, req ExportRequ
 	case v == 0:
 		v = r.latest()
 	case v < 0 || v > r.latest():
-		return ExportedKey{}, invalid("key %q has no version %d", ref, v)
+		return ExportedKey{}, fault.Invalid("key %q has no version %d", ref, v)
 	case v < r.MinDecryptionVersion:
 		return ExportedKey{}, keyVersionTooOld(ref, v, r.MinDecryptionVersion)
 	}
@@ -108,7 +108,7 @@ func errDeviceKeepsKey(ref string) error {
 // type t (see ExportedKey).
 func exportForm(t device.KeyType, format SM2Format) (device.SM2Form, error) {
 	if t == device.SM2 && format != "" {
-		return 0, invalid("an SM2 ciphertext format applies to sm4 and hmac-sm3 keys; sm2 keys are exported as enveloped keys")
+		return 0, fault.Invalid("an SM2 ciphertext format applies to sm4 and hmac-sm3 keys; sm2 keys are exported as enveloped keys")
 	}
 	return sm2Form(format)
 }
@@ -121,7 +121,7 @@ func sm2Form(format SM2Format) (device.SM2Form, error) {
 	case SM2C1C3C2:
 		return device.SM2C1C3C2, nil
 	}
-	return 0, invalid("unknown SM2 ciphertext format %q; use %q or %q", format, SM2ASN1, SM2C1C3C2)
+	return 0, fault.Invalid("unknown SM2 ciphertext format %q; use %q or %q", format, SM2ASN1, SM2C1C3C2)
 }
 
 // parseWrappingKey reads a caller's SM2 public key: one PEM block
@@ -129,14 +129,14 @@ func sm2Form(format SM2Format) (device.SM2Form, error) {
 func parseWrappingKey(s string) (*ecdsa.PublicKey, error) {
 	block, rest := pem.Decode([]byte(s))
 	if block == nil || block.Type != "PUBLIC KEY" || strings.TrimSpace(string(rest)) != "" {
-		return nil, invalid(`the wrapping public key must be a single PEM block "PUBLIC KEY" (SubjectPublicKeyInfo)`)
+		return nil, fault.Invalid(`the wrapping public key must be a single PEM block "PUBLIC KEY" (SubjectPublicKeyInfo)`)
 	}
 	pub, err := smx509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {
 		return nil, fault.Wrap(err, fault.InvalidArgument, "the wrapping public key is not a valid SubjectPublicKeyInfo")
 	}
 	if !sm2.IsSM2PublicKey(pub) {
-		return nil, invalid("the wrapping public key must be an SM2 key (curve 1.2.156.10197.1.301), not %s", device.DescribeKey(pub))
+		return nil, fault.Invalid("the wrapping public key must be an SM2 key (curve 1.2.156.10197.1.301), not %s", device.DescribeKey(pub))
 	}
 	return pub.(*ecdsa.PublicKey), nil
 }

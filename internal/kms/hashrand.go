@@ -5,6 +5,8 @@ import (
 	"io"
 
 	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // MaxRandom is the most bytes Random returns at once.
@@ -42,7 +44,7 @@ func (s *Service) Random(_ context.Context, tenant string, n int) ([]byte, error
 		return nil, err
 	}
 	if n < 1 || n > MaxRandom {
-		return nil, invalid("ask for 1 to %d random bytes", MaxRandom)
+		return nil, fault.Invalid("ask for 1 to %d random bytes", MaxRandom)
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(s.rand, b); err != nil {
@@ -56,8 +58,8 @@ func (s *Service) keyless(tenant string) error {
 	if err := checkTenant(tenant); err != nil {
 		return err
 	}
-	if _, ok := s.store.Get(); !ok {
-		return errSealed
+	if _, err := s.store.Backend(); err != nil {
+		return err
 	}
 	return nil
 }

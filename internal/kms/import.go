@@ -124,7 +124,7 @@ func (s *Service) ImportParams(ctx context.Context, tenant, ref string) (ImportP
 		{Key: importPath(tenant, token), Value: b},
 		{Key: duePath(dueImport, tok.ExpiresAt, tenant, token), Value: []byte{}},
 	}); err != nil {
-		return ImportParams{}, storageErr(err)
+		return ImportParams{}, fault.Storage(err)
 	}
 	return ImportParams{
 		Token: token, PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
@@ -184,7 +184,7 @@ func (s *Service) Import(ctx context.Context, tenant, ref string, req ImportRequ
 		})
 	})
 	if err != nil {
-		return KeyInfo{}, storageErr(err)
+		return KeyInfo{}, fault.Storage(err)
 	}
 	defer clear(tok.WrappingKey)
 	now := s.now().UTC()
@@ -234,7 +234,7 @@ func loadImportToken(ctx context.Context, st storage.Backend, tenant, token stri
 		return nil, errTokenInvalid
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	defer clear(b)
 	var tok importToken

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // jobPage is how many schedule entries RunJobs lists at a time.
@@ -30,7 +31,7 @@ type JobReport struct {
 // expired unused is deleted with its wrapping key.
 func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error) {
 	var rep JobReport
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return rep, err
 	}
@@ -40,7 +41,7 @@ func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error)
 		for {
 			paths, err := st.List(ctx, prefix, after, jobPage)
 			if err != nil {
-				return rep, storageErr(err)
+				return rep, fault.Storage(err)
 			}
 			done := len(paths) < jobPage
 			for _, p := range paths {
@@ -120,7 +121,7 @@ func destroy(ctx context.Context, st storage.Backend, tenant string, r *record, 
 		return fmt.Errorf("kms: encoding tombstone: %w", err)
 	}
 	return st.Batch(ctx, []storage.Op{
-		{Key: keyPath(tenant, r.Name), Delete: true},
+		{Key: paths.Key{Tenant: tenant, Name: r.Name}.String(), Delete: true},
 		{Key: tombstonePath(tenant, r.Name), Value: tb},
 		{Key: due, Delete: true},
 	})

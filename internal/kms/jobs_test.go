@@ -10,6 +10,7 @@ import (
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 const day = 24 * time.Hour
@@ -58,7 +59,7 @@ func TestRunJobsDestroysDueKeys(t *testing.T) {
 		t.Fatalf("cancelled deletion destroyed the key: %v", err)
 	}
 
-	if _, err := st.Get(ctx, keyPath("acme", "doomed")); !errors.Is(err, storage.ErrNotFound) {
+	if _, err := st.Get(ctx, paths.Key{Tenant: "acme", Name: "doomed"}.String()); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("record still stored: %v", err)
 	}
 	tb, err := st.Get(ctx, tombstonePath("acme", "doomed"))

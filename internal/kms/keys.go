@@ -11,6 +11,7 @@ import (
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // Limits on key metadata.
@@ -55,21 +56,21 @@ func (req *CreateRequest) check() error {
 		return err
 	}
 	if len(req.Description) > maxDescription {
-		return invalid("the description is longer than %d bytes", maxDescription)
+		return fault.Invalid("the description is longer than %d bytes", maxDescription)
 	}
 	if len(req.Tags) > maxTags {
-		return invalid("a key has at most %d tags", maxTags)
+		return fault.Invalid("a key has at most %d tags", maxTags)
 	}
 	for k, v := range req.Tags {
 		if k == "" || len(k) > maxTagKey || len(v) > maxTagValue {
-			return invalid("tag keys are 1 to %d bytes and values at most %d bytes", maxTagKey, maxTagValue)
+			return fault.Invalid("tag keys are 1 to %d bytes and values at most %d bytes", maxTagKey, maxTagValue)
 		}
 	}
 	if req.Derived && typeBit(req.Type)&(tSM4|tZUC) == 0 {
-		return invalid("only sm4, zuc-128 and zuc-256 keys can be derived keys")
+		return fault.Invalid("only sm4, zuc-128 and zuc-256 keys can be derived keys")
 	}
 	if req.AutoRotatePeriod != 0 && req.AutoRotatePeriod < MinAutoRotatePeriod {
-		return invalid("the automatic rotation period must be 0 (off) or at least %s", MinAutoRotatePeriod)
+		return fault.Invalid("the automatic rotation period must be 0 (off) or at least %s", MinAutoRotatePeriod)
 	}
 	return nil
 }
@@ -81,10 +82,10 @@ func (s *Service) checkDevice(name string) error {
 	}
 	p, ok := s.dev.(device.Placer)
 	if !ok {
-		return invalid("no device %q: this server has one key device; configure devices to place keys", name)
+		return fault.Invalid("no device %q: this server has one key device; configure devices to place keys", name)
 	}
 	if !slices.Contains(p.Members(), name) {
-		return invalid("no device %q; the devices are %s", name, strings.Join(p.Members(), ", "))
+		return fault.Invalid("no device %q; the devices are %s", name, strings.Join(p.Members(), ", "))
 	}
 	return nil
 }
@@ -101,7 +102,7 @@ func (s *Service) Create(ctx context.Context, tenant string, req CreateRequest) 
 	if err := s.checkDevice(req.Device); err != nil {
 		return KeyInfo{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return KeyInfo{}, err
 	}
@@ -139,7 +140,7 @@ func (s *Service) saveNew(ctx context.Context, st storage.Backend, tenant string
 	}
 	return s.atomic(ctx, st, tenant, r.Name, func(tx storage.Backend) error {
 		if limit > 0 {
-			held, err := tx.List(ctx, keyPrefix(tenant), "", int(limit))
+			held, err := tx.List(ctx, paths.Keys(tenant), "", int(limit))
 			if err != nil {
 				return err
 			}
@@ -147,7 +148,7 @@ func (s *Service) saveNew(ctx context.Context, st storage.Backend, tenant string
 				return fault.New(fault.QuotaExceeded, "tenant %q holds %d keys, its quota (max_keys)", tenant, limit)
 			}
 		}
-		if ok, err := exists(ctx, tx, keyPath(tenant, r.Name)); err != nil {
+		if ok, err := exists(ctx, tx, paths.Key{Tenant: tenant, Name: r.Name}.String()); err != nil {
 			return err
 		} else if ok {
 			return fault.New(fault.AlreadyExists, "key %q already exists%s", r.Name, hint)
@@ -232,10 +233,10 @@ func (s *Service) SetMinVersions(ctx context.Context, tenant, ref string, mv Min
 			enc = dec // raising the decryption floor raises the encryption floor with it
 		}
 		if dec < 1 || dec > r.latest() || enc < 1 || enc > r.latest() {
-			return invalid("minimum versions must be between 1 and the latest version %d", r.latest())
+			return fault.Invalid("minimum versions must be between 1 and the latest version %d", r.latest())
 		}
 		if enc < dec {
-			return invalid("the minimum encryption version cannot be below the minimum decryption version")
+			return fault.Invalid("the minimum encryption version cannot be below the minimum decryption version")
 		}
 		r.MinDecryptionVersion, r.MinEncryptionVersion = dec, enc
 		return nil
@@ -272,7 +273,7 @@ func (s *Service) ScheduleDeletion(ctx context.Context, tenant, ref string, days
 		days = DefaultDeletionDays
 	}
 	if days < MinDeletionDays || days > MaxDeletionDays {
-		return KeyInfo{}, invalid("the deletion waiting period must be %d to %d days", MinDeletionDays, MaxDeletionDays)
+		return KeyInfo{}, fault.Invalid("the deletion waiting period must be %d to %d days", MinDeletionDays, MaxDeletionDays)
 	}
 	return s.update(ctx, tenant, ref, func(r *record, now time.Time) error {
 		if r.State == PendingDeletion {
@@ -288,7 +289,7 @@ func (s *Service) ScheduleDeletion(ctx context.Context, tenant, ref string, days
 func (s *Service) CancelDeletion(ctx context.Context, tenant, ref string) (KeyInfo, error) {
 	return s.update(ctx, tenant, ref, func(r *record, _ time.Time) error {
 		if r.State != PendingDeletion {
-			return invalid("key %q is not pending deletion", ref)
+			return fault.Invalid("key %q is not pending deletion", ref)
 		}
 		r.State, r.DeletionDate = Disabled, nil
 		return nil
@@ -330,9 +331,9 @@ func (s *Service) update(ctx context.Context, tenant, ref string, change func(r 
 // committed, drops the cached copy of key name.
 func (s *Service) atomic(ctx context.Context, st storage.Backend, tenant, name string, fn func(tx storage.Backend) error) error {
 	if err := storage.Atomic(ctx, st, fn); err != nil {
-		return storageErr(err)
+		return fault.Storage(err)
 	}
-	s.keys.remove(ckey{tenant, name})
+	s.keys.Remove(paths.Key{Tenant: tenant, Name: name})
 	return nil
 }
 
@@ -351,7 +352,7 @@ func (s *Service) resolveForWrite(ctx context.Context, tenant, ref string) (stor
 	if err := checkTenant(tenant); err != nil {
 		return nil, "", err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, "", err
 	}

@@ -45,7 +45,7 @@
 //
 // Crypto operations never read storage for a cached key: the first use of
 // a key opens every version on the device and caches the result, bounded
-// by WithCacheSize and evicted with the CLOCK algorithm. Any change to a
+// by WithCacheSize and evicted with the CLOCK algorithm (internal/cache). Any change to a
 // key or alias drops its cache entry; Forget does the same for changes
 // made by another node; Sealed drops everything.
 package kms
@@ -56,13 +56,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/cache"
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // DefaultCacheSize is the default bound on cached keys (and on cached
 // aliases).
-const DefaultCacheSize = 100_000
+const DefaultCacheSize = cache.DefaultSize
 
 // Service is the key service. It is safe for concurrent use. It implements
 // sealstate.Component: it serves requests only between Unsealed and Sealed.
@@ -74,10 +76,10 @@ type Service struct {
 	backupIter int
 	nonceLimit uint64
 
-	store   storage.Slot // empty while sealed
-	keys    *cache[*entry]
-	aliases *cache[string] // alias -> key name
-	budgets sync.Map       // bkey -> *budget: the nonces this node reserved
+	store   storage.Slot // empty while sealed; purges the caches
+	keys    *cache.Cache[paths.Key, *entry]
+	aliases *cache.Cache[paths.Alias, string] // -> key name
+	budgets sync.Map                          // bkey -> *budget: the nonces this node reserved
 
 	keyQuota  func(ctx context.Context, tenant string) (int64, error) // nil: no quotas
 	creations sync.Map                                                // tenant -> *sync.Mutex, under a key quota
@@ -117,38 +119,25 @@ func New(dev device.Device, opts ...Option) *Service {
 	if s.cacheSize < 1 {
 		s.cacheSize = DefaultCacheSize
 	}
-	s.keys = newCache[*entry](s.cacheSize)
-	s.aliases = newCache[string](s.cacheSize)
+	s.keys = cache.New[paths.Key, *entry](s.cacheSize, paths.ParseKey)
+	s.aliases = cache.New[paths.Alias, string](s.cacheSize, paths.ParseAlias)
+	s.store.Purges(s)
 	return s
 }
 
 // Unsealed starts serving with store (the barrier) as the key store.
-func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
-	s.keys.clear()
-	s.aliases.clear()
-	s.store.Set(store)
-	return nil
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
+	return s.store.Unsealed(ctx, store)
 }
 
 // Sealed stops serving and drops every cached key and alias. Requests fail
 // with fault code "sealed" until the next Unsealed. The nonces this node
 // reserved and did not use go back to the stored counts where they can.
 func (s *Service) Sealed() {
-	st, ok := s.store.Get()
-	s.store.Set(nil)
-	if ok {
+	st, err := s.store.Backend()
+	s.store.Sealed()
+	if err == nil {
 		s.releaseBudgets(st)
 	}
 	s.budgets.Clear()
-	s.keys.clear()
-	s.aliases.clear()
-}
-
-// backend returns the store, or errSealed.
-func (s *Service) backend() (storage.Backend, error) {
-	b, ok := s.store.Get()
-	if !ok {
-		return nil, errSealed
-	}
-	return b, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // List page sizes.
@@ -61,9 +62,9 @@ func (s *Service) List(ctx context.Context, tenant string, opts ListOptions) (Ke
 		return KeyPage{}, err
 	}
 	if opts.After != "" && !ValidName(opts.After) {
-		return KeyPage{}, invalid("the list cursor is not a key name")
+		return KeyPage{}, fault.Invalid("the list cursor is not a key name")
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return KeyPage{}, err
 	}
@@ -71,14 +72,14 @@ func (s *Service) List(ctx context.Context, tenant string, opts ListOptions) (Ke
 	if opts.filtered() {
 		scan = MaxListLimit
 	}
-	prefix := keyPrefix(tenant)
+	prefix := paths.Keys(tenant)
 	after := ""
 	if opts.After != "" {
 		after = prefix + opts.After
 	}
 	paths, err := st.List(ctx, prefix, after, scan)
 	if err != nil {
-		return KeyPage{}, storageErr(err)
+		return KeyPage{}, fault.Storage(err)
 	}
 	page := KeyPage{Keys: []KeyInfo{}}
 	examined := 0
@@ -112,7 +113,7 @@ func pageLimit(limit int) (int, error) {
 	case limit == 0:
 		return DefaultListLimit, nil
 	case limit < 0 || limit > MaxListLimit:
-		return 0, invalid("the page size must be 1 to %d", MaxListLimit)
+		return 0, fault.Invalid("the page size must be 1 to %d", MaxListLimit)
 	}
 	return limit, nil
 }

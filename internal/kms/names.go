@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // AliasPrefix starts every alias name: "alias:<name>" may be given
@@ -40,14 +41,14 @@ func cutAlias(ref string) (string, bool) { return strings.CutPrefix(ref, AliasPr
 
 func checkTenant(tenant string) error {
 	if !authn.ValidName(tenant) {
-		return invalid("invalid tenant name")
+		return fault.Invalid("invalid tenant name")
 	}
 	return nil
 }
 
 func checkName(name string) error {
 	if !ValidName(name) {
-		return invalid("key name %q is invalid: use "+nameRule, name)
+		return fault.Invalid("key name %q is invalid: use "+nameRule, name)
 	}
 	return nil
 }
@@ -60,10 +61,6 @@ const (
 	dueImport  = "import"
 )
 
-func keyPrefix(tenant string) string           { return "t/" + tenant + "/keys/" }
-func keyPath(tenant, name string) string       { return keyPrefix(tenant) + name }
-func aliasPrefix(tenant string) string         { return "t/" + tenant + "/aliases/" }
-func aliasPath(tenant, alias string) string    { return aliasPrefix(tenant) + alias }
 func tombstonePath(tenant, name string) string { return "t/" + tenant + "/destroyed/" + name }
 func importPath(tenant, token string) string   { return "t/" + tenant + "/import/" + token }
 

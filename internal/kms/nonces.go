@@ -7,6 +7,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // The nonce budget of SM4-GCM key versions.
@@ -148,7 +149,7 @@ func (s *Service) spend(ctx context.Context, e *entry, ref string, v int, latest
 // keys never wait, and a concurrent change of this record makes it read
 // again (and find, often, that another caller reserved meanwhile).
 func (s *Service) reserve(ctx context.Context, b *budget, seen *nonceBlock, ref string, latest bool) (int, error) {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return 0, err
 	}
@@ -202,10 +203,10 @@ func (s *Service) reserve(ctx context.Context, b *budget, seen *nonceBlock, ref 
 		return save(ctx, tx, tenant, r, oldDue)
 	})
 	if err != nil {
-		return 0, storageErr(err)
+		return 0, fault.Storage(err)
 	}
 	if rotated {
-		s.keys.remove(ckey{tenant, name})
+		s.keys.Remove(paths.Key{Tenant: tenant, Name: name})
 	}
 	if blk != nil {
 		nb.blk.Store(blk)
@@ -216,7 +217,7 @@ func (s *Service) reserve(ctx context.Context, b *budget, seen *nonceBlock, ref 
 // entryWith returns the entry of a key that has version v, reading it
 // from storage if the cached one is older.
 func (s *Service) entryWith(ctx context.Context, tenant, name, ref string, v int) (*entry, error) {
-	if e, ok := s.keys.get(ckey{tenant, name}); ok && len(e.versions) >= v {
+	if e, ok := s.keys.Get(paths.Key{Tenant: tenant, Name: name}); ok && len(e.versions) >= v {
 		return e, nil
 	}
 	return s.load(ctx, tenant, name, ref)
@@ -246,7 +247,7 @@ type spare struct{ end, unused uint64 }
 // after it, gives its unused nonces back to the stored count. It is best
 // effort: what it cannot give back stays counted, which is safe.
 func (s *Service) releaseBudgets(st storage.Backend) {
-	spares := map[ckey]map[int]spare{}
+	spares := map[paths.Key]map[int]spare{}
 	s.budgets.Range(func(k, v any) bool {
 		bk := k.(bkey)
 		blk := v.(*budget).blk.Load()
@@ -259,7 +260,7 @@ func (s *Service) releaseBudgets(st storage.Backend) {
 		if spent == blk.size {
 			return true
 		}
-		ck := ckey{bk.tenant, bk.name}
+		ck := paths.Key{Tenant: bk.tenant, Name: bk.name}
 		if spares[ck] == nil {
 			spares[ck] = map[int]spare{}
 		}
@@ -283,9 +284,9 @@ func (s *Service) releaseBudgets(st storage.Backend) {
 // by compare-and-swap: a count that another node raised meanwhile no
 // longer ends with the block and keeps it. It is best effort; see
 // releaseBudgets.
-func giveBack(ctx context.Context, st storage.Backend, k ckey, byVersion map[int]spare) {
+func giveBack(ctx context.Context, st storage.Backend, k paths.Key, byVersion map[int]spare) {
 	_ = storage.Atomic(ctx, st, func(tx storage.Backend) error {
-		r, err := loadRecord(ctx, tx, k.tenant, k.name, k.name)
+		r, err := loadRecord(ctx, tx, k.Tenant, k.Name, k.Name)
 		if err != nil {
 			return err
 		}
@@ -300,8 +301,8 @@ func giveBack(ctx context.Context, st storage.Backend, k ckey, byVersion map[int
 		if !changed {
 			return nil
 		}
-		due := r.dueEntry(k.tenant)
-		return save(ctx, tx, k.tenant, r, due)
+		due := r.dueEntry(k.Tenant)
+		return save(ctx, tx, k.Tenant, r, due)
 	})
 }
 

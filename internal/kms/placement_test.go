@@ -100,7 +100,7 @@ func TestRestoreKeepsPlacement(t *testing.T) {
 
 func (s *Service) mustStore(t *testing.T) storage.Backend {
 	t.Helper()
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // State is the lifecycle state of a key.
@@ -121,7 +123,7 @@ func (r *record) writeOps(tenant, oldDue string) ([]storage.Op, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kms: encoding key record: %w", err)
 	}
-	ops := []storage.Op{{Key: keyPath(tenant, r.Name), Value: b}}
+	ops := []storage.Op{{Key: paths.Key{Tenant: tenant, Name: r.Name}.String(), Value: b}}
 	if due := r.dueEntry(tenant); due != oldDue {
 		if oldDue != "" {
 			ops = append(ops, storage.Op{Key: oldDue, Delete: true})
@@ -135,12 +137,12 @@ func (r *record) writeOps(tenant, oldDue string) ([]storage.Op, error) {
 
 // loadRecord reads a key record; an absent key is key_not_found for ref.
 func loadRecord(ctx context.Context, st storage.Backend, tenant, name, ref string) (*record, error) {
-	b, err := st.Get(ctx, keyPath(tenant, name))
+	b, err := st.Get(ctx, paths.Key{Tenant: tenant, Name: name}.String())
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, errKeyNotFound(ref)
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	var r record
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -160,7 +162,7 @@ func exists(ctx context.Context, st storage.Backend, path string) (bool, error) 
 		return false, nil
 	}
 	if err != nil {
-		return false, storageErr(err)
+		return false, fault.Storage(err)
 	}
 	return true, nil
 }

@@ -15,11 +15,11 @@ func TestSealedRefusesEverything(t *testing.T) {
 	s, st, _ := newTestService(t)
 	mustCreate(t, s, "acme", "k", device.SM4)
 	ct := mustEncrypt(t, s, "acme", "k", EncryptRequest{Plaintext: []byte("p")})
-	if s.keys.len() == 0 {
+	if s.keys.Len() == 0 {
 		t.Fatal("nothing cached before sealing")
 	}
 	s.Sealed()
-	if s.keys.len() != 0 || s.aliases.len() != 0 {
+	if s.keys.Len() != 0 || s.aliases.Len() != 0 {
 		t.Fatal("Sealed left cached keys")
 	}
 	for _, tc := range []struct {

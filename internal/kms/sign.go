@@ -5,6 +5,7 @@ import (
 	"crypto"
 
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // maxUID is the longest SM2 user identity: its bit length must fit the
@@ -110,7 +111,7 @@ func (s *Service) PublicKey(ctx context.Context, tenant, key string, version int
 		version = len(e.versions)
 	}
 	if version < 0 || version > len(e.versions) {
-		return PublicKey{}, invalid("key %q has no version %d", key, version)
+		return PublicKey{}, fault.Invalid("key %q has no version %d", key, version)
 	}
 	return PublicKey{Key: e.pubs[version-1], Version: version}, nil
 }
@@ -156,15 +157,15 @@ func (s *Service) verify(_ context.Context, e *entry, ref string, req VerifyRequ
 func (e *entry) digest(v int, input []byte, prehashed bool, uid []byte) ([]byte, error) {
 	if prehashed {
 		if len(uid) > 0 {
-			return nil, invalid("a prehashed input already includes the uid; omit the uid")
+			return nil, fault.Invalid("a prehashed input already includes the uid; omit the uid")
 		}
 		if len(input) != 32 {
-			return nil, invalid("a prehashed input must be the 32-byte SM3 e-value, not %d bytes", len(input))
+			return nil, fault.Invalid("a prehashed input must be the 32-byte SM3 e-value, not %d bytes", len(input))
 		}
 		return input, nil
 	}
 	if len(uid) > maxUID {
-		return nil, invalid("the uid is at most %d bytes", maxUID)
+		return nil, fault.Invalid("the uid is at most %d bytes", maxUID)
 	}
 	d, err := device.SM2Digest(e.pubs[v-1], uid, input)
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"io"
 
 	"github.com/emmansun/gmsm/sm2"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // Signer returns a crypto.Signer over the latest version of the sm2 key
@@ -79,7 +81,7 @@ func gmSignOptions(opts crypto.SignerOpts) (uid []byte, whole bool, err error) {
 		return o.UID, true, nil
 	case *sm2.SM2SignerOption:
 		if o != sm2.DefaultSM2SignerOpts {
-			return nil, false, invalid("an sm2.SM2SignerOption other than sm2.DefaultSM2SignerOpts cannot be read: pass kms.MessageOpts")
+			return nil, false, fault.Invalid("an sm2.SM2SignerOption other than sm2.DefaultSM2SignerOpts cannot be read: pass kms.MessageOpts")
 		}
 		return nil, true, nil
 	}

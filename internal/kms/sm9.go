@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"errors"
+	"github.com/mimacrypto/mima/internal/fault"
 
 	"github.com/mimacrypto/mima/internal/device"
 )
@@ -40,7 +41,7 @@ func (s *Service) SM9MasterPublic(ctx context.Context, tenant, ref string, v int
 		v = len(e.versions)
 	}
 	if v < 0 || v > len(e.versions) {
-		return nil, "", 0, invalid("key %q has no version %d", ref, v)
+		return nil, "", 0, fault.Invalid("key %q has no version %d", ref, v)
 	}
 	return e.versions[v-1].(device.SM9Master).MasterPublicKey(), e.typ, v, nil
 }
@@ -65,12 +66,12 @@ func (s *Service) Hold(ctx context.Context, tenant string, req CreateRequest, st
 		return KeyInfo{}, err
 	}
 	if typeBit(req.Type)&tSM9User == 0 {
-		return KeyInfo{}, invalid("only SM9 user keys are held from an extraction, not %s keys", req.Type)
+		return KeyInfo{}, fault.Invalid("only SM9 user keys are held from an extraction, not %s keys", req.Type)
 	}
 	if err := req.check(); err != nil {
 		return KeyInfo{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return KeyInfo{}, err
 	}
@@ -127,7 +128,7 @@ func (s *Service) WrapExtracted(ctx context.Context, t device.KeyType, stored []
 // and device.SM9EncUser).
 func (s *Service) SealExtracted(ctx context.Context, t device.KeyType, stored, password []byte) ([]byte, error) {
 	if len(password) < MinBackupPassword || len(password) > MaxBackupPassword {
-		return nil, invalid("the delivery password must be %d to %d bytes", MinBackupPassword, MaxBackupPassword)
+		return nil, fault.Invalid("the delivery password must be %d to %d bytes", MinBackupPassword, MaxBackupPassword)
 	}
 	b, err := s.dev.Backup(ctx, t, stored)
 	if errors.Is(err, device.ErrNotSupported) {

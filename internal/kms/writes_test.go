@@ -9,6 +9,7 @@ import (
 	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 	"github.com/mimacrypto/mima/internal/storage/storagetest"
 )
 
@@ -21,7 +22,7 @@ const guard = 30 * time.Second
 // the service takes no service-wide write lock.
 func TestWritesToOtherKeysDoNotWait(t *testing.T) {
 	c := clocktest.New(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC))
-	st := storagetest.Park(inmem.New(), func(key string, _ bool) bool { return key == keyPath("acme", "held") })
+	st := storagetest.Park(inmem.New(), func(key string, _ bool) bool { return key == paths.Key{Tenant: "acme", Name: "held"}.String() })
 	s := New(sharedDevice, WithClock(c.Now))
 	if err := s.Unsealed(ctx, st); err != nil {
 		t.Fatal(err)

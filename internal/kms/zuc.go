@@ -2,6 +2,7 @@ package kms
 
 import (
 	"context"
+	"github.com/mimacrypto/mima/internal/fault"
 	"math"
 
 	"github.com/mimacrypto/mima/internal/device"
@@ -90,7 +91,7 @@ func (s *Service) eia3(ctx context.Context, e *entry, ref string, req ZUCRequest
 	case size == 0:
 		size = 4
 	case size != 4 && (e.typ != device.ZUC256 || size != 8 && size != 16):
-		return ZUCResult{}, invalid("mac_size is 4 for zuc-128 keys and 4, 8 or 16 for zuc-256 keys, not %d", size)
+		return ZUCResult{}, fault.Invalid("mac_size is 4 for zuc-128 keys and 4, 8 or 16 for zuc-256 keys, not %d", size)
 	}
 	k, m, v, err := s.zucInput(ctx, e, ref, req)
 	if err != nil {
@@ -129,24 +130,24 @@ func zucMessage(t device.KeyType, req ZUCRequest) (device.ZUCMessage, error) {
 		bits = 8 * len(req.Input)
 	}
 	if bits < 0 || (bits+7)/8 != len(req.Input) {
-		return device.ZUCMessage{}, invalid("bits is %d but the input is %d bytes: the input holds the bits rounded up to whole bytes", req.Bits, len(req.Input))
+		return device.ZUCMessage{}, fault.Invalid("bits is %d but the input is %d bytes: the input holds the bits rounded up to whole bytes", req.Bits, len(req.Input))
 	}
 	m := device.ZUCMessage{IV: req.IV, Data: req.Input, Bits: bits}
 	if t == device.ZUC256 {
 		if len(req.IV) != device.ZUC256IVSize || req.Count != 0 || req.Bearer != 0 || req.Direction != 0 {
-			return m, invalid("zuc-256 keys take a %d-byte iv and no count, bearer or direction", device.ZUC256IVSize)
+			return m, fault.Invalid("zuc-256 keys take a %d-byte iv and no count, bearer or direction", device.ZUC256IVSize)
 		}
 		return m, nil
 	}
 	switch {
 	case req.IV != nil:
-		return m, invalid("zuc-128 keys take count, bearer and direction, not an iv")
+		return m, fault.Invalid("zuc-128 keys take count, bearer and direction, not an iv")
 	case req.Count < 0 || req.Count > math.MaxUint32:
-		return m, invalid("count must be 0 to %d, not %d", uint32(math.MaxUint32), req.Count)
+		return m, fault.Invalid("count must be 0 to %d, not %d", uint32(math.MaxUint32), req.Count)
 	case req.Bearer < 0 || req.Bearer > 31:
-		return m, invalid("bearer must be 0 to 31, not %d", req.Bearer)
+		return m, fault.Invalid("bearer must be 0 to 31, not %d", req.Bearer)
 	case req.Direction != 0 && req.Direction != 1:
-		return m, invalid("direction must be 0 or 1, not %d", req.Direction)
+		return m, fault.Invalid("direction must be 0 or 1, not %d", req.Direction)
 	}
 	m.Count, m.Bearer, m.Direction = uint32(req.Count), uint8(req.Bearer), uint8(req.Direction)
 	return m, nil

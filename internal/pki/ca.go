@@ -6,6 +6,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 )
 
@@ -36,16 +37,16 @@ func (req *CreateCARequest) check(defaultTTL time.Duration) (Config, error) {
 		return Config{}, err
 	}
 	if req.Subject.empty() {
-		return Config{}, invalid("a CA needs a subject")
+		return Config{}, fault.Invalid("a CA needs a subject")
 	}
 	if req.TTL == 0 {
 		req.TTL = defaultTTL
 	}
 	if req.TTL < 0 || req.TTL > MaxCATTL {
-		return Config{}, invalid("a CA's validity (ttl) is at most %s", MaxCATTL)
+		return Config{}, fault.Invalid("a CA's validity (ttl) is at most %s", MaxCATTL)
 	}
 	if req.MaxPathLen < UnlimitedPathLen {
-		return Config{}, invalid("max_path_len is at least %d (unlimited)", UnlimitedPathLen)
+		return Config{}, fault.Invalid("max_path_len is at least %d (unlimited)", UnlimitedPathLen)
 	}
 	return req.Config.normalize()
 }
@@ -107,7 +108,7 @@ func (s *Service) createCA(ctx context.Context, tenant string, req CreateCAReque
 	defer s.discardKeyOnError(ctx, tenant, key, &err)
 	ski, err := keyID(pub)
 	if err != nil {
-		return CA{}, internalErr(err)
+		return CA{}, fault.Unexpected(err)
 	}
 	t := &smx509.Certificate{
 		SerialNumber: serial, RawSubject: subject, SubjectKeyId: ski,
@@ -173,7 +174,7 @@ func (s *Service) checkNewCA(ctx context.Context, tenant, name string) (storage.
 	if err := checkNewName("CA", name); err != nil {
 		return nil, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}

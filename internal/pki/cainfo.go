@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // CAKind tells how a CA came to be.
@@ -93,17 +94,17 @@ func (s *Service) ListCAs(ctx context.Context, tenant string) ([]CA, error) {
 	if err := checkTenant(tenant); err != nil {
 		return nil, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
-	keys, err := st.List(ctx, caPrefix(tenant), "", 0)
+	keys, err := st.List(ctx, paths.CAs(tenant), "", 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	out := make([]CA, 0, len(keys))
 	for _, k := range keys {
-		a, err := s.loadCA(ctx, tenant, strings.TrimPrefix(k, caPrefix(tenant)))
+		a, err := s.loadCA(ctx, tenant, strings.TrimPrefix(k, paths.CAs(tenant)))
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 )
 
@@ -16,7 +17,7 @@ import (
 func (s *Service) newCAKey(ctx context.Context, tenant, name string) (string, *ecdsa.PublicKey, error) {
 	suffix := make([]byte, 4)
 	if _, err := io.ReadFull(s.rand, suffix); err != nil {
-		return "", nil, internalErr(err)
+		return "", nil, fault.Unexpected(err)
 	}
 	key := "ca-" + name + "-" + hex.EncodeToString(suffix)
 	if _, err := s.keys.Create(ctx, tenant, kms.CreateRequest{

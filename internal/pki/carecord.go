@@ -15,6 +15,7 @@ import (
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // caRecord is the stored form of a CA, at t/<tenant>/pki/cas/<ca>:
@@ -61,20 +62,20 @@ func newAuthority(tenant string, r *caRecord) (*authority, error) {
 	return a, nil
 }
 
-func caCacheKey(tenant, ca string) string { return tenant + "/" + ca }
-
 // loadCA returns the CA of tenant, cached; an absent CA is ca_not_found.
 func (s *Service) loadCA(ctx context.Context, tenant, ca string) (*authority, error) {
 	if err := checkTenant(tenant); err != nil {
 		return nil, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := s.cas.Load(caCacheKey(tenant, ca)); ok {
-		return v.(*authority), nil
+	k := paths.CA{Tenant: tenant, Name: ca}
+	if a, ok := s.cas.Get(k); ok {
+		return a, nil
 	}
+	gen := s.cas.Generation()
 	r, err := readCA(ctx, st, tenant, ca)
 	if err != nil {
 		return nil, err
@@ -83,9 +84,8 @@ func (s *Service) loadCA(ctx context.Context, tenant, ca string) (*authority, er
 	if err != nil {
 		return nil, err
 	}
-	// Writers Store; a reader never replaces what a writer stored.
-	v, _ := s.cas.LoadOrStore(caCacheKey(tenant, ca), a)
-	return v.(*authority), nil
+	s.cas.Add(k, a, gen) // unless a writer put a newer one meanwhile
+	return a, nil
 }
 
 // activeCA returns a CA that can sign now: active (ca_pending), within its
@@ -105,7 +105,7 @@ func (s *Service) activeCA(ctx context.Context, tenant, ca string, now time.Time
 	if now.Before(a.cert.NotBefore) {
 		return nil, fault.New(fault.CAExpired, "CA %q is not valid before %s", ca, a.cert.NotBefore.Format(time.RFC3339))
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -126,12 +126,12 @@ func readCA(ctx context.Context, st storage.Backend, tenant, ca string) (*caReco
 	if !authn.ValidName(ca) {
 		return nil, errCANotFound(ca)
 	}
-	b, err := st.Get(ctx, caPath(tenant, ca))
+	b, err := st.Get(ctx, paths.CA{Tenant: tenant, Name: ca}.String())
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, errCANotFound(ca)
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	var r caRecord
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -146,7 +146,7 @@ func caOp(tenant string, r *caRecord) (storage.Op, error) {
 	if err != nil {
 		return storage.Op{}, fmt.Errorf("pki: encoding CA record: %w", err)
 	}
-	return storage.Op{Key: caPath(tenant, r.Name), Value: b}, nil
+	return storage.Op{Key: paths.CA{Tenant: tenant, Name: r.Name}.String(), Value: b}, nil
 }
 
 // saveCA returns the authority of r and the ops that store r with ops.
@@ -192,9 +192,9 @@ func (s *Service) commitNewCA(ctx context.Context, st storage.Backend, tenant st
 		return tx.Batch(ctx, all)
 	})
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
-	s.cas.Store(caCacheKey(tenant, r.Name), a)
+	s.cas.Put(paths.CA{Tenant: tenant, Name: r.Name}, a)
 	return a, nil
 }
 
@@ -217,7 +217,7 @@ func (s *Service) updateCA(ctx context.Context, tenant, ca string, change func(t
 	if err := checkTenant(tenant); err != nil {
 		return CA{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return CA{}, err
 	}
@@ -238,8 +238,8 @@ func (s *Service) updateCA(ctx context.Context, tenant, ca string, change func(t
 		return tx.Batch(ctx, all)
 	})
 	if err != nil {
-		return CA{}, storageErr(err)
+		return CA{}, fault.Storage(err)
 	}
-	s.cas.Store(caCacheKey(tenant, ca), a)
+	s.cas.Put(paths.CA{Tenant: tenant, Name: ca}, a)
 	return a.info(), nil
 }

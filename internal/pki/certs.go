@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 )
 
@@ -101,7 +102,7 @@ func (s *Service) GetCertificate(ctx context.Context, tenant, serial string) (Ce
 	if err := checkTenant(tenant); err != nil {
 		return Certificate{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -124,7 +125,7 @@ func readCert(ctx context.Context, st storage.Backend, tenant, serial string) (*
 		return nil, errCertNotFound(serial)
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	var c Certificate
 	if err := json.Unmarshal(b, &c); err != nil {

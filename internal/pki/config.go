@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 )
 
@@ -48,7 +49,7 @@ func (c Config) normalize() (Config, error) {
 		}
 		p, err := url.Parse(u)
 		if err != nil || len(u) > maxURL || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return Config{}, invalid("%q is not an absolute http or https URL of at most %d bytes", u, maxURL)
+			return Config{}, fault.Invalid("%q is not an absolute http or https URL of at most %d bytes", u, maxURL)
 		}
 	}
 	if c.CRLValidity == 0 {
@@ -58,10 +59,10 @@ func (c Config) normalize() (Config, error) {
 		c.OCSPValidity = DefaultOCSPValidity
 	}
 	if c.CRLValidity < MinCRLValidity || c.CRLValidity > MaxCRLValidity {
-		return Config{}, invalid("the CRL validity must be %s to %s", MinCRLValidity, MaxCRLValidity)
+		return Config{}, fault.Invalid("the CRL validity must be %s to %s", MinCRLValidity, MaxCRLValidity)
 	}
 	if c.OCSPValidity < MinOCSPValidity || c.OCSPValidity > MaxOCSPValidity {
-		return Config{}, invalid("the OCSP validity must be %s to %s", MinOCSPValidity, MaxOCSPValidity)
+		return Config{}, fault.Invalid("the OCSP validity must be %s to %s", MinOCSPValidity, MaxOCSPValidity)
 	}
 	return c, nil
 }

@@ -43,7 +43,7 @@ func (s *Service) CRL(ctx context.Context, tenant, ca string) ([]byte, error) {
 	if a.rec.State != Active {
 		return nil, fault.New(fault.CAPending, "CA %q has no certificate yet", ca)
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func readCRL(ctx context.Context, st storage.Backend, tenant, ca string) (*crlRe
 		return nil, nil
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	var r crlRecord
 	if err := json.Unmarshal(b, &r); err != nil {
@@ -87,7 +87,7 @@ func (s *Service) makeCRL(ctx context.Context, st storage.Backend, a *authority,
 	prefix := revokedPrefix(tenant, ca)
 	paths, err := st.List(ctx, prefix, "", 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	set := make(map[string]bool, len(paths)+len(pending))
 	for _, p := range paths {
@@ -122,7 +122,7 @@ func (s *Service) makeCRL(ctx context.Context, st storage.Backend, a *authority,
 		ThisUpdate: r.ThisUpdate, NextUpdate: r.NextUpdate, RevokedCertificateEntries: entries,
 	}, a.cert, signer)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	b, err := json.Marshal(r)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage"
 )
@@ -77,7 +78,7 @@ func (s *Service) IssueDual(ctx context.Context, tenant, ca string, req DualRequ
 			return Dual{}, err
 		}
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return Dual{}, err
 	}
@@ -118,7 +119,7 @@ func (s *Service) IssueDual(ctx context.Context, tenant, ca string, req DualRequ
 	}
 	wrapTo, err := smx509.MarshalPKIXPublicKey(sign.pub)
 	if err != nil {
-		return Dual{}, internalErr(err)
+		return Dual{}, fault.Unexpected(err)
 	}
 	exported, err := s.keys.Export(ctx, tenant, enc.escrowKey, kms.ExportRequest{
 		PublicKeyPEM: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: wrapTo})),
@@ -133,7 +134,7 @@ func (s *Service) IssueDual(ctx context.Context, tenant, ca string, req DualRequ
 		return tx.Batch(ctx, ops)
 	})
 	if err != nil {
-		return Dual{}, storageErr(err)
+		return Dual{}, fault.Storage(err)
 	}
 	out.EnvelopedKey = exported.Wrapped
 	return out, nil

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // maxExpiring bounds what ListExpiring returns.
@@ -19,9 +21,9 @@ func (s *Service) ListExpiring(ctx context.Context, tenant string, within time.D
 		return nil, err
 	}
 	if within <= 0 {
-		return nil, invalid("the expiry window must be positive")
+		return nil, fault.Invalid("the expiry window must be positive")
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +35,7 @@ func (s *Service) ListExpiring(ctx context.Context, tenant string, within time.D
 	for {
 		paths, err := st.List(ctx, prefix, after, MaxPageSize)
 		if err != nil {
-			return nil, storageErr(err)
+			return nil, fault.Storage(err)
 		}
 		for _, p := range paths {
 			at, serial, ok := strings.Cut(strings.TrimPrefix(p, prefix), "/")

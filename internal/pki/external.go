@@ -26,7 +26,7 @@ func (s *Service) CreateExternal(ctx context.Context, tenant string, req CreateE
 		return CA{}, err
 	}
 	if req.Subject.empty() {
-		return CA{}, invalid("a CA needs a subject")
+		return CA{}, fault.Invalid("a CA needs a subject")
 	}
 	subject, err := nameDER(req.Subject)
 	if err != nil {
@@ -49,7 +49,7 @@ func (s *Service) CreateExternal(ctx context.Context, tenant string, req CreateE
 		RawSubject: subject, SignatureAlgorithm: smx509.SM2WithSM3,
 	}, signer)
 	if err != nil {
-		return CA{}, internalErr(err)
+		return CA{}, fault.Unexpected(err)
 	}
 	r := &caRecord{Name: req.Name, Kind: External, State: Pending, Key: key, CSR: csr, Config: cfg, CreatedAt: s.clock()}
 	a, err := s.commitNewCA(ctx, st, tenant, r, nil, nil)

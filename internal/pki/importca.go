@@ -22,7 +22,7 @@ func (s *Service) ImportCAParams(ctx context.Context, tenant, name string) (_ km
 	if err := checkNewName("CA", name); err != nil {
 		return kms.ImportParams{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return kms.ImportParams{}, err
 	}
@@ -82,7 +82,7 @@ func (s *Service) ImportCA(ctx context.Context, tenant, name string, req ImportC
 	if err := checkTenant(tenant); err != nil {
 		return CA{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return CA{}, err
 	}

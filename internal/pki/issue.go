@@ -8,6 +8,7 @@ import (
 
 	"github.com/emmansun/gmsm/smx509"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 )
 
@@ -39,7 +40,7 @@ func (in *issuance) check(cn string) error {
 		return err
 	}
 	if len(in.subject) <= len(emptyName) && in.sans.count() == 0 {
-		return invalid("a certificate needs a subject or at least one subject alternative name")
+		return fault.Invalid("a certificate needs a subject or at least one subject alternative name")
 	}
 	if err := checkSubjectDER(in.subject); err != nil {
 		return err
@@ -84,7 +85,7 @@ func (s *Service) issue(ctx context.Context, st storage.Backend, tenant string, 
 	}
 	ski, err := keyID(in.pub)
 	if err != nil {
-		return nil, nil, invalid("the public key cannot be encoded: %v", err)
+		return nil, nil, fault.Invalid("the public key cannot be encoded: %v", err)
 	}
 	ca := in.ca
 	t := &smx509.Certificate{
@@ -130,7 +131,7 @@ func (s *Service) sign(ctx context.Context, tenant, signKey string, t, parent *s
 	}
 	der, err := smx509.CreateCertificate(s.rand, t, parent, pub, signer)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return der, nil
 }
@@ -139,7 +140,7 @@ func (s *Service) sign(ctx context.Context, tenant, signKey string, t, parent *s
 func certRecord(der []byte, ca string, kind Kind, now time.Time) (*Certificate, error) {
 	cert, err := smx509.ParseCertificate(der)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return &Certificate{
 		Serial: serialString(cert.SerialNumber), CA: ca, Kind: kind, DER: der,
@@ -163,7 +164,7 @@ func (s *Service) issueOne(ctx context.Context, tenant, ca, profileName, cn stri
 	if err := in.check(cn); err != nil {
 		return Certificate{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -180,7 +181,7 @@ func (s *Service) issueOne(ctx context.Context, tenant, ca, profileName, cn stri
 		return tx.Batch(ctx, ops)
 	})
 	if err != nil {
-		return Certificate{}, storageErr(err)
+		return Certificate{}, fault.Storage(err)
 	}
 	return *c, nil
 }

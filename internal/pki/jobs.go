@@ -30,7 +30,7 @@ type JobReport struct {
 // hold up the others: the error returned joins every failure.
 func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error) {
 	var rep JobReport
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return rep, err
 	}
@@ -39,7 +39,7 @@ func (s *Service) RunJobs(ctx context.Context, now time.Time) (JobReport, error)
 	for after := ""; ; {
 		paths, err := st.List(ctx, dueCRLRoot, after, jobPage)
 		if err != nil {
-			return rep, errors.Join(append(errs, storageErr(err))...)
+			return rep, errors.Join(append(errs, fault.Storage(err))...)
 		}
 		for _, p := range paths {
 			at, tenant, ca, ok := parseDueCRL(p)
@@ -96,7 +96,7 @@ func (s *Service) runCRLJob(ctx context.Context, st storage.Backend, path, tenan
 		return tx.Batch(ctx, ops)
 	})
 	if err != nil {
-		return false, storageErr(err)
+		return false, fault.Storage(err)
 	}
 	return issued, nil
 }

@@ -66,7 +66,7 @@ func (s *Service) CertificateForKey(ctx context.Context, tenant, key string) (Ce
 	if err := checkTenant(tenant); err != nil {
 		return Certificate{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -79,7 +79,7 @@ func (s *Service) CertificateForKey(ctx context.Context, tenant, key string) (Ce
 		return Certificate{}, notFound
 	}
 	if err != nil {
-		return Certificate{}, storageErr(err)
+		return Certificate{}, fault.Storage(err)
 	}
 	c, err := readCert(ctx, st, tenant, string(serial))
 	if err != nil {
@@ -94,7 +94,7 @@ func (s *Service) CertificateForKey(ctx context.Context, tenant, key string) (Ce
 func parsePublicKeyPEM(s string) (*ecdsa.PublicKey, error) {
 	block, rest := pem.Decode([]byte(s))
 	if block == nil || block.Type != "PUBLIC KEY" || strings.TrimSpace(string(rest)) != "" {
-		return nil, invalid(`the public key must be one PEM block "PUBLIC KEY" (SubjectPublicKeyInfo)`)
+		return nil, fault.Invalid(`the public key must be one PEM block "PUBLIC KEY" (SubjectPublicKeyInfo)`)
 	}
 	pub, err := smx509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"github.com/emmansun/gmsm/pkcs"
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // KeyFormat is how IssueKeyPair returns a generated private key.
@@ -69,7 +71,7 @@ func (s *Service) IssueKeyPair(ctx context.Context, tenant, ca string, req KeyPa
 	switch req.Format {
 	case Enveloped:
 		if len(req.Password) > 0 {
-			return KeyPair{}, invalid("an enveloped key takes a wrapping key, not a password")
+			return KeyPair{}, fault.Invalid("an enveloped key takes a wrapping key, not a password")
 		}
 		var err error
 		if wrapTo, err = parsePublicKeyPEM(req.WrappingKey); err != nil {
@@ -77,10 +79,10 @@ func (s *Service) IssueKeyPair(ctx context.Context, tenant, ca string, req KeyPa
 		}
 	case PKCS8, CFCA:
 		if req.WrappingKey != "" || len(req.Password) < minPassword {
-			return KeyPair{}, invalid("a %s key takes a password of at least %d bytes, and no wrapping key", req.Format, minPassword)
+			return KeyPair{}, fault.Invalid("a %s key takes a password of at least %d bytes, and no wrapping key", req.Format, minPassword)
 		}
 	default:
-		return KeyPair{}, invalid("unknown key format %q; use %q, %q or %q", req.Format, Enveloped, PKCS8, CFCA)
+		return KeyPair{}, fault.Invalid("unknown key format %q; use %q, %q or %q", req.Format, Enveloped, PKCS8, CFCA)
 	}
 	subject, err := nameDER(req.Subject)
 	if err != nil {
@@ -88,7 +90,7 @@ func (s *Service) IssueKeyPair(ctx context.Context, tenant, ca string, req KeyPa
 	}
 	priv, err := sm2.GenerateKey(s.rand)
 	if err != nil {
-		return KeyPair{}, internalErr(err)
+		return KeyPair{}, fault.Unexpected(err)
 	}
 	c, err := s.issueOne(ctx, tenant, ca, req.Profile, req.Subject.CommonName, &issuance{
 		kind: Generated, subject: subject, sans: req.SANs, pub: &priv.PublicKey, ttl: req.TTL,
@@ -109,7 +111,7 @@ func (s *Service) IssueKeyPair(ctx context.Context, tenant, ca string, req KeyPa
 		}
 	}
 	if err != nil {
-		return KeyPair{}, internalErr(err)
+		return KeyPair{}, fault.Unexpected(err)
 	}
 	return KeyPair{Certificate: c, Format: req.Format, PrivateKey: key}, nil
 }

@@ -5,11 +5,13 @@ import (
 	"time"
 
 	"github.com/mimacrypto/mima/internal/authn"
+	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 func checkTenant(tenant string) error {
 	if !authn.ValidName(tenant) {
-		return invalid("invalid tenant name")
+		return fault.Invalid("invalid tenant name")
 	}
 	return nil
 }
@@ -17,7 +19,7 @@ func checkTenant(tenant string) error {
 // checkNewName checks the name of a new CA or profile.
 func checkNewName(what, name string) error {
 	if !authn.ValidName(name) {
-		return invalid("%s name %q is invalid: use 1 to 63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit", what, name)
+		return fault.Invalid("%s name %q is invalid: use 1 to 63 characters of a-z, 0-9, '-' and '_', starting with a letter or digit", what, name)
 	}
 	return nil
 }
@@ -25,17 +27,12 @@ func checkNewName(what, name string) error {
 // Storage paths, relative to the barrier.
 const dueCRLRoot = "pki/due/crl/"
 
-func pkiRoot(tenant string) string               { return "t/" + tenant + "/pki/" }
-func caPrefix(tenant string) string              { return pkiRoot(tenant) + "cas/" }
-func caPath(tenant, ca string) string            { return caPrefix(tenant) + ca }
-func profilePrefix(tenant, ca string) string     { return pkiRoot(tenant) + "profiles/" + ca + "/" }
-func profilePath(tenant, ca, name string) string { return profilePrefix(tenant, ca) + name }
-func certPrefix(tenant string) string            { return pkiRoot(tenant) + "certs/" }
-func certPath(tenant, serial string) string      { return certPrefix(tenant) + serial }
-func revokedPrefix(tenant, ca string) string     { return pkiRoot(tenant) + "revoked/" + ca + "/" }
-func expiryPrefix(tenant string) string          { return pkiRoot(tenant) + "expiry/" }
-func keyCertPath(tenant, key string) string      { return pkiRoot(tenant) + "keycerts/" + key }
-func crlPath(tenant, ca string) string           { return pkiRoot(tenant) + "crls/" + ca }
+func certPrefix(tenant string) string        { return paths.PKI(tenant) + "certs/" }
+func certPath(tenant, serial string) string  { return certPrefix(tenant) + serial }
+func revokedPrefix(tenant, ca string) string { return paths.PKI(tenant) + "revoked/" + ca + "/" }
+func expiryPrefix(tenant string) string      { return paths.PKI(tenant) + "expiry/" }
+func keyCertPath(tenant, key string) string  { return paths.PKI(tenant) + "keycerts/" + key }
+func crlPath(tenant, ca string) string       { return paths.PKI(tenant) + "crls/" + ca }
 
 // unixPath formats t as 20-digit seconds, rounded up so that an entry
 // listed as due is never early.

@@ -54,7 +54,7 @@ func (s *Service) RespondOCSP(ctx context.Context, tenant, ca string, requestDER
 
 // answerOCSP makes the signed answer of an active CA to q.
 func (s *Service) answerOCSP(ctx context.Context, a *authority, q *ocspQuery) ([]byte, error) {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (s *Service) answerOCSP(ctx context.Context, a *authority, q *ocspQuery) ([
 	}
 	resp, err := signOCSP(signer, data, a.cert.RawSubject, a.rec.Certificate)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return resp, nil
 }
@@ -106,7 +106,7 @@ func (s *Service) ocspStatus(ctx context.Context, st storage.Backend, a *authori
 	code, _ := c.Reason.code()
 	status, err := ocspRevoked(c.RevokedAt, code)
 	if err != nil {
-		return asn1.RawValue{}, internalErr(err)
+		return asn1.RawValue{}, fault.Unexpected(err)
 	}
 	return status, nil
 }

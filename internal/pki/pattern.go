@@ -3,6 +3,8 @@ package pki
 import (
 	"regexp"
 	"strings"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // maxPattern bounds the length of a name pattern.
@@ -15,12 +17,12 @@ const RegexPrefix = "re:"
 // describes them, into an anchored regular expression.
 func compilePattern(p string) (*regexp.Regexp, error) {
 	if len(p) > maxPattern || p == "" {
-		return nil, invalid("a name pattern is 1 to %d bytes", maxPattern)
+		return nil, fault.Invalid("a name pattern is 1 to %d bytes", maxPattern)
 	}
 	if expr, ok := strings.CutPrefix(p, RegexPrefix); ok {
 		re, err := regexp.Compile(`^(?:` + expr + `)$`)
 		if err != nil {
-			return nil, invalid("pattern %q is not a valid regular expression: %v", p, err)
+			return nil, fault.Invalid("pattern %q is not a valid regular expression: %v", p, err)
 		}
 		return re, nil
 	}

@@ -50,11 +50,12 @@ import (
 	"crypto"
 	"crypto/rand"
 	"io"
-	"sync"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/cache"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // DefaultPBKDF2Iterations is the PBKDF2-HMAC-SM3 iteration count of the
@@ -88,9 +89,10 @@ type Service struct {
 	now        func() time.Time
 	pbkdf2Iter int
 
-	store    storage.Slot // empty while sealed
-	cas      sync.Map     // tenant + "/" + ca -> *authority
-	profiles sync.Map     // tenant + "/" + ca + "/" + name -> *profile
+	store     storage.Slot // empty while sealed; purges the caches
+	cacheSize int
+	cas       *cache.Cache[paths.CA, *authority]
+	profiles  *cache.Cache[paths.Profile, *profile] // nil: deleted
 }
 
 // Option configures a Service.
@@ -109,6 +111,10 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // n < 1 means DefaultPBKDF2Iterations.
 func WithPBKDF2Iterations(n int) Option { return func(s *Service) { s.pbkdf2Iter = n } }
 
+// WithCacheSize bounds the number of cached CAs, and of cached profiles;
+// n < 1 means cache.DefaultSize.
+func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
+
 // New returns a sealed Service whose CA keys live in keys.
 func New(keys Keys, opts ...Option) *Service {
 	s := &Service{keys: keys, rand: rand.Reader, now: time.Now}
@@ -118,36 +124,23 @@ func New(keys Keys, opts ...Option) *Service {
 	if s.pbkdf2Iter < 1 {
 		s.pbkdf2Iter = DefaultPBKDF2Iterations
 	}
+	if s.cacheSize < 1 {
+		s.cacheSize = cache.DefaultSize
+	}
+	s.cas = cache.New[paths.CA, *authority](s.cacheSize, paths.ParseCA)
+	s.profiles = cache.New[paths.Profile, *profile](s.cacheSize, paths.ParseProfile)
+	s.store.Purges(s.cas, s.profiles)
 	return s
 }
 
 // Unsealed starts serving with store (the barrier) as the record store.
-func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
-	s.dropCaches()
-	s.store.Set(store)
-	return nil
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
+	return s.store.Unsealed(ctx, store)
 }
 
 // Sealed stops serving and drops every cached CA and profile. Requests
 // fail with fault code "sealed" until the next Unsealed.
-func (s *Service) Sealed() {
-	s.store.Set(nil)
-	s.dropCaches()
-}
-
-func (s *Service) dropCaches() {
-	s.cas.Clear()
-	s.profiles.Clear()
-}
-
-// backend returns the store, or errSealed.
-func (s *Service) backend() (storage.Backend, error) {
-	b, ok := s.store.Get()
-	if !ok {
-		return nil, errSealed
-	}
-	return b, nil
-}
+func (s *Service) Sealed() { s.store.Sealed() }
 
 // clock returns the current time in UTC, to the second: certificates,
 // CRLs and OCSP answers carry no fractions of a second.

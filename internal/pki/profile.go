@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // Bounds of profile validities.
@@ -86,16 +88,16 @@ func compile(p Profile) (*profile, error) {
 		return nil, err
 	}
 	if p.Usage != Signing && p.Usage != Encryption {
-		return nil, invalid("a profile's usage is %q or %q", Signing, Encryption)
+		return nil, fault.Invalid("a profile's usage is %q or %q", Signing, Encryption)
 	}
 	if p.CA && p.Usage != Signing {
-		return nil, invalid("a CA profile's usage is %q", Signing)
+		return nil, fault.Invalid("a CA profile's usage is %q", Signing)
 	}
 	if p.MaxPathLen < UnlimitedPathLen || !p.CA && p.MaxPathLen != 0 {
-		return nil, invalid("max_path_len applies to CA profiles only, and is at least %d (unlimited)", UnlimitedPathLen)
+		return nil, fault.Invalid("max_path_len applies to CA profiles only, and is at least %d (unlimited)", UnlimitedPathLen)
 	}
 	if p.MaxTTL <= 0 || p.MaxTTL > MaxProfileTTL || p.DefaultTTL < 0 || p.DefaultTTL > p.MaxTTL {
-		return nil, invalid("max_ttl must be positive and at most %s, and default_ttl at most max_ttl", MaxProfileTTL)
+		return nil, fault.Invalid("max_ttl must be positive and at most %s, and default_ttl at most max_ttl", MaxProfileTTL)
 	}
 	if p.DefaultTTL == 0 {
 		p.DefaultTTL = min(p.MaxTTL, defaultProfileTTL)
@@ -113,19 +115,19 @@ func compile(p Profile) (*profile, error) {
 		dst *patterns
 	}{{p.AllowedCommonNames, &c.cn}, {p.AllowedDNSNames, &c.dns}, {p.AllowedEmails, &c.email}, {p.AllowedURIs, &c.ur}} {
 		if len(l.src) > maxPatterns {
-			return nil, invalid("a profile has at most %d patterns per list", maxPatterns)
+			return nil, fault.Invalid("a profile has at most %d patterns per list", maxPatterns)
 		}
 		if *l.dst, err = compilePatterns(l.src); err != nil {
 			return nil, err
 		}
 	}
 	if len(p.AllowedIPs) > maxPatterns {
-		return nil, invalid("a profile has at most %d patterns per list", maxPatterns)
+		return nil, fault.Invalid("a profile has at most %d patterns per list", maxPatterns)
 	}
 	for _, s := range p.AllowedIPs {
 		pfx, err := netip.ParsePrefix(s)
 		if err != nil {
-			return nil, invalid("allowed IP %q is not a CIDR prefix", s)
+			return nil, fault.Invalid("allowed IP %q is not a CIDR prefix", s)
 		}
 		c.ips = append(c.ips, pfx.Masked())
 	}
@@ -136,7 +138,7 @@ func compile(p Profile) (*profile, error) {
 func (p *profile) validity(ttl time.Duration) (time.Duration, error) {
 	switch {
 	case ttl < 0:
-		return 0, invalid("the validity (ttl) cannot be negative")
+		return 0, fault.Invalid("the validity (ttl) cannot be negative")
 	case ttl == 0:
 		return p.DefaultTTL, nil
 	case ttl > p.MaxTTL:
@@ -165,7 +167,7 @@ func (p *profile) checkNames(cn string, sans SANs) error {
 	for _, s := range sans.IP {
 		ip, err := netip.ParseAddr(s)
 		if err != nil {
-			return invalid("%q is not a valid IP address", s)
+			return fault.Invalid("%q is not a valid IP address", s)
 		}
 		if !p.allowsIP(ip.Unmap()) {
 			return violation(p.Name, "allowed_ips", "%s is in none of %q", s, p.AllowedIPs)

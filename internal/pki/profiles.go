@@ -12,6 +12,7 @@ import (
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 )
 
 // The profiles every CA has. SetProfile may change them; DeleteProfile
@@ -50,19 +51,18 @@ func builtinProfile(name string) (Profile, bool) {
 	return Profile{}, false
 }
 
-func profileCacheKey(tenant, ca, name string) string { return tenant + "/" + ca + "/" + name }
-
 // loadProfile returns a profile of a CA, cached; an absent one is
 // profile_not_found. The CA must exist.
 func (s *Service) loadProfile(ctx context.Context, tenant, ca, name string) (*profile, error) {
 	if name == "" {
 		name = DefaultProfile
 	}
-	key := profileCacheKey(tenant, ca, name)
-	if v, ok := s.profiles.Load(key); ok {
-		return found(v.(*profile), name)
+	k := paths.Profile{Tenant: tenant, CA: ca, Name: name}
+	if p, ok := s.profiles.Get(k); ok {
+		return found(p, name)
 	}
-	st, err := s.backend()
+	gen := s.profiles.Generation()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -73,10 +73,10 @@ func (s *Service) loadProfile(ctx context.Context, tenant, ca, name string) (*pr
 	if p == nil {
 		return found(nil, name)
 	}
-	// Writers Store (nil for a deleted profile); a reader caches only
-	// what it found and never replaces what a writer stored.
-	v, _ := s.profiles.LoadOrStore(key, p)
-	return found(v.(*profile), name)
+	// Writers put (nil for a deleted profile); a reader caches only what
+	// it found, unless a writer put something meanwhile.
+	s.profiles.Add(k, p, gen)
+	return found(p, name)
 }
 
 // found turns an absent profile (nil) into profile_not_found.
@@ -93,7 +93,7 @@ func readProfile(ctx context.Context, st storage.Backend, tenant, ca, name strin
 	if !authn.ValidName(name) {
 		return nil, nil
 	}
-	b, err := st.Get(ctx, profilePath(tenant, ca, name))
+	b, err := st.Get(ctx, paths.Profile{Tenant: tenant, CA: ca, Name: name}.String())
 	if errors.Is(err, storage.ErrNotFound) {
 		if p, ok := builtinProfile(name); ok {
 			return compile(p)
@@ -101,7 +101,7 @@ func readProfile(ctx context.Context, st storage.Backend, tenant, ca, name strin
 		return nil, nil
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	var p Profile
 	if err := json.Unmarshal(b, &p); err != nil {
@@ -125,7 +125,7 @@ func (s *Service) SetProfile(ctx context.Context, tenant, ca string, p Profile) 
 	if err != nil {
 		return Profile{}, fmt.Errorf("pki: encoding profile: %w", err)
 	}
-	err = s.changeProfile(ctx, tenant, ca, c.Name, c, storage.Op{Key: profilePath(tenant, ca, c.Name), Value: b})
+	err = s.changeProfile(ctx, tenant, ca, c.Name, c, storage.Op{Key: paths.Profile{Tenant: tenant, CA: ca, Name: c.Name}.String(), Value: b})
 	return c.Profile, err
 }
 
@@ -147,14 +147,14 @@ func (s *Service) ListProfiles(ctx context.Context, tenant, ca string) ([]Profil
 	if _, err := s.loadCA(ctx, tenant, ca); err != nil {
 		return nil, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
-	prefix := profilePrefix(tenant, ca)
+	prefix := paths.Profiles(tenant, ca)
 	keys, err := st.List(ctx, prefix, "", 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	names := []string{DefaultProfile, DefaultEncryptionProfile}
 	for _, k := range keys {
@@ -184,7 +184,7 @@ func (s *Service) DeleteProfile(ctx context.Context, tenant, ca, name string) er
 	} else if _, err := s.GetProfile(ctx, tenant, ca, name); err != nil {
 		return err
 	}
-	return s.changeProfile(ctx, tenant, ca, name, after, storage.Op{Key: profilePath(tenant, ca, name), Delete: true})
+	return s.changeProfile(ctx, tenant, ca, name, after, storage.Op{Key: paths.Profile{Tenant: tenant, CA: ca, Name: name}.String(), Delete: true})
 }
 
 // changeProfile writes op for a profile of an existing CA and caches
@@ -193,7 +193,7 @@ func (s *Service) changeProfile(ctx context.Context, tenant, ca, name string, af
 	if err := checkTenant(tenant); err != nil {
 		return err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return err
 	}
@@ -204,8 +204,8 @@ func (s *Service) changeProfile(ctx context.Context, tenant, ca, name string, af
 		return tx.Batch(ctx, []storage.Op{op})
 	})
 	if err != nil {
-		return storageErr(err)
+		return fault.Storage(err)
 	}
-	s.profiles.Store(profileCacheKey(tenant, ca, name), after)
+	s.profiles.Put(paths.Profile{Tenant: tenant, CA: ca, Name: name}, after)
 	return nil
 }

@@ -26,11 +26,11 @@ func (s *Service) Renew(ctx context.Context, tenant, serial string, ttl time.Dur
 		return Certificate{}, fault.New(fault.AlreadyRevoked, "certificate %s is %s and cannot be renewed", old.Serial, old.State)
 	}
 	if old.Kind == CACert {
-		return Certificate{}, invalid("certificate %s belongs to a CA; CA certificates are not renewed", old.Serial)
+		return Certificate{}, fault.Invalid("certificate %s belongs to a CA; CA certificates are not renewed", old.Serial)
 	}
 	cert, err := smx509.ParseCertificate(old.DER)
 	if err != nil {
-		return Certificate{}, internalErr(err)
+		return Certificate{}, fault.Unexpected(err)
 	}
 	if ttl == 0 {
 		ttl = old.NotAfter.Sub(old.NotBefore)

@@ -14,7 +14,7 @@ import (
 // reason, which makes the revocation final.
 func (s *Service) Revoke(ctx context.Context, tenant, serial string, reason Reason) (Certificate, error) {
 	if _, ok := reason.code(); !ok {
-		return Certificate{}, invalid("unknown revocation reason %q; use one of %s", reason, reasonNames())
+		return Certificate{}, fault.Invalid("unknown revocation reason %q; use one of %s", reason, reasonNames())
 	}
 	if reason == "" {
 		reason = Unspecified
@@ -45,7 +45,7 @@ func (s *Service) Hold(ctx context.Context, tenant, serial string) (Certificate,
 func (s *Service) Release(ctx context.Context, tenant, serial string) (Certificate, error) {
 	return s.changeRevocation(ctx, tenant, serial, func(c *Certificate, _ time.Time) error {
 		if c.State != OnHold {
-			return invalid("certificate %s is not on hold", c.Serial)
+			return fault.Invalid("certificate %s is not on hold", c.Serial)
 		}
 		c.State, c.RevokedAt, c.Reason = Valid, time.Time{}, ""
 		return nil
@@ -58,7 +58,7 @@ func (s *Service) changeRevocation(ctx context.Context, tenant, serial string, c
 	if err := checkTenant(tenant); err != nil {
 		return Certificate{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return Certificate{}, err
 	}
@@ -102,7 +102,7 @@ func (s *Service) changeRevocation(ctx context.Context, tenant, serial string, c
 		return tx.Batch(ctx, append(append([]storage.Op{op}, index...), crlOps...))
 	})
 	if err != nil {
-		return Certificate{}, storageErr(err)
+		return Certificate{}, fault.Storage(err)
 	}
 	return c.at(now), nil
 }

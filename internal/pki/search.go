@@ -56,7 +56,7 @@ func (s *Service) Search(ctx context.Context, tenant string, req SearchRequest) 
 		req.Limit = DefaultPageSize
 	}
 	if req.Limit < 1 || req.Limit > MaxPageSize {
-		return CertificatePage{}, invalid("the page size (limit) is 1 to %d", MaxPageSize)
+		return CertificatePage{}, fault.Invalid("the page size (limit) is 1 to %d", MaxPageSize)
 	}
 	now := s.clock()
 	if req.Serial != "" {
@@ -74,7 +74,7 @@ func (s *Service) Search(ctx context.Context, tenant string, req SearchRequest) 
 	if err := checkTenant(tenant); err != nil {
 		return CertificatePage{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return CertificatePage{}, err
 	}
@@ -82,7 +82,7 @@ func (s *Service) Search(ctx context.Context, tenant string, req SearchRequest) 
 	if req.Cursor != "" {
 		sn, err := parseSerial(req.Cursor)
 		if err != nil {
-			return CertificatePage{}, invalid("the cursor is not one a search returned")
+			return CertificatePage{}, fault.Invalid("the cursor is not one a search returned")
 		}
 		after = certPath(tenant, sn)
 	}
@@ -91,7 +91,7 @@ func (s *Service) Search(ctx context.Context, tenant string, req SearchRequest) 
 	for {
 		paths, err := st.List(ctx, certPrefix(tenant), after, MaxPageSize)
 		if err != nil {
-			return CertificatePage{}, storageErr(err)
+			return CertificatePage{}, fault.Storage(err)
 		}
 		for _, p := range paths {
 			serial := strings.TrimPrefix(p, certPrefix(tenant))

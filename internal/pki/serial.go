@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"strings"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 )
 
@@ -21,7 +22,7 @@ func parseSerial(s string) (string, error) {
 	h := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X"), ":", ""))
 	n, ok := new(big.Int).SetString(h, 16)
 	if h == "" || !ok || n.Sign() <= 0 || n.BitLen() > 8*serialBytes {
-		return "", invalid("serial number %q is not a certificate serial of this service: use up to 32 hex digits", s)
+		return "", fault.Invalid("serial number %q is not a certificate serial of this service: use up to 32 hex digits", s)
 	}
 	return serialString(n), nil
 }
@@ -36,7 +37,7 @@ func (s *Service) newSerial(ctx context.Context, st storage.Backend, tenant stri
 	b := make([]byte, serialBytes)
 	for range 3 {
 		if _, err := io.ReadFull(s.rand, b); err != nil {
-			return nil, internalErr(err)
+			return nil, fault.Unexpected(err)
 		}
 		n := new(big.Int).SetBytes(b)
 		if n.Sign() == 0 {
@@ -47,10 +48,10 @@ func (s *Service) newSerial(ctx context.Context, st storage.Backend, tenant stri
 			return n, nil
 		}
 		if err != nil {
-			return nil, storageErr(err)
+			return nil, fault.Storage(err)
 		}
 	}
-	return nil, internalErr(errors.New("pki: the random source keeps repeating serial numbers"))
+	return nil, fault.Unexpected(errors.New("pki: the random source keeps repeating serial numbers"))
 }
 
 // claimSerials refuses, with an internal error, serials of which st holds
@@ -60,10 +61,10 @@ func claimSerials(ctx context.Context, st storage.Backend, tenant string, serial
 	for _, n := range serials {
 		_, err := st.Get(ctx, certPath(tenant, serialString(n)))
 		if err == nil {
-			return internalErr(fmt.Errorf("pki: serial %s was taken concurrently", serialString(n)))
+			return fault.Unexpected(fmt.Errorf("pki: serial %s was taken concurrently", serialString(n)))
 		}
 		if !errors.Is(err, storage.ErrNotFound) {
-			return storageErr(err)
+			return fault.Storage(err)
 		}
 	}
 	return nil

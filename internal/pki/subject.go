@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // Limits on names in requests.
@@ -44,7 +46,7 @@ func (n Name) empty() bool {
 func (n Name) check() error {
 	for _, v := range slices.Concat([]string{n.CommonName}, n.Organization, n.OrganizationalUnit, n.Country, n.Province, n.Locality) {
 		if len(v) > maxNameValue {
-			return invalid("subject attributes are at most %d bytes", maxNameValue)
+			return fault.Invalid("subject attributes are at most %d bytes", maxNameValue)
 		}
 		if err := checkText("the subject", v); err != nil {
 			return err
@@ -72,7 +74,7 @@ func hiddenRune(r rune) bool {
 func checkText(what, v string) error {
 	if i := strings.IndexFunc(v, hiddenRune); i >= 0 {
 		r, _ := utf8.DecodeRuneInString(v[i:])
-		return invalid("%s may not contain the control character %U", what, r)
+		return fault.Invalid("%s may not contain the control character %U", what, r)
 	}
 	return nil
 }
@@ -82,7 +84,7 @@ func checkText(what, v string) error {
 func checkSubjectDER(der []byte) error {
 	var rdns pkix.RDNSequence
 	if rest, err := asn1.Unmarshal(der, &rdns); err != nil || len(rest) > 0 {
-		return invalid("the subject cannot be parsed")
+		return fault.Invalid("the subject cannot be parsed")
 	}
 	for _, rdn := range rdns {
 		for _, atv := range rdn {
@@ -133,30 +135,30 @@ func sansOf(dns, email []string, ips []net.IP, uris []*url.URL) SANs {
 // apply checks the names and sets them on a certificate template.
 func (s SANs) apply(t *smx509.Certificate) error {
 	if s.count() > maxSANs {
-		return invalid("a certificate has at most %d subject alternative names", maxSANs)
+		return fault.Invalid("a certificate has at most %d subject alternative names", maxSANs)
 	}
 	for _, d := range s.DNS {
 		if !validDNSName(d) {
-			return invalid("%q is not a valid DNS name", d)
+			return fault.Invalid("%q is not a valid DNS name", d)
 		}
 	}
 	for _, e := range s.Email {
 		// An rfc822Name is an IA5String: ASCII only.
 		if a, err := mail.ParseAddress(e); err != nil || a.Address != e || !isASCII(e) {
-			return invalid("%q is not a valid ASCII e-mail address", e)
+			return fault.Invalid("%q is not a valid ASCII e-mail address", e)
 		}
 	}
 	for _, v := range s.IP {
 		ip := net.ParseIP(v)
 		if ip == nil {
-			return invalid("%q is not a valid IP address", v)
+			return fault.Invalid("%q is not a valid IP address", v)
 		}
 		t.IPAddresses = append(t.IPAddresses, ip)
 	}
 	for _, v := range s.URI {
 		u, err := url.Parse(v)
 		if err != nil || !u.IsAbs() || len(v) > maxNameValue {
-			return invalid("%q is not a valid absolute URI", v)
+			return fault.Invalid("%q is not a valid absolute URI", v)
 		}
 		t.URIs = append(t.URIs, u)
 	}
@@ -197,7 +199,7 @@ func nameDER(n Name) ([]byte, error) {
 	}
 	der, err := asn1.Marshal(n.pkix().ToRDNSequence())
 	if err != nil {
-		return nil, invalid("the subject cannot be encoded: %v", err)
+		return nil, fault.Invalid("the subject cannot be encoded: %v", err)
 	}
 	return der, nil
 }

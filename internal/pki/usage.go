@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/emmansun/gmsm/smx509"
+
+	"github.com/mimacrypto/mima/internal/fault"
 )
 
 // Usage says what a profile's certificates are for.
@@ -48,18 +50,18 @@ var extKeyUsages = map[string]smx509.ExtKeyUsage{
 // keyUsageOf returns the key usage bits of names, checked against usage.
 func keyUsageOf(names []string, usage Usage, ca bool) (smx509.KeyUsage, error) {
 	if len(names) == 0 {
-		return 0, invalid("a profile lists at least one key usage")
+		return 0, fault.Invalid("a profile lists at least one key usage")
 	}
 	var ku smx509.KeyUsage
 	for _, n := range names {
 		k, ok := keyUsages[n]
 		switch {
 		case !ok:
-			return 0, invalid("unknown key usage %q; known are %s", n, strings.Join(sortedKeys(keyUsages), ", "))
+			return 0, fault.Invalid("unknown key usage %q; known are %s", n, strings.Join(sortedKeys(keyUsages), ", "))
 		case k.usage != usage:
-			return 0, invalid("key usage %s is for %s certificates, not %s", n, k.usage, usage)
+			return 0, fault.Invalid("key usage %s is for %s certificates, not %s", n, k.usage, usage)
 		case k.ca && !ca:
-			return 0, invalid("key usage %s is only for CA profiles", n)
+			return 0, fault.Invalid("key usage %s is only for CA profiles", n)
 		}
 		ku |= k.bit
 	}
@@ -75,7 +77,7 @@ func extKeyUsageOf(names []string) ([]smx509.ExtKeyUsage, error) {
 	for _, n := range names {
 		e, ok := extKeyUsages[n]
 		if !ok {
-			return nil, invalid("unknown extended key usage %q; known are %s", n, strings.Join(sortedKeys(extKeyUsages), ", "))
+			return nil, fault.Invalid("unknown extended key usage %q; known are %s", n, strings.Join(sortedKeys(extKeyUsages), ", "))
 		}
 		ekus = append(ekus, e)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 	"github.com/mimacrypto/mima/internal/storage/storagetest"
 )
 
@@ -104,7 +105,9 @@ func TestCAWritesDoNotWait(t *testing.T) {
 	e.root(t, "a")
 	c, _ := e.signCSR(t, "a", "leaf")
 	revoking := storagetest.Park(e.store, func(key string, found bool) bool { return found && key == crlPath(tenant, "a") })
-	creating := storagetest.Park(revoking, func(key string, found bool) bool { return !found && key == caPath(tenant, "held") })
+	creating := storagetest.Park(revoking, func(key string, found bool) bool {
+		return !found && key == paths.CA{Tenant: tenant, Name: "held"}.String()
+	})
 	if err := e.s.Unsealed(ctx, creating); err != nil {
 		t.Fatal(err)
 	}

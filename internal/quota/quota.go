@@ -58,15 +58,14 @@ func New(now func() time.Time) *Service {
 }
 
 // Unsealed starts serving with store (the barrier).
-func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
 	s.Purge()
-	s.store.Set(store)
-	return nil
+	return s.store.Unsealed(ctx, store)
 }
 
 // Sealed stops serving and drops the cache.
 func (s *Service) Sealed() {
-	s.store.Set(nil)
+	s.store.Sealed()
 	s.Purge()
 }
 
@@ -86,14 +85,6 @@ func (s *Service) Purge() {
 	s.mu.Unlock()
 }
 
-func (s *Service) backend() (storage.Backend, error) {
-	st, ok := s.store.Get()
-	if !ok {
-		return nil, fault.New(fault.Sealed, "mima is sealed")
-	}
-	return st, nil
-}
-
 // Get returns the tenant's quota, all zero when none was set.
 func (s *Service) Get(ctx context.Context, tenant string) (Quota, error) {
 	s.mu.Lock()
@@ -102,7 +93,7 @@ func (s *Service) Get(ctx context.Context, tenant string) (Quota, error) {
 	if ok {
 		return q, nil
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return Quota{}, err
 	}
@@ -130,7 +121,7 @@ func (s *Service) Set(ctx context.Context, tenant string, q Quota) error {
 	if q.MaxKeys < 0 || q.MaxKeys > MaxMaxKeys {
 		return fault.New(fault.InvalidArgument, "max_keys must be 0 (no limit) to %d", MaxMaxKeys)
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/seal"
+	"github.com/mimacrypto/mima/internal/storage"
 )
 
 // generateRoot is one attempt to create a root token from a quorum of key
@@ -67,7 +68,7 @@ func (c *Machine) readyForRoot(ctx context.Context) error {
 		return fault.New(fault.NotInitialized, "mima is not initialised")
 	}
 	if c.barrier.Sealed() {
-		return fault.New(fault.Sealed, "mima is sealed")
+		return storage.ErrSealed
 	}
 	return nil
 }

@@ -78,9 +78,10 @@ func WithComponents(cs ...Component) Option {
 }
 
 // New returns a sealed Machine over the raw backend. auth keeps its records
-// behind the barrier; it is purged when the node seals.
+// behind the barrier: it is the first component, unsealed before the
+// others and sealed after them.
 func New(raw storage.Backend, b *barrier.Barrier, auth *authn.Service, opts ...Option) *Machine {
-	c := &Machine{raw: raw, barrier: b, auth: auth, rand: rand.Reader}
+	c := &Machine{raw: raw, barrier: b, auth: auth, rand: rand.Reader, components: []Component{auth}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -248,11 +249,15 @@ func (c *Machine) initState(ctx context.Context, rootTTL time.Duration) (string,
 			}
 		}
 	}
+	// authn serves for the bootstrap only; the node unseals fully later.
+	if err := c.auth.Unsealed(ctx, c.barrier); err != nil {
+		return "", err
+	}
+	defer c.auth.Sealed()
 	root, err := c.auth.Bootstrap(ctx, rootTTL)
 	if err != nil {
 		return "", err
 	}
-	c.auth.Purge()
 	return root.Token, nil
 }
 
@@ -378,7 +383,6 @@ func (c *Machine) sealLocked() {
 	for i := len(c.components) - 1; i >= 0; i-- {
 		c.components[i].Sealed()
 	}
-	c.auth.Purge()
 	c.barrier.Seal()
 	c.genRoot = nil
 	if c.unsealer != nil {

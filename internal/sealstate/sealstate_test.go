@@ -41,7 +41,7 @@ func (r *recorder) Sealed() { r.seals++; r.value = "" }
 
 func newCore(raw storage.Backend, comp Component, opts ...Option) (*Machine, *authn.Service) {
 	b := barrier.New(raw)
-	auth := authn.New(b)
+	auth := authn.New()
 	return New(raw, b, auth, append(opts, WithComponents(comp))...), auth
 }
 

@@ -168,7 +168,7 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		opts = append(opts, sealstate.WithWrapper(w))
 	}
 	n.barrier = barrier.New(n.backend)
-	n.auth = authn.New(n.barrier, authn.WithOperations(api.Operations()))
+	n.auth = authn.New(authn.WithOperations(api.Operations()))
 	keys := sealstate.NewAuditKeys(n.audit)
 	n.quotas = quota.New(time.Now)
 	n.keys = kms.New(dev, kms.WithNonceLimit(cfg.NonceLimit), kms.WithKeyQuota(n.quotas.MaxKeys))

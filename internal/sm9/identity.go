@@ -22,7 +22,7 @@ func expiry(id, sep string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	p := id[i+len(sep):]
-	bad := invalid("identity %q: the validity period after %q must be 2026, 2026-Q4, 2026-10 or 2026-10-31", id, sep)
+	bad := fault.Invalid("identity %q: the validity period after %q must be 2026, 2026-Q4, 2026-10 or 2026-10-31", id, sep)
 	switch {
 	case len(p) == 4:
 		y, err := strconv.Atoi(p)
@@ -56,7 +56,7 @@ func expiry(id, sep string) (time.Time, error) {
 // checkIdentity refuses an identity that is malformed or, at now, expired.
 func (s *Service) checkIdentity(id string) error {
 	if id == "" || len(id) > MaxIdentity || !utf8.ValidString(id) {
-		return invalid("an identity is 1 to %d bytes of UTF-8", MaxIdentity)
+		return fault.Invalid("an identity is 1 to %d bytes of UTF-8", MaxIdentity)
 	}
 	end, err := expiry(id, s.sep)
 	if err != nil {

@@ -115,7 +115,7 @@ func (s *Service) extract(ctx context.Context, tenant, kgc string, m device.SM9M
 		return Extracted{}, err
 	}
 	if strings.HasPrefix(req.ID, ReservedPrefix) {
-		return Extracted{}, invalid("identities starting with %q are reserved", ReservedPrefix)
+		return Extracted{}, fault.Invalid("identities starting with %q are reserved", ReservedPrefix)
 	}
 	if err := rev.check(req.ID); err != nil {
 		return Extracted{}, err
@@ -128,7 +128,7 @@ func (s *Service) extract(ctx context.Context, tenant, kgc string, m device.SM9M
 		}
 	}
 	if n != 1 {
-		return Extracted{}, invalid("deliver takes exactly one of hosted, sm2_public_key and password")
+		return Extracted{}, fault.Invalid("deliver takes exactly one of hosted, sm2_public_key and password")
 	}
 	var pub *ecdsa.PublicKey
 	if d.SM2PublicKey != "" {
@@ -167,7 +167,7 @@ func (s *Service) extract(ctx context.Context, tenant, kgc string, m device.SM9M
 
 // parseSM2PublicKey reads a PEM "PUBLIC KEY" holding an SM2 key.
 func parseSM2PublicKey(p string) (*ecdsa.PublicKey, error) {
-	bad := invalid("sm2_public_key must be a PEM PUBLIC KEY holding an SM2 public key")
+	bad := fault.Invalid("sm2_public_key must be a PEM PUBLIC KEY holding an SM2 public key")
 	b, _ := pem.Decode([]byte(p))
 	if b == nil || b.Type != "PUBLIC KEY" {
 		return nil, bad

@@ -169,7 +169,7 @@ func (s *Service) Encrypt(ctx context.Context, tenant, kgc string, req EncryptRe
 		return nil, err
 	}
 	if len(req.Plaintext) == 0 {
-		return nil, invalid("SM9 encryption needs a non-empty plaintext")
+		return nil, fault.Invalid("SM9 encryption needs a non-empty plaintext")
 	}
 	ct, err := EncryptTo(s.rand, pub, []byte(req.ID), hid, req.Plaintext, req.Mode)
 	if err != nil {
@@ -182,7 +182,7 @@ func (s *Service) Encrypt(ctx context.Context, tenant, kgc string, req EncryptRe
 // encapsulation (the uncompressed point C).
 func (s *Service) Encapsulate(ctx context.Context, tenant, kgc, id string, hid byte, kLen int) (key, c []byte, err error) {
 	if kLen < 16 || kLen > 64 {
-		return nil, nil, invalid("an encapsulated key is 16 to 64 bytes")
+		return nil, nil, fault.Invalid("an encapsulated key is 16 to 64 bytes")
 	}
 	pub, hid, err := s.encTarget(ctx, tenant, kgc, id, hid)
 	if err != nil {
@@ -246,7 +246,7 @@ func (s *Service) Decrypt(ctx context.Context, tenant, kgc string, req DecryptRe
 // Decapsulate opens a key encapsulation c with a hosted identity key.
 func (s *Service) Decapsulate(ctx context.Context, tenant, kgc, id string, hid byte, c []byte, kLen int) ([]byte, error) {
 	if kLen < 16 || kLen > 64 {
-		return nil, invalid("an encapsulated key is 16 to 64 bytes")
+		return nil, fault.Invalid("an encapsulated key is 16 to 64 bytes")
 	}
 	d, err := s.decrypter(ctx, tenant, kgc, id, hid)
 	if err != nil {
@@ -261,7 +261,7 @@ func (s *Service) Decapsulate(ctx context.Context, tenant, kgc, id string, hid b
 // returns R_B, S_B for the peer to check, and the shared kLen-byte key.
 func (s *Service) Exchange(ctx context.Context, tenant, kgc, id, peer string, ra []byte, kLen int) (rb, sb, key []byte, err error) {
 	if kLen < 16 || kLen > 64 {
-		return nil, nil, nil, invalid("an exchanged key is 16 to 64 bytes")
+		return nil, nil, nil, fault.Invalid("an exchanged key is 16 to 64 bytes")
 	}
 	if err := s.checkIdentity(peer); err != nil {
 		return nil, nil, nil, err

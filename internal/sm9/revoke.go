@@ -37,7 +37,7 @@ func revokedPath(tenant, kgc string) string { return "t/" + tenant + "/sm9/" + k
 
 // revoked reads the revocation list of kgc; none is an empty list.
 func (s *Service) revoked(ctx context.Context, tenant, kgc string) (revocations, error) {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return revocations{}, err
 	}
@@ -63,17 +63,17 @@ func readRevoked(ctx context.Context, st storage.Backend, tenant, kgc string) (r
 // SM9 master key. Revoking a revoked identity changes nothing.
 func (s *Service) Revoke(ctx context.Context, tenant, kgc string, ids []string) error {
 	if len(ids) == 0 || len(ids) > MaxBatch {
-		return invalid("revoke 1 to %d identities at a time", MaxBatch)
+		return fault.Invalid("revoke 1 to %d identities at a time", MaxBatch)
 	}
 	for _, id := range ids {
 		if id == "" || len(id) > MaxIdentity {
-			return invalid("an identity is 1 to %d bytes", MaxIdentity)
+			return fault.Invalid("an identity is 1 to %d bytes", MaxIdentity)
 		}
 	}
 	if _, _, _, err := s.keys.SM9MasterPublic(ctx, tenant, kgc, 0); err != nil {
 		return err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage"
 )
@@ -77,25 +76,10 @@ func New(keys *kms.Service, rand io.Reader, opts ...Option) *Service {
 	return s
 }
 
-var errSealed = fault.New(fault.Sealed, "mima is sealed")
-
-func (s *Service) backend() (storage.Backend, error) {
-	b, ok := s.store.Get()
-	if !ok {
-		return nil, errSealed
-	}
-	return b, nil
-}
-
-func invalid(format string, args ...any) error {
-	return fault.New(fault.InvalidArgument, format, args...)
-}
-
 // Unsealed starts serving with store (the barrier) for revocation lists.
-func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
-	s.store.Set(store)
-	return nil
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
+	return s.store.Unsealed(ctx, store)
 }
 
 // Sealed stops serving.
-func (s *Service) Sealed() { s.store.Set(nil) }
+func (s *Service) Sealed() { s.store.Sealed() }

@@ -21,7 +21,7 @@ import (
 
 func machine(raw storage.Backend, opts ...sealstate.Option) *sealstate.Machine {
 	b := barrier.New(raw)
-	return sealstate.New(raw, b, authn.New(b), opts...)
+	return sealstate.New(raw, b, authn.New(), opts...)
 }
 
 func sealConfig(t *testing.T, raw storage.Backend) seal.Config {

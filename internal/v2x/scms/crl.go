@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
@@ -101,7 +102,7 @@ func (s *Service) IssueCRLs(ctx context.Context, dep string) ([][]byte, error) {
 func (s *Service) linkedCRL(ctx context.Context, d *deployment, st storage.Backend, now time.Time) (*ieee1609.LinkageValueCrl, error) {
 	keys, err := st.List(ctx, d.path(d.Tenants.Root, "crl", "linked/"), "", 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	iNow := d.period(now)
 	type group struct {
@@ -157,7 +158,7 @@ func (s *Service) hashedCRL(ctx context.Context, d *deployment, st storage.Backe
 	prefix := d.path(d.Tenants.Root, "crl", "hashed/"+strconv.Itoa(int(series))+"/")
 	keys, err := st.List(ctx, prefix, "", 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	crl := &ieee1609.HashIDCrl{CrlSerial: uint32(ieee1609.Time32Of(now)), Entries: []ieee1609.HashBasedRevocationInfo{}}
 	for _, k := range keys {
@@ -170,7 +171,7 @@ func (s *Service) hashedCRL(ctx context.Context, d *deployment, st storage.Backe
 		}
 		var e ieee1609.HashBasedRevocationInfo
 		if b, err := hex.DecodeString(strings.TrimPrefix(k, prefix)); err != nil || copy(e.ID[:], b) != len(e.ID) {
-			return nil, internalErr(err)
+			return nil, fault.Unexpected(err)
 		}
 		e.Expiry = r.Expiry
 		crl.Entries = append(crl.Entries, e)
@@ -191,7 +192,7 @@ func (s *Service) signCRL(ctx context.Context, d *deployment, c *ieee1609.CrlCon
 	}
 	data, err := s.profile.SignData(s.rand, key, d.crl, sec.Unsecured(b), ieee1609.HeaderInfo{Psid: s.profile.CrlPsid}, false)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return encode(data)
 }
@@ -236,7 +237,7 @@ func (s *Service) CompositeCRL(ctx context.Context, dep string) ([]byte, error) 
 	for _, b := range crls {
 		var data ieee1609.Data
 		if err := coer.Unmarshal(b, &data); err != nil {
-			return nil, internalErr(err)
+			return nil, fault.Unexpected(err)
 		}
 		cc.Crl = append(cc.Crl, data)
 	}

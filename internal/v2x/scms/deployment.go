@@ -15,6 +15,7 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
 	"github.com/mimacrypto/mima/internal/v2x/linkage"
@@ -134,8 +135,6 @@ type deployment struct {
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
-func deploymentPath(name string) string { return "v2x/deployments/" + name }
-
 // path is the storage path of a record of role in its tenant.
 func (d *deployment) path(tenant, role, rest string) string {
 	return "t/" + tenant + "/v2x/" + d.Name + "/" + role + "/" + rest
@@ -150,16 +149,16 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 	if err := req.check(s.remote != nil); err != nil {
 		return Deployment{}, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return Deployment{}, err
 	}
 	// Checked here to fail early, claimed by the final write's condition:
 	// no lock across the authorities' key creations and signatures.
-	if _, err := st.Get(ctx, deploymentPath(req.Name)); err == nil {
+	if _, err := st.Get(ctx, paths.Deployment{Name: req.Name}.String()); err == nil {
 		return Deployment{}, fault.New(fault.AlreadyExists, "deployment %q exists", req.Name)
 	} else if !errors.Is(err, storage.ErrNotFound) {
-		return Deployment{}, storageErr(err)
+		return Deployment{}, fault.Storage(err)
 	}
 	now := s.clock()
 	d := Deployment{
@@ -172,7 +171,7 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 	}
 	if req.Region != nil {
 		if d.Region, err = coer.Marshal(req.Region); err != nil {
-			return Deployment{}, invalid("region: %v", err)
+			return Deployment{}, fault.Invalid("region: %v", err)
 		}
 	}
 	t := req.Tenants
@@ -196,14 +195,14 @@ func (s *Service) CreateDeployment(ctx context.Context, req DeploymentRequest) (
 	}
 	rec, err := json.Marshal(d)
 	if err != nil {
-		return Deployment{}, internalErr(err)
+		return Deployment{}, fault.Unexpected(err)
 	}
-	err = st.Swap(ctx, []storage.Cond{{Key: deploymentPath(d.Name), Absent: true}}, []storage.Op{{Key: deploymentPath(d.Name), Value: rec}})
+	err = st.Swap(ctx, []storage.Cond{{Key: paths.Deployment{Name: d.Name}.String(), Absent: true}}, []storage.Op{{Key: paths.Deployment{Name: d.Name}.String(), Value: rec}})
 	if errors.Is(err, storage.ErrConflict) {
 		return Deployment{}, fault.New(fault.AlreadyExists, "deployment %q exists", req.Name)
 	}
 	if err != nil {
-		return Deployment{}, storageErr(err)
+		return Deployment{}, fault.Storage(err)
 	}
 	return d, nil
 }
@@ -218,12 +217,12 @@ func explicit(psids []ieee1609.Psid) []ieee1609.PsidGroupPermissions {
 
 func (req *DeploymentRequest) check(canDial bool) error {
 	if !namePattern.MatchString(req.Name) {
-		return invalid("deployment name %q: use 1 to 63 of a-z, 0-9 and '-', starting with a letter or digit", req.Name)
+		return fault.Invalid("deployment name %q: use 1 to 63 of a-z, 0-9 and '-', starting with a letter or digit", req.Name)
 	}
 	t := req.Tenants
 	for role, tn := range map[string]string{"root": t.Root, "eca": t.ECA, "ra": t.RA, "pca": t.PCA, "ma": t.MA} {
 		if tn == "" {
-			return invalid("the %s tenant is required", role)
+			return fault.Invalid("the %s tenant is required", role)
 		}
 	}
 	for n, la := range []struct {
@@ -232,13 +231,13 @@ func (req *DeploymentRequest) check(canDial bool) error {
 	}{{t.LA1, req.RemoteLA1}, {t.LA2, req.RemoteLA2}} {
 		switch r := la.remote; {
 		case r == nil && la.tenant == "":
-			return invalid("LA%d needs a tenant or a remote LA", n+1)
+			return fault.Invalid("LA%d needs a tenant or a remote LA", n+1)
 		case r != nil && la.tenant != "":
-			return invalid("LA%d is either in a tenant or remote, not both", n+1)
+			return fault.Invalid("LA%d is either in a tenant or remote, not both", n+1)
 		case r != nil && !canDial:
-			return invalid("this server cannot reach remote LAs")
+			return fault.Invalid("this server cannot reach remote LAs")
 		case r != nil && (r.URL == "" || r.Token == "" || !namePattern.MatchString(r.Name)):
-			return invalid("remote LA%d needs a URL, a token and the LA's name there", n+1)
+			return fault.Invalid("remote LA%d needs a URL, a token and the LA's name there", n+1)
 		}
 	}
 	separate := map[string]string{}
@@ -271,14 +270,14 @@ func (req *DeploymentRequest) check(canDial bool) error {
 	}
 	switch {
 	case req.CertsPerPeriod < 1 || req.CertsPerPeriod > 255:
-		return invalid("certs per period must be 1 to 255")
+		return fault.Invalid("certs per period must be 1 to 255")
 	case req.Period < 24*time.Hour || req.Period%time.Second != 0:
 		// i counts periods since 2004 in 16 bits: with days, until 2183.
-		return invalid("the i-period must be at least a day, in whole seconds")
+		return fault.Invalid("the i-period must be at least a day, in whole seconds")
 	case req.MaxPeriods < 1 || req.MaxPeriods > 52:
-		return invalid("max periods must be 1 to 52")
+		return fault.Invalid("max periods must be 1 to 52")
 	case req.RetainPeriods < 1 || req.RetainPeriods > 520:
-		return invalid("retain periods must be 1 to 520")
+		return fault.Invalid("retain periods must be 1 to 520")
 	}
 	return nil
 }
@@ -320,7 +319,7 @@ func (b *builder) store() error {
 	for role, out := range b.dep.certs() {
 		var err error
 		if *out, err = coer.Marshal(b.certs[role]); err != nil {
-			return internalErr(err)
+			return fault.Unexpected(err)
 		}
 	}
 	return nil
@@ -392,7 +391,7 @@ func (b *builder) issue(ctx context.Context, a authoritySpec, tbs ieee1609.ToBeS
 	}
 	c, err := b.s.profile.Issue(b.s.rand, tbs, issuer, key)
 	if err != nil {
-		return internalErr(err)
+		return fault.Unexpected(err)
 	}
 	b.certs[a.role] = c
 	return nil
@@ -413,23 +412,25 @@ func (s *Service) ensureKey(ctx context.Context, tenant, name string, typ device
 
 // load returns a deployment, from the cache or the store.
 func (s *Service) load(ctx context.Context, name string) (*deployment, error) {
-	if d, ok := s.deps.Load(name); ok {
-		return d.(*deployment), nil
+	k := paths.Deployment{Name: name}
+	if d, ok := s.deps.Get(k); ok {
+		return d, nil
 	}
-	st, err := s.backend()
+	gen := s.deps.Generation()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
-	b, err := st.Get(ctx, deploymentPath(name))
+	b, err := st.Get(ctx, paths.Deployment{Name: name}.String())
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, fault.New(fault.DeploymentNotFound, "V2X deployment %q not found", name)
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	d := &deployment{}
 	if err := json.Unmarshal(b, &d.Deployment); err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	if d.SigningInput != SigningInputGBT45112 {
 		return nil, fault.New(fault.MigrationRequired, "V2X deployment %q was signed by an earlier mima under an SM2 signing input other than GB/T 45112-2024's; run `mima v2x migrate %s`", name, name)
@@ -440,13 +441,13 @@ func (s *Service) load(ctx context.Context, name string) (*deployment, error) {
 	}{{d.Root, &d.root}, {d.ICA, &d.ica}, {d.ECA, &d.eca}, {d.RA, &d.ra}, {d.PCA, &d.pca}, {d.CRL, &d.crl}} {
 		*c.out = new(ieee1609.Certificate)
 		if err := coer.Unmarshal(c.der, *c.out); err != nil {
-			return nil, internalErr(fmt.Errorf("deployment %s: %w", name, err))
+			return nil, fault.Unexpected(fmt.Errorf("deployment %s: %w", name, err))
 		}
 	}
 	if len(d.Region) > 0 {
 		d.region = new(ieee1609.GeographicRegion)
 		if err := coer.Unmarshal(d.Region, d.region); err != nil {
-			return nil, internalErr(err)
+			return nil, fault.Unexpected(err)
 		}
 	}
 	for n, remote := range []*RemoteLA{d.RemoteLA1, d.RemoteLA2} {
@@ -455,19 +456,19 @@ func (s *Service) load(ctx context.Context, name string) (*deployment, error) {
 		} else if s.remote == nil {
 			return nil, fault.New(fault.LAUnavailable, "deployment %s has a remote LA, which this server cannot reach", name)
 		} else if d.las[n], err = s.remote(*remote); err != nil {
-			return nil, internalErr(fmt.Errorf("deployment %s, LA%d: %w", name, n+1, err))
+			return nil, fault.Unexpected(fmt.Errorf("deployment %s, LA%d: %w", name, n+1, err))
 		}
 	}
 	d.trust = trust.New(s.profile)
 	if err := d.trust.AddRoot(d.root); err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	for _, c := range []*ieee1609.Certificate{d.ica, d.crl, d.eca, d.ra, d.pca} {
 		if err := d.trust.AddCertificate(c, s.now()); err != nil {
-			return nil, internalErr(fmt.Errorf("deployment %s: %w", name, err))
+			return nil, fault.Unexpected(fmt.Errorf("deployment %s: %w", name, err))
 		}
 	}
-	s.deps.Store(name, d)
+	s.deps.Add(k, d, gen)
 	return d, nil
 }
 
@@ -482,16 +483,16 @@ func (s *Service) Get(ctx context.Context, name string) (Deployment, error) {
 
 // List names the deployments.
 func (s *Service) List(ctx context.Context) ([]string, error) {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
-	keys, err := st.List(ctx, "v2x/deployments/", "", 0)
+	keys, err := st.List(ctx, paths.Deployments, "", 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	for i, k := range keys {
-		keys[i] = k[len("v2x/deployments/"):]
+		keys[i] = k[len(paths.Deployments):]
 	}
 	return keys, nil
 }

@@ -61,13 +61,13 @@ func (s *Service) AllowDevices(ctx context.Context, dep string, devices []Device
 	var ops []storage.Op
 	for _, e := range devices {
 		if !devicePattern.MatchString(e.ID) || authn.DotSegment(e.ID) {
-			return invalid(`device id %q: 1 to 64 printable ASCII characters, other than "." and ".."`, e.ID)
+			return fault.Invalid(`device id %q: 1 to 64 printable ASCII characters, other than "." and ".."`, e.ID)
 		}
 		if e.Kind == "" {
 			e.Kind = Vehicle
 		}
 		if e.Kind != Vehicle && e.Kind != Roadside {
-			return invalid("device kind %q: vehicle or roadside", e.Kind)
+			return fault.Invalid("device kind %q: vehicle or roadside", e.Kind)
 		}
 		var old DeviceEntry
 		found, err := getJSON(ctx, st, d.path(d.Tenants.ECA, "eca", "devices/"+e.ID), &old)
@@ -142,7 +142,7 @@ func (s *Service) Enrol(ctx context.Context, dep string, spdu []byte) ([]byte, e
 	if r.Version != 2 || r.Type != ieee1609.CertTypeExplicit || r.CanonicalID == nil || len(r.TbsCert.CertRequestPermissions) == 0 {
 		return nil, refused("an enrolment request is version 2, explicit, with a canonical id and requested permissions")
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (s *Service) Enrol(ctx context.Context, dep string, spdu []byte) ([]byte, e
 			}
 			var cert ieee1609.Certificate
 			if err := coer.Unmarshal(e.Cert, &cert); err != nil {
-				return internalErr(err)
+				return fault.Unexpected(err)
 			}
 			out, err = s.enrolResponse(ctx, d, reqHash, &cert)
 			return err
@@ -225,7 +225,7 @@ func (s *Service) Enrol(ctx context.Context, dep string, spdu []byte) ([]byte, e
 		return batch(ctx, tx, ops)
 	})
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	return out, nil
 }
@@ -254,7 +254,7 @@ func (s *Service) issueEnrolment(ctx context.Context, d *deployment, r *ieee1609
 	}
 	craca, err := sec.HashedID3(d.crl)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	years := uint16(enrolmentYears)
 	name := *r.CanonicalID
@@ -277,7 +277,7 @@ func (s *Service) issueEnrolment(ctx context.Context, d *deployment, r *ieee1609
 	}
 	c, err := s.profile.Issue(s.rand, tbs, d.eca, key)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return c, nil
 }

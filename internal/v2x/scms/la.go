@@ -107,25 +107,25 @@ func (la *tenantLA) chainPath(end uint16, id []byte) string {
 // PreLinkage starts and stores a chain.
 func (la *tenantLA) PreLinkage(ctx context.Context, r PLVRequest) (*PLVResponse, error) {
 	s := la.s
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
 	var id [16]byte
 	c := chain{IStart: r.Now, IEnd: r.First + uint16(r.Periods) - 1}
 	if _, err := io.ReadFull(s.rand, id[:]); err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	if _, err := io.ReadFull(s.rand, c.Seed[:]); err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	pcaID, err := sec.HashedID8(la.pca)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	pcaKey, err := sec.EncryptingKey(*la.pca.ToBeSigned.EncryptionKey)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	suite := s.profile.Linkage
 	out := &PLVResponse{}
@@ -137,7 +137,7 @@ func (la *tenantLA) PreLinkage(ctx context.Context, r PLVRequest) (*PLVResponse,
 			plv := suite.PreLinkageValue(la.id, seed, uint32(j))
 			ed, err := s.profile.Encrypt(s.rand, plv[:], sec.Recipient{Key: pcaKey, ID: pcaID, Kind: sec.CertRecipient})
 			if err != nil {
-				return nil, internalErr(err)
+				return nil, fault.Unexpected(err)
 			}
 			plvs[j] = ieee1609.EncryptedIndividualPLV{Version: 2, LaID: ieee1609.LaID(la.id),
 				EncPlv: ieee1609.Data{ProtocolVersion: 3, Content: ieee1609.Content{EncryptedData: ed}}}
@@ -164,7 +164,7 @@ func (la *tenantLA) LinkageSeed(ctx context.Context, r SeedRequest) (*SeedRespon
 	if len(pt) != lciLen {
 		return nil, fault.New(fault.InvalidArgument, "eLCI of %d bytes", len(pt))
 	}
-	st, err := la.s.backend()
+	st, err := la.s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +199,7 @@ func (d *deployment) preLinkage(ctx context.Context, which int, r PLVRequest) (*
 		}
 	}
 	if !ok {
-		return nil, internalErr(fmt.Errorf("LA%d answered pre-linkage values of another shape or LA", which))
+		return nil, fault.Unexpected(fmt.Errorf("LA%d answered pre-linkage values of another shape or LA", which))
 	}
 	return resp, nil
 }

@@ -45,12 +45,12 @@ func (s *Service) Report(ctx context.Context, dep string, certCOER []byte) (Revo
 	}
 	var cert ieee1609.Certificate
 	if err := coer.Unmarshal(certCOER, &cert); err != nil {
-		return Revocation{}, invalid("not a COER certificate: %v", err)
+		return Revocation{}, fault.Invalid("not a COER certificate: %v", err)
 	}
 	if err := s.profile.CheckCertSignature(&cert, d.pca); err != nil {
-		return Revocation{}, invalid("not a certificate of this deployment's PCA: %v", err)
+		return Revocation{}, fault.Invalid("not a certificate of this deployment's PCA: %v", err)
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return Revocation{}, err
 	}
@@ -80,7 +80,7 @@ func (s *Service) Report(ctx context.Context, dep string, certCOER []byte) (Revo
 		return batch(ctx, tx, ops)
 	})
 	if err != nil {
-		return Revocation{}, storageErr(err)
+		return Revocation{}, fault.Storage(err)
 	}
 	if fresh {
 		if _, err := s.IssueCRLs(ctx, dep); err != nil {
@@ -190,7 +190,7 @@ func (s *Service) revokeRequests(ctx context.Context, d *deployment, st storage.
 	prefix := d.byEnrolment(enrolment, "")
 	keys, err := st.List(ctx, prefix, "", 0)
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	var ops []storage.Op
 	for _, k := range keys {
@@ -241,12 +241,12 @@ func (s *Service) revokeSeeds(ctx context.Context, d *deployment, elci [2]string
 	}
 	slot, err := s.randomSlot()
 	if err != nil {
-		return storage.Op{}, internalErr(err)
+		return storage.Op{}, fault.Unexpected(err)
 	}
 	// Both chains began when the request came, before iRev, so both are
 	// at iRev.
 	if seeds[0].At != iRev || seeds[1].At != iRev {
-		return storage.Op{}, internalErr(fmt.Errorf("the LAs answered seeds at periods %d and %d, not %d", seeds[0].At, seeds[1].At, iRev))
+		return storage.Op{}, fault.Unexpected(fmt.Errorf("the LAs answered seeds at periods %d and %d, not %d", seeds[0].At, seeds[1].At, iRev))
 	}
 	return d.revokeLinkedOp(slot, linkedRevocation{
 		LA1: d.LA1ID, LA2: d.LA2ID, Seed1: seeds[0].Seed, Seed2: seeds[1].Seed, IRev: iRev, IMax: max(seeds[0].End, seeds[1].End), JMax: uint8(d.CertsPerPeriod),

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
 )
@@ -17,7 +18,7 @@ import (
 // whenever it is served, follows the new root. A deployment already under
 // the standard's input is returned unchanged.
 func (s *Service) Migrate(ctx context.Context, name string) (Deployment, error) {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return Deployment{}, err
 	}
@@ -34,12 +35,12 @@ func (s *Service) Migrate(ctx context.Context, name string) (Deployment, error) 
 		return err
 	})
 	if err != nil {
-		return Deployment{}, storageErr(err)
+		return Deployment{}, fault.Storage(err)
 	}
 	if !changed {
 		return d, nil
 	}
-	s.deps.Delete(name)
+	s.deps.Remove(paths.Deployment{Name: name})
 	if _, err := s.IssueCRLs(ctx, name); err != nil {
 		return Deployment{}, err
 	}
@@ -50,7 +51,7 @@ func (s *Service) Migrate(ctx context.Context, name string) (Deployment, error) 
 // and writes it back; changed is false when the record needed no
 // migration.
 func (s *Service) reissue(ctx context.Context, st storage.Backend, name string) (d Deployment, changed bool, err error) {
-	found, err := getJSON(ctx, st, deploymentPath(name), &d)
+	found, err := getJSON(ctx, st, paths.Deployment{Name: name}.String(), &d)
 	if err != nil {
 		return Deployment{}, false, err
 	}
@@ -65,7 +66,7 @@ func (s *Service) reissue(ctx context.Context, st storage.Backend, name string) 
 	for _, a := range s.authorities(&d) {
 		var old ieee1609.Certificate
 		if err := coer.Unmarshal(*certs[a.role], &old); err != nil {
-			return Deployment{}, false, internalErr(err)
+			return Deployment{}, false, fault.Unexpected(err)
 		}
 		if err := b.issue(ctx, a, old.ToBeSigned); err != nil {
 			return Deployment{}, false, err
@@ -77,10 +78,10 @@ func (s *Service) reissue(ctx context.Context, st storage.Backend, name string) 
 	d.SigningInput = SigningInputGBT45112
 	rec, err := json.Marshal(d)
 	if err != nil {
-		return Deployment{}, false, internalErr(err)
+		return Deployment{}, false, fault.Unexpected(err)
 	}
-	if err := st.Put(ctx, deploymentPath(name), rec); err != nil {
-		return Deployment{}, false, storageErr(err)
+	if err := st.Put(ctx, paths.Deployment{Name: name}.String(), rec); err != nil {
+		return Deployment{}, false, fault.Storage(err)
 	}
 	return d, true, nil
 }

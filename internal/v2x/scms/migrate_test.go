@@ -13,6 +13,7 @@ import (
 	"github.com/emmansun/gmsm/sm2"
 
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
 	"github.com/mimacrypto/mima/internal/v2x/sec"
@@ -125,9 +126,9 @@ func (w *world) formerDeployment(t *testing.T) Deployment {
 	}
 	d.SigningInput = ""
 	rec, _ := json.Marshal(d)
-	if err := w.store.Put(ctx, deploymentPath(d.Name), rec); err != nil {
+	if err := w.store.Put(ctx, paths.Deployment{Name: d.Name}.String(), rec); err != nil {
 		t.Fatal(err)
 	}
-	w.s.deps.Delete(d.Name)
+	w.s.deps.Remove(paths.Deployment{Name: d.Name})
 	return d
 }

@@ -37,7 +37,7 @@ type issued struct {
 // certify answers a batch of RaAcaCertRequestSpdus with
 // AcaRaCertResponseSpdus, in order.
 func (s *Service) certify(ctx context.Context, d *deployment, requests [][]byte) ([][]byte, error) {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +135,7 @@ func (s *Service) certifyOne(ctx context.Context, d *deployment, key crypto.Sign
 	}
 	craca, err := sec.HashedID3(d.crl)
 	if err != nil {
-		return nil, nil, internalErr(err)
+		return nil, nil, fault.Unexpected(err)
 	}
 	tbs := ieee1609.ToBeSignedCertificate{
 		ID: r.TbsCert.ID, CracaID: craca, ValidityPeriod: r.TbsCert.ValidityPeriod, Region: d.region,
@@ -158,7 +158,7 @@ func (s *Service) certifyOne(ctx context.Context, d *deployment, key crypto.Sign
 		}
 		c, err := s.randScalar()
 		if err != nil {
-			return nil, nil, internalErr(err)
+			return nil, nil, fault.Unexpected(err)
 		}
 		pub, err := s.profile.Butterfly.CertPublic(butterfly.Point{X: b.X, Y: b.Y}, c)
 		if err != nil {
@@ -181,7 +181,7 @@ func (s *Service) certifyOne(ctx context.Context, d *deployment, key crypto.Sign
 	tbs.VerifyKeyIndicator = ieee1609.VerificationKeyIndicator{VerificationKey: &vk}
 	cert, err := s.profile.Issue(s.rand, tbs, d.pca, key)
 	if err != nil {
-		return nil, nil, internalErr(err)
+		return nil, nil, fault.Unexpected(err)
 	}
 	plain, err := encode(pdu(ieee1609.ScmsContent{AcaEe: &ieee1609.AcaEePdu{AcaEeCertResponse: &ieee1609.AcaEeCertResponse{
 		Version: 2, GenerationTime: ieee1609.Time32Of(s.now()), Certificate: *cert, PrivateKeyInfo: privateKeyInfo,
@@ -195,7 +195,7 @@ func (s *Service) certifyOne(ctx context.Context, d *deployment, key crypto.Sign
 	}
 	ed, err := s.profile.Encrypt(s.rand, plain, sec.Recipient{Key: q, ID: s.profile.DataHashedID8(rek), Kind: sec.REKRecipient})
 	if err != nil {
-		return nil, nil, internalErr(err)
+		return nil, nil, fault.Unexpected(err)
 	}
 	private, err := s.signAs(ctx, d.Tenants.PCA, keyName(d.Name, "pca", "sign"), d.pca, &ieee1609.Data{ProtocolVersion: 3, Content: ieee1609.Content{EncryptedData: ed}})
 	if err != nil {
@@ -252,7 +252,7 @@ func (d *deployment) roadsidePath(expires uint16, pcaReq string) string {
 
 // requestOf finds the PCA request that produced a certificate.
 func (s *Service) requestOf(ctx context.Context, d *deployment, cert *ieee1609.Certificate) (string, error) {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return "", err
 	}

@@ -114,7 +114,7 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 	reqHash := s.profile.DataHashedID8(spdu)
 	reqHex := hex.EncodeToString(reqHash[:])
 	recPath := d.path(d.Tenants.RA, "ra", "requests/"+reqHex)
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return Ack{}, err
 	}
@@ -184,7 +184,7 @@ func (s *Service) Request(ctx context.Context, dep string, spdu []byte) (Ack, er
 		return batch(ctx, tx, append(ops, storage.Op{Key: d.requestCountPath(rec.Enrolment), Value: []byte(strconv.Itoa(count + 1))}))
 	})
 	if err != nil {
-		return Ack{}, storageErr(err)
+		return Ack{}, fault.Storage(err)
 	}
 	if dup {
 		return s.ack(ctx, d, reqHash, seen)
@@ -227,7 +227,7 @@ func (s *Service) checkEnrolment(ctx context.Context, d *deployment, scr *ieee16
 	if issuer, _ := sec.IssuerDigest(enrol); issuer != eca {
 		return nil, refused("the enrolment certificate is not from this deployment's ECA")
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +247,7 @@ func (s *Service) checkBlocked(ctx context.Context, d *deployment, st storage.Ba
 	case errors.Is(err, storage.ErrNotFound):
 		return nil
 	default:
-		return storageErr(err)
+		return fault.Storage(err)
 	}
 }
 
@@ -266,11 +266,11 @@ func (d *deployment) requestCount(ctx context.Context, st storage.Backend, enrol
 	case errors.Is(err, storage.ErrNotFound):
 		return 0, nil
 	case err != nil:
-		return 0, storageErr(err)
+		return 0, fault.Storage(err)
 	}
 	n, err := strconv.Atoi(string(b))
 	if err != nil {
-		return 0, internalErr(fmt.Errorf("the request count of enrolment certificate %s is corrupt", enrolment))
+		return 0, fault.Unexpected(fmt.Errorf("the request count of enrolment certificate %s is corrupt", enrolment))
 	}
 	return n, nil
 }
@@ -308,7 +308,7 @@ func (d *deployment) filePath(rec *raRequest, reqHex string, i uint16) string {
 func certID(c *ieee1609.Certificate) (ieee1609.HashedId8, error) {
 	id, err := sec.HashedID8(c)
 	if err != nil {
-		return id, internalErr(fmt.Errorf("hashing a certificate: %w", err))
+		return id, fault.Unexpected(fmt.Errorf("hashing a certificate: %w", err))
 	}
 	return id, nil
 }
@@ -317,7 +317,7 @@ func certID(c *ieee1609.Certificate) (ieee1609.HashedId8, error) {
 func certID10(c *ieee1609.Certificate) (ieee1609.HashedId10, error) {
 	id, err := sec.HashedID10(c)
 	if err != nil {
-		return id, internalErr(fmt.Errorf("hashing a certificate: %w", err))
+		return id, fault.Unexpected(fmt.Errorf("hashing a certificate: %w", err))
 	}
 	return id, nil
 }
@@ -435,7 +435,7 @@ func (s *Service) roadside(ctx context.Context, d *deployment, r *ieee1609.EeRaC
 func (s *Service) queue(ctx context.Context, d *deployment, key crypto.Signer, req *ieee1609.RaAcaCertRequest, reqHex string, i uint16) ([]storage.Op, string, error) {
 	signed, err := s.profile.SignRequest(s.rand, key, d.ra, pdu(ieee1609.ScmsContent{AcaRa: &ieee1609.AcaRaPdu{RaAcaCertRequest: req}}))
 	if err != nil {
-		return nil, "", internalErr(err)
+		return nil, "", fault.Unexpected(err)
 	}
 	b, err := encode(signed)
 	if err != nil {
@@ -445,7 +445,7 @@ func (s *Service) queue(ctx context.Context, d *deployment, key crypto.Signer, r
 	hHex := hex.EncodeToString(h[:])
 	slot, err := s.randomSlot()
 	if err != nil {
-		return nil, "", internalErr(err)
+		return nil, "", fault.Unexpected(err)
 	}
 	q, err := putOp(d.path(d.Tenants.RA, "ra", "queue/"+hex.EncodeToString(slot)), queued{Request: reqHex, Period: i, SPDU: b})
 	if err != nil {
@@ -485,10 +485,10 @@ func (s *Service) Flush(ctx context.Context, dep string) (int, error) {
 	prefix := d.path(d.Tenants.RA, "ra", "queue/")
 	keys, err := st.List(ctx, prefix, "", 0)
 	if err != nil {
-		return 0, storageErr(err)
+		return 0, fault.Storage(err)
 	}
 	if err := s.shuffle(keys); err != nil {
-		return 0, internalErr(err)
+		return 0, fault.Unexpected(err)
 	}
 	issued := 0
 	for len(keys) > 0 {
@@ -548,7 +548,7 @@ func (s *Service) flushBatch(ctx context.Context, d *deployment, st storage.Back
 		return batch(ctx, tx, ops)
 	})
 	if err != nil {
-		return storageErr(err)
+		return fault.Storage(err)
 	}
 	return nil
 }
@@ -563,7 +563,7 @@ func (s *Service) fileResponses(ctx context.Context, d *deployment, tx storage.B
 		if _, err := tx.Get(ctx, keys[n]); errors.Is(err, storage.ErrNotFound) {
 			continue // filed by another flusher
 		} else if err != nil {
-			return nil, storageErr(err)
+			return nil, fault.Storage(err)
 		}
 		rec := requests[e.Request]
 		if rec == nil {
@@ -578,7 +578,7 @@ func (s *Service) fileResponses(ctx context.Context, d *deployment, tx storage.B
 			var old []ieee1609.Data
 			if b, err := tx.Get(ctx, file); err == nil {
 				if err := coer.Unmarshal(b, &old); err != nil {
-					return nil, internalErr(err)
+					return nil, fault.Unexpected(err)
 				}
 			}
 			files[file] = old
@@ -611,11 +611,11 @@ func (s *Service) fileResponses(ctx context.Context, d *deployment, tx storage.B
 func (s *Service) checkPCAResponse(d *deployment, raw []byte) (*ieee1609.Data, error) {
 	data, err := decodeData(raw)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	v, err := d.trust.VerifyData(data, trust.Options{At: s.now(), Psid: s.profile.SecurityMgmtPsid})
 	if err != nil {
-		return nil, internalErr(fmt.Errorf("the PCA's response: %w", err))
+		return nil, fault.Unexpected(fmt.Errorf("the PCA's response: %w", err))
 	}
 	signer, err := certID(v.Signer)
 	if err != nil {
@@ -626,11 +626,11 @@ func (s *Service) checkPCAResponse(d *deployment, raw []byte) (*ieee1609.Data, e
 		return nil, err
 	}
 	if signer != pca {
-		return nil, internalErr(fmt.Errorf("the response is not the PCA's"))
+		return nil, fault.Unexpected(fmt.Errorf("the response is not the PCA's"))
 	}
 	var p ieee1609.ScmsPdu
 	if err := coer.Unmarshal(v.Payload, &p); err != nil || p.Content.AcaRa == nil || p.Content.AcaRa.AcaRaCertResponse == nil || p.Content.AcaRa.AcaRaCertResponse.AcaResponse.Private == nil {
-		return nil, internalErr(fmt.Errorf("the PCA's response is not an ACA-RA certificate response: %v", err))
+		return nil, fault.Unexpected(fmt.Errorf("the PCA's response is not an ACA-RA certificate response: %v", err))
 	}
 	return p.Content.AcaRa.AcaRaCertResponse.AcaResponse.Private, nil
 }
@@ -668,7 +668,7 @@ func (s *Service) Download(ctx context.Context, dep string, spdu []byte) ([]byte
 	if !ok || err != nil || len(reqHex) != 16 {
 		return nil, refused("file names are <request hash>_<i-period>")
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return nil, err
 	}
@@ -699,7 +699,7 @@ func (s *Service) Download(ctx context.Context, dep string, spdu []byte) ([]byte
 		return nil, fault.New(fault.NotFound, "the certificates of period %d have expired", i)
 	}
 	if err != nil {
-		return nil, storageErr(err)
+		return nil, fault.Storage(err)
 	}
 	return b, nil
 }
@@ -707,7 +707,7 @@ func (s *Service) Download(ctx context.Context, dep string, spdu []byte) ([]byte
 // deviceRequest returns the RA's record of the device request behind a
 // PCA request, for a certificate that expires in period expires.
 func (s *Service) deviceRequest(ctx context.Context, d *deployment, pcaReq string, expires uint16) (raRequest, error) {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return raRequest{}, err
 	}
@@ -717,7 +717,7 @@ func (s *Service) deviceRequest(ctx context.Context, d *deployment, pcaReq strin
 		return rec, fault.New(fault.NotFound, "the RA has no record of this certificate's request")
 	}
 	if err != nil {
-		return rec, storageErr(err)
+		return rec, fault.Storage(err)
 	}
 	found, err := getJSON(ctx, st, d.path(d.Tenants.RA, "ra", "requests/"+string(reqHex)), &rec)
 	if err == nil && !found {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 	"github.com/mimacrypto/mima/internal/v2x/coer"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
@@ -20,10 +21,10 @@ func getJSON(ctx context.Context, st storage.Backend, key string, v any) (found 
 		return false, nil
 	}
 	if err != nil {
-		return false, storageErr(err)
+		return false, fault.Storage(err)
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return false, internalErr(err)
+		return false, fault.Unexpected(err)
 	}
 	return true, nil
 }
@@ -32,7 +33,7 @@ func getJSON(ctx context.Context, st storage.Backend, key string, v any) (found 
 func putOp(key string, v any) (storage.Op, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return storage.Op{}, internalErr(err)
+		return storage.Op{}, fault.Unexpected(err)
 	}
 	return storage.Op{Key: key, Value: b}, nil
 }
@@ -85,7 +86,7 @@ func decodeData(b []byte) (*ieee1609.Data, error) {
 func (s *Service) signPdu(ctx context.Context, tenant, keyName string, cert *ieee1609.Certificate, pdu *ieee1609.ScmsPdu) (*ieee1609.Data, error) {
 	b, err := coer.Marshal(pdu)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return s.signAs(ctx, tenant, keyName, cert, sec.Unsecured(b))
 }
@@ -99,7 +100,7 @@ func (s *Service) signAs(ctx context.Context, tenant, keyName string, cert *ieee
 	gen := ieee1609.Time64Of(s.now())
 	d, err := s.profile.SignData(s.rand, key, cert, payload, ieee1609.HeaderInfo{Psid: s.profile.SecurityMgmtPsid, GenerationTime: &gen}, false)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return d, nil
 }
@@ -111,7 +112,7 @@ func (s *Service) decrypt(ctx context.Context, tenant, keyName string, cert *iee
 	}
 	id, err := sec.HashedID8(cert)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	key, err := s.keys.Decrypter(ctx, tenant, keyName)
 	if err != nil {
@@ -131,7 +132,7 @@ func pdu(c ieee1609.ScmsContent) *ieee1609.ScmsPdu { return &ieee1609.ScmsPdu{Ve
 func encode(v any) ([]byte, error) {
 	b, err := coer.Marshal(v)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return b, nil
 }
@@ -142,14 +143,14 @@ func (s *Service) open(ctx context.Context, dep string) (*deployment, storage.Ba
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	return d, st, err
 }
 
 // batch writes ops atomically.
 func batch(ctx context.Context, st storage.Backend, ops []storage.Op) error {
 	if err := st.Batch(ctx, ops); err != nil {
-		return storageErr(err)
+		return fault.Storage(err)
 	}
 	return nil
 }

@@ -57,13 +57,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/mimacrypto/mima/internal/cache"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/storage"
+	"github.com/mimacrypto/mima/internal/storage/paths"
 	"github.com/mimacrypto/mima/internal/v2x/sec"
 )
 
@@ -90,8 +90,9 @@ type Service struct {
 	now     func() time.Time
 	profile *sec.Profile
 
-	store storage.Slot // empty while sealed
-	deps  sync.Map     // name -> *deployment
+	cacheSize int
+	store     storage.Slot // empty while sealed; purges the cache
+	deps      *cache.Cache[paths.Deployment, *deployment]
 }
 
 // Option configures a Service.
@@ -112,38 +113,40 @@ func WithRemoteLA(dial func(RemoteLA) (LinkageAuthority, error)) Option {
 // WithProfile sets the algorithms and identifiers (default sec.CN).
 func WithProfile(p *sec.Profile) Option { return func(s *Service) { s.profile = p } }
 
+// WithCacheSize bounds the number of cached deployments; n < 1 means
+// cache.DefaultSize.
+func WithCacheSize(n int) Option { return func(s *Service) { s.cacheSize = n } }
+
 // New returns a sealed Service whose keys live in keys.
 func New(keys Keys, opts ...Option) *Service {
 	s := &Service{keys: keys, rand: rand.Reader, now: time.Now, profile: sec.CN}
 	for _, o := range opts {
 		o(s)
 	}
+	if s.cacheSize < 1 {
+		s.cacheSize = cache.DefaultSize
+	}
+	s.deps = cache.New[paths.Deployment, *deployment](s.cacheSize, paths.ParseDeployment)
+	s.store.Purges(s.deps)
 	return s
 }
 
 // Unsealed starts serving with store (the barrier).
-func (s *Service) Unsealed(_ context.Context, store storage.Backend) error {
-	s.deps.Clear()
-	s.store.Set(store)
-	return nil
+func (s *Service) Unsealed(ctx context.Context, store storage.Backend) error {
+	return s.store.Unsealed(ctx, store)
 }
 
-// Sealed stops serving.
-func (s *Service) Sealed() {
-	s.store.Set(nil)
-	s.deps.Clear()
-}
+// Sealed stops serving and drops every cached deployment.
+func (s *Service) Sealed() { s.store.Sealed() }
 
 // Forget drops the cached deployment stored at path, when another node
 // changed it (coherence.Cache).
 func (s *Service) Forget(path string) {
-	if name, ok := strings.CutPrefix(path, "v2x/deployments/"); ok {
-		s.deps.Delete(name)
-	}
+	s.deps.Forget(path)
 }
 
 // Purge drops every cached deployment.
-func (s *Service) Purge() { s.deps.Clear() }
+func (s *Service) Purge() { s.deps.Purge() }
 
 // RunJobs sends the RAs' queued requests to the PCAs, reissues CRLs that
 // are due and deletes what has expired, for every deployment; the node
@@ -171,37 +174,9 @@ func (s *Service) RunJobs(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-var errSealed = fault.New(fault.Sealed, "mima is sealed")
-
-func (s *Service) backend() (storage.Backend, error) {
-	b, ok := s.store.Get()
-	if !ok {
-		return nil, errSealed
-	}
-	return b, nil
-}
-
 // clock is now in UTC to the second.
 func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Second) }
 
-func invalid(format string, args ...any) error {
-	return fault.New(fault.InvalidArgument, format, args...)
-}
-
 func refused(format string, args ...any) error {
 	return fault.New(fault.SPDUInvalid, format, args...)
-}
-
-func storageErr(err error) error {
-	if _, ok := fault.As(err); ok {
-		return err
-	}
-	return fault.Wrap(err, fault.StorageFailure, "the SCMS store is unavailable")
-}
-
-func internalErr(err error) error {
-	if _, ok := fault.As(err); ok {
-		return err
-	}
-	return fault.Wrap(err, fault.Internal, "SCMS operation failed")
 }

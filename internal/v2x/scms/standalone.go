@@ -45,11 +45,11 @@ func laIndexPath(tenant, name string) string { return "v2x/las/" + tenant + "/" 
 // CreateLA creates a standalone LA in tenant, with its SM4 key.
 func (s *Service) CreateLA(ctx context.Context, tenant string, c LAConfig) (LAConfig, error) {
 	if !namePattern.MatchString(c.Name) {
-		return LAConfig{}, invalid("LA name %q: use 1 to 63 of a-z, 0-9 and '-', starting with a letter or digit", c.Name)
+		return LAConfig{}, fault.Invalid("LA name %q: use 1 to 63 of a-z, 0-9 and '-', starting with a letter or digit", c.Name)
 	}
 	var pca ieee1609.Certificate
 	if err := coer.Unmarshal(c.PCA, &pca); err != nil || pca.ToBeSigned.EncryptionKey == nil {
-		return LAConfig{}, invalid("the PCA certificate must be a COER certificate with an encryption key")
+		return LAConfig{}, fault.Invalid("the PCA certificate must be a COER certificate with an encryption key")
 	}
 	if c.Period == 0 {
 		c.Period = 7 * 24 * time.Hour
@@ -58,9 +58,9 @@ func (s *Service) CreateLA(ctx context.Context, tenant string, c LAConfig) (LACo
 		c.RetainPeriods = 13
 	}
 	if c.Period < 24*time.Hour || c.Period%time.Second != 0 || c.RetainPeriods < 1 || c.RetainPeriods > 520 {
-		return LAConfig{}, invalid("the i-period must be at least a day in whole seconds, and retain periods 1 to 520")
+		return LAConfig{}, fault.Invalid("the i-period must be at least a day in whole seconds, and retain periods 1 to 520")
 	}
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return LAConfig{}, err
 	}
@@ -84,7 +84,7 @@ func (s *Service) CreateLA(ctx context.Context, tenant string, c LAConfig) (LACo
 		return LAConfig{}, fault.New(fault.AlreadyExists, "LA %q exists", c.Name)
 	}
 	if err != nil {
-		return LAConfig{}, storageErr(err)
+		return LAConfig{}, fault.Storage(err)
 	}
 	return c, nil
 }
@@ -93,7 +93,7 @@ func laKeyName(name string) string { return "v2x-la-" + name + "-lci" }
 
 // GetLA describes a standalone LA of tenant.
 func (s *Service) GetLA(ctx context.Context, tenant, name string) (LAConfig, error) {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return LAConfig{}, err
 	}
@@ -114,7 +114,7 @@ func (s *Service) StandaloneLA(ctx context.Context, tenant, name string) (Linkag
 	}
 	pca := new(ieee1609.Certificate)
 	if err := coer.Unmarshal(c.PCA, pca); err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	return &standaloneLA{tenantLA: tenantLA{s: s, tenant: tenant, id: c.ID, key: laKeyName(name),
 		aad: []byte("v2x-la/" + name), chains: laPath(tenant, name) + "chains/", pca: pca}, config: c}, nil
@@ -132,7 +132,7 @@ func (la *standaloneLA) now() uint16 { return periodOf(la.s.now(), la.config.Per
 // current refuses a period more than one away from the LA's.
 func (la *standaloneLA) current(name string, i uint16) error {
 	if now := la.now(); int(i) < int(now)-1 || int(i) > int(now)+1 {
-		return invalid("%s is period %d; this LA is at %d", name, i, now)
+		return fault.Invalid("%s is period %d; this LA is at %d", name, i, now)
 	}
 	return nil
 }
@@ -144,7 +144,7 @@ func (la *standaloneLA) PreLinkage(ctx context.Context, r PLVRequest) (*PLVRespo
 		return nil, err
 	}
 	if r.Periods < 1 || r.Periods > 52 || r.JMax < 1 || r.JMax > 255 || r.First < r.Now || r.First-r.Now > 52 {
-		return nil, invalid("asks for %d periods from %d, j < %d: at most 52 periods starting within 52, j < 256", r.Periods, r.First, r.JMax)
+		return nil, fault.Invalid("asks for %d periods from %d, j < %d: at most 52 periods starting within 52, j < 256", r.Periods, r.First, r.JMax)
 	}
 	return la.tenantLA.PreLinkage(ctx, r)
 }
@@ -160,13 +160,13 @@ func (la *standaloneLA) LinkageSeed(ctx context.Context, r SeedRequest) (*SeedRe
 // tidyLAs deletes the chains of every standalone LA that ended
 // RetainPeriods ago.
 func (s *Service) tidyLAs(ctx context.Context) error {
-	st, err := s.backend()
+	st, err := s.store.Backend()
 	if err != nil {
 		return err
 	}
 	keys, err := st.List(ctx, "v2x/las/", "", 0)
 	if err != nil {
-		return storageErr(err)
+		return fault.Storage(err)
 	}
 	var errs []error
 	for _, k := range keys {

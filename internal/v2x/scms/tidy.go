@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage"
 )
 
@@ -64,11 +65,11 @@ func tidyOnce(ctx context.Context, st storage.Backend, mark string, first, now u
 	case err == nil:
 		n, err := strconv.ParseUint(string(b), 10, 16)
 		if err != nil {
-			return 0, internalErr(err)
+			return 0, fault.Unexpected(err)
 		}
 		from = uint16(n)
 	case !errors.Is(err, storage.ErrNotFound):
-		return 0, storageErr(err)
+		return 0, fault.Storage(err)
 	}
 	if from >= now {
 		return 0, nil
@@ -79,7 +80,7 @@ func tidyOnce(ctx context.Context, st storage.Backend, mark string, first, now u
 		return t.deleted, t.err
 	}
 	if err := st.Put(ctx, mark, []byte(strconv.Itoa(int(now)))); err != nil {
-		return t.deleted, storageErr(err)
+		return t.deleted, fault.Storage(err)
 	}
 	return t.deleted, nil
 }
@@ -98,7 +99,7 @@ func (t *tidier) each(ctx context.Context, prefix string, f func(keys []string) 
 	for t.err == nil {
 		keys, err := t.st.List(ctx, prefix, after, tidyPage)
 		if err != nil {
-			t.err = storageErr(err)
+			t.err = fault.Storage(err)
 			return
 		}
 		if len(keys) == 0 {

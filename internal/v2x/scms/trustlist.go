@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha512"
 
+	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/v2x/ieee1609"
 	"github.com/mimacrypto/mima/internal/v2x/sec"
 )
@@ -26,7 +27,7 @@ func (s *Service) homeCTL(ctx context.Context, dep string) (*ieee1609.Data, erro
 	}
 	rootEnc, err := sec.CanonicalCert(d.root)
 	if err != nil {
-		return nil, internalErr(err)
+		return nil, fault.Unexpected(err)
 	}
 	tbs := ieee1609.FullIeeeTbsCtl{
 		Type: 1, ElectorGroupID: group, SequenceNumber: 1, EffectiveDate: ieee1609.Time32Of(d.Created),
