@@ -74,7 +74,7 @@ type Field struct {
 // Config is a fields.yaml: the fields to protect and, for a reader that
 // reveals values per role (a proxy), the columns each role may decrypt.
 type Config struct {
-	Fields []Field              `yaml:"fields" json:"fields"`
+	Fields []Field             `yaml:"fields" json:"fields"`
 	Roles  map[string][]string `yaml:"roles,omitempty" json:"roles,omitempty"`
 }
 
