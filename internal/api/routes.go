@@ -64,6 +64,9 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/keys/{name}/verify-mac", op: "verify-mac", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.verifyMAC},
 		{method: "POST", pattern: "/v1/keys/{name}/datakey", op: "datakey", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.dataKey},
 		{method: "POST", pattern: "/v1/keys/{name}/derive", op: "derive", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.derive},
+		{method: "POST", pattern: "/v1/keys/{name}/fpe", op: "fpe", scope: scopeTenant, pure: true, object: "name", handle: s.fpe(false)},
+		{method: "POST", pattern: "/v1/keys/{name}/fpe-decrypt", op: "fpe-decrypt", scope: scopeTenant, pure: true, object: "name", handle: s.fpe(true)},
+		{method: "POST", pattern: "/v1/mask", op: "mask", scope: scopeTenant, pure: true, handle: s.mask},
 		{method: "POST", pattern: "/v1/hash", op: "hash", scope: scopeTenant, pure: true, stream: true, cbor: true, handle: s.hash},
 		{method: "POST", pattern: "/v1/random", op: "random", scope: scopeTenant, pure: true, handle: s.random},
 
