@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mimacrypto/mima/internal/clocktest"
+	"github.com/mimacrypto/mima/sdk/fieldcrypt/fieldcrypttest"
 )
 
 func field(t testing.TB, f Field) *Field {
@@ -23,7 +24,7 @@ func field(t testing.TB, f Field) *Field {
 
 func TestRoundTripEveryMode(t *testing.T) {
 	ctx := context.Background()
-	c := New(&fakeKeys{seed: "a"}, Limits{}, nil)
+	c := New(&fieldcrypttest.Keys{Seed: "a"}, Limits{}, nil)
 	cases := []struct {
 		f     Field
 		value string
@@ -77,7 +78,7 @@ func TestRoundTripEveryMode(t *testing.T) {
 // wrong one is refused.
 func TestFPEKeepsCheckDigits(t *testing.T) {
 	ctx := context.Background()
-	c := New(&fakeKeys{seed: "a"}, Limits{}, nil)
+	c := New(&fieldcrypttest.Keys{Seed: "a"}, Limits{}, nil)
 	id := field(t, Field{Column: "id", Key: "k", Mode: FPE, Format: FormatIDCard})
 	card := field(t, Field{Column: "card", Key: "k", Mode: FPE, Format: FormatBankCard})
 	for i := range 200 {
@@ -108,7 +109,7 @@ func TestFPEKeepsCheckDigits(t *testing.T) {
 // decrypts to anything.
 func TestTamperingRefused(t *testing.T) {
 	ctx := context.Background()
-	c := New(&fakeKeys{seed: "a"}, Limits{}, nil)
+	c := New(&fieldcrypttest.Keys{Seed: "a"}, Limits{}, nil)
 	for _, f := range []*Field{field(t, Field{Column: "r", Key: "k", Mode: Randomized}), field(t, Field{Column: "d", Key: "k", Mode: Deterministic})} {
 		stored, err := c.Encrypt(ctx, f, []byte("13812345678"))
 		if err != nil {
@@ -134,7 +135,7 @@ func TestTamperingRefused(t *testing.T) {
 // key commitment of another data key.
 func TestKeyMixUpsRefused(t *testing.T) {
 	ctx := context.Background()
-	ks := &fakeKeys{seed: "a"}
+	ks := &fieldcrypttest.Keys{Seed: "a"}
 	c := New(ks, Limits{}, nil)
 	for _, mode := range []Mode{Randomized, Deterministic} {
 		f := field(t, Field{Column: "c", Key: "one", Mode: mode})
@@ -146,7 +147,7 @@ func TestKeyMixUpsRefused(t *testing.T) {
 		if _, err := c.Decrypt(ctx, other, stored); err == nil {
 			t.Errorf("%s: decrypted under another key name", mode)
 		}
-		if _, err := New(&fakeKeys{seed: "b"}, Limits{}, nil).Decrypt(ctx, f, stored); err == nil {
+		if _, err := New(&fieldcrypttest.Keys{Seed: "b"}, Limits{}, nil).Decrypt(ctx, f, stored); err == nil {
 			t.Errorf("%s: decrypted under another service's key", mode)
 		}
 	}
@@ -171,7 +172,7 @@ func TestKeyMixUpsRefused(t *testing.T) {
 func TestCacheLimits(t *testing.T) {
 	ctx := context.Background()
 	clock := clocktest.New(time.Unix(1e9, 0))
-	ks := &fakeKeys{seed: "a"}
+	ks := &fieldcrypttest.Keys{Seed: "a"}
 	c := New(ks, Limits{MaxMessages: 3, MaxBytes: 100, MaxAge: time.Minute}, clock.Now)
 	f := field(t, Field{Column: "c", Key: "k", Mode: Randomized})
 	var stored [][]byte
@@ -182,29 +183,29 @@ func TestCacheLimits(t *testing.T) {
 		}
 		stored = append(stored, s)
 	}
-	if n := ks.calls.Load(); n != 4 { // 3 + 3 + 3 + 1
+	if n := ks.Calls.Load(); n != 4 { // 3 + 3 + 3 + 1
 		t.Errorf("10 fields with 3 per key made %d calls, want 4", n)
 	}
 	if _, err := c.Encrypt(ctx, f, make([]byte, 101)); err == nil {
 		t.Error("a field over MaxBytes was encrypted")
 	}
-	ks.calls.Store(0)
+	ks.Calls.Store(0)
 	c = New(ks, Limits{MaxAge: time.Minute}, clock.Now)
 	for range 5 {
 		_, _ = c.Encrypt(ctx, f, []byte("x"))
 	}
 	clock.Advance(time.Minute)
 	_, _ = c.Encrypt(ctx, f, []byte("x"))
-	if n := ks.calls.Load(); n != 2 {
+	if n := ks.Calls.Load(); n != 2 {
 		t.Errorf("a minute later: %d calls, want 2", n)
 	}
-	ks.calls.Store(0)
+	ks.Calls.Store(0)
 	for _, s := range stored {
 		if _, err := c.Decrypt(ctx, f, s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := ks.calls.Load(); n != 4 {
+	if n := ks.Calls.Load(); n != 4 {
 		t.Errorf("decrypting fields of 4 data keys made %d calls, want 4", n)
 	}
 	if st := c.Stats(); st.Hits == 0 || st.HitRate() <= 0 {
@@ -217,7 +218,7 @@ func TestCacheLimits(t *testing.T) {
 // inputs and different ones otherwise; randomized never repeats.
 func TestEqualOutputsForEqualInputs(t *testing.T) {
 	ctx := context.Background()
-	c := New(&fakeKeys{seed: "a"}, Limits{}, nil)
+	c := New(&fieldcrypttest.Keys{Seed: "a"}, Limits{}, nil)
 	det := field(t, Field{Column: "d", Key: "k", Mode: Deterministic})
 	idx := field(t, Field{Column: "b", Key: "k", Mode: BlindIndex})
 	rnd := field(t, Field{Column: "r", Key: "k", Mode: Randomized})
@@ -259,7 +260,7 @@ func TestIndexCollisions(t *testing.T) {
 		n, _ = strconv.Atoi(s)
 	}
 	ctx := context.Background()
-	c := New(&fakeKeys{seed: "a"}, Limits{}, nil)
+	c := New(&fieldcrypttest.Keys{Seed: "a"}, Limits{}, nil)
 	for _, size := range []int{4, 8} {
 		f := field(t, Field{Column: "b", Key: "k", Mode: BlindIndex, IndexBytes: size})
 		seen := make(map[string]struct{}, n)
@@ -284,7 +285,7 @@ func TestIndexCollisions(t *testing.T) {
 
 func FuzzDecrypt(f *testing.F) {
 	ctx := context.Background()
-	c := New(&fakeKeys{seed: "a"}, Limits{}, nil)
+	c := New(&fieldcrypttest.Keys{Seed: "a"}, Limits{}, nil)
 	fields := []*Field{field(f, Field{Column: "r", Key: "k", Mode: Randomized}), field(f, Field{Column: "d", Key: "k", Mode: Deterministic}), field(f, Field{Column: "i", Key: "k", Mode: FPE, Format: FormatIDCard})}
 	for _, fl := range fields {
 		s, err := c.Encrypt(ctx, fl, []byte("11010519491231002X"))
@@ -361,7 +362,7 @@ func TestRevealByRole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := New(&fakeKeys{seed: "a"}, Limits{}, nil)
+	c := New(&fieldcrypttest.Keys{Seed: "a"}, Limits{}, nil)
 	f := &cfg.Fields[0]
 	stored, _ := c.Encrypt(ctx, f, []byte("13812345678"))
 	if v, err := c.Reveal(ctx, cfg, "support", f, stored); err != nil || string(v) != "13812345678" {
@@ -374,7 +375,7 @@ func TestRevealByRole(t *testing.T) {
 
 func benchField(b *testing.B, mode Mode, decrypt bool) {
 	ctx := context.Background()
-	ks := &fakeKeys{seed: "a"}
+	ks := &fieldcrypttest.Keys{Seed: "a"}
 	c := New(ks, Limits{}, nil)
 	f := field(b, Field{Column: "c", Key: "k", Mode: mode})
 	value := bytes.Repeat([]byte("x"), 64)
@@ -396,7 +397,7 @@ func benchField(b *testing.B, mode Mode, decrypt bool) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "fields/s")
-	b.ReportMetric(float64(ks.calls.Load()), "service-calls")
+	b.ReportMetric(float64(ks.Calls.Load()), "service-calls")
 	b.ReportMetric(c.Stats().HitRate(), "hit-rate")
 }
 
