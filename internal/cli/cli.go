@@ -181,6 +181,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.loginRuleCommand(),
 	)
 	root.AddCommand(e.cryptoCommands()...)
+	root.AddCommand(e.bulkCommand())
 	root.AddCommand(e.genericCommands()...)
 	return root
 }

@@ -98,7 +98,8 @@ func (d *derivationFlags) context() *sdk.Derivation {
 // cryptoCommands are the top-level data commands.
 func (e *env) cryptoCommands() []*cobra.Command {
 	return append([]*cobra.Command{e.encryptCommand(), e.decryptCommand(), e.reencryptCommand(), e.signCommand(), e.verifyCommand(),
-		e.macCommand(), e.hashCommand(), e.randomCommand(), e.dataKeyCommand(), e.deriveCommand()}, e.zucCommands()...)
+		e.macCommand(), e.hashCommand(), e.randomCommand(), e.dataKeyCommand(), e.deriveCommand(),
+		e.fpeCommand(), e.maskCommand()}, e.zucCommands()...)
 }
 
 func (e *env) encryptCommand() *cobra.Command {

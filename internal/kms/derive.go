@@ -75,7 +75,11 @@ func (s *Service) keyFor(ctx context.Context, e *entry, ref string, v int, d *De
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	k := e.versions[v-1]
+	return deriveFrom(ctx, e.versions[v-1], v, d)
+}
+
+// deriveFrom derives the key that d names from k, version v of its key.
+func deriveFrom(ctx context.Context, k device.Key, v int, d *Derivation) (device.Key, error) {
 	levels := []struct {
 		level byte
 		value string
