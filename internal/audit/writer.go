@@ -224,8 +224,9 @@ func (l *Logger) addCheckpoint(b *batch, k keys) error {
 }
 
 // land forgets the batch in flight once it is finished. If its write
-// failed, the forming batch was chained on records that are not in the
-// log: it fails too, and the chain is re-read before the next one forms.
+// failed, its callers learn it now, the forming batch, chained on records
+// that are not in the log, fails too, and the chain is re-read before the
+// next one forms.
 func (l *Logger) land() {
 	f := l.inflight
 	l.inflight = nil
@@ -233,6 +234,7 @@ func (l *Logger) land() {
 		return
 	}
 	l.stale = true
+	answer(f.jobs, f.appendErr)
 	if b := l.next; b != nil {
 		l.next = nil
 		b.appendErr = fmt.Errorf("audit: chained on a write that failed: %w", f.appendErr)
@@ -281,9 +283,11 @@ func (l *Logger) flush(b *batch) {
 	if len(b.lines) > 0 {
 		if err := l.sink.Append(ctx, b.lines); err != nil {
 			// The sink may not have kept its promise: the writer re-reads
-			// the chain before the next batch forms.
+			// the chain before the next batch forms. Its callers are
+			// answered when the writer lands the batch (land), so that a
+			// record logged after the failure is answered is never chained
+			// on it.
 			b.appendErr, b.err = err, err
-			answer(b.jobs, err)
 			return
 		}
 	}
