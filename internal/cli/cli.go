@@ -173,6 +173,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.tsCommand(),
 		e.loginCommand(),
 		e.v2xCommand(),
+		e.dcasCommand(),
 		e.reportCommand(),
 		e.usageCommand(),
 		e.versionCommand(),
