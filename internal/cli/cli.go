@@ -174,6 +174,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.loginCommand(),
 		e.v2xCommand(),
 		e.dcasCommand(),
+		e.mediaCommand(),
 		e.reportCommand(),
 		e.usageCommand(),
 		e.versionCommand(),

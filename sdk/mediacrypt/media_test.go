@@ -20,8 +20,8 @@ var testKey = bytes.Repeat([]byte{0x42}, 16)
 const testWrapped = "mima:v1:test-wrapped-key"
 
 // fixedKey unwraps testWrapped to testKey, as mima would.
-func fixedKey(_ context.Context, wrapped string) ([]byte, error) {
-	if wrapped != testWrapped {
+func fixedKey(_ context.Context, key, wrapped string) ([]byte, error) {
+	if key != "cam" || wrapped != testWrapped {
 		return nil, fmt.Errorf("unknown wrapped key %q", wrapped)
 	}
 	return bytes.Clone(testKey), nil
@@ -119,7 +119,7 @@ func TestRealVideo(t *testing.T) {
 				t.Fatal(err)
 			}
 			var enc bytes.Buffer
-			st, err := Encrypt(&enc, bytes.NewReader(in), DataKey{Plaintext: testKey, Wrapped: testWrapped}, rand.Reader, Options{Codec: c.codec, EveryN: c.everyN, Integrity: c.integrity})
+			st, err := Encrypt(&enc, bytes.NewReader(in), DataKey{Plaintext: testKey, Key: "cam", Wrapped: testWrapped}, rand.Reader, Options{Codec: c.codec, EveryN: c.everyN, Integrity: c.integrity})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +184,7 @@ func encryptClip(t *testing.T, opt Options) (in, enc []byte) {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
-	if _, err := Encrypt(&b, bytes.NewReader(in), DataKey{Plaintext: testKey, Wrapped: testWrapped}, rand.Reader, opt); err != nil {
+	if _, err := Encrypt(&b, bytes.NewReader(in), DataKey{Plaintext: testKey, Key: "cam", Wrapped: testWrapped}, rand.Reader, opt); err != nil {
 		t.Fatal(err)
 	}
 	return in, b.Bytes()

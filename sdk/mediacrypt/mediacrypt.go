@@ -60,14 +60,17 @@ type Options struct {
 }
 
 // DataKey is a data key of mima (POST /v1/keys/{name}/datakey): the SM4
-// key and its wrapped form, which mima unwraps for whoever may decrypt.
+// key, the name of the mima key that wrapped it and its wrapped form,
+// which mima unwraps for whoever may decrypt with that key.
 type DataKey struct {
 	Plaintext []byte
+	Key       string
 	Wrapped   string
 }
 
-// Unwrapper returns the data key of a wrapped one (sdk.Client.Decrypt).
-type Unwrapper func(ctx context.Context, wrapped string) ([]byte, error)
+// Unwrapper returns the data key wrapped under a mima key
+// (sdk.Client.Decrypt).
+type Unwrapper func(ctx context.Context, key, wrapped string) ([]byte, error)
 
 // Errors of Decrypt.
 var (

@@ -34,7 +34,7 @@ func Encrypt(w io.Writer, r io.Reader, dk DataKey, rand io.Reader, opt Options) 
 	if clearBytes == 0 {
 		clearBytes = DefaultClearBytes
 	}
-	if opt.EveryN < 0 || opt.EveryN > 0xffff || clearBytes < 0 || clearBytes > 0xffff || len(dk.Wrapped) > 0xffff {
+	if opt.EveryN < 0 || opt.EveryN > 0xffff || clearBytes < 0 || clearBytes > 0xffff || len(dk.Wrapped) > 0xffff || len(dk.Key) > 0xffff {
 		return st, fmt.Errorf("mediacrypt: EveryN and ClearBytes are 0 to 65535")
 	}
 	c := opt.Codec
@@ -97,7 +97,8 @@ func Encrypt(w io.Writer, r io.Reader, dk DataKey, rand io.Reader, opt Options) 
 // startGOP closes the GOP prev and writes the key SEI of a new one,
 // whose nonce it reads from rand:
 //
-//	0x01 nonce(8) BE16(every_n) BE16(clear_bytes) flags BE16(len) wrapped
+//	0x01 nonce(8) BE16(every_n) BE16(clear_bytes) flags
+//	BE16(len) key BE16(len) wrapped
 func startGOP(w io.Writer, c Codec, prev *gop, dk DataKey, rand io.Reader, opt Options, clearBytes int) (*gop, error) {
 	if err := closeGOP(w, c, prev); err != nil {
 		return nil, err
@@ -114,6 +115,8 @@ func startGOP(w io.Writer, c Codec, prev *gop, dk DataKey, rand io.Reader, opt O
 	p = binary.BigEndian.AppendUint16(p, uint16(opt.EveryN))
 	p = binary.BigEndian.AppendUint16(p, uint16(clearBytes))
 	p = append(p, flags(opt.Integrity))
+	p = binary.BigEndian.AppendUint16(p, uint16(len(dk.Key)))
+	p = append(p, dk.Key...)
 	p = binary.BigEndian.AppendUint16(p, uint16(len(dk.Wrapped)))
 	sei := c.seiNAL(append(p, dk.Wrapped...))
 	g.add(sei)
@@ -234,27 +237,43 @@ func Decrypt(ctx context.Context, w io.Writer, r io.Reader, unwrap Unwrapper, co
 
 // openGOP reads a key SEI's payload and starts its GOP.
 func openGOP(ctx context.Context, p []byte, keys map[string][]byte, unwrap Unwrapper) (*gop, error) {
-	const fixed = 1 + nonceSize + 2 + 2 + 1 + 2
-	if len(p) < fixed || p[0] != seiKey {
+	const fixed = 1 + nonceSize + 2 + 2 + 1
+	if len(p) < fixed {
 		return nil, ErrFormat
 	}
-	n := int(binary.BigEndian.Uint16(p[fixed-2:]))
-	if len(p) != fixed+n {
+	key, rest, ok := lengthPrefixed(p[fixed:])
+	if !ok {
 		return nil, ErrFormat
 	}
-	wrapped := string(p[fixed:])
-	dk, ok := keys[wrapped]
+	wrapped, rest, ok := lengthPrefixed(rest)
+	if !ok || len(rest) != 0 {
+		return nil, ErrFormat
+	}
+	id := key + "\x00" + wrapped
+	dk, ok := keys[id]
 	if !ok {
 		var err error
-		if dk, err = unwrap(ctx, wrapped); err != nil {
+		if dk, err = unwrap(ctx, key, wrapped); err != nil {
 			return nil, fmt.Errorf("mediacrypt: unwrapping the data key: %w", err)
 		}
-		keys[wrapped] = dk
+		keys[id] = dk
 	}
 	nonce := [nonceSize]byte(p[1 : 1+nonceSize])
 	everyN := int(binary.BigEndian.Uint16(p[9:]))
 	clearBytes := int(binary.BigEndian.Uint16(p[11:]))
 	return newGOP(dk, nonce, everyN, clearBytes, p[13]&1 != 0)
+}
+
+// lengthPrefixed reads BE16(len) bytes from b.
+func lengthPrefixed(b []byte) (string, []byte, bool) {
+	if len(b) < 2 {
+		return "", nil, false
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if len(b) < 2+n {
+		return "", nil, false
+	}
+	return string(b[2 : 2+n]), b[2+n:], true
 }
 
 // verify checks the HMAC SEI payload p of g.
