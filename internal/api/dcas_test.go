@@ -93,3 +93,21 @@ func BenchmarkDCASEMMsAPI(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDCASECMAPI measures one ECM through the API: 500 channels
+// every 10 s is 50 a second.
+func BenchmarkDCASECMAPI(b *testing.B) {
+	n, tok := keyNode(b)
+	c, err := sdk.New(n.srv.URL, sdk.WithToken(tok))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := c.CreateKey(b.Context(), sdk.CreateKeyRequest{Name: "vendor", Type: "sm4", Derived: true}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := c.DCASECM(b.Context(), "vendor", sdk.DCASECMRequest{Channel: "ch-1", Period: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -29,7 +29,7 @@ func fixedKey(_ context.Context, key, wrapped string) ([]byte, error) {
 
 // needFFmpeg skips without ffmpeg, or fails under MIMA_REQUIRE_FFMPEG=1
 // (scripts/test installs it).
-func needFFmpeg(t *testing.T) {
+func needFFmpeg(t testing.TB) {
 	t.Helper()
 	for _, tool := range []string{"ffmpeg", "ffprobe"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -41,7 +41,7 @@ func needFFmpeg(t *testing.T) {
 	}
 }
 
-func run(t *testing.T, name string, args ...string) []byte {
+func run(t testing.TB, name string, args ...string) []byte {
 	t.Helper()
 	out, err := exec.Command(name, args...).Output()
 	if err != nil {
@@ -56,7 +56,7 @@ func run(t *testing.T, name string, args ...string) []byte {
 
 // clip makes a real clip with ffmpeg's test source: frames frames of
 // size, a keyframe every gop frames, as a raw Annex-B stream.
-func clip(t *testing.T, codec Codec, size string, frames, gop int) string {
+func clip(t testing.TB, codec Codec, size string, frames, gop int) string {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "clip")
 	args := []string{"-v", "error", "-f", "lavfi", "-i", "testsrc2=size=" + size + ":rate=30", "-frames:v", fmt.Sprint(frames), "-pix_fmt", "yuv420p"}
