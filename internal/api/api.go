@@ -26,6 +26,7 @@ import (
 	"github.com/mimacrypto/mima/internal/audit"
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/cms"
+	"github.com/mimacrypto/mima/internal/dcas"
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
@@ -71,6 +72,7 @@ type Server struct {
 	cms      *cms.Service
 	v2x      *scms.Service
 	sm9      *sm9.Service
+	dcas     *dcas.Service
 	auditor  Auditor
 	auditSrc AuditSource
 	leader   func() bool
@@ -124,7 +126,7 @@ func New(svc Services, auditor Auditor, opts ...Option) *Server {
 	prefix := make([]byte, 4)
 	_, _ = rand.Read(prefix)
 	s := &Server{
-		core: svc.Core, auth: svc.Auth, keys: svc.Keys, pki: svc.PKI, cms: svc.CMS, v2x: svc.V2X, sm9: svc.SM9, auditor: auditor,
+		core: svc.Core, auth: svc.Auth, keys: svc.Keys, pki: svc.PKI, cms: svc.CMS, v2x: svc.V2X, sm9: svc.SM9, dcas: dcas.New(svc.Keys), auditor: auditor,
 		version: "dev", maxBody: DefaultMaxBodyBytes, log: slog.Default(),
 		mux: http.NewServeMux(), idPrefix: hex.EncodeToString(prefix) + "-",
 	}

@@ -80,6 +80,9 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/keys/{name}/fpe", op: "fpe", scope: scopeTenant, pure: true, object: "name", handle: s.fpe(false)},
 		{method: "POST", pattern: "/v1/keys/{name}/fpe-decrypt", op: "fpe-decrypt", scope: scopeTenant, pure: true, object: "name", handle: s.fpe(true)},
 		{method: "POST", pattern: "/v1/mask", op: "mask", scope: scopeTenant, pure: true, handle: s.mask},
+		{method: "POST", pattern: "/v1/keys/{name}/dcas/emm", op: "dcas.emm", scope: scopeTenant, pure: true, object: "name", handle: s.dcasEMM},
+		{method: "POST", pattern: "/v1/keys/{name}/dcas/ecm", op: "dcas.ecm", scope: scopeTenant, pure: true, object: "name", handle: s.dcasECM},
+		{method: "POST", pattern: "/v1/keys/{name}/dcas/inject", op: "dcas.inject", scope: scopeTenant, pure: true, object: "name", handle: s.dcasInject},
 		{method: "POST", pattern: "/v1/hash", op: "hash", scope: scopeTenant, pure: true, stream: true, cbor: true, handle: s.hash},
 		{method: "POST", pattern: "/v1/random", op: "random", scope: scopeTenant, pure: true, handle: s.random},
 

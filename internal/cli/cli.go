@@ -174,6 +174,8 @@ func (e *env) rootCommand() *cobra.Command {
 		e.tsCommand(),
 		e.loginCommand(),
 		e.v2xCommand(),
+		e.dcasCommand(),
+		e.mediaCommand(),
 		e.reportCommand(),
 		e.usageCommand(),
 		e.versionCommand(),

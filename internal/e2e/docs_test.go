@@ -154,10 +154,13 @@ func docFixtures(t *testing.T, dir string) {
 		"result.pdf": []byte("%PDF-1.4 a laboratory result\n"),
 		"big.iso":    bytes.Repeat([]byte("iso9660 "), 1<<18), // 2 MiB: sign hashes it locally
 		"bsm.bin":    []byte("basic safety message"),
+		"chips.csv":  []byte("chip_id,serial\n0000A001,SN1\n0000A002,SN2\n0000A003,SN3\n"),
 	})
 	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "my-sm2.pem")
 	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "app.key")
 	interoptest.OpenSSL(t, dir, "req", "-new", "-key", "app.key", "-sm3", "-subj", "/CN=app.example", "-out", "app.csr")
+	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "station.key")
+	interoptest.OpenSSL(t, dir, "pkey", "-in", "station.key", "-pubout", "-out", "station.pem")
 	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "nurse.key")
 	interoptest.OpenSSL(t, dir, "req", "-new", "-key", "nurse.key", "-sm3", "-sigopt", "distid:1234567812345678", "-subj", "/CN=nurse-1", "-out", "nurse.csr")
 }

@@ -49,7 +49,7 @@ type ExportedKey struct {
 // exportable (key_not_exportable) and be enabled, and the version must not
 // be below the key's minimum decryption version.
 func (s *Service) Export(ctx context.Context, tenant, ref string, req ExportRequest) (ExportedKey, error) {
-	pub, err := parseWrappingKey(req.PublicKeyPEM)
+	pub, err := ParseWrappingKey(req.PublicKeyPEM)
 	if err != nil {
 		return ExportedKey{}, err
 	}
@@ -124,9 +124,9 @@ func sm2Form(format SM2Format) (device.SM2Form, error) {
 	return 0, fault.Invalid("unknown SM2 ciphertext format %q; use %q or %q", format, SM2ASN1, SM2C1C3C2)
 }
 
-// parseWrappingKey reads a caller's SM2 public key: one PEM block
+// ParseWrappingKey reads a caller's SM2 public key: one PEM block
 // "PUBLIC KEY" holding an SM2 SubjectPublicKeyInfo, and nothing else.
-func parseWrappingKey(s string) (*ecdsa.PublicKey, error) {
+func ParseWrappingKey(s string) (*ecdsa.PublicKey, error) {
 	block, rest := pem.Decode([]byte(s))
 	if block == nil || block.Type != "PUBLIC KEY" || strings.TrimSpace(string(rest)) != "" {
 		return nil, fault.Invalid(`the wrapping public key must be a single PEM block "PUBLIC KEY" (SubjectPublicKeyInfo)`)
