@@ -94,11 +94,15 @@ func publicKeyIn(p *C.ECCrefPublicKey) (*ecdsa.PublicKey, error) {
 	return sdf.PublicKey(x, y)
 }
 
-func publicKeyOut(p *C.ECCrefPublicKey, pub *ecdsa.PublicKey) {
+func publicKeyOut(p *C.ECCrefPublicKey, pub *ecdsa.PublicKey) error {
+	x, y, err := sdf.Coordinates(pub)
+	if err != nil {
+		return err
+	}
 	*p = C.ECCrefPublicKey{bits: 256}
-	x, y := sdf.Coordinates(pub)
 	copy(right(&p.x), x[:])
 	copy(right(&p.y), y[:])
+	return nil
 }
 
 func privateKeyIn(p *C.ECCrefPrivateKey) ([coord]byte, error) {
@@ -266,10 +270,10 @@ func exportPublicKey(h unsafe.Pointer, i C.uint, p *C.ECCrefPublicKey) C.int {
 			return errOut
 		}
 		pub, err := s.PublicKey(context.Background(), uint32(i))
-		if err == nil {
-			publicKeyOut(p, pub)
+		if err != nil {
+			return err
 		}
-		return err
+		return publicKeyOut(p, pub)
 	})
 }
 
@@ -293,10 +297,12 @@ func SDF_GenerateKeyPair_ECC(hSessionHandle unsafe.Pointer, uiAlgID, uiKeyBits C
 		if err != nil {
 			return err
 		}
-		publicKeyOut(pucPublicKey, pub)
+		defer clear(d[:])
+		if err := publicKeyOut(pucPublicKey, pub); err != nil {
+			return err
+		}
 		*pucPrivateKey = C.ECCrefPrivateKey{bits: 256}
 		copy(right(&pucPrivateKey.K), d[:])
-		clear(d[:])
 		return nil
 	})
 }

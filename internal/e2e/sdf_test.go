@@ -9,13 +9,16 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emmansun/gmsm/sm2"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 
+	"github.com/mimacrypto/mima/internal/bench"
 	"github.com/mimacrypto/mima/internal/interoptest"
 	"github.com/mimacrypto/mima/sdk"
 )
@@ -151,6 +154,8 @@ func TestSDFLibrary(t *testing.T) {
 		t.Fatalf("openssl: %s", ossl)
 	}
 
+	checkValgrind(t, bin, env)
+
 	// A revoked token: SDR_PARDENY. The sealed run uses another token.
 	if err := c.RevokeToken(ctx, accessor); err != nil {
 		t.Fatal(err)
@@ -182,5 +187,79 @@ func TestSDFLibrary(t *testing.T) {
 	_, _ = stdin.Write([]byte("go\n"))
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("sdftest sealed: %v\n%s", err, stderr.String())
+	}
+}
+
+// checkValgrind runs 10,000 mixed calls from 8 threads under valgrind:
+// no C memory is read or written out of bounds and none leaks. The Go
+// runtime's own stacks and heap (anonymous mappings valgrind does not
+// know) draw reports that say "in a rw- anonymous segment"; any other
+// address (a heap block, a thread's stack) is a fault of the library.
+func checkValgrind(t *testing.T, bin string, env []string) {
+	t.Helper()
+	if _, err := exec.LookPath("valgrind"); err != nil {
+		t.Log("valgrind is not installed (scripts/test installs it): memory checks skipped")
+		return
+	}
+	cmd := exec.Command("valgrind", "--leak-check=full", "--undef-value-errors=no", bin, "loop", "10000")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("valgrind sdftest loop: %v\n%s", err, out)
+	}
+	report := string(out)
+	for line := range strings.Lines(report) {
+		if _, addr, ok := strings.Cut(line, "Address 0x"); ok && !strings.Contains(addr, "in a rw- anonymous segment") {
+			t.Errorf("valgrind: %s", strings.TrimSpace(line))
+		}
+	}
+	for _, want := range []string{"definitely lost: 0 bytes", "indirectly lost: 0 bytes"} {
+		if !strings.Contains(report, want) && !strings.Contains(report, "All heap blocks were freed") {
+			t.Errorf("valgrind: no %q in\n%s", want, report[max(0, len(report)-2000):])
+		}
+	}
+}
+
+// TestSDFSpeed compares calls/s of SDF_InternalSign_ECC and SDF_Encrypt
+// (SM4, 64 B and 4 KiB) from 8 threads with the Go SDK's sign and
+// encrypt from 8 workers against the same server. It measures, never
+// asserts: set MIMA_SDF_BENCH to the seconds of each run (issue 20).
+func TestSDFSpeed(t *testing.T) {
+	secs, err := strconv.Atoi(os.Getenv("MIMA_SDF_BENCH"))
+	if err != nil || secs <= 0 {
+		t.Skip("set MIMA_SDF_BENCH=<seconds> to measure")
+	}
+	dir := t.TempDir()
+	bin := buildSDF(t, dir)
+	_, env, _ := sdfServer(t, dir)
+	var addr, token string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "MIMA_SDF_CONFIG="); ok {
+			var cfg struct{ Address, Token string }
+			b, _ := os.ReadFile(v)
+			if err := json.Unmarshal(b, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			addr, token = cfg.Address, cfg.Token
+		}
+	}
+	lib := map[string]float64{}
+	for line := range strings.Lines(runSDF(t, bin, env, "bench", strconv.Itoa(secs))) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
+			lib[k], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	for _, r := range []struct {
+		name, op string
+		size     int
+	}{{"sign", "sign", 0}, {"encrypt64", "encrypt", 64}, {"encrypt4k", "encrypt", 4096}} {
+		res, err := bench.Run(context.Background(), bench.Mima(addr, token), bench.Config{
+			Op: r.op, Concurrency: 8, Duration: time.Duration(secs) * time.Second, Warmup: time.Second,
+			Key: "sdf-bench-" + r.name, PayloadSize: r.size, BatchSize: 1,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%-10s libmimasdf %8.0f calls/s   Go SDK %8.0f ops/s   library/SDK %.2f", r.name, lib[r.name], res.OpsPerSec, lib[r.name]/res.OpsPerSec)
 	}
 }

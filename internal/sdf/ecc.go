@@ -114,10 +114,15 @@ func PublicKey(x, y [coordLen]byte) (*ecdsa.PublicKey, error) {
 }
 
 // Coordinates returns the coordinates of an SM2 public key.
-func Coordinates(pub *ecdsa.PublicKey) (x, y [coordLen]byte) {
-	pub.X.FillBytes(x[:])
-	pub.Y.FillBytes(y[:])
-	return x, y
+func Coordinates(pub *ecdsa.PublicKey) (x, y [coordLen]byte, err error) {
+	k, err := sm2.PublicKeyToECDH(pub)
+	if err != nil {
+		return x, y, &Error{Code: KeyErr, Err: err}
+	}
+	b := k.Bytes() // 04 || x || y
+	copy(x[:], b[1:])
+	copy(y[:], b[1+coordLen:])
+	return x, y, nil
 }
 
 // checkAlg refuses an asymmetric algorithm other than SM2 (or the SM2 use want).
@@ -215,6 +220,10 @@ func GenerateKeyPair(alg, bits uint32) (*ecdsa.PublicKey, [coordLen]byte, error)
 	if err != nil {
 		return nil, d, &Error{Code: RandErr, Err: fmt.Errorf("generating: %w", err)}
 	}
-	priv.D.FillBytes(d[:])
+	k, err := priv.ECDH()
+	if err != nil {
+		return nil, d, &Error{Code: KeyErr, Err: err}
+	}
+	copy(d[:], k.Bytes())
 	return &priv.PublicKey, d, nil
 }
