@@ -1,0 +1,265 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/mimacrypto/mima/internal/bench"
+	"github.com/mimacrypto/mima/internal/interoptest"
+	"github.com/mimacrypto/mima/sdk"
+)
+
+// buildSDF builds libmimasdf.so with sdf.h and the C test program
+// testdata/sdf/sdftest.c into dir (gcc; issue 20).
+func buildSDF(t *testing.T, dir string) string {
+	t.Helper()
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc is not installed (scripts/test installs it)")
+	}
+	run := func(name string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+	}
+	src, err := filepath.Abs("testdata/sdf/sdftest.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, err := os.ReadFile("../../cmd/libmimasdf/sdf.h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	interoptest.WriteFiles(t, dir, map[string][]byte{"sdf.h": header})
+	run("go", "build", "-buildmode=c-shared", "-o", filepath.Join(dir, "libmimasdf.so"), "github.com/mimacrypto/mima/cmd/libmimasdf")
+	run("gcc", "-Wall", "-Wextra", "-Werror", "-g", "-o", filepath.Join(dir, "sdftest"), src, "-I"+dir, "-L"+dir, "-lmimasdf", "-lpthread", "-Wl,-rpath,"+dir)
+	return filepath.Join(dir, "sdftest")
+}
+
+// sdfServer starts a dev server with the keys of sdftest.c and writes its
+// configuration; it returns the root client, the environment sdftest
+// runs with and the accessor of the configured token.
+func sdfServer(t *testing.T, dir string) (*sdk.Client, []string, string) {
+	t.Helper()
+	srv, root := devServer(t)
+	c, ctx := srv.client(t, root), context.Background()
+	for name, typ := range map[string]string{"sdf-sign": "sm2", "sdf-enc": "sm2", "sdf-kek": "sm4"} {
+		if _, err := c.CreateKey(ctx, sdk.CreateKeyRequest{Name: name, Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.PutPolicy(ctx, "sdf-app", []sdk.Rule{{Operations: []string{"*"}, Objects: []string{"*"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutPolicy(ctx, "sdf-signer", []sdk.Rule{{Operations: []string{"sign", "keys.read", "keys.public"}, Objects: []string{"sdf-sign"}}}); err != nil {
+		t.Fatal(err)
+	}
+	app, err := c.CreateToken(ctx, sdk.TokenRequest{Policies: []string{"sdf-app"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := c.CreateToken(ctx, sdk.TokenRequest{Policies: []string{"sdf-signer"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := json.Marshal(map[string]any{
+		"address": srv.addr, "token": app.Token,
+		"keys": map[string]string{"1": "sdf-sign", "2": "sdf-enc", "3": "sdf-kek", "9": "no-such-key"},
+	})
+	file := filepath.Join(dir, "sdf.json")
+	interoptest.WriteFiles(t, dir, map[string][]byte{"sdf.json": cfg})
+	env := append(os.Environ(), "MIMA_SDF_CONFIG="+file, "MIMA_SDF_SIGNER="+signer.Token, "MIMA_ADDR=", "MIMA_TOKEN=")
+	return c, env, app.Accessor
+}
+
+// runSDF runs sdftest with args and returns its output; it fails the
+// test when sdftest reports a failure.
+func runSDF(t *testing.T, bin string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("sdftest %v: %v\n%s", args, err, stderr.String())
+	}
+	return string(out)
+}
+
+// TestSDFLibrary runs every function of libmimasdf from C against a dev
+// server, with the error paths (bad handles and indexes, wrong algorithms,
+// revoked token, sealed server), and checks a signature made through SDF
+// with mima's API and OpenSSL (issue 20).
+func TestSDFLibrary(t *testing.T) {
+	dir := t.TempDir()
+	bin := buildSDF(t, dir)
+	c, env, accessor := sdfServer(t, dir)
+	ctx := context.Background()
+
+	out := runSDF(t, bin, env, "all")
+	v := map[string]string{}
+	for line := range strings.Lines(out) {
+		if k, val, ok := strings.Cut(strings.TrimSpace(line), "="); ok {
+			v[k] = val
+		}
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
+		for _, k := range []string{"sigr", "sigs"} {
+			n, ok := new(big.Int).SetString(v[k], 16)
+			if !ok {
+				t.Fatalf("sdftest printed %s=%q", k, v[k])
+			}
+			b.AddASN1BigInt(n)
+		}
+	})
+	der := b.BytesOrPanic()
+	res, err := c.Verify(ctx, "sdf-sign", sdk.VerifyRequest{Input: []byte(v["msg"]), Signature: der})
+	if err != nil || !res.Valid {
+		t.Fatalf("the API does not verify the SDF signature: %+v %v", res, err)
+	}
+	x, _ := hex.DecodeString(v["pub"])
+	y, _ := hex.DecodeString(v["puby"])
+	pub, err := sm2.NewPublicKey(append(append([]byte{4}, x...), y...))
+	if err != nil {
+		t.Fatalf("exported public key: %v", err)
+	}
+	pem, err := c.PublicKeyPEM(ctx, "sdf-sign", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sm2.VerifyASN1WithSM2(pub, nil, []byte(v["msg"]), der) {
+		t.Fatal("the exported public key does not verify the signature")
+	}
+	interoptest.WriteFiles(t, dir, map[string][]byte{"sig.der": der, "pub.pem": []byte(pem), "msg": []byte(v["msg"])})
+	ossl := interoptest.OpenSSL(t, dir, "pkeyutl", "-verify", "-pubin", "-inkey", "pub.pem", "-rawin", "-in", "msg",
+		"-sigfile", "sig.der", "-digest", "sm3", "-pkeyopt", "distid:1234567812345678")
+	if !strings.Contains(string(ossl), "Signature Verified Successfully") {
+		t.Fatalf("openssl: %s", ossl)
+	}
+
+	checkValgrind(t, bin, env)
+
+	// A revoked token: SDR_PARDENY. The sealed run uses another token.
+	if err := c.RevokeToken(ctx, accessor); err != nil {
+		t.Fatal(err)
+	}
+	runSDF(t, bin, env, "revoked")
+	app, err := c.CreateToken(ctx, sdk.TokenRequest{Policies: []string{"sdf-app"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "MIMA_TOKEN="+app.Token)
+
+	// Sealed: sessions open before sealing get SDR_HARDFAIL, a new device
+	// SDR_OPENDEVICE.
+	cmd := exec.Command(bin, "sealed")
+	cmd.Env = env
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "opened\n" {
+		t.Fatalf("sdftest sealed: %q %s", line, stderr.String())
+	}
+	if err := c.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = stdin.Write([]byte("go\n"))
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sdftest sealed: %v\n%s", err, stderr.String())
+	}
+}
+
+// checkValgrind runs 10,000 mixed calls from 8 threads under valgrind:
+// no C memory is read or written out of bounds and none leaks. The Go
+// runtime's own stacks and heap (anonymous mappings valgrind does not
+// know) draw reports that say "in a rw- anonymous segment"; any other
+// address (a heap block, a thread's stack) is a fault of the library.
+func checkValgrind(t *testing.T, bin string, env []string) {
+	t.Helper()
+	if _, err := exec.LookPath("valgrind"); err != nil {
+		t.Log("valgrind is not installed (scripts/test installs it): memory checks skipped")
+		return
+	}
+	cmd := exec.Command("valgrind", "--leak-check=full", "--undef-value-errors=no", bin, "loop", "10000")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("valgrind sdftest loop: %v\n%s", err, out)
+	}
+	report := string(out)
+	for line := range strings.Lines(report) {
+		if _, addr, ok := strings.Cut(line, "Address 0x"); ok && !strings.Contains(addr, "in a rw- anonymous segment") {
+			t.Errorf("valgrind: %s", strings.TrimSpace(line))
+		}
+	}
+	for _, want := range []string{"definitely lost: 0 bytes", "indirectly lost: 0 bytes"} {
+		if !strings.Contains(report, want) && !strings.Contains(report, "All heap blocks were freed") {
+			t.Errorf("valgrind: no %q in\n%s", want, report[max(0, len(report)-2000):])
+		}
+	}
+}
+
+// TestSDFSpeed compares calls/s of SDF_InternalSign_ECC and SDF_Encrypt
+// (SM4, 64 B and 4 KiB) from 8 threads with the Go SDK's sign and
+// encrypt from 8 workers against the same server. It measures, never
+// asserts: set MIMA_SDF_BENCH to the seconds of each run (issue 20).
+func TestSDFSpeed(t *testing.T) {
+	secs, err := strconv.Atoi(os.Getenv("MIMA_SDF_BENCH"))
+	if err != nil || secs <= 0 {
+		t.Skip("set MIMA_SDF_BENCH=<seconds> to measure")
+	}
+	dir := t.TempDir()
+	bin := buildSDF(t, dir)
+	_, env, _ := sdfServer(t, dir)
+	var addr, token string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "MIMA_SDF_CONFIG="); ok {
+			var cfg struct{ Address, Token string }
+			b, _ := os.ReadFile(v)
+			if err := json.Unmarshal(b, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			addr, token = cfg.Address, cfg.Token
+		}
+	}
+	lib := map[string]float64{}
+	for line := range strings.Lines(runSDF(t, bin, env, "bench", strconv.Itoa(secs))) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
+			lib[k], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	for _, r := range []struct {
+		name, op string
+		size     int
+	}{{"sign", "sign", 0}, {"encrypt64", "encrypt", 64}, {"encrypt4k", "encrypt", 4096}} {
+		res, err := bench.Run(context.Background(), bench.Mima(addr, token), bench.Config{
+			Op: r.op, Concurrency: 8, Duration: time.Duration(secs) * time.Second, Warmup: time.Second,
+			Key: "sdf-bench-" + r.name, PayloadSize: r.size, BatchSize: 1,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%-10s libmimasdf %8.0f calls/s   Go SDK %8.0f ops/s   library/SDK %.2f", r.name, lib[r.name], res.OpsPerSec, lib[r.name]/res.OpsPerSec)
+	}
+}
