@@ -92,7 +92,7 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 	keys := sealstate.NewAuditKeys(logger)
 	dev := device.NewSoftware()
 	ks := kms.New(dev)
-	kgc := sm9.New(ks, dev.Random())
+	kgc := sm9.New(ks, dev.Random(), sm9.WithClock(clk.Now))
 	ca := pki.New(ks)
 	sigs := cms.New(ks, ca)
 	v2x := scms.New(ks)
