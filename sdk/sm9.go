@@ -158,6 +158,11 @@ type SM9RevocationList struct {
 
 func sm9Path(kgc, op string) string { return keyPath(kgc, "sm9", op) }
 
+// sm9PublicPath is the path of a KGC's public route (no token).
+func sm9PublicPath(tenant, kgc, op string) string {
+	return "/v1/pki/" + url.PathEscape(tenant) + "/sm9/" + url.PathEscape(kgc) + "/" + op
+}
+
 // SM9Extract extracts and delivers the user key of one identity.
 func (c *Client) SM9Extract(ctx context.Context, kgc string, req SM9ExtractRequest) (SM9Extracted, error) {
 	return one[SM9Extracted](ctx, c, sm9Path(kgc, "extract"), req)
@@ -227,6 +232,12 @@ func (c *Client) SM9VerifyBatch(ctx context.Context, kgc string, items []SM9Veri
 	return batch[SM9VerifyRequest, SM9VerifyResult](ctx, c, sm9Path(kgc, "verify"), items)
 }
 
+// SM9VerifyPublic checks an SM9 signature by an identity of tenant's KGC
+// kgc without a token, as devices do.
+func (c *Client) SM9VerifyPublic(ctx context.Context, tenant, kgc string, req SM9VerifyRequest) (SM9VerifyResult, error) {
+	return one[SM9VerifyResult](ctx, c, sm9PublicPath(tenant, kgc, "verify"), req)
+}
+
 // SM9Encrypt encrypts to an identity.
 func (c *Client) SM9Encrypt(ctx context.Context, kgc string, req SM9EncryptRequest) (SM9EncryptResult, error) {
 	return one[SM9EncryptResult](ctx, c, sm9Path(kgc, "encrypt"), req)
@@ -272,13 +283,13 @@ func (c *Client) SM9Revoke(ctx context.Context, kgc string, ids []string) error 
 // SM9MasterPublicKey fetches a KGC's master public key (PEM), without a
 // token.
 func (c *Client) SM9MasterPublicKey(ctx context.Context, tenant, kgc string) (string, error) {
-	return c.text(ctx, "/v1/pki/"+url.PathEscape(tenant)+"/sm9/"+url.PathEscape(kgc)+"/public")
+	return c.text(ctx, sm9PublicPath(tenant, kgc, "public"))
 }
 
 // SM9RevocationListOf fetches a KGC's signed revocation list, without a
 // token.
 func (c *Client) SM9RevocationListOf(ctx context.Context, tenant, kgc string) (SM9RevocationList, error) {
 	var l SM9RevocationList
-	err := c.do(ctx, "GET", "/v1/pki/"+url.PathEscape(tenant)+"/sm9/"+url.PathEscape(kgc)+"/revoked", nil, &l)
+	err := c.do(ctx, "GET", sm9PublicPath(tenant, kgc, "revoked"), nil, &l)
 	return l, err
 }

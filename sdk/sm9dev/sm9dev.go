@@ -10,6 +10,7 @@ package sm9dev
 import (
 	"context"
 	"crypto/rand"
+	"encoding/asn1"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,6 +81,20 @@ func OpenSealed(id string, sealed, password []byte) (*Key, error) {
 	defer clear(der)
 	return Parse(id, der)
 }
+
+// Marshal returns the key in the form Parse reads, for the terminal to
+// keep.
+func (k *Key) Marshal() ([]byte, error) {
+	var priv, master []byte
+	if k.sign != nil {
+		priv, master = k.sign.Bytes(), k.sign.MasterPublic().Bytes()
+	} else {
+		priv, master = k.enc.Bytes(), k.enc.MasterPublic().Bytes()
+	}
+	return asn1.Marshal(struct{ Private, Master asn1.BitString }{bits(priv), bits(master)})
+}
+
+func bits(b []byte) asn1.BitString { return asn1.BitString{Bytes: b, BitLength: 8 * len(b)} }
 
 // ID returns the identity the key belongs to.
 func (k *Key) ID() string { return k.id }

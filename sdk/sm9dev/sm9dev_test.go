@@ -58,6 +58,9 @@ func TestCheckList(t *testing.T) {
 			t.Errorf("accepted a list signed by %q", bad.Signer)
 		}
 	}
+	if der, err := k.Marshal(); err != nil || string(der) != string(userKey(t, m, "rtu-1")) {
+		t.Errorf("Marshal: %x, %v", der, err)
+	}
 	if _, err := k.Decrypt([]byte{1}); !errors.Is(err, ErrKeyType) {
 		t.Errorf("a signature key decrypts: %v", err)
 	}
@@ -70,5 +73,3 @@ func TestCheckList(t *testing.T) {
 		}
 	}
 }
-
-func bits(b []byte) asn1.BitString { return asn1.BitString{Bytes: b, BitLength: 8 * len(b)} }
