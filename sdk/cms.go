@@ -161,29 +161,43 @@ type Challenge struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
-// LoginRequest answers a challenge with an SM2 signature over its nonce
-// and the signing certificate (PEM).
+// LoginRequest answers a challenge with a signature over its nonce: an
+// SM2 signature and the signing certificate (PEM), or an SM9 signature by
+// the identity SM9 names (no certificate).
 type LoginRequest struct {
-	Tenant      string `json:"tenant"`
-	ChallengeID string `json:"challenge_id"`
-	Signature   []byte `json:"signature"`
-	Certificate string `json:"certificate"`
+	Tenant      string    `json:"tenant"`
+	ChallengeID string    `json:"challenge_id"`
+	Signature   []byte    `json:"signature"`
+	Certificate string    `json:"certificate,omitempty"`
+	SM9         *SM9Login `json:"sm9,omitempty"`
 }
 
-// LoginResult is the token a certificate login gives, with its identity.
+// SM9Login names the SM9 identity of a certificate-free login: its KGC
+// and identity; HID, when set, must be 1 (a signature key).
+type SM9Login struct {
+	KGC string `json:"kgc"`
+	ID  string `json:"id"`
+	HID byte   `json:"hid,omitempty"`
+}
+
+// LoginResult is the token a login gives, with its identity: the
+// certificate's, or SM9 for an SM9 login.
 type LoginResult struct {
 	TokenCreated
 	Identity CertificateInfo `json:"identity"`
+	SM9      *SM9Login       `json:"sm9,omitempty"`
 	Rule     string          `json:"rule"`
 }
 
 // LoginRule maps certificates (by subject, e-mail or DNS name, a glob
-// Pattern) of an optional CA to policies and a token TTL.
+// Pattern) of an optional CA, or (Match "sm9") the SM9 identities of a
+// KGC, to policies and a token TTL.
 type LoginRule struct {
 	Name     string   `json:"name"`
 	Match    string   `json:"match"`
 	Pattern  string   `json:"pattern"`
 	CA       string   `json:"ca,omitempty"`
+	KGC      string   `json:"kgc,omitempty"`
 	Policies []string `json:"policies"`
 	TTL      string   `json:"ttl,omitempty"`
 }

@@ -1,7 +1,12 @@
 package sdk
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 )
 
@@ -73,7 +78,8 @@ type SM9EncryptRequest struct {
 
 // SM9EncryptResult is a DER SM9Cipher.
 type SM9EncryptResult struct {
-	Ciphertext []byte `json:"ciphertext"`
+	Ciphertext []byte     `json:"ciphertext,omitempty"`
+	Error      *ItemError `json:"error,omitempty"`
 }
 
 // SM9DecryptRequest decrypts with the hosted key of identity ID.
@@ -85,7 +91,55 @@ type SM9DecryptRequest struct {
 
 // SM9DecryptResult is a plaintext.
 type SM9DecryptResult struct {
-	Plaintext []byte `json:"plaintext"`
+	Plaintext []byte     `json:"plaintext,omitempty"`
+	Error     *ItemError `json:"error,omitempty"`
+}
+
+// SM9EncapsulateRequest asks for a fresh Length-byte key (16 to 64) for
+// identity ID of an encryption KGC, and its encapsulation.
+type SM9EncapsulateRequest struct {
+	ID     string `json:"id"`
+	Length int    `json:"length"`
+	HID    byte   `json:"hid,omitempty"`
+}
+
+// SM9Encapsulated is a key and its encapsulation C (the uncompressed
+// point), which only the identity's key opens.
+type SM9Encapsulated struct {
+	Key           []byte `json:"key"`
+	Encapsulation []byte `json:"encapsulation"`
+}
+
+// SM9DecapsulateRequest opens an encapsulation with the hosted key of
+// identity ID.
+type SM9DecapsulateRequest struct {
+	ID            string `json:"id"`
+	Encapsulation []byte `json:"encapsulation"`
+	Length        int    `json:"length"`
+	HID           byte   `json:"hid,omitempty"`
+}
+
+// SM9DecapsulateResult is the encapsulated key.
+type SM9DecapsulateResult struct {
+	Key []byte `json:"key"`
+}
+
+// SM9ExchangeRequest starts an SM9 key exchange (GM/T 0044 part 3) with
+// the hosted identity ID (its key extracted with hid 0x02) as responder:
+// Peer is the initiator's identity and RA its point R_A.
+type SM9ExchangeRequest struct {
+	ID     string `json:"id"`
+	Peer   string `json:"peer"`
+	RA     []byte `json:"ra"`
+	Length int    `json:"length"`
+}
+
+// SM9ExchangeResult is the responder's point R_B and confirmation S_B,
+// which the initiator checks, and the shared key.
+type SM9ExchangeResult struct {
+	RB  []byte `json:"rb"`
+	SB  []byte `json:"sb"`
+	Key []byte `json:"key"`
 }
 
 // SM9RevokeRequest revokes identities.
@@ -104,6 +158,11 @@ type SM9RevocationList struct {
 
 func sm9Path(kgc, op string) string { return keyPath(kgc, "sm9", op) }
 
+// sm9PublicPath is the path of a KGC's public route (no token).
+func sm9PublicPath(tenant, kgc, op string) string {
+	return "/v1/pki/" + url.PathEscape(tenant) + "/sm9/" + url.PathEscape(kgc) + "/" + op
+}
+
 // SM9Extract extracts and delivers the user key of one identity.
 func (c *Client) SM9Extract(ctx context.Context, kgc string, req SM9ExtractRequest) (SM9Extracted, error) {
 	return one[SM9Extracted](ctx, c, sm9Path(kgc, "extract"), req)
@@ -113,6 +172,45 @@ func (c *Client) SM9Extract(ctx context.Context, kgc string, req SM9ExtractReque
 func (c *Client) SM9ExtractBatch(ctx context.Context, kgc string, items []SM9ExtractRequest) ([]SM9Extracted, error) {
 	return batch[SM9ExtractRequest, SM9Extracted](ctx, c, sm9Path(kgc, "extract"), items)
 }
+
+// SM9ExtractStream extracts many identities' keys in one call and hands
+// each result to fn in order as the server streams it (JSON lines), so
+// that neither side holds the whole answer. fn's error stops reading.
+func (c *Client) SM9ExtractStream(ctx context.Context, kgc string, items []SM9ExtractRequest, fn func(SM9Extracted) error) error {
+	b, err := json.Marshal(batchBody[SM9ExtractRequest]{Batch: items})
+	if err != nil {
+		return fmt.Errorf("sdk: encoding request: %w", err)
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, sm9Path(kgc, "extract"), bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", MediaJSONLines)
+	resp, err := c.doRequest(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	for n := 0; ; n++ {
+		var x SM9Extracted
+		if err := dec.Decode(&x); err == io.EOF {
+			if n != len(items) {
+				return fmt.Errorf("sdk: the extraction stream ended after %d of %d items", n, len(items))
+			}
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("sdk: decoding answer: %w", err)
+		}
+		if err := fn(x); err != nil {
+			return err
+		}
+	}
+}
+
+// MediaJSONLines is the media type of answers streamed as JSON lines.
+const MediaJSONLines = "application/x-ndjson"
 
 // SM9Sign signs with a hosted identity key.
 func (c *Client) SM9Sign(ctx context.Context, kgc string, req SM9SignRequest) (SM9SignResult, error) {
@@ -134,14 +232,47 @@ func (c *Client) SM9VerifyBatch(ctx context.Context, kgc string, items []SM9Veri
 	return batch[SM9VerifyRequest, SM9VerifyResult](ctx, c, sm9Path(kgc, "verify"), items)
 }
 
+// SM9VerifyPublic checks an SM9 signature by an identity of tenant's KGC
+// kgc without a token, as devices do.
+func (c *Client) SM9VerifyPublic(ctx context.Context, tenant, kgc string, req SM9VerifyRequest) (SM9VerifyResult, error) {
+	return one[SM9VerifyResult](ctx, c, sm9PublicPath(tenant, kgc, "verify"), req)
+}
+
 // SM9Encrypt encrypts to an identity.
 func (c *Client) SM9Encrypt(ctx context.Context, kgc string, req SM9EncryptRequest) (SM9EncryptResult, error) {
 	return one[SM9EncryptResult](ctx, c, sm9Path(kgc, "encrypt"), req)
 }
 
+// SM9EncryptBatch encrypts many items.
+func (c *Client) SM9EncryptBatch(ctx context.Context, kgc string, items []SM9EncryptRequest) ([]SM9EncryptResult, error) {
+	return batch[SM9EncryptRequest, SM9EncryptResult](ctx, c, sm9Path(kgc, "encrypt"), items)
+}
+
 // SM9Decrypt decrypts with a hosted identity key.
 func (c *Client) SM9Decrypt(ctx context.Context, kgc string, req SM9DecryptRequest) (SM9DecryptResult, error) {
 	return one[SM9DecryptResult](ctx, c, sm9Path(kgc, "decrypt"), req)
+}
+
+// SM9DecryptBatch decrypts many items.
+func (c *Client) SM9DecryptBatch(ctx context.Context, kgc string, items []SM9DecryptRequest) ([]SM9DecryptResult, error) {
+	return batch[SM9DecryptRequest, SM9DecryptResult](ctx, c, sm9Path(kgc, "decrypt"), items)
+}
+
+// SM9Encapsulate returns a fresh key for an identity and its
+// encapsulation.
+func (c *Client) SM9Encapsulate(ctx context.Context, kgc string, req SM9EncapsulateRequest) (SM9Encapsulated, error) {
+	return one[SM9Encapsulated](ctx, c, sm9Path(kgc, "encapsulate"), req)
+}
+
+// SM9Decapsulate opens an encapsulation with a hosted identity key.
+func (c *Client) SM9Decapsulate(ctx context.Context, kgc string, req SM9DecapsulateRequest) (SM9DecapsulateResult, error) {
+	return one[SM9DecapsulateResult](ctx, c, sm9Path(kgc, "decapsulate"), req)
+}
+
+// SM9Exchange runs the responder's side of an SM9 key exchange with a
+// hosted identity.
+func (c *Client) SM9Exchange(ctx context.Context, kgc string, req SM9ExchangeRequest) (SM9ExchangeResult, error) {
+	return one[SM9ExchangeResult](ctx, c, sm9Path(kgc, "exchange"), req)
 }
 
 // SM9Revoke revokes identities of a KGC.
@@ -152,13 +283,13 @@ func (c *Client) SM9Revoke(ctx context.Context, kgc string, ids []string) error 
 // SM9MasterPublicKey fetches a KGC's master public key (PEM), without a
 // token.
 func (c *Client) SM9MasterPublicKey(ctx context.Context, tenant, kgc string) (string, error) {
-	return c.text(ctx, "/v1/pki/"+url.PathEscape(tenant)+"/sm9/"+url.PathEscape(kgc)+"/public")
+	return c.text(ctx, sm9PublicPath(tenant, kgc, "public"))
 }
 
 // SM9RevocationListOf fetches a KGC's signed revocation list, without a
 // token.
 func (c *Client) SM9RevocationListOf(ctx context.Context, tenant, kgc string) (SM9RevocationList, error) {
 	var l SM9RevocationList
-	err := c.do(ctx, "GET", "/v1/pki/"+url.PathEscape(tenant)+"/sm9/"+url.PathEscape(kgc)+"/revoked", nil, &l)
+	err := c.do(ctx, "GET", sm9PublicPath(tenant, kgc, "revoked"), nil, &l)
 	return l, err
 }

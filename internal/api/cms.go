@@ -1,13 +1,16 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
 
 	"github.com/mimacrypto/mima/internal/authn"
 	"github.com/mimacrypto/mima/internal/cms"
+	"github.com/mimacrypto/mima/internal/device"
 	"github.com/mimacrypto/mima/internal/fault"
+	"github.com/mimacrypto/mima/internal/sm9"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -248,24 +251,61 @@ func (s *Server) login(c *call) (any, error) {
 		return nil, err
 	}
 	c.tenant = req.Tenant
-	id, err := s.cms.Login(c.ctx, req.Tenant, cms.LoginRequest{ChallengeID: req.ChallengeID, Signature: req.Signature, CertificatePEM: req.Certificate})
+	var id cms.Identity
+	var err error
+	if req.SM9 != nil {
+		if req.Certificate != "" {
+			return nil, fault.New(fault.InvalidArgument, "a login carries a certificate or sm9, not both")
+		}
+		id, err = s.cms.LoginSM9(c.ctx, req.Tenant, cms.SM9LoginRequest{ChallengeID: req.ChallengeID, KGC: req.SM9.KGC, ID: req.SM9.ID, HID: req.SM9.HID, Signature: req.Signature}, s.verifySM9Login)
+	} else {
+		id, err = s.cms.Login(c.ctx, req.Tenant, cms.LoginRequest{ChallengeID: req.ChallengeID, Signature: req.Signature, CertificatePEM: req.Certificate})
+	}
 	if err != nil {
 		return nil, err
 	}
-	c.object = id.Certificate.Subject
+	who := id.Certificate.Subject
+	if id.KGC != "" {
+		who = "sm9:" + id.KGC + ":" + id.SM9ID
+	}
+	c.object = who
 	if id.Owner == "" {
 		return nil, fault.New(fault.LoginRuleNotMatched, "login rule %q was written by an earlier version and has no owner token; write it again", id.Rule)
 	}
-	issued, err := s.auth.CreateTokenUnder(c.ctx, req.Tenant, id.Owner, authn.TokenRequest{Policies: id.Policies, TTL: id.TTL, DisplayName: "login " + id.Certificate.Subject})
+	issued, err := s.auth.CreateTokenUnder(c.ctx, req.Tenant, id.Owner, authn.TokenRequest{Policies: id.Policies, TTL: id.TTL, DisplayName: "login " + who})
 	if err != nil {
 		return nil, err
 	}
-	return sdk.LoginResult{TokenCreated: sdk.TokenCreated{Token: issued.Token, TokenInfo: infoOf(issued.Info)},
-		Identity: sdk.CertificateInfo(id.Certificate), Rule: id.Rule}, nil
+	out := sdk.LoginResult{TokenCreated: sdk.TokenCreated{Token: issued.Token, TokenInfo: infoOf(issued.Info)},
+		Identity: sdk.CertificateInfo(id.Certificate), Rule: id.Rule}
+	if id.KGC != "" {
+		out.SM9 = &sdk.SM9Login{KGC: id.KGC, ID: id.SM9ID}
+	}
+	return out, nil
+}
+
+// verifySM9Login checks the SM9 signature of a login with the tenant's
+// KGC (cms.SM9Verifier). The route is public: every name that is not an
+// SM9 signature KGC of the tenant gets the same answer.
+func (s *Server) verifySM9Login(ctx context.Context, tenant, kgc, id string, msg, sig []byte) error {
+	v, err := s.sm9.Verify(ctx, tenant, kgc, sm9.VerifyRequest{ID: id, Input: msg, Signature: sig, HID: device.SM9SignHID})
+	switch {
+	case fault.Is(err, fault.KeyNotFound) || fault.Is(err, fault.KeyTypeMismatch):
+		return fault.New(fault.KeyNotFound, "the tenant has no SM9 signature KGC %q", kgc)
+	case err != nil:
+		return err
+	case v.Reason == fault.IdentityExpired:
+		return fault.New(v.Reason, "identity %q of KGC %q has expired", id, kgc)
+	case v.Reason == fault.IdentityRevoked:
+		return fault.New(v.Reason, "identity %q of KGC %q is revoked", id, kgc)
+	case !v.Valid:
+		return fault.New(fault.SignatureInvalid, "the signature over the challenge does not verify for identity %q of KGC %q", id, kgc)
+	}
+	return nil
 }
 
 func loginRuleOf(r cms.LoginRule) sdk.LoginRule {
-	return sdk.LoginRule{Name: r.Name, Match: string(r.Match), Pattern: r.Pattern, CA: r.CA, Policies: r.Policies, TTL: durationText(r.TTL)}
+	return sdk.LoginRule{Name: r.Name, Match: string(r.Match), Pattern: r.Pattern, CA: r.CA, KGC: r.KGC, Policies: r.Policies, TTL: durationText(r.TTL)}
 }
 
 func (s *Server) putLoginRule(c *call) (any, error) {
@@ -277,7 +317,7 @@ func (s *Server) putLoginRule(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rule := cms.LoginRule{Name: c.object, Match: cms.Match(req.Match), Pattern: req.Pattern, CA: req.CA, Policies: req.Policies, TTL: ttl}
+	rule := cms.LoginRule{Name: c.object, Match: cms.Match(req.Match), Pattern: req.Pattern, CA: req.CA, KGC: req.KGC, Policies: req.Policies, TTL: ttl}
 	if err := rule.Check(); err != nil {
 		return nil, err
 	}

@@ -149,7 +149,7 @@ func newTestNode(t testing.TB, opts ...Option) *testNode {
 	qs := quota.New(clk.Now)
 	dev := device.NewSoftware()
 	ks := kms.New(dev, kms.WithKeyQuota(qs.MaxKeys))
-	kgc := sm9.New(ks, dev.Random())
+	kgc := sm9.New(ks, dev.Random(), sm9.WithClock(clk.Now))
 	ca := pki.New(ks)
 	sigs := cms.New(ks, ca)
 	v2x := scms.New(ks)

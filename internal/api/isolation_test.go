@@ -52,6 +52,7 @@ type tenantFixture struct {
 	pca        []byte   // the PCA certificate of V2X deployment "iso"; A runs LA la-a for it
 	sm9sig     []byte   // by identity "dev-a" of A's KGC kgc-a over "hi"
 	sm9ct      []byte   // to identity "dev-a" of A's KGC ekgc-a
+	sm9enc     []byte   // a 16-byte key encapsulated to identity "dev-a" of ekgc-a
 }
 
 func isolationCases(fx tenantFixture) map[string]isolationCase {
@@ -111,37 +112,41 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 					t.Fatalf("tenant A's key after tenant B's restore: %d %s", r.status, r.body)
 				}
 			}},
-		"GET /v1/keys/{name}/public":       {path: "/v1/keys/sm2-a/public", allowed: notFound, leaks: []string{"PUBLIC KEY"}, owner: http.StatusOK},
-		"POST /v1/keys/{name}/encrypt":     {path: "/v1/keys/sm4-a/encrypt", body: map[string]string{"plaintext": "aGk="}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/decrypt":     {path: "/v1/keys/sm4-a/decrypt", body: map[string]string{"ciphertext": fx.ciphertext}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/reencrypt":   {path: "/v1/keys/sm4-a/reencrypt", body: map[string]string{"ciphertext": fx.ciphertext}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/sm9/extract": {path: "/v1/keys/kgc-a/sm9/extract", body: map[string]any{"id": "dev-b", "deliver": map[string]bool{"hosted": true}}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/sm9/sign":    {path: "/v1/keys/kgc-a/sm9/sign", body: map[string]string{"id": "dev-a", "input": "aGk="}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/sm9/verify":  {path: "/v1/keys/kgc-a/sm9/verify", body: map[string]any{"id": "dev-a", "input": "aGk=", "signature": fx.sm9sig}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/sm9/encrypt": {path: "/v1/keys/ekgc-a/sm9/encrypt", body: map[string]string{"id": "dev-a", "plaintext": "aGk="}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/sm9/decrypt": {path: "/v1/keys/ekgc-a/sm9/decrypt", body: map[string]any{"id": "dev-a", "ciphertext": fx.sm9ct}, allowed: notFound, leaks: []string{"aGk="}, owner: http.StatusOK},
-		"POST /v1/keys/{name}/sm9/revoke":  {path: "/v1/keys/kgc-a/sm9/revoke", body: map[string][]string{"ids": {"someone"}}, allowed: notFound, owner: http.StatusNoContent},
-		"POST /v1/keys/{name}/sign":        {path: "/v1/keys/sm2-a/sign", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/verify":      {path: "/v1/keys/sm2-a/verify", body: map[string]any{"input": "aGk=", "signature": fx.signature}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/mac":         {path: "/v1/keys/hmac-a/mac", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/verify-mac":  {path: "/v1/keys/hmac-a/verify-mac", body: map[string]any{"input": "aGk=", "mac": fx.mac}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/datakey":     {path: "/v1/keys/sm4-a/datakey", allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/derive":      {path: "/v1/keys/sm4-a/derive", body: map[string]string{"device_id": "meter-1"}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/fpe":         {path: "/v1/keys/sm4-a/fpe", body: map[string]string{"input": "13812345678"}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/fpe-decrypt": {path: "/v1/keys/sm4-a/fpe-decrypt", body: map[string]string{"input": "13812345678"}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/mask":                    {path: "/v1/mask", body: map[string]string{"kind": "phone", "input": "13812345678"}, allowed: []int{http.StatusOK}},
-		"POST /v1/hash":                    {path: "/v1/hash", body: map[string]string{"input": "aGk="}, allowed: []int{http.StatusOK}},
-		"POST /v1/random":                  {path: "/v1/random", body: map[string]int{"bytes": 16}, allowed: []int{http.StatusOK}},
-		"POST /v1/aliases":                 {path: "/v1/aliases", body: map[string]string{"name": "alias:a", "target": "sm4-a"}, allowed: notFound, owner: http.StatusConflict},
-		"GET /v1/aliases":                  {path: "/v1/aliases", allowed: []int{http.StatusOK}, leaks: []string{"alias:a"}, owner: http.StatusOK},
-		"PUT /v1/aliases/{alias}":          {path: "/v1/aliases/alias:a", body: map[string]string{"target": "sm2-a"}, allowed: notFound, owner: http.StatusOK},
-		"DELETE /v1/aliases/{alias}":       {path: "/v1/aliases/alias:a", allowed: notFound, owner: http.StatusNoContent},
-		"GET /v1/keys/{name}/certificate":  {path: "/v1/keys/sm2-a/certificate", allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/dcas/emm":    {path: "/v1/keys/sm4-a/dcas/emm", body: map[string]any{"chips": []string{"0000abcd"}, "period": 1}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/dcas/ecm":    {path: "/v1/keys/sm4-a/dcas/ecm", body: map[string]any{"channel": "c1", "period": 1}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/dcas/inject": {path: "/v1/keys/sm4-a/dcas/inject", body: map[string]any{"chips": []string{"0000abcd"}, "station_key": fx.publicKey}, allowed: notFound, leaks: []string{"block"}, owner: http.StatusOK},
-		"POST /v1/keys/{name}/eea3":        {path: "/v1/keys/zuc-a/eea3", body: map[string]any{"input": "aGk=", "count": 1}, allowed: notFound, owner: http.StatusOK},
-		"POST /v1/keys/{name}/eia3":        {path: "/v1/keys/zuc-a/eia3", body: map[string]any{"input": "aGk=", "bearer": 3}, allowed: notFound, owner: http.StatusOK},
+		"GET /v1/keys/{name}/public":           {path: "/v1/keys/sm2-a/public", allowed: notFound, leaks: []string{"PUBLIC KEY"}, owner: http.StatusOK},
+		"POST /v1/keys/{name}/encrypt":         {path: "/v1/keys/sm4-a/encrypt", body: map[string]string{"plaintext": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/decrypt":         {path: "/v1/keys/sm4-a/decrypt", body: map[string]string{"ciphertext": fx.ciphertext}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/reencrypt":       {path: "/v1/keys/sm4-a/reencrypt", body: map[string]string{"ciphertext": fx.ciphertext}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/sm9/extract":     {path: "/v1/keys/kgc-a/sm9/extract", body: map[string]any{"id": "dev-b", "deliver": map[string]bool{"hosted": true}}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/sm9/sign":        {path: "/v1/keys/kgc-a/sm9/sign", body: map[string]string{"id": "dev-a", "input": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/sm9/verify":      {path: "/v1/keys/kgc-a/sm9/verify", body: map[string]any{"id": "dev-a", "input": "aGk=", "signature": fx.sm9sig}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/sm9/encrypt":     {path: "/v1/keys/ekgc-a/sm9/encrypt", body: map[string]string{"id": "dev-a", "plaintext": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/sm9/decrypt":     {path: "/v1/keys/ekgc-a/sm9/decrypt", body: map[string]any{"id": "dev-a", "ciphertext": fx.sm9ct}, allowed: notFound, leaks: []string{"aGk="}, owner: http.StatusOK},
+		"POST /v1/keys/{name}/sm9/revoke":      {path: "/v1/keys/kgc-a/sm9/revoke", body: map[string][]string{"ids": {"someone"}}, allowed: notFound, owner: http.StatusNoContent},
+		"POST /v1/keys/{name}/sign":            {path: "/v1/keys/sm2-a/sign", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/verify":          {path: "/v1/keys/sm2-a/verify", body: map[string]any{"input": "aGk=", "signature": fx.signature}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/mac":             {path: "/v1/keys/hmac-a/mac", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/verify-mac":      {path: "/v1/keys/hmac-a/verify-mac", body: map[string]any{"input": "aGk=", "mac": fx.mac}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/datakey":         {path: "/v1/keys/sm4-a/datakey", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/derive":          {path: "/v1/keys/sm4-a/derive", body: map[string]string{"device_id": "meter-1"}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/fpe":             {path: "/v1/keys/sm4-a/fpe", body: map[string]string{"input": "13812345678"}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/fpe-decrypt":     {path: "/v1/keys/sm4-a/fpe-decrypt", body: map[string]string{"input": "13812345678"}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/mask":                        {path: "/v1/mask", body: map[string]string{"kind": "phone", "input": "13812345678"}, allowed: []int{http.StatusOK}},
+		"POST /v1/hash":                        {path: "/v1/hash", body: map[string]string{"input": "aGk="}, allowed: []int{http.StatusOK}},
+		"POST /v1/random":                      {path: "/v1/random", body: map[string]int{"bytes": 16}, allowed: []int{http.StatusOK}},
+		"POST /v1/aliases":                     {path: "/v1/aliases", body: map[string]string{"name": "alias:a", "target": "sm4-a"}, allowed: notFound, owner: http.StatusConflict},
+		"GET /v1/aliases":                      {path: "/v1/aliases", allowed: []int{http.StatusOK}, leaks: []string{"alias:a"}, owner: http.StatusOK},
+		"PUT /v1/aliases/{alias}":              {path: "/v1/aliases/alias:a", body: map[string]string{"target": "sm2-a"}, allowed: notFound, owner: http.StatusOK},
+		"DELETE /v1/aliases/{alias}":           {path: "/v1/aliases/alias:a", allowed: notFound, owner: http.StatusNoContent},
+		"GET /v1/keys/{name}/certificate":      {path: "/v1/keys/sm2-a/certificate", allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/dcas/emm":        {path: "/v1/keys/sm4-a/dcas/emm", body: map[string]any{"chips": []string{"0000abcd"}, "period": 1}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/dcas/ecm":        {path: "/v1/keys/sm4-a/dcas/ecm", body: map[string]any{"channel": "c1", "period": 1}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/dcas/inject":     {path: "/v1/keys/sm4-a/dcas/inject", body: map[string]any{"chips": []string{"0000abcd"}, "station_key": fx.publicKey}, allowed: notFound, leaks: []string{"block"}, owner: http.StatusOK},
+		"POST /v1/keys/{name}/eea3":            {path: "/v1/keys/zuc-a/eea3", body: map[string]any{"input": "aGk=", "count": 1}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/eia3":            {path: "/v1/keys/zuc-a/eia3", body: map[string]any{"input": "aGk=", "bearer": 3}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/sm9/encapsulate": {path: "/v1/keys/ekgc-a/sm9/encapsulate", body: map[string]any{"id": "dev-a", "length": 16}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/sm9/decapsulate": {path: "/v1/keys/ekgc-a/sm9/decapsulate", body: map[string]any{"id": "dev-a", "encapsulation": fx.sm9enc, "length": 16}, allowed: notFound, owner: http.StatusOK},
+		// A's identity answers; an R_A that is not a point is A's own 400.
+		"POST /v1/keys/{name}/sm9/exchange": {path: "/v1/keys/ekgc-a/sm9/exchange", body: map[string]any{"id": "dev-a", "peer": "dev-b", "ra": "BA==", "length": 16}, allowed: notFound, owner: http.StatusBadRequest},
 		"POST /v1/ca": {path: "/v1/ca", body: map[string]any{"name": "shared-ca", "type": "root", "subject": map[string]string{"common_name": "B's own"}}, allowed: []int{http.StatusCreated},
 			check: func(t *testing.T, n *testNode, owner, _ string) {
 				t.Helper()
@@ -379,7 +384,12 @@ func sm9Fixture(t *testing.T, n *testNode, tokA string, fx *tenantFixture) {
 	n.do("POST", "/v1/keys/kgc-a/sm9/sign", tokA, map[string]string{"id": "dev-a", "input": "aGk="}).json(t, &sig)
 	var ct sdk.SM9EncryptResult
 	n.do("POST", "/v1/keys/ekgc-a/sm9/encrypt", tokA, map[string]string{"id": "dev-a", "plaintext": "aGk="}).json(t, &ct)
-	fx.sm9sig, fx.sm9ct = sig.Signature, ct.Ciphertext
+	var enc sdk.SM9Encapsulated
+	n.do("POST", "/v1/keys/ekgc-a/sm9/encapsulate", tokA, map[string]any{"id": "dev-a", "length": 16}).json(t, &enc)
+	if r := n.do("POST", "/v1/keys/ekgc-a/sm9/extract", tokA, map[string]any{"id": "dev-a", "hid": 2, "deliver": map[string]bool{"hosted": true}}); r.status != http.StatusOK {
+		t.Fatalf("extract for the key exchange: %d %s", r.status, r.body)
+	}
+	fx.sm9sig, fx.sm9ct, fx.sm9enc = sig.Signature, ct.Ciphertext, enc.Encapsulation
 }
 
 // caFixture gives tenant A a root CA ca-a (and shared-ca), a certificate

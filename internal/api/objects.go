@@ -16,7 +16,7 @@ import (
 // the route does not declare, so that no handler acts on an object the
 // dispatcher has not decided on.
 var objectFields = map[string]bool{
-	"name": true, "key": true, "to_key": true, "target": true, "issuer": true, "tsa": true, "ca": true,
+	"name": true, "key": true, "to_key": true, "target": true, "issuer": true, "tsa": true, "ca": true, "kgc": true,
 }
 
 // named is one object a request body names, with its declaration.

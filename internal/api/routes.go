@@ -74,6 +74,9 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/keys/{name}/sm9/verify", op: "sm9.verify", scope: scopeTenant, pure: true, object: "name", handle: s.sm9Verify},
 		{method: "POST", pattern: "/v1/keys/{name}/sm9/encrypt", op: "sm9.encrypt", scope: scopeTenant, pure: true, object: "name", handle: s.sm9Encrypt},
 		{method: "POST", pattern: "/v1/keys/{name}/sm9/decrypt", op: "sm9.decrypt", scope: scopeTenant, pure: true, object: "name", handle: s.sm9Decrypt},
+		{method: "POST", pattern: "/v1/keys/{name}/sm9/encapsulate", op: "sm9.encapsulate", scope: scopeTenant, pure: true, object: "name", handle: s.sm9Encapsulate},
+		{method: "POST", pattern: "/v1/keys/{name}/sm9/decapsulate", op: "sm9.decapsulate", scope: scopeTenant, pure: true, object: "name", handle: s.sm9Decapsulate},
+		{method: "POST", pattern: "/v1/keys/{name}/sm9/exchange", op: "sm9.exchange", scope: scopeTenant, pure: true, object: "name", handle: s.sm9Exchange},
 		{method: "POST", pattern: "/v1/keys/{name}/sm9/revoke", op: "sm9.revoke", scope: scopeTenant, object: "name", handle: s.sm9Revoke},
 		{method: "POST", pattern: "/v1/keys/{name}/eea3", op: "eea3", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.eea3},
 		{method: "POST", pattern: "/v1/keys/{name}/eia3", op: "eia3", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.eia3},
@@ -151,7 +154,7 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/auth/challenge", op: "auth.challenge", scope: scopePublic, pure: true, handle: s.challenge},
 		{method: "POST", pattern: "/v1/auth/login", op: "auth.login", scope: scopePublic, handle: s.login},
 		{method: "GET", pattern: "/v1/auth/rules", op: "auth.rules.list", scope: scopeTenant, handle: s.listLoginRules},
-		{method: "PUT", pattern: "/v1/auth/rules/{name}", op: "auth.rules.write", scope: scopeTenant, object: "name", body: []bodyObject{{field: "ca", op: refOnly}}, handle: s.putLoginRule},
+		{method: "PUT", pattern: "/v1/auth/rules/{name}", op: "auth.rules.write", scope: scopeTenant, object: "name", body: []bodyObject{{field: "ca", op: refOnly}, {field: "kgc", op: refOnly}}, handle: s.putLoginRule},
 		{method: "GET", pattern: "/v1/auth/rules/{name}", op: "auth.rules.read", scope: scopeTenant, object: "name", handle: s.getLoginRule},
 		{method: "DELETE", pattern: "/v1/auth/rules/{name}", op: "auth.rules.delete", scope: scopeTenant, object: "name", handle: s.deleteLoginRule},
 

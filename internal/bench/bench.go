@@ -80,7 +80,7 @@ type Request struct {
 
 // Ops lists the operations; those from key-create on run against mima
 // only, and v2x-issue needs the root token.
-var Ops = []string{"encrypt", "decrypt", "sign", "verify", "mac", "datakey", "batch-encrypt", "batch-sign", "key-create", "sign-csr", "ocsp", "cms-sign", "timestamp", "v2x-issue"}
+var Ops = []string{"encrypt", "decrypt", "sign", "verify", "mac", "datakey", "batch-encrypt", "batch-sign", "key-create", "sign-csr", "ocsp", "cms-sign", "timestamp", "v2x-issue", "sm9-sign", "sm9-verify"}
 
 // Run measures cfg against t.
 func Run(ctx context.Context, t Target, cfg Config) (Result, error) {

@@ -154,6 +154,8 @@ func (a *api) Prepare(ctx context.Context, cfg Config) (Request, error) {
 		return a.prepareKeyCreate(cfg)
 	case "v2x-issue":
 		return a.prepareV2X(ctx, cfg)
+	case "sm9-sign", "sm9-verify":
+		return a.prepareSM9(ctx, cfg)
 	}
 	if cfg.CBOR && !a.cbor {
 		return Request{}, fmt.Errorf("%s takes no CBOR bodies", a.name)

@@ -77,7 +77,7 @@ func (e *env) benchCommand() *cobra.Command {
 	durationFlag(f, &cfg.Duration, "duration", 10*time.Second, "measuring time")
 	durationFlag(f, &cfg.Warmup, "warmup", time.Second, "time run before measuring")
 	f.StringVar(&cfg.Key, "key", "bench", "key name prefix (created when absent)")
-	f.IntVar(&cfg.BatchSize, "batch-size", 100, "items per batch-encrypt request")
+	f.IntVar(&cfg.BatchSize, "batch-size", 100, "items per request of batch-encrypt and batch-sign; sm9-sign and sm9-verify send batches when above 1")
 	f.IntVar(&cfg.PayloadSize, "payload", 64, "plaintext bytes")
 	f.BoolVar(&cfg.CBOR, "cbor", false, "send batch-encrypt and batch-sign bodies as application/cbor (OpenBao keeps JSON)")
 	f.IntVar(&cfg.Keys, "keys", 1, "make sure this many keys exist (created before the run) and spread the workers over them")

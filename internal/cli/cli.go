@@ -181,6 +181,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.versionCommand(),
 		e.tsaCommand(),
 		e.loginRuleCommand(),
+		e.sm9Command(),
 	)
 	root.AddCommand(e.cryptoCommands()...)
 	root.AddCommand(e.bulkCommand())

@@ -93,9 +93,10 @@ func (e *env) loginRuleCommand() *cobra.Command {
 		}),
 	}
 	f := write.Flags()
-	f.StringVar(&r.Match, "match", "subject", "what the pattern matches: subject (RFC 2253, e.g. CN=alice,O=Acme), san_email or san_dns")
+	f.StringVar(&r.Match, "match", "subject", "what the pattern matches: subject (RFC 2253, e.g. CN=alice,O=Acme), san_email, san_dns, or sm9 (the SM9 identity of --kgc)")
 	f.StringVar(&r.Pattern, "pattern", "", "glob pattern, e.g. 'CN=nurse-*'")
 	f.StringVar(&r.CA, "ca", "", "only certificates of this mima CA (default: any CA of the tenant)")
+	f.StringVar(&r.KGC, "kgc", "", "with --match sm9: the signature KGC whose identities log in")
 	f.StringSliceVar(&r.Policies, "policy", nil, "policy of the tokens (repeatable)")
 	f.StringVar(&r.TTL, "ttl", "", "lifetime of the tokens, e.g. 8h")
 	_ = write.MarkFlagRequired("pattern")

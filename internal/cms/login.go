@@ -29,6 +29,10 @@ type Identity struct {
 	SANs        pki.SANs
 	// CA is the CA of the tenant that issued the certificate.
 	CA string
+	// KGC and SM9ID are, for an SM9 login (LoginSM9), the key generation
+	// centre and the identity whose key signed the challenge; the
+	// certificate fields are then empty.
+	KGC, SM9ID string
 	// Rule is the login rule that matched; Policies, TTL and Owner (the
 	// token the login token is a child of) are its.
 	Rule     string
@@ -79,6 +83,12 @@ func (s *Service) Login(ctx context.Context, tenant string, req LoginRequest) (I
 	for _, u := range cert.URIs {
 		id.SANs.URI = append(id.SANs.URI, u.String())
 	}
+	return s.matchRule(ctx, tenant, id, "the certificate of "+id.Certificate.Subject)
+}
+
+// matchRule fills in id the first login rule of the tenant that matches
+// it; none is login_rule_not_matched, quoting who.
+func (s *Service) matchRule(ctx context.Context, tenant string, id Identity, who string) (Identity, error) {
 	rules, err := s.ListLoginRules(ctx, tenant)
 	if err != nil {
 		return Identity{}, err
@@ -89,7 +99,7 @@ func (s *Service) Login(ctx context.Context, tenant string, req LoginRequest) (I
 			return id, nil
 		}
 	}
-	return Identity{}, fault.New(fault.LoginRuleNotMatched, "no login rule matches the certificate of %s", id.Certificate.Subject)
+	return Identity{}, fault.New(fault.LoginRuleNotMatched, "no login rule matches %s", who)
 }
 
 // loginCA checks that a CA of the tenant issued cert, which chains to an

@@ -27,6 +27,9 @@ const (
 	MatchEmail Match = "san_email"
 	// MatchDNS is any DNS subject alternative name (case-insensitive).
 	MatchDNS Match = "san_dns"
+	// MatchSM9 is the SM9 identity, of the rule's KGC, that signed the
+	// challenge (case-sensitive): a certificate-free login (LoginSM9).
+	MatchSM9 Match = "sm9"
 )
 
 // Limits on login rules.
@@ -51,6 +54,10 @@ type LoginRule struct {
 	// CA, when set, limits the rule to certificates that this CA of the
 	// tenant issued.
 	CA string `json:"ca,omitempty"`
+	// KGC is the SM9 key generation centre of the tenant (an
+	// sm9-sign-master key) whose identities a MatchSM9 rule logs in; the
+	// other kinds have none.
+	KGC string `json:"kgc,omitempty"`
 	// Policies are the token's policies, 1 to 20 names; not "root".
 	Policies []string `json:"policies"`
 	// TTL is the token's lifetime: up to authn.MaxTTL; 0 is one hour. A
@@ -71,8 +78,15 @@ func (r *LoginRule) Check() error {
 	}
 	switch r.Match {
 	case MatchSubject, MatchEmail, MatchDNS:
+		if r.KGC != "" {
+			return fault.Invalid("only a login rule matching %q names a kgc", MatchSM9)
+		}
+	case MatchSM9:
+		if !authn.ValidName(r.KGC) || r.CA != "" {
+			return fault.Invalid("a login rule matching %q names a kgc (a valid key name) and no ca", MatchSM9)
+		}
 	default:
-		return fault.Invalid("a login rule matches %q, %q or %q", MatchSubject, MatchEmail, MatchDNS)
+		return fault.Invalid("a login rule matches %q, %q, %q or %q", MatchSubject, MatchEmail, MatchDNS, MatchSM9)
 	}
 	if _, err := path.Match(r.Pattern, ""); err != nil || r.Pattern == "" || len(r.Pattern) > maxPattern {
 		return fault.Invalid("the pattern must be a glob (path.Match syntax) of 1 to %d bytes", maxPattern)
@@ -97,8 +111,16 @@ func (r *LoginRule) Check() error {
 	return nil
 }
 
-// matches reports whether the rule matches a certificate's identity.
+// matches reports whether the rule matches the identity a login proved:
+// a certificate's, or an SM9 identity of a KGC.
 func (r *LoginRule) matches(id *Identity) bool {
+	if (r.Match == MatchSM9) != (id.KGC != "") {
+		return false
+	}
+	if r.Match == MatchSM9 {
+		ok, _ := path.Match(r.Pattern, id.SM9ID)
+		return ok && r.KGC == id.KGC
+	}
 	if r.CA != "" && r.CA != id.CA {
 		return false
 	}

@@ -130,23 +130,41 @@ func (s *Software) openSM9(t KeyType, material []byte) (Key, error) {
 		k.rand = s.rand
 		return k, nil
 	case SM9SignUser, SM9EncUser:
-		var u sm9UserKey
-		if rest, err := asn1.Unmarshal(material, &u); err != nil || len(rest) > 0 {
-			return nil, &MaterialError{string(t) + " key material must be a SEQUENCE of the private point and the master public key"}
-		}
 		k := &sm9User{typ: t, stored: material, rand: s.rand}
 		var err error
-		if t == SM9SignUser {
-			k.sign, err = openSignUser(u)
-		} else {
-			k.enc, err = openEncUser(u)
-		}
-		if err != nil {
-			return nil, &MaterialError{string(t) + " key material holds points that are not on the curve"}
+		if k.sign, k.enc, err = ParseSM9User(t, material); err != nil {
+			return nil, err
 		}
 		return k, nil
 	}
 	return nil, unsupported(t)
+}
+
+// ParseSM9User reads the stored form of an SM9 user key of type t (also
+// the form the KGC delivers): SEQUENCE { private point, master public key },
+// each a BIT STRING of the uncompressed point. It returns the signature
+// key (SM9SignUser) or the encryption key (SM9EncUser), with its master
+// public key set; a bad form is a *MaterialError.
+func ParseSM9User(t KeyType, material []byte) (*sm9.SignPrivateKey, *sm9.EncryptPrivateKey, error) {
+	var u sm9UserKey
+	if rest, err := asn1.Unmarshal(material, &u); err != nil || len(rest) > 0 {
+		return nil, nil, &MaterialError{string(t) + " key material must be a SEQUENCE of the private point and the master public key"}
+	}
+	var sign *sm9.SignPrivateKey
+	var enc *sm9.EncryptPrivateKey
+	var err error
+	switch t {
+	case SM9SignUser:
+		sign, err = openSignUser(u)
+	case SM9EncUser:
+		enc, err = openEncUser(u)
+	default:
+		return nil, nil, unsupported(t)
+	}
+	if err != nil {
+		return nil, nil, &MaterialError{string(t) + " key material holds points that are not on the curve"}
+	}
+	return sign, enc, nil
 }
 
 func openSignUser(u sm9UserKey) (*sm9.SignPrivateKey, error) {

@@ -13,10 +13,10 @@ import (
 )
 
 // devServer starts `mima server --dev` with a fixed root token.
-func devServer(t *testing.T) (*server, string) {
+func devServer(t *testing.T, args ...string) (*server, string) {
 	t.Helper()
 	const root = "mima.devroot.e2e-dev-root-token"
-	return startServer(t, "--dev", "--dev-root-token", root), root
+	return startServer(t, append([]string{"--dev", "--dev-root-token", root}, args...)...), root
 }
 
 // TestGenericReadWriteDelete reaches API routes by their paths, as Vault's

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/smx509"
@@ -96,7 +97,21 @@ func (s *Service) Extract(ctx context.Context, tenant, kgc string, req ExtractRe
 // ExtractBatch is Extract for up to MaxBatch identities, computed in
 // parallel; an item's error fails only that item.
 func (s *Service) ExtractBatch(ctx context.Context, tenant, kgc string, reqs []ExtractRequest) ([]kms.Result[Extracted], error) {
-	if err := checkBatch(len(reqs)); err != nil {
+	run, err := s.ExtractStream(ctx, tenant, kgc, reqs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]kms.Result[Extracted], 0, len(reqs))
+	_ = run(func(r kms.Result[Extracted]) error { out = append(out, r); return nil })
+	return out, nil
+}
+
+// ExtractStream is ExtractBatch for a caller that streams the answer of a
+// large batch instead of holding it: it refuses the whole batch now or
+// returns run, which extracts and hands each item's result to emit, in
+// order, as soon as it is ready; emit's error stops the batch.
+func (s *Service) ExtractStream(ctx context.Context, tenant, kgc string, reqs []ExtractRequest) (run func(emit func(kms.Result[Extracted]) error) error, err error) {
+	if err := CheckBatch(len(reqs)); err != nil {
 		return nil, err
 	}
 	m, v, err := s.keys.SM9Master(ctx, tenant, kgc)
@@ -107,7 +122,9 @@ func (s *Service) ExtractBatch(ctx context.Context, tenant, kgc string, reqs []E
 	if err != nil {
 		return nil, err
 	}
-	return parallel(reqs, func(q ExtractRequest) (Extracted, error) { return s.extract(ctx, tenant, kgc, m, v, rev, q) }), nil
+	return func(emit func(kms.Result[Extracted]) error) error {
+		return parallelEach(reqs, func(q ExtractRequest) (Extracted, error) { return s.extract(ctx, tenant, kgc, m, v, rev, q) }, emit)
+	}, nil
 }
 
 func (s *Service) extract(ctx context.Context, tenant, kgc string, m device.SM9Master, v int, rev revocations, req ExtractRequest) (Extracted, error) {
@@ -183,7 +200,8 @@ func parseSM2PublicKey(p string) (*ecdsa.PublicKey, error) {
 	return pub, nil
 }
 
-func checkBatch(n int) error {
+// CheckBatch refuses a batch of more than MaxBatch items.
+func CheckBatch(n int) error {
 	if n > MaxBatch {
 		return fault.New(fault.BatchTooLarge, "an SM9 batch holds at most %d items, not %d", MaxBatch, n)
 	}
@@ -193,20 +211,50 @@ func checkBatch(n int) error {
 // parallel applies fn to every item on GOMAXPROCS workers and returns the
 // results in order.
 func parallel[Q, R any](items []Q, fn func(Q) (R, error)) []kms.Result[R] {
+	out := make([]kms.Result[R], 0, len(items))
+	_ = parallelEach(items, fn, func(r kms.Result[R]) error { out = append(out, r); return nil })
+	return out
+}
+
+// parallelEach applies fn to every item on GOMAXPROCS workers and hands
+// the results to emit in order, each as soon as it and those before it are
+// done. When emit fails, the items not yet started are skipped and its
+// error returned.
+func parallelEach[Q, R any](items []Q, fn func(Q) (R, error), emit func(kms.Result[R]) error) error {
 	out := make([]kms.Result[R], len(items))
+	done := make([]chan struct{}, len(items))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	var stop atomic.Bool
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(items)) {
 		wg.Go(func() {
 			for i := range next {
-				out[i].Value, out[i].Err = fn(items[i])
+				if !stop.Load() {
+					out[i].Value, out[i].Err = fn(items[i])
+				}
+				close(done[i])
 			}
 		})
 	}
+	go func() {
+		for i := range items {
+			next <- i
+		}
+		close(next)
+	}()
+	var err error
 	for i := range items {
-		next <- i
+		<-done[i]
+		if err == nil {
+			if err = emit(out[i]); err != nil {
+				stop.Store(true)
+			}
+		}
+		out[i] = kms.Result[R]{}
 	}
-	close(next)
 	wg.Wait()
-	return out
+	return err
 }

@@ -46,7 +46,7 @@ func (s *Service) Sign(ctx context.Context, tenant, kgc string, req SignRequest)
 
 // SignBatch is Sign for up to MaxBatch items, computed in parallel.
 func (s *Service) SignBatch(ctx context.Context, tenant, kgc string, reqs []SignRequest) ([]kms.Result[[]byte], error) {
-	if err := checkBatch(len(reqs)); err != nil {
+	if err := CheckBatch(len(reqs)); err != nil {
 		return nil, err
 	}
 	rev, err := s.revoked(ctx, tenant, kgc)
@@ -118,7 +118,7 @@ func (s *Service) Verify(ctx context.Context, tenant, kgc string, req VerifyRequ
 
 // VerifyBatch is Verify for up to MaxBatch items, computed in parallel.
 func (s *Service) VerifyBatch(ctx context.Context, tenant, kgc string, reqs []VerifyRequest) ([]kms.Result[Verdict], error) {
-	if err := checkBatch(len(reqs)); err != nil {
+	if err := CheckBatch(len(reqs)); err != nil {
 		return nil, err
 	}
 	rev, err := s.revoked(ctx, tenant, kgc)
@@ -164,18 +164,39 @@ type EncryptRequest struct {
 // Encrypt encrypts to an identity with the master public key of kgc and
 // returns the DER SM9Cipher.
 func (s *Service) Encrypt(ctx context.Context, tenant, kgc string, req EncryptRequest) ([]byte, error) {
-	pub, hid, err := s.encTarget(ctx, tenant, kgc, req.ID, req.HID)
+	out, err := s.EncryptBatch(ctx, tenant, kgc, []EncryptRequest{req})
 	if err != nil {
 		return nil, err
 	}
-	if len(req.Plaintext) == 0 {
-		return nil, fault.Invalid("SM9 encryption needs a non-empty plaintext")
+	return out[0].Value, out[0].Err
+}
+
+// EncryptBatch is Encrypt for up to MaxBatch items, computed in parallel.
+func (s *Service) EncryptBatch(ctx context.Context, tenant, kgc string, reqs []EncryptRequest) ([]kms.Result[[]byte], error) {
+	if err := CheckBatch(len(reqs)); err != nil {
+		return nil, err
 	}
-	ct, err := EncryptTo(s.rand, pub, []byte(req.ID), hid, req.Plaintext, req.Mode)
+	rev, err := s.revoked(ctx, tenant, kgc)
 	if err != nil {
-		return nil, fault.Wrap(err, fault.Internal, "SM9 encryption failed")
+		return nil, err
 	}
-	return ct, nil
+	return parallel(reqs, func(q EncryptRequest) ([]byte, error) {
+		pub, hid, err := s.encTarget(ctx, tenant, kgc, rev, q.ID, q.HID)
+		if err != nil {
+			return nil, err
+		}
+		if len(q.Plaintext) == 0 {
+			return nil, fault.Invalid("SM9 encryption needs a non-empty plaintext")
+		}
+		if q.Mode != device.SM9XOR && q.Mode != device.SM9SM4CBC {
+			return nil, fault.Invalid("mode must be xor or sm4-cbc")
+		}
+		ct, err := EncryptTo(s.rand, pub, []byte(q.ID), hid, q.Plaintext, q.Mode)
+		if err != nil {
+			return nil, fault.Wrap(err, fault.Internal, "SM9 encryption failed")
+		}
+		return ct, nil
+	}), nil
 }
 
 // Encapsulate returns a fresh kLen-byte key for an identity and its
@@ -184,7 +205,11 @@ func (s *Service) Encapsulate(ctx context.Context, tenant, kgc, id string, hid b
 	if kLen < 16 || kLen > 64 {
 		return nil, nil, fault.Invalid("an encapsulated key is 16 to 64 bytes")
 	}
-	pub, hid, err := s.encTarget(ctx, tenant, kgc, id, hid)
+	rev, err := s.revoked(ctx, tenant, kgc)
+	if err != nil {
+		return nil, nil, err
+	}
+	pub, hid, err := s.encTarget(ctx, tenant, kgc, rev, id, hid)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -197,7 +222,7 @@ func (s *Service) Encapsulate(ctx context.Context, tenant, kgc, id string, hid b
 
 // encTarget returns the encryption master public key of kgc and the hid
 // for an identity that is valid and not revoked.
-func (s *Service) encTarget(ctx context.Context, tenant, kgc, id string, hid byte) (*sm9.EncryptMasterPublicKey, byte, error) {
+func (s *Service) encTarget(ctx context.Context, tenant, kgc string, rev revocations, id string, hid byte) (*sm9.EncryptMasterPublicKey, byte, error) {
 	der, t, _, err := s.keys.SM9MasterPublic(ctx, tenant, kgc, 0)
 	if err != nil {
 		return nil, 0, err
@@ -206,10 +231,6 @@ func (s *Service) encTarget(ctx context.Context, tenant, kgc, id string, hid byt
 		return nil, 0, fault.New(fault.KeyTypeMismatch, "key %q of type %s does not encrypt to identities", kgc, t)
 	}
 	if err := s.checkIdentity(id); err != nil {
-		return nil, 0, err
-	}
-	rev, err := s.revoked(ctx, tenant, kgc)
-	if err != nil {
 		return nil, 0, err
 	}
 	if err := rev.check(id); err != nil {
@@ -235,12 +256,30 @@ type DecryptRequest struct {
 // Decrypt decrypts with a hosted identity key; a ciphertext that does not
 // decrypt is decrypt_failed, without detail.
 func (s *Service) Decrypt(ctx context.Context, tenant, kgc string, req DecryptRequest) ([]byte, error) {
-	d, err := s.decrypter(ctx, tenant, kgc, req.ID, req.HID)
+	out, err := s.DecryptBatch(ctx, tenant, kgc, []DecryptRequest{req})
 	if err != nil {
 		return nil, err
 	}
-	pt, err := d.Decrypt(ctx, []byte(req.ID), req.Ciphertext)
-	return pt, decryptErr(err)
+	return out[0].Value, out[0].Err
+}
+
+// DecryptBatch is Decrypt for up to MaxBatch items, computed in parallel.
+func (s *Service) DecryptBatch(ctx context.Context, tenant, kgc string, reqs []DecryptRequest) ([]kms.Result[[]byte], error) {
+	if err := CheckBatch(len(reqs)); err != nil {
+		return nil, err
+	}
+	rev, err := s.revoked(ctx, tenant, kgc)
+	if err != nil {
+		return nil, err
+	}
+	return parallel(reqs, func(q DecryptRequest) ([]byte, error) {
+		d, err := s.decrypter(ctx, tenant, kgc, rev, q.ID, q.HID)
+		if err != nil {
+			return nil, err
+		}
+		pt, err := d.Decrypt(ctx, []byte(q.ID), q.Ciphertext)
+		return pt, decryptErr(err)
+	}), nil
 }
 
 // Decapsulate opens a key encapsulation c with a hosted identity key.
@@ -248,7 +287,11 @@ func (s *Service) Decapsulate(ctx context.Context, tenant, kgc, id string, hid b
 	if kLen < 16 || kLen > 64 {
 		return nil, fault.Invalid("an encapsulated key is 16 to 64 bytes")
 	}
-	d, err := s.decrypter(ctx, tenant, kgc, id, hid)
+	rev, err := s.revoked(ctx, tenant, kgc)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.decrypter(ctx, tenant, kgc, rev, id, hid)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +309,11 @@ func (s *Service) Exchange(ctx context.Context, tenant, kgc, id, peer string, ra
 	if err := s.checkIdentity(peer); err != nil {
 		return nil, nil, nil, err
 	}
-	d, err := s.decrypter(ctx, tenant, kgc, id, device.SM9ExchangeHID)
+	rev, err := s.revoked(ctx, tenant, kgc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	d, err := s.decrypter(ctx, tenant, kgc, rev, id, device.SM9ExchangeHID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -277,11 +324,7 @@ func (s *Service) Exchange(ctx context.Context, tenant, kgc, id, peer string, ra
 	return rb, sb, key, nil
 }
 
-func (s *Service) decrypter(ctx context.Context, tenant, kgc, id string, hid byte) (device.SM9Decrypter, error) {
-	rev, err := s.revoked(ctx, tenant, kgc)
-	if err != nil {
-		return nil, err
-	}
+func (s *Service) decrypter(ctx context.Context, tenant, kgc string, rev revocations, id string, hid byte) (device.SM9Decrypter, error) {
 	k, err := s.hosted(ctx, tenant, kgc, rev, id, hid, device.SM9EncUser)
 	if err != nil {
 		return nil, err

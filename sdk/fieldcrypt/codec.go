@@ -42,7 +42,9 @@ var (
 	ErrIrreversible = errors.New("fieldcrypt: masked and pseudonymised values cannot be decrypted")
 )
 
-var b64 = base64.RawURLEncoding
+// b64 refuses non-zero trailing bits, so a value has one encoding and no
+// stored character can change without the value being refused.
+var b64 = base64.RawURLEncoding.Strict()
 
 const (
 	commitSize = sm3.Size
