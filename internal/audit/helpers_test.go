@@ -69,6 +69,10 @@ func newLogger(t testing.TB, sink Sink, key *sm2.PrivateKey, opts ...Option) *Lo
 	return l
 }
 
+// withJSONRecords makes a Logger store request records as JSON, as it did
+// before the compact form: a log of the old format.
+func withJSONRecords() Option { return func(c *config) { c.jsonRecords = true } }
+
 func entry(i int) Entry {
 	return Entry{
 		RequestID: fmt.Sprintf("req-%04d", i),
