@@ -111,9 +111,13 @@ func linkCompact(r *Record) []byte {
 	body := appendCompactBody(buf[:0], r)
 	sum := sm3.Sum(body)
 	r.Form, r.Hash = FormCompact, hex.EncodeToString(sum[:])
-	body = append(body, sum[:]...)
-	line := make([]byte, 0, len(body)+8)
-	for _, c := range body {
+	return escapeLine(append(body, sum[:]...))
+}
+
+// escapeLine returns the stored line of a compact body and hash.
+func escapeLine(raw []byte) []byte {
+	line := make([]byte, 0, len(raw)+8)
+	for _, c := range raw {
 		switch c {
 		case '\n':
 			line = append(line, escByte, escNewline)

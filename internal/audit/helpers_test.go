@@ -165,3 +165,16 @@ func mustVerify(t testing.TB, src Source, opts VerifyOptions) Report {
 	}
 	return rep
 }
+
+// compactLines returns the stored lines of src.
+func compactLines(t testing.TB, src Source) [][]byte {
+	t.Helper()
+	var out [][]byte
+	if err := src.Scan(context.Background(), func(line []byte) error {
+		out = append(out, bytes.Clone(line))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
