@@ -153,7 +153,7 @@ func checkSegment(ctx context.Context, dir string, e SegmentInfo) error {
 // verifyOne verifies one sealed segment of dir on its own and returns its
 // first problem, nil when it is intact.
 func verifyOne(ctx context.Context, dir string, e SegmentInfo) (*Problem, error) {
-	v := &verifier{prev: e.Prev, line: e.FirstSeq - 1, ext: map[uint64]string{}}
+	v := startVerifier(e.FirstSeq-1, e.Prev)
 	if err := verifySegment(ctx, dir, e, v); err != nil && !errors.Is(err, errStop) {
 		return nil, err
 	}

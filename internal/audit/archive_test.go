@@ -18,7 +18,7 @@ import (
 // (closed when the test ends) after the background work has run.
 func archivedLog(t *testing.T, clock *clocktest.Clock, n int, opts ...SinkOption) *FileSink {
 	t.Helper()
-	opts = append([]SinkOption{WithSegmentMaxBytes(3000), WithSinkClock(clock.Now)}, opts...)
+	opts = append([]SinkOption{WithSegmentMaxBytes(1000), WithSinkClock(clock.Now)}, opts...)
 	s, err := OpenFileSink(t.TempDir(), opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -43,12 +43,18 @@ func appendCanonicalRecord(dst []byte, r *Record) []byte {
 	return c.str(r.Head).u64(r.Count).str(r.Signature).str(r.PublicKey).str(r.Prev)
 }
 
-// recordHash returns the hex SM3 hash of r as defined in the package doc.
-// The canonical bytes of a record are built on the stack unless the
-// record is unusually large.
+// recordHash returns the hex SM3 hash of r as defined in the package doc,
+// over its compact body for a compact record. The canonical bytes of a
+// record are built on the stack unless the record is unusually large.
 func recordHash(r *Record) string {
 	var buf [1024]byte
-	sum := sm3.Sum(appendCanonicalRecord(buf[:0], r))
+	var canonical []byte
+	if r.Form == FormCompact {
+		canonical = appendCompactBody(buf[:0], r)
+	} else {
+		canonical = appendCanonicalRecord(buf[:0], r)
+	}
+	sum := sm3.Sum(canonical)
 	return hex.EncodeToString(sum[:])
 }
 

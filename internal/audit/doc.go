@@ -5,12 +5,21 @@
 //
 // # Storage format
 //
-// The log is a sequence of lines, each one compact JSON object (a [Record])
-// followed by '\n'. Record lines are numbered by seq: the n-th record line
-// of the log, across segments, holds the record with seq n. A record is stored
-// exactly as encoding/json marshals the Record struct; the verifier re-encodes
-// every parsed record and rejects a line whose bytes differ ("non-canonical
-// encoding"), so no byte of a stored line can change unnoticed.
+// The log is a sequence of lines, each one record followed by '\n'. Record
+// lines are numbered by seq: the n-th record line of the log, across
+// segments, holds the record with seq n. A line holds its record in one of
+// two forms, told apart by its first byte:
+//
+//   - '{': JSON, exactly as encoding/json marshals the Record struct; the
+//     verifier re-encodes every parsed record and rejects a line whose
+//     bytes differ ("non-canonical encoding"). Checkpoints are always
+//     stored so, and so was every record before the compact form.
+//   - 0x02: the compact form (Record.Form 2, see "Compact records"), in
+//     which the Logger stores every request record.
+//
+// Either way no byte of a stored line can change unnoticed. Readers accept
+// both forms in any segment, so logs and segments written before the
+// compact form stay verifiable and searchable unchanged.
 //
 // A request that can change state has two records with the same request_id:
 // one without a status, written before it acts ("accepted; the outcome
@@ -103,7 +112,8 @@
 // # Record hash
 //
 // hash is the lowercase hex SM3 digest of the canonical encoding of the
-// record without its hash field. With
+// record without its hash field (for a compact record, its body: see
+// "Compact records"). With
 //
 //	u64(x) = x as 8 bytes, big-endian
 //	i64(x) = x as 8 bytes, big-endian two's complement
@@ -128,6 +138,33 @@
 // refusal sampling). prev is the hash of the
 // record with seq-1, or 64 '0' characters for seq 1. time is RFC 3339 with
 // nanoseconds in UTC, exactly as time.RFC3339Nano formats it.
+//
+// # Compact records
+//
+// A compact record's line is its body followed by its hash (32 bytes, the
+// SM3 digest of the body, which is the record's hash), with every '\n'
+// byte written as 0x1b 'n' and every 0x1b byte as 0x1b 'e'. With
+// uvarint(x) and varint(x) as in encoding/binary (LEB128, and zig-zag for
+// varint), in their shortest encoding, and str(s) = uvarint(len(s)) || s
+// (valid UTF-8), the body is
+//
+//	0x02
+//	uvarint(seq)  prev (32 bytes)
+//	varint(Unix seconds of time)  uvarint(nanoseconds, below 10^9)
+//	str(request_id)  str(tenant)  str(accessor)  str(operation)  str(object)
+//	varint(status)  str(code)  str(remote)  uvarint(count)
+//	uvarint(number of hmac entries), then for each entry in strictly
+//	  ascending bytewise order of name: str(name) then 0x00 for "redacted"
+//	  or 0x01 and the 32 bytes of the HMAC
+//
+// The kind is always "request" and time's year is 1 to 9999. Its first
+// byte keeps a compact body apart from every form-1 canonical encoding and
+// checkpoint message (which begin with a zero byte), so the two forms
+// never hash alike. The verifier hashes the body as stored, with no
+// decoding to text. A compact record in JSON (export, search, the API) is
+// its Record with "form":2 after "hash"; [ParseRecord] accepts that too and
+// its hash is computed over the body the fields give, so an exported log
+// verifies with [VerifyReader].
 //
 // # Checkpoints
 //

@@ -110,6 +110,9 @@ func (x *Exporter) Step(ctx context.Context) (int, error) {
 		}
 	}
 	lines, err := x.fl.read(ctx, exportBatch)
+	for i := 0; err == nil && i < len(lines); i++ {
+		lines[i], err = JSONLine(lines[i])
+	}
 	if err == nil && len(lines) > 0 {
 		err = x.dest.Send(ctx, lines)
 	}

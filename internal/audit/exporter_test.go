@@ -17,7 +17,7 @@ import (
 // Logger writing to it, with keys loaded.
 func exportLog(t *testing.T) (*FileSink, *Logger) {
 	t.Helper()
-	s, err := OpenFileSink(t.TempDir(), WithSegmentMaxBytes(3000))
+	s, err := OpenFileSink(t.TempDir(), WithSegmentMaxBytes(1000))
 	if err != nil {
 		t.Fatal(err)
 	}

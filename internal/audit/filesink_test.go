@@ -169,8 +169,19 @@ func TestExportDir(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := export(t, DirSource(dir)); !bytes.Equal(got, raw) || len(splitLines(got)) != 6 {
-		t.Fatalf("export = %q, want %q", got, raw)
+	var want []byte
+	for _, line := range splitLines(raw) {
+		j, err := JSONLine(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(append(want, j...), '\n')
+	}
+	if got := export(t, DirSource(dir)); !bytes.Equal(got, want) || len(splitLines(got)) != 6 {
+		t.Fatalf("export = %q, want %q", got, want)
+	}
+	if rep, err := VerifyReader(context.Background(), bytes.NewReader(want), VerifyOptions{}); err != nil || !rep.OK || rep.Records != 6 {
+		t.Fatalf("the export does not verify: %+v %v", rep, err)
 	}
 }
 

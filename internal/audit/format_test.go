@@ -52,7 +52,7 @@ func specHash(r *Record) string {
 
 func TestHashMatchesDocumentedEncoding(t *testing.T) {
 	sink := NewMemorySink(0)
-	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(2))
+	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(2), withJSONRecords())
 	e := entry(1)
 	e.Status = -1
 	e.Code = "internal"

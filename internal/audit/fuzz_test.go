@@ -11,7 +11,11 @@ import (
 func fuzzSeeds(t testing.TB) [][]byte {
 	tl := newTestLog(t, newKey(t))
 	log := joinLines(tl.lines)
+	compact := NewMemorySink(0)
+	logN(t, newLogger(t, compact, nil), 1, 3)
 	return [][]byte{
+		export(t, compact),
+		joinLines(compactLines(t, compact)),
 		log,
 		joinLines(tl.lines[:5]),
 		bytes.Replace(log, []byte(`"acme"`), []byte(`"acmf"`), 1),
@@ -55,6 +59,9 @@ func FuzzParseRecord(f *testing.F) {
 			return
 		}
 		again, err := json.Marshal(r)
+		if isCompact(line) {
+			again = escapeLine(appendHex(appendCompactBody(nil, r), r.Hash))
+		}
 		if err != nil || !bytes.Equal(again, line) {
 			t.Fatalf("accepted %q, which re-encodes as %q", line, again)
 		}

@@ -69,6 +69,10 @@ func newLogger(t testing.TB, sink Sink, key *sm2.PrivateKey, opts ...Option) *Lo
 	return l
 }
 
+// withJSONRecords makes a Logger store request records as JSON, as it did
+// before the compact form: a log of the old format.
+func withJSONRecords() Option { return func(c *config) { c.jsonRecords = true } }
+
 func entry(i int) Entry {
 	return Entry{
 		RequestID: fmt.Sprintf("req-%04d", i),
@@ -160,4 +164,17 @@ func mustVerify(t testing.TB, src Source, opts VerifyOptions) Report {
 		t.Fatalf("log does not verify: %v", rep.FirstBad)
 	}
 	return rep
+}
+
+// compactLines returns the stored lines of src.
+func compactLines(t testing.TB, src Source) [][]byte {
+	t.Helper()
+	var out [][]byte
+	if err := src.Scan(context.Background(), func(line []byte) error {
+		out = append(out, bytes.Clone(line))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

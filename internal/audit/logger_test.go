@@ -84,7 +84,7 @@ func TestRecordFields(t *testing.T) {
 	recs := records(t, sink)
 	want := Record{Seq: 1, Time: "2025-01-01T19:04:05.000000006Z", Kind: KindRequest, RequestID: "r1",
 		Tenant: "t", Accessor: "a", Operation: "op", Object: "o\uFFFD", Status: 403,
-		Code: "permission_denied", Remote: "1.2.3.4:5", Prev: zeroHash, Hash: recs[0].Hash}
+		Code: "permission_denied", Remote: "1.2.3.4:5", Prev: zeroHash, Hash: recs[0].Hash, Form: FormCompact}
 	if !reflect.DeepEqual(*recs[0], want) {
 		t.Fatalf("record = %+v\nwant %+v", *recs[0], want)
 	}

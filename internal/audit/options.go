@@ -16,6 +16,7 @@ type config struct {
 	onError      func(error)
 	node         string
 	witnesses    []Witness
+	jsonRecords  bool // store request records as JSON, as before the compact form (tests of old logs)
 }
 
 func defaultConfig() config {

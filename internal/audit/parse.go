@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // Parse failures; ParseRecord wraps exactly one of them.
@@ -19,9 +18,13 @@ var (
 	ErrMalformed = errors.New("audit: malformed record")
 )
 
-// ParseRecord decodes one stored line (without its '\n'). It checks the
-// record's form, not its hash, chain or signature: that is Verify's job.
+// ParseRecord decodes one stored line (without its '\n'), compact or
+// JSON. It checks the record's form, not its hash, chain or signature:
+// that is Verify's job.
 func ParseRecord(line []byte) (*Record, error) {
+	if isCompact(line) {
+		return parseCompact(line)
+	}
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
 	var r Record
@@ -46,9 +49,8 @@ func (r *Record) validate() error {
 	if r.Seq == 0 {
 		return errors.New("seq must start at 1")
 	}
-	t, err := time.Parse(time.RFC3339Nano, r.Time)
-	if err != nil || formatTime(t) != r.Time {
-		return errors.New("time is not RFC 3339 UTC")
+	if _, err := recordTime(r.Time); err != nil {
+		return err
 	}
 	if !isHash(r.Prev) || !isHash(r.Hash) {
 		return errors.New("prev and hash must be 64 lowercase hex digits")
@@ -68,6 +70,9 @@ func (r *Record) validate() error {
 		}
 	default:
 		return fmt.Errorf("unknown kind %q", r.Kind)
+	}
+	if r.Form != 0 && (r.Form != FormCompact || !compactable(r)) {
+		return fmt.Errorf("form %d does not fit the record", r.Form)
 	}
 	return nil
 }

@@ -58,6 +58,9 @@ type Record struct {
 	PublicKey string            `json:"public_key,omitempty"`
 	Prev      string            `json:"prev"`
 	Hash      string            `json:"hash"`
+	// Form is FormCompact for a record stored in the compact form, whose
+	// hash is the digest of that form; 0 for one stored as JSON.
+	Form int `json:"form,omitempty"`
 }
 
 // formatTime renders t as stored in a record.

@@ -207,9 +207,19 @@ func (s *searcher) sealed(ctx context.Context, dir string, segs []SegmentInfo) e
 	return nil
 }
 
-// add considers one stored line.
+// add considers one stored line. A compact one is decoded at once (that
+// costs less than the needles); a JSON one only once it holds them.
 func (s *searcher) add(line []byte) error {
+	var r *Record
 	seq, ok := lineSeq(line)
+	if isCompact(line) {
+		var err error
+		r, err = parseCompact(line)
+		if err != nil {
+			return fmt.Errorf("record after %d: %w", s.last, err)
+		}
+		seq, ok = r.Seq, true
+	}
 	if !ok {
 		return fmt.Errorf("%w: the record after %d (run mima audit verify)", ErrNonCanonical, s.last)
 	}
@@ -222,14 +232,16 @@ func (s *searcher) add(line []byte) error {
 	}
 	s.page.Read++
 	s.last = seq
-	for _, n := range s.needles {
-		if !bytes.Contains(line, n) {
-			return nil
+	if r == nil {
+		for _, n := range s.needles {
+			if !bytes.Contains(line, n) {
+				return nil
+			}
 		}
-	}
-	r := new(Record)
-	if err := json.Unmarshal(line, r); err != nil {
-		return fmt.Errorf("%w: record %d: %w", ErrUnparseable, seq, err)
+		r = new(Record)
+		if err := json.Unmarshal(line, r); err != nil {
+			return fmt.Errorf("%w: record %d: %w", ErrUnparseable, seq, err)
+		}
 	}
 	t, err := time.Parse(time.RFC3339Nano, r.Time)
 	if err != nil {

@@ -48,12 +48,9 @@ func buildIndex(ctx context.Context, dir string, e SegmentInfo) (segmentIndex, e
 	var minT, maxT time.Time
 	tenants, ops, statuses := map[string]bool{}, map[string]bool{}, map[int]bool{}
 	err = scanSegment(ctx, rc, segmentHeader{}, func(line []byte) error {
-		var r struct {
-			Time, Kind, Tenant, Operation string
-			Status                        int
-		}
-		if err := json.Unmarshal(line, &r); err != nil {
-			return fmt.Errorf("%w: %w", ErrUnparseable, err)
+		r, err := decodeLine(line)
+		if err != nil {
+			return err
 		}
 		if r.Kind != KindRequest {
 			return nil

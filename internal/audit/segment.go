@@ -243,7 +243,7 @@ func verifySegment(ctx context.Context, dir string, e SegmentInfo, v *verifier) 
 		return err
 	case v.seq != e.LastSeq || v.rep.LastCheckpointSeq != e.LastSeq:
 		return v.fail(v.seq+1, fmt.Sprintf("%s: segment ends at record %d, the manifest says %d", ReasonTruncated, v.seq, e.LastSeq))
-	case v.rep.Head != checkpointHash(e):
+	case v.head() != checkpointHash(e):
 		return v.fail(e.LastSeq, ReasonExternal)
 	}
 	return nil

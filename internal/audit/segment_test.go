@@ -36,7 +36,7 @@ func segmentedLog(t *testing.T, key *sm2.PrivateKey, n int, maxBytes int64) stri
 }
 
 func TestSegmentsSealCompressAndVerify(t *testing.T) {
-	dir := segmentedLog(t, newKey(t), 60, 3000)
+	dir := segmentedLog(t, newKey(t), 60, 1000)
 	man, err := ReadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestSegmentsSealCompressAndVerify(t *testing.T) {
 func TestSegmentsResumeAfterReopen(t *testing.T) {
 	key := newKey(t)
 	dir := segmentedLog(t, key, 30, 3000)
-	s, err := OpenFileSink(dir, WithSegmentMaxBytes(3000))
+	s, err := OpenFileSink(dir, WithSegmentMaxBytes(1000))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestSegmentsTamperingFails(t *testing.T) {
 	}
 	for name, tamper := range tests {
 		t.Run(name, func(t *testing.T) {
-			dir := segmentedLog(t, newKey(t), 60, 3000)
+			dir := segmentedLog(t, newKey(t), 60, 1000)
 			man, err := ReadManifest(dir)
 			if err != nil {
 				t.Fatal(err)

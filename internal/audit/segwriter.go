@@ -45,7 +45,7 @@ func WriteSegment(ctx context.Context, dir string, e SegmentInfo, scan func(fn f
 		return err
 	}
 	e.File, e.Status, e.Bytes = segmentName(e.FirstSeq)+zstdExt, StatusCompressed, n
-	v := &verifier{prev: e.Prev, line: e.FirstSeq - 1, ext: map[uint64]string{}}
+	v := startVerifier(e.FirstSeq-1, e.Prev)
 	if err := verifySegment(ctx, dir, e, v); err != nil && !errors.Is(err, errStop) {
 		return fmt.Errorf("audit: verify segment %d: %w", e.FirstSeq, err)
 	}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/emmansun/gmsm/sm3"
 )
 
 // Reasons a record fails verification.
@@ -114,7 +117,8 @@ func Verify(ctx context.Context, src Source, opts VerifyOptions) (Report, error)
 			return Report{}, err
 		}
 		if seq > 1 {
-			v.line, v.prev, v.rep.FirstSeq = seq-1, prev, seq
+			v.line, v.rep.FirstSeq = seq-1, seq
+			hex.Decode(v.prev[:], []byte(prev))
 		}
 	}
 	return v.finish(src.Scan(ctx, v.add))
@@ -153,13 +157,23 @@ type verifier struct {
 	last   *ecdsa.PublicKey
 	ext    map[uint64]string // seq -> hash of every external checkpoint
 	line   uint64
-	seq    uint64 // seq of the last good record
-	prev   string
+	seq    uint64         // seq of the last good record
+	prev   [hashSize]byte // its hash
 	rep    Report
+	buf    []byte // a compact line without its escapes
+}
+
+// startVerifier returns a verifier of the records after record seq,
+// whose hash is prev.
+func startVerifier(seq uint64, prev string) *verifier {
+	v := &verifier{line: seq, seq: seq, ext: map[uint64]string{}}
+	hex.Decode(v.prev[:], []byte(prev)) // a bad prev fails the first link
+	return v
 }
 
 func newVerifier(opts VerifyOptions) (*verifier, error) {
-	v := &verifier{key: opts.PublicKey, prev: zeroHash, ext: map[uint64]string{}}
+	v := startVerifier(0, zeroHash)
+	v.key = opts.PublicKey
 	external := opts.Witnessed
 	for _, cp := range [][]byte{opts.From, opts.Checkpoint} {
 		if cp != nil {
@@ -201,6 +215,9 @@ func (v *verifier) addExternal(line []byte) error {
 // add checks the next line; it returns errStop at the first problem.
 func (v *verifier) add(line []byte) error {
 	v.line++
+	if isCompact(line) {
+		return v.addCompact(line)
+	}
 	r, err := ParseRecord(line)
 	if err != nil {
 		return v.fail(v.line, parseReason(err))
@@ -210,7 +227,7 @@ func (v *verifier) add(line []byte) error {
 		return v.fail(v.line, ReasonSequence)
 	case recordHash(r) != r.Hash:
 		return v.fail(v.line, ReasonHash)
-	case r.Prev != v.prev:
+	case r.Prev != hex.EncodeToString(v.prev[:]):
 		return v.fail(v.line, ReasonLink)
 	}
 	if r.Kind == KindCheckpoint {
@@ -225,10 +242,45 @@ func (v *verifier) add(line []byte) error {
 	if h, ok := v.ext[r.Seq]; ok && r.Hash != h {
 		return v.fail(v.line, ReasonExternal)
 	}
-	v.prev, v.seq = r.Hash, r.Seq
+	hex.Decode(v.prev[:], []byte(r.Hash)) // validated by ParseRecord
+	v.seq = r.Seq
 	v.rep.Records++
-	v.rep.Head = r.Hash
 	return nil
+}
+
+// addCompact checks a compact line: its hash is the digest of its body as
+// stored, so nothing is decoded to text or encoded again. A compact
+// record is never a checkpoint.
+func (v *verifier) addCompact(line []byte) error {
+	body, hash, err := splitCompact(line, &v.buf)
+	if err != nil {
+		return v.fail(v.line, ReasonUnparseable)
+	}
+	f, err := readCompact(body)
+	switch {
+	case err != nil:
+		return v.fail(v.line, ReasonMalformed)
+	case f.seq != v.line:
+		return v.fail(v.line, ReasonSequence)
+	case sm3.Sum(body) != [hashSize]byte(hash):
+		return v.fail(v.line, ReasonHash)
+	case [hashSize]byte(f.prev) != v.prev:
+		return v.fail(v.line, ReasonLink)
+	}
+	if _, ok := v.ext[f.seq]; ok {
+		return v.fail(v.line, ReasonExternal)
+	}
+	v.prev, v.seq = [hashSize]byte(hash), f.seq
+	v.rep.Records++
+	return nil
+}
+
+// head is the hash of the last good record, "" when there is none.
+func (v *verifier) head() string {
+	if v.rep.Records == 0 {
+		return ""
+	}
+	return hex.EncodeToString(v.prev[:])
 }
 
 // checkCheckpoint checks a checkpoint's fields, key and signature; it
@@ -260,7 +312,9 @@ func (v *verifier) checkCheckpoint(cp *Record) string {
 // fork returns a verifier that shares v's external checkpoints and key and
 // starts after record seq, whose hash is prev.
 func (v *verifier) fork(seq uint64, prev string) *verifier {
-	return &verifier{key: v.key, ext: v.ext, line: seq, seq: seq, prev: prev}
+	f := startVerifier(seq, prev)
+	f.key, f.ext = v.key, v.ext
+	return f
 }
 
 // fail records the first problem and stops the scan.
@@ -281,6 +335,7 @@ func (v *verifier) finish(err error) (Report, error) {
 		v.fail(v.line+1, fmt.Sprintf("%s: checkpoint (record %d) covers %d records, log has %d", ReasonTruncated, v.rep.ExternalSeq, v.rep.ExternalSeq-1, v.line))
 	}
 	v.rep.OK = v.rep.FirstBad == nil
+	v.rep.Head = v.head()
 	v.rep.AfterCheckpoint = v.rep.Records
 	if v.rep.LastCheckpointSeq > 0 {
 		v.rep.AfterCheckpoint = v.seq - v.rep.LastCheckpointSeq

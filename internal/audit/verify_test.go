@@ -23,7 +23,7 @@ type testLog struct {
 func newTestLog(t testing.TB, key *sm2.PrivateKey) testLog {
 	t.Helper()
 	sink := NewMemorySink(0)
-	l := newLogger(t, sink, key, WithCheckpointEvery(4))
+	l := newLogger(t, sink, key, WithCheckpointEvery(4), withJSONRecords())
 	for i := 1; i <= 10; i++ {
 		e := entry(i)
 		if i == 2 {

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"runtime"
@@ -132,7 +133,7 @@ func merge(main *verifier, tasks []*verifyTask, seq uint64, prev string) (Report
 		rep.Records += r.Records
 		rep.Checkpoints += r.Checkpoints
 		if r.Records > 0 {
-			seq, prev, rep.Head = t.v.seq, r.Head, r.Head
+			seq, prev = t.v.seq, t.v.head()
 		}
 		if r.FirstBad != nil {
 			rep.FirstBad = r.FirstBad
@@ -143,6 +144,7 @@ func merge(main *verifier, tasks []*verifyTask, seq uint64, prev string) (Report
 		main.fail(seq+1, fmt.Sprintf("%s: checkpoint (record %d) covers %d records, log has %d", ReasonTruncated, rep.ExternalSeq, rep.ExternalSeq-1, seq))
 	}
 	main.seq = seq
+	hex.Decode(main.prev[:], []byte(prev)) // the head that finish reports
 	if tasks[0].start > 0 {
 		rep.FirstSeq = tasks[0].start + 1
 	}

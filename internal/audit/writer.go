@@ -17,13 +17,19 @@ type chainState struct {
 }
 
 // link assigns r the next seq and prev, computes its hash and returns its
-// line. st advances only on success.
-func (st *chainState) link(r *Record) ([]byte, error) {
+// line: compact when asked and r can be, else JSON. st advances only on
+// success.
+func (st *chainState) link(r *Record, compact bool) ([]byte, error) {
 	r.Seq, r.Prev = st.seq+1, st.prev
-	r.Hash = recordHash(r)
-	line, err := json.Marshal(r)
-	if err != nil {
-		return nil, fmt.Errorf("audit: encode record: %w", err)
+	var line []byte
+	if compact && compactable(r) {
+		line = linkCompact(r)
+	} else {
+		r.Hash = recordHash(r)
+		var err error
+		if line, err = json.Marshal(r); err != nil {
+			return nil, fmt.Errorf("audit: encode record: %w", err)
+		}
 	}
 	if len(line) > MaxLineSize {
 		return nil, ErrLineTooLong
@@ -194,7 +200,7 @@ func (l *Logger) add(j *job) {
 		b.errs = append(b.errs, nil)
 		return
 	}
-	line, err := l.state.link(j.rec)
+	line, err := l.state.link(j.rec, !l.cfg.jsonRecords)
 	b.errs = append(b.errs, err)
 	if err != nil {
 		return
@@ -334,7 +340,7 @@ func (l *Logger) checkpoint(st *chainState, k keys) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	line, err := st.link(cp)
+	line, err := st.link(cp, false)
 	if err != nil {
 		return nil, err
 	}
