@@ -124,7 +124,11 @@ func storedLog(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
 	err := audit.DirSource(dir).Scan(context.Background(), func(line []byte) error {
-		out = append(out, string(line))
+		js, err := audit.JSONLine(line) // what export sends of a compact record
+		if err != nil {
+			return err
+		}
+		out = append(out, string(js))
 		return nil
 	})
 	if err != nil {

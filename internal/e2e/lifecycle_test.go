@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/mimacrypto/mima/internal/audit"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,8 +108,17 @@ func TestOperatorLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := bytes.SplitAfter(log, []byte("\n"))
-	const victim = 6 // 1-based line, a tenant record well before the end
-	at := bytes.Index(lines[victim-1], []byte(`"operation":"`)) + len(`"operation":"`)
+	const victim = 6 // 1-based line, a record well before the end
+	// One bit of the record's operation name, stored as text in either
+	// record form (JSON or compact).
+	rec, err := audit.ParseRecord(bytes.TrimSuffix(lines[victim-1], []byte("\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(lines[victim-1], []byte(rec.Operation))
+	if rec.Operation == "" || at < 0 {
+		t.Fatalf("record 6 has no operation to change: %+v", rec)
+	}
 	lines[victim-1][at] ^= 0x01
 	if err := os.WriteFile(logPath, bytes.Join(lines, nil), 0o600); err != nil {
 		t.Fatal(err)
