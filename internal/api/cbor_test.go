@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -293,7 +294,7 @@ func TestSDKCBORBatches(t *testing.T) {
 	if err != nil || len(macs) != 1 || len(macs[0].MAC) != 32 {
 		t.Fatalf("CBOR MACBatch: %v %+v", err, macs)
 	}
-	if _, err := compact.EncryptBatch(ctx, "absent", []sdk.EncryptRequest{{Plaintext: []byte("a")}}); sdk.ErrorCode(err) != "key_not_found" {
+	if _, err := compact.EncryptBatch(ctx, "absent", []sdk.EncryptRequest{{Plaintext: []byte("a")}}); !errors.Is(err, sdk.ErrKeyNotFound) {
 		t.Fatalf("CBOR batch on an absent key: %v", err)
 	}
 }

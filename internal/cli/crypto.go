@@ -127,7 +127,7 @@ func (e *env) encryptCommand() *cobra.Command {
 				return err
 			}
 			r, err := c.Encrypt(ctx, args[0], sdk.EncryptRequest{Plaintext: pt, AAD: optBytes(aad), Context: d.context(), SM2Format: format})
-			if sdk.ErrorCode(err) == "body_too_large" {
+			if errors.Is(err, sdk.ErrBodyTooLarge) {
 				return fmt.Errorf("%d bytes is more than the server takes in one request: use --envelope, which encrypts locally under a data key (mima datakey) that only travels wrapped: %w", len(pt), err)
 			}
 			if err != nil {

@@ -449,7 +449,7 @@ func (e *env) v2xDownloadCommand() *cobra.Command {
 			total := 0
 			for i := first; ; i++ {
 				n, err := d.d.Download(ctx, d.trans, request, i)
-				if sdk.ErrorCode(err) == "not_found" && total > 0 && period < 0 {
+				if errors.Is(err, sdk.ErrNotFound) && total > 0 && period < 0 {
 					break
 				}
 				if err != nil {

@@ -3,6 +3,7 @@ package compliance
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -35,7 +36,7 @@ const ExpiryWindow = 30 * 24 * time.Hour
 func Gather(ctx context.Context, c *sdk.Client, encrypted bool, now time.Time) (Facts, error) {
 	f := Facts{"transport.encrypted": {Value: encrypted, Evidence: transportEvidence(encrypted)}}
 	h, err := c.Health(ctx)
-	if err != nil && sdk.ErrorCode(err) == "" {
+	if _, answered := errors.AsType[*sdk.APIError](err); err != nil && !answered {
 		return nil, fmt.Errorf("compliance: reaching the server: %w", err)
 	}
 	gatherRoot(h, err, f)
@@ -56,8 +57,8 @@ func transportEvidence(encrypted bool) string {
 // missing records that every named fact could not be observed.
 func (f Facts) missing(err error, names ...string) {
 	why := "could not be observed: " + err.Error()
-	if code := sdk.ErrorCode(err); code != "" {
-		why = "not visible to this token (" + code + ")"
+	if e, answered := errors.AsType[*sdk.APIError](err); answered {
+		why = "not visible to this token (" + e.Code + ")"
 	}
 	for _, n := range names {
 		f[n] = Fact{Missing: why}

@@ -24,7 +24,7 @@ func auditPage(q *req) ([]section, error) {
 		if s := f.Get(name); s != "" {
 			var err error
 			if *t, err = time.Parse(time.RFC3339, s); err != nil {
-				return secs, &sdk.Error{Status: http.StatusBadRequest, Code: "invalid_argument", Message: name + " must be an RFC 3339 time"}
+				return secs, &sdk.APIError{Status: http.StatusBadRequest, Code: "invalid_argument", Message: name + " must be an RFC 3339 time"}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -222,7 +223,7 @@ func TestPostWithoutCSRFChangesNothing(t *testing.T) {
 			t.Fatalf("POST with CSRF %q: %d", csrf, w.Code)
 		}
 	}
-	if _, err := n.client(n.root).GetKey(context.Background(), "k1"); sdk.ErrorCode(err) != "key_not_found" {
+	if _, err := n.client(n.root).GetKey(context.Background(), "k1"); !errors.Is(err, sdk.ErrKeyNotFound) {
 		t.Fatalf("the key was created by a refused form: %v", err)
 	}
 	if w := b.post("/ui/keys", url.Values{"name": {"k1"}, "type": {"sm4"}}); w.Code != http.StatusSeeOther {

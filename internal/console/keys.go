@@ -103,7 +103,7 @@ func keyAction(q *req) ([]section, error) {
 	case "cancel-delete":
 		_, err = q.api.CancelKeyDeletion(ctx, name)
 	default:
-		return nil, &sdk.Error{Status: http.StatusNotFound, Code: "route_not_found", Message: "no such key action: " + a}
+		return nil, &sdk.APIError{Status: http.StatusNotFound, Code: "route_not_found", Message: "no such key action: " + a}
 	}
 	if err != nil {
 		return nil, err

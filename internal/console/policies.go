@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"path"
@@ -32,7 +33,7 @@ func policyPage(q *req) ([]section, error) {
 		name = q.r.URL.Query().Get("name")
 	}
 	p, err := q.api.GetPolicy(q.ctx(), name)
-	if sdk.ErrorCode(err) == "policy_not_found" || sdk.ErrorCode(err) == "not_found" {
+	if errors.Is(err, sdk.ErrPolicyNotFound) || errors.Is(err, sdk.ErrNotFound) {
 		p, err = sdk.Policy{Name: name, Rules: []sdk.Rule{}}, nil
 	}
 	if err != nil {
@@ -76,7 +77,7 @@ func savePolicy(q *req) ([]section, error) {
 	name := q.r.PathValue("name")
 	var rules []sdk.Rule
 	if err := json.Unmarshal([]byte(q.r.PostFormValue("rules")), &rules); err != nil {
-		return policyEditor(sdk.Policy{Name: name}), &sdk.Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the rules are not valid JSON: " + err.Error()}
+		return policyEditor(sdk.Policy{Name: name}), &sdk.APIError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the rules are not valid JSON: " + err.Error()}
 	}
 	if _, err := q.api.PutPolicy(q.ctx(), name, rules); err != nil {
 		return policyEditor(sdk.Policy{Name: name, Rules: rules}), err

@@ -33,7 +33,7 @@ func startCluster(t *testing.T, dsn string, n int) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.nodes[1].client(t, "").Init(ctx, 1, 1); sdk.ErrorCode(err) != "already_initialized" {
+	if _, err := c.nodes[1].client(t, "").Init(ctx, 1, 1); !errors.Is(err, sdk.ErrAlreadyInitialized) {
 		t.Fatalf("second init on another node: %v", err)
 	}
 	c.share, c.root = res.Shares[0], res.RootToken
@@ -120,7 +120,7 @@ func TestThreeNodesOnePostgres(t *testing.T) {
 	for _, node := range []*server{a, cc} {
 		eventually(t, "revocation seen", 5*time.Second, func() bool {
 			_, err := node.client(t, app.Token).LookupSelf(ctx)
-			return sdk.ErrorCode(err) == "token_revoked"
+			return errors.Is(err, sdk.ErrTokenRevoked)
 		})
 	}
 
@@ -236,7 +236,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 		_, encErr := cl.Encrypt(ctx, "k", sdk.EncryptRequest{Plaintext: []byte("x")})
 		_, putErr := cl.PutPolicy(ctx, "while-down", []sdk.Rule{{Operations: []string{"encrypt"}, Objects: []string{"*"}}})
 		for _, err := range []error{encErr, putErr} {
-			var se *sdk.Error
+			var se *sdk.APIError
 			if !errors.As(err, &se) || se.Status != 503 || (se.Code != "storage_unavailable" && se.Code != "audit_unavailable") {
 				t.Fatalf("while the database is down: %v", err)
 			}
@@ -253,7 +253,7 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 			return err == nil
 		})
 	}
-	if _, err := client.GetPolicy(ctx, "while-down"); sdk.ErrorCode(err) != "policy_not_found" {
+	if _, err := client.GetPolicy(ctx, "while-down"); !errors.Is(err, sdk.ErrPolicyNotFound) {
 		t.Fatalf("a refused write left a policy: %v", err)
 	}
 	rep, err := client.VerifyAudit(ctx)
