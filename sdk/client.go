@@ -2,7 +2,7 @@
 // it; applications use it the same way:
 //
 //	c, err := sdk.New("http://127.0.0.1:8200", sdk.WithToken(os.Getenv("MIMA_TOKEN")))
-//	st, err := c.Health(ctx)
+//	st, err := c.Sys().Health(ctx)
 package sdk
 
 import (

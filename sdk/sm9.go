@@ -5,6 +5,12 @@ import (
 	"net/url"
 )
 
+// SM9Client groups the calls on SM9 identity-based cryptography with a key generation centre (KGC); get it with [Client.SM9].
+type SM9Client struct{ c *Client }
+
+// SM9 returns the client of SM9 identity-based cryptography with a key generation centre (KGC).
+func (c *Client) SM9() SM9Client { return SM9Client{c} }
+
 // SM9Delivery says how an extracted SM9 user key leaves the KGC: exactly
 // one of Hosted, SM2PublicKey (PEM) and Password.
 type SM9Delivery struct {
@@ -104,61 +110,61 @@ type SM9RevocationList struct {
 
 func sm9Path(kgc, op string) string { return keyPath(kgc, "sm9", op) }
 
-// SM9Extract extracts and delivers the user key of one identity.
-func (c *Client) SM9Extract(ctx context.Context, kgc string, req SM9ExtractRequest) (SM9Extracted, error) {
-	return one[SM9Extracted](ctx, c, sm9Path(kgc, "extract"), req)
+// Extract extracts and delivers the user key of one identity.
+func (cl SM9Client) Extract(ctx context.Context, kgc string, req SM9ExtractRequest) (SM9Extracted, error) {
+	return one[SM9Extracted](ctx, cl.c, sm9Path(kgc, "extract"), req)
 }
 
-// SM9ExtractBatch extracts many identities' keys in one call.
-func (c *Client) SM9ExtractBatch(ctx context.Context, kgc string, items []SM9ExtractRequest) ([]SM9Extracted, error) {
-	return batch[SM9ExtractRequest, SM9Extracted](ctx, c, sm9Path(kgc, "extract"), items)
+// ExtractBatch extracts many identities' keys in one call.
+func (cl SM9Client) ExtractBatch(ctx context.Context, kgc string, items []SM9ExtractRequest) ([]SM9Extracted, error) {
+	return batch[SM9ExtractRequest, SM9Extracted](ctx, cl.c, sm9Path(kgc, "extract"), items)
 }
 
-// SM9Sign signs with a hosted identity key.
-func (c *Client) SM9Sign(ctx context.Context, kgc string, req SM9SignRequest) (SM9SignResult, error) {
-	return one[SM9SignResult](ctx, c, sm9Path(kgc, "sign"), req)
+// Sign signs with a hosted identity key.
+func (cl SM9Client) Sign(ctx context.Context, kgc string, req SM9SignRequest) (SM9SignResult, error) {
+	return one[SM9SignResult](ctx, cl.c, sm9Path(kgc, "sign"), req)
 }
 
-// SM9SignBatch signs many items.
-func (c *Client) SM9SignBatch(ctx context.Context, kgc string, items []SM9SignRequest) ([]SM9SignResult, error) {
-	return batch[SM9SignRequest, SM9SignResult](ctx, c, sm9Path(kgc, "sign"), items)
+// SignBatch signs many items.
+func (cl SM9Client) SignBatch(ctx context.Context, kgc string, items []SM9SignRequest) ([]SM9SignResult, error) {
+	return batch[SM9SignRequest, SM9SignResult](ctx, cl.c, sm9Path(kgc, "sign"), items)
 }
 
-// SM9Verify checks an SM9 signature.
-func (c *Client) SM9Verify(ctx context.Context, kgc string, req SM9VerifyRequest) (SM9VerifyResult, error) {
-	return one[SM9VerifyResult](ctx, c, sm9Path(kgc, "verify"), req)
+// Verify checks an SM9 signature.
+func (cl SM9Client) Verify(ctx context.Context, kgc string, req SM9VerifyRequest) (SM9VerifyResult, error) {
+	return one[SM9VerifyResult](ctx, cl.c, sm9Path(kgc, "verify"), req)
 }
 
-// SM9VerifyBatch checks many signatures.
-func (c *Client) SM9VerifyBatch(ctx context.Context, kgc string, items []SM9VerifyRequest) ([]SM9VerifyResult, error) {
-	return batch[SM9VerifyRequest, SM9VerifyResult](ctx, c, sm9Path(kgc, "verify"), items)
+// VerifyBatch checks many signatures.
+func (cl SM9Client) VerifyBatch(ctx context.Context, kgc string, items []SM9VerifyRequest) ([]SM9VerifyResult, error) {
+	return batch[SM9VerifyRequest, SM9VerifyResult](ctx, cl.c, sm9Path(kgc, "verify"), items)
 }
 
-// SM9Encrypt encrypts to an identity.
-func (c *Client) SM9Encrypt(ctx context.Context, kgc string, req SM9EncryptRequest) (SM9EncryptResult, error) {
-	return one[SM9EncryptResult](ctx, c, sm9Path(kgc, "encrypt"), req)
+// Encrypt encrypts to an identity.
+func (cl SM9Client) Encrypt(ctx context.Context, kgc string, req SM9EncryptRequest) (SM9EncryptResult, error) {
+	return one[SM9EncryptResult](ctx, cl.c, sm9Path(kgc, "encrypt"), req)
 }
 
-// SM9Decrypt decrypts with a hosted identity key.
-func (c *Client) SM9Decrypt(ctx context.Context, kgc string, req SM9DecryptRequest) (SM9DecryptResult, error) {
-	return one[SM9DecryptResult](ctx, c, sm9Path(kgc, "decrypt"), req)
+// Decrypt decrypts with a hosted identity key.
+func (cl SM9Client) Decrypt(ctx context.Context, kgc string, req SM9DecryptRequest) (SM9DecryptResult, error) {
+	return one[SM9DecryptResult](ctx, cl.c, sm9Path(kgc, "decrypt"), req)
 }
 
-// SM9Revoke revokes identities of a KGC.
-func (c *Client) SM9Revoke(ctx context.Context, kgc string, ids []string) error {
-	return c.do(ctx, "POST", sm9Path(kgc, "revoke"), SM9RevokeRequest{IDs: ids}, nil)
+// Revoke revokes identities of a KGC.
+func (cl SM9Client) Revoke(ctx context.Context, kgc string, ids []string) error {
+	return cl.c.do(ctx, "POST", sm9Path(kgc, "revoke"), SM9RevokeRequest{IDs: ids}, nil)
 }
 
-// SM9MasterPublicKey fetches a KGC's master public key (PEM), without a
+// MasterPublicKey fetches a KGC's master public key (PEM), without a
 // token.
-func (c *Client) SM9MasterPublicKey(ctx context.Context, tenant, kgc string) (string, error) {
-	return c.text(ctx, "/v1/pki/"+url.PathEscape(tenant)+"/sm9/"+url.PathEscape(kgc)+"/public")
+func (cl SM9Client) MasterPublicKey(ctx context.Context, tenant, kgc string) (string, error) {
+	return cl.c.text(ctx, "/v1/pki/"+url.PathEscape(tenant)+"/sm9/"+url.PathEscape(kgc)+"/public")
 }
 
-// SM9RevocationListOf fetches a KGC's signed revocation list, without a
+// RevocationList fetches a KGC's signed revocation list, without a
 // token.
-func (c *Client) SM9RevocationListOf(ctx context.Context, tenant, kgc string) (SM9RevocationList, error) {
+func (cl SM9Client) RevocationList(ctx context.Context, tenant, kgc string) (SM9RevocationList, error) {
 	var l SM9RevocationList
-	err := c.do(ctx, "GET", "/v1/pki/"+url.PathEscape(tenant)+"/sm9/"+url.PathEscape(kgc)+"/revoked", nil, &l)
+	err := cl.c.do(ctx, "GET", "/v1/pki/"+url.PathEscape(tenant)+"/sm9/"+url.PathEscape(kgc)+"/revoked", nil, &l)
 	return l, err
 }

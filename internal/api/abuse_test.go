@@ -105,7 +105,7 @@ func TestForwardedForUntrusted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = client.LoginChallenge(context.Background(), "acme")
+	_, err = client.Auth().LoginChallenge(context.Background(), "acme")
 	if e, ok := errors.AsType[*sdk.APIError](err); !ok || e.Code != "rate_limited" || e.RetryAfter != time.Second {
 		t.Errorf("SDK: %#v, want rate_limited with RetryAfter 1s", err)
 	}

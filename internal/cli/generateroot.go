@@ -47,13 +47,13 @@ func (e *env) generateRootCommand() *cobra.Command {
 				case start:
 					return e.startGenerateRoot(ctx, c, ttl)
 				case status:
-					st, err := c.GenerateRootAttempt(ctx)
+					st, err := c.Sys().GenerateRootAttempt(ctx)
 					if err != nil {
 						return err
 					}
 					return e.printGenerateRoot(st, "")
 				case cancel:
-					if err := c.CancelGenerateRoot(ctx); err != nil {
+					if err := c.Sys().CancelGenerateRoot(ctx); err != nil {
 						return err
 					}
 					return e.print(map[string]bool{"cancelled": true}, func(w io.Writer) { fmt.Fprintln(w, "Cancelled\ttrue") })
@@ -77,7 +77,7 @@ func (e *env) generateRootCommand() *cobra.Command {
 }
 
 func (e *env) startGenerateRoot(ctx context.Context, c *sdk.Client, ttl string) error {
-	st, err := c.GenerateRootAttempt(ctx)
+	st, err := c.Sys().GenerateRootAttempt(ctx)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (e *env) startGenerateRoot(ctx context.Context, c *sdk.Client, ttl string) 
 	if err != nil {
 		return err
 	}
-	st, err = c.StartGenerateRoot(ctx, pad, ttl)
+	st, err = c.Sys().StartGenerateRoot(ctx, pad, ttl)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (e *env) updateGenerateRoot(ctx context.Context, c *sdk.Client, nonce, otp 
 	if err != nil {
 		return err
 	}
-	st, err := c.UpdateGenerateRoot(ctx, nonce, share)
+	st, err := c.Sys().UpdateGenerateRoot(ctx, nonce, share)
 	if err != nil {
 		return err
 	}

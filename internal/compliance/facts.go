@@ -35,7 +35,7 @@ const ExpiryWindow = 30 * 24 * time.Hour
 // becomes a missing fact.
 func Gather(ctx context.Context, c *sdk.Client, encrypted bool, now time.Time) (Facts, error) {
 	f := Facts{"transport.encrypted": {Value: encrypted, Evidence: transportEvidence(encrypted)}}
-	h, err := c.Health(ctx)
+	h, err := c.Sys().Health(ctx)
 	if _, answered := errors.AsType[*sdk.APIError](err); err != nil && !answered {
 		return nil, fmt.Errorf("compliance: reaching the server: %w", err)
 	}
@@ -84,7 +84,7 @@ func gatherKeys(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 	total := 0
 	opts := sdk.ListKeysOptions{}
 	for {
-		page, err := c.ListKeys(ctx, opts)
+		page, err := c.Keys().List(ctx, opts)
 		if err != nil {
 			f.missing(err, "keys.non_sm", "keys.no_rotation_period", "keys.rotation_overdue")
 			return
@@ -128,7 +128,7 @@ func gatherCerts(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 	total := 0
 	q := sdk.CertificatesQuery{State: "valid"}
 	for {
-		page, err := c.ListCertificates(ctx, q)
+		page, err := c.Certs().List(ctx, q)
 		if err != nil {
 			f.missing(err, "certs.non_sm", "certs.expiring")
 			return
@@ -162,7 +162,7 @@ func sm2WithSM3(certPEM string) bool {
 }
 
 func gatherAudit(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
-	rep, err := c.VerifyAudit(ctx)
+	rep, err := c.Sys().VerifyAudit(ctx)
 	if err != nil {
 		f.missing(err, "audit.ok", "audit.checkpoint_age_hours", "audit.witnessed")
 		return
@@ -183,7 +183,7 @@ func gatherAudit(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 }
 
 func gatherAccess(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
-	if rules, err := c.ListLoginRules(ctx); err != nil {
+	if rules, err := c.Auth().ListLoginRules(ctx); err != nil {
 		f.missing(err, "identity.login_rules")
 	} else {
 		names := make([]string, len(rules))
@@ -192,7 +192,7 @@ func gatherAccess(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 		}
 		f["identity.login_rules"] = Fact{Value: len(rules), Evidence: fmt.Sprintf("%d certificate login rules: %s", len(rules), strings.Join(names, ", "))}
 	}
-	if names, err := c.ListPolicies(ctx); err != nil {
+	if names, err := c.Auth().ListPolicies(ctx); err != nil {
 		f.missing(err, "access.wildcard_policies")
 	} else {
 		var wild []string
@@ -200,7 +200,7 @@ func gatherAccess(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 			if n == "admin" { // built in: it grants everything by design
 				continue
 			}
-			p, err := c.GetPolicy(ctx, n)
+			p, err := c.Auth().GetPolicy(ctx, n)
 			if err != nil {
 				f.missing(err, "access.wildcard_policies")
 				break
@@ -214,7 +214,7 @@ func gatherAccess(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 		}
 	}
 	var admins []string
-	for t, err := range c.AllTokens(ctx) {
+	for t, err := range c.Auth().AllTokens(ctx) {
 		if err != nil {
 			f.missing(err, "access.admin_tokens")
 			return

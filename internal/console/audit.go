@@ -28,7 +28,7 @@ func auditPage(q *req) ([]section, error) {
 			}
 		}
 	}
-	page, err := q.api.SearchAudit(q.ctx(), aq)
+	page, err := q.api.Sys().SearchAudit(q.ctx(), aq)
 	if err != nil {
 		return secs, err
 	}
@@ -45,7 +45,7 @@ func auditPage(q *req) ([]section, error) {
 	if !q.sess.root {
 		return secs, nil
 	}
-	rep, err := q.api.VerifyAudit(q.ctx())
+	rep, err := q.api.Sys().VerifyAudit(q.ctx())
 	if err != nil {
 		return secs, err
 	}

@@ -79,7 +79,7 @@ func newNode(t *testing.T) *node {
 func (n *node) tenant(name string) string {
 	n.t.Helper()
 	c := n.client(n.root)
-	res, err := c.CreateTenant(context.Background(), name)
+	res, err := c.Auth().CreateTenant(context.Background(), name)
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -223,7 +223,7 @@ func TestPostWithoutCSRFChangesNothing(t *testing.T) {
 			t.Fatalf("POST with CSRF %q: %d", csrf, w.Code)
 		}
 	}
-	if _, err := n.client(n.root).GetKey(context.Background(), "k1"); !errors.Is(err, sdk.ErrKeyNotFound) {
+	if _, err := n.client(n.root).Keys().Get(context.Background(), "k1"); !errors.Is(err, sdk.ErrKeyNotFound) {
 		t.Fatalf("the key was created by a refused form: %v", err)
 	}
 	if w := b.post("/ui/keys", url.Values{"name": {"k1"}, "type": {"sm4"}}); w.Code != http.StatusSeeOther {

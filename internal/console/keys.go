@@ -17,7 +17,7 @@ func keysPage(q *req) ([]section, error) {
 	if tag := f.Get("tag"); tag != "" {
 		opts.Tags = []string{tag}
 	}
-	page, err := q.api.ListKeys(q.ctx(), opts)
+	page, err := q.api.Keys().List(q.ctx(), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func keysPage(q *req) ([]section, error) {
 
 func createKey(q *req) ([]section, error) {
 	f := q.r.PostForm
-	k, err := q.api.CreateKey(q.ctx(), sdk.CreateKeyRequest{Name: f.Get("name"), Type: f.Get("type"), AutoRotatePeriod: f.Get("auto_rotate_period")})
+	k, err := q.api.Keys().Create(q.ctx(), sdk.CreateKeyRequest{Name: f.Get("name"), Type: f.Get("type"), AutoRotatePeriod: f.Get("auto_rotate_period")})
 	if err != nil {
 		secs, _ := keysPage(q)
 		return secs, err
@@ -71,7 +71,7 @@ func createKey(q *req) ([]section, error) {
 }
 
 func keyPage(q *req) ([]section, error) {
-	k, err := q.api.GetKey(q.ctx(), q.r.PathValue("name"))
+	k, err := q.api.Keys().Get(q.ctx(), q.r.PathValue("name"))
 	if err != nil {
 		return nil, err
 	}
@@ -93,15 +93,15 @@ func keyAction(q *req) ([]section, error) {
 	var err error
 	switch a := q.r.PathValue("action"); a {
 	case "rotate":
-		_, err = q.api.RotateKey(ctx, name)
+		_, err = q.api.Keys().Rotate(ctx, name)
 	case "disable":
-		_, err = q.api.DisableKey(ctx, name)
+		_, err = q.api.Keys().Disable(ctx, name)
 	case "enable":
-		_, err = q.api.EnableKey(ctx, name)
+		_, err = q.api.Keys().Enable(ctx, name)
 	case "delete":
-		_, err = q.api.ScheduleKeyDeletion(ctx, name, 0)
+		_, err = q.api.Keys().ScheduleDeletion(ctx, name, 0)
 	case "cancel-delete":
-		_, err = q.api.CancelKeyDeletion(ctx, name)
+		_, err = q.api.Keys().CancelDeletion(ctx, name)
 	default:
 		return nil, &sdk.APIError{Status: http.StatusNotFound, Code: "route_not_found", Message: "no such key action: " + a}
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 func policiesPage(q *req) ([]section, error) {
-	names, err := q.api.ListPolicies(q.ctx())
+	names, err := q.api.Auth().ListPolicies(q.ctx())
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func policyPage(q *req) ([]section, error) {
 	if name == "new" {
 		name = q.r.URL.Query().Get("name")
 	}
-	p, err := q.api.GetPolicy(q.ctx(), name)
+	p, err := q.api.Auth().GetPolicy(q.ctx(), name)
 	if errors.Is(err, sdk.ErrPolicyNotFound) || errors.Is(err, sdk.ErrNotFound) {
 		p, err = sdk.Policy{Name: name, Rules: []sdk.Rule{}}, nil
 	}
@@ -79,7 +79,7 @@ func savePolicy(q *req) ([]section, error) {
 	if err := json.Unmarshal([]byte(q.r.PostFormValue("rules")), &rules); err != nil {
 		return policyEditor(sdk.Policy{Name: name}), &sdk.APIError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the rules are not valid JSON: " + err.Error()}
 	}
-	if _, err := q.api.PutPolicy(q.ctx(), name, rules); err != nil {
+	if _, err := q.api.Auth().PutPolicy(q.ctx(), name, rules); err != nil {
 		return policyEditor(sdk.Policy{Name: name, Rules: rules}), err
 	}
 	return nil, done("/ui/policies/"+url.PathEscape(name), "saved")
