@@ -126,12 +126,12 @@ func (cl AuthClient) DeleteLoginRule(ctx context.Context, name string) error {
 	return cl.c.do(ctx, http.MethodDelete, "/v1/auth/rules/"+url.PathEscape(name), nil, nil)
 }
 
-// RenewSelf extends the calling token's life by increment, a Go duration
-// ("" for the token's own TTL), up to its maximum. Only tenant admin
-// tokens are renewable.
-func (cl AuthClient) RenewSelf(ctx context.Context, increment string) (TokenInfo, error) {
+// RenewSelf extends the calling token's life by increment (0 for the
+// token's own TTL), up to its maximum. Only tenant admin tokens are
+// renewable.
+func (cl AuthClient) RenewSelf(ctx context.Context, increment time.Duration) (TokenInfo, error) {
 	var t TokenInfo
-	return t, cl.c.do(ctx, http.MethodPost, "/v1/tokens/self/renew", map[string]string{"increment": increment}, &t)
+	return t, cl.c.do(ctx, http.MethodPost, "/v1/tokens/self/renew", map[string]string{"increment": wireDuration(increment)}, &t)
 }
 
 // DeleteTenant deletes a tenant (root token): its keys are scheduled for

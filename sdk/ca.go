@@ -277,10 +277,9 @@ func (cl CAClient) IssueDual(ctx context.Context, ca string, req DualRequest) (D
 	return one[Dual](ctx, cl.c, caPath(ca, "issue-dual"), req)
 }
 
-// Revoke revokes a certificate of ca with an RFC 5280 reason name
-// (keyCompromise, superseded, ...; certificateHold puts it on hold).
-func (cl CAClient) Revoke(ctx context.Context, ca, serial, reason string) (Certificate, error) {
-	return one[Certificate](ctx, cl.c, caPath(ca, "revoke"), map[string]string{"serial": serial, "reason": reason})
+// Revoke revokes a certificate of ca for reason ("" for unspecified).
+func (cl CAClient) Revoke(ctx context.Context, ca, serial string, reason RevocationReason) (Certificate, error) {
+	return one[Certificate](ctx, cl.c, caPath(ca, "revoke"), map[string]string{"serial": serial, "reason": string(reason)})
 }
 
 // GetProfile reads one of a CA's profiles.

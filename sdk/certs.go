@@ -45,14 +45,31 @@ func (cl CertsClient) List(ctx context.Context, q CertificatesQuery) (Certificat
 	return out, cl.c.do(ctx, http.MethodGet, path, nil, &out)
 }
 
-// Renew issues a new certificate for the same subject and key.
-func (cl CertsClient) Renew(ctx context.Context, serial, ttl string) (Certificate, error) {
-	return cl.c.certAction(ctx, serial, "renew", map[string]string{"ttl": ttl})
+// Renew issues a new certificate for the same subject and key, valid for
+// ttl (0 for the profile's default).
+func (cl CertsClient) Renew(ctx context.Context, serial string, ttl time.Duration) (Certificate, error) {
+	return cl.c.certAction(ctx, serial, "renew", map[string]string{"ttl": wireDuration(ttl)})
 }
 
+// RevocationReason is an RFC 5280 CRL reason.
+type RevocationReason string
+
+// The revocation reasons; ReasonCertificateHold puts a certificate on hold.
+const (
+	ReasonUnspecified          RevocationReason = "unspecified"
+	ReasonKeyCompromise        RevocationReason = "keyCompromise"
+	ReasonCACompromise         RevocationReason = "cACompromise"
+	ReasonAffiliationChanged   RevocationReason = "affiliationChanged"
+	ReasonSuperseded           RevocationReason = "superseded"
+	ReasonCessationOfOperation RevocationReason = "cessationOfOperation"
+	ReasonCertificateHold      RevocationReason = "certificateHold"
+	ReasonPrivilegeWithdrawn   RevocationReason = "privilegeWithdrawn"
+	ReasonAACompromise         RevocationReason = "aACompromise"
+)
+
 // Revoke revokes a certificate by serial.
-func (cl CertsClient) Revoke(ctx context.Context, serial, reason string) (Certificate, error) {
-	return cl.c.certAction(ctx, serial, "revoke", map[string]string{"reason": reason})
+func (cl CertsClient) Revoke(ctx context.Context, serial string, reason RevocationReason) (Certificate, error) {
+	return cl.c.certAction(ctx, serial, "revoke", map[string]string{"reason": string(reason)})
 }
 
 // Hold suspends a certificate (certificateHold).

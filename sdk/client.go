@@ -260,6 +260,14 @@ func decodeJSON(r io.Reader, out any) error {
 	return nil
 }
 
+// wireDuration is d as the API's duration strings: "" for 0.
+func wireDuration(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}
+
 // objectPath is /v1/<collection>/<name>/<rest>..., each segment after the
 // collection escaped.
 func objectPath(collection, name string, rest ...string) string {

@@ -14,15 +14,39 @@ type KeysClient struct{ c *Client }
 // Keys returns the client of the keys of the tenant: their lifecycle, aliases, import, export and backup.
 func (c *Client) Keys() KeysClient { return KeysClient{c} }
 
+// KeyType is the algorithm of a key.
+type KeyType string
+
+// The key types.
+const (
+	KeyTypeSM4           KeyType = "sm4"             // SM4 block cipher key (GB/T 32907)
+	KeyTypeSM2           KeyType = "sm2"             // SM2 key pair (GB/T 32918)
+	KeyTypeHMACSM3       KeyType = "hmac-sm3"        // HMAC-SM3 key
+	KeyTypeSM9SignMaster KeyType = "sm9-sign-master" // SM9 signature master key of a KGC
+	KeyTypeSM9EncMaster  KeyType = "sm9-enc-master"  // SM9 encryption master key of a KGC
+	KeyTypeZUC128        KeyType = "zuc-128"         // ZUC-128 key (GB/T 33133)
+	KeyTypeZUC256        KeyType = "zuc-256"         // ZUC-256 key
+)
+
+// KeyState is the lifecycle state of a key.
+type KeyState string
+
+// The key states.
+const (
+	KeyEnabled         KeyState = "enabled"          // usable
+	KeyDisabled        KeyState = "disabled"         // listed but unusable until enabled
+	KeyPendingDeletion KeyState = "pending_deletion" // destroyed at its deletion date unless cancelled
+)
+
 // Key describes a key and its versions; never its material.
 type Key struct {
 	Name                 string            `json:"name"`
-	Type                 string            `json:"type"`
+	Type                 KeyType           `json:"type"`
 	Description          string            `json:"description,omitempty"`
 	Tags                 map[string]string `json:"tags,omitempty"`
 	Exportable           bool              `json:"exportable"`
 	Derived              bool              `json:"derived"`
-	State                string            `json:"state"`
+	State                KeyState          `json:"state"`
 	CreatedAt            time.Time         `json:"created_at"`
 	UpdatedAt            time.Time         `json:"updated_at"`
 	DeletionDate         *time.Time        `json:"deletion_date,omitempty"`
@@ -47,11 +71,10 @@ type KeyVersion struct {
 	Encryptions uint64    `json:"encryptions"`
 }
 
-// CreateKeyRequest describes a key to create. Type is sm4, sm2 or
-// hmac-sm3; AutoRotatePeriod is a Go duration ("720h") or empty.
+// CreateKeyRequest describes a key to create. AutoRotatePeriod is a Go duration ("720h") or empty.
 type CreateKeyRequest struct {
 	Name             string            `json:"name"`
-	Type             string            `json:"type"`
+	Type             KeyType           `json:"type"`
 	Description      string            `json:"description,omitempty"`
 	Tags             map[string]string `json:"tags,omitempty"`
 	Exportable       bool              `json:"exportable,omitempty"`
@@ -71,8 +94,8 @@ type KeyList struct {
 type ListKeysOptions struct {
 	After string
 	Limit int
-	Type  string
-	State string
+	Type  KeyType
+	State KeyState
 	Tags  []string
 }
 
@@ -125,8 +148,8 @@ func (cl KeysClient) List(ctx context.Context, opts ListKeysOptions) (KeyList, e
 		}
 	}
 	set("after", opts.After)
-	set("type", opts.Type)
-	set("state", opts.State)
+	set("type", string(opts.Type))
+	set("state", string(opts.State))
 	if opts.Limit > 0 {
 		q.Set("limit", strconv.Itoa(opts.Limit))
 	}

@@ -241,14 +241,14 @@ func (cl SysClient) GenerateRootAttempt(ctx context.Context) (GenerateRootStatus
 }
 
 // StartGenerateRoot starts a generate-root attempt with the one-time pad
-// otp (see NewOTP); ttl, a Go duration, makes the new root token expire
-// ("" for never). Give the answer's nonce to the share custodians.
-func (cl SysClient) StartGenerateRoot(ctx context.Context, otp []byte, ttl string) (GenerateRootStatus, error) {
+// otp (see NewOTP); ttl makes the new root token expire (0 for never).
+// Give the answer's nonce to the share custodians.
+func (cl SysClient) StartGenerateRoot(ctx context.Context, otp []byte, ttl time.Duration) (GenerateRootStatus, error) {
 	var s GenerateRootStatus
 	body := struct {
 		OTP []byte `json:"otp"`
 		TTL string `json:"ttl,omitempty"`
-	}{otp, ttl}
+	}{otp, wireDuration(ttl)}
 	return s, cl.c.do(ctx, http.MethodPost, generateRootPath, body, &s)
 }
 

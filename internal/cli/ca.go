@@ -386,7 +386,7 @@ func (e *env) caRevokeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "revoke CA SERIAL", Short: "Revoke a certificate the CA issued", Args: cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			return e.printCertOrErr(c.CA().Revoke(ctx, args[0], args[1], reason))
+			return e.printCertOrErr(c.CA().Revoke(ctx, args[0], args[1], sdk.RevocationReason(reason)))
 		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "unspecified", "RFC 5280 reason: keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn")
@@ -421,7 +421,8 @@ func (e *env) certCommand() *cobra.Command {
 	lf.IntVar(&q.Limit, "limit", 0, "page size")
 	lf.StringVar(&q.After, "after", "", "continue from this cursor")
 
-	var ttl, reason string
+	var ttl time.Duration
+	var reason string
 	var renewOut ioFlags
 	renew := &cobra.Command{
 		Use:   "renew SERIAL",
@@ -438,12 +439,12 @@ func (e *env) certCommand() *cobra.Command {
 			return e.emitCert(&renewOut, ct, err)
 		}),
 	}
-	renew.Flags().StringVar(&ttl, "ttl", "", "validity (default: the profile's)")
+	durationFlag(renew.Flags(), &ttl, "ttl", 0, "validity such as 720h or 30d (default: the profile's)")
 	renew.Flags().StringVar(&renewOut.out, "out", "", "write the certificate here (default: standard output)")
 	revoke := &cobra.Command{
 		Use: "revoke SERIAL", Short: "Revoke a certificate", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			return e.printCertOrErr(c.Certs().Revoke(ctx, args[0], reason))
+			return e.printCertOrErr(c.Certs().Revoke(ctx, args[0], sdk.RevocationReason(reason)))
 		}),
 	}
 	revoke.Flags().StringVar(&reason, "reason", "unspecified", "RFC 5280 reason")

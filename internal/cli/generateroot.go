@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/spf13/cobra"
+	"time"
 
 	"github.com/mimacrypto/mima/sdk"
+	"github.com/spf13/cobra"
 )
 
 // generateRootCommand is Vault's generate-root: a new root token from a
@@ -19,7 +19,7 @@ func (e *env) generateRootCommand() *cobra.Command {
 	var (
 		start, status, cancel bool
 		nonce, otp, decode    string
-		ttl                   string
+		ttl                   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "generate-root [SHARE]",
@@ -66,7 +66,7 @@ func (e *env) generateRootCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.BoolVar(&start, "init", false, "start an attempt with a fresh one-time pad")
-	f.StringVar(&ttl, "ttl", "", "with --init: lifetime of the new root token, such as 720h (default: no expiry)")
+	durationFlag(f, &ttl, "ttl", 0, "with --init: lifetime of the new root token, such as 720h (default: no expiry)")
 	f.StringVar(&nonce, "nonce", "", "enter a share into the attempt with this nonce")
 	f.StringVar(&otp, "otp", "", "the one-time pad printed by --init (base64)")
 	f.StringVar(&decode, "decode", "", "decode this encoded token with --otp (no server needed)")
@@ -76,7 +76,7 @@ func (e *env) generateRootCommand() *cobra.Command {
 	return cmd
 }
 
-func (e *env) startGenerateRoot(ctx context.Context, c *sdk.Client, ttl string) error {
+func (e *env) startGenerateRoot(ctx context.Context, c *sdk.Client, ttl time.Duration) error {
 	st, err := c.Sys().GenerateRootAttempt(ctx)
 	if err != nil {
 		return err

@@ -34,7 +34,7 @@ func (e *env) keyCommand() *cobra.Command {
 		}),
 	}
 	cf := create.Flags()
-	cf.StringVar(&req.Type, "type", "sm4", "key type: sm4, sm2 or hmac-sm3")
+	cf.StringVar((*string)(&req.Type), "type", "sm4", "key type: sm4, sm2 or hmac-sm3")
 	cf.StringVar(&req.Description, "description", "", "what the key is for")
 	cf.StringArrayVar(&tags, "tag", nil, "name=value (repeatable)")
 	cf.BoolVar(&req.Exportable, "exportable", false, "allow export (wrapped) and backup")
@@ -58,8 +58,8 @@ func (e *env) keyCommand() *cobra.Command {
 		}),
 	}
 	lf := listCmd.Flags()
-	lf.StringVar(&list.Type, "type", "", "only keys of this type")
-	lf.StringVar(&list.State, "state", "", "only keys in this state: enabled, disabled, pending_deletion")
+	lf.StringVar((*string)(&list.Type), "type", "", "only keys of this type")
+	lf.StringVar((*string)(&list.State), "state", "", "only keys in this state: enabled, disabled, pending_deletion")
 	lf.StringArrayVar(&list.Tags, "tag", nil, "only keys with tag name=value (repeatable)")
 	lf.StringVar(&list.After, "after", "", "list after this name (the cursor a page prints)")
 	lf.IntVar(&list.Limit, "limit", 0, "page size (default 100, at most 1000)")

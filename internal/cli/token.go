@@ -33,7 +33,7 @@ func (e *env) tokenCommand() *cobra.Command {
 	create.Flags().StringSliceVar(&req.Policies, "policy", nil, "policy to grant (repeatable; \"admin\" grants everything in the tenant)")
 	create.Flags().StringVar(&req.TTL, "ttl", "", "lifetime such as 1h or 720h (default 24h)")
 	create.Flags().StringVar(&req.DisplayName, "display-name", "", "a name to recognise the token by")
-	var increment string
+	var increment time.Duration
 	renew := &cobra.Command{
 		Use:   "renew",
 		Short: "Extend the calling token's life (tenant admin tokens; up to a year after creation)",
@@ -46,7 +46,7 @@ func (e *env) tokenCommand() *cobra.Command {
 			return e.print(t, func(w io.Writer) { printTokenInfo(w, t) })
 		}),
 	}
-	renew.Flags().StringVar(&increment, "increment", "", "new lifetime from now, such as 720h (default: the token's TTL, 30 days)")
+	durationFlag(renew.Flags(), &increment, "increment", 0, "new lifetime from now, such as 720h (default: the token's TTL, 30 days)")
 	cmd.AddCommand(create, renew, &cobra.Command{
 		Use:   "lookup [ACCESSOR]",
 		Short: "Show a token by accessor, or the calling token",

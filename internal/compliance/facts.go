@@ -75,8 +75,8 @@ func gatherRoot(h sdk.Health, err error, f Facts) {
 }
 
 // approvedKeyType reports whether a key type is a ShangMi algorithm.
-func approvedKeyType(t string) bool {
-	return strings.HasPrefix(t, "sm") || t == "hmac-sm3" || strings.HasPrefix(t, "zuc")
+func approvedKeyType(t sdk.KeyType) bool {
+	return strings.HasPrefix(string(t), "sm") || t == sdk.KeyTypeHMACSM3 || strings.HasPrefix(string(t), "zuc")
 }
 
 func gatherKeys(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
@@ -92,9 +92,9 @@ func gatherKeys(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 		for _, k := range page.Keys {
 			total++
 			if !approvedKeyType(k.Type) {
-				nonSM = append(nonSM, k.Name+" ("+k.Type+")")
+				nonSM = append(nonSM, k.Name+" ("+string(k.Type)+")")
 			}
-			if k.State == "enabled" && k.Type != "sm2" && k.AutoRotatePeriod == "" {
+			if k.State == sdk.KeyEnabled && k.Type != sdk.KeyTypeSM2 && k.AutoRotatePeriod == "" {
 				noPeriod = append(noPeriod, k.Name)
 			}
 			if k.NextRotation != nil && k.NextRotation.Before(now) {
