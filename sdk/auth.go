@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"context"
-	"iter"
 	"net/http"
 	"net/url"
 	"time"
@@ -179,30 +178,6 @@ func (cl AuthClient) LookupToken(ctx context.Context, accessor string) (TokenInf
 func (cl AuthClient) ListTokens(ctx context.Context, after string, limit int) (TokenList, error) {
 	var l TokenList
 	return l, cl.c.do(ctx, http.MethodGet, pagePath("/v1/tokens", after, limit), nil, &l)
-}
-
-// AllTokens yields every token of the tenant, fetching a page at a time;
-// it yields a failed page's error and stops.
-func (cl AuthClient) AllTokens(ctx context.Context) iter.Seq2[TokenInfo, error] {
-	return func(yield func(TokenInfo, error) bool) {
-		after := ""
-		for {
-			page, err := cl.c.Auth().ListTokens(ctx, after, 0)
-			if err != nil {
-				yield(TokenInfo{}, err)
-				return
-			}
-			for _, t := range page.Tokens {
-				if !yield(t, nil) {
-					return
-				}
-			}
-			if page.Next == "" {
-				return
-			}
-			after = page.Next
-		}
-	}
 }
 
 // RevokeToken revokes a token and every token it created.

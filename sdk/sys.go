@@ -3,7 +3,6 @@ package sdk
 import (
 	"context"
 	"io"
-	"iter"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -110,30 +109,6 @@ func (cl SysClient) SearchAudit(ctx context.Context, q AuditQuery) (AuditRecords
 	}
 	var out AuditRecords
 	return out, cl.c.do(ctx, http.MethodGet, path, nil, &out)
-}
-
-// AllAuditRecords yields every audit record of the tenant that q selects,
-// from q.After on, fetching a page at a time; it yields a failed page's
-// error and stops.
-func (cl SysClient) AllAuditRecords(ctx context.Context, q AuditQuery) iter.Seq2[AuditRecord, error] {
-	return func(yield func(AuditRecord, error) bool) {
-		for {
-			page, err := cl.c.Sys().SearchAudit(ctx, q)
-			if err != nil {
-				yield(AuditRecord{}, err)
-				return
-			}
-			for _, r := range page.Items {
-				if !yield(r, nil) {
-					return
-				}
-			}
-			if page.Next == "" {
-				return
-			}
-			q.After = page.Next
-		}
-	}
 }
 
 // Usage reads the usage meter of the tenant the client acts in.
