@@ -27,6 +27,7 @@ type ItemError struct {
 	Message string `json:"message"`
 }
 
+// Error describes the item error with its code.
 func (e *ItemError) Error() string { return e.Code + ": " + e.Message }
 
 // Derivation selects a derived key ("one device, one key") of a key

@@ -2,7 +2,6 @@ package sdk
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -72,13 +71,8 @@ func readAPIError(resp *http.Response) *APIError {
 // reset, timed out): it may be retried when the call is idempotent.
 type transportError struct{ err error }
 
+// Error is the wrapped error's text.
 func (e *transportError) Error() string { return e.err.Error() }
-func (e *transportError) Unwrap() error { return e.err }
 
-// errorCode is the server's code in err, or "".
-func errorCode(err error) string {
-	if e, ok := errors.AsType[*APIError](err); ok {
-		return e.Code
-	}
-	return ""
-}
+// Unwrap gives the wrapped error.
+func (e *transportError) Unwrap() error { return e.err }
