@@ -1,11 +1,6 @@
 package sdk
 
 import (
-	"context"
-	"iter"
-	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 )
 
@@ -49,55 +44,4 @@ type AuditQuery struct {
 	Status string
 	After  string // cursor: a page's Next
 	Limit  int    // page size, at most 1000; 0: the server's default of 100
-}
-
-// SearchAudit returns one page of the tenant's audit records, oldest
-// first (in a cluster, node after node). A page may hold fewer records
-// than asked, even none, while Next is set: the server bounds the records
-// one call reads.
-func (c *Client) SearchAudit(ctx context.Context, q AuditQuery) (AuditRecords, error) {
-	v := url.Values{}
-	for k, s := range map[string]string{"operation": q.Operation, "object": q.Object, "status": q.Status, "after": q.After} {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	for k, t := range map[string]time.Time{"from": q.From, "to": q.To} {
-		if !t.IsZero() {
-			v.Set(k, t.Format(time.RFC3339Nano))
-		}
-	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
-	path := "/v1/audit/records"
-	if len(v) > 0 {
-		path += "?" + v.Encode()
-	}
-	var out AuditRecords
-	return out, c.do(ctx, http.MethodGet, path, nil, &out)
-}
-
-// AllAuditRecords yields every audit record of the tenant that q selects,
-// from q.After on, fetching a page at a time; it yields a failed page's
-// error and stops.
-func (c *Client) AllAuditRecords(ctx context.Context, q AuditQuery) iter.Seq2[AuditRecord, error] {
-	return func(yield func(AuditRecord, error) bool) {
-		for {
-			page, err := c.SearchAudit(ctx, q)
-			if err != nil {
-				yield(AuditRecord{}, err)
-				return
-			}
-			for _, r := range page.Items {
-				if !yield(r, nil) {
-					return
-				}
-			}
-			if page.Next == "" {
-				return
-			}
-			q.After = page.Next
-		}
-	}
 }

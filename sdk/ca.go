@@ -5,9 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 )
+
+// CAClient groups the calls on the certificate authorities: their setup, profiles and issuance; get it with [Client.CA].
+type CAClient struct{ c *Client }
+
+// CA returns the client of the certificate authorities: their setup, profiles and issuance.
+func (c *Client) CA() CAClient { return CAClient{c} }
 
 // Subject is an X.509 distinguished name.
 type Subject struct {
@@ -181,47 +186,6 @@ func caPath(ca string, rest ...string) string { return objectPath("ca", ca, rest
 
 func certPath(serial string, rest ...string) string { return objectPath("certs", serial, rest...) }
 
-// CreateCA creates a root, intermediate or external CA.
-func (c *Client) CreateCA(ctx context.Context, req CreateCARequest) (CA, error) {
-	return one[CA](ctx, c, "/v1/ca", req)
-}
-
-// GetCA describes a CA.
-func (c *Client) GetCA(ctx context.Context, ca string) (CA, error) {
-	var out CA
-	return out, c.do(ctx, http.MethodGet, caPath(ca), nil, &out)
-}
-
-// ListCAs lists the tenant's CAs.
-func (c *Client) ListCAs(ctx context.Context) ([]CA, error) {
-	var out struct {
-		CAs []CA `json:"cas"`
-	}
-	return out.CAs, c.do(ctx, http.MethodGet, "/v1/ca", nil, &out)
-}
-
-// ConfigureCA sets a CA's CRL and OCSP settings.
-func (c *Client) ConfigureCA(ctx context.Context, ca string, cfg CAConfig) (CA, error) {
-	return one[CA](ctx, c, caPath(ca, "config"), cfg)
-}
-
-// InstallCACertificate installs the certificate (and chain, PEM) that an
-// external CA signed for a CA created with type external.
-func (c *Client) InstallCACertificate(ctx context.Context, ca, certificate, chain string) (CA, error) {
-	return one[CA](ctx, c, caPath(ca, "install"), map[string]string{"certificate": certificate, "chain": chain})
-}
-
-// Chain returns the CA's certificate chain, PEM, up to its root.
-func (c *Client) Chain(ctx context.Context, ca string) (string, error) {
-	return c.text(ctx, caPath(ca, "chain"))
-}
-
-// CRL returns the CA's current CRL, DER.
-func (c *Client) CRL(ctx context.Context, ca string) ([]byte, error) {
-	s, err := c.text(ctx, caPath(ca, "crl"))
-	return []byte(s), err
-}
-
 // text fetches a non-JSON body.
 func (c *Client) text(ctx context.Context, path string) (string, error) {
 	resp, err := c.send(ctx, http.MethodGet, path, nil)
@@ -233,116 +197,99 @@ func (c *Client) text(ctx context.Context, path string) (string, error) {
 	return string(b), err
 }
 
-// PutProfile creates or replaces a profile of a CA.
-func (c *Client) PutProfile(ctx context.Context, ca string, p Profile) (Profile, error) {
-	var out Profile
-	return out, c.do(ctx, http.MethodPut, caPath(ca, "profiles", url.PathEscape(p.Name)), p, &out)
-}
-
-// ListProfiles lists a CA's profiles.
-func (c *Client) ListProfiles(ctx context.Context, ca string) ([]Profile, error) {
-	var out struct {
-		Profiles []Profile `json:"profiles"`
-	}
-	return out.Profiles, c.do(ctx, http.MethodGet, caPath(ca, "profiles"), nil, &out)
-}
-
-// SignCSR has a CA sign a certificate request.
-func (c *Client) SignCSR(ctx context.Context, ca string, req SignCSRRequest) (Certificate, error) {
-	return one[Certificate](ctx, c, caPath(ca, "sign-csr"), req)
-}
-
-// Issue certifies a key held in mima.
-func (c *Client) Issue(ctx context.Context, ca string, req IssueRequest) (Certificate, error) {
-	return one[Certificate](ctx, c, caPath(ca, "issue"), req)
-}
-
-// IssueKeyPair has the CA generate and certify a key pair.
-func (c *Client) IssueKeyPair(ctx context.Context, ca string, req KeyPairRequest) (KeyPair, error) {
-	return one[KeyPair](ctx, c, caPath(ca, "issue-keypair"), req)
-}
-
-// IssueDual issues a dual (signing + encryption) certificate.
-func (c *Client) IssueDual(ctx context.Context, ca string, req DualRequest) (Dual, error) {
-	return one[Dual](ctx, c, caPath(ca, "issue-dual"), req)
-}
-
-// Revoke revokes a certificate of ca with an RFC 5280 reason name
-// (keyCompromise, superseded, ...; certificateHold puts it on hold).
-func (c *Client) Revoke(ctx context.Context, ca, serial, reason string) (Certificate, error) {
-	return one[Certificate](ctx, c, caPath(ca, "revoke"), map[string]string{"serial": serial, "reason": reason})
-}
-
-// GetCertificate describes a certificate.
-func (c *Client) GetCertificate(ctx context.Context, serial string) (Certificate, error) {
-	var out Certificate
-	return out, c.do(ctx, http.MethodGet, certPath(serial), nil, &out)
-}
-
-// ListCertificates searches the tenant's certificates, a page at a time.
-func (c *Client) ListCertificates(ctx context.Context, q CertificatesQuery) (CertificateList, error) {
-	v := url.Values{}
-	for k, s := range map[string]string{"ca": q.CA, "subject": q.Subject, "san": q.SAN, "serial": q.Serial, "state": q.State, "after": q.After} {
-		if s != "" {
-			v.Set(k, s)
-		}
-	}
-	if !q.ExpiresAfter.IsZero() {
-		v.Set("expires_after", q.ExpiresAfter.Format(time.RFC3339))
-	}
-	if !q.ExpiresBefore.IsZero() {
-		v.Set("expires_before", q.ExpiresBefore.Format(time.RFC3339))
-	}
-	if q.Limit > 0 {
-		v.Set("limit", strconv.Itoa(q.Limit))
-	}
-	path := "/v1/certs"
-	if len(v) > 0 {
-		path += "?" + v.Encode()
-	}
-	var out CertificateList
-	return out, c.do(ctx, http.MethodGet, path, nil, &out)
-}
-
 // certAction posts to a certificate's action.
 func (c *Client) certAction(ctx context.Context, serial, action string, body any) (Certificate, error) {
 	return one[Certificate](ctx, c, certPath(serial, action), body)
 }
 
-// RenewCertificate issues a new certificate for the same subject and key.
-func (c *Client) RenewCertificate(ctx context.Context, serial, ttl string) (Certificate, error) {
-	return c.certAction(ctx, serial, "renew", map[string]string{"ttl": ttl})
+// Create creates a root, intermediate or external CA.
+func (cl CAClient) Create(ctx context.Context, req CreateCARequest) (CA, error) {
+	return one[CA](ctx, cl.c, "/v1/ca", req)
 }
 
-// RevokeCertificate revokes a certificate by serial.
-func (c *Client) RevokeCertificate(ctx context.Context, serial, reason string) (Certificate, error) {
-	return c.certAction(ctx, serial, "revoke", map[string]string{"reason": reason})
+// Get describes a CA.
+func (cl CAClient) Get(ctx context.Context, ca string) (CA, error) {
+	var out CA
+	return out, cl.c.do(ctx, http.MethodGet, caPath(ca), nil, &out)
 }
 
-// HoldCertificate suspends a certificate (certificateHold).
-func (c *Client) HoldCertificate(ctx context.Context, serial string) (Certificate, error) {
-	return c.certAction(ctx, serial, "hold", nil)
+// List lists the tenant's CAs.
+func (cl CAClient) List(ctx context.Context) ([]CA, error) {
+	var out struct {
+		CAs []CA `json:"cas"`
+	}
+	return out.CAs, cl.c.do(ctx, http.MethodGet, "/v1/ca", nil, &out)
 }
 
-// ReleaseCertificate takes a certificate off hold.
-func (c *Client) ReleaseCertificate(ctx context.Context, serial string) (Certificate, error) {
-	return c.certAction(ctx, serial, "release", nil)
+// Configure sets a CA's CRL and OCSP settings.
+func (cl CAClient) Configure(ctx context.Context, ca string, cfg CAConfig) (CA, error) {
+	return one[CA](ctx, cl.c, caPath(ca, "config"), cfg)
 }
 
-// KeyCertificate returns the certificate issued for a key held in mima.
-func (c *Client) KeyCertificate(ctx context.Context, key string) (Certificate, error) {
-	var out Certificate
-	return out, c.do(ctx, http.MethodGet, keyPath(key, "certificate"), nil, &out)
+// InstallCertificate installs the certificate (and chain, PEM) that an
+// external CA signed for a CA created with type external.
+func (cl CAClient) InstallCertificate(ctx context.Context, ca, certificate, chain string) (CA, error) {
+	return one[CA](ctx, cl.c, caPath(ca, "install"), map[string]string{"certificate": certificate, "chain": chain})
+}
+
+// Chain returns the CA's certificate chain, PEM, up to its root.
+func (cl CAClient) Chain(ctx context.Context, ca string) (string, error) {
+	return cl.c.text(ctx, caPath(ca, "chain"))
+}
+
+// CRL returns the CA's current CRL, DER.
+func (cl CAClient) CRL(ctx context.Context, ca string) ([]byte, error) {
+	s, err := cl.c.text(ctx, caPath(ca, "crl"))
+	return []byte(s), err
+}
+
+// PutProfile creates or replaces a profile of a CA.
+func (cl CAClient) PutProfile(ctx context.Context, ca string, p Profile) (Profile, error) {
+	var out Profile
+	return out, cl.c.do(ctx, http.MethodPut, caPath(ca, "profiles", url.PathEscape(p.Name)), p, &out)
+}
+
+// ListProfiles lists a CA's profiles.
+func (cl CAClient) ListProfiles(ctx context.Context, ca string) ([]Profile, error) {
+	var out struct {
+		Profiles []Profile `json:"profiles"`
+	}
+	return out.Profiles, cl.c.do(ctx, http.MethodGet, caPath(ca, "profiles"), nil, &out)
+}
+
+// SignCSR has a CA sign a certificate request.
+func (cl CAClient) SignCSR(ctx context.Context, ca string, req SignCSRRequest) (Certificate, error) {
+	return one[Certificate](ctx, cl.c, caPath(ca, "sign-csr"), req)
+}
+
+// Issue certifies a key held in mima.
+func (cl CAClient) Issue(ctx context.Context, ca string, req IssueRequest) (Certificate, error) {
+	return one[Certificate](ctx, cl.c, caPath(ca, "issue"), req)
+}
+
+// IssueKeyPair has the CA generate and certify a key pair.
+func (cl CAClient) IssueKeyPair(ctx context.Context, ca string, req KeyPairRequest) (KeyPair, error) {
+	return one[KeyPair](ctx, cl.c, caPath(ca, "issue-keypair"), req)
+}
+
+// IssueDual issues a dual (signing + encryption) certificate.
+func (cl CAClient) IssueDual(ctx context.Context, ca string, req DualRequest) (Dual, error) {
+	return one[Dual](ctx, cl.c, caPath(ca, "issue-dual"), req)
+}
+
+// Revoke revokes a certificate of ca for reason ("" for unspecified).
+func (cl CAClient) Revoke(ctx context.Context, ca, serial string, reason RevocationReason) (Certificate, error) {
+	return one[Certificate](ctx, cl.c, caPath(ca, "revoke"), map[string]string{"serial": serial, "reason": string(reason)})
 }
 
 // GetProfile reads one of a CA's profiles.
-func (c *Client) GetProfile(ctx context.Context, ca, name string) (Profile, error) {
+func (cl CAClient) GetProfile(ctx context.Context, ca, name string) (Profile, error) {
 	var out Profile
-	return out, c.do(ctx, http.MethodGet, caPath(ca, "profiles", name), nil, &out)
+	return out, cl.c.do(ctx, http.MethodGet, caPath(ca, "profiles", name), nil, &out)
 }
 
 // DeleteProfile deletes a profile; a built-in one gets its built-in rules
 // back.
-func (c *Client) DeleteProfile(ctx context.Context, ca, name string) error {
-	return c.do(ctx, http.MethodDelete, caPath(ca, "profiles", name), nil, nil)
+func (cl CAClient) DeleteProfile(ctx context.Context, ca, name string) error {
+	return cl.c.do(ctx, http.MethodDelete, caPath(ca, "profiles", name), nil, nil)
 }

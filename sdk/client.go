@@ -2,7 +2,7 @@
 // it; applications use it the same way:
 //
 //	c, err := sdk.New("http://127.0.0.1:8200", sdk.WithToken(os.Getenv("MIMA_TOKEN")))
-//	st, err := c.Health(ctx)
+//	st, err := c.Sys().Health(ctx)
 package sdk
 
 import (
@@ -23,54 +23,65 @@ import (
 	"github.com/mimacrypto/mima/tlcp"
 )
 
-// Client talks to one mima server.
+// Client talks to one mima server. Its sub-clients group the calls by
+// service: [Client.Keys], [Client.Crypto], [Client.CA], [Client.Certs],
+// [Client.CMS], [Client.TSA], [Client.Auth], [Client.Sys], [Client.V2X],
+// [Client.SM9] and [Client.Data]. A Client is safe for concurrent use.
 type Client struct {
 	base        *url.URL
 	token       string
 	tenant      string
 	http        *http.Client
 	cborBatches bool
+	retry       RetryPolicy
+	// sleep waits d or until ctx ends; tests replace it.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Option configures a Client.
-type Option func(*Client)
+// Option configures a Client. Options compose: each sets one aspect, in
+// any order, and New refuses a combination that cannot hold together.
+type Option func(*settings)
+
+// settings collects the options before New builds the client from them.
+type settings struct {
+	token, tenant string
+	cborBatches   bool
+	httpClient    *http.Client
+	tlsConfig     *tls.Config
+	tlcpConfig    *tlcp.Config
+	retry         RetryPolicy
+}
 
 // WithToken sets the bearer token sent with every request.
-func WithToken(token string) Option { return func(c *Client) { c.token = token } }
+func WithToken(token string) Option { return func(s *settings) { s.token = token } }
 
 // WithTenant makes a root token act in the named tenant.
-func WithTenant(tenant string) Option { return func(c *Client) { c.tenant = tenant } }
+func WithTenant(tenant string) Option { return func(s *settings) { s.tenant = tenant } }
 
 // WithCBORBatches makes the batch calls (EncryptBatch, DecryptBatch,
 // SignBatch, VerifyBatch, MACBatch) send and receive application/cbor
 // instead of JSON: binary values travel as bytes rather than base64, and
 // both ends spend less time encoding. Errors are the same.
-func WithCBORBatches() Option { return func(c *Client) { c.cborBatches = true } }
+func WithCBORBatches() Option { return func(s *settings) { s.cborBatches = true } }
 
-// WithHTTPClient replaces the HTTP client (for custom transports).
-func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+// WithHTTPClient sets the HTTP client (for custom transports and
+// timeouts). WithTLSConfig and WithTLCP apply to a copy of its transport,
+// which must then be nil or an *http.Transport.
+func WithHTTPClient(h *http.Client) Option { return func(s *settings) { s.httpClient = h } }
 
 // WithTLSConfig sets the TLS configuration used for https addresses.
-func WithTLSConfig(cfg *tls.Config) Option {
-	return func(c *Client) {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.TLSClientConfig = cfg
-		c.http = &http.Client{Transport: t, Timeout: c.http.Timeout}
-	}
-}
+func WithTLSConfig(cfg *tls.Config) Option { return func(s *settings) { s.tlsConfig = cfg } }
 
 // WithTLCP makes the client reach https addresses over TLCP (GB/T 38636)
 // with cfg instead of TLS: cfg.RootCAs verifies the server's dual
 // certificates, cfg.Certificate is presented when the server asks for
 // client certificates. A cfg without ServerName gets the address's host.
-func WithTLCP(cfg *tlcp.Config) Option {
-	return func(c *Client) {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.ForceAttemptHTTP2 = false
-		t.DialTLSContext = (&tlcp.Dialer{NetDialer: &net.Dialer{Timeout: 30 * time.Second}, Config: cfg}).DialContext
-		c.http = &http.Client{Transport: t, Timeout: c.http.Timeout}
-	}
-}
+// It cannot be combined with WithTLSConfig.
+func WithTLCP(cfg *tlcp.Config) Option { return func(s *settings) { s.tlcpConfig = cfg } }
+
+// WithRetry sets how calls are retried (see [RetryPolicy]); the default
+// is [DefaultRetryPolicy], and RetryPolicy{} turns retries off.
+func WithRetry(p RetryPolicy) Option { return func(s *settings) { s.retry = p } }
 
 // New returns a client for the server at addr ("http://host:port" or
 // "https://host:port"; a bare "host:port" means http).
@@ -82,35 +93,49 @@ func New(addr string, opts ...Option) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("sdk: address %q must be http(s)://host:port", addr)
 	}
-	c := &Client{base: u, http: &http.Client{Timeout: 60 * time.Second}}
+	s := settings{retry: DefaultRetryPolicy()}
 	for _, o := range opts {
-		o(c)
+		o(&s)
 	}
-	return c, nil
-}
-
-// Error is an error answered by the server.
-type Error struct {
-	Status    int    `json:"-"`
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	RequestID string `json:"request_id"`
-	// RetryAfter is how long the server asks a rate_limited client to
-	// wait (its Retry-After header); zero when it did not say.
-	RetryAfter time.Duration `json:"-"`
-}
-
-func (e *Error) Error() string {
-	return fmt.Sprintf("%s: %s (HTTP %d, request %s)", e.Code, e.Message, e.Status, e.RequestID)
-}
-
-// ErrorCode returns the server's error code in err, or "".
-func ErrorCode(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
+	h, err := s.buildHTTP()
+	if err != nil {
+		return nil, err
 	}
-	return ""
+	return &Client{base: u, token: s.token, tenant: s.tenant, http: h, cborBatches: s.cborBatches, retry: s.retry, sleep: sleepContext}, nil
+}
+
+// buildHTTP is the HTTP client the settings ask for: the given one (or a
+// default with a 60 s timeout), with its transport copied and given the
+// TLS or TLCP configuration when one is set.
+func (s *settings) buildHTTP() (*http.Client, error) {
+	h := &http.Client{Timeout: 60 * time.Second}
+	if s.httpClient != nil {
+		h = s.httpClient
+	}
+	if s.tlsConfig == nil && s.tlcpConfig == nil {
+		return h, nil
+	}
+	if s.tlsConfig != nil && s.tlcpConfig != nil {
+		return nil, errors.New("sdk: WithTLSConfig and WithTLCP cannot be combined: choose one protocol")
+	}
+	var t *http.Transport
+	switch base := h.Transport.(type) {
+	case nil:
+		t = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		t = base.Clone()
+	default:
+		return nil, fmt.Errorf("sdk: WithTLSConfig and WithTLCP need WithHTTPClient's transport to be an *http.Transport, not %T", base)
+	}
+	if s.tlsConfig != nil {
+		t.TLSClientConfig = s.tlsConfig
+	} else {
+		t.ForceAttemptHTTP2 = false
+		t.DialTLSContext = (&tlcp.Dialer{NetDialer: &net.Dialer{Timeout: 30 * time.Second}, Config: s.tlcpConfig}).DialContext
+	}
+	copied := *h
+	copied.Transport = t
+	return &copied, nil
 }
 
 // do sends in as JSON (when not nil) and decodes a JSON answer into out
@@ -151,7 +176,7 @@ func (c *Client) Raw(ctx context.Context, method, path string, body any) (RawAns
 }
 
 // send performs a request with a JSON body (when in is not nil) and turns
-// an error status into *Error. The caller closes the body of a successful
+// an error status into *APIError. The caller closes the body of a successful
 // response.
 func (c *Client) send(ctx context.Context, method, path string, in any) (*http.Response, error) {
 	var body io.Reader
@@ -192,27 +217,39 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body io.Re
 	return req, nil
 }
 
-// doRequest sends req and turns an error status into *Error.
+// doRequest sends req, retrying it as c.retry allows, and turns an error
+// status into *APIError.
 func (c *Client) doRequest(req *http.Request) (*http.Response, error) {
+	for attempt := 1; ; attempt++ {
+		resp, err := c.attempt(req)
+		wait, retry := c.retry.next(req, attempt, err)
+		if !retry {
+			return resp, err
+		}
+		if err := c.sleep(req.Context(), wait); err != nil {
+			return nil, fmt.Errorf("sdk: %s %s: waiting to retry: %w", req.Method, req.URL.Path, err)
+		}
+		if req.GetBody != nil {
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, fmt.Errorf("sdk: %s %s: replaying the body: %w", req.Method, req.URL.Path, err)
+			}
+			req.Body = body
+		}
+	}
+}
+
+// attempt sends req once and turns an error status into *APIError.
+func (c *Client) attempt(req *http.Request) (*http.Response, error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("sdk: %s %s: %w", req.Method, req.URL.Path, err)
+		return nil, &transportError{err: fmt.Errorf("sdk: %s %s: %w", req.Method, req.URL.Path, err)}
 	}
 	if resp.StatusCode < 300 || (resp.StatusCode == http.StatusServiceUnavailable && req.URL.Path == healthPath) {
 		return resp, nil
 	}
 	defer resp.Body.Close()
-	var eb struct {
-		Error *Error `json:"error"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Error == nil {
-		return nil, &Error{Status: resp.StatusCode, Code: "http_error", Message: resp.Status, RequestID: resp.Header.Get("X-Request-Id")}
-	}
-	eb.Error.Status = resp.StatusCode
-	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-		eb.Error.RetryAfter = time.Duration(secs) * time.Second
-	}
-	return nil, eb.Error
+	return nil, readAPIError(resp)
 }
 
 // decodeJSON decodes one JSON answer.
@@ -221,6 +258,14 @@ func decodeJSON(r io.Reader, out any) error {
 		return fmt.Errorf("sdk: decoding answer: %w", err)
 	}
 	return nil
+}
+
+// wireDuration is d as the API's duration strings: "" for 0.
+func wireDuration(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
 }
 
 // objectPath is /v1/<collection>/<name>/<rest>..., each segment after the

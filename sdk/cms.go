@@ -1,13 +1,15 @@
 package sdk
 
 import (
-	"bytes"
 	"context"
-	"io"
-	"net/http"
-	"net/url"
 	"time"
 )
+
+// CMSClient groups the calls on CMS (GB/T 35275) signed and enveloped messages; get it with [Client.CMS].
+type CMSClient struct{ c *Client }
+
+// CMS returns the client of CMS (GB/T 35275) signed and enveloped messages.
+func (c *Client) CMS() CMSClient { return CMSClient{c} }
 
 // SignerOptions say who signs: a key held in mima and its certificate
 // (default: the one a mima CA issued for the key), with the chain
@@ -212,114 +214,35 @@ func (c *Client) postCMS(ctx context.Context, path string, req any) ([]byte, err
 	return r.CMS, err
 }
 
-// CMSSign signs content.
-func (c *Client) CMSSign(ctx context.Context, req CMSSignRequest) ([]byte, error) {
-	return c.postCMS(ctx, "/v1/cms/sign", req)
+// Sign signs content.
+func (cl CMSClient) Sign(ctx context.Context, req CMSSignRequest) ([]byte, error) {
+	return cl.c.postCMS(ctx, "/v1/cms/sign", req)
 }
 
-// CMSAddSigner adds a signer.
-func (c *Client) CMSAddSigner(ctx context.Context, req CMSAddSignerRequest) ([]byte, error) {
-	return c.postCMS(ctx, "/v1/cms/add-signer", req)
+// AddSigner adds a signer.
+func (cl CMSClient) AddSigner(ctx context.Context, req CMSAddSignerRequest) ([]byte, error) {
+	return cl.c.postCMS(ctx, "/v1/cms/add-signer", req)
 }
 
-// CMSCounterSign countersigns a signer.
-func (c *Client) CMSCounterSign(ctx context.Context, req CMSCounterSignRequest) ([]byte, error) {
-	return c.postCMS(ctx, "/v1/cms/countersign", req)
+// CounterSign countersigns a signer.
+func (cl CMSClient) CounterSign(ctx context.Context, req CMSCounterSignRequest) ([]byte, error) {
+	return cl.c.postCMS(ctx, "/v1/cms/countersign", req)
 }
 
-// CMSVerify verifies SignedData.
-func (c *Client) CMSVerify(ctx context.Context, req CMSVerifyRequest) (CMSVerifyReport, error) {
-	return one[CMSVerifyReport](ctx, c, "/v1/cms/verify", req)
+// Verify verifies SignedData.
+func (cl CMSClient) Verify(ctx context.Context, req CMSVerifyRequest) (CMSVerifyReport, error) {
+	return one[CMSVerifyReport](ctx, cl.c, "/v1/cms/verify", req)
 }
 
-// CMSEncrypt envelopes content.
-func (c *Client) CMSEncrypt(ctx context.Context, req CMSEncryptRequest) ([]byte, error) {
-	return c.postCMS(ctx, "/v1/cms/encrypt", req)
+// Encrypt envelopes content.
+func (cl CMSClient) Encrypt(ctx context.Context, req CMSEncryptRequest) ([]byte, error) {
+	return cl.c.postCMS(ctx, "/v1/cms/encrypt", req)
 }
 
-// CMSDecrypt opens an envelope.
-func (c *Client) CMSDecrypt(ctx context.Context, req CMSDecryptRequest) ([]byte, error) {
+// Decrypt opens an envelope.
+func (cl CMSClient) Decrypt(ctx context.Context, req CMSDecryptRequest) ([]byte, error) {
 	r, err := one[struct {
 		Content []byte `json:"content"`
-	}](ctx, c, "/v1/cms/decrypt", req)
+	}](ctx, cl.c, "/v1/cms/decrypt", req)
 	return r.Content, err
-}
-
-// CreateTSA creates a timestamp authority.
-func (c *Client) CreateTSA(ctx context.Context, req TSARequest) (TSA, error) {
-	return one[TSA](ctx, c, "/v1/tsas", req)
-}
-
-// Timestamp sends a DER TimeStampReq to TSA name ("" for "default") and
-// returns the DER TimeStampResp.
-func (c *Client) Timestamp(ctx context.Context, name string, req []byte) ([]byte, error) {
-	path := "/v1/tsa"
-	if name != "" {
-		path += "/" + url.PathEscape(name)
-	}
-	hr, err := c.newRequest(ctx, http.MethodPost, path, bytes.NewReader(req))
-	if err != nil {
-		return nil, err
-	}
-	hr.Header.Set("Content-Type", "application/timestamp-query")
-	resp, err := c.doRequest(hr)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	return io.ReadAll(resp.Body)
-}
-
-// TSAChain returns a TSA's certificate chain, PEM.
-func (c *Client) TSAChain(ctx context.Context, name string) (string, error) {
-	return c.text(ctx, "/v1/tsa/"+url.PathEscape(name)+"/certificate")
-}
-
-// VerifyTimestamp verifies a timestamp token.
-func (c *Client) VerifyTimestamp(ctx context.Context, req TimestampVerifyRequest) (TimestampReport, error) {
-	return one[TimestampReport](ctx, c, "/v1/tsa/verify", req)
-}
-
-// LoginChallenge asks tenant for a login challenge (no token needed).
-func (c *Client) LoginChallenge(ctx context.Context, tenant string) (Challenge, error) {
-	return one[Challenge](ctx, c, "/v1/auth/challenge", map[string]string{"tenant": tenant})
-}
-
-// Login answers a challenge and returns a token.
-func (c *Client) Login(ctx context.Context, req LoginRequest) (LoginResult, error) {
-	return one[LoginResult](ctx, c, "/v1/auth/login", req)
-}
-
-// PutLoginRule creates or replaces a login rule.
-func (c *Client) PutLoginRule(ctx context.Context, r LoginRule) (LoginRule, error) {
-	var out LoginRule
-	return out, c.do(ctx, http.MethodPut, "/v1/auth/rules/"+url.PathEscape(r.Name), r, &out)
-}
-
-// ListTSAs lists the tenant's timestamp authorities.
-func (c *Client) ListTSAs(ctx context.Context) ([]TSA, error) {
-	var r struct {
-		TSAs []TSA `json:"tsas"`
-	}
-	return r.TSAs, c.do(ctx, http.MethodGet, "/v1/tsas", nil, &r)
-}
-
-// GetLoginRule reads a login rule.
-func (c *Client) GetLoginRule(ctx context.Context, name string) (LoginRule, error) {
-	var r LoginRule
-	return r, c.do(ctx, http.MethodGet, "/v1/auth/rules/"+url.PathEscape(name), nil, &r)
-}
-
-// ListLoginRules lists the tenant's login rules.
-func (c *Client) ListLoginRules(ctx context.Context) ([]LoginRule, error) {
-	var r struct {
-		Rules []LoginRule `json:"rules"`
-	}
-	return r.Rules, c.do(ctx, http.MethodGet, "/v1/auth/rules", nil, &r)
-}
-
-// DeleteLoginRule deletes a login rule and revokes its owner token, with
-// every token logged in through it.
-func (c *Client) DeleteLoginRule(ctx context.Context, name string) error {
-	return c.do(ctx, http.MethodDelete, "/v1/auth/rules/"+url.PathEscape(name), nil, nil)
 }

@@ -1,14 +1,22 @@
 package sdk
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/fxamacker/cbor/v2"
 )
+
+// CryptoClient groups the calls on the cryptographic operations with a key: encryption, signatures, MACs, data keys, hashing, random bytes, ZUC and envelopes; get it with [Client.Crypto].
+type CryptoClient struct{ c *Client }
+
+// Crypto returns the client of the cryptographic operations with a key: encryption, signatures, MACs, data keys, hashing, random bytes, ZUC and envelopes.
+func (c *Client) Crypto() CryptoClient { return CryptoClient{c} }
 
 // mediaCBOR is the media type of CBOR batch bodies (WithCBORBatches).
 const mediaCBOR = "application/cbor"
@@ -19,6 +27,7 @@ type ItemError struct {
 	Message string `json:"message"`
 }
 
+// Error describes the item error with its code.
 func (e *ItemError) Error() string { return e.Code + ": " + e.Message }
 
 // Derivation selects a derived key ("one device, one key") of a key
@@ -210,92 +219,114 @@ func one[R any](ctx context.Context, c *Client, path string, req any) (R, error)
 	return r, c.do(ctx, http.MethodPost, path, req, &r)
 }
 
+// EEA3 encrypts or decrypts a message with a ZUC key (128-EEA3 or
+// ZUC-256); it is its own inverse.
+func (cl CryptoClient) EEA3(ctx context.Context, key string, req ZUCRequest) (EEA3Result, error) {
+	return one[EEA3Result](ctx, cl.c, keyPath(key, "eea3"), req)
+}
+
+// EEA3Batch is EEA3 for many messages (PDUs) in one call.
+func (cl CryptoClient) EEA3Batch(ctx context.Context, key string, items []ZUCRequest) ([]EEA3Result, error) {
+	return batch[ZUCRequest, EEA3Result](ctx, cl.c, keyPath(key, "eea3"), items)
+}
+
+// EIA3 computes the MAC of a message with a ZUC key (128-EIA3 or ZUC-256).
+// A receiver checks a MAC by computing it and comparing.
+func (cl CryptoClient) EIA3(ctx context.Context, key string, req ZUCRequest) (EIA3Result, error) {
+	return one[EIA3Result](ctx, cl.c, keyPath(key, "eia3"), req)
+}
+
+// EIA3Batch is EIA3 for many messages (PDUs) in one call.
+func (cl CryptoClient) EIA3Batch(ctx context.Context, key string, items []ZUCRequest) ([]EIA3Result, error) {
+	return batch[ZUCRequest, EIA3Result](ctx, cl.c, keyPath(key, "eia3"), items)
+}
+
 // Encrypt encrypts under key.
-func (c *Client) Encrypt(ctx context.Context, key string, req EncryptRequest) (EncryptResult, error) {
-	return one[EncryptResult](ctx, c, keyPath(key, "encrypt"), req)
+func (cl CryptoClient) Encrypt(ctx context.Context, key string, req EncryptRequest) (EncryptResult, error) {
+	return one[EncryptResult](ctx, cl.c, keyPath(key, "encrypt"), req)
 }
 
 // EncryptBatch encrypts many items; each result holds its own error.
-func (c *Client) EncryptBatch(ctx context.Context, key string, items []EncryptRequest) ([]EncryptResult, error) {
-	return batch[EncryptRequest, EncryptResult](ctx, c, keyPath(key, "encrypt"), items)
+func (cl CryptoClient) EncryptBatch(ctx context.Context, key string, items []EncryptRequest) ([]EncryptResult, error) {
+	return batch[EncryptRequest, EncryptResult](ctx, cl.c, keyPath(key, "encrypt"), items)
 }
 
 // Decrypt decrypts a ciphertext of key.
-func (c *Client) Decrypt(ctx context.Context, key string, req DecryptRequest) (DecryptResult, error) {
-	return one[DecryptResult](ctx, c, keyPath(key, "decrypt"), req)
+func (cl CryptoClient) Decrypt(ctx context.Context, key string, req DecryptRequest) (DecryptResult, error) {
+	return one[DecryptResult](ctx, cl.c, keyPath(key, "decrypt"), req)
 }
 
 // DecryptBatch decrypts many items.
-func (c *Client) DecryptBatch(ctx context.Context, key string, items []DecryptRequest) ([]DecryptResult, error) {
-	return batch[DecryptRequest, DecryptResult](ctx, c, keyPath(key, "decrypt"), items)
+func (cl CryptoClient) DecryptBatch(ctx context.Context, key string, items []DecryptRequest) ([]DecryptResult, error) {
+	return batch[DecryptRequest, DecryptResult](ctx, cl.c, keyPath(key, "decrypt"), items)
 }
 
 // ReEncrypt moves a ciphertext of key to req.ToKey (or the latest version
 // of key).
-func (c *Client) ReEncrypt(ctx context.Context, key string, req ReEncryptRequest) (EncryptResult, error) {
-	return one[EncryptResult](ctx, c, keyPath(key, "reencrypt"), req)
+func (cl CryptoClient) ReEncrypt(ctx context.Context, key string, req ReEncryptRequest) (EncryptResult, error) {
+	return one[EncryptResult](ctx, cl.c, keyPath(key, "reencrypt"), req)
 }
 
 // Sign signs with an sm2 key.
-func (c *Client) Sign(ctx context.Context, key string, req SignRequest) (SignResult, error) {
-	return one[SignResult](ctx, c, keyPath(key, "sign"), req)
+func (cl CryptoClient) Sign(ctx context.Context, key string, req SignRequest) (SignResult, error) {
+	return one[SignResult](ctx, cl.c, keyPath(key, "sign"), req)
 }
 
 // SignBatch signs many items.
-func (c *Client) SignBatch(ctx context.Context, key string, items []SignRequest) ([]SignResult, error) {
-	return batch[SignRequest, SignResult](ctx, c, keyPath(key, "sign"), items)
+func (cl CryptoClient) SignBatch(ctx context.Context, key string, items []SignRequest) ([]SignResult, error) {
+	return batch[SignRequest, SignResult](ctx, cl.c, keyPath(key, "sign"), items)
 }
 
 // Verify checks a signature.
-func (c *Client) Verify(ctx context.Context, key string, req VerifyRequest) (VerifyResult, error) {
-	return one[VerifyResult](ctx, c, keyPath(key, "verify"), req)
+func (cl CryptoClient) Verify(ctx context.Context, key string, req VerifyRequest) (VerifyResult, error) {
+	return one[VerifyResult](ctx, cl.c, keyPath(key, "verify"), req)
 }
 
 // VerifyBatch checks many signatures.
-func (c *Client) VerifyBatch(ctx context.Context, key string, items []VerifyRequest) ([]VerifyResult, error) {
-	return batch[VerifyRequest, VerifyResult](ctx, c, keyPath(key, "verify"), items)
+func (cl CryptoClient) VerifyBatch(ctx context.Context, key string, items []VerifyRequest) ([]VerifyResult, error) {
+	return batch[VerifyRequest, VerifyResult](ctx, cl.c, keyPath(key, "verify"), items)
 }
 
 // MAC computes a MAC.
-func (c *Client) MAC(ctx context.Context, key string, req MACRequest) (MACResult, error) {
-	return one[MACResult](ctx, c, keyPath(key, "mac"), req)
+func (cl CryptoClient) MAC(ctx context.Context, key string, req MACRequest) (MACResult, error) {
+	return one[MACResult](ctx, cl.c, keyPath(key, "mac"), req)
 }
 
 // MACBatch computes many MACs.
-func (c *Client) MACBatch(ctx context.Context, key string, items []MACRequest) ([]MACResult, error) {
-	return batch[MACRequest, MACResult](ctx, c, keyPath(key, "mac"), items)
+func (cl CryptoClient) MACBatch(ctx context.Context, key string, items []MACRequest) ([]MACResult, error) {
+	return batch[MACRequest, MACResult](ctx, cl.c, keyPath(key, "mac"), items)
 }
 
 // VerifyMAC checks a MAC in constant time.
-func (c *Client) VerifyMAC(ctx context.Context, key string, req VerifyMACRequest) (VerifyResult, error) {
-	return one[VerifyResult](ctx, c, keyPath(key, "verify-mac"), req)
+func (cl CryptoClient) VerifyMAC(ctx context.Context, key string, req VerifyMACRequest) (VerifyResult, error) {
+	return one[VerifyResult](ctx, cl.c, keyPath(key, "verify-mac"), req)
 }
 
 // DataKey makes a fresh data key wrapped under key.
-func (c *Client) DataKey(ctx context.Context, key string, req DataKeyRequest) (DataKeyResult, error) {
-	return one[DataKeyResult](ctx, c, keyPath(key, "datakey"), req)
+func (cl CryptoClient) DataKey(ctx context.Context, key string, req DataKeyRequest) (DataKeyResult, error) {
+	return one[DataKeyResult](ctx, cl.c, keyPath(key, "datakey"), req)
 }
 
 // Derive returns a per-device (business, session) key of a derived key.
-func (c *Client) Derive(ctx context.Context, key string, req DeriveRequest) (DeriveResult, error) {
-	return one[DeriveResult](ctx, c, keyPath(key, "derive"), req)
+func (cl CryptoClient) Derive(ctx context.Context, key string, req DeriveRequest) (DeriveResult, error) {
+	return one[DeriveResult](ctx, cl.c, keyPath(key, "derive"), req)
 }
 
 // Hash returns SM3(data).
-func (c *Client) Hash(ctx context.Context, data []byte) ([]byte, error) {
-	r, err := one[HashResult](ctx, c, "/v1/hash", map[string][]byte{"input": data})
+func (cl CryptoClient) Hash(ctx context.Context, data []byte) ([]byte, error) {
+	r, err := one[HashResult](ctx, cl.c, "/v1/hash", map[string][]byte{"input": data})
 	return r.Hash, err
 }
 
 // HashStream returns SM3 of everything r yields, streamed to the server
 // without holding it in memory.
-func (c *Client) HashStream(ctx context.Context, r io.Reader) ([]byte, error) {
-	req, err := c.newRequest(ctx, http.MethodPost, "/v1/hash", r)
+func (cl CryptoClient) HashStream(ctx context.Context, r io.Reader) ([]byte, error) {
+	req, err := cl.c.newRequest(ctx, http.MethodPost, "/v1/hash", r)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := c.doRequest(req)
+	resp, err := cl.c.doRequest(req)
 	if err != nil {
 		return nil, err
 	}
@@ -305,9 +336,86 @@ func (c *Client) HashStream(ctx context.Context, r io.Reader) ([]byte, error) {
 }
 
 // Random returns n random bytes (at most 1 MiB) from the server's DRBG.
-func (c *Client) Random(ctx context.Context, n int) ([]byte, error) {
+func (cl CryptoClient) Random(ctx context.Context, n int) ([]byte, error) {
 	var out struct {
 		Random []byte `json:"random"`
 	}
-	return out.Random, c.do(ctx, http.MethodPost, "/v1/random", map[string]int{"bytes": n}, &out)
+	return out.Random, cl.c.do(ctx, http.MethodPost, "/v1/random", map[string]int{"bytes": n}, &out)
+}
+
+// EncryptEnvelope encrypts src of any size into dst under a fresh data key
+// wrapped under key: only the data key crosses the wire.
+func (cl CryptoClient) EncryptEnvelope(ctx context.Context, key string, dst io.Writer, src io.Reader) error {
+	dk, err := cl.c.Crypto().DataKey(ctx, key, DataKeyRequest{Kind: "sm4"})
+	if err != nil {
+		return err
+	}
+	defer clear(dk.Plaintext)
+	header := []byte(envelopeMagic + "\n" + dk.Ciphertext + "\n")
+	if _, err := dst.Write(header); err != nil {
+		return err
+	}
+	s, err := newSegmenter(dk.Plaintext, header)
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, envelopeSegment)
+	br := bufio.NewReaderSize(src, envelopeSegment)
+	for {
+		n, err := io.ReadFull(br, buf)
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return err
+		}
+		_, peekErr := br.Peek(1)
+		last := err != nil || peekErr == io.EOF
+		if _, err := dst.Write(s.seal(buf[:n], last)); err != nil {
+			return err
+		}
+		if last {
+			return nil
+		}
+	}
+}
+
+// DecryptEnvelope decrypts an envelope made by EncryptEnvelope under key,
+// writing the plaintext to dst a segment at a time, each only once it has
+// authenticated; an envelope cut short fails at its end.
+func (cl CryptoClient) DecryptEnvelope(ctx context.Context, key string, dst io.Writer, src io.Reader) error {
+	br := bufio.NewReaderSize(src, envelopeSegment+16+1)
+	magic, err := br.ReadString('\n')
+	if err != nil || magic != envelopeMagic+"\n" {
+		return fmt.Errorf("sdk: not a mima envelope (it starts with %q)", envelopeMagic)
+	}
+	wrapped, err := readLine(br, maxWrappedLine)
+	if err != nil {
+		return fmt.Errorf("sdk: the envelope's wrapped key: %w", err)
+	}
+	dk, err := cl.c.Crypto().Decrypt(ctx, key, DecryptRequest{Ciphertext: strings.TrimSuffix(wrapped, "\n")})
+	if err != nil {
+		return err
+	}
+	defer clear(dk.Plaintext)
+	s, err := newSegmenter(dk.Plaintext, []byte(magic+wrapped))
+	if err != nil {
+		return err
+	}
+	buf := make([]byte, envelopeSegment+16)
+	for {
+		n, err := io.ReadFull(br, buf)
+		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+			return err
+		}
+		_, peekErr := br.Peek(1)
+		last := err != nil || peekErr == io.EOF
+		pt, err := s.open(buf[:n], last)
+		if err != nil {
+			return err
+		}
+		if _, err := dst.Write(pt); err != nil {
+			return err
+		}
+		if last {
+			return nil
+		}
+	}
 }

@@ -2,6 +2,12 @@ package sdk
 
 import "context"
 
+// DCASClient is the part of the API for the DCAS key ladder of a vendor root key: chip key injection, EMMs and ECMs.
+type DCASClient struct{ c *Client }
+
+// DCAS returns the DCAS sub-client.
+func (c *Client) DCAS() DCASClient { return DCASClient{c} }
+
 // DCASEMMRequest asks POST /v1/keys/{name}/dcas/emm for the entitlement
 // management messages of chips (ChipIDs in hex, 1 to 10,000 per call) for
 // one entitlement period, under a vendor root key (a derived sm4 key).
@@ -52,16 +58,16 @@ type DCASInjectBlock struct {
 }
 
 // DCASEMMs returns the EMMs of chips for a period.
-func (c *Client) DCASEMMs(ctx context.Context, key string, req DCASEMMRequest) (DCASEMMs, error) {
-	return one[DCASEMMs](ctx, c, keyPath(key, "dcas", "emm"), req)
+func (cl DCASClient) EMMs(ctx context.Context, key string, req DCASEMMRequest) (DCASEMMs, error) {
+	return one[DCASEMMs](ctx, cl.c, keyPath(key, "dcas", "emm"), req)
 }
 
 // DCASECM returns the ECM of a channel for a period.
-func (c *Client) DCASECM(ctx context.Context, key string, req DCASECMRequest) (DCASECM, error) {
-	return one[DCASECM](ctx, c, keyPath(key, "dcas", "ecm"), req)
+func (cl DCASClient) ECM(ctx context.Context, key string, req DCASECMRequest) (DCASECM, error) {
+	return one[DCASECM](ctx, cl.c, keyPath(key, "dcas", "ecm"), req)
 }
 
 // DCASInject returns the injection block of chips for a station.
-func (c *Client) DCASInject(ctx context.Context, key string, req DCASInjectRequest) (DCASInjectBlock, error) {
-	return one[DCASInjectBlock](ctx, c, keyPath(key, "dcas", "inject"), req)
+func (cl DCASClient) Inject(ctx context.Context, key string, req DCASInjectRequest) (DCASInjectBlock, error) {
+	return one[DCASInjectBlock](ctx, cl.c, keyPath(key, "dcas", "inject"), req)
 }

@@ -1,9 +1,6 @@
 package sdk
 
 import (
-	"context"
-	"net/http"
-	"net/url"
 	"time"
 )
 
@@ -36,23 +33,4 @@ type DeviceList struct {
 // DrainRequest drains a device or, with Drained false, puts it back.
 type DrainRequest struct {
 	Drained *bool `json:"drained,omitempty"`
-}
-
-// ListDevices describes the devices of the server's pool (root token).
-func (c *Client) ListDevices(ctx context.Context) ([]Device, error) {
-	var l DeviceList
-	return l.Devices, c.do(ctx, http.MethodGet, "/v1/sys/devices", nil, &l)
-}
-
-// DeviceStatus describes one device (root token).
-func (c *Client) DeviceStatus(ctx context.Context, name string) (Device, error) {
-	var d Device
-	return d, c.do(ctx, http.MethodGet, "/v1/sys/devices/"+url.PathEscape(name), nil, &d)
-}
-
-// DrainDevice takes a device out of the pool (drained true) or puts it
-// back (root token). The state is the answering node's, not stored.
-func (c *Client) DrainDevice(ctx context.Context, name string, drained bool) (Device, error) {
-	var d Device
-	return d, c.do(ctx, http.MethodPost, "/v1/sys/devices/"+url.PathEscape(name)+"/drain", DrainRequest{Drained: &drained}, &d)
 }

@@ -3,13 +3,10 @@ package sdk
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/cipher"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"strings"
 
 	"github.com/emmansun/gmsm/sm4"
 )
@@ -35,83 +32,6 @@ const (
 
 // errEnvelope is the error of an envelope that does not authenticate.
 var errEnvelope = errors.New("sdk: the envelope is damaged, cut short or not made under this key")
-
-// EncryptEnvelope encrypts src of any size into dst under a fresh data key
-// wrapped under key: only the data key crosses the wire.
-func (c *Client) EncryptEnvelope(ctx context.Context, key string, dst io.Writer, src io.Reader) error {
-	dk, err := c.DataKey(ctx, key, DataKeyRequest{Kind: "sm4"})
-	if err != nil {
-		return err
-	}
-	defer clear(dk.Plaintext)
-	header := []byte(envelopeMagic + "\n" + dk.Ciphertext + "\n")
-	if _, err := dst.Write(header); err != nil {
-		return err
-	}
-	s, err := newSegmenter(dk.Plaintext, header)
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, envelopeSegment)
-	br := bufio.NewReaderSize(src, envelopeSegment)
-	for {
-		n, err := io.ReadFull(br, buf)
-		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-			return err
-		}
-		_, peekErr := br.Peek(1)
-		last := err != nil || peekErr == io.EOF
-		if _, err := dst.Write(s.seal(buf[:n], last)); err != nil {
-			return err
-		}
-		if last {
-			return nil
-		}
-	}
-}
-
-// DecryptEnvelope decrypts an envelope made by EncryptEnvelope under key,
-// writing the plaintext to dst a segment at a time, each only once it has
-// authenticated; an envelope cut short fails at its end.
-func (c *Client) DecryptEnvelope(ctx context.Context, key string, dst io.Writer, src io.Reader) error {
-	br := bufio.NewReaderSize(src, envelopeSegment+16+1)
-	magic, err := br.ReadString('\n')
-	if err != nil || magic != envelopeMagic+"\n" {
-		return fmt.Errorf("sdk: not a mima envelope (it starts with %q)", envelopeMagic)
-	}
-	wrapped, err := readLine(br, maxWrappedLine)
-	if err != nil {
-		return fmt.Errorf("sdk: the envelope's wrapped key: %w", err)
-	}
-	dk, err := c.Decrypt(ctx, key, DecryptRequest{Ciphertext: strings.TrimSuffix(wrapped, "\n")})
-	if err != nil {
-		return err
-	}
-	defer clear(dk.Plaintext)
-	s, err := newSegmenter(dk.Plaintext, []byte(magic+wrapped))
-	if err != nil {
-		return err
-	}
-	buf := make([]byte, envelopeSegment+16)
-	for {
-		n, err := io.ReadFull(br, buf)
-		if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
-			return err
-		}
-		_, peekErr := br.Peek(1)
-		last := err != nil || peekErr == io.EOF
-		pt, err := s.open(buf[:n], last)
-		if err != nil {
-			return err
-		}
-		if _, err := dst.Write(pt); err != nil {
-			return err
-		}
-		if last {
-			return nil
-		}
-	}
-}
 
 // readLine reads a line of at most max bytes, its LF included.
 func readLine(r *bufio.Reader, max int) (string, error) {

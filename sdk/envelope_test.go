@@ -45,10 +45,10 @@ func TestEnvelopeRoundTrip(t *testing.T) {
 	for _, n := range []int{0, 1, envelopeSegment - 1, envelopeSegment, envelopeSegment + 1, 3*envelopeSegment + 17} {
 		pt := bytes.Repeat([]byte("x"), n)
 		var sealed, opened bytes.Buffer
-		if err := c.EncryptEnvelope(ctx, "k", &sealed, bytes.NewReader(pt)); err != nil {
+		if err := c.Crypto().EncryptEnvelope(ctx, "k", &sealed, bytes.NewReader(pt)); err != nil {
 			t.Fatalf("%d bytes: %v", n, err)
 		}
-		if err := c.DecryptEnvelope(ctx, "k", &opened, bytes.NewReader(sealed.Bytes())); err != nil || !bytes.Equal(opened.Bytes(), pt) {
+		if err := c.Crypto().DecryptEnvelope(ctx, "k", &opened, bytes.NewReader(sealed.Bytes())); err != nil || !bytes.Equal(opened.Bytes(), pt) {
 			t.Fatalf("%d bytes: %v, %d bytes back", n, err, opened.Len())
 		}
 	}
@@ -60,7 +60,7 @@ func TestEnvelopeRefusesChanges(t *testing.T) {
 	c, ctx := keyServer(t), context.Background()
 	pt := bytes.Repeat([]byte("y"), 3*envelopeSegment+5)
 	var sealed bytes.Buffer
-	if err := c.EncryptEnvelope(ctx, "k", &sealed, bytes.NewReader(pt)); err != nil {
+	if err := c.Crypto().EncryptEnvelope(ctx, "k", &sealed, bytes.NewReader(pt)); err != nil {
 		t.Fatal(err)
 	}
 	env := sealed.Bytes()
@@ -81,7 +81,7 @@ func TestEnvelopeRefusesChanges(t *testing.T) {
 		"not an envelope":      []byte("hello"),
 	} {
 		var out bytes.Buffer
-		if err := c.DecryptEnvelope(ctx, "k", &out, bytes.NewReader(b)); err == nil {
+		if err := c.Crypto().DecryptEnvelope(ctx, "k", &out, bytes.NewReader(b)); err == nil {
 			t.Errorf("%s: decrypted", name)
 		} else if name != "not an envelope" && name != "other header" && !strings.Contains(err.Error(), "damaged") {
 			t.Errorf("%s: %v", name, err)

@@ -10,6 +10,12 @@ import (
 	"net/url"
 )
 
+// SM9Client is the part of the API for SM9 key generation centres, identity keys and their operations.
+type SM9Client struct{ c *Client }
+
+// SM9 returns the SM9 sub-client.
+func (c *Client) SM9() SM9Client { return SM9Client{c} }
+
 // SM9Delivery says how an extracted SM9 user key leaves the KGC: exactly
 // one of Hosted, SM2PublicKey (PEM) and Password.
 type SM9Delivery struct {
@@ -164,30 +170,30 @@ func sm9PublicPath(tenant, kgc, op string) string {
 }
 
 // SM9Extract extracts and delivers the user key of one identity.
-func (c *Client) SM9Extract(ctx context.Context, kgc string, req SM9ExtractRequest) (SM9Extracted, error) {
-	return one[SM9Extracted](ctx, c, sm9Path(kgc, "extract"), req)
+func (cl SM9Client) Extract(ctx context.Context, kgc string, req SM9ExtractRequest) (SM9Extracted, error) {
+	return one[SM9Extracted](ctx, cl.c, sm9Path(kgc, "extract"), req)
 }
 
 // SM9ExtractBatch extracts many identities' keys in one call.
-func (c *Client) SM9ExtractBatch(ctx context.Context, kgc string, items []SM9ExtractRequest) ([]SM9Extracted, error) {
-	return batch[SM9ExtractRequest, SM9Extracted](ctx, c, sm9Path(kgc, "extract"), items)
+func (cl SM9Client) ExtractBatch(ctx context.Context, kgc string, items []SM9ExtractRequest) ([]SM9Extracted, error) {
+	return batch[SM9ExtractRequest, SM9Extracted](ctx, cl.c, sm9Path(kgc, "extract"), items)
 }
 
 // SM9ExtractStream extracts many identities' keys in one call and hands
 // each result to fn in order as the server streams it (JSON lines), so
 // that neither side holds the whole answer. fn's error stops reading.
-func (c *Client) SM9ExtractStream(ctx context.Context, kgc string, items []SM9ExtractRequest, fn func(SM9Extracted) error) error {
+func (cl SM9Client) ExtractStream(ctx context.Context, kgc string, items []SM9ExtractRequest, fn func(SM9Extracted) error) error {
 	b, err := json.Marshal(batchBody[SM9ExtractRequest]{Batch: items})
 	if err != nil {
 		return fmt.Errorf("sdk: encoding request: %w", err)
 	}
-	req, err := c.newRequest(ctx, http.MethodPost, sm9Path(kgc, "extract"), bytes.NewReader(b))
+	req, err := cl.c.newRequest(ctx, http.MethodPost, sm9Path(kgc, "extract"), bytes.NewReader(b))
 	if err != nil {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", MediaJSONLines)
-	resp, err := c.doRequest(req)
+	resp, err := cl.c.doRequest(req)
 	if err != nil {
 		return err
 	}
@@ -213,83 +219,83 @@ func (c *Client) SM9ExtractStream(ctx context.Context, kgc string, items []SM9Ex
 const MediaJSONLines = "application/x-ndjson"
 
 // SM9Sign signs with a hosted identity key.
-func (c *Client) SM9Sign(ctx context.Context, kgc string, req SM9SignRequest) (SM9SignResult, error) {
-	return one[SM9SignResult](ctx, c, sm9Path(kgc, "sign"), req)
+func (cl SM9Client) Sign(ctx context.Context, kgc string, req SM9SignRequest) (SM9SignResult, error) {
+	return one[SM9SignResult](ctx, cl.c, sm9Path(kgc, "sign"), req)
 }
 
 // SM9SignBatch signs many items.
-func (c *Client) SM9SignBatch(ctx context.Context, kgc string, items []SM9SignRequest) ([]SM9SignResult, error) {
-	return batch[SM9SignRequest, SM9SignResult](ctx, c, sm9Path(kgc, "sign"), items)
+func (cl SM9Client) SignBatch(ctx context.Context, kgc string, items []SM9SignRequest) ([]SM9SignResult, error) {
+	return batch[SM9SignRequest, SM9SignResult](ctx, cl.c, sm9Path(kgc, "sign"), items)
 }
 
 // SM9Verify checks an SM9 signature.
-func (c *Client) SM9Verify(ctx context.Context, kgc string, req SM9VerifyRequest) (SM9VerifyResult, error) {
-	return one[SM9VerifyResult](ctx, c, sm9Path(kgc, "verify"), req)
+func (cl SM9Client) Verify(ctx context.Context, kgc string, req SM9VerifyRequest) (SM9VerifyResult, error) {
+	return one[SM9VerifyResult](ctx, cl.c, sm9Path(kgc, "verify"), req)
 }
 
 // SM9VerifyBatch checks many signatures.
-func (c *Client) SM9VerifyBatch(ctx context.Context, kgc string, items []SM9VerifyRequest) ([]SM9VerifyResult, error) {
-	return batch[SM9VerifyRequest, SM9VerifyResult](ctx, c, sm9Path(kgc, "verify"), items)
+func (cl SM9Client) VerifyBatch(ctx context.Context, kgc string, items []SM9VerifyRequest) ([]SM9VerifyResult, error) {
+	return batch[SM9VerifyRequest, SM9VerifyResult](ctx, cl.c, sm9Path(kgc, "verify"), items)
 }
 
 // SM9VerifyPublic checks an SM9 signature by an identity of tenant's KGC
 // kgc without a token, as devices do.
-func (c *Client) SM9VerifyPublic(ctx context.Context, tenant, kgc string, req SM9VerifyRequest) (SM9VerifyResult, error) {
-	return one[SM9VerifyResult](ctx, c, sm9PublicPath(tenant, kgc, "verify"), req)
+func (cl SM9Client) VerifyPublic(ctx context.Context, tenant, kgc string, req SM9VerifyRequest) (SM9VerifyResult, error) {
+	return one[SM9VerifyResult](ctx, cl.c, sm9PublicPath(tenant, kgc, "verify"), req)
 }
 
 // SM9Encrypt encrypts to an identity.
-func (c *Client) SM9Encrypt(ctx context.Context, kgc string, req SM9EncryptRequest) (SM9EncryptResult, error) {
-	return one[SM9EncryptResult](ctx, c, sm9Path(kgc, "encrypt"), req)
+func (cl SM9Client) Encrypt(ctx context.Context, kgc string, req SM9EncryptRequest) (SM9EncryptResult, error) {
+	return one[SM9EncryptResult](ctx, cl.c, sm9Path(kgc, "encrypt"), req)
 }
 
 // SM9EncryptBatch encrypts many items.
-func (c *Client) SM9EncryptBatch(ctx context.Context, kgc string, items []SM9EncryptRequest) ([]SM9EncryptResult, error) {
-	return batch[SM9EncryptRequest, SM9EncryptResult](ctx, c, sm9Path(kgc, "encrypt"), items)
+func (cl SM9Client) EncryptBatch(ctx context.Context, kgc string, items []SM9EncryptRequest) ([]SM9EncryptResult, error) {
+	return batch[SM9EncryptRequest, SM9EncryptResult](ctx, cl.c, sm9Path(kgc, "encrypt"), items)
 }
 
 // SM9Decrypt decrypts with a hosted identity key.
-func (c *Client) SM9Decrypt(ctx context.Context, kgc string, req SM9DecryptRequest) (SM9DecryptResult, error) {
-	return one[SM9DecryptResult](ctx, c, sm9Path(kgc, "decrypt"), req)
+func (cl SM9Client) Decrypt(ctx context.Context, kgc string, req SM9DecryptRequest) (SM9DecryptResult, error) {
+	return one[SM9DecryptResult](ctx, cl.c, sm9Path(kgc, "decrypt"), req)
 }
 
 // SM9DecryptBatch decrypts many items.
-func (c *Client) SM9DecryptBatch(ctx context.Context, kgc string, items []SM9DecryptRequest) ([]SM9DecryptResult, error) {
-	return batch[SM9DecryptRequest, SM9DecryptResult](ctx, c, sm9Path(kgc, "decrypt"), items)
+func (cl SM9Client) DecryptBatch(ctx context.Context, kgc string, items []SM9DecryptRequest) ([]SM9DecryptResult, error) {
+	return batch[SM9DecryptRequest, SM9DecryptResult](ctx, cl.c, sm9Path(kgc, "decrypt"), items)
 }
 
 // SM9Encapsulate returns a fresh key for an identity and its
 // encapsulation.
-func (c *Client) SM9Encapsulate(ctx context.Context, kgc string, req SM9EncapsulateRequest) (SM9Encapsulated, error) {
-	return one[SM9Encapsulated](ctx, c, sm9Path(kgc, "encapsulate"), req)
+func (cl SM9Client) Encapsulate(ctx context.Context, kgc string, req SM9EncapsulateRequest) (SM9Encapsulated, error) {
+	return one[SM9Encapsulated](ctx, cl.c, sm9Path(kgc, "encapsulate"), req)
 }
 
 // SM9Decapsulate opens an encapsulation with a hosted identity key.
-func (c *Client) SM9Decapsulate(ctx context.Context, kgc string, req SM9DecapsulateRequest) (SM9DecapsulateResult, error) {
-	return one[SM9DecapsulateResult](ctx, c, sm9Path(kgc, "decapsulate"), req)
+func (cl SM9Client) Decapsulate(ctx context.Context, kgc string, req SM9DecapsulateRequest) (SM9DecapsulateResult, error) {
+	return one[SM9DecapsulateResult](ctx, cl.c, sm9Path(kgc, "decapsulate"), req)
 }
 
 // SM9Exchange runs the responder's side of an SM9 key exchange with a
 // hosted identity.
-func (c *Client) SM9Exchange(ctx context.Context, kgc string, req SM9ExchangeRequest) (SM9ExchangeResult, error) {
-	return one[SM9ExchangeResult](ctx, c, sm9Path(kgc, "exchange"), req)
+func (cl SM9Client) Exchange(ctx context.Context, kgc string, req SM9ExchangeRequest) (SM9ExchangeResult, error) {
+	return one[SM9ExchangeResult](ctx, cl.c, sm9Path(kgc, "exchange"), req)
 }
 
 // SM9Revoke revokes identities of a KGC.
-func (c *Client) SM9Revoke(ctx context.Context, kgc string, ids []string) error {
-	return c.do(ctx, "POST", sm9Path(kgc, "revoke"), SM9RevokeRequest{IDs: ids}, nil)
+func (cl SM9Client) Revoke(ctx context.Context, kgc string, ids []string) error {
+	return cl.c.do(ctx, "POST", sm9Path(kgc, "revoke"), SM9RevokeRequest{IDs: ids}, nil)
 }
 
 // SM9MasterPublicKey fetches a KGC's master public key (PEM), without a
 // token.
-func (c *Client) SM9MasterPublicKey(ctx context.Context, tenant, kgc string) (string, error) {
-	return c.text(ctx, sm9PublicPath(tenant, kgc, "public"))
+func (cl SM9Client) MasterPublicKey(ctx context.Context, tenant, kgc string) (string, error) {
+	return cl.c.text(ctx, sm9PublicPath(tenant, kgc, "public"))
 }
 
 // SM9RevocationListOf fetches a KGC's signed revocation list, without a
 // token.
-func (c *Client) SM9RevocationListOf(ctx context.Context, tenant, kgc string) (SM9RevocationList, error) {
+func (cl SM9Client) RevocationList(ctx context.Context, tenant, kgc string) (SM9RevocationList, error) {
 	var l SM9RevocationList
-	err := c.do(ctx, "GET", sm9PublicPath(tenant, kgc, "revoked"), nil, &l)
+	err := cl.c.do(ctx, "GET", sm9PublicPath(tenant, kgc, "revoked"), nil, &l)
 	return l, err
 }

@@ -1,13 +1,11 @@
 package sdk
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -51,38 +49,6 @@ type RestoreRequest struct {
 	Backup   []byte `json:"backup"`
 	Password string `json:"password"`
 	Name     string `json:"name,omitempty"`
-}
-
-// ImportParams asks for a new one-time wrapping key for key.
-func (c *Client) ImportParams(ctx context.Context, key string) (ImportParams, error) {
-	var p ImportParams
-	return p, c.do(ctx, http.MethodPost, keyPath(key, "import-params"), nil, &p)
-}
-
-// Import adds wrapped material as the key's next version.
-func (c *Client) Import(ctx context.Context, key string, req ImportRequest) (Key, error) {
-	return c.keyAction(ctx, key, "import", req)
-}
-
-// Export returns a version of an exportable key wrapped under an SM2
-// public key.
-func (c *Client) Export(ctx context.Context, key string, req ExportRequest) (ExportedKey, error) {
-	return one[ExportedKey](ctx, c, keyPath(key, "export"), req)
-}
-
-// Backup returns the key with all its versions as a blob encrypted under
-// password, restorable into any mima cluster.
-func (c *Client) Backup(ctx context.Context, key, password string) ([]byte, error) {
-	var out struct {
-		Backup []byte `json:"backup"`
-	}
-	return out.Backup, c.do(ctx, http.MethodPost, keyPath(key, "backup"), map[string]string{"password": password}, &out)
-}
-
-// Restore restores a backup made by Backup.
-func (c *Client) Restore(ctx context.Context, req RestoreRequest) (Key, error) {
-	var k Key
-	return k, c.do(ctx, http.MethodPost, "/v1/keys/restore", req, &k)
 }
 
 // WrapForImport wraps key material for ImportParams p, locally: sm4 and

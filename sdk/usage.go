@@ -1,9 +1,6 @@
 package sdk
 
 import (
-	"context"
-	"net/http"
-	"net/url"
 	"time"
 )
 
@@ -37,24 +34,4 @@ type UsagePoint struct {
 type UsageQuery struct {
 	From, To time.Time
 	By       string
-}
-
-// Usage reads the usage meter of the tenant the client acts in.
-func (c *Client) Usage(ctx context.Context, q UsageQuery) (Usage, error) {
-	v := url.Values{}
-	if !q.From.IsZero() {
-		v.Set("from", q.From.Format(time.RFC3339))
-	}
-	if !q.To.IsZero() {
-		v.Set("to", q.To.Format(time.RFC3339))
-	}
-	if q.By != "" {
-		v.Set("by", q.By)
-	}
-	path := "/v1/usage"
-	if len(v) > 0 {
-		path += "?" + v.Encode()
-	}
-	var u Usage
-	return u, c.do(ctx, http.MethodGet, path, nil, &u)
 }

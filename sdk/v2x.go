@@ -8,6 +8,12 @@ import (
 	"time"
 )
 
+// V2XClient groups the calls on the V2X SCMS: deployments, devices, linkage authorities and the SCMS transport; get it with [Client.V2X].
+type V2XClient struct{ c *Client }
+
+// V2X returns the client of the V2X SCMS: deployments, devices, linkage authorities and the SCMS transport.
+func (c *Client) V2X() V2XClient { return V2XClient{c} }
+
 // V2XTenants places the authorities of a V2X deployment: RA, LA1, LA2,
 // PCA and MA in five different tenants. LA1 or LA2 is empty when the LA
 // is at another cluster (V2XRemoteLA).
@@ -178,82 +184,7 @@ type V2XCRLs struct {
 
 func v2xPath(dep string, rest ...string) string { return objectPath("v2x", dep, rest...) }
 
-// CreateV2XDeployment creates a deployment's authorities (root token).
-func (c *Client) CreateV2XDeployment(ctx context.Context, req V2XDeploymentRequest) (V2XDeployment, error) {
-	return one[V2XDeployment](ctx, c, "/v1/v2x", req)
-}
-
-// V2XDeployment describes a deployment (root token).
-func (c *Client) V2XDeployment(ctx context.Context, name string) (V2XDeployment, error) {
-	var out V2XDeployment
-	return out, c.do(ctx, http.MethodGet, v2xPath(name), nil, &out)
-}
-
-// MigrateV2X re-issues the authority certificates and CRLs of a
-// deployment made by an earlier mima under GB/T 45112-2024's SM2 signing
-// input, and describes it (root token). It changes nothing in a deployment
-// already migrated.
-func (c *Client) MigrateV2X(ctx context.Context, name string) (V2XDeployment, error) {
-	return one[V2XDeployment](ctx, c, v2xPath(name, "migrate"), struct{}{})
-}
-
-// V2XDeployments names the deployments (root token).
-func (c *Client) V2XDeployments(ctx context.Context) ([]string, error) {
-	var out []string
-	return out, c.do(ctx, http.MethodGet, "/v1/v2x", nil, &out)
-}
-
-// AllowV2XDevices adds devices to the ECA's allow-list (a token of the
-// ECA's tenant).
-func (c *Client) AllowV2XDevices(ctx context.Context, dep string, devices []V2XDevice) error {
-	return c.do(ctx, http.MethodPut, v2xPath(dep, "devices"), V2XDevices{Devices: devices}, nil)
-}
-
-// V2XDevice reads an allow-list entry (ECA's tenant).
-func (c *Client) V2XDevice(ctx context.Context, dep, id string) (V2XDevice, error) {
-	var out V2XDevice
-	return out, c.do(ctx, http.MethodGet, v2xPath(dep, "devices", id), nil, &out)
-}
-
-// FlushV2X sends the RA's queued requests to the PCA now (RA's tenant).
-func (c *Client) FlushV2X(ctx context.Context, dep string) (V2XFlush, error) {
-	return one[V2XFlush](ctx, c, v2xPath(dep, "flush"), struct{}{})
-}
-
-// ReportV2X reports a misbehaving device's certificate (MA's tenant).
-func (c *Client) ReportV2X(ctx context.Context, dep string, cert []byte) (V2XRevocation, error) {
-	return one[V2XRevocation](ctx, c, v2xPath(dep, "reports"), V2XReport{Certificate: cert})
-}
-
-// IssueV2XCRLs signs new CRLs now (root CA's tenant).
-func (c *Client) IssueV2XCRLs(ctx context.Context, dep string) (V2XCRLs, error) {
-	return one[V2XCRLs](ctx, c, v2xPath(dep, "crls"), struct{}{})
-}
-
 func v2xLAPath(name string, rest ...string) string { return objectPath("v2x-las", name, rest...) }
-
-// CreateV2XLA creates a standalone LA in the caller's tenant.
-func (c *Client) CreateV2XLA(ctx context.Context, req V2XLARequest) (V2XLA, error) {
-	return one[V2XLA](ctx, c, "/v1/v2x-las", req)
-}
-
-// V2XLA describes a standalone LA of the caller's tenant.
-func (c *Client) V2XLA(ctx context.Context, name string) (V2XLA, error) {
-	var out V2XLA
-	return out, c.do(ctx, http.MethodGet, v2xLAPath(name), nil, &out)
-}
-
-// V2XPreLinkage asks a standalone LA for pre-linkage values (what a
-// remote deployment's RA does).
-func (c *Client) V2XPreLinkage(ctx context.Context, name string, req V2XPreLinkageRequest) (V2XPreLinkage, error) {
-	return one[V2XPreLinkage](ctx, c, v2xLAPath(name, "pre-linkage"), req)
-}
-
-// V2XLinkageSeed asks a standalone LA for a chain's seed (what a remote
-// deployment's MA does).
-func (c *Client) V2XLinkageSeed(ctx context.Context, name string, req V2XSeedRequest) (V2XSeed, error) {
-	return one[V2XSeed](ctx, c, v2xLAPath(name, "seeds"), req)
-}
 
 // V2XTransport carries a device's COER messages to a deployment's
 // authorities; it needs no token.
@@ -261,9 +192,6 @@ type V2XTransport struct {
 	c   *Client
 	dep string
 }
-
-// V2X returns the device transport of deployment dep.
-func (c *Client) V2X(dep string) *V2XTransport { return &V2XTransport{c: c, dep: dep} }
 
 // Enrol sends an EeEcaCertRequestSpdu and returns the ECA's answer.
 func (t *V2XTransport) Enrol(ctx context.Context, spdu []byte) ([]byte, error) {
@@ -315,3 +243,81 @@ func (t *V2XTransport) read(req *http.Request) ([]byte, error) {
 	defer resp.Body.Close()
 	return io.ReadAll(resp.Body)
 }
+
+// CreateDeployment creates a deployment's authorities (root token).
+func (cl V2XClient) CreateDeployment(ctx context.Context, req V2XDeploymentRequest) (V2XDeployment, error) {
+	return one[V2XDeployment](ctx, cl.c, "/v1/v2x", req)
+}
+
+// GetDeployment describes a deployment (root token).
+func (cl V2XClient) GetDeployment(ctx context.Context, name string) (V2XDeployment, error) {
+	var out V2XDeployment
+	return out, cl.c.do(ctx, http.MethodGet, v2xPath(name), nil, &out)
+}
+
+// Migrate re-issues the authority certificates and CRLs of a
+// deployment made by an earlier mima under GB/T 45112-2024's SM2 signing
+// input, and describes it (root token). It changes nothing in a deployment
+// already migrated.
+func (cl V2XClient) Migrate(ctx context.Context, name string) (V2XDeployment, error) {
+	return one[V2XDeployment](ctx, cl.c, v2xPath(name, "migrate"), struct{}{})
+}
+
+// ListDeployments names the deployments (root token).
+func (cl V2XClient) ListDeployments(ctx context.Context) ([]string, error) {
+	var out []string
+	return out, cl.c.do(ctx, http.MethodGet, "/v1/v2x", nil, &out)
+}
+
+// AllowDevices adds devices to the ECA's allow-list (a token of the
+// ECA's tenant).
+func (cl V2XClient) AllowDevices(ctx context.Context, dep string, devices []V2XDevice) error {
+	return cl.c.do(ctx, http.MethodPut, v2xPath(dep, "devices"), V2XDevices{Devices: devices}, nil)
+}
+
+// GetDevice reads an allow-list entry (ECA's tenant).
+func (cl V2XClient) GetDevice(ctx context.Context, dep, id string) (V2XDevice, error) {
+	var out V2XDevice
+	return out, cl.c.do(ctx, http.MethodGet, v2xPath(dep, "devices", id), nil, &out)
+}
+
+// Flush sends the RA's queued requests to the PCA now (RA's tenant).
+func (cl V2XClient) Flush(ctx context.Context, dep string) (V2XFlush, error) {
+	return one[V2XFlush](ctx, cl.c, v2xPath(dep, "flush"), struct{}{})
+}
+
+// Report reports a misbehaving device's certificate (MA's tenant).
+func (cl V2XClient) Report(ctx context.Context, dep string, cert []byte) (V2XRevocation, error) {
+	return one[V2XRevocation](ctx, cl.c, v2xPath(dep, "reports"), V2XReport{Certificate: cert})
+}
+
+// IssueCRLs signs new CRLs now (root CA's tenant).
+func (cl V2XClient) IssueCRLs(ctx context.Context, dep string) (V2XCRLs, error) {
+	return one[V2XCRLs](ctx, cl.c, v2xPath(dep, "crls"), struct{}{})
+}
+
+// CreateLA creates a standalone LA in the caller's tenant.
+func (cl V2XClient) CreateLA(ctx context.Context, req V2XLARequest) (V2XLA, error) {
+	return one[V2XLA](ctx, cl.c, "/v1/v2x-las", req)
+}
+
+// GetLA describes a standalone LA of the caller's tenant.
+func (cl V2XClient) GetLA(ctx context.Context, name string) (V2XLA, error) {
+	var out V2XLA
+	return out, cl.c.do(ctx, http.MethodGet, v2xLAPath(name), nil, &out)
+}
+
+// PreLinkage asks a standalone LA for pre-linkage values (what a
+// remote deployment's RA does).
+func (cl V2XClient) PreLinkage(ctx context.Context, name string, req V2XPreLinkageRequest) (V2XPreLinkage, error) {
+	return one[V2XPreLinkage](ctx, cl.c, v2xLAPath(name, "pre-linkage"), req)
+}
+
+// LinkageSeed asks a standalone LA for a chain's seed (what a remote
+// deployment's MA does).
+func (cl V2XClient) LinkageSeed(ctx context.Context, name string, req V2XSeedRequest) (V2XSeed, error) {
+	return one[V2XSeed](ctx, cl.c, v2xLAPath(name, "seeds"), req)
+}
+
+// Transport returns the device transport of deployment dep.
+func (cl V2XClient) Transport(dep string) *V2XTransport { return &V2XTransport{c: cl.c, dep: dep} }

@@ -1,7 +1,5 @@
 package sdk
 
-import "context"
-
 // ZUCRequest is one ZUC operation of POST /v1/keys/{name}/eea3 or eia3 on
 // a message of Bits bits (0 for all of Input, which holds the bits rounded
 // up to whole bytes). A zuc-128 key takes Count (32 bits), Bearer (0 to
@@ -33,26 +31,4 @@ type EIA3Result struct {
 	MAC        []byte     `json:"mac,omitempty"`
 	KeyVersion int        `json:"key_version,omitempty"`
 	Error      *ItemError `json:"error,omitempty"`
-}
-
-// EEA3 encrypts or decrypts a message with a ZUC key (128-EEA3 or
-// ZUC-256); it is its own inverse.
-func (c *Client) EEA3(ctx context.Context, key string, req ZUCRequest) (EEA3Result, error) {
-	return one[EEA3Result](ctx, c, keyPath(key, "eea3"), req)
-}
-
-// EEA3Batch is EEA3 for many messages (PDUs) in one call.
-func (c *Client) EEA3Batch(ctx context.Context, key string, items []ZUCRequest) ([]EEA3Result, error) {
-	return batch[ZUCRequest, EEA3Result](ctx, c, keyPath(key, "eea3"), items)
-}
-
-// EIA3 computes the MAC of a message with a ZUC key (128-EIA3 or ZUC-256).
-// A receiver checks a MAC by computing it and comparing.
-func (c *Client) EIA3(ctx context.Context, key string, req ZUCRequest) (EIA3Result, error) {
-	return one[EIA3Result](ctx, c, keyPath(key, "eia3"), req)
-}
-
-// EIA3Batch is EIA3 for many messages (PDUs) in one call.
-func (c *Client) EIA3Batch(ctx context.Context, key string, items []ZUCRequest) ([]EIA3Result, error) {
-	return batch[ZUCRequest, EIA3Result](ctx, c, keyPath(key, "eia3"), items)
 }

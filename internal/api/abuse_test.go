@@ -101,12 +101,12 @@ func TestForwardedForUntrusted(t *testing.T) {
 	if !slices.Equal(codes, []int{200, 200, 429}) {
 		t.Errorf("statuses %v, want [200 200 429]", codes)
 	}
-	client, err := sdk.New(n.srv.URL)
+	client, err := sdk.New(n.srv.URL, sdk.WithRetry(sdk.RetryPolicy{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = client.LoginChallenge(context.Background(), "acme")
-	if e, ok := errors.AsType[*sdk.Error](err); !ok || e.Code != "rate_limited" || e.RetryAfter != time.Second {
+	_, err = client.Auth().LoginChallenge(context.Background(), "acme")
+	if e, ok := errors.AsType[*sdk.APIError](err); !ok || e.Code != "rate_limited" || e.RetryAfter != time.Second {
 		t.Errorf("SDK: %#v, want rate_limited with RetryAfter 1s", err)
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
@@ -271,29 +272,29 @@ func TestSDKCBORBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, err := compact.EncryptBatch(ctx, "k4", []sdk.EncryptRequest{{Plaintext: []byte("a")}, {Plaintext: []byte("b")}})
+	enc, err := compact.Crypto().EncryptBatch(ctx, "k4", []sdk.EncryptRequest{{Plaintext: []byte("a")}, {Plaintext: []byte("b")}})
 	if err != nil || len(enc) != 2 {
 		t.Fatalf("CBOR EncryptBatch: %v %+v", err, enc)
 	}
 	for _, c := range []*sdk.Client{plain, compact} {
-		dec, err := c.DecryptBatch(ctx, "k4", []sdk.DecryptRequest{{Ciphertext: enc[0].Ciphertext}, {Ciphertext: enc[1].Ciphertext}, {Ciphertext: "garbage"}})
+		dec, err := c.Crypto().DecryptBatch(ctx, "k4", []sdk.DecryptRequest{{Ciphertext: enc[0].Ciphertext}, {Ciphertext: enc[1].Ciphertext}, {Ciphertext: "garbage"}})
 		if err != nil || len(dec) != 3 || string(dec[0].Plaintext) != "a" || string(dec[1].Plaintext) != "b" || dec[2].Error == nil || dec[2].Error.Code != "decrypt_failed" {
 			t.Fatalf("DecryptBatch: %v %+v", err, dec)
 		}
 	}
-	sigs, err := compact.SignBatch(ctx, "k2", []sdk.SignRequest{{Input: []byte("m")}})
+	sigs, err := compact.Crypto().SignBatch(ctx, "k2", []sdk.SignRequest{{Input: []byte("m")}})
 	if err != nil || len(sigs) != 1 || len(sigs[0].Signature) == 0 {
 		t.Fatalf("CBOR SignBatch: %v %+v", err, sigs)
 	}
-	valid, err := compact.VerifyBatch(ctx, "k2", []sdk.VerifyRequest{{Input: []byte("m"), Signature: sigs[0].Signature}, {Input: []byte("x"), Signature: sigs[0].Signature}})
+	valid, err := compact.Crypto().VerifyBatch(ctx, "k2", []sdk.VerifyRequest{{Input: []byte("m"), Signature: sigs[0].Signature}, {Input: []byte("x"), Signature: sigs[0].Signature}})
 	if err != nil || len(valid) != 2 || !valid[0].Valid || valid[1].Valid {
 		t.Fatalf("CBOR VerifyBatch: %v %+v", err, valid)
 	}
-	macs, err := compact.MACBatch(ctx, "km", []sdk.MACRequest{{Input: []byte("m")}})
+	macs, err := compact.Crypto().MACBatch(ctx, "km", []sdk.MACRequest{{Input: []byte("m")}})
 	if err != nil || len(macs) != 1 || len(macs[0].MAC) != 32 {
 		t.Fatalf("CBOR MACBatch: %v %+v", err, macs)
 	}
-	if _, err := compact.EncryptBatch(ctx, "absent", []sdk.EncryptRequest{{Plaintext: []byte("a")}}); sdk.ErrorCode(err) != "key_not_found" {
+	if _, err := compact.Crypto().EncryptBatch(ctx, "absent", []sdk.EncryptRequest{{Plaintext: []byte("a")}}); !errors.Is(err, sdk.ErrKeyNotFound) {
 		t.Fatalf("CBOR batch on an absent key: %v", err)
 	}
 }

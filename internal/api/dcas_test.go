@@ -26,7 +26,7 @@ func TestDCASRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateKey(ctx, sdk.CreateKeyRequest{Name: "vendor", Type: "sm4", Derived: true}); err != nil {
+	if _, err := c.Keys().Create(ctx, sdk.CreateKeyRequest{Name: "vendor", Type: "sm4", Derived: true}); err != nil {
 		t.Fatal(err)
 	}
 	priv, err := sm2.GenerateKey(rand.Reader)
@@ -35,7 +35,7 @@ func TestDCASRoutes(t *testing.T) {
 	}
 	der, _ := smx509.MarshalPKIXPublicKey(&priv.PublicKey)
 	chips := []string{"1000000000000001", "1000000000000002"}
-	inj, err := c.DCASInject(ctx, "vendor", sdk.DCASInjectRequest{Chips: chips, StationKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))})
+	inj, err := c.DCAS().Inject(ctx, "vendor", sdk.DCASInjectRequest{Chips: chips, StationKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestDCASRoutes(t *testing.T) {
 		EMMs [][]byte `json:"emms"`
 	}
 	n.do("POST", "/v1/keys/vendor/dcas/emm", tok, map[string]any{"chips": chips, "period": 9}).json(t, &emms)
-	ecm, err := c.DCASECM(ctx, "vendor", sdk.DCASECMRequest{Channel: "ch-500", Period: 9})
+	ecm, err := c.DCAS().ECM(ctx, "vendor", sdk.DCASECMRequest{Channel: "ch-500", Period: 9})
 	if err != nil || len(emms.EMMs) != 2 {
 		t.Fatalf("ecm %v, %d emms", err, len(emms.EMMs))
 	}
@@ -79,7 +79,7 @@ func BenchmarkDCASEMMsAPI(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := c.CreateKey(b.Context(), sdk.CreateKeyRequest{Name: "vendor", Type: "sm4", Derived: true}); err != nil {
+	if _, err := c.Keys().Create(b.Context(), sdk.CreateKeyRequest{Name: "vendor", Type: "sm4", Derived: true}); err != nil {
 		b.Fatal(err)
 	}
 	chips := make([]string, 1000)
@@ -88,7 +88,7 @@ func BenchmarkDCASEMMsAPI(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i += len(chips) {
-		if _, err := c.DCASEMMs(b.Context(), "vendor", sdk.DCASEMMRequest{Chips: chips, Period: 1}); err != nil {
+		if _, err := c.DCAS().EMMs(b.Context(), "vendor", sdk.DCASEMMRequest{Chips: chips, Period: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -102,11 +102,11 @@ func BenchmarkDCASECMAPI(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := c.CreateKey(b.Context(), sdk.CreateKeyRequest{Name: "vendor", Type: "sm4", Derived: true}); err != nil {
+	if _, err := c.Keys().Create(b.Context(), sdk.CreateKeyRequest{Name: "vendor", Type: "sm4", Derived: true}); err != nil {
 		b.Fatal(err)
 	}
 	for b.Loop() {
-		if _, err := c.DCASECM(b.Context(), "vendor", sdk.DCASECMRequest{Channel: "ch-1", Period: 1}); err != nil {
+		if _, err := c.DCAS().ECM(b.Context(), "vendor", sdk.DCASECMRequest{Channel: "ch-1", Period: 1}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -15,8 +15,8 @@ import (
 // keyOf shows a key as the API does: metadata and versions, no material.
 func keyOf(k kms.KeyInfo) sdk.Key {
 	out := sdk.Key{
-		Name: k.Name, Type: string(k.Type), Description: k.Description, Tags: k.Tags,
-		Exportable: k.Exportable, Derived: k.Derived, State: string(k.State),
+		Name: k.Name, Type: sdk.KeyType(k.Type), Description: k.Description, Tags: k.Tags,
+		Exportable: k.Exportable, Derived: k.Derived, State: sdk.KeyState(k.State),
 		CreatedAt: k.CreatedAt, UpdatedAt: k.UpdatedAt, DeletionDate: k.DeletionDate,
 		NextRotation: k.NextRotation, LatestVersion: k.LatestVersion,
 		MinDecryptionVersion: k.MinDecryptionVersion, MinEncryptionVersion: k.MinEncryptionVersion,

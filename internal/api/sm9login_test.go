@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
 	"net/http"
 	"strconv"
 	"testing"
@@ -76,7 +77,7 @@ func TestSM9Login(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code := func(err error) string { return sdk.ErrorCode(err) }
+	code := func(err error) string { return apiCode(err) }
 
 	// Delivered to the terminal's SM2 key, and sealed under a password.
 	k1 := n.sm9Enrol(t, admin, "kgc1", "rtu-1", 0)
@@ -122,23 +123,23 @@ func TestSM9Login(t *testing.T) {
 		}
 	})
 	t.Run("replayed challenge", func(t *testing.T) {
-		ch, err := c.LoginChallenge(ctx, "acme")
+		ch, err := c.Auth().LoginChallenge(ctx, "acme")
 		if err != nil {
 			t.Fatal(err)
 		}
 		sig, _ := k1.Sign(ch.Nonce)
 		req := sdk.LoginRequest{Tenant: "acme", ChallengeID: ch.ID, Signature: sig, SM9: &sdk.SM9Login{KGC: "kgc1", ID: "rtu-1"}}
-		if _, err := c.Login(ctx, req); err != nil {
+		if _, err := c.Auth().Login(ctx, req); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := c.Login(ctx, req); code(err) != "challenge_invalid" {
+		if _, err := c.Auth().Login(ctx, req); code(err) != "challenge_invalid" {
 			t.Fatalf("replay: %v, want challenge_invalid", err)
 		}
 	})
 	t.Run("wrong hid", func(t *testing.T) {
-		ch, _ := c.LoginChallenge(ctx, "acme")
+		ch, _ := c.Auth().LoginChallenge(ctx, "acme")
 		sig, _ := k1.Sign(ch.Nonce)
-		if _, err := c.Login(ctx, sdk.LoginRequest{Tenant: "acme", ChallengeID: ch.ID, Signature: sig, SM9: &sdk.SM9Login{KGC: "kgc1", ID: "rtu-1", HID: 3}}); code(err) != "invalid_argument" {
+		if _, err := c.Auth().Login(ctx, sdk.LoginRequest{Tenant: "acme", ChallengeID: ch.ID, Signature: sig, SM9: &sdk.SM9Login{KGC: "kgc1", ID: "rtu-1", HID: 3}}); code(err) != "invalid_argument" {
 			t.Fatalf("hid 3: %v, want invalid_argument", err)
 		}
 		// A key of the same identity extracted under hid 2 does not sign
@@ -149,9 +150,9 @@ func TestSM9Login(t *testing.T) {
 		}
 	})
 	t.Run("other identity's key", func(t *testing.T) {
-		ch, _ := c.LoginChallenge(ctx, "acme")
+		ch, _ := c.Auth().LoginChallenge(ctx, "acme")
 		sig, _ := k2.Sign(ch.Nonce)
-		if _, err := c.Login(ctx, sdk.LoginRequest{Tenant: "acme", ChallengeID: ch.ID, Signature: sig, SM9: &sdk.SM9Login{KGC: "kgc1", ID: "rtu-1"}}); code(err) != "signature_invalid" {
+		if _, err := c.Auth().Login(ctx, sdk.LoginRequest{Tenant: "acme", ChallengeID: ch.ID, Signature: sig, SM9: &sdk.SM9Login{KGC: "kgc1", ID: "rtu-1"}}); code(err) != "signature_invalid" {
 			t.Fatalf("rtu-2's signature as rtu-1: %v, want signature_invalid", err)
 		}
 	})
@@ -251,4 +252,13 @@ func TestSM9ExchangeWithDevice(t *testing.T) {
 	if _, err := x.Finish(res.RB, res.SB); err == nil {
 		t.Fatal("a wrong S_B was accepted")
 	}
+}
+
+// apiCode is the error code of an API error, "" for any other error.
+func apiCode(err error) string {
+	var e *sdk.APIError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
 }

@@ -75,7 +75,7 @@ func TestBaseStation10000UEs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bs.CreateKey(ctx, sdk.CreateKeyRequest{Name: "gnb-root", Type: "zuc-128", Derived: true}); err != nil {
+	if _, err := bs.Keys().Create(ctx, sdk.CreateKeyRequest{Name: "gnb-root", Type: "zuc-128", Derived: true}); err != nil {
 		t.Fatal(err)
 	}
 	const count, bearer = 0x1234, 5
@@ -87,8 +87,8 @@ func TestBaseStation10000UEs(t *testing.T) {
 			Context: &sdk.Derivation{DeviceID: fmt.Sprintf("ue-%05d", i), Business: "up", Session: "pdu-session-1"},
 		}
 	}
-	eea3 := func(items []sdk.ZUCRequest) []sdk.EEA3Result { return inBatches(t, items, bs.EEA3Batch) }
-	eia3 := func(items []sdk.ZUCRequest) []sdk.EIA3Result { return inBatches(t, items, bs.EIA3Batch) }
+	eea3 := func(items []sdk.ZUCRequest) []sdk.EEA3Result { return inBatches(t, items, bs.Crypto().EEA3Batch) }
+	eia3 := func(items []sdk.ZUCRequest) []sdk.EIA3Result { return inBatches(t, items, bs.Crypto().EIA3Batch) }
 
 	sealed := eea3(send)
 	macs := eia3(send)

@@ -58,7 +58,7 @@ func (a *api) prepareV2X(ctx context.Context, cfg Config) (Request, error) {
 	if err != nil {
 		return Request{}, err
 	}
-	trans := public.V2X(w.dep.Name)
+	trans := public.V2X().Transport(w.dep.Name)
 	if err := dev.UpdateTrust(ctx, trans); err != nil {
 		return Request{}, fmt.Errorf("trust list: %w", err)
 	}
@@ -91,7 +91,7 @@ func (a *api) v2xDevice(ctx context.Context, cfg Config, base string) (*v2xWorld
 	w := a.v2x
 	w.devices++
 	id := fmt.Sprintf("VIN-%d", w.devices)
-	if err := w.eca.AllowV2XDevices(ctx, w.dep.Name, []sdk.V2XDevice{{ID: id}}); err != nil {
+	if err := w.eca.V2X().AllowDevices(ctx, w.dep.Name, []sdk.V2XDevice{{ID: id}}); err != nil {
 		return nil, "", err
 	}
 	return w, id, nil
@@ -112,12 +112,12 @@ func newV2XWorld(ctx context.Context, base, auth, prefix string) (*v2xWorld, err
 	name := prefix + "-" + hex.EncodeToString(suffix[:])
 	tenants := map[string]sdk.TenantCreated{}
 	for _, role := range []string{"root", "eca", "ra", "la1", "la2", "pca", "ma"} {
-		if tenants[role], err = root.CreateTenant(ctx, name+"-"+role); err != nil {
+		if tenants[role], err = root.Auth().CreateTenant(ctx, name+"-"+role); err != nil {
 			return nil, fmt.Errorf("v2x-issue needs the root token: %w", err)
 		}
 	}
 	t := func(role string) string { return name + "-" + role }
-	dep, err := root.CreateV2XDeployment(ctx, sdk.V2XDeploymentRequest{Name: name, Tenants: sdk.V2XTenants{
+	dep, err := root.V2X().CreateDeployment(ctx, sdk.V2XDeploymentRequest{Name: name, Tenants: sdk.V2XTenants{
 		Root: t("root"), ECA: t("eca"), RA: t("ra"), LA1: t("la1"), LA2: t("la2"), PCA: t("pca"), MA: t("ma"),
 	}})
 	if err != nil {

@@ -216,7 +216,7 @@ func initialise(ctx context.Context, addrs []string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	res, err := first.Init(ctx, 1, 1)
+	res, err := first.Sys().Init(ctx, sdk.InitRequest{Shares: 1, Threshold: 1})
 	if err != nil {
 		return "", fmt.Errorf("init: %w", err)
 	}
@@ -225,7 +225,7 @@ func initialise(ctx context.Context, addrs []string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if _, err := c.Unseal(ctx, res.Shares[0]); err != nil {
+		if _, err := c.Sys().Unseal(ctx, res.Shares[0]); err != nil {
 			return "", fmt.Errorf("unsealing %s: %w", addr, err)
 		}
 	}

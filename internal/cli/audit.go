@@ -90,7 +90,7 @@ func (e *env) auditCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return c.ExportAudit(cmd.Context(), w)
+			return c.Sys().ExportAudit(cmd.Context(), w)
 		},
 	}
 	export.Flags().StringVar(&dataDir, "data-dir", "", "export offline from the server's data directory")
@@ -199,7 +199,7 @@ func (e *env) verifyOnline(ctx context.Context, publicKey string, kept map[strin
 		return sdk.AuditReport{}, err
 	}
 	if kept == nil {
-		return c.VerifyAudit(ctx)
+		return c.Sys().VerifyAudit(ctx)
 	}
 	opts, err := pinned(publicKey)
 	if err != nil {
@@ -209,7 +209,7 @@ func (e *env) verifyOnline(ctx context.Context, publicKey string, kept map[strin
 		return sdk.AuditReport{}, err
 	}
 	var log bytes.Buffer
-	if err := c.ExportAudit(ctx, &log); err != nil {
+	if err := c.Sys().ExportAudit(ctx, &log); err != nil {
 		return sdk.AuditReport{}, err
 	}
 	rep, err := audit.VerifyReader(ctx, &log, opts)

@@ -44,7 +44,7 @@ func (e *env) auditSearchCommand() *cobra.Command {
 			} else {
 				var c *sdk.Client
 				if c, err = e.client(); err == nil {
-					page, err = c.SearchAudit(cmd.Context(), q)
+					page, err = c.Sys().SearchAudit(cmd.Context(), q)
 				}
 			}
 			if err != nil {

@@ -63,7 +63,7 @@ func fileSize(r io.Reader) int64 {
 
 // publicKey fetches and parses the SM2 public key of a version of key.
 func publicKey(ctx context.Context, c *sdk.Client, key string, version int) (*ecdsa.PublicKey, error) {
-	text, err := c.PublicKeyPEM(ctx, key, version)
+	text, err := c.Keys().PublicKeyPEM(ctx, key, version)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ func (e *env) digests(ctx context.Context, c *sdk.Client, key, uid string, versi
 func (e *env) signBig(ctx context.Context, c *sdk.Client, key string, req sdk.SignRequest, in *input) (sdk.SignResult, error) {
 	v := req.Version
 	if v == 0 {
-		k, err := c.GetKey(ctx, key)
+		k, err := c.Keys().Get(ctx, key)
 		if err != nil {
 			return sdk.SignResult{}, err
 		}
@@ -125,7 +125,7 @@ func (e *env) signBig(ctx context.Context, c *sdk.Client, key string, req sdk.Si
 	if err != nil {
 		return sdk.SignResult{}, err
 	}
-	return c.Sign(ctx, key, sdk.SignRequest{Input: d[v], Prehashed: true, Version: v})
+	return c.Crypto().Sign(ctx, key, sdk.SignRequest{Input: d[v], Prehashed: true, Version: v})
 }
 
 // verifyBig checks a signature over a big input by its digests: for
@@ -134,7 +134,7 @@ func (e *env) signBig(ctx context.Context, c *sdk.Client, key string, req sdk.Si
 func (e *env) verifyBig(ctx context.Context, c *sdk.Client, key string, req sdk.VerifyRequest, in *input) (sdk.VerifyResult, error) {
 	versions := []int{req.Version}
 	if req.Version == 0 {
-		k, err := c.GetKey(ctx, key)
+		k, err := c.Keys().Get(ctx, key)
 		if err != nil {
 			return sdk.VerifyResult{}, err
 		}
@@ -151,7 +151,7 @@ func (e *env) verifyBig(ctx context.Context, c *sdk.Client, key string, req sdk.
 	for i, v := range versions {
 		items[i] = sdk.VerifyRequest{Input: d[v], Prehashed: true, Signature: req.Signature, Version: v}
 	}
-	results, err := c.VerifyBatch(ctx, key, items)
+	results, err := c.Crypto().VerifyBatch(ctx, key, items)
 	if err != nil {
 		return sdk.VerifyResult{}, err
 	}

@@ -60,7 +60,7 @@ func (e *env) caCreateCommand(use, short, typ string) *cobra.Command {
 			if pathLen >= 0 {
 				req.MaxPathLen = &pathLen
 			}
-			ca, err := c.CreateCA(ctx, req)
+			ca, err := c.CA().Create(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -95,7 +95,7 @@ func (e *env) caInstallCommand() *cobra.Command {
 					return err
 				}
 			}
-			ca, err := c.InstallCACertificate(ctx, args[0], string(cert), string(chain))
+			ca, err := c.CA().InstallCertificate(ctx, args[0], string(cert), string(chain))
 			if err != nil {
 				return err
 			}
@@ -112,7 +112,7 @@ func (e *env) caListCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List CAs", Args: cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			cas, err := c.ListCAs(ctx)
+			cas, err := c.CA().List(ctx)
 			if err != nil {
 				return err
 			}
@@ -127,7 +127,7 @@ func (e *env) caShowCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "show NAME", Short: "Describe a CA", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			ca, err := c.GetCA(ctx, args[0])
+			ca, err := c.CA().Get(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -141,7 +141,7 @@ func (e *env) caChainCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "chain NAME", Short: "Write the CA's certificate chain (PEM)", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			chain, err := c.Chain(ctx, args[0])
+			chain, err := c.CA().Chain(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -157,7 +157,7 @@ func (e *env) caCRLCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "crl NAME", Short: "Write the CA's current CRL (DER)", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			crl, err := c.CRL(ctx, args[0])
+			crl, err := c.CA().CRL(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -173,7 +173,7 @@ func (e *env) caConfigCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "config CA", Short: "Set the CRL and OCSP URLs certificates name, and the validity of CRLs and OCSP answers", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			ca, err := c.ConfigureCA(ctx, args[0], cfg)
+			ca, err := c.CA().Configure(ctx, args[0], cfg)
 			if err != nil {
 				return err
 			}
@@ -203,7 +203,7 @@ func (e *env) caProfileCommand() *cobra.Command {
 				return fmt.Errorf("%s: %w", file, err)
 			}
 			p.Name = args[1]
-			out, err := c.PutProfile(ctx, args[0], p)
+			out, err := c.CA().PutProfile(ctx, args[0], p)
 			if err != nil {
 				return err
 			}
@@ -215,7 +215,7 @@ func (e *env) caProfileCommand() *cobra.Command {
 	read := &cobra.Command{
 		Use: "read CA NAME", Short: "Show a profile", Args: cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			p, err := c.GetProfile(ctx, args[0], args[1])
+			p, err := c.CA().GetProfile(ctx, args[0], args[1])
 			if err != nil {
 				return err
 			}
@@ -225,7 +225,7 @@ func (e *env) caProfileCommand() *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete CA NAME", Short: "Delete a profile (a built-in one gets its built-in rules back)", Args: cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			if err := c.DeleteProfile(ctx, args[0], args[1]); err != nil {
+			if err := c.CA().DeleteProfile(ctx, args[0], args[1]); err != nil {
 				return err
 			}
 			return e.print(map[string]any{"profile": args[1], "deleted": true}, func(w io.Writer) { fmt.Fprintf(w, "Deleted\t%s\n", args[1]) })
@@ -234,7 +234,7 @@ func (e *env) caProfileCommand() *cobra.Command {
 	cmd.AddCommand(write, read, del, &cobra.Command{
 		Use: "list CA", Short: "List a CA's profiles", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			ps, err := c.ListProfiles(ctx, args[0])
+			ps, err := c.CA().ListProfiles(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -257,7 +257,7 @@ func (e *env) caSignCSRCommand() *cobra.Command {
 				return err
 			}
 			req.CSR = string(csr)
-			ct, err := c.SignCSR(ctx, args[0], req)
+			ct, err := c.CA().SignCSR(ctx, args[0], req)
 			return e.emitCert(&f, ct, err)
 		}),
 	}
@@ -275,7 +275,7 @@ func (e *env) caIssueCommand() *cobra.Command {
 		Use: "issue CA --key KEY --cn NAME", Short: "Certify an sm2 key held in mima; writes the certificate (PEM)", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
 			req.Subject, req.SANs = s.subject, s.sans
-			ct, err := c.Issue(ctx, args[0], req)
+			ct, err := c.CA().Issue(ctx, args[0], req)
 			return e.emitCert(&f, ct, err)
 		}),
 	}
@@ -313,7 +313,7 @@ func (e *env) caKeyPairCommand() *cobra.Command {
 				}
 				req.Password = p
 			}
-			kp, err := c.IssueKeyPair(ctx, args[0], req)
+			kp, err := c.CA().IssueKeyPair(ctx, args[0], req)
 			if err != nil {
 				return err
 			}
@@ -350,7 +350,7 @@ func (e *env) caDualCommand() *cobra.Command {
 				return err
 			}
 			req.CSR = string(csr)
-			d, err := c.IssueDual(ctx, args[0], req)
+			d, err := c.CA().IssueDual(ctx, args[0], req)
 			if err != nil {
 				return err
 			}
@@ -386,7 +386,7 @@ func (e *env) caRevokeCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "revoke CA SERIAL", Short: "Revoke a certificate the CA issued", Args: cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			return e.printCertOrErr(c.Revoke(ctx, args[0], args[1], reason))
+			return e.printCertOrErr(c.CA().Revoke(ctx, args[0], args[1], sdk.RevocationReason(reason)))
 		}),
 	}
 	cmd.Flags().StringVar(&reason, "reason", "unspecified", "RFC 5280 reason: keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn")
@@ -403,7 +403,7 @@ func (e *env) certCommand() *cobra.Command {
 			if expiring > 0 {
 				q.ExpiresAfter, q.ExpiresBefore = time.Now(), time.Now().Add(expiring)
 			}
-			page, err := c.ListCertificates(ctx, q)
+			page, err := c.Certs().List(ctx, q)
 			if err != nil {
 				return err
 			}
@@ -421,14 +421,15 @@ func (e *env) certCommand() *cobra.Command {
 	lf.IntVar(&q.Limit, "limit", 0, "page size")
 	lf.StringVar(&q.After, "after", "", "continue from this cursor")
 
-	var ttl, reason string
+	var ttl time.Duration
+	var reason string
 	var renewOut ioFlags
 	renew := &cobra.Command{
 		Use:   "renew SERIAL",
 		Short: "A new certificate for the same subject, key and profile; prints its PEM (the new serial on standard error), a table with --format table",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			ct, err := c.RenewCertificate(ctx, args[0], ttl)
+			ct, err := c.Certs().Renew(ctx, args[0], ttl)
 			if e.formatSet && e.format == "table" && renewOut.out == "" {
 				return e.printCertOrErr(ct, err)
 			}
@@ -438,27 +439,27 @@ func (e *env) certCommand() *cobra.Command {
 			return e.emitCert(&renewOut, ct, err)
 		}),
 	}
-	renew.Flags().StringVar(&ttl, "ttl", "", "validity (default: the profile's)")
+	durationFlag(renew.Flags(), &ttl, "ttl", 0, "validity such as 720h or 30d (default: the profile's)")
 	renew.Flags().StringVar(&renewOut.out, "out", "", "write the certificate here (default: standard output)")
 	revoke := &cobra.Command{
 		Use: "revoke SERIAL", Short: "Revoke a certificate", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			return e.printCertOrErr(c.RevokeCertificate(ctx, args[0], reason))
+			return e.printCertOrErr(c.Certs().Revoke(ctx, args[0], sdk.RevocationReason(reason)))
 		}),
 	}
 	revoke.Flags().StringVar(&reason, "reason", "unspecified", "RFC 5280 reason")
-	simple := func(use, short string, call func(*sdk.Client, context.Context, string) (sdk.Certificate, error)) *cobra.Command {
+	simple := func(use, short string, call func(sdk.CertsClient, context.Context, string) (sdk.Certificate, error)) *cobra.Command {
 		return &cobra.Command{
 			Use: use + " SERIAL", Short: short, Args: cobra.ExactArgs(1),
 			RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-				return e.printCertOrErr(call(c, ctx, args[0]))
+				return e.printCertOrErr(call(c.Certs(), ctx, args[0]))
 			}),
 		}
 	}
 	cmd.AddCommand(list, renew, revoke,
-		simple("show", "Describe a certificate", (*sdk.Client).GetCertificate),
-		simple("hold", "Suspend a certificate (certificateHold)", (*sdk.Client).HoldCertificate),
-		simple("release", "Take a certificate off hold", (*sdk.Client).ReleaseCertificate))
+		simple("show", "Describe a certificate", sdk.CertsClient.Get),
+		simple("hold", "Suspend a certificate (certificateHold)", sdk.CertsClient.Hold),
+		simple("release", "Take a certificate off hold", sdk.CertsClient.Release))
 	return cmd
 }
 

@@ -82,8 +82,8 @@ func markRun(cmd *cobra.Command, ran *bool) {
 // "unavailable" for a server that could not be reached, "cli_error" for
 // any other failure of the command line.
 func (e *env) printJSONError(err error, ran bool) {
-	out := sdk.Error{Code: "cli_error", Message: err.Error()}
-	var se *sdk.Error
+	out := sdk.APIError{Code: "cli_error", Message: err.Error()}
+	var se *sdk.APIError
 	var ue *url.Error
 	switch {
 	case errors.As(err, &se):
@@ -95,7 +95,7 @@ func (e *env) printJSONError(err error, ran bool) {
 	}
 	enc := json.NewEncoder(e.errOut)
 	enc.SetIndent("", "  ")
-	_ = enc.Encode(map[string]sdk.Error{"error": out})
+	_ = enc.Encode(map[string]sdk.APIError{"error": out})
 }
 
 // env is what every client command shares: streams and global flags.

@@ -27,7 +27,7 @@ func (e *env) cmsCommand() *cobra.Command {
 				return err
 			}
 			req.Content = in
-			der, err := c.CMSSign(ctx, req)
+			der, err := c.CMS().Sign(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -56,7 +56,7 @@ func (e *env) cmsCommand() *cobra.Command {
 					return err
 				}
 			}
-			rep, err := c.CMSVerify(ctx, vreq)
+			rep, err := c.CMS().Verify(ctx, vreq)
 			if err != nil {
 				return err
 			}
@@ -91,7 +91,7 @@ func (e *env) cmsCommand() *cobra.Command {
 				}
 				certs = append(certs, string(b))
 			}
-			der, err := c.CMSEncrypt(ctx, sdk.CMSEncryptRequest{Recipients: certs, Content: in})
+			der, err := c.CMS().Encrypt(ctx, sdk.CMSEncryptRequest{Recipients: certs, Content: in})
 			if err != nil {
 				return err
 			}
@@ -111,7 +111,7 @@ func (e *env) cmsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			content, err := c.CMSDecrypt(ctx, sdk.CMSDecryptRequest{CMS: in, Key: key})
+			content, err := c.CMS().Decrypt(ctx, sdk.CMSDecryptRequest{CMS: in, Key: key})
 			if err != nil {
 				return err
 			}
@@ -173,7 +173,7 @@ func (e *env) cmsAddSignerCommand() *cobra.Command {
 					return err
 				}
 			}
-			der, err := c.CMSAddSigner(ctx, req)
+			der, err := c.CMS().AddSigner(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -196,7 +196,7 @@ func (e *env) cmsCounterSignCommand() *cobra.Command {
 			if req.CMS, err = f.read(e); err != nil {
 				return err
 			}
-			der, err := c.CMSCounterSign(ctx, req)
+			der, err := c.CMS().CounterSign(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -225,7 +225,7 @@ func (e *env) tsCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := c.Timestamp(ctx, tsa, req)
+			resp, err := c.TSA().Timestamp(ctx, tsa, req)
 			if err != nil {
 				return err
 			}
@@ -248,7 +248,7 @@ func (e *env) tsCommand() *cobra.Command {
 			if vreq.Data, err = os.ReadFile(dataFile); err != nil {
 				return err
 			}
-			rep, err := c.VerifyTimestamp(ctx, vreq)
+			rep, err := c.TSA().Verify(ctx, vreq)
 			if err != nil {
 				return err
 			}
@@ -303,7 +303,7 @@ func (e *env) loginCommand() *cobra.Command {
 				return err
 			}
 			priv := material.(*sm2.PrivateKey)
-			ch, err := c.LoginChallenge(ctx, e.tenant)
+			ch, err := c.Auth().LoginChallenge(ctx, e.tenant)
 			if err != nil {
 				return err
 			}
@@ -311,7 +311,7 @@ func (e *env) loginCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.Login(ctx, sdk.LoginRequest{Tenant: e.tenant, ChallengeID: ch.ID, Signature: sig, Certificate: string(cert)})
+			res, err := c.Auth().Login(ctx, sdk.LoginRequest{Tenant: e.tenant, ChallengeID: ch.ID, Signature: sig, Certificate: string(cert)})
 			if err != nil {
 				return err
 			}

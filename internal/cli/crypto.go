@@ -119,15 +119,15 @@ func (e *env) encryptCommand() *cobra.Command {
 				}
 				defer in.Close()
 				return f.stream(e, func(w io.Writer) error {
-					return c.EncryptEnvelope(ctx, args[0], w, e.progress("encrypting", fileSize(in), in))
+					return c.Crypto().EncryptEnvelope(ctx, args[0], w, e.progress("encrypting", fileSize(in), in))
 				})
 			}
 			pt, err := f.read(e)
 			if err != nil {
 				return err
 			}
-			r, err := c.Encrypt(ctx, args[0], sdk.EncryptRequest{Plaintext: pt, AAD: optBytes(aad), Context: d.context(), SM2Format: format})
-			if sdk.ErrorCode(err) == "body_too_large" {
+			r, err := c.Crypto().Encrypt(ctx, args[0], sdk.EncryptRequest{Plaintext: pt, AAD: optBytes(aad), Context: d.context(), SM2Format: format})
+			if errors.Is(err, sdk.ErrBodyTooLarge) {
 				return fmt.Errorf("%d bytes is more than the server takes in one request: use --envelope, which encrypts locally under a data key (mima datakey) that only travels wrapped: %w", len(pt), err)
 			}
 			if err != nil {
@@ -161,14 +161,14 @@ func (e *env) decryptCommand() *cobra.Command {
 				}
 				defer in.Close()
 				return f.stream(e, func(w io.Writer) error {
-					return c.DecryptEnvelope(ctx, args[0], w, e.progress("decrypting", fileSize(in), in))
+					return c.Crypto().DecryptEnvelope(ctx, args[0], w, e.progress("decrypting", fileSize(in), in))
 				})
 			}
 			ct, err := f.read(e)
 			if err != nil {
 				return err
 			}
-			r, err := c.Decrypt(ctx, args[0], sdk.DecryptRequest{Ciphertext: string(bytes.TrimSpace(ct)), AAD: optBytes(aad), Context: d.context()})
+			r, err := c.Crypto().Decrypt(ctx, args[0], sdk.DecryptRequest{Ciphertext: string(bytes.TrimSpace(ct)), AAD: optBytes(aad), Context: d.context()})
 			if err != nil {
 				return err
 			}
@@ -199,7 +199,7 @@ func (e *env) reencryptCommand() *cobra.Command {
 				return err
 			}
 			req.Ciphertext, req.AAD, req.ToAAD = string(bytes.TrimSpace(ct)), optBytes(aad), optBytes(toAAD)
-			r, err := c.ReEncrypt(ctx, args[0], req)
+			r, err := c.Crypto().ReEncrypt(ctx, args[0], req)
 			if err != nil {
 				return err
 			}
@@ -232,7 +232,7 @@ func (e *env) signCommand() *cobra.Command {
 				r, err = e.signBig(ctx, c, args[0], req, in)
 			} else {
 				req.Input = in.head
-				r, err = c.Sign(ctx, args[0], req)
+				r, err = c.Crypto().Sign(ctx, args[0], req)
 			}
 			if err != nil {
 				return err
@@ -269,7 +269,7 @@ func (e *env) verifyCommand() *cobra.Command {
 				r, err = e.verifyBig(ctx, c, args[0], req, in)
 			} else {
 				req.Input = in.head
-				r, err = c.Verify(ctx, args[0], req)
+				r, err = c.Crypto().Verify(ctx, args[0], req)
 			}
 			if err != nil {
 				return err
@@ -315,13 +315,13 @@ func (e *env) macCommand() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("--check is not base64: %w", err)
 				}
-				r, err := c.VerifyMAC(ctx, args[0], sdk.VerifyMACRequest{Input: in, MAC: mac, Context: d.context()})
+				r, err := c.Crypto().VerifyMAC(ctx, args[0], sdk.VerifyMACRequest{Input: in, MAC: mac, Context: d.context()})
 				if err != nil {
 					return err
 				}
 				return e.verdict(&f, r)
 			}
-			r, err := c.MAC(ctx, args[0], sdk.MACRequest{Input: in, Context: d.context()})
+			r, err := c.Crypto().MAC(ctx, args[0], sdk.MACRequest{Input: in, Context: d.context()})
 			if err != nil {
 				return err
 			}
@@ -346,7 +346,7 @@ func (e *env) hashCommand() *cobra.Command {
 				return err
 			}
 			defer r.Close()
-			sum, err := c.HashStream(ctx, e.progress("hashing", fileSize(r), r))
+			sum, err := c.Crypto().HashStream(ctx, e.progress("hashing", fileSize(r), r))
 			if err != nil {
 				return err
 			}
@@ -369,7 +369,7 @@ func (e *env) randomCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("the byte count %q is not a number", args[0])
 			}
-			b, err := c.Random(ctx, n)
+			b, err := c.Crypto().Random(ctx, n)
 			if err != nil {
 				return err
 			}
@@ -391,7 +391,7 @@ func (e *env) dataKeyCommand() *cobra.Command {
 		Short: "A fresh data key (plaintext and wrapped under KEY) for envelope encryption",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			r, err := c.DataKey(ctx, args[0], req)
+			r, err := c.Crypto().DataKey(ctx, args[0], req)
 			if err != nil {
 				return err
 			}
@@ -423,7 +423,7 @@ func (e *env) deriveCommand() *cobra.Command {
 				return fmt.Errorf("--device is required")
 			}
 			req.Derivation = *d.context()
-			r, err := c.Derive(ctx, args[0], req)
+			r, err := c.Crypto().Derive(ctx, args[0], req)
 			if err != nil {
 				return err
 			}

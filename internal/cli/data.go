@@ -21,9 +21,9 @@ func (e *env) fpeCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
 			req.Input = args[1]
-			run := c.FPE
+			run := c.Data().FPEEncrypt
 			if decrypt {
-				run = c.FPEDecrypt
+				run = c.Data().FPEDecrypt
 			}
 			r, err := run(ctx, args[0], req)
 			if err != nil {
@@ -45,7 +45,7 @@ func (e *env) maskCommand() *cobra.Command {
 		Short: "Mask a value by its kind's rule: phone, id-card, bank-card, name, address",
 		Args:  cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			r, err := c.Mask(ctx, sdk.MaskRequest{Kind: args[0], Input: args[1]})
+			r, err := c.Data().Mask(ctx, sdk.MaskRequest{Kind: args[0], Input: args[1]})
 			if err != nil {
 				return err
 			}

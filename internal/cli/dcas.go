@@ -150,7 +150,7 @@ func (e *env) dcasInjectCommand() *cobra.Command {
 				return err
 			}
 			return e.writeChips(&f, func(w io.Writer, chips []string) error {
-				r, err := c.DCASInject(ctx, f.key, sdk.DCASInjectRequest{Chips: chips, StationKey: string(pub), Version: f.version})
+				r, err := c.DCAS().Inject(ctx, f.key, sdk.DCASInjectRequest{Chips: chips, StationKey: string(pub), Version: f.version})
 				if err != nil {
 					return err
 				}
@@ -173,7 +173,7 @@ func (e *env) dcasEMMCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
 			return e.writeChips(&f, func(w io.Writer, chips []string) error {
-				r, err := c.DCASEMMs(ctx, f.key, sdk.DCASEMMRequest{Chips: chips, Period: period, Version: f.version})
+				r, err := c.DCAS().EMMs(ctx, f.key, sdk.DCASEMMRequest{Chips: chips, Period: period, Version: f.version})
 				if err != nil {
 					return err
 				}
@@ -224,7 +224,7 @@ func (e *env) dcasECMCommand() *cobra.Command {
 				}
 				req.CW = b
 			}
-			r, err := c.DCASECM(ctx, key, req)
+			r, err := c.DCAS().ECM(ctx, key, req)
 			if err != nil {
 				return err
 			}

@@ -18,7 +18,7 @@ func (e *env) deviceCommand() *cobra.Command {
 		Short: "Take a device out of the pool on the node that answers (--undo puts it back)",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			d, err := c.DrainDevice(ctx, args[0], !undo)
+			d, err := c.Sys().DrainDevice(ctx, args[0], !undo)
 			if err != nil {
 				return err
 			}
@@ -31,7 +31,7 @@ func (e *env) deviceCommand() *cobra.Command {
 		Short: "List the devices with their health",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			ds, err := c.ListDevices(ctx)
+			ds, err := c.Sys().ListDevices(ctx)
 			if err != nil {
 				return err
 			}
@@ -47,7 +47,7 @@ func (e *env) deviceCommand() *cobra.Command {
 		Short: "Show one device: health, last check, counters",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			d, err := c.DeviceStatus(ctx, args[0])
+			d, err := c.Sys().GetDevice(ctx, args[0])
 			if err != nil {
 				return err
 			}

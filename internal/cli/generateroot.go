@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-
-	"github.com/spf13/cobra"
+	"time"
 
 	"github.com/mimacrypto/mima/sdk"
+	"github.com/spf13/cobra"
 )
 
 // generateRootCommand is Vault's generate-root: a new root token from a
@@ -19,7 +19,7 @@ func (e *env) generateRootCommand() *cobra.Command {
 	var (
 		start, status, cancel bool
 		nonce, otp, decode    string
-		ttl                   string
+		ttl                   time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "generate-root [SHARE]",
@@ -47,13 +47,13 @@ func (e *env) generateRootCommand() *cobra.Command {
 				case start:
 					return e.startGenerateRoot(ctx, c, ttl)
 				case status:
-					st, err := c.GenerateRootAttempt(ctx)
+					st, err := c.Sys().GenerateRootAttempt(ctx)
 					if err != nil {
 						return err
 					}
 					return e.printGenerateRoot(st, "")
 				case cancel:
-					if err := c.CancelGenerateRoot(ctx); err != nil {
+					if err := c.Sys().CancelGenerateRoot(ctx); err != nil {
 						return err
 					}
 					return e.print(map[string]bool{"cancelled": true}, func(w io.Writer) { fmt.Fprintln(w, "Cancelled\ttrue") })
@@ -66,7 +66,7 @@ func (e *env) generateRootCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.BoolVar(&start, "init", false, "start an attempt with a fresh one-time pad")
-	f.StringVar(&ttl, "ttl", "", "with --init: lifetime of the new root token, such as 720h (default: no expiry)")
+	durationFlag(f, &ttl, "ttl", 0, "with --init: lifetime of the new root token, such as 720h (default: no expiry)")
 	f.StringVar(&nonce, "nonce", "", "enter a share into the attempt with this nonce")
 	f.StringVar(&otp, "otp", "", "the one-time pad printed by --init (base64)")
 	f.StringVar(&decode, "decode", "", "decode this encoded token with --otp (no server needed)")
@@ -76,8 +76,8 @@ func (e *env) generateRootCommand() *cobra.Command {
 	return cmd
 }
 
-func (e *env) startGenerateRoot(ctx context.Context, c *sdk.Client, ttl string) error {
-	st, err := c.GenerateRootAttempt(ctx)
+func (e *env) startGenerateRoot(ctx context.Context, c *sdk.Client, ttl time.Duration) error {
+	st, err := c.Sys().GenerateRootAttempt(ctx)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (e *env) startGenerateRoot(ctx context.Context, c *sdk.Client, ttl string) 
 	if err != nil {
 		return err
 	}
-	st, err = c.StartGenerateRoot(ctx, pad, ttl)
+	st, err = c.Sys().StartGenerateRoot(ctx, pad, ttl)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (e *env) updateGenerateRoot(ctx context.Context, c *sdk.Client, nonce, otp 
 	if err != nil {
 		return err
 	}
-	st, err := c.UpdateGenerateRoot(ctx, nonce, share)
+	st, err := c.Sys().UpdateGenerateRoot(ctx, nonce, share)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (e *env) genericCommands() []*cobra.Command {
 				m = http.MethodPost
 			}
 			err = e.rawCall(ctx, c, m, apiPath(args[0]), body)
-			var se *sdk.Error
+			var se *sdk.APIError
 			if method == "" && errors.As(err, &se) && se.Status == http.StatusMethodNotAllowed {
 				// Objects written whole (policies, profiles, rules) take PUT.
 				return e.rawCall(ctx, c, http.MethodPut, apiPath(args[0]), body)

@@ -26,7 +26,7 @@ func (e *env) keyCommand() *cobra.Command {
 				return err
 			}
 			req.Tags = t
-			k, err := c.CreateKey(ctx, req)
+			k, err := c.Keys().Create(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -34,7 +34,7 @@ func (e *env) keyCommand() *cobra.Command {
 		}),
 	}
 	cf := create.Flags()
-	cf.StringVar(&req.Type, "type", "sm4", "key type: sm4, sm2 or hmac-sm3")
+	cf.StringVar((*string)(&req.Type), "type", "sm4", "key type: sm4, sm2 or hmac-sm3")
 	cf.StringVar(&req.Description, "description", "", "what the key is for")
 	cf.StringArrayVar(&tags, "tag", nil, "name=value (repeatable)")
 	cf.BoolVar(&req.Exportable, "exportable", false, "allow export (wrapped) and backup")
@@ -48,7 +48,7 @@ func (e *env) keyCommand() *cobra.Command {
 		Short: "List keys, a page at a time",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			page, err := c.ListKeys(ctx, list)
+			page, err := c.Keys().List(ctx, list)
 			if err != nil {
 				return err
 			}
@@ -58,8 +58,8 @@ func (e *env) keyCommand() *cobra.Command {
 		}),
 	}
 	lf := listCmd.Flags()
-	lf.StringVar(&list.Type, "type", "", "only keys of this type")
-	lf.StringVar(&list.State, "state", "", "only keys in this state: enabled, disabled, pending_deletion")
+	lf.StringVar((*string)(&list.Type), "type", "", "only keys of this type")
+	lf.StringVar((*string)(&list.State), "state", "", "only keys in this state: enabled, disabled, pending_deletion")
 	lf.StringArrayVar(&list.Tags, "tag", nil, "only keys with tag name=value (repeatable)")
 	lf.StringVar(&list.After, "after", "", "list after this name (the cursor a page prints)")
 	lf.IntVar(&list.Limit, "limit", 0, "page size (default 100, at most 1000)")
@@ -70,7 +70,7 @@ func (e *env) keyCommand() *cobra.Command {
 		Short: "Schedule a key's destruction (cancellable until then)",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			return e.printKeyOrErr(c.ScheduleKeyDeletion(ctx, args[0], pendingDays))
+			return e.printKeyOrErr(c.Keys().ScheduleDeletion(ctx, args[0], pendingDays))
 		}),
 	}
 	deleteCmd.Flags().IntVar(&pendingDays, "pending-days", 30, "days before destruction, 7 to 30")
@@ -81,7 +81,7 @@ func (e *env) keyCommand() *cobra.Command {
 		Short: "Set the minimum decryption (and encryption) version",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			return e.printKeyOrErr(c.ConfigureKey(ctx, args[0], cfg))
+			return e.printKeyOrErr(c.Keys().Configure(ctx, args[0], cfg))
 		}),
 	}
 	configCmd.Flags().IntVar(&cfg.MinDecryptionVersion, "min-decryption-version", 0, "oldest version that may still decrypt and verify")
@@ -94,9 +94,9 @@ func (e *env) keyCommand() *cobra.Command {
 		Short: "Print the SM2 public key of the newest version (or --version, --all-versions) as PEM",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			get := func() (string, error) { return c.PublicKeyPEM(ctx, args[0], version) }
+			get := func() (string, error) { return c.Keys().PublicKeyPEM(ctx, args[0], version) }
 			if allVersions {
-				get = func() (string, error) { return c.AllPublicKeysPEM(ctx, args[0]) }
+				get = func() (string, error) { return c.Keys().AllPublicKeysPEM(ctx, args[0]) }
 			}
 			pem, err := get()
 			if err != nil {
@@ -109,11 +109,11 @@ func (e *env) keyCommand() *cobra.Command {
 	public.Flags().BoolVar(&allVersions, "all-versions", false, "every version, oldest first, each headed by a comment naming it")
 	public.MarkFlagsMutuallyExclusive("version", "all-versions")
 
-	simple := func(use, short string, call func(*sdk.Client, context.Context, string) (sdk.Key, error)) *cobra.Command {
+	simple := func(use, short string, call func(sdk.KeysClient, context.Context, string) (sdk.Key, error)) *cobra.Command {
 		return &cobra.Command{
 			Use: use + " NAME", Short: short, Args: cobra.ExactArgs(1),
 			RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-				return e.printKeyOrErr(call(c, ctx, args[0]))
+				return e.printKeyOrErr(call(c.Keys(), ctx, args[0]))
 			}),
 		}
 	}
@@ -123,18 +123,18 @@ func (e *env) keyCommand() *cobra.Command {
 		Short: "Print the certificate a mima CA issued for the key (PEM)",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			ct, err := c.KeyCertificate(ctx, args[0])
+			ct, err := c.Certs().OfKey(ctx, args[0])
 			return e.emitCert(&certOut, ct, err)
 		}),
 	}
 	certificate.Flags().StringVar(&certOut.out, "out", "", "write the certificate here (default: standard output)")
 	cmd.AddCommand(e.transferCommands()...)
 	cmd.AddCommand(create, listCmd, deleteCmd, configCmd, public, certificate, e.aliasCommand(),
-		simple("show", "Describe a key", (*sdk.Client).GetKey),
-		simple("rotate", "Add a version that later encryptions use", (*sdk.Client).RotateKey),
-		simple("enable", "Make a disabled key usable", (*sdk.Client).EnableKey),
-		simple("disable", "Make a key unusable (it stays listed)", (*sdk.Client).DisableKey),
-		simple("cancel-delete", "Cancel a scheduled destruction (the key stays disabled)", (*sdk.Client).CancelKeyDeletion),
+		simple("show", "Describe a key", sdk.KeysClient.Get),
+		simple("rotate", "Add a version that later encryptions use", sdk.KeysClient.Rotate),
+		simple("enable", "Make a disabled key usable", sdk.KeysClient.Enable),
+		simple("disable", "Make a key unusable (it stays listed)", sdk.KeysClient.Disable),
+		simple("cancel-delete", "Cancel a scheduled destruction (the key stays disabled)", sdk.KeysClient.CancelDeletion),
 	)
 	return cmd
 }
@@ -150,17 +150,17 @@ func (e *env) aliasCommand() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use: "create ALIAS KEY", Short: "Create an alias", Args: cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			return printAlias(c.CreateAlias(ctx, args[0], args[1]))
+			return printAlias(c.Keys().CreateAlias(ctx, args[0], args[1]))
 		}),
 	}, &cobra.Command{
 		Use: "update ALIAS KEY", Short: "Point an alias at another key", Args: cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			return printAlias(c.UpdateAlias(ctx, args[0], args[1]))
+			return printAlias(c.Keys().UpdateAlias(ctx, args[0], args[1]))
 		}),
 	}, &cobra.Command{
 		Use: "delete ALIAS", Short: "Delete an alias (the key stays)", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			if err := c.DeleteAlias(ctx, args[0]); err != nil {
+			if err := c.Keys().DeleteAlias(ctx, args[0]); err != nil {
 				return err
 			}
 			return e.print(map[string]any{"alias": args[0], "deleted": true}, func(w io.Writer) { fmt.Fprintf(w, "Deleted\t%s\n", args[0]) })
@@ -175,7 +175,7 @@ func (e *env) aliasListCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use: "list", Short: "List aliases, a page at a time", Args: cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			page, err := c.ListAliases(ctx, after, limit)
+			page, err := c.Keys().ListAliases(ctx, after, limit)
 			if err != nil {
 				return err
 			}

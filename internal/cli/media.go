@@ -78,7 +78,7 @@ func (e *env) mediaEncryptCommand() *cobra.Command {
 				return err
 			}
 			opt.Codec = codec
-			dk, err := c.DataKey(ctx, key, sdk.DataKeyRequest{})
+			dk, err := c.Crypto().DataKey(ctx, key, sdk.DataKeyRequest{})
 			if err != nil {
 				return err
 			}
@@ -113,7 +113,7 @@ func (e *env) mediaDecryptCommand() *cobra.Command {
 				return err
 			}
 			unwrap := func(ctx context.Context, key, wrapped string) ([]byte, error) {
-				r, err := c.Decrypt(ctx, key, sdk.DecryptRequest{Ciphertext: wrapped})
+				r, err := c.Crypto().Decrypt(ctx, key, sdk.DecryptRequest{Ciphertext: wrapped})
 				return r.Plaintext, err
 			}
 			return f.run(func(out, in *os.File) error {

@@ -19,7 +19,7 @@ func (e *env) operatorCommand() *cobra.Command {
 		Short: "Initialise a new cluster; prints the key shares and the root token once",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			res, err := c.InitCluster(ctx, sdk.InitRequest{Shares: shares, Threshold: threshold, RootTokenTTL: rootTTL})
+			res, err := c.Sys().Init(ctx, sdk.InitRequest{Shares: shares, Threshold: threshold, RootTokenTTL: rootTTL})
 			if err != nil {
 				return err
 			}
@@ -43,7 +43,7 @@ func (e *env) operatorCommand() *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
 			if reset {
-				st, err := c.ResetUnseal(ctx)
+				st, err := c.Sys().ResetUnseal(ctx)
 				if err != nil {
 					return err
 				}
@@ -53,7 +53,7 @@ func (e *env) operatorCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := c.Unseal(ctx, share)
+			st, err := c.Sys().Unseal(ctx, share)
 			if err != nil {
 				return err
 			}
@@ -67,7 +67,7 @@ func (e *env) operatorCommand() *cobra.Command {
 		Short: "Wipe the server's keys from memory (root token)",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			if err := c.Seal(ctx); err != nil {
+			if err := c.Sys().Seal(ctx); err != nil {
 				return err
 			}
 			return e.printSeal(sdk.SealStatus{Sealed: true})
@@ -78,7 +78,7 @@ func (e *env) operatorCommand() *cobra.Command {
 		Short: "Add a barrier keyring term used by all later writes (root token)",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			k, err := c.Rotate(ctx)
+			k, err := c.Sys().RotateKeyring(ctx)
 			if err != nil {
 				return err
 			}
@@ -90,7 +90,7 @@ func (e *env) operatorCommand() *cobra.Command {
 		Short: "Show the active barrier keyring term (root token)",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			k, err := c.KeyStatus(ctx)
+			k, err := c.Sys().KeyringStatus(ctx)
 			if err != nil {
 				return err
 			}
@@ -102,7 +102,7 @@ func (e *env) operatorCommand() *cobra.Command {
 		Short: "Revoke the calling root token and the tokens it made, once another root token exists",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			if err := c.RevokeRootToken(ctx); err != nil {
+			if err := c.Sys().RevokeRootToken(ctx); err != nil {
 				return err
 			}
 			return e.print(map[string]bool{"revoked": true}, func(w io.Writer) { fmt.Fprintln(w, "Root token revoked") })

@@ -28,7 +28,7 @@ func (e *env) policyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			p, err := c.PutPolicy(ctx, args[0], parsed)
+			p, err := c.Auth().PutPolicy(ctx, args[0], parsed)
 			if err != nil {
 				return err
 			}
@@ -42,7 +42,7 @@ func (e *env) policyCommand() *cobra.Command {
 		Short: "Show a policy",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			p, err := c.GetPolicy(ctx, args[0])
+			p, err := c.Auth().GetPolicy(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -53,7 +53,7 @@ func (e *env) policyCommand() *cobra.Command {
 		Short: "List policy names",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			names, err := c.ListPolicies(ctx)
+			names, err := c.Auth().ListPolicies(ctx)
 			if err != nil {
 				return err
 			}
@@ -64,7 +64,7 @@ func (e *env) policyCommand() *cobra.Command {
 		Short: "Delete a policy",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			if err := c.DeletePolicy(ctx, args[0]); err != nil {
+			if err := c.Auth().DeletePolicy(ctx, args[0]); err != nil {
 				return err
 			}
 			return e.print(map[string]any{"name": args[0], "deleted": true}, func(w io.Writer) {

@@ -93,7 +93,7 @@ func (e *env) usageCommand() *cobra.Command {
 				}
 				*t.dst = parsed
 			}
-			u, err := c.Usage(ctx, q)
+			u, err := c.Sys().Usage(ctx, q)
 			if err != nil {
 				return err
 			}

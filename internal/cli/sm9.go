@@ -89,7 +89,7 @@ func (e *env) sm9ExtractCommand() *cobra.Command {
 			}
 			return (&ioFlags{out: out}).stream(e, func(w io.Writer) error {
 				enc := json.NewEncoder(w)
-				return c.SM9ExtractStream(ctx, args[0], reqs, func(x sdk.SM9Extracted) error { return enc.Encode(x) })
+				return c.SM9().ExtractStream(ctx, args[0], reqs, func(x sdk.SM9Extracted) error { return enc.Encode(x) })
 			})
 		}),
 	}
@@ -137,7 +137,7 @@ func (e *env) sm9SignCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := c.SM9Sign(ctx, args[0], sdk.SM9SignRequest{ID: args[1], Input: in, HID: byte(f.hid)})
+			r, err := c.SM9().Sign(ctx, args[0], sdk.SM9SignRequest{ID: args[1], Input: in, HID: byte(f.hid)})
 			if err != nil {
 				return err
 			}
@@ -170,9 +170,9 @@ func (e *env) sm9VerifyCommand() *cobra.Command {
 			req := sdk.SM9VerifyRequest{ID: args[1], Input: in, Signature: s, HID: byte(f.hid), Version: version}
 			var r sdk.SM9VerifyResult
 			if tenant != "" {
-				r, err = c.SM9VerifyPublic(ctx, tenant, args[0], req)
+				r, err = c.SM9().VerifyPublic(ctx, tenant, args[0], req)
 			} else {
-				r, err = c.SM9Verify(ctx, args[0], req)
+				r, err = c.SM9().Verify(ctx, args[0], req)
 			}
 			if err != nil {
 				return err
@@ -212,7 +212,7 @@ func (e *env) sm9EncryptCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := c.SM9Encrypt(ctx, args[0], sdk.SM9EncryptRequest{ID: args[1], Plaintext: in, Mode: mode, HID: byte(f.hid)})
+			r, err := c.SM9().Encrypt(ctx, args[0], sdk.SM9EncryptRequest{ID: args[1], Plaintext: in, Mode: mode, HID: byte(f.hid)})
 			if err != nil {
 				return err
 			}
@@ -241,7 +241,7 @@ func (e *env) sm9DecryptCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("the input is not base64: %w", err)
 			}
-			r, err := c.SM9Decrypt(ctx, args[0], sdk.SM9DecryptRequest{ID: args[1], Ciphertext: ct, HID: byte(f.hid)})
+			r, err := c.SM9().Decrypt(ctx, args[0], sdk.SM9DecryptRequest{ID: args[1], Ciphertext: ct, HID: byte(f.hid)})
 			if err != nil {
 				return err
 			}
@@ -264,7 +264,7 @@ func (e *env) sm9EncapsulateCommand() *cobra.Command {
 		Short: "A fresh key for an identity and its encapsulation (base64), which only the identity opens",
 		Args:  cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			r, err := c.SM9Encapsulate(ctx, args[0], sdk.SM9EncapsulateRequest{ID: args[1], Length: n, HID: byte(f.hid)})
+			r, err := c.SM9().Encapsulate(ctx, args[0], sdk.SM9EncapsulateRequest{ID: args[1], Length: n, HID: byte(f.hid)})
 			if err != nil {
 				return err
 			}
@@ -291,7 +291,7 @@ func (e *env) sm9DecapsulateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := c.SM9Decapsulate(ctx, args[0], sdk.SM9DecapsulateRequest{ID: args[1], Encapsulation: b, Length: n, HID: byte(f.hid)})
+			r, err := c.SM9().Decapsulate(ctx, args[0], sdk.SM9DecapsulateRequest{ID: args[1], Encapsulation: b, Length: n, HID: byte(f.hid)})
 			if err != nil {
 				return err
 			}
@@ -317,7 +317,7 @@ func (e *env) sm9ExchangeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := c.SM9Exchange(ctx, args[0], sdk.SM9ExchangeRequest{ID: args[1], Peer: peer, RA: b, Length: n})
+			r, err := c.SM9().Exchange(ctx, args[0], sdk.SM9ExchangeRequest{ID: args[1], Peer: peer, RA: b, Length: n})
 			if err != nil {
 				return err
 			}
@@ -340,7 +340,7 @@ func (e *env) sm9RevokeCommand() *cobra.Command {
 		Short: "Add identities to the KGC's revocation list",
 		Args:  cobra.MinimumNArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			return c.SM9Revoke(ctx, args[0], args[1:])
+			return c.SM9().Revoke(ctx, args[0], args[1:])
 		}),
 	}
 }
@@ -351,7 +351,7 @@ func (e *env) sm9PublicCommand() *cobra.Command {
 		Short: "Print a KGC's master public key (PEM; no token needed)",
 		Args:  cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			p, err := c.SM9MasterPublicKey(ctx, args[0], args[1])
+			p, err := c.SM9().MasterPublicKey(ctx, args[0], args[1])
 			if err != nil {
 				return err
 			}
@@ -367,7 +367,7 @@ func (e *env) sm9RevokedCommand() *cobra.Command {
 		Short: "Print a KGC's signed revocation list (JSON; no token needed)",
 		Args:  cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			l, err := c.SM9RevocationListOf(ctx, args[0], args[1])
+			l, err := c.SM9().RevocationList(ctx, args[0], args[1])
 			if err != nil {
 				return err
 			}
@@ -577,7 +577,7 @@ func (e *env) sm9DeviceExchangeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := c.SM9Exchange(ctx, kgc, sdk.SM9ExchangeRequest{ID: peer, Peer: k.ID(), RA: ra, Length: n})
+			r, err := c.SM9().Exchange(ctx, kgc, sdk.SM9ExchangeRequest{ID: peer, Peer: k.ID(), RA: ra, Length: n})
 			if err != nil {
 				return err
 			}

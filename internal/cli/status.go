@@ -16,7 +16,7 @@ func (e *env) statusCommand() *cobra.Command {
 		Short: "Show whether the server is initialised and sealed; exit 0 unsealed, 2 sealed or not initialised, 1 on error",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			h, err := c.Health(ctx)
+			h, err := c.Sys().Health(ctx)
 			if err != nil {
 				return err
 			}

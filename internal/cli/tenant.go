@@ -17,7 +17,7 @@ func (e *env) tenantCommand() *cobra.Command {
 		Short: "Create a tenant; prints its admin token once",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			t, err := c.CreateTenant(ctx, args[0])
+			t, err := c.Auth().CreateTenant(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -32,7 +32,7 @@ func (e *env) tenantCommand() *cobra.Command {
 		Short: "List tenants",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			ts, err := c.ListTenants(ctx)
+			ts, err := c.Auth().ListTenants(ctx)
 			if err != nil {
 				return err
 			}
@@ -45,7 +45,7 @@ func (e *env) tenantCommand() *cobra.Command {
 		Short: "Delete a tenant: schedule its keys for deletion and revoke its tokens",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			if err := c.DeleteTenant(ctx, args[0]); err != nil {
+			if err := c.Auth().DeleteTenant(ctx, args[0]); err != nil {
 				return err
 			}
 			return e.print(map[string]any{"name": args[0], "deleted": true}, func(w io.Writer) {
@@ -68,7 +68,7 @@ func (e *env) quotaCommand() *cobra.Command {
 	cmd.Flags().Int64Var(&q.OpsPerSec, "ops-per-sec", 0, "requests a second the tenant's tokens may make")
 	cmd.Flags().Int64Var(&q.MaxKeys, "max-keys", 0, "keys the tenant may hold")
 	cmd.RunE = e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-		cur, err := c.TenantQuota(ctx, args[0])
+		cur, err := c.Auth().TenantQuota(ctx, args[0])
 		if err != nil {
 			return err
 		}
@@ -79,7 +79,7 @@ func (e *env) quotaCommand() *cobra.Command {
 			if f.Changed("max-keys") {
 				cur.MaxKeys = q.MaxKeys
 			}
-			if cur, err = c.SetTenantQuota(ctx, args[0], cur); err != nil {
+			if cur, err = c.Auth().SetTenantQuota(ctx, args[0], cur); err != nil {
 				return err
 			}
 		}

@@ -20,7 +20,7 @@ func (e *env) tokenCommand() *cobra.Command {
 		Short: "Create a token in the caller's tenant; prints it once",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			t, err := c.CreateToken(ctx, req)
+			t, err := c.Auth().CreateToken(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -33,20 +33,20 @@ func (e *env) tokenCommand() *cobra.Command {
 	create.Flags().StringSliceVar(&req.Policies, "policy", nil, "policy to grant (repeatable; \"admin\" grants everything in the tenant)")
 	create.Flags().StringVar(&req.TTL, "ttl", "", "lifetime such as 1h or 720h (default 24h)")
 	create.Flags().StringVar(&req.DisplayName, "display-name", "", "a name to recognise the token by")
-	var increment string
+	var increment time.Duration
 	renew := &cobra.Command{
 		Use:   "renew",
 		Short: "Extend the calling token's life (tenant admin tokens; up to a year after creation)",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			t, err := c.RenewSelf(ctx, increment)
+			t, err := c.Auth().RenewSelf(ctx, increment)
 			if err != nil {
 				return err
 			}
 			return e.print(t, func(w io.Writer) { printTokenInfo(w, t) })
 		}),
 	}
-	renew.Flags().StringVar(&increment, "increment", "", "new lifetime from now, such as 720h (default: the token's TTL, 30 days)")
+	durationFlag(renew.Flags(), &increment, "increment", 0, "new lifetime from now, such as 720h (default: the token's TTL, 30 days)")
 	cmd.AddCommand(create, renew, &cobra.Command{
 		Use:   "lookup [ACCESSOR]",
 		Short: "Show a token by accessor, or the calling token",
@@ -57,9 +57,9 @@ func (e *env) tokenCommand() *cobra.Command {
 				err error
 			)
 			if len(args) == 0 {
-				t, err = c.LookupSelf(ctx)
+				t, err = c.Auth().LookupSelf(ctx)
 			} else {
-				t, err = c.LookupToken(ctx, args[0])
+				t, err = c.Auth().LookupToken(ctx, args[0])
 			}
 			if err != nil {
 				return err
@@ -71,7 +71,7 @@ func (e *env) tokenCommand() *cobra.Command {
 		Short: "Revoke a token and every token it created",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			if err := c.RevokeToken(ctx, args[0]); err != nil {
+			if err := c.Auth().RevokeToken(ctx, args[0]); err != nil {
 				return err
 			}
 			return e.print(map[string]any{"accessor": args[0], "revoked": true}, func(w io.Writer) {
@@ -97,7 +97,7 @@ func (e *env) tokenListCommand() *cobra.Command {
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
 			if tree {
 				var toks []sdk.TokenInfo
-				for t, err := range c.AllTokens(ctx) {
+				for t, err := range c.Auth().AllTokens(ctx) {
 					if err != nil {
 						return err
 					}
@@ -108,7 +108,7 @@ func (e *env) tokenListCommand() *cobra.Command {
 					printTokenTree(w, toks)
 				})
 			}
-			page, err := c.ListTokens(ctx, after, limit)
+			page, err := c.Auth().ListTokens(ctx, after, limit)
 			if err != nil {
 				return err
 			}

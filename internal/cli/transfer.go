@@ -39,7 +39,7 @@ func (e *env) importCommand() *cobra.Command {
 			if wrapped {
 				req = sdk.ImportRequest{Token: os.Getenv("MIMA_IMPORT_TOKEN"), WrappedMaterial: in}
 			} else {
-				params, err := c.ImportParams(ctx, args[0])
+				params, err := c.Keys().ImportParams(ctx, args[0])
 				if err != nil {
 					return err
 				}
@@ -53,7 +53,7 @@ func (e *env) importCommand() *cobra.Command {
 				}
 				req = sdk.ImportRequest{Token: params.Token, WrappedMaterial: w}
 			}
-			return e.printKeyOrErr(c.Import(ctx, args[0], req))
+			return e.printKeyOrErr(c.Keys().Import(ctx, args[0], req))
 		}),
 	}
 	cmd.Flags().StringVar(&f.in, "in", "", "file with the key material (default: standard input)")
@@ -87,7 +87,7 @@ func (e *env) exportCommand() *cobra.Command {
 				return err
 			}
 			req.PublicKey = string(pub)
-			x, err := c.Export(ctx, args[0], req)
+			x, err := c.Keys().Export(ctx, args[0], req)
 			if err != nil {
 				return err
 			}
@@ -116,7 +116,7 @@ func (e *env) backupCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			blob, err := c.Backup(ctx, args[0], pass)
+			blob, err := c.Keys().Backup(ctx, args[0], pass)
 			if err != nil {
 				return err
 			}
@@ -152,7 +152,7 @@ func (e *env) restoreCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return e.printKeyOrErr(c.Restore(ctx, sdk.RestoreRequest{Backup: blob, Password: pass, Name: name}))
+			return e.printKeyOrErr(c.Keys().Restore(ctx, sdk.RestoreRequest{Backup: blob, Password: pass, Name: name}))
 		}),
 	}
 	cmd.Flags().StringVar(&f.in, "in", "", "the backup file")

@@ -23,7 +23,7 @@ func (e *env) tsaCommand() *cobra.Command {
 			if req.Subject.CommonName == "" {
 				req.Subject.CommonName = args[0] + " TSA"
 			}
-			t, err := c.CreateTSA(ctx, req)
+			t, err := c.TSA().Create(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -42,7 +42,7 @@ func (e *env) tsaCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List the tenant's TSAs", Args: cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			ts, err := c.ListTSAs(ctx)
+			ts, err := c.TSA().List(ctx)
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ func (e *env) tsaCommand() *cobra.Command {
 	chain := &cobra.Command{
 		Use: "chain NAME", Short: "Print a TSA's certificate chain (PEM)", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			pem, err := c.TSAChain(ctx, args[0])
+			pem, err := c.TSA().Chain(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -85,7 +85,7 @@ func (e *env) loginRuleCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
 			r.Name = args[0]
-			out, err := c.PutLoginRule(ctx, r)
+			out, err := c.Auth().PutLoginRule(ctx, r)
 			if err != nil {
 				return err
 			}
@@ -104,7 +104,7 @@ func (e *env) loginRuleCommand() *cobra.Command {
 	read := &cobra.Command{
 		Use: "read NAME", Short: "Show a login rule", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			out, err := c.GetLoginRule(ctx, args[0])
+			out, err := c.Auth().GetLoginRule(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -114,7 +114,7 @@ func (e *env) loginRuleCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List the tenant's login rules", Args: cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			rs, err := c.ListLoginRules(ctx)
+			rs, err := c.Auth().ListLoginRules(ctx)
 			if err != nil {
 				return err
 			}
@@ -126,7 +126,7 @@ func (e *env) loginRuleCommand() *cobra.Command {
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a login rule; the tokens logged in through it are revoked", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			if err := c.DeleteLoginRule(ctx, args[0]); err != nil {
+			if err := c.Auth().DeleteLoginRule(ctx, args[0]); err != nil {
 				return err
 			}
 			return e.print(map[string]any{"rule": args[0], "deleted": true}, func(w io.Writer) { fmt.Fprintf(w, "Deleted\t%s\n", args[0]) })

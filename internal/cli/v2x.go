@@ -77,7 +77,7 @@ pseudonym request.`,
 					req.Region.Circle = &c
 				}
 			}
-			d, err := c.CreateV2XDeployment(ctx, req)
+			d, err := c.V2X().CreateDeployment(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -126,7 +126,7 @@ func (e *env) v2xShowCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "show NAME", Short: "Describe a deployment (root token)", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			d, err := c.V2XDeployment(ctx, args[0])
+			d, err := c.V2X().GetDeployment(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -139,7 +139,7 @@ func (e *env) v2xListCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "list", Short: "List the deployments (root token)", Args: cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			names, err := c.V2XDeployments(ctx)
+			names, err := c.V2X().ListDeployments(ctx)
 			if err != nil {
 				return err
 			}
@@ -152,7 +152,7 @@ func (e *env) v2xDeviceCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "device NAME DEVICE-ID", Short: "Show a device of the ECA's allow-list: its kind, enrolments and whether it is blocked (ECA's tenant)", Args: cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			d, err := c.V2XDevice(ctx, args[0], args[1])
+			d, err := c.V2X().GetDevice(ctx, args[0], args[1])
 			if err != nil {
 				return err
 			}
@@ -177,7 +177,7 @@ other clusters keep the former PCA certificate (see docs/v2x.md, "Deployments of
 versions"). A deployment already migrated is left as it is.`,
 		Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			d, err := c.MigrateV2X(ctx, args[0])
+			d, err := c.V2X().Migrate(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -195,7 +195,7 @@ func (e *env) v2xAllowCommand() *cobra.Command {
 			for _, id := range args[1:] {
 				devices = append(devices, sdk.V2XDevice{ID: id, Kind: kind})
 			}
-			return c.AllowV2XDevices(ctx, args[0], devices)
+			return c.V2X().AllowDevices(ctx, args[0], devices)
 		}),
 	}
 	cmd.Flags().StringVar(&kind, "kind", "vehicle", "vehicle or roadside")
@@ -206,7 +206,7 @@ func (e *env) v2xFlushCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "flush NAME", Short: "Send the RA's queued requests to the PCA now (RA's tenant)", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			r, err := c.FlushV2X(ctx, args[0])
+			r, err := c.V2X().Flush(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -228,7 +228,7 @@ func (e *env) v2xReportCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := c.ReportV2X(ctx, args[0], cert)
+			r, err := c.V2X().Report(ctx, args[0], cert)
 			if err != nil {
 				return err
 			}
@@ -255,7 +255,7 @@ func (e *env) v2xIssueCRLsCommand() *cobra.Command {
 	return &cobra.Command{
 		Use: "issue-crls NAME", Short: "Sign new CRLs now (root CA's tenant)", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			r, err := c.IssueV2XCRLs(ctx, args[0])
+			r, err := c.V2X().IssueCRLs(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -291,7 +291,7 @@ func (e *env) deviceOf(path string, st *ee.State) (*device, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &device{e: e, path: path, d: d, trans: c.V2X(st.Deployment)}, nil
+	return &device{e: e, path: path, d: d, trans: c.V2X().Transport(st.Deployment)}, nil
 }
 
 func (d *device) save() error { return d.d.State().Save(d.path) }
@@ -449,7 +449,7 @@ func (e *env) v2xDownloadCommand() *cobra.Command {
 			total := 0
 			for i := first; ; i++ {
 				n, err := d.d.Download(ctx, d.trans, request, i)
-				if sdk.ErrorCode(err) == "not_found" && total > 0 && period < 0 {
+				if errors.Is(err, sdk.ErrNotFound) && total > 0 && period < 0 {
 					break
 				}
 				if err != nil {
@@ -667,7 +667,7 @@ func (e *env) v2xLACommand() *cobra.Command {
 				return err
 			}
 			req.Name, req.PCA = args[0], pca
-			la, err := c.CreateV2XLA(ctx, req)
+			la, err := c.V2X().CreateLA(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -684,7 +684,7 @@ func (e *env) v2xLACommand() *cobra.Command {
 	show := &cobra.Command{
 		Use: "show NAME", Short: "Describe an LA of this tenant", Args: cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			la, err := c.V2XLA(ctx, args[0])
+			la, err := c.V2X().GetLA(ctx, args[0])
 			if err != nil {
 				return err
 			}

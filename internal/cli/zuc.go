@@ -65,7 +65,7 @@ func (e *env) eea3Command() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := c.EEA3(ctx, args[0], req)
+			r, err := c.Crypto().EEA3(ctx, args[0], req)
 			if err != nil {
 				return err
 			}
@@ -104,7 +104,7 @@ func (e *env) eia3Command() *cobra.Command {
 				}
 				req.MACSize = len(want)
 			}
-			r, err := c.EIA3(ctx, args[0], req)
+			r, err := c.Crypto().EIA3(ctx, args[0], req)
 			if err != nil {
 				return err
 			}

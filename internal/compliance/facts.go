@@ -3,6 +3,7 @@ package compliance
 import (
 	"context"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -34,8 +35,8 @@ const ExpiryWindow = 30 * 24 * time.Hour
 // becomes a missing fact.
 func Gather(ctx context.Context, c *sdk.Client, encrypted bool, now time.Time) (Facts, error) {
 	f := Facts{"transport.encrypted": {Value: encrypted, Evidence: transportEvidence(encrypted)}}
-	h, err := c.Health(ctx)
-	if err != nil && sdk.ErrorCode(err) == "" {
+	h, err := c.Sys().Health(ctx)
+	if _, answered := errors.AsType[*sdk.APIError](err); err != nil && !answered {
 		return nil, fmt.Errorf("compliance: reaching the server: %w", err)
 	}
 	gatherRoot(h, err, f)
@@ -56,8 +57,8 @@ func transportEvidence(encrypted bool) string {
 // missing records that every named fact could not be observed.
 func (f Facts) missing(err error, names ...string) {
 	why := "could not be observed: " + err.Error()
-	if code := sdk.ErrorCode(err); code != "" {
-		why = "not visible to this token (" + code + ")"
+	if e, answered := errors.AsType[*sdk.APIError](err); answered {
+		why = "not visible to this token (" + e.Code + ")"
 	}
 	for _, n := range names {
 		f[n] = Fact{Missing: why}
@@ -74,8 +75,8 @@ func gatherRoot(h sdk.Health, err error, f Facts) {
 }
 
 // approvedKeyType reports whether a key type is a ShangMi algorithm.
-func approvedKeyType(t string) bool {
-	return strings.HasPrefix(t, "sm") || t == "hmac-sm3" || strings.HasPrefix(t, "zuc")
+func approvedKeyType(t sdk.KeyType) bool {
+	return strings.HasPrefix(string(t), "sm") || t == sdk.KeyTypeHMACSM3 || strings.HasPrefix(string(t), "zuc")
 }
 
 func gatherKeys(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
@@ -83,7 +84,7 @@ func gatherKeys(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 	total := 0
 	opts := sdk.ListKeysOptions{}
 	for {
-		page, err := c.ListKeys(ctx, opts)
+		page, err := c.Keys().List(ctx, opts)
 		if err != nil {
 			f.missing(err, "keys.non_sm", "keys.no_rotation_period", "keys.rotation_overdue")
 			return
@@ -91,9 +92,9 @@ func gatherKeys(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 		for _, k := range page.Keys {
 			total++
 			if !approvedKeyType(k.Type) {
-				nonSM = append(nonSM, k.Name+" ("+k.Type+")")
+				nonSM = append(nonSM, k.Name+" ("+string(k.Type)+")")
 			}
-			if k.State == "enabled" && k.Type != "sm2" && k.AutoRotatePeriod == "" {
+			if k.State == sdk.KeyEnabled && k.Type != sdk.KeyTypeSM2 && k.AutoRotatePeriod == "" {
 				noPeriod = append(noPeriod, k.Name)
 			}
 			if k.NextRotation != nil && k.NextRotation.Before(now) {
@@ -127,7 +128,7 @@ func gatherCerts(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 	total := 0
 	q := sdk.CertificatesQuery{State: "valid"}
 	for {
-		page, err := c.ListCertificates(ctx, q)
+		page, err := c.Certs().List(ctx, q)
 		if err != nil {
 			f.missing(err, "certs.non_sm", "certs.expiring")
 			return
@@ -161,7 +162,7 @@ func sm2WithSM3(certPEM string) bool {
 }
 
 func gatherAudit(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
-	rep, err := c.VerifyAudit(ctx)
+	rep, err := c.Sys().VerifyAudit(ctx)
 	if err != nil {
 		f.missing(err, "audit.ok", "audit.checkpoint_age_hours", "audit.witnessed")
 		return
@@ -182,7 +183,7 @@ func gatherAudit(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 }
 
 func gatherAccess(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
-	if rules, err := c.ListLoginRules(ctx); err != nil {
+	if rules, err := c.Auth().ListLoginRules(ctx); err != nil {
 		f.missing(err, "identity.login_rules")
 	} else {
 		names := make([]string, len(rules))
@@ -191,7 +192,7 @@ func gatherAccess(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 		}
 		f["identity.login_rules"] = Fact{Value: len(rules), Evidence: fmt.Sprintf("%d certificate login rules: %s", len(rules), strings.Join(names, ", "))}
 	}
-	if names, err := c.ListPolicies(ctx); err != nil {
+	if names, err := c.Auth().ListPolicies(ctx); err != nil {
 		f.missing(err, "access.wildcard_policies")
 	} else {
 		var wild []string
@@ -199,7 +200,7 @@ func gatherAccess(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 			if n == "admin" { // built in: it grants everything by design
 				continue
 			}
-			p, err := c.GetPolicy(ctx, n)
+			p, err := c.Auth().GetPolicy(ctx, n)
 			if err != nil {
 				f.missing(err, "access.wildcard_policies")
 				break
@@ -213,7 +214,7 @@ func gatherAccess(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 		}
 	}
 	var admins []string
-	for t, err := range c.AllTokens(ctx) {
+	for t, err := range c.Auth().AllTokens(ctx) {
 		if err != nil {
 			f.missing(err, "access.admin_tokens")
 			return

@@ -24,11 +24,11 @@ func auditPage(q *req) ([]section, error) {
 		if s := f.Get(name); s != "" {
 			var err error
 			if *t, err = time.Parse(time.RFC3339, s); err != nil {
-				return secs, &sdk.Error{Status: http.StatusBadRequest, Code: "invalid_argument", Message: name + " must be an RFC 3339 time"}
+				return secs, &sdk.APIError{Status: http.StatusBadRequest, Code: "invalid_argument", Message: name + " must be an RFC 3339 time"}
 			}
 		}
 	}
-	page, err := q.api.SearchAudit(q.ctx(), aq)
+	page, err := q.api.Sys().SearchAudit(q.ctx(), aq)
 	if err != nil {
 		return secs, err
 	}
@@ -45,7 +45,7 @@ func auditPage(q *req) ([]section, error) {
 	if !q.sess.root {
 		return secs, nil
 	}
-	rep, err := q.api.VerifyAudit(q.ctx())
+	rep, err := q.api.Sys().VerifyAudit(q.ctx())
 	if err != nil {
 		return secs, err
 	}

@@ -138,13 +138,13 @@ func TestInBrowser(t *testing.T) {
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
 	api, _ := sdk.New(srv.URL, sdk.WithToken(n.root), sdk.WithTenant("default"))
-	if _, err := api.CreateKey(ctx, sdk.CreateKeyRequest{Name: "signer", Type: "sm2"}); err != nil {
+	if _, err := api.Keys().Create(ctx, sdk.CreateKeyRequest{Name: "signer", Type: "sm2"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := api.CreateCA(ctx, sdk.CreateCARequest{Name: "root-ca", Type: "root", Subject: sdk.Subject{CommonName: "Browser Test Root"}}); err != nil {
+	if _, err := api.CA().Create(ctx, sdk.CreateCARequest{Name: "root-ca", Type: "root", Subject: sdk.Subject{CommonName: "Browser Test Root"}}); err != nil {
 		t.Fatal(err)
 	}
-	cert, err := api.Issue(ctx, "root-ca", sdk.IssueRequest{Key: "signer", Subject: sdk.Subject{CommonName: "leaf.example"}})
+	cert, err := api.CA().Issue(ctx, "root-ca", sdk.IssueRequest{Key: "signer", Subject: sdk.Subject{CommonName: "leaf.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestInBrowser(t *testing.T) {
 	before := eval[int](b, `Number(document.querySelector(".chart").dataset.total)`)
 	b.check("key")
 	for range 5 {
-		if _, err := api.Encrypt(ctx, "orders", sdk.EncryptRequest{Plaintext: []byte("order 1")}); err != nil {
+		if _, err := api.Crypto().Encrypt(ctx, "orders", sdk.EncryptRequest{Plaintext: []byte("order 1")}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -198,7 +198,7 @@ func TestInBrowser(t *testing.T) {
 	b.check("certs")
 	b.follow(fmt.Sprintf(`form[action="/ui/certs/%s/revoke"] button`, cert.Serial), "Certificates")
 	b.waitFor("the revocation", fmt.Sprintf(`document.querySelector(".flash")?.textContent.includes(%q)`, cert.Serial))
-	if got, err := api.GetCertificate(ctx, cert.Serial); err != nil || got.State != "revoked" {
+	if got, err := api.Certs().Get(ctx, cert.Serial); err != nil || got.State != "revoked" {
 		t.Errorf("after revoking in the console the certificate is %+v, %v", got, err)
 	}
 

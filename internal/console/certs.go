@@ -14,7 +14,7 @@ func certsPage(q *req) ([]section, error) {
 	if f.Get("expiring") != "" {
 		cq.State, cq.ExpiresBefore = "valid", time.Now().Add(compliance.ExpiryWindow)
 	}
-	page, err := q.api.ListCertificates(q.ctx(), cq)
+	page, err := q.api.Certs().List(q.ctx(), cq)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func certsPage(q *req) ([]section, error) {
 		}
 		t.Rows = append(t.Rows, []cell{{Text: ct.Serial}, {Text: ct.CA}, {Text: ct.Subject}, {Text: when(ct.NotAfter)}, {Text: ct.State}, {Actions: acts}})
 	}
-	cas, err := q.api.ListCAs(q.ctx())
+	cas, err := q.api.CA().List(q.ctx())
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +47,7 @@ func certsPage(q *req) ([]section, error) {
 
 func revokeCert(q *req) ([]section, error) {
 	serial := q.r.PathValue("serial")
-	if _, err := q.api.RevokeCertificate(q.ctx(), serial, "unspecified"); err != nil {
+	if _, err := q.api.Certs().Revoke(q.ctx(), serial, "unspecified"); err != nil {
 		return nil, err
 	}
 	return nil, done("/ui/certs", "revoked "+serial)

@@ -124,7 +124,7 @@ func (q *req) getJSON(path string, out any) error {
 	}
 	if resp.StatusCode >= 400 {
 		var e struct {
-			Error sdk.Error `json:"error"`
+			Error sdk.APIError `json:"error"`
 		}
 		_ = json.NewDecoder(resp.Body).Decode(&e)
 		e.Error.Status = resp.StatusCode
@@ -178,7 +178,7 @@ func done(path, what string) error {
 
 // statusOf is the HTTP status of a page that failed with err.
 func statusOf(err error) int {
-	var e *sdk.Error
+	var e *sdk.APIError
 	if errors.As(err, &e) && e.Status != 0 {
 		return e.Status
 	}
@@ -188,7 +188,7 @@ func statusOf(err error) int {
 // errorText shows an error to the user: the API's code and message, which
 // never hold secrets.
 func errorText(lang string, err error) string {
-	var e *sdk.Error
+	var e *sdk.APIError
 	if errors.As(err, &e) && e.RequestID != "" {
 		return fmt.Sprintf("%s: %s (%s %s)", e.Code, e.Message, translate(lang, "request"), e.RequestID)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -78,7 +79,7 @@ func newNode(t *testing.T) *node {
 func (n *node) tenant(name string) string {
 	n.t.Helper()
 	c := n.client(n.root)
-	res, err := c.CreateTenant(context.Background(), name)
+	res, err := c.Auth().CreateTenant(context.Background(), name)
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func TestPostWithoutCSRFChangesNothing(t *testing.T) {
 			t.Fatalf("POST with CSRF %q: %d", csrf, w.Code)
 		}
 	}
-	if _, err := n.client(n.root).GetKey(context.Background(), "k1"); sdk.ErrorCode(err) != "key_not_found" {
+	if _, err := n.client(n.root).Keys().Get(context.Background(), "k1"); !errors.Is(err, sdk.ErrKeyNotFound) {
 		t.Fatalf("the key was created by a refused form: %v", err)
 	}
 	if w := b.post("/ui/keys", url.Values{"name": {"k1"}, "type": {"sm4"}}); w.Code != http.StatusSeeOther {

@@ -13,11 +13,11 @@ var keyTypes = []string{"sm4", "sm2", "hmac-sm3"}
 
 func keysPage(q *req) ([]section, error) {
 	f := q.r.URL.Query()
-	opts := sdk.ListKeysOptions{After: f.Get("after"), Limit: 20, Type: f.Get("type"), State: f.Get("state")}
+	opts := sdk.ListKeysOptions{After: f.Get("after"), Limit: 20, Type: sdk.KeyType(f.Get("type")), State: sdk.KeyState(f.Get("state"))}
 	if tag := f.Get("tag"); tag != "" {
 		opts.Tags = []string{tag}
 	}
-	page, err := q.api.ListKeys(q.ctx(), opts)
+	page, err := q.api.Keys().List(q.ctx(), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -37,12 +37,12 @@ func keysPage(q *req) ([]section, error) {
 		if k.NextRotation != nil {
 			next = when(*k.NextRotation)
 		}
-		t.Rows = append(t.Rows, []cell{{Text: k.Name, Href: base}, {Text: k.Type}, {Text: k.State}, {Text: strconv.Itoa(k.LatestVersion)}, {Text: next}, {Actions: acts}})
+		t.Rows = append(t.Rows, []cell{{Text: k.Name, Href: base}, {Text: string(k.Type)}, {Text: string(k.State)}, {Text: strconv.Itoa(k.LatestVersion)}, {Text: next}, {Actions: acts}})
 	}
 	secs := []section{
 		{Title: "Search", Form: &form{Action: "/ui/keys", Method: "GET", Submit: "Search", Fields: []field{
-			{Name: "type", Label: "Type", Type: "select", Value: opts.Type, Options: append([]string{""}, keyTypes...)},
-			{Name: "state", Label: "State", Type: "select", Value: opts.State, Options: []string{"", "enabled", "disabled", "pending_deletion"}},
+			{Name: "type", Label: "Type", Type: "select", Value: string(opts.Type), Options: append([]string{""}, keyTypes...)},
+			{Name: "state", Label: "State", Type: "select", Value: string(opts.State), Options: []string{"", "enabled", "disabled", "pending_deletion"}},
 			{Name: "tag", Label: "Tag (name=value)", Type: "text", Value: f.Get("tag")},
 		}}},
 		{Title: "Keys", Table: t},
@@ -62,7 +62,7 @@ func keysPage(q *req) ([]section, error) {
 
 func createKey(q *req) ([]section, error) {
 	f := q.r.PostForm
-	k, err := q.api.CreateKey(q.ctx(), sdk.CreateKeyRequest{Name: f.Get("name"), Type: f.Get("type"), AutoRotatePeriod: f.Get("auto_rotate_period")})
+	k, err := q.api.Keys().Create(q.ctx(), sdk.CreateKeyRequest{Name: f.Get("name"), Type: sdk.KeyType(f.Get("type")), AutoRotatePeriod: f.Get("auto_rotate_period")})
 	if err != nil {
 		secs, _ := keysPage(q)
 		return secs, err
@@ -71,11 +71,11 @@ func createKey(q *req) ([]section, error) {
 }
 
 func keyPage(q *req) ([]section, error) {
-	k, err := q.api.GetKey(q.ctx(), q.r.PathValue("name"))
+	k, err := q.api.Keys().Get(q.ctx(), q.r.PathValue("name"))
 	if err != nil {
 		return nil, err
 	}
-	info := kv([2]string{"Name", k.Name}, [2]string{"Type", k.Type}, [2]string{"State", k.State}, [2]string{"Created", when(k.CreatedAt)},
+	info := kv([2]string{"Name", k.Name}, [2]string{"Type", string(k.Type)}, [2]string{"State", string(k.State)}, [2]string{"Created", when(k.CreatedAt)},
 		[2]string{"Rotation period", k.AutoRotatePeriod}, [2]string{"Minimum decryption version", strconv.Itoa(k.MinDecryptionVersion)})
 	if k.DeletionDate != nil {
 		info.Rows = append(info.Rows, []cell{{Text: "Deletion date"}, {Text: when(*k.DeletionDate)}})
@@ -93,17 +93,17 @@ func keyAction(q *req) ([]section, error) {
 	var err error
 	switch a := q.r.PathValue("action"); a {
 	case "rotate":
-		_, err = q.api.RotateKey(ctx, name)
+		_, err = q.api.Keys().Rotate(ctx, name)
 	case "disable":
-		_, err = q.api.DisableKey(ctx, name)
+		_, err = q.api.Keys().Disable(ctx, name)
 	case "enable":
-		_, err = q.api.EnableKey(ctx, name)
+		_, err = q.api.Keys().Enable(ctx, name)
 	case "delete":
-		_, err = q.api.ScheduleKeyDeletion(ctx, name, 0)
+		_, err = q.api.Keys().ScheduleDeletion(ctx, name, 0)
 	case "cancel-delete":
-		_, err = q.api.CancelKeyDeletion(ctx, name)
+		_, err = q.api.Keys().CancelDeletion(ctx, name)
 	default:
-		return nil, &sdk.Error{Status: http.StatusNotFound, Code: "route_not_found", Message: "no such key action: " + a}
+		return nil, &sdk.APIError{Status: http.StatusNotFound, Code: "route_not_found", Message: "no such key action: " + a}
 	}
 	if err != nil {
 		return nil, err

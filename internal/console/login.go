@@ -40,7 +40,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	token := r.PostFormValue("token")
 	client, _ := sdk.New("http://console", sdk.WithToken(token), sdk.WithHTTPClient(&http.Client{Transport: inProcess{api: c.api, remote: r.RemoteAddr}}))
-	self, err := client.LookupSelf(r.Context())
+	self, err := client.Auth().LookupSelf(r.Context())
 	if err != nil || token == "" {
 		c.showLogin(w, r, http.StatusUnauthorized, translate(language(r), "The token was not accepted."))
 		return

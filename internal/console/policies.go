@@ -2,6 +2,7 @@ package console
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"path"
@@ -12,7 +13,7 @@ import (
 )
 
 func policiesPage(q *req) ([]section, error) {
-	names, err := q.api.ListPolicies(q.ctx())
+	names, err := q.api.Auth().ListPolicies(q.ctx())
 	if err != nil {
 		return nil, err
 	}
@@ -31,8 +32,8 @@ func policyPage(q *req) ([]section, error) {
 	if name == "new" {
 		name = q.r.URL.Query().Get("name")
 	}
-	p, err := q.api.GetPolicy(q.ctx(), name)
-	if sdk.ErrorCode(err) == "policy_not_found" || sdk.ErrorCode(err) == "not_found" {
+	p, err := q.api.Auth().GetPolicy(q.ctx(), name)
+	if errors.Is(err, sdk.ErrPolicyNotFound) || errors.Is(err, sdk.ErrNotFound) {
 		p, err = sdk.Policy{Name: name, Rules: []sdk.Rule{}}, nil
 	}
 	if err != nil {
@@ -76,9 +77,9 @@ func savePolicy(q *req) ([]section, error) {
 	name := q.r.PathValue("name")
 	var rules []sdk.Rule
 	if err := json.Unmarshal([]byte(q.r.PostFormValue("rules")), &rules); err != nil {
-		return policyEditor(sdk.Policy{Name: name}), &sdk.Error{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the rules are not valid JSON: " + err.Error()}
+		return policyEditor(sdk.Policy{Name: name}), &sdk.APIError{Status: http.StatusBadRequest, Code: "malformed_json", Message: "the rules are not valid JSON: " + err.Error()}
 	}
-	if _, err := q.api.PutPolicy(q.ctx(), name, rules); err != nil {
+	if _, err := q.api.Auth().PutPolicy(q.ctx(), name, rules); err != nil {
 		return policyEditor(sdk.Policy{Name: name, Rules: rules}), err
 	}
 	return nil, done("/ui/policies/"+url.PathEscape(name), "saved")

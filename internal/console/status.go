@@ -11,7 +11,7 @@ func (c *Console) switchTenant(q *req) ([]section, error) {
 }
 
 func statusPage(q *req) ([]section, error) {
-	h, err := q.api.Health(q.ctx())
+	h, err := q.api.Sys().Health(q.ctx())
 	if err != nil {
 		return nil, err
 	}
@@ -25,11 +25,11 @@ func statusPage(q *req) ([]section, error) {
 		[2]string{"Version", h.Version},
 	)}}
 	if q.sess.root {
-		if ks, err := q.api.KeyStatus(q.ctx()); err == nil {
+		if ks, err := q.api.Sys().KeyringStatus(q.ctx()); err == nil {
 			secs = append(secs, section{Title: "Barrier keyring", Table: kv(
 				[2]string{"Term", strconv.Itoa(int(ks.Term))}, [2]string{"Installed", when(ks.InstallTime)})})
 		}
-		tenants, err := q.api.ListTenants(q.ctx())
+		tenants, err := q.api.Auth().ListTenants(q.ctx())
 		if err != nil {
 			return nil, err
 		}

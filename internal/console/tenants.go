@@ -1,7 +1,7 @@
 package console
 
 func tenantsPage(q *req) ([]section, error) {
-	tenants, err := q.api.ListTenants(q.ctx())
+	tenants, err := q.api.Auth().ListTenants(q.ctx())
 	if err != nil {
 		return nil, err
 	}
@@ -14,7 +14,7 @@ func tenantsPage(q *req) ([]section, error) {
 }
 
 func createTenant(q *req) ([]section, error) {
-	res, err := q.api.CreateTenant(q.ctx(), q.r.PostFormValue("name"))
+	res, err := q.api.Auth().CreateTenant(q.ctx(), q.r.PostFormValue("name"))
 	if err != nil {
 		secs, _ := tenantsPage(q)
 		return secs, err

@@ -9,7 +9,7 @@ import (
 
 func tokensPage(q *req) ([]section, error) {
 	t := &table{Head: []string{"Accessor", "Name", "Policies", "Created", "Expires", "Actions"}}
-	for tok, err := range q.api.AllTokens(q.ctx()) {
+	for tok, err := range q.api.Auth().AllTokens(q.ctx()) {
 		if err != nil {
 			return nil, err
 		}
@@ -34,7 +34,7 @@ func createToken(q *req) ([]section, error) {
 			pols = append(pols, p)
 		}
 	}
-	tok, err := q.api.CreateToken(q.ctx(), sdk.TokenRequest{Policies: pols, TTL: f.Get("ttl"), DisplayName: f.Get("display_name")})
+	tok, err := q.api.Auth().CreateToken(q.ctx(), sdk.TokenRequest{Policies: pols, TTL: f.Get("ttl"), DisplayName: f.Get("display_name")})
 	if err != nil {
 		secs, _ := tokensPage(q)
 		return secs, err
@@ -44,7 +44,7 @@ func createToken(q *req) ([]section, error) {
 
 func revokeToken(q *req) ([]section, error) {
 	acc := q.r.PathValue("accessor")
-	if err := q.api.RevokeToken(q.ctx(), acc); err != nil {
+	if err := q.api.Auth().RevokeToken(q.ctx(), acc); err != nil {
 		return nil, err
 	}
 	return nil, done("/ui/tokens", "revoked "+acc)

@@ -17,7 +17,7 @@ func usagePage(q *req) ([]section, error) {
 	if q.sess.root {
 		secs = append(secs, section{Title: "Calls by tenant", Chart: &chart{Src: "/ui/usage.json?by=tenant", Label: "Calls per minute"}})
 	}
-	u, err := q.api.Usage(q.ctx(), sdk.UsageQuery{By: "operation"})
+	u, err := q.api.Sys().Usage(q.ctx(), sdk.UsageQuery{By: "operation"})
 	if err != nil {
 		return secs, err
 	}
@@ -39,7 +39,7 @@ func (c *Console) usageJSON(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u, err := q.api.Usage(q.ctx(), sdk.UsageQuery{By: r.URL.Query().Get("by"), From: time.Now().Add(-time.Hour)})
+	u, err := q.api.Sys().Usage(q.ctx(), sdk.UsageQuery{By: r.URL.Query().Get("by"), From: time.Now().Add(-time.Hour)})
 	if err != nil {
 		writeJSON(w, statusOf(err), map[string]string{"error": errorText(q.lang, err)})
 		return

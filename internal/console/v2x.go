@@ -3,13 +3,13 @@ package console
 import "strconv"
 
 func v2xPage(q *req) ([]section, error) {
-	names, err := q.api.V2XDeployments(q.ctx())
+	names, err := q.api.V2X().ListDeployments(q.ctx())
 	if err != nil {
 		return nil, err
 	}
 	t := &table{Head: []string{"Deployment", "Profile", "Period", "Certificates per period", "Created"}}
 	for _, n := range names {
-		d, err := q.api.V2XDeployment(q.ctx(), n)
+		d, err := q.api.V2X().GetDeployment(q.ctx(), n)
 		if err != nil {
 			return nil, err
 		}

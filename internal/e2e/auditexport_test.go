@@ -28,18 +28,18 @@ func TestAuditExportSurvivesReceiverAndNodeCrashes(t *testing.T) {
 		"--audit-export-type", "syslog", "--audit-export-address", "tcp://" + rcv.Addr()}
 	srv := startServer(t, args...)
 	ctx := context.Background()
-	init, err := srv.client(t, "").Init(ctx, 1, 1)
+	init, err := srv.client(t, "").Sys().Init(ctx, sdk.InitRequest{Shares: 1, Threshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	busy := func(srv *server, n int) {
 		t.Helper()
-		if _, err := srv.client(t, "").Unseal(ctx, init.Shares[0]); err != nil {
+		if _, err := srv.client(t, "").Sys().Unseal(ctx, init.Shares[0]); err != nil {
 			t.Fatal(err)
 		}
 		c := srv.client(t, init.RootToken)
 		for range n {
-			if _, err := c.ListPolicies(ctx); err != nil {
+			if _, err := c.Auth().ListPolicies(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -155,16 +155,16 @@ func TestAuditArchiveVerifiesOffline(t *testing.T) {
 	srv := startServer(t, "--storage", "bolt", "--data-dir", dataDir, "--audit-segment-max-bytes", "5000",
 		"--audit-archive-dir", archive, "--audit-retention", "1ns")
 	ctx := context.Background()
-	init, err := srv.client(t, "").Init(ctx, 1, 1)
+	init, err := srv.client(t, "").Sys().Init(ctx, sdk.InitRequest{Shares: 1, Threshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.client(t, "").Unseal(ctx, init.Shares[0]); err != nil {
+	if _, err := srv.client(t, "").Sys().Unseal(ctx, init.Shares[0]); err != nil {
 		t.Fatal(err)
 	}
 	c := srv.client(t, init.RootToken)
 	for range 100 {
-		if _, err := c.ListPolicies(ctx); err != nil {
+		if _, err := c.Auth().ListPolicies(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,22 +19,22 @@ func TestAuditSearchCLI(t *testing.T) {
 	dataDir := t.TempDir()
 	srv := startServer(t, "--storage", "bolt", "--data-dir", dataDir, "--audit-segment-max-bytes", "2000", "--audit-checkpoint-records", "4")
 	ctx := context.Background()
-	res, err := srv.client(t, "").Init(ctx, 1, 1)
+	res, err := srv.client(t, "").Sys().Init(ctx, sdk.InitRequest{Shares: 1, Threshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.client(t, "").Unseal(ctx, res.Shares[0]); err != nil {
+	if _, err := srv.client(t, "").Sys().Unseal(ctx, res.Shares[0]); err != nil {
 		t.Fatal(err)
 	}
 	var acme sdk.TenantCreated
 	cliJSON(t, srv.addr, res.RootToken, &acme, "tenant", "create", "acme")
 	c := srv.client(t, acme.Token)
-	if _, err := c.CreateKey(ctx, sdk.CreateKeyRequest{Name: "k1", Type: "sm4"}); err != nil {
+	if _, err := c.Keys().Create(ctx, sdk.CreateKeyRequest{Name: "k1", Type: "sm4"}); err != nil {
 		t.Fatal(err)
 	}
 	const encrypts = 12
 	for range encrypts {
-		if _, err := c.Encrypt(ctx, "k1", sdk.EncryptRequest{Plaintext: []byte("hi")}); err != nil {
+		if _, err := c.Crypto().Encrypt(ctx, "k1", sdk.EncryptRequest{Plaintext: []byte("hi")}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -29,16 +29,16 @@ func startCluster(t *testing.T, dsn string, n int) *cluster {
 		c.nodes = append(c.nodes, startNode(t, dsn, i))
 	}
 	ctx := context.Background()
-	res, err := c.nodes[0].client(t, "").Init(ctx, 1, 1)
+	res, err := c.nodes[0].client(t, "").Sys().Init(ctx, sdk.InitRequest{Shares: 1, Threshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.nodes[1].client(t, "").Init(ctx, 1, 1); sdk.ErrorCode(err) != "already_initialized" {
+	if _, err := c.nodes[1].client(t, "").Sys().Init(ctx, sdk.InitRequest{Shares: 1, Threshold: 1}); !errors.Is(err, sdk.ErrAlreadyInitialized) {
 		t.Fatalf("second init on another node: %v", err)
 	}
 	c.share, c.root = res.Shares[0], res.RootToken
 	for _, node := range c.nodes {
-		if _, err := node.client(t, "").Unseal(ctx, c.share); err != nil {
+		if _, err := node.client(t, "").Sys().Unseal(ctx, c.share); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -62,7 +62,7 @@ func eventually(t *testing.T, what string, bound time.Duration, cond func() bool
 func leaders(t *testing.T, nodes []*server) int {
 	n := 0
 	for _, node := range nodes {
-		if h, err := node.client(t, "").Health(context.Background()); err == nil && h.Leader {
+		if h, err := node.client(t, "").Sys().Health(context.Background()); err == nil && h.Leader {
 			n++
 		}
 	}
@@ -76,56 +76,56 @@ func TestThreeNodesOnePostgres(t *testing.T) {
 	c := startCluster(t, pgtest.Database(t), 3)
 	a, b, cc := c.nodes[0], c.nodes[1], c.nodes[2]
 	ctx := context.Background()
-	tenant, err := a.client(t, c.root).CreateTenant(ctx, "acme")
+	tenant, err := a.client(t, c.root).Auth().CreateTenant(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}
 	onA, onB, onC := a.client(t, tenant.Token), b.client(t, tenant.Token), cc.client(t, tenant.Token)
-	if _, err := onA.CreateKey(ctx, sdk.CreateKeyRequest{Name: "orders", Type: "sm4"}); err != nil {
+	if _, err := onA.Keys().Create(ctx, sdk.CreateKeyRequest{Name: "orders", Type: "sm4"}); err != nil {
 		t.Fatal(err)
 	}
-	enc, err := onB.Encrypt(ctx, "orders", sdk.EncryptRequest{Plaintext: []byte("made on A, used on B")})
+	enc, err := onB.Crypto().Encrypt(ctx, "orders", sdk.EncryptRequest{Plaintext: []byte("made on A, used on B")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec, err := onC.Decrypt(ctx, "orders", sdk.DecryptRequest{Ciphertext: enc.Ciphertext})
+	dec, err := onC.Crypto().Decrypt(ctx, "orders", sdk.DecryptRequest{Ciphertext: enc.Ciphertext})
 	if err != nil || string(dec.Plaintext) != "made on A, used on B" {
 		t.Fatalf("decrypt on C: %q, %v", dec.Plaintext, err)
 	}
 
 	// A rotation on A is used by B and C within the notification bound.
-	if _, err := onA.RotateKey(ctx, "orders"); err != nil {
+	if _, err := onA.Keys().Rotate(ctx, "orders"); err != nil {
 		t.Fatal(err)
 	}
 	for _, other := range []*sdk.Client{onB, onC} {
 		eventually(t, "rotation seen", 5*time.Second, func() bool {
-			r, err := other.Encrypt(ctx, "orders", sdk.EncryptRequest{Plaintext: []byte("x")})
+			r, err := other.Crypto().Encrypt(ctx, "orders", sdk.EncryptRequest{Plaintext: []byte("x")})
 			return err == nil && strings.HasPrefix(r.Ciphertext, "mima:v2:")
 		})
 	}
 
 	// A token revoked on B is refused on A and C.
-	app, err := onA.CreateToken(ctx, sdk.TokenRequest{Policies: []string{"admin"}, TTL: "1h"})
+	app, err := onA.Auth().CreateToken(ctx, sdk.TokenRequest{Policies: []string{"admin"}, TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, node := range c.nodes {
-		if _, err := node.client(t, app.Token).LookupSelf(ctx); err != nil {
+		if _, err := node.client(t, app.Token).Auth().LookupSelf(ctx); err != nil {
 			t.Fatalf("app token before revocation: %v", err)
 		}
 	}
-	if err := onB.RevokeToken(ctx, app.Accessor); err != nil {
+	if err := onB.Auth().RevokeToken(ctx, app.Accessor); err != nil {
 		t.Fatal(err)
 	}
 	for _, node := range []*server{a, cc} {
 		eventually(t, "revocation seen", 5*time.Second, func() bool {
-			_, err := node.client(t, app.Token).LookupSelf(ctx)
-			return sdk.ErrorCode(err) == "token_revoked"
+			_, err := node.client(t, app.Token).Auth().LookupSelf(ctx)
+			return errors.Is(err, sdk.ErrTokenRevoked)
 		})
 	}
 
 	eventually(t, "one leader", 5*time.Second, func() bool { return leaders(t, c.nodes) == 1 })
-	rep, err := b.client(t, c.root).VerifyAudit(ctx)
+	rep, err := b.client(t, c.root).Sys().VerifyAudit(ctx)
 	if err != nil || !rep.OK || len(rep.Chains) != 3 {
 		t.Fatalf("audit: %+v, %v", rep, err)
 	}
@@ -138,13 +138,13 @@ func TestKillNodeUnderLoad(t *testing.T) {
 	c := startCluster(t, dsn, 3)
 	ctx := context.Background()
 	root := func(s *server) *sdk.Client { return s.client(t, c.root) }
-	if _, err := root(c.nodes[0]).CreateKey(ctx, sdk.CreateKeyRequest{Name: "load", Type: "sm4"}); err != nil {
+	if _, err := root(c.nodes[0]).Keys().Create(ctx, sdk.CreateKeyRequest{Name: "load", Type: "sm4"}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "a leader", 5*time.Second, func() bool { return leaders(t, c.nodes) == 1 })
 	var victim int
 	for i, node := range c.nodes {
-		if h, _ := node.client(t, "").Health(ctx); h.Leader {
+		if h, _ := node.client(t, "").Sys().Health(ctx); h.Leader {
 			victim = i
 		}
 	}
@@ -165,10 +165,10 @@ func TestKillNodeUnderLoad(t *testing.T) {
 				}
 				name := fmt.Sprintf("p-%d-%d", w, i)
 				rule := []sdk.Rule{{Operations: []string{"encrypt"}, Objects: []string{name}}}
-				if _, err := root(node).PutPolicy(ctx, name, rule); err != nil {
+				if _, err := root(node).Auth().PutPolicy(ctx, name, rule); err != nil {
 					continue // this node may be the one killed
 				}
-				r, err := root(node).Encrypt(ctx, "load", sdk.EncryptRequest{Plaintext: []byte(name)})
+				r, err := root(node).Crypto().Encrypt(ctx, "load", sdk.EncryptRequest{Plaintext: []byte(name)})
 				if err != nil {
 					continue
 				}
@@ -196,7 +196,7 @@ func TestKillNodeUnderLoad(t *testing.T) {
 
 	survivors := append(append([]*server{}, c.nodes[:victim]...), c.nodes[victim+1:]...)
 	eventually(t, "the leadership moves", 10*time.Second, func() bool { return leaders(t, survivors) == 1 })
-	names, err := root(survivors[0]).ListPolicies(ctx)
+	names, err := root(survivors[0]).Auth().ListPolicies(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,12 +208,12 @@ func TestKillNodeUnderLoad(t *testing.T) {
 		if !have[a.policy] {
 			t.Fatalf("acknowledged write %s is missing", a.policy)
 		}
-		dec, err := root(survivors[i%2]).Decrypt(ctx, "load", sdk.DecryptRequest{Ciphertext: a.ciphertext})
+		dec, err := root(survivors[i%2]).Crypto().Decrypt(ctx, "load", sdk.DecryptRequest{Ciphertext: a.ciphertext})
 		if err != nil || string(dec.Plaintext) != a.policy {
 			t.Fatalf("ciphertext of %s: %q, %v", a.policy, dec.Plaintext, err)
 		}
 	}
-	rep, err := root(survivors[0]).VerifyAudit(ctx)
+	rep, err := root(survivors[0]).Sys().VerifyAudit(ctx)
 	if err != nil || !rep.OK || len(rep.Chains) != 3 {
 		t.Fatalf("audit after the kill: %+v, %v", rep, err)
 	}
@@ -227,21 +227,21 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	c := startCluster(t, db.DSN(), 2)
 	ctx := context.Background()
 	client := c.nodes[1].client(t, c.root)
-	if _, err := client.CreateKey(ctx, sdk.CreateKeyRequest{Name: "k", Type: "sm4"}); err != nil {
+	if _, err := client.Keys().Create(ctx, sdk.CreateKeyRequest{Name: "k", Type: "sm4"}); err != nil {
 		t.Fatal(err)
 	}
 	db.Stop()
 	for _, node := range c.nodes {
 		cl := node.client(t, c.root)
-		_, encErr := cl.Encrypt(ctx, "k", sdk.EncryptRequest{Plaintext: []byte("x")})
-		_, putErr := cl.PutPolicy(ctx, "while-down", []sdk.Rule{{Operations: []string{"encrypt"}, Objects: []string{"*"}}})
+		_, encErr := cl.Crypto().Encrypt(ctx, "k", sdk.EncryptRequest{Plaintext: []byte("x")})
+		_, putErr := cl.Auth().PutPolicy(ctx, "while-down", []sdk.Rule{{Operations: []string{"encrypt"}, Objects: []string{"*"}}})
 		for _, err := range []error{encErr, putErr} {
-			var se *sdk.Error
+			var se *sdk.APIError
 			if !errors.As(err, &se) || se.Status != 503 || (se.Code != "storage_unavailable" && se.Code != "audit_unavailable") {
 				t.Fatalf("while the database is down: %v", err)
 			}
 		}
-		if _, err := cl.Health(ctx); err != nil {
+		if _, err := cl.Sys().Health(ctx); err != nil {
 			t.Fatalf("node stopped answering: %v", err)
 		}
 	}
@@ -249,14 +249,14 @@ func TestPostgresRestartUnderLoad(t *testing.T) {
 	for _, node := range c.nodes {
 		cl := node.client(t, c.root)
 		eventually(t, "recovery", 30*time.Second, func() bool {
-			_, err := cl.Encrypt(ctx, "k", sdk.EncryptRequest{Plaintext: []byte("x")})
+			_, err := cl.Crypto().Encrypt(ctx, "k", sdk.EncryptRequest{Plaintext: []byte("x")})
 			return err == nil
 		})
 	}
-	if _, err := client.GetPolicy(ctx, "while-down"); sdk.ErrorCode(err) != "policy_not_found" {
+	if _, err := client.Auth().GetPolicy(ctx, "while-down"); !errors.Is(err, sdk.ErrPolicyNotFound) {
 		t.Fatalf("a refused write left a policy: %v", err)
 	}
-	rep, err := client.VerifyAudit(ctx)
+	rep, err := client.Sys().VerifyAudit(ctx)
 	if err != nil || !rep.OK {
 		t.Fatalf("audit after the restart: %+v, %v", rep, err)
 	}

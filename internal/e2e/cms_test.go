@@ -98,7 +98,7 @@ func TestSignaturesThatHoldUp(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Token == "" || res.Rule != "staff" {
 		t.Fatalf("login: %v %s", err, out)
 	}
-	if self, err := srv.client(t, res.Token).LookupSelf(ctx); err != nil || self.Tenant != "default" {
+	if self, err := srv.client(t, res.Token).Auth().LookupSelf(ctx); err != nil || self.Tenant != "default" {
 		t.Fatalf("the login token: %+v, %v", self, err)
 	}
 

@@ -18,11 +18,11 @@ func TestKillDuringWrites(t *testing.T) {
 	dataDir := t.TempDir()
 	srv := startServer(t, "--storage", "bolt", "--data-dir", dataDir)
 	ctx := context.Background()
-	init, err := srv.client(t, "").Init(ctx, 1, 1)
+	init, err := srv.client(t, "").Sys().Init(ctx, sdk.InitRequest{Shares: 1, Threshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.client(t, "").Unseal(ctx, init.Shares[0]); err != nil {
+	if _, err := srv.client(t, "").Sys().Unseal(ctx, init.Shares[0]); err != nil {
 		t.Fatal(err)
 	}
 	c := srv.client(t, init.RootToken)
@@ -34,7 +34,7 @@ func TestKillDuringWrites(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				name := fmt.Sprintf("p-%d-%d", w, i)
-				if _, err := c.PutPolicy(ctx, name, rule); err != nil {
+				if _, err := c.Auth().PutPolicy(ctx, name, rule); err != nil {
 					return // the server died under us
 				}
 				acked <- name
@@ -53,10 +53,10 @@ func TestKillDuringWrites(t *testing.T) {
 	}
 
 	srv = startServer(t, "--storage", "bolt", "--data-dir", dataDir)
-	if _, err := srv.client(t, "").Unseal(ctx, init.Shares[0]); err != nil {
+	if _, err := srv.client(t, "").Sys().Unseal(ctx, init.Shares[0]); err != nil {
 		t.Fatal(err)
 	}
-	names, err := srv.client(t, init.RootToken).ListPolicies(ctx)
+	names, err := srv.client(t, init.RootToken).Auth().ListPolicies(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestKillDuringWrites(t *testing.T) {
 			t.Fatalf("acknowledged write %s was lost in the crash (%d of %d acknowledged)", name, len(names)-1, len(want))
 		}
 	}
-	report, err := srv.client(t, init.RootToken).VerifyAudit(ctx)
+	report, err := srv.client(t, init.RootToken).Sys().VerifyAudit(ctx)
 	if err != nil || !report.OK {
 		t.Fatalf("audit after crash: %+v, %v", report, err)
 	}

@@ -78,7 +78,7 @@ func (l *ledger) writers(phase string, clients []*sdk.Client, csr string, stop <
 			var both sync.WaitGroup
 			for _, cl := range []*sdk.Client{c, other} {
 				both.Go(func() {
-					if _, err := cl.CreateKey(ctx, sdk.CreateKeyRequest{Name: name, Type: "sm4"}); err == nil {
+					if _, err := cl.Keys().Create(ctx, sdk.CreateKeyRequest{Name: name, Type: "sm4"}); err == nil {
 						wins.Add(1)
 					}
 				})
@@ -97,7 +97,7 @@ func (l *ledger) writers(phase string, clients []*sdk.Client, csr string, stop <
 	for w := range 2 {
 		last := 0
 		loop(w, func(_ int, c, _ *sdk.Client) {
-			k, err := c.RotateKey(ctx, "rot")
+			k, err := c.Keys().Rotate(ctx, "rot")
 			if err != nil {
 				return
 			}
@@ -111,7 +111,7 @@ func (l *ledger) writers(phase string, clients []*sdk.Client, csr string, stop <
 	}
 	for w := range 2 {
 		loop(w, func(i int, c, _ *sdk.Client) {
-			cert, err := c.SignCSR(ctx, "ca", sdk.SignCSRRequest{CSR: csr})
+			cert, err := c.CA().SignCSR(ctx, "ca", sdk.SignCSRRequest{CSR: csr})
 			if err != nil {
 				return
 			}
@@ -122,7 +122,7 @@ func (l *ledger) writers(phase string, clients []*sdk.Client, csr string, stop <
 				l.serials[cert.Serial] = true
 			})
 			if i%3 == 0 {
-				if _, err := c.Revoke(ctx, "ca", cert.Serial, "keyCompromise"); err == nil {
+				if _, err := c.CA().Revoke(ctx, "ca", cert.Serial, "keyCompromise"); err == nil {
 					l.record(func() { l.revoked = append(l.revoked, cert.Serial) })
 				}
 			}
@@ -144,11 +144,11 @@ func (l *ledger) check(t *testing.T, c *sdk.Client) {
 		t.Error(b)
 	}
 	for _, name := range l.keys {
-		if _, err := c.GetKey(ctx, name); err != nil {
+		if _, err := c.Keys().Get(ctx, name); err != nil {
 			t.Errorf("acknowledged key %s: %v", name, err)
 		}
 	}
-	rot, err := c.GetKey(ctx, "rot")
+	rot, err := c.Keys().Get(ctx, "rot")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,11 +162,11 @@ func (l *ledger) check(t *testing.T, c *sdk.Client) {
 		}
 	}
 	for serial := range l.serials {
-		if _, err := c.GetCertificate(ctx, serial); err != nil {
+		if _, err := c.Certs().Get(ctx, serial); err != nil {
 			t.Errorf("acknowledged certificate %s: %v", serial, err)
 		}
 	}
-	der, err := c.CRL(ctx, "ca")
+	der, err := c.CA().CRL(ctx, "ca")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func (l *ledger) check(t *testing.T, c *sdk.Client) {
 	if len(l.keys) == 0 || len(l.versions) == 0 || len(l.revoked) == 0 {
 		t.Errorf("the writers did too little to test: %d keys, %d rotations, %d revocations", len(l.keys), len(l.versions), len(l.revoked))
 	}
-	rep, err := c.VerifyAudit(ctx)
+	rep, err := c.Sys().VerifyAudit(ctx)
 	if err != nil || !rep.OK {
 		t.Errorf("audit: %+v, %v", rep, err)
 	}
@@ -198,10 +198,10 @@ func (l *ledger) check(t *testing.T, c *sdk.Client) {
 func setUpWriters(t *testing.T, c *sdk.Client) string {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := c.CreateKey(ctx, sdk.CreateKeyRequest{Name: "rot", Type: "sm4"}); err != nil {
+	if _, err := c.Keys().Create(ctx, sdk.CreateKeyRequest{Name: "rot", Type: "sm4"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateCA(ctx, sdk.CreateCARequest{Name: "ca", Type: "root", Subject: sdk.Subject{CommonName: "invariants"}}); err != nil {
+	if _, err := c.CA().Create(ctx, sdk.CreateCARequest{Name: "ca", Type: "root", Subject: sdk.Subject{CommonName: "invariants"}}); err != nil {
 		t.Fatal(err)
 	}
 	priv, err := sm2.GenerateKey(rand.Reader)
@@ -231,7 +231,7 @@ func TestWritersOnThreeNodesSurviveKill(t *testing.T) {
 	eventually(t, "a leader", 5*time.Second, func() bool { return leaders(t, c.nodes) == 1 })
 	victim := 0
 	for i, node := range c.nodes {
-		if h, _ := node.client(t, "").Health(ctx); h.Leader {
+		if h, _ := node.client(t, "").Sys().Health(ctx); h.Leader {
 			victim = i
 		}
 	}
@@ -262,7 +262,7 @@ func TestWritersSurviveKillOnBolt(t *testing.T) {
 	wg.Wait()
 
 	srv = startServer(t, "--storage", "bolt", "--data-dir", dataDir)
-	if _, err := srv.client(t, "").Unseal(context.Background(), share); err != nil {
+	if _, err := srv.client(t, "").Sys().Unseal(context.Background(), share); err != nil {
 		t.Fatal(err)
 	}
 	stop = make(chan struct{})

@@ -28,11 +28,11 @@ func initialised(t *testing.T, dataDir string) (*server, string, string) {
 	t.Helper()
 	srv := startServer(t, "--storage", "bolt", "--data-dir", dataDir)
 	ctx := context.Background()
-	res, err := srv.client(t, "").Init(ctx, 1, 1)
+	res, err := srv.client(t, "").Sys().Init(ctx, sdk.InitRequest{Shares: 1, Threshold: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srv.client(t, "").Unseal(ctx, res.Shares[0]); err != nil {
+	if _, err := srv.client(t, "").Sys().Unseal(ctx, res.Shares[0]); err != nil {
 		t.Fatal(err)
 	}
 	return srv, res.RootToken, res.Shares[0]
@@ -160,7 +160,7 @@ func TestKeyServiceThroughCLI(t *testing.T) {
 	// Everything survives a restart.
 	srv.stop()
 	srv = startServer(t, "--storage", "bolt", "--data-dir", dataDir)
-	if _, err := srv.client(t, "").Unseal(context.Background(), share); err != nil {
+	if _, err := srv.client(t, "").Sys().Unseal(context.Background(), share); err != nil {
 		t.Fatal(err)
 	}
 	if pt := must(t, srv, root, ct2, "decrypt", "orders"); pt != "second" {

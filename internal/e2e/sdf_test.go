@@ -58,22 +58,22 @@ func sdfServer(t *testing.T, dir string) (*sdk.Client, []string, string) {
 	t.Helper()
 	srv, root := devServer(t)
 	c, ctx := srv.client(t, root), context.Background()
-	for name, typ := range map[string]string{"sdf-sign": "sm2", "sdf-enc": "sm2", "sdf-kek": "sm4"} {
-		if _, err := c.CreateKey(ctx, sdk.CreateKeyRequest{Name: name, Type: typ}); err != nil {
+	for name, typ := range map[string]sdk.KeyType{"sdf-sign": "sm2", "sdf-enc": "sm2", "sdf-kek": "sm4"} {
+		if _, err := c.Keys().Create(ctx, sdk.CreateKeyRequest{Name: name, Type: typ}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.PutPolicy(ctx, "sdf-app", []sdk.Rule{{Operations: []string{"*"}, Objects: []string{"*"}}}); err != nil {
+	if _, err := c.Auth().PutPolicy(ctx, "sdf-app", []sdk.Rule{{Operations: []string{"*"}, Objects: []string{"*"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.PutPolicy(ctx, "sdf-signer", []sdk.Rule{{Operations: []string{"sign", "keys.read", "keys.public"}, Objects: []string{"sdf-sign"}}}); err != nil {
+	if _, err := c.Auth().PutPolicy(ctx, "sdf-signer", []sdk.Rule{{Operations: []string{"sign", "keys.read", "keys.public"}, Objects: []string{"sdf-sign"}}}); err != nil {
 		t.Fatal(err)
 	}
-	app, err := c.CreateToken(ctx, sdk.TokenRequest{Policies: []string{"sdf-app"}, TTL: "1h"})
+	app, err := c.Auth().CreateToken(ctx, sdk.TokenRequest{Policies: []string{"sdf-app"}, TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := c.CreateToken(ctx, sdk.TokenRequest{Policies: []string{"sdf-signer"}, TTL: "1h"})
+	signer, err := c.Auth().CreateToken(ctx, sdk.TokenRequest{Policies: []string{"sdf-signer"}, TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestSDFLibrary(t *testing.T) {
 		}
 	})
 	der := b.BytesOrPanic()
-	res, err := c.Verify(ctx, "sdf-sign", sdk.VerifyRequest{Input: []byte(v["msg"]), Signature: der})
+	res, err := c.Crypto().Verify(ctx, "sdf-sign", sdk.VerifyRequest{Input: []byte(v["msg"]), Signature: der})
 	if err != nil || !res.Valid {
 		t.Fatalf("the API does not verify the SDF signature: %+v %v", res, err)
 	}
@@ -140,7 +140,7 @@ func TestSDFLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatalf("exported public key: %v", err)
 	}
-	pem, err := c.PublicKeyPEM(ctx, "sdf-sign", 0)
+	pem, err := c.Keys().PublicKeyPEM(ctx, "sdf-sign", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,11 +157,11 @@ func TestSDFLibrary(t *testing.T) {
 	checkValgrind(t, bin, env)
 
 	// A revoked token: SDR_PARDENY. The sealed run uses another token.
-	if err := c.RevokeToken(ctx, accessor); err != nil {
+	if err := c.Auth().RevokeToken(ctx, accessor); err != nil {
 		t.Fatal(err)
 	}
 	runSDF(t, bin, env, "revoked")
-	app, err := c.CreateToken(ctx, sdk.TokenRequest{Policies: []string{"sdf-app"}, TTL: "1h"})
+	app, err := c.Auth().CreateToken(ctx, sdk.TokenRequest{Policies: []string{"sdf-app"}, TTL: "1h"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestSDFLibrary(t *testing.T) {
 	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "opened\n" {
 		t.Fatalf("sdftest sealed: %q %s", line, stderr.String())
 	}
-	if err := c.Seal(ctx); err != nil {
+	if err := c.Sys().Seal(ctx); err != nil {
 		t.Fatal(err)
 	}
 	_, _ = stdin.Write([]byte("go\n"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/pem"
+	"errors"
 	"os"
 	"strconv"
 	"sync"
@@ -50,13 +51,13 @@ func TestSM9Fleet(t *testing.T) {
 	n := sm9Terminals(t)
 	srv, root := devServer(t, "--public-rate-limit", "0")
 	admin := srv.client(t, root)
-	if _, err := admin.CreateKey(ctx, sdk.CreateKeyRequest{Name: "kgc1", Type: "sm9-sign-master"}); err != nil {
+	if _, err := admin.Keys().Create(ctx, sdk.CreateKeyRequest{Name: "kgc1", Type: "sm9-sign-master"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.PutPolicy(ctx, "telemetry", []sdk.Rule{{Operations: []string{"sm9.verify"}, Objects: []string{"kgc1"}}}); err != nil {
+	if _, err := admin.Auth().PutPolicy(ctx, "telemetry", []sdk.Rule{{Operations: []string{"sm9.verify"}, Objects: []string{"kgc1"}}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.PutLoginRule(ctx, sdk.LoginRule{Name: "rtus", Match: "sm9", KGC: "kgc1", Pattern: "rtu-*", Policies: []string{"telemetry"}, TTL: "1h"}); err != nil {
+	if _, err := admin.Auth().PutLoginRule(ctx, sdk.LoginRule{Name: "rtus", Match: "sm9", KGC: "kgc1", Pattern: "rtu-*", Policies: []string{"telemetry"}, TTL: "1h"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -85,7 +86,7 @@ func TestSM9Fleet(t *testing.T) {
 			reqs[i] = sdk.SM9ExtractRequest{ID: term.id, Deliver: sdk.SM9Delivery{SM2PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}}
 		}
 		i := 0
-		err := admin.SM9ExtractStream(ctx, "kgc1", reqs, func(x sdk.SM9Extracted) error {
+		err := admin.SM9().ExtractStream(ctx, "kgc1", reqs, func(x sdk.SM9Extracted) error {
 			term := part[i]
 			i++
 			if x.Error != nil || x.ID != term.id {
@@ -131,7 +132,7 @@ func TestSM9Fleet(t *testing.T) {
 	for i := range revoked {
 		revoked[i] = fleet[i*(n/10)].id
 	}
-	if err := admin.SM9Revoke(ctx, "kgc1", revoked); err != nil {
+	if err := admin.SM9().Revoke(ctx, "kgc1", revoked); err != nil {
 		t.Fatal(err)
 	}
 	refused := round()
@@ -148,7 +149,7 @@ func TestSM9Fleet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, err := client.SM9VerifyPublic(ctx, "default", "kgc1", sdk.SM9VerifyRequest{ID: fleet[0].id, Input: []byte("telemetry"), Signature: sig}); err != nil || v.Valid || v.Reason != "identity_revoked" {
+	if v, err := client.SM9().VerifyPublic(ctx, "default", "kgc1", sdk.SM9VerifyRequest{ID: fleet[0].id, Input: []byte("telemetry"), Signature: sig}); err != nil || v.Valid || v.Reason != "identity_revoked" {
 		t.Fatalf("a revoked terminal's signature on the public route: %+v, %v", v, err)
 	}
 }
@@ -158,7 +159,7 @@ func TestSM9Fleet(t *testing.T) {
 func terminalRound(ctx context.Context, c *sdk.Client, addr string, term *simTerminal) string {
 	res, err := term.key.Login(ctx, c, "default", "kgc1")
 	if err != nil {
-		return sdk.ErrorCode(err)
+		return apiCode(err)
 	}
 	telemetry := []byte(`{"id":"` + term.id + `","t":21.5}`)
 	sig, err := term.key.Sign(telemetry)
@@ -169,9 +170,9 @@ func terminalRound(ctx context.Context, c *sdk.Client, addr string, term *simTer
 	if err != nil {
 		return err.Error()
 	}
-	v, err := tc.SM9Verify(ctx, "kgc1", sdk.SM9VerifyRequest{ID: term.id, Input: telemetry, Signature: sig})
+	v, err := tc.SM9().Verify(ctx, "kgc1", sdk.SM9VerifyRequest{ID: term.id, Input: telemetry, Signature: sig})
 	if err != nil {
-		return sdk.ErrorCode(err)
+		return apiCode(err)
 	}
 	if !v.Valid {
 		return "telemetry not valid: " + v.Reason
@@ -195,4 +196,13 @@ func parallelDo(n int, fn func(i int)) {
 	}
 	close(next)
 	wg.Wait()
+}
+
+// apiCode is the error code of an API error, "" for any other error.
+func apiCode(err error) string {
+	var e *sdk.APIError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
 }

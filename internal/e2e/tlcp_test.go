@@ -64,7 +64,7 @@ func TestTLCPWithCertificatesFromItsOwnCA(t *testing.T) {
 	if !strings.HasPrefix(tlcpAddr, "https://127.0.0.1:") {
 		t.Fatalf("no TLCP endpoint in %q", srv.banner)
 	}
-	if _, err := srv.client(t, "").Unseal(context.Background(), share); err != nil {
+	if _, err := srv.client(t, "").Sys().Unseal(context.Background(), share); err != nil {
 		t.Fatal(err)
 	}
 

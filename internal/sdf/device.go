@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"hash"
 	"os"
@@ -44,7 +45,7 @@ func OpenDevice(ctx context.Context) (uintptr, error) {
 	if err != nil {
 		return 0, &Error{Code: OpenDeviceErr, Err: err}
 	}
-	h, err := c.Health(ctx)
+	h, err := c.Sys().Health(ctx)
 	if err != nil {
 		return 0, &Error{Code: OpenDeviceErr, Err: err}
 	}
@@ -131,7 +132,7 @@ func (s *Session) key(i uint32) (string, *sdk.Client, error) {
 func (s *Session) Random(ctx context.Context, b []byte) error {
 	for len(b) > 0 {
 		n := min(len(b), maxRandom)
-		r, err := s.dev.client.Random(ctx, n)
+		r, err := s.dev.client.Crypto().Random(ctx, n)
 		if err != nil {
 			return err
 		}
@@ -153,7 +154,7 @@ func (s *Session) GetAccessRight(ctx context.Context, i uint32, password []byte)
 	if err != nil {
 		return &Error{Code: PardenyErr, Err: err}
 	}
-	if _, err := c.LookupSelf(ctx); err != nil {
+	if _, err := c.Auth().LookupSelf(ctx); err != nil {
 		if CodeOf(err) == CommFail {
 			return err
 		}
@@ -182,7 +183,7 @@ func (s *Session) PublicKey(ctx context.Context, i uint32) (*ecdsa.PublicKey, er
 	if err != nil {
 		return nil, err
 	}
-	text, err := c.PublicKeyPEM(ctx, name, 0)
+	text, err := c.Keys().PublicKeyPEM(ctx, name, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +211,7 @@ func (s *Session) Sign(ctx context.Context, i uint32, digest []byte) (Signature,
 	if err != nil {
 		return Signature{}, err
 	}
-	r, err := c.Sign(ctx, name, sdk.SignRequest{Input: digest, Prehashed: true})
+	r, err := c.Crypto().Sign(ctx, name, sdk.SignRequest{Input: digest, Prehashed: true})
 	if err != nil {
 		return Signature{}, err
 	}
@@ -226,7 +227,7 @@ func (s *Session) Verify(ctx context.Context, i uint32, digest []byte, sig Signa
 	if err != nil {
 		return err
 	}
-	r, err := c.Verify(ctx, name, sdk.VerifyRequest{Input: digest, Signature: sig.der(), Prehashed: true})
+	r, err := c.Crypto().Verify(ctx, name, sdk.VerifyRequest{Input: digest, Signature: sig.der(), Prehashed: true})
 	if err != nil {
 		return err
 	}
@@ -242,7 +243,7 @@ func (s *Session) Encrypt(ctx context.Context, i uint32, data []byte) (Cipher, e
 	if err != nil {
 		return Cipher{}, err
 	}
-	r, err := c.Encrypt(ctx, name, sdk.EncryptRequest{Plaintext: data, SM2Format: "c1c3c2"})
+	r, err := c.Crypto().Encrypt(ctx, name, sdk.EncryptRequest{Plaintext: data, SM2Format: "c1c3c2"})
 	if err != nil {
 		return Cipher{}, err
 	}
@@ -257,17 +258,17 @@ func (s *Session) Decrypt(ctx context.Context, i uint32, ct Cipher) ([]byte, err
 	if err != nil {
 		return nil, err
 	}
-	k, err := c.GetKey(ctx, name)
+	k, err := c.Keys().Get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	payload := base64.StdEncoding.EncodeToString(ct.c1c3c2())
 	for v := k.LatestVersion; v >= max(k.MinDecryptionVersion, 1); v-- {
-		r, err := c.Decrypt(ctx, name, sdk.DecryptRequest{Ciphertext: fmt.Sprintf("mima:v%d:%s", v, payload)})
+		r, err := c.Crypto().Decrypt(ctx, name, sdk.DecryptRequest{Ciphertext: fmt.Sprintf("mima:v%d:%s", v, payload)})
 		if err == nil {
 			return r.Plaintext, nil
 		}
-		if sdk.ErrorCode(err) != "decrypt_failed" {
+		if !errors.Is(err, sdk.ErrDecryptFailed) {
 			return nil, err
 		}
 	}

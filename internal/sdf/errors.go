@@ -99,7 +99,7 @@ func CodeOf(err error) Code {
 	if errors.As(err, &e) {
 		return e.Code
 	}
-	var se *sdk.Error
+	var se *sdk.APIError
 	if !errors.As(err, &se) {
 		return CommFail
 	}

@@ -54,10 +54,10 @@ func TestCodeOf(t *testing.T) {
 	}{
 		{nil, OK},
 		{fail(StepErr, "x"), StepErr},
-		{&sdk.Error{Code: "token_revoked"}, PardenyErr},
-		{&sdk.Error{Code: "sealed"}, HardFail},
-		{&sdk.Error{Code: "key_not_found"}, KeyNotExist},
-		{&sdk.Error{Code: "something_new"}, UnknownErr},
+		{&sdk.APIError{Code: "token_revoked"}, PardenyErr},
+		{&sdk.APIError{Code: "sealed"}, HardFail},
+		{&sdk.APIError{Code: "key_not_found"}, KeyNotExist},
+		{&sdk.APIError{Code: "something_new"}, UnknownErr},
 		{errors.New("connection refused"), CommFail},
 	} {
 		if got := CodeOf(c.err); got != c.want {

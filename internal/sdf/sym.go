@@ -54,7 +54,7 @@ func (s *Session) GenerateKeyWithIPK(ctx context.Context, i, bits uint32) (Ciphe
 	if err != nil {
 		return Cipher{}, 0, err
 	}
-	dk, err := c.DataKey(ctx, name, sdk.DataKeyRequest{Kind: "sm4", SM2Format: "c1c3c2"})
+	dk, err := c.Crypto().DataKey(ctx, name, sdk.DataKeyRequest{Kind: "sm4", SM2Format: "c1c3c2"})
 	if err != nil {
 		return Cipher{}, 0, err
 	}
@@ -124,7 +124,7 @@ func (s *Session) GenerateKeyWithKEK(ctx context.Context, bits, alg, kek uint32)
 	if err != nil {
 		return nil, 0, err
 	}
-	dk, err := c.DataKey(ctx, name, sdk.DataKeyRequest{Kind: "sm4"})
+	dk, err := c.Crypto().DataKey(ctx, name, sdk.DataKeyRequest{Kind: "sm4"})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -141,7 +141,7 @@ func (s *Session) ImportKeyWithKEK(ctx context.Context, alg, kek uint32, wrapped
 	if err != nil {
 		return 0, err
 	}
-	r, err := c.Decrypt(ctx, name, sdk.DecryptRequest{Ciphertext: string(wrapped)})
+	r, err := c.Crypto().Decrypt(ctx, name, sdk.DecryptRequest{Ciphertext: string(wrapped)})
 	if err != nil {
 		return 0, err
 	}

@@ -43,7 +43,7 @@ func ClientKeys(c *sdk.Client) KeyService { return clientKeys{c} }
 type clientKeys struct{ c *sdk.Client }
 
 func (k clientKeys) DataKey(ctx context.Context, key string) ([]byte, string, error) {
-	r, err := k.c.DataKey(ctx, key, sdk.DataKeyRequest{Kind: "sm4"})
+	r, err := k.c.Crypto().DataKey(ctx, key, sdk.DataKeyRequest{Kind: "sm4"})
 	if err != nil {
 		return nil, "", fmt.Errorf("fieldcrypt: a data key under %q: %w", key, err)
 	}
@@ -51,7 +51,7 @@ func (k clientKeys) DataKey(ctx context.Context, key string) ([]byte, string, er
 }
 
 func (k clientKeys) Unwrap(ctx context.Context, key, wrapped string) ([]byte, error) {
-	r, err := k.c.Decrypt(ctx, key, sdk.DecryptRequest{Ciphertext: wrapped})
+	r, err := k.c.Crypto().Decrypt(ctx, key, sdk.DecryptRequest{Ciphertext: wrapped})
 	if err != nil {
 		return nil, fmt.Errorf("fieldcrypt: unwrapping a data key under %q: %w", key, err)
 	}
@@ -59,7 +59,7 @@ func (k clientKeys) Unwrap(ctx context.Context, key, wrapped string) ([]byte, er
 }
 
 func (k clientKeys) FieldKey(ctx context.Context, key, purpose string, version int) ([]byte, int, error) {
-	r, err := k.c.Derive(ctx, key, sdk.DeriveRequest{Derivation: sdk.Derivation{DeviceID: FieldDevice, Business: purpose}, Version: version})
+	r, err := k.c.Crypto().Derive(ctx, key, sdk.DeriveRequest{Derivation: sdk.Derivation{DeviceID: FieldDevice, Business: purpose}, Version: version})
 	if err != nil {
 		return nil, 0, fmt.Errorf("fieldcrypt: the %s key of %q: %w", purpose, key, err)
 	}

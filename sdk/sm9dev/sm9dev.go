@@ -128,7 +128,7 @@ func (k *Key) Decapsulate(c []byte, n int) ([]byte, error) {
 // of KGC kgc) and returns the token that the tenant's SM9 login rule
 // gives.
 func (k *Key) Login(ctx context.Context, c *sdk.Client, tenant, kgc string) (sdk.LoginResult, error) {
-	ch, err := c.LoginChallenge(ctx, tenant)
+	ch, err := c.Auth().LoginChallenge(ctx, tenant)
 	if err != nil {
 		return sdk.LoginResult{}, err
 	}
@@ -136,7 +136,7 @@ func (k *Key) Login(ctx context.Context, c *sdk.Client, tenant, kgc string) (sdk
 	if err != nil {
 		return sdk.LoginResult{}, err
 	}
-	return c.Login(ctx, sdk.LoginRequest{Tenant: tenant, ChallengeID: ch.ID, Signature: sig, SM9: &sdk.SM9Login{KGC: kgc, ID: k.id}})
+	return c.Auth().Login(ctx, sdk.LoginRequest{Tenant: tenant, ChallengeID: ch.ID, Signature: sig, SM9: &sdk.SM9Login{KGC: kgc, ID: k.id}})
 }
 
 // Exchange is the initiator's side of one SM9 key exchange (GM/T 0044

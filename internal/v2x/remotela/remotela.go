@@ -47,7 +47,7 @@ type la struct {
 
 // PreLinkage asks the LA for pre-linkage values.
 func (l *la) PreLinkage(ctx context.Context, r scms.PLVRequest) (*scms.PLVResponse, error) {
-	resp, err := l.c.V2XPreLinkage(ctx, l.name, sdk.V2XPreLinkageRequest{Now: r.Now, First: r.First, Periods: r.Periods, JMax: r.JMax})
+	resp, err := l.c.V2X().PreLinkage(ctx, l.name, sdk.V2XPreLinkageRequest{Now: r.Now, First: r.First, Periods: r.Periods, JMax: r.JMax})
 	if err != nil {
 		return nil, l.unavailable(err)
 	}
@@ -65,7 +65,7 @@ func (l *la) PreLinkage(ctx context.Context, r scms.PLVRequest) (*scms.PLVRespon
 
 // LinkageSeed asks the LA for a chain's seed.
 func (l *la) LinkageSeed(ctx context.Context, r scms.SeedRequest) (*scms.SeedResponse, error) {
-	resp, err := l.c.V2XLinkageSeed(ctx, l.name, sdk.V2XSeedRequest{ELCI: r.ELCI, IRev: r.IRev})
+	resp, err := l.c.V2X().LinkageSeed(ctx, l.name, sdk.V2XSeedRequest{ELCI: r.ELCI, IRev: r.IRev})
 	if err != nil {
 		return nil, l.unavailable(err)
 	}
