@@ -91,8 +91,8 @@ func TestDCASThroughCLI(t *testing.T) {
 	}
 	defer f.Close()
 	if err := dcas.ReadBlocks(f, func(block []byte) error {
-		keys, _, err := dcas.OpenBlock(station, block)
-		for _, k := range keys {
+		o, err := dcas.OpenBlock(station, block)
+		for _, k := range o.Chips {
 			if terms[strings.ToUpper(hex.EncodeToString(k.ID))], err = dcasterm.New(k.ID, k.Key); err != nil {
 				return err
 			}
