@@ -71,3 +71,23 @@ func (cl DCASClient) ECM(ctx context.Context, key string, req DCASECMRequest) (D
 func (cl DCASClient) Inject(ctx context.Context, key string, req DCASInjectRequest) (DCASInjectBlock, error) {
 	return one[DCASInjectBlock](ctx, cl.c, keyPath(key, "dcas", "inject"), req)
 }
+
+// DCASImageKeyRequest asks POST /v1/keys/{name}/dcas/image-key for the
+// key of one terminal software image.
+type DCASImageKeyRequest struct {
+	Version int `json:"version,omitempty"`
+}
+
+// DCASImageKey is a fresh image key, the same key under the vendor key's
+// BL_KEY0 (one SM4 block, for the image's header), and the vendor key
+// version.
+type DCASImageKey struct {
+	Key        []byte `json:"key"`
+	Wrapped    []byte `json:"wrapped"`
+	KeyVersion int    `json:"key_version"`
+}
+
+// DCASImageKey returns the key of a new software image.
+func (c *Client) DCASImageKey(ctx context.Context, key string, req DCASImageKeyRequest) (DCASImageKey, error) {
+	return one[DCASImageKey](ctx, c, keyPath(key, "dcas", "image-key"), req)
+}

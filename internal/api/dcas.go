@@ -44,3 +44,15 @@ func (s *Server) dcasInject(c *call) (any, error) {
 	}
 	return sdk.DCASInjectBlock{Block: r.Block, KeyVersion: r.Version}, nil
 }
+
+func (s *Server) dcasImageKey(c *call) (any, error) {
+	var b sdk.DCASImageKeyRequest
+	if err := c.decode(&b); err != nil {
+		return nil, err
+	}
+	r, err := s.dcas.ImageKey(c.ctx, c.tenant, c.object, b.Version)
+	if err != nil {
+		return nil, err
+	}
+	return sdk.DCASImageKey{Key: r.Key, Wrapped: r.Wrapped, KeyVersion: r.Version}, nil
+}

@@ -39,10 +39,11 @@ func TestDCASRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, _, err := dcas.OpenBlock(priv, inj.Block)
-	if err != nil || len(keys) != 2 {
-		t.Fatal(keys, err)
+	o, err := dcas.OpenBlock(priv, inj.Block)
+	if err != nil || len(o.Chips) != 2 {
+		t.Fatal(o, err)
 	}
+	keys := o.Chips
 	var emms struct {
 		EMMs [][]byte `json:"emms"`
 	}

@@ -140,6 +140,7 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"GET /v1/keys/{name}/certificate":      {path: "/v1/keys/sm2-a/certificate", allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/dcas/emm":        {path: "/v1/keys/sm4-a/dcas/emm", body: map[string]any{"chips": []string{"0000abcd"}, "period": 1}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/dcas/ecm":        {path: "/v1/keys/sm4-a/dcas/ecm", body: map[string]any{"channel": "c1", "period": 1}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/dcas/image-key":  {path: "/v1/keys/sm4-a/dcas/image-key", body: map[string]any{}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/dcas/inject":     {path: "/v1/keys/sm4-a/dcas/inject", body: map[string]any{"chips": []string{"0000abcd"}, "station_key": fx.publicKey}, allowed: notFound, leaks: []string{"block"}, owner: http.StatusOK},
 		"POST /v1/keys/{name}/eea3":            {path: "/v1/keys/zuc-a/eea3", body: map[string]any{"input": "aGk=", "count": 1}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/eia3":            {path: "/v1/keys/zuc-a/eia3", body: map[string]any{"input": "aGk=", "bearer": 3}, allowed: notFound, owner: http.StatusOK},

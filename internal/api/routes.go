@@ -86,6 +86,7 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/keys/{name}/dcas/emm", op: "dcas.emm", scope: scopeTenant, pure: true, object: "name", handle: s.dcasEMM},
 		{method: "POST", pattern: "/v1/keys/{name}/dcas/ecm", op: "dcas.ecm", scope: scopeTenant, pure: true, object: "name", handle: s.dcasECM},
 		{method: "POST", pattern: "/v1/keys/{name}/dcas/inject", op: "dcas.inject", scope: scopeTenant, pure: true, object: "name", handle: s.dcasInject},
+		{method: "POST", pattern: "/v1/keys/{name}/dcas/image-key", op: "dcas.image", scope: scopeTenant, pure: true, object: "name", handle: s.dcasImageKey},
 		{method: "POST", pattern: "/v1/hash", op: "hash", scope: scopeTenant, pure: true, stream: true, cbor: true, handle: s.hash},
 		{method: "POST", pattern: "/v1/random", op: "random", scope: scopeTenant, pure: true, handle: s.random},
 

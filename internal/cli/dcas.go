@@ -3,23 +3,29 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
 	"github.com/spf13/cobra"
 
 	"github.com/mimacrypto/mima/internal/dcas"
+	"github.com/mimacrypto/mima/internal/sm4gcm"
 	"github.com/mimacrypto/mima/sdk"
 )
 
 // dcasCommand groups the commands of the DCAS security data platform.
 func (e *env) dcasCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "dcas", Short: "DCAS key ladder (GY/T 255): chip keys for the injection station, EMMs and ECMs"}
-	cmd.AddCommand(e.dcasInjectCommand(), e.dcasEMMCommand(), e.dcasECMCommand())
+	cmd.AddCommand(e.dcasInjectCommand(), e.dcasEMMCommand(), e.dcasECMCommand(), e.dcasSignImageCommand(), e.dcasVerifyImageCommand())
 	return cmd
 }
 
@@ -244,4 +250,119 @@ func (e *env) dcasECMCommand() *cobra.Command {
 		_ = cmd.MarkFlagRequired(name)
 	}
 	return cmd
+}
+
+func (e *env) dcasSignImageCommand() *cobra.Command {
+	var key, signer, certFile, in, out string
+	var version int
+	cmd := &cobra.Command{
+		Use:   "sign-image --key K --signer S --cert signer.pem --in app.bin --out app.img",
+		Short: "Make a terminal software image: encrypted under a key only chips with the vendor key's BL_KEY0 unwind, signed by an SM2 key of mima",
+		Args:  cobra.NoArgs,
+		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
+			cert, err := readCertPEM(certFile)
+			if err != nil {
+				return err
+			}
+			pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
+			if !ok {
+				return fmt.Errorf("%s does not certify an SM2 key", certFile)
+			}
+			software, err := os.ReadFile(in)
+			if err != nil {
+				return err
+			}
+			k, err := c.DCASImageKey(ctx, key, sdk.DCASImageKeyRequest{Version: version})
+			if err != nil {
+				return err
+			}
+			defer clear(k.Key)
+			img, err := dcas.SealImage(rand.Reader, dcas.ImageKeyResult{Key: k.Key, Wrapped: k.Wrapped, Version: k.KeyVersion}, software, cert.Raw, func(signed []byte) ([]byte, error) {
+				digest, err := sm2.CalculateSM2Hash(pub, signed, nil)
+				if err != nil {
+					return nil, err
+				}
+				r, err := c.Sign(ctx, signer, sdk.SignRequest{Input: digest, Prehashed: true})
+				if err != nil {
+					return nil, err
+				}
+				if !sm2.VerifyASN1WithSM2(pub, nil, signed, r.Signature) {
+					return nil, fmt.Errorf("key %s (version %d) is not the key %s certifies", signer, r.KeyVersion, certFile)
+				}
+				return r.Signature, nil
+			})
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(out, img, 0o644)
+		}),
+	}
+	cmd.Flags().StringVar(&key, "key", "", "the vendor root key (a derived sm4 key) whose BL_KEY0 the chips hold")
+	cmd.Flags().StringVar(&signer, "signer", "", "the SM2 key of mima that signs")
+	cmd.Flags().StringVar(&certFile, "cert", "", "the signer key's code-signing certificate (PEM), from a mima CA")
+	cmd.Flags().StringVar(&in, "in", "", "the terminal software")
+	cmd.Flags().StringVar(&out, "out", "", "write the image to this file")
+	cmd.Flags().IntVar(&version, "version", 0, "vendor key version (default: the latest)")
+	for _, name := range []string{"key", "signer", "cert", "in", "out"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+func (e *env) dcasVerifyImageCommand() *cobra.Command {
+	var caFile, in string
+	cmd := &cobra.Command{
+		Use:   "verify-image --ca ca.pem --in app.img",
+		Short: "Check a terminal software image as a terminal's loader does before decrypting it: its signature, and its signer's code-signing certificate under the CA (offline)",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			roots, err := os.ReadFile(caFile)
+			if err != nil {
+				return err
+			}
+			pool := smx509.NewCertPool()
+			if !pool.AppendCertsFromPEM(roots) {
+				return fmt.Errorf("%s holds no PEM certificate", caFile)
+			}
+			b, err := os.ReadFile(in)
+			if err != nil {
+				return err
+			}
+			img, err := dcas.ParseImage(b)
+			if err == nil {
+				err = img.Verify(pool)
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", in, err)
+			}
+			r := struct {
+				Valid      bool   `json:"valid"`
+				Signer     string `json:"signer"`
+				KeyVersion int    `json:"key_version"`
+				Bytes      int    `json:"bytes"`
+			}{true, img.Cert.Subject.String(), img.Version, len(img.Sealed) - sm4gcm.Overhead}
+			return e.print(r, func(w io.Writer) {
+				fmt.Fprintf(w, "Valid\ttrue\nSigner\t%s\nKey version\t%d\nSoftware bytes\t%d\n", r.Signer, r.KeyVersion, r.Bytes)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&caFile, "ca", "", "the CA certificates the terminals trust (PEM)")
+	cmd.Flags().StringVar(&in, "in", "", "the image")
+	for _, name := range []string{"ca", "in"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+// readCertPEM reads one PEM certificate.
+func readCertPEM(name string) (*smx509.Certificate, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s holds no PEM certificate", name)
+	}
+	return smx509.ParseCertificate(block.Bytes)
 }

@@ -91,6 +91,7 @@ var routeCommands = map[string]string{
 	"POST /v1/keys/{name}/dcas/emm":               "dcas emm",
 	"POST /v1/keys/{name}/dcas/ecm":               "dcas ecm",
 	"POST /v1/keys/{name}/dcas/inject":            "dcas inject",
+	"POST /v1/keys/{name}/dcas/image-key":         "dcas sign-image",
 	"POST /v1/hash":                               "hash",
 	"POST /v1/random":                             "random",
 	"POST /v1/aliases":                            "key alias create",

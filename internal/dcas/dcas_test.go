@@ -79,11 +79,11 @@ func (e env) terminals(t *testing.T, ids []string) []*dcasterm.Terminal {
 	}
 	var terms []*dcasterm.Terminal
 	err = dcas.ReadBlocks(&file, func(block []byte) error {
-		keys, v, err := dcas.OpenBlock(priv, block)
-		if err != nil || v != 1 {
-			return fmt.Errorf("OpenBlock: v%d, %w", v, err)
+		o, err := dcas.OpenBlock(priv, block)
+		if err != nil || o.Version != 1 {
+			return fmt.Errorf("OpenBlock: v%d, %w", o.Version, err)
 		}
-		for _, k := range keys {
+		for _, k := range o.Chips {
 			term, err := dcasterm.New(k.ID, k.Key)
 			if err != nil {
 				return err
@@ -190,10 +190,11 @@ func TestChipKeyIsPerDeviceKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, _, err := dcas.OpenBlock(priv, res.Block)
-	if err != nil || len(keys) != 1 {
-		t.Fatal(keys, err)
+	o, err := dcas.OpenBlock(priv, res.Block)
+	if err != nil || len(o.Chips) != 1 {
+		t.Fatal(o, err)
 	}
+	keys := o.Chips
 	d, err := e.keys.Derive(ctx, "tv", "vendor", kms.DeriveRequest{Derivation: kms.Derivation{DeviceID: "00AB12CD"}, WithPlaintext: true})
 	if err != nil {
 		t.Fatal(err)
@@ -202,12 +203,12 @@ func TestChipKeyIsPerDeviceKey(t *testing.T) {
 		t.Fatalf("injected %x %x, derived %x", keys[0].ID, keys[0].Key, d.Plaintext)
 	}
 	other, _ := station(t)
-	if _, _, err := dcas.OpenBlock(other, res.Block); !errors.Is(err, dcas.ErrBlock) {
+	if _, err := dcas.OpenBlock(other, res.Block); !errors.Is(err, dcas.ErrBlock) {
 		t.Fatalf("another station opens the block: %v", err)
 	}
 	bad := bytes.Clone(res.Block)
 	bad[len(bad)-20] ^= 1
-	if _, _, err := dcas.OpenBlock(priv, bad); !errors.Is(err, dcas.ErrBlock) {
+	if _, err := dcas.OpenBlock(priv, bad); !errors.Is(err, dcas.ErrBlock) {
 		t.Fatalf("a changed block opens: %v", err)
 	}
 }

@@ -40,12 +40,25 @@ type ChipKey struct {
 	Key []byte
 }
 
+// InjectFormat is the format byte of injection blocks: 2 since they carry
+// BL_KEY0.
+const InjectFormat = 2
+
+// Opened is an injection block as the station opens it: the chips' keys,
+// the loader key BL_KEY0 injected into every one of them, and the vendor
+// key version.
+type Opened struct {
+	Chips   []ChipKey
+	BLKey0  []byte
+	Version int
+}
+
 // Inject returns the injection block of req.Chips: their keys sealed
 // with SM4-GCM under a fresh transport key that is SM2-encrypted to the
 // station (a GM/T 0009 SM2Cipher), so they never leave mima in clear:
 //
-//	"MINJ" 0x01 BE32(version) BE32(count) BE16(len(ek)) ek
-//	SM4-GCM(tk, records, aad = all before)   (nonce || ciphertext || tag)
+//	"MINJ" 0x02 BE32(version) BE32(count) BE16(len(ek)) ek
+//	SM4-GCM(tk, BL_KEY0 records, aad = all before)   (nonce || ciphertext || tag)
 //
 // with each record len8(id) id esck.
 func (s *Service) Inject(ctx context.Context, tenant, key string, req InjectRequest) (InjectResult, error) {
@@ -57,16 +70,19 @@ func (s *Service) Inject(ctx context.Context, tenant, key string, req InjectRequ
 	if err != nil {
 		return InjectResult{}, err
 	}
-	ds := make([]kms.Derivation, len(ids))
-	for i, id := range ids {
-		ds[i] = chipDerivation(id)
+	ds := make([]kms.Derivation, 1, 1+len(ids))
+	ds[0] = blDerivation()
+	for _, id := range ids {
+		ds = append(ds, chipDerivation(id))
 	}
-	records := make([]byte, 0, len(ids)*(1+16+BlockSize))
+	records := make([]byte, 0, BlockSize+len(ids)*(1+16+BlockSize))
 	defer func() { clear(records) }()
-	v, err := s.keys.DeriveEach(ctx, tenant, key, req.Version, ds, func(_, i int, esck []byte) error {
-		records = append(records, byte(len(ids[i])))
-		records = append(records, ids[i]...)
-		records = append(records, esck...)
+	v, err := s.keys.DeriveEach(ctx, tenant, key, req.Version, ds, func(_, i int, raw []byte) error {
+		if i > 0 {
+			records = append(records, byte(len(ids[i-1])))
+			records = append(records, ids[i-1]...)
+		}
+		records = append(records, raw...)
 		return nil
 	})
 	if err != nil {
@@ -81,7 +97,7 @@ func (s *Service) Inject(ctx context.Context, tenant, key string, req InjectRequ
 	if err != nil {
 		return InjectResult{}, fmt.Errorf("dcas: encrypting the transport key: %w", err)
 	}
-	b := append([]byte(InjectMagic), Format1)
+	b := append([]byte(InjectMagic), InjectFormat)
 	b = binary.BigEndian.AppendUint32(b, uint32(v))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(ids)))
 	b = binary.BigEndian.AppendUint16(b, uint16(len(ek)))
@@ -101,45 +117,47 @@ func (s *Service) Inject(ctx context.Context, tenant, key string, req InjectRequ
 var ErrBlock = errors.New("dcas: the injection block does not open")
 
 // OpenBlock is the station's side of Inject: it decrypts a block with
-// the station's private key and returns the chips' keys and the vendor
-// key version.
-func OpenBlock(station *sm2.PrivateKey, block []byte) ([]ChipKey, int, error) {
+// the station's private key.
+func OpenBlock(station *sm2.PrivateKey, block []byte) (Opened, error) {
 	const fixed = len(InjectMagic) + 1 + 4 + 4 + 2
-	if len(block) < fixed || string(block[:4]) != InjectMagic || block[4] != Format1 {
-		return nil, 0, ErrBlock
+	if len(block) < fixed || string(block[:4]) != InjectMagic || block[4] != InjectFormat {
+		return Opened{}, ErrBlock
 	}
 	v := int(binary.BigEndian.Uint32(block[5:]))
 	count := int(binary.BigEndian.Uint32(block[9:]))
 	n := int(binary.BigEndian.Uint16(block[13:]))
 	if len(block) < fixed+n {
-		return nil, 0, ErrBlock
+		return Opened{}, ErrBlock
 	}
 	tk, err := station.Decrypt(nil, block[fixed:fixed+n], nil)
 	if err != nil || len(tk) != sm4gcm.KeySize {
-		return nil, 0, ErrBlock
+		return Opened{}, ErrBlock
 	}
 	defer clear(tk)
 	aead, err := sm4gcm.New(tk)
 	if err != nil {
-		return nil, 0, ErrBlock
+		return Opened{}, ErrBlock
 	}
 	records, err := aead.Open(nil, block[fixed+n:], block[:fixed+n])
 	if err != nil {
-		return nil, 0, ErrBlock
+		return Opened{}, ErrBlock
 	}
-	keys := make([]ChipKey, 0, count)
-	for len(records) > 0 {
+	if len(records) < BlockSize {
+		return Opened{}, ErrBlock
+	}
+	o := Opened{BLKey0: records[:BlockSize], Chips: make([]ChipKey, 0, count), Version: v}
+	for records = records[BlockSize:]; len(records) > 0; {
 		l := int(records[0])
 		if len(records) < 1+l+BlockSize {
-			return nil, 0, ErrBlock
+			return Opened{}, ErrBlock
 		}
-		keys = append(keys, ChipKey{ID: records[1 : 1+l], Key: records[1+l : 1+l+BlockSize]})
+		o.Chips = append(o.Chips, ChipKey{ID: records[1 : 1+l], Key: records[1+l : 1+l+BlockSize]})
 		records = records[1+l+BlockSize:]
 	}
-	if len(keys) != count {
-		return nil, 0, ErrBlock
+	if len(o.Chips) != count {
+		return Opened{}, ErrBlock
 	}
-	return keys, v, nil
+	return o, nil
 }
 
 // WriteBlock appends a block to an injection file: BE32(len) block.

@@ -91,8 +91,8 @@ func TestDCASThroughCLI(t *testing.T) {
 	}
 	defer f.Close()
 	if err := dcas.ReadBlocks(f, func(block []byte) error {
-		keys, _, err := dcas.OpenBlock(station, block)
-		for _, k := range keys {
+		o, err := dcas.OpenBlock(station, block)
+		for _, k := range o.Chips {
 			if terms[strings.ToUpper(hex.EncodeToString(k.ID))], err = dcasterm.New(k.ID, k.Key); err != nil {
 				return err
 			}
@@ -122,5 +122,75 @@ func TestDCASThroughCLI(t *testing.T) {
 	}
 	if got != n {
 		t.Fatalf("%d EMMs, want %d", got, n)
+	}
+}
+
+// TestSoftwareImageThroughCLI: a terminal software image made by mima
+// dcas sign-image with a code-signing certificate from a mima CA passes
+// mima dcas verify-image and opens in the loader of a chip injected by
+// mima dcas inject; the image with one byte changed fails both.
+func TestSoftwareImageThroughCLI(t *testing.T) {
+	srv, root := devServer(t)
+	dir := t.TempDir()
+	station, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, _ := smx509.MarshalPKIXPublicKey(&station.PublicKey)
+	file := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	chips, pub := file("chips.csv", []byte("00C0FFEE\n")), file("station.pem", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	software := file("app.bin", bytes.Repeat([]byte("set-top box client 3.2\n"), 4000))
+	profile := file("code.json", []byte(`{"usage":"signing","key_usage":["digitalSignature"],"ext_key_usage":["codeSigning"],"max_ttl":"8760h","default_ttl":"720h","allowed_common_names":["STB software"]}`))
+	inject, signer, ca, img := filepath.Join(dir, "inject.bin"), filepath.Join(dir, "signer.pem"), filepath.Join(dir, "ca.pem"), filepath.Join(dir, "app.img")
+
+	must(t, srv, root, "", "key", "create", "vendor", "--type", "sm4", "--derived")
+	must(t, srv, root, "", "key", "create", "swsign", "--type", "sm2")
+	must(t, srv, root, "", "ca", "create-root", "oem", "--cn", "Set-top Box Software CA")
+	must(t, srv, root, "", "ca", "profile", "write", "oem", "code", "--file", profile)
+	must(t, srv, root, "", "ca", "issue", "oem", "--key", "swsign", "--cn", "STB software", "--profile", "code", "--out", signer)
+	if err := os.WriteFile(ca, []byte(must(t, srv, root, "", "ca", "chain", "oem")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	must(t, srv, root, "", "dcas", "inject", "--key", "vendor", "--chips", chips, "--station", pub, "--out", inject)
+	must(t, srv, root, "", "dcas", "sign-image", "--key", "vendor", "--signer", "swsign", "--cert", signer, "--in", software, "--out", img)
+	if out := must(t, srv, root, "", "dcas", "verify-image", "--ca", ca, "--in", img); !strings.Contains(out, "STB software") {
+		t.Fatalf("verify-image: %s", out)
+	}
+
+	f, err := os.Open(inject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var loader *dcasterm.Loader
+	pool := smx509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(must(t, srv, root, "", "ca", "chain", "oem")))
+	if err := dcas.ReadBlocks(f, func(block []byte) error {
+		o, err := dcas.OpenBlock(station, block)
+		if err == nil {
+			loader, err = dcasterm.NewLoader(o.BLKey0, pool)
+		}
+		return err
+	}); err != nil || loader == nil {
+		t.Fatalf("inject.bin: %v", err)
+	}
+	image, _ := os.ReadFile(img)
+	want, _ := os.ReadFile(software)
+	if got, err := loader.Open(image); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("the loader opens %d bytes, %v", len(got), err)
+	}
+	image[len(image)/2] ^= 1
+	if _, err := loader.Open(image); err == nil {
+		t.Fatal("the loader opens a changed image")
+	}
+	bad := file("bad.img", image)
+	if r := cli(t, srv.addr, root, "dcas", "verify-image", "--ca", ca, "--in", bad); r.code == 0 || !strings.Contains(r.stderr, "does not verify") {
+		t.Fatalf("verify-image of a changed image: exit %d, %s", r.code, r.stderr)
 	}
 }
