@@ -87,7 +87,7 @@ type DCASImageKey struct {
 	KeyVersion int    `json:"key_version"`
 }
 
-// DCASImageKey returns the key of a new software image.
-func (c *Client) DCASImageKey(ctx context.Context, key string, req DCASImageKeyRequest) (DCASImageKey, error) {
-	return one[DCASImageKey](ctx, c, keyPath(key, "dcas", "image-key"), req)
+// ImageKey returns the key of a new software image.
+func (cl DCASClient) ImageKey(ctx context.Context, key string, req DCASImageKeyRequest) (DCASImageKey, error) {
+	return one[DCASImageKey](ctx, cl.c, keyPath(key, "dcas", "image-key"), req)
 }

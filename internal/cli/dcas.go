@@ -272,7 +272,7 @@ func (e *env) dcasSignImageCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			k, err := c.DCASImageKey(ctx, key, sdk.DCASImageKeyRequest{Version: version})
+			k, err := c.DCAS().ImageKey(ctx, key, sdk.DCASImageKeyRequest{Version: version})
 			if err != nil {
 				return err
 			}
@@ -282,7 +282,7 @@ func (e *env) dcasSignImageCommand() *cobra.Command {
 				if err != nil {
 					return nil, err
 				}
-				r, err := c.Sign(ctx, signer, sdk.SignRequest{Input: digest, Prehashed: true})
+				r, err := c.Crypto().Sign(ctx, signer, sdk.SignRequest{Input: digest, Prehashed: true})
 				if err != nil {
 					return nil, err
 				}
