@@ -39,8 +39,10 @@ type Job struct {
 	Batch    int     // rows per batch (default 1000)
 	Workers  int     // goroutines per batch (default 1)
 	Rate     float64 // rows per second at most; 0 for no limit
-	// Checkpoint is the path of the checkpoint file.
+	// Checkpoint is the path of a file job's checkpoint file.
 	Checkpoint string
+	// Restart makes a table job forget its checkpoint and start over.
+	Restart bool
 	// Progress, if set, is called after every batch.
 	Progress func(Progress)
 	// hook, in tests, is called at named points and may stop the job.
@@ -72,13 +74,13 @@ func (j *Job) defaults() error {
 	if j.now == nil {
 		j.now = time.Now
 	}
-	if j.Checkpoint == "" {
-		return errors.New("bulk: a job needs a checkpoint file")
-	}
 	switch j.Op {
 	case Encrypt, Decrypt, ReEncrypt, MaskOp:
 	default:
 		return fmt.Errorf("bulk: unknown operation %q (encrypt, decrypt, reencrypt, mask)", j.Op)
+	}
+	if !slices.EqualFunc(j.From.Fields, j.To.Fields, func(a, b fieldcrypt.Field) bool { return a.Column == b.Column }) {
+		return errors.New("bulk: the fields file to move to must name the same columns, in the same order")
 	}
 	if j.Op == MaskOp && !slices.ContainsFunc(j.From.Fields, func(f fieldcrypt.Field) bool { return f.Mask != "" }) {
 		return errors.New("bulk: mask needs a field with a mask")
@@ -212,14 +214,16 @@ func (j *Job) pace(ctx context.Context, start time.Time, n int64) error {
 	}
 }
 
-func (j *Job) report(start time.Time, rows, total int64, done bool) {
+// report reports progress: ran rows done since start (by this run), rows
+// done in all, of total (0 when unknown).
+func (j *Job) report(start time.Time, ran, rows, total int64, done bool) {
 	if j.Progress == nil {
 		return
 	}
 	st := j.Codec.Stats()
 	p := Progress{Rows: rows, Total: total, Calls: st.Calls, HitRate: st.HitRate(), Done: done}
 	if secs := j.now().Sub(start).Seconds(); secs > 0 {
-		p.RowsPer = float64(rows) / secs
+		p.RowsPer = float64(ran) / secs
 		if total > rows && p.RowsPer > 0 {
 			p.ETA = float64(total-rows) / p.RowsPer
 		}

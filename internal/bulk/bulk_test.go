@@ -195,3 +195,24 @@ func TestReencryptMaskAndJSONL(t *testing.T) {
 		t.Error("mask ran with no field to mask")
 	}
 }
+
+// TestToConfigMustNameTheSameColumns: a reencrypt whose fields file to
+// move to names other columns is refused before it reads a row.
+func TestToConfigMustNameTheSameColumns(t *testing.T) {
+	codec := fieldcrypt.New(&fieldcrypttest.Keys{Seed: "s"}, fieldcrypt.Limits{}, nil)
+	dir := t.TempDir()
+	in := writeInput(t, dir, 3)
+	for _, y := range []string{"fields: [{column: phone, key: pii, mode: fpe}]", strings.Replace(fieldsYAML, "column: note", "column: memo", 1)} {
+		to, err := fieldcrypt.ParseConfig([]byte(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := &Job{Op: ReEncrypt, Codec: codec, From: testConfig(t), To: to, Checkpoint: filepath.Join(dir, "ckpt")}
+		if err := run(t, j, in, filepath.Join(dir, "out.csv")); err == nil || !strings.Contains(err.Error(), "same columns") {
+			t.Errorf("to %s: %v", y, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "out.csv")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a refused job wrote its output: %v", err)
+		}
+	}
+}

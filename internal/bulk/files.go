@@ -85,6 +85,9 @@ func (j *Job) RunFile(ctx context.Context, format Format, in, out string) error 
 	if err := j.defaults(); err != nil {
 		return err
 	}
+	if j.Checkpoint == "" {
+		return errors.New("bulk: a file job needs a checkpoint file")
+	}
 	cp, err := ReadCheckpoint(j.Checkpoint)
 	if err != nil {
 		return err
@@ -161,7 +164,7 @@ func (j *Job) RunFile(ctx context.Context, format Format, in, out string) error 
 		if err := cp.save(j.Checkpoint); err != nil {
 			return err
 		}
-		j.report(start, cp.Rows, 0, eof)
+		j.report(start, done, cp.Rows, 0, eof)
 		if err := j.at("checkpointed"); err != nil || eof {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -18,16 +19,26 @@ import (
 // bulkCommand is "mima bulk": field protection of whole files, next to
 // the data (docs/data.md).
 func (e *env) bulkCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "bulk", Short: "Encrypt, decrypt, re-encrypt or mask the columns of CSV and JSON Lines files, resumably"}
+	cmd := &cobra.Command{Use: "bulk", Short: "Encrypt, decrypt, re-encrypt or mask the columns of a PostgreSQL table or of CSV and JSON Lines files, resumably"}
 	for _, op := range []bulk.Op{bulk.Encrypt, bulk.Decrypt, bulk.ReEncrypt, bulk.MaskOp} {
 		cmd.AddCommand(e.bulkRunCommand(op))
 	}
-	var ckpt string
+	var ckpt, dsn, table string
 	status := &cobra.Command{
-		Use:   "status",
+		Use:   "status [--checkpoint FILE | --postgres-dsn DSN --table T]",
 		Short: "Show a bulk job's checkpoint: rows done, and whether it finished",
 		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if table != "" || dsn != "" {
+				if table == "" || dsn == "" {
+					return errors.New("give --postgres-dsn and --table together")
+				}
+				cps, err := bulk.ReadTableCheckpoints(cmd.Context(), dsn, table)
+				if err != nil {
+					return err
+				}
+				return json.NewEncoder(e.out).Encode(map[string]any{"items": cps, "next": ""})
+			}
 			cp, err := bulk.ReadCheckpoint(ckpt)
 			if err != nil {
 				return err
@@ -35,18 +46,20 @@ func (e *env) bulkCommand() *cobra.Command {
 			return json.NewEncoder(e.out).Encode(cp)
 		},
 	}
-	status.Flags().StringVar(&ckpt, "checkpoint", "mima-bulk.checkpoint", "the job's checkpoint file")
+	status.Flags().StringVar(&ckpt, "checkpoint", "mima-bulk.checkpoint", "the file job's checkpoint file")
+	status.Flags().StringVar(&dsn, "postgres-dsn", "", "the PostgreSQL database of a table job")
+	status.Flags().StringVar(&table, "table", "", "the table of a table job: its checkpoints, one per operation")
 	cmd.AddCommand(status)
 	return cmd
 }
 
 func (e *env) bulkRunCommand(op bulk.Op) *cobra.Command {
 	var (
-		config, toConfig, csvIn, jsonlIn, out string
-		job                                   = bulk.Job{Op: op}
+		config, toConfig, csvIn, jsonlIn, out, dsn, table string
+		job                                               = bulk.Job{Op: op}
 	)
 	cmd := &cobra.Command{
-		Use:   string(op) + " --config fields.yaml (--csv IN | --jsonl IN) --out OUT",
+		Use:   string(op) + " --config fields.yaml (--postgres-dsn DSN --table T | --csv IN --out OUT | --jsonl IN --out OUT)",
 		Short: string(op) + " the columns fields.yaml names, in batches; run again to resume",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
@@ -59,16 +72,17 @@ func (e *env) bulkRunCommand(op bulk.Op) *cobra.Command {
 					return err
 				}
 			}
-			format, in := bulk.CSV, csvIn
-			if jsonlIn != "" {
-				format, in = bulk.JSONL, jsonlIn
-			}
-			if (csvIn == "") == (jsonlIn == "") || out == "" {
-				return errors.New("give one of --csv and --jsonl, and --out")
-			}
 			job.Codec = fieldcrypt.New(fieldcrypt.ClientKeys(c), fieldcrypt.Limits{}, nil)
 			job.Progress = e.bulkProgress()
-			return job.RunFile(ctx, format, in, out)
+			switch {
+			case table != "" && dsn != "" && csvIn == "" && jsonlIn == "" && out == "":
+				return job.RunTable(ctx, dsn, table)
+			case table == "" && dsn == "" && csvIn != "" && jsonlIn == "" && out != "":
+				return job.RunFile(ctx, bulk.CSV, csvIn, out)
+			case table == "" && dsn == "" && csvIn == "" && jsonlIn != "" && out != "":
+				return job.RunFile(ctx, bulk.JSONL, jsonlIn, out)
+			}
+			return errors.New("give --postgres-dsn and --table, or one of --csv and --jsonl with --out")
 		}),
 	}
 	f := cmd.Flags()
@@ -76,10 +90,13 @@ func (e *env) bulkRunCommand(op bulk.Op) *cobra.Command {
 	if op == bulk.ReEncrypt {
 		f.StringVar(&toConfig, "to-config", "", "the fields file to move to (default: --config, with fresh data keys)")
 	}
+	f.StringVar(&dsn, "postgres-dsn", "", "the PostgreSQL database of --table (postgres://user@host/db)")
+	f.StringVar(&table, "table", "", "the table to work on in place, in primary key order (it needs a primary key)")
+	f.BoolVar(&job.Restart, "restart", false, "a table job: forget its checkpoint and start over")
 	f.StringVar(&csvIn, "csv", "", "the input CSV file (a header row names the columns)")
 	f.StringVar(&jsonlIn, "jsonl", "", "the input JSON Lines file")
 	f.StringVar(&out, "out", "", "the output file")
-	f.StringVar(&job.Checkpoint, "checkpoint", "mima-bulk.checkpoint", "the checkpoint file that makes the job resumable")
+	f.StringVar(&job.Checkpoint, "checkpoint", "mima-bulk.checkpoint", "the checkpoint file that makes a file job resumable (a table job keeps it in the database)")
 	f.IntVar(&job.Batch, "batch", 1000, "rows per batch")
 	f.IntVar(&job.Workers, "workers", 2, "parallel workers")
 	f.Float64Var(&job.Rate, "rate", 0, "at most this many rows per second (0: no limit)")
@@ -100,7 +117,15 @@ func (e *env) bulkProgress() func(bulk.Progress) {
 	f, ok := e.errOut.(*os.File)
 	if ok && term.IsTerminal(int(f.Fd())) {
 		return func(p bulk.Progress) {
-			fmt.Fprintf(f, "\r%d rows  %.0f rows/s  cache hits %.1f%%  %d service calls", p.Rows, p.RowsPer, 100*p.HitRate, p.Calls)
+			fmt.Fprintf(f, "\r%d rows", p.Rows)
+			if p.Total > 0 {
+				fmt.Fprintf(f, " of %d (%.0f%%)", p.Total, 100*float64(p.Rows)/float64(p.Total))
+			}
+			fmt.Fprintf(f, "  %.0f rows/s", p.RowsPer)
+			if p.ETA > 0 {
+				fmt.Fprintf(f, "  ETA %s", (time.Duration(p.ETA) * time.Second).String())
+			}
+			fmt.Fprintf(f, "  cache hits %.1f%%  %d service calls\x1b[K", 100*p.HitRate, p.Calls)
 			if p.Done {
 				fmt.Fprintln(f)
 			}

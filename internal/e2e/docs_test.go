@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mimacrypto/mima/internal/interoptest"
+	"github.com/mimacrypto/mima/internal/storage/postgres/pgtest"
 )
 
 // docCommand is one command of a fenced sh example: its lines joined where
@@ -171,7 +172,8 @@ func docFixtures(t *testing.T, dir string) {
 // against a fresh server that its own examples initialise, each docs page
 // against a fresh development server with the root token. Placeholders
 // are filled from what earlier commands printed, and the server's address
-// and data directory replace the documented ones (issue 13). The commands
+// and data directory replace the documented ones (issue 13), and a fresh
+// PostgreSQL database the one of docs/data.md. The commands
 // it cannot run are in docSkips, with the reason; the log has the count.
 func TestDocExamples(t *testing.T) {
 	files, err := filepath.Glob("../../docs/*.md")
@@ -193,8 +195,13 @@ func TestDocExamples(t *testing.T) {
 				srv, root = devServer(t)
 				env["MIMA_ADDR"], env["MIMA_TOKEN"] = srv.addr, root
 			}
-			subst := strings.NewReplacer("http://127.0.0.1:8200", srv.addr, "https://pki.example", srv.addr,
-				"--data-dir /var/lib/mima", "--data-dir "+dataDir, "/mnt/witness/mima.jsonl", witness)
+			pairs := []string{"http://127.0.0.1:8200", srv.addr, "https://pki.example", srv.addr,
+				"--data-dir /var/lib/mima", "--data-dir " + dataDir, "/mnt/witness/mima.jsonl", witness}
+			if name == "docs/data.md" {
+				// Its mima bulk examples work on a table of a fresh database.
+				pairs = append(pairs, "postgres://postgres@127.0.0.1:5432/shop", pgtest.Database(t))
+			}
+			subst := strings.NewReplacer(pairs...)
 			cmds, ran := runDocExamples(t, file, dir, env, subst)
 			t.Logf("%s: %d commands, %d run", name, cmds, ran)
 		})
