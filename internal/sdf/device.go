@@ -40,7 +40,7 @@ func OpenDevice(ctx context.Context) (uintptr, error) {
 	if err != nil {
 		return 0, &Error{Code: OpenDeviceErr, Err: err}
 	}
-	c, err := cfg.client(cfg.Token)
+	c, err := cfg.Client(cfg.Token)
 	if err != nil {
 		return 0, &Error{Code: OpenDeviceErr, Err: err}
 	}
@@ -129,9 +129,15 @@ func (s *Session) key(i uint32) (string, *sdk.Client, error) {
 
 // Random fills b from the server's DRBG.
 func (s *Session) Random(ctx context.Context, b []byte) error {
+	return Random(ctx, s.dev.client, b)
+}
+
+// Random fills b from the DRBG of c's server, in calls of at most
+// maxRandom bytes.
+func Random(ctx context.Context, c *sdk.Client, b []byte) error {
 	for len(b) > 0 {
 		n := min(len(b), maxRandom)
-		r, err := s.dev.client.Random(ctx, n)
+		r, err := c.Random(ctx, n)
 		if err != nil {
 			return err
 		}
@@ -149,7 +155,7 @@ func (s *Session) GetAccessRight(ctx context.Context, i uint32, password []byte)
 	if _, ok := s.dev.cfg.keyName(i); !ok {
 		return fail(KeyNotExist, "no key at index %d", i)
 	}
-	c, err := s.dev.cfg.client(string(password))
+	c, err := s.dev.cfg.Client(string(password))
 	if err != nil {
 		return &Error{Code: PardenyErr, Err: err}
 	}
@@ -182,13 +188,18 @@ func (s *Session) PublicKey(ctx context.Context, i uint32) (*ecdsa.PublicKey, er
 	if err != nil {
 		return nil, err
 	}
+	return PublicKeyOf(ctx, c, name)
+}
+
+// PublicKeyOf is the latest public key of c's sm2 key name.
+func PublicKeyOf(ctx context.Context, c *sdk.Client, name string) (*ecdsa.PublicKey, error) {
 	text, err := c.PublicKeyPEM(ctx, name, 0)
 	if err != nil {
 		return nil, err
 	}
 	block, _ := pem.Decode([]byte(text))
 	if block == nil {
-		return nil, fail(KeyTypeErr, "key %d has no public key", i)
+		return nil, fail(KeyTypeErr, "key %s has no public key", name)
 	}
 	pub, err := smx509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {
@@ -196,7 +207,7 @@ func (s *Session) PublicKey(ctx context.Context, i uint32) (*ecdsa.PublicKey, er
 	}
 	ec, ok := pub.(*ecdsa.PublicKey)
 	if !ok {
-		return nil, fail(KeyTypeErr, "key %d is not an SM2 key", i)
+		return nil, fail(KeyTypeErr, "key %s is not an SM2 key", name)
 	}
 	return ec, nil
 }
@@ -214,7 +225,7 @@ func (s *Session) Sign(ctx context.Context, i uint32, digest []byte) (Signature,
 	if err != nil {
 		return Signature{}, err
 	}
-	return signatureFromDER(r.Signature)
+	return SignatureFromDER(r.Signature)
 }
 
 // Verify checks sig over the 32-byte digest with the key of index i.
@@ -226,7 +237,7 @@ func (s *Session) Verify(ctx context.Context, i uint32, digest []byte, sig Signa
 	if err != nil {
 		return err
 	}
-	r, err := c.Verify(ctx, name, sdk.VerifyRequest{Input: digest, Signature: sig.der(), Prehashed: true})
+	r, err := c.Verify(ctx, name, sdk.VerifyRequest{Input: digest, Signature: sig.DER(), Prehashed: true})
 	if err != nil {
 		return err
 	}
