@@ -34,6 +34,9 @@ type Config struct {
 	TLCP bool `json:"tlcp,omitempty"`
 	// Keys maps key indexes ("1") to mima key names.
 	Keys map[string]string `json:"keys"`
+	// Tenants are the PKCS#11 module's slots, one a tenant (slot i is
+	// Tenants[i]); none means one slot, the tenant "default".
+	Tenants []string `json:"tenants,omitempty"`
 }
 
 // LoadConfig reads the configuration from the environment (getenv).
@@ -74,13 +77,14 @@ func (c Config) keyName(i uint32) (string, bool) {
 	return name, ok
 }
 
-// client returns an SDK client for the configured server with token.
-func (c Config) client(token string) (*sdk.Client, error) {
+// Client returns an SDK client for the configured server with token and
+// opts.
+func (c Config) Client(token string, opts ...sdk.Option) (*sdk.Client, error) {
 	// Many threads share a device: keep enough idle connections for them
 	// (the default transport keeps two per host).
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
-	opts := []sdk.Option{sdk.WithToken(token), sdk.WithHTTPClient(&http.Client{Transport: t, Timeout: time.Minute})}
+	opts = append([]sdk.Option{sdk.WithToken(token), sdk.WithHTTPClient(&http.Client{Transport: t, Timeout: time.Minute})}, opts...)
 	switch {
 	case c.TLCP:
 		cfg := &tlcp.Config{}

@@ -41,7 +41,7 @@ func OpenDevice(ctx context.Context) (uintptr, error) {
 	if err != nil {
 		return 0, &Error{Code: OpenDeviceErr, Err: err}
 	}
-	c, err := cfg.client(cfg.Token)
+	c, err := cfg.Client(cfg.Token)
 	if err != nil {
 		return 0, &Error{Code: OpenDeviceErr, Err: err}
 	}
@@ -130,9 +130,15 @@ func (s *Session) key(i uint32) (string, *sdk.Client, error) {
 
 // Random fills b from the server's DRBG.
 func (s *Session) Random(ctx context.Context, b []byte) error {
+	return Random(ctx, s.dev.client, b)
+}
+
+// Random fills b from the DRBG of c's server, in calls of at most
+// maxRandom bytes.
+func Random(ctx context.Context, c *sdk.Client, b []byte) error {
 	for len(b) > 0 {
 		n := min(len(b), maxRandom)
-		r, err := s.dev.client.Crypto().Random(ctx, n)
+		r, err := c.Crypto().Random(ctx, n)
 		if err != nil {
 			return err
 		}
@@ -150,7 +156,7 @@ func (s *Session) GetAccessRight(ctx context.Context, i uint32, password []byte)
 	if _, ok := s.dev.cfg.keyName(i); !ok {
 		return fail(KeyNotExist, "no key at index %d", i)
 	}
-	c, err := s.dev.cfg.client(string(password))
+	c, err := s.dev.cfg.Client(string(password))
 	if err != nil {
 		return &Error{Code: PardenyErr, Err: err}
 	}
@@ -183,13 +189,18 @@ func (s *Session) PublicKey(ctx context.Context, i uint32) (*ecdsa.PublicKey, er
 	if err != nil {
 		return nil, err
 	}
+	return PublicKeyOf(ctx, c, name)
+}
+
+// PublicKeyOf is the latest public key of c's sm2 key name.
+func PublicKeyOf(ctx context.Context, c *sdk.Client, name string) (*ecdsa.PublicKey, error) {
 	text, err := c.Keys().PublicKeyPEM(ctx, name, 0)
 	if err != nil {
 		return nil, err
 	}
 	block, _ := pem.Decode([]byte(text))
 	if block == nil {
-		return nil, fail(KeyTypeErr, "key %d has no public key", i)
+		return nil, fail(KeyTypeErr, "key %s has no public key", name)
 	}
 	pub, err := smx509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {
@@ -197,7 +208,7 @@ func (s *Session) PublicKey(ctx context.Context, i uint32) (*ecdsa.PublicKey, er
 	}
 	ec, ok := pub.(*ecdsa.PublicKey)
 	if !ok {
-		return nil, fail(KeyTypeErr, "key %d is not an SM2 key", i)
+		return nil, fail(KeyTypeErr, "key %s is not an SM2 key", name)
 	}
 	return ec, nil
 }
@@ -215,7 +226,7 @@ func (s *Session) Sign(ctx context.Context, i uint32, digest []byte) (Signature,
 	if err != nil {
 		return Signature{}, err
 	}
-	return signatureFromDER(r.Signature)
+	return SignatureFromDER(r.Signature)
 }
 
 // Verify checks sig over the 32-byte digest with the key of index i.
@@ -227,7 +238,7 @@ func (s *Session) Verify(ctx context.Context, i uint32, digest []byte, sig Signa
 	if err != nil {
 		return err
 	}
-	r, err := c.Crypto().Verify(ctx, name, sdk.VerifyRequest{Input: digest, Signature: sig.der(), Prehashed: true})
+	r, err := c.Crypto().Verify(ctx, name, sdk.VerifyRequest{Input: digest, Signature: sig.DER(), Prehashed: true})
 	if err != nil {
 		return err
 	}

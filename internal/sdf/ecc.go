@@ -40,8 +40,8 @@ type Cipher struct {
 	C       []byte
 }
 
-// signatureFromDER splits a DER SM2 signature into r and s.
-func signatureFromDER(der []byte) (Signature, error) {
+// SignatureFromDER splits a DER SM2 signature into r and s.
+func SignatureFromDER(der []byte) (Signature, error) {
 	var (
 		sig   Signature
 		r, s  big.Int
@@ -57,8 +57,8 @@ func signatureFromDER(der []byte) (Signature, error) {
 	return sig, nil
 }
 
-// der is the signature in DER.
-func (sig Signature) der() []byte {
+// DER is the signature in DER.
+func (sig Signature) DER() []byte {
 	var b cryptobyte.Builder
 	b.AddASN1(asn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddASN1BigInt(new(big.Int).SetBytes(sig.R[:]))
@@ -158,7 +158,7 @@ func ExternalSign(alg uint32, d [coordLen]byte, digest []byte) (Signature, error
 	if err != nil {
 		return Signature{}, &Error{Code: SignErr, Err: err}
 	}
-	return signatureFromDER(der)
+	return SignatureFromDER(der)
 }
 
 // ExternalVerify checks sig over the 32-byte digest with pub.
@@ -169,7 +169,7 @@ func ExternalVerify(alg uint32, pub *ecdsa.PublicKey, digest []byte, sig Signatu
 	if len(digest) != coordLen {
 		return fail(InArgErr, "the signed data is a 32-byte SM3 digest, not %d bytes", len(digest))
 	}
-	if !sm2.VerifyASN1(pub, digest, sig.der()) {
+	if !sm2.VerifyASN1(pub, digest, sig.DER()) {
 		return fail(VerifyErr, "signature does not verify")
 	}
 	return nil

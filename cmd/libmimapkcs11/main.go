@@ -1,0 +1,509 @@
+// Command libmimapkcs11 is the PKCS#11 v2.40 module over mima, built with
+// -buildmode=c-shared into libmimapkcs11.so (scripts/build-sdf). module.c
+// holds the C entry points and the function list; this file converts
+// PKCS#11's C structures for internal/p11, which does the work.
+// docs/sdf.md ("PKCS#11") is the manual.
+package main
+
+/*
+#include <stdlib.h>
+#include "platform.h"
+*/
+import "C"
+
+import (
+	"context"
+	"unsafe"
+
+	"github.com/mimacrypto/mima/internal/p11"
+)
+
+func main() {}
+
+// call runs f and returns its return value; a panic is
+// CKR_GENERAL_ERROR, never a crash of the caller.
+func call(f func() error) (rv C.CK_RV) {
+	defer func() {
+		if recover() != nil {
+			rv = C.CKR_GENERAL_ERROR
+		}
+	}()
+	return C.CK_RV(p11.RVOf(f()))
+}
+
+var errArgs = &p11.Error{RV: p11.ArgumentsBad, Err: errNil{}}
+
+type errNil struct{}
+
+func (errNil) Error() string { return "a pointer is NULL" }
+
+// withModule runs f on the initialized module.
+func withModule(f func(m *p11.Module) error) C.CK_RV {
+	return call(func() error {
+		m, err := p11.Current()
+		if err != nil {
+			return err
+		}
+		return f(m)
+	})
+}
+
+// withSession runs f on session h.
+func withSession(h C.CK_SESSION_HANDLE, f func(m *p11.Module, s *p11.Session) error) C.CK_RV {
+	return withModule(func(m *p11.Module) error {
+		s, err := m.Session(uint(h))
+		if err != nil {
+			return err
+		}
+		return f(m, s)
+	})
+}
+
+// bytesIn is the C buffer p of n bytes, without copying.
+func bytesIn(p C.CK_BYTE_PTR, n C.CK_ULONG) []byte {
+	if p == nil || n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+}
+
+// pad fills a blank-padded text field of PKCS#11's structures.
+func pad(dst []C.CK_UTF8CHAR, s string) {
+	for i := range dst {
+		dst[i] = ' '
+		if i < len(s) {
+			dst[i] = C.CK_UTF8CHAR(s[i])
+		}
+	}
+}
+
+// output answers a call that writes b to p of room *n: NULL p asks for the
+// length, too small a room gets CKR_BUFFER_TOO_SMALL; done is called when
+// b was written.
+func output(p C.CK_BYTE_PTR, n C.CK_ULONG_PTR, b []byte, done func()) error {
+	if n == nil {
+		done()
+		return errArgs
+	}
+	need := *n
+	*n = C.CK_ULONG(len(b))
+	if p == nil {
+		return nil
+	}
+	if need < C.CK_ULONG(len(b)) {
+		return &p11.Error{RV: p11.BufferTooSmall, Err: errNil{}}
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(p)), len(b)), b)
+	done()
+	return nil
+}
+
+// template reads n attributes at p.
+func template(p C.CK_ATTRIBUTE_PTR, n C.CK_ULONG) ([]p11.Attribute, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	if p == nil {
+		return nil, errArgs
+	}
+	var out []p11.Attribute
+	for _, a := range unsafe.Slice(p, int(n)) {
+		v := append([]byte(nil), bytesIn(C.CK_BYTE_PTR(a.pValue), a.ulValueLen)...)
+		out = append(out, p11.Attribute{Type: uint(a._type), Value: v})
+	}
+	return out, nil
+}
+
+//export mima_Initialize
+func mima_Initialize(pInitArgs C.CK_VOID_PTR) C.CK_RV {
+	return call(p11.Initialize)
+}
+
+//export mima_Finalize
+func mima_Finalize(pReserved C.CK_VOID_PTR) C.CK_RV {
+	return call(func() error {
+		if pReserved != nil {
+			return errArgs
+		}
+		return p11.Finalize()
+	})
+}
+
+//export mima_GetInfo
+func mima_GetInfo(pInfo C.CK_INFO_PTR) C.CK_RV {
+	return withModule(func(*p11.Module) error {
+		if pInfo == nil {
+			return errArgs
+		}
+		*pInfo = C.CK_INFO{cryptokiVersion: C.CK_VERSION{major: 2, minor: 40}, libraryVersion: C.CK_VERSION{major: 1}}
+		pad(pInfo.manufacturerID[:], "mima")
+		pad(pInfo.libraryDescription[:], "mima PKCS#11 module")
+		return nil
+	})
+}
+
+//export mima_GetSlotList
+func mima_GetSlotList(tokenPresent C.CK_BBOOL, pSlotList C.CK_SLOT_ID_PTR, pulCount C.CK_ULONG_PTR) C.CK_RV {
+	return withModule(func(m *p11.Module) error {
+		if pulCount == nil {
+			return errArgs
+		}
+		slots := m.Slots()
+		room := *pulCount
+		*pulCount = C.CK_ULONG(len(slots))
+		if pSlotList == nil {
+			return nil
+		}
+		if room < C.CK_ULONG(len(slots)) {
+			return &p11.Error{RV: p11.BufferTooSmall, Err: errNil{}}
+		}
+		out := unsafe.Slice(pSlotList, len(slots))
+		for i, s := range slots {
+			out[i] = C.CK_SLOT_ID(s.ID)
+		}
+		return nil
+	})
+}
+
+//export mima_GetSlotInfo
+func mima_GetSlotInfo(slotID C.CK_SLOT_ID, pInfo C.CK_SLOT_INFO_PTR) C.CK_RV {
+	return withModule(func(m *p11.Module) error {
+		s, err := m.Slot(uint(slotID))
+		if err != nil {
+			return err
+		}
+		if pInfo == nil {
+			return errArgs
+		}
+		*pInfo = C.CK_SLOT_INFO{flags: C.CKF_TOKEN_PRESENT}
+		pad(pInfo.slotDescription[:], "mima tenant "+s.Tenant)
+		pad(pInfo.manufacturerID[:], "mima")
+		return nil
+	})
+}
+
+//export mima_GetTokenInfo
+func mima_GetTokenInfo(slotID C.CK_SLOT_ID, pInfo C.CK_TOKEN_INFO_PTR) C.CK_RV {
+	return withModule(func(m *p11.Module) error {
+		s, err := m.Slot(uint(slotID))
+		if err != nil {
+			return err
+		}
+		if pInfo == nil {
+			return errArgs
+		}
+		*pInfo = C.CK_TOKEN_INFO{
+			flags:             C.CKF_RNG | C.CKF_LOGIN_REQUIRED | C.CKF_USER_PIN_INITIALIZED | C.CKF_TOKEN_INITIALIZED,
+			ulMaxSessionCount: C.CK_EFFECTIVELY_INFINITE, ulMaxRwSessionCount: C.CK_EFFECTIVELY_INFINITE,
+			ulSessionCount: C.CK_UNAVAILABLE_INFORMATION, ulRwSessionCount: C.CK_UNAVAILABLE_INFORMATION,
+			ulMaxPinLen: 4096, ulMinPinLen: 1,
+			ulTotalPublicMemory: C.CK_UNAVAILABLE_INFORMATION, ulFreePublicMemory: C.CK_UNAVAILABLE_INFORMATION,
+			ulTotalPrivateMemory: C.CK_UNAVAILABLE_INFORMATION, ulFreePrivateMemory: C.CK_UNAVAILABLE_INFORMATION,
+			hardwareVersion: C.CK_VERSION{major: 1}, firmwareVersion: C.CK_VERSION{major: 1},
+		}
+		pad(pInfo.label[:], s.Tenant)
+		pad(pInfo.manufacturerID[:], "mima")
+		pad(pInfo.model[:], "mima")
+		pad(pInfo.serialNumber[:], s.Tenant)
+		pad(pInfo.utcTime[:], "")
+		return nil
+	})
+}
+
+//export mima_GetMechanismList
+func mima_GetMechanismList(slotID C.CK_SLOT_ID, pMechanismList C.CK_MECHANISM_TYPE_PTR, pulCount C.CK_ULONG_PTR) C.CK_RV {
+	return withModule(func(m *p11.Module) error {
+		if _, err := m.Slot(uint(slotID)); err != nil {
+			return err
+		}
+		if pulCount == nil {
+			return errArgs
+		}
+		room := *pulCount
+		*pulCount = C.CK_ULONG(len(p11.Mechanisms))
+		if pMechanismList == nil {
+			return nil
+		}
+		if room < C.CK_ULONG(len(p11.Mechanisms)) {
+			return &p11.Error{RV: p11.BufferTooSmall, Err: errNil{}}
+		}
+		out := unsafe.Slice(pMechanismList, len(p11.Mechanisms))
+		for i, mech := range p11.Mechanisms {
+			out[i] = C.CK_MECHANISM_TYPE(mech.Type)
+		}
+		return nil
+	})
+}
+
+//export mima_GetMechanismInfo
+func mima_GetMechanismInfo(slotID C.CK_SLOT_ID, typ C.CK_MECHANISM_TYPE, pInfo C.CK_MECHANISM_INFO_PTR) C.CK_RV {
+	return withModule(func(m *p11.Module) error {
+		if _, err := m.Slot(uint(slotID)); err != nil {
+			return err
+		}
+		if pInfo == nil {
+			return errArgs
+		}
+		for _, mech := range p11.Mechanisms {
+			if mech.Type == uint(typ) {
+				*pInfo = C.CK_MECHANISM_INFO{ulMinKeySize: 256, ulMaxKeySize: 256, flags: C.CK_FLAGS(mech.Flags)}
+				return nil
+			}
+		}
+		return &p11.Error{RV: p11.MechanismInvalid, Err: errNil{}}
+	})
+}
+
+//export mima_OpenSession
+func mima_OpenSession(slotID C.CK_SLOT_ID, flags C.CK_FLAGS, pApplication C.CK_VOID_PTR, notify C.CK_NOTIFY, phSession C.CK_SESSION_HANDLE_PTR) C.CK_RV {
+	return withModule(func(m *p11.Module) error {
+		if phSession == nil {
+			return errArgs
+		}
+		if flags&C.CKF_SERIAL_SESSION == 0 {
+			return &p11.Error{RV: p11.SessionParallelNotSupp, Err: errNil{}}
+		}
+		h, err := m.OpenSession(uint(slotID), flags&C.CKF_RW_SESSION != 0)
+		if err == nil {
+			*phSession = C.CK_SESSION_HANDLE(h)
+		}
+		return err
+	})
+}
+
+//export mima_CloseSession
+func mima_CloseSession(hSession C.CK_SESSION_HANDLE) C.CK_RV {
+	return withModule(func(m *p11.Module) error { return m.CloseSession(uint(hSession)) })
+}
+
+//export mima_CloseAllSessions
+func mima_CloseAllSessions(slotID C.CK_SLOT_ID) C.CK_RV {
+	return withModule(func(m *p11.Module) error { return m.CloseAll(uint(slotID)) })
+}
+
+//export mima_GetSessionInfo
+func mima_GetSessionInfo(hSession C.CK_SESSION_HANDLE, pInfo C.CK_SESSION_INFO_PTR) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		if pInfo == nil {
+			return errArgs
+		}
+		state, flags := C.CK_STATE(C.CKS_RO_PUBLIC_SESSION), C.CK_FLAGS(C.CKF_SERIAL_SESSION)
+		if s.RW {
+			state, flags = C.CKS_RW_PUBLIC_SESSION, flags|C.CKF_RW_SESSION
+		}
+		if s.Slot.LoggedIn() {
+			state++ // CKS_R?_USER_FUNCTIONS follows CKS_R?_PUBLIC_SESSION
+		}
+		*pInfo = C.CK_SESSION_INFO{slotID: C.CK_SLOT_ID(s.Slot.ID), state: state, flags: flags}
+		return nil
+	})
+}
+
+//export mima_Login
+func mima_Login(hSession C.CK_SESSION_HANDLE, userType C.CK_USER_TYPE, pPin C.CK_UTF8CHAR_PTR, ulPinLen C.CK_ULONG) C.CK_RV {
+	return withSession(hSession, func(m *p11.Module, s *p11.Session) error {
+		if pPin == nil || ulPinLen == 0 {
+			return &p11.Error{RV: p11.PinIncorrect, Err: errNil{}}
+		}
+		return m.Login(context.Background(), s, uint(userType), string(bytesIn(C.CK_BYTE_PTR(pPin), ulPinLen)))
+	})
+}
+
+//export mima_Logout
+func mima_Logout(hSession C.CK_SESSION_HANDLE) C.CK_RV {
+	return withSession(hSession, func(m *p11.Module, s *p11.Session) error { return m.Logout(s) })
+}
+
+//export mima_FindObjectsInit
+func mima_FindObjectsInit(hSession C.CK_SESSION_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		t, err := template(pTemplate, ulCount)
+		if err != nil {
+			return err
+		}
+		return s.FindInit(context.Background(), t)
+	})
+}
+
+//export mima_FindObjects
+func mima_FindObjects(hSession C.CK_SESSION_HANDLE, phObject C.CK_OBJECT_HANDLE_PTR, ulMaxObjectCount C.CK_ULONG, pulObjectCount C.CK_ULONG_PTR) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		if pulObjectCount == nil || (phObject == nil && ulMaxObjectCount > 0) {
+			return errArgs
+		}
+		hs, err := s.Find(int(ulMaxObjectCount))
+		if err != nil {
+			return err
+		}
+		if len(hs) > 0 {
+			out := unsafe.Slice(phObject, len(hs))
+			for i, h := range hs {
+				out[i] = C.CK_OBJECT_HANDLE(h)
+			}
+		}
+		*pulObjectCount = C.CK_ULONG(len(hs))
+		return nil
+	})
+}
+
+//export mima_FindObjectsFinal
+func mima_FindObjectsFinal(hSession C.CK_SESSION_HANDLE) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error { return s.FindFinal() })
+}
+
+// mima_GetAttributeValue answers every attribute of the template; the
+// last failure (CKR_ATTRIBUTE_SENSITIVE, CKR_ATTRIBUTE_TYPE_INVALID,
+// CKR_BUFFER_TOO_SMALL) is the return value, as PKCS#11 says.
+//
+//export mima_GetAttributeValue
+func mima_GetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		o, err := s.Slot.Object(uint(hObject))
+		if err != nil {
+			return err
+		}
+		if pTemplate == nil && ulCount > 0 {
+			return errArgs
+		}
+		var last error
+		for i := range unsafe.Slice(pTemplate, int(ulCount)) {
+			a := &unsafe.Slice(pTemplate, int(ulCount))[i]
+			v, err := o.Attr(context.Background(), uint(a._type))
+			switch rv := p11.RVOf(err); {
+			case rv == p11.AttributeSensitive || rv == p11.AttributeTypeInvalid:
+				a.ulValueLen, last = C.CK_UNAVAILABLE_INFORMATION, err
+			case err != nil:
+				return err
+			case a.pValue == nil:
+				a.ulValueLen = C.CK_ULONG(len(v))
+			case a.ulValueLen < C.CK_ULONG(len(v)):
+				a.ulValueLen, last = C.CK_UNAVAILABLE_INFORMATION, &p11.Error{RV: p11.BufferTooSmall, Err: errNil{}}
+			default:
+				copy(unsafe.Slice((*byte)(a.pValue), len(v)), v)
+				a.ulValueLen = C.CK_ULONG(len(v))
+			}
+		}
+		return last
+	})
+}
+
+// mechanism reads the type of p.
+func mechanism(p C.CK_MECHANISM_PTR) (uint, error) {
+	if p == nil {
+		return 0, errArgs
+	}
+	return uint(p.mechanism), nil
+}
+
+//export mima_SignInit
+func mima_SignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		mech, err := mechanism(pMechanism)
+		if err != nil {
+			return err
+		}
+		return s.SignInit(mech, uint(hKey))
+	})
+}
+
+//export mima_Sign
+func mima_Sign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		if pData == nil && ulDataLen > 0 {
+			s.End()
+			return errArgs
+		}
+		sig, err := s.Sign(context.Background(), bytesIn(pData, ulDataLen))
+		if err != nil {
+			return err
+		}
+		return output(pSignature, pulSignatureLen, sig, s.End)
+	})
+}
+
+//export mima_VerifyInit
+func mima_VerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		mech, err := mechanism(pMechanism)
+		if err != nil {
+			return err
+		}
+		return s.VerifyInit(mech, uint(hKey))
+	})
+}
+
+//export mima_Verify
+func mima_Verify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		if (pData == nil && ulDataLen > 0) || (pSignature == nil && ulSignatureLen > 0) {
+			s.End()
+			return errArgs
+		}
+		return s.Verify(context.Background(), bytesIn(pData, ulDataLen), bytesIn(pSignature, ulSignatureLen))
+	})
+}
+
+//export mima_DigestInit
+func mima_DigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		mech, err := mechanism(pMechanism)
+		if err != nil {
+			return err
+		}
+		return s.DigestInit(mech)
+	})
+}
+
+//export mima_Digest
+func mima_Digest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		if pData == nil && ulDataLen > 0 {
+			s.End()
+			return errArgs
+		}
+		d, err := s.Digest(bytesIn(pData, ulDataLen))
+		if err != nil {
+			return err
+		}
+		return output(pDigest, pulDigestLen, d, s.End)
+	})
+}
+
+//export mima_GenerateKeyPair
+func mima_GenerateKeyPair(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, pPublicKeyTemplate C.CK_ATTRIBUTE_PTR, ulPublicKeyAttributeCount C.CK_ULONG, pPrivateKeyTemplate C.CK_ATTRIBUTE_PTR, ulPrivateKeyAttributeCount C.CK_ULONG, phPublicKey, phPrivateKey C.CK_OBJECT_HANDLE_PTR) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		mech, err := mechanism(pMechanism)
+		if err != nil {
+			return err
+		}
+		pub, err := template(pPublicKeyTemplate, ulPublicKeyAttributeCount)
+		if err != nil {
+			return err
+		}
+		priv, err := template(pPrivateKeyTemplate, ulPrivateKeyAttributeCount)
+		if err != nil {
+			return err
+		}
+		if phPublicKey == nil || phPrivateKey == nil {
+			return errArgs
+		}
+		hPub, hPriv, err := s.GenerateKeyPair(context.Background(), mech, pub, priv)
+		if err == nil {
+			*phPublicKey, *phPrivateKey = C.CK_OBJECT_HANDLE(hPub), C.CK_OBJECT_HANDLE(hPriv)
+		}
+		return err
+	})
+}
+
+//export mima_GenerateRandom
+func mima_GenerateRandom(hSession C.CK_SESSION_HANDLE, pRandomData C.CK_BYTE_PTR, ulRandomLen C.CK_ULONG) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
+		if pRandomData == nil && ulRandomLen > 0 {
+			return errArgs
+		}
+		if ulRandomLen == 0 {
+			return nil
+		}
+		return s.Random(context.Background(), unsafe.Slice((*byte)(unsafe.Pointer(pRandomData)), int(ulRandomLen)))
+	})
+}

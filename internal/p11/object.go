@@ -1,0 +1,141 @@
+package p11
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+
+	"golang.org/x/crypto/cryptobyte"
+	"golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/mimacrypto/mima/internal/sdf"
+)
+
+// Attribute types of pkcs11t.h the module answers.
+const (
+	AttrClass            uint = 0x000
+	AttrToken            uint = 0x001
+	AttrPrivate          uint = 0x002
+	AttrLabel            uint = 0x003
+	AttrValue            uint = 0x011
+	AttrKeyType          uint = 0x100
+	AttrID               uint = 0x102
+	AttrSensitive        uint = 0x103
+	AttrEncrypt          uint = 0x104
+	AttrDecrypt          uint = 0x105
+	AttrSign             uint = 0x108
+	AttrVerify           uint = 0x10A
+	AttrValueLen         uint = 0x161
+	AttrExtractable      uint = 0x162
+	AttrNeverExtractable uint = 0x164
+	AttrAlwaysSensitive  uint = 0x165
+	AttrModifiable       uint = 0x170
+	AttrECParams         uint = 0x180
+	AttrECPoint          uint = 0x181
+)
+
+// sm2Params is CKA_EC_PARAMS of SM2: the DER OID 1.2.156.10197.1.301.
+var sm2Params = []byte{0x06, 0x08, 0x2A, 0x81, 0x1C, 0xCF, 0x55, 0x01, 0x82, 0x2D}
+
+// Attribute is a type and its value, as in a template.
+type Attribute struct {
+	Type  uint
+	Value []byte
+}
+
+// Object is a mima key seen as a PKCS#11 object: an sm2 key is a private
+// and a public key object, an sm4 key a secret key object. Its label and
+// ID are the key's name.
+type Object struct {
+	Name           string
+	Class, KeyType uint
+	slot           *Slot
+}
+
+// ulong is v as a CK_ULONG (LP64: 8 bytes, native order).
+func ulong(v uint) []byte { return binary.NativeEndian.AppendUint64(nil, uint64(v)) }
+
+func boolean(v bool) []byte {
+	if v {
+		return []byte{1}
+	}
+	return []byte{0}
+}
+
+// Attr is the value of attribute t; CKA_EC_POINT asks the server.
+func (o *Object) Attr(ctx context.Context, t uint) ([]byte, error) {
+	private := o.Class != ClassPublicKey
+	switch t {
+	case AttrClass:
+		return ulong(o.Class), nil
+	case AttrKeyType:
+		return ulong(o.KeyType), nil
+	case AttrLabel, AttrID:
+		return []byte(o.Name), nil
+	case AttrToken, AttrNeverExtractable, AttrAlwaysSensitive:
+		return boolean(true), nil
+	case AttrModifiable:
+		return boolean(false), nil
+	case AttrPrivate, AttrSensitive:
+		return boolean(private), nil
+	case AttrExtractable:
+		return boolean(!private), nil
+	case AttrSign:
+		return boolean(o.Class == ClassPrivateKey), nil
+	case AttrVerify:
+		return boolean(o.Class == ClassPublicKey), nil
+	case AttrEncrypt, AttrDecrypt:
+		return boolean(o.Class == ClassSecretKey), nil
+	case AttrValueLen:
+		if o.Class == ClassSecretKey {
+			return ulong(16), nil
+		}
+	case AttrValue:
+		if private {
+			return nil, fail(AttributeSensitive, "the key never leaves the server")
+		}
+	case AttrECParams:
+		if o.KeyType == KeyTypeSM2 {
+			return sm2Params, nil
+		}
+	case AttrECPoint:
+		if o.KeyType == KeyTypeSM2 {
+			return o.point(ctx)
+		}
+	}
+	return nil, fail(AttributeTypeInvalid, "object %s has no attribute 0x%X", o.Name, t)
+}
+
+// point is CKA_EC_POINT: the DER OCTET STRING of 04 || x || y.
+func (o *Object) point(ctx context.Context) ([]byte, error) {
+	srv, err := o.slot.server()
+	if err != nil {
+		return nil, err
+	}
+	pub, err := srv.publicKey(ctx, o.Name)
+	if err != nil {
+		return nil, err
+	}
+	x, y, err := sdf.Coordinates(pub)
+	if err != nil {
+		return nil, err
+	}
+	var b cryptobyte.Builder
+	b.AddASN1(asn1.OCTET_STRING, func(b *cryptobyte.Builder) {
+		b.AddUint8(4)
+		b.AddBytes(x[:])
+		b.AddBytes(y[:])
+	})
+	return b.Bytes()
+}
+
+// matches reports whether o has every attribute of template.
+func (o *Object) matches(ctx context.Context, template []Attribute) bool {
+	for _, a := range template {
+		v, err := o.Attr(ctx, a.Type)
+		if err != nil || !bytes.Equal(v, a.Value) {
+			return false
+		}
+	}
+	return true
+}
