@@ -311,3 +311,38 @@ SELECT phone FROM customers ORDER BY id;
 		t.Errorf("psql printed %q, want %q", got, want)
 	}
 }
+
+// TestRefusalAbortsTheTransaction: a statement the proxy refuses fails
+// like one PostgreSQL refuses, so the transaction (explicit, or the
+// implicit one of an extended-protocol batch) does not commit what came
+// before it.
+func TestRefusalAbortsTheTransaction(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	c := connect(t, f.as(f.billing))
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeExec} {
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO customers (id) VALUES (10)", mode); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.Exec(ctx, "SELECT id FROM customers WHERE phone LIKE '1%'", mode); sqlState(err) != stateRefused {
+			t.Fatalf("refusal: %v", err)
+		}
+		if _, err := tx.Exec(ctx, "SELECT 1", mode); sqlState(err) != "25P02" {
+			t.Errorf("mode %v: after a refusal the transaction goes on (%v)", mode, err)
+		}
+		_ = tx.Rollback(ctx)
+	}
+	b := &pgx.Batch{}
+	b.Queue("INSERT INTO customers (id) VALUES (11)")
+	b.Queue("SELECT id FROM customers WHERE note = $1", "x")
+	if err := c.SendBatch(ctx, b).Close(); sqlState(err) != stateRefused {
+		t.Errorf("batch: %v", err)
+	}
+	if got := one(t, connect(t, f.direct), "SELECT count(*)::text FROM customers"); got[0] != "0" {
+		t.Errorf("%s rows committed around a refusal", got[0])
+	}
+}

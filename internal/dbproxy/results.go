@@ -21,7 +21,6 @@ func (s *session) fromServer(ctx context.Context) error {
 		if out != nil {
 			s.client.Send(out)
 		}
-		s.sendReplies()
 		if s.server.ReadBufferLen() == 0 {
 			err = s.client.Flush()
 		}
@@ -114,10 +113,15 @@ func (s *session) serverMessage(ctx context.Context, m pgproto3.BackendMessage) 
 		}
 	case *pgproto3.ErrorResponse:
 		s.cur = nil
+		var out pgproto3.BackendMessage = m
+		if h.refusal != nil {
+			out = h.refusal
+		}
 		for h.kind != kQuery && h.kind != kSync && len(s.queue) > 0 {
 			s.pop()
 			h = s.head()
 		}
+		return out
 	}
 	return m
 }

@@ -25,7 +25,6 @@ const (
 	kDescribePortal
 	kExecute
 	kSync
-	kReply // the proxy's own answer, sent when its turn comes
 )
 
 // pending is one awaited answer, in the order the client sent its messages.
@@ -33,8 +32,9 @@ type pending struct {
 	kind   kind
 	plan   *plan
 	name   string // statement or portal
-	reply  []pgproto3.BackendMessage
-	sawErr bool
+	// refusal replaces the server's error for the statement the proxy
+	// sent in place of one it refused.
+	refusal *pgproto3.ErrorResponse
 }
 
 type statement struct {
@@ -94,8 +94,9 @@ func (s *session) clientMessage(ctx context.Context, m pgproto3.FrontendMessage)
 	case *pgproto3.Query:
 		pl, err := s.p.Rules.analyze(m.String, s.encoder(ctx))
 		if err != nil {
-			s.push(&pending{kind: kReply, reply: []pgproto3.BackendMessage{errorResponse(err), &pgproto3.ReadyForQuery{TxStatus: s.status()}}})
-			return nil
+			s.push(&pending{kind: kQuery, plan: &plan{}, refusal: errorResponse(err)})
+			s.server.Send(&pgproto3.Query{String: refusedSQL})
+			return s.server.Flush()
 		}
 		if pl.copyIn {
 			s.copy, s.copyBuf, s.copyBad = pl, nil, false
@@ -167,10 +168,17 @@ func (s *session) clientMessage(ctx context.Context, m pgproto3.FrontendMessage)
 
 var errClosed = errors.New("dbproxy: client closed")
 
+// refusedSQL is what the proxy sends in place of a statement it refuses:
+// a syntax error, so that the server fails the transaction (and the rest
+// of an extended-protocol batch) as it would have failed the statement;
+// the client gets the proxy's error in place of the server's.
+const refusedSQL = "mima dbproxy refused this statement"
+
 // fail answers an extended-protocol message with the proxy's error and
 // drops the client's messages up to its Sync, as PostgreSQL does.
 func (s *session) fail(err error) error {
-	s.push(&pending{kind: kReply, reply: []pgproto3.BackendMessage{errorResponse(err)}})
+	s.push(&pending{kind: kParse, refusal: errorResponse(err)})
+	s.server.Send(&pgproto3.Parse{Query: refusedSQL})
 	s.discard = true
 	return nil
 }
@@ -251,32 +259,11 @@ func errorResponse(err error) *pgproto3.ErrorResponse {
 	return &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: stateKeys, Message: "mima dbproxy: " + err.Error()}
 }
 
-func (s *session) status() byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.txStatus
-}
-
-// push queues an awaited answer; the proxy's own reply goes out at once
-// when nothing is awaited before it.
+// push queues an awaited answer.
 func (s *session) push(p *pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queue = append(s.queue, p)
-	s.sendReplies()
-}
-
-// sendReplies sends the proxy's replies at the head of the queue.
-func (s *session) sendReplies() {
-	for len(s.queue) > 0 && s.queue[0].kind == kReply {
-		for _, m := range s.queue[0].reply {
-			s.client.Send(m)
-		}
-		s.queue = s.queue[1:]
-		if err := s.client.Flush(); err != nil {
-			s.p.log().Debug("dbproxy: writing to the client", "err", err)
-		}
-	}
 }
 
 func (s *session) close(c, u net.Conn) {
