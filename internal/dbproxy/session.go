@@ -29,9 +29,9 @@ const (
 
 // pending is one awaited answer, in the order the client sent its messages.
 type pending struct {
-	kind   kind
-	plan   *plan
-	name   string // statement or portal
+	kind kind
+	plan *plan
+	name string // statement or portal
 	// refusal replaces the server's error for the statement the proxy
 	// sent in place of one it refused.
 	refusal *pgproto3.ErrorResponse
