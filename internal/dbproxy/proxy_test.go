@@ -300,6 +300,7 @@ COPY customers (id, phone) FROM STDIN;
 \.
 SELECT phone FROM customers WHERE phone = '13912345678';
 SELECT phone FROM customers ORDER BY id;
+COPY customers (id, phone) TO STDOUT;
 `
 	cmd := exec.Command("psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", f.as(f.support))
 	cmd.Stdin = strings.NewReader(script)
@@ -307,7 +308,7 @@ SELECT phone FROM customers ORDER BY id;
 	if err != nil {
 		t.Fatalf("psql: %v\n%s", err, out)
 	}
-	if got, want := string(out), "INSERT 0 1\nCOPY 1\n139****5678\n138****5678\n139****5678\n"; got != want {
+	if got, want := string(out), "INSERT 0 1\nCOPY 1\n139****5678\n138****5678\n139****5678\n1\t138****5678\n2\t139****5678\n"; got != want {
 		t.Errorf("psql printed %q, want %q", got, want)
 	}
 }
@@ -344,5 +345,27 @@ func TestRefusalAbortsTheTransaction(t *testing.T) {
 	}
 	if got := one(t, connect(t, f.direct), "SELECT count(*)::text FROM customers"); got[0] != "0" {
 		t.Errorf("%s rows committed around a refusal", got[0])
+	}
+}
+
+// TestStoredValueThatDoesNotDecrypt: a value altered at rest fails the
+// query with data_corrupted, and the session goes on.
+func TestStoredValueThatDoesNotDecrypt(t *testing.T) {
+	f := start(t)
+	execSQL(t, connect(t, f.direct), "INSERT INTO customers (id, phone) VALUES (1, 'mf1d.AAAAAAAAAAAAAAAAAAAAAAAAAAAA'), (2, NULL)")
+	c := connect(t, f.as(f.billing))
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement} {
+		rows, err := c.Query(context.Background(), "SELECT phone FROM customers ORDER BY id", mode)
+		if err == nil {
+			for rows.Next() {
+			}
+			err = rows.Err()
+		}
+		if sqlState(err) != "XX001" {
+			t.Errorf("mode %v: %v", mode, err)
+		}
+		if got := one(t, c, "SELECT count(*)::text FROM customers", mode); got[0] != "2" {
+			t.Errorf("after the error: %q", got)
+		}
 	}
 }

@@ -245,8 +245,11 @@ func (s *session) encoder(ctx context.Context) encoder {
 
 func keyError(c *Column, err error) error {
 	state := stateKeys
-	if errors.Is(err, fieldcrypt.ErrInput) {
+	switch {
+	case errors.Is(err, fieldcrypt.ErrInput):
 		state = "22023" // invalid_parameter_value
+	case errors.Is(err, fieldcrypt.ErrFormat), errors.Is(err, fieldcrypt.ErrAuth):
+		state = "XX001" // data_corrupted
 	}
 	return &sqlError{state: state, msg: fmt.Sprintf("mima dbproxy: %s.%s: %v", c.Table, c.Column, err), err: err}
 }
