@@ -234,6 +234,9 @@ func (a *analysis) insert(s *pg.InsertStmt) error {
 	var values [][]*pg.Node
 	if sel := s.SelectStmt.GetSelectStmt(); sel != nil {
 		for _, l := range sel.ValuesLists {
+			if len(l.GetList().Items) != len(s.Cols) {
+				return refuse("INSERT into %s names %d columns but gives %d values", s.Relation.Relname, len(s.Cols), len(l.GetList().Items))
+			}
 			values = append(values, l.GetList().Items)
 		}
 	}
