@@ -125,8 +125,8 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) error {
 		return err
 	}
 	done := make(chan error, 2)
-	go func() { done <- s.fromClient(ctx) }()
-	go func() { done <- s.fromServer(ctx) }()
+	go func() { done <- guard(func() error { return s.fromClient(ctx) }) }()
+	go func() { done <- guard(func() error { return s.fromServer(ctx) }) }()
 	err = <-done
 	s.close(c, u)
 	<-done
@@ -221,4 +221,15 @@ func (s *session) authenticate() error {
 			}
 		}
 	}
+}
+
+// guard runs f, turning a panic into an error so that a bug met by one
+// connection ends that connection, not every connection of the proxy.
+func guard(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("dbproxy: internal error: %v", r)
+		}
+	}()
+	return f()
 }

@@ -61,7 +61,7 @@ type fixture struct {
 	rules         *Rules
 }
 
-func start(t *testing.T) *fixture {
+func start(t *testing.T, opts ...func(*Proxy)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	direct := pgtest.Database(t)
@@ -103,7 +103,11 @@ func start(t *testing.T) *fixture {
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	served := make(chan error, 1)
-	go func() { served <- (&Proxy{Rules: rules, Codec: f.codec, Upstream: up}).Serve(pctx, ln) }()
+	p := &Proxy{Rules: rules, Codec: f.codec, Upstream: up}
+	for _, o := range opts {
+		o(p)
+	}
+	go func() { served <- p.Serve(pctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
@@ -369,3 +373,5 @@ func TestStoredValueThatDoesNotDecrypt(t *testing.T) {
 		}
 	}
 }
+
+func pgxConnect(dsn string) (*pgx.Conn, error) { return pgx.Connect(context.Background(), dsn) }
