@@ -141,6 +141,13 @@ func (s *session) clientMessage(ctx context.Context, m pgproto3.FrontendMessage)
 		s.push(&pending{kind: kExecute, name: m.Portal})
 		s.server.Send(m)
 	case *pgproto3.Close:
+		s.mu.Lock()
+		if m.ObjectType == 'S' {
+			delete(s.statements, m.Name)
+		} else {
+			delete(s.portals, m.Name)
+		}
+		s.mu.Unlock()
 		s.push(&pending{kind: kClose})
 		s.server.Send(m)
 	case *pgproto3.Sync:
