@@ -49,6 +49,22 @@ func TestTLSToClients(t *testing.T) {
 	}
 }
 
+// TestTLSToServer: with sslmode=require in the upstream URL, the proxy's
+// connection to PostgreSQL is TLS (the server says so).
+func TestTLSToServer(t *testing.T) {
+	f := start(t, func(p *Proxy) {
+		up, err := ParseUpstream("postgres://" + p.Upstream.Addr + "/postgres?sslmode=require")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Upstream = up
+	})
+	c := connect(t, f.as(f.billing))
+	if got := one(t, c, "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()"); got[0] != "true" {
+		t.Errorf("the server sees ssl = %s", got[0])
+	}
+}
+
 // TestPasswordPassesThrough: the proxy relays an MD5 password exchange
 // between a real client (pgx) and the server, and the server's refusal
 // with its SQLSTATE. The server here is a scripted one, since the
