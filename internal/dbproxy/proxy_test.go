@@ -375,3 +375,33 @@ func TestStoredValueThatDoesNotDecrypt(t *testing.T) {
 }
 
 func pgxConnect(dsn string) (*pgx.Conn, error) { return pgx.Connect(context.Background(), dsn) }
+
+// TestCancelRequest: pgx's cancel request, sent to the proxy, reaches the
+// server and cancels the running query.
+func TestCancelRequest(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	c := connect(t, f.as(f.billing))
+	pid := one(t, c, "SELECT pg_backend_pid()::text")[0]
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Exec(ctx, "SELECT pg_sleep(60)")
+		done <- err
+	}()
+	d := connect(t, f.direct)
+	for {
+		var active bool
+		if err := d.QueryRow(ctx, "SELECT count(*) > 0 FROM pg_stat_activity WHERE pid = $1::int AND query LIKE '%pg_sleep%' AND state = 'active'", pid).Scan(&active); err != nil {
+			t.Fatal(err)
+		}
+		if active {
+			break
+		}
+	}
+	if err := c.PgConn().CancelRequest(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; sqlState(err) != "57014" {
+		t.Errorf("cancelled query: %v", err)
+	}
+}
