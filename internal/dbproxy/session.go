@@ -98,14 +98,18 @@ func (s *session) clientMessage(ctx context.Context, m pgproto3.FrontendMessage)
 			s.server.Send(&pgproto3.Query{String: refusedSQL})
 			return s.server.Flush()
 		}
+		s.copy, s.copyBuf, s.copyBad = nil, nil, false
 		if pl.copyIn {
-			s.copy, s.copyBuf, s.copyBad = pl, nil, false
+			s.copy = pl
 		}
 		s.push(&pending{kind: kQuery, plan: pl})
 		s.server.Send(&pgproto3.Query{String: pl.sql})
 		return s.server.Flush()
 	case *pgproto3.Parse:
 		pl, err := s.p.Rules.analyze(m.Query, s.encoder(ctx))
+		if err == nil && pl.copyCols != nil {
+			err = refuse("COPY on encrypted tables needs the simple query protocol")
+		}
 		if err != nil {
 			return s.fail(err)
 		}
