@@ -98,9 +98,13 @@ func (r *Rules) analyze(sql string, enc encoder) (*plan, error) {
 }
 
 // mayName reports whether sql may name a protected table: the parser is
-// spared SQL that does not contain any protected table's name.
+// spared SQL that does not contain any protected table's name, and
+// cannot spell one with Unicode escapes (U&"...").
 func (r *Rules) mayName(sql string) bool {
 	low := strings.ToLower(sql)
+	if strings.Contains(low, "u&") {
+		return true
+	}
 	for t := range r.byTable {
 		if strings.Contains(low, strings.ToLower(t)) {
 			return true
@@ -136,10 +140,6 @@ func (a *analysis) stmt(n *pg.Node) error {
 	}
 	var err error
 	switch s := n.Node.(type) {
-	case *pg.Node_InsertStmt:
-		err = a.insert(s.InsertStmt)
-	case *pg.Node_UpdateStmt:
-		err = a.update(s.UpdateStmt)
 	case *pg.Node_SelectStmt:
 		a.outputsOf(s.SelectStmt.TargetList)
 	case *pg.Node_CopyStmt:
@@ -149,6 +149,29 @@ func (a *analysis) stmt(n *pg.Node) error {
 	}
 	if err != nil {
 		return err
+	}
+	// Every write, at the top or in a WITH clause.
+	var writes []proto.Message
+	walk(n.ProtoReflect().Interface(), func(m proto.Message) {
+		switch m.(type) {
+		case *pg.InsertStmt, *pg.UpdateStmt, *pg.MergeStmt:
+			writes = append(writes, m)
+		}
+	})
+	for _, w := range writes {
+		switch w := w.(type) {
+		case *pg.InsertStmt:
+			err = a.insert(w)
+		case *pg.UpdateStmt:
+			err = a.update(w)
+		case *pg.MergeStmt:
+			if a.r.Table(w.Relation.Relname) != nil {
+				err = refuse("MERGE into %s is not supported (it has encrypted columns)", w.Relation.Relname)
+			}
+		}
+		if err != nil {
+			return err
+		}
 	}
 	var bad error
 	walk(n.ProtoReflect().Interface(), func(m proto.Message) {
@@ -228,6 +251,12 @@ func (a *analysis) insert(s *pg.InsertStmt) error {
 	if rules == nil {
 		return nil
 	}
+	if oc := s.OnConflictClause; oc != nil {
+		var err error
+		if oc.TargetList, err = a.assign(rules, oc.TargetList); err != nil {
+			return err
+		}
+	}
 	if len(s.Cols) == 0 {
 		return refuse("INSERT into %s must name its columns (it has encrypted columns)", s.Relation.Relname)
 	}
@@ -270,7 +299,15 @@ func (a *analysis) insert(s *pg.InsertStmt) error {
 func (a *analysis) update(s *pg.UpdateStmt) error {
 	a.outputsOf(s.ReturningList)
 	rules := a.r.Table(s.Relation.Relname)
-	for _, n := range s.TargetList {
+	var err error
+	s.TargetList, err = a.assign(rules, s.TargetList)
+	return err
+}
+
+// assign encrypts the values a SET list gives protected columns, and
+// sets the index column of each blind-index one.
+func (a *analysis) assign(rules map[string]*Column, list []*pg.Node) ([]*pg.Node, error) {
+	for _, n := range list {
 		rt := n.GetResTarget()
 		c := rules[rt.Name]
 		if c == nil {
@@ -279,15 +316,15 @@ func (a *analysis) update(s *pg.UpdateStmt) error {
 		if c.Mode == fieldcrypt.BlindIndex {
 			in, err := a.indexOf(c, rt.Val)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			s.TargetList = append(s.TargetList, pg.MakeResTargetNodeWithNameAndVal(c.field.IndexColumn, in, 0))
+			list = append(list, pg.MakeResTargetNodeWithNameAndVal(c.field.IndexColumn, in, 0))
 		}
 		if err := a.value(c, false, rt.Val); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return list, nil
 }
 
 // equality rewrites "col = literal" and "col = $n" on a column whose
