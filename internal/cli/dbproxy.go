@@ -49,7 +49,7 @@ func (e *env) dbproxyCommand() *cobra.Command {
 				return err
 			}
 			p := &dbproxy.Proxy{Rules: rules, Codec: fieldcrypt.New(ks, fieldcrypt.Limits{}, nil), Upstream: up,
-				Logger: slog.New(slog.NewTextHandler(e.errOut, nil))}
+				TokenRoles: e.tokenPolicies, Logger: slog.New(slog.NewTextHandler(e.errOut, nil))}
 			if (certFile == "") != (keyFile == "") {
 				return errors.New("--tls-cert and --tls-key go together")
 			}
@@ -78,4 +78,20 @@ func (e *env) dbproxyCommand() *cobra.Command {
 	f.StringVar(&certFile, "tls-cert", "", "PEM certificate offered to clients that ask for TLS")
 	f.StringVar(&keyFile, "tls-key", "", "PEM key of --tls-cert")
 	return cmd
+}
+
+// tokenPolicies are the policies of a client's mima token: its roles in
+// the proxy's rules.
+func (e *env) tokenPolicies(ctx context.Context, token string) ([]string, error) {
+	as := *e
+	as.token = token
+	c, err := as.client()
+	if err != nil {
+		return nil, err
+	}
+	info, err := c.LookupSelf(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return info.Policies, nil
 }

@@ -10,9 +10,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"errors"
 	"math/big"
 	"net"
 	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +137,40 @@ func TestPasswordPassesThrough(t *testing.T) {
 	c.Close(context.Background())
 	if _, err := pgxConnect(dsn("wrong")); sqlState(err) != "28P01" || !strings.Contains(err.Error(), "password authentication failed") {
 		t.Errorf("wrong password: %v", err)
+	}
+}
+
+// TestTokenRoles: a mima token in the startup options (mima_token, or
+// -c mima.token= in options for libpq clients) adds its roles to the
+// database user's; it never reaches PostgreSQL, and a bad one is refused.
+func TestTokenRoles(t *testing.T) {
+	var f *fixture
+	f = start(t, func(p *Proxy) {
+		p.TokenRoles = func(_ context.Context, token string) ([]string, error) {
+			if token != "good-token" {
+				return nil, errors.New("unknown token")
+			}
+			return []string{f.billing}, nil
+		}
+	})
+	execSQL(t, connect(t, f.proxy), "INSERT INTO customers (id, phone) VALUES ($1, $2)", 1, "13812345678")
+	u, _ := url.Parse(f.proxy)
+	q := u.Query()
+	q.Set("mima_token", "good-token")
+	u.RawQuery = q.Encode()
+	if got := one(t, connect(t, u.String()), "SELECT phone FROM customers"); got[0] != "13812345678" {
+		t.Errorf("with the token's role: %q", got)
+	}
+	q.Set("mima_token", "bad-token")
+	u.RawQuery = q.Encode()
+	_, err := pgxConnect(u.String())
+	if sqlState(err) != "28000" || strings.Contains(err.Error(), "bad-token") {
+		t.Errorf("bad token: %v", err)
+	}
+	if _, err := exec.LookPath("psql"); err == nil {
+		out, err := exec.Command("psql", "-X", "-At", "-d", f.proxy+"&options=-c%20mima.token%3Dgood-token", "-c", "SELECT phone FROM customers").CombinedOutput()
+		if err != nil || string(out) != "13812345678\n" {
+			t.Errorf("psql with options: %v %q", err, out)
+		}
 	}
 }

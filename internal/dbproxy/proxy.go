@@ -35,8 +35,11 @@ type Proxy struct {
 	// authenticate to it with their own credentials, passed through.
 	Upstream *Upstream
 	// TLS, when set, is offered to clients that ask for it.
-	TLS    *tls.Config
-	Logger *slog.Logger
+	TLS *tls.Config
+	// TokenRoles returns the roles of a mima token that a client gives
+	// in its startup options; nil refuses such clients.
+	TokenRoles func(ctx context.Context, token string) ([]string, error)
+	Logger     *slog.Logger
 }
 
 // Upstream is where the proxy connects.
@@ -108,13 +111,20 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) error {
 			startup = m
 		}
 	}
-	u, err := p.dial(ctx)
-	if err != nil {
-		client.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: "08006", Message: "mima dbproxy: the database cannot be reached"})
+	fatal := func(code, msg string, err error) error {
+		client.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: "mima dbproxy: " + msg})
 		_ = client.Flush()
 		return err
 	}
-	s := &session{p: p, role: startup.Parameters["user"], client: client, server: pgproto3.NewFrontend(u, u),
+	roles, err := p.roles(ctx, startup)
+	if err != nil {
+		return fatal("28000", "the mima token is not accepted", err)
+	}
+	u, err := p.dial(ctx)
+	if err != nil {
+		return fatal("08006", "the database cannot be reached", err)
+	}
+	s := &session{p: p, roles: roles, client: client, server: pgproto3.NewFrontend(u, u),
 		statements: map[string]*statement{}, portals: map[string]*portal{}, txStatus: 'I'}
 	defer s.close(c, u)
 	s.server.Send(startup)
@@ -131,6 +141,40 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) error {
 	s.close(c, u)
 	<-done
 	return err
+}
+
+// roles are the client's roles: its database user and the roles of the
+// mima token it gives as startup parameter mima_token, or in options as
+// "-c mima.token=T" (libpq clients). The token is taken out of the
+// startup message: PostgreSQL never sees it.
+func (p *Proxy) roles(ctx context.Context, m *pgproto3.StartupMessage) ([]string, error) {
+	roles := []string{m.Parameters["user"]}
+	token, ok := m.Parameters["mima_token"]
+	delete(m.Parameters, "mima_token")
+	if opts, has := m.Parameters["options"]; has {
+		var kept []string
+		fields := strings.Fields(opts)
+		for i := 0; i < len(fields); i++ {
+			if fields[i] == "-c" && i+1 < len(fields) && strings.HasPrefix(fields[i+1], "mima.token=") {
+				token, ok = strings.TrimPrefix(fields[i+1], "mima.token="), true
+				i++
+				continue
+			}
+			kept = append(kept, fields[i])
+		}
+		m.Parameters["options"] = strings.Join(kept, " ")
+	}
+	if !ok {
+		return roles, nil
+	}
+	if p.TokenRoles == nil {
+		return nil, errors.New("dbproxy: a client gave a mima token, and this proxy takes none")
+	}
+	more, err := p.TokenRoles(ctx, token)
+	if err != nil {
+		return nil, fmt.Errorf("dbproxy: the client's mima token: %w", err)
+	}
+	return append(roles, more...), nil
 }
 
 // dial connects to the upstream server, with TLS when it asks for it.

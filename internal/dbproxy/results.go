@@ -175,7 +175,7 @@ func (s *session) row(ctx context.Context, cols []*Column, m *pgproto3.DataRow) 
 
 // reveal is what the session's role sees of a stored value of c.
 func (s *session) reveal(ctx context.Context, c *Column, stored []byte) ([]byte, error) {
-	v := c.viewOf(s.role)
+	v := c.viewOf(s.roles)
 	if v == viewStored || !c.field.Reversible() {
 		return stored, nil
 	}

@@ -121,11 +121,15 @@ const (
 	viewMask
 )
 
-func (c *Column) viewOf(role string) view {
+// viewOf is what a client with roles sees: the most any of them sees.
+func (c *Column) viewOf(roles []string) view {
+	in := func(list []string) bool {
+		return slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(list, r) })
+	}
 	switch {
-	case slices.Contains(c.PlaintextRoles, role):
+	case in(c.PlaintextRoles):
 		return viewPlain
-	case slices.Contains(c.MaskRoles, role):
+	case in(c.MaskRoles):
 		return viewMask
 	}
 	return viewStored

@@ -50,7 +50,7 @@ type portal struct {
 // session is one client connection and its server connection.
 type session struct {
 	p      *Proxy
-	role   string
+	roles  []string // the database user, and a mima token's roles
 	client *pgproto3.Backend
 	server *pgproto3.Frontend
 

@@ -17,7 +17,8 @@ import (
 
 // TestDBProxy runs mima dbproxy against a dev server and PostgreSQL: it
 // refuses rules naming a missing key; through it, values are stored as the
-// same bytes mima bulk makes; and once mima is killed, what the data-key
+// same bytes mima bulk makes, and a client giving a mima token sees what
+// the token's policy may see; and once mima is killed, what the data-key
 // cache holds still works while a column whose key it lacks fails with a
 // clear error and writes nothing.
 func TestDBProxy(t *testing.T) {
@@ -43,13 +44,22 @@ func TestDBProxy(t *testing.T) {
 	}
 
 	rules := write("rules.yaml", `columns:
-  - {table: customers, column: phone, key: pii, mode: deterministic, plaintext_roles: [postgres]}
+  - {table: customers, column: phone, key: pii, mode: deterministic, plaintext_roles: [root]}
   - {table: customers, column: email, key: mail, mode: deterministic, plaintext_roles: [postgres]}
 `)
 	proxy := startProcess(t, "dbproxy", "--address", srv.addr, "--token", root, "--listen", "127.0.0.1:0", "--upstream", db, "--rules", rules)
 	u, _ := url.Parse(db)
 	u.Host = proxy.addr
 	ctx := context.Background()
+	plain, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close(ctx)
+	// The root token's policy, root, may see phone in the clear.
+	q := u.Query()
+	q.Set("mima_token", root)
+	u.RawQuery = q.Encode()
 	c, err := pgx.Connect(ctx, u.String())
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +95,11 @@ func TestDBProxy(t *testing.T) {
 	}
 	if want := strings.TrimPrefix(strings.TrimSpace(string(bulk)), "phone\n"); stored != want {
 		t.Errorf("proxy stored %q, mima bulk wrote %q", stored, want)
+	}
+
+	var seen string
+	if err := plain.QueryRow(ctx, "SELECT phone FROM customers WHERE id = 1").Scan(&seen); err != nil || seen != stored {
+		t.Errorf("without the token the database user sees %q, not what is stored (%v)", seen, err)
 	}
 
 	srv.kill()
