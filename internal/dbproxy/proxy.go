@@ -125,8 +125,8 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) error {
 		return fatal("08006", "the database cannot be reached", err)
 	}
 	s := &session{p: p, roles: roles, client: client, server: pgproto3.NewFrontend(u, u),
-		statements: map[string]*statement{}, portals: map[string]*portal{}, txStatus: 'I'}
-	defer s.close(c, u)
+		statements: map[string]*statement{}, portals: map[string]*portal{}}
+	defer u.Close()
 	s.server.Send(startup)
 	if err := s.server.Flush(); err != nil {
 		return err
@@ -138,7 +138,8 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) error {
 	go func() { done <- guard(func() error { return s.fromClient(ctx) }) }()
 	go func() { done <- guard(func() error { return s.fromServer(ctx) }) }()
 	err = <-done
-	s.close(c, u)
+	_ = c.Close()
+	_ = u.Close()
 	<-done
 	return err
 }

@@ -48,8 +48,8 @@ func (s *session) pop() {
 // gets in its place (nil: nothing). It runs with s.mu held.
 func (s *session) serverMessage(ctx context.Context, m pgproto3.BackendMessage) pgproto3.BackendMessage {
 	h := s.head()
-	if rfq, ok := m.(*pgproto3.ReadyForQuery); ok {
-		s.txStatus, s.suppress, s.cur = rfq.TxStatus, false, nil
+	if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+		s.suppress, s.cur = false, nil
 		for len(s.queue) > 0 {
 			k := s.queue[0].kind
 			s.pop()

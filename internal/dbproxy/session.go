@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -58,7 +57,6 @@ type session struct {
 	queue      []*pending
 	statements map[string]*statement
 	portals    map[string]*portal
-	txStatus   byte
 	cur        []*Column // the columns of the current simple-query result
 	suppress   bool      // after a proxy error in a result: drop until ReadyForQuery
 
@@ -278,11 +276,6 @@ func (s *session) push(p *pending) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.queue = append(s.queue, p)
-}
-
-func (s *session) close(c, u net.Conn) {
-	_ = c.Close()
-	_ = u.Close()
 }
 
 func (p *Proxy) log() *slog.Logger {
