@@ -18,6 +18,7 @@ require (
 	github.com/fxamacker/cbor/v2 v2.10.0
 	github.com/klauspost/compress v1.20.1
 	github.com/miekg/pkcs11 v1.1.2
+	github.com/pganalyze/pg_query_go/v6 v6.2.5
 )
 
 require (
@@ -49,7 +50,7 @@ require (
 	golang.org/x/sync v0.25.0 // indirect
 	golang.org/x/sys v0.50.0
 	golang.org/x/text v0.44.0 // indirect
-	google.golang.org/protobuf v1.36.12 // indirect
+	google.golang.org/protobuf v1.36.12
 )
 
 tool honnef.co/go/tools/cmd/staticcheck

@@ -185,6 +185,7 @@ func (e *env) rootCommand() *cobra.Command {
 	)
 	root.AddCommand(e.cryptoCommands()...)
 	root.AddCommand(e.bulkCommand())
+	root.AddCommand(e.dbproxyCommand())
 	root.AddCommand(e.genericCommands()...)
 	return root
 }
