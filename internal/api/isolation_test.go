@@ -52,6 +52,7 @@ type tenantFixture struct {
 	pca        []byte   // the PCA certificate of V2X deployment "iso"; A runs LA la-a for it
 	sm9sig     []byte   // by identity "dev-a" of A's KGC kgc-a over "hi"
 	sm9ct      []byte   // to identity "dev-a" of A's KGC ekgc-a
+	tsig       []byte   // a DNS query with a TSIG by key hmac-a
 }
 
 func isolationCases(fx tenantFixture) map[string]isolationCase {
@@ -125,6 +126,8 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"POST /v1/keys/{name}/verify":      {path: "/v1/keys/sm2-a/verify", body: map[string]any{"input": "aGk=", "signature": fx.signature}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/mac":         {path: "/v1/keys/hmac-a/mac", body: map[string]string{"input": "aGk="}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/verify-mac":  {path: "/v1/keys/hmac-a/verify-mac", body: map[string]any{"input": "aGk=", "mac": fx.mac}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/tsig/sign":   {path: "/v1/keys/hmac-a/tsig/sign", body: map[string]any{"message": dnsQuery()}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/tsig/verify": {path: "/v1/keys/hmac-a/tsig/verify", body: map[string]any{"message": fx.tsig}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/datakey":     {path: "/v1/keys/sm4-a/datakey", allowed: notFound, owner: http.StatusOK},
 		"POST /v1/keys/{name}/derive":      {path: "/v1/keys/sm4-a/derive", body: map[string]string{"device_id": "meter-1"}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/hash":                    {path: "/v1/hash", body: map[string]string{"input": "aGk="}, allowed: []int{http.StatusOK}},
@@ -347,7 +350,9 @@ func isolationFixture(t *testing.T, n *testNode) (string, tenantFixture) {
 	n.do("POST", "/v1/keys/hmac-a/mac", tokA, map[string]string{"input": "aGk="}).json(t, &mac)
 	var backup backupAnswer
 	n.do("POST", "/v1/keys/export-a/backup", tokA, map[string]string{"password": "correct horse battery"}).json(t, &backup)
-	fx.ciphertext, fx.signature, fx.mac, fx.backup = enc.Ciphertext, sig.Signature, mac.MAC, backup.Backup
+	var tsig sdk.TSIGSignResult
+	n.do("POST", "/v1/keys/hmac-a/tsig/sign", tokA, map[string]any{"message": dnsQuery()}).json(t, &tsig)
+	fx.ciphertext, fx.signature, fx.mac, fx.backup, fx.tsig = enc.Ciphertext, sig.Signature, mac.MAC, backup.Backup, tsig.Message
 	fx.publicKey = string(n.do("GET", "/v1/keys/sm2-a/public", tokA, nil).body)
 	sm9Fixture(t, n, tokA, &fx)
 	caFixture(t, n, tokA, &fx)

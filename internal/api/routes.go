@@ -72,6 +72,8 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/keys/{name}/sm9/revoke", op: "sm9.revoke", scope: scopeTenant, object: "name", handle: s.sm9Revoke},
 		{method: "POST", pattern: "/v1/keys/{name}/eea3", op: "eea3", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.eea3},
 		{method: "POST", pattern: "/v1/keys/{name}/eia3", op: "eia3", scope: scopeTenant, pure: true, object: "name", cbor: true, handle: s.eia3},
+		{method: "POST", pattern: "/v1/keys/{name}/tsig/sign", op: "tsig-sign", scope: scopeTenant, pure: true, object: "name", handle: s.tsigSign},
+		{method: "POST", pattern: "/v1/keys/{name}/tsig/verify", op: "tsig-verify", scope: scopeTenant, pure: true, object: "name", handle: s.tsigVerify},
 		{method: "POST", pattern: "/v1/hash", op: "hash", scope: scopeTenant, pure: true, stream: true, cbor: true, handle: s.hash},
 		{method: "POST", pattern: "/v1/random", op: "random", scope: scopeTenant, pure: true, handle: s.random},
 

@@ -178,6 +178,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.versionCommand(),
 		e.tsaCommand(),
 		e.loginRuleCommand(),
+		e.dnsCommand(),
 	)
 	root.AddCommand(e.cryptoCommands()...)
 	root.AddCommand(e.genericCommands()...)

@@ -77,6 +77,8 @@ var routeCommands = map[string]string{
 	"POST /v1/keys/{name}/derive":                 "derive",
 	"POST /v1/keys/{name}/eea3":                   "eea3",
 	"POST /v1/keys/{name}/eia3":                   "eia3",
+	"POST /v1/keys/{name}/tsig/sign":              "dns tsig-sign",
+	"POST /v1/keys/{name}/tsig/verify":            "dns tsig-verify",
 	"POST /v1/hash":                               "hash",
 	"POST /v1/random":                             "random",
 	"POST /v1/aliases":                            "key alias create",
