@@ -124,6 +124,7 @@ var docPlaceholders = map[string]struct {
 	"<eca token>":          {`(?m)^Tenant\s+v2x-eca\s*\nAdmin token\s+(\S+)`, true},
 	"<ra token>":           {`(?m)^Tenant\s+v2x-ra\s*\nAdmin token\s+(\S+)`, true},
 	"<ma token>":           {`(?m)^Tenant\s+v2x-ma\s*\nAdmin token\s+(\S+)`, true},
+	"<registry token>":     {`(?m)^Tenant\s+registry\s*\nAdmin token\s+(\S+)`, true},
 }
 
 // fill replaces the placeholders of cmd from the transcript.
@@ -154,6 +155,8 @@ func docFixtures(t *testing.T, dir string) {
 		"result.pdf": []byte("%PDF-1.4 a laboratory result\n"),
 		"big.iso":    bytes.Repeat([]byte("iso9660 "), 1<<18), // 2 MiB: sign hashes it locally
 		"bsm.bin":    []byte("basic safety message"),
+		// a DNS query for www.example. A (RFC 1035 wire form)
+		"query.bin": []byte("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07example\x00\x00\x01\x00\x01"),
 	})
 	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "my-sm2.pem")
 	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "app.key")
