@@ -18,6 +18,7 @@ import (
 func (e *env) dnsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "dns", Short: "DNS with ShangMi: TSIG with HMAC-SM3 (RFC 8945), zone transfers, DNSSEC with SM2/SM3 (RFC 9563)"}
 	cmd.AddCommand(e.tsigSignCommand(), e.tsigVerifyCommand(), e.dnsTransferCommand())
+	cmd.AddCommand(e.dnssecCommands()...)
 	return cmd
 }
 

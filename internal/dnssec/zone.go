@@ -1,0 +1,364 @@
+package dnssec
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Key is a zone key: its public half and a Signer for the private half.
+type Key struct {
+	Public *ecdsa.PublicKey
+	Sign   Signer
+}
+
+// Options are the validity period of the signatures SignZone makes.
+type Options struct {
+	Inception, Expiration time.Time
+}
+
+// rrset is the records of one owner name and type.
+type rrset struct {
+	name string // lower case
+	typ  uint16
+	rrs  []dns.RR
+}
+
+// zone is a zone's records grouped into RRsets, in canonical order of
+// names, and the names that are delegations or below them (glue).
+type zone struct {
+	origin string
+	soa    *dns.SOA
+	names  []string             // canonical order
+	sets   map[string][]*rrset  // by name, in type order
+	cut    map[string]bool      // delegation points
+	glue   map[string]bool      // names below a delegation point
+	sigs   map[string][]dns.RR  // RRSIGs by name and covered type ("name/type")
+	nsec   map[string]*dns.NSEC // by name
+}
+
+// group reads rrs into a zone; dnssec records already there are kept apart
+// (sigs, nsec) when keep, and dropped otherwise.
+func group(rrs []dns.RR, keep bool) (*zone, error) {
+	z := &zone{sets: map[string][]*rrset{}, cut: map[string]bool{}, glue: map[string]bool{}, sigs: map[string][]dns.RR{}, nsec: map[string]*dns.NSEC{}}
+	for _, rr := range rrs {
+		if soa, ok := rr.(*dns.SOA); ok {
+			if z.soa != nil {
+				return nil, errors.New("dnssec: the zone has more than one SOA record")
+			}
+			z.soa, z.origin = soa, strings.ToLower(soa.Hdr.Name)
+		}
+	}
+	if z.soa == nil {
+		return nil, errors.New("dnssec: the zone has no SOA record")
+	}
+	for _, rr := range rrs {
+		h := rr.Header()
+		name := strings.ToLower(h.Name)
+		if !dns.IsSubDomain(z.origin, name) {
+			return nil, fmt.Errorf("dnssec: %s is outside the zone %s", h.Name, z.origin)
+		}
+		switch x := rr.(type) {
+		case *dns.RRSIG:
+			if keep {
+				key := name + "/" + dns.TypeToString[x.TypeCovered]
+				z.sigs[key] = append(z.sigs[key], rr)
+			}
+			continue
+		case *dns.NSEC:
+			if keep {
+				z.nsec[name] = x
+			}
+			continue
+		case *dns.NSEC3, *dns.NSEC3PARAM:
+			continue
+		}
+		sets := z.sets[name]
+		i := slices.IndexFunc(sets, func(s *rrset) bool { return s.typ == h.Rrtype })
+		if i < 0 {
+			sets = append(sets, &rrset{name: name, typ: h.Rrtype})
+			i = len(sets) - 1
+		}
+		sets[i].rrs = append(sets[i].rrs, rr)
+		z.sets[name] = sets
+		if h.Rrtype == dns.TypeNS && name != z.origin {
+			z.cut[name] = true
+		}
+	}
+	for name := range z.sets {
+		z.names = append(z.names, name)
+		for cut := range z.cut {
+			if name != cut && dns.IsSubDomain(cut, name) {
+				z.glue[name] = true
+			}
+		}
+	}
+	slices.SortFunc(z.names, compareNames)
+	for _, sets := range z.sets {
+		slices.SortFunc(sets, func(a, b *rrset) int { return int(a.typ) - int(b.typ) })
+	}
+	return z, nil
+}
+
+// compareNames orders names canonically (RFC 4034 section 6.1): by their
+// labels from the root, each compared as lower-case octets.
+func compareNames(a, b string) int {
+	la, lb := dns.SplitDomainName(a), dns.SplitDomainName(b)
+	for i := 1; i <= len(la) && i <= len(lb); i++ {
+		if c := strings.Compare(unescape(la[len(la)-i]), unescape(lb[len(lb)-i])); c != 0 {
+			return c
+		}
+	}
+	return len(la) - len(lb)
+}
+
+// unescape is a label's octets in lower case.
+func unescape(label string) string {
+	buf := make([]byte, 256)
+	n, err := dns.PackDomainName(label+".", buf, 0, nil, false)
+	if err != nil || n < 2 {
+		return strings.ToLower(label)
+	}
+	return strings.ToLower(string(buf[1 : n-1]))
+}
+
+// signed reports whether the RRset is signed in its zone: not glue, not
+// the NS records of a delegation.
+func (z *zone) signed(s *rrset) bool {
+	return !z.glue[s.name] && (!z.cut[s.name] || s.typ == dns.TypeDS)
+}
+
+// chain is the names of the NSEC chain: every name but glue.
+func (z *zone) chain() []string {
+	return slices.DeleteFunc(slices.Clone(z.names), func(n string) bool { return z.glue[n] })
+}
+
+// nsecTypes is the type bitmap of the NSEC at name: its types, RRSIG and
+// NSEC (RFC 4034 section 4.1.2).
+func (z *zone) nsecTypes(name string) []uint16 {
+	types := []uint16{dns.TypeRRSIG, dns.TypeNSEC}
+	for _, s := range z.sets[name] {
+		types = append(types, s.typ)
+	}
+	slices.Sort(types)
+	return slices.Compact(types)
+}
+
+// SignZone signs the zone rrs (master-file records, one SOA) with the zone
+// signing key zsk and the key signing key ksk: it adds their DNSKEY records
+// (flags 256 and 257), an NSEC chain, and an RRSIG for every authoritative
+// RRset (the DNSKEY RRset by ksk, the others by zsk), replacing RRSIG, NSEC
+// and NSEC3 records the input has. It returns the signed zone in canonical
+// order and the DS record of ksk for the parent. All signatures of a key
+// are asked of its Signer in one call.
+func SignZone(ctx context.Context, rrs []dns.RR, zsk, ksk Key, o Options) ([]dns.RR, *dns.DS, error) {
+	z, err := group(rrs, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	ttl := z.soa.Hdr.Ttl
+	zkey, kkey := DNSKEY(z.origin, FlagZSK, ttl, zsk.Public), DNSKEY(z.origin, FlagKSK, ttl, ksk.Public)
+	keys := append(z.rrsetOf(z.origin, dns.TypeDNSKEY), zkey, kkey)
+	z.put(z.origin, dns.TypeDNSKEY, keys)
+	chain := z.chain()
+	for i, name := range chain {
+		z.nsec[name] = &dns.NSEC{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: min(ttl, z.soa.Minttl)},
+			NextDomain: chain[(i+1)%len(chain)], TypeBitMap: z.nsecTypes(name)}
+	}
+	type job struct {
+		sig *dns.RRSIG
+		set []dns.RR
+	}
+	var byZSK, byKSK []job
+	for _, name := range z.names {
+		for _, s := range z.sets[name] {
+			if !z.signed(s) {
+				continue
+			}
+			key := zkey
+			if s.typ == dns.TypeDNSKEY {
+				key = kkey
+			}
+			j := job{z.template(s.name, s.typ, s.rrs[0].Header().Ttl, key, o), s.rrs}
+			if key == kkey {
+				byKSK = append(byKSK, j)
+			} else {
+				byZSK = append(byZSK, j)
+			}
+		}
+		if n, ok := z.nsec[name]; ok {
+			byZSK = append(byZSK, job{z.template(name, dns.TypeNSEC, n.Hdr.Ttl, zkey, o), []dns.RR{n}})
+		}
+	}
+	for _, run := range []struct {
+		jobs []job
+		key  Key
+	}{{byZSK, zsk}, {byKSK, ksk}} {
+		data := make([][]byte, len(run.jobs))
+		for i, j := range run.jobs {
+			if data[i], err = SignedData(j.sig, j.set); err != nil {
+				return nil, nil, err
+			}
+		}
+		ders, err := run.key.Sign(ctx, data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dnssec: sign: %w", err)
+		}
+		if len(ders) != len(data) {
+			return nil, nil, fmt.Errorf("dnssec: sign: %d signatures for %d RRsets", len(ders), len(data))
+		}
+		for i, j := range run.jobs {
+			raw, err := Signature(ders[i])
+			if err != nil {
+				return nil, nil, err
+			}
+			j.sig.Signature = base64.StdEncoding.EncodeToString(raw)
+			key := j.sig.Hdr.Name + "/" + dns.TypeToString[j.sig.TypeCovered]
+			z.sigs[key] = append(z.sigs[key], j.sig)
+		}
+	}
+	ds, err := DS(kkey)
+	if err != nil {
+		return nil, nil, err
+	}
+	return z.records(), ds, nil
+}
+
+// rrsetOf is the records of name and type.
+func (z *zone) rrsetOf(name string, typ uint16) []dns.RR {
+	for _, s := range z.sets[name] {
+		if s.typ == typ {
+			return s.rrs
+		}
+	}
+	return nil
+}
+
+// put sets the records of name and type.
+func (z *zone) put(name string, typ uint16, rrs []dns.RR) {
+	for _, s := range z.sets[name] {
+		if s.typ == typ {
+			s.rrs = rrs
+			return
+		}
+	}
+	z.sets[name] = append(z.sets[name], &rrset{name: name, typ: typ, rrs: rrs})
+	slices.SortFunc(z.sets[name], func(a, b *rrset) int { return int(a.typ) - int(b.typ) })
+}
+
+// template is the RRSIG of an RRset before its signature.
+func (z *zone) template(name string, typ uint16, ttl uint32, key *dns.DNSKEY, o Options) *dns.RRSIG {
+	labels := dns.CountLabel(name)
+	if strings.HasPrefix(name, "*.") {
+		labels--
+	}
+	return &dns.RRSIG{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeRRSIG, Class: dns.ClassINET, Ttl: ttl},
+		TypeCovered: typ, Algorithm: SM2SM3, Labels: uint8(labels), OrigTtl: ttl,
+		Expiration: uint32(o.Expiration.Unix()), Inception: uint32(o.Inception.Unix()), KeyTag: key.KeyTag(), SignerName: z.origin}
+}
+
+// records is the zone in canonical order: each RRset followed by its
+// RRSIGs, the NSEC and its RRSIGs after a name's RRsets.
+func (z *zone) records() []dns.RR {
+	var out []dns.RR
+	for _, name := range z.names {
+		for _, s := range z.sets[name] {
+			out = append(out, s.rrs...)
+			out = append(out, z.sigs[name+"/"+dns.TypeToString[s.typ]]...)
+		}
+		if n, ok := z.nsec[name]; ok {
+			out = append(out, n)
+			out = append(out, z.sigs[name+"/NSEC"]...)
+		}
+	}
+	return out
+}
+
+// ValidateZone validates a signed zone from its trust anchors (the DS
+// records of its parent) at now: a DNSKEY that a DS names must sign the
+// DNSKEY RRset, every authoritative RRset must have an RRSIG that a zone
+// key of that set validates, and the NSEC chain must name every owner
+// name with its types, in canonical order. The error names the first bad
+// RRset in canonical order.
+func ValidateZone(rrs []dns.RR, anchors []*dns.DS, now time.Time) error {
+	z, err := group(rrs, true)
+	if err != nil {
+		return err
+	}
+	var keys []*dns.DNSKEY
+	for _, rr := range z.rrsetOf(z.origin, dns.TypeDNSKEY) {
+		keys = append(keys, rr.(*dns.DNSKEY))
+	}
+	validBy := func(name string, typ uint16, set []dns.RR, by []*dns.DNSKEY) error {
+		sigs := z.sigs[name+"/"+dns.TypeToString[typ]]
+		if len(sigs) == 0 {
+			return errors.New("no RRSIG")
+		}
+		var last error
+		for _, s := range sigs {
+			for _, k := range by {
+				if last = Verify(s.(*dns.RRSIG), k, set, now); last == nil {
+					return nil
+				}
+			}
+		}
+		return last
+	}
+	var entry []*dns.DNSKEY
+	for _, k := range keys {
+		ds, err := DS(k)
+		if err != nil {
+			continue
+		}
+		for _, a := range anchors {
+			if a.KeyTag == ds.KeyTag && a.Algorithm == ds.Algorithm && a.DigestType == DigestSM3 && strings.EqualFold(a.Digest, ds.Digest) &&
+				strings.EqualFold(a.Hdr.Name, ds.Hdr.Name) {
+				entry = append(entry, k)
+			}
+		}
+	}
+	if len(entry) == 0 {
+		return fmt.Errorf("%s DNSKEY: no key matches a trust anchor (DS, digest type %d)", z.origin, DigestSM3)
+	}
+	if err := validBy(z.origin, dns.TypeDNSKEY, z.rrsetOf(z.origin, dns.TypeDNSKEY), entry); err != nil {
+		return fmt.Errorf("%s DNSKEY: %w", z.origin, err)
+	}
+	zoneKeys := slices.DeleteFunc(slices.Clone(keys), func(k *dns.DNSKEY) bool { return k.Flags&FlagZSK == 0 })
+	chain := z.chain()
+	for i, name := range chain {
+		for _, s := range z.sets[name] {
+			if !z.signed(s) {
+				continue
+			}
+			if err := validBy(name, s.typ, s.rrs, zoneKeys); err != nil {
+				return fmt.Errorf("%s %s: %w", name, dns.TypeToString[s.typ], err)
+			}
+		}
+		n, ok := z.nsec[name]
+		if !ok {
+			return fmt.Errorf("%s NSEC: missing", name)
+		}
+		if next := chain[(i+1)%len(chain)]; !strings.EqualFold(n.NextDomain, next) || !slices.Equal(n.TypeBitMap, z.nsecTypes(name)) {
+			return fmt.Errorf("%s NSEC: names %s %v, want %s %v", name, n.NextDomain, typeNames(n.TypeBitMap), next, typeNames(z.nsecTypes(name)))
+		}
+		if err := validBy(name, dns.TypeNSEC, []dns.RR{n}, zoneKeys); err != nil {
+			return fmt.Errorf("%s NSEC: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func typeNames(types []uint16) []string {
+	out := make([]string, len(types))
+	for i, t := range types {
+		out[i] = dns.TypeToString[t]
+	}
+	return out
+}
