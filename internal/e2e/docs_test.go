@@ -156,7 +156,7 @@ func docFixtures(t *testing.T, dir string) {
 		"big.iso":    bytes.Repeat([]byte("iso9660 "), 1<<18), // 2 MiB: sign hashes it locally
 		"bsm.bin":    []byte("basic safety message"),
 		// a DNS query for www.example. A (RFC 1035 wire form)
-		"zone.txt": []byte("$ORIGIN example.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 3600 300 3600000 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.3\n"),
+		"zone.txt":  []byte("$ORIGIN example.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 3600 300 3600000 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.3\n"),
 		"query.bin": []byte("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07example\x00\x00\x01\x00\x01"),
 	})
 	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "my-sm2.pem")
