@@ -3,13 +3,16 @@ package dnssec
 import (
 	"context"
 	"crypto/ecdsa"
+	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/emmansun/gmsm/sm3"
 	"github.com/miekg/dns"
 )
 
@@ -19,9 +22,13 @@ type Key struct {
 	Sign   Signer
 }
 
-// Options are the validity period of the signatures SignZone makes.
+// Options are the validity period of the signatures SignZone makes and
+// whether it adds a ZONEMD record.
 type Options struct {
 	Inception, Expiration time.Time
+	// ZONEMD adds a ZONEMD record (RFC 8976) at the apex, scheme SIMPLE,
+	// hash HashSM3, signed like the other RRsets.
+	ZONEMD bool
 }
 
 // rrset is the records of one owner name and type.
@@ -167,6 +174,11 @@ func SignZone(ctx context.Context, rrs []dns.RR, zsk, ksk Key, o Options) ([]dns
 	zkey, kkey := DNSKEY(z.origin, FlagZSK, ttl, zsk.Public), DNSKEY(z.origin, FlagKSK, ttl, ksk.Public)
 	keys := append(z.rrsetOf(z.origin, dns.TypeDNSKEY), zkey, kkey)
 	z.put(z.origin, dns.TypeDNSKEY, keys)
+	zonemd := &dns.ZONEMD{Hdr: dns.RR_Header{Name: z.origin, Rrtype: dns.TypeZONEMD, Class: dns.ClassINET, Ttl: ttl},
+		Serial: z.soa.Serial, Scheme: 1, Hash: HashSM3, Digest: strings.Repeat("00", 32)}
+	if o.ZONEMD {
+		z.put(z.origin, dns.TypeZONEMD, []dns.RR{zonemd})
+	}
 	chain := z.chain()
 	for i, name := range chain {
 		z.nsec[name] = &dns.NSEC{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: min(ttl, z.soa.Minttl)},
@@ -179,7 +191,7 @@ func SignZone(ctx context.Context, rrs []dns.RR, zsk, ksk Key, o Options) ([]dns
 	var byZSK, byKSK []job
 	for _, name := range z.names {
 		for _, s := range z.sets[name] {
-			if !z.signed(s) {
+			if !z.signed(s) || s.typ == dns.TypeZONEMD {
 				continue
 			}
 			key := zkey
@@ -197,31 +209,47 @@ func SignZone(ctx context.Context, rrs []dns.RR, zsk, ksk Key, o Options) ([]dns
 			byZSK = append(byZSK, job{z.template(name, dns.TypeNSEC, n.Hdr.Ttl, zkey, o), []dns.RR{n}})
 		}
 	}
-	for _, run := range []struct {
-		jobs []job
-		key  Key
-	}{{byZSK, zsk}, {byKSK, ksk}} {
-		data := make([][]byte, len(run.jobs))
-		for i, j := range run.jobs {
+	sign := func(jobs []job, key Key) error {
+		data := make([][]byte, len(jobs))
+		for i, j := range jobs {
 			if data[i], err = SignedData(j.sig, j.set); err != nil {
-				return nil, nil, err
+				return err
 			}
 		}
-		ders, err := run.key.Sign(ctx, data)
+		ders, err := key.Sign(ctx, data)
 		if err != nil {
-			return nil, nil, fmt.Errorf("dnssec: sign: %w", err)
+			return fmt.Errorf("dnssec: sign: %w", err)
 		}
 		if len(ders) != len(data) {
-			return nil, nil, fmt.Errorf("dnssec: sign: %d signatures for %d RRsets", len(ders), len(data))
+			return fmt.Errorf("dnssec: sign: %d signatures for %d RRsets", len(ders), len(data))
 		}
-		for i, j := range run.jobs {
+		for i, j := range jobs {
 			raw, err := Signature(ders[i])
 			if err != nil {
-				return nil, nil, err
+				return err
 			}
 			j.sig.Signature = base64.StdEncoding.EncodeToString(raw)
-			key := j.sig.Hdr.Name + "/" + dns.TypeToString[j.sig.TypeCovered]
-			z.sigs[key] = append(z.sigs[key], j.sig)
+			name := j.sig.Hdr.Name + "/" + dns.TypeToString[j.sig.TypeCovered]
+			z.sigs[name] = append(z.sigs[name], j.sig)
+		}
+		return nil
+	}
+	if err := sign(byZSK, zsk); err != nil {
+		return nil, nil, err
+	}
+	if err := sign(byKSK, ksk); err != nil {
+		return nil, nil, err
+	}
+	if o.ZONEMD {
+		// The digest covers every record but the apex ZONEMD and its
+		// RRSIG, so it is taken once the rest is signed (RFC 8976 3.3).
+		digest, err := ZoneDigest(z.records(), z.origin)
+		if err != nil {
+			return nil, nil, err
+		}
+		zonemd.Digest = hex.EncodeToString(digest)
+		if err := sign([]job{{z.template(z.origin, dns.TypeZONEMD, ttl, zkey, o), []dns.RR{zonemd}}}, zsk); err != nil {
+			return nil, nil, err
 		}
 	}
 	ds, err := DS(kkey)
@@ -303,8 +331,13 @@ func ValidateZone(rrs []dns.RR, anchors []*dns.DS, now time.Time) error {
 		}
 		var last error
 		for _, s := range sigs {
+			sig := s.(*dns.RRSIG)
+			last = fmt.Errorf("no trusted DNSKEY has key tag %d", sig.KeyTag)
 			for _, k := range by {
-				if last = Verify(s.(*dns.RRSIG), k, set, now); last == nil {
+				if k.KeyTag() != sig.KeyTag {
+					continue
+				}
+				if last = Verify(sig, k, set, now); last == nil {
 					return nil
 				}
 			}
@@ -352,6 +385,13 @@ func ValidateZone(rrs []dns.RR, anchors []*dns.DS, now time.Time) error {
 			return fmt.Errorf("%s NSEC: %w", name, err)
 		}
 	}
+	// Every RRset is signed; the ZONEMD digest also covers what DNSSEC
+	// does not sign (glue, delegations' NS).
+	if md := z.rrsetOf(z.origin, dns.TypeZONEMD); len(md) > 0 {
+		if err := checkZONEMD(rrs, z.origin, md); err != nil {
+			return fmt.Errorf("%s ZONEMD: %w", z.origin, err)
+		}
+	}
 	return nil
 }
 
@@ -361,4 +401,73 @@ func typeNames(types []uint16) []string {
 		out[i] = dns.TypeToString[t]
 	}
 	return out
+}
+
+// HashSM3 is the ZONEMD hash algorithm number mima gives SM3: 240, the
+// first of the private-use numbers (RFC 8976 section 5.3); IANA has
+// assigned SM3 none.
+const HashSM3 = 240
+
+// ZoneDigest is the SIMPLE-scheme ZONEMD digest (RFC 8976 section 3.3.1)
+// of a zone with SM3: every record but the apex ZONEMD RRset and the
+// RRSIGs covering it, in canonical form with its own TTL, ordered by
+// owner name, type and RDATA, duplicates once.
+func ZoneDigest(rrs []dns.RR, origin string) ([]byte, error) {
+	type rec struct {
+		name string
+		typ  uint16
+		wire []byte
+		rd   int // where the RDATA starts
+	}
+	recs := make([]rec, 0, len(rrs))
+	for _, rr := range rrs {
+		h := rr.Header()
+		apex := strings.EqualFold(h.Name, origin)
+		if sig, ok := rr.(*dns.RRSIG); apex && (h.Rrtype == dns.TypeZONEMD || ok && sig.TypeCovered == dns.TypeZONEMD) {
+			continue
+		}
+		c := canonical(rr, h.Ttl)
+		buf := make([]byte, dns.Len(c)+256)
+		n, err := dns.PackRR(c, buf, 0, nil, false)
+		if err != nil {
+			return nil, fmt.Errorf("dnssec: %s: %w", h.String(), err)
+		}
+		recs = append(recs, rec{c.Header().Name, h.Rrtype, buf[:n], n - int(c.Header().Rdlength)})
+	}
+	slices.SortFunc(recs, func(a, b rec) int {
+		if c := compareNames(a.name, b.name); c != 0 {
+			return c
+		}
+		if a.typ != b.typ {
+			return int(a.typ) - int(b.typ)
+		}
+		return bytes.Compare(a.wire[a.rd:], b.wire[b.rd:])
+	})
+	h := sm3.New()
+	var last []byte
+	for _, r := range recs {
+		if !bytes.Equal(r.wire, last) {
+			h.Write(r.wire)
+		}
+		last = r.wire
+	}
+	return h.Sum(nil), nil
+}
+
+// checkZONEMD compares the zone's SM3 digest with its ZONEMD records: one
+// of scheme SIMPLE and hash HashSM3 must match.
+func checkZONEMD(rrs []dns.RR, origin string, mds []dns.RR) error {
+	got, err := ZoneDigest(rrs, origin)
+	if err != nil {
+		return err
+	}
+	for _, rr := range mds {
+		if md := rr.(*dns.ZONEMD); md.Scheme == 1 && md.Hash == HashSM3 {
+			if strings.EqualFold(hex.EncodeToString(got), md.Digest) {
+				return nil
+			}
+			return errors.New("the digest does not match the zone")
+		}
+	}
+	return fmt.Errorf("no record of scheme SIMPLE (1) with hash SM3 (%d)", HashSM3)
 }

@@ -1,7 +1,9 @@
 package dnssec
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"crypto/rand"
 	"strings"
 	"testing"
@@ -93,7 +95,7 @@ func TestSignAndValidateZone(t *testing.T) {
 		edit func(string) string
 		want string
 	}{
-		{"changed address", func(s string) string { return strings.Replace(s, "192.0.2.4", "192.0.2.99", 1) }, "www.example. A"},
+		{"changed address", func(s string) string { return strings.Replace(s, "192.0.2.4", "192.0.2.99", 1) }, "www.example. A: bad signature"},
 		{"added record", func(s string) string { return s + "ns1.example. 3600 IN A 192.0.2.66\n" }, "ns1.example. A"},
 		{"removed NSEC", func(s string) string { return dropLine(s, "www.example.\t300\tIN\tNSEC") }, "www.example. NSEC"},
 		{"another KSK", func(s string) string { return s }, "DNSKEY"},
@@ -122,4 +124,51 @@ func dropLine(s, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestZONEMD: with ZONEMD, the signed zone carries a signed ZONEMD record
+// (SIMPLE, SM3 as hash 240) whose digest validates, and a change DNSSEC
+// does not see (glue) is caught by the digest; the digest excludes the
+// ZONEMD record and its RRSIG and nothing else.
+func TestZONEMD(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	signed, ds, err := SignZone(t.Context(), parse(t, testZoneText), localKey(t), localKey(t),
+		Options{Inception: now.Add(-time.Hour), Expiration: now.Add(time.Hour), ZONEMD: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	var md *dns.ZONEMD
+	for _, rr := range signed {
+		text.WriteString(rr.String() + "\n")
+		if x, ok := rr.(*dns.ZONEMD); ok {
+			md = x
+		}
+	}
+	if md == nil || md.Serial != 1 || md.Scheme != 1 || md.Hash != 240 || len(md.Digest) != 64 {
+		t.Fatalf("ZONEMD: %v", md)
+	}
+	if !strings.Contains(text.String(), "RRSIG\tZONEMD 17 1") || !strings.Contains(text.String(), "ZONEMD NSEC") && !strings.Contains(text.String(), "NSEC DNSKEY ZONEMD") {
+		t.Errorf("ZONEMD not signed or not in the apex NSEC:\n%s", text.String())
+	}
+	if err := ValidateZone(parse(t, text.String()), []*dns.DS{ds}, now); err != nil {
+		t.Fatalf("signed zone with ZONEMD: %v", err)
+	}
+	glue := strings.Replace(text.String(), "192.0.2.53", "192.0.2.54", 1)
+	if err := ValidateZone(parse(t, glue), []*dns.DS{ds}, now); err == nil || !strings.Contains(err.Error(), "ZONEMD: the digest does not match") {
+		t.Errorf("changed glue: %v, want the ZONEMD digest refused", err)
+	}
+	// The digest by hand: SM3 over the canonical records, without ZONEMD's.
+	var rest []dns.RR
+	for _, rr := range signed {
+		if sig, ok := rr.(*dns.RRSIG); rr.Header().Rrtype == dns.TypeZONEMD || ok && sig.TypeCovered == dns.TypeZONEMD {
+			continue
+		}
+		rest = append(rest, rr)
+	}
+	d1, _ := ZoneDigest(signed, "example.")
+	d2, _ := ZoneDigest(rest, "example.")
+	if !bytes.Equal(d1, d2) || hex.EncodeToString(d1) != md.Digest {
+		t.Errorf("digest %x / %x, record %s", d1, d2, md.Digest)
+	}
 }
