@@ -1,9 +1,9 @@
 package dnssec
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"

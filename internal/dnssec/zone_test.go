@@ -3,8 +3,8 @@ package dnssec
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"crypto/rand"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
