@@ -78,6 +78,7 @@ var docSkips = []docSkip{
 	{"docs/tlcp.md", "mima --address https://mima.example:8443", "needs that TLCP server (TestTLCPWithCertificatesFromItsOwnCA covers it)"},
 	{"docs/tlcp.md", "mima gateway ", "runs until stopped (TestGatewayChain covers it)"},
 	{"docs/tlcp.md", "mima audit verify --audit-dir /var/lib/mima-gateway", "needs a gateway's audit log (TestGatewayChain covers it)"},
+	{"docs/dns.md", "mima gateway ", "runs until stopped (TestEPPOverTLCPGateway covers it)"},
 	{"docs/v2x.md", "MIMA_TOKEN=<la", "needs linkage authorities at two other clusters (TestV2XRemoteLAs covers it)"},
 	{"docs/v2x.md", "mima v2x create cn --root v2x-root --eca v2x-eca --ra v2x-ra --pca", "needs linkage authorities at two other clusters (TestV2XRemoteLAs covers it)"},
 }
