@@ -76,11 +76,12 @@ func readZone(path string) ([]dns.RR, error) {
 func (e *env) signZoneCommand() *cobra.Command {
 	var in, out, dsOut, zsk, ksk, detached string
 	var validity time.Duration
-	var rfc5652 bool
+	var rfc5652, useNSEC3 bool
+	var nsec3 dnssec.NSEC3
 	cmd := &cobra.Command{
 		Use: "sign-zone --in zone.txt --zsk K1 --ksk K2 --out signed.txt",
 		Short: "Sign a zone with DNSSEC, SM2 keys in mima (RFC 9563: algorithm 17, DS digest type 6): " +
-			"adds DNSKEY, RRSIG and NSEC records; writes the KSK's DS record to --ds-out; with --detached KEY also a ZONEMD record (SM3) " +
+			"adds DNSKEY, RRSIG and NSEC (or --nsec3) records; writes the KSK's DS record to --ds-out; with --detached KEY also a ZONEMD record (SM3) " +
 			"and a detached CMS signature of the signed zone to OUT.p7s",
 		Args: cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
@@ -100,8 +101,11 @@ func (e *env) signZoneCommand() *cobra.Command {
 				return err
 			}
 			start := time.Now()
-			signed, ds, err := dnssec.SignZone(ctx, rrs, z, k, dnssec.Options{Inception: start.Add(-time.Hour), Expiration: start.Add(validity),
-				ZONEMD: detached != ""})
+			opts := dnssec.Options{Inception: start.Add(-time.Hour), Expiration: start.Add(validity), ZONEMD: detached != ""}
+			if useNSEC3 {
+				opts.NSEC3 = &nsec3
+			}
+			signed, ds, err := dnssec.SignZone(ctx, rrs, z, k, opts)
 			if err != nil {
 				return err
 			}
@@ -145,6 +149,9 @@ func (e *env) signZoneCommand() *cobra.Command {
 	cmd.Flags().StringVar(&ksk, "ksk", "", "the key signing key: an sm2 key in mima")
 	cmd.Flags().StringVar(&detached, "detached", "", "add a ZONEMD record and sign the signed zone with this sm2 key (its certificate from a mima CA) as detached CMS in OUT.p7s")
 	cmd.Flags().BoolVar(&rfc5652, "rfc5652", false, "with --detached: RFC 5652 OIDs rather than GM/T 0010's, as mima cms sign --rfc5652")
+	cmd.Flags().BoolVar(&useNSEC3, "nsec3", false, "an NSEC3 chain (RFC 5155, SHA-1, no opt-out) instead of NSEC")
+	cmd.Flags().Uint16Var(&nsec3.Iterations, "nsec3-iterations", 0, "NSEC3 extra hash iterations (RFC 9276: 0)")
+	cmd.Flags().StringVar(&nsec3.Salt, "nsec3-salt", "", "NSEC3 salt in hex (RFC 9276: none)")
 	cmd.Flags().DurationVar(&validity, "validity", 30*24*time.Hour, "signatures expire this long from now (they start an hour ago)")
 	for _, name := range []string{"in", "zsk", "ksk"} {
 		_ = cmd.MarkFlagRequired(name)

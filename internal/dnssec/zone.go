@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -29,6 +30,16 @@ type Options struct {
 	// ZONEMD adds a ZONEMD record (RFC 8976) at the apex, scheme SIMPLE,
 	// hash HashSM3, signed like the other RRsets.
 	ZONEMD bool
+	// NSEC3, when set, makes an NSEC3 chain (RFC 5155) instead of NSEC.
+	NSEC3 *NSEC3
+}
+
+// NSEC3 are the parameters of an NSEC3 chain: SHA-1 (the only hash RFC
+// 5155 defines), no opt-out, Iterations extra iterations and a hex Salt
+// ("" for none; RFC 9276 recommends 0 iterations and no salt).
+type NSEC3 struct {
+	Iterations uint16
+	Salt       string
 }
 
 // rrset is the records of one owner name and type.
@@ -43,18 +54,20 @@ type rrset struct {
 type zone struct {
 	origin string
 	soa    *dns.SOA
-	names  []string             // canonical order
-	sets   map[string][]*rrset  // by name, in type order
-	cut    map[string]bool      // delegation points
-	glue   map[string]bool      // names below a delegation point
-	sigs   map[string][]dns.RR  // RRSIGs by name and covered type ("name/type")
-	nsec   map[string]*dns.NSEC // by name
+	names  []string              // canonical order
+	sets   map[string][]*rrset   // by name, in type order
+	cut    map[string]bool       // delegation points
+	glue   map[string]bool       // names below a delegation point
+	sigs   map[string][]dns.RR   // RRSIGs by name and covered type ("name/type")
+	nsec   map[string]*dns.NSEC  // by name
+	nsec3  map[string]*dns.NSEC3 // by (hashed) owner name
 }
 
 // group reads rrs into a zone; dnssec records already there are kept apart
 // (sigs, nsec) when keep, and dropped otherwise.
 func group(rrs []dns.RR, keep bool) (*zone, error) {
-	z := &zone{sets: map[string][]*rrset{}, cut: map[string]bool{}, glue: map[string]bool{}, sigs: map[string][]dns.RR{}, nsec: map[string]*dns.NSEC{}}
+	z := &zone{sets: map[string][]*rrset{}, cut: map[string]bool{}, glue: map[string]bool{}, sigs: map[string][]dns.RR{}, nsec: map[string]*dns.NSEC{},
+		nsec3: map[string]*dns.NSEC3{}}
 	for _, rr := range rrs {
 		if soa, ok := rr.(*dns.SOA); ok {
 			if z.soa != nil {
@@ -84,8 +97,15 @@ func group(rrs []dns.RR, keep bool) (*zone, error) {
 				z.nsec[name] = x
 			}
 			continue
-		case *dns.NSEC3, *dns.NSEC3PARAM:
+		case *dns.NSEC3:
+			if keep {
+				z.nsec3[name] = x
+			}
 			continue
+		case *dns.NSEC3PARAM:
+			if !keep {
+				continue
+			}
 		}
 		sets := z.sets[name]
 		i := slices.IndexFunc(sets, func(s *rrset) bool { return s.typ == h.Rrtype })
@@ -179,10 +199,23 @@ func SignZone(ctx context.Context, rrs []dns.RR, zsk, ksk Key, o Options) ([]dns
 	if o.ZONEMD {
 		z.put(z.origin, dns.TypeZONEMD, []dns.RR{zonemd})
 	}
-	chain := z.chain()
-	for i, name := range chain {
-		z.nsec[name] = &dns.NSEC{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: min(ttl, z.soa.Minttl)},
-			NextDomain: chain[(i+1)%len(chain)], TypeBitMap: z.nsecTypes(name)}
+	negTTL := min(ttl, z.soa.Minttl) // RFC 9077
+	if o.NSEC3 != nil {
+		if _, err := hex.DecodeString(o.NSEC3.Salt); err != nil || len(o.NSEC3.Salt) > 510 {
+			return nil, nil, fmt.Errorf("dnssec: the NSEC3 salt must be hex of at most 255 octets")
+		}
+		param := &dns.NSEC3PARAM{Hdr: dns.RR_Header{Name: z.origin, Rrtype: dns.TypeNSEC3PARAM, Class: dns.ClassINET, Ttl: negTTL},
+			Hash: dns.SHA1, Iterations: o.NSEC3.Iterations, SaltLength: uint8(len(o.NSEC3.Salt) / 2), Salt: strings.ToUpper(o.NSEC3.Salt)}
+		z.put(z.origin, dns.TypeNSEC3PARAM, []dns.RR{param})
+		for _, n := range z.nsec3Chain(param, negTTL) {
+			z.nsec3[n.Hdr.Name] = n
+		}
+	} else {
+		chain := z.chain()
+		for i, name := range chain {
+			z.nsec[name] = &dns.NSEC{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeNSEC, Class: dns.ClassINET, Ttl: negTTL},
+				NextDomain: chain[(i+1)%len(chain)], TypeBitMap: z.nsecTypes(name)}
+		}
 	}
 	type job struct {
 		sig *dns.RRSIG
@@ -208,6 +241,10 @@ func SignZone(ctx context.Context, rrs []dns.RR, zsk, ksk Key, o Options) ([]dns
 		if n, ok := z.nsec[name]; ok {
 			byZSK = append(byZSK, job{z.template(name, dns.TypeNSEC, n.Hdr.Ttl, zkey, o), []dns.RR{n}})
 		}
+	}
+	for _, owner := range slices.Sorted(maps.Keys(z.nsec3)) {
+		n := z.nsec3[owner]
+		byZSK = append(byZSK, job{z.template(owner, dns.TypeNSEC3, n.Hdr.Ttl, zkey, o), []dns.RR{n}})
 	}
 	sign := func(jobs []job, key Key) error {
 		data := make([][]byte, len(jobs))
@@ -306,6 +343,48 @@ func (z *zone) records() []dns.RR {
 			out = append(out, z.sigs[name+"/NSEC"]...)
 		}
 	}
+	for _, owner := range slices.Sorted(maps.Keys(z.nsec3)) {
+		out = append(out, z.nsec3[owner])
+		out = append(out, z.sigs[owner+"/NSEC3"]...)
+	}
+	return out
+}
+
+// nsec3Chain is the NSEC3 chain (RFC 5155 section 7.1) of the zone under
+// param: one record for every name of the NSEC chain and every empty
+// non-terminal above one, in hash order, each naming the next hash and
+// the types at its name.
+func (z *zone) nsec3Chain(param *dns.NSEC3PARAM, ttl uint32) []*dns.NSEC3 {
+	names := map[string]bool{}
+	for _, n := range z.chain() {
+		for name := n; !names[name]; {
+			names[name] = true
+			if name == z.origin {
+				break
+			}
+			name = name[dns.Split(name)[1]:]
+		}
+	}
+	type hashed struct{ hash, name string }
+	var hs []hashed
+	for name := range names {
+		hs = append(hs, hashed{dns.HashName(name, param.Hash, param.Iterations, param.Salt), name})
+	}
+	slices.SortFunc(hs, func(a, b hashed) int { return strings.Compare(a.hash, b.hash) })
+	out := make([]*dns.NSEC3, len(hs))
+	for i, h := range hs {
+		var types []uint16
+		for _, s := range z.sets[h.name] {
+			types = append(types, s.typ)
+			if z.signed(s) {
+				types = append(types, dns.TypeRRSIG)
+			}
+		}
+		slices.Sort(types)
+		out[i] = &dns.NSEC3{Hdr: dns.RR_Header{Name: strings.ToLower(h.hash) + "." + z.origin, Rrtype: dns.TypeNSEC3, Class: dns.ClassINET, Ttl: ttl},
+			Hash: param.Hash, Iterations: param.Iterations, SaltLength: param.SaltLength, Salt: param.Salt,
+			HashLength: 20, NextDomain: hs[(i+1)%len(hs)].hash, TypeBitMap: slices.Compact(types)}
+	}
 	return out
 }
 
@@ -364,6 +443,8 @@ func ValidateZone(rrs []dns.RR, anchors []*dns.DS, now time.Time) error {
 		return fmt.Errorf("%s DNSKEY: %w", z.origin, err)
 	}
 	zoneKeys := slices.DeleteFunc(slices.Clone(keys), func(k *dns.DNSKEY) bool { return k.Flags&FlagZSK == 0 })
+	params := z.rrsetOf(z.origin, dns.TypeNSEC3PARAM)
+	useNSEC3 := len(params) > 0
 	chain := z.chain()
 	for i, name := range chain {
 		for _, s := range z.sets[name] {
@@ -374,6 +455,9 @@ func ValidateZone(rrs []dns.RR, anchors []*dns.DS, now time.Time) error {
 				return fmt.Errorf("%s %s: %w", name, dns.TypeToString[s.typ], err)
 			}
 		}
+		if useNSEC3 {
+			continue
+		}
 		n, ok := z.nsec[name]
 		if !ok {
 			return fmt.Errorf("%s NSEC: missing", name)
@@ -383,6 +467,21 @@ func ValidateZone(rrs []dns.RR, anchors []*dns.DS, now time.Time) error {
 		}
 		if err := validBy(name, dns.TypeNSEC, []dns.RR{n}, zoneKeys); err != nil {
 			return fmt.Errorf("%s NSEC: %w", name, err)
+		}
+	}
+	if useNSEC3 {
+		for _, want := range z.nsec3Chain(params[0].(*dns.NSEC3PARAM), 0) {
+			owner := want.Hdr.Name
+			got, ok := z.nsec3[owner]
+			if !ok {
+				return fmt.Errorf("%s NSEC3: missing", owner)
+			}
+			if !strings.EqualFold(got.NextDomain, want.NextDomain) || !slices.Equal(got.TypeBitMap, want.TypeBitMap) {
+				return fmt.Errorf("%s NSEC3: names %s %v, want %s %v", owner, got.NextDomain, typeNames(got.TypeBitMap), want.NextDomain, typeNames(want.TypeBitMap))
+			}
+			if err := validBy(owner, dns.TypeNSEC3, []dns.RR{got}, zoneKeys); err != nil {
+				return fmt.Errorf("%s NSEC3: %w", owner, err)
+			}
 		}
 	}
 	// Every RRset is signed; the ZONEMD digest also covers what DNSSEC

@@ -172,3 +172,45 @@ func TestZONEMD(t *testing.T) {
 		t.Errorf("digest %x / %x, record %s", d1, d2, md.Digest)
 	}
 }
+
+// TestNSEC3: with NSEC3 the zone gets an NSEC3PARAM and an NSEC3 chain
+// over its names and empty non-terminals (wild.example., above
+// *.wild.example.) instead of NSEC, which validates through master-file
+// text; a missing or altered NSEC3 is refused.
+func TestNSEC3(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	for _, p := range []NSEC3{{}, {Iterations: 5, Salt: "aabbccdd"}} {
+		signed, ds, err := SignZone(t.Context(), parse(t, testZoneText), localKey(t), localKey(t),
+			Options{Inception: now.Add(-time.Hour), Expiration: now.Add(time.Hour), NSEC3: &p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var text strings.Builder
+		counts := map[uint16]int{}
+		var first *dns.NSEC3
+		for _, rr := range signed {
+			text.WriteString(rr.String() + "\n")
+			counts[rr.Header().Rrtype]++
+			if n, ok := rr.(*dns.NSEC3); ok && first == nil {
+				first = n
+			}
+		}
+		if counts[dns.TypeNSEC] != 0 || counts[dns.TypeNSEC3] != 7 || counts[dns.TypeNSEC3PARAM] != 1 {
+			t.Fatalf("%+v: counts %v", p, counts)
+		}
+		if err := ValidateZone(parse(t, text.String()), []*dns.DS{ds}, now); err != nil {
+			t.Fatalf("%+v: %v\n%s", p, err, text.String())
+		}
+		owner := strings.SplitN(first.String(), "\t", 2)[0]
+		if err := ValidateZone(parse(t, dropLine(text.String(), owner+"\t300\tIN\tNSEC3")), []*dns.DS{ds}, now); err == nil || !strings.Contains(err.Error(), "NSEC3: missing") {
+			t.Errorf("%+v: without %s: %v", p, owner, err)
+		}
+		altered := strings.Replace(text.String(), " "+first.NextDomain, " "+strings.ToUpper(first.Hdr.Name[:32]), 1)
+		if altered == text.String() {
+			t.Fatalf("no next hash %s in\n%s", first.NextDomain, text.String())
+		}
+		if err := ValidateZone(parse(t, altered), []*dns.DS{ds}, now); err == nil || !strings.Contains(err.Error(), "NSEC3") {
+			t.Errorf("%+v: altered next hash: %v", p, err)
+		}
+	}
+}
