@@ -25,6 +25,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
+	"github.com/emmansun/gmsm/smx509"
 	"github.com/miekg/dns"
 )
 
@@ -43,12 +44,14 @@ const (
 )
 
 // DNSKEY is the DNSKEY record of zone for an SM2 public key.
-func DNSKEY(zone string, flags uint16, ttl uint32, pub *ecdsa.PublicKey) *dns.DNSKEY {
-	var point [64]byte
-	pub.X.FillBytes(point[:32])
-	pub.Y.FillBytes(point[32:])
+func DNSKEY(zone string, flags uint16, ttl uint32, pub *ecdsa.PublicKey) (*dns.DNSKEY, error) {
+	// The SubjectPublicKeyInfo ends with the uncompressed point 04‖x‖y.
+	spki, err := smx509.MarshalPKIXPublicKey(pub)
+	if err != nil || len(spki) < 65 || spki[len(spki)-65] != 4 || !sm2.IsSM2PublicKey(pub) {
+		return nil, errors.New("dnssec: a zone key must be an SM2 public key")
+	}
 	return &dns.DNSKEY{Hdr: dns.RR_Header{Name: dns.CanonicalName(zone), Rrtype: dns.TypeDNSKEY, Class: dns.ClassINET, Ttl: ttl},
-		Flags: flags, Protocol: 3, Algorithm: SM2SM3, PublicKey: base64.StdEncoding.EncodeToString(point[:])}
+		Flags: flags, Protocol: 3, Algorithm: SM2SM3, PublicKey: base64.StdEncoding.EncodeToString(spki[len(spki)-64:])}, nil
 }
 
 // PublicKey is the SM2 public key of an algorithm-17 DNSKEY.

@@ -191,7 +191,14 @@ func SignZone(ctx context.Context, rrs []dns.RR, zsk, ksk Key, o Options) ([]dns
 		return nil, nil, err
 	}
 	ttl := z.soa.Hdr.Ttl
-	zkey, kkey := DNSKEY(z.origin, FlagZSK, ttl, zsk.Public), DNSKEY(z.origin, FlagKSK, ttl, ksk.Public)
+	zkey, err := DNSKEY(z.origin, FlagZSK, ttl, zsk.Public)
+	if err != nil {
+		return nil, nil, err
+	}
+	kkey, err := DNSKEY(z.origin, FlagKSK, ttl, ksk.Public)
+	if err != nil {
+		return nil, nil, err
+	}
 	keys := append(z.rrsetOf(z.origin, dns.TypeDNSKEY), zkey, kkey)
 	z.put(z.origin, dns.TypeDNSKEY, keys)
 	zonemd := &dns.ZONEMD{Hdr: dns.RR_Header{Name: z.origin, Rrtype: dns.TypeZONEMD, Class: dns.ClassINET, Ttl: ttl},
