@@ -272,6 +272,39 @@ func Refusal(r *dns.Msg, err error, now time.Time) *dns.Msg {
 	return m
 }
 
+// TransferChunk is the number of records ServeTransfer puts in a message.
+const TransferChunk = 1000
+
+// ServeTransfer answers the AXFR or IXFR request r on w, the writer of a
+// dns.Server whose TsigProvider holds the key, with rrs (the records in
+// the order of the answer) in messages of TransferChunk records, each
+// signed (RFC 8945 section 5.3.1). A request without TSIG is refused
+// (REFUSED), one whose TSIG failed gets Refusal. It returns when the
+// answer is written or the client has gone.
+func ServeTransfer(w dns.ResponseWriter, r *dns.Msg, rrs []dns.RR) error {
+	if r.IsTsig() == nil {
+		return w.WriteMsg(new(dns.Msg).SetRcode(r, dns.RcodeRefused))
+	}
+	if err := w.TsigStatus(); err != nil {
+		return w.WriteMsg(Refusal(r, err, time.Now()))
+	}
+	ch := make(chan *dns.Envelope)
+	done := make(chan error, 1)
+	go func() { done <- new(dns.Transfer).Out(w, r, ch) }()
+	for len(rrs) > 0 {
+		k := min(len(rrs), TransferChunk)
+		select {
+		case ch <- &dns.Envelope{RR: rrs[:k]}:
+		case err := <-done: // the client hung up
+			close(ch)
+			return err
+		}
+		rrs = rrs[k:]
+	}
+	close(ch)
+	return <-done
+}
+
 // Transfer fetches zone from the primary server (host:port) by AXFR, or by
 // IXFR from serial when serial is not 0, with a request signed by p under
 // o, and checks the TSIG of every message of the answer (RFC 8945 section
