@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -47,5 +49,31 @@ func TestSignedDataAsMiekg(t *testing.T) {
 	}
 	if n != 8 {
 		t.Fatalf("%d RRsets checked", n)
+	}
+}
+
+// TestDSInputAsMiekg: the bytes DS hashes with SM3 (owner name and DNSKEY
+// RDATA, RFC 4034 section 5.1.4) are those miekg/dns hashes for its
+// SHA-256 DS.
+func TestDSInputAsMiekg(t *testing.T) {
+	k, err := DNSKEY("Example.", FlagKSK, 3600, localKey(t).Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := nameWire(k.Hdr.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdata, err := rdataWire(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(append(owner, rdata...))
+	if want := k.ToDS(dns.SHA256).Digest; !strings.EqualFold(hex.EncodeToString(h[:]), want) {
+		t.Fatalf("SHA-256 over our input %x, miekg/dns's DS %s", h, want)
+	}
+	ds, err := DS(k)
+	if err != nil || ds.KeyTag != k.KeyTag() || ds.DigestType != DigestSM3 || ds.Algorithm != SM2SM3 {
+		t.Fatalf("DS %v, %v", ds, err)
 	}
 }
