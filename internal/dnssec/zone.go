@@ -63,8 +63,9 @@ type zone struct {
 	nsec3  map[string]*dns.NSEC3 // by (hashed) owner name
 }
 
-// group reads rrs into a zone; dnssec records already there are kept apart
-// (sigs, nsec) when keep, and dropped otherwise.
+// group reads rrs into a zone. When keep, RRSIG, NSEC and NSEC3 records
+// are kept apart (sigs, nsec, nsec3) for validation; otherwise they are
+// dropped with NSEC3PARAM and ZONEMD records, which signing makes anew.
 func group(rrs []dns.RR, keep bool) (*zone, error) {
 	z := &zone{sets: map[string][]*rrset{}, cut: map[string]bool{}, glue: map[string]bool{}, sigs: map[string][]dns.RR{}, nsec: map[string]*dns.NSEC{},
 		nsec3: map[string]*dns.NSEC3{}}
@@ -102,7 +103,7 @@ func group(rrs []dns.RR, keep bool) (*zone, error) {
 				z.nsec3[name] = x
 			}
 			continue
-		case *dns.NSEC3PARAM:
+		case *dns.NSEC3PARAM, *dns.ZONEMD:
 			if !keep {
 				continue
 			}
@@ -199,7 +200,12 @@ func SignZone(ctx context.Context, rrs []dns.RR, zsk, ksk Key, o Options) ([]dns
 	if err != nil {
 		return nil, nil, err
 	}
-	keys := append(z.rrsetOf(z.origin, dns.TypeDNSKEY), zkey, kkey)
+	keys := z.rrsetOf(z.origin, dns.TypeDNSKEY)
+	for _, k := range []dns.RR{zkey, kkey} {
+		if !slices.ContainsFunc(keys, func(rr dns.RR) bool { return dns.IsDuplicate(rr, k) }) {
+			keys = append(keys, k)
+		}
+	}
 	z.put(z.origin, dns.TypeDNSKEY, keys)
 	zonemd := &dns.ZONEMD{Hdr: dns.RR_Header{Name: z.origin, Rrtype: dns.TypeZONEMD, Class: dns.ClassINET, Ttl: ttl},
 		Serial: z.soa.Serial, Scheme: 1, Hash: HashSM3, Digest: strings.Repeat("00", 32)}

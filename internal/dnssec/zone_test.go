@@ -214,3 +214,30 @@ func TestNSEC3(t *testing.T) {
 		}
 	}
 }
+
+// TestResign: a signed zone (with ZONEMD and NSEC3) signed again with the
+// same keys gets the same records, not a second copy of its DNSKEYs,
+// NSEC3PARAM or ZONEMD, and validates.
+func TestResign(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	zsk, ksk := localKey(t), localKey(t)
+	o := Options{Inception: now.Add(-time.Hour), Expiration: now.Add(time.Hour), ZONEMD: true, NSEC3: &NSEC3{}}
+	once, _, err := SignZone(t.Context(), parse(t, testZoneText), zsk, ksk, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	twice, ds, err := SignZone(t.Context(), once, zsk, ksk, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[uint16]int{}
+	for _, rr := range twice {
+		counts[rr.Header().Rrtype]++
+	}
+	if len(twice) != len(once) || counts[dns.TypeDNSKEY] != 2 || counts[dns.TypeZONEMD] != 1 || counts[dns.TypeNSEC3PARAM] != 1 {
+		t.Fatalf("%d records after %d, counts %v", len(twice), len(once), counts)
+	}
+	if err := ValidateZone(twice, []*dns.DS{ds}, now); err != nil {
+		t.Fatal(err)
+	}
+}
