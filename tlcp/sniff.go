@@ -81,18 +81,28 @@ func (l *sniffingListener) acceptLoop() {
 	}
 }
 
-func (l *sniffingListener) classify(c net.Conn) {
+// Sniff reads the first SniffLen bytes of c and returns c with those bytes
+// put back in front of the stream, and whether they start a TLCP
+// ClientHello (IsTLCPClientHello). The caller bounds the read with a
+// deadline on c.
+func Sniff(c net.Conn) (net.Conn, bool, error) {
 	head := make([]byte, SniffLen)
+	if _, err := io.ReadFull(c, head); err != nil {
+		return nil, false, err
+	}
+	return &prefixConn{Conn: c, prefix: head}, IsTLCPClientHello(head), nil
+}
+
+func (l *sniffingListener) classify(c net.Conn) {
 	_ = c.SetReadDeadline(time.Now().Add(sniffTimeout))
-	_, err := io.ReadFull(c, head)
+	pc, isTLCP, err := Sniff(c)
 	_ = c.SetReadDeadline(time.Time{})
 	if err != nil {
 		_ = c.Close()
 		return
 	}
-	pc := &prefixConn{Conn: c, prefix: head}
 	var out net.Conn
-	if IsTLCPClientHello(head) {
+	if isTLCP {
 		out = Server(pc, l.tlcp)
 	} else {
 		out = tls.Server(pc, l.tls)

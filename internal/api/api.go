@@ -92,6 +92,7 @@ type Server struct {
 	trustedProxies []netip.Prefix
 	sampling       time.Duration
 	samplingNow    func() time.Time
+	tsigNow        func() time.Time // the clock TSIG times are signed and judged by
 
 	idPrefix string
 	idSeq    atomic.Uint64
@@ -127,7 +128,7 @@ func New(svc Services, auditor Auditor, opts ...Option) *Server {
 	_, _ = rand.Read(prefix)
 	s := &Server{
 		core: svc.Core, auth: svc.Auth, keys: svc.Keys, pki: svc.PKI, cms: svc.CMS, v2x: svc.V2X, sm9: svc.SM9, dcas: dcas.New(svc.Keys), auditor: auditor,
-		version: "dev", maxBody: DefaultMaxBodyBytes, log: slog.Default(),
+		version: "dev", maxBody: DefaultMaxBodyBytes, log: slog.Default(), tsigNow: time.Now,
 		mux: http.NewServeMux(), idPrefix: hex.EncodeToString(prefix) + "-",
 	}
 	for _, o := range opts {

@@ -53,6 +53,7 @@ type tenantFixture struct {
 	sm9sig     []byte   // by identity "dev-a" of A's KGC kgc-a over "hi"
 	sm9ct      []byte   // to identity "dev-a" of A's KGC ekgc-a
 	sm9enc     []byte   // a 16-byte key encapsulated to identity "dev-a" of ekgc-a
+	tsig       []byte   // a DNS query with a TSIG by key hmac-a
 }
 
 func isolationCases(fx tenantFixture) map[string]isolationCase {
@@ -148,6 +149,8 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 		"POST /v1/keys/{name}/sm9/decapsulate": {path: "/v1/keys/ekgc-a/sm9/decapsulate", body: map[string]any{"id": "dev-a", "encapsulation": fx.sm9enc, "length": 16}, allowed: notFound, owner: http.StatusOK},
 		// A's identity answers; an R_A that is not a point is A's own 400.
 		"POST /v1/keys/{name}/sm9/exchange": {path: "/v1/keys/ekgc-a/sm9/exchange", body: map[string]any{"id": "dev-a", "peer": "dev-b", "ra": "BA==", "length": 16}, allowed: notFound, owner: http.StatusBadRequest},
+		"POST /v1/keys/{name}/tsig/sign":    {path: "/v1/keys/hmac-a/tsig/sign", body: map[string]any{"message": dnsQuery()}, allowed: notFound, owner: http.StatusOK},
+		"POST /v1/keys/{name}/tsig/verify":  {path: "/v1/keys/hmac-a/tsig/verify", body: map[string]any{"message": fx.tsig}, allowed: notFound, owner: http.StatusOK},
 		"POST /v1/ca": {path: "/v1/ca", body: map[string]any{"name": "shared-ca", "type": "root", "subject": map[string]string{"common_name": "B's own"}}, allowed: []int{http.StatusCreated},
 			check: func(t *testing.T, n *testNode, owner, _ string) {
 				t.Helper()
@@ -364,7 +367,9 @@ func isolationFixture(t *testing.T, n *testNode) (string, tenantFixture) {
 	n.do("POST", "/v1/keys/hmac-a/mac", tokA, map[string]string{"input": "aGk="}).json(t, &mac)
 	var backup backupAnswer
 	n.do("POST", "/v1/keys/export-a/backup", tokA, map[string]string{"password": "correct horse battery"}).json(t, &backup)
-	fx.ciphertext, fx.signature, fx.mac, fx.backup = enc.Ciphertext, sig.Signature, mac.MAC, backup.Backup
+	var tsig sdk.TSIGSignResult
+	n.do("POST", "/v1/keys/hmac-a/tsig/sign", tokA, map[string]any{"message": dnsQuery()}).json(t, &tsig)
+	fx.ciphertext, fx.signature, fx.mac, fx.backup, fx.tsig = enc.Ciphertext, sig.Signature, mac.MAC, backup.Backup, tsig.Message
 	fx.publicKey = string(n.do("GET", "/v1/keys/sm2-a/public", tokA, nil).body)
 	sm9Fixture(t, n, tokA, &fx)
 	caFixture(t, n, tokA, &fx)

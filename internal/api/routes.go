@@ -87,6 +87,8 @@ func (s *Server) allRoutes() []route {
 		{method: "POST", pattern: "/v1/keys/{name}/dcas/ecm", op: "dcas.ecm", scope: scopeTenant, pure: true, object: "name", handle: s.dcasECM},
 		{method: "POST", pattern: "/v1/keys/{name}/dcas/inject", op: "dcas.inject", scope: scopeTenant, pure: true, object: "name", handle: s.dcasInject},
 		{method: "POST", pattern: "/v1/keys/{name}/dcas/image-key", op: "dcas.image", scope: scopeTenant, pure: true, object: "name", handle: s.dcasImageKey},
+		{method: "POST", pattern: "/v1/keys/{name}/tsig/sign", op: "tsig-sign", scope: scopeTenant, pure: true, object: "name", handle: s.tsigSign},
+		{method: "POST", pattern: "/v1/keys/{name}/tsig/verify", op: "tsig-verify", scope: scopeTenant, pure: true, object: "name", handle: s.tsigVerify},
 		{method: "POST", pattern: "/v1/hash", op: "hash", scope: scopeTenant, pure: true, stream: true, cbor: true, handle: s.hash},
 		{method: "POST", pattern: "/v1/random", op: "random", scope: scopeTenant, pure: true, handle: s.random},
 

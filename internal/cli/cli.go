@@ -182,6 +182,7 @@ func (e *env) rootCommand() *cobra.Command {
 		e.tsaCommand(),
 		e.loginRuleCommand(),
 		e.sm9Command(),
+		e.dnsCommand(),
 	)
 	root.AddCommand(e.cryptoCommands()...)
 	root.AddCommand(e.bulkCommand())

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -40,6 +42,9 @@ type gatewayConfig struct {
 	EncKey           string        `yaml:"enc_key"`
 	CA               string        `yaml:"ca"`
 	ClientAuth       string        `yaml:"client_auth"`
+	TLSCert          string        `yaml:"tls_cert"`
+	TLSKey           string        `yaml:"tls_key"`
+	TLSClientCA      string        `yaml:"tls_client_ca"`
 	AllowSubjects    []string      `yaml:"allow_subjects"`
 	CRLs             []string      `yaml:"crls"`
 	ServerName       string        `yaml:"server_name"`
@@ -65,6 +70,9 @@ var gatewayTable = settings.Table[gatewayConfig]{EnvPrefix: "MIMA_GATEWAY_", Fie
 	settings.F("enc_key", "enc-key", "PEM SM2 key of the encryption certificate", func(c *gatewayConfig) any { return &c.EncKey }),
 	settings.F("ca", "ca", "PEM CA certificates: of clients (tcp, http) or of the server (client mode; default: system pool)", func(c *gatewayConfig) any { return &c.CA }),
 	settings.F("client_auth", "client-auth", "none, request or require (default: require with --ca, else none)", func(c *gatewayConfig) any { return &c.ClientAuth }),
+	settings.F("tls_cert", "tls-cert", "tcp mode: PEM TLS certificate; with it the port also accepts TLS clients (dual-algorithm acceptance)", func(c *gatewayConfig) any { return &c.TLSCert }),
+	settings.F("tls_key", "tls-key", "PEM key of the TLS certificate", func(c *gatewayConfig) any { return &c.TLSKey }),
+	settings.F("tls_client_ca", "tls-client-ca", "PEM CA certificates TLS clients' certificates must chain to (client_auth applies to TLS clients too)", func(c *gatewayConfig) any { return &c.TLSClientCA }),
 	settings.F("allow_subjects", "allow-subject", `admit only peers whose certificate subject holds all of these attributes, e.g. "CN=app,O=Hospital"`, func(c *gatewayConfig) any { return &c.AllowSubjects }),
 	settings.F("crls", "crl", "CRL files (DER or PEM) that peer certificates are checked against; re-read when they change", func(c *gatewayConfig) any { return &c.CRLs }),
 	settings.F("server_name", "server-name", "client mode: the name the server's certificate must carry (default: the forward host)", func(c *gatewayConfig) any { return &c.ServerName }),
@@ -122,8 +130,12 @@ func (e *env) runGateway(ctx context.Context, cfg gatewayConfig) error {
 		return err
 	}
 	defer auditor.Close()
+	tlsConfig, err := cfg.tls(tc.ClientAuth)
+	if err != nil {
+		return err
+	}
 	g, err := gateway.New(gateway.Config{
-		Mode: gateway.Mode(cfg.Mode), Forward: cfg.Forward, TLCP: tc, AllowedSubjects: cfg.AllowSubjects,
+		Mode: gateway.Mode(cfg.Mode), Forward: cfg.Forward, TLCP: tc, TLS: tlsConfig, AllowedSubjects: cfg.AllowSubjects,
 		HandshakeTimeout: cfg.HandshakeTimeout, ShutdownGrace: cfg.ShutdownGrace, IdleTimeout: cfg.IdleTimeout,
 	}, gateway.WithAuditor(auditor), gateway.WithLogger(log), gateway.WithRegisterer(reg))
 	if err != nil {
@@ -205,6 +217,43 @@ func (c gatewayConfig) tlcp() (*tlcp.Config, error) {
 	}
 	if tc.ClientAuth != tlcp.NoClientCert && pool == nil {
 		return nil, errors.New("client certificates need --ca")
+	}
+	return tc, nil
+}
+
+// tls is the configuration for TLS clients on the TLCP port, or nil when
+// no TLS certificate is set. TLS clients face the same client
+// authentication as TLCP ones (auth), against tls_client_ca.
+func (c gatewayConfig) tls(auth tlcp.ClientAuthType) (*tls.Config, error) {
+	if c.TLSCert == "" && c.TLSKey == "" {
+		if c.TLSClientCA != "" {
+			return nil, errors.New("--tls-client-ca needs --tls-cert and --tls-key")
+		}
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if c.TLSClientCA != "" {
+		pem, err := os.ReadFile(c.TLSClientCA)
+		if err != nil {
+			return nil, err
+		}
+		tc.ClientCAs = x509.NewCertPool()
+		if !tc.ClientCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", c.TLSClientCA)
+		}
+	}
+	switch auth {
+	case tlcp.RequestClientCert:
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	case tlcp.RequireAndVerifyClientCert:
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	if tc.ClientAuth != tls.NoClientCert && tc.ClientCAs == nil {
+		return nil, errors.New("client certificates of TLS clients need --tls-client-ca")
 	}
 	return tc, nil
 }

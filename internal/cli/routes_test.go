@@ -92,6 +92,8 @@ var routeCommands = map[string]string{
 	"POST /v1/keys/{name}/dcas/ecm":               "dcas ecm",
 	"POST /v1/keys/{name}/dcas/inject":            "dcas inject",
 	"POST /v1/keys/{name}/dcas/image-key":         "dcas sign-image",
+	"POST /v1/keys/{name}/tsig/sign":              "dns tsig-sign",
+	"POST /v1/keys/{name}/tsig/verify":            "dns tsig-verify",
 	"POST /v1/hash":                               "hash",
 	"POST /v1/random":                             "random",
 	"POST /v1/aliases":                            "key alias create",

@@ -80,6 +80,7 @@ var docSkips = []docSkip{
 	{"docs/tlcp.md", "mima gateway ", "runs until stopped (TestGatewayChain covers it)"},
 	{"docs/tlcp.md", "mima audit verify --audit-dir /var/lib/mima-gateway", "needs a gateway's audit log (TestGatewayChain covers it)"},
 	{"docs/sdf.md", "", "builds the C libraries and links a C program (TestSDFLibrary does both)"},
+	{"docs/dns.md", "mima gateway ", "runs until stopped (TestEPPOverTLCPGateway covers it)"},
 	{"docs/v2x.md", "MIMA_TOKEN=<la", "needs linkage authorities at two other clusters (TestV2XRemoteLAs covers it)"},
 	{"docs/v2x.md", "mima v2x create cn --root v2x-root --eca v2x-eca --ra v2x-ra --pca", "needs linkage authorities at two other clusters (TestV2XRemoteLAs covers it)"},
 }
@@ -126,6 +127,7 @@ var docPlaceholders = map[string]struct {
 	"<eca token>":          {`(?m)^Tenant\s+v2x-eca\s*\nAdmin token\s+(\S+)`, true},
 	"<ra token>":           {`(?m)^Tenant\s+v2x-ra\s*\nAdmin token\s+(\S+)`, true},
 	"<ma token>":           {`(?m)^Tenant\s+v2x-ma\s*\nAdmin token\s+(\S+)`, true},
+	"<registry token>":     {`(?m)^Tenant\s+registry\s*\nAdmin token\s+(\S+)`, true},
 }
 
 // fill replaces the placeholders of cmd from the transcript.
@@ -157,6 +159,9 @@ func docFixtures(t *testing.T, dir string) {
 		"big.iso":    bytes.Repeat([]byte("iso9660 "), 1<<18), // 2 MiB: sign hashes it locally
 		"bsm.bin":    []byte("basic safety message"),
 		"chips.csv":  []byte("chip_id,serial\n0000A001,SN1\n0000A002,SN2\n0000A003,SN3\n"),
+		// a DNS query for www.example. A (RFC 1035 wire form)
+		"zone.txt":  []byte("$ORIGIN example.\n$TTL 3600\n@ IN SOA ns1 hostmaster 1 3600 300 3600000 300\n@ IN NS ns1\nns1 IN A 192.0.2.1\nwww IN A 192.0.2.3\n"),
+		"query.bin": []byte("\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03www\x07example\x00\x00\x01\x00\x01"),
 	})
 	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "my-sm2.pem")
 	interoptest.OpenSSL(t, dir, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:SM2", "-out", "app.key")

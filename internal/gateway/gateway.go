@@ -9,6 +9,7 @@ package gateway
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -57,6 +58,12 @@ type Config struct {
 	// Certificate for servers that ask). A client ServerName defaults to
 	// the host of Forward.
 	TLCP *tlcp.Config
+	// TLS, when set in the TCP mode, also accepts TLS clients on the same
+	// port (dual-algorithm acceptance, 双算法并存): a connection whose
+	// first bytes are not a TLCP ClientHello is served as TLS. Its
+	// ClientAuth and ClientCAs play TLCP's part; AllowedSubjects apply to
+	// both.
+	TLS *tls.Config
 	// AllowedSubjects, when not empty, admit only peers whose signing
 	// certificate subject holds all attributes of one of them, written as
 	// "CN=app,O=Hospital" or "/O=Hospital/CN=app". In the TCP and HTTP
@@ -152,10 +159,17 @@ func (g *Gateway) check() error {
 		if c.TLCP.Certificate == nil && c.TLCP.GetCertificate == nil {
 			return errors.New("gateway: accepting TLCP needs the signing and encryption certificates and keys")
 		}
-		if len(c.AllowedSubjects) > 0 && c.TLCP.ClientAuth != tlcp.RequireAndVerifyClientCert {
+		if len(c.AllowedSubjects) > 0 && (c.TLCP.ClientAuth != tlcp.RequireAndVerifyClientCert ||
+			c.TLS != nil && c.TLS.ClientAuth != tls.RequireAndVerifyClientCert) {
 			return errors.New("gateway: allowed subjects need client certificates to be required")
 		}
+		if c.TLS != nil && c.Mode != TCP {
+			return errors.New("gateway: TLS clients are accepted in the tcp mode only")
+		}
 	case Client:
+		if c.TLS != nil {
+			return errors.New("gateway: TLS clients are accepted in the tcp mode only")
+		}
 		if c.TLCP.ServerName == "" && !c.TLCP.InsecureSkipVerify {
 			host, _, err := net.SplitHostPort(c.Forward)
 			if err != nil {

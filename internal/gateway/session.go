@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -100,16 +101,13 @@ func (g *Gateway) connect(ctx context.Context, s *session) string {
 		if err := back.HandshakeContext(ctx); err != nil {
 			return CodeHandshakeFailed
 		}
-		return g.checkPeer(s, back)
+		return g.checkPeer(s, firstCert(back.ConnectionState().PeerCertificates))
 	}
-	front := tlcp.Server(s.front, g.cfg.TLCP)
-	if !s.set(&s.front, front) {
+	peer, err := g.handshake(ctx, s)
+	if err != nil {
 		return CodeHandshakeFailed
 	}
-	if err := front.HandshakeContext(ctx); err != nil {
-		return CodeHandshakeFailed
-	}
-	if code := g.checkPeer(s, front); code != "" || g.cfg.Mode == HTTP {
+	if code := g.checkPeer(s, peer); code != "" || g.cfg.Mode == HTTP {
 		return code
 	}
 	back, err := d.DialContext(ctx, "tcp", g.cfg.Forward)
@@ -122,12 +120,59 @@ func (g *Gateway) connect(ctx context.Context, s *session) string {
 	return ""
 }
 
-// checkPeer notes the peer's certificate and matches it against the
-// allowed subjects.
-func (g *Gateway) checkPeer(s *session, c *tlcp.Conn) string {
-	if certs := c.ConnectionState().PeerCertificates; len(certs) > 0 {
-		s.peer = certs[0]
+// errClosed is a session closed during its handshake.
+var errClosed = errors.New("gateway: the session was closed")
+
+// handshake runs the accepting side's handshake: TLCP, or TLS when the
+// gateway also accepts TLS and the client's first bytes are not a TLCP
+// ClientHello. It returns the peer's signing certificate, if it sent one.
+func (g *Gateway) handshake(ctx context.Context, s *session) (*smx509.Certificate, error) {
+	conn, isTLCP := s.front, true
+	if g.cfg.TLS != nil {
+		deadline, _ := ctx.Deadline()
+		_ = conn.SetReadDeadline(deadline)
+		c, ok, err := tlcp.Sniff(conn)
+		_ = conn.SetReadDeadline(time.Time{})
+		if err != nil {
+			return nil, err
+		}
+		conn, isTLCP = c, ok
 	}
+	if isTLCP {
+		front := tlcp.Server(conn, g.cfg.TLCP)
+		if !s.set(&s.front, front) {
+			return nil, errClosed
+		}
+		if err := front.HandshakeContext(ctx); err != nil {
+			return nil, err
+		}
+		return firstCert(front.ConnectionState().PeerCertificates), nil
+	}
+	front := tls.Server(conn, g.cfg.TLS)
+	if !s.set(&s.front, front) {
+		return nil, errClosed
+	}
+	if err := front.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	if certs := front.ConnectionState().PeerCertificates; len(certs) > 0 {
+		return smx509.ParseCertificate(certs[0].Raw)
+	}
+	return nil, nil
+}
+
+// firstCert is the first of certs, or nil.
+func firstCert(certs []*smx509.Certificate) *smx509.Certificate {
+	if len(certs) == 0 {
+		return nil
+	}
+	return certs[0]
+}
+
+// checkPeer notes the peer's signing certificate and matches it against
+// the allowed subjects.
+func (g *Gateway) checkPeer(s *session, peer *smx509.Certificate) string {
+	s.peer = peer
 	if len(g.allowed) == 0 {
 		return ""
 	}

@@ -40,6 +40,17 @@ func (s *Service) MAC(ctx context.Context, tenant, key string, req MACRequest) (
 	return s.mac(ctx, e, key, req)
 }
 
+// HMAC is MAC restricted to hmac-sm3 keys, for protocols whose MAC is
+// HMAC-SM3 by definition (TSIG): another key type is key_type_mismatch
+// rather than a MAC of another algorithm.
+func (s *Service) HMAC(ctx context.Context, tenant, key string, req MACRequest) (MACResult, error) {
+	e, err := s.use(ctx, tenant, key, tHMAC, "HMAC-SM3 MACs")
+	if err != nil {
+		return MACResult{}, err
+	}
+	return s.mac(ctx, e, key, req)
+}
+
 // MACBatch is MAC for many items under one key.
 func (s *Service) MACBatch(ctx context.Context, tenant, key string, items []MACRequest) ([]Result[MACResult], error) {
 	return runBatch(ctx, s, tenant, key, tSM4|tHMAC, "MACs", items, s.mac)

@@ -63,6 +63,11 @@ func TestMAC(t *testing.T) {
 	}
 	_, err = s.MAC(ctx, "acme", "asym", MACRequest{Input: msg})
 	wantCode(t, "sm2 MAC", err, fault.KeyTypeMismatch)
+	if res, err := s.HMAC(ctx, "acme", "h", MACRequest{Input: msg, Version: 1}); err != nil || !bytes.Equal(res.MAC, want["h"]) {
+		t.Errorf("HMAC = %x, %v; want %x", res.MAC, err, want["h"])
+	}
+	_, err = s.HMAC(ctx, "acme", "c", MACRequest{Input: msg})
+	wantCode(t, "HMAC with an sm4 key", err, fault.KeyTypeMismatch)
 	_, err = s.MAC(ctx, "acme", "h", MACRequest{Input: msg, Version: 5})
 	wantCode(t, "absent version", err, fault.InvalidArgument)
 	_, err = s.MAC(ctx, "acme", "h", MACRequest{Input: msg, Derivation: &Derivation{DeviceID: "d"}})
