@@ -210,10 +210,13 @@ func TestInBrowser(t *testing.T) {
 	b.check("audit")
 
 	for _, p := range []struct{ path, title string }{{"/ui/tenants", "Tenants"}, {"/ui/tsas", "TSAs"}, {"/ui/tokens", "Tokens"},
-		{"/ui/policies", "Policies"}, {"/ui/compliance", "Compliance"}, {"/ui/v2x", "V2X"}} {
+		{"/ui/policies", "Policies"}, {"/ui/compliance", "Compliance"}, {"/ui/v2x", "V2X"}, {"/ui/devices", "Devices"}} {
 		b.follow(fmt.Sprintf(`nav a[href=%q]`, p.path), p.title)
 		b.check(strings.TrimPrefix(p.path, "/ui/"))
 	}
+	b.follow(`form[action="/ui/devices/soft1/drain"] button`, "Devices")
+	b.waitFor("the drained device", `document.querySelector('form[action="/ui/devices/soft1/undrain"]') && document.querySelector(".flash")`)
+	b.check("devices-drained")
 	b.follow(`a[lang="zh"]`, "状态")
 	b.check("status-zh")
 

@@ -21,6 +21,7 @@ import (
 	"github.com/mimacrypto/mima/internal/cms"
 	"github.com/mimacrypto/mima/internal/compliance"
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/device/pool"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/sealstate"
@@ -34,6 +35,7 @@ type node struct {
 	t     *testing.T
 	ui    *Console
 	api   *api.Server
+	pool  *pool.Pool
 	root  string
 	clock *clocktest.Clock
 }
@@ -50,7 +52,12 @@ func newNode(t *testing.T) *node {
 	}
 	t.Cleanup(func() { _ = logger.Close() })
 	keys := sealstate.NewAuditKeys(logger)
-	ks := kms.New(device.NewSoftware())
+	devs, err := pool.New([]pool.Member{{Name: "soft0", Type: "software", Device: device.NewSoftware()},
+		{Name: "soft1", Type: "software", Device: device.NewSoftware()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := kms.New(devs)
 	ca := pki.New(ks)
 	sigs := cms.New(ks, ca)
 	v2x := scms.New(ks)
@@ -59,7 +66,7 @@ func newNode(t *testing.T) *node {
 	srv := api.New(api.Services{Core: core, Auth: auth, Keys: ks, PKI: ca, CMS: sigs, V2X: v2x}, logger,
 		api.WithAuditSource(api.AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
 			return audit.VerifyOptions{PublicKey: keys.PublicKey()}
-		}}))
+		}}), api.WithDevices(devs))
 	res, err := core.Init(context.Background(), 1, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +79,7 @@ func newNode(t *testing.T) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &node{t: t, ui: ui, api: srv, root: res.RootToken, clock: clk}
+	return &node{t: t, ui: ui, api: srv, pool: devs, root: res.RootToken, clock: clk}
 }
 
 // tenant creates a tenant through the API and returns its admin token.
@@ -388,5 +395,45 @@ func TestAuditPageSearchesOwnTenant(t *testing.T) {
 	}
 	if w := a.get("/ui/audit?from=yesterday"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "invalid_argument") {
 		t.Errorf("a malformed time: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestDevicesPage: root sees the pool's devices and drains and undrains
+// one with the page's buttons (CSRF like every form); a form without the
+// CSRF token and a tenant admin change nothing.
+func TestDevicesPage(t *testing.T) {
+	n := newNode(t)
+	root := n.signIn(n.root, false)
+	w := root.get("/ui/devices")
+	for _, want := range []string{"soft0", "soft1", `action="/ui/devices/soft1/drain"`} {
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
+			t.Fatalf("devices page lacks %q: %d %s", want, w.Code, w.Body)
+		}
+	}
+	drained := func() bool {
+		st, _ := n.pool.MemberStatus("soft1")
+		return st.Drained
+	}
+	if w := n.do(root, "POST", "/ui/devices/soft1/drain", url.Values{"csrf": {"forged"}}); w.Code != http.StatusForbidden || drained() {
+		t.Fatalf("drain without the CSRF token: %d, drained %v", w.Code, drained())
+	}
+	if w := root.post("/ui/devices/soft1/drain", nil); w.Code != http.StatusSeeOther || !drained() {
+		t.Fatalf("drain: %d %s, drained %v", w.Code, w.Body, drained())
+	}
+	if w := root.get("/ui/devices"); !strings.Contains(w.Body.String(), `action="/ui/devices/soft1/undrain"`) {
+		t.Fatalf("a drained device without its undrain button: %s", w.Body)
+	}
+	if w := root.post("/ui/devices/soft1/undrain", nil); w.Code != http.StatusSeeOther || drained() {
+		t.Fatalf("undrain: %d %s, drained %v", w.Code, w.Body, drained())
+	}
+	if w := root.post("/ui/devices/nope/drain", nil); w.Code != http.StatusNotFound {
+		t.Errorf("draining an unknown device: %d", w.Code)
+	}
+	admin := n.signIn(n.tenant("acme"), false)
+	if w := admin.post("/ui/devices/soft1/drain", nil); w.Code != http.StatusForbidden || drained() {
+		t.Errorf("a tenant admin drained a device: %d, drained %v", w.Code, drained())
+	}
+	if w := admin.get("/ui/devices"); w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), "soft0") {
+		t.Errorf("a tenant admin sees the device pool: %d", w.Code)
 	}
 }
