@@ -153,6 +153,10 @@ func TestInBrowser(t *testing.T) {
 	b.do("opening the console", chromedp.Navigate(srv.URL+"/ui/"))
 	b.waitFor("the sign-in page", `document.title.startsWith("Sign in")`)
 	b.check("login")
+	b.do("asking for a login challenge", chromedp.SendKeys(chromedp.CSS(`input[name="tenant"]`), "default"),
+		chromedp.Click(chromedp.CSS(`form[action="/ui/login/challenge"] button`), chromedp.NodeVisible))
+	b.waitFor("the challenge page", `document.querySelector('form[action="/ui/login/answer"] textarea[name="certificate"]')`)
+	b.check("login-challenge")
 	// From here on the document must stay the same: htmx swaps pages in.
 	b.do("marking the document", chromedp.Evaluate[chromedp.Void](`window.mimaDocument = true;
 		document.addEventListener("htmx:afterSettle", () => { window.mimaSettled = true })`))

@@ -2,8 +2,11 @@ package console
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/api"
 	"github.com/mimacrypto/mima/internal/audit"
@@ -25,9 +31,11 @@ import (
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/sealstate"
+	"github.com/mimacrypto/mima/internal/sm9"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 	"github.com/mimacrypto/mima/sdk"
+	"github.com/mimacrypto/mima/sdk/sm9dev"
 )
 
 // node is an unsealed API with the console in front of it.
@@ -61,9 +69,10 @@ func newNode(t *testing.T) *node {
 	ca := pki.New(ks)
 	sigs := cms.New(ks, ca)
 	v2x := scms.New(ks)
-	core := sealstate.New(raw, b, auth, sealstate.WithComponents(keys, ks, ca, sigs, v2x))
+	kgc := sm9.New(ks, devs.Random())
+	core := sealstate.New(raw, b, auth, sealstate.WithComponents(keys, ks, ca, sigs, v2x, kgc))
 	chains := func(context.Context) (map[string]audit.Source, error) { return map[string]audit.Source{"": sink}, nil }
-	srv := api.New(api.Services{Core: core, Auth: auth, Keys: ks, PKI: ca, CMS: sigs, V2X: v2x}, logger,
+	srv := api.New(api.Services{Core: core, Auth: auth, Keys: ks, PKI: ca, CMS: sigs, V2X: v2x, SM9: kgc}, logger,
 		api.WithAuditSource(api.AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
 			return audit.VerifyOptions{PublicKey: keys.PublicKey()}
 		}}), api.WithDevices(devs))
@@ -435,5 +444,128 @@ func TestDevicesPage(t *testing.T) {
 	}
 	if w := admin.get("/ui/devices"); w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), "soft0") {
 		t.Errorf("a tenant admin sees the device pool: %d", w.Code)
+	}
+}
+
+// challengeLogin signs in through the challenge forms: it asks for a
+// challenge of tenant, signs the nonce shown with sign, and posts the
+// signature (hex) with the fields of answer. It returns the answer's
+// response and the browser.
+func (n *node) challengeLogin(tenant, kind string, sign func(nonce []byte) []byte, answer url.Values) (*httptest.ResponseRecorder, *browser) {
+	n.t.Helper()
+	b := &browser{n: n}
+	w := n.do(b, "GET", "/ui/login", nil)
+	b.cookie = cookieOf(w, preCookie)
+	m := csrfField.FindStringSubmatch(w.Body.String())
+	w = n.do(b, "POST", "/ui/login/challenge", url.Values{"tenant": {tenant}, "kind": {kind}, "csrf": {m[1]}})
+	nonce := regexp.MustCompile(`Nonce \(hex\)\s*</td><td>\s*([0-9a-f]+)`).FindStringSubmatch(w.Body.String())
+	id := regexp.MustCompile(`name="challenge_id" value="([^"]+)"`).FindStringSubmatch(w.Body.String())
+	m = csrfField.FindStringSubmatch(w.Body.String())
+	if w.Code != http.StatusOK || nonce == nil || id == nil || m == nil {
+		n.t.Fatalf("challenge page: %d %s", w.Code, w.Body)
+	}
+	raw, err := hex.DecodeString(nonce[1])
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	b.cookie = cookieOf(w, preCookie)
+	form := url.Values{"tenant": {tenant}, "kind": {kind}, "challenge_id": {id[1]}, "csrf": {m[1]}, "signature": {hex.EncodeToString(sign(raw))}}
+	for k, v := range answer {
+		form[k] = v
+	}
+	w = n.do(b, "POST", "/ui/login/answer", form)
+	b.cookie = cookieOf(w, cookieName)
+	return w, b
+}
+
+// TestChallengeLogin is the console's certificate and SM9 login: the
+// page shows the nonce of POST /v1/auth/challenge, the user signs it
+// outside the browser (here a key held in mima signs for the USB key, and
+// sdk/sm9dev for the SM9 terminal) and pastes the signature; the session
+// has the token the tenant's login rule gives. A wrong signature starts
+// no session.
+func TestChallengeLogin(t *testing.T) {
+	ctx := context.Background()
+	n := newNode(t)
+	admin := n.client(n.tenant("acme"))
+	if _, err := admin.Auth().PutPolicy(ctx, "reader", []sdk.Rule{{Operations: []string{"keys.read"}, Objects: []string{"*"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CA().Create(ctx, sdk.CreateCARequest{Name: "staff", Type: "root", Subject: sdk.Subject{CommonName: "Staff CA"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []sdk.CreateKeyRequest{{Name: "usb-key", Type: "sm2"}, {Name: "kgc1", Type: "sm9-sign-master"}} {
+		if _, err := admin.Keys().Create(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert, err := admin.CA().Issue(ctx, "staff", sdk.IssueRequest{Key: "usb-key", Subject: sdk.Subject{CommonName: "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []sdk.LoginRule{{Name: "staff", Match: "subject", Pattern: "CN=alice", CA: "staff", Policies: []string{"reader"}, TTL: "1h"},
+		{Name: "rtus", Match: "sm9", KGC: "kgc1", Pattern: "rtu-*", Policies: []string{"reader"}, TTL: "1h"}} {
+		if _, err := admin.Auth().PutLoginRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	usbKey := func(msg []byte) []byte {
+		s, err := admin.Crypto().Sign(ctx, "usb-key", sdk.SignRequest{Input: msg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Signature
+	}
+	terminal, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := smx509.MarshalPKIXPublicKey(&terminal.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := admin.SM9().Extract(ctx, "kgc1", sdk.SM9ExtractRequest{ID: "rtu-7", Deliver: sdk.SM9Delivery{SM2PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtu, err := sm9dev.OpenEnvelope("rtu-7", x.Envelope, terminal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm9Sign := func(msg []byte) []byte {
+		s, err := rtu.Sign(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	certificate := url.Values{"certificate": {cert.Certificate}}
+	sm9 := url.Values{"kgc": {"kgc1"}, "id": {"rtu-7"}}
+	for _, c := range []struct {
+		name, kind string
+		sign       func([]byte) []byte
+		answer     url.Values
+	}{{"certificate", "certificate", usbKey, certificate}, {"sm9", "sm9", sm9Sign, sm9}} {
+		w, b := n.challengeLogin("acme", c.kind, c.sign, c.answer)
+		if w.Code != http.StatusSeeOther || b.cookie == nil {
+			t.Fatalf("%s login: %d %s", c.name, w.Code, w.Body)
+		}
+		if page := b.get("/ui/status"); page.Code != http.StatusOK || !strings.Contains(page.Body.String(), "Tenant: acme") {
+			t.Errorf("%s login: the session's status page: %d %s", c.name, page.Code, page.Body)
+		}
+	}
+	forged := func([]byte) []byte { return usbKey([]byte("not the nonce")) }
+	for _, c := range []struct {
+		name, kind string
+		sign       func([]byte) []byte
+		answer     url.Values
+	}{
+		{"a signature of another message", "certificate", forged, certificate},
+		{"another identity", "sm9", sm9Sign, url.Values{"kgc": {"kgc1"}, "id": {"rtu-8"}}},
+		{"a signature that is not hex or base64", "certificate", usbKey, url.Values{"certificate": {cert.Certificate}, "signature": {"%%%"}}},
+	} {
+		if w, b := n.challengeLogin("acme", c.kind, c.sign, c.answer); w.Code == http.StatusSeeOther || b.cookie != nil || !strings.Contains(w.Body.String(), `role="alert"`) {
+			t.Errorf("%s: %d, session %v", c.name, w.Code, b.cookie != nil)
+		}
 	}
 }
