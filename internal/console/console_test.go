@@ -246,8 +246,10 @@ func TestPostWithoutCSRFChangesNothing(t *testing.T) {
 		t.Fatalf("POST with the CSRF token: %d %s", w.Code, w.Body)
 	}
 	// Login itself needs the login form's token.
-	if w := n.do(nil, "POST", "/ui/login", url.Values{"token": {n.root}}); w.Code != http.StatusForbidden || cookieOf(w, cookieName) != nil {
-		t.Fatalf("login without the form's CSRF value: %d", w.Code)
+	for _, p := range []string{"/ui/login", "/ui/login/challenge", "/ui/login/answer"} {
+		if w := n.do(nil, "POST", p, url.Values{"token": {n.root}, "tenant": {"default"}}); w.Code != http.StatusForbidden || cookieOf(w, cookieName) != nil {
+			t.Fatalf("%s without the form's CSRF value: %d", p, w.Code)
+		}
 	}
 }
 

@@ -21,7 +21,7 @@ func (c *Console) loginForm(w http.ResponseWriter, r *http.Request) {
 var loginKinds = []string{"certificate", "sm9"}
 
 // showLogin renders the login page with msg as its error; secs replaces
-// the challenge form (the answer step); each of secs has a form.
+// the challenge form (the answer step).
 func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, msg string, secs []section) {
 	pre := randomString()
 	setCookie(w, r, preCookie, pre, 600)
@@ -35,7 +35,9 @@ func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, 
 			}}}}
 	}
 	for _, s := range secs {
-		s.Form.Fields = append(s.Form.Fields, hidden...)
+		if s.Form != nil {
+			s.Form.Fields = append(s.Form.Fields, hidden...)
+		}
 	}
 	c.render(w, &req{lang: language(r)}, status, view{Title: "Sign in", Error: msg, Sections: append([]section{{
 		Note: "Sign in with a mima token. The console acts with this token's rights only.",
@@ -124,8 +126,8 @@ func (c *Console) challenge(w http.ResponseWriter, r *http.Request) {
 		field{Name: "kind", Type: "hidden", Value: kind})
 	c.showLogin(w, r, http.StatusOK, "", []section{{Title: "Login challenge", Note: how,
 		Table: kv([2]string{"Tenant", tenant}, [2]string{"Nonce (hex)", hex.EncodeToString(ch.Nonce)},
-			[2]string{"Nonce (base64)", base64.StdEncoding.EncodeToString(ch.Nonce)}, [2]string{"Expires", when(ch.ExpiresAt)}),
-		Form: &form{Action: "/ui/login/answer", Method: "POST", Submit: "Sign in", Fields: fields}}})
+			[2]string{"Nonce (base64)", base64.StdEncoding.EncodeToString(ch.Nonce)}, [2]string{"Expires", when(ch.ExpiresAt)})},
+		{Form: &form{Action: "/ui/login/answer", Method: "POST", Submit: "Sign in", Fields: fields}}})
 }
 
 // answer logs in with the pasted signature (POST /v1/auth/login) and
