@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -569,5 +571,54 @@ func TestChallengeLogin(t *testing.T) {
 		if w, b := n.challengeLogin("acme", c.kind, c.sign, c.answer); w.Code == http.StatusSeeOther || b.cookie != nil || !strings.Contains(w.Body.String(), `role="alert"`) {
 			t.Errorf("%s: %d, session %v", c.name, w.Code, b.cookie != nil)
 		}
+	}
+}
+
+// TestKeysSearchByName: the keys page finds keys whose names contain the
+// text searched for, ignoring case, across the API's pages, and pages the
+// matches.
+func TestKeysSearchByName(t *testing.T) {
+	n := newNode(t)
+	c := n.client(n.root)
+	var names []string
+	for i := range 25 {
+		names = append(names, fmt.Sprintf("app-%02d", i))
+	}
+	names = append(names, "db-main", "db-replica")
+	for _, name := range names {
+		if _, err := c.Keys().Create(context.Background(), sdk.CreateKeyRequest{Name: name, Type: "sm4"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := n.signIn(n.root, false)
+	shown := regexp.MustCompile(`<a href="/ui/keys/([^"]+)">`)
+	list := func(path string) ([]string, string) {
+		t.Helper()
+		w := b.get(path)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, w.Code, w.Body)
+		}
+		var keys []string
+		for _, m := range shown.FindAllStringSubmatch(w.Body.String(), -1) {
+			keys = append(keys, m[1])
+		}
+		next := regexp.MustCompile(`href="(/ui/keys\?[^"]*after=[^"]*)"`).FindStringSubmatch(w.Body.String())
+		if next == nil {
+			return keys, ""
+		}
+		return keys, html.UnescapeString(next[1])
+	}
+	if keys, next := list("/ui/keys?name=DB"); strings.Join(keys, ",") != "db-main,db-replica" || next != "" {
+		t.Errorf("name=DB: %v, next %q", keys, next)
+	}
+	keys, next := list("/ui/keys?name=app")
+	if len(keys) != 20 || keys[0] != "app-00" || next == "" {
+		t.Fatalf("name=app, first page: %v, next %q", keys, next)
+	}
+	if keys, next = list(next); strings.Join(keys, ",") != "app-20,app-21,app-22,app-23,app-24" || next != "" {
+		t.Errorf("name=app, second page: %v, next %q", keys, next)
+	}
+	if keys, _ := list("/ui/keys?name=nothing-like-this"); len(keys) != 0 {
+		t.Errorf("a name nothing matches: %v", keys)
 	}
 }
