@@ -153,6 +153,10 @@ func TestInBrowser(t *testing.T) {
 	b.do("opening the console", chromedp.Navigate(srv.URL+"/ui/"))
 	b.waitFor("the sign-in page", `document.title.startsWith("Sign in")`)
 	b.check("login")
+	b.do("asking for a login challenge", chromedp.SendKeys(chromedp.CSS(`input[name="tenant"]`), "default"),
+		chromedp.Click(chromedp.CSS(`form[action="/ui/login/challenge"] button`), chromedp.NodeVisible))
+	b.waitFor("the challenge page", `document.querySelector('form[action="/ui/login/answer"] textarea[name="certificate"]')`)
+	b.check("login-challenge")
 	// From here on the document must stay the same: htmx swaps pages in.
 	b.do("marking the document", chromedp.Evaluate[chromedp.Void](`window.mimaDocument = true;
 		document.addEventListener("htmx:afterSettle", () => { window.mimaSettled = true })`))
@@ -210,10 +214,13 @@ func TestInBrowser(t *testing.T) {
 	b.check("audit")
 
 	for _, p := range []struct{ path, title string }{{"/ui/tenants", "Tenants"}, {"/ui/tsas", "TSAs"}, {"/ui/tokens", "Tokens"},
-		{"/ui/policies", "Policies"}, {"/ui/compliance", "Compliance"}, {"/ui/v2x", "V2X"}} {
+		{"/ui/policies", "Policies"}, {"/ui/compliance", "Compliance"}, {"/ui/v2x", "V2X"}, {"/ui/devices", "Devices"}} {
 		b.follow(fmt.Sprintf(`nav a[href=%q]`, p.path), p.title)
 		b.check(strings.TrimPrefix(p.path, "/ui/"))
 	}
+	b.follow(`form[action="/ui/devices/soft1/drain"] button`, "Devices")
+	b.waitFor("the drained device", `document.querySelector('form[action="/ui/devices/soft1/undrain"]') && document.querySelector(".flash")`)
+	b.check("devices-drained")
 	b.follow(`a[lang="zh"]`, "状态")
 	b.check("status-zh")
 

@@ -77,6 +77,8 @@ func New(api http.Handler, opts ...Option) (*Console, error) {
 	c.mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/ui/status", http.StatusSeeOther) })
 	c.mux.HandleFunc("GET /ui/login", c.loginForm)
 	c.mux.HandleFunc("POST /ui/login", c.login)
+	c.mux.HandleFunc("POST /ui/login/challenge", c.challenge)
+	c.mux.HandleFunc("POST /ui/login/answer", c.answer)
 	c.mux.HandleFunc("GET /ui/lang/{lang}", c.setLang)
 	c.routes()
 	return c, nil

@@ -2,9 +2,14 @@ package console
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
+	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +17,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emmansun/gmsm/sm2"
+	"github.com/emmansun/gmsm/smx509"
 
 	"github.com/mimacrypto/mima/internal/api"
 	"github.com/mimacrypto/mima/internal/audit"
@@ -21,12 +29,15 @@ import (
 	"github.com/mimacrypto/mima/internal/cms"
 	"github.com/mimacrypto/mima/internal/compliance"
 	"github.com/mimacrypto/mima/internal/device"
+	"github.com/mimacrypto/mima/internal/device/pool"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
 	"github.com/mimacrypto/mima/internal/sealstate"
+	"github.com/mimacrypto/mima/internal/sm9"
 	"github.com/mimacrypto/mima/internal/storage/inmem"
 	"github.com/mimacrypto/mima/internal/v2x/scms"
 	"github.com/mimacrypto/mima/sdk"
+	"github.com/mimacrypto/mima/sdk/sm9dev"
 )
 
 // node is an unsealed API with the console in front of it.
@@ -34,6 +45,7 @@ type node struct {
 	t     *testing.T
 	ui    *Console
 	api   *api.Server
+	pool  *pool.Pool
 	root  string
 	clock *clocktest.Clock
 }
@@ -50,16 +62,22 @@ func newNode(t *testing.T) *node {
 	}
 	t.Cleanup(func() { _ = logger.Close() })
 	keys := sealstate.NewAuditKeys(logger)
-	ks := kms.New(device.NewSoftware())
+	devs, err := pool.New([]pool.Member{{Name: "soft0", Type: "software", Device: device.NewSoftware()},
+		{Name: "soft1", Type: "software", Device: device.NewSoftware()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := kms.New(devs)
 	ca := pki.New(ks)
 	sigs := cms.New(ks, ca)
 	v2x := scms.New(ks)
-	core := sealstate.New(raw, b, auth, sealstate.WithComponents(keys, ks, ca, sigs, v2x))
+	kgc := sm9.New(ks, devs.Random())
+	core := sealstate.New(raw, b, auth, sealstate.WithComponents(keys, ks, ca, sigs, v2x, kgc))
 	chains := func(context.Context) (map[string]audit.Source, error) { return map[string]audit.Source{"": sink}, nil }
-	srv := api.New(api.Services{Core: core, Auth: auth, Keys: ks, PKI: ca, CMS: sigs, V2X: v2x}, logger,
+	srv := api.New(api.Services{Core: core, Auth: auth, Keys: ks, PKI: ca, CMS: sigs, V2X: v2x, SM9: kgc}, logger,
 		api.WithAuditSource(api.AuditSource{Own: sink, Chains: chains, Options: func() audit.VerifyOptions {
 			return audit.VerifyOptions{PublicKey: keys.PublicKey()}
-		}}))
+		}}), api.WithDevices(devs))
 	res, err := core.Init(context.Background(), 1, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +90,7 @@ func newNode(t *testing.T) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &node{t: t, ui: ui, api: srv, root: res.RootToken, clock: clk}
+	return &node{t: t, ui: ui, api: srv, pool: devs, root: res.RootToken, clock: clk}
 }
 
 // tenant creates a tenant through the API and returns its admin token.
@@ -230,8 +248,10 @@ func TestPostWithoutCSRFChangesNothing(t *testing.T) {
 		t.Fatalf("POST with the CSRF token: %d %s", w.Code, w.Body)
 	}
 	// Login itself needs the login form's token.
-	if w := n.do(nil, "POST", "/ui/login", url.Values{"token": {n.root}}); w.Code != http.StatusForbidden || cookieOf(w, cookieName) != nil {
-		t.Fatalf("login without the form's CSRF value: %d", w.Code)
+	for _, p := range []string{"/ui/login", "/ui/login/challenge", "/ui/login/answer"} {
+		if w := n.do(nil, "POST", p, url.Values{"token": {n.root}, "tenant": {"default"}}); w.Code != http.StatusForbidden || cookieOf(w, cookieName) != nil {
+			t.Fatalf("%s without the form's CSRF value: %d", p, w.Code)
+		}
 	}
 }
 
@@ -388,5 +408,217 @@ func TestAuditPageSearchesOwnTenant(t *testing.T) {
 	}
 	if w := a.get("/ui/audit?from=yesterday"); w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "invalid_argument") {
 		t.Errorf("a malformed time: %d %s", w.Code, w.Body)
+	}
+}
+
+// TestDevicesPage: root sees the pool's devices and drains and undrains
+// one with the page's buttons (CSRF like every form); a form without the
+// CSRF token and a tenant admin change nothing.
+func TestDevicesPage(t *testing.T) {
+	n := newNode(t)
+	root := n.signIn(n.root, false)
+	w := root.get("/ui/devices")
+	for _, want := range []string{"soft0", "soft1", `action="/ui/devices/soft1/drain"`} {
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), want) {
+			t.Fatalf("devices page lacks %q: %d %s", want, w.Code, w.Body)
+		}
+	}
+	drained := func() bool {
+		st, _ := n.pool.MemberStatus("soft1")
+		return st.Drained
+	}
+	if w := n.do(root, "POST", "/ui/devices/soft1/drain", url.Values{"csrf": {"forged"}}); w.Code != http.StatusForbidden || drained() {
+		t.Fatalf("drain without the CSRF token: %d, drained %v", w.Code, drained())
+	}
+	if w := root.post("/ui/devices/soft1/drain", nil); w.Code != http.StatusSeeOther || !drained() {
+		t.Fatalf("drain: %d %s, drained %v", w.Code, w.Body, drained())
+	}
+	if w := root.get("/ui/devices"); !strings.Contains(w.Body.String(), `action="/ui/devices/soft1/undrain"`) {
+		t.Fatalf("a drained device without its undrain button: %s", w.Body)
+	}
+	if w := root.post("/ui/devices/soft1/undrain", nil); w.Code != http.StatusSeeOther || drained() {
+		t.Fatalf("undrain: %d %s, drained %v", w.Code, w.Body, drained())
+	}
+	if w := root.post("/ui/devices/nope/drain", nil); w.Code != http.StatusNotFound {
+		t.Errorf("draining an unknown device: %d", w.Code)
+	}
+	admin := n.signIn(n.tenant("acme"), false)
+	if w := admin.post("/ui/devices/soft1/drain", nil); w.Code != http.StatusForbidden || drained() {
+		t.Errorf("a tenant admin drained a device: %d, drained %v", w.Code, drained())
+	}
+	if w := admin.get("/ui/devices"); w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), "soft0") {
+		t.Errorf("a tenant admin sees the device pool: %d", w.Code)
+	}
+}
+
+// challengeLogin signs in through the challenge forms: it asks for a
+// challenge of tenant, signs the nonce shown with sign, and posts the
+// signature (hex) with the fields of answer. It returns the answer's
+// response and the browser.
+func (n *node) challengeLogin(tenant, kind string, sign func(nonce []byte) []byte, answer url.Values) (*httptest.ResponseRecorder, *browser) {
+	n.t.Helper()
+	b := &browser{n: n}
+	w := n.do(b, "GET", "/ui/login", nil)
+	b.cookie = cookieOf(w, preCookie)
+	m := csrfField.FindStringSubmatch(w.Body.String())
+	w = n.do(b, "POST", "/ui/login/challenge", url.Values{"tenant": {tenant}, "kind": {kind}, "csrf": {m[1]}})
+	nonce := regexp.MustCompile(`Nonce \(hex\)\s*</td><td>\s*([0-9a-f]+)`).FindStringSubmatch(w.Body.String())
+	id := regexp.MustCompile(`name="challenge_id" value="([^"]+)"`).FindStringSubmatch(w.Body.String())
+	m = csrfField.FindStringSubmatch(w.Body.String())
+	if w.Code != http.StatusOK || nonce == nil || id == nil || m == nil {
+		n.t.Fatalf("challenge page: %d %s", w.Code, w.Body)
+	}
+	raw, err := hex.DecodeString(nonce[1])
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	b.cookie = cookieOf(w, preCookie)
+	form := url.Values{"tenant": {tenant}, "kind": {kind}, "challenge_id": {id[1]}, "csrf": {m[1]}, "signature": {hex.EncodeToString(sign(raw))}}
+	for k, v := range answer {
+		form[k] = v
+	}
+	w = n.do(b, "POST", "/ui/login/answer", form)
+	b.cookie = cookieOf(w, cookieName)
+	return w, b
+}
+
+// TestChallengeLogin is the console's certificate and SM9 login: the
+// page shows the nonce of POST /v1/auth/challenge, the user signs it
+// outside the browser (here a key held in mima signs for the USB key, and
+// sdk/sm9dev for the SM9 terminal) and pastes the signature; the session
+// has the token the tenant's login rule gives. A wrong signature starts
+// no session.
+func TestChallengeLogin(t *testing.T) {
+	ctx := context.Background()
+	n := newNode(t)
+	admin := n.client(n.tenant("acme"))
+	if _, err := admin.Auth().PutPolicy(ctx, "reader", []sdk.Rule{{Operations: []string{"keys.read"}, Objects: []string{"*"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CA().Create(ctx, sdk.CreateCARequest{Name: "staff", Type: "root", Subject: sdk.Subject{CommonName: "Staff CA"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []sdk.CreateKeyRequest{{Name: "usb-key", Type: "sm2"}, {Name: "kgc1", Type: "sm9-sign-master"}} {
+		if _, err := admin.Keys().Create(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cert, err := admin.CA().Issue(ctx, "staff", sdk.IssueRequest{Key: "usb-key", Subject: sdk.Subject{CommonName: "alice"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []sdk.LoginRule{{Name: "staff", Match: "subject", Pattern: "CN=alice", CA: "staff", Policies: []string{"reader"}, TTL: "1h"},
+		{Name: "rtus", Match: "sm9", KGC: "kgc1", Pattern: "rtu-*", Policies: []string{"reader"}, TTL: "1h"}} {
+		if _, err := admin.Auth().PutLoginRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	usbKey := func(msg []byte) []byte {
+		s, err := admin.Crypto().Sign(ctx, "usb-key", sdk.SignRequest{Input: msg})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Signature
+	}
+	terminal, err := sm2.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := smx509.MarshalPKIXPublicKey(&terminal.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := admin.SM9().Extract(ctx, "kgc1", sdk.SM9ExtractRequest{ID: "rtu-7", Deliver: sdk.SM9Delivery{SM2PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtu, err := sm9dev.OpenEnvelope("rtu-7", x.Envelope, terminal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm9Sign := func(msg []byte) []byte {
+		s, err := rtu.Sign(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	certificate := url.Values{"certificate": {cert.Certificate}}
+	sm9 := url.Values{"kgc": {"kgc1"}, "id": {"rtu-7"}}
+	for _, c := range []struct {
+		name, kind string
+		sign       func([]byte) []byte
+		answer     url.Values
+	}{{"certificate", "certificate", usbKey, certificate}, {"sm9", "sm9", sm9Sign, sm9}} {
+		w, b := n.challengeLogin("acme", c.kind, c.sign, c.answer)
+		if w.Code != http.StatusSeeOther || b.cookie == nil {
+			t.Fatalf("%s login: %d %s", c.name, w.Code, w.Body)
+		}
+		if page := b.get("/ui/status"); page.Code != http.StatusOK || !strings.Contains(page.Body.String(), "Tenant: acme") {
+			t.Errorf("%s login: the session's status page: %d %s", c.name, page.Code, page.Body)
+		}
+	}
+	forged := func([]byte) []byte { return usbKey([]byte("not the nonce")) }
+	for _, c := range []struct {
+		name, kind string
+		sign       func([]byte) []byte
+		answer     url.Values
+	}{
+		{"a signature of another message", "certificate", forged, certificate},
+		{"another identity", "sm9", sm9Sign, url.Values{"kgc": {"kgc1"}, "id": {"rtu-8"}}},
+		{"a signature that is not hex or base64", "certificate", usbKey, url.Values{"certificate": {cert.Certificate}, "signature": {"%%%"}}},
+	} {
+		if w, b := n.challengeLogin("acme", c.kind, c.sign, c.answer); w.Code == http.StatusSeeOther || b.cookie != nil || !strings.Contains(w.Body.String(), `role="alert"`) {
+			t.Errorf("%s: %d, session %v", c.name, w.Code, b.cookie != nil)
+		}
+	}
+}
+
+// TestKeysSearchByName: the keys page finds keys whose names contain the
+// text searched for, ignoring case, across the API's pages, and pages the
+// matches.
+func TestKeysSearchByName(t *testing.T) {
+	n := newNode(t)
+	c := n.client(n.root)
+	var names []string
+	for i := range 25 {
+		names = append(names, fmt.Sprintf("app-%02d", i))
+	}
+	names = append(names, "db-main", "db-replica")
+	for _, name := range names {
+		if _, err := c.Keys().Create(context.Background(), sdk.CreateKeyRequest{Name: name, Type: "sm4"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := n.signIn(n.root, false)
+	shown := regexp.MustCompile(`<a href="/ui/keys/([^"]+)">`)
+	list := func(path string) ([]string, string) {
+		t.Helper()
+		w := b.get(path)
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, w.Code, w.Body)
+		}
+		var keys []string
+		for _, m := range shown.FindAllStringSubmatch(w.Body.String(), -1) {
+			keys = append(keys, m[1])
+		}
+		next := regexp.MustCompile(`href="(/ui/keys\?[^"]*after=[^"]*)"`).FindStringSubmatch(w.Body.String())
+		if next == nil {
+			return keys, ""
+		}
+		return keys, html.UnescapeString(next[1])
+	}
+	if keys, next := list("/ui/keys?name=DB"); strings.Join(keys, ",") != "db-main,db-replica" || next != "" {
+		t.Errorf("name=DB: %v, next %q", keys, next)
+	}
+	keys, next := list("/ui/keys?name=app")
+	if len(keys) != 20 || keys[0] != "app-00" || next == "" {
+		t.Fatalf("name=app, first page: %v, next %q", keys, next)
+	}
+	if keys, next = list(next); strings.Join(keys, ",") != "app-20,app-21,app-22,app-23,app-24" || next != "" {
+		t.Errorf("name=app, second page: %v, next %q", keys, next)
+	}
+	if keys, _ := list("/ui/keys?name=nothing-like-this"); len(keys) != 0 {
+		t.Errorf("a name nothing matches: %v", keys)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/mimacrypto/mima/sdk"
 )
@@ -17,7 +18,7 @@ func keysPage(q *req) ([]section, error) {
 	if tag := f.Get("tag"); tag != "" {
 		opts.Tags = []string{tag}
 	}
-	page, err := q.api.Keys().List(q.ctx(), opts)
+	page, err := findKeys(q, opts, f.Get("name"))
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +42,7 @@ func keysPage(q *req) ([]section, error) {
 	}
 	secs := []section{
 		{Title: "Search", Form: &form{Action: "/ui/keys", Method: "GET", Submit: "Search", Fields: []field{
+			{Name: "name", Label: "Name contains", Type: "search", Value: f.Get("name")},
 			{Name: "type", Label: "Type", Type: "select", Value: string(opts.Type), Options: append([]string{""}, keyTypes...)},
 			{Name: "state", Label: "State", Type: "select", Value: string(opts.State), Options: []string{"", "enabled", "disabled", "pending_deletion"}},
 			{Name: "tag", Label: "Tag (name=value)", Type: "text", Value: f.Get("tag")},
@@ -58,6 +60,40 @@ func keysPage(q *req) ([]section, error) {
 		{Name: "auto_rotate_period", Label: "Rotation period (e.g. 2160h)", Type: "text"},
 	}}})
 	return secs, nil
+}
+
+// findKeys is a page of the keys opts selects whose names contain name
+// (ignoring case). The API has no name filter, so with a name it reads
+// the list on, page after page, until a page of matches is full; Next is
+// the last key read.
+func findKeys(q *req, opts sdk.ListKeysOptions, name string) (sdk.KeyList, error) {
+	if name == "" {
+		return q.api.Keys().List(q.ctx(), opts)
+	}
+	want, name := opts.Limit, strings.ToLower(name)
+	opts.Limit = 100
+	var out sdk.KeyList
+	for {
+		page, err := q.api.Keys().List(q.ctx(), opts)
+		if err != nil {
+			return sdk.KeyList{}, err
+		}
+		for i, k := range page.Keys {
+			if !strings.Contains(strings.ToLower(k.Name), name) {
+				continue
+			}
+			if out.Keys = append(out.Keys, k); len(out.Keys) == want {
+				if i < len(page.Keys)-1 || page.Next != "" {
+					out.Next = k.Name
+				}
+				return out, nil
+			}
+		}
+		if page.Next == "" {
+			return out, nil
+		}
+		opts.After = page.Next
+	}
 }
 
 func createKey(q *req) ([]section, error) {

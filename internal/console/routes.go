@@ -24,6 +24,8 @@ func (c *Console) routes() {
 	c.handle("GET /ui/usage", "Usage", usagePage)
 	c.handle("GET /ui/compliance", "Compliance", c.compliancePage)
 	c.handle("GET /ui/v2x", "V2X", v2xPage)
+	c.handle("GET /ui/devices", "Devices", devicesPage)
+	c.handle("POST /ui/devices/{name}/{action}", "Devices", drainDevice)
 	c.mux.HandleFunc("GET /ui/usage.json", c.usageJSON)
 	c.mux.HandleFunc("GET /ui/compliance.json", c.complianceJSON)
 }

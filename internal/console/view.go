@@ -79,7 +79,7 @@ func nav(root bool) []navItem {
 		navItem{"/ui/tokens", "Tokens"}, navItem{"/ui/policies", "Policies"}, navItem{"/ui/audit", "Audit"},
 		navItem{"/ui/usage", "Usage"}, navItem{"/ui/compliance", "Compliance"})
 	if root {
-		items = append(items, navItem{"/ui/v2x", "V2X"})
+		items = append(items, navItem{"/ui/v2x", "V2X"}, navItem{"/ui/devices", "Devices"})
 	}
 	return items
 }
