@@ -380,21 +380,19 @@ func mima_GetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HA
 	})
 }
 
-// mechanism reads the type of p.
-func mechanism(p C.CK_MECHANISM_PTR) (uint, error) {
-	if p == nil {
-		return 0, errArgs
-	}
-	return uint(p.mechanism), nil
+// withMechanism runs init on session h with the mechanism type of p.
+func withMechanism(h C.CK_SESSION_HANDLE, p C.CK_MECHANISM_PTR, init func(s *p11.Session, mech uint) error) C.CK_RV {
+	return withSession(h, func(_ *p11.Module, s *p11.Session) error {
+		if p == nil {
+			return errArgs
+		}
+		return init(s, uint(p.mechanism))
+	})
 }
 
 //export mima_SignInit
 func mima_SignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
-		mech, err := mechanism(pMechanism)
-		if err != nil {
-			return err
-		}
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
 		return s.SignInit(mech, uint(hKey))
 	})
 }
@@ -416,11 +414,7 @@ func mima_Sign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK
 
 //export mima_VerifyInit
 func mima_VerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
-		mech, err := mechanism(pMechanism)
-		if err != nil {
-			return err
-		}
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
 		return s.VerifyInit(mech, uint(hKey))
 	})
 }
@@ -438,11 +432,7 @@ func mima_Verify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.
 
 //export mima_DigestInit
 func mima_DigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) C.CK_RV {
-	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
-		mech, err := mechanism(pMechanism)
-		if err != nil {
-			return err
-		}
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
 		return s.DigestInit(mech)
 	})
 }
@@ -464,11 +454,7 @@ func mima_Digest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.
 
 //export mima_GenerateKeyPair
 func mima_GenerateKeyPair(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, pPublicKeyTemplate C.CK_ATTRIBUTE_PTR, ulPublicKeyAttributeCount C.CK_ULONG, pPrivateKeyTemplate C.CK_ATTRIBUTE_PTR, ulPrivateKeyAttributeCount C.CK_ULONG, phPublicKey, phPrivateKey C.CK_OBJECT_HANDLE_PTR) C.CK_RV {
-	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
-		mech, err := mechanism(pMechanism)
-		if err != nil {
-			return err
-		}
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
 		pub, err := template(pPublicKeyTemplate, ulPublicKeyAttributeCount)
 		if err != nil {
 			return err
