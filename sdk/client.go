@@ -197,6 +197,20 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	return c.doRequest(req)
 }
 
+// postBody posts body of media type contentType to path, asking for an
+// answer of media type accept ("": the server's choice).
+func (c *Client) postBody(ctx context.Context, path, contentType, accept string, body io.Reader) (*http.Response, error) {
+	req, err := c.newRequest(ctx, http.MethodPost, path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	return c.doRequest(req)
+}
+
 // newRequest builds a request with the client's token and tenant.
 func (c *Client) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
 	u := c.base.JoinPath(path)

@@ -197,12 +197,7 @@ func batch[Q, R any](ctx context.Context, c *Client, path string, items []Q) ([]
 	if err != nil {
 		return nil, fmt.Errorf("sdk: encoding request: %w", err)
 	}
-	req, err := c.newRequest(ctx, http.MethodPost, path, bytes.NewReader(b))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", mediaCBOR)
-	resp, err := c.doRequest(req)
+	resp, err := c.postBody(ctx, path, mediaCBOR, "", bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}
@@ -321,12 +316,7 @@ func (cl CryptoClient) Hash(ctx context.Context, data []byte) ([]byte, error) {
 // HashStream returns SM3 of everything r yields, streamed to the server
 // without holding it in memory.
 func (cl CryptoClient) HashStream(ctx context.Context, r io.Reader) ([]byte, error) {
-	req, err := cl.c.newRequest(ctx, http.MethodPost, "/v1/hash", r)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := cl.c.doRequest(req)
+	resp, err := cl.c.postBody(ctx, "/v1/hash", "application/octet-stream", "", r)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 )
 
@@ -187,13 +186,7 @@ func (cl SM9Client) ExtractStream(ctx context.Context, kgc string, items []SM9Ex
 	if err != nil {
 		return fmt.Errorf("sdk: encoding request: %w", err)
 	}
-	req, err := cl.c.newRequest(ctx, http.MethodPost, sm9Path(kgc, "extract"), bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", MediaJSONLines)
-	resp, err := cl.c.doRequest(req)
+	resp, err := cl.c.postBody(ctx, sm9Path(kgc, "extract"), "application/json", MediaJSONLines, bytes.NewReader(b))
 	if err != nil {
 		return err
 	}

@@ -26,12 +26,7 @@ func (cl TSAClient) Timestamp(ctx context.Context, name string, req []byte) ([]b
 	if name != "" {
 		path += "/" + url.PathEscape(name)
 	}
-	hr, err := cl.c.newRequest(ctx, http.MethodPost, path, bytes.NewReader(req))
-	if err != nil {
-		return nil, err
-	}
-	hr.Header.Set("Content-Type", "application/timestamp-query")
-	resp, err := cl.c.doRequest(hr)
+	resp, err := cl.c.postBody(ctx, path, "application/timestamp-query", "", bytes.NewReader(req))
 	if err != nil {
 		return nil, err
 	}

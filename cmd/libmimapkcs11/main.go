@@ -59,6 +59,35 @@ func withSession(h C.CK_SESSION_HANDLE, f func(m *p11.Module, s *p11.Session) er
 	})
 }
 
+// withSlot runs f on slot id.
+func withSlot(id C.CK_SLOT_ID, f func(s *p11.Slot) error) C.CK_RV {
+	return withModule(func(m *p11.Module) error {
+		s, err := m.Slot(uint(id))
+		if err != nil {
+			return err
+		}
+		return f(s)
+	})
+}
+
+// listOut is the PKCS#11 two-call convention for a list of n items: it
+// sets *count to n and, when p is not NULL and has room, fills it.
+func listOut[T any](p *T, count C.CK_ULONG_PTR, n int, fill func(out []T)) error {
+	if count == nil {
+		return errArgs
+	}
+	room := *count
+	*count = C.CK_ULONG(n)
+	if p == nil {
+		return nil
+	}
+	if room < C.CK_ULONG(n) {
+		return &p11.Error{RV: p11.BufferTooSmall, Err: errNil{}}
+	}
+	fill(unsafe.Slice(p, n))
+	return nil
+}
+
 // bytesIn is the C buffer p of n bytes, without copying.
 func bytesIn(p C.CK_BYTE_PTR, n C.CK_ULONG) []byte {
 	if p == nil || n == 0 {
@@ -145,33 +174,18 @@ func mima_GetInfo(pInfo C.CK_INFO_PTR) C.CK_RV {
 //export mima_GetSlotList
 func mima_GetSlotList(tokenPresent C.CK_BBOOL, pSlotList C.CK_SLOT_ID_PTR, pulCount C.CK_ULONG_PTR) C.CK_RV {
 	return withModule(func(m *p11.Module) error {
-		if pulCount == nil {
-			return errArgs
-		}
 		slots := m.Slots()
-		room := *pulCount
-		*pulCount = C.CK_ULONG(len(slots))
-		if pSlotList == nil {
-			return nil
-		}
-		if room < C.CK_ULONG(len(slots)) {
-			return &p11.Error{RV: p11.BufferTooSmall, Err: errNil{}}
-		}
-		out := unsafe.Slice(pSlotList, len(slots))
-		for i, s := range slots {
-			out[i] = C.CK_SLOT_ID(s.ID)
-		}
-		return nil
+		return listOut(pSlotList, pulCount, len(slots), func(out []C.CK_SLOT_ID) {
+			for i, s := range slots {
+				out[i] = C.CK_SLOT_ID(s.ID)
+			}
+		})
 	})
 }
 
 //export mima_GetSlotInfo
 func mima_GetSlotInfo(slotID C.CK_SLOT_ID, pInfo C.CK_SLOT_INFO_PTR) C.CK_RV {
-	return withModule(func(m *p11.Module) error {
-		s, err := m.Slot(uint(slotID))
-		if err != nil {
-			return err
-		}
+	return withSlot(slotID, func(s *p11.Slot) error {
 		if pInfo == nil {
 			return errArgs
 		}
@@ -184,11 +198,7 @@ func mima_GetSlotInfo(slotID C.CK_SLOT_ID, pInfo C.CK_SLOT_INFO_PTR) C.CK_RV {
 
 //export mima_GetTokenInfo
 func mima_GetTokenInfo(slotID C.CK_SLOT_ID, pInfo C.CK_TOKEN_INFO_PTR) C.CK_RV {
-	return withModule(func(m *p11.Module) error {
-		s, err := m.Slot(uint(slotID))
-		if err != nil {
-			return err
-		}
+	return withSlot(slotID, func(s *p11.Slot) error {
 		if pInfo == nil {
 			return errArgs
 		}
@@ -212,35 +222,18 @@ func mima_GetTokenInfo(slotID C.CK_SLOT_ID, pInfo C.CK_TOKEN_INFO_PTR) C.CK_RV {
 
 //export mima_GetMechanismList
 func mima_GetMechanismList(slotID C.CK_SLOT_ID, pMechanismList C.CK_MECHANISM_TYPE_PTR, pulCount C.CK_ULONG_PTR) C.CK_RV {
-	return withModule(func(m *p11.Module) error {
-		if _, err := m.Slot(uint(slotID)); err != nil {
-			return err
-		}
-		if pulCount == nil {
-			return errArgs
-		}
-		room := *pulCount
-		*pulCount = C.CK_ULONG(len(p11.Mechanisms))
-		if pMechanismList == nil {
-			return nil
-		}
-		if room < C.CK_ULONG(len(p11.Mechanisms)) {
-			return &p11.Error{RV: p11.BufferTooSmall, Err: errNil{}}
-		}
-		out := unsafe.Slice(pMechanismList, len(p11.Mechanisms))
-		for i, mech := range p11.Mechanisms {
-			out[i] = C.CK_MECHANISM_TYPE(mech.Type)
-		}
-		return nil
+	return withSlot(slotID, func(*p11.Slot) error {
+		return listOut(pMechanismList, pulCount, len(p11.Mechanisms), func(out []C.CK_MECHANISM_TYPE) {
+			for i, mech := range p11.Mechanisms {
+				out[i] = C.CK_MECHANISM_TYPE(mech.Type)
+			}
+		})
 	})
 }
 
 //export mima_GetMechanismInfo
 func mima_GetMechanismInfo(slotID C.CK_SLOT_ID, typ C.CK_MECHANISM_TYPE, pInfo C.CK_MECHANISM_INFO_PTR) C.CK_RV {
-	return withModule(func(m *p11.Module) error {
-		if _, err := m.Slot(uint(slotID)); err != nil {
-			return err
-		}
+	return withSlot(slotID, func(*p11.Slot) error {
 		if pInfo == nil {
 			return errArgs
 		}
@@ -387,21 +380,19 @@ func mima_GetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HA
 	})
 }
 
-// mechanism reads the type of p.
-func mechanism(p C.CK_MECHANISM_PTR) (uint, error) {
-	if p == nil {
-		return 0, errArgs
-	}
-	return uint(p.mechanism), nil
+// withMechanism runs init on session h with the mechanism type of p.
+func withMechanism(h C.CK_SESSION_HANDLE, p C.CK_MECHANISM_PTR, init func(s *p11.Session, mech uint) error) C.CK_RV {
+	return withSession(h, func(_ *p11.Module, s *p11.Session) error {
+		if p == nil {
+			return errArgs
+		}
+		return init(s, uint(p.mechanism))
+	})
 }
 
 //export mima_SignInit
 func mima_SignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
-		mech, err := mechanism(pMechanism)
-		if err != nil {
-			return err
-		}
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
 		return s.SignInit(mech, uint(hKey))
 	})
 }
@@ -423,11 +414,7 @@ func mima_Sign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK
 
 //export mima_VerifyInit
 func mima_VerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
-		mech, err := mechanism(pMechanism)
-		if err != nil {
-			return err
-		}
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
 		return s.VerifyInit(mech, uint(hKey))
 	})
 }
@@ -445,11 +432,7 @@ func mima_Verify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.
 
 //export mima_DigestInit
 func mima_DigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) C.CK_RV {
-	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
-		mech, err := mechanism(pMechanism)
-		if err != nil {
-			return err
-		}
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
 		return s.DigestInit(mech)
 	})
 }
@@ -471,11 +454,7 @@ func mima_Digest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.
 
 //export mima_GenerateKeyPair
 func mima_GenerateKeyPair(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, pPublicKeyTemplate C.CK_ATTRIBUTE_PTR, ulPublicKeyAttributeCount C.CK_ULONG, pPrivateKeyTemplate C.CK_ATTRIBUTE_PTR, ulPrivateKeyAttributeCount C.CK_ULONG, phPublicKey, phPrivateKey C.CK_OBJECT_HANDLE_PTR) C.CK_RV {
-	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
-		mech, err := mechanism(pMechanism)
-		if err != nil {
-			return err
-		}
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
 		pub, err := template(pPublicKeyTemplate, ulPublicKeyAttributeCount)
 		if err != nil {
 			return err

@@ -70,13 +70,44 @@ func (f *ioFlags) stream(e *env, fill func(io.Writer) error) error {
 	return nil
 }
 
+// readBase64 returns the decoded base64 input; surrounding white space
+// (a trailing newline of echo) is dropped.
+func (f *ioFlags) readBase64(e *env) ([]byte, error) {
+	in, err := f.read(e)
+	if err != nil {
+		return nil, err
+	}
+	b, err := base64.StdEncoding.DecodeString(string(trimSpace(in)))
+	if err != nil {
+		return nil, fmt.Errorf("the input is not base64: %w", err)
+	}
+	return b, nil
+}
+
+// withInput runs use with the input stream, which shows progress as label
+// on a terminal, and closes it afterwards.
+func (e *env) withInput(f *ioFlags, label string, use func(io.Reader) error) error {
+	in, err := f.open(e)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return use(e.progress(label, fileSize(in), in))
+}
+
 // emit writes a text result (with a newline) to --out, or prints v as
 // JSON with --format json.
 func (e *env) emit(f *ioFlags, v any, text string) error {
+	return e.emitRaw(f, v, []byte(text+"\n"))
+}
+
+// emitRaw writes raw result bytes to --out, or prints v as JSON with
+// --format json.
+func (e *env) emitRaw(f *ioFlags, v any, b []byte) error {
 	if f.out == "" && e.format == "json" {
 		return e.print(v, nil)
 	}
-	return f.write(e, []byte(text+"\n"))
+	return f.write(e, b)
 }
 
 // derivationFlags are --device, --business and --session.
@@ -113,13 +144,8 @@ func (e *env) encryptCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
 			if envelope {
-				in, err := f.open(e)
-				if err != nil {
-					return err
-				}
-				defer in.Close()
-				return f.stream(e, func(w io.Writer) error {
-					return c.Crypto().EncryptEnvelope(ctx, args[0], w, e.progress("encrypting", fileSize(in), in))
+				return e.withInput(&f, "encrypting", func(in io.Reader) error {
+					return f.stream(e, func(w io.Writer) error { return c.Crypto().EncryptEnvelope(ctx, args[0], w, in) })
 				})
 			}
 			pt, err := f.read(e)
@@ -155,13 +181,8 @@ func (e *env) decryptCommand() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
 			if envelope {
-				in, err := f.open(e)
-				if err != nil {
-					return err
-				}
-				defer in.Close()
-				return f.stream(e, func(w io.Writer) error {
-					return c.Crypto().DecryptEnvelope(ctx, args[0], w, e.progress("decrypting", fileSize(in), in))
+				return e.withInput(&f, "decrypting", func(in io.Reader) error {
+					return f.stream(e, func(w io.Writer) error { return c.Crypto().DecryptEnvelope(ctx, args[0], w, in) })
 				})
 			}
 			ct, err := f.read(e)
@@ -172,10 +193,7 @@ func (e *env) decryptCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if f.out == "" && e.format == "json" {
-				return e.print(r, nil)
-			}
-			return f.write(e, r.Plaintext)
+			return e.emitRaw(&f, r, r.Plaintext)
 		}),
 	}
 	f.bind(cmd)
@@ -288,10 +306,20 @@ func (e *env) verifyCommand() *cobra.Command {
 
 // verdict prints valid/invalid and exits 2 for invalid.
 func (e *env) verdict(f *ioFlags, r sdk.VerifyResult) error {
-	if err := e.emit(f, r, map[bool]string{true: "valid", false: "invalid"}[r.Valid]); err != nil {
+	return e.judge(f, r, r.Valid, "")
+}
+
+// judge prints valid/invalid (with the reason, if any) or v as JSON, and
+// exits 2 for invalid.
+func (e *env) judge(f *ioFlags, v any, valid bool, reason string) error {
+	text := map[bool]string{true: "valid", false: "invalid"}[valid]
+	if reason != "" {
+		text += " (" + reason + ")"
+	}
+	if err := e.emit(f, v, text); err != nil {
 		return err
 	}
-	if !r.Valid {
+	if !valid {
 		return exitError{code: 2}
 	}
 	return nil
@@ -341,16 +369,13 @@ func (e *env) hashCommand() *cobra.Command {
 		Short: "SM3 of the input, streamed to the server; prints hex",
 		Args:  cobra.NoArgs,
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, _ []string) error {
-			r, err := f.open(e)
-			if err != nil {
-				return err
-			}
-			defer r.Close()
-			sum, err := c.Crypto().HashStream(ctx, e.progress("hashing", fileSize(r), r))
-			if err != nil {
-				return err
-			}
-			return e.emit(&f, sdk.HashResult{Hash: sum}, hex.EncodeToString(sum))
+			return e.withInput(&f, "hashing", func(in io.Reader) error {
+				sum, err := c.Crypto().HashStream(ctx, in)
+				if err != nil {
+					return err
+				}
+				return e.emit(&f, sdk.HashResult{Hash: sum}, hex.EncodeToString(sum))
+			})
 		}),
 	}
 	f.bind(cmd)

@@ -177,17 +177,7 @@ func (e *env) sm9VerifyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			text := map[bool]string{true: "valid", false: "invalid"}[r.Valid]
-			if r.Reason != "" {
-				text += " (" + r.Reason + ")"
-			}
-			if err := e.emit(&iof, r, text); err != nil {
-				return err
-			}
-			if !r.Valid {
-				return exitError{code: 2}
-			}
-			return nil
+			return e.judge(&iof, r, r.Valid, r.Reason)
 		}),
 	}
 	iof.bind(cmd)
@@ -233,22 +223,15 @@ func (e *env) sm9DecryptCommand() *cobra.Command {
 		Short: "SM9-decrypt a base64 DER SM9Cipher with a hosted identity key; writes the plaintext",
 		Args:  cobra.ExactArgs(2),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			in, err := iof.read(e)
+			ct, err := iof.readBase64(e)
 			if err != nil {
 				return err
-			}
-			ct, err := base64.StdEncoding.DecodeString(string(trimSpace(in)))
-			if err != nil {
-				return fmt.Errorf("the input is not base64: %w", err)
 			}
 			r, err := c.SM9().Decrypt(ctx, args[0], sdk.SM9DecryptRequest{ID: args[1], Ciphertext: ct, HID: byte(f.hid)})
 			if err != nil {
 				return err
 			}
-			if iof.out == "" && e.format == "json" {
-				return e.print(r, nil)
-			}
-			return iof.write(e, r.Plaintext)
+			return e.emitRaw(&iof, r, r.Plaintext)
 		}),
 	}
 	iof.bind(cmd)
@@ -508,13 +491,9 @@ func (e *env) sm9DeviceDecryptCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			in, err := iof.read(e)
+			ct, err := iof.readBase64(e)
 			if err != nil {
 				return err
-			}
-			ct, err := base64.StdEncoding.DecodeString(string(trimSpace(in)))
-			if err != nil {
-				return fmt.Errorf("the input is not base64: %w", err)
 			}
 			pt, err := k.Decrypt(ct)
 			if err != nil {

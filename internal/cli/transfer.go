@@ -91,10 +91,7 @@ func (e *env) exportCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if f.out == "" && e.format == "json" {
-				return e.print(x, nil)
-			}
-			return f.write(e, x.Wrapped)
+			return e.emitRaw(&f, x, x.Wrapped)
 		}),
 	}
 	cmd.Flags().StringVar(&f.out, "out", "", "write the wrapped key here (default: standard output)")
@@ -139,13 +136,11 @@ func (e *env) restoreCommand() *cobra.Command {
 			if f.in == "" {
 				return errors.New("--in is required (standard input carries the password)")
 			}
-			r, err := f.open(e)
-			if err != nil {
+			var blob []byte
+			if err := e.withInput(&f, "reading the backup", func(in io.Reader) (err error) {
+				blob, err = io.ReadAll(in)
 				return err
-			}
-			defer r.Close()
-			blob, err := io.ReadAll(e.progress("reading the backup", fileSize(r), r))
-			if err != nil {
+			}); err != nil {
 				return err
 			}
 			pass, err := e.password(passFile, false)

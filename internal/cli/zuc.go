@@ -29,8 +29,12 @@ func (z *zucFlags) bind(cmd *cobra.Command) {
 	z.d.bind(cmd)
 }
 
-// request returns the request for input in.
-func (z *zucFlags) request(in []byte) (sdk.ZUCRequest, error) {
+// request reads the input of f and returns the request for it.
+func (z *zucFlags) request(e *env, f *ioFlags) (sdk.ZUCRequest, error) {
+	in, err := f.read(e)
+	if err != nil {
+		return z.req, err
+	}
 	req := z.req
 	req.Input, req.Context = in, z.d.context()
 	if z.iv != "" {
@@ -57,11 +61,7 @@ func (e *env) eea3Command() *cobra.Command {
 		Short: "ZUC encryption or decryption (128-EEA3 with zuc-128 keys, ZUC-256 with zuc-256 keys); writes the output bytes",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			in, err := f.read(e)
-			if err != nil {
-				return err
-			}
-			req, err := z.request(in)
+			req, err := z.request(e, &f)
 			if err != nil {
 				return err
 			}
@@ -69,10 +69,7 @@ func (e *env) eea3Command() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if f.out == "" && e.format == "json" {
-				return e.print(r, nil)
-			}
-			return f.write(e, r.Output)
+			return e.emitRaw(&f, r, r.Output)
 		}),
 	}
 	f.bind(cmd)
@@ -89,11 +86,7 @@ func (e *env) eia3Command() *cobra.Command {
 		Short: "ZUC MAC (128-EIA3 with zuc-128 keys, ZUC-256 with zuc-256 keys) in base64; --check verifies one",
 		Args:  cobra.ExactArgs(1),
 		RunE: e.clientRun(func(ctx context.Context, c *sdk.Client, args []string) error {
-			in, err := f.read(e)
-			if err != nil {
-				return err
-			}
-			req, err := z.request(in)
+			req, err := z.request(e, &f)
 			if err != nil {
 				return err
 			}
