@@ -27,17 +27,7 @@ import (
 
 // TestTLSToClients: a client that asks for TLS gets it from the proxy.
 func TestTLSToClients(t *testing.T) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dbproxy.test"},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), DNSNames: []string{"dbproxy.test"}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert := tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	cert := selfSigned(t, "dbproxy.test")
 	f := start(t, func(p *Proxy) { p.TLS = &tls.Config{Certificates: []tls.Certificate{cert}} })
 	u, _ := url.Parse(f.as(f.billing))
 	u.RawQuery = "sslmode=require"
@@ -173,4 +163,20 @@ func TestTokenRoles(t *testing.T) {
 			t.Errorf("psql with options: %v %q", err, out)
 		}
 	}
+}
+
+// selfSigned is a self-signed P-256 certificate for name.
+func selfSigned(t *testing.T, name string) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
+		NotBefore: time.Unix(0, 0), NotAfter: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), DNSNames: []string{name}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

@@ -11,6 +11,7 @@
 package dbproxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -111,18 +112,13 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) error {
 			startup = m
 		}
 	}
-	fatal := func(code, msg string, err error) error {
-		client.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: "mima dbproxy: " + msg})
-		_ = client.Flush()
-		return err
-	}
 	roles, err := p.roles(ctx, startup)
 	if err != nil {
-		return fatal("28000", "the mima token is not accepted", err)
+		return fatal(client, "28000", "the mima token is not accepted", err)
 	}
 	u, err := p.dial(ctx)
 	if err != nil {
-		return fatal("08006", "the database cannot be reached", err)
+		return fatal(client, "08006", "the database cannot be reached", err)
 	}
 	s := &session{p: p, roles: roles, client: client, server: pgproto3.NewFrontend(u, u),
 		statements: map[string]*statement{}, portals: map[string]*portal{}}
@@ -143,6 +139,20 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) error {
 	<-done
 	return err
 }
+
+// fatal ends a connection with the proxy's error to the client, and
+// returns err.
+func fatal(client *pgproto3.Backend, code, msg string, err error) error {
+	client.Send(&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: code, Message: "mima dbproxy: " + msg})
+	_ = client.Flush()
+	return err
+}
+
+// errChannelBinding ends a SCRAM exchange that the server would refuse:
+// the client can bind the channel, the server offered binding (to its
+// own TLS connection, which the proxy holds), and the proxy, which ends
+// the client's TLS, could not pass the binding on.
+var errChannelBinding = errors.New("dbproxy: SCRAM channel binding cannot pass through the proxy")
 
 // roles are the client's roles: its database user and the roles of the
 // mima token it gives as startup parameter mima_token, or in options as
@@ -220,6 +230,7 @@ func (p *Proxy) cancel(ctx context.Context, m *pgproto3.CancelRequest) error {
 // authenticate relays the authentication exchange, whatever its method,
 // until the server is ready for queries.
 func (s *session) authenticate() error {
+	bindable := false // the server offered SCRAM channel binding
 	for {
 		m, err := s.server.Receive()
 		if err != nil {
@@ -232,7 +243,9 @@ func (s *session) authenticate() error {
 			// (-PLUS) could not match: offer the plain mechanisms.
 			var mechs []string
 			for _, x := range m.AuthMechanisms {
-				if !strings.HasSuffix(x, "-PLUS") {
+				if strings.HasSuffix(x, "-PLUS") {
+					bindable = true
+				} else {
 					mechs = append(mechs, x)
 				}
 			}
@@ -259,6 +272,12 @@ func (s *session) authenticate() error {
 			r, err := s.client.Receive()
 			if err != nil {
 				return err
+			}
+			if first, ok := r.(*pgproto3.SASLInitialResponse); ok && bindable && bytes.HasPrefix(first.Data, []byte("y,")) {
+				// The client can bind but was offered no binding; the
+				// server would take that for a downgrade attack, and
+				// the flag is signed: only the client can change it.
+				return fatal(s.client, "28000", "SCRAM channel binding cannot pass through the proxy: connect with channel_binding=disable, or without TLS to the proxy", errChannelBinding)
 			}
 			s.server.Send(r)
 			if err := s.server.Flush(); err != nil {

@@ -63,8 +63,14 @@ type fixture struct {
 
 func start(t *testing.T, opts ...func(*Proxy)) *fixture {
 	t.Helper()
+	return startOn(t, pgtest.Database(t), opts...)
+}
+
+// startOn is start on the database direct names, which its user may
+// administer.
+func startOn(t *testing.T, direct string, opts ...func(*Proxy)) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	direct := pgtest.Database(t)
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
 	f := &fixture{direct: direct, billing: "billing_" + hex.EncodeToString(suffix), support: "support_" + hex.EncodeToString(suffix),

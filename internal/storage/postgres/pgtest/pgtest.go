@@ -132,6 +132,27 @@ func (s *Server) Stop() {
 	}
 }
 
+// Configure writes files into the server's data directory, readable by
+// the server's user only, and restarts the server. Settings go in
+// postgresql.auto.conf (read last, so they win), authentication in
+// pg_hba.conf; certificate and key files may sit beside them.
+func (s *Server) Configure(files map[string]string) {
+	s.t.Helper()
+	for name, text := range files {
+		path := filepath.Join(s.data(), name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			s.t.Fatal(err)
+		}
+		if os.Geteuid() == 0 {
+			if out, err := exec.Command("chown", "postgres:postgres", path).CombinedOutput(); err != nil {
+				s.t.Fatalf("chown: %v: %s", err, out)
+			}
+		}
+	}
+	s.Stop()
+	s.Start()
+}
+
 // run runs a server program, as the postgres user when we are root.
 func (s *Server) run(prog string, args ...string) error {
 	cmd := exec.Command(filepath.Join(s.bin, prog), args...)
