@@ -30,7 +30,35 @@ type Health struct {
 	// Leader is true on the node that runs the cluster's jobs (key
 	// destruction and rotation, CRL reissue); a single node always does.
 	Leader bool `json:"leader"`
+	// SealType is how the root key is unsealed: [SealShares], [SealKEK] or
+	// [SealPKCS11]; empty from a server that does not say.
+	SealType string `json:"seal_type,omitempty"`
+	// Listeners are the node's API endpoints as configured.
+	Listeners []Listener `json:"listeners,omitempty"`
 }
+
+// Seal types of [Health.SealType].
+const (
+	SealShares = "shares" // key shares entered by operators
+	SealKEK    = "kek"    // unattended, with a KEK file
+	SealPKCS11 = "pkcs11" // unattended, with a key in an HSM
+)
+
+// Listener is one API endpoint of a node: its configured address and
+// protocol, one of [ProtocolHTTP], [ProtocolTLS], [ProtocolTLCP] and
+// [ProtocolTLSTLCP].
+type Listener struct {
+	Addr     string `json:"addr"`
+	Protocol string `json:"protocol"`
+}
+
+// Protocols of [Listener.Protocol].
+const (
+	ProtocolHTTP    = "http"
+	ProtocolTLS     = "tls"
+	ProtocolTLCP    = "tlcp"
+	ProtocolTLSTLCP = "tls+tlcp" // both on one port
+)
 
 // InitResult holds the key shares and root token, shown once.
 type InitResult struct {

@@ -84,6 +84,8 @@ type Server struct {
 	metrics  *metrics
 	extra    []prometheus.Collector // more metrics, from WithCollectors
 	usage    *usage.Meter
+	// deployment is the seal type and listeners health reports.
+	deployment Deployment
 
 	routes []route
 	mux    *http.ServeMux

@@ -13,7 +13,19 @@ import (
 //go:embed openapi.yaml
 var openAPISpec []byte
 
-// health answers 200 when unsealed and 503 otherwise, with the seal state.
+// Deployment is what health tells an assessor about how a node is
+// deployed: its seal type (sdk.SealShares, ...) and its listeners. It
+// holds no secret.
+type Deployment struct {
+	Seal      string
+	Listeners []sdk.Listener
+}
+
+// WithDeployment makes health report d.
+func WithDeployment(d Deployment) Option { return func(s *Server) { s.deployment = d } }
+
+// health answers 200 when unsealed and 503 otherwise, with the seal state
+// and the node's deployment.
 func (s *Server) health(c *call) (any, error) {
 	st, err := s.core.Status(c.ctx)
 	if err != nil {
@@ -25,7 +37,7 @@ func (s *Server) health(c *call) (any, error) {
 	return sdk.Health{
 		Initialized: st.Initialized, Sealed: st.Sealed, Threshold: st.Threshold, Shares: st.Shares,
 		Progress: st.Progress, ClusterID: st.ClusterID, Unattended: st.Unattended, Version: s.version,
-		Leader: s.leader != nil && s.leader(),
+		Leader: s.leader != nil && s.leader(), SealType: s.deployment.Seal, Listeners: s.deployment.Listeners,
 	}, nil
 }
 

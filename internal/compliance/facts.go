@@ -5,6 +5,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -30,21 +32,52 @@ type Facts map[string]Fact
 const ExpiryWindow = 30 * 24 * time.Hour
 
 // Gather observes the system through c, with c's token and tenant.
-// encrypted says whether c reaches the server over TLS or TLCP. It fails
-// only when the server cannot be reached; what the token may not see
+// encrypted says whether c reaches the server over TLS or TLCP; it decides
+// the transport only when the server does not report its listeners. It
+// fails only when the server cannot be reached; what the token may not see
 // becomes a missing fact.
 func Gather(ctx context.Context, c *sdk.Client, encrypted bool, now time.Time) (Facts, error) {
-	f := Facts{"transport.encrypted": {Value: encrypted, Evidence: transportEvidence(encrypted)}}
 	h, err := c.Sys().Health(ctx)
 	if _, answered := errors.AsType[*sdk.APIError](err); err != nil && !answered {
 		return nil, fmt.Errorf("compliance: reaching the server: %w", err)
 	}
+	f := Facts{"transport.encrypted": transport(h.Listeners, encrypted)}
 	gatherRoot(h, err, f)
 	gatherKeys(ctx, c, now, f)
 	gatherCerts(ctx, c, now, f)
 	gatherAudit(ctx, c, now, f)
 	gatherAccess(ctx, c, now, f)
 	return f, nil
+}
+
+// transport is whether no listener serves plain HTTP off loopback, each
+// listener named. Without listeners (a server that does not report them)
+// it is whether this report's own connection is encrypted.
+func transport(listeners []sdk.Listener, encrypted bool) Fact {
+	if len(listeners) == 0 {
+		return Fact{Value: encrypted, Evidence: transportEvidence(encrypted)}
+	}
+	ok := true
+	names := make([]string, len(listeners))
+	for i, l := range listeners {
+		names[i] = l.Addr + " (" + l.Protocol + ")"
+		if !slices.Contains([]string{sdk.ProtocolTLS, sdk.ProtocolTLCP, sdk.ProtocolTLSTLCP}, l.Protocol) && !loopback(l.Addr) {
+			ok = false
+			names[i] += " unencrypted off loopback"
+		}
+	}
+	return Fact{Value: ok, Evidence: "listeners: " + strings.Join(names, ", ") + "; " + transportEvidence(encrypted)}
+}
+
+// loopback reports whether a configured listen address (host:port) is on
+// a loopback interface only; an empty host is every interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip, err := netip.ParseAddr(host)
+	return host == "localhost" || (err == nil && ip.IsLoopback())
 }
 
 func transportEvidence(encrypted bool) string {
@@ -71,7 +104,22 @@ func gatherRoot(h sdk.Health, err error, f Facts) {
 		return
 	}
 	f["root.threshold"] = Fact{Value: h.Threshold, Evidence: fmt.Sprintf("%d of %d key shares unseal the root key", h.Threshold, h.Shares)}
-	f["root.unattended"] = Fact{Value: h.Unattended, Evidence: fmt.Sprintf("unattended unseal with a KEK file: %v", h.Unattended)}
+	f["root.unattended"] = rootUnattended(h)
+}
+
+// rootUnattended is whether the root key is unsealed unattended from a KEK
+// file, with the seal named; an HSM seal is not. A server that does not
+// report its seal type is judged by its unattended flag.
+func rootUnattended(h sdk.Health) Fact {
+	switch {
+	case h.SealType == sdk.SealPKCS11:
+		return Fact{Value: false, Evidence: "the root key is wrapped by a key in an HSM (PKCS#11 seal), not a KEK file"}
+	case h.SealType == sdk.SealKEK:
+		return Fact{Value: true, Evidence: "the root key is unsealed unattended from a KEK file"}
+	case h.SealType == sdk.SealShares, h.SealType == "" && !h.Unattended:
+		return Fact{Value: false, Evidence: fmt.Sprintf("the root key is unsealed with %d of %d key shares", h.Threshold, h.Shares)}
+	}
+	return Fact{Value: h.Unattended, Evidence: fmt.Sprintf("unattended unseal: %v; the server does not say whether from a KEK file or an HSM (seal %q)", h.Unattended, h.SealType)}
 }
 
 // approvedKeyType reports whether a key type is a ShangMi algorithm.

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/mimacrypto/mima/internal/api"
 	"github.com/mimacrypto/mima/internal/crlcheck"
 	"github.com/mimacrypto/mima/internal/filewatch"
+	"github.com/mimacrypto/mima/sdk"
 	"github.com/mimacrypto/mima/tlcp"
 )
 
@@ -121,3 +123,29 @@ func WatchTLCPCertificate(signCert, signKey, encCert, encKey string) (*filewatch
 
 // tlcpSessions is how many TLCP sessions the server keeps for resumption.
 const tlcpSessions = 10000
+
+// deployment is the seal type and the listeners that health reports, as
+// cfg configures them (listen follows the same rules).
+func (c Config) deployment() api.Deployment {
+	d := api.Deployment{Seal: sdk.SealShares}
+	switch {
+	case c.UnsealKEKFile != "":
+		d.Seal = sdk.SealKEK
+	case c.Seal.Type != "":
+		d.Seal = c.Seal.Type
+	}
+	main := sdk.Listener{Addr: c.ListenAddr, Protocol: sdk.ProtocolHTTP}
+	if c.TLSCertFile != "" {
+		main.Protocol = sdk.ProtocolTLS
+	}
+	switch {
+	case c.TLCPAddr == "":
+		d.Listeners = []sdk.Listener{main}
+	case c.TLCPAddr == c.ListenAddr:
+		main.Protocol = sdk.ProtocolTLSTLCP
+		d.Listeners = []sdk.Listener{main}
+	default:
+		d.Listeners = []sdk.Listener{main, {Addr: c.TLCPAddr, Protocol: sdk.ProtocolTLCP}}
+	}
+	return d
+}

@@ -182,6 +182,7 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		api.WithMaxBodyBytes(cfg.MaxRequestBytes),
 		api.WithLogger(n.log),
 		api.WithLeader(n.leader.Load),
+		api.WithDeployment(cfg.deployment()),
 		publicLimit(cfg),
 		api.WithRefusalSampling(cfg.AuditRefusalInterval, time.Now),
 		n.exportMetrics(),

@@ -1,0 +1,110 @@
+package compliance
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mimacrypto/mima/sdk"
+)
+
+// gatherFrom gathers facts from a server that answers health with h and
+// refuses everything else, as for a token that sees only health.
+func gatherFrom(t *testing.T, h sdk.Health, encrypted bool) Facts {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v1/sys/health" {
+			_ = json.NewEncoder(w).Encode(h)
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"error":{"code":"permission_denied","message":"no"}}`))
+	}))
+	t.Cleanup(srv.Close)
+	c, err := sdk.New(srv.URL, sdk.WithRetry(sdk.RetryPolicy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := Gather(context.Background(), c, encrypted, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// check evaluates the built-in level-3 check id on facts.
+func check(t *testing.T, facts Facts, id string) Check {
+	t.Helper()
+	r, err := Level(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range Evaluate(r, "t", time.Unix(0, 0), facts).Checks {
+		if c.ID == id {
+			return c
+		}
+	}
+	t.Fatalf("no check %s", id)
+	return Check{}
+}
+
+// TestRootOfTrust checks that the unattended-unseal check tells an HSM
+// seal from a KEK file, and falls back to the unattended flag of a server
+// that does not report its seal type.
+func TestRootOfTrust(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		health   sdk.Health
+		status   string
+		evidence string
+	}{
+		{"key shares", sdk.Health{Threshold: 3, Shares: 5, SealType: sdk.SealShares}, Pass, "3 of 5 key shares"},
+		{"kek file", sdk.Health{Threshold: 3, Shares: 5, Unattended: true, SealType: sdk.SealKEK}, Fail, "KEK file"},
+		{"hsm", sdk.Health{Threshold: 3, Shares: 5, Unattended: true, SealType: sdk.SealPKCS11}, Pass, "HSM (PKCS#11 seal)"},
+		{"older server, unattended", sdk.Health{Threshold: 3, Shares: 5, Unattended: true}, Fail, "unattended unseal"},
+		{"older server, shares", sdk.Health{Threshold: 3, Shares: 5}, Pass, "3 of 5 key shares"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := check(t, gatherFrom(t, tc.health, true), "root.unattended")
+			if c.Status != tc.status || !strings.Contains(c.Evidence, tc.evidence) {
+				t.Fatalf("root.unattended: %s (%s), want %s with %q", c.Status, c.Evidence, tc.status, tc.evidence)
+			}
+		})
+	}
+}
+
+// TestTransportCoversEveryListener checks that the transport check fails
+// when any listener is plain HTTP on a non-loopback address, whatever
+// the report's own connection, and falls back to that connection when the
+// server does not report its listeners.
+func TestTransportCoversEveryListener(t *testing.T) {
+	l := func(addr, protocol string) sdk.Listener { return sdk.Listener{Addr: addr, Protocol: protocol} }
+	for _, tc := range []struct {
+		name      string
+		listeners []sdk.Listener
+		encrypted bool
+		status    string
+		evidence  string
+	}{
+		{"tls and tlcp", []sdk.Listener{l("0.0.0.0:8200", sdk.ProtocolTLS), l(":8443", sdk.ProtocolTLCP)}, true, Pass, ":8443 (tlcp)"},
+		{"one port", []sdk.Listener{l(":8200", sdk.ProtocolTLSTLCP)}, true, Pass, ":8200 (tls+tlcp)"},
+		{"plain http beside tlcp", []sdk.Listener{l("10.0.0.1:8200", sdk.ProtocolHTTP), l(":8443", sdk.ProtocolTLCP)}, true, Fail, "10.0.0.1:8200 (http)"},
+		{"plain http on every address", []sdk.Listener{l(":8200", sdk.ProtocolHTTP)}, true, Fail, ":8200 (http)"},
+		{"plain http on a hostname", []sdk.Listener{l("mima.example:8200", sdk.ProtocolHTTP)}, true, Fail, "mima.example:8200 (http)"},
+		{"plain http on loopback", []sdk.Listener{l("127.0.0.1:8200", sdk.ProtocolHTTP), l("[::1]:8201", sdk.ProtocolHTTP), l("localhost:8202", sdk.ProtocolHTTP), l(":8443", sdk.ProtocolTLCP)}, false, Pass, "127.0.0.1:8200 (http)"},
+		{"older server over tls", nil, true, Pass, "gathered over TLS or TLCP"},
+		{"older server over http", nil, false, Fail, "gathered over plain HTTP"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := check(t, gatherFrom(t, sdk.Health{Threshold: 2, Shares: 3, SealType: sdk.SealShares, Listeners: tc.listeners}, tc.encrypted), "transport.encrypted")
+			if c.Status != tc.status || !strings.Contains(c.Evidence, tc.evidence) {
+				t.Fatalf("transport.encrypted: %s (%s), want %s with %q", c.Status, c.Evidence, tc.status, tc.evidence)
+			}
+		})
+	}
+}
