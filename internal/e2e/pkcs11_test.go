@@ -13,6 +13,41 @@ import (
 	"github.com/mimacrypto/mima/sdk"
 )
 
+// buildPKCS11 builds libmimapkcs11.so into dir and returns its path.
+func buildPKCS11(t *testing.T, dir string) string {
+	t.Helper()
+	lib := filepath.Join(dir, "libmimapkcs11.so")
+	if out, err := exec.Command("go", "build", "-buildmode=c-shared", "-o", lib, "github.com/mimacrypto/mima/cmd/libmimapkcs11").CombinedOutput(); err != nil {
+		t.Fatalf("building libmimapkcs11: %v\n%s", err, out)
+	}
+	return lib
+}
+
+// p11Server starts a dev server with the sm2 key p11-sign and the sm4 key
+// p11-kek in tenant default, writes the module's configuration (slots
+// default and acme) and returns the root client, the environment the
+// module runs with and a token of tenant default that may use every key.
+func p11Server(t *testing.T, dir string) (*sdk.Client, []string, sdk.TokenCreated) {
+	t.Helper()
+	srv, root := devServer(t)
+	c, ctx := srv.client(t, root), context.Background()
+	for name, typ := range map[string]sdk.KeyType{"p11-sign": "sm2", "p11-kek": "sm4"} {
+		if _, err := c.Keys().Create(ctx, sdk.CreateKeyRequest{Name: name, Type: typ}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Auth().PutPolicy(ctx, "p11-app", []sdk.Rule{{Operations: []string{"*"}, Objects: []string{"*"}}}); err != nil {
+		t.Fatal(err)
+	}
+	app, err := c.Auth().CreateToken(ctx, sdk.TokenRequest{Policies: []string{"p11-app"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, _ := json.Marshal(map[string]any{"address": srv.addr, "tenants": []string{"default", "acme"}})
+	interoptest.WriteFiles(t, dir, map[string][]byte{"p11.json": cfg})
+	return c, append(os.Environ(), "MIMA_SDF_CONFIG="+filepath.Join(dir, "p11.json"), "MIMA_ADDR=", "MIMA_TOKEN="), app
+}
+
 // TestPKCS11Module drives libmimapkcs11 with OpenSC's pkcs11-tool against
 // a dev server: slots per tenant, mima keys as objects, an SM2 signature
 // (CKM_SM3_SM2_DER, 0x80008101) that mima's API and OpenSSL verify, and
@@ -23,25 +58,10 @@ func TestPKCS11Module(t *testing.T) {
 		t.Skip("pkcs11-tool is not installed (scripts/test installs opensc)")
 	}
 	dir := t.TempDir()
-	lib := filepath.Join(dir, "libmimapkcs11.so")
-	if out, err := exec.Command("go", "build", "-buildmode=c-shared", "-o", lib, "github.com/mimacrypto/mima/cmd/libmimapkcs11").CombinedOutput(); err != nil {
-		t.Fatalf("building libmimapkcs11: %v\n%s", err, out)
-	}
-	srv, root := devServer(t)
-	c, ctx := srv.client(t, root), context.Background()
-	if _, err := c.Keys().Create(ctx, sdk.CreateKeyRequest{Name: "p11-sign", Type: "sm2"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Auth().PutPolicy(ctx, "p11-app", []sdk.Rule{{Operations: []string{"*"}, Objects: []string{"*"}}}); err != nil {
-		t.Fatal(err)
-	}
-	app, err := c.Auth().CreateToken(ctx, sdk.TokenRequest{Policies: []string{"p11-app"}, TTL: "1h"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, _ := json.Marshal(map[string]any{"address": srv.addr, "tenants": []string{"default", "acme"}})
-	interoptest.WriteFiles(t, dir, map[string][]byte{"p11.json": cfg, "msg": []byte("signed through PKCS#11")})
-	env := append(os.Environ(), "MIMA_SDF_CONFIG="+filepath.Join(dir, "p11.json"), "MIMA_ADDR=", "MIMA_TOKEN=")
+	lib := buildPKCS11(t, dir)
+	c, env, app := p11Server(t, dir)
+	ctx := context.Background()
+	interoptest.WriteFiles(t, dir, map[string][]byte{"msg": []byte("signed through PKCS#11")})
 	run := func(args ...string) (string, error) {
 		cmd := exec.Command(tool, append([]string{"--module", lib}, args...)...)
 		cmd.Env, cmd.Dir = env, dir
@@ -99,4 +119,60 @@ func TestPKCS11Module(t *testing.T) {
 			t.Errorf("%s: %v, want %s in\n%s", c.name, err, c.want, out)
 		}
 	}
+}
+
+// TestPKCS11C loads libmimapkcs11 from C (dlopen, C_GetFunctionList) and
+// runs testdata/p11/p11test.c: every implemented function with good and
+// bad arguments (bad handles, NULL pointers, wrong order, length queries,
+// too small buffers), 4,000 mixed calls from 8 threads under valgrind, a
+// login whose token is revoked (CKR_USER_NOT_LOGGED_IN) and a server
+// sealed under an open session (CKR_DEVICE_ERROR) (issue 20).
+func TestPKCS11C(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc is not installed (scripts/test installs it)")
+	}
+	dir := t.TempDir()
+	lib := buildPKCS11(t, dir)
+	src, err := filepath.Abs("testdata/p11/p11test.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "p11test")
+	if out, err := exec.Command("gcc", "-Wall", "-Wextra", "-Werror", "-g", "-o", bin, src,
+		"-I../../cmd/libmimapkcs11", "-ldl", "-lpthread").CombinedOutput(); err != nil {
+		t.Fatalf("gcc p11test.c: %v\n%s", err, out)
+	}
+	c, env, app := p11Server(t, dir)
+	ctx := context.Background()
+	env = append(env, "MIMA_P11_PIN="+app.Token)
+
+	if out, err := exec.Command(bin, lib, "all").CombinedOutput(); err == nil || !strings.Contains(string(out), "MIMA_P11_PIN") {
+		t.Fatalf("p11test without a PIN: %v %s", err, out)
+	}
+	cmd := exec.Command(bin, lib, "all")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("p11test all: %v\n%s", err, out)
+	}
+	if k, err := c.Keys().Get(ctx, "p11-gen"); err != nil || k.Type != sdk.KeyTypeSM2 {
+		t.Fatalf("C_GenerateKeyPair made no sm2 key p11-gen: %+v %v", k, err)
+	}
+
+	checkValgrind(t, env, bin, lib, "loop", "4000")
+
+	runPaused(t, env, func() {
+		if err := c.Auth().RevokeToken(ctx, app.Accessor); err != nil {
+			t.Fatal(err)
+		}
+	}, bin, lib, "revoked")
+
+	app, err = c.Auth().CreateToken(ctx, sdk.TokenRequest{Policies: []string{"p11-app"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPaused(t, append(env, "MIMA_P11_PIN="+app.Token), func() {
+		if err := c.Sys().Seal(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}, bin, lib, "sealed")
 }

@@ -154,7 +154,7 @@ func TestSDFLibrary(t *testing.T) {
 		t.Fatalf("openssl: %s", ossl)
 	}
 
-	checkValgrind(t, bin, env)
+	checkValgrind(t, env, bin, "loop", "10000")
 
 	// A revoked token: SDR_PARDENY. The sealed run uses another token.
 	if err := c.Auth().RevokeToken(ctx, accessor); err != nil {
@@ -169,7 +169,19 @@ func TestSDFLibrary(t *testing.T) {
 
 	// Sealed: sessions open before sealing get SDR_HARDFAIL, a new device
 	// SDR_OPENDEVICE.
-	cmd := exec.Command(bin, "sealed")
+	runPaused(t, env, func() {
+		if err := c.Sys().Seal(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}, bin, "sealed")
+}
+
+// runPaused runs a C test program until it prints "ready", calls act (it
+// revokes a token, seals the server), then lets the program go on and
+// fails the test when it reports a failure.
+func runPaused(t *testing.T, env []string, act func(), bin string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
 	cmd.Env = env
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
@@ -178,34 +190,35 @@ func TestSDFLibrary(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "opened\n" {
-		t.Fatalf("sdftest sealed: %q %s", line, stderr.String())
+	if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("%s %v: %q %s", filepath.Base(bin), args, line, stderr.String())
 	}
-	if err := c.Sys().Seal(ctx); err != nil {
-		t.Fatal(err)
-	}
+	act()
 	_, _ = stdin.Write([]byte("go\n"))
 	if err := cmd.Wait(); err != nil {
-		t.Fatalf("sdftest sealed: %v\n%s", err, stderr.String())
+		t.Fatalf("%s %v: %v\n%s", filepath.Base(bin), args, err, stderr.String())
 	}
 }
 
-// checkValgrind runs 10,000 mixed calls from 8 threads under valgrind:
-// no C memory is read or written out of bounds and none leaks. The Go
+// checkValgrind runs bin with args (a loop of mixed calls from several
+// threads) under valgrind: no C memory is read or written out of bounds
+// and none leaks. The Go
 // runtime's own stacks and heap (anonymous mappings valgrind does not
 // know) draw reports that say "in a rw- anonymous segment"; any other
 // address (a heap block, a thread's stack) is a fault of the library.
-func checkValgrind(t *testing.T, bin string, env []string) {
+func checkValgrind(t *testing.T, env []string, bin string, args ...string) {
 	t.Helper()
 	if _, err := exec.LookPath("valgrind"); err != nil {
 		t.Log("valgrind is not installed (scripts/test installs it): memory checks skipped")
 		return
 	}
-	cmd := exec.Command("valgrind", "--leak-check=full", "--undef-value-errors=no", bin, "loop", "10000")
+	cmd := exec.Command("valgrind", append([]string{"--leak-check=full", "--undef-value-errors=no", bin}, args...)...)
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("valgrind sdftest loop: %v\n%s", err, out)
+		t.Fatalf("valgrind %s %v: %v\n%s", filepath.Base(bin), args, err, out)
 	}
 	report := string(out)
 	for line := range strings.Lines(report) {

@@ -5,7 +5,7 @@
  *
  *   sdftest all          every function once; prints pub=, msg=, sig=
  *   sdftest revoked      the configured token is revoked: SDR_PARDENY
- *   sdftest sealed       prints "opened", waits for a line on stdin (the
+ *   sdftest sealed       prints "ready", waits for a line on stdin (the
  *                        server is sealed meanwhile): SDR_HARDFAIL, then
  *                        SDF_OpenDevice gives SDR_OPENDEVICE
  *   sdftest loop N       N mixed calls from 8 threads, one session each
@@ -308,7 +308,7 @@ static void test_sealed(void) {
 	EXPECT(SDF_OpenDevice(&dev), SDR_OK);
 	EXPECT(SDF_OpenSession(dev, &s), SDR_OK);
 	EXPECT(SDF_InternalSign_ECC(s, 1, e, 32, &sig), SDR_OK);
-	printf("opened\n");
+	printf("ready\n");
 	fflush(stdout);
 	if (fgets(line, sizeof line, stdin) == NULL) failures++;
 	EXPECT(SDF_InternalSign_ECC(s, 1, e, 32, &sig), SDR_HARDFAIL);

@@ -1,0 +1,618 @@
+/*
+ * p11test: loads libmimapkcs11 with dlopen and C_GetFunctionList, runs
+ * every implemented function of its function list against a mima dev
+ * server with good and bad arguments, and checks the return values
+ * (internal/e2e/pkcs11_test.go, TestPKCS11C).
+ *
+ *   p11test MODULE all       every function: bad handles, NULL pointers,
+ *                            wrong order, length queries, too small buffers
+ *   p11test MODULE revoked   logs in, prints "ready", waits for a line on
+ *                            stdin (the token is revoked meanwhile):
+ *                            CKR_USER_NOT_LOGGED_IN, a new login
+ *                            CKR_PIN_INCORRECT
+ *   p11test MODULE sealed    the same, the server sealed: CKR_DEVICE_ERROR
+ *   p11test MODULE loop N    N mixed calls from 8 threads, one session each
+ *
+ * MIMA_SDF_CONFIG names slots 0 (tenant default) and 1 (acme); key
+ * p11-sign is sm2 and p11-kek sm4 in tenant default; MIMA_P11_PIN is a
+ * token of tenant default that may use every key. Mode all creates the
+ * sm2 key p11-gen with C_GenerateKeyPair.
+ */
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform.h"
+
+static int failures;
+static CK_FUNCTION_LIST_PTR f;
+static CK_UTF8CHAR_PTR pin;
+static CK_ULONG pinlen;
+
+#define EXPECT(call, want)                                                        \
+	do {                                                                          \
+		CK_RV rv_ = (call);                                                       \
+		if (rv_ != (CK_RV)(want)) {                                               \
+			fprintf(stderr, "%s:%d: %s = 0x%08lX, want 0x%08lX\n", __FILE__, __LINE__, \
+			        #call, (unsigned long)rv_, (unsigned long)(want));               \
+			failures++;                                                           \
+		}                                                                         \
+	} while (0)
+
+#define CHECK(cond)                                                            \
+	do {                                                                       \
+		if (!(cond)) {                                                         \
+			fprintf(stderr, "%s:%d: %s is false\n", __FILE__, __LINE__, #cond); \
+			failures++;                                                        \
+		}                                                                      \
+	} while (0)
+
+#define BAD_HANDLE 0x7fff1234UL
+
+static CK_MECHANISM sm3sm2 = {CKM_SM3_SM2, NULL_PTR, 0};
+static CK_MECHANISM sm3sm2der = {CKM_SM3_SM2_DER, NULL_PTR, 0};
+static CK_MECHANISM sm2sign = {CKM_SM2_SIGN, NULL_PTR, 0};
+static CK_MECHANISM sm2signraw = {CKM_SM2_SIGN_NO_DER, NULL_PTR, 0};
+static CK_MECHANISM sm3 = {CKM_SM3_HASH, NULL_PTR, 0};
+static CK_MECHANISM keygen = {CKM_SM2_KEY_PAIR_GEN, NULL_PTR, 0};
+static CK_MECHANISM ecdsa = {CKM_ECDSA, NULL_PTR, 0};
+
+static CK_BYTE msg[] = "signed through the PKCS#11 function list";
+
+/* load opens the module and reads its function list. */
+static void load(const char *path) {
+	void *lib = dlopen(path, RTLD_NOW);
+	if (lib == NULL) {
+		fprintf(stderr, "dlopen %s: %s\n", path, dlerror());
+		exit(2);
+	}
+	CK_C_GetFunctionList get = (CK_C_GetFunctionList)dlsym(lib, "C_GetFunctionList");
+	if (get == NULL) {
+		fprintf(stderr, "no C_GetFunctionList in %s\n", path);
+		exit(2);
+	}
+	EXPECT(get(NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(get(&f), CKR_OK);
+	if (f == NULL) exit(2);
+	CHECK(f->version.major == 2 && f->version.minor == 40);
+	CHECK(f->C_GetFunctionList == get);
+}
+
+/* find returns the one object of key name and class in session s. */
+static CK_OBJECT_HANDLE find(CK_SESSION_HANDLE s, const char *name, CK_OBJECT_CLASS class) {
+	CK_ATTRIBUTE t[] = {{CKA_LABEL, (void *)name, strlen(name)}, {CKA_CLASS, &class, sizeof class}};
+	CK_OBJECT_HANDLE h[4] = {0};
+	CK_ULONG n = 0;
+	EXPECT(f->C_FindObjectsInit(s, t, 2), CKR_OK);
+	EXPECT(f->C_FindObjects(s, h, 4, &n), CKR_OK);
+	EXPECT(f->C_FindObjectsFinal(s), CKR_OK);
+	CHECK(n == 1);
+	return h[0];
+}
+
+/* sign signs msg with mech and key into sig of *n bytes. */
+static CK_RV sign(CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG *n) {
+	CK_RV rv = f->C_SignInit(s, mech, key);
+	return rv != CKR_OK ? rv : f->C_Sign(s, data, len, sig, n);
+}
+
+static CK_RV verify(CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR sig, CK_ULONG n) {
+	CK_RV rv = f->C_VerifyInit(s, mech, key);
+	return rv != CKR_OK ? rv : f->C_Verify(s, data, len, sig, n);
+}
+
+static void test_info(void) {
+	CK_INFO info;
+	CK_SLOT_ID slots[2] = {9, 9};
+	CK_ULONG n = 0;
+	CK_SLOT_INFO si;
+	CK_TOKEN_INFO ti;
+	CK_MECHANISM_TYPE mechs[8];
+	CK_MECHANISM_INFO mi;
+
+	EXPECT(f->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED);
+	EXPECT(f->C_GetSlotList(CK_TRUE, NULL_PTR, &n), CKR_CRYPTOKI_NOT_INITIALIZED);
+	EXPECT(f->C_Finalize(NULL_PTR), CKR_CRYPTOKI_NOT_INITIALIZED);
+	EXPECT(f->C_Initialize(NULL_PTR), CKR_OK);
+	EXPECT(f->C_Initialize(NULL_PTR), CKR_CRYPTOKI_ALREADY_INITIALIZED);
+	EXPECT(f->C_Finalize((CK_VOID_PTR)&n), CKR_ARGUMENTS_BAD);
+
+	EXPECT(f->C_GetInfo(NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GetInfo(&info), CKR_OK);
+	CHECK(info.cryptokiVersion.major == 2 && info.cryptokiVersion.minor == 40);
+	CHECK(memcmp(info.manufacturerID, "mima ", 5) == 0);
+
+	EXPECT(f->C_GetSlotList(CK_TRUE, NULL_PTR, NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GetSlotList(CK_TRUE, NULL_PTR, &n), CKR_OK);
+	CHECK(n == 2);
+	n = 1;
+	EXPECT(f->C_GetSlotList(CK_TRUE, slots, &n), CKR_BUFFER_TOO_SMALL);
+	CHECK(n == 2 && slots[0] == 9);
+	EXPECT(f->C_GetSlotList(CK_TRUE, slots, &n), CKR_OK);
+	CHECK(n == 2 && slots[0] == 0 && slots[1] == 1);
+
+	EXPECT(f->C_GetSlotInfo(0, &si), CKR_OK);
+	CHECK(memcmp(si.slotDescription, "mima tenant default ", 20) == 0 && (si.flags & CKF_TOKEN_PRESENT));
+	EXPECT(f->C_GetSlotInfo(2, &si), CKR_SLOT_ID_INVALID);
+	EXPECT(f->C_GetSlotInfo(0, NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GetTokenInfo(1, &ti), CKR_OK);
+	CHECK(memcmp(ti.label, "acme ", 5) == 0 && (ti.flags & CKF_LOGIN_REQUIRED));
+	EXPECT(f->C_GetTokenInfo(BAD_HANDLE, &ti), CKR_SLOT_ID_INVALID);
+	EXPECT(f->C_GetTokenInfo(0, NULL_PTR), CKR_ARGUMENTS_BAD);
+
+	EXPECT(f->C_GetMechanismList(0, NULL_PTR, NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GetMechanismList(2, NULL_PTR, &n), CKR_SLOT_ID_INVALID);
+	EXPECT(f->C_GetMechanismList(0, NULL_PTR, &n), CKR_OK);
+	CHECK(n == 6);
+	n = 2;
+	EXPECT(f->C_GetMechanismList(0, mechs, &n), CKR_BUFFER_TOO_SMALL);
+	CHECK(n == 6);
+	n = 8;
+	EXPECT(f->C_GetMechanismList(0, mechs, &n), CKR_OK);
+	int der = 0;
+	for (CK_ULONG i = 0; i < n; i++) der += mechs[i] == CKM_SM3_SM2_DER;
+	CHECK(n == 6 && der == 1);
+	EXPECT(f->C_GetMechanismInfo(0, CKM_SM3_SM2_DER, &mi), CKR_OK);
+	CHECK((mi.flags & CKF_SIGN) && (mi.flags & CKF_VERIFY) && mi.ulMinKeySize == 256);
+	EXPECT(f->C_GetMechanismInfo(0, CKM_SM3_HASH, &mi), CKR_OK);
+	CHECK(mi.flags & CKF_DIGEST);
+	EXPECT(f->C_GetMechanismInfo(0, CKM_ECDSA, &mi), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_GetMechanismInfo(0, CKM_SM3_HASH, NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GetMechanismInfo(2, CKM_SM3_HASH, &mi), CKR_SLOT_ID_INVALID);
+}
+
+/* test_digest runs CKM_SM3_HASH, which needs no login. */
+static void test_digest(CK_SESSION_HANDLE s) {
+	CK_BYTE d[32], known[32] = {
+		0x66, 0xc7, 0xf0, 0xf4, 0x62, 0xee, 0xed, 0xd9, 0xd1, 0xf2, 0xd4, 0x6b, 0xdc, 0x10, 0xe4, 0xe2,
+		0x41, 0x67, 0xc4, 0x87, 0x5c, 0xf2, 0xf7, 0xa2, 0x29, 0x7d, 0xa0, 0x2b, 0x8f, 0x4b, 0xa8, 0xe0};
+	CK_ULONG n = sizeof d;
+	EXPECT(f->C_Digest(s, (CK_BYTE_PTR) "abc", 3, d, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_DigestInit(s, NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_DigestInit(s, &ecdsa), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_DigestInit(BAD_HANDLE, &sm3), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_DigestInit(s, &sm3), CKR_OK);
+	EXPECT(f->C_DigestInit(s, &sm3), CKR_OPERATION_ACTIVE);
+	EXPECT(f->C_Digest(s, (CK_BYTE_PTR) "abc", 3, NULL_PTR, &n), CKR_OK); /* length query */
+	CHECK(n == 32);
+	n = 16;
+	EXPECT(f->C_Digest(s, (CK_BYTE_PTR) "abc", 3, d, &n), CKR_BUFFER_TOO_SMALL); /* keeps the operation */
+	CHECK(n == 32);
+	EXPECT(f->C_Digest(s, (CK_BYTE_PTR) "abc", 3, d, &n), CKR_OK);
+	CHECK(n == 32 && memcmp(d, known, 32) == 0); /* GB/T 32905 A.1 */
+	EXPECT(f->C_Digest(s, (CK_BYTE_PTR) "abc", 3, d, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_DigestInit(s, &sm3), CKR_OK);
+	EXPECT(f->C_Digest(s, NULL_PTR, 3, d, &n), CKR_ARGUMENTS_BAD); /* ends the operation */
+	EXPECT(f->C_Digest(s, (CK_BYTE_PTR) "abc", 3, d, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_DigestInit(s, &sm3), CKR_OK);
+	EXPECT(f->C_Digest(s, (CK_BYTE_PTR) "abc", 3, d, NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_DigestInit(s, &sm3), CKR_OK); /* the NULL length ended it too */
+	EXPECT(f->C_Digest(s, (CK_BYTE_PTR) "abc", 3, d, &n), CKR_OK);
+}
+
+static void test_login(CK_SESSION_HANDLE s, CK_SESSION_HANDLE rw, CK_SESSION_HANDLE acme) {
+	CK_SESSION_INFO si;
+	CK_BYTE r[16];
+	EXPECT(f->C_GetSessionInfo(s, &si), CKR_OK);
+	CHECK(si.slotID == 0 && si.state == CKS_RO_PUBLIC_SESSION && si.flags == CKF_SERIAL_SESSION);
+	EXPECT(f->C_GetSessionInfo(BAD_HANDLE, &si), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_GetSessionInfo(s, NULL_PTR), CKR_ARGUMENTS_BAD);
+
+	/* nothing but digests before login */
+	EXPECT(f->C_FindObjectsInit(s, NULL_PTR, 0), CKR_USER_NOT_LOGGED_IN);
+	EXPECT(f->C_GenerateRandom(s, r, sizeof r), CKR_USER_NOT_LOGGED_IN);
+	EXPECT(f->C_SignInit(s, &sm3sm2, 1), CKR_USER_NOT_LOGGED_IN);
+	EXPECT(f->C_VerifyInit(s, &sm3sm2, 1), CKR_USER_NOT_LOGGED_IN);
+	EXPECT(f->C_Logout(s), CKR_USER_NOT_LOGGED_IN);
+
+	EXPECT(f->C_Login(s, CKU_SO, pin, pinlen), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_Login(s, 7, pin, pinlen), CKR_USER_TYPE_INVALID);
+	EXPECT(f->C_Login(s, CKU_USER, NULL_PTR, 0), CKR_PIN_INCORRECT);
+	EXPECT(f->C_Login(s, CKU_USER, (CK_UTF8CHAR_PTR) "mima.s.not-a-token", 18), CKR_PIN_INCORRECT);
+	EXPECT(f->C_Login(acme, CKU_USER, pin, pinlen), CKR_PIN_INCORRECT); /* another tenant's token */
+	EXPECT(f->C_Login(BAD_HANDLE, CKU_USER, pin, pinlen), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_Login(s, CKU_USER, pin, pinlen), CKR_OK);
+	EXPECT(f->C_Login(rw, CKU_USER, pin, pinlen), CKR_USER_ALREADY_LOGGED_IN); /* the slot is */
+	EXPECT(f->C_GetSessionInfo(s, &si), CKR_OK);
+	CHECK(si.state == CKS_RO_USER_FUNCTIONS);
+	EXPECT(f->C_GetSessionInfo(rw, &si), CKR_OK);
+	CHECK(si.state == CKS_RW_USER_FUNCTIONS && (si.flags & CKF_RW_SESSION));
+	EXPECT(f->C_GetSessionInfo(acme, &si), CKR_OK);
+	CHECK(si.slotID == 1 && si.state == CKS_RO_PUBLIC_SESSION);
+	EXPECT(f->C_FindObjectsInit(acme, NULL_PTR, 0), CKR_USER_NOT_LOGGED_IN);
+}
+
+static void test_find(CK_SESSION_HANDLE s) {
+	CK_OBJECT_CLASS secret = CKO_SECRET_KEY;
+	CK_ATTRIBUTE none[] = {{CKA_LABEL, "no-such-key", 11}}, kek[] = {{CKA_CLASS, &secret, sizeof secret}};
+	CK_OBJECT_HANDLE h[8];
+	CK_ULONG n = 99;
+	EXPECT(f->C_FindObjects(s, h, 8, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_FindObjectsFinal(s), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_FindObjectsInit(s, NULL_PTR, 1), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_FindObjectsInit(s, none, 1), CKR_OK);
+	EXPECT(f->C_FindObjectsInit(s, none, 1), CKR_OPERATION_ACTIVE);
+	EXPECT(f->C_FindObjects(s, NULL_PTR, 8, &n), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_FindObjects(s, h, 8, NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_FindObjects(s, h, 8, &n), CKR_OK);
+	CHECK(n == 0);
+	EXPECT(f->C_FindObjectsFinal(s), CKR_OK);
+	EXPECT(f->C_FindObjectsInit(s, kek, 1), CKR_OK);
+	EXPECT(f->C_FindObjects(s, h, 8, &n), CKR_OK);
+	CHECK(n == 1);
+	EXPECT(f->C_FindObjectsFinal(s), CKR_OK);
+	/* one object at a time: the private and public p11-sign, p11-kek */
+	EXPECT(f->C_FindObjectsInit(s, NULL_PTR, 0), CKR_OK);
+	CK_ULONG total = 0;
+	do {
+		EXPECT(f->C_FindObjects(s, h, 1, &n), CKR_OK);
+		total += n;
+	} while (n == 1 && total < 8);
+	CHECK(total == 3);
+	EXPECT(f->C_FindObjectsFinal(s), CKR_OK);
+}
+
+static void test_attributes(CK_SESSION_HANDLE s, CK_SESSION_HANDLE acme, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub) {
+	CK_OBJECT_CLASS class = 0;
+	CK_KEY_TYPE type = 0;
+	CK_BYTE label[16], point[80], params[16], value[32];
+	CK_ATTRIBUTE q[] = {{CKA_CLASS, NULL_PTR, 0}, {CKA_KEY_TYPE, NULL_PTR, 0}, {CKA_LABEL, NULL_PTR, 0}};
+	EXPECT(f->C_GetAttributeValue(s, priv, q, 3), CKR_OK); /* lengths */
+	CHECK(q[0].ulValueLen == sizeof class && q[1].ulValueLen == sizeof type && q[2].ulValueLen == 8);
+	CK_ATTRIBUTE a[] = {{CKA_CLASS, &class, sizeof class}, {CKA_KEY_TYPE, &type, sizeof type}, {CKA_LABEL, label, sizeof label}};
+	EXPECT(f->C_GetAttributeValue(s, priv, a, 3), CKR_OK);
+	CHECK(class == CKO_PRIVATE_KEY && type == CKK_SM2 && a[2].ulValueLen == 8 && memcmp(label, "p11-sign", 8) == 0);
+
+	CK_ATTRIBUTE small[] = {{CKA_LABEL, label, 4}, {CKA_CLASS, &class, sizeof class}};
+	EXPECT(f->C_GetAttributeValue(s, priv, small, 2), CKR_BUFFER_TOO_SMALL);
+	CHECK(small[0].ulValueLen == CK_UNAVAILABLE_INFORMATION && small[1].ulValueLen == sizeof class);
+	CK_ATTRIBUTE secret[] = {{CKA_VALUE, value, sizeof value}, {0x7777, value, sizeof value}};
+	EXPECT(f->C_GetAttributeValue(s, priv, secret, 1), CKR_ATTRIBUTE_SENSITIVE);
+	CHECK(secret[0].ulValueLen == CK_UNAVAILABLE_INFORMATION);
+	EXPECT(f->C_GetAttributeValue(s, priv, secret + 1, 1), CKR_ATTRIBUTE_TYPE_INVALID);
+	CHECK(secret[1].ulValueLen == CK_UNAVAILABLE_INFORMATION);
+
+	CK_ATTRIBUTE ec[] = {{CKA_EC_POINT, NULL_PTR, 0}, {CKA_EC_PARAMS, params, sizeof params}};
+	EXPECT(f->C_GetAttributeValue(s, pub, ec, 2), CKR_OK);
+	CHECK(ec[0].ulValueLen == 67 && ec[1].ulValueLen == 10 && params[0] == 0x06);
+	ec[0].pValue = point;
+	ec[0].ulValueLen = sizeof point;
+	EXPECT(f->C_GetAttributeValue(s, pub, ec, 1), CKR_OK);
+	CHECK(ec[0].ulValueLen == 67 && point[0] == 0x04 && point[1] == 65 && point[2] == 0x04);
+
+	EXPECT(f->C_GetAttributeValue(s, BAD_HANDLE, a, 1), CKR_OBJECT_HANDLE_INVALID);
+	EXPECT(f->C_GetAttributeValue(BAD_HANDLE, priv, a, 1), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_GetAttributeValue(s, priv, NULL_PTR, 1), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GetAttributeValue(acme, priv, a, 1), CKR_OBJECT_HANDLE_INVALID); /* another slot's object */
+}
+
+static void test_sign(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub, CK_OBJECT_HANDLE kek) {
+	CK_BYTE sig[80], e[32], e31[31] = {0};
+	CK_ULONG n = sizeof sig;
+	memset(e, 5, sizeof e);
+
+	/* wrong order and bad arguments */
+	EXPECT(f->C_Sign(s, msg, sizeof msg, sig, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_Verify(s, msg, sizeof msg, sig, 64), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_SignInit(s, NULL_PTR, priv), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_SignInit(s, &ecdsa, priv), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_SignInit(s, &sm3sm2, pub), CKR_KEY_TYPE_INCONSISTENT);
+	EXPECT(f->C_SignInit(s, &sm3sm2, kek), CKR_KEY_TYPE_INCONSISTENT);
+	EXPECT(f->C_SignInit(s, &sm3sm2, BAD_HANDLE), CKR_KEY_HANDLE_INVALID);
+	EXPECT(f->C_SignInit(BAD_HANDLE, &sm3sm2, priv), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_VerifyInit(s, &sm3sm2, priv), CKR_KEY_TYPE_INCONSISTENT);
+	EXPECT(f->C_VerifyInit(s, NULL_PTR, pub), CKR_ARGUMENTS_BAD);
+
+	/* r || s with the length convention */
+	EXPECT(f->C_SignInit(s, &sm3sm2, priv), CKR_OK);
+	EXPECT(f->C_SignInit(s, &sm3sm2, priv), CKR_OPERATION_ACTIVE);
+	EXPECT(f->C_DigestInit(s, &sm3), CKR_OPERATION_ACTIVE);
+	EXPECT(f->C_Sign(s, msg, sizeof msg, NULL_PTR, &n), CKR_OK);
+	CHECK(n == 64);
+	n = 10;
+	EXPECT(f->C_Sign(s, msg, sizeof msg, sig, &n), CKR_BUFFER_TOO_SMALL);
+	CHECK(n == 64);
+	EXPECT(f->C_Sign(s, msg, sizeof msg, sig, &n), CKR_OK);
+	CHECK(n == 64);
+	EXPECT(f->C_Sign(s, msg, sizeof msg, sig, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(verify(s, &sm3sm2, pub, msg, sizeof msg, sig, 64), CKR_OK);
+	EXPECT(f->C_Verify(s, msg, sizeof msg, sig, 64), CKR_OPERATION_NOT_INITIALIZED); /* Verify ended it */
+	EXPECT(verify(s, &sm3sm2, pub, msg, sizeof msg, sig, 63), CKR_SIGNATURE_LEN_RANGE);
+	sig[63] ^= 1;
+	EXPECT(verify(s, &sm3sm2, pub, msg, sizeof msg, sig, 64), CKR_SIGNATURE_INVALID);
+	EXPECT(f->C_VerifyInit(s, &sm3sm2, pub), CKR_OK);
+	EXPECT(f->C_Verify(s, NULL_PTR, 4, sig, 64), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_Verify(s, msg, sizeof msg, sig, 64), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_SignInit(s, &sm3sm2, priv), CKR_OK);
+	EXPECT(f->C_Sign(s, NULL_PTR, 4, sig, &n), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_Sign(s, msg, sizeof msg, sig, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_SignInit(s, &sm3sm2, priv), CKR_OK);
+	EXPECT(f->C_Sign(s, msg, sizeof msg, sig, NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_Sign(s, msg, sizeof msg, sig, &n), CKR_OPERATION_NOT_INITIALIZED);
+
+	/* DER */
+	n = 0;
+	EXPECT(f->C_SignInit(s, &sm3sm2der, priv), CKR_OK);
+	EXPECT(f->C_Sign(s, msg, sizeof msg, NULL_PTR, &n), CKR_OK);
+	CHECK(n >= 8 && n <= 72);
+	EXPECT(f->C_Sign(s, msg, sizeof msg, sig, &n), CKR_OK);
+	CHECK(sig[0] == 0x30);
+	EXPECT(verify(s, &sm3sm2der, pub, msg, sizeof msg, sig, n), CKR_OK);
+	EXPECT(verify(s, &sm3sm2der, pub, msg, sizeof msg - 1, sig, n), CKR_SIGNATURE_INVALID);
+	EXPECT(verify(s, &sm3sm2der, pub, msg, sizeof msg, (CK_BYTE_PTR) "not DER", 7), CKR_SIGNATURE_INVALID);
+
+	/* a 32-byte e */
+	n = sizeof sig;
+	EXPECT(sign(s, &sm2sign, priv, e31, sizeof e31, sig, &n), CKR_DATA_LEN_RANGE);
+	EXPECT(f->C_Sign(s, e, 32, sig, &n), CKR_OPERATION_NOT_INITIALIZED); /* the failure ended it */
+	EXPECT(sign(s, &sm2sign, priv, e, 32, sig, &n), CKR_OK);
+	EXPECT(verify(s, &sm2sign, pub, e, 32, sig, n), CKR_OK);
+	n = sizeof sig;
+	EXPECT(sign(s, &sm2signraw, priv, e, 32, sig, &n), CKR_OK);
+	CHECK(n == 64);
+	EXPECT(verify(s, &sm2signraw, pub, e, 32, sig, n), CKR_OK);
+	EXPECT(verify(s, &sm2signraw, pub, e31, sizeof e31, sig, n), CKR_DATA_LEN_RANGE);
+}
+
+static void test_random(CK_SESSION_HANDLE s) {
+	CK_BYTE r1[32] = {0}, r2[32] = {0};
+	EXPECT(f->C_GenerateRandom(s, NULL_PTR, 16), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GenerateRandom(BAD_HANDLE, r1, 16), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_GenerateRandom(s, r1, 0), CKR_OK);
+	EXPECT(f->C_GenerateRandom(s, r1, sizeof r1), CKR_OK);
+	EXPECT(f->C_GenerateRandom(s, r2, sizeof r2), CKR_OK);
+	CHECK(memcmp(r1, r2, sizeof r1) != 0);
+}
+
+static void test_keygen(CK_SESSION_HANDLE s, CK_SESSION_HANDLE rw) {
+	CK_ATTRIBUTE named[] = {{CKA_LABEL, "p11-gen", 7}}, unnamed[] = {{CKA_ID, "x", 1}};
+	CK_OBJECT_HANDLE pub = 0, priv = 0;
+	CK_BYTE sig[64];
+	CK_ULONG n = sizeof sig;
+	EXPECT(f->C_GenerateKeyPair(s, &keygen, NULL_PTR, 0, named, 1, &pub, &priv), CKR_SESSION_READ_ONLY);
+	EXPECT(f->C_GenerateKeyPair(rw, &ecdsa, NULL_PTR, 0, named, 1, &pub, &priv), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_GenerateKeyPair(rw, NULL_PTR, NULL_PTR, 0, named, 1, &pub, &priv), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GenerateKeyPair(rw, &keygen, NULL_PTR, 1, named, 1, &pub, &priv), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GenerateKeyPair(rw, &keygen, NULL_PTR, 0, named, 1, NULL_PTR, &priv), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GenerateKeyPair(rw, &keygen, unnamed, 1, unnamed, 1, &pub, &priv), CKR_TEMPLATE_INCOMPLETE);
+	EXPECT(f->C_GenerateKeyPair(rw, &keygen, NULL_PTR, 0, named, 1, &pub, &priv), CKR_OK);
+	CHECK(pub != 0 && priv != 0 && pub != priv);
+	EXPECT(f->C_GenerateKeyPair(rw, &keygen, named, 1, NULL_PTR, 0, &pub, &priv), CKR_TEMPLATE_INCONSISTENT); /* exists */
+	/* the new key signs, through another session of the slot too */
+	EXPECT(sign(rw, &sm3sm2, priv, msg, sizeof msg, sig, &n), CKR_OK);
+	EXPECT(verify(s, &sm3sm2, pub, msg, sizeof msg, sig, n), CKR_OK);
+	CHECK(find(s, "p11-gen", CKO_PRIVATE_KEY) == priv);
+}
+
+/* test_unsupported calls a few of the functions the module does not
+ * implement. */
+static void test_unsupported(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek) {
+	CK_MECHANISM ecb = {CKM_AES_ECB, NULL_PTR, 0};
+	CK_BYTE b[16] = {0};
+	CK_ULONG n = sizeof b;
+	CK_OBJECT_HANDLE h;
+	EXPECT(f->C_InitToken(0, pin, pinlen, b), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_SetPIN(s, pin, pinlen, pin, pinlen), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_CreateObject(s, NULL_PTR, 0, &h), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_DestroyObject(s, kek), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_EncryptInit(s, &ecb, kek), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_Encrypt(s, b, 16, b, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_DecryptInit(s, &ecb, kek), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_SignUpdate(s, b, 16), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_DigestUpdate(s, b, 16), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_WrapKey(s, &ecb, kek, kek, b, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_SeedRandom(s, b, 16), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_WaitForSlotEvent(0, NULL_PTR, NULL_PTR), CKR_FUNCTION_NOT_SUPPORTED);
+}
+
+static void test_all(void) {
+	CK_SESSION_HANDLE s = 0, rw = 0, acme = 0, s2 = 0;
+	CK_BYTE r[16];
+	test_info();
+	EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_OpenSession(0, 0, NULL_PTR, NULL_PTR, &s), CKR_SESSION_PARALLEL_NOT_SUPPORTED);
+	EXPECT(f->C_OpenSession(2, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, &s), CKR_SLOT_ID_INVALID);
+	EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, &s), CKR_OK);
+	EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL_PTR, NULL_PTR, &rw), CKR_OK);
+	EXPECT(f->C_OpenSession(1, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, &acme), CKR_OK);
+	CHECK(s != rw && s != acme && rw != acme);
+
+	test_digest(s);
+	test_login(s, rw, acme);
+	test_find(s);
+	CK_OBJECT_HANDLE priv = find(s, "p11-sign", CKO_PRIVATE_KEY), pub = find(rw, "p11-sign", CKO_PUBLIC_KEY);
+	CK_OBJECT_HANDLE kek = find(s, "p11-kek", CKO_SECRET_KEY);
+	CHECK(priv != pub && priv == find(s, "p11-sign", CKO_PRIVATE_KEY)); /* stable handles */
+	test_attributes(s, acme, priv, pub);
+	test_sign(s, priv, pub, kek);
+	test_random(s);
+	test_keygen(s, rw);
+	test_unsupported(s, kek);
+
+	/* logout ends the login of every session of the slot */
+	EXPECT(f->C_Logout(rw), CKR_OK);
+	EXPECT(f->C_Logout(s), CKR_USER_NOT_LOGGED_IN);
+	EXPECT(f->C_GenerateRandom(s, r, sizeof r), CKR_USER_NOT_LOGGED_IN);
+	EXPECT(f->C_SignInit(s, &sm3sm2, priv), CKR_USER_NOT_LOGGED_IN);
+
+	/* the last session of a slot logs it out */
+	EXPECT(f->C_Login(s, CKU_USER, pin, pinlen), CKR_OK);
+	EXPECT(f->C_CloseSession(s), CKR_OK);
+	EXPECT(f->C_CloseSession(s), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_GenerateRandom(s, r, sizeof r), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_GenerateRandom(rw, r, sizeof r), CKR_OK);
+	EXPECT(f->C_CloseSession(rw), CKR_OK);
+	EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, &s2), CKR_OK);
+	EXPECT(f->C_GenerateRandom(s2, r, sizeof r), CKR_USER_NOT_LOGGED_IN);
+
+	EXPECT(f->C_CloseAllSessions(2), CKR_SLOT_ID_INVALID);
+	EXPECT(f->C_CloseAllSessions(1), CKR_OK);
+	EXPECT(f->C_GetSessionInfo(acme, NULL_PTR), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_Finalize(NULL_PTR), CKR_OK);
+	EXPECT(f->C_GetSessionInfo(s2, NULL_PTR), CKR_CRYPTOKI_NOT_INITIALIZED);
+	EXPECT(f->C_Finalize(NULL_PTR), CKR_CRYPTOKI_NOT_INITIALIZED);
+	/* initialized again, nothing of before remains */
+	EXPECT(f->C_Initialize(NULL_PTR), CKR_OK);
+	EXPECT(f->C_GenerateRandom(s2, r, sizeof r), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_Finalize(NULL_PTR), CKR_OK);
+}
+
+/* test_lost logs in and signs, prints "ready", waits for a line (the
+ * test revokes the token or seals the server), then expects every call
+ * to the server to give want and a new login relogin. */
+static void test_lost(CK_RV want, CK_RV relogin) {
+	CK_SESSION_HANDLE s = 0;
+	CK_BYTE sig[64], r[16], d[32], point[80];
+	CK_ULONG n = sizeof sig;
+	char line[16];
+	EXPECT(f->C_Initialize(NULL_PTR), CKR_OK);
+	EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, &s), CKR_OK);
+	EXPECT(f->C_Login(s, CKU_USER, pin, pinlen), CKR_OK);
+	CK_OBJECT_HANDLE priv = find(s, "p11-sign", CKO_PRIVATE_KEY), pub = find(s, "p11-sign", CKO_PUBLIC_KEY);
+	EXPECT(sign(s, &sm3sm2, priv, msg, sizeof msg, sig, &n), CKR_OK);
+	printf("ready\n");
+	fflush(stdout);
+	if (fgets(line, sizeof line, stdin) == NULL) failures++;
+
+	n = sizeof sig;
+	EXPECT(sign(s, &sm3sm2, priv, msg, sizeof msg, sig, &n), want);
+	EXPECT(f->C_Sign(s, msg, sizeof msg, sig, &n), CKR_OPERATION_NOT_INITIALIZED); /* the failure ended it */
+	EXPECT(f->C_GenerateRandom(s, r, sizeof r), want);
+	EXPECT(f->C_FindObjectsInit(s, NULL_PTR, 0), want);
+	CK_ATTRIBUTE ec[] = {{CKA_EC_POINT, point, sizeof point}};
+	EXPECT(f->C_GetAttributeValue(s, pub, ec, 1), want);
+	n = sizeof d;
+	EXPECT(f->C_DigestInit(s, &sm3), CKR_OK); /* in the module: still works */
+	EXPECT(f->C_Digest(s, msg, sizeof msg, d, &n), CKR_OK);
+	EXPECT(f->C_Logout(s), CKR_OK);
+	EXPECT(f->C_Login(s, CKU_USER, pin, pinlen), relogin);
+	EXPECT(f->C_GenerateRandom(s, r, sizeof r), CKR_USER_NOT_LOGGED_IN);
+	EXPECT(f->C_Finalize(NULL_PTR), CKR_OK);
+}
+
+struct work {
+	CK_OBJECT_HANDLE priv, pub;
+	long calls;
+	int errors;
+};
+
+/* mix makes call i of the mixed workload in session s into heap buffers
+ * of the exact size (for valgrind); it returns the failures. */
+static int mix(CK_SESSION_HANDLE s, struct work *w, long i) {
+	CK_BYTE *sig = malloc(64), *d = malloc(32), *r = malloc(32), *label = malloc(8), *point = malloc(67);
+	CK_OBJECT_HANDLE *h = malloc(2 * sizeof *h);
+	CK_MECHANISM_TYPE *mechs = malloc(6 * sizeof *mechs);
+	CK_ULONG n = 64;
+	CK_SESSION_INFO si;
+	CK_ATTRIBUTE a[] = {{CKA_LABEL, label, 8}, {CKA_EC_POINT, point, 67}};
+	int bad = 0;
+	memcpy(label, "p11-sign", 8);
+	switch (i % 8) {
+	case 0:
+		bad += sign(s, &sm3sm2, w->priv, msg, sizeof msg, sig, &n) != CKR_OK || n != 64;
+		bad += verify(s, &sm3sm2, w->pub, msg, sizeof msg, sig, n) != CKR_OK;
+		break;
+	case 1:
+		n = 32;
+		bad += f->C_DigestInit(s, &sm3) != CKR_OK;
+		bad += f->C_Digest(s, msg, sizeof msg, d, &n) != CKR_OK || n != 32;
+		break;
+	case 2: bad += f->C_GenerateRandom(s, r, 32) != CKR_OK; break;
+	case 3:
+		bad += f->C_Sign(s, msg, sizeof msg, sig, &n) != CKR_OPERATION_NOT_INITIALIZED;
+		bad += f->C_GetAttributeValue(s, BAD_HANDLE, a, 1) != CKR_OBJECT_HANDLE_INVALID;
+		bad += f->C_GenerateRandom(BAD_HANDLE, r, 32) != CKR_SESSION_HANDLE_INVALID;
+		break;
+	case 4:
+		bad += f->C_FindObjectsInit(s, a, 1) != CKR_OK;
+		bad += f->C_FindObjects(s, h, 2, &n) != CKR_OK || n != 2 || h[0] == h[1];
+		bad += f->C_FindObjectsFinal(s) != CKR_OK;
+		break;
+	case 5:
+		bad += f->C_GetAttributeValue(s, w->pub, a, 2) != CKR_OK || a[0].ulValueLen != 8 || a[1].ulValueLen != 67;
+		break;
+	case 6:
+		n = 10;
+		bad += sign(s, &sm2signraw, w->priv, r, 32, sig, &n) != CKR_BUFFER_TOO_SMALL || n != 64;
+		bad += f->C_Sign(s, r, 32, sig, &n) != CKR_OK;
+		break;
+	case 7:
+		n = 6;
+		bad += f->C_GetSessionInfo(s, &si) != CKR_OK || si.state != CKS_RO_USER_FUNCTIONS;
+		bad += f->C_GetMechanismList(0, mechs, &n) != CKR_OK || n != 6;
+		break;
+	}
+	free(sig);
+	free(d);
+	free(r);
+	free(label);
+	free(point);
+	free(h);
+	free(mechs);
+	return bad;
+}
+
+static void *worker(void *arg) {
+	struct work *w = arg;
+	CK_SESSION_HANDLE s = 0;
+	if (f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, &s) != CKR_OK) {
+		w->errors++;
+		return NULL;
+	}
+	for (long i = 0; i < w->calls; i++) w->errors += mix(s, w, i);
+	if (f->C_CloseSession(s) != CKR_OK) w->errors++;
+	return NULL;
+}
+
+static void test_loop(long calls) {
+	CK_SESSION_HANDLE s = 0;
+	pthread_t t[8];
+	struct work w[8];
+	EXPECT(f->C_Initialize(NULL_PTR), CKR_OK);
+	EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, &s), CKR_OK);
+	EXPECT(f->C_Login(s, CKU_USER, pin, pinlen), CKR_OK);
+	CK_OBJECT_HANDLE priv = find(s, "p11-sign", CKO_PRIVATE_KEY), pub = find(s, "p11-sign", CKO_PUBLIC_KEY);
+	for (int i = 0; i < 8; i++) {
+		w[i] = (struct work){.priv = priv, .pub = pub, .calls = calls / 8};
+		pthread_create(&t[i], NULL, worker, &w[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		failures += w[i].errors;
+	}
+	EXPECT(f->C_CloseAllSessions(0), CKR_OK);
+	EXPECT(f->C_Finalize(NULL_PTR), CKR_OK);
+}
+
+int main(int argc, char **argv) {
+	if (argc < 3) {
+		fprintf(stderr, "usage: p11test MODULE all|revoked|sealed|loop N\n");
+		return 2;
+	}
+	pin = (CK_UTF8CHAR_PTR)getenv("MIMA_P11_PIN");
+	if (pin == NULL) {
+		fprintf(stderr, "MIMA_P11_PIN is not set\n");
+		return 2;
+	}
+	pinlen = strlen((char *)pin);
+	load(argv[1]);
+	if (strcmp(argv[2], "all") == 0) {
+		test_all();
+	} else if (strcmp(argv[2], "revoked") == 0) {
+		test_lost(CKR_USER_NOT_LOGGED_IN, CKR_PIN_INCORRECT);
+	} else if (strcmp(argv[2], "sealed") == 0) {
+		test_lost(CKR_DEVICE_ERROR, CKR_DEVICE_ERROR);
+	} else if (argc == 4 && strcmp(argv[2], "loop") == 0) {
+		test_loop(atol(argv[3]));
+	} else {
+		fprintf(stderr, "unknown mode %s\n", argv[2]);
+		return 2;
+	}
+	if (failures > 0) {
+		fprintf(stderr, "%d failures\n", failures);
+		return 1;
+	}
+	return 0;
+}
