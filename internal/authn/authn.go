@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/mimacrypto/mima/internal/cache"
@@ -40,6 +41,10 @@ type Service struct {
 	tokens    *cache.Cache[paths.Token, *Token]
 	policies  *cache.Cache[paths.Policy, *Policy] // nil: known absent
 	tenants   *cache.Cache[paths.Tenant, *Tenant]
+
+	// tried is when this node last tried to record each token's use.
+	triedMu sync.Mutex
+	tried   *cache.Cache[paths.Token, time.Time]
 }
 
 // Option configures a Service.
@@ -77,6 +82,7 @@ func New(opts ...Option) *Service {
 	s.tokens = cache.New[paths.Token, *Token](s.cacheSize, paths.ParseToken)
 	s.policies = cache.New[paths.Policy, *Policy](s.cacheSize, paths.ParsePolicy)
 	s.tenants = cache.New[paths.Tenant, *Tenant](s.cacheSize, paths.ParseTenant)
+	s.tried = cache.New[paths.Token, time.Time](s.cacheSize, paths.ParseToken)
 	s.store.Purges(s.tokens, s.policies, s.tenants)
 	return s
 }

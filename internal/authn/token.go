@@ -30,6 +30,10 @@ const MaxTTL = 365 * 24 * time.Hour
 // child.
 const MaxTokenDepth = 16
 
+// LastUseGranularity is how coarse a token's LastUsedAt is: a node
+// records a use only when the stored one is older than this.
+const LastUseGranularity = time.Hour
+
 const (
 	tokenScheme   = "mima."
 	accessorBytes = 12
@@ -59,6 +63,9 @@ type Token struct {
 	// TTL and RenewUntil are set on renewable tokens (see RenewToken).
 	TTL        time.Duration `json:"ttl,omitempty"`
 	RenewUntil time.Time     `json:"renew_until,omitzero"`
+	// LastUsedAt is when the token last authenticated, to within
+	// LastUseGranularity (see noteUse); zero if never.
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 }
 
 // Issued is a newly created token: the bearer string, shown once, and its
@@ -78,7 +85,8 @@ type TokenRequest struct {
 // Authenticate checks a bearer token and returns its record. Errors carry
 // the codes unauthenticated, token_expired or token_revoked; a token is
 // refused as revoked when any of its ancestors is revoked or gone, so a
-// child created while its parent was being revoked dies with it.
+// child created while its parent was being revoked dies with it. A
+// success records the token's last use, coarsely (see noteUse).
 func (s *Service) Authenticate(ctx context.Context, bearer string) (*Token, error) {
 	if bearer == "" {
 		return nil, fault.New(fault.Unauthenticated, "missing token")
@@ -110,7 +118,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Token, erro
 	if err := s.checkTenantLive(ctx, tok); err != nil {
 		return nil, err
 	}
-	return tok, nil
+	return s.noteUse(ctx, tok), nil
 }
 
 // live refuses a revoked or expired token.

@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,10 +20,52 @@ import (
 // failure deadline, never a measurement.
 const guard = 30 * time.Second
 
-// counting counts the reads that reach a store.
+// counting counts the reads and the writes that reach a store, and
+// refuses writes while failWrites is set.
 type counting struct {
 	storage.Backend
-	reads atomic.Int64
+	reads      atomic.Int64
+	writes     atomic.Int64
+	failWrites atomic.Bool
+}
+
+// errWrite is what counting answers a write while failWrites is set.
+var errWrite = errors.New("test: writes refused")
+
+func (c *counting) write() error {
+	c.writes.Add(1)
+	if c.failWrites.Load() {
+		return errWrite
+	}
+	return nil
+}
+
+func (c *counting) Put(ctx context.Context, key string, value []byte) error {
+	if err := c.write(); err != nil {
+		return err
+	}
+	return c.Backend.Put(ctx, key, value)
+}
+
+func (c *counting) Delete(ctx context.Context, key string) error {
+	if err := c.write(); err != nil {
+		return err
+	}
+	return c.Backend.Delete(ctx, key)
+}
+
+func (c *counting) Batch(ctx context.Context, ops []storage.Op) error {
+	if err := c.write(); err != nil {
+		return err
+	}
+	return c.Backend.Batch(ctx, ops)
+}
+
+func (c *counting) Swap(ctx context.Context, conds []storage.Cond, ops []storage.Op) error {
+	if err := c.write(); err != nil {
+		return err
+	}
+	return c.Backend.Swap(ctx, conds, ops)
 }
 
 func (c *counting) Get(ctx context.Context, key string) ([]byte, error) {
@@ -78,10 +121,13 @@ func TestWarmCacheReadsNothing(t *testing.T) {
 		}
 	}
 	decide()
-	before := st.reads.Load()
+	before, wrote := st.reads.Load(), st.writes.Load()
 	decide()
 	if n := st.reads.Load() - before; n != 0 {
 		t.Fatalf("a warm authentication and authorisation read the store %d times", n)
+	}
+	if n := st.writes.Load() - wrote; n != 0 {
+		t.Fatalf("a warm authentication and authorisation wrote the store %d times", n)
 	}
 	// A policy created again on another node reaches the cache through
 	// coherence, which forgets the path.
