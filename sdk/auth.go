@@ -45,6 +45,9 @@ type TokenInfo struct {
 	// RenewUntil is set on renewable tokens: the latest expiry renewal
 	// can reach.
 	RenewUntil time.Time `json:"renew_until,omitzero"`
+	// LastUsedAt is when the token last authenticated, to within an hour;
+	// zero if never (or not since last use was recorded).
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 }
 
 // TokenList is one page of tokens; Next is the cursor of the next page.

@@ -18,7 +18,7 @@ func infoOf(t *authn.Token) sdk.TokenInfo {
 	return sdk.TokenInfo{
 		Accessor: t.Accessor, Tenant: t.Tenant, Root: t.Root, Policies: t.Policies,
 		DisplayName: t.DisplayName, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, RevokedAt: t.RevokedAt,
-		Parent: t.Parent, Depth: t.Depth, RenewUntil: t.RenewUntil,
+		Parent: t.Parent, Depth: t.Depth, RenewUntil: t.RenewUntil, LastUsedAt: t.LastUsedAt,
 	}
 }
 

@@ -5,6 +5,9 @@ import (
 	"net/url"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/mimacrypto/mima/sdk"
 )
 
 // apiToken is the part of a token's JSON these tests read.
@@ -110,5 +113,28 @@ func TestTokenListPages(t *testing.T) {
 		if r := n.do("GET", "/v1/tokens?"+q, admin, nil); r.status != http.StatusBadRequest || r.errCode() != "invalid_argument" {
 			t.Errorf("%s: %d %s", q, r.status, r.body)
 		}
+	}
+}
+
+// TestTokenLookupShowsLastUse: a token never used has no last_used_at;
+// once it authenticates, its own lookup and its tenant's lookup show when.
+func TestTokenLookupShowsLastUse(t *testing.T) {
+	n := newTestNode(t)
+	admin := n.tenant("acme")
+	child := n.createChild(admin)
+	var info sdk.TokenInfo
+	n.do("GET", "/v1/tokens/"+child.Accessor, admin, nil).json(t, &info)
+	if !info.LastUsedAt.IsZero() {
+		t.Fatalf("a token never used shows last use %v", info.LastUsedAt)
+	}
+	used := n.clock.Advance(time.Minute).UTC()
+	n.do("GET", "/v1/tokens/self", child.Token, nil).json(t, &info)
+	if !info.LastUsedAt.Equal(used) {
+		t.Fatalf("tokens/self: last use %v, want %v", info.LastUsedAt, used)
+	}
+	info = sdk.TokenInfo{}
+	n.do("GET", "/v1/tokens/"+child.Accessor, admin, nil).json(t, &info)
+	if !info.LastUsedAt.Equal(used) {
+		t.Fatalf("lookup: last use %v, want %v", info.LastUsedAt, used)
 	}
 }

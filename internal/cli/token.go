@@ -131,7 +131,16 @@ func (e *env) tokenListCommand() *cobra.Command {
 const tokenHeader = "ACCESSOR\tSTATE\tPOLICIES\tNAME"
 
 func printTokenLine(w io.Writer, indent string, t sdk.TokenInfo) {
-	fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\n", indent, t.Accessor, tokenState(t), strings.Join(t.Policies, ","), t.DisplayName)
+	fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\t%s\n", indent, t.Accessor, tokenState(t), lastUse(t), strings.Join(t.Policies, ","), t.DisplayName)
+}
+
+// lastUse says when a token last authenticated, to within the hour the
+// server records it at.
+func lastUse(t sdk.TokenInfo) string {
+	if t.LastUsedAt.IsZero() {
+		return "never used"
+	}
+	return "used " + t.LastUsedAt.Format(timeLayout)
 }
 
 // printTokenTree prints toks with each token indented under its parent;
@@ -182,6 +191,11 @@ func printTokenInfo(w io.Writer, t sdk.TokenInfo) {
 	}
 	if !t.RevokedAt.IsZero() {
 		fmt.Fprintf(w, "Revoked\t%s\n", t.RevokedAt.Format(timeLayout))
+	}
+	if t.LastUsedAt.IsZero() {
+		fmt.Fprintf(w, "Last used\tnever\n")
+	} else {
+		fmt.Fprintf(w, "Last used\t%s\n", t.LastUsedAt.Format(timeLayout))
 	}
 }
 
