@@ -31,6 +31,10 @@ type Facts map[string]Fact
 // ExpiryWindow is how soon a certificate must expire to be reported.
 const ExpiryWindow = 30 * 24 * time.Hour
 
+// UnusedWindow is how long after its creation a live token that has never
+// been used is reported.
+const UnusedWindow = 30 * 24 * time.Hour
+
 // Gather observes the system through c, with c's token and tenant.
 // encrypted says whether c reaches the server over TLS or TLCP; it decides
 // the transport only when the server does not report its listeners. It
@@ -261,16 +265,24 @@ func gatherAccess(ctx context.Context, c *sdk.Client, now time.Time, f Facts) {
 			f["access.wildcard_policies"] = countFact(wild, len(names), "policies", "granting every operation")
 		}
 	}
-	var admins []string
+	var admins, unused []string
+	live := 0
 	for t, err := range c.Auth().AllTokens(ctx) {
 		if err != nil {
-			f.missing(err, "access.admin_tokens")
+			f.missing(err, "access.admin_tokens", "access.unused_tokens")
 			return
 		}
-		live := t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || t.ExpiresAt.After(now))
-		if live && (t.Root || slices.Contains(t.Policies, "admin")) {
+		if !t.RevokedAt.IsZero() || !t.ExpiresAt.IsZero() && !t.ExpiresAt.After(now) {
+			continue
+		}
+		live++
+		if t.Root || slices.Contains(t.Policies, "admin") {
 			admins = append(admins, t.Accessor)
+		}
+		if t.LastUsedAt.IsZero() && now.Sub(t.CreatedAt) > UnusedWindow {
+			unused = append(unused, t.Accessor)
 		}
 	}
 	f["access.admin_tokens"] = Fact{Value: len(admins), Evidence: fmt.Sprintf("%d live tokens hold the admin policy", len(admins))}
+	f["access.unused_tokens"] = countFact(unused, live, "live tokens", "never used within 30 days of creation")
 }

@@ -16,10 +16,17 @@ import (
 // refuses everything else, as for a token that sees only health.
 func gatherFrom(t *testing.T, h sdk.Health, encrypted bool) Facts {
 	t.Helper()
+	return gatherWith(t, map[string]any{"/v1/sys/health": h}, encrypted)
+}
+
+// gatherWith gathers facts from a server that answers GETs of the paths
+// in answers with their values and refuses everything else.
+func gatherWith(t *testing.T, answers map[string]any, encrypted bool) Facts {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path == "/v1/sys/health" {
-			_ = json.NewEncoder(w).Encode(h)
+		if a, ok := answers[r.URL.Path]; ok && r.Method == http.MethodGet {
+			_ = json.NewEncoder(w).Encode(a)
 			return
 		}
 		w.WriteHeader(http.StatusForbidden)
@@ -106,5 +113,41 @@ func TestTransportCoversEveryListener(t *testing.T) {
 				t.Fatalf("transport.encrypted: %s (%s), want %s with %q", c.Status, c.Evidence, tc.status, tc.evidence)
 			}
 		})
+	}
+}
+
+// TestUnusedTokens checks that live tokens never used in the
+// UnusedWindow since their creation fail the check with their accessors
+// as evidence, and that the check is n/a when the token cannot list
+// tokens.
+func TestUnusedTokens(t *testing.T) {
+	now := time.Now()
+	old := now.Add(-UnusedWindow - time.Hour)
+	tok := func(accessor string, created, used time.Time) sdk.TokenInfo {
+		return sdk.TokenInfo{Accessor: accessor, Tenant: "acme", Policies: []string{"app"}, CreatedAt: created, LastUsedAt: used}
+	}
+	revoked, expired := tok("revokedOld", old, time.Time{}), tok("expiredOld", old, time.Time{})
+	revoked.RevokedAt, expired.ExpiresAt = now.Add(-time.Hour), now.Add(-time.Hour)
+	used, fresh := tok("usedOld", old, old.Add(time.Hour)), tok("freshNew", now.Add(-time.Hour), time.Time{})
+	health := sdk.Health{Threshold: 2, Shares: 3, SealType: sdk.SealShares}
+	for _, tc := range []struct {
+		name     string
+		tokens   []sdk.TokenInfo
+		status   string
+		evidence string
+	}{
+		{"never used for over 30 days", []sdk.TokenInfo{used, fresh, tok("idleOld", old, time.Time{})}, Fail, "1 of 3 live tokens never used within 30 days of creation: idleOld"},
+		{"used, new, revoked or expired", []sdk.TokenInfo{used, fresh, revoked, expired}, Pass, "0 of 2 live tokens"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := gatherWith(t, map[string]any{"/v1/sys/health": health, "/v1/tokens": sdk.TokenList{Tokens: tc.tokens}}, true)
+			c := check(t, f, "access.unused-tokens")
+			if c.Status != tc.status || !strings.Contains(c.Evidence, tc.evidence) {
+				t.Fatalf("access.unused-tokens: %s (%s), want %s with %q", c.Status, c.Evidence, tc.status, tc.evidence)
+			}
+		})
+	}
+	if c := check(t, gatherFrom(t, health, true), "access.unused-tokens"); c.Status != NA {
+		t.Fatalf("without a view of tokens: %s (%s)", c.Status, c.Evidence)
 	}
 }
