@@ -207,11 +207,7 @@ func TestCBORCannotSmuggleObjects(t *testing.T) {
 	admin := n.tenant("acme")
 	checked := 0
 	for _, rt := range n.api.routes {
-		path := rt.pattern
-		for _, w := range wildcards(rt.pattern) {
-			path = strings.Replace(path, "{"+w+"}", "obj", 1)
-			path = strings.Replace(path, "{"+w+"...}", "obj", 1)
-		}
+		path := objPath(rt.pattern)
 		for _, d := range rt.body {
 			for _, body := range []map[string]any{{d.field: "forbidden-x"}, {"batch": []map[string]any{{d.field: "forbidden-x"}}}} {
 				before := n.snapshot()
@@ -237,15 +233,7 @@ func TestCBORCannotSmuggleObjects(t *testing.T) {
 func TestCBORBodyObjectsStayChecked(t *testing.T) {
 	n := newTestNode(t)
 	admin := n.tenant("acme")
-	handle := func(c *call) (any, error) {
-		var req struct {
-			Key string `json:"key"`
-		}
-		if err := c.decode(&req); err != nil {
-			return nil, err
-		}
-		return map[string]string{"used": req.Key}, nil
-	}
+	handle := echoKey
 	n.api.register(&route{method: "POST", pattern: "/v1/test/undeclared", op: "keys.read", scope: scopeTenant, cbor: true, handle: handle})
 	if r := n.doCBOR("POST", "/v1/test/undeclared", admin, map[string]string{"key": "other"}); r.status != http.StatusInternalServerError {
 		t.Fatalf("undeclared object in a CBOR body: %d %s", r.status, r.body)

@@ -70,11 +70,7 @@ func TestBodyObjectsAreDecidedFirst(t *testing.T) {
 	n.do("GET", "/v1/tokens/self", tok.Token, nil)
 	checked := 0
 	for _, rt := range n.api.routes {
-		path := rt.pattern
-		for _, w := range wildcards(rt.pattern) {
-			path = strings.Replace(path, "{"+w+"}", "obj", 1)
-			path = strings.Replace(path, "{"+w+"...}", "obj", 1)
-		}
+		path := objPath(rt.pattern)
 		for _, d := range rt.body {
 			if d.op == refOnly {
 				continue
@@ -107,15 +103,7 @@ func TestBodyObjectsAreDecidedFirst(t *testing.T) {
 func TestUndeclaredBodyObjectFails(t *testing.T) {
 	n := newTestNode(t)
 	admin := n.tenant("acme")
-	handle := func(c *call) (any, error) {
-		var req struct {
-			Key string `json:"key"`
-		}
-		if err := c.decode(&req); err != nil {
-			return nil, err
-		}
-		return map[string]string{"used": req.Key}, nil
-	}
+	handle := echoKey
 	n.api.register(&route{method: "POST", pattern: "/v1/test/undeclared", op: "keys.read", scope: scopeTenant, handle: handle})
 	n.api.register(&route{method: "POST", pattern: "/v1/test/declared", op: "keys.read", scope: scopeTenant,
 		body: []bodyObject{{field: "key", main: true}}, handle: handle})
@@ -158,4 +146,25 @@ func TestAliasCannotReachForeignKey(t *testing.T) {
 	if r := n.do("PUT", "/v1/aliases/alias:app-y", app.Token, map[string]string{"target": "payroll"}); r.status != http.StatusForbidden {
 		t.Fatalf("moving the alias to a foreign key: %d %s", r.status, r.body)
 	}
+}
+
+// objPath is a route pattern with every wildcard naming the object "obj".
+func objPath(pattern string) string {
+	for _, w := range wildcards(pattern) {
+		pattern = strings.Replace(pattern, "{"+w+"}", "obj", 1)
+		pattern = strings.Replace(pattern, "{"+w+"...}", "obj", 1)
+	}
+	return pattern
+}
+
+// echoKey is a handler that reads an object name from the body's "key"
+// and answers it, for routes registered by tests.
+func echoKey(c *call) (any, error) {
+	var req struct {
+		Key string `json:"key"`
+	}
+	if err := c.decode(&req); err != nil {
+		return nil, err
+	}
+	return map[string]string{"used": req.Key}, nil
 }
