@@ -4,15 +4,10 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/storage/storagetest"
 )
-
-// guard bounds how long a test waits for work that must not block; it is a
-// failure deadline, never a measurement.
-const guard = 30 * time.Second
 
 // node returns another CMS service over the env's store and services, as
 // a second node of a cluster.
@@ -37,29 +32,13 @@ func TestTimestampsOfOtherTSAsDoNotWait(t *testing.T) {
 	if err := e.s.Unsealed(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	held := make(chan error, 1)
-	go func() {
+	st.Proceeds(t, func() error {
 		_, err := e.s.Timestamp(ctx, tenant, "held", query(t, []byte("x")))
-		held <- err
-	}()
-	<-st.Parked
-	done := make(chan error, 1)
-	go func() {
+		return err
+	}, func() error {
 		_, err := e.s.Timestamp(ctx, tenant, "free", query(t, []byte("y")))
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(guard):
-		t.Fatal("a timestamp waited for another TSA's held in the store")
-	}
-	st.Release()
-	if err := <-held; err != nil {
-		t.Fatal(err)
-	}
+		return err
+	}, "a timestamp waited for another TSA's held in the store")
 }
 
 // TestConcurrentTimestampsUniqueSerials: two nodes answering one TSA at

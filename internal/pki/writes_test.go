@@ -38,31 +38,14 @@ func TestIssuanceDoesNotWait(t *testing.T) {
 	if err := e.s.Unsealed(ctx, st); err != nil {
 		t.Fatal(err)
 	}
-	held := make(chan error, 1)
-	go func() {
-		der, _ := newCSR(t, "held")
-		_, err := e.s.SignCSR(ctx, tenant, "r", SignCSRRequest{CSR: der})
-		held <- err
-	}()
-	<-st.Parked
-	done := make(chan error, 1)
-	der, _ := newCSR(t, "free")
-	go func() {
-		_, err := e.s.SignCSR(ctx, tenant, "r", SignCSRRequest{CSR: der})
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
+	sign := func(cn string) func() error {
+		return func() error {
+			der, _ := newCSR(t, cn)
+			_, err := e.s.SignCSR(ctx, tenant, "r", SignCSRRequest{CSR: der})
+			return err
 		}
-	case <-time.After(guard):
-		t.Fatal("an issuance waited for another held in the store")
 	}
-	st.Release()
-	if err := <-held; err != nil {
-		t.Fatal(err)
-	}
+	st.Proceeds(t, sign("held"), sign("free"), "an issuance waited for another held in the store")
 }
 
 // TestConcurrentIssuanceUniqueSerials: concurrent issuers all succeed,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"testing"
+	"time"
 
 	"github.com/mimacrypto/mima/internal/storage"
 )
@@ -47,3 +49,32 @@ func (p *Parking) Get(ctx context.Context, key string) ([]byte, error) {
 
 // Release lets the held Get return.
 func (p *Parking) Release() { close(p.resume) }
+
+// guard bounds how long Proceeds waits before it declares that a write
+// waited: a failure deadline only, never a measurement.
+const guard = 30 * time.Second
+
+// Proceeds shows that a write does not wait for another held in p: it
+// starts held, which must reach the parked Get, runs free, and fails t
+// with waited unless free finishes while held is parked; then it lets held
+// finish. Both must succeed.
+func (p *Parking) Proceeds(t testing.TB, held, free func() error, waited string) {
+	t.Helper()
+	heldErr := make(chan error, 1)
+	go func() { heldErr <- held() }()
+	<-p.Parked
+	freeErr := make(chan error, 1)
+	go func() { freeErr <- free() }()
+	select {
+	case err := <-freeErr:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(guard):
+		t.Fatal(waited)
+	}
+	p.Release()
+	if err := <-heldErr; err != nil {
+		t.Fatal(err)
+	}
+}
