@@ -148,14 +148,14 @@ func (s *Service) saveNew(ctx context.Context, st storage.Backend, tenant string
 				return fault.New(fault.QuotaExceeded, "tenant %q holds %d keys, its quota (max_keys)", tenant, limit)
 			}
 		}
-		if ok, err := exists(ctx, tx, paths.Key{Tenant: tenant, Name: r.Name}.String()); err != nil {
-			return err
-		} else if ok {
+		if free, err := storage.Absent(ctx, tx, paths.Key{Tenant: tenant, Name: r.Name}.String()); err != nil {
+			return fault.Storage(err)
+		} else if !free {
 			return fault.New(fault.AlreadyExists, "key %q already exists%s", r.Name, hint)
 		}
-		if ok, err := exists(ctx, tx, tombstonePath(tenant, r.Name)); err != nil {
-			return err
-		} else if ok {
+		if free, err := storage.Absent(ctx, tx, tombstonePath(tenant, r.Name)); err != nil {
+			return fault.Storage(err)
+		} else if !free {
 			return fault.New(fault.KeyDestroyed, "key %q was destroyed; its name cannot be reused%s", r.Name, hint)
 		}
 		return save(ctx, tx, tenant, r, "")

@@ -31,7 +31,7 @@ func parseSerial(s string) (string, error) {
 const serialBytes = 16
 
 // newSerial returns a random serial number that no certificate of the
-// tenant has. In a transaction (storage.Atomic) the read is the
+// tenant has. In a transaction (storage.Atomic) its absence is the
 // condition that nothing took it before it is stored.
 func (s *Service) newSerial(ctx context.Context, st storage.Backend, tenant string) (*big.Int, error) {
 	b := make([]byte, serialBytes)
@@ -43,28 +43,28 @@ func (s *Service) newSerial(ctx context.Context, st storage.Backend, tenant stri
 		if n.Sign() == 0 {
 			continue
 		}
-		_, err := st.Get(ctx, certPath(tenant, serialString(n)))
-		if errors.Is(err, storage.ErrNotFound) {
-			return n, nil
-		}
+		free, err := storage.Absent(ctx, st, certPath(tenant, serialString(n)))
 		if err != nil {
 			return nil, fault.Storage(err)
+		}
+		if free {
+			return n, nil
 		}
 	}
 	return nil, fault.Unexpected(errors.New("pki: the random source keeps repeating serial numbers"))
 }
 
 // claimSerials refuses, with an internal error, serials of which st holds
-// a certificate: read in a transaction, their absence is its condition,
+// a certificate: in a transaction, their absence is its condition,
 // so that no two certificates of a tenant share a serial.
 func claimSerials(ctx context.Context, st storage.Backend, tenant string, serials ...*big.Int) error {
 	for _, n := range serials {
-		_, err := st.Get(ctx, certPath(tenant, serialString(n)))
-		if err == nil {
-			return fault.Unexpected(fmt.Errorf("pki: serial %s was taken concurrently", serialString(n)))
-		}
-		if !errors.Is(err, storage.ErrNotFound) {
+		free, err := storage.Absent(ctx, st, certPath(tenant, serialString(n)))
+		if err != nil {
 			return fault.Storage(err)
+		}
+		if !free {
+			return fault.Unexpected(fmt.Errorf("pki: serial %s was taken concurrently", serialString(n)))
 		}
 	}
 	return nil

@@ -44,8 +44,8 @@ const MaxAttempts = 100
 // condition: fn must not rely on the absence of a key it only listed.
 func Atomic(ctx context.Context, st Backend, fn func(tx Backend) error) error {
 	var err error
-	for range MaxAttempts {
-		t := &txn{st: st, read: map[string]Cond{}, wrote: map[string]Op{}}
+	for attempt := range MaxAttempts {
+		t := &txn{st: st, read: map[string]Cond{}, wrote: map[string]Op{}, assume: attempt == 0}
 		if err = fn(t); err != nil {
 			return err
 		}
@@ -77,10 +77,41 @@ func cmpString(a, b string) int {
 
 // txn is the transaction Atomic hands to its function.
 type txn struct {
-	st    Backend
-	read  map[string]Cond // what fn read from st, as conditions
-	wrote map[string]Op   // the latest held-back op of each key
-	ops   []Op
+	st     Backend
+	read   map[string]Cond // what fn read from st, as conditions
+	wrote  map[string]Op   // the latest held-back op of each key
+	ops    []Op
+	assume bool // the first run: Absent assumes instead of reading
+}
+
+// Absent reports whether st holds no entry at key. In a transaction of
+// Atomic, on the first run of its function, it does not read: it assumes
+// the key absent and makes that a condition of the commit, so that if the
+// key exists the commit fails and the function runs again, now reading.
+// Creating something new, the common case, then costs no round trip for
+// the check: over a network that is one round trip per checked name.
+// Use it only where absence lets the function go on to write: one that
+// returned an error on absence would return it on the assumption.
+func Absent(ctx context.Context, st Backend, key string) (bool, error) {
+	if t, ok := st.(*txn); ok && t.assume {
+		_, wrote := t.wrote[key]
+		_, read := t.read[key]
+		if !wrote && !read {
+			if err := CheckKey(key); err != nil {
+				return false, err
+			}
+			t.read[key] = Cond{Key: key, Absent: true}
+			return true, nil
+		}
+	}
+	_, err := st.Get(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return false, nil
 }
 
 func (t *txn) Get(ctx context.Context, key string) ([]byte, error) {

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -19,6 +20,7 @@ var swapTests = []struct {
 	{"SwapConcurrentCounter", testSwapConcurrentCounter},
 	{"SwapConcurrentClaim", testSwapConcurrentClaim},
 	{"AtomicReadsOwnWrites", testAtomicReadsOwnWrites},
+	{"AtomicAssumesAbsence", testAtomicAssumesAbsence},
 }
 
 // testSwapConditions: a Swap applies its ops only when every condition
@@ -164,4 +166,78 @@ func testAtomicReadsOwnWrites(t *testing.T, s storage.Backend) {
 	}
 	expectMissing(t, s, "k")
 	expectValue(t, s, "gone", []byte("x"))
+}
+
+// testAtomicAssumesAbsence: storage.Absent in Atomic does not read on the
+// first run, yet of creators racing for one name exactly one creates it,
+// and every other, run again on a read, finds it taken.
+func testAtomicAssumesAbsence(t *testing.T, s storage.Backend) {
+	const creators = 8
+	ctx := t.Context()
+	errTaken := errors.New("taken")
+	create := func(st storage.Backend, name, value string) error {
+		return storage.Atomic(ctx, st, func(tx storage.Backend) error {
+			free, err := storage.Absent(ctx, tx, "names/"+name)
+			if err != nil {
+				return err
+			}
+			if !free {
+				return errTaken
+			}
+			return tx.Batch(ctx, []storage.Op{{Key: "names/" + name, Value: []byte(value)}, {Key: "objects/" + value, Value: []byte(name)}})
+		})
+	}
+	counted := &countingGets{Backend: s}
+	if err := create(counted, "first", "0"); err != nil {
+		t.Fatalf("creating a new name: %v", err)
+	}
+	if counted.gets != 0 {
+		t.Errorf("creating a new name read %d entries, want none", counted.gets)
+	}
+	if err := create(counted, "first", "1"); !errors.Is(err, errTaken) {
+		t.Fatalf("creating a taken name = %v, want the function's refusal", err)
+	}
+	expectMissing(t, s, "objects/1")
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins []int
+	)
+	for g := range creators {
+		wg.Go(func() {
+			err := create(s, "raced", strconv.Itoa(100+g))
+			switch {
+			case err == nil:
+				mu.Lock()
+				wins = append(wins, 100+g)
+				mu.Unlock()
+			case !errors.Is(err, errTaken):
+				t.Errorf("create: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(wins) != 1 {
+		t.Fatalf("%d creators created one name, want 1", len(wins))
+	}
+	expectValue(t, s, "names/raced", []byte(strconv.Itoa(wins[0])))
+	for g := range creators {
+		if 100+g != wins[0] {
+			expectMissing(t, s, "objects/"+strconv.Itoa(100+g))
+		}
+	}
+}
+
+// countingGets counts the Gets made through it.
+type countingGets struct {
+	storage.Backend
+	mu   sync.Mutex
+	gets int
+}
+
+func (c *countingGets) Get(ctx context.Context, key string) ([]byte, error) {
+	c.mu.Lock()
+	c.gets++
+	c.mu.Unlock()
+	return c.Backend.Get(ctx, key)
 }
