@@ -39,9 +39,12 @@ const (
 // group-committed: one writer goroutine chains every record that is waiting
 // into a batch, written with a single Append that releases all their
 // callers. Commits are pipelined: the next batch forms while the previous
-// one is in flight, and is appended as soon as that one is durable.
+// one is in flight, and is appended as soon as that one is durable, or at
+// once, up to pipelineDepth batches in flight, when the sink is a
+// Pipeliner.
 type Logger struct {
 	sink Sink
+	pipe Pipeliner // sink, when it takes batches before the last is durable
 	cfg  config
 
 	keyMu sync.RWMutex
@@ -56,7 +59,7 @@ type Logger struct {
 	// Owned by the writer goroutine (and New before it starts).
 	state    chainState // where the next batch links in, once the one in flight is durable
 	stale    bool       // state must be re-read from the sink before the next write
-	inflight *batch     // the batch being written, nil when none
+	inflight []*batch   // the batches being written, oldest first
 	next     *batch     // the batch forming meanwhile, nil when none
 	closeErr error
 	// Owned by the flush of the batch in flight.
@@ -84,8 +87,10 @@ type job struct {
 // beyond the end of the log, which means the log was truncated; an operator
 // must then investigate (audit verify) before the server can audit again.
 func New(sink Sink, opts ...Option) (*Logger, error) {
+	pipe, _ := sink.(Pipeliner)
 	l := &Logger{
 		sink:    sink,
+		pipe:    pipe,
 		cfg:     defaultConfig(),
 		jobs:    make(chan *job, queueSize),
 		quit:    make(chan struct{}),

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"testing"
+	"time"
 )
 
 // gatedSink holds its first Append until the test releases it with a
@@ -95,6 +97,144 @@ func TestFailedWriteFailsTheBatchChainedOnIt(t *testing.T) {
 		t.Fatalf("log after the failed write = %q, want empty", got)
 	}
 	logN(t, l, 2, 1)
+	recs := records(t, sink)
+	if len(recs) != 1 || recs[0].Seq != 1 || recs[0].RequestID != "req-0002" {
+		t.Fatalf("log = %s", export(t, sink))
+	}
+	mustVerify(t, sink, VerifyOptions{})
+}
+
+// pipeSink is a Pipeliner over a MemorySink: its first sends are held
+// until the test releases them, and all are applied in the order sent; a
+// batch sent after one that failed fails too, until the Logger re-reads
+// the chain (Last).
+type pipeSink struct {
+	*MemorySink
+	hold   int // sends still to hold; later ones proceed at once
+	sent   chan *heldSend
+	mu     sync.Mutex
+	failed bool
+	prev   chan struct{} // closed when the previous send is applied
+}
+
+// heldSend is one Send waiting for the test's release.
+type heldSend struct {
+	release chan error
+	err     error
+	done    chan struct{}
+}
+
+func newPipeSink(hold int) *pipeSink {
+	prev := make(chan struct{})
+	close(prev)
+	return &pipeSink{MemorySink: NewMemorySink(0), hold: hold, sent: make(chan *heldSend, 16), prev: prev}
+}
+
+func (s *pipeSink) Send(lines [][]byte) func(context.Context) error {
+	h := &heldSend{release: make(chan error, 1), done: make(chan struct{})}
+	prev := s.prev
+	s.prev = h.done
+	go func() {
+		defer close(h.done)
+		err := <-h.release
+		<-prev
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch {
+		case err != nil:
+			s.failed = true
+		case s.failed:
+			err = errChained
+		default:
+			err = s.MemorySink.Append(context.Background(), lines)
+		}
+		h.err = err
+	}()
+	if s.hold > 0 {
+		s.hold--
+		s.sent <- h
+	} else {
+		h.release <- nil
+	}
+	return func(context.Context) error {
+		<-h.done
+		return h.err
+	}
+}
+
+func (s *pipeSink) Last(ctx context.Context) ([]byte, error) {
+	s.mu.Lock()
+	s.failed = false
+	s.mu.Unlock()
+	return s.MemorySink.Last(ctx)
+}
+
+var errChained = errors.New("sent after a failed batch")
+
+// guard bounds how long a test waits for what must happen without waiting
+// for anything else: a failure deadline, never a measurement.
+const guard = 30 * time.Second
+
+// nextSend returns the next batch the Logger sends, failing t with why if
+// none comes.
+func nextSend(t *testing.T, s *pipeSink, why string) *heldSend {
+	t.Helper()
+	select {
+	case h := <-s.sent:
+		return h
+	case <-time.After(guard):
+		t.Fatal(why)
+		return nil
+	}
+}
+
+// TestPipelinerKeepsSeveralBatchesInFlight: with a Pipeliner, a second
+// batch is sent while the first is not yet durable, and both land in order.
+func TestPipelinerKeepsSeveralBatchesInFlight(t *testing.T) {
+	sink := newPipeSink(2)
+	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(0), WithCheckpointInterval(0))
+	first := logAsync(l, entry(0))
+	h1 := nextSend(t, sink, "the first batch was not sent")
+	second := logAsync(l, entry(1))
+	h2 := nextSend(t, sink, "the second batch waited for the first to be durable")
+	h2.release <- nil
+	h1.release <- nil
+	if err := errors.Join(<-first, <-second); err != nil {
+		t.Fatal(err)
+	}
+	recs := records(t, sink)
+	if len(recs) != 2 || recs[0].RequestID != "req-0000" || recs[1].Seq != 2 || recs[1].Prev != recs[0].Hash {
+		t.Fatalf("log = %s", export(t, sink))
+	}
+	mustVerify(t, sink, VerifyOptions{})
+}
+
+// TestPipelinerFailureFailsTheBatchesAfterIt fails the first of two
+// batches in flight: the second fails too, nothing is written, and the
+// next record continues the chain from what is durable.
+func TestPipelinerFailureFailsTheBatchesAfterIt(t *testing.T) {
+	sink := newPipeSink(3)
+	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(0), WithCheckpointInterval(0))
+	first := logAsync(l, entry(0))
+	h1 := nextSend(t, sink, "the first batch was not sent")
+	second := logAsync(l, entry(1))
+	h2 := nextSend(t, sink, "the second batch waited for the first to be durable")
+	h1.release <- errInjected
+	h2.release <- nil
+	if err := <-first; !errors.Is(err, errInjected) {
+		t.Fatalf("first batch: %v", err)
+	}
+	if err := <-second; err == nil {
+		t.Fatal("a batch sent after a failed one succeeded")
+	}
+	if got := export(t, sink); len(got) != 0 {
+		t.Fatalf("log after the failed write = %q, want empty", got)
+	}
+	third := logAsync(l, entry(2))
+	nextSend(t, sink, "no batch after the failure").release <- nil
+	if err := <-third; err != nil {
+		t.Fatal(err)
+	}
 	recs := records(t, sink)
 	if len(recs) != 1 || recs[0].Seq != 1 || recs[0].RequestID != "req-0002" {
 		t.Fatalf("log = %s", export(t, sink))

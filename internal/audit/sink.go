@@ -41,3 +41,15 @@ type Segmenter interface {
 	// Seal closes the active segment; its last record is a checkpoint.
 	Seal(ctx context.Context) error
 }
+
+// Pipeliner is a Sink that takes the next batch before the previous one is
+// durable, such as a database across a network: the Logger then keeps
+// several batches in flight, so that each costs the round trip in latency
+// but not in throughput.
+type Pipeliner interface {
+	// Send appends lines after every batch sent before, returning at once;
+	// wait reports when they are durable, or why not. A batch sent after
+	// one that failed fails too: no line is ever in the log after one
+	// that is not.
+	Send(lines [][]byte) (wait func(context.Context) error)
+}

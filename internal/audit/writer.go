@@ -123,8 +123,8 @@ func (l *Logger) run() {
 			jobs = nil // full: it waits for the batch in flight
 		}
 		var landed <-chan struct{}
-		if l.inflight != nil {
-			landed = l.inflight.done
+		if len(l.inflight) > 0 {
+			landed = l.inflight[0].done
 		}
 		select {
 		case j := <-jobs:
@@ -137,7 +137,7 @@ func (l *Logger) run() {
 			l.closeErr = l.finish()
 			return
 		}
-		if l.inflight == nil && l.next != nil {
+		if l.next != nil && l.room() {
 			l.launch()
 		}
 	}
@@ -229,18 +229,44 @@ func (l *Logger) addCheckpoint(b *batch, k keys) error {
 	return nil
 }
 
-// land forgets the batch in flight once it is finished. If its write
-// failed, its callers learn it now, the forming batch, chained on records
-// that are not in the log, fails too, and the chain is re-read before the
-// next one forms.
+// pipelineDepth bounds the batches in flight to a Pipeliner.
+const pipelineDepth = 8
+
+// room reports whether another batch may be launched: none is in flight,
+// or the sink is a Pipeliner with fewer than pipelineDepth in flight and
+// none of them seals the segment (the next belongs in the new one).
+func (l *Logger) room() bool {
+	n := len(l.inflight)
+	if n == 0 {
+		return true
+	}
+	return l.pipe != nil && n < pipelineDepth && !l.inflight[n-1].seal
+}
+
+// land forgets the oldest batch in flight once it is finished. If its
+// write failed, its callers learn it now; the batches in flight after it
+// and the forming one, chained on records that are not in the log, fail
+// too, and the chain is re-read before the next one forms.
 func (l *Logger) land() {
-	f := l.inflight
-	l.inflight = nil
+	f := l.inflight[0]
+	l.inflight = l.inflight[1:]
 	if f.appendErr == nil {
 		return
 	}
 	l.stale = true
 	answer(f.jobs, f.appendErr)
+	for _, g := range l.inflight {
+		<-g.done
+		if g.appendErr == nil {
+			// The sink broke its promise and kept a batch after a failed
+			// one; its callers were answered, and the re-read chain will
+			// show the gap to verification.
+			l.cfg.onError(errors.New("audit: a batch after a failed one was kept"))
+			continue
+		}
+		answer(g.jobs, g.appendErr)
+	}
+	l.inflight = nil
 	if b := l.next; b != nil {
 		l.next = nil
 		b.appendErr = fmt.Errorf("audit: chained on a write that failed: %w", f.appendErr)
@@ -250,16 +276,16 @@ func (l *Logger) land() {
 	}
 }
 
-// settle waits for the batch in flight, if any, to finish.
+// settle waits for every batch in flight to finish.
 func (l *Logger) settle() {
-	if l.inflight != nil {
-		<-l.inflight.done
+	for len(l.inflight) > 0 {
+		<-l.inflight[0].done
 		l.land()
 	}
 }
 
 // launch closes the forming batch with the checkpoints that are due and
-// starts writing it; nothing is in flight.
+// starts writing it; there is room for it (room).
 func (l *Logger) launch() {
 	b := l.next
 	l.next = nil
@@ -274,28 +300,40 @@ func (l *Logger) launch() {
 		}
 	}
 	b.seal = seal && l.state.since == 0
-	l.inflight = b
-	go l.flush(b)
+	var prev *batch
+	if n := len(l.inflight); n > 0 {
+		prev = l.inflight[n-1]
+	}
+	write := func(ctx context.Context) error { return l.sink.Append(ctx, b.lines) }
+	if l.pipe != nil {
+		write = l.pipe.Send(b.lines) // sent now, in the order of the chain
+	}
+	l.inflight = append(l.inflight, b)
+	go l.flush(b, prev, write)
 }
 
-// flush writes b with one Append, saves and witnesses its checkpoints,
-// seals the segment if b closes it, and answers every job. Flushes run
-// one at a time, in order: a batch is launched only when none is in
-// flight.
-func (l *Logger) flush(b *batch) {
+// flush writes b (write appends or waits for its lines), saves and
+// witnesses its checkpoints, seals the segment if b closes it, and answers
+// every job. What follows the write runs after prev's flush has finished,
+// so flushes finish one at a time, in order.
+func (l *Logger) flush(b, prev *batch, write func(context.Context) error) {
 	defer close(b.done)
 	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.writeTimeout)
 	defer cancel()
+	var err error
 	if len(b.lines) > 0 {
-		if err := l.sink.Append(ctx, b.lines); err != nil {
-			// The sink may not have kept its promise: the writer re-reads
-			// the chain before the next batch forms. Its callers are
-			// answered when the writer lands the batch (land), so that a
-			// record logged after the failure is answered is never chained
-			// on it.
-			b.appendErr, b.err = err, err
-			return
-		}
+		err = write(ctx)
+	}
+	if prev != nil {
+		<-prev.done
+	}
+	if err != nil {
+		// The sink may not have kept its promise: the writer re-reads the
+		// chain before the next batch forms. Its callers are answered when
+		// the writer lands the batch (land), so that a record logged after
+		// the failure is answered is never chained on it.
+		b.appendErr, b.err = err, err
+		return
 	}
 	if len(b.cps) > 0 {
 		l.pendCP = b.cps[len(b.cps)-1]

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,8 +20,10 @@ type AuditSink struct {
 	auditSource
 	cfg  audit.ChainConfig
 	lock storage.Lock
+	pipe *pipeline
 	mu   sync.Mutex
 	next int64 // seq of the next line
+	sent int   // batches sent and not yet answered
 	last []byte
 	seg  activeSegment
 
@@ -52,7 +53,10 @@ func (b *Backend) openAuditSink(ctx context.Context, node string, cfg audit.Chai
 		return nil, fmt.Errorf("postgres: another running node uses the node id %q; give each node its own node_id", node)
 	}
 	s := &AuditSink{auditSource: auditSource{b: b, node: node}, cfg: auditConfig(cfg), lock: lock, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	err = b.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM mima_audit WHERE node = $1`, node).Scan(&s.next)
+	// The node holds its chain's lock: the head is where its rows end.
+	err = b.pool.QueryRow(ctx, `INSERT INTO mima_audit_head (node, seq)
+		SELECT $1, coalesce(max(seq), 0) FROM mima_audit WHERE node = $1
+		ON CONFLICT (node) DO UPDATE SET seq = EXCLUDED.seq RETURNING seq + 1`, node).Scan(&s.next)
 	if err != nil {
 		lock.Release()
 		return nil, unavailable(err)
@@ -64,33 +68,10 @@ func (b *Backend) openAuditSink(ctx context.Context, node string, cfg audit.Chai
 		lock.Release()
 		return nil, err
 	}
+	s.pipe = newPipeline(&b.pool.Config().ConnConfig.Config)
 	go s.background(s.wake)
 	s.kick()
 	return s, nil
-}
-
-// appendLines inserts a batch numbered from $2 with one statement, which
-// commits all of its rows or none in one round trip (a transaction around
-// a row per statement took three).
-const appendLines = `INSERT INTO mima_audit (node, seq, line, at)
-	SELECT $1, $2::bigint + t.n - 1, t.line, $4 FROM unnest($3::bytea[]) WITH ORDINALITY AS t(line, n)`
-
-// Append adds lines to the chain with one statement: all or none.
-func (s *AuditSink) Append(ctx context.Context, lines [][]byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(lines) == 0 {
-		return nil
-	}
-	if _, err := s.b.pool.Exec(ctx, appendLines, s.node, s.next, lines, s.seg.at); err != nil {
-		return unavailable(err)
-	}
-	s.next += int64(len(lines))
-	s.last = bytes.Clone(lines[len(lines)-1])
-	for _, line := range lines {
-		s.seg.bytes += int64(len(line)) + 1
-	}
-	return nil
 }
 
 // SaveCheckpoint keeps line as the node's latest checkpoint.
@@ -114,6 +95,11 @@ func (s *AuditSink) Close() error {
 	s.wake = nil
 	s.mu.Unlock()
 	<-s.done
+	s.mu.Lock()
+	pipe := s.pipe
+	s.pipe = nil
+	s.mu.Unlock()
+	pipe.close()
 	s.lock.Release()
 	return nil
 }
@@ -154,6 +140,27 @@ func (s auditSource) Last(ctx context.Context) ([]byte, error) {
 	}
 	if err != nil {
 		return nil, unavailable(err)
+	}
+	return line, nil
+}
+
+// Last returns the chain's last line, or nil, and when no batch is in
+// flight numbers the next from it: after a failed append, the Logger reads
+// Last before it sends again.
+func (s *AuditSink) Last(ctx context.Context) ([]byte, error) {
+	var seq int64
+	var line []byte
+	err := s.b.pool.QueryRow(ctx, `SELECT seq, line FROM mima_audit WHERE node = $1 ORDER BY seq DESC LIMIT 1`, s.node).Scan(&seq, &line)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		line = nil
+	case err != nil:
+		return nil, unavailable(err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sent == 0 {
+		s.next = seq + 1
 	}
 	return line, nil
 }

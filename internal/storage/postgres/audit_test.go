@@ -35,14 +35,77 @@ func TestAuditAppendAllOrNone(t *testing.T) {
 	if err := sink.Append(ctx, [][]byte{[]byte("c"), []byte("d"), []byte("e")}); err != nil {
 		t.Fatal(err)
 	}
+	if got := scanAll(t, sink); fmt.Sprint(got) != "[a b c d e]" {
+		t.Fatalf("chain = %v, want [a b c d e]", got)
+	}
+}
+
+// TestAuditSendsInFlight sends many batches before waiting for any: all
+// commit, numbered in the order sent. Then a batch that fails (its rows
+// collide with one stored) fails the one sent after it, which would
+// otherwise leave a gap, and once the chain is re-read (Last) appends
+// continue from where it ends.
+func TestAuditSendsInFlight(t *testing.T) {
+	b := open(t, pgtest.Database(t))
+	ctx := context.Background()
+	sink, err := b.openAuditSink(ctx, "n1", audit.ChainConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	var waits []func(context.Context) error
+	var want []string
+	for i := range 40 {
+		lines := [][]byte{fmt.Appendf(nil, "%d.a", i), fmt.Appendf(nil, "%d.b", i)}
+		want = append(want, string(lines[0]), string(lines[1]))
+		waits = append(waits, sink.Send(lines))
+	}
+	for i, wait := range waits {
+		if err := wait(ctx); err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+	}
+	if got := scanAll(t, sink); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("chain = %v, want %v", got, want)
+	}
+	// Row 82 taken behind the sink's back: the batch of rows 81-82 fails.
+	if _, err := b.pool.Exec(ctx, `INSERT INTO mima_audit (node, seq, line, at) SELECT 'n1', 82, 'x', at FROM mima_audit WHERE node = 'n1' AND seq = 1`); err != nil {
+		t.Fatal(err)
+	}
+	failing := sink.Send([][]byte{[]byte("c"), []byte("d")})
+	after := sink.Send([][]byte{[]byte("e")})
+	if err := failing(ctx); err == nil {
+		t.Fatal("a batch colliding with a stored row was accepted")
+	}
+	if err := after(ctx); err == nil {
+		t.Fatal("a batch sent after a failed one was kept: the chain has a gap")
+	}
+	if _, err := b.pool.Exec(ctx, `DELETE FROM mima_audit WHERE node = 'n1' AND seq = 82`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sink.Last(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Append(ctx, [][]byte{[]byte("f")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := scanAll(t, sink); len(got) != 81 || got[80] != "f" {
+		t.Fatalf("chain after the failure = %v, want 80 lines and f", got)
+	}
+}
+
+// scanAll returns the lines of the sink's chain.
+func scanAll(t *testing.T, sink *AuditSink) []string {
+	t.Helper()
 	var got []string
-	err = sink.Scan(ctx, func(line []byte) error {
+	err := sink.Scan(context.Background(), func(line []byte) error {
 		got = append(got, string(line))
 		return nil
 	})
-	if err != nil || fmt.Sprint(got) != "[a b c d e]" {
-		t.Fatalf("chain = %v, %v; want [a b c d e]", got, err)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return got
 }
 
 // BenchmarkAuditAppend measures one Append of a 64-line batch, about what

@@ -65,6 +65,12 @@ var migrations = []string{
 		archived  boolean     NOT NULL DEFAULT false,
 		PRIMARY KEY (node, first_seq)
 	)`,
+	// 5: the last seq of each node's chain, which an append moves on
+	// condition that it follows on directly (see appendLines).
+	`CREATE TABLE mima_audit_head (
+		node text   PRIMARY KEY,
+		seq  bigint NOT NULL
+	)`,
 }
 
 // migrate brings the schema up to date under an advisory lock.
