@@ -146,6 +146,19 @@ func TestPKCS11Module(t *testing.T) {
 		t.Fatalf("openssl x509 (serial %s): %s", cert.Serial, out)
 	}
 
+	// a token that may list keys but not read their certificates sees the
+	// keys and no certificate
+	if _, err := c.Auth().PutPolicy(ctx, "p11-nocert", []sdk.Rule{{Operations: []string{"keys.list", "keys.public"}, Objects: []string{"*"}}}); err != nil {
+		t.Fatal(err)
+	}
+	nocert, err := c.Auth().CreateToken(ctx, sdk.TokenRequest{Policies: []string{"p11-nocert"}, TTL: "1h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := must("--slot", "0", "--login", "--pin", nocert.Token, "--list-objects"); !strings.Contains(out, "p11-sign") || strings.Contains(out, "Certificate Object") {
+		t.Fatalf("objects of a token without keys.certificate: %s", out)
+	}
+
 	for _, c := range []struct {
 		name string
 		args []string
