@@ -239,7 +239,7 @@ func mima_GetMechanismInfo(slotID C.CK_SLOT_ID, typ C.CK_MECHANISM_TYPE, pInfo C
 		}
 		for _, mech := range p11.Mechanisms {
 			if mech.Type == uint(typ) {
-				*pInfo = C.CK_MECHANISM_INFO{ulMinKeySize: 256, ulMaxKeySize: 256, flags: C.CK_FLAGS(mech.Flags)}
+				*pInfo = C.CK_MECHANISM_INFO{ulMinKeySize: C.CK_ULONG(mech.Bits), ulMaxKeySize: C.CK_ULONG(mech.Bits), flags: C.CK_FLAGS(mech.Flags)}
 				return nil
 			}
 		}
@@ -380,41 +380,101 @@ func mima_GetAttributeValue(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HA
 	})
 }
 
-// withMechanism runs init on session h with the mechanism type of p.
-func withMechanism(h C.CK_SESSION_HANDLE, p C.CK_MECHANISM_PTR, init func(s *p11.Session, mech uint) error) C.CK_RV {
+// withMechanism runs init on session h with the mechanism of p: its type
+// and its parameter.
+func withMechanism(h C.CK_SESSION_HANDLE, p C.CK_MECHANISM_PTR, init func(s *p11.Session, mech uint, param []byte) error) C.CK_RV {
 	return withSession(h, func(_ *p11.Module, s *p11.Session) error {
 		if p == nil {
 			return errArgs
 		}
-		return init(s, uint(p.mechanism))
+		return init(s, uint(p.mechanism), bytesIn(C.CK_BYTE_PTR(p.pParameter), p.ulParameterLen))
+	})
+}
+
+// onePart answers a call of session h that takes ulDataLen bytes at
+// pData and returns bytes with the length convention (C_Sign, C_Digest,
+// C_Encrypt, C_Decrypt); a NULL pointer ends the operation.
+func onePart(h C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pOut C.CK_BYTE_PTR, pulOut C.CK_ULONG_PTR, f func(s *p11.Session, data []byte) ([]byte, error)) C.CK_RV {
+	return withSession(h, func(_ *p11.Module, s *p11.Session) error {
+		if pData == nil && ulDataLen > 0 {
+			s.End()
+			return errArgs
+		}
+		out, err := f(s, bytesIn(pData, ulDataLen))
+		if err != nil {
+			return err
+		}
+		return output(pOut, pulOut, out, s.End)
+	})
+}
+
+// part answers a C_*Update of session h with ulPartLen bytes at pPart.
+func part(h C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, f func(s *p11.Session, part []byte) error) C.CK_RV {
+	return withSession(h, func(_ *p11.Module, s *p11.Session) error {
+		if pPart == nil && ulPartLen > 0 {
+			s.End()
+			return errArgs
+		}
+		return f(s, bytesIn(pPart, ulPartLen))
+	})
+}
+
+// noOutput is a C_EncryptUpdate or C_DecryptUpdate: the module keeps the
+// part and returns no bytes of output.
+func noOutput(h C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pulOut C.CK_ULONG_PTR, f func(s *p11.Session, part []byte) error) C.CK_RV {
+	return part(h, pPart, ulPartLen, func(s *p11.Session, part []byte) error {
+		if pulOut == nil {
+			s.End()
+			return errArgs
+		}
+		*pulOut = 0
+		return f(s, part)
+	})
+}
+
+// final answers a C_*Final of session h that returns bytes with the
+// length convention.
+func final(h C.CK_SESSION_HANDLE, pOut C.CK_BYTE_PTR, pulOut C.CK_ULONG_PTR, f func(s *p11.Session) ([]byte, error)) C.CK_RV {
+	return withSession(h, func(_ *p11.Module, s *p11.Session) error {
+		out, err := f(s)
+		if err != nil {
+			return err
+		}
+		return output(pOut, pulOut, out, s.End)
 	})
 }
 
 //export mima_SignInit
 func mima_SignInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint, _ []byte) error {
 		return s.SignInit(mech, uint(hKey))
 	})
 }
 
 //export mima_Sign
 func mima_Sign(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) C.CK_RV {
-	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
-		if pData == nil && ulDataLen > 0 {
-			s.End()
-			return errArgs
-		}
-		sig, err := s.Sign(context.Background(), bytesIn(pData, ulDataLen))
-		if err != nil {
-			return err
-		}
-		return output(pSignature, pulSignatureLen, sig, s.End)
+	return onePart(hSession, pData, ulDataLen, pSignature, pulSignatureLen, func(s *p11.Session, data []byte) ([]byte, error) {
+		return s.Sign(context.Background(), data)
+	})
+}
+
+//export mima_SignUpdate
+func mima_SignUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
+	return part(hSession, pPart, ulPartLen, func(s *p11.Session, part []byte) error {
+		return s.SignUpdate(context.Background(), part)
+	})
+}
+
+//export mima_SignFinal
+func mima_SignFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, pulSignatureLen C.CK_ULONG_PTR) C.CK_RV {
+	return final(hSession, pSignature, pulSignatureLen, func(s *p11.Session) ([]byte, error) {
+		return s.SignFinal(context.Background())
 	})
 }
 
 //export mima_VerifyInit
 func mima_VerifyInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
-	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint, _ []byte) error {
 		return s.VerifyInit(mech, uint(hKey))
 	})
 }
@@ -430,31 +490,99 @@ func mima_Verify(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.
 	})
 }
 
+//export mima_VerifyUpdate
+func mima_VerifyUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
+	return part(hSession, pPart, ulPartLen, func(s *p11.Session, part []byte) error {
+		return s.VerifyUpdate(context.Background(), part)
+	})
+}
+
+//export mima_VerifyFinal
+func mima_VerifyFinal(hSession C.CK_SESSION_HANDLE, pSignature C.CK_BYTE_PTR, ulSignatureLen C.CK_ULONG) C.CK_RV {
+	return part(hSession, pSignature, ulSignatureLen, func(s *p11.Session, sig []byte) error {
+		return s.VerifyFinal(context.Background(), sig)
+	})
+}
+
 //export mima_DigestInit
 func mima_DigestInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR) C.CK_RV {
-	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint, _ []byte) error {
 		return s.DigestInit(mech)
 	})
 }
 
 //export mima_Digest
 func mima_Digest(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) C.CK_RV {
-	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error {
-		if pData == nil && ulDataLen > 0 {
-			s.End()
-			return errArgs
-		}
-		d, err := s.Digest(bytesIn(pData, ulDataLen))
-		if err != nil {
-			return err
-		}
-		return output(pDigest, pulDigestLen, d, s.End)
+	return onePart(hSession, pData, ulDataLen, pDigest, pulDigestLen, func(s *p11.Session, data []byte) ([]byte, error) {
+		return s.Digest(data)
+	})
+}
+
+//export mima_DigestUpdate
+func mima_DigestUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG) C.CK_RV {
+	return part(hSession, pPart, ulPartLen, (*p11.Session).DigestUpdate)
+}
+
+//export mima_DigestFinal
+func mima_DigestFinal(hSession C.CK_SESSION_HANDLE, pDigest C.CK_BYTE_PTR, pulDigestLen C.CK_ULONG_PTR) C.CK_RV {
+	return final(hSession, pDigest, pulDigestLen, (*p11.Session).DigestFinal)
+}
+
+//export mima_EncryptInit
+func mima_EncryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint, param []byte) error {
+		return s.EncryptInit(mech, uint(hKey), param)
+	})
+}
+
+//export mima_Encrypt
+func mima_Encrypt(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C.CK_ULONG, pEncryptedData C.CK_BYTE_PTR, pulEncryptedDataLen C.CK_ULONG_PTR) C.CK_RV {
+	return onePart(hSession, pData, ulDataLen, pEncryptedData, pulEncryptedDataLen, func(s *p11.Session, data []byte) ([]byte, error) {
+		return s.Encrypt(context.Background(), data)
+	})
+}
+
+//export mima_EncryptUpdate
+func mima_EncryptUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pEncryptedPart C.CK_BYTE_PTR, pulEncryptedPartLen C.CK_ULONG_PTR) C.CK_RV {
+	return noOutput(hSession, pPart, ulPartLen, pulEncryptedPartLen, (*p11.Session).EncryptUpdate)
+}
+
+//export mima_EncryptFinal
+func mima_EncryptFinal(hSession C.CK_SESSION_HANDLE, pLastEncryptedPart C.CK_BYTE_PTR, pulLastEncryptedPartLen C.CK_ULONG_PTR) C.CK_RV {
+	return final(hSession, pLastEncryptedPart, pulLastEncryptedPartLen, func(s *p11.Session) ([]byte, error) {
+		return s.EncryptFinal(context.Background())
+	})
+}
+
+//export mima_DecryptInit
+func mima_DecryptInit(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hKey C.CK_OBJECT_HANDLE) C.CK_RV {
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint, param []byte) error {
+		return s.DecryptInit(mech, uint(hKey), param)
+	})
+}
+
+//export mima_Decrypt
+func mima_Decrypt(hSession C.CK_SESSION_HANDLE, pEncryptedData C.CK_BYTE_PTR, ulEncryptedDataLen C.CK_ULONG, pData C.CK_BYTE_PTR, pulDataLen C.CK_ULONG_PTR) C.CK_RV {
+	return onePart(hSession, pEncryptedData, ulEncryptedDataLen, pData, pulDataLen, func(s *p11.Session, data []byte) ([]byte, error) {
+		return s.Decrypt(context.Background(), data)
+	})
+}
+
+//export mima_DecryptUpdate
+func mima_DecryptUpdate(hSession C.CK_SESSION_HANDLE, pEncryptedPart C.CK_BYTE_PTR, ulEncryptedPartLen C.CK_ULONG, pPart C.CK_BYTE_PTR, pulPartLen C.CK_ULONG_PTR) C.CK_RV {
+	return noOutput(hSession, pEncryptedPart, ulEncryptedPartLen, pulPartLen, (*p11.Session).DecryptUpdate)
+}
+
+//export mima_DecryptFinal
+func mima_DecryptFinal(hSession C.CK_SESSION_HANDLE, pLastPart C.CK_BYTE_PTR, pulLastPartLen C.CK_ULONG_PTR) C.CK_RV {
+	return final(hSession, pLastPart, pulLastPartLen, func(s *p11.Session) ([]byte, error) {
+		return s.DecryptFinal(context.Background())
 	})
 }
 
 //export mima_GenerateKeyPair
 func mima_GenerateKeyPair(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, pPublicKeyTemplate C.CK_ATTRIBUTE_PTR, ulPublicKeyAttributeCount C.CK_ULONG, pPrivateKeyTemplate C.CK_ATTRIBUTE_PTR, ulPrivateKeyAttributeCount C.CK_ULONG, phPublicKey, phPrivateKey C.CK_OBJECT_HANDLE_PTR) C.CK_RV {
-	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint) error {
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint, _ []byte) error {
 		pub, err := template(pPublicKeyTemplate, ulPublicKeyAttributeCount)
 		if err != nil {
 			return err

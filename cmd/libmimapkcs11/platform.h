@@ -23,5 +23,12 @@
 #define CKM_SM3_SM2_DER (CKM_VENDOR_DEFINED + 0x00008101)
 #define CKM_SM2_SIGN (CKM_VENDOR_DEFINED + 0x00008104)
 #define CKM_SM2_SIGN_NO_DER (CKM_VENDOR_DEFINED + 0x00008105)
+#define CKM_SM2_RAW (CKM_VENDOR_DEFINED + 0x00008200)
+#define CKM_SM2_CIPHER_DER (CKM_VENDOR_DEFINED + 0x00008201)
 #define CKM_SM3_HASH (CKM_VENDOR_DEFINED + 0x00009001)
+
+/* mima's own value, no vendor's: SM4-GCM on the server with an sm4 key,
+ * the ciphertext mima's string "mima:v<N>:<base64>"; the parameter, if
+ * any, is the AAD. */
+#define CKM_MIMA_SM4_ENVELOPE (CKM_VENDOR_DEFINED + 0x4D490001)
 #endif

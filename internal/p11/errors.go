@@ -27,11 +27,14 @@ const (
 	DataInvalid              RV = 0x020
 	DataLenRange             RV = 0x021
 	DeviceError              RV = 0x030
+	EncryptedDataInvalid     RV = 0x040
+	EncryptedDataLenRange    RV = 0x041
 	FunctionNotSupported     RV = 0x054
 	KeyHandleInvalid         RV = 0x060
 	KeyTypeInconsistent      RV = 0x063
 	KeyFunctionNotPermitted  RV = 0x068
 	MechanismInvalid         RV = 0x070
+	MechanismParamInvalid    RV = 0x071
 	ObjectHandleInvalid      RV = 0x082
 	OperationActive          RV = 0x090
 	OperationNotInitialized  RV = 0x091
@@ -80,9 +83,11 @@ var serverRVs = map[string]RV{
 	"key_pending_deletion": ObjectHandleInvalid,
 	"key_disabled":         KeyFunctionNotPermitted,
 	"key_type_mismatch":    KeyTypeInconsistent,
+	"decrypt_failed":       EncryptedDataInvalid,
 	"already_exists":       TemplateInconsistent,
 	"invalid_argument":     ArgumentsBad,
 	"bad_request":          ArgumentsBad,
+	"body_too_large":       DataLenRange,
 	"sealed":               DeviceError,
 	"not_initialized":      DeviceError,
 	"device_unavailable":   DeviceError,

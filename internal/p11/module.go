@@ -19,30 +19,51 @@ const (
 	MechSM3SM2DER     uint = 0x80008101 // CKM_SM3_SM2_DER: message, DER signature
 	MechSM2Sign       uint = 0x80008104 // CKM_SM2_SIGN: 32-byte e, DER signature
 	MechSM2SignNoDER  uint = 0x80008105 // CKM_SM2_SIGN_NO_DER: 32-byte e, r || s
+	MechSM2Raw        uint = 0x80008200 // CKM_SM2_RAW: SM2 encryption, C1 || C3 || C2
+	MechSM2CipherDER  uint = 0x80008201 // CKM_SM2_CIPHER_DER: SM2 encryption, GM/T 0009 SM2Cipher
 	MechSM3Hash       uint = 0x80009001 // CKM_SM3_HASH
 )
 
+// MechMimaSM4 (CKM_MIMA_SM4_ENVELOPE) is mima's own value, no vendor's:
+// SM4-GCM on the server with an sm4 key, the ciphertext mima's string
+// "mima:v<N>:<base64>". The server has no raw SM4 mode for its keys, so
+// the vendors' CKM_SM4_ECB, CKM_SM4_CBC and CKM_SM4_CBC_PAD are refused.
+const MechMimaSM4 uint = 0xCD490001
+
 // Object classes and user types of pkcs11t.h.
 const (
-	ClassPublicKey  uint = 2
-	ClassPrivateKey uint = 3
-	ClassSecretKey  uint = 4
-	userSO          uint = 0
-	userNormal      uint = 1
+	ClassCertificate uint = 1
+	ClassPublicKey   uint = 2
+	ClassPrivateKey  uint = 3
+	ClassSecretKey   uint = 4
+	userSO           uint = 0
+	userNormal       uint = 1
 )
 
-// Mechanism describes a mechanism the module supports.
+// Mechanism describes a mechanism the module supports: its CKF_ flags
+// and its key size in bits.
 type Mechanism struct {
-	Type, Flags uint
+	Type, Flags, Bits uint
 }
 
-// Mechanisms are the module's mechanisms with their CKF_ flags (sign,
-// verify, digest, generate key pair).
+// CKF_ flags of CK_MECHANISM_INFO.
+const (
+	flagEncrypt = 0x100
+	flagDecrypt = 0x200
+	flagDigest  = 0x400
+	flagSign    = 0x800
+	flagVerify  = 0x2000
+	flagKeyPair = 0x10000
+)
+
+// Mechanisms are the module's mechanisms.
 var Mechanisms = []Mechanism{
-	{MechSM2KeyPairGen, 0x10000},
-	{MechSM3SM2, 0x800 | 0x2000}, {MechSM3SM2DER, 0x800 | 0x2000},
-	{MechSM2Sign, 0x800 | 0x2000}, {MechSM2SignNoDER, 0x800 | 0x2000},
-	{MechSM3Hash, 0x400},
+	{MechSM2KeyPairGen, flagKeyPair, 256},
+	{MechSM3SM2, flagSign | flagVerify, 256}, {MechSM3SM2DER, flagSign | flagVerify, 256},
+	{MechSM2Sign, flagSign | flagVerify, 256}, {MechSM2SignNoDER, flagSign | flagVerify, 256},
+	{MechSM2Raw, flagEncrypt | flagDecrypt, 256}, {MechSM2CipherDER, flagEncrypt | flagDecrypt, 256},
+	{MechMimaSM4, flagEncrypt | flagDecrypt, 128},
+	{MechSM3Hash, flagDigest, 0},
 }
 
 // Module is the state between C_Initialize and C_Finalize.
@@ -221,6 +242,16 @@ func (s *Slot) object(name string, class, keyType uint) uint {
 	h := nextHandle()
 	s.byKey[k] = h
 	s.objects[h] = &Object{Name: name, Class: class, KeyType: keyType, slot: s}
+	return h
+}
+
+// certificate returns the handle of the certificate object of key name,
+// now answering with c.
+func (s *Slot) certificate(name string, c *certificate) uint {
+	h := s.object(name, ClassCertificate, 0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.objects[h].cert.Store(c)
 	return h
 }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"sync/atomic"
 
+	"github.com/emmansun/gmsm/smx509"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 
@@ -18,6 +20,11 @@ const (
 	AttrPrivate          uint = 0x002
 	AttrLabel            uint = 0x003
 	AttrValue            uint = 0x011
+	AttrCertificateType  uint = 0x080
+	AttrIssuer           uint = 0x081
+	AttrSerialNumber     uint = 0x082
+	AttrTrusted          uint = 0x086
+	AttrSubject          uint = 0x101
 	AttrKeyType          uint = 0x100
 	AttrID               uint = 0x102
 	AttrSensitive        uint = 0x103
@@ -44,12 +51,61 @@ type Attribute struct {
 }
 
 // Object is a mima key seen as a PKCS#11 object: an sm2 key is a private
-// and a public key object, an sm4 key a secret key object. Its label and
-// ID are the key's name.
+// and a public key object, and a certificate object when mima issued it
+// a certificate; an sm4 key is a secret key object. Its label and ID are
+// the key's name.
 type Object struct {
 	Name           string
 	Class, KeyType uint
 	slot           *Slot
+	cert           atomic.Pointer[certificate] // of a certificate object, as last found
+}
+
+// certificate is what a certificate object answers: CKA_VALUE and the
+// DER fields of it that PKCS#11 repeats.
+type certificate struct {
+	value, subject, issuer, serial []byte
+}
+
+// parseCertificate reads a DER X.509 certificate.
+func parseCertificate(der []byte) (*certificate, error) {
+	c, err := smx509.ParseCertificate(der)
+	if err != nil {
+		return nil, &Error{RV: FunctionFailed, Err: err}
+	}
+	var b cryptobyte.Builder
+	b.AddASN1BigInt(c.SerialNumber)
+	serial, err := b.Bytes()
+	if err != nil {
+		return nil, &Error{RV: FunctionFailed, Err: err}
+	}
+	return &certificate{value: der, subject: c.RawSubject, issuer: c.RawIssuer, serial: serial}, nil
+}
+
+// certAttr is the value of attribute t of a certificate object.
+func (o *Object) certAttr(t uint) ([]byte, error) {
+	c := o.cert.Load()
+	switch t {
+	case AttrClass:
+		return ulong(ClassCertificate), nil
+	case AttrCertificateType:
+		return ulong(0), nil // CKC_X_509
+	case AttrLabel, AttrID:
+		return []byte(o.Name), nil
+	case AttrToken:
+		return boolean(true), nil
+	case AttrPrivate, AttrModifiable, AttrTrusted:
+		return boolean(false), nil
+	case AttrValue:
+		return c.value, nil
+	case AttrSubject:
+		return c.subject, nil
+	case AttrIssuer:
+		return c.issuer, nil
+	case AttrSerialNumber:
+		return c.serial, nil
+	}
+	return nil, fail(AttributeTypeInvalid, "certificate %s has no attribute 0x%X", o.Name, t)
 }
 
 // ulong is v as a CK_ULONG (LP64: 8 bytes, native order).
@@ -64,6 +120,9 @@ func boolean(v bool) []byte {
 
 // Attr is the value of attribute t; CKA_EC_POINT asks the server.
 func (o *Object) Attr(ctx context.Context, t uint) ([]byte, error) {
+	if o.Class == ClassCertificate {
+		return o.certAttr(t)
+	}
 	private := o.Class != ClassPublicKey
 	switch t {
 	case AttrClass:
@@ -84,8 +143,10 @@ func (o *Object) Attr(ctx context.Context, t uint) ([]byte, error) {
 		return boolean(o.Class == ClassPrivateKey), nil
 	case AttrVerify:
 		return boolean(o.Class == ClassPublicKey), nil
-	case AttrEncrypt, AttrDecrypt:
-		return boolean(o.Class == ClassSecretKey), nil
+	case AttrEncrypt:
+		return boolean(o.Class != ClassPrivateKey), nil
+	case AttrDecrypt:
+		return boolean(o.Class != ClassPublicKey), nil
 	case AttrValueLen:
 		if o.Class == ClassSecretKey {
 			return ulong(16), nil

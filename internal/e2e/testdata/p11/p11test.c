@@ -12,12 +12,20 @@
  *                            CKR_PIN_INCORRECT
  *   p11test MODULE sealed    the same, the server sealed: CKR_DEVICE_ERROR
  *   p11test MODULE loop N    N mixed calls from 8 threads, one session each
+ *   p11test MODULE interop DIR
+ *                            decrypts DIR/api-sm4.ct (made by mima's API)
+ *                            and DIR/openssl-sm2.der (OpenSSL) into *.pt;
+ *                            encrypts DIR/msg into p11-sm4.ct, p11-sm2.der
+ *                            and p11-sm2.raw and signs it in parts into
+ *                            p11.sig, for the Go test to check
  *
- * MIMA_SDF_CONFIG names slots 0 (tenant default) and 1 (acme); key
- * p11-sign is sm2 and p11-kek sm4 in tenant default; MIMA_P11_PIN is a
- * token of tenant default that may use every key. Mode all creates the
- * sm2 key p11-gen with C_GenerateKeyPair.
+ * MIMA_SDF_CONFIG names slots 0 (tenant default) and 1 (acme); in tenant
+ * default, keys p11-sign (with a certificate from the CA p11-ca, whose own
+ * key is an sm2 key of the tenant too) and p11-enc are sm2, p11-kek sm4;
+ * MIMA_P11_PIN is a token of tenant default that may use every key. Mode
+ * all creates the sm2 key p11-gen with C_GenerateKeyPair.
  */
+#define _GNU_SOURCE /* memmem */
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -58,6 +66,15 @@ static CK_MECHANISM sm2signraw = {CKM_SM2_SIGN_NO_DER, NULL_PTR, 0};
 static CK_MECHANISM sm3 = {CKM_SM3_HASH, NULL_PTR, 0};
 static CK_MECHANISM keygen = {CKM_SM2_KEY_PAIR_GEN, NULL_PTR, 0};
 static CK_MECHANISM ecdsa = {CKM_ECDSA, NULL_PTR, 0};
+static CK_MECHANISM sm2raw = {CKM_SM2_RAW, NULL_PTR, 0};
+static CK_MECHANISM sm2der = {CKM_SM2_CIPHER_DER, NULL_PTR, 0};
+static CK_MECHANISM sm4env = {CKM_MIMA_SM4_ENVELOPE, NULL_PTR, 0};
+
+/* Sansec's SM4 values, which the module refuses: the server has no raw
+ * SM4 mode for its keys. */
+#define CKM_SM4_ECB (CKM_VENDOR_DEFINED + 0x00000108)
+#define CKM_SM4_CBC (CKM_VENDOR_DEFINED + 0x00000109)
+#define CKM_SM4_CBC_PAD (CKM_VENDOR_DEFINED + 0x0000A201)
 
 static CK_BYTE msg[] = "signed through the PKCS#11 function list";
 
@@ -103,13 +120,36 @@ static CK_RV verify(CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_OBJECT_HANDLE ke
 	return rv != CKR_OK ? rv : f->C_Verify(s, data, len, sig, n);
 }
 
+static CK_RV encrypt(CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out, CK_ULONG *n) {
+	CK_RV rv = f->C_EncryptInit(s, mech, key);
+	return rv != CKR_OK ? rv : f->C_Encrypt(s, data, len, out, n);
+}
+
+static CK_RV decrypt(CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key, CK_BYTE_PTR data, CK_ULONG len, CK_BYTE_PTR out, CK_ULONG *n) {
+	CK_RV rv = f->C_DecryptInit(s, mech, key);
+	return rv != CKR_OK ? rv : f->C_Decrypt(s, data, len, out, n);
+}
+
+/* sign_parts signs data with mech in parts of at most step bytes. */
+static CK_RV sign_parts(CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key, CK_BYTE_PTR data, CK_ULONG len, CK_ULONG step, CK_BYTE_PTR sig, CK_ULONG *n) {
+	CK_RV rv = f->C_SignInit(s, mech, key);
+	for (CK_ULONG i = 0; rv == CKR_OK && i < len; i += step) rv = f->C_SignUpdate(s, data + i, len - i < step ? len - i : step);
+	return rv != CKR_OK ? rv : f->C_SignFinal(s, sig, n);
+}
+
+static CK_RV verify_parts(CK_SESSION_HANDLE s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key, CK_BYTE_PTR data, CK_ULONG len, CK_ULONG step, CK_BYTE_PTR sig, CK_ULONG n) {
+	CK_RV rv = f->C_VerifyInit(s, mech, key);
+	for (CK_ULONG i = 0; rv == CKR_OK && i < len; i += step) rv = f->C_VerifyUpdate(s, data + i, len - i < step ? len - i : step);
+	return rv != CKR_OK ? rv : f->C_VerifyFinal(s, sig, n);
+}
+
 static void test_info(void) {
 	CK_INFO info;
 	CK_SLOT_ID slots[2] = {9, 9};
 	CK_ULONG n = 0;
 	CK_SLOT_INFO si;
 	CK_TOKEN_INFO ti;
-	CK_MECHANISM_TYPE mechs[8];
+	CK_MECHANISM_TYPE mechs[12];
 	CK_MECHANISM_INFO mi;
 
 	EXPECT(f->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED);
@@ -145,19 +185,27 @@ static void test_info(void) {
 	EXPECT(f->C_GetMechanismList(0, NULL_PTR, NULL_PTR), CKR_ARGUMENTS_BAD);
 	EXPECT(f->C_GetMechanismList(2, NULL_PTR, &n), CKR_SLOT_ID_INVALID);
 	EXPECT(f->C_GetMechanismList(0, NULL_PTR, &n), CKR_OK);
-	CHECK(n == 6);
+	CHECK(n == 9);
 	n = 2;
 	EXPECT(f->C_GetMechanismList(0, mechs, &n), CKR_BUFFER_TOO_SMALL);
-	CHECK(n == 6);
-	n = 8;
+	CHECK(n == 9);
+	n = 12;
 	EXPECT(f->C_GetMechanismList(0, mechs, &n), CKR_OK);
-	int der = 0;
-	for (CK_ULONG i = 0; i < n; i++) der += mechs[i] == CKM_SM3_SM2_DER;
-	CHECK(n == 6 && der == 1);
+	int der = 0, enc = 0;
+	for (CK_ULONG i = 0; i < n; i++) {
+		der += mechs[i] == CKM_SM3_SM2_DER;
+		enc += mechs[i] == CKM_SM2_RAW || mechs[i] == CKM_SM2_CIPHER_DER || mechs[i] == CKM_MIMA_SM4_ENVELOPE;
+	}
+	CHECK(n == 9 && der == 1 && enc == 3);
 	EXPECT(f->C_GetMechanismInfo(0, CKM_SM3_SM2_DER, &mi), CKR_OK);
 	CHECK((mi.flags & CKF_SIGN) && (mi.flags & CKF_VERIFY) && mi.ulMinKeySize == 256);
 	EXPECT(f->C_GetMechanismInfo(0, CKM_SM3_HASH, &mi), CKR_OK);
 	CHECK(mi.flags & CKF_DIGEST);
+	EXPECT(f->C_GetMechanismInfo(0, CKM_SM2_CIPHER_DER, &mi), CKR_OK);
+	CHECK((mi.flags & CKF_ENCRYPT) && (mi.flags & CKF_DECRYPT) && !(mi.flags & CKF_SIGN) && mi.ulMinKeySize == 256);
+	EXPECT(f->C_GetMechanismInfo(0, CKM_MIMA_SM4_ENVELOPE, &mi), CKR_OK);
+	CHECK((mi.flags & CKF_ENCRYPT) && (mi.flags & CKF_DECRYPT) && mi.ulMinKeySize == 128 && mi.ulMaxKeySize == 128);
+	EXPECT(f->C_GetMechanismInfo(0, CKM_SM4_CBC, &mi), CKR_MECHANISM_INVALID);
 	EXPECT(f->C_GetMechanismInfo(0, CKM_ECDSA, &mi), CKR_MECHANISM_INVALID);
 	EXPECT(f->C_GetMechanismInfo(0, CKM_SM3_HASH, NULL_PTR), CKR_ARGUMENTS_BAD);
 	EXPECT(f->C_GetMechanismInfo(2, CKM_SM3_HASH, &mi), CKR_SLOT_ID_INVALID);
@@ -225,8 +273,10 @@ static void test_login(CK_SESSION_HANDLE s, CK_SESSION_HANDLE rw, CK_SESSION_HAN
 }
 
 static void test_find(CK_SESSION_HANDLE s) {
-	CK_OBJECT_CLASS secret = CKO_SECRET_KEY;
+	CK_OBJECT_CLASS secret = CKO_SECRET_KEY, certificate = CKO_CERTIFICATE;
 	CK_ATTRIBUTE none[] = {{CKA_LABEL, "no-such-key", 11}}, kek[] = {{CKA_CLASS, &secret, sizeof secret}};
+	CK_ATTRIBUTE cert[] = {{CKA_CLASS, &certificate, sizeof certificate}};
+	CK_ATTRIBUTE certOf[] = {{CKA_CLASS, &certificate, sizeof certificate}, {CKA_LABEL, "p11-enc", 7}};
 	CK_OBJECT_HANDLE h[8];
 	CK_ULONG n = 99;
 	EXPECT(f->C_FindObjects(s, h, 8, &n), CKR_OPERATION_NOT_INITIALIZED);
@@ -243,14 +293,23 @@ static void test_find(CK_SESSION_HANDLE s) {
 	EXPECT(f->C_FindObjects(s, h, 8, &n), CKR_OK);
 	CHECK(n == 1);
 	EXPECT(f->C_FindObjectsFinal(s), CKR_OK);
-	/* one object at a time: the private and public p11-sign, p11-kek */
+	EXPECT(f->C_FindObjectsInit(s, cert, 1), CKR_OK);
+	EXPECT(f->C_FindObjects(s, h, 8, &n), CKR_OK);
+	CHECK(n == 1); /* of p11-sign */
+	EXPECT(f->C_FindObjectsFinal(s), CKR_OK);
+	EXPECT(f->C_FindObjectsInit(s, certOf, 2), CKR_OK);
+	EXPECT(f->C_FindObjects(s, h, 8, &n), CKR_OK);
+	CHECK(n == 0); /* p11-enc has none */
+	EXPECT(f->C_FindObjectsFinal(s), CKR_OK);
+	/* one object at a time: the private and public keys of p11-sign,
+	 * p11-enc and p11-ca's key, p11-kek, p11-sign's certificate */
 	EXPECT(f->C_FindObjectsInit(s, NULL_PTR, 0), CKR_OK);
 	CK_ULONG total = 0;
 	do {
 		EXPECT(f->C_FindObjects(s, h, 1, &n), CKR_OK);
 		total += n;
-	} while (n == 1 && total < 8);
-	CHECK(total == 3);
+	} while (n == 1 && total < 16);
+	CHECK(total == 8);
 	EXPECT(f->C_FindObjectsFinal(s), CKR_OK);
 }
 
@@ -386,10 +445,254 @@ static void test_keygen(CK_SESSION_HANDLE s, CK_SESSION_HANDLE rw) {
 	CHECK(find(s, "p11-gen", CKO_PRIVATE_KEY) == priv);
 }
 
+/* test_certificate reads the certificate object of p11-sign. */
+static void test_certificate(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv) {
+	CK_OBJECT_HANDLE cert = find(s, "p11-sign", CKO_CERTIFICATE);
+	CK_CERTIFICATE_TYPE type = 99;
+	CK_KEY_TYPE kt;
+	CK_BBOOL token = CK_FALSE, private = CK_TRUE;
+	CK_BYTE id[16], keyID[16], value[2048], subject[256], issuer[256], serial[32];
+	CK_ATTRIBUTE q[] = {{CKA_VALUE, NULL_PTR, 0}, {CKA_SUBJECT, NULL_PTR, 0}};
+	EXPECT(f->C_GetAttributeValue(s, cert, q, 2), CKR_OK);
+	CHECK(q[0].ulValueLen > 200 && q[0].ulValueLen <= sizeof value && q[1].ulValueLen > 10);
+	CK_ATTRIBUTE a[] = {{CKA_CERTIFICATE_TYPE, &type, sizeof type}, {CKA_ID, id, sizeof id}, {CKA_VALUE, value, sizeof value},
+		{CKA_SUBJECT, subject, sizeof subject}, {CKA_ISSUER, issuer, sizeof issuer}, {CKA_SERIAL_NUMBER, serial, sizeof serial},
+		{CKA_TOKEN, &token, sizeof token}, {CKA_PRIVATE, &private, sizeof private}};
+	EXPECT(f->C_GetAttributeValue(s, cert, a, 8), CKR_OK);
+	CHECK(type == CKC_X_509 && token == CK_TRUE && private == CK_FALSE);
+	CHECK(a[2].ulValueLen == q[0].ulValueLen && value[0] == 0x30 && subject[0] == 0x30 && issuer[0] == 0x30 && serial[0] == 0x02);
+	/* the subject is CN=p11-sign.example, found in the certificate */
+	CHECK(memmem(subject, a[3].ulValueLen, "p11-sign.example", 16) != NULL);
+	CHECK(memmem(value, a[2].ulValueLen, subject, a[3].ulValueLen) != NULL);
+	/* CKA_ID pairs it with the key */
+	CK_ATTRIBUTE k[] = {{CKA_ID, keyID, sizeof keyID}};
+	EXPECT(f->C_GetAttributeValue(s, priv, k, 1), CKR_OK);
+	CHECK(a[1].ulValueLen == k[0].ulValueLen && memcmp(id, keyID, k[0].ulValueLen) == 0);
+	CK_ATTRIBUTE bad[] = {{CKA_KEY_TYPE, &kt, sizeof kt}};
+	EXPECT(f->C_GetAttributeValue(s, cert, bad, 1), CKR_ATTRIBUTE_TYPE_INVALID);
+	CK_ATTRIBUTE small[] = {{CKA_VALUE, value, 10}};
+	EXPECT(f->C_GetAttributeValue(s, cert, small, 1), CKR_BUFFER_TOO_SMALL);
+	/* a certificate is no key */
+	EXPECT(f->C_SignInit(s, &sm3sm2, cert), CKR_KEY_TYPE_INCONSISTENT);
+	EXPECT(f->C_EncryptInit(s, &sm2der, cert), CKR_KEY_TYPE_INCONSISTENT);
+}
+
+/* test_multipart runs C_DigestUpdate/Final, C_SignUpdate/Final and
+ * C_VerifyUpdate/Final against the single-part calls. */
+static void test_multipart(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub) {
+	CK_BYTE d[32], d1[32], sig[80], e[32];
+	CK_ULONG n = sizeof d, n1 = sizeof d1;
+	memset(e, 7, sizeof e);
+
+	/* digest */
+	EXPECT(f->C_DigestUpdate(s, msg, 4), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_DigestFinal(s, d, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_DigestInit(s, &sm3), CKR_OK);
+	EXPECT(f->C_Digest(s, msg, sizeof msg, d1, &n1), CKR_OK);
+	EXPECT(f->C_DigestInit(s, &sm3), CKR_OK);
+	EXPECT(f->C_DigestUpdate(s, msg, 5), CKR_OK);
+	EXPECT(f->C_DigestUpdate(s, msg + 5, 0), CKR_OK);
+	EXPECT(f->C_DigestUpdate(s, msg + 5, sizeof msg - 5), CKR_OK);
+	EXPECT(f->C_Digest(s, msg, sizeof msg, d, &n), CKR_OPERATION_ACTIVE); /* not after an Update */
+	EXPECT(f->C_DigestFinal(s, NULL_PTR, &n), CKR_OK);
+	CHECK(n == 32);
+	n = 31;
+	EXPECT(f->C_DigestFinal(s, d, &n), CKR_BUFFER_TOO_SMALL);
+	CHECK(n == 32);
+	EXPECT(f->C_DigestFinal(s, d, &n), CKR_OK);
+	CHECK(n == 32 && memcmp(d, d1, 32) == 0);
+	EXPECT(f->C_DigestFinal(s, d, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_DigestInit(s, &sm3), CKR_OK);
+	EXPECT(f->C_DigestUpdate(s, NULL_PTR, 4), CKR_ARGUMENTS_BAD); /* ends it */
+	EXPECT(f->C_DigestFinal(s, d, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_DigestUpdate(BAD_HANDLE, msg, 4), CKR_SESSION_HANDLE_INVALID);
+
+	/* a message signed in parts verifies in one, and the other way */
+	n = sizeof sig;
+	EXPECT(sign_parts(s, &sm3sm2, priv, msg, sizeof msg, 7, sig, &n), CKR_OK);
+	CHECK(n == 64);
+	EXPECT(verify(s, &sm3sm2, pub, msg, sizeof msg, sig, n), CKR_OK);
+	EXPECT(verify_parts(s, &sm3sm2, pub, msg, sizeof msg, 3, sig, n), CKR_OK);
+	EXPECT(verify_parts(s, &sm3sm2, pub, msg, sizeof msg - 1, 3, sig, n), CKR_SIGNATURE_INVALID);
+	EXPECT(f->C_VerifyFinal(s, sig, n), CKR_OPERATION_NOT_INITIALIZED); /* VerifyFinal ended it */
+	n = sizeof sig;
+	EXPECT(sign(s, &sm3sm2der, priv, msg, sizeof msg, sig, &n), CKR_OK);
+	EXPECT(verify_parts(s, &sm3sm2der, pub, msg, sizeof msg, 16, sig, n), CKR_OK);
+	/* no part at all: the empty message */
+	n = sizeof sig;
+	EXPECT(f->C_SignInit(s, &sm3sm2der, priv), CKR_OK);
+	EXPECT(f->C_SignFinal(s, NULL_PTR, &n), CKR_OK); /* length query keeps it */
+	EXPECT(f->C_SignFinal(s, sig, &n), CKR_OK);
+	CHECK(sig[0] == 0x30);
+	EXPECT(verify(s, &sm3sm2der, pub, msg, 0, sig, n), CKR_OK);
+	/* a 32-byte e in parts */
+	n = sizeof sig;
+	EXPECT(sign_parts(s, &sm2signraw, priv, e, 32, 16, sig, &n), CKR_OK);
+	EXPECT(verify(s, &sm2signraw, pub, e, 32, sig, n), CKR_OK);
+	EXPECT(f->C_SignInit(s, &sm2sign, priv), CKR_OK);
+	EXPECT(f->C_SignUpdate(s, e, 20), CKR_OK);
+	EXPECT(f->C_SignUpdate(s, e, 20), CKR_DATA_LEN_RANGE); /* ends it */
+	EXPECT(f->C_SignFinal(s, sig, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_SignInit(s, &sm2sign, priv), CKR_OK);
+	EXPECT(f->C_SignUpdate(s, e, 20), CKR_OK);
+	EXPECT(f->C_SignFinal(s, sig, &n), CKR_DATA_LEN_RANGE);
+
+	/* order */
+	EXPECT(f->C_SignUpdate(s, msg, 4), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_SignFinal(s, sig, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_VerifyUpdate(s, msg, 4), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_VerifyFinal(s, sig, 64), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_SignInit(s, &sm3sm2, priv), CKR_OK);
+	EXPECT(f->C_VerifyUpdate(s, msg, 4), CKR_OPERATION_NOT_INITIALIZED); /* a sign is active */
+	EXPECT(f->C_SignUpdate(s, msg, 4), CKR_OK);
+	EXPECT(f->C_Sign(s, msg, sizeof msg, sig, &n), CKR_OPERATION_ACTIVE);
+	EXPECT(f->C_SignInit(s, &sm3sm2, priv), CKR_OPERATION_ACTIVE);
+	EXPECT(f->C_SignFinal(s, sig, NULL_PTR), CKR_ARGUMENTS_BAD); /* ends it */
+	EXPECT(f->C_SignFinal(s, sig, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_SignInit(s, &sm3sm2, priv), CKR_OK);
+	n = sizeof sig;
+	EXPECT(f->C_Sign(s, msg, sizeof msg, NULL_PTR, &n), CKR_OK); /* a single-part length query */
+	EXPECT(f->C_SignUpdate(s, msg, 4), CKR_OPERATION_ACTIVE);
+	EXPECT(f->C_Sign(s, msg, sizeof msg, sig, &n), CKR_OK);
+	EXPECT(f->C_VerifyInit(s, &sm3sm2, pub), CKR_OK);
+	EXPECT(f->C_VerifyUpdate(s, msg, sizeof msg), CKR_OK);
+	EXPECT(f->C_VerifyFinal(s, sig, 63), CKR_SIGNATURE_LEN_RANGE);
+	EXPECT(f->C_VerifyInit(s, &sm3sm2, pub), CKR_OK);
+	EXPECT(f->C_VerifyFinal(s, NULL_PTR, 64), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_VerifyFinal(s, sig, 64), CKR_OPERATION_NOT_INITIALIZED);
+}
+
+/* test_crypt runs C_Encrypt and C_Decrypt, in one part and in several,
+ * with the SM4 envelope on p11-kek and SM2 on p11-enc. */
+static void test_crypt(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub) {
+	CK_BYTE ct[512], ct2[512], pt[128];
+	CK_ULONG n = sizeof ct, m = sizeof pt, n2 = sizeof ct2;
+	CK_MECHANISM aes = {CKM_AES_ECB, NULL_PTR, 0}, ecb = {CKM_SM4_ECB, NULL_PTR, 0}, cbc = {CKM_SM4_CBC, NULL_PTR, 0};
+	CK_MECHANISM cbcpad = {CKM_SM4_CBC_PAD, NULL_PTR, 0}, sm2param = {CKM_SM2_RAW, (CK_VOID_PTR) "x", 1};
+	CK_MECHANISM aad = {CKM_MIMA_SM4_ENVELOPE, (CK_VOID_PTR) "table=patients", 14};
+
+	/* refusals */
+	EXPECT(f->C_Encrypt(s, msg, sizeof msg, ct, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_Decrypt(s, ct, 16, pt, &m), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_EncryptUpdate(s, msg, 4, ct, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_EncryptFinal(s, ct, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_DecryptUpdate(s, ct, 4, pt, &m), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_DecryptFinal(s, pt, &m), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_EncryptInit(s, NULL_PTR, kek), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_EncryptInit(BAD_HANDLE, &sm4env, kek), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_EncryptInit(s, &aes, kek), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_EncryptInit(s, &ecb, kek), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_EncryptInit(s, &cbc, kek), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_DecryptInit(s, &cbcpad, kek), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_EncryptInit(s, &ecdsa, pub), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_EncryptInit(s, &sm3sm2, pub), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_EncryptInit(s, &sm4env, BAD_HANDLE), CKR_KEY_HANDLE_INVALID);
+	EXPECT(f->C_EncryptInit(s, &sm4env, pub), CKR_KEY_TYPE_INCONSISTENT);
+	EXPECT(f->C_EncryptInit(s, &sm2der, kek), CKR_KEY_TYPE_INCONSISTENT);
+	EXPECT(f->C_EncryptInit(s, &sm2der, priv), CKR_KEY_TYPE_INCONSISTENT); /* a public key encrypts */
+	EXPECT(f->C_DecryptInit(s, &sm2der, pub), CKR_KEY_TYPE_INCONSISTENT);  /* a private key decrypts */
+	EXPECT(f->C_EncryptInit(s, &sm2param, pub), CKR_MECHANISM_PARAM_INVALID);
+
+	/* the SM4 envelope with the length convention */
+	EXPECT(f->C_EncryptInit(s, &sm4env, kek), CKR_OK);
+	EXPECT(f->C_EncryptInit(s, &sm4env, kek), CKR_OPERATION_ACTIVE);
+	EXPECT(f->C_DecryptInit(s, &sm4env, kek), CKR_OPERATION_ACTIVE);
+	n = 0;
+	EXPECT(f->C_Encrypt(s, msg, sizeof msg, NULL_PTR, &n), CKR_OK);
+	CK_ULONG need = n;
+	CHECK(need > 8 && need <= sizeof ct);
+	n = 8;
+	EXPECT(f->C_Encrypt(s, msg, sizeof msg, ct, &n), CKR_BUFFER_TOO_SMALL);
+	CHECK(n == need);
+	n = sizeof ct;
+	EXPECT(f->C_Encrypt(s, msg, sizeof msg, ct, &n), CKR_OK);
+	CHECK(n == need && memcmp(ct, "mima:v1:", 8) == 0);
+	EXPECT(f->C_Encrypt(s, msg, sizeof msg, ct, &n), CKR_OPERATION_NOT_INITIALIZED);
+	m = 0;
+	EXPECT(f->C_DecryptInit(s, &sm4env, kek), CKR_OK);
+	EXPECT(f->C_Decrypt(s, ct, n, NULL_PTR, &m), CKR_OK);
+	CHECK(m == sizeof msg);
+	m = 4;
+	EXPECT(f->C_Decrypt(s, ct, n, pt, &m), CKR_BUFFER_TOO_SMALL);
+	m = sizeof pt;
+	EXPECT(f->C_Decrypt(s, ct, n, pt, &m), CKR_OK);
+	CHECK(m == sizeof msg && memcmp(pt, msg, m) == 0);
+	ct[n - 3] ^= 1;
+	m = sizeof pt;
+	EXPECT(decrypt(s, &sm4env, kek, ct, n, pt, &m), CKR_ENCRYPTED_DATA_INVALID);
+	EXPECT(f->C_Decrypt(s, ct, n, pt, &m), CKR_OPERATION_NOT_INITIALIZED); /* the failure ended it */
+	EXPECT(decrypt(s, &sm4env, kek, (CK_BYTE_PTR) "not mima", 8, pt, &m), CKR_ENCRYPTED_DATA_INVALID);
+	EXPECT(f->C_EncryptInit(s, &sm4env, kek), CKR_OK);
+	EXPECT(f->C_Encrypt(s, NULL_PTR, 4, ct, &n), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_Encrypt(s, msg, sizeof msg, ct, &n), CKR_OPERATION_NOT_INITIALIZED);
+
+	/* the AAD is the mechanism's parameter */
+	n = sizeof ct;
+	EXPECT(encrypt(s, &aad, kek, msg, sizeof msg, ct, &n), CKR_OK);
+	m = sizeof pt;
+	EXPECT(decrypt(s, &sm4env, kek, ct, n, pt, &m), CKR_ENCRYPTED_DATA_INVALID);
+	m = sizeof pt;
+	EXPECT(decrypt(s, &aad, kek, ct, n, pt, &m), CKR_OK);
+	CHECK(m == sizeof msg && memcmp(pt, msg, m) == 0);
+
+	/* in parts: the module keeps them, Final gives it all */
+	EXPECT(f->C_EncryptInit(s, &sm4env, kek), CKR_OK);
+	n2 = 99;
+	EXPECT(f->C_EncryptUpdate(s, msg, 10, ct2, &n2), CKR_OK);
+	CHECK(n2 == 0);
+	EXPECT(f->C_EncryptUpdate(s, msg + 10, sizeof msg - 10, NULL_PTR, &n2), CKR_OK);
+	CHECK(n2 == 0);
+	EXPECT(f->C_Encrypt(s, msg, sizeof msg, ct2, &n2), CKR_OPERATION_ACTIVE);
+	n2 = 0;
+	EXPECT(f->C_EncryptFinal(s, NULL_PTR, &n2), CKR_OK);
+	CHECK(n2 == need);
+	n2 = sizeof ct2;
+	EXPECT(f->C_EncryptFinal(s, ct2, &n2), CKR_OK);
+	CHECK(n2 == need && memcmp(ct2, "mima:v1:", 8) == 0 && memcmp(ct, ct2, need) != 0);
+	EXPECT(f->C_DecryptInit(s, &sm4env, kek), CKR_OK);
+	for (CK_ULONG i = 0; i < n2; i += 9) {
+		m = 99;
+		EXPECT(f->C_DecryptUpdate(s, ct2 + i, n2 - i < 9 ? n2 - i : 9, pt, &m), CKR_OK);
+		CHECK(m == 0);
+	}
+	m = sizeof pt;
+	EXPECT(f->C_DecryptFinal(s, pt, &m), CKR_OK);
+	CHECK(m == sizeof msg && memcmp(pt, msg, m) == 0);
+	EXPECT(f->C_EncryptInit(s, &sm4env, kek), CKR_OK);
+	EXPECT(f->C_EncryptUpdate(s, msg, 4, ct2, NULL_PTR), CKR_ARGUMENTS_BAD); /* ends it */
+	EXPECT(f->C_EncryptFinal(s, ct2, &n2), CKR_OPERATION_NOT_INITIALIZED);
+
+	/* SM2: C1 || C3 || C2 and DER, each decrypted */
+	n = sizeof ct;
+	EXPECT(encrypt(s, &sm2raw, pub, msg, sizeof msg, ct, &n), CKR_OK);
+	CHECK(n == 97 + sizeof msg && ct[0] == 0x04);
+	m = sizeof pt;
+	EXPECT(decrypt(s, &sm2raw, priv, ct, n, pt, &m), CKR_OK);
+	CHECK(m == sizeof msg && memcmp(pt, msg, m) == 0);
+	m = sizeof pt;
+	EXPECT(decrypt(s, &sm2der, priv, ct, n, pt, &m), CKR_ENCRYPTED_DATA_INVALID); /* not DER */
+	ct[n - 1] ^= 1;
+	m = sizeof pt;
+	EXPECT(decrypt(s, &sm2raw, priv, ct, n, pt, &m), CKR_ENCRYPTED_DATA_INVALID);
+	EXPECT(decrypt(s, &sm2raw, priv, ct, 97, pt, &m), CKR_ENCRYPTED_DATA_INVALID);
+	n = sizeof ct;
+	EXPECT(encrypt(s, &sm2der, pub, msg, sizeof msg, ct, &n), CKR_OK);
+	CHECK(ct[0] == 0x30);
+	m = sizeof pt;
+	EXPECT(decrypt(s, &sm2der, priv, ct, n, pt, &m), CKR_OK);
+	CHECK(m == sizeof msg && memcmp(pt, msg, m) == 0);
+	EXPECT(f->C_DecryptInit(s, &sm2der, priv), CKR_OK);
+	EXPECT(f->C_DecryptUpdate(s, ct, 20, pt, &m), CKR_OK);
+	EXPECT(f->C_DecryptUpdate(s, ct + 20, n - 20, pt, &m), CKR_OK);
+	m = sizeof pt;
+	EXPECT(f->C_DecryptFinal(s, pt, &m), CKR_OK);
+	CHECK(m == sizeof msg && memcmp(pt, msg, m) == 0);
+	EXPECT(encrypt(s, &sm2raw, pub, msg, 0, ct, &n), CKR_DATA_LEN_RANGE);
+}
+
 /* test_unsupported calls a few of the functions the module does not
  * implement. */
 static void test_unsupported(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek) {
-	CK_MECHANISM ecb = {CKM_AES_ECB, NULL_PTR, 0};
 	CK_BYTE b[16] = {0};
 	CK_ULONG n = sizeof b;
 	CK_OBJECT_HANDLE h;
@@ -397,12 +700,11 @@ static void test_unsupported(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek) {
 	EXPECT(f->C_SetPIN(s, pin, pinlen, pin, pinlen), CKR_FUNCTION_NOT_SUPPORTED);
 	EXPECT(f->C_CreateObject(s, NULL_PTR, 0, &h), CKR_FUNCTION_NOT_SUPPORTED);
 	EXPECT(f->C_DestroyObject(s, kek), CKR_FUNCTION_NOT_SUPPORTED);
-	EXPECT(f->C_EncryptInit(s, &ecb, kek), CKR_FUNCTION_NOT_SUPPORTED);
-	EXPECT(f->C_Encrypt(s, b, 16, b, &n), CKR_FUNCTION_NOT_SUPPORTED);
-	EXPECT(f->C_DecryptInit(s, &ecb, kek), CKR_FUNCTION_NOT_SUPPORTED);
-	EXPECT(f->C_SignUpdate(s, b, 16), CKR_FUNCTION_NOT_SUPPORTED);
-	EXPECT(f->C_DigestUpdate(s, b, 16), CKR_FUNCTION_NOT_SUPPORTED);
-	EXPECT(f->C_WrapKey(s, &ecb, kek, kek, b, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_GetOperationState(s, b, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_DigestKey(s, kek), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_SignRecoverInit(s, &sm3sm2, kek), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_DigestEncryptUpdate(s, b, 16, b, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_WrapKey(s, &sm4env, kek, kek, b, &n), CKR_FUNCTION_NOT_SUPPORTED);
 	EXPECT(f->C_SeedRandom(s, b, 16), CKR_FUNCTION_NOT_SUPPORTED);
 	EXPECT(f->C_WaitForSlotEvent(0, NULL_PTR, NULL_PTR), CKR_FUNCTION_NOT_SUPPORTED);
 }
@@ -427,6 +729,9 @@ static void test_all(void) {
 	CHECK(priv != pub && priv == find(s, "p11-sign", CKO_PRIVATE_KEY)); /* stable handles */
 	test_attributes(s, acme, priv, pub);
 	test_sign(s, priv, pub, kek);
+	test_certificate(s, priv);
+	test_multipart(s, priv, pub);
+	test_crypt(s, kek, find(s, "p11-enc", CKO_PRIVATE_KEY), find(s, "p11-enc", CKO_PUBLIC_KEY));
 	test_random(s);
 	test_keygen(s, rw);
 	test_unsupported(s, kek);
@@ -471,6 +776,7 @@ static void test_lost(CK_RV want, CK_RV relogin) {
 	EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, &s), CKR_OK);
 	EXPECT(f->C_Login(s, CKU_USER, pin, pinlen), CKR_OK);
 	CK_OBJECT_HANDLE priv = find(s, "p11-sign", CKO_PRIVATE_KEY), pub = find(s, "p11-sign", CKO_PUBLIC_KEY);
+	CK_OBJECT_HANDLE kek = find(s, "p11-kek", CKO_SECRET_KEY);
 	EXPECT(sign(s, &sm3sm2, priv, msg, sizeof msg, sig, &n), CKR_OK);
 	printf("ready\n");
 	fflush(stdout);
@@ -483,9 +789,26 @@ static void test_lost(CK_RV want, CK_RV relogin) {
 	EXPECT(f->C_FindObjectsInit(s, NULL_PTR, 0), want);
 	CK_ATTRIBUTE ec[] = {{CKA_EC_POINT, point, sizeof point}};
 	EXPECT(f->C_GetAttributeValue(s, pub, ec, 1), want);
+	CK_BYTE ct[256];
+	CK_OBJECT_CLASS certificate = CKO_CERTIFICATE;
+	CK_ATTRIBUTE cert[] = {{CKA_CLASS, &certificate, sizeof certificate}};
+	EXPECT(f->C_FindObjectsInit(s, cert, 1), want);
+	n = sizeof ct;
+	EXPECT(f->C_EncryptInit(s, &sm4env, kek), CKR_OK); /* checked in the module */
+	EXPECT(f->C_Encrypt(s, msg, sizeof msg, ct, &n), want);
+	EXPECT(f->C_Encrypt(s, msg, sizeof msg, ct, &n), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_EncryptInit(s, &sm4env, kek), CKR_OK);
+	EXPECT(f->C_EncryptUpdate(s, msg, sizeof msg, ct, &n), CKR_OK);
+	EXPECT(f->C_EncryptFinal(s, ct, &n), want);
+	EXPECT(f->C_SignInit(s, &sm3sm2, priv), CKR_OK);
+	EXPECT(f->C_SignUpdate(s, msg, sizeof msg), want); /* asks for the key's version */
+	EXPECT(f->C_SignFinal(s, sig, &n), CKR_OPERATION_NOT_INITIALIZED);
 	n = sizeof d;
 	EXPECT(f->C_DigestInit(s, &sm3), CKR_OK); /* in the module: still works */
 	EXPECT(f->C_Digest(s, msg, sizeof msg, d, &n), CKR_OK);
+	EXPECT(f->C_DigestInit(s, &sm3), CKR_OK);
+	EXPECT(f->C_DigestUpdate(s, msg, sizeof msg), CKR_OK);
+	EXPECT(f->C_DigestFinal(s, d, &n), CKR_OK);
 	EXPECT(f->C_Logout(s), CKR_OK);
 	EXPECT(f->C_Login(s, CKU_USER, pin, pinlen), relogin);
 	EXPECT(f->C_GenerateRandom(s, r, sizeof r), CKR_USER_NOT_LOGGED_IN);
@@ -493,7 +816,7 @@ static void test_lost(CK_RV want, CK_RV relogin) {
 }
 
 struct work {
-	CK_OBJECT_HANDLE priv, pub;
+	CK_OBJECT_HANDLE priv, pub, kek, cert;
 	long calls;
 	int errors;
 };
@@ -503,13 +826,15 @@ struct work {
 static int mix(CK_SESSION_HANDLE s, struct work *w, long i) {
 	CK_BYTE *sig = malloc(64), *d = malloc(32), *r = malloc(32), *label = malloc(8), *point = malloc(67);
 	CK_OBJECT_HANDLE *h = malloc(2 * sizeof *h);
-	CK_MECHANISM_TYPE *mechs = malloc(6 * sizeof *mechs);
+	CK_MECHANISM_TYPE *mechs = malloc(9 * sizeof *mechs);
+	CK_BYTE *ct = malloc(256), *pt = malloc(sizeof msg), *der = malloc(1024);
+	CK_ULONG m;
 	CK_ULONG n = 64;
 	CK_SESSION_INFO si;
 	CK_ATTRIBUTE a[] = {{CKA_LABEL, label, 8}, {CKA_EC_POINT, point, 67}};
 	int bad = 0;
 	memcpy(label, "p11-sign", 8);
-	switch (i % 8) {
+	switch (i % 11) {
 	case 0:
 		bad += sign(s, &sm3sm2, w->priv, msg, sizeof msg, sig, &n) != CKR_OK || n != 64;
 		bad += verify(s, &sm3sm2, w->pub, msg, sizeof msg, sig, n) != CKR_OK;
@@ -539,11 +864,43 @@ static int mix(CK_SESSION_HANDLE s, struct work *w, long i) {
 		bad += f->C_Sign(s, r, 32, sig, &n) != CKR_OK;
 		break;
 	case 7:
-		n = 6;
+		n = 9;
 		bad += f->C_GetSessionInfo(s, &si) != CKR_OK || si.state != CKS_RO_USER_FUNCTIONS;
-		bad += f->C_GetMechanismList(0, mechs, &n) != CKR_OK || n != 6;
+		bad += f->C_GetMechanismList(0, mechs, &n) != CKR_OK || n != 9;
+		break;
+	case 8:
+		n = 0;
+		bad += f->C_EncryptInit(s, &sm4env, w->kek) != CKR_OK;
+		bad += f->C_EncryptUpdate(s, msg, 8, ct, &n) != CKR_OK || n != 0;
+		bad += f->C_EncryptUpdate(s, msg + 8, sizeof msg - 8, ct, &n) != CKR_OK;
+		bad += f->C_EncryptFinal(s, NULL_PTR, &n) != CKR_OK || n > 256;
+		bad += f->C_EncryptFinal(s, ct, &n) != CKR_OK;
+		m = sizeof msg;
+		bad += decrypt(s, &sm4env, w->kek, ct, n, pt, &m) != CKR_OK || m != sizeof msg || memcmp(pt, msg, m) != 0;
+		break;
+	case 9:
+		n = 64;
+		bad += sign_parts(s, &sm3sm2, w->priv, msg, sizeof msg, 10, sig, &n) != CKR_OK;
+		bad += verify_parts(s, &sm3sm2, w->pub, msg, sizeof msg, 20, sig, n) != CKR_OK;
+		n = 32;
+		bad += f->C_DigestInit(s, &sm3) != CKR_OK || f->C_DigestUpdate(s, msg, sizeof msg) != CKR_OK;
+		bad += f->C_DigestFinal(s, d, &n) != CKR_OK;
+		break;
+	case 10: {
+		CK_ATTRIBUTE v[] = {{CKA_VALUE, NULL_PTR, 0}};
+		bad += f->C_GetAttributeValue(s, w->cert, v, 1) != CKR_OK || v[0].ulValueLen > 1024;
+		v[0].pValue = der;
+		bad += f->C_GetAttributeValue(s, w->cert, v, 1) != CKR_OK || der[0] != 0x30;
+		n = 256;
+		bad += encrypt(s, &sm2raw, w->pub, msg, sizeof msg, ct, &n) != CKR_OK;
+		m = sizeof msg;
+		bad += decrypt(s, &sm2raw, w->priv, ct, n, pt, &m) != CKR_OK || memcmp(pt, msg, sizeof msg) != 0;
 		break;
 	}
+	}
+	free(ct);
+	free(pt);
+	free(der);
 	free(sig);
 	free(d);
 	free(r);
@@ -574,8 +931,9 @@ static void test_loop(long calls) {
 	EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, &s), CKR_OK);
 	EXPECT(f->C_Login(s, CKU_USER, pin, pinlen), CKR_OK);
 	CK_OBJECT_HANDLE priv = find(s, "p11-sign", CKO_PRIVATE_KEY), pub = find(s, "p11-sign", CKO_PUBLIC_KEY);
+	CK_OBJECT_HANDLE kek = find(s, "p11-kek", CKO_SECRET_KEY), cert = find(s, "p11-sign", CKO_CERTIFICATE);
 	for (int i = 0; i < 8; i++) {
-		w[i] = (struct work){.priv = priv, .pub = pub, .calls = calls / 8};
+		w[i] = (struct work){.priv = priv, .pub = pub, .kek = kek, .cert = cert, .calls = calls / 8};
 		pthread_create(&t[i], NULL, worker, &w[i]);
 	}
 	for (int i = 0; i < 8; i++) {
@@ -586,9 +944,75 @@ static void test_loop(long calls) {
 	EXPECT(f->C_Finalize(NULL_PTR), CKR_OK);
 }
 
+/* slurp reads dir/name into a new buffer of *n bytes. */
+static CK_BYTE_PTR slurp(const char *dir, const char *name, CK_ULONG *n) {
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *fp = fopen(path, "rb");
+	CK_BYTE_PTR b = malloc(65536);
+	*n = fp == NULL ? 0 : fread(b, 1, 65536, fp);
+	if (fp == NULL || *n == 0) {
+		fprintf(stderr, "cannot read %s\n", path);
+		failures++;
+	}
+	if (fp != NULL) fclose(fp);
+	return b;
+}
+
+static void spit(const char *dir, const char *name, CK_BYTE_PTR b, CK_ULONG n) {
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *fp = fopen(path, "wb");
+	if (fp == NULL || fwrite(b, 1, n, fp) != n) {
+		fprintf(stderr, "cannot write %s\n", path);
+		failures++;
+	}
+	if (fp != NULL) fclose(fp);
+}
+
+/* test_interop exchanges ciphertexts and a signature with mima's API and
+ * OpenSSL through files in dir (see the top of this file). */
+static void test_interop(const char *dir) {
+	CK_SESSION_HANDLE s = 0;
+	CK_BYTE out[4096];
+	CK_ULONG n, len;
+	EXPECT(f->C_Initialize(NULL_PTR), CKR_OK);
+	EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, &s), CKR_OK);
+	EXPECT(f->C_Login(s, CKU_USER, pin, pinlen), CKR_OK);
+	CK_OBJECT_HANDLE kek = find(s, "p11-kek", CKO_SECRET_KEY), sign = find(s, "p11-sign", CKO_PRIVATE_KEY);
+	CK_OBJECT_HANDLE priv = find(s, "p11-enc", CKO_PRIVATE_KEY), pub = find(s, "p11-enc", CKO_PUBLIC_KEY);
+
+	CK_BYTE_PTR in = slurp(dir, "api-sm4.ct", &len);
+	n = sizeof out;
+	EXPECT(decrypt(s, &sm4env, kek, in, len, out, &n), CKR_OK);
+	spit(dir, "api-sm4.pt", out, n);
+	free(in);
+	in = slurp(dir, "openssl-sm2.der", &len);
+	n = sizeof out;
+	EXPECT(decrypt(s, &sm2der, priv, in, len, out, &n), CKR_OK);
+	spit(dir, "openssl-sm2.pt", out, n);
+	free(in);
+
+	in = slurp(dir, "msg", &len);
+	n = sizeof out;
+	EXPECT(encrypt(s, &sm4env, kek, in, len, out, &n), CKR_OK);
+	spit(dir, "p11-sm4.ct", out, n);
+	n = sizeof out;
+	EXPECT(encrypt(s, &sm2der, pub, in, len, out, &n), CKR_OK);
+	spit(dir, "p11-sm2.der", out, n);
+	n = sizeof out;
+	EXPECT(encrypt(s, &sm2raw, pub, in, len, out, &n), CKR_OK);
+	spit(dir, "p11-sm2.raw", out, n);
+	n = sizeof out;
+	EXPECT(sign_parts(s, &sm3sm2der, sign, in, len, 5, out, &n), CKR_OK);
+	spit(dir, "p11.sig", out, n);
+	free(in);
+	EXPECT(f->C_Finalize(NULL_PTR), CKR_OK);
+}
+
 int main(int argc, char **argv) {
 	if (argc < 3) {
-		fprintf(stderr, "usage: p11test MODULE all|revoked|sealed|loop N\n");
+		fprintf(stderr, "usage: p11test MODULE all|revoked|sealed|loop N|interop DIR\n");
 		return 2;
 	}
 	pin = (CK_UTF8CHAR_PTR)getenv("MIMA_P11_PIN");
@@ -604,6 +1028,8 @@ int main(int argc, char **argv) {
 		test_lost(CKR_USER_NOT_LOGGED_IN, CKR_PIN_INCORRECT);
 	} else if (strcmp(argv[2], "sealed") == 0) {
 		test_lost(CKR_DEVICE_ERROR, CKR_DEVICE_ERROR);
+	} else if (argc == 4 && strcmp(argv[2], "interop") == 0) {
+		test_interop(argv[3]);
 	} else if (argc == 4 && strcmp(argv[2], "loop") == 0) {
 		test_loop(atol(argv[3]));
 	} else {
