@@ -53,14 +53,21 @@ type encryptor struct {
 	st      *Stats
 }
 
-func newEncryptor(dk DataKey, rand io.Reader, opt Options, st *Stats, emit emitter) (*encryptor, error) {
+// checkOptions checks opt and dk for Encrypt and returns opt with its
+// defaults filled in.
+func checkOptions(dk DataKey, opt Options) (Options, error) {
 	if opt.ClearBytes == 0 {
 		opt.ClearBytes = DefaultClearBytes
 	}
 	if opt.EveryN < 0 || opt.EveryN > 0xffff || opt.ClearBytes < 0 || opt.ClearBytes > 0xffff || len(dk.Wrapped) > 0xffff || len(dk.Key) > 0xffff {
-		return nil, fmt.Errorf("mediacrypt: EveryN and ClearBytes are 0 to 65535")
+		return opt, fmt.Errorf("mediacrypt: EveryN and ClearBytes are 0 to 65535")
 	}
-	return &encryptor{dk: dk, rand: rand, opt: opt, clearBytes: opt.ClearBytes, emit: emit, st: st}, nil
+	return opt, nil
+}
+
+// newEncryptor encrypts with opt as checkOptions returned it.
+func newEncryptor(dk DataKey, rand io.Reader, opt Options, st *Stats, emit emitter) *encryptor {
+	return &encryptor{dk: dk, rand: rand, opt: opt, clearBytes: opt.ClearBytes, emit: emit, st: st}
 }
 
 // Encrypt reads an Annex-B stream from r and writes it to w with the
@@ -69,10 +76,11 @@ func newEncryptor(dk DataKey, rand io.Reader, opt Options, st *Stats, emit emitt
 // first keyframe stay clear. rand gives each GOP's nonce.
 func Encrypt(w io.Writer, r io.Reader, dk DataKey, rand io.Reader, opt Options) (Stats, error) {
 	var st Stats
-	e, err := newEncryptor(dk, rand, opt, &st, writerEmitter(w))
+	opt, err := checkOptions(dk, opt)
 	if err != nil {
 		return st, err
 	}
+	e := newEncryptor(dk, rand, opt, &st, writerEmitter(w))
 	if err := eachUnit(r, e.unit); err != nil {
 		return st, err
 	}
@@ -239,8 +247,10 @@ type decryptor struct {
 	st     *Stats
 }
 
-func newDecryptor(codec Codec, unwrap Unwrapper, st *Stats, emit emitter) *decryptor {
-	return &decryptor{codec: codec, unwrap: unwrap, keys: map[string][]byte{}, emit: emit, closed: true, st: st}
+// newDecryptor decrypts with the data keys unwrapped so far in keys,
+// adding those it unwraps.
+func newDecryptor(codec Codec, unwrap Unwrapper, keys map[string][]byte, st *Stats, emit emitter) *decryptor {
+	return &decryptor{codec: codec, unwrap: unwrap, keys: keys, emit: emit, closed: true, st: st}
 }
 
 // Decrypt reads a stream that Encrypt made (from its start or from any
@@ -251,8 +261,9 @@ func newDecryptor(codec Codec, unwrap Unwrapper, st *Stats, emit emitter) *decry
 // HMAC SEI, is ErrIntegrity: Decrypt stops there.
 func Decrypt(ctx context.Context, w io.Writer, r io.Reader, unwrap Unwrapper, codec Codec) (Stats, error) {
 	var st Stats
-	d := newDecryptor(codec, unwrap, &st, writerEmitter(w))
-	defer d.wipe()
+	keys := map[string][]byte{}
+	defer wipe(keys)
+	d := newDecryptor(codec, unwrap, keys, &st, writerEmitter(w))
 	if err := eachUnit(r, func(u nal) error { return d.unit(ctx, u) }); err != nil {
 		return st, err
 	}
@@ -301,9 +312,9 @@ func (d *decryptor) close() error {
 	return nil
 }
 
-// wipe clears the unwrapped data keys.
-func (d *decryptor) wipe() {
-	for _, k := range d.keys {
+// wipe clears unwrapped data keys.
+func wipe(keys map[string][]byte) {
+	for _, k := range keys {
 		clear(k)
 	}
 }
