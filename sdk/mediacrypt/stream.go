@@ -41,7 +41,7 @@ func writerEmitter(w io.Writer) emitter {
 
 // encryptor is Encrypt's state, fed one NAL unit at a time.
 type encryptor struct {
-	dk         DataKey
+	dk         *DataKey // read at each keyframe: it may change between GOPs
 	rand       io.Reader
 	opt        Options
 	clearBytes int
@@ -66,7 +66,7 @@ func checkOptions(dk DataKey, opt Options) (Options, error) {
 }
 
 // newEncryptor encrypts with opt as checkOptions returned it.
-func newEncryptor(dk DataKey, rand io.Reader, opt Options, st *Stats, emit emitter) *encryptor {
+func newEncryptor(dk *DataKey, rand io.Reader, opt Options, st *Stats, emit emitter) *encryptor {
 	return &encryptor{dk: dk, rand: rand, opt: opt, clearBytes: opt.ClearBytes, emit: emit, st: st}
 }
 
@@ -80,7 +80,7 @@ func Encrypt(w io.Writer, r io.Reader, dk DataKey, rand io.Reader, opt Options) 
 	if err != nil {
 		return st, err
 	}
-	e := newEncryptor(dk, rand, opt, &st, writerEmitter(w))
+	e := newEncryptor(&dk, rand, opt, &st, writerEmitter(w))
 	if err := eachUnit(r, e.unit); err != nil {
 		return st, err
 	}

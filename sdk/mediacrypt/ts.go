@@ -64,7 +64,7 @@ type coder struct {
 // newCoder makes the coder of a track of codec c writing to emit.
 type newCoder func(c Codec, emit emitter) coder
 
-func encryptCoder(dk DataKey, rand io.Reader, opt Options, st *Stats) newCoder {
+func encryptCoder(dk *DataKey, rand io.Reader, opt Options, st *Stats) newCoder {
 	return func(c Codec, emit emitter) coder {
 		o := opt
 		o.Codec = c
@@ -96,6 +96,7 @@ type TSWriter struct {
 	queue   []*entry          // output held while a video PES packet is open
 	partial []byte            // the start of a packet split across writes
 	keys    map[string][]byte // unwrapped data keys (decryption)
+	dk      DataKey           // the data key (encryption)
 	err     error
 }
 
@@ -137,8 +138,19 @@ func NewTSEncrypter(w io.Writer, dk DataKey, rand io.Reader, opt Options) (*TSWr
 		return nil, err
 	}
 	t := newTSWriter(w)
-	t.coder = encryptCoder(dk, rand, opt, &t.st)
+	t.dk = dk
+	t.coder = encryptCoder(&t.dk, rand, opt, &t.st)
 	return t, nil
+}
+
+// SetDataKey makes the GOPs from the next keyframe on use dk (a TSWriter
+// of NewTSEncrypter; a key rotation of a live stream).
+func (t *TSWriter) SetDataKey(dk DataKey) error {
+	if _, err := checkOptions(dk, Options{}); err != nil {
+		return err
+	}
+	t.dk = dk
+	return nil
 }
 
 // NewTSDecrypter returns a TSWriter that decrypts what a TSWriter of
