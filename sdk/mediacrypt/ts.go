@@ -266,7 +266,7 @@ func (t *TSWriter) packet(p []byte) error {
 	}
 	tr := t.tracks[pid]
 	if tr == nil {
-		return t.pass(bytes.Clone(p))
+		return t.pass(p)
 	}
 	if p[3]&0x10 != 0 { // a payload: the continuity counter moves on
 		cc := int(p[3] & 0x0f)
@@ -302,10 +302,10 @@ func (t *TSWriter) packet(p []byte) error {
 	return nil
 }
 
-// pass writes p, or queues it behind an open PES packet.
+// pass writes p, or queues a copy behind an open PES packet.
 func (t *TSWriter) pass(p []byte) error {
 	if len(t.queue) > 0 {
-		t.queue = append(t.queue, &entry{pkts: [][]byte{p}})
+		t.queue = append(t.queue, &entry{pkts: [][]byte{bytes.Clone(p)}})
 		return nil
 	}
 	_, err := t.w.Write(p)
