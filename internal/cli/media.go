@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,18 +18,19 @@ import (
 
 // mediaCommand groups keyframe encryption of video streams.
 func (e *env) mediaCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "media", Short: "Keyframe encryption of H.264/H.265 elementary streams (SM4-CTR under a mima data key)"}
-	cmd.AddCommand(e.mediaEncryptCommand(), e.mediaDecryptCommand())
+	cmd := &cobra.Command{Use: "media", Short: "Keyframe encryption of H.264/H.265 video, Annex-B or MPEG-TS (SM4-CTR under a mima data key)"}
+	cmd.AddCommand(e.mediaEncryptCommand(), e.mediaDecryptCommand(), e.mediaRelayCommand())
 	return cmd
 }
 
-// mediaFlags are the stream files and codec of media commands.
-type mediaFlags struct{ in, out, codec string }
+// mediaFlags are the stream files, container and codec of media commands.
+type mediaFlags struct{ in, out, codec, container string }
 
 func (f *mediaFlags) bind(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.in, "in", "", "the Annex-B stream to read")
+	cmd.Flags().StringVar(&f.in, "in", "", "the stream to read: Annex-B, or MPEG-TS")
 	cmd.Flags().StringVar(&f.out, "out", "", "the stream to write")
-	cmd.Flags().StringVar(&f.codec, "codec", "", "h264 or h265 (default: from the file name, .h265 and .hevc are h265)")
+	cmd.Flags().StringVar(&f.codec, "codec", "", "h264 or h265 of an Annex-B stream (default: from the file name, .h265 and .hevc are h265; MPEG-TS says it in its PMT)")
+	cmd.Flags().StringVar(&f.container, "container", "", "annexb or ts (default: ts for a .ts file or one with a sync byte every 188 bytes)")
 	_ = cmd.MarkFlagRequired("in")
 	_ = cmd.MarkFlagRequired("out")
 }
@@ -43,18 +46,31 @@ func (f *mediaFlags) parseCodec() (mediacrypt.Codec, error) {
 	return mediacrypt.ParseCodec(c)
 }
 
-// run streams f.in through fn into f.out, which is removed on failure.
-func (f *mediaFlags) run(fn func(out *os.File, in *os.File) error) error {
-	in, err := os.Open(f.in)
+// run streams f.in through fn into f.out, which is removed on failure;
+// ts says whether f.in is MPEG-TS.
+func (f *mediaFlags) run(fn func(out io.Writer, in io.Reader, ts bool) error) error {
+	file, err := os.Open(f.in)
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer file.Close()
+	in := bufio.NewReaderSize(file, 1<<16)
+	var ts bool
+	switch f.container {
+	case "ts":
+		ts = true
+	case "annexb":
+	case "":
+		head, _ := in.Peek(5 * mediacrypt.PacketSize)
+		ts = strings.EqualFold(filepath.Ext(f.in), ".ts") || mediacrypt.IsTS(head)
+	default:
+		return fmt.Errorf("--container is annexb or ts, not %q", f.container)
+	}
 	out, err := os.Create(f.out)
 	if err != nil {
 		return err
 	}
-	err = fn(out, in)
+	err = fn(out, in, ts)
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -83,10 +99,16 @@ func (e *env) mediaEncryptCommand() *cobra.Command {
 				return err
 			}
 			defer clear(dk.Plaintext)
-			return f.run(func(out, in *os.File) error {
-				st, err := mediacrypt.Encrypt(out, in, mediacrypt.DataKey{Plaintext: dk.Plaintext, Key: key, Wrapped: dk.Ciphertext}, rand.Reader, opt)
+			mdk := mediacrypt.DataKey{Plaintext: dk.Plaintext, Key: key, Wrapped: dk.Ciphertext}
+			return f.run(func(out io.Writer, in io.Reader, ts bool) error {
+				encrypt := mediacrypt.Encrypt
+				if ts {
+					encrypt = mediacrypt.EncryptTS
+				}
+				st, err := encrypt(out, in, mdk, rand.Reader, opt)
 				if err == nil {
 					fmt.Fprintf(e.errOut, "%d GOPs, %d slices (%d bytes) encrypted, %d slices before the first keyframe left clear\n", st.GOPs, st.Encrypted, st.Bytes, st.Clear)
+					warnDropped(e.errOut, st)
 				}
 				return err
 			})
@@ -112,14 +134,20 @@ func (e *env) mediaDecryptCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			unwrap := func(ctx context.Context, key, wrapped string) ([]byte, error) {
-				r, err := c.Crypto().Decrypt(ctx, key, sdk.DecryptRequest{Ciphertext: wrapped})
-				return r.Plaintext, err
-			}
-			return f.run(func(out, in *os.File) error {
-				st, err := mediacrypt.Decrypt(ctx, out, in, unwrap, codec)
+			unwrap := mediaUnwrapper(c)
+			return f.run(func(out io.Writer, in io.Reader, ts bool) error {
+				var st mediacrypt.Stats
+				var err error
+				if ts {
+					st, err = mediacrypt.DecryptTS(ctx, out, in, unwrap)
+				} else {
+					st, err = mediacrypt.Decrypt(ctx, out, in, unwrap, codec)
+				}
 				if err == nil && st.Clear > 0 {
 					fmt.Fprintf(e.errOut, "warning: %d slices came before the first key SEI and were not decrypted or checked\n", st.Clear)
+				}
+				if err == nil {
+					warnDropped(e.errOut, st)
 				}
 				return err
 			})
@@ -127,4 +155,19 @@ func (e *env) mediaDecryptCommand() *cobra.Command {
 	}
 	f.bind(cmd)
 	return cmd
+}
+
+// mediaUnwrapper unwraps a stream's data keys with mima (decrypt).
+func mediaUnwrapper(c *sdk.Client) mediacrypt.Unwrapper {
+	return func(ctx context.Context, key, wrapped string) ([]byte, error) {
+		r, err := c.Crypto().Decrypt(ctx, key, sdk.DecryptRequest{Ciphertext: wrapped})
+		return r.Plaintext, err
+	}
+}
+
+// warnDropped warns of the video PES packets dropped as damaged.
+func warnDropped(w io.Writer, st mediacrypt.Stats) {
+	if st.Dropped > 0 {
+		fmt.Fprintf(w, "warning: %d of %d video PES packets were damaged (a packet lost or malformed) and dropped\n", st.Dropped, st.PES)
+	}
 }

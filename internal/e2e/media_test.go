@@ -9,10 +9,13 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -25,12 +28,7 @@ import (
 // TestMediaThroughCLI: mima media encrypt and decrypt on a real H.264
 // clip from ffmpeg, against the real binary; the round trip is exact.
 func TestMediaThroughCLI(t *testing.T) {
-	if _, err := exec.LookPath("ffmpeg"); err != nil {
-		if os.Getenv("MIMA_REQUIRE_FFMPEG") == "1" {
-			t.Fatal("ffmpeg is needed (apt-get install ffmpeg)")
-		}
-		t.Skip("no ffmpeg")
-	}
+	needFFmpeg(t)
 	srv, root := devServer(t)
 	dir := t.TempDir()
 	in, enc, back := filepath.Join(dir, "cam.h264"), filepath.Join(dir, "cam.enc.h264"), filepath.Join(dir, "back.h264")
@@ -192,5 +190,227 @@ func TestSoftwareImageThroughCLI(t *testing.T) {
 	bad := file("bad.img", image)
 	if r := cli(t, srv.addr, root, "dcas", "verify-image", "--ca", ca, "--in", bad); r.code == 0 || !strings.Contains(r.stderr, "does not verify") {
 		t.Fatalf("verify-image of a changed image: exit %d, %s", r.code, r.stderr)
+	}
+}
+
+// needFFmpeg skips without ffmpeg, or fails under MIMA_REQUIRE_FFMPEG=1.
+func needFFmpeg(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		if os.Getenv("MIMA_REQUIRE_FFMPEG") == "1" {
+			t.Fatal("ffmpeg is needed (apt-get install ffmpeg)")
+		}
+		t.Skip("no ffmpeg")
+	}
+}
+
+// ffmpeg runs ffmpeg and returns its standard output.
+func ffmpeg(t *testing.T, args ...string) []byte {
+	t.Helper()
+	var errOut bytes.Buffer
+	cmd := exec.Command("ffmpeg", append([]string{"-v", "error"}, args...)...)
+	cmd.Stderr = &errOut
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("ffmpeg %v: %v %s", args, err, errOut.String())
+	}
+	return out
+}
+
+// tsClip makes an H.264 MPEG-TS clip of 30 frames of size, a keyframe
+// every 10, with an AAC sine tone.
+func tsClip(t *testing.T, file, size string) {
+	t.Helper()
+	ffmpeg(t, "-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30", "-f", "lavfi", "-i", "sine=frequency=440",
+		"-frames:v", "30", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-c:a", "aac", "-shortest", "-f", "mpegts", file)
+}
+
+// frames decodes the video of a TS file to raw frames, one per picture.
+func frames(t *testing.T, file string) []byte {
+	t.Helper()
+	return ffmpeg(t, "-err_detect", "ignore_err", "-i", file, "-map", "0:v", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-")
+}
+
+// relayRun is a `mima media relay` forwarding to a UDP socket of the test.
+type relayRun struct {
+	cmd      *exec.Cmd
+	addr     string // where it listens
+	stderr   bytes.Buffer
+	capture  net.PacketConn
+	received chan []byte // what it forwarded, datagram by datagram
+}
+
+// startRelay runs `mima media relay` with args against srv, forwarding
+// to a socket of the test, and waits until it listens.
+func startRelay(t *testing.T, srv *server, token string, args ...string) *relayRun {
+	t.Helper()
+	capture, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { capture.Close() })
+	_ = capture.(*net.UDPConn).SetReadBuffer(4 << 20)
+	r := &relayRun{capture: capture, received: make(chan []byte, 1<<16)}
+	go func() {
+		buf := make([]byte, 1<<16)
+		for {
+			n, _, err := capture.ReadFrom(buf)
+			if err != nil {
+				close(r.received)
+				return
+			}
+			r.received <- bytes.Clone(buf[:n])
+		}
+	}()
+	r.cmd = exec.Command(binary, append([]string{"media", "relay", "--listen", "127.0.0.1:0", "--upstream", capture.LocalAddr().String()}, args...)...)
+	r.cmd.Env = append(os.Environ(), "MIMA_ADDR="+srv.addr, "MIMA_TOKEN="+token)
+	r.cmd.Stderr = &r.stderr
+	stdout, err := r.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.cmd.Process.Kill(); _ = r.cmd.Wait() })
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		if _, addr, ok := strings.Cut(lines.Text(), " listening on "); ok {
+			r.addr = addr
+			break
+		}
+	}
+	if r.addr == "" {
+		_ = r.cmd.Wait()
+		t.Fatalf("the relay did not start: %s", r.stderr.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	return r
+}
+
+// stop stops the relay (SIGTERM), which relays what it was sent and
+// exits; it returns all it forwarded and its counters.
+func (r *relayRun) stop(t *testing.T) (capture []byte, in, out, units, dropped int) {
+	t.Helper()
+	if err := r.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Wait(); err != nil {
+		t.Fatalf("the relay: %v %s", err, r.stderr.String())
+	}
+	var bad int
+	if _, err := fmt.Sscanf(r.stderr.String(), "%d datagrams in, %d out, %d refused; %d video units (PES packets or access units), %d dropped", &in, &out, &bad, &units, &dropped); err != nil || bad != 0 {
+		t.Fatalf("the relay's counters: %v in %q", err, r.stderr.String())
+	}
+	// Every datagram it sent is in the socket, or read: wait for each.
+	for range out {
+		d, ok := <-r.received
+		if !ok {
+			t.Fatal("the capture socket closed")
+		}
+		capture = append(capture, d...)
+	}
+	return capture, in, out, units, dropped
+}
+
+// TestMediaRelay: ffmpeg sends an H.264 TS clip with audio over UDP to
+// mima media relay, which forwards it encrypted; the capture has a key
+// SEI per GOP and media decrypt turns it into a TS that decodes to the
+// original's frames bit for bit (the capture's name does not say TS:
+// its sync bytes do). The relay's data key came from mima,
+// and mima's audit shows it, and the unwrap of media decrypt.
+func TestMediaRelay(t *testing.T) {
+	needFFmpeg(t)
+	srv, root := devServer(t)
+	dir := t.TempDir()
+	// capture.bin: media decrypt knows MPEG-TS by its sync bytes.
+	clip, capFile, back := filepath.Join(dir, "cam.ts"), filepath.Join(dir, "capture.bin"), filepath.Join(dir, "back.ts")
+	tsClip(t, clip, "640x360")
+	must(t, srv, root, "", "key", "create", "cam", "--type", "sm4")
+	r := startRelay(t, srv, root, "--key", "cam")
+	// -re: ffmpeg sends at the clip's pace, as a camera would.
+	ffmpeg(t, "-re", "-i", clip, "-map", "0", "-c", "copy", "-f", "mpegts", "udp://"+r.addr+"?pkt_size=1316")
+	capture, in, out, units, dropped := r.stop(t)
+	if in == 0 || out < in || units != 30 || dropped != 0 {
+		t.Fatalf("relay: %d datagrams in, %d out, %d PES packets, %d dropped", in, out, units, dropped)
+	}
+	if err := os.WriteFile(capFile, capture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(capture, []byte("mima-media-crypt")); n != 3 {
+		t.Fatalf("%d key SEIs in the capture, want one per GOP", n)
+	}
+	must(t, srv, root, "", "media", "decrypt", "--in", capFile, "--out", back)
+	want := frames(t, clip)
+	if got := frames(t, back); len(want) != 30*640*360*3/2 || !bytes.Equal(got, want) {
+		t.Fatalf("the decrypted capture decodes to %d bytes of frames, not the original's %d", len(got), len(want))
+	}
+	for _, op := range []string{"datakey", "decrypt"} {
+		if out := must(t, srv, root, "", "audit", "search", "--op", op, "--format", "json"); !strings.Contains(out, `"cam"`) {
+			t.Fatalf("no audit record of %s on cam: %s", op, out)
+		}
+	}
+}
+
+// TestMediaRelayLoss: the test sends the datagrams of a TS clip itself
+// (paced by nothing but its loop) and leaves out one in the middle of
+// the second GOP. The relay drops the damaged PES packet, keeps going,
+// and its capture decrypts (integrity mode: every GOP's HMAC verifies)
+// to a TS whose third GOP decodes to the original's frames bit for bit.
+func TestMediaRelayLoss(t *testing.T) {
+	needFFmpeg(t)
+	srv, root := devServer(t)
+	dir := t.TempDir()
+	clip, capFile, back := filepath.Join(dir, "cam.ts"), filepath.Join(dir, "capture.ts"), filepath.Join(dir, "back.ts")
+	tsClip(t, clip, "320x240")
+	must(t, srv, root, "", "key", "create", "cam", "--type", "sm4")
+	r := startRelay(t, srv, root, "--key", "cam", "--integrity")
+	ts, err := os.ReadFile(clip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("udp", r.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const video = 0x100 // ffmpeg's first elementary stream PID
+	frame, skipped := 0, -1
+	for i, d := 0, ts; len(d) > 0; i++ {
+		dgram := d[:min(len(d), 7*188)]
+		d = d[len(dgram):]
+		starts, carries := 0, false
+		for p := dgram; len(p) >= 188; p = p[188:] {
+			if uint16(p[1]&0x1f)<<8|uint16(p[2]) == video {
+				carries = true
+				if p[1]&0x40 != 0 {
+					starts++
+				}
+			}
+		}
+		frame += starts
+		if skipped < 0 && frame == 15 && starts == 0 && carries {
+			skipped = i
+			continue
+		}
+		if _, err := conn.Write(dgram); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if skipped < 0 {
+		t.Fatal("no datagram to leave out inside frame 15")
+	}
+	capture, _, _, units, dropped := r.stop(t)
+	if units != 30 || dropped != 1 {
+		t.Fatalf("relay: %d PES packets, %d dropped, want 30 and 1", units, dropped)
+	}
+	if err := os.WriteFile(capFile, capture, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	must(t, srv, root, "", "media", "decrypt", "--in", capFile, "--out", back)
+	want, got := frames(t, clip), frames(t, back)
+	gop := 10 * 320 * 240 * 3 / 2
+	if len(want) != 3*gop || len(got) != len(want)-gop/10 || !bytes.Equal(got[len(got)-gop:], want[2*gop:]) {
+		t.Fatalf("the decrypted capture decodes to %d bytes, the original to %d: the third GOP differs", len(got), len(want))
 	}
 }

@@ -101,6 +101,7 @@ type gop struct {
 	clear  int
 	mac    hashWriter // nil without integrity
 	units  uint32
+	closed bool // its HMAC SEI is written
 }
 
 type hashWriter interface {

@@ -22,6 +22,52 @@ type Stats struct {
 	// (Encrypt), or before the first key SEI (Decrypt: a player joining
 	// mid-stream, or a stream whose first key SEI was removed).
 	Clear int
+	// PES counts the video PES packets of an MPEG-TS stream, access units
+	// of an RTP stream.
+	PES int
+	// Dropped counts the video PES packets (MPEG-TS) or access units (RTP)
+	// dropped because a packet of theirs was lost, reordered or malformed,
+	// or they outgrew the bound on buffering.
+	Dropped int
+}
+
+// emitter receives the units an encryptor or decryptor writes.
+type emitter func(prefix, body []byte) error
+
+// writerEmitter writes units to w as an Annex-B stream.
+func writerEmitter(w io.Writer) emitter {
+	return func(prefix, body []byte) error { return writeUnit(w, prefix, body) }
+}
+
+// encryptor is Encrypt's state, fed one NAL unit at a time.
+type encryptor struct {
+	dk         *DataKey // read at each keyframe: it may change between GOPs
+	rand       io.Reader
+	opt        Options
+	clearBytes int
+	emit       emitter
+	g          *gop
+	// Non-VCL units (parameter sets, SEI) wait for the next slice: when it
+	// starts a keyframe they open its GOP, after its key SEI.
+	pending []nal
+	st      *Stats
+}
+
+// checkOptions checks opt and dk for Encrypt and returns opt with its
+// defaults filled in.
+func checkOptions(dk DataKey, opt Options) (Options, error) {
+	if opt.ClearBytes == 0 {
+		opt.ClearBytes = DefaultClearBytes
+	}
+	if opt.EveryN < 0 || opt.EveryN > 0xffff || opt.ClearBytes < 0 || opt.ClearBytes > 0xffff || len(dk.Wrapped) > 0xffff || len(dk.Key) > 0xffff {
+		return opt, fmt.Errorf("mediacrypt: EveryN and ClearBytes are 0 to 65535")
+	}
+	return opt, nil
+}
+
+// newEncryptor encrypts with opt as checkOptions returned it.
+func newEncryptor(dk *DataKey, rand io.Reader, opt Options, st *Stats, emit emitter) *encryptor {
+	return &encryptor{dk: dk, rand: rand, opt: opt, clearBytes: opt.ClearBytes, emit: emit, st: st}
 }
 
 // Encrypt reads an Annex-B stream from r and writes it to w with the
@@ -30,97 +76,123 @@ type Stats struct {
 // first keyframe stay clear. rand gives each GOP's nonce.
 func Encrypt(w io.Writer, r io.Reader, dk DataKey, rand io.Reader, opt Options) (Stats, error) {
 	var st Stats
-	clearBytes := opt.ClearBytes
-	if clearBytes == 0 {
-		clearBytes = DefaultClearBytes
+	opt, err := checkOptions(dk, opt)
+	if err != nil {
+		return st, err
 	}
-	if opt.EveryN < 0 || opt.EveryN > 0xffff || clearBytes < 0 || clearBytes > 0xffff || len(dk.Wrapped) > 0xffff || len(dk.Key) > 0xffff {
-		return st, fmt.Errorf("mediacrypt: EveryN and ClearBytes are 0 to 65535")
+	e := newEncryptor(&dk, rand, opt, &st, writerEmitter(w))
+	if err := eachUnit(r, e.unit); err != nil {
+		return st, err
 	}
-	c := opt.Codec
+	return st, e.close()
+}
+
+// eachUnit calls fn with each NAL unit of the Annex-B stream r.
+func eachUnit(r io.Reader, fn func(nal) error) error {
 	sp := newSplitter(r)
-	var g *gop
-	// Non-VCL units (parameter sets, SEI) wait for the next slice: when it
-	// starts a keyframe they open its GOP, after its key SEI.
-	var pending []nal
-	flush := func() error {
-		for _, u := range pending {
-			g.add(u.body)
-			if err := writeUnit(w, u.prefix, u.body); err != nil {
-				return err
-			}
-		}
-		pending = pending[:0]
-		return nil
-	}
 	for {
 		u, err := sp.next()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			return st, err
+			return err
 		}
-		st.Units++
-		hdr, slice, key := c.header(u.body)
-		if !slice {
-			pending = append(pending, u)
-			continue
-		}
-		if key && firstSlice(u.body, hdr) {
-			if len(pending) > 0 && c.isAUD(pending[0].body) { // the AUD stays first
-				g.add(pending[0].body)
-				if err := writeUnit(w, pending[0].prefix, pending[0].body); err != nil {
-					return st, err
-				}
-				pending = pending[1:]
-			}
-			if g, err = startGOP(w, c, g, dk, rand, opt, clearBytes); err != nil {
-				return st, err
-			}
-			st.GOPs++
-		}
-		if err := flush(); err != nil {
-			return st, err
-		}
-		g = st.slice(g, &u, hdr, key, true)
-		if err := writeUnit(w, u.prefix, u.body); err != nil {
-			return st, err
+		if err := fn(u); err != nil {
+			return err
 		}
 	}
-	if err := flush(); err != nil {
-		return st, err
-	}
-	return st, closeGOP(w, c, g)
 }
 
-// startGOP closes the GOP prev and writes the key SEI of a new one,
+// unit encrypts one unit, emitting it (or holding it with the pending
+// non-VCL units).
+func (e *encryptor) unit(u nal) error {
+	e.st.Units++
+	c := e.opt.Codec
+	hdr, slice, key := c.header(u.body)
+	if !slice {
+		e.pending = append(e.pending, u)
+		return nil
+	}
+	if key && firstSlice(u.body, hdr) {
+		if len(e.pending) > 0 && c.isAUD(e.pending[0].body) { // the AUD stays first
+			e.g.add(e.pending[0].body)
+			if err := e.emit(e.pending[0].prefix, e.pending[0].body); err != nil {
+				return err
+			}
+			e.pending = e.pending[1:]
+		}
+		if err := e.startGOP(); err != nil {
+			return err
+		}
+		e.st.GOPs++
+	}
+	if err := e.flush(); err != nil {
+		return err
+	}
+	e.g = e.st.slice(e.g, &u, hdr, key, true)
+	return e.emit(u.prefix, u.body)
+}
+
+// flush emits the pending units: at the end of a stream, or of a PES
+// packet or access unit, which they must stay in.
+func (e *encryptor) flush() error {
+	for _, u := range e.pending {
+		e.g.add(u.body)
+		if err := e.emit(u.prefix, u.body); err != nil {
+			return err
+		}
+	}
+	e.pending = e.pending[:0]
+	return nil
+}
+
+// close flushes the pending units and closes the last GOP.
+func (e *encryptor) close() error {
+	if err := e.flush(); err != nil {
+		return err
+	}
+	return e.closeGOP()
+}
+
+// startGOP closes the current GOP and emits the key SEI of a new one,
 // whose nonce it reads from rand:
 //
 //	0x01 nonce(8) BE16(every_n) BE16(clear_bytes) flags
 //	BE16(len) key BE16(len) wrapped
-func startGOP(w io.Writer, c Codec, prev *gop, dk DataKey, rand io.Reader, opt Options, clearBytes int) (*gop, error) {
-	if err := closeGOP(w, c, prev); err != nil {
-		return nil, err
+func (e *encryptor) startGOP() error {
+	if err := e.closeGOP(); err != nil {
+		return err
 	}
 	var nonce [nonceSize]byte
-	if _, err := io.ReadFull(rand, nonce[:]); err != nil {
-		return nil, fmt.Errorf("mediacrypt: nonce: %w", err)
+	if _, err := io.ReadFull(e.rand, nonce[:]); err != nil {
+		return fmt.Errorf("mediacrypt: nonce: %w", err)
 	}
-	g, err := newGOP(dk.Plaintext, nonce, opt.EveryN, clearBytes, opt.Integrity)
+	g, err := newGOP(e.dk.Plaintext, nonce, e.opt.EveryN, e.clearBytes, e.opt.Integrity)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	e.g = g
 	p := append([]byte{seiKey}, nonce[:]...)
-	p = binary.BigEndian.AppendUint16(p, uint16(opt.EveryN))
-	p = binary.BigEndian.AppendUint16(p, uint16(clearBytes))
-	p = append(p, flags(opt.Integrity))
-	p = binary.BigEndian.AppendUint16(p, uint16(len(dk.Key)))
-	p = append(p, dk.Key...)
-	p = binary.BigEndian.AppendUint16(p, uint16(len(dk.Wrapped)))
-	sei := c.seiNAL(append(p, dk.Wrapped...))
+	p = binary.BigEndian.AppendUint16(p, uint16(e.opt.EveryN))
+	p = binary.BigEndian.AppendUint16(p, uint16(e.clearBytes))
+	p = append(p, flags(e.opt.Integrity))
+	p = binary.BigEndian.AppendUint16(p, uint16(len(e.dk.Key)))
+	p = append(p, e.dk.Key...)
+	p = binary.BigEndian.AppendUint16(p, uint16(len(e.dk.Wrapped)))
+	sei := e.opt.Codec.seiNAL(append(p, e.dk.Wrapped...))
 	g.add(sei)
-	return g, writeUnit(w, seiStart, sei)
+	return e.emit(seiStart, sei)
+}
+
+// closeGOP emits the HMAC SEI of the current GOP, when it has one.
+func (e *encryptor) closeGOP() error {
+	g := e.g
+	if g == nil || g.mac == nil || g.closed {
+		return nil
+	}
+	g.closed = true
+	return e.emit(seiStart, e.opt.Codec.seiNAL(g.macPayload()))
 }
 
 func flags(integrity bool) byte {
@@ -156,20 +228,29 @@ func (st *Stats) slice(g *gop, u *nal, hdr int, key, encrypt bool) *gop {
 // first bit of the slice header being 1.
 func firstSlice(body []byte, hdr int) bool { return len(body) > hdr && body[hdr]&0x80 != 0 }
 
-// closeGOP writes the HMAC SEI of g, when it has one.
-func closeGOP(w io.Writer, c Codec, g *gop) error {
-	if g == nil || g.mac == nil {
-		return nil
-	}
-	return writeUnit(w, seiStart, c.seiNAL(g.macPayload()))
-}
-
 func writeUnit(w io.Writer, prefix, body []byte) error {
 	if _, err := w.Write(prefix); err != nil {
 		return err
 	}
 	_, err := w.Write(body)
 	return err
+}
+
+// decryptor is Decrypt's state, fed one NAL unit at a time.
+type decryptor struct {
+	codec  Codec
+	unwrap Unwrapper
+	keys   map[string][]byte // unwrapped data keys by key name and wrapped key
+	emit   emitter
+	g      *gop
+	closed bool // the GOP needs no more HMAC SEI
+	st     *Stats
+}
+
+// newDecryptor decrypts with the data keys unwrapped so far in keys,
+// adding those it unwraps.
+func newDecryptor(codec Codec, unwrap Unwrapper, keys map[string][]byte, st *Stats, emit emitter) *decryptor {
+	return &decryptor{codec: codec, unwrap: unwrap, keys: keys, emit: emit, closed: true, st: st}
 }
 
 // Decrypt reads a stream that Encrypt made (from its start or from any
@@ -181,58 +262,61 @@ func writeUnit(w io.Writer, prefix, body []byte) error {
 func Decrypt(ctx context.Context, w io.Writer, r io.Reader, unwrap Unwrapper, codec Codec) (Stats, error) {
 	var st Stats
 	keys := map[string][]byte{}
-	defer func() {
-		for _, k := range keys {
-			clear(k)
-		}
-	}()
-	sp := newSplitter(r)
-	var g *gop
-	closed := true
-	for {
-		u, err := sp.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return st, err
-		}
-		if p := codec.ourSEI(u.body); p != nil {
-			switch {
-			case p[0] == seiMAC && g != nil:
-				if err := g.verify(p); err != nil {
-					return st, err
-				}
-				closed = true
-			case p[0] == seiKey:
-				if !closed {
-					return st, ErrIntegrity
-				}
-				if g, err = openGOP(ctx, p, keys, unwrap); err != nil {
-					return st, err
-				}
-				closed = g.mac == nil
-				g.add(u.body)
-				st.GOPs++
-			case p[0] != seiMAC:
-				return st, ErrFormat
+	defer wipe(keys)
+	d := newDecryptor(codec, unwrap, keys, &st, writerEmitter(w))
+	if err := eachUnit(r, func(u nal) error { return d.unit(ctx, u) }); err != nil {
+		return st, err
+	}
+	return st, d.close()
+}
+
+// unit decrypts one unit and emits it, or takes in a mediacrypt SEI.
+func (d *decryptor) unit(ctx context.Context, u nal) error {
+	if p := d.codec.ourSEI(u.body); p != nil {
+		switch {
+		case p[0] == seiMAC && d.g != nil:
+			if err := d.g.verify(p); err != nil {
+				return err
 			}
-			continue
-		}
-		st.Units++
-		if hdr, slice, key := codec.header(u.body); slice {
-			g = st.slice(g, &u, hdr, key, false)
-		} else {
+			d.closed = true
+		case p[0] == seiKey:
+			if !d.closed {
+				return ErrIntegrity
+			}
+			g, err := openGOP(ctx, p, d.keys, d.unwrap)
+			if err != nil {
+				return err
+			}
+			d.g, d.closed = g, g.mac == nil
 			g.add(u.body)
+			d.st.GOPs++
+		case p[0] != seiMAC:
+			return ErrFormat
 		}
-		if err := writeUnit(w, u.prefix, u.body); err != nil {
-			return st, err
-		}
+		return nil
 	}
-	if !closed {
-		return st, ErrIntegrity
+	d.st.Units++
+	if hdr, slice, key := d.codec.header(u.body); slice {
+		d.g = d.st.slice(d.g, &u, hdr, key, false)
+	} else {
+		d.g.add(u.body)
 	}
-	return st, nil
+	return d.emit(u.prefix, u.body)
+}
+
+// close checks that the last GOP got its HMAC SEI.
+func (d *decryptor) close() error {
+	if !d.closed {
+		return ErrIntegrity
+	}
+	return nil
+}
+
+// wipe clears unwrapped data keys.
+func wipe(keys map[string][]byte) {
+	for _, k := range keys {
+		clear(k)
+	}
 }
 
 // openGOP reads a key SEI's payload and starts its GOP.
