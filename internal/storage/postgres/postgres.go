@@ -52,7 +52,8 @@ type Config struct {
 
 // DefaultMaxConns is the pool size when Config.MaxConns is 0. A node keeps
 // a few connections of its pool for long: one listening for changes, one
-// per advisory lock it holds (its audit chain, the jobs lock).
+// per advisory lock it holds (its audit chain, the jobs lock). Its audit
+// sink has one more of its own, outside the pool.
 const DefaultMaxConns = 16
 
 // Open connects, creates or migrates the schema, and returns the backend.
