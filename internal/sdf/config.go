@@ -88,6 +88,10 @@ const (
 	ioTimeout   = time.Minute
 )
 
+// proxyOf is the proxy of a request (net/http reads the environment once
+// a process, so tests replace it).
+var proxyOf = http.ProxyFromEnvironment
+
 // Client returns an SDK client for the configured server with token and
 // opts. Its requests go over syncTransport, or over net/http's transport
 // when the environment names a proxy for the server (HTTPS_PROXY).
@@ -101,9 +105,9 @@ func (c Config) Client(token string, opts ...sdk.Option) (*sdk.Client, error) {
 		return nil, err
 	}
 	base := []sdk.Option{sdk.WithToken(token)}
-	if proxy, err := http.ProxyFromEnvironment(&http.Request{URL: u}); err != nil || proxy != nil {
+	if proxy, err := proxyOf(&http.Request{URL: u}); err != nil || proxy != nil {
 		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = maxIdle
+		t.MaxIdleConnsPerHost, t.Proxy = maxIdle, proxyOf
 		base = append(base, sdk.WithHTTPClient(&http.Client{Transport: t, Timeout: ioTimeout}))
 		switch {
 		case tlcpCfg != nil:
@@ -112,7 +116,7 @@ func (c Config) Client(token string, opts ...sdk.Option) (*sdk.Client, error) {
 			base = append(base, sdk.WithTLSConfig(tlsCfg))
 		}
 	} else {
-		base = append(base, sdk.WithHTTPClient(&http.Client{Transport: c.syncTransport(u, tlsCfg, tlcpCfg)}))
+		base = append(base, sdk.WithHTTPClient(&http.Client{Transport: newSyncTransport(u, tlsCfg, tlcpCfg)}))
 	}
 	return sdk.New(u.String(), append(base, opts...)...)
 }
@@ -160,9 +164,9 @@ func (c Config) security(host string) (*tls.Config, *tlcp.Config, error) {
 	return nil, nil, nil
 }
 
-// syncTransport is the transport to the server at u, with the TLS or
+// newSyncTransport is the transport to the server at u, with the TLS or
 // TLCP configuration of an https address.
-func (c Config) syncTransport(u *url.URL, tlsCfg *tls.Config, tlcpCfg *tlcp.Config) *syncTransport {
+func newSyncTransport(u *url.URL, tlsCfg *tls.Config, tlcpCfg *tlcp.Config) *syncTransport {
 	addr := u.Host
 	if u.Port() == "" {
 		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
