@@ -9,16 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/emmansun/gmsm/sm2"
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
 
-	"github.com/mimacrypto/mima/internal/bench"
 	"github.com/mimacrypto/mima/internal/interoptest"
 	"github.com/mimacrypto/mima/sdk"
 )
@@ -51,10 +48,19 @@ func buildSDF(t *testing.T, dir string) string {
 	return filepath.Join(dir, "sdftest")
 }
 
+// sdfSetup is a dev server with the keys of sdftest.c and the
+// configuration sdftest runs with.
+type sdfSetup struct {
+	srv      *server
+	root     *sdk.Client // the root token's client
+	env      []string    // sdftest's environment
+	token    string      // the configured token
+	accessor string      // its accessor
+}
+
 // sdfServer starts a dev server with the keys of sdftest.c and writes its
-// configuration; it returns the root client, the environment sdftest
-// runs with and the accessor of the configured token.
-func sdfServer(t *testing.T, dir string) (*sdk.Client, []string, string) {
+// configuration into dir.
+func sdfServer(t *testing.T, dir string) sdfSetup {
 	t.Helper()
 	srv, root := devServer(t)
 	c, ctx := srv.client(t, root), context.Background()
@@ -84,7 +90,7 @@ func sdfServer(t *testing.T, dir string) (*sdk.Client, []string, string) {
 	file := filepath.Join(dir, "sdf.json")
 	interoptest.WriteFiles(t, dir, map[string][]byte{"sdf.json": cfg})
 	env := append(os.Environ(), "MIMA_SDF_CONFIG="+file, "MIMA_SDF_SIGNER="+signer.Token, "MIMA_ADDR=", "MIMA_TOKEN=")
-	return c, env, app.Accessor
+	return sdfSetup{srv: srv, root: c, env: env, token: app.Token, accessor: app.Accessor}
 }
 
 // runSDF runs sdftest with args and returns its output; it fails the
@@ -109,8 +115,8 @@ func runSDF(t *testing.T, bin string, env []string, args ...string) string {
 func TestSDFLibrary(t *testing.T) {
 	dir := t.TempDir()
 	bin := buildSDF(t, dir)
-	c, env, accessor := sdfServer(t, dir)
-	ctx := context.Background()
+	setup := sdfServer(t, dir)
+	c, env, accessor, ctx := setup.root, setup.env, setup.accessor, context.Background()
 
 	out := runSDF(t, bin, env, "all")
 	v := map[string]string{}
@@ -230,49 +236,5 @@ func checkValgrind(t *testing.T, env []string, bin string, args ...string) {
 		if !strings.Contains(report, want) && !strings.Contains(report, "All heap blocks were freed") {
 			t.Errorf("valgrind: no %q in\n%s", want, report[max(0, len(report)-2000):])
 		}
-	}
-}
-
-// TestSDFSpeed compares calls/s of SDF_InternalSign_ECC and SDF_Encrypt
-// (SM4, 64 B and 4 KiB) from 8 threads with the Go SDK's sign and
-// encrypt from 8 workers against the same server. It measures, never
-// asserts: set MIMA_SDF_BENCH to the seconds of each run (issue 20).
-func TestSDFSpeed(t *testing.T) {
-	secs, err := strconv.Atoi(os.Getenv("MIMA_SDF_BENCH"))
-	if err != nil || secs <= 0 {
-		t.Skip("set MIMA_SDF_BENCH=<seconds> to measure")
-	}
-	dir := t.TempDir()
-	bin := buildSDF(t, dir)
-	_, env, _ := sdfServer(t, dir)
-	var addr, token string
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "MIMA_SDF_CONFIG="); ok {
-			var cfg struct{ Address, Token string }
-			b, _ := os.ReadFile(v)
-			if err := json.Unmarshal(b, &cfg); err != nil {
-				t.Fatal(err)
-			}
-			addr, token = cfg.Address, cfg.Token
-		}
-	}
-	lib := map[string]float64{}
-	for line := range strings.Lines(runSDF(t, bin, env, "bench", strconv.Itoa(secs))) {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
-			lib[k], _ = strconv.ParseFloat(v, 64)
-		}
-	}
-	for _, r := range []struct {
-		name, op string
-		size     int
-	}{{"sign", "sign", 0}, {"encrypt64", "encrypt", 64}, {"encrypt4k", "encrypt", 4096}} {
-		res, err := bench.Run(context.Background(), bench.Mima(addr, token), bench.Config{
-			Op: r.op, Concurrency: 8, Duration: time.Duration(secs) * time.Second, Warmup: time.Second,
-			Key: "sdf-bench-" + r.name, PayloadSize: r.size, BatchSize: 1,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("%-10s libmimasdf %8.0f calls/s   Go SDK %8.0f ops/s   library/SDK %.2f", r.name, lib[r.name], res.OpsPerSec, lib[r.name]/res.OpsPerSec)
 	}
 }

@@ -5,11 +5,14 @@
 package sdf
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -77,35 +80,122 @@ func (c Config) keyName(i uint32) (string, bool) {
 	return name, ok
 }
 
+// Timeouts of the library's connections: dialTimeout to connect (the
+// TLS or TLCP handshake then waits as long as a call), ioTimeout for
+// each read and write of a call.
+const (
+	dialTimeout = 30 * time.Second
+	ioTimeout   = time.Minute
+)
+
+// proxyOf is the proxy of a request (net/http reads the environment once
+// a process, so tests replace it).
+var proxyOf = http.ProxyFromEnvironment
+
 // Client returns an SDK client for the configured server with token and
-// opts.
+// opts. Its requests go over syncTransport, or over net/http's transport
+// when the environment names a proxy for the server (HTTPS_PROXY).
 func (c Config) Client(token string, opts ...sdk.Option) (*sdk.Client, error) {
-	// Many threads share a device: keep enough idle connections for them
-	// (the default transport keeps two per host).
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = 64
-	opts = append([]sdk.Option{sdk.WithToken(token), sdk.WithHTTPClient(&http.Client{Transport: t, Timeout: time.Minute})}, opts...)
+	u, err := c.url()
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, tlcpCfg, err := c.security(u.Hostname())
+	if err != nil {
+		return nil, err
+	}
+	base := []sdk.Option{sdk.WithToken(token)}
+	if proxy, err := proxyOf(&http.Request{URL: u}); err != nil || proxy != nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost, t.Proxy = maxIdle, proxyOf
+		base = append(base, sdk.WithHTTPClient(&http.Client{Transport: t, Timeout: ioTimeout}))
+		switch {
+		case tlcpCfg != nil:
+			base = append(base, sdk.WithTLCP(tlcpCfg))
+		case tlsCfg != nil:
+			base = append(base, sdk.WithTLSConfig(tlsCfg))
+		}
+	} else {
+		base = append(base, sdk.WithHTTPClient(&http.Client{Transport: newSyncTransport(u, tlsCfg, tlcpCfg)}))
+	}
+	return sdk.New(u.String(), append(base, opts...)...)
+}
+
+// url is the server's address as a URL (a bare host:port is http).
+func (c Config) url() (*url.URL, error) {
+	addr := c.Address
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("sdf: address %q must be http(s)://host:port", c.Address)
+	}
+	return u, nil
+}
+
+// security is the TLS or TLCP configuration of an https server named
+// host (both nil for http).
+func (c Config) security(host string) (*tls.Config, *tlcp.Config, error) {
 	switch {
 	case c.TLCP:
-		cfg := &tlcp.Config{}
+		cfg := &tlcp.Config{ServerName: host}
 		if c.CACert != "" {
 			pool, err := tlcp.LoadCertPool(c.CACert)
 			if err != nil {
-				return nil, fmt.Errorf("sdf: %w", err)
+				return nil, nil, fmt.Errorf("sdf: %w", err)
 			}
 			cfg.RootCAs = pool
 		}
-		opts = append(opts, sdk.WithTLCP(cfg))
+		return nil, cfg, nil
 	case c.CACert != "":
 		pem, err := os.ReadFile(c.CACert)
 		if err != nil {
-			return nil, fmt.Errorf("sdf: %w", err)
+			return nil, nil, fmt.Errorf("sdf: %w", err)
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("sdf: %s holds no PEM certificate", c.CACert)
+			return nil, nil, fmt.Errorf("sdf: %s holds no PEM certificate", c.CACert)
 		}
-		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		return &tls.Config{RootCAs: pool, ServerName: host, MinVersion: tls.VersionTLS12}, nil, nil
+	case strings.HasPrefix(c.Address, "https://"):
+		return &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}, nil, nil
 	}
-	return sdk.New(c.Address, opts...)
+	return nil, nil, nil
+}
+
+// newSyncTransport is the transport to the server at u, with the TLS or
+// TLCP configuration of an https address.
+func newSyncTransport(u *url.URL, tlsCfg *tls.Config, tlcpCfg *tlcp.Config) *syncTransport {
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), map[string]string{"http": "80", "https": "443"}[u.Scheme])
+	}
+	return &syncTransport{dial: func(ctx context.Context) (net.Conn, error) {
+		raw, err := (&net.Dialer{Timeout: dialTimeout}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := blocking(raw, ioTimeout)
+		if err != nil {
+			return nil, err
+		}
+		var sec interface {
+			net.Conn
+			Handshake() error
+		}
+		switch {
+		case tlcpCfg != nil:
+			sec = tlcp.Client(conn, tlcpCfg)
+		case tlsCfg != nil:
+			sec = tls.Client(conn, tlsCfg)
+		default:
+			return conn, nil
+		}
+		if err := sec.Handshake(); err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+		return sec, nil
+	}}
 }

@@ -9,8 +9,10 @@
  *                        server is sealed meanwhile): SDR_HARDFAIL, then
  *                        SDF_OpenDevice gives SDR_OPENDEVICE
  *   sdftest loop N       N mixed calls from 8 threads, one session each
- *   sdftest bench SECS   calls/s of SDF_InternalSign_ECC and SDF_Encrypt
- *                        (SM4-CBC, 64 B and 4 KiB) from 8 threads
+ *   sdftest bench SECS [OP]
+ *                        calls/s of SDF_InternalSign_ECC (OP sign) and
+ *                        SDF_Encrypt (SM4-CBC, 64 B and 4 KiB: OP
+ *                        encrypt64, encrypt4k) from 8 threads; no OP: all
  *
  * Key indexes (MIMA_SDF_CONFIG): 1 sm2 signing key, 2 sm2 encryption key,
  * 3 sm4 key-encryption key, 9 a name with no key. MIMA_SDF_SIGNER is a
@@ -422,7 +424,7 @@ static void run(void *dev, int op, int size, long calls, int secs, const char *l
 
 int main(int argc, char **argv) {
 	if (argc < 2) {
-		fprintf(stderr, "usage: sdftest all|revoked|sealed|loop N|bench SECS\n");
+		fprintf(stderr, "usage: sdftest all|revoked|sealed|loop N|bench SECS [sign|encrypt64|encrypt4k]\n");
 		return 2;
 	}
 	if (strcmp(argv[1], "all") == 0) {
@@ -431,15 +433,16 @@ int main(int argc, char **argv) {
 		test_revoked();
 	} else if (strcmp(argv[1], "sealed") == 0) {
 		test_sealed();
-	} else if (argc == 3 && (strcmp(argv[1], "loop") == 0 || strcmp(argv[1], "bench") == 0)) {
+	} else if ((argc == 3 && strcmp(argv[1], "loop") == 0) || ((argc == 3 || argc == 4) && strcmp(argv[1], "bench") == 0)) {
 		void *dev = NULL;
 		int bench = strcmp(argv[1], "bench") == 0;
 		long n = atol(argv[2]);
+		const char *op = argc == 4 ? argv[3] : NULL;
 		EXPECT(SDF_OpenDevice(&dev), SDR_OK);
 		if (bench) {
-			run(dev, 0, 0, 0, (int)n, "sign");
-			run(dev, 1, 64, 0, (int)n, "encrypt64");
-			run(dev, 1, 4096, 0, (int)n, "encrypt4k");
+			if (!op || strcmp(op, "sign") == 0) run(dev, 0, 0, 0, (int)n, "sign");
+			if (!op || strcmp(op, "encrypt64") == 0) run(dev, 1, 64, 0, (int)n, "encrypt64");
+			if (!op || strcmp(op, "encrypt4k") == 0) run(dev, 1, 4096, 0, (int)n, "encrypt4k");
 		} else {
 			run(dev, 2, 0, n / 8, 0, "");
 		}
