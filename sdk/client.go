@@ -104,11 +104,18 @@ func New(addr string, opts ...Option) (*Client, error) {
 	return &Client{base: u, token: s.token, tenant: s.tenant, http: h, cborBatches: s.cborBatches, retry: s.retry, sleep: sleepContext}, nil
 }
 
+// idleConnsPerHost is how many idle connections the default client keeps
+// to the server: Go's default of 2 makes a client used from many
+// goroutines open and close a connection for most requests.
+const idleConnsPerHost = 64
+
 // buildHTTP is the HTTP client the settings ask for: the given one (or a
-// default with a 60 s timeout), with its transport copied and given the
-// TLS or TLCP configuration when one is set.
+// default with a 60 s timeout and idleConnsPerHost), with its transport
+// copied and given the TLS or TLCP configuration when one is set.
 func (s *settings) buildHTTP() (*http.Client, error) {
-	h := &http.Client{Timeout: 60 * time.Second}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = idleConnsPerHost
+	h := &http.Client{Timeout: 60 * time.Second, Transport: t}
 	if s.httpClient != nil {
 		h = s.httpClient
 	}
@@ -118,7 +125,6 @@ func (s *settings) buildHTTP() (*http.Client, error) {
 	if s.tlsConfig != nil && s.tlcpConfig != nil {
 		return nil, errors.New("sdk: WithTLSConfig and WithTLCP cannot be combined: choose one protocol")
 	}
-	var t *http.Transport
 	switch base := h.Transport.(type) {
 	case nil:
 		t = http.DefaultTransport.(*http.Transport).Clone()

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -178,5 +179,53 @@ func TestOptionsCompose(t *testing.T) {
 		if _, err := New("https://127.0.0.1:1", opts...); err == nil {
 			t.Errorf("%s: New accepted options that cannot hold together", name)
 		}
+	}
+}
+
+// TestDefaultClientKeepsConnections: a client used from 8 goroutines keeps
+// their 8 connections open between requests (Go's default transport keeps
+// 2, so the second round would open 6 new ones).
+func TestDefaultClientKeepsConnections(t *testing.T) {
+	const workers = 8
+	var (
+		opened  atomic.Int32
+		arrived = make(chan struct{}, workers)
+		proceed = make(chan struct{})
+	)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-proceed // hold every request until all are in: one connection each
+		ok(w)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c, err := New(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		errs := make(chan error, workers)
+		for range workers {
+			go func() { errs <- c.do(context.Background(), http.MethodGet, "/v1/sys/health", nil, nil) }()
+		}
+		for range workers {
+			<-arrived
+		}
+		for range workers {
+			proceed <- struct{}{}
+		}
+		for range workers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := opened.Load(); n != workers {
+		t.Fatalf("two rounds of %d concurrent requests opened %d connections, want %d", workers, n, workers)
 	}
 }
