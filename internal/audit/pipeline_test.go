@@ -188,22 +188,33 @@ func nextSend(t *testing.T, s *pipeSink, why string) *heldSend {
 	}
 }
 
-// TestPipelinerKeepsSeveralBatchesInFlight: with a Pipeliner, a second
-// batch is sent while the first is not yet durable, and both land in order.
+// TestPipelinerKeepsSeveralBatchesInFlight: with a Pipeliner, a batch of
+// pipelineBatch records is sent while the first is not yet durable, one
+// record short of it waits, and all land in order.
 func TestPipelinerKeepsSeveralBatchesInFlight(t *testing.T) {
 	sink := newPipeSink(2)
 	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(0), WithCheckpointInterval(0))
-	first := logAsync(l, entry(0))
+	results := []<-chan error{logAsync(l, entry(0))}
 	h1 := nextSend(t, sink, "the first batch was not sent")
-	second := logAsync(l, entry(1))
+	for i := 1; i < pipelineBatch; i++ {
+		results = append(results, logQueued(t, l, entry(i)))
+	}
+	select {
+	case <-sink.sent:
+		t.Fatalf("a batch of %d records was sent while one was in flight", pipelineBatch-1)
+	default:
+	}
+	results = append(results, logAsync(l, entry(pipelineBatch)))
 	h2 := nextSend(t, sink, "the second batch waited for the first to be durable")
 	h2.release <- nil
 	h1.release <- nil
-	if err := errors.Join(<-first, <-second); err != nil {
-		t.Fatal(err)
+	for _, r := range results {
+		if err := <-r; err != nil {
+			t.Fatal(err)
+		}
 	}
 	recs := records(t, sink)
-	if len(recs) != 2 || recs[0].RequestID != "req-0000" || recs[1].Seq != 2 || recs[1].Prev != recs[0].Hash {
+	if len(recs) != pipelineBatch+1 || recs[0].RequestID != "req-0000" || recs[1].Prev != recs[0].Hash {
 		t.Fatalf("log = %s", export(t, sink))
 	}
 	mustVerify(t, sink, VerifyOptions{})
@@ -217,26 +228,31 @@ func TestPipelinerFailureFailsTheBatchesAfterIt(t *testing.T) {
 	l := newLogger(t, sink, newKey(t), WithCheckpointEvery(0), WithCheckpointInterval(0))
 	first := logAsync(l, entry(0))
 	h1 := nextSend(t, sink, "the first batch was not sent")
-	second := logAsync(l, entry(1))
+	var second []<-chan error
+	for i := range pipelineBatch {
+		second = append(second, logAsync(l, entry(1+i)))
+	}
 	h2 := nextSend(t, sink, "the second batch waited for the first to be durable")
 	h1.release <- errInjected
 	h2.release <- nil
 	if err := <-first; !errors.Is(err, errInjected) {
 		t.Fatalf("first batch: %v", err)
 	}
-	if err := <-second; err == nil {
-		t.Fatal("a batch sent after a failed one succeeded")
+	for _, r := range second {
+		if err := <-r; err == nil {
+			t.Fatal("a batch sent after a failed one succeeded")
+		}
 	}
 	if got := export(t, sink); len(got) != 0 {
 		t.Fatalf("log after the failed write = %q, want empty", got)
 	}
-	third := logAsync(l, entry(2))
+	third := logAsync(l, entry(100))
 	nextSend(t, sink, "no batch after the failure").release <- nil
 	if err := <-third; err != nil {
 		t.Fatal(err)
 	}
 	recs := records(t, sink)
-	if len(recs) != 1 || recs[0].Seq != 1 || recs[0].RequestID != "req-0002" {
+	if len(recs) != 1 || recs[0].Seq != 1 || recs[0].RequestID != "req-0100" {
 		t.Fatalf("log = %s", export(t, sink))
 	}
 	mustVerify(t, sink, VerifyOptions{})

@@ -229,18 +229,25 @@ func (l *Logger) addCheckpoint(b *batch, k keys) error {
 	return nil
 }
 
-// pipelineDepth bounds the batches in flight to a Pipeliner.
-const pipelineDepth = 8
+// pipelineDepth bounds the batches in flight to a Pipeliner, and
+// pipelineBatch is the fewest lines a batch sent while others are in
+// flight has: every commit costs the database work, so under a steady load
+// the pipeline carries batches, not single records.
+const (
+	pipelineDepth = 8
+	pipelineBatch = 8
+)
 
-// room reports whether another batch may be launched: none is in flight,
-// or the sink is a Pipeliner with fewer than pipelineDepth in flight and
-// none of them seals the segment (the next belongs in the new one).
+// room reports whether the forming batch may be launched: none is in
+// flight, or the sink is a Pipeliner with fewer than pipelineDepth in
+// flight, none of which seals the segment (the next belongs in the new
+// one), and the batch has pipelineBatch lines.
 func (l *Logger) room() bool {
 	n := len(l.inflight)
 	if n == 0 {
 		return true
 	}
-	return l.pipe != nil && n < pipelineDepth && !l.inflight[n-1].seal
+	return l.pipe != nil && n < pipelineDepth && !l.inflight[n-1].seal && len(l.next.lines) >= pipelineBatch
 }
 
 // land forgets the oldest batch in flight once it is finished. If its
