@@ -13,6 +13,7 @@ import "C"
 
 import (
 	"context"
+	"math"
 	"unsafe"
 
 	"github.com/mimacrypto/mima/internal/p11"
@@ -419,16 +420,29 @@ func part(h C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, f fu
 	})
 }
 
-// noOutput is a C_EncryptUpdate or C_DecryptUpdate: the module keeps the
-// part and returns no bytes of output.
-func noOutput(h C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pulOut C.CK_ULONG_PTR, f func(s *p11.Session, part []byte) error) C.CK_RV {
+// updateOut answers a C_EncryptUpdate or C_DecryptUpdate of session h
+// with the length convention: a NULL pOut asks for the length of the
+// part's output and, like too small a buffer, consumes nothing.
+func updateOut(h C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pOut C.CK_BYTE_PTR, pulOut C.CK_ULONG_PTR, f func(s *p11.Session, part []byte, room int) (int, []byte, error)) C.CK_RV {
 	return part(h, pPart, ulPartLen, func(s *p11.Session, part []byte) error {
 		if pulOut == nil {
 			s.End()
 			return errArgs
 		}
-		*pulOut = 0
-		return f(s, part)
+		room := -1
+		if pOut != nil {
+			room = int(min(*pulOut, C.CK_ULONG(math.MaxInt32)))
+		}
+		need, out, err := f(s, part, room)
+		if err != nil && p11.RVOf(err) != p11.BufferTooSmall {
+			return err
+		}
+		*pulOut = C.CK_ULONG(need)
+		if len(out) > 0 {
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(pOut)), len(out)), out)
+			clear(out)
+		}
+		return err
 	})
 }
 
@@ -544,7 +558,7 @@ func mima_Encrypt(hSession C.CK_SESSION_HANDLE, pData C.CK_BYTE_PTR, ulDataLen C
 
 //export mima_EncryptUpdate
 func mima_EncryptUpdate(hSession C.CK_SESSION_HANDLE, pPart C.CK_BYTE_PTR, ulPartLen C.CK_ULONG, pEncryptedPart C.CK_BYTE_PTR, pulEncryptedPartLen C.CK_ULONG_PTR) C.CK_RV {
-	return noOutput(hSession, pPart, ulPartLen, pulEncryptedPartLen, (*p11.Session).EncryptUpdate)
+	return updateOut(hSession, pPart, ulPartLen, pEncryptedPart, pulEncryptedPartLen, (*p11.Session).EncryptUpdate)
 }
 
 //export mima_EncryptFinal
@@ -570,7 +584,7 @@ func mima_Decrypt(hSession C.CK_SESSION_HANDLE, pEncryptedData C.CK_BYTE_PTR, ul
 
 //export mima_DecryptUpdate
 func mima_DecryptUpdate(hSession C.CK_SESSION_HANDLE, pEncryptedPart C.CK_BYTE_PTR, ulEncryptedPartLen C.CK_ULONG, pPart C.CK_BYTE_PTR, pulPartLen C.CK_ULONG_PTR) C.CK_RV {
-	return noOutput(hSession, pEncryptedPart, ulEncryptedPartLen, pulPartLen, (*p11.Session).DecryptUpdate)
+	return updateOut(hSession, pEncryptedPart, ulEncryptedPartLen, pPart, pulPartLen, (*p11.Session).DecryptUpdate)
 }
 
 //export mima_DecryptFinal
@@ -613,4 +627,71 @@ func mima_GenerateRandom(hSession C.CK_SESSION_HANDLE, pRandomData C.CK_BYTE_PTR
 		}
 		return s.Random(context.Background(), unsafe.Slice((*byte)(unsafe.Pointer(pRandomData)), int(ulRandomLen)))
 	})
+}
+
+//export mima_GenerateKey
+func mima_GenerateKey(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, pTemplate C.CK_ATTRIBUTE_PTR, ulCount C.CK_ULONG, phKey C.CK_OBJECT_HANDLE_PTR) C.CK_RV {
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint, param []byte) error {
+		t, err := template(pTemplate, ulCount)
+		if err != nil {
+			return err
+		}
+		if phKey == nil {
+			return errArgs
+		}
+		h, err := s.GenerateKey(context.Background(), mech, param, t)
+		if err == nil {
+			*phKey = C.CK_OBJECT_HANDLE(h)
+		}
+		return err
+	})
+}
+
+// mima_WrapKey answers a NULL pWrappedKey, and too small a buffer, with
+// the most bytes the wrapped key takes.
+//
+//export mima_WrapKey
+func mima_WrapKey(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hWrappingKey, hKey C.CK_OBJECT_HANDLE, pWrappedKey C.CK_BYTE_PTR, pulWrappedKeyLen C.CK_ULONG_PTR) C.CK_RV {
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint, param []byte) error {
+		if pulWrappedKeyLen == nil {
+			return errArgs
+		}
+		wrapped, most, err := s.WrapKey(context.Background(), mech, param, uint(hWrappingKey), uint(hKey))
+		switch {
+		case err != nil:
+			return err
+		case pWrappedKey == nil:
+			*pulWrappedKeyLen = C.CK_ULONG(most)
+			return nil
+		case *pulWrappedKeyLen < C.CK_ULONG(len(wrapped)):
+			*pulWrappedKeyLen = C.CK_ULONG(most)
+			return &p11.Error{RV: p11.BufferTooSmall, Err: errNil{}}
+		}
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(pWrappedKey)), len(wrapped)), wrapped)
+		*pulWrappedKeyLen = C.CK_ULONG(len(wrapped))
+		return nil
+	})
+}
+
+//export mima_UnwrapKey
+func mima_UnwrapKey(hSession C.CK_SESSION_HANDLE, pMechanism C.CK_MECHANISM_PTR, hUnwrappingKey C.CK_OBJECT_HANDLE, pWrappedKey C.CK_BYTE_PTR, ulWrappedKeyLen C.CK_ULONG, pTemplate C.CK_ATTRIBUTE_PTR, ulAttributeCount C.CK_ULONG, phKey C.CK_OBJECT_HANDLE_PTR) C.CK_RV {
+	return withMechanism(hSession, pMechanism, func(s *p11.Session, mech uint, param []byte) error {
+		t, err := template(pTemplate, ulAttributeCount)
+		if err != nil {
+			return err
+		}
+		if phKey == nil || pWrappedKey == nil || ulWrappedKeyLen == 0 {
+			return errArgs
+		}
+		h, err := s.UnwrapKey(context.Background(), mech, param, uint(hUnwrappingKey), bytesIn(pWrappedKey, ulWrappedKeyLen), t)
+		if err == nil {
+			*phKey = C.CK_OBJECT_HANDLE(h)
+		}
+		return err
+	})
+}
+
+//export mima_DestroyObject
+func mima_DestroyObject(hSession C.CK_SESSION_HANDLE, hObject C.CK_OBJECT_HANDLE) C.CK_RV {
+	return withSession(hSession, func(_ *p11.Module, s *p11.Session) error { return s.DestroyObject(uint(hObject)) })
 }

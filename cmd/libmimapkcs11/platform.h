@@ -26,6 +26,11 @@
 #define CKM_SM2_RAW (CKM_VENDOR_DEFINED + 0x00008200)
 #define CKM_SM2_CIPHER_DER (CKM_VENDOR_DEFINED + 0x00008201)
 #define CKM_SM3_HASH (CKM_VENDOR_DEFINED + 0x00009001)
+/* SM4 on session keys, in the module */
+#define CKM_SM4_KEY_GEN (CKM_VENDOR_DEFINED + 0x00000107)
+#define CKM_SM4_ECB (CKM_VENDOR_DEFINED + 0x00000108)
+#define CKM_SM4_CBC (CKM_VENDOR_DEFINED + 0x00000109)
+#define CKM_SM4_CBC_PAD (CKM_VENDOR_DEFINED + 0x0000A201)
 
 /* mima's own value, no vendor's: SM4-GCM on the server with an sm4 key,
  * the ciphertext mima's string "mima:v<N>:<base64>"; the parameter, if

@@ -232,10 +232,12 @@ func TestPKCS11C(t *testing.T) {
 }
 
 // p11Interop runs "p11test MODULE interop DIR": the module decrypts an
-// SM4 ciphertext of mima's API and an SM2 one of OpenSSL; what it
-// encrypts and signs, the API (SM4 envelope, SM2 C1 || C3 || C2) and
-// OpenSSL (SM2 DER, with the key exported from mima; the signature made
-// in parts) decrypt and verify.
+// SM4 ciphertext of mima's API and an SM2 one of OpenSSL, unwraps an SM4
+// key that openssl pkeyutl wrapped to p11-enc and decrypts openssl enc
+// -sm4-cbc's ciphertext with it; what it encrypts and signs, the API (SM4
+// envelope, SM2 C1 || C3 || C2) and OpenSSL (SM2 DER, with the key
+// exported from mima; the signature made in parts; CKM_SM4_CBC_PAD with
+// a session key's value) decrypt and verify.
 func p11Interop(t *testing.T, c *sdk.Client, env []string, bin, lib, dir string) {
 	t.Helper()
 	ctx := context.Background()
@@ -254,6 +256,18 @@ func p11Interop(t *testing.T, c *sdk.Client, env []string, bin, lib, dir string)
 	}
 	interoptest.WriteFiles(t, dir, map[string][]byte{"msg": msg, "api-sm4.ct": []byte(sm4.Ciphertext), "enc.pem": []byte(encPub), "sign.pem": []byte(signPub)})
 	interoptest.OpenSSL(t, dir, "pkeyutl", "-encrypt", "-pubin", "-inkey", "enc.pem", "-in", "msg", "-out", "openssl-sm2.der")
+	// an SM4 key of OpenSSL's, wrapped by OpenSSL to p11-enc, and
+	// OpenSSL's SM4-CBC (PKCS#7) ciphertext under it
+	sm4Key, sm4IV := make([]byte, 16), make([]byte, 16)
+	if _, err := rand.Read(sm4Key); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rand.Read(sm4IV); err != nil {
+		t.Fatal(err)
+	}
+	interoptest.WriteFiles(t, dir, map[string][]byte{"openssl-sm4.key": sm4Key, "openssl-sm4.iv": sm4IV})
+	interoptest.OpenSSL(t, dir, "pkeyutl", "-encrypt", "-pubin", "-inkey", "enc.pem", "-in", "openssl-sm4.key", "-out", "openssl-sm4.key.der")
+	interoptest.OpenSSL(t, dir, "enc", "-sm4-cbc", "-K", hex.EncodeToString(sm4Key), "-iv", hex.EncodeToString(sm4IV), "-in", "msg", "-out", "openssl-sm4.ct")
 	cmd := exec.Command(bin, lib, "interop", dir)
 	cmd.Env = env
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -267,10 +281,13 @@ func p11Interop(t *testing.T, c *sdk.Client, env []string, bin, lib, dir string)
 		}
 		return b
 	}
-	for _, name := range []string{"api-sm4.pt", "openssl-sm2.pt"} {
+	for _, name := range []string{"api-sm4.pt", "openssl-sm2.pt", "openssl-sm4.pt"} {
 		if got := read(name); !bytes.Equal(got, msg) {
 			t.Errorf("the module decrypted %s into %q", name, got)
 		}
+	}
+	if pt := interoptest.OpenSSL(t, dir, "enc", "-d", "-sm4-cbc", "-K", hex.EncodeToString(read("p11-sm4.key")), "-iv", hex.EncodeToString(read("p11-sm4.iv")), "-in", "p11-sm4cbc.ct"); !bytes.Equal(pt, msg) {
+		t.Errorf("openssl enc -d -sm4-cbc decrypts the module's CKM_SM4_CBC_PAD ciphertext into %q", pt)
 	}
 	raw := "mima:v1:" + base64.StdEncoding.EncodeToString(read("p11-sm2.raw"))
 	for key, ct := range map[string]string{"p11-kek": string(read("p11-sm4.ct")), "p11-enc": raw} {

@@ -22,12 +22,17 @@ const (
 	MechSM2Raw        uint = 0x80008200 // CKM_SM2_RAW: SM2 encryption, C1 || C3 || C2
 	MechSM2CipherDER  uint = 0x80008201 // CKM_SM2_CIPHER_DER: SM2 encryption, GM/T 0009 SM2Cipher
 	MechSM3Hash       uint = 0x80009001 // CKM_SM3_HASH
+	MechSM4KeyGen     uint = 0x80000107 // CKM_SM4_KEY_GEN: a session SM4 key
+	MechSM4ECB        uint = 0x80000108 // CKM_SM4_ECB: on a session key, in the module
+	MechSM4CBC        uint = 0x80000109 // CKM_SM4_CBC: the parameter is the 16-byte IV
+	MechSM4CBCPad     uint = 0x8000A201 // CKM_SM4_CBC_PAD: CBC with PKCS#7 padding
 )
 
 // MechMimaSM4 (CKM_MIMA_SM4_ENVELOPE) is mima's own value, no vendor's:
 // SM4-GCM on the server with an sm4 key, the ciphertext mima's string
 // "mima:v<N>:<base64>". The server has no raw SM4 mode for its keys, so
-// the vendors' CKM_SM4_ECB, CKM_SM4_CBC and CKM_SM4_CBC_PAD are refused.
+// the vendors' CKM_SM4_ECB, CKM_SM4_CBC and CKM_SM4_CBC_PAD run in the
+// module on session keys only (sessionkey.go).
 const MechMimaSM4 uint = 0xCD490001
 
 // Object classes and user types of pkcs11t.h.
@@ -48,12 +53,15 @@ type Mechanism struct {
 
 // CKF_ flags of CK_MECHANISM_INFO.
 const (
-	flagEncrypt = 0x100
-	flagDecrypt = 0x200
-	flagDigest  = 0x400
-	flagSign    = 0x800
-	flagVerify  = 0x2000
-	flagKeyPair = 0x10000
+	flagEncrypt  = 0x100
+	flagDecrypt  = 0x200
+	flagDigest   = 0x400
+	flagSign     = 0x800
+	flagVerify   = 0x2000
+	flagGenerate = 0x8000
+	flagKeyPair  = 0x10000
+	flagWrap     = 0x20000
+	flagUnwrap   = 0x40000
 )
 
 // Mechanisms are the module's mechanisms.
@@ -61,8 +69,12 @@ var Mechanisms = []Mechanism{
 	{MechSM2KeyPairGen, flagKeyPair, 256},
 	{MechSM3SM2, flagSign | flagVerify, 256}, {MechSM3SM2DER, flagSign | flagVerify, 256},
 	{MechSM2Sign, flagSign | flagVerify, 256}, {MechSM2SignNoDER, flagSign | flagVerify, 256},
-	{MechSM2Raw, flagEncrypt | flagDecrypt, 256}, {MechSM2CipherDER, flagEncrypt | flagDecrypt, 256},
+	{MechSM2Raw, flagEncrypt | flagDecrypt | flagWrap | flagUnwrap, 256},
+	{MechSM2CipherDER, flagEncrypt | flagDecrypt | flagWrap | flagUnwrap, 256},
 	{MechMimaSM4, flagEncrypt | flagDecrypt, 128},
+	{MechSM4KeyGen, flagGenerate, 128},
+	{MechSM4ECB, flagEncrypt | flagDecrypt, 128}, {MechSM4CBC, flagEncrypt | flagDecrypt, 128},
+	{MechSM4CBCPad, flagEncrypt | flagDecrypt, 128},
 	{MechSM3Hash, flagDigest, 0},
 }
 
@@ -103,10 +115,20 @@ func Initialize() error {
 	return nil
 }
 
-// Finalize forgets every slot, login and session.
+// Finalize forgets every slot, login and session and wipes the session
+// keys.
 func Finalize() error {
-	if current.Swap(nil) == nil {
+	m := current.Swap(nil)
+	if m == nil {
 		return fail(CryptokiNotInitialized, "not initialized")
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.sessions {
+		s.End()
+	}
+	for _, slot := range m.slots {
+		slot.destroySessionKeys(nil)
 	}
 	return nil
 }
@@ -144,7 +166,8 @@ func (m *Module) OpenSession(id uint, rw bool) (uint, error) {
 	return h, nil
 }
 
-// CloseSession closes session h; the last session of a slot logs it out.
+// CloseSession closes session h and wipes its session keys; the last
+// session of a slot logs it out.
 func (m *Module) CloseSession(h uint) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -153,6 +176,8 @@ func (m *Module) CloseSession(h uint) error {
 		return fail(SessionHandleInvalid, "no session %d", h)
 	}
 	delete(m.sessions, h)
+	s.End()
+	s.Slot.destroySessionKeys(s)
 	for _, o := range m.sessions {
 		if o.Slot == s.Slot {
 			return nil
@@ -173,8 +198,10 @@ func (m *Module) CloseAll(id uint) error {
 	for h, s := range m.sessions {
 		if s.Slot == slot {
 			delete(m.sessions, h)
+			s.End()
 		}
 	}
+	slot.destroySessionKeys(nil)
 	slot.logout()
 	return nil
 }

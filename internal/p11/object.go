@@ -30,10 +30,14 @@ const (
 	AttrSensitive        uint = 0x103
 	AttrEncrypt          uint = 0x104
 	AttrDecrypt          uint = 0x105
+	AttrWrap             uint = 0x106
+	AttrUnwrap           uint = 0x107
 	AttrSign             uint = 0x108
 	AttrVerify           uint = 0x10A
+	AttrDerive           uint = 0x10C
 	AttrValueLen         uint = 0x161
 	AttrExtractable      uint = 0x162
+	AttrLocal            uint = 0x163
 	AttrNeverExtractable uint = 0x164
 	AttrAlwaysSensitive  uint = 0x165
 	AttrModifiable       uint = 0x170
@@ -53,12 +57,14 @@ type Attribute struct {
 // Object is a mima key seen as a PKCS#11 object: an sm2 key is a private
 // and a public key object, and a certificate object when mima issued it
 // a certificate; an sm4 key is a secret key object. Its label and ID are
-// the key's name.
+// the key's name. A session SM4 key of the module (sessionkey.go) is an
+// Object too, with secret set and no name.
 type Object struct {
 	Name           string
 	Class, KeyType uint
 	slot           *Slot
 	cert           atomic.Pointer[certificate] // of a certificate object, as last found
+	secret         *sessionKey
 }
 
 // certificate is what a certificate object answers: CKA_VALUE and the
@@ -122,6 +128,9 @@ func boolean(v bool) []byte {
 func (o *Object) Attr(ctx context.Context, t uint) ([]byte, error) {
 	if o.Class == ClassCertificate {
 		return o.certAttr(t)
+	}
+	if o.secret != nil {
+		return o.sessionAttr(t)
 	}
 	private := o.Class != ClassPublicKey
 	switch t {

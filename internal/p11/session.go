@@ -31,6 +31,9 @@ type operation struct {
 	mech  uint
 	key   *Object
 	param []byte // the mechanism's parameter: the AAD of CKM_MIMA_SM4_ENVELOPE
+	// stream is the SM4 of a session key (CKM_SM4_*), which runs in the
+	// module; nil for the other mechanisms.
+	stream *sm4Stream
 	// hash is the digest's SM3, or SM3(Z || M) of a multi-part sign or
 	// verify of a message, Z of the key's version.
 	hash    hash.Hash
@@ -73,6 +76,9 @@ func (s *Session) FindInit(ctx context.Context, template []Attribute) error {
 		case "sm4":
 			add(s.Slot.object(k.Name, ClassSecretKey, KeyTypeSM4))
 		}
+	}
+	for _, h := range s.Slot.sessionKeys() {
+		add(h)
 	}
 	for _, k := range keys {
 		if k.Type != "sm2" || !mayBeCertificate(k.Name, template) {
@@ -167,6 +173,9 @@ func (s *Session) End() {
 	if s.op != nil {
 		clear(s.op.data)
 		clear(s.op.result)
+		if s.op.stream != nil {
+			clear(s.op.stream.pending)
+		}
 	}
 	s.op = nil
 }
@@ -251,7 +260,9 @@ func (s *Session) keyInit(op *operation, known bool, h, class, keyType uint) err
 	if o.Class != class || o.KeyType != keyType {
 		return fail(KeyTypeInconsistent, "object %d cannot %s with mechanism 0x%X", h, op.kind, op.mech)
 	}
-	op.key = o
+	if err := op.bind(o); err != nil {
+		return err
+	}
 	return s.start(op)
 }
 

@@ -77,7 +77,7 @@ func CloseDevice(h uintptr) error {
 // hash in progress. Its methods are safe for concurrent use.
 type Session struct {
 	dev  *Device
-	keys Handles[*symKey]
+	keys Handles[*SM4Key]
 
 	mu     sync.Mutex
 	rights map[uint32]*sdk.Client // by key index
@@ -99,7 +99,7 @@ func CloseSession(h uintptr) error {
 	if !ok {
 		return fail(InArgErr, "no session of handle %#x", h)
 	}
-	s.keys.Each(func(_ uintptr, k *symKey) { clear(k.key[:]) })
+	s.keys.Each(func(_ uintptr, k *SM4Key) { k.Wipe() })
 	return nil
 }
 

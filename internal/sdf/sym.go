@@ -5,34 +5,19 @@ import (
 	"crypto/cipher"
 	"crypto/ecdsa"
 
-	smcipher "github.com/emmansun/gmsm/cipher"
 	"github.com/emmansun/gmsm/sm2"
 	"github.com/emmansun/gmsm/sm3"
 	"github.com/emmansun/gmsm/sm4"
 	"github.com/mimacrypto/mima/sdk"
 )
 
-// symKey is a session key: an SM4 key held by the session until
-// SDF_DestroyKey or the session closes.
-type symKey struct {
-	key   [sm4.BlockSize]byte
-	block cipher.Block
-}
-
-// addKey makes raw a session key of s and returns its handle.
+// addKey makes raw, which it clears, a session key of s (held until
+// SDF_DestroyKey or the session closes) and returns its handle.
 func (s *Session) addKey(raw []byte) (uintptr, error) {
-	if len(raw) != sm4.BlockSize {
-		clear(raw)
-		return 0, fail(KeyErr, "a session key is a 16-byte SM4 key, not %d bytes", len(raw))
-	}
-	k := &symKey{}
-	copy(k.key[:], raw)
-	clear(raw)
-	b, err := sm4.NewCipher(k.key[:])
+	k, err := NewSM4Key(raw)
 	if err != nil {
 		return 0, &Error{Code: KeyErr, Err: err}
 	}
-	k.block = b
 	return s.keys.Put(k), nil
 }
 
@@ -168,12 +153,12 @@ func (s *Session) DestroyKey(h uintptr) error {
 	if !ok {
 		return fail(KeyNotExist, "no session key of handle %#x", h)
 	}
-	clear(k.key[:])
+	k.Wipe()
 	return nil
 }
 
 // sessionKey returns the session key of handle h.
-func (s *Session) sessionKey(h uintptr) (*symKey, error) {
+func (s *Session) sessionKey(h uintptr) (*SM4Key, error) {
 	k, ok := s.keys.Get(h)
 	if !ok {
 		return nil, fail(KeyNotExist, "no session key of handle %#x", h)
@@ -203,18 +188,11 @@ func (s *Session) Crypt(h uintptr, alg uint32, iv, data []byte, encrypt bool) ([
 		if len(data) == 0 || len(data)%sm4.BlockSize != 0 {
 			return nil, fail(InArgErr, "ECB and CBC take whole 16-byte blocks, not %d bytes", len(data))
 		}
-		var m cipher.BlockMode
-		switch {
-		case alg == AlgSM4ECB && encrypt:
-			m = smcipher.NewECBEncrypter(k.block)
-		case alg == AlgSM4ECB:
-			m = smcipher.NewECBDecrypter(k.block)
-		case encrypt:
-			m = cipher.NewCBCEncrypter(k.block, iv)
-		default:
-			m = cipher.NewCBCDecrypter(k.block, iv)
+		modeIV := iv
+		if alg == AlgSM4ECB {
+			modeIV = nil
 		}
-		m.CryptBlocks(out, data)
+		k.Mode(modeIV, encrypt).CryptBlocks(out, data)
 		if alg == AlgSM4CBC {
 			last := out
 			if !encrypt {

@@ -17,7 +17,13 @@
  *                            and DIR/openssl-sm2.der (OpenSSL) into *.pt;
  *                            encrypts DIR/msg into p11-sm4.ct, p11-sm2.der
  *                            and p11-sm2.raw and signs it in parts into
- *                            p11.sig, for the Go test to check
+ *                            p11.sig, for the Go test to check;
+ *                            unwraps DIR/openssl-sm4.key.der (SM2 DER)
+ *                            and decrypts openssl-sm4.ct (SM4-CBC with
+ *                            PKCS#7, IV openssl-sm4.iv) into
+ *                            openssl-sm4.pt; writes a session key's
+ *                            value, IV and CBC_PAD encryption of msg
+ *                            into p11-sm4.key, p11-sm4.iv, p11-sm4cbc.ct
  *
  * MIMA_SDF_CONFIG names slots 0 (tenant default) and 1 (acme); in tenant
  * default, keys p11-sign (with a certificate from the CA p11-ca, whose own
@@ -70,11 +76,12 @@ static CK_MECHANISM sm2raw = {CKM_SM2_RAW, NULL_PTR, 0};
 static CK_MECHANISM sm2der = {CKM_SM2_CIPHER_DER, NULL_PTR, 0};
 static CK_MECHANISM sm4env = {CKM_MIMA_SM4_ENVELOPE, NULL_PTR, 0};
 
-/* Sansec's SM4 values, which the module refuses: the server has no raw
- * SM4 mode for its keys. */
-#define CKM_SM4_ECB (CKM_VENDOR_DEFINED + 0x00000108)
-#define CKM_SM4_CBC (CKM_VENDOR_DEFINED + 0x00000109)
-#define CKM_SM4_CBC_PAD (CKM_VENDOR_DEFINED + 0x0000A201)
+static CK_BYTE iv[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+static CK_MECHANISM sm4gen = {CKM_SM4_KEY_GEN, NULL_PTR, 0};
+static CK_MECHANISM sm4ecb = {CKM_SM4_ECB, NULL_PTR, 0};
+static CK_MECHANISM sm4cbc = {CKM_SM4_CBC, iv, sizeof iv};
+static CK_MECHANISM sm4cbcpad = {CKM_SM4_CBC_PAD, iv, sizeof iv};
+static CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
 
 static CK_BYTE msg[] = "signed through the PKCS#11 function list";
 
@@ -149,7 +156,7 @@ static void test_info(void) {
 	CK_ULONG n = 0;
 	CK_SLOT_INFO si;
 	CK_TOKEN_INFO ti;
-	CK_MECHANISM_TYPE mechs[12];
+	CK_MECHANISM_TYPE mechs[16];
 	CK_MECHANISM_INFO mi;
 
 	EXPECT(f->C_GetInfo(&info), CKR_CRYPTOKI_NOT_INITIALIZED);
@@ -185,18 +192,18 @@ static void test_info(void) {
 	EXPECT(f->C_GetMechanismList(0, NULL_PTR, NULL_PTR), CKR_ARGUMENTS_BAD);
 	EXPECT(f->C_GetMechanismList(2, NULL_PTR, &n), CKR_SLOT_ID_INVALID);
 	EXPECT(f->C_GetMechanismList(0, NULL_PTR, &n), CKR_OK);
-	CHECK(n == 9);
+	CHECK(n == 13);
 	n = 2;
 	EXPECT(f->C_GetMechanismList(0, mechs, &n), CKR_BUFFER_TOO_SMALL);
-	CHECK(n == 9);
-	n = 12;
+	CHECK(n == 13);
+	n = 16;
 	EXPECT(f->C_GetMechanismList(0, mechs, &n), CKR_OK);
 	int der = 0, enc = 0;
 	for (CK_ULONG i = 0; i < n; i++) {
 		der += mechs[i] == CKM_SM3_SM2_DER;
 		enc += mechs[i] == CKM_SM2_RAW || mechs[i] == CKM_SM2_CIPHER_DER || mechs[i] == CKM_MIMA_SM4_ENVELOPE;
 	}
-	CHECK(n == 9 && der == 1 && enc == 3);
+	CHECK(n == 13 && der == 1 && enc == 3);
 	EXPECT(f->C_GetMechanismInfo(0, CKM_SM3_SM2_DER, &mi), CKR_OK);
 	CHECK((mi.flags & CKF_SIGN) && (mi.flags & CKF_VERIFY) && mi.ulMinKeySize == 256);
 	EXPECT(f->C_GetMechanismInfo(0, CKM_SM3_HASH, &mi), CKR_OK);
@@ -205,7 +212,12 @@ static void test_info(void) {
 	CHECK((mi.flags & CKF_ENCRYPT) && (mi.flags & CKF_DECRYPT) && !(mi.flags & CKF_SIGN) && mi.ulMinKeySize == 256);
 	EXPECT(f->C_GetMechanismInfo(0, CKM_MIMA_SM4_ENVELOPE, &mi), CKR_OK);
 	CHECK((mi.flags & CKF_ENCRYPT) && (mi.flags & CKF_DECRYPT) && mi.ulMinKeySize == 128 && mi.ulMaxKeySize == 128);
-	EXPECT(f->C_GetMechanismInfo(0, CKM_SM4_CBC, &mi), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_GetMechanismInfo(0, CKM_SM4_CBC_PAD, &mi), CKR_OK);
+	CHECK((mi.flags & CKF_ENCRYPT) && (mi.flags & CKF_DECRYPT) && mi.ulMinKeySize == 128);
+	EXPECT(f->C_GetMechanismInfo(0, CKM_SM4_KEY_GEN, &mi), CKR_OK);
+	CHECK(mi.flags & CKF_GENERATE);
+	EXPECT(f->C_GetMechanismInfo(0, CKM_SM2_RAW, &mi), CKR_OK);
+	CHECK((mi.flags & CKF_WRAP) && (mi.flags & CKF_UNWRAP));
 	EXPECT(f->C_GetMechanismInfo(0, CKM_ECDSA, &mi), CKR_MECHANISM_INVALID);
 	EXPECT(f->C_GetMechanismInfo(0, CKM_SM3_HASH, NULL_PTR), CKR_ARGUMENTS_BAD);
 	EXPECT(f->C_GetMechanismInfo(2, CKM_SM3_HASH, &mi), CKR_SLOT_ID_INVALID);
@@ -567,8 +579,7 @@ static void test_multipart(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE priv, CK_OBJECT
 static void test_crypt(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub) {
 	CK_BYTE ct[512], ct2[512], pt[128];
 	CK_ULONG n = sizeof ct, m = sizeof pt, n2 = sizeof ct2;
-	CK_MECHANISM aes = {CKM_AES_ECB, NULL_PTR, 0}, ecb = {CKM_SM4_ECB, NULL_PTR, 0}, cbc = {CKM_SM4_CBC, NULL_PTR, 0};
-	CK_MECHANISM cbcpad = {CKM_SM4_CBC_PAD, NULL_PTR, 0}, sm2param = {CKM_SM2_RAW, (CK_VOID_PTR) "x", 1};
+	CK_MECHANISM aes = {CKM_AES_ECB, NULL_PTR, 0}, sm2param = {CKM_SM2_RAW, (CK_VOID_PTR) "x", 1};
 	CK_MECHANISM aad = {CKM_MIMA_SM4_ENVELOPE, (CK_VOID_PTR) "table=patients", 14};
 
 	/* refusals */
@@ -581,9 +592,10 @@ static void test_crypt(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek, CK_OBJECT_HAND
 	EXPECT(f->C_EncryptInit(s, NULL_PTR, kek), CKR_ARGUMENTS_BAD);
 	EXPECT(f->C_EncryptInit(BAD_HANDLE, &sm4env, kek), CKR_SESSION_HANDLE_INVALID);
 	EXPECT(f->C_EncryptInit(s, &aes, kek), CKR_MECHANISM_INVALID);
-	EXPECT(f->C_EncryptInit(s, &ecb, kek), CKR_MECHANISM_INVALID);
-	EXPECT(f->C_EncryptInit(s, &cbc, kek), CKR_MECHANISM_INVALID);
-	EXPECT(f->C_DecryptInit(s, &cbcpad, kek), CKR_MECHANISM_INVALID);
+	/* a mima sm4 key has no raw SM4 mode on the server */
+	EXPECT(f->C_EncryptInit(s, &sm4ecb, kek), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	EXPECT(f->C_EncryptInit(s, &sm4cbc, kek), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	EXPECT(f->C_DecryptInit(s, &sm4cbcpad, kek), CKR_KEY_FUNCTION_NOT_PERMITTED);
 	EXPECT(f->C_EncryptInit(s, &ecdsa, pub), CKR_MECHANISM_INVALID);
 	EXPECT(f->C_EncryptInit(s, &sm3sm2, pub), CKR_MECHANISM_INVALID);
 	EXPECT(f->C_EncryptInit(s, &sm4env, BAD_HANDLE), CKR_KEY_HANDLE_INVALID);
@@ -640,7 +652,9 @@ static void test_crypt(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek, CK_OBJECT_HAND
 	n2 = 99;
 	EXPECT(f->C_EncryptUpdate(s, msg, 10, ct2, &n2), CKR_OK);
 	CHECK(n2 == 0);
-	EXPECT(f->C_EncryptUpdate(s, msg + 10, sizeof msg - 10, NULL_PTR, &n2), CKR_OK);
+	EXPECT(f->C_EncryptUpdate(s, msg + 10, sizeof msg - 10, NULL_PTR, &n2), CKR_OK); /* asks, consumes nothing */
+	CHECK(n2 == 0);
+	EXPECT(f->C_EncryptUpdate(s, msg + 10, sizeof msg - 10, ct2, &n2), CKR_OK);
 	CHECK(n2 == 0);
 	EXPECT(f->C_Encrypt(s, msg, sizeof msg, ct2, &n2), CKR_OPERATION_ACTIVE);
 	n2 = 0;
@@ -690,6 +704,266 @@ static void test_crypt(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek, CK_OBJECT_HAND
 	EXPECT(encrypt(s, &sm2raw, pub, msg, 0, ct, &n), CKR_DATA_LEN_RANGE);
 }
 
+/* gen makes a session SM4 key in session s, sensitive or not, extractable
+ * or not. */
+static CK_OBJECT_HANDLE gen(CK_SESSION_HANDLE s, CK_BBOOL *sensitive, CK_BBOOL *extractable) {
+	CK_OBJECT_CLASS class = CKO_SECRET_KEY;
+	CK_KEY_TYPE type = CKK_SM4;
+	CK_ULONG len = 16;
+	CK_ATTRIBUTE t[] = {{CKA_CLASS, &class, sizeof class}, {CKA_KEY_TYPE, &type, sizeof type}, {CKA_VALUE_LEN, &len, sizeof len},
+		{CKA_TOKEN, &no, 1}, {CKA_ENCRYPT, &yes, 1}, {CKA_SENSITIVE, sensitive, 1}, {CKA_EXTRACTABLE, extractable, 1}};
+	CK_OBJECT_HANDLE h = 0;
+	EXPECT(f->C_GenerateKey(s, &sm4gen, t, 7, &h), CKR_OK);
+	return h;
+}
+
+/* crypt_parts runs an SM4 operation begun with init in parts of step
+ * bytes into out, checking each part's length query, and returns the
+ * Final's rv; *n is the output's length. */
+static CK_RV crypt_parts(CK_SESSION_HANDLE s, int encrypting, CK_BYTE_PTR in, CK_ULONG len, CK_ULONG step, CK_BYTE_PTR out, CK_ULONG *n) {
+	CK_ULONG done = 0, m;
+	CK_RV rv = CKR_OK;
+	for (CK_ULONG i = 0; rv == CKR_OK && i < len; i += step) {
+		CK_ULONG part = len - i < step ? len - i : step;
+		m = 0;
+		rv = encrypting ? f->C_EncryptUpdate(s, in + i, part, NULL_PTR, &m) : f->C_DecryptUpdate(s, in + i, part, NULL_PTR, &m);
+		if (rv != CKR_OK) return rv;
+		CK_ULONG want = m;
+		rv = encrypting ? f->C_EncryptUpdate(s, in + i, part, out + done, &m) : f->C_DecryptUpdate(s, in + i, part, out + done, &m);
+		CHECK(m == want && m % 16 == 0);
+		done += m;
+	}
+	if (rv != CKR_OK) return rv;
+	m = *n - done;
+	rv = encrypting ? f->C_EncryptFinal(s, out + done, &m) : f->C_DecryptFinal(s, out + done, &m);
+	*n = done + m;
+	return rv;
+}
+
+/* test_session_keys: session SM4 keys made by C_GenerateKey and
+ * C_UnwrapKey, CKM_SM4_ECB, CKM_SM4_CBC and CKM_SM4_CBC_PAD on them in one
+ * part and in parts, C_WrapKey under p11-enc, C_DestroyObject. */
+static void test_session_keys(CK_SESSION_HANDLE s, CK_SESSION_HANDLE rw, CK_OBJECT_HANDLE kek, CK_OBJECT_HANDLE priv, CK_OBJECT_HANDLE pub) {
+	/* GB/T 32907 A.1: the key encrypts itself into 681edf34... */
+	CK_BYTE known[16] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10};
+	CK_BYTE kat[16] = {0x68, 0x1e, 0xdf, 0x34, 0xd2, 0x06, 0x96, 0x5e, 0x86, 0xb3, 0xe9, 0x4f, 0x53, 0x6e, 0x42, 0x46};
+	CK_BYTE wrapped[256], value[32], in[64], ct[128], ct2[128], pt[128];
+	CK_ULONG n, m, len16 = 16, len32 = 32;
+	CK_OBJECT_CLASS pubclass = CKO_PUBLIC_KEY, class = 0;
+	CK_KEY_TYPE sm2 = CKK_SM2, type = 0;
+	CK_BBOOL token = CK_TRUE, local = CK_FALSE, sensitive = CK_FALSE;
+	CK_OBJECT_HANDLE h = 0, k = 0, plain = 0, secret = 0;
+
+	/* C_GenerateKey's refusals */
+	CK_ATTRIBUTE tokenKey[] = {{CKA_TOKEN, &yes, 1}}, long32[] = {{CKA_VALUE_LEN, &len32, sizeof len32}};
+	CK_ATTRIBUTE asPublic[] = {{CKA_CLASS, &pubclass, sizeof pubclass}}, asSM2[] = {{CKA_KEY_TYPE, &sm2, sizeof sm2}};
+	CK_ATTRIBUTE wide[] = {{CKA_SENSITIVE, &len16, sizeof len16}}, len[] = {{CKA_VALUE_LEN, &len16, sizeof len16}};
+	EXPECT(f->C_GenerateKey(s, &keygen, NULL_PTR, 0, &h), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_GenerateKey(s, &sm4cbc, NULL_PTR, 0, &h), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_GenerateKey(s, &sm4gen, NULL_PTR, 0, NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GenerateKey(s, NULL_PTR, NULL_PTR, 0, &h), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_GenerateKey(BAD_HANDLE, &sm4gen, NULL_PTR, 0, &h), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_GenerateKey(s, &sm4gen, tokenKey, 1, &h), CKR_TEMPLATE_INCONSISTENT);
+	EXPECT(f->C_GenerateKey(s, &sm4gen, long32, 1, &h), CKR_ATTRIBUTE_VALUE_INVALID);
+	EXPECT(f->C_GenerateKey(s, &sm4gen, asPublic, 1, &h), CKR_TEMPLATE_INCONSISTENT);
+	EXPECT(f->C_GenerateKey(s, &sm4gen, asSM2, 1, &h), CKR_TEMPLATE_INCONSISTENT);
+	EXPECT(f->C_GenerateKey(s, &sm4gen, wide, 1, &h), CKR_ATTRIBUTE_VALUE_INVALID);
+
+	/* a key by default: sensitive, unextractable, a session object */
+	EXPECT(f->C_GenerateKey(s, &sm4gen, len, 1, &secret), CKR_OK); /* in a read-only session */
+	CK_ATTRIBUTE a[] = {{CKA_CLASS, &class, sizeof class}, {CKA_KEY_TYPE, &type, sizeof type}, {CKA_TOKEN, &token, 1},
+		{CKA_LOCAL, &local, 1}, {CKA_SENSITIVE, &sensitive, 1}};
+	EXPECT(f->C_GetAttributeValue(s, secret, a, 5), CKR_OK);
+	CHECK(class == CKO_SECRET_KEY && type == CKK_SM4 && token == CK_FALSE && local == CK_TRUE && sensitive == CK_TRUE);
+	CK_ATTRIBUTE v[] = {{CKA_VALUE, value, sizeof value}};
+	EXPECT(f->C_GetAttributeValue(s, secret, v, 1), CKR_ATTRIBUTE_SENSITIVE);
+	CHECK(v[0].ulValueLen == CK_UNAVAILABLE_INFORMATION);
+	n = sizeof wrapped;
+	EXPECT(f->C_WrapKey(s, &sm2der, pub, secret, wrapped, &n), CKR_KEY_UNEXTRACTABLE);
+	EXPECT(f->C_WrapKey(s, &sm2der, pub, kek, wrapped, &n), CKR_KEY_UNEXTRACTABLE); /* mima's keys stay on the server */
+
+	/* an extractable, not sensitive key: its value is read, two differ */
+	plain = gen(s, &no, &yes);
+	k = gen(s, &no, &yes);
+	CK_BYTE value2[16];
+	CK_ATTRIBUTE v2[] = {{CKA_VALUE, value2, sizeof value2}};
+	v[0].ulValueLen = sizeof value;
+	EXPECT(f->C_GetAttributeValue(s, plain, v, 1), CKR_OK);
+	EXPECT(f->C_GetAttributeValue(s, k, v2, 1), CKR_OK);
+	CHECK(v[0].ulValueLen == 16 && v2[0].ulValueLen == 16 && memcmp(value, value2, 16) != 0);
+
+	/* the standard's key, wrapped by SM2 through C_Encrypt, unwrapped */
+	CK_ATTRIBUTE open[] = {{CKA_EXTRACTABLE, &yes, 1}, {CKA_SENSITIVE, &no, 1}};
+	n = sizeof wrapped;
+	EXPECT(encrypt(s, &sm2der, pub, known, 16, wrapped, &n), CKR_OK);
+	EXPECT(f->C_UnwrapKey(s, &sm2der, pub, wrapped, n, open, 2, &h), CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT);
+	EXPECT(f->C_UnwrapKey(s, &sm2der, BAD_HANDLE, wrapped, n, open, 2, &h), CKR_UNWRAPPING_KEY_HANDLE_INVALID);
+	EXPECT(f->C_UnwrapKey(s, &sm2raw, priv, wrapped, n, open, 2, &h), CKR_WRAPPED_KEY_INVALID); /* DER is not C1 || C3 || C2 */
+	EXPECT(f->C_UnwrapKey(s, &sm4env, priv, wrapped, n, open, 2, &h), CKR_MECHANISM_INVALID);
+	EXPECT(f->C_UnwrapKey(s, &sm2der, priv, wrapped, n, tokenKey, 1, &h), CKR_TEMPLATE_INCONSISTENT);
+	EXPECT(f->C_UnwrapKey(s, &sm2der, priv, NULL_PTR, n, open, 2, &h), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_UnwrapKey(s, &sm2der, priv, wrapped, n, open, 2, &h), CKR_OK);
+	v[0].ulValueLen = sizeof value;
+	EXPECT(f->C_GetAttributeValue(s, h, v, 1), CKR_OK);
+	CHECK(v[0].ulValueLen == 16 && memcmp(value, known, 16) == 0);
+	CK_ATTRIBUTE l[] = {{CKA_LOCAL, &local, 1}};
+	EXPECT(f->C_GetAttributeValue(s, h, l, 1), CKR_OK);
+	CHECK(local == CK_FALSE);
+	n = sizeof ct;
+	EXPECT(encrypt(s, &sm4ecb, h, known, 16, ct, &n), CKR_OK);
+	CHECK(n == 16 && memcmp(ct, kat, 16) == 0);
+	n = sizeof wrapped;
+	EXPECT(encrypt(s, &sm2raw, pub, known, 15, wrapped, &n), CKR_OK);
+	EXPECT(f->C_UnwrapKey(s, &sm2raw, priv, wrapped, n, open, 2, &k), CKR_WRAPPED_KEY_INVALID); /* 15 bytes */
+	wrapped[n - 1] ^= 1;
+	EXPECT(f->C_UnwrapKey(s, &sm2raw, priv, wrapped, n, open, 2, &k), CKR_WRAPPED_KEY_INVALID); /* tampered */
+
+	/* wrap and unwrap: a sensitive extractable key travels and encrypts
+	 * the same after */
+	secret = gen(s, &yes, &yes);
+	EXPECT(f->C_WrapKey(s, &sm2der, priv, secret, wrapped, &n), CKR_WRAPPING_KEY_TYPE_INCONSISTENT);
+	EXPECT(f->C_WrapKey(s, &sm2der, BAD_HANDLE, secret, wrapped, &n), CKR_WRAPPING_KEY_HANDLE_INVALID);
+	EXPECT(f->C_WrapKey(s, &sm2der, pub, BAD_HANDLE, wrapped, &n), CKR_KEY_HANDLE_INVALID);
+	EXPECT(f->C_WrapKey(s, &sm2der, pub, secret, wrapped, NULL_PTR), CKR_ARGUMENTS_BAD);
+	EXPECT(f->C_WrapKey(s, &sm4ecb, pub, secret, wrapped, &n), CKR_MECHANISM_INVALID);
+	for (int form = 0; form < 2; form++) {
+		CK_MECHANISM *mech = form ? &sm2raw : &sm2der;
+		n = 0;
+		EXPECT(f->C_WrapKey(s, mech, pub, secret, NULL_PTR, &n), CKR_OK);
+		CHECK(n == (form ? 113UL : 124UL));
+		m = 10;
+		EXPECT(f->C_WrapKey(s, mech, pub, secret, wrapped, &m), CKR_BUFFER_TOO_SMALL);
+		CHECK(m == n);
+		EXPECT(f->C_WrapKey(s, mech, pub, secret, wrapped, &n), CKR_OK);
+		CHECK(form ? (n == 113 && wrapped[0] == 0x04) : (n <= 124 && wrapped[0] == 0x30));
+		EXPECT(f->C_UnwrapKey(rw, mech, priv, wrapped, n, NULL_PTR, 0, &k), CKR_OK);
+		CHECK(k != secret);
+		EXPECT(f->C_GetAttributeValue(s, k, v, 1), CKR_ATTRIBUTE_SENSITIVE); /* sensitive by default */
+		n = sizeof ct;
+		m = sizeof ct2;
+		EXPECT(encrypt(s, &sm4cbcpad, secret, msg, sizeof msg, ct, &n), CKR_OK);
+		EXPECT(encrypt(rw, &sm4cbcpad, k, msg, sizeof msg, ct2, &m), CKR_OK);
+		CHECK(n == 48 && m == 48 && memcmp(ct, ct2, 48) == 0);
+		EXPECT(f->C_DestroyObject(rw, k), CKR_OK);
+	}
+
+	/* each mode, one part and parts of 1, 5, 16 and 23 bytes */
+	for (int i = 0; i < 64; i++) in[i] = (CK_BYTE)(i * 7 + 1);
+	CK_MECHANISM *modes[] = {&sm4ecb, &sm4cbc, &sm4cbcpad};
+	CK_ULONG steps[] = {1, 5, 16, 23};
+	for (int i = 0; i < 3; i++) {
+		CK_ULONG len = modes[i] == &sm4cbcpad ? 61 : 64, want = 64; /* 61 bytes pad to 64 */
+		n = sizeof ct;
+		EXPECT(f->C_EncryptInit(s, modes[i], plain), CKR_OK);
+		EXPECT(f->C_Encrypt(s, in, len, NULL_PTR, &n), CKR_OK);
+		CHECK(n == want);
+		m = n - 1;
+		EXPECT(f->C_Encrypt(s, in, len, ct, &m), CKR_BUFFER_TOO_SMALL);
+		EXPECT(f->C_Encrypt(s, in, len, ct, &n), CKR_OK);
+		CHECK(n == want && memcmp(ct, in, 16) != 0);
+		m = sizeof pt;
+		EXPECT(decrypt(s, modes[i], plain, ct, n, pt, &m), CKR_OK);
+		CHECK(m == len && memcmp(pt, in, len) == 0);
+		for (int j = 0; j < 4; j++) {
+			m = sizeof ct2;
+			EXPECT(f->C_EncryptInit(s, modes[i], plain), CKR_OK);
+			EXPECT(crypt_parts(s, 1, in, len, steps[j], ct2, &m), CKR_OK);
+			CHECK(m == n && memcmp(ct, ct2, n) == 0);
+			m = sizeof pt;
+			EXPECT(f->C_DecryptInit(s, modes[i], plain), CKR_OK);
+			EXPECT(crypt_parts(s, 0, ct, n, steps[j], pt, &m), CKR_OK);
+			CHECK(m == len && memcmp(pt, in, len) == 0);
+		}
+	}
+	/* CBC chains from the IV: another IV, another ciphertext */
+	CK_BYTE iv2[16] = {0};
+	CK_MECHANISM cbc2 = {CKM_SM4_CBC, iv2, 16};
+	n = sizeof ct;
+	m = sizeof ct2;
+	EXPECT(encrypt(s, &sm4cbc, plain, in, 32, ct, &n), CKR_OK);
+	EXPECT(encrypt(s, &cbc2, plain, in, 32, ct2, &m), CKR_OK);
+	CHECK(n == 32 && m == 32 && memcmp(ct, ct2, 32) != 0);
+
+	/* refusals: IV length, whole blocks, padding, buffers, order */
+	CK_MECHANISM iv15 = {CKM_SM4_CBC, iv, 15}, noiv = {CKM_SM4_CBC_PAD, NULL_PTR, 0}, ecbiv = {CKM_SM4_ECB, iv, 16};
+	EXPECT(f->C_EncryptInit(s, &iv15, plain), CKR_MECHANISM_PARAM_INVALID);
+	EXPECT(f->C_DecryptInit(s, &noiv, plain), CKR_MECHANISM_PARAM_INVALID);
+	EXPECT(f->C_EncryptInit(s, &ecbiv, plain), CKR_MECHANISM_PARAM_INVALID);
+	EXPECT(f->C_EncryptInit(s, &sm4env, plain), CKR_KEY_FUNCTION_NOT_PERMITTED); /* not on the server */
+	EXPECT(f->C_EncryptInit(s, &sm4ecb, pub), CKR_KEY_TYPE_INCONSISTENT);
+	EXPECT(f->C_SignInit(s, &sm3sm2, plain), CKR_KEY_TYPE_INCONSISTENT);
+	n = sizeof ct;
+	EXPECT(encrypt(s, &sm4cbc, plain, in, 17, ct, &n), CKR_DATA_LEN_RANGE);
+	EXPECT(f->C_Encrypt(s, in, 16, ct, &n), CKR_OPERATION_NOT_INITIALIZED); /* the failure ended it */
+	EXPECT(encrypt(s, &sm4ecb, plain, in, 15, ct, &n), CKR_DATA_LEN_RANGE);
+	m = sizeof pt;
+	EXPECT(decrypt(s, &sm4cbc, plain, in, 20, pt, &m), CKR_ENCRYPTED_DATA_LEN_RANGE);
+	EXPECT(decrypt(s, &sm4cbcpad, plain, in, 20, pt, &m), CKR_ENCRYPTED_DATA_LEN_RANGE);
+	EXPECT(decrypt(s, &sm4cbcpad, plain, in, 0, pt, &m), CKR_ENCRYPTED_DATA_LEN_RANGE);
+	/* a block of zeros encrypted without padding ends in 00: no PKCS#7 */
+	CK_BYTE zeros[16] = {0};
+	n = sizeof ct;
+	EXPECT(encrypt(s, &sm4cbc, plain, zeros, 16, ct, &n), CKR_OK);
+	m = sizeof pt;
+	EXPECT(decrypt(s, &sm4cbcpad, plain, ct, n, pt, &m), CKR_ENCRYPTED_DATA_INVALID);
+	EXPECT(f->C_DecryptInit(s, &sm4cbcpad, plain), CKR_OK);
+	m = sizeof pt;
+	EXPECT(f->C_DecryptUpdate(s, ct, n, pt, &m), CKR_OK);
+	CHECK(m == 0); /* the last block waits for the Final */
+	m = sizeof pt;
+	EXPECT(f->C_DecryptFinal(s, pt, &m), CKR_ENCRYPTED_DATA_INVALID);
+	EXPECT(f->C_DecryptFinal(s, pt, &m), CKR_OPERATION_NOT_INITIALIZED);
+	/* parts: too small a buffer keeps the part; a partial block is left */
+	EXPECT(f->C_EncryptInit(s, &sm4cbc, plain), CKR_OK);
+	m = 8;
+	EXPECT(f->C_EncryptUpdate(s, in, 20, ct, &m), CKR_BUFFER_TOO_SMALL);
+	CHECK(m == 16);
+	m = sizeof ct;
+	EXPECT(f->C_EncryptUpdate(s, in, 20, ct, &m), CKR_OK);
+	CHECK(m == 16);
+	EXPECT(f->C_Encrypt(s, in, 16, ct, &m), CKR_OPERATION_ACTIVE);
+	EXPECT(f->C_EncryptUpdate(s, in, 4, NULL_PTR, NULL_PTR), CKR_ARGUMENTS_BAD); /* ends it */
+	EXPECT(f->C_EncryptFinal(s, ct, &m), CKR_OPERATION_NOT_INITIALIZED);
+	EXPECT(f->C_EncryptInit(s, &sm4ecb, plain), CKR_OK);
+	m = sizeof ct;
+	EXPECT(f->C_EncryptUpdate(s, in, 20, ct, &m), CKR_OK);
+	m = sizeof ct;
+	EXPECT(f->C_EncryptFinal(s, ct, &m), CKR_DATA_LEN_RANGE);
+
+	/* a key of CKA_ENCRYPT false does not encrypt */
+	CK_ATTRIBUTE decryptOnly[] = {{CKA_ENCRYPT, &no, 1}};
+	EXPECT(f->C_GenerateKey(s, &sm4gen, decryptOnly, 1, &k), CKR_OK);
+	EXPECT(f->C_EncryptInit(s, &sm4ecb, k), CKR_KEY_FUNCTION_NOT_PERMITTED);
+	EXPECT(f->C_DecryptInit(s, &sm4ecb, k), CKR_OK);
+	m = sizeof pt;
+	EXPECT(f->C_Decrypt(s, kat, 16, pt, &m), CKR_OK);
+
+	/* found by class with the mima keys, visible to the slot's sessions */
+	CK_OBJECT_CLASS secretClass = CKO_SECRET_KEY;
+	CK_ATTRIBUTE bySecret[] = {{CKA_CLASS, &secretClass, sizeof secretClass}, {CKA_TOKEN, &no, 1}};
+	CK_OBJECT_HANDLE found[16];
+	EXPECT(f->C_FindObjectsInit(rw, bySecret, 2), CKR_OK);
+	EXPECT(f->C_FindObjects(rw, found, 16, &n), CKR_OK);
+	EXPECT(f->C_FindObjectsFinal(rw), CKR_OK);
+	CHECK(n == 6); /* the default key, plain, the second generated, the unwrapped one, secret, decryptOnly */
+
+	/* destroyed: gone; a mima key is not destroyed */
+	EXPECT(f->C_DestroyObject(s, plain), CKR_OK);
+	EXPECT(f->C_DestroyObject(s, plain), CKR_OBJECT_HANDLE_INVALID);
+	EXPECT(f->C_EncryptInit(s, &sm4ecb, plain), CKR_KEY_HANDLE_INVALID);
+	EXPECT(f->C_GetAttributeValue(s, plain, v, 1), CKR_OBJECT_HANDLE_INVALID);
+	EXPECT(f->C_DestroyObject(BAD_HANDLE, k), CKR_SESSION_HANDLE_INVALID);
+	EXPECT(f->C_DestroyObject(s, priv), CKR_ACTION_PROHIBITED);
+
+	/* closing its session destroys a session key */
+	CK_SESSION_HANDLE s3 = 0;
+	EXPECT(f->C_OpenSession(0, CKF_SERIAL_SESSION, NULL_PTR, NULL_PTR, &s3), CKR_OK);
+	k = gen(s3, &no, &yes);
+	EXPECT(f->C_GetAttributeValue(s, k, v2, 1), CKR_OK);
+	EXPECT(f->C_CloseSession(s3), CKR_OK);
+	EXPECT(f->C_GetAttributeValue(s, k, v2, 1), CKR_OBJECT_HANDLE_INVALID);
+}
+
 /* test_unsupported calls a few of the functions the module does not
  * implement. */
 static void test_unsupported(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek) {
@@ -699,12 +973,12 @@ static void test_unsupported(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE kek) {
 	EXPECT(f->C_InitToken(0, pin, pinlen, b), CKR_FUNCTION_NOT_SUPPORTED);
 	EXPECT(f->C_SetPIN(s, pin, pinlen, pin, pinlen), CKR_FUNCTION_NOT_SUPPORTED);
 	EXPECT(f->C_CreateObject(s, NULL_PTR, 0, &h), CKR_FUNCTION_NOT_SUPPORTED);
-	EXPECT(f->C_DestroyObject(s, kek), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_DestroyObject(s, kek), CKR_ACTION_PROHIBITED); /* mima's keys go through the API */
 	EXPECT(f->C_GetOperationState(s, b, &n), CKR_FUNCTION_NOT_SUPPORTED);
 	EXPECT(f->C_DigestKey(s, kek), CKR_FUNCTION_NOT_SUPPORTED);
 	EXPECT(f->C_SignRecoverInit(s, &sm3sm2, kek), CKR_FUNCTION_NOT_SUPPORTED);
 	EXPECT(f->C_DigestEncryptUpdate(s, b, 16, b, &n), CKR_FUNCTION_NOT_SUPPORTED);
-	EXPECT(f->C_WrapKey(s, &sm4env, kek, kek, b, &n), CKR_FUNCTION_NOT_SUPPORTED);
+	EXPECT(f->C_DeriveKey(s, &sm4env, kek, NULL_PTR, 0, &h), CKR_FUNCTION_NOT_SUPPORTED);
 	EXPECT(f->C_SeedRandom(s, b, 16), CKR_FUNCTION_NOT_SUPPORTED);
 	EXPECT(f->C_WaitForSlotEvent(0, NULL_PTR, NULL_PTR), CKR_FUNCTION_NOT_SUPPORTED);
 }
@@ -732,6 +1006,7 @@ static void test_all(void) {
 	test_certificate(s, priv);
 	test_multipart(s, priv, pub);
 	test_crypt(s, kek, find(s, "p11-enc", CKO_PRIVATE_KEY), find(s, "p11-enc", CKO_PUBLIC_KEY));
+	test_session_keys(s, rw, kek, find(s, "p11-enc", CKO_PRIVATE_KEY), find(s, "p11-enc", CKO_PUBLIC_KEY));
 	test_random(s);
 	test_keygen(s, rw);
 	test_unsupported(s, kek);
@@ -816,7 +1091,7 @@ static void test_lost(CK_RV want, CK_RV relogin) {
 }
 
 struct work {
-	CK_OBJECT_HANDLE priv, pub, kek, cert;
+	CK_OBJECT_HANDLE priv, pub, kek, cert, encpub;
 	long calls;
 	int errors;
 };
@@ -826,7 +1101,7 @@ struct work {
 static int mix(CK_SESSION_HANDLE s, struct work *w, long i) {
 	CK_BYTE *sig = malloc(64), *d = malloc(32), *r = malloc(32), *label = malloc(8), *point = malloc(67);
 	CK_OBJECT_HANDLE *h = malloc(2 * sizeof *h);
-	CK_MECHANISM_TYPE *mechs = malloc(9 * sizeof *mechs);
+	CK_MECHANISM_TYPE *mechs = malloc(13 * sizeof *mechs);
 	CK_BYTE *ct = malloc(256), *pt = malloc(sizeof msg), *der = malloc(1024);
 	CK_ULONG m;
 	CK_ULONG n = 64;
@@ -834,7 +1109,7 @@ static int mix(CK_SESSION_HANDLE s, struct work *w, long i) {
 	CK_ATTRIBUTE a[] = {{CKA_LABEL, label, 8}, {CKA_EC_POINT, point, 67}};
 	int bad = 0;
 	memcpy(label, "p11-sign", 8);
-	switch (i % 11) {
+	switch (i % 12) {
 	case 0:
 		bad += sign(s, &sm3sm2, w->priv, msg, sizeof msg, sig, &n) != CKR_OK || n != 64;
 		bad += verify(s, &sm3sm2, w->pub, msg, sizeof msg, sig, n) != CKR_OK;
@@ -864,9 +1139,9 @@ static int mix(CK_SESSION_HANDLE s, struct work *w, long i) {
 		bad += f->C_Sign(s, r, 32, sig, &n) != CKR_OK;
 		break;
 	case 7:
-		n = 9;
+		n = 13;
 		bad += f->C_GetSessionInfo(s, &si) != CKR_OK || si.state != CKS_RO_USER_FUNCTIONS;
-		bad += f->C_GetMechanismList(0, mechs, &n) != CKR_OK || n != 9;
+		bad += f->C_GetMechanismList(0, mechs, &n) != CKR_OK || n != 13;
 		break;
 	case 8:
 		n = 0;
@@ -895,6 +1170,26 @@ static int mix(CK_SESSION_HANDLE s, struct work *w, long i) {
 		bad += encrypt(s, &sm2raw, w->pub, msg, sizeof msg, ct, &n) != CKR_OK;
 		m = sizeof msg;
 		bad += decrypt(s, &sm2raw, w->priv, ct, n, pt, &m) != CKR_OK || memcmp(pt, msg, sizeof msg) != 0;
+		break;
+	}
+	case 11: {
+		/* a session key: generated, CBC_PAD in parts, wrapped, destroyed */
+		CK_OBJECT_HANDLE k = 0;
+		CK_ATTRIBUTE t[] = {{CKA_EXTRACTABLE, &yes, 1}};
+		bad += f->C_GenerateKey(s, &sm4gen, t, 1, &k) != CKR_OK;
+		bad += f->C_EncryptInit(s, &sm4cbcpad, k) != CKR_OK;
+		n = 256;
+		bad += f->C_EncryptUpdate(s, msg, 20, ct, &n) != CKR_OK || n != 16;
+		m = 256 - n;
+		bad += f->C_EncryptUpdate(s, msg + 20, sizeof msg - 20, ct + n, &m) != CKR_OK;
+		n += m;
+		m = 256 - n;
+		bad += f->C_EncryptFinal(s, ct + n, &m) != CKR_OK || n + m != 48;
+		m = sizeof msg;
+		bad += decrypt(s, &sm4cbcpad, k, ct, 48, pt, &m) != CKR_OK || m != sizeof msg || memcmp(pt, msg, m) != 0;
+		n = 256;
+		bad += f->C_WrapKey(s, &sm2raw, w->encpub, k, ct, &n) != CKR_OK || n != 113;
+		bad += f->C_DestroyObject(s, k) != CKR_OK;
 		break;
 	}
 	}
@@ -932,8 +1227,9 @@ static void test_loop(long calls) {
 	EXPECT(f->C_Login(s, CKU_USER, pin, pinlen), CKR_OK);
 	CK_OBJECT_HANDLE priv = find(s, "p11-sign", CKO_PRIVATE_KEY), pub = find(s, "p11-sign", CKO_PUBLIC_KEY);
 	CK_OBJECT_HANDLE kek = find(s, "p11-kek", CKO_SECRET_KEY), cert = find(s, "p11-sign", CKO_CERTIFICATE);
+	CK_OBJECT_HANDLE encpub = find(s, "p11-enc", CKO_PUBLIC_KEY);
 	for (int i = 0; i < 8; i++) {
-		w[i] = (struct work){.priv = priv, .pub = pub, .kek = kek, .cert = cert, .calls = calls / 8};
+		w[i] = (struct work){.priv = priv, .pub = pub, .kek = kek, .cert = cert, .encpub = encpub, .calls = calls / 8};
 		pthread_create(&t[i], NULL, worker, &w[i]);
 	}
 	for (int i = 0; i < 8; i++) {
@@ -1006,6 +1302,35 @@ static void test_interop(const char *dir) {
 	n = sizeof out;
 	EXPECT(sign_parts(s, &sm3sm2der, sign, in, len, 5, out, &n), CKR_OK);
 	spit(dir, "p11.sig", out, n);
+	free(in);
+
+	/* SM4 session keys: OpenSSL's key, wrapped by openssl pkeyutl
+	 * -encrypt, unwrapped, and its openssl enc -sm4-cbc ciphertext
+	 * decrypted; the module's key (read as CKA_VALUE) and CBC_PAD
+	 * ciphertext for openssl enc -d */
+	CK_ATTRIBUTE clear[] = {{CKA_EXTRACTABLE, &yes, 1}, {CKA_SENSITIVE, &no, 1}};
+	CK_OBJECT_HANDLE k = 0;
+	CK_ULONG ivlen = 0;
+	in = slurp(dir, "openssl-sm4.key.der", &len);
+	EXPECT(f->C_UnwrapKey(s, &sm2der, priv, in, len, clear, 2, &k), CKR_OK);
+	free(in);
+	CK_BYTE_PTR oiv = slurp(dir, "openssl-sm4.iv", &ivlen);
+	CK_MECHANISM cbcpad = {CKM_SM4_CBC_PAD, oiv, ivlen};
+	in = slurp(dir, "openssl-sm4.ct", &len);
+	n = sizeof out;
+	EXPECT(decrypt(s, &cbcpad, k, in, len, out, &n), CKR_OK);
+	spit(dir, "openssl-sm4.pt", out, n);
+	free(in);
+	free(oiv);
+	k = gen(s, &no, &yes);
+	CK_ATTRIBUTE v[] = {{CKA_VALUE, out, 16}};
+	EXPECT(f->C_GetAttributeValue(s, k, v, 1), CKR_OK);
+	spit(dir, "p11-sm4.key", out, 16);
+	spit(dir, "p11-sm4.iv", iv, sizeof iv);
+	in = slurp(dir, "msg", &len);
+	n = sizeof out;
+	EXPECT(encrypt(s, &sm4cbcpad, k, in, len, out, &n), CKR_OK);
+	spit(dir, "p11-sm4cbc.ct", out, n);
 	free(in);
 	EXPECT(f->C_Finalize(NULL_PTR), CKR_OK);
 }
