@@ -2,7 +2,6 @@ package dbproxy
 
 import (
 	"fmt"
-	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
@@ -70,7 +69,7 @@ type encoder func(col *Column, index bool, value string) (string, error)
 // literals and equality conditions, and refuses what cannot be answered on
 // ciphertext. SQL naming no protected table is sent as it is.
 func (r *Rules) analyze(sql string, enc encoder) (*plan, error) {
-	p := &plan{sql: sql, params: map[int]paramOp{}}
+	p := &plan{sql: sql}
 	if !r.mayName(sql) {
 		return p, nil
 	}
@@ -79,6 +78,7 @@ func (r *Rules) analyze(sql string, enc encoder) (*plan, error) {
 		// PostgreSQL answers the syntax error itself.
 		return p, nil
 	}
+	p.params = map[int]paramOp{}
 	a := &analysis{r: r, p: p, enc: enc, handled: map[*pg.ColumnRef]bool{}, maxParam: maxParam(tree)}
 	p.clientParams = a.maxParam
 	for _, s := range tree.Stmts {
@@ -98,19 +98,50 @@ func (r *Rules) analyze(sql string, enc encoder) (*plan, error) {
 }
 
 // mayName reports whether sql may name a protected table: the parser is
-// spared SQL that does not contain any protected table's name, and
-// cannot spell one with Unicode escapes (U&"...").
+// spared SQL that does not contain any protected table's name, in any
+// case of its ASCII letters (the only ones PostgreSQL folds), and cannot
+// spell one with Unicode escapes (U&"..."). It runs on every statement,
+// so it allocates nothing.
 func (r *Rules) mayName(sql string) bool {
-	low := strings.ToLower(sql)
-	if strings.Contains(low, "u&") {
+	if containsFold(sql, "u&") {
 		return true
 	}
 	for t := range r.byTable {
-		if strings.Contains(low, strings.ToLower(t)) {
+		if containsFold(sql, t) {
 			return true
 		}
 	}
 	return false
+}
+
+// containsFold reports whether s contains sub, ASCII letters matching in
+// either case.
+func containsFold(s, sub string) bool {
+	if sub == "" {
+		return true
+	}
+	first := sub[0] | 0x20 // sub's first byte in lower case, if a letter
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i]|0x20 == first && asciiEqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiEqualFold reports whether a and b, of the same length, are equal
+// but for the case of ASCII letters.
+func asciiEqualFold(a, b string) bool {
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 type analysis struct {
