@@ -67,34 +67,50 @@ type encoder func(col *Column, index bool, value string) (string, error)
 
 // analyze plans sql: it finds every use of a protected column, rewrites
 // literals and equality conditions, and refuses what cannot be answered on
-// ciphertext. SQL naming no protected table is sent as it is.
+// ciphertext. SQL naming no protected table is sent as it is. Plans that
+// encrypted no literal are the same for every session and are cached:
+// parsing is most of the proxy's work on SQL naming a protected table,
+// and applications send the same statements again and again.
 func (r *Rules) analyze(sql string, enc encoder) (*plan, error) {
-	p := &plan{sql: sql}
 	if !r.mayName(sql) {
+		return &plan{sql: sql}, nil
+	}
+	if p := r.plans.get(sql); p != nil {
 		return p, nil
 	}
+	p, encrypted, err := r.parse(sql, enc)
+	if err == nil && !encrypted {
+		r.plans.put(sql, p)
+	}
+	return p, err
+}
+
+// parse plans sql with PostgreSQL's parser; encrypted tells whether the
+// plan holds literals that enc encrypted.
+func (r *Rules) parse(sql string, enc encoder) (p *plan, encrypted bool, err error) {
+	p = &plan{sql: sql}
 	tree, err := pg.Parse(sql)
 	if err != nil {
 		// PostgreSQL answers the syntax error itself.
-		return p, nil
+		return p, false, nil
 	}
 	p.params = map[int]paramOp{}
 	a := &analysis{r: r, p: p, enc: enc, handled: map[*pg.ColumnRef]bool{}, maxParam: maxParam(tree)}
 	p.clientParams = a.maxParam
 	for _, s := range tree.Stmts {
 		if err := a.stmt(s.Stmt); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if len(p.tables) == 0 {
-		return p, nil
+		return p, false, nil
 	}
 	if a.changed {
 		if p.sql, err = pg.Deparse(tree); err != nil {
-			return nil, fmt.Errorf("dbproxy: deparse: %w", err)
+			return nil, false, fmt.Errorf("dbproxy: deparse: %w", err)
 		}
 	}
-	return p, nil
+	return p, a.encrypted, nil
 }
 
 // mayName reports whether sql may name a protected table: the parser is
@@ -151,7 +167,10 @@ type analysis struct {
 	handled  map[*pg.ColumnRef]bool
 	aliases  map[string]string // alias or name → protected table
 	maxParam int
-	changed  bool
+	changed  bool // the SQL is rewritten
+	// encrypted: a literal is, so the plan holds this session's
+	// ciphertext (randomized, or of the key's current version).
+	encrypted bool
 }
 
 // stmt plans one statement.
@@ -420,7 +439,7 @@ func (a *analysis) value(c *Column, index bool, n *pg.Node) error {
 			return err
 		}
 		s.Sval.Sval = out
-		a.changed = true
+		a.changed, a.encrypted = true, true
 		return nil
 	}
 	return refuse("%s.%s is encrypted: its values must be literals or parameters", c.Table, c.Column)
