@@ -40,6 +40,7 @@ type soakReport struct {
 	Duration     string   `json:"duration"`
 	Clients      int      `json:"clients"`
 	Transactions int64    `json:"transactions"`
+	TPS          float64  `json:"tps"`
 	Failures     int64    `json:"failures"`
 	RSS          []sample `json:"rss"`
 	// PlaintextRows are rows whose protected values are not ciphertext
@@ -75,6 +76,7 @@ func soak(ctx context.Context, o options, direct, through string, pid int) (*soa
 	stop()
 	rep.RSS = <-sampled
 	rep.Transactions, rep.Failures = parseSummary(out)
+	rep.TPS, _ = parseTPS(out) // 0 if pgbench printed none
 	if runErr != nil {
 		rep.PgbenchError = runErr.Error()
 	}
