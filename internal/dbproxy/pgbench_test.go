@@ -11,8 +11,8 @@ import (
 
 // TestPgbenchThroughProxy runs pgbench's TPC-B-like script, and a custom
 // script that writes and searches an encrypted column, through the proxy
-// in the simple and extended protocols. Speed is measured by hand
-// (docs/dbproxy.md), not asserted here.
+// in the simple and extended protocols. Speed is measured by
+// scripts/bench-dbproxy (docs/dbproxy.md), not asserted here.
 func TestPgbenchThroughProxy(t *testing.T) {
 	if _, err := exec.LookPath("pgbench"); err != nil {
 		t.Skip("pgbench is not installed")
