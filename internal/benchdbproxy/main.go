@@ -83,10 +83,11 @@ func run(ctx context.Context, o options) (any, error) {
 		return nil, err
 	}
 	defer drop()
-	root, err := token()
+	secret, err := randomHex(16)
 	if err != nil {
 		return nil, err
 	}
+	root := "mima.devroot." + secret
 	srv, err := start(ctx, o.binary, nil, "server", "--dev", "--dev-root-token", root, "--addr", "127.0.0.1:0")
 	if err != nil {
 		return nil, err

@@ -25,11 +25,11 @@ func database(ctx context.Context, admin string) (string, func(), error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("PostgreSQL: %w", err)
 	}
-	suffix, err := token()
+	suffix, err := randomHex(6)
 	if err != nil {
 		return "", nil, err
 	}
-	name := "mima_bench_" + suffix[len(suffix)-12:]
+	name := "mima_bench_" + suffix
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		conn.Close(ctx)
 		return "", nil, fmt.Errorf("creating the database: %w", err)
@@ -46,13 +46,13 @@ func database(ctx context.Context, admin string) (string, func(), error) {
 	return fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", cfg.User, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), name), drop, nil
 }
 
-// token is a random dev root token.
-func token() (string, error) {
-	b := make([]byte, 16)
+// randomHex is n random bytes in hex.
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		return "", err
 	}
-	return "mima.devroot." + hex.EncodeToString(b), nil
+	return hex.EncodeToString(b), nil
 }
 
 // proc is a running mima process that prints the address it listens on.
