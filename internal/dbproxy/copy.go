@@ -33,7 +33,6 @@ func (s *session) copyData(ctx context.Context, data []byte, done bool) error {
 		end = len(s.copyBuf)
 	}
 	var out []byte
-	enc := s.encoder(ctx)
 	for rest := s.copyBuf[:end]; len(rest) > 0; {
 		line, tail, _ := bytes.Cut(rest, []byte{'\n'})
 		rest = tail
@@ -43,7 +42,7 @@ func (s *session) copyData(ctx context.Context, data []byte, done bool) error {
 			continue
 		}
 		l, err := s.copyLine(ctx, s.copy.copyCols, line, func(_ context.Context, c *Column, v string) (string, error) {
-			return enc(c, false, v)
+			return s.enc(c, false, v)
 		})
 		if err != nil {
 			s.server.Send(&pgproto3.CopyFail{Message: errorResponse(err).Message})

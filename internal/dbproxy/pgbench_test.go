@@ -4,14 +4,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 // TestPgbenchThroughProxy runs pgbench's TPC-B-like script, and a custom
 // script that writes and searches an encrypted column, through the proxy
-// in the simple and extended protocols. Speed is measured by hand
-// (docs/dbproxy.md), not asserted here.
+// in the simple and extended protocols. Speed is measured by
+// scripts/bench-dbproxy (docs/dbproxy.md), not asserted here.
 func TestPgbenchThroughProxy(t *testing.T) {
 	if _, err := exec.LookPath("pgbench"); err != nil {
 		t.Skip("pgbench is not installed")
@@ -63,5 +64,25 @@ UPDATE customers SET phone = '13912345678', name = 'Other' WHERE id = :id;
 	}
 	if got := one(t, d, "SELECT (count(*) > 0)::text FROM customers"); got[0] != "true" {
 		t.Error("pgbench wrote no rows")
+	}
+}
+
+// BenchmarkPgbenchDefault runs pgbench's TPC-B-like script through the
+// proxy, b.N transactions over 4 clients, so that -cpuprofile and
+// -memprofile show what the proxy spends per message on SQL naming no
+// protected table (scripts/bench-dbproxy measures the ratio to direct).
+func BenchmarkPgbenchDefault(b *testing.B) {
+	if _, err := exec.LookPath("pgbench"); err != nil {
+		b.Skip("pgbench is not installed")
+	}
+	f := start(b)
+	if out, err := exec.Command("pgbench", "-i", "-q", "-s", "1", f.direct).CombinedOutput(); err != nil {
+		b.Fatalf("pgbench -i: %v\n%s", err, out)
+	}
+	const clients = 4
+	b.ResetTimer()
+	out, err := exec.Command("pgbench", "-n", "-c", strconv.Itoa(clients), "-j", "2", "-t", strconv.Itoa(max(b.N/clients, 1)), f.proxy).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "number of failed transactions: 0") {
+		b.Fatalf("pgbench: %v\n%s", err, out)
 	}
 }

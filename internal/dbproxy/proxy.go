@@ -122,6 +122,7 @@ func (p *Proxy) handle(ctx context.Context, c net.Conn) error {
 	}
 	s := &session{p: p, roles: roles, client: client, server: pgproto3.NewFrontend(u, u),
 		statements: map[string]*statement{}, portals: map[string]*portal{}}
+	s.enc = s.encoder(ctx)
 	defer u.Close()
 	s.server.Send(startup)
 	if err := s.server.Flush(); err != nil {

@@ -61,14 +61,14 @@ type fixture struct {
 	rules         *Rules
 }
 
-func start(t *testing.T, opts ...func(*Proxy)) *fixture {
+func start(t testing.TB, opts ...func(*Proxy)) *fixture {
 	t.Helper()
 	return startOn(t, pgtest.Database(t), opts...)
 }
 
 // startOn is start on the database direct names, which its user may
 // administer.
-func startOn(t *testing.T, direct string, opts ...func(*Proxy)) *fixture {
+func startOn(t testing.TB, direct string, opts ...func(*Proxy)) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	suffix := make([]byte, 4)
@@ -135,7 +135,7 @@ func (f *fixture) as(user string) string {
 	return u.String()
 }
 
-func connect(t *testing.T, dsn string) *pgx.Conn {
+func connect(t testing.TB, dsn string) *pgx.Conn {
 	t.Helper()
 	c, err := pgx.Connect(context.Background(), dsn)
 	if err != nil {
@@ -145,7 +145,7 @@ func connect(t *testing.T, dsn string) *pgx.Conn {
 	return c
 }
 
-func execSQL(t *testing.T, c *pgx.Conn, sql string, args ...any) pgconn.CommandTag {
+func execSQL(t testing.TB, c *pgx.Conn, sql string, args ...any) pgconn.CommandTag {
 	t.Helper()
 	tag, err := c.Exec(context.Background(), sql, args...)
 	if err != nil {

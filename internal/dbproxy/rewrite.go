@@ -2,7 +2,6 @@ package dbproxy
 
 import (
 	"fmt"
-	"strings"
 
 	pg "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
@@ -68,49 +67,97 @@ type encoder func(col *Column, index bool, value string) (string, error)
 
 // analyze plans sql: it finds every use of a protected column, rewrites
 // literals and equality conditions, and refuses what cannot be answered on
-// ciphertext. SQL naming no protected table is sent as it is.
+// ciphertext. SQL naming no protected table is sent as it is. Plans that
+// encrypted no literal are the same for every session and are cached:
+// parsing is most of the proxy's work on SQL naming a protected table,
+// and applications send the same statements again and again.
 func (r *Rules) analyze(sql string, enc encoder) (*plan, error) {
-	p := &plan{sql: sql, params: map[int]paramOp{}}
 	if !r.mayName(sql) {
+		return &plan{sql: sql}, nil
+	}
+	if p := r.plans.get(sql); p != nil {
 		return p, nil
 	}
+	p, encrypted, err := r.parse(sql, enc)
+	if err == nil && !encrypted {
+		r.plans.put(sql, p)
+	}
+	return p, err
+}
+
+// parse plans sql with PostgreSQL's parser; encrypted tells whether the
+// plan holds literals that enc encrypted.
+func (r *Rules) parse(sql string, enc encoder) (p *plan, encrypted bool, err error) {
+	p = &plan{sql: sql}
 	tree, err := pg.Parse(sql)
 	if err != nil {
 		// PostgreSQL answers the syntax error itself.
-		return p, nil
+		return p, false, nil
 	}
+	p.params = map[int]paramOp{}
 	a := &analysis{r: r, p: p, enc: enc, handled: map[*pg.ColumnRef]bool{}, maxParam: maxParam(tree)}
 	p.clientParams = a.maxParam
 	for _, s := range tree.Stmts {
 		if err := a.stmt(s.Stmt); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if len(p.tables) == 0 {
-		return p, nil
+		return p, false, nil
 	}
 	if a.changed {
 		if p.sql, err = pg.Deparse(tree); err != nil {
-			return nil, fmt.Errorf("dbproxy: deparse: %w", err)
+			return nil, false, fmt.Errorf("dbproxy: deparse: %w", err)
 		}
 	}
-	return p, nil
+	return p, a.encrypted, nil
 }
 
 // mayName reports whether sql may name a protected table: the parser is
-// spared SQL that does not contain any protected table's name, and
-// cannot spell one with Unicode escapes (U&"...").
+// spared SQL that does not contain any protected table's name, in any
+// case of its ASCII letters (the only ones PostgreSQL folds), and cannot
+// spell one with Unicode escapes (U&"..."). It runs on every statement,
+// so it allocates nothing.
 func (r *Rules) mayName(sql string) bool {
-	low := strings.ToLower(sql)
-	if strings.Contains(low, "u&") {
+	if containsFold(sql, "u&") {
 		return true
 	}
 	for t := range r.byTable {
-		if strings.Contains(low, strings.ToLower(t)) {
+		if containsFold(sql, t) {
 			return true
 		}
 	}
 	return false
+}
+
+// containsFold reports whether s contains sub, ASCII letters matching in
+// either case.
+func containsFold(s, sub string) bool {
+	if sub == "" {
+		return true
+	}
+	first := sub[0] | 0x20 // sub's first byte in lower case, if a letter
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i]|0x20 == first && asciiEqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// asciiEqualFold reports whether a and b, of the same length, are equal
+// but for the case of ASCII letters.
+func asciiEqualFold(a, b string) bool {
+	for i := range len(a) {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 type analysis struct {
@@ -120,7 +167,10 @@ type analysis struct {
 	handled  map[*pg.ColumnRef]bool
 	aliases  map[string]string // alias or name → protected table
 	maxParam int
-	changed  bool
+	changed  bool // the SQL is rewritten
+	// encrypted: a literal is, so the plan holds this session's
+	// ciphertext (randomized, or of the key's current version).
+	encrypted bool
 }
 
 // stmt plans one statement.
@@ -389,7 +439,7 @@ func (a *analysis) value(c *Column, index bool, n *pg.Node) error {
 			return err
 		}
 		s.Sval.Sval = out
-		a.changed = true
+		a.changed, a.encrypted = true, true
 		return nil
 	}
 	return refuse("%s.%s is encrypted: its values must be literals or parameters", c.Table, c.Column)

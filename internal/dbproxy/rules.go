@@ -41,6 +41,7 @@ type Rules struct {
 	Columns []Column `yaml:"columns"`
 
 	byTable map[string]map[string]*Column
+	plans   planCache
 }
 
 // ParseRules reads and checks a rules.yaml.

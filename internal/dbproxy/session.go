@@ -50,6 +50,7 @@ type portal struct {
 type session struct {
 	p      *Proxy
 	roles  []string // the database user, and a mima token's roles
+	enc    encoder  // encrypts for this session
 	client *pgproto3.Backend
 	server *pgproto3.Frontend
 
@@ -90,7 +91,7 @@ func (s *session) clientMessage(ctx context.Context, m pgproto3.FrontendMessage)
 	}
 	switch m := m.(type) {
 	case *pgproto3.Query:
-		pl, err := s.p.Rules.analyze(m.String, s.encoder(ctx))
+		pl, err := s.p.Rules.analyze(m.String, s.enc)
 		if err != nil {
 			s.push(&pending{kind: kQuery, plan: &plan{}, refusal: errorResponse(err)})
 			s.server.Send(&pgproto3.Query{String: refusedSQL})
@@ -101,10 +102,13 @@ func (s *session) clientMessage(ctx context.Context, m pgproto3.FrontendMessage)
 			s.copy = pl
 		}
 		s.push(&pending{kind: kQuery, plan: pl})
-		s.server.Send(&pgproto3.Query{String: pl.sql})
+		if pl.sql != m.String {
+			m = &pgproto3.Query{String: pl.sql}
+		}
+		s.server.Send(m)
 		return s.server.Flush()
 	case *pgproto3.Parse:
-		pl, err := s.p.Rules.analyze(m.Query, s.encoder(ctx))
+		pl, err := s.p.Rules.analyze(m.Query, s.enc)
 		if err == nil && pl.copyCols != nil {
 			err = refuse("COPY on encrypted tables needs the simple query protocol")
 		}
@@ -123,7 +127,7 @@ func (s *session) clientMessage(ctx context.Context, m pgproto3.FrontendMessage)
 		b := *m
 		if st != nil {
 			var err error
-			if b.Parameters, b.ParameterFormatCodes, err = s.bindParams(ctx, st.plan, m); err != nil {
+			if b.Parameters, b.ParameterFormatCodes, err = s.bindParams(st.plan, m); err != nil {
 				return s.fail(err)
 			}
 		}
@@ -194,18 +198,17 @@ func (s *session) fail(err error) error {
 
 // bindParams encrypts the parameters the statement's plan names and
 // appends those the proxy added.
-func (s *session) bindParams(ctx context.Context, pl *plan, m *pgproto3.Bind) ([][]byte, []int16, error) {
+func (s *session) bindParams(pl *plan, m *pgproto3.Bind) ([][]byte, []int16, error) {
 	if len(pl.params) == 0 && len(pl.added) == 0 {
 		return m.Parameters, m.ParameterFormatCodes, nil
 	}
-	enc := s.encoder(ctx)
 	params := make([][]byte, len(m.Parameters), len(m.Parameters)+len(pl.added))
 	copy(params, m.Parameters)
 	one := func(op paramOp, v []byte) ([]byte, error) {
 		if v == nil {
 			return nil, nil
 		}
-		out, err := enc(op.col, op.index, string(v))
+		out, err := s.enc(op.col, op.index, string(v))
 		return []byte(out), err
 	}
 	for n, op := range pl.params {
