@@ -7,18 +7,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -27,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mimacrypto/mima/internal/bench"
+	"github.com/mimacrypto/mima/internal/benchproc"
 	"github.com/mimacrypto/mima/sdk"
 )
 
@@ -86,7 +81,7 @@ func main() {
 
 // run sets the cluster up, measures and tears it down.
 func run(ctx context.Context, o options) (report, error) {
-	dsn, drop, err := database(ctx, o.admin)
+	dsn, drop, err := benchproc.Database(ctx, o.admin)
 	if err != nil {
 		return report{}, err
 	}
@@ -102,8 +97,8 @@ func run(ctx context.Context, o options) (report, error) {
 		if err != nil {
 			return report{}, err
 		}
-		defer n.stop()
-		addrs = append(addrs, n.addr)
+		defer n.Stop()
+		addrs = append(addrs, n.Addr())
 	}
 	root, err := initialise(ctx, addrs)
 	if err != nil {
@@ -112,34 +107,6 @@ func run(ctx context.Context, o options) (report, error) {
 	o.cfg.Nodes = addrs
 	res, err := bench.Run(ctx, bench.Mima(addrs[0], root), o.cfg)
 	return report{Result: res, Nodes: o.nodes, DBDelay: o.delay.String()}, err
-}
-
-// database creates a fresh database and returns its DSN and a function
-// that drops it.
-func database(ctx context.Context, admin string) (string, func(), error) {
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		return "", nil, fmt.Errorf("PostgreSQL: %w", err)
-	}
-	suffix := make([]byte, 6)
-	if _, err := rand.Read(suffix); err != nil {
-		return "", nil, err
-	}
-	name := "mima_bench_" + hex.EncodeToString(suffix)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		conn.Close(ctx)
-		return "", nil, fmt.Errorf("creating the database: %w", err)
-	}
-	drop := func() {
-		bg, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(bg, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			fmt.Fprintf(os.Stderr, "bench-cluster: dropping %s: %v\n", name, err)
-		}
-		conn.Close(bg)
-	}
-	cfg := conn.Config()
-	return fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", cfg.User, net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port)), name), drop, nil
 }
 
 // throughProxy starts a delaying proxy to dsn's server and returns the
@@ -157,56 +124,10 @@ func throughProxy(ctx context.Context, dsn string, delay time.Duration) (string,
 	return strings.Replace(dsn, "@"+upstream+"/", "@"+p.addr()+"/", 1), nil
 }
 
-// node is a running `mima server`.
-type node struct {
-	cmd    *exec.Cmd
-	addr   string
-	exited chan struct{}
-}
-
 // startNode runs node i on dsn and waits for the address it listens on.
-func startNode(ctx context.Context, binary, dsn string, i int) (*node, error) {
-	cmd := exec.CommandContext(ctx, binary, "server", "--addr", "127.0.0.1:0", "--storage", "postgres", "--postgres-dsn", dsn,
+func startNode(ctx context.Context, binary, dsn string, i int) (*benchproc.Proc, error) {
+	return benchproc.Start(ctx, binary, nil, "server", "--addr", "127.0.0.1:0", "--storage", "postgres", "--postgres-dsn", dsn,
 		"--node-id", fmt.Sprintf("node%d", i), "--public-rate-limit", "0")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	n := &node{cmd: cmd, exited: make(chan struct{})}
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		if _, addr, ok := strings.Cut(lines.Text(), " listening on "); ok {
-			n.addr = addr
-			break
-		}
-	}
-	go func() {
-		_, _ = io.Copy(io.Discard, stdout)
-		_ = cmd.Wait()
-		close(n.exited)
-	}()
-	if n.addr == "" {
-		<-n.exited
-		return nil, fmt.Errorf("node %d did not start: %s", i, stderr.Bytes())
-	}
-	return n, nil
-}
-
-// stop asks the node to shut down and kills it if it has not within a
-// bound.
-func (n *node) stop() {
-	_ = n.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-n.exited:
-	case <-time.After(30 * time.Second):
-		_ = n.cmd.Process.Kill()
-		<-n.exited
-	}
 }
 
 // initialise initialises the cluster on its first node, unseals every

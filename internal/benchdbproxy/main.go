@@ -19,6 +19,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/mimacrypto/mima/internal/benchproc"
 )
 
 // options is the command line.
@@ -78,22 +80,22 @@ const rules = `columns:
 
 // run sets the database, mima and the proxy up, measures and tears down.
 func run(ctx context.Context, o options) (any, error) {
-	direct, drop, err := database(ctx, o.admin)
+	direct, drop, err := benchproc.Database(ctx, o.admin)
 	if err != nil {
 		return nil, err
 	}
 	defer drop()
-	secret, err := randomHex(16)
+	secret, err := benchproc.RandomHex(16)
 	if err != nil {
 		return nil, err
 	}
 	root := "mima.devroot." + secret
-	srv, err := start(ctx, o.binary, nil, "server", "--dev", "--dev-root-token", root, "--addr", "127.0.0.1:0")
+	srv, err := benchproc.Start(ctx, o.binary, nil, "server", "--dev", "--dev-root-token", root, "--addr", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	defer srv.stop()
-	env := []string{"MIMA_ADDR=" + srv.addr, "MIMA_TOKEN=" + root}
+	defer srv.Stop()
+	env := []string{"MIMA_ADDR=" + srv.Addr(), "MIMA_TOKEN=" + root}
 	if err := command(ctx, env, o.binary, "key", "create", "bench", "--derived"); err != nil {
 		return nil, err
 	}
@@ -101,19 +103,19 @@ func run(ctx context.Context, o options) (any, error) {
 	if err := os.WriteFile(rulesFile, []byte(rules), 0o600); err != nil {
 		return nil, err
 	}
-	proxy, err := start(ctx, o.binary, env, "dbproxy", "--listen", "127.0.0.1:0", "--upstream", direct, "--rules", rulesFile)
+	proxy, err := benchproc.Start(ctx, o.binary, env, "dbproxy", "--listen", "127.0.0.1:0", "--upstream", direct, "--rules", rulesFile)
 	if err != nil {
 		return nil, err
 	}
-	defer proxy.stop()
+	defer proxy.Stop()
 	u, err := url.Parse(direct)
 	if err != nil {
 		return nil, err
 	}
-	u.Host = proxy.addr
+	u.Host = proxy.Addr()
 	through := u.String()
 	if o.soak > 0 {
-		return soak(ctx, o, direct, through, proxy.cmd.Process.Pid)
+		return soak(ctx, o, direct, through, proxy.PID())
 	}
 	return speed(ctx, o, direct, through)
 }
