@@ -15,11 +15,7 @@ import (
 func TestAuditAppendAllOrNone(t *testing.T) {
 	b := open(t, pgtest.Database(t))
 	ctx := context.Background()
-	sink, err := b.openAuditSink(ctx, "n1", audit.ChainConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
+	sink := openSink(t, b, "n1")
 	if err := sink.Append(ctx, [][]byte{[]byte("a"), []byte("b")}); err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +44,7 @@ func TestAuditAppendAllOrNone(t *testing.T) {
 func TestAuditSendsInFlight(t *testing.T) {
 	b := open(t, pgtest.Database(t))
 	ctx := context.Background()
-	sink, err := b.openAuditSink(ctx, "n1", audit.ChainConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
+	sink := openSink(t, b, "n1")
 	var waits []func(context.Context) error
 	var want []string
 	for i := range 40 {
@@ -92,6 +84,17 @@ func TestAuditSendsInFlight(t *testing.T) {
 	if got := scanAll(t, sink); len(got) != 81 || got[80] != "f" {
 		t.Fatalf("chain after the failure = %v, want 80 lines and f", got)
 	}
+}
+
+// openSink opens node's audit chain on b, closed when the test ends.
+func openSink(t *testing.T, b *Backend, node string) *AuditSink {
+	t.Helper()
+	sink, err := b.openAuditSink(context.Background(), node, audit.ChainConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sink.Close() })
+	return sink
 }
 
 // scanAll returns the lines of the sink's chain.

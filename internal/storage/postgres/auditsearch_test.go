@@ -16,11 +16,7 @@ import (
 func TestAuditSearchPages(t *testing.T) {
 	b := open(t, pgtest.Database(t))
 	ctx := context.Background()
-	sink, err := b.openAuditSink(ctx, "n1", audit.ChainConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
+	sink := openSink(t, b, "n1")
 	log, err := audit.New(sink)
 	if err != nil {
 		t.Fatal(err)

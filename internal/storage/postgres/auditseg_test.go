@@ -111,11 +111,7 @@ func TestAuditMigratesUnpartitionedChain(t *testing.T) {
 	if got := partitions(t, b); !slices.Contains(got, legacyPartition) {
 		t.Fatalf("partitions after the migration = %v, want the old table among them", got)
 	}
-	sink, err := b.openAuditSink(ctx, "n1", audit.ChainConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
+	sink := openSink(t, b, "n1")
 	l := auditLogger(t, sink, key)
 	logAudit(t, l, 3)
 	if err := l.Close(); err != nil {
