@@ -114,25 +114,9 @@ func testSwapConcurrentClaim(t *testing.T, s storage.Backend) {
 	ctx := t.Context()
 	for round := range 5 {
 		key := fmt.Sprintf("claim/%d", round)
-		var (
-			wg   sync.WaitGroup
-			mu   sync.Mutex
-			wins []int
-		)
-		for g := range writers {
-			wg.Go(func() {
-				err := s.Swap(ctx, []storage.Cond{{Key: key, Absent: true}}, []storage.Op{{Key: key, Value: []byte(strconv.Itoa(g))}})
-				switch {
-				case err == nil:
-					mu.Lock()
-					wins = append(wins, g)
-					mu.Unlock()
-				case !errors.Is(err, storage.ErrConflict):
-					t.Errorf("claim: %v", err)
-				}
-			})
-		}
-		wg.Wait()
+		wins := race(t, writers, storage.ErrConflict, func(g int) error {
+			return s.Swap(ctx, []storage.Cond{{Key: key, Absent: true}}, []storage.Op{{Key: key, Value: []byte(strconv.Itoa(g))}})
+		})
 		if len(wins) != 1 {
 			t.Fatalf("round %d: %d writers claimed %s, want 1", round, len(wins), key)
 		}
@@ -198,32 +182,14 @@ func testAtomicAssumesAbsence(t *testing.T, s storage.Backend) {
 		t.Fatalf("creating a taken name = %v, want the function's refusal", err)
 	}
 	expectMissing(t, s, "objects/1")
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins []int
-	)
-	for g := range creators {
-		wg.Go(func() {
-			err := create(s, "raced", strconv.Itoa(100+g))
-			switch {
-			case err == nil:
-				mu.Lock()
-				wins = append(wins, 100+g)
-				mu.Unlock()
-			case !errors.Is(err, errTaken):
-				t.Errorf("create: %v", err)
-			}
-		})
-	}
-	wg.Wait()
+	wins := race(t, creators, errTaken, func(g int) error { return create(s, "raced", "r"+strconv.Itoa(g)) })
 	if len(wins) != 1 {
 		t.Fatalf("%d creators created one name, want 1", len(wins))
 	}
-	expectValue(t, s, "names/raced", []byte(strconv.Itoa(wins[0])))
+	expectValue(t, s, "names/raced", []byte("r"+strconv.Itoa(wins[0])))
 	for g := range creators {
-		if 100+g != wins[0] {
-			expectMissing(t, s, "objects/"+strconv.Itoa(100+g))
+		if g != wins[0] {
+			expectMissing(t, s, "objects/r"+strconv.Itoa(g))
 		}
 	}
 }
@@ -240,4 +206,29 @@ func (c *countingGets) Get(ctx context.Context, key string) ([]byte, error) {
 	c.gets++
 	c.mu.Unlock()
 	return c.Backend.Get(ctx, key)
+}
+
+// race runs fn(g) for g from 0 to n-1 at once and returns the g whose fn
+// succeeded; fn may only otherwise fail with lost.
+func race(t *testing.T, n int, lost error, fn func(g int) error) []int {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins []int
+	)
+	for g := range n {
+		wg.Go(func() {
+			err := fn(g)
+			switch {
+			case err == nil:
+				mu.Lock()
+				wins = append(wins, g)
+				mu.Unlock()
+			case !errors.Is(err, lost):
+				t.Errorf("writer %d: %v", g, err)
+			}
+		})
+	}
+	wg.Wait()
+	return wins
 }
