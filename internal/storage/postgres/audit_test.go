@@ -86,6 +86,39 @@ func TestAuditSendsInFlight(t *testing.T) {
 	}
 }
 
+// TestAuditPipelineReconnects kills the connection the sink sends on: the
+// append that meets the dead connection fails and is not in the chain,
+// and after the chain is re-read the next one connects again.
+func TestAuditPipelineReconnects(t *testing.T) {
+	b := open(t, pgtest.Database(t))
+	ctx := context.Background()
+	sink := openSink(t, b, "n1")
+	if err := sink.Append(ctx, [][]byte{[]byte("a")}); err != nil {
+		t.Fatal(err)
+	}
+	var killed int
+	err := b.pool.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE 'WITH head AS%'`).Scan(&killed)
+	if err != nil || killed != 1 {
+		t.Fatalf("terminating the pipeline's connection: %d killed, %v", killed, err)
+	}
+	want := []string{"a"}
+	for _, line := range []string{"b", "c", "d"} {
+		if _, err := sink.Last(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := sink.Append(ctx, [][]byte{[]byte(line)}); err == nil {
+			want = append(want, line)
+		}
+	}
+	if len(want) < 3 || want[len(want)-1] != "d" {
+		t.Fatalf("appends kept after the connection died: %v, want the last two at least", want)
+	}
+	if got := scanAll(t, sink); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("chain = %v, want %v", got, want)
+	}
+}
+
 // openSink opens node's audit chain on b, closed when the test ends.
 func openSink(t *testing.T, b *Backend, node string) *AuditSink {
 	t.Helper()

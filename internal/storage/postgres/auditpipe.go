@@ -33,8 +33,12 @@ var appendOIDs = []uint32{pgtype.TextOID, pgtype.Int8OID, pgtype.ByteaArrayOID, 
 // errSinkClosed is the error of an append after Close.
 var errSinkClosed = errors.New("postgres: the audit sink is closed")
 
-// pipeDepth bounds the batches sent and not yet answered.
-const pipeDepth = 16
+// pipeDepth bounds the batches sent and not yet answered, and
+// pipeWriteTimeout how long sending one may take.
+const (
+	pipeDepth        = 16
+	pipeWriteTimeout = 30 * time.Second
+)
 
 // pipeline sends the audit sink's batches on a connection of its own
 // without waiting for one to commit before sending the next: each batch is
@@ -167,6 +171,11 @@ func (p *pipeline) write(s *pipeSend) error {
 		buf, err = (&pgproto3.Sync{}).Encode(buf)
 	}
 	if err != nil {
+		return err
+	}
+	// A database that stops reading must not stall the sender for ever:
+	// the batch fails and the connection is dropped.
+	if err := p.conn.nc.SetWriteDeadline(time.Now().Add(pipeWriteTimeout)); err != nil {
 		return err
 	}
 	_, err = p.conn.nc.Write(buf)
