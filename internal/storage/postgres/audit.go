@@ -25,7 +25,9 @@ type AuditSink struct {
 	next int64 // seq of the next line
 	sent int   // batches sent and not yet answered
 	last []byte
-	seg  activeSegment
+	// lastSeq is the seq of last.
+	lastSeq int64
+	seg     activeSegment
 
 	work sync.Mutex // held by Archive and Expire
 	wake chan struct{}
@@ -160,7 +162,7 @@ func (s *AuditSink) Last(ctx context.Context) ([]byte, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sent == 0 {
-		s.next = seq + 1
+		s.next, s.last, s.lastSeq = seq+1, line, seq
 	}
 	return line, nil
 }

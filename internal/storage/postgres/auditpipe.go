@@ -279,7 +279,11 @@ func (s *AuditSink) Send(lines [][]byte) (wait func(context.Context) error) {
 			}
 			return err
 		}
-		s.last = bytes.Clone(lines[len(lines)-1])
+		// Batches are answered in order, but their waits may return in
+		// any: the last line is the one with the highest seq.
+		if end := ps.first + int64(len(lines)) - 1; end > s.lastSeq {
+			s.last, s.lastSeq = bytes.Clone(lines[len(lines)-1]), end
+		}
 		return nil
 	}
 }
