@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -116,6 +117,18 @@ func TestAuditPipelineReconnects(t *testing.T) {
 	}
 	if got := scanAll(t, sink); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("chain = %v, want %v", got, want)
+	}
+}
+
+// TestAuditAppendAfterClose: a closed sink refuses appends.
+func TestAuditAppendAfterClose(t *testing.T) {
+	b := open(t, pgtest.Database(t))
+	sink := openSink(t, b, "n1")
+	if err := sink.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Append(context.Background(), [][]byte{[]byte("a")}); !errors.Is(err, errSinkClosed) {
+		t.Fatalf("append after close = %v, want errSinkClosed", err)
 	}
 }
 
