@@ -31,6 +31,7 @@ type options struct {
 	duration, latency  time.Duration
 	scale              int
 	soak               time.Duration
+	bareRelay          bool
 }
 
 func main() {
@@ -46,7 +47,12 @@ func main() {
 	f.DurationVar(&o.latency, "latency-duration", 8*time.Second, "length of each one-client latency run (-S)")
 	f.IntVar(&o.scale, "scale", 10, "pgbench scale (-i -s)")
 	f.DurationVar(&o.soak, "soak", 0, "instead of measuring speed, run --clients clients through the proxy this long and sample its memory")
+	f.BoolVar(&o.bareRelay, "bare-relay", false, "measure a relay that copies bytes and parses nothing in the proxy's place (what relaying alone costs)")
 	flag.Parse()
+	if o.bareRelay && o.soak > 0 {
+		fmt.Fprintln(os.Stderr, "bench-dbproxy: --bare-relay measures speed only, not a soak")
+		os.Exit(2)
+	}
 	if o.rounds < 1 || o.clients < 1 || o.jobs < 1 || o.scale < 1 || o.duration < time.Second || o.latency < time.Second || o.soak < 0 {
 		fmt.Fprintln(os.Stderr, "bench-dbproxy: --rounds, --clients, --jobs and --scale must be positive, durations at least 1s")
 		os.Exit(2)
@@ -85,6 +91,16 @@ func run(ctx context.Context, o options) (any, error) {
 		return nil, err
 	}
 	defer drop()
+	u, err := url.Parse(direct)
+	if err != nil {
+		return nil, err
+	}
+	if o.bareRelay {
+		if u.Host, err = startRelay(ctx, u.Host); err != nil {
+			return nil, err
+		}
+		return speed(ctx, o, direct, u.String())
+	}
 	secret, err := benchproc.RandomHex(16)
 	if err != nil {
 		return nil, err
@@ -108,10 +124,6 @@ func run(ctx context.Context, o options) (any, error) {
 		return nil, err
 	}
 	defer proxy.Stop()
-	u, err := url.Parse(direct)
-	if err != nil {
-		return nil, err
-	}
 	u.Host = proxy.Addr()
 	through := u.String()
 	if o.soak > 0 {
