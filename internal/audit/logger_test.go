@@ -23,6 +23,7 @@ import (
 
 	"github.com/emmansun/gmsm/sm3"
 
+	"github.com/mimacrypto/mima/internal/clocktest"
 	"github.com/mimacrypto/mima/internal/fault"
 )
 
@@ -431,5 +432,47 @@ func TestLogCanceledContext(t *testing.T) {
 	// report it as an audit failure.
 	if err := l.Log(ctx, entry(0)); err != nil && (!errors.Is(err, context.Canceled) || !fault.Is(err, fault.AuditFailure)) {
 		t.Fatalf("Log with canceled context = %v", err)
+	}
+}
+
+// slowSink takes d of clock's time for every Append.
+type slowSink struct {
+	Sink
+	clock *clocktest.Clock
+	d     time.Duration
+}
+
+func (s *slowSink) Append(ctx context.Context, lines [][]byte) error {
+	s.clock.Advance(s.d)
+	return s.Sink.Append(ctx, lines)
+}
+
+// TestWriteObserver: the observer hears of every batch made durable, with
+// its lines and the time its write took; a batch that fails is not heard
+// of.
+func TestWriteObserver(t *testing.T) {
+	clock := newFakeClock()
+	sink := &flakySink{MemorySink: NewMemorySink(0)}
+	var mu sync.Mutex
+	var lines []int
+	var took []time.Duration
+	l := newLogger(t, &slowSink{Sink: sink, clock: clock, d: 5 * time.Millisecond}, nil,
+		WithClock(clock.Now), WithCheckpointEvery(0), WithCheckpointInterval(0),
+		WithWriteObserver(func(n int, d time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			lines, took = append(lines, n), append(took, d)
+		}))
+	logN(t, l, 0, 2)
+	sink.fail.Store(true)
+	if err := l.Log(context.Background(), entry(2)); err == nil {
+		t.Fatal("a record was logged while the sink failed")
+	}
+	sink.fail.Store(false)
+	logN(t, l, 3, 1)
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(lines) != "[1 1 1]" || fmt.Sprint(took) != "[5ms 5ms 5ms]" {
+		t.Fatalf("observed lines %v taking %v, want three batches of 1 line taking 5ms", lines, took)
 	}
 }

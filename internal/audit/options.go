@@ -16,6 +16,7 @@ type config struct {
 	onError      func(error)
 	node         string
 	witnesses    []Witness
+	observe      func(lines int, took time.Duration)
 	jsonRecords  bool // store request records as JSON, as before the compact form (tests of old logs)
 }
 
@@ -27,6 +28,7 @@ func defaultConfig() config {
 		rand:         rand.Reader,
 		writeTimeout: 30 * time.Second,
 		onError:      func(error) {},
+		observe:      func(int, time.Duration) {},
 	}
 }
 
@@ -67,6 +69,14 @@ func WithWriteTimeout(d time.Duration) Option {
 // checkpoints that could not be signed or saved. Records are unaffected.
 func WithErrorHandler(fn func(error)) Option {
 	return func(c *config) { c.onError = fn }
+}
+
+// WithWriteObserver receives, for every batch the sink has made durable,
+// its number of lines (records and checkpoints) and how long it took from
+// being sent to the sink until durable, by the Logger's clock: the wait
+// that group commit adds to a request, for metrics.
+func WithWriteObserver(fn func(lines int, took time.Duration)) Option {
+	return func(c *config) { c.observe = fn }
 }
 
 // WithWitnesses sends every checkpoint, as a WitnessEntry naming node (""

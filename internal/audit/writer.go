@@ -97,11 +97,12 @@ type batch struct {
 	jobs      []*job
 	errs      []error // per job: a record that could not be chained
 	lines     [][]byte
-	cps       [][]byte // the checkpoint lines among lines
-	requested bool     // a job asked for a checkpoint
-	final     bool     // Close asked for a closing checkpoint
-	signErr   error    // that checkpoint failed
-	seal      bool     // seal the segment once appended: the batch ends with a checkpoint
+	cps       [][]byte  // the checkpoint lines among lines
+	requested bool      // a job asked for a checkpoint
+	final     bool      // Close asked for a closing checkpoint
+	signErr   error     // that checkpoint failed
+	seal      bool      // seal the segment once appended: the batch ends with a checkpoint
+	sent      time.Time // when launch handed it to the sink
 
 	done      chan struct{} // closed when every job is answered
 	appendErr error         // Append failed: the batch chained on this one fails too
@@ -311,6 +312,7 @@ func (l *Logger) launch() {
 	if n := len(l.inflight); n > 0 {
 		prev = l.inflight[n-1]
 	}
+	b.sent = l.cfg.now()
 	write := func(ctx context.Context) error { return l.sink.Append(ctx, b.lines) }
 	if l.pipe != nil {
 		write = l.pipe.Send(b.lines) // sent now, in the order of the chain
@@ -329,7 +331,9 @@ func (l *Logger) flush(b, prev *batch, write func(context.Context) error) {
 	defer cancel()
 	var err error
 	if len(b.lines) > 0 {
-		err = write(ctx)
+		if err = write(ctx); err == nil {
+			l.cfg.observe(len(b.lines), l.cfg.now().Sub(b.sent))
+		}
 	}
 	if prev != nil {
 		<-prev.done

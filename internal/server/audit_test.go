@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -119,5 +120,26 @@ func TestBadWitnessRefused(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "audit_witnesses") {
 		t.Fatalf("error %q does not name audit_witnesses", err)
+	}
+}
+
+// TestAuditWriteMetrics: /metrics counts the audit log's durable batches
+// and their lines, at least one batch and one line per audited request.
+func TestAuditWriteMetrics(t *testing.T) {
+	n, root := auditNode(t, t.TempDir())
+	defer n.close()
+	for range 3 {
+		call(t, n, root, http.MethodGet, "/v1/tokens/self", http.StatusOK)
+	}
+	rec := httptest.NewRecorder()
+	n.api.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	for _, name := range []string{"mima_audit_write_seconds_count", "mima_audit_batch_lines_sum"} {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`).FindStringSubmatch(rec.Body.String())
+		if m == nil {
+			t.Fatalf("/metrics has no %s:\n%s", name, rec.Body)
+		}
+		if got, _ := strconv.Atoi(m[1]); got < 3 {
+			t.Errorf("%s = %d after three audited requests, want at least 3", name, got)
+		}
 	}
 }

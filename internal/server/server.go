@@ -135,7 +135,9 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		n.close()
 		return nil, err
 	}
+	writes := newAuditWriteMetrics()
 	n.audit, err = audit.New(n.sink,
+		audit.WithWriteObserver(writes.observe),
 		audit.WithCheckpointEvery(cfg.AuditCheckpointRecords),
 		audit.WithCheckpointInterval(cfg.AuditCheckpointInterval),
 		audit.WithWitnesses(n.chainName(), witnesses...),
@@ -186,6 +188,7 @@ func assemble(ctx context.Context, cfg Config) (*node, error) {
 		publicLimit(cfg),
 		api.WithRefusalSampling(cfg.AuditRefusalInterval, time.Now),
 		n.exportMetrics(),
+		api.WithCollectors(writes.took, writes.lines),
 		n.deviceOptions(),
 		api.WithQuotas(n.quotas),
 		api.WithAuditSource(api.AuditSource{Own: n.sink, Chains: n.auditChains, Options: func() audit.VerifyOptions {
