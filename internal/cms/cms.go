@@ -110,6 +110,7 @@ type CA interface {
 	CRL(ctx context.Context, tenant, ca string) ([]byte, error)
 	RespondOCSP(ctx context.Context, tenant, ca string, requestDER []byte) ([]byte, error)
 	Issue(ctx context.Context, tenant, ca string, req pki.IssueRequest) (pki.Certificate, error)
+	Revoke(ctx context.Context, tenant, serial string, reason pki.Reason) (pki.Certificate, error)
 	GetProfile(ctx context.Context, tenant, ca, name string) (pki.Profile, error)
 	SetProfile(ctx context.Context, tenant, ca string, p pki.Profile) (pki.Profile, error)
 }

@@ -112,8 +112,10 @@ func (req *TSARequest) check() error {
 // CreateTSA creates a timestamp authority: a new sm2 key in the key
 // service, certified by req.CA under TSAProfile (created on the CA if it
 // has none) with the extended key usage timeStamping only. A TSA profile
-// that gives anything else fails the creation (profile_violation) and the
-// key is scheduled for deletion.
+// that gives anything else fails the creation (profile_violation). A
+// creation that fails schedules its key for deletion and revokes the
+// certificate it was issued (cessationOfOperation), so that no valid
+// certificate is left for a key no TSA uses.
 func (s *Service) CreateTSA(ctx context.Context, tenant string, req TSARequest) (_ TSA, err error) {
 	if err := checkTenant(tenant); err != nil {
 		return TSA{}, err
@@ -128,7 +130,8 @@ func (s *Service) CreateTSA(ctx context.Context, tenant string, req TSARequest) 
 	// No lock across the key's creation and the certificate's signature:
 	// the name is checked here, to fail early, and claimed by the final
 	// write's condition that it is still free; a creator that loses the
-	// race schedules its key for deletion, as any failed creation does.
+	// race schedules its key for deletion and revokes its certificate, as
+	// any failed creation does.
 	if _, err := st.Get(ctx, paths.TSA{Tenant: tenant, Name: req.Name}.String()); err == nil {
 		return TSA{}, fault.New(fault.AlreadyExists, "TSA %q already exists", req.Name)
 	} else if !errors.Is(err, storage.ErrNotFound) {
@@ -150,6 +153,11 @@ func (s *Service) CreateTSA(ctx context.Context, tenant string, req TSARequest) 
 	if err != nil {
 		return TSA{}, err
 	}
+	defer func() {
+		if err != nil {
+			_, _ = s.ca.Revoke(ctx, tenant, cert.Serial, pki.CessationOfOperation)
+		}
+	}()
 	if err := checkTSACertificate(cert.DER); err != nil {
 		return TSA{}, err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/asn1"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 	"github.com/mimacrypto/mima/internal/fault"
 	"github.com/mimacrypto/mima/internal/kms"
 	"github.com/mimacrypto/mima/internal/pki"
+	"github.com/mimacrypto/mima/internal/storage/paths"
+	"github.com/mimacrypto/mima/internal/storage/storagetest"
 )
 
 // TestCreateTSA creates a TSA and checks its key, its certificate, the
@@ -72,7 +75,8 @@ func parse(t testing.TB, der []byte) *smx509.Certificate {
 }
 
 // TestCreateTSARefuses covers bad requests, and a TSA profile that
-// gives more than timeStamping, which leaves the key to be deleted.
+// gives more than timeStamping, which leaves the key to be deleted and
+// its certificate revoked.
 func TestCreateTSARefuses(t *testing.T) {
 	e := newEnv(t)
 	e.root(t, "root")
@@ -111,6 +115,7 @@ func TestCreateTSARefuses(t *testing.T) {
 	for _, k := range keys.Keys {
 		if strings.HasPrefix(k.Name, "tsa-loose-") {
 			left = append(left, k.State)
+			wantRetired(t, e, k.Name)
 		}
 	}
 	if !slices.Equal(left, []kms.State{kms.PendingDeletion}) {
@@ -118,6 +123,69 @@ func TestCreateTSARefuses(t *testing.T) {
 	}
 	_, err = e.s.GetTSA(ctx, tenant, "loose")
 	wantCode(t, "failed TSA", err, fault.TSANotFound)
+}
+
+// wantRetired fails t unless the certificate issued for key is revoked
+// with reason cessationOfOperation.
+func wantRetired(t *testing.T, e *env, key string) {
+	t.Helper()
+	c, err := e.ca.CertificateForKey(ctx, tenant, key)
+	if err != nil {
+		t.Fatalf("certificate of %s: %v", key, err)
+	}
+	if c.State != pki.Revoked || c.Reason != pki.CessationOfOperation {
+		t.Errorf("certificate of %s of a failed TSA creation is %s (%s), want revoked (cessationOfOperation)", key, c.State, c.Reason)
+	}
+}
+
+// TestCreateTSALoserRevokes: of two creators of one TSA name, the one
+// whose final write finds the name taken fails with already_exists,
+// schedules its key for deletion and revokes the certificate it was
+// issued; the winner's TSA is whole.
+func TestCreateTSALoserRevokes(t *testing.T) {
+	e := newEnv(t)
+	e.root(t, "root")
+	// Hold the first creator's final write: the second look at the name.
+	var looks atomic.Int32
+	name := paths.TSA{Tenant: tenant, Name: "race"}.String()
+	st := storagetest.Park(e.store, func(key string, found bool) bool {
+		return key == name && !found && looks.Add(1) == 2
+	})
+	if err := e.s.Unsealed(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	lost := make(chan error, 1)
+	go func() {
+		_, err := e.s.CreateTSA(ctx, tenant, TSARequest{Name: "race", CA: "root"})
+		lost <- err
+	}()
+	<-st.Parked
+	won, err := e.s.CreateTSA(ctx, tenant, TSARequest{Name: "race", CA: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Release()
+	wantCode(t, "losing creator", <-lost, fault.AlreadyExists)
+	keys, err := e.keys.List(ctx, tenant, kms.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var losers int
+	for _, k := range keys.Keys {
+		if strings.HasPrefix(k.Name, "tsa-race-") && k.Name != won.Key {
+			losers++
+			if k.State != kms.PendingDeletion {
+				t.Errorf("the losing creator's key is %s, want pending deletion", k.State)
+			}
+			wantRetired(t, e, k.Name)
+		}
+	}
+	if losers != 1 {
+		t.Fatalf("%d keys of losing creators, want 1", losers)
+	}
+	if c, err := e.ca.CertificateForKey(ctx, tenant, won.Key); err != nil || c.State != pki.Valid {
+		t.Fatalf("the winner's certificate: %+v, %v", c, err)
+	}
 }
 
 // TestPolicyOIDs round-trips OIDs with arcs too big for encoding/asn1.
