@@ -30,14 +30,19 @@ type Health struct {
 	// Leader is true on the node that runs the cluster's jobs (key
 	// destruction and rotation, CRL reissue); a single node always does.
 	Leader bool `json:"leader"`
-	// SealType is how the root key is unsealed: [SealShares], [SealKEK] or
-	// [SealPKCS11]; empty from a server that does not say.
-	SealType string `json:"seal_type,omitempty"`
-	// Listeners are the node's API endpoints as configured.
-	Listeners []Listener `json:"listeners,omitempty"`
 }
 
-// Seal types of [Health.SealType].
+// Deployment is how a node is deployed; any valid token may read it
+// ([SysClient.Deployment]).
+type Deployment struct {
+	// SealType is how the root key is unsealed: [SealShares], [SealKEK] or
+	// [SealPKCS11].
+	SealType string `json:"seal_type"`
+	// Listeners are the node's API endpoints as configured.
+	Listeners []Listener `json:"listeners"`
+}
+
+// Seal types of [Deployment.SealType].
 const (
 	SealShares = "shares" // key shares entered by operators
 	SealKEK    = "kek"    // unattended, with a KEK file
@@ -164,6 +169,13 @@ func (cl SysClient) Usage(ctx context.Context, q UsageQuery) (Usage, error) {
 func (cl SysClient) Health(ctx context.Context) (Health, error) {
 	var h Health
 	return h, cl.c.do(ctx, http.MethodGet, healthPath, nil, &h)
+}
+
+// Deployment reports how the node is deployed: its seal type and its
+// listeners. It needs a valid token (any).
+func (cl SysClient) Deployment(ctx context.Context) (Deployment, error) {
+	var d Deployment
+	return d, cl.c.do(ctx, http.MethodGet, "/v1/sys/deployment", nil, &d)
 }
 
 // Unseal enters one key share.

@@ -239,6 +239,8 @@ func isolationCases(fx tenantFixture) map[string]isolationCase {
 				}
 			}},
 		"GET /v1/tokens/self": {path: "/v1/tokens/self", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
+		// The node's deployment is the same for every tenant: nothing of A's.
+		"GET /v1/sys/deployment": {path: "/v1/sys/deployment", allowed: []int{http.StatusOK}, leaks: []string{fx.accessor, "tenant-a"}, owner: http.StatusOK},
 		// A token renews only itself.
 		"POST /v1/tokens/self/renew": {path: "/v1/tokens/self/renew", body: map[string]string{}, allowed: []int{http.StatusOK}, leaks: []string{fx.accessor}},
 		"DELETE /v1/sys/root-token":  {path: "/v1/sys/root-token"},

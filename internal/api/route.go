@@ -20,7 +20,8 @@ const (
 	_ scope = iota
 	// scopePublic routes need no token (health, init, unseal).
 	scopePublic
-	// scopeSelf routes need any valid token and act on that token only.
+	// scopeSelf routes need any valid token and act on that token only,
+	// or tell what any token holder may know (the node's deployment).
 	scopeSelf
 	// scopeSystem routes need the root token.
 	scopeSystem

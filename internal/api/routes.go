@@ -9,6 +9,7 @@ var signerObjects = []bodyObject{{field: "key", main: true}, {field: "tsa", op: 
 func (s *Server) allRoutes() []route {
 	return []route{
 		{method: "GET", pattern: "/v1/sys/health", op: "sys.health", scope: scopePublic, sealed: true, unaudited: true, handle: s.health},
+		{method: "GET", pattern: "/v1/sys/deployment", op: "sys.deployment", scope: scopeSelf, handle: s.deploymentInfo},
 		{method: "GET", pattern: "/v1/sys/openapi.yaml", op: "sys.openapi", scope: scopePublic, sealed: true, unaudited: true, handle: s.openAPI},
 		{method: "POST", pattern: "/v1/sys/init", op: "sys.init", scope: scopePublic, sealed: true, handle: s.initialize},
 		{method: "POST", pattern: "/v1/sys/unseal", op: "sys.unseal", scope: scopePublic, sealed: true, handle: s.unseal},

@@ -13,19 +13,22 @@ import (
 //go:embed openapi.yaml
 var openAPISpec []byte
 
-// Deployment is what health tells an assessor about how a node is
-// deployed: its seal type (sdk.SealShares, ...) and its listeners. It
-// holds no secret.
+// Deployment is how a node is deployed, for an assessor (mima
+// compliance) and operators: its seal type (sdk.SealShares, ...) and its
+// listeners. It holds no secret, but it maps the deployment, so only
+// callers with a valid token see it (GET /v1/sys/deployment), not the
+// public health check.
 type Deployment struct {
 	Seal      string
 	Listeners []sdk.Listener
 }
 
-// WithDeployment makes health report d.
+// WithDeployment makes /v1/sys/deployment report d.
 func WithDeployment(d Deployment) Option { return func(s *Server) { s.deployment = d } }
 
-// health answers 200 when unsealed and 503 otherwise, with the seal state
-// and the node's deployment.
+// health answers 200 when unsealed and 503 otherwise, with the seal state:
+// what load balancers and unseal tooling need, nothing about how the node
+// is deployed.
 func (s *Server) health(c *call) (any, error) {
 	st, err := s.core.Status(c.ctx)
 	if err != nil {
@@ -37,8 +40,13 @@ func (s *Server) health(c *call) (any, error) {
 	return sdk.Health{
 		Initialized: st.Initialized, Sealed: st.Sealed, Threshold: st.Threshold, Shares: st.Shares,
 		Progress: st.Progress, ClusterID: st.ClusterID, Unattended: st.Unattended, Version: s.version,
-		Leader: s.leader != nil && s.leader(), SealType: s.deployment.Seal, Listeners: s.deployment.Listeners,
+		Leader: s.leader != nil && s.leader(),
 	}, nil
+}
+
+// deployment tells a caller with a valid token how the node is deployed.
+func (s *Server) deploymentInfo(*call) (any, error) {
+	return sdk.Deployment{SealType: s.deployment.Seal, Listeners: s.deployment.Listeners}, nil
 }
 
 func (s *Server) openAPI(*call) (any, error) {

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -43,6 +44,41 @@ func TestStatusExitCodes(t *testing.T) {
 	}
 	if code, _, _ := run(t, "", "--address", "http://127.0.0.1:1", "status"); code != 1 {
 		t.Errorf("unreachable server: exit %d, want 1", code)
+	}
+}
+
+// TestStatusShowsDeploymentWithAToken: with a token, status also shows
+// the seal type and listeners, which only token holders may read; without
+// one it asks for them not at all.
+func TestStatusShowsDeploymentWithAToken(t *testing.T) {
+	var asked atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/v1/sys/deployment" {
+			asked.Store(true)
+			_, _ = w.Write([]byte(`{"seal_type":"kek","listeners":[{"addr":":8200","protocol":"tls"}]}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"initialized":true,"sealed":false,"version":"v"}`))
+	}))
+	t.Cleanup(srv.Close)
+	code, out, errOut := run(t, "", "--address", srv.URL, "--token", "t", "status")
+	if code != 0 || !strings.Contains(out, "Seal type") || !strings.Contains(out, ":8200 (tls)") {
+		t.Fatalf("status with a token: exit %d: %s%s", code, out, errOut)
+	}
+	code, out, _ = run(t, "", "--address", srv.URL, "--token", "t", "status", "--format", "json")
+	var st struct {
+		Sealed     *bool
+		Deployment struct {
+			SealType string `json:"seal_type"`
+		}
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.Sealed == nil || st.Deployment.SealType != "kek" {
+		t.Fatalf("status --format json with a token: exit %d: %s", code, out)
+	}
+	asked.Store(false)
+	if code, out, _ = run(t, "", "--address", srv.URL, "status"); code != 0 || strings.Contains(out, "Seal type") || asked.Load() {
+		t.Fatalf("status without a token: exit %d, asked for the deployment %v: %s", code, asked.Load(), out)
 	}
 }
 

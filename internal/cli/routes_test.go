@@ -35,6 +35,7 @@ var routeCommands = map[string]string{
 	"POST /v1/keys/{name}/sm9/verify":             "sm9 verify",
 	"POST /v1/pki/{tenant}/sm9/{kgc}/verify":      "sm9 verify",
 	"GET /v1/sys/health":                          "status",
+	"GET /v1/sys/deployment":                      "status",
 	"GET /v1/sys/openapi.yaml":                    "read",
 	"POST /v1/sys/init":                           "operator init",
 	"POST /v1/sys/unseal":                         "operator unseal",

@@ -37,16 +37,17 @@ const UnusedWindow = 30 * 24 * time.Hour
 
 // Gather observes the system through c, with c's token and tenant.
 // encrypted says whether c reaches the server over TLS or TLCP; it decides
-// the transport only when the server does not report its listeners. It
-// fails only when the server cannot be reached; what the token may not see
-// becomes a missing fact.
+// the transport only when the server does not report its listeners (to
+// this token: GET /v1/sys/deployment). It fails only when the server
+// cannot be reached; what the token may not see becomes a missing fact.
 func Gather(ctx context.Context, c *sdk.Client, encrypted bool, now time.Time) (Facts, error) {
 	h, err := c.Sys().Health(ctx)
 	if _, answered := errors.AsType[*sdk.APIError](err); err != nil && !answered {
 		return nil, fmt.Errorf("compliance: reaching the server: %w", err)
 	}
-	f := Facts{"transport.encrypted": transport(h.Listeners, encrypted)}
-	gatherRoot(h, err, f)
+	d, _ := c.Sys().Deployment(ctx) // without it, judged by what health and this connection show
+	f := Facts{"transport.encrypted": transport(d.Listeners, encrypted)}
+	gatherRoot(h, d, err, f)
 	gatherKeys(ctx, c, now, f)
 	gatherCerts(ctx, c, now, f)
 	gatherAudit(ctx, c, now, f)
@@ -102,28 +103,29 @@ func (f Facts) missing(err error, names ...string) {
 	}
 }
 
-func gatherRoot(h sdk.Health, err error, f Facts) {
+func gatherRoot(h sdk.Health, d sdk.Deployment, err error, f Facts) {
 	if err != nil {
 		f.missing(err, "root.threshold", "root.unattended")
 		return
 	}
 	f["root.threshold"] = Fact{Value: h.Threshold, Evidence: fmt.Sprintf("%d of %d key shares unseal the root key", h.Threshold, h.Shares)}
-	f["root.unattended"] = rootUnattended(h)
+	f["root.unattended"] = rootUnattended(h, d.SealType)
 }
 
 // rootUnattended is whether the root key is unsealed unattended from a KEK
-// file, with the seal named; an HSM seal is not. A server that does not
-// report its seal type is judged by its unattended flag.
-func rootUnattended(h sdk.Health) Fact {
+// file, with the seal named; an HSM seal is not. Without the seal type (a
+// server that does not report it to this token) it is judged by the
+// unattended flag of health.
+func rootUnattended(h sdk.Health, seal string) Fact {
 	switch {
-	case h.SealType == sdk.SealPKCS11:
+	case seal == sdk.SealPKCS11:
 		return Fact{Value: false, Evidence: "the root key is wrapped by a key in an HSM (PKCS#11 seal), not a KEK file"}
-	case h.SealType == sdk.SealKEK:
+	case seal == sdk.SealKEK:
 		return Fact{Value: true, Evidence: "the root key is unsealed unattended from a KEK file"}
-	case h.SealType == sdk.SealShares, h.SealType == "" && !h.Unattended:
+	case seal == sdk.SealShares, seal == "" && !h.Unattended:
 		return Fact{Value: false, Evidence: fmt.Sprintf("the root key is unsealed with %d of %d key shares", h.Threshold, h.Shares)}
 	}
-	return Fact{Value: h.Unattended, Evidence: fmt.Sprintf("unattended unseal: %v; the server does not say whether from a KEK file or an HSM (seal %q)", h.Unattended, h.SealType)}
+	return Fact{Value: h.Unattended, Evidence: fmt.Sprintf("unattended unseal: %v; the server does not say whether from a KEK file or an HSM (seal %q)", h.Unattended, seal)}
 }
 
 // approvedKeyType reports whether a key type is a ShangMi algorithm.

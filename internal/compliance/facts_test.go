@@ -12,11 +12,16 @@ import (
 	"github.com/mimacrypto/mima/sdk"
 )
 
-// gatherFrom gathers facts from a server that answers health with h and
-// refuses everything else, as for a token that sees only health.
-func gatherFrom(t *testing.T, h sdk.Health, encrypted bool) Facts {
+// gatherFrom gathers facts from a server that answers health with h, the
+// deployment with d unless it is nil, and refuses everything else, as for
+// a token that sees only those.
+func gatherFrom(t *testing.T, h sdk.Health, d *sdk.Deployment, encrypted bool) Facts {
 	t.Helper()
-	return gatherWith(t, map[string]any{"/v1/sys/health": h}, encrypted)
+	answers := map[string]any{"/v1/sys/health": h}
+	if d != nil {
+		answers["/v1/sys/deployment"] = *d
+	}
+	return gatherWith(t, answers, encrypted)
 }
 
 // gatherWith gathers facts from a server that answers GETs of the paths
@@ -61,23 +66,25 @@ func check(t *testing.T, facts Facts, id string) Check {
 }
 
 // TestRootOfTrust checks that the unattended-unseal check tells an HSM
-// seal from a KEK file, and falls back to the unattended flag of a server
-// that does not report its seal type.
+// seal from a KEK file, and falls back to the unattended flag of health
+// when the server does not report its seal type to the token.
 func TestRootOfTrust(t *testing.T) {
+	seal := func(s string) *sdk.Deployment { return &sdk.Deployment{SealType: s} }
 	for _, tc := range []struct {
-		name     string
-		health   sdk.Health
-		status   string
-		evidence string
+		name       string
+		health     sdk.Health
+		deployment *sdk.Deployment
+		status     string
+		evidence   string
 	}{
-		{"key shares", sdk.Health{Threshold: 3, Shares: 5, SealType: sdk.SealShares}, Pass, "3 of 5 key shares"},
-		{"kek file", sdk.Health{Threshold: 3, Shares: 5, Unattended: true, SealType: sdk.SealKEK}, Fail, "KEK file"},
-		{"hsm", sdk.Health{Threshold: 3, Shares: 5, Unattended: true, SealType: sdk.SealPKCS11}, Pass, "HSM (PKCS#11 seal)"},
-		{"older server, unattended", sdk.Health{Threshold: 3, Shares: 5, Unattended: true}, Fail, "unattended unseal"},
-		{"older server, shares", sdk.Health{Threshold: 3, Shares: 5}, Pass, "3 of 5 key shares"},
+		{"key shares", sdk.Health{Threshold: 3, Shares: 5}, seal(sdk.SealShares), Pass, "3 of 5 key shares"},
+		{"kek file", sdk.Health{Threshold: 3, Shares: 5, Unattended: true}, seal(sdk.SealKEK), Fail, "KEK file"},
+		{"hsm", sdk.Health{Threshold: 3, Shares: 5, Unattended: true}, seal(sdk.SealPKCS11), Pass, "HSM (PKCS#11 seal)"},
+		{"not reported, unattended", sdk.Health{Threshold: 3, Shares: 5, Unattended: true}, nil, Fail, "unattended unseal"},
+		{"not reported, shares", sdk.Health{Threshold: 3, Shares: 5}, nil, Pass, "3 of 5 key shares"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := check(t, gatherFrom(t, tc.health, true), "root.unattended")
+			c := check(t, gatherFrom(t, tc.health, tc.deployment, true), "root.unattended")
 			if c.Status != tc.status || !strings.Contains(c.Evidence, tc.evidence) {
 				t.Fatalf("root.unattended: %s (%s), want %s with %q", c.Status, c.Evidence, tc.status, tc.evidence)
 			}
@@ -104,11 +111,15 @@ func TestTransportCoversEveryListener(t *testing.T) {
 		{"plain http on every address", []sdk.Listener{l(":8200", sdk.ProtocolHTTP)}, true, Fail, ":8200 (http)"},
 		{"plain http on a hostname", []sdk.Listener{l("mima.example:8200", sdk.ProtocolHTTP)}, true, Fail, "mima.example:8200 (http)"},
 		{"plain http on loopback", []sdk.Listener{l("127.0.0.1:8200", sdk.ProtocolHTTP), l("[::1]:8201", sdk.ProtocolHTTP), l("localhost:8202", sdk.ProtocolHTTP), l(":8443", sdk.ProtocolTLCP)}, false, Pass, "127.0.0.1:8200 (http)"},
-		{"older server over tls", nil, true, Pass, "gathered over TLS or TLCP"},
-		{"older server over http", nil, false, Fail, "gathered over plain HTTP"},
+		{"not reported, over tls", nil, true, Pass, "gathered over TLS or TLCP"},
+		{"not reported, over http", nil, false, Fail, "gathered over plain HTTP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := check(t, gatherFrom(t, sdk.Health{Threshold: 2, Shares: 3, SealType: sdk.SealShares, Listeners: tc.listeners}, tc.encrypted), "transport.encrypted")
+			var d *sdk.Deployment
+			if tc.listeners != nil {
+				d = &sdk.Deployment{SealType: sdk.SealShares, Listeners: tc.listeners}
+			}
+			c := check(t, gatherFrom(t, sdk.Health{Threshold: 2, Shares: 3}, d, tc.encrypted), "transport.encrypted")
 			if c.Status != tc.status || !strings.Contains(c.Evidence, tc.evidence) {
 				t.Fatalf("transport.encrypted: %s (%s), want %s with %q", c.Status, c.Evidence, tc.status, tc.evidence)
 			}
@@ -129,7 +140,7 @@ func TestUnusedTokens(t *testing.T) {
 	revoked, expired := tok("revokedOld", old, time.Time{}), tok("expiredOld", old, time.Time{})
 	revoked.RevokedAt, expired.ExpiresAt = now.Add(-time.Hour), now.Add(-time.Hour)
 	used, fresh := tok("usedOld", old, old.Add(time.Hour)), tok("freshNew", now.Add(-time.Hour), time.Time{})
-	health := sdk.Health{Threshold: 2, Shares: 3, SealType: sdk.SealShares}
+	health := sdk.Health{Threshold: 2, Shares: 3}
 	for _, tc := range []struct {
 		name     string
 		tokens   []sdk.TokenInfo
@@ -147,7 +158,7 @@ func TestUnusedTokens(t *testing.T) {
 			}
 		})
 	}
-	if c := check(t, gatherFrom(t, health, true), "access.unused-tokens"); c.Status != NA {
+	if c := check(t, gatherFrom(t, health, nil, true), "access.unused-tokens"); c.Status != NA {
 		t.Fatalf("without a view of tokens: %s (%s)", c.Status, c.Evidence)
 	}
 }

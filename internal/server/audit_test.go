@@ -23,10 +23,18 @@ import (
 func auditNode(t *testing.T, dir string) (*node, string) {
 	t.Helper()
 	cfg := Defaults()
-	cfg.Dev, cfg.Storage, cfg.DataDir = true, "bolt", dir
+	cfg.Storage, cfg.DataDir = "bolt", dir
 	cfg.AuditCheckpointRecords = 0
 	cfg.AuditCheckpointInterval = 24 * time.Hour
 	cfg.AuditWitnesses = []string{filepath.Join(dir, "witness.jsonl")}
+	return startDev(t, cfg)
+}
+
+// startDev assembles and starts cfg as a development node (initialised
+// and unsealed) and returns it with its root token.
+func startDev(t *testing.T, cfg Config) (*node, string) {
+	t.Helper()
+	cfg.Dev = true
 	n, err := assemble(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,10 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mimacrypto/mima/sdk"
@@ -49,25 +49,29 @@ func TestDeployment(t *testing.T) {
 	}
 }
 
-// TestHealthReportsDeployment checks that an assembled node's health
-// route reports its configured listeners and seal.
-func TestHealthReportsDeployment(t *testing.T) {
+// TestDeploymentReported checks that an assembled node tells a token
+// holder its configured listeners and seal, and the public health check
+// neither.
+func TestDeploymentReported(t *testing.T) {
 	cfg := Defaults()
-	cfg.Storage = "inmem"
 	cfg.ListenAddr, cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLCPAddr = "0.0.0.0:8200", "c.pem", "k.pem", ":8443"
-	n, err := assemble(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, root := startDev(t, cfg)
 	defer n.close()
 	rec := httptest.NewRecorder()
 	n.api.ServeHTTP(rec, httptest.NewRequest("GET", "/v1/sys/health", nil))
-	var h sdk.Health
-	if err := json.Unmarshal(rec.Body.Bytes(), &h); err != nil {
+	if rec.Code != 200 || strings.Contains(rec.Body.String(), "8443") {
+		t.Fatalf("public health: %d %s", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/v1/sys/deployment", nil)
+	req.Header.Set("Authorization", "Bearer "+root)
+	n.api.ServeHTTP(rec, req)
+	var d sdk.Deployment
+	if err := json.Unmarshal(rec.Body.Bytes(), &d); err != nil {
 		t.Fatal(err)
 	}
 	want := []sdk.Listener{{Addr: "0.0.0.0:8200", Protocol: sdk.ProtocolTLS}, {Addr: ":8443", Protocol: sdk.ProtocolTLCP}}
-	if h.SealType != sdk.SealShares || !slices.Equal(h.Listeners, want) {
-		t.Fatalf("health: %s", rec.Body)
+	if d.SealType != sdk.SealShares || !slices.Equal(d.Listeners, want) {
+		t.Fatalf("deployment: %s", rec.Body)
 	}
 }
