@@ -54,6 +54,7 @@ func TestDeployment(t *testing.T) {
 // neither.
 func TestDeploymentReported(t *testing.T) {
 	cfg := Defaults()
+	cfg.Storage = "inmem"
 	cfg.ListenAddr, cfg.TLSCertFile, cfg.TLSKeyFile, cfg.TLCPAddr = "0.0.0.0:8200", "c.pem", "k.pem", ":8443"
 	n, root := startDev(t, cfg)
 	defer n.close()
