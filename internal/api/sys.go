@@ -44,7 +44,7 @@ func (s *Server) health(c *call) (any, error) {
 	}, nil
 }
 
-// deployment tells a caller with a valid token how the node is deployed.
+// deploymentInfo tells a caller with a valid token how the node is deployed.
 func (s *Server) deploymentInfo(*call) (any, error) {
 	return sdk.Deployment{SealType: s.deployment.Seal, Listeners: s.deployment.Listeners}, nil
 }
