@@ -144,6 +144,11 @@ func (s *settings) buildHTTP() (*http.Client, error) {
 	return &copied, nil
 }
 
+// CloseIdleConnections closes the connections the client keeps open
+// between calls; a call in flight keeps its own. Call it when done with a
+// client, so that its connections do not wait for the garbage collector.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }
+
 // do sends in as JSON (when not nil) and decodes a JSON answer into out
 // (when not nil).
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {

@@ -70,6 +70,7 @@ func CloseDevice(h uintptr) error {
 	for _, s := range open {
 		_ = CloseSession(s)
 	}
+	d.client.CloseIdleConnections()
 	return nil
 }
 
@@ -93,13 +94,19 @@ func OpenSession(dev uintptr) (uintptr, error) {
 	return sessions.Put(&Session{dev: d, rights: map[uint32]*sdk.Client{}}), nil
 }
 
-// CloseSession closes a session and wipes its session keys.
+// CloseSession closes a session, wipes its session keys and closes the
+// connections of its access rights.
 func CloseSession(h uintptr) error {
 	s, ok := sessions.Take(h)
 	if !ok {
 		return fail(InArgErr, "no session of handle %#x", h)
 	}
 	s.keys.Each(func(_ uintptr, k *SM4Key) { k.Wipe() })
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.rights {
+		c.CloseIdleConnections()
+	}
 	return nil
 }
 
@@ -167,8 +174,12 @@ func (s *Session) GetAccessRight(ctx context.Context, i uint32, password []byte)
 		return &Error{Code: PardenyErr, Err: err}
 	}
 	s.mu.Lock()
+	old := s.rights[i]
 	s.rights[i] = c
 	s.mu.Unlock()
+	if old != nil {
+		old.CloseIdleConnections()
+	}
 	return nil
 }
 
@@ -178,8 +189,12 @@ func (s *Session) ReleaseAccessRight(i uint32) error {
 		return fail(KeyNotExist, "no key at index %d", i)
 	}
 	s.mu.Lock()
+	c := s.rights[i]
 	delete(s.rights, i)
 	s.mu.Unlock()
+	if c != nil {
+		c.CloseIdleConnections()
+	}
 	return nil
 }
 

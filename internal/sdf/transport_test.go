@@ -231,3 +231,56 @@ func TestSyncTransportTLCP(t *testing.T) {
 		}
 	}
 }
+
+// TestClosingReleasesConnections: the connections of a released access
+// right close at once, and closing the device closes those of the
+// session's other rights and of the device itself, without waiting for
+// the garbage collector.
+func TestClosingReleasesConnections(t *testing.T) {
+	closed := make(chan struct{}, 8)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = io.WriteString(w, r.Method+" "+r.URL.Path+" "+string(b))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	cfg := Config{Address: srv.URL, Token: "t", Keys: map[string]string{"1": "k1", "2": "k2"}}
+	dev := devices.Put(&Device{cfg: cfg, client: client(t, srv.URL, "")})
+	sh, err := OpenSession(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := SessionOf(sh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range uint32(2) {
+		c := client(t, srv.URL, "")
+		call(t, c, "/v1/right", "r")
+		s.rights[i+1] = c
+	}
+	call(t, s.dev.client, "/v1/device", "d")
+	waitClosed := func(n int, what string) {
+		t.Helper()
+		for range n {
+			select {
+			case <-closed:
+			case <-time.After(30 * time.Second): // a failure deadline, not a measurement
+				t.Fatalf("%s: the server saw no connection close", what)
+			}
+		}
+	}
+	if err := s.ReleaseAccessRight(1); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(1, "after releasing an access right")
+	if err := CloseDevice(dev); err != nil {
+		t.Fatal(err)
+	}
+	waitClosed(2, "after closing the device")
+}
