@@ -270,6 +270,20 @@ func TestCreateTenantRules(t *testing.T) {
 	if err != nil || len(list) != 2 || list[0].Name != "acme" || list[1].Name != DefaultTenant {
 		t.Fatalf("tenants: %+v, %v", list, err)
 	}
+	if gone, err := s.DeletedTenants(ctx); err != nil || len(gone) != 0 {
+		t.Fatalf("deleted tenants before any deletion: %+v, %v", gone, err)
+	}
+	if err := s.DeleteTenant(ctx, "acme", func(context.Context, string) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	list, err = s.ListTenants(ctx)
+	if err != nil || len(list) != 1 || list[0].Name != DefaultTenant {
+		t.Fatalf("tenants after deleting acme: %+v, %v", list, err)
+	}
+	gone, err := s.DeletedTenants(ctx)
+	if err != nil || len(gone) != 1 || gone[0].Name != "acme" || gone[0].DeletedAt.IsZero() {
+		t.Fatalf("deleted tenants: %+v, %v", gone, err)
+	}
 }
 
 func TestSecretNotStored(t *testing.T) {

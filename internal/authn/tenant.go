@@ -139,17 +139,27 @@ func liveTenant(ctx context.Context, tx storage.Backend, name string) error {
 
 // ListTenants returns every tenant in name order, deleted ones left out.
 func (s *Service) ListTenants(ctx context.Context) ([]Tenant, error) {
+	return s.tenantsWhere(ctx, false)
+}
+
+// DeletedTenants returns the deleted tenants in name order.
+func (s *Service) DeletedTenants(ctx context.Context) ([]Tenant, error) {
+	return s.tenantsWhere(ctx, true)
+}
+
+// tenantsWhere returns the tenants, in name order, that are deleted or not.
+func (s *Service) tenantsWhere(ctx context.Context, deleted bool) ([]Tenant, error) {
 	keys, err := s.store.List(ctx, paths.Tenants, "", 0)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Tenant, 0, len(keys))
+	out := []Tenant{}
 	for _, k := range keys {
 		t, err := s.tenantRecord(ctx, strings.TrimPrefix(k, paths.Tenants))
 		if err != nil {
 			return nil, err
 		}
-		if t.DeletedAt.IsZero() {
+		if t.DeletedAt.IsZero() != deleted {
 			out = append(out, *t)
 		}
 	}

@@ -69,6 +69,7 @@ type node struct {
 	stopExport func()                   // stops the running export and waits for it
 	closers    []io.Closer              // devices, closed last
 	opened     map[string]device.Device // the listed devices by name
+	retired    map[string]bool          // deleted tenants whose device keys are destroyed (jobs goroutine)
 }
 
 // Run serves mima with cfg until ctx is cancelled. It prints the address
@@ -125,7 +126,7 @@ func (n *node) handler() (http.Handler, error) {
 
 // assemble opens the store and audit log and wires the node.
 func assemble(ctx context.Context, cfg Config) (*node, error) {
-	n := &node{cfg: cfg, log: newLogger(cfg)}
+	n := &node{cfg: cfg, log: newLogger(cfg), retired: map[string]bool{}}
 	if err := n.open(ctx); err != nil {
 		n.close()
 		return nil, err
@@ -481,6 +482,7 @@ func (n *node) runJobsOnce(ctx context.Context, now time.Time) {
 	} else if tidied > 0 {
 		n.log.Info("ended tokens deleted", "count", tidied)
 	}
+	n.retireTenants(ctx)
 }
 
 // close releases the audit log and the store. It seals the node before

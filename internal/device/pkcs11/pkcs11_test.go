@@ -243,3 +243,39 @@ func TestBusy(t *testing.T) {
 		t.Fatalf("after the session is free: %v", err)
 	}
 }
+
+// TestRetireTenant: retiring a tenant destroys its token key, so its keys'
+// stored forms no longer open, while another tenant's still do; retiring
+// it again is no error, and the device's own token key cannot be retired.
+func TestRetireTenant(t *testing.T) {
+	d := newDevice(t, "mima")
+	a, err := d.Generate(device.WithTenant(ctx, "acme"), device.SM4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.Generate(device.WithTenant(ctx, "globex"), device.SM4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Open(ctx, device.SM4, a); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := d.RetireTenant(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.Open(ctx, device.SM4, a); !errors.Is(err, device.ErrKeyNotFound) {
+		t.Fatalf("a retired tenant's key: %v, want ErrKeyNotFound", err)
+	}
+	// A device that never cached the handle (another node, a restart).
+	if _, err := newDevice(t, "mima").Open(ctx, device.SM4, a); !errors.Is(err, device.ErrKeyNotFound) {
+		t.Fatalf("a retired tenant's key on a fresh session: %v, want ErrKeyNotFound", err)
+	}
+	if _, err := d.Open(ctx, device.SM4, b); err != nil {
+		t.Fatalf("another tenant's key after the retirement: %v", err)
+	}
+	if err := d.RetireTenant(ctx, ""); err == nil {
+		t.Fatal("the device's own token key was retired")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/miekg/pkcs11"
 
@@ -31,6 +32,37 @@ func wrapLabel(tenant string) string {
 		return "mima-wrap"
 	}
 	return "mima-wrap/" + tenant
+}
+
+// RetireTenant destroys the token key that wraps the keys of tenant, so
+// that no stored form of them, in the store or in a copy of it, opens
+// again. The server calls it once the tenant is deleted and none of its
+// keys remain; a tenant without a token key is retired already.
+func (d *Device) RetireTenant(ctx context.Context, tenant string) error {
+	if tenant == "" {
+		return errors.New("pkcs11: the device's own token key belongs to no tenant")
+	}
+	label := wrapLabel(tenant)
+	return d.withSession(ctx, func(sh pkcs11.SessionHandle) error {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		found, err := d.find(sh, pkcs11.NewAttribute(pkcs11.CKA_LABEL, label))
+		if err != nil {
+			return err
+		}
+		for _, h := range found {
+			if err := d.mod.ctx.DestroyObject(sh, h); err != nil {
+				return d.fail("destroying a tenant's token key", err)
+			}
+		}
+		delete(d.labels, label)
+		for id, h := range d.wrapKeys {
+			if slices.Contains(found, h) {
+				delete(d.wrapKeys, id)
+			}
+		}
+		return nil
+	})
 }
 
 // tokenKey returns the CKA_ID of the token's AES wrapping key labelled
