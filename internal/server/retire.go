@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 
+	"github.com/mimacrypto/mima/internal/device/pkcs11"
 	"github.com/mimacrypto/mima/internal/kms"
 )
 
@@ -11,6 +12,8 @@ import (
 type tenantRetirer interface {
 	RetireTenant(ctx context.Context, tenant string) error
 }
+
+var _ tenantRetirer = (*pkcs11.Device)(nil)
 
 // retireTenants has every device of the pool that can destroy what it
 // keeps for a tenant do so for each deleted tenant none of whose keys
