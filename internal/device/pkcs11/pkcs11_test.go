@@ -142,25 +142,32 @@ func TestKeysStayIn(t *testing.T) {
 	}
 }
 
+// tenantKeys returns the stored forms of an sm4 key of tenant acme and of
+// one of tenant globex, made by d.
+func tenantKeys(t *testing.T, d *Device) (acme, globex []byte) {
+	t.Helper()
+	var err error
+	if acme, err = d.Generate(device.WithTenant(ctx, "acme"), device.SM4); err != nil {
+		t.Fatal(err)
+	}
+	if globex, err = d.Generate(device.WithTenant(ctx, "globex"), device.SM4); err != nil {
+		t.Fatal(err)
+	}
+	return acme, globex
+}
+
 // TestTenantKeys checks that each tenant's keys are sealed under a token
 // key of its own that the token will not let out, and that a key does not
 // open under another tenant's token key.
 func TestTenantKeys(t *testing.T) {
 	d := newDevice(t, "mima")
-	a, err := d.Generate(device.WithTenant(ctx, "acme"), device.SM4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := d.Generate(device.WithTenant(ctx, "globex"), device.SM4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := tenantKeys(t, d)
 	idA, _ := sealedID(a[1:])
 	idB, _ := sealedID(b[1:])
 	if bytes.Equal(idA, idB) {
 		t.Fatal("two tenants' keys are sealed under one token key")
 	}
-	err = d.withSession(ctx, func(sh pkcs11.SessionHandle) error {
+	err := d.withSession(ctx, func(sh pkcs11.SessionHandle) error {
 		for label, id := range map[string][]byte{"mima-wrap/acme": idA, "mima-wrap/globex": idB} {
 			found, err := d.find(sh, pkcs11.NewAttribute(pkcs11.CKA_LABEL, label), pkcs11.NewAttribute(pkcs11.CKA_ID, id))
 			if err != nil || len(found) != 1 {
@@ -249,14 +256,7 @@ func TestBusy(t *testing.T) {
 // it again is no error, and the device's own token key cannot be retired.
 func TestRetireTenant(t *testing.T) {
 	d := newDevice(t, "mima")
-	a, err := d.Generate(device.WithTenant(ctx, "acme"), device.SM4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := d.Generate(device.WithTenant(ctx, "globex"), device.SM4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := tenantKeys(t, d)
 	if _, err := d.Open(ctx, device.SM4, a); err != nil {
 		t.Fatal(err)
 	}
